@@ -1,0 +1,3 @@
+from depaudit.cli import main
+
+main()

@@ -1,0 +1,74 @@
+"""Error types. Each carries the exit code the CLI maps it to (see DESIGN.md, "Exit codes")."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+EXIT_TOOL = 4
+
+
+class DepauditError(Exception):
+    """Base of every error the CLI reports as a one-line message instead of a traceback."""
+
+    exit_code = EXIT_TOOL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(DepauditError):
+    """An input file is unreadable or invalid. The message starts with `path[:line[:col]]: `."""
+
+    exit_code = EXIT_INPUT
+
+    def __init__(self, path: object, what: str, line: int | None = None, column: int | None = None):
+        where = str(path)
+        if line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        super().__init__(f"{where}: {what}")
+        self.path = str(path)
+        self.line = line
+        self.column = column
+        self.what = what
+
+
+class UsageError(DepauditError):
+    """The command line asks for something that cannot be done (bad option value, unknown target)."""
+
+    exit_code = EXIT_USAGE
+
+
+class FixError(DepauditError):
+    """A fix cannot be applied safely; nothing was written."""
+
+    exit_code = EXIT_INPUT
+
+
+class ToolError(DepauditError):
+    """An external tool (docker, uv) or service failed; carries the command and its stderr."""
+
+    exit_code = EXIT_TOOL
+
+    def __init__(self, command: list[str] | str, stderr: str = "", what: str | None = None):
+        cmd = command if isinstance(command, str) else " ".join(command)
+        tail = stderr.strip().splitlines()[-5:] if stderr else []
+        message = what or f"command failed: {cmd}"
+        if tail:
+            message += "\n  " + "\n  ".join(tail)
+        super().__init__(message)
+        self.command = command
+        self.stderr = stderr
+
+
+class BudgetExceeded(DepauditError):
+    """A size or latency budget was exceeded."""
+
+    exit_code = EXIT_FINDINGS
