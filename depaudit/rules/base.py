@@ -98,3 +98,13 @@ def describe() -> list[RuleDoc]:
     """A row per registered rule, for `depaudit rules` and the docs index."""
     load_rules()
     return [RuleDoc(c.id, c.severity, c.summary, c.fixable) for _, c in sorted(_REGISTRY.items())]
+
+
+@dataclass(frozen=True)
+class LockSubject:
+    """What lock rules (DA1xx) check: the parsed lock, its scan report, and the project's pyproject.toml
+    path when one sits beside the lock (None otherwise)."""
+
+    lock: Any  # depaudit.model.Lock
+    report: Any  # depaudit.model.SizeReport
+    pyproject: Any = None  # pathlib.Path | None
