@@ -1,0 +1,168 @@
+"""One Backend protocol, three implementations: ``onnxruntime``, ``tinygrad`` and ``torch``.
+
+This module is the contract the HTTP server codes against::
+
+    backend = load_backend("onnxruntime")          # loads the model once
+    gain_map, qmax = backend.predict(image, thumbnail)
+
+``image`` is float32 (H, W, 3) in [0, 1] with even H and W (see ``preprocess.pad_to_even``);
+``thumbnail`` is float32 (256, 256, 3) in [0, 1] (see ``preprocess.to_thumbnail``). ``predict`` returns the
+gain map as float32 (H, W) and ``qmax`` as a Python float.
+
+Runtimes are imported lazily inside each backend's constructor, so importing this module needs only numpy.
+Thread safety: the ONNX Runtime and torch backends may be called from several threads (both runtimes allow
+concurrent ``run``/forward on one loaded model, each call then competes for the same cores). The tinygrad
+backend is NOT thread-safe (tinygrad keeps global scheduler state); it serialises calls with a lock.
+The server should still run one inference at a time per backend instance: on 2 cores, concurrency only adds
+contention.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+DEFAULT_CHECKPOINT = ASSETS / "gmnet_standin.pth"
+DEFAULT_ONNX = ASSETS / "gmnet.onnx"
+BACKENDS = ("onnxruntime", "tinygrad", "torch")
+THUMBNAIL_SHAPE = (256, 256, 3)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A loaded GMNet ready to predict."""
+
+    name: str
+
+    def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:
+        """image float32 (H, W, 3) in [0,1], H and W even; thumbnail float32 (256, 256, 3) in [0,1].
+        Returns (gain_map float32 (H, W), qmax float)."""
+        ...
+
+
+def check_inputs(image: np.ndarray, thumbnail: np.ndarray) -> None:
+    """Raise ``ValueError`` unless ``image`` is (H, W, 3) with even H, W >= 16 and ``thumbnail`` is (256, 256, 3)."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an (H, W, 3) array, got shape {getattr(image, 'shape', None)}")
+    h, w = image.shape[:2]
+    if h % 2 or w % 2:
+        raise ValueError(f"image height and width must be even (pad with preprocess.pad_to_even), got {h}x{w}")
+    if h < 16 or w < 16:
+        raise ValueError(f"image must be at least 16x16, got {h}x{w}")
+    if not isinstance(thumbnail, np.ndarray) or thumbnail.shape != THUMBNAIL_SHAPE:
+        raise ValueError(f"thumbnail must have shape {THUMBNAIL_SHAPE}, got {getattr(thumbnail, 'shape', None)}")
+
+
+def to_nchw(array: np.ndarray) -> np.ndarray:
+    """(H, W, 3) -> contiguous float32 (1, 3, H, W)."""
+    return np.ascontiguousarray(np.asarray(array, dtype=np.float32).transpose(2, 0, 1)[None])
+
+
+def physical_cores() -> int:
+    """Number of physical cores usable by this process (distinct (package, core) pairs; falls back to CPU count)."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
+    cores: set[tuple[str, str]] = set()
+    try:
+        for cpu in allowed:
+            topo = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+            cores.add(((topo / "physical_package_id").read_text().strip(), (topo / "core_id").read_text().strip()))
+    except OSError:
+        return max(1, len(allowed))
+    return max(1, len(cores))
+
+
+class OnnxRuntimeBackend:
+    """GMNet exported to ONNX (``export.py``), run by ONNX Runtime's CPU provider with a tuned session."""
+
+    name = "onnxruntime"
+
+    def __init__(self, onnx_path: Path | None = None, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(onnx_path or DEFAULT_ONNX)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path}: ONNX model not found (run python -m reference_service.export)")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.intra_op_num_threads = threads or physical_cores()
+        options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = True
+        options.enable_mem_pattern = True
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+        self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=["CPUExecutionProvider"])
+
+    def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:  # noqa: D102
+        check_inputs(image, thumbnail)
+        gain_map, qmax = self.session.run(["gain_map", "qmax"], {"image": to_nchw(image), "thumbnail": to_nchw(thumbnail)})
+        return np.ascontiguousarray(gain_map[0, 0], dtype=np.float32), float(qmax.reshape(-1)[0])
+
+
+class TorchBackend:
+    """The PyTorch reference (dev dependency), eager mode, no autograd."""
+
+    name = "torch"
+
+    def __init__(self, checkpoint: Path | None = None, *, threads: int | None = None) -> None:
+        import torch
+
+        from reference_service.model_torch import load_model
+
+        self._torch = torch
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = load_model(str(checkpoint or DEFAULT_CHECKPOINT))
+
+    def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:  # noqa: D102
+        check_inputs(image, thumbnail)
+        torch = self._torch
+        with torch.inference_mode():
+            gain_map, qmax = self.model.predict(torch.from_numpy(to_nchw(image)), torch.from_numpy(to_nchw(thumbnail)))
+        return gain_map[0, 0].numpy().astype(np.float32, copy=True), float(qmax.reshape(-1)[0])
+
+
+class TinygradBackend:
+    """The tinygrad port (``model_tinygrad.py``), loading the .pth checkpoint directly. Not thread-safe: locked."""
+
+    name = "tinygrad"
+
+    def __init__(self, checkpoint: Path | None = None) -> None:
+        from reference_service.model_tinygrad import TinyGMNet
+
+        self.model = TinyGMNet.from_checkpoint(Path(checkpoint or DEFAULT_CHECKPOINT))
+        self._lock = threading.Lock()
+
+    def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:  # noqa: D102
+        check_inputs(image, thumbnail)
+        with self._lock:
+            gain_map, qmax = self.model.predict_numpy(to_nchw(image), to_nchw(thumbnail))
+        return np.ascontiguousarray(gain_map[0, 0], dtype=np.float32), float(qmax.reshape(-1)[0])
+
+
+def load_backend(name: str, *, checkpoint: Path | None = None, onnx_path: Path | None = None) -> Backend:
+    """Build the backend called ``name`` (one of :data:`BACKENDS`), loading its model once.
+
+    ``checkpoint`` (a GMNet .pth) is used by ``torch`` and ``tinygrad``; ``onnx_path`` by ``onnxruntime``.
+    Raises ``ValueError`` for an unknown name, ``FileNotFoundError`` for a missing model file and
+    ``ImportError`` when the backend's runtime is not installed.
+    """
+    if name == "onnxruntime":
+        return OnnxRuntimeBackend(onnx_path)
+    if name == "tinygrad":
+        return TinygradBackend(checkpoint)
+    if name == "torch":
+        return TorchBackend(checkpoint)
+    raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join(BACKENDS)}")
+
+
+def available_backends() -> list[str]:
+    """Names from :data:`BACKENDS` whose runtime can be imported here (without importing it)."""
+    import importlib.util
+
+    modules = {"onnxruntime": "onnxruntime", "tinygrad": "tinygrad", "torch": "torch"}
+    return [name for name in BACKENDS if importlib.util.find_spec(modules[name]) is not None]
