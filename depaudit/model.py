@@ -106,7 +106,7 @@ class Lock:
     packages: tuple[Package, ...]
     roots: tuple[str, ...]
     supported_markers: tuple[str, ...] = ()
-    conflicts: tuple[tuple[str, ...], ...] = ()
+    conflicts: tuple[tuple[tuple[str, str, str], ...], ...] = ()  # sets of (kind, package, name)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,75 @@
+"""Sizes of the chosen wheels: from the lock where it records them, else from the index.
+
+Only https URLs that the lock names for registry sources are looked up; everything else that the lock
+does not size stays unknown (None), never 0. Look-ups go through `analysis.index.IndexClient`, which
+caches them on disk and never touches the network when offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from depaudit.model import InstalledPackage
+
+Progress = Callable[[int, int], None]
+
+
+def lookup_urls(packages: list[InstalledPackage], installed: bool) -> list[str]:
+    """The wheel URLs that need an index look-up: registry sources, https, size absent (or all, for
+    installed sizes, which no lock records)."""
+    urls = []
+    for item in packages:
+        wheel = item.wheel
+        if wheel is None or item.package.source.kind != "registry" or not wheel.url:
+            continue
+        if not wheel.url.startswith("https://"):
+            continue
+        if installed or wheel.size is None:
+            urls.append(wheel.url)
+    return list(dict.fromkeys(urls))
+
+
+def fill_sizes(
+    packages: list[InstalledPackage],
+    *,
+    offline: bool,
+    cache_dir: Path | None,
+    installed: bool = False,
+    progress: Progress | None = None,
+    client=None,
+) -> list[InstalledPackage]:
+    """Return `packages` with `size` set (download size, or unpacked size with `installed`)."""
+    urls = lookup_urls(packages, installed)
+    answers = {}
+    if urls:
+        if client is None:
+            from depaudit.analysis.index import IndexClient
+
+            client = IndexClient(cache_dir, offline=offline)
+        answers = client.installed_sizes(urls, progress) if installed else client.download_sizes(urls, progress)
+    out = []
+    for item in packages:
+        wheel = item.wheel
+        if wheel is None:
+            out.append(item)
+            continue
+        if not installed and wheel.size is not None:
+            out.append(replace(item, size=wheel.size))
+            continue
+        answer = answers.get(wheel.url) if wheel.url else None
+        if answer is not None and answer.size is not None:
+            out.append(replace(item, size=answer.size))
+        else:
+            error = answer.error if answer is not None else _why_unknown(item)
+            out.append(replace(item, size=None, size_error=error))
+    return out
+
+
+def _why_unknown(item: InstalledPackage) -> str:
+    if item.package.source.kind != "registry":
+        return f"{item.package.source.kind} source: size not looked up"
+    if item.wheel and item.wheel.url and not item.wheel.url.startswith("https://"):
+        return "not https"
+    return "no URL in the lock"

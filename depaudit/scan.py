@@ -1,0 +1,77 @@
+"""`scan_lock`: the library entry point behind `depaudit scan`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from depaudit.model import InstalledPackage, Lock, Selection, SizeReport, TargetReport, TopLevelCost
+
+_DEFAULT = object()
+
+
+def scan_lock(
+    path: str | Path | Lock,
+    *,
+    targets: Sequence[str] | None = None,
+    python: str | None = None,
+    selection: Selection = Selection(),
+    offline: bool = False,
+    cache_dir: Path | None | object = _DEFAULT,
+    installed: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    glibc: str | None = None,
+    macos: str | None = None,
+) -> SizeReport:
+    """Scan a uv.lock or pylock.toml: per target, what installs, each wheel's size, accelerators, paths.
+
+    `targets` defaults to all four presets; `python` to the lowest version `requires-python` admits.
+    Sizes come from the lock, else the index (cached in `cache_dir`, default the user cache; None
+    disables caching); `offline` forbids network access. Raises InputError (bad lock) or UsageError
+    (unknown target, bad extras). Unknown sizes are data (None), not errors.
+    """
+    from depaudit.analysis.attribution import exclusive_members
+    from depaudit.analysis.install_set import installed_packages, plan_install
+    from depaudit.analysis.sizes import fill_sizes
+    from depaudit.sources.uvlock import load_lock
+    from depaudit.targets import DEFAULT_GLIBC, DEFAULT_MACOS, DEFAULT_TARGETS, make_target, python_from_requires
+
+    lock = path if isinstance(path, Lock) else load_lock(path)
+    if cache_dir is _DEFAULT:
+        from depaudit.analysis.index import default_cache_dir
+
+        cache_dir = default_cache_dir()
+    py = python or python_from_requires(lock.requires_python)
+    chosen = [make_target(name, py, glibc or DEFAULT_GLIBC, macos or DEFAULT_MACOS) for name in (targets or DEFAULT_TARGETS)]
+    plans = [plan_install(lock, target, selection) for target in chosen]
+    per_target = [installed_packages(lock, plan) if plan.supported else [] for plan in plans]
+    # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
+    flat = [item for items in per_target for item in items]
+    sized = fill_sizes(flat, offline=offline, cache_dir=cache_dir, installed=installed, progress=progress)
+    reports = []
+    start = 0
+    for plan, items in zip(plans, per_target):
+        packages = sized[start:start + len(items)]
+        start += len(items)
+        if not plan.supported:
+            reports.append(TargetReport(plan.target, False, unsupported_reason=plan.reason))
+            continue
+        top = _top_level(lock, plan, packages, exclusive_members(plan.roots, plan.edges))
+        reports.append(TargetReport(plan.target, True, tuple(packages), top))
+    return SizeReport(lockfile=str(lock.path), targets=tuple(reports), installed_sizes=installed)
+
+
+def _top_level(lock: Lock, plan, packages: list[InstalledPackage], members: dict[int, list[int]]) -> tuple[TopLevelCost, ...]:
+    by_name = {p.name: p for p in packages}
+    costs = []
+    for top, nodes in members.items():
+        names = sorted({lock.packages[n].name for n in nodes if lock.packages[n].name in by_name})
+        items = [by_name[n] for n in names]
+        costs.append(TopLevelCost(
+            name=lock.packages[top].name,
+            packages=tuple(names),
+            total_bytes=sum(i.size for i in items if i.size is not None),
+            accelerator_bytes=sum(i.size for i in items if i.size is not None and i.accelerator),
+            unknown=sum(1 for i in items if i.size is None and i.wheel is not None),
+        ))
+    return tuple(sorted(costs, key=lambda c: (-c.total_bytes, c.name)))
