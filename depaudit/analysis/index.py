@@ -1,0 +1,608 @@
+"""Remote size look-ups on a package index: download size and installed (unpacked) size of wheels.
+
+Everything that talks to an index over HTTP lives here, so the rest of depaudit stays pure.
+
+* ``download_sizes``: ``HEAD`` (redirects followed) and its ``Content-Length``; when that is missing, a
+  ``GET`` with ``Range: bytes=0-0`` and the total from ``Content-Range``.
+* ``installed_sizes``: the sum of the uncompressed sizes in the wheel's zip central directory, read with
+  range requests on the end of the file (end-of-central-directory record, ZIP64 locator and record, then
+  the directory itself). The body of the wheel is never downloaded.
+
+Only ``https`` URLs are fetched. Answers are cached on disk forever (wheel URLs are immutable); only
+successes are cached. ``offline=True`` never imports httpx nor opens a socket. A failure for one URL is a
+``SizeLookup`` with ``size=None`` and a short ``error``; nothing is raised for it.
+
+httpx is imported lazily: importing this module costs only the standard library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import ssl
+import struct
+import tempfile
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "CACHE_FILE_NAME",
+    "IndexClient",
+    "SizeLookup",
+    "ZipFormatError",
+    "default_cache_dir",
+    "zip_unpacked_size",
+]
+
+CACHE_FILE_NAME = "sizes-v1.json"
+CACHE_SCHEMA = 1
+USER_AGENT = "depaudit (wheel size look-up)"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SizeLookup:
+    """The answer for one URL: ``size`` in bytes, or ``None`` with a short ``error``."""
+
+    url: str
+    size: int | None
+    error: str | None
+    cached: bool
+
+
+def default_cache_dir() -> Path:
+    """Return ``$DEPAUDIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/depaudit``, else ``~/.cache/depaudit``."""
+    explicit = os.environ.get("DEPAUDIT_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "depaudit"
+    return Path.home() / ".cache" / "depaudit"
+
+
+# --------------------------------------------------------------------------------------------------
+# Zip central directory (pure, no I/O): a generator asks for byte ranges and returns the total.
+# --------------------------------------------------------------------------------------------------
+
+
+class ZipFormatError(ValueError):
+    """The bytes are not a readable zip archive (message says what is wrong)."""
+
+
+class _EndRecordNotFound(ZipFormatError):
+    pass
+
+
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory, 22 bytes
+_EOCD_SIG = b"PK\x05\x06"
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")  # 20 bytes
+_ZIP64_LOCATOR_SIG = b"PK\x06\x07"
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")  # 56 bytes
+_ZIP64_EOCD_SIG = b"PK\x06\x06"
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # central directory file header, 46 bytes
+_CENTRAL_SIG = b"PK\x01\x02"
+_MAX_COMMENT = 0xFFFF
+# A first suffix request of this size holds the end record and, for most wheels, the whole directory.
+INITIAL_TAIL = 16 * 1024
+# Enough for the longest possible comment plus the end record and both ZIP64 structures.
+MAX_TAIL = _MAX_COMMENT + _EOCD.size + _ZIP64_LOCATOR.size + _ZIP64_EOCD.size
+# Refuse absurd directories rather than download most of a file (torch's is a few MB).
+MAX_DIRECTORY = 64 * 1024 * 1024
+
+# (absolute start, length) of bytes the parser still needs.
+RangeRequest = tuple[int, int]
+
+
+def _find_end_record(tail: bytes) -> int:
+    """Return the index in ``tail`` of the end-of-central-directory record."""
+    lowest = max(0, len(tail) - _EOCD.size - _MAX_COMMENT)
+    fallback = -1
+    pos = tail.rfind(_EOCD_SIG, lowest)
+    while pos >= 0:
+        if pos + _EOCD.size <= len(tail):
+            comment_len = _EOCD.unpack_from(tail, pos)[7]
+            end = pos + _EOCD.size + comment_len
+            if end == len(tail):
+                return pos  # the record whose comment runs exactly to the end of the file
+            if end < len(tail) and fallback < 0:
+                fallback = pos  # trailing bytes after the comment: tolerated as zipfile does
+        pos = tail.rfind(_EOCD_SIG, lowest, pos)
+    if fallback >= 0:
+        return fallback
+    raise _EndRecordNotFound("no end of central directory record")
+
+
+def _unpacked_size_steps(tail: bytes, tail_start: int) -> Generator[RangeRequest, bytes, int]:
+    """Yield byte ranges not in ``tail`` (receiving their bytes); return the sum of uncompressed sizes.
+
+    ``tail`` is the end of the archive and starts at absolute offset ``tail_start``.
+    Raises ZipFormatError when the bytes do not describe a zip archive.
+    """
+
+    def read(start: int, length: int) -> Generator[RangeRequest, bytes, bytes]:
+        if start < 0 or length < 0:
+            raise ZipFormatError("offset out of range")
+        rel = start - tail_start
+        if rel >= 0 and rel + length <= len(tail):
+            return tail[rel : rel + length]
+        data = yield (start, length)
+        if len(data) != length:
+            raise ZipFormatError("truncated archive")
+        return data
+
+    at = _find_end_record(tail)
+    _, disk, cd_disk, _, entries, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, at)
+    end_record = tail_start + at
+    zip64 = False
+    if end_record >= _ZIP64_LOCATOR.size:
+        locator = yield from read(end_record - _ZIP64_LOCATOR.size, _ZIP64_LOCATOR.size)
+        if locator[:4] == _ZIP64_LOCATOR_SIG:
+            zip64 = True
+            record_offset = _ZIP64_LOCATOR.unpack(locator)[2]
+            record = yield from read(record_offset, _ZIP64_EOCD.size)
+            fields = _ZIP64_EOCD.unpack(record)
+            if fields[0] != _ZIP64_EOCD_SIG:
+                raise ZipFormatError("bad ZIP64 end of central directory record")
+            disk, cd_disk, entries, cd_size, cd_offset = fields[4], fields[5], fields[7], fields[8], fields[9]
+    if disk != 0 or cd_disk != 0:
+        raise ZipFormatError("multi-disk archive")
+    if cd_size > MAX_DIRECTORY:
+        raise ZipFormatError(f"central directory too large ({cd_size} bytes)")
+    directory = yield from read(cd_offset, cd_size)
+    return _sum_central_directory(directory, entries)
+
+
+def _sum_central_directory(directory: bytes, entries: int) -> int:
+    """Return the sum of uncompressed sizes of the ``entries`` headers in ``directory``."""
+    total = 0
+    pos = 0
+    for _ in range(entries):
+        if pos + _CENTRAL.size > len(directory):
+            raise ZipFormatError("central directory shorter than its entry count")
+        header = _CENTRAL.unpack_from(directory, pos)
+        if header[0] != _CENTRAL_SIG:
+            raise ZipFormatError("bad central directory entry")
+        size, name_len, extra_len, comment_len = header[11], header[12], header[13], header[14]
+        extra_at = pos + _CENTRAL.size + name_len
+        pos = extra_at + extra_len + comment_len
+        if pos > len(directory):
+            raise ZipFormatError("central directory entry runs past the directory")
+        if size == 0xFFFFFFFF:
+            size = _zip64_uncompressed_size(directory[extra_at : extra_at + extra_len])
+        total += size
+    return total
+
+
+def _zip64_uncompressed_size(extra: bytes) -> int:
+    """Return the uncompressed size from a ZIP64 extra field (it comes first when the size overflowed)."""
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, pos)
+        if tag == 0x0001 and length >= 8 and pos + 4 + 8 <= len(extra):
+            return struct.unpack_from("<Q", extra, pos + 4)[0]
+        pos += 4 + length
+    raise ZipFormatError("entry size overflows but has no ZIP64 extra field")
+
+
+def zip_unpacked_size(data: bytes, tail_size: int = INITIAL_TAIL) -> int:
+    """Return the sum of uncompressed member sizes of the zip ``data``, read the way the client reads it.
+
+    Starts from the last ``tail_size`` bytes and reads only what the parser asks for. Raises ZipFormatError.
+    """
+    for size in (tail_size, MAX_TAIL):
+        start = max(0, len(data) - size)
+        steps = _unpacked_size_steps(data[start:], start)
+        try:
+            request = next(steps)
+            while True:
+                offset, length = request
+                request = steps.send(data[offset : offset + length])
+        except StopIteration as done:
+            return done.value
+        except _EndRecordNotFound:
+            if start == 0 or size >= MAX_TAIL:
+                raise
+    raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------------------------------
+# On-disk cache
+# --------------------------------------------------------------------------------------------------
+
+_KINDS = ("download", "installed")
+
+
+def _read_cache_file(path: Path) -> dict[str, dict[str, int]]:
+    """Return the valid entries of the cache file; anything unreadable counts as empty."""
+    empty: dict[str, dict[str, int]] = {kind: {} for kind in _KINDS}
+    try:
+        raw = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return empty
+    if not isinstance(raw, dict) or raw.get("schema") != CACHE_SCHEMA:
+        return empty
+    for kind in _KINDS:
+        table = raw.get(kind)
+        if isinstance(table, dict):
+            empty[kind] = {
+                url: size
+                for url, size in table.items()
+                if isinstance(url, str) and type(size) is int and size >= 0
+            }
+    return empty
+
+
+def _write_cache_file(path: Path, tables: dict[str, dict[str, int]]) -> None:
+    """Write ``tables`` atomically (temp file in the same directory, then os.replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"schema": CACHE_SCHEMA, **{kind: dict(sorted(tables[kind].items())) for kind in _KINDS}}
+    fd, tmp = tempfile.mkstemp(prefix=".sizes-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(document, out, separators=(",", ":"))
+            out.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# --------------------------------------------------------------------------------------------------
+# HTTP client
+# --------------------------------------------------------------------------------------------------
+
+
+class _Failure(Exception):
+    """One URL's look-up failed; ``reason`` goes into SizeLookup.error."""
+
+    def __init__(self, reason: str, *, retryable: bool = False, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class _NoRange(_Failure):
+    def __init__(self) -> None:
+        super().__init__("server ignores range requests")
+
+
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+_MAX_RETRY_AFTER = 10.0
+
+
+def _is_https(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() == "https" and bool(parts.hostname)
+
+
+def _status_failure(response: Any) -> _Failure:
+    code = response.status_code
+    retryable = code == 429 or code >= 500
+    retry_after = None
+    value = response.headers.get("retry-after")
+    if retryable and value is not None:
+        try:
+            retry_after = min(max(float(value), 0.0), _MAX_RETRY_AFTER)
+        except ValueError:
+            retry_after = None
+    return _Failure(f"HTTP {code}", retryable=retryable, retry_after=retry_after)
+
+
+def _parse_length(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+class IndexClient:
+    """Looks up wheel sizes on package indexes over https, with a cache and bounded retries.
+
+    ``cache_dir`` None disables the cache. ``verify`` is what httpx takes (True uses ``SSL_CERT_FILE``
+    when set, as httpx does), or a path to a CA bundle file or directory. ``retries`` is the number of
+    extra attempts per request after a connect error, timeout, 5xx or 429 (never after another 4xx);
+    ``backoff`` is the first pause in seconds, doubled each time. ``timeout`` bounds each attempt.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path | None,
+        *,
+        offline: bool = False,
+        concurrency: int = 16,
+        timeout: float = 10.0,
+        retries: int = 2,
+        verify: ssl.SSLContext | str | bool = True,
+        backoff: float = 0.5,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if not timeout > 0:
+            raise ValueError("timeout must be positive")
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        if backoff < 0:
+            raise ValueError("backoff must be >= 0")
+        self.cache_path = Path(cache_dir) / CACHE_FILE_NAME if cache_dir is not None else None
+        self.offline = offline
+        self.concurrency = concurrency
+        self.timeout = float(timeout)
+        self.retries = retries
+        self.backoff = float(backoff)
+        self.verify = verify
+        self.cache_write_error: str | None = None  # set when the cache could not be saved
+        self._cache: dict[str, dict[str, int]] | None = None
+
+    # -- public -----------------------------------------------------------------------------------
+
+    def download_sizes(self, urls: Iterable[str], progress: Progress | None = None) -> dict[str, SizeLookup]:
+        """Return {url: SizeLookup} with each wheel's download size (its Content-Length).
+
+        ``progress(done, total)`` is called with 0 first, then after each URL that needs the network;
+        ``total`` counts only those URLs. Per-URL failures are SizeLookups with an error, never raised.
+        """
+        return self._lookup("download", urls, progress)
+
+    def installed_sizes(self, urls: Iterable[str], progress: Progress | None = None) -> dict[str, SizeLookup]:
+        """Return {url: SizeLookup} with each wheel's unpacked size, read from its zip central directory.
+
+        Uses HTTP range requests on the end of the file; a server that ignores ranges gives an error
+        ("server ignores range requests") rather than a download. Same progress contract as download_sizes.
+        """
+        return self._lookup("installed", urls, progress)
+
+    # -- lookup orchestration ---------------------------------------------------------------------
+
+    def _lookup(self, kind: str, urls: Iterable[str], progress: Progress | None) -> dict[str, SizeLookup]:
+        if isinstance(urls, str):
+            raise TypeError("urls must be an iterable of URL strings, not one string")
+        results: dict[str, SizeLookup] = {}
+        pending: list[str] = []
+        cache = self._load_cache()[kind]
+        for url in urls:
+            if not isinstance(url, str):
+                raise TypeError(f"URL must be a string, got {type(url).__name__}")
+            if url in results or url in pending:
+                continue
+            if not _is_https(url):
+                results[url] = SizeLookup(url, None, "not https", False)
+            elif url in cache:
+                results[url] = SizeLookup(url, cache[url], None, True)
+            elif self.offline:
+                results[url] = SizeLookup(url, None, "offline", False)
+            else:
+                pending.append(url)
+        if pending:
+            fetched = self._run(self._fetch_all(kind, pending, progress))
+            added = {url: r.size for url, r in fetched.items() if r.size is not None}
+            if added:
+                cache.update(added)
+                self._save_cache(kind, added)
+            results.update(fetched)
+        return results
+
+    def _load_cache(self) -> dict[str, dict[str, int]]:
+        if self._cache is None:
+            if self.cache_path is None:
+                self._cache = {kind: {} for kind in _KINDS}
+            else:
+                self._cache = _read_cache_file(self.cache_path)
+        return self._cache
+
+    def _save_cache(self, kind: str, added: dict[str, int]) -> None:
+        if self.cache_path is None:
+            return
+        # Merge with what is on disk now, so concurrent runs do not drop each other's entries.
+        tables = _read_cache_file(self.cache_path)
+        for name in _KINDS:
+            tables[name].update(self._cache[name] if self._cache else {})
+        tables[kind].update(added)
+        try:
+            _write_cache_file(self.cache_path, tables)
+            self.cache_write_error = None
+        except OSError as exc:
+            self.cache_write_error = f"{self.cache_path}: {exc.strerror or exc}"
+
+    @staticmethod
+    def _run(coro: Any) -> Any:
+        """Run ``coro`` to completion, also when the calling thread already runs an event loop."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coro)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, coro).result()
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        if isinstance(self.verify, str):
+            if os.path.isdir(self.verify):
+                return ssl.create_default_context(capath=self.verify)
+            return ssl.create_default_context(cafile=self.verify)
+        return self.verify
+
+    async def _fetch_all(self, kind: str, urls: list[str], progress: Progress | None) -> dict[str, SizeLookup]:
+        import httpx
+
+        async def https_only(request: Any) -> None:
+            if request.url.scheme != "https":
+                raise _Failure("redirect to non-https URL")
+
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        semaphore = asyncio.Semaphore(self.concurrency)
+        fetch = self._download_size if kind == "download" else self._installed_size
+        done = 0
+        if progress is not None:
+            progress(0, len(urls))
+
+        async def one(url: str) -> SizeLookup:
+            nonlocal done
+            async with semaphore:
+                try:
+                    result = SizeLookup(url, await fetch(client, url), None, False)
+                except _Failure as failure:
+                    result = SizeLookup(url, None, failure.reason, False)
+            done += 1
+            if progress is not None:
+                progress(done, len(urls))
+            return result
+
+        async with httpx.AsyncClient(
+            verify=self._ssl_context(),
+            timeout=httpx.Timeout(self.timeout),
+            limits=limits,
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+            event_hooks={"request": [https_only]},
+            trust_env=True,
+        ) as client:
+            answers = await asyncio.gather(*(one(url) for url in urls))
+        return {answer.url: answer for answer in answers}
+
+    # -- one request, with retries ----------------------------------------------------------------
+
+    async def _attempts(self, request: Callable[[], Any]) -> Any:
+        """Await ``request()`` up to 1 + retries times, pausing with exponential backoff between tries."""
+        for attempt in range(self.retries + 1):
+            try:
+                return await asyncio.wait_for(self._translate(request), self.timeout)
+            except asyncio.TimeoutError:
+                failure = _Failure("timeout", retryable=True)
+            except _Failure as exc:
+                failure = exc
+            if not failure.retryable or attempt == self.retries:
+                raise failure
+            pause = self.backoff * (2**attempt) * (0.75 + random.random() / 2)
+            if failure.retry_after is not None:
+                pause = max(pause, failure.retry_after)
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _translate(request: Callable[[], Any]) -> Any:
+        """Await ``request()``, turning httpx exceptions into _Failure with a short reason."""
+        import httpx
+
+        try:
+            return await request()
+        except httpx.TimeoutException:
+            raise _Failure("timeout", retryable=True) from None
+        except httpx.ConnectError as exc:
+            text = str(exc)
+            if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+                raise _Failure("TLS certificate not trusted") from None
+            if "SSL" in text or "TLS" in text:
+                raise _Failure("TLS error", retryable=True) from None
+            raise _Failure("connection failed", retryable=True) from None
+        except httpx.TooManyRedirects:
+            raise _Failure("too many redirects") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError):
+            raise _Failure("connection error", retryable=True) from None
+        except httpx.UnsupportedProtocol:
+            raise _Failure("redirect to non-https URL") from None
+        except httpx.HTTPError as exc:
+            raise _Failure(f"request failed ({type(exc).__name__})") from None
+
+    # -- download size ----------------------------------------------------------------------------
+
+    async def _download_size(self, client: Any, url: str) -> int:
+        async def head() -> int | None:
+            response = await client.head(url)
+            if response.status_code in (405, 501):
+                return None  # HEAD not allowed: ask with a ranged GET instead
+            if response.status_code >= 400:
+                raise _status_failure(response)
+            if response.status_code >= 300:
+                raise _Failure(f"HTTP {response.status_code}")
+            return _parse_length(response.headers.get("content-length"))
+
+        size = await self._attempts(head)
+        if size is None:
+            size = await self._attempts(lambda: self._ranged_total(client, url))
+        return size
+
+    async def _ranged_total(self, client: Any, url: str) -> int:
+        async with client.stream("GET", url, headers={"Range": "bytes=0-0"}) as response:
+            if response.status_code == 206:
+                match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+                if match and match.group(3) != "*":
+                    return int(match.group(3))
+                raise _Failure("no size in Content-Range")
+            if response.status_code == 200:  # range ignored; the length is still the answer (body unread)
+                length = _parse_length(response.headers.get("content-length"))
+                if length is not None:
+                    return length
+                raise _Failure("no content-length")
+            raise _status_failure(response)
+
+    # -- installed size ---------------------------------------------------------------------------
+
+    async def _installed_size(self, client: Any, url: str) -> int:
+        start, tail = await self._attempts(lambda: self._get_range(client, url, f"-{INITIAL_TAIL}"))
+        try:
+            return await self._read_directory(client, url, _unpacked_size_steps(tail, start))
+        except _EndRecordNotFound:
+            if start == 0:
+                raise _Failure("not a zip archive (no end of central directory)") from None
+        # A zip comment longer than the first tail: fetch the largest tail the format allows.
+        start, tail = await self._attempts(lambda: self._get_range(client, url, f"-{MAX_TAIL}"))
+        try:
+            return await self._read_directory(client, url, _unpacked_size_steps(tail, start))
+        except _EndRecordNotFound:
+            raise _Failure("not a zip archive (no end of central directory)") from None
+
+    async def _read_directory(self, client: Any, url: str, steps: Generator[RangeRequest, bytes, int]) -> int:
+        """Drive the parser, fetching each range it asks for; return its total."""
+        try:
+            request = next(steps)
+            while True:
+                offset, length = request
+                data = b""
+                if length > 0:
+                    spec = f"{offset}-{offset + length - 1}"
+                    data = (await self._attempts(lambda: self._get_range(client, url, spec)))[1]
+                request = steps.send(data)
+        except StopIteration as done:
+            return done.value
+        except _EndRecordNotFound:
+            raise
+        except ZipFormatError as exc:
+            raise _Failure(f"not a zip archive ({exc})") from None
+
+    async def _get_range(self, client: Any, url: str, spec: str) -> tuple[int, bytes]:
+        """GET ``bytes=spec``; return (absolute start, bytes). Never reads a body the server sent whole."""
+        async with client.stream("GET", url, headers={"Range": f"bytes={spec}"}) as response:
+            if response.status_code == 200:
+                raise _NoRange()
+            if response.status_code != 206:
+                raise _status_failure(response)
+            match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+            if not match:
+                raise _Failure("bad Content-Range")
+            start, end = int(match.group(1)), int(match.group(2))
+            expected = end - start + 1
+            if expected <= 0 or expected > MAX_DIRECTORY + MAX_TAIL:
+                raise _Failure("bad Content-Range")
+            body = bytearray()
+            async for chunk in response.aiter_raw():
+                body += chunk
+                if len(body) > expected:
+                    raise _Failure("range response longer than announced")
+            if len(body) != expected:
+                raise _Failure("truncated range response", retryable=True)
+            return start, bytes(body)
