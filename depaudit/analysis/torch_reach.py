@@ -1,0 +1,127 @@
+"""Which torch-family packages a locked project installs, and through which of its dependency lists.
+
+`[tool.uv.sources]` binds only a project's *direct* dependencies, so a torch that arrives through, say,
+sentence-transformers keeps its default (CUDA) build until it is declared directly. These functions
+walk the lock graph from each of the project's dependency lists (runtime, each extra, each group) and
+say which torch-family packages each list reaches, directly or not. Pure functions over the model.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from packaging.utils import canonicalize_name
+
+from depaudit.model import Dependency, Lock, Package
+
+try:  # the lead's accelerator catalogue is the single source of truth when present
+    from depaudit.analysis.accelerators import TORCH_FAMILY as _FAMILY
+except ImportError:  # pragma: no cover - before that module lands
+    _FAMILY = ("torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchrec",
+               "torchserve", "torch-tensorrt", "fbgemm-gpu", "torchao", "executorch", "pytorch-triton")
+
+TORCH_FAMILY: frozenset[str] = frozenset(canonicalize_name(n) for n in _FAMILY)
+
+# A dependency list of the project: ("dependencies", None), ("extra", name) or ("group", name).
+ListRef = tuple[str, "str | None"]
+
+
+def is_torch_family(name: str) -> bool:
+    """True for torch and the packages built against it and served from the PyTorch indexes."""
+    return canonicalize_name(name) in TORCH_FAMILY
+
+
+@dataclass(frozen=True)
+class TorchReach:
+    """One torch-family package the project installs: its locked version, the lists that declare it
+    directly, and for each list that reaches it only transitively, the shortest path there."""
+
+    name: str
+    version: str | None
+    direct_in: tuple[ListRef, ...]
+    transitive_in: tuple[tuple[ListRef, tuple[str, ...]], ...]
+    direct_in_member: bool = False
+
+    @property
+    def only_transitive(self) -> bool:
+        return not self.direct_in and not self.direct_in_member
+
+
+def root_package(lock: Lock, project_name: str | None = None) -> Package | None:
+    """The lock's package for the project itself (a workspace root or the single root)."""
+    wanted = canonicalize_name(project_name) if project_name else None
+    roots = [p for p in lock.packages if p.name in lock.roots]
+    for package in roots:
+        if wanted and canonicalize_name(package.name) == wanted:
+            return package
+    for package in roots:
+        if package.source.kind in ("virtual", "editable", "directory") and package.source.value in (".", ""):
+            return package
+    return roots[0] if len(roots) == 1 else None
+
+
+def dependency_lists(root: Package) -> list[tuple[ListRef, tuple[Dependency, ...]]]:
+    """The root's runtime dependencies, then each extra, then each group, as (ListRef, deps)."""
+    lists: list[tuple[ListRef, tuple[Dependency, ...]]] = [(("dependencies", None), root.dependencies)]
+    lists += [(("extra", name), deps) for name, deps in root.optional_dependencies]
+    lists += [(("group", name), deps) for name, deps in root.dependency_groups]
+    return lists
+
+
+def reachable(lock: Lock, start: tuple[Dependency, ...]) -> dict[str, tuple[str, ...]]:
+    """Every package name reachable from `start` (markers ignored: any platform), each with the
+    shortest chain of names that reaches it (the first element is the direct dependency)."""
+    by_name: dict[str, list[Package]] = {}
+    for package in lock.packages:
+        by_name.setdefault(canonicalize_name(package.name), []).append(package)
+    seen: dict[str, tuple[str, ...]] = {}
+    queue: deque[tuple[Dependency, tuple[str, ...]]] = deque((d, ()) for d in start)
+    seen_extras: set[tuple[str, str]] = set()
+    while queue:
+        dep, chain = queue.popleft()
+        name = canonicalize_name(dep.name)
+        path = chain + (name,)
+        first_visit = name not in seen
+        if first_visit:
+            seen[name] = path
+        new_extras = [e for e in dep.extras if (name, e) not in seen_extras]
+        if not first_visit and not new_extras:
+            continue
+        for package in by_name.get(name, []):
+            if first_visit:
+                queue.extend((d, path) for d in package.dependencies)
+            for extra in new_extras:
+                queue.extend((d, path) for d in package.extra(extra))
+        seen_extras.update((name, e) for e in new_extras)
+    return seen
+
+
+def torch_reach(lock: Lock, project_name: str | None = None) -> list[TorchReach]:
+    """Each torch-family package the project's lists reach, sorted by name. Empty when the lock has
+    no identifiable project root."""
+    root = root_package(lock, project_name)
+    if root is None:
+        return []
+    members = [p for p in lock.packages if p.name in lock.roots and p is not root]
+    member_direct = {canonicalize_name(d.name) for m in members for _, deps in dependency_lists(m) for d in deps}
+    versions: dict[str, str | None] = {}
+    for package in lock.packages:
+        if is_torch_family(package.name):
+            versions.setdefault(canonicalize_name(package.name), package.version)
+    direct: dict[str, list[ListRef]] = {}
+    transitive: dict[str, list[tuple[ListRef, tuple[str, ...]]]] = {}
+    for ref, deps in dependency_lists(root):
+        names = {canonicalize_name(d.name) for d in deps}
+        for name, path in reachable(lock, deps).items():
+            if not is_torch_family(name):
+                continue
+            if name in names:
+                direct.setdefault(name, []).append(ref)
+            else:
+                transitive.setdefault(name, []).append((ref, path))
+    result = []
+    for name in sorted(set(direct) | set(transitive)):
+        result.append(TorchReach(name, versions.get(name), tuple(direct.get(name, ())),
+                                 tuple(transitive.get(name, ())), name in member_direct))
+    return result

@@ -1,0 +1,146 @@
+"""Reading pip requirements files (requirements.txt / requirements.in) line by line.
+
+Keeps what a fixer and the DA2xx rules need: options (-r/-c/-f/-i/--extra-index-url/...) with their
+values, requirements with name, specifier text and hashes, and the physical line numbers (continuation
+lines joined, comments stripped the way pip strips them: `#` at line start or after whitespace).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from depaudit.errors import InputError
+
+# Every spelling pip accepts for the options we care about, mapped to one canonical name.
+_OPTIONS = {
+    "-r": "--requirement", "--requirement": "--requirement",
+    "-c": "--constraint", "--constraint": "--constraint",
+    "-f": "--find-links", "--find-links": "--find-links",
+    "-i": "--index-url", "--index-url": "--index-url",
+    "--extra-index-url": "--extra-index-url",
+    "--no-index": "--no-index", "--pre": "--pre", "--prefer-binary": "--prefer-binary",
+    "--trusted-host": "--trusted-host", "--only-binary": "--only-binary", "--no-binary": "--no-binary",
+    "-e": "--editable", "--editable": "--editable", "--use-feature": "--use-feature",
+}
+_FLAGS = {"--no-index", "--pre", "--prefer-binary"}
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+_HASH = re.compile(r"\s--hash[=\s]+(\S+)")
+
+
+@dataclass(frozen=True)
+class RequirementLine:
+    """One logical line: an option (`option`, `value`) or a requirement (`name`, `requirement`)."""
+
+    line: int
+    end_line: int
+    raw: str
+    option: str | None = None
+    value: str | None = None
+    name: str | None = None
+    requirement: str | None = None
+    specifier: str = ""
+    marker: str | None = None
+    hashes: tuple[str, ...] = ()
+
+    @property
+    def pinned_version(self) -> str | None:
+        """The version of an exact `==X` pin (without wildcard), else None."""
+        match = re.fullmatch(r"==\s*([^,*\s]+)", self.specifier.strip())
+        return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class RequirementsFile:
+    path: str
+    text: str
+    lines: tuple[RequirementLine, ...]
+
+    def options(self, name: str) -> tuple[RequirementLine, ...]:
+        return tuple(entry for entry in self.lines if entry.option == name)
+
+    @property
+    def requirements(self) -> tuple[RequirementLine, ...]:
+        return tuple(entry for entry in self.lines if entry.name is not None)
+
+
+def load_requirements(path: str | Path) -> RequirementsFile:
+    """Read and parse a requirements file. Raises InputError (path:line) for what pip would reject."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory, not a requirements file") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "not UTF-8", data.count(b"\n", 0, exc.start) + 1) from None
+    return parse_requirements(text, path)
+
+
+def parse_requirements(text: str, path: str | Path = "requirements.txt") -> RequirementsFile:
+    """Parse requirements text. Raises InputError naming the line of an invalid requirement/option."""
+    out = []
+    for first, last, logical in _logical_lines(text):
+        stripped = _COMMENT.sub("", logical).strip()
+        if not stripped:
+            continue
+        if stripped.startswith("-"):
+            out.append(_option(stripped, first, last, logical, path))
+        else:
+            out.append(_requirement(stripped, first, last, logical, path))
+    return RequirementsFile(str(path), text, tuple(out))
+
+
+def _logical_lines(text: str):
+    """(first line, last line, joined text) per logical line; a trailing backslash continues a line."""
+    physical = text.splitlines()
+    i = 0
+    while i < len(physical):
+        first = i
+        parts = []
+        line = physical[i]
+        while line.endswith("\\") and not _COMMENT.search(line[:-1]) and i + 1 < len(physical):
+            parts.append(line[:-1])
+            i += 1
+            line = physical[i]
+        parts.append(line)
+        yield first + 1, i + 1, " ".join(parts)
+        i += 1
+
+
+def _option(stripped: str, first: int, last: int, raw: str, path) -> RequirementLine:
+    match = re.match(r"(--?[A-Za-z-]+)(?:=|\s+)?(.*)$", stripped)
+    flag = match.group(1) if match else stripped
+    value = (match.group(2).strip() if match else "") or None
+    if flag.startswith("-") and not flag.startswith("--") and len(flag) > 2:  # -rfile, -fURL
+        flag, value = flag[:2], flag[2:] + (f" {value}" if value else "")
+    canonical = _OPTIONS.get(flag)
+    if canonical is None:
+        return RequirementLine(first, last, raw, option=flag, value=value)
+    if canonical not in _FLAGS and not value:
+        raise InputError(path, f"{flag} needs a value", first)
+    return RequirementLine(first, last, raw, option=canonical, value=value)
+
+
+def _requirement(stripped: str, first: int, last: int, raw: str, path) -> RequirementLine:
+    hashes = tuple(_HASH.findall(" " + stripped))
+    spec = re.split(r"\s--?[A-Za-z]", " " + stripped, maxsplit=1)[0].strip()
+    if re.match(r"^(\.|/|[A-Za-z][A-Za-z0-9+.-]*://)", spec):  # a path or URL requirement
+        return RequirementLine(first, last, raw, requirement=spec, hashes=hashes)
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement as exc:
+        raise InputError(path, f"invalid requirement {spec!r}: {exc}", first) from None
+    return RequirementLine(
+        first, last, raw, name=canonicalize_name(req.name), requirement=spec,
+        specifier=str(req.specifier), marker=str(req.marker) if req.marker else None, hashes=hashes,
+    )
