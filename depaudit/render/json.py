@@ -1,0 +1,67 @@
+"""The JSON contract (`"schema": 1`) of `depaudit scan`: sizes in integer bytes, unknown as null."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from depaudit.model import Finding, SizeReport, TargetReport
+
+SCHEMA = 1
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule, "severity": finding.severity, "message": finding.message,
+        "path": finding.path, "line": finding.line, "fixable": finding.fixable, "target": finding.target,
+    }
+
+
+def target_dict(report: TargetReport) -> dict[str, Any]:
+    target = report.target
+    if not report.supported:
+        return {
+            "target": target.name, "python": target.python, "supported": False,
+            "reason": report.unsupported_reason, "total_bytes": None, "accelerator_bytes": None,
+            "unknown_size": [], "sdist_only": [], "packages": [], "top_level": [],
+        }
+    return {
+        "target": target.name,
+        "python": target.python,
+        "supported": True,
+        "total_bytes": report.total_bytes,
+        "accelerator_bytes": report.accelerator_bytes,
+        "unknown_size": list(report.unknown_size),
+        "sdist_only": list(report.sdist_only),
+        "packages": [
+            {
+                "name": p.name,
+                "version": p.package.version,
+                "wheel": p.wheel.filename if p.wheel else None,
+                "size": p.size,
+                "accelerator": p.accelerator is not None,
+                "family": p.accelerator,
+                "via": list(p.via),
+                **({"reason": p.reason} if p.reason else {}),
+                **({"size_error": p.size_error} if p.size_error else {}),
+            }
+            for p in report.packages
+        ],
+        "top_level": [
+            {"name": c.name, "total_bytes": c.total_bytes, "accelerator_bytes": c.accelerator_bytes,
+             "packages": list(c.packages), "unknown_size": c.unknown}
+            for c in report.top_level
+        ],
+    }
+
+
+def render_json(report: SizeReport) -> str:
+    """The scan report as the documented JSON document (schema 1)."""
+    doc = {
+        "schema": SCHEMA,
+        "lockfile": report.lockfile,
+        "size_kind": "installed" if report.installed_sizes else "download",
+        "targets": [target_dict(t) for t in report.targets],
+        "findings": [finding_dict(f) for f in report.findings],
+    }
+    return json.dumps(doc, indent=2) + "\n"

@@ -1,0 +1,34 @@
+"""Markdown output of `depaudit scan`, for pull-request comments and step summaries."""
+
+from __future__ import annotations
+
+from depaudit.model import SizeReport
+from depaudit.units import format_size
+
+
+def render_markdown(report: SizeReport, *, binary: bool = False, top: int | None = 15) -> str:
+    """A summary table of all targets, then the largest packages of each."""
+    kind = "installed" if report.installed_sizes else "download"
+    lines = [f"## depaudit scan: `{report.lockfile}`", "",
+             f"| target | python | packages | {kind} | accelerator | unknown size |",
+             "|---|---|---:|---:|---:|---:|"]
+    for t in report.targets:
+        if not t.supported:
+            lines.append(f"| {t.target.name} | {t.target.python} | not supported: {t.unsupported_reason} | | | |")
+            continue
+        lines.append(f"| {t.target.name} | {t.target.python} | {len(t.packages)} | {format_size(t.total_bytes, binary)} "
+                     f"| {format_size(t.accelerator_bytes, binary)} | {len(t.unknown_size)} |")
+    for t in report.targets:
+        if not t.supported:
+            continue
+        rows = sorted(t.packages, key=lambda p: (p.size is None, -(p.size or 0), p.name))
+        lines += ["", f"### {t.target.name}", "", "| package | version | size | accelerator | via |", "|---|---|---:|---|---|"]
+        for p in rows[: top or None]:
+            size = format_size(p.size, binary) if p.wheel else (p.reason or "no wheel")
+            lines.append(f"| {p.name} | {p.package.version or ''} | {size} | {p.accelerator or ''} | {' → '.join(p.via)} |")
+        if top and len(rows) > top:
+            lines.append(f"| … {len(rows) - top} more | | | | |")
+    if report.findings:
+        lines += ["", "### findings", "", "| rule | severity | message |", "|---|---|---|"]
+        lines += [f"| {f.rule} | {f.severity} | {f.message} |" for f in report.findings]
+    return "\n".join(lines) + "\n"

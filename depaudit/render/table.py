@@ -1,0 +1,84 @@
+"""Human output of `depaudit scan`: one rich table per target, biggest first, with totals."""
+
+from __future__ import annotations
+
+from depaudit.model import SizeReport, TargetReport
+from depaudit.units import format_size
+
+
+def brought_by(via: tuple[str, ...]) -> str:
+    """The path minus the package itself: `torch` for root → torch → nvidia-cudnn-cu12; `direct` for
+    a dependency of the project (the root is named only in workspaces, where there are several)."""
+    if len(via) <= 2:
+        return f"direct ({via[0]})" if len(via) == 2 else ""
+    return " → ".join(via[1:-1])
+
+
+def _title(report: TargetReport, binary: bool, kind: str) -> str:
+    t = report.target
+    if not report.supported:
+        return f"{t.name} · Python {t.python} · not supported: {report.unsupported_reason}"
+    total, accel = report.total_bytes, report.accelerator_bytes
+    share = f" ({accel / total:.0%})" if total else ""
+    unknown = f" + {len(report.unknown_size)} unknown" if report.unknown_size else ""
+    return (f"{t.name} · Python {t.python} · {len(report.packages)} packages · "
+            f"{format_size(total, binary)}{unknown} {kind} · accelerator {format_size(accel, binary)}{share}")
+
+
+def target_renderables(report: TargetReport, *, binary: bool = False, top: int | None = 15, kind: str = "download"):
+    """Renderables for one target: a package table (largest first; `top` rows, None for all) and a
+    per-dependency cost table."""
+    from rich.table import Table
+    from rich.text import Text
+
+    title = _title(report, binary, kind)
+    if not report.supported:
+        return [Text(title, style="yellow")]
+    rows = sorted(report.packages, key=lambda p: (p.size is None, -(p.size or 0), p.name))
+    shown = rows if top is None else rows[:top]
+    table = Table(title=title, title_justify="left", title_style="bold", expand=False)
+    table.add_column("package", no_wrap=True)
+    table.add_column("version")
+    table.add_column("size", justify="right")
+    table.add_column("accelerator")
+    table.add_column("brought in by", overflow="fold")
+    for item in shown:
+        size = format_size(item.size, binary) if item.wheel else (item.reason or "no wheel")
+        style = "red" if item.accelerator else None
+        table.add_row(item.name, item.package.version or "", size, item.accelerator or "",
+                      brought_by(item.via), style=style)
+    if len(rows) > len(shown):
+        rest = rows[len(shown):]
+        rest_size = sum(p.size or 0 for p in rest)
+        table.add_row(f"… {len(rest)} more", "", format_size(rest_size, binary), "", "(--all shows every package)",
+                      style="dim")
+    out = [table]
+    if report.top_level:
+        costs = Table(title="what each direct dependency costs (with everything only it pulls in)",
+                      title_justify="left", title_style="italic", expand=False)
+        costs.add_column("dependency")
+        costs.add_column("total", justify="right")
+        costs.add_column("accelerator", justify="right")
+        costs.add_column("packages", justify="right")
+        for cost in report.top_level[: top or None]:
+            costs.add_row(cost.name, format_size(cost.total_bytes, binary),
+                          format_size(cost.accelerator_bytes, binary) if cost.accelerator_bytes else "",
+                          str(len(cost.packages)), style="red" if cost.accelerator_bytes else None)
+        out.append(costs)
+    notes = []
+    if report.unknown_size:
+        notes.append(f"size unknown for {len(report.unknown_size)}: {', '.join(report.unknown_size[:8])}"
+                     f"{' …' if len(report.unknown_size) > 8 else ''} (totals are lower bounds)")
+    if report.sdist_only:
+        notes.append(f"no wheel (built from source) for: {', '.join(report.sdist_only)}")
+    out.extend(Text(n, style="yellow") for n in notes)
+    return out
+
+
+def report_renderables(report: SizeReport, *, binary: bool = False, top: int | None = 15):
+    kind = "installed" if report.installed_sizes else "download"
+    out = []
+    for target in report.targets:
+        out.extend(target_renderables(target, binary=binary, top=top, kind=kind))
+        out.append("")
+    return out
