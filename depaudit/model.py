@@ -107,6 +107,7 @@ class Lock:
     roots: tuple[str, ...]
     supported_markers: tuple[str, ...] = ()
     conflicts: tuple[tuple[tuple[str, str, str], ...], ...] = ()  # sets of (kind, package, name)
+    default_groups: tuple[str, ...] = ()  # pylock.toml `default-groups`
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,9 @@ def selected_markers(lock: Lock, selection: Selection) -> dict[int, frozenset[st
                 | {f"group-{n}-{package.name}-{g}" for g in pick_groups}
                 | pick_extras
             )
+    if lock.format == "pylock.toml":
+        # pylock.toml has no per-project tables: selections act through `'x' in extras` markers.
+        return {i: frozenset(wanted_extras | wanted_groups | set(lock.default_groups)) for i in active}
     _check_selection(lock, wanted_extras - found_extras, wanted_groups - found_groups, chosen)
     return active
 
@@ -200,8 +203,11 @@ def installed_packages(lock: Lock, plan: InstallPlan) -> list[InstalledPackage]:
         wheel = choose_wheel(package.wheels, ranks)
         family = families[index]
         if family is None and package.name in TORCH_FAMILY:
-            if any(families.get(child) for child in plan.edges.get(index, ())):
-                family = "torch-cuda"  # PyPI's Linux torch: a CUDA build without a local version label
+            # PyPI's Linux torch is a CUDA build without a local version label: it shows by the CUDA
+            # wheels it depends on (a pylock has no edges, so any CUDA wheel in the set counts there).
+            children = plan.order if lock.format == "pylock.toml" else plan.edges.get(index, ())
+            if any(families.get(child) for child in children):
+                family = "torch-cuda"
         out.append(InstalledPackage(
             package=package, wheel=wheel, via=plan.via[index], accelerator=family,
             reason=None if wheel else _no_wheel_reason(package),

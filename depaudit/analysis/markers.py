@@ -51,10 +51,11 @@ class MarkerEvaluator:
     def __call__(self, marker: str | None, extras: frozenset[str] = frozenset()) -> bool:
         if not marker:
             return True
-        key = (marker, extras if "extra" in marker else frozenset())
+        key = (marker, extras if ("extra" in marker or "dependency_groups" in marker) else frozenset())
         hit = self._cache.get(key)
         if hit is None:
-            env = dict(self._env, extras=key[1], dependency_groups=frozenset())
+            # One set serves both: uv's encoded names and pylock's plain extra and group names.
+            env = dict(self._env, extras=key[1], dependency_groups=key[1])
             try:
                 hit = compile_marker(marker).evaluate(env, context="lock_file")
             except (UndefinedComparison, UndefinedEnvironmentName, TypeError, ValueError) as exc:
