@@ -105,7 +105,9 @@ def open_checked(data: bytes, max_pixels: int) -> Image.Image:
         # Image.open parses the header only; formats= keeps every other decoder out of reach.
         image = Image.open(io.BytesIO(data), formats=[fmt])
     except Image.DecompressionBombError as exc:
-        raise ImageError(413, "image_too_large", str(exc)) from None
+        # Pillow's own guard (2 x Image.MAX_IMAGE_PIXELS) fired while reading the header.
+        raise ImageError(413, "image_too_large",
+                         f"{exc} The service limit is {max_pixels} pixels.") from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a corrupt upload
         raise ImageError(400, "corrupt_image", f"cannot read {fmt} header: {exc}") from None
     _check_pixels(image.size, max_pixels)

@@ -194,7 +194,7 @@ class JobRunner:
                 raise QueueFull(f"the job queue is full ({self._queue.maxsize} waiting)") from None
             self._unfinished += 1
             if keep:
-                self._evict_locked()
+                self._evict_locked(room=1)
                 self._store[job.id] = job
         return job
 
@@ -204,16 +204,18 @@ class JobRunner:
             self._evict_locked()
             return self._store.get(job_id)
 
-    def _evict_locked(self) -> None:
+    def _evict_locked(self, room: int = 0) -> None:
+        """Drop expired finished jobs, then the oldest finished ones beyond max_jobs - room."""
         now = time.time()
         finished = [j for j in self._store.values() if j.finished is not None]
         for job in finished:
             if now - job.finished > self._ttl:  # type: ignore[operator]
                 del self._store[job.id]
-        if len(self._store) >= self._max_jobs:
+        excess = len(self._store) - (self._max_jobs - room)
+        if excess > 0:
             finished = sorted((j for j in self._store.values() if j.finished is not None),
                               key=lambda j: j.finished)  # type: ignore[arg-type,return-value]
-            for job in finished[: len(self._store) - self._max_jobs + 1]:
+            for job in finished[:excess]:
                 del self._store[job.id]
 
     # -- gauges ----------------------------------------------------------------------------
