@@ -98,7 +98,7 @@ def parse_toml_text(text: str, path: str | Path) -> dict[str, Any]:
         what = "not valid TOML: " + _POSITION.sub("", message).replace("(at end of document)", "").strip()
         if match:
             raise InputError(path, what, int(match.group(1)), int(match.group(2))) from None
-        raise InputError(path, what, text.count("\n") + 1) from None
+        raise InputError(path, what, max(len(text.splitlines()), 1)) from None
     except RecursionError:
         raise InputError(path, "not valid TOML: nested too deeply") from None
 

@@ -1,0 +1,185 @@
+"""`depaudit fix`: rewrite a project toward the PyTorch CPU index, ONNX Runtime or tinygrad — safely."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from depaudit.cli._app import app, info, stdout_console, write_output
+
+
+class FixTo(str, Enum):
+    cpu_index = "cpu-index"
+    onnxruntime = "onnxruntime"
+    tinygrad = "tinygrad"
+
+
+class FixFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def fix(
+    path: Annotated[Path, typer.Argument(help="Project folder, pyproject.toml, requirements.txt/.in or Dockerfile.")] = Path("."),
+    to: Annotated[FixTo, typer.Option("--to", help="cpu-index: torch from the PyTorch CPU index; onnxruntime/tinygrad: torch to the dev group.")] = FixTo.cpu_index,
+    cpu_index_url: Annotated[Optional[str], typer.Option("--cpu-index-url", help="CPU index URL (default https://download.pytorch.org/whl/cpu).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unified diff; change nothing.")] = False,
+    lock: Annotated[bool, typer.Option("--lock", help="Re-lock with uv and show before/after per target (in a temp copy with --dry-run).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Switch a project that asks for CUDA on purpose.")] = False,
+    target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Targets for the before/after table (repeatable; default all).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Size look-ups never touch the network (sizes may be unknown).")] = False,
+    binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
+    fmt: Annotated[FixFormat, typer.Option("--format", "-f", help="Output format.")] = FixFormat.table,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
+) -> int:
+    """Rewrite a project so it stops installing CUDA wheels it never uses; --dry-run shows the diff."""
+    from depaudit.fixers.apply import unified_diff
+    from depaudit.fixers.project import apply_and_lock, dry_run_lock, plan_fix
+    from depaudit.fixers.pyproject import DEFAULT_CPU_INDEX_URL
+
+    plan = plan_fix(path, to.value, index_url=cpu_index_url or DEFAULT_CPU_INDEX_URL, force=force)
+    base = Path.cwd()
+    diff = "".join(unified_diff(e, base) for e in plan.edits if e.changed)
+    status = _status(plan, dry_run)
+    deltas = None
+    if plan.changed and lock and plan.kind == "pyproject":
+        deltas = _locked_comparison(plan, dry_run, target, offline)
+    elif plan.changed and not dry_run:
+        apply_and_lock(plan, lock=False)
+    elif lock and plan.kind != "pyproject":
+        info("depaudit: --lock applies to uv projects only; skipped")
+    _emit(plan, status, diff, deltas, fmt, output, binary, dry_run)
+    return 0
+
+
+def _status(plan, dry_run: bool) -> str:
+    if not plan.changed:
+        if plan.notes and "installs no torch-family package" in plan.notes[0]:
+            return "nothing to change: the project installs no torch-family package"
+        return "already fixed, nothing to change"
+    files = ", ".join(sorted({Path(e.path).name for e in plan.edits if e.changed}))
+    return f"would change {files} (dry run)" if dry_run else f"changed {files}"
+
+
+def _locked_comparison(plan, dry_run: bool, targets, offline: bool):
+    """Scan the lock before, apply (or copy + apply) and re-lock, scan after: the per-target deltas."""
+    from depaudit.fixers.project import apply_and_lock, compare, dry_run_lock
+    from depaudit.scan import scan_lock
+
+    kwargs = {"targets": targets or None, "offline": offline}
+    before = scan_lock(plan.lock_path, **kwargs) if plan.lock_path else None
+    if dry_run:
+        info("depaudit: re-locking a copy of the project with uv (dry run: your files stay as they are)")
+        new_lock = dry_run_lock(plan)
+        try:
+            after = scan_lock(new_lock, **kwargs)
+        finally:
+            shutil.rmtree(new_lock.parent.parent, ignore_errors=True)
+    else:
+        info("depaudit: re-locking with uv")
+        apply_and_lock(plan, lock=True)
+        after = scan_lock(plan.project_dir / "uv.lock", **kwargs)
+    return compare(before, after)
+
+
+def _emit(plan, status, diff, deltas, fmt: FixFormat, output, binary: bool, dry_run: bool) -> None:
+    if fmt is FixFormat.json:
+        write_output(json.dumps(_json(plan, status, diff, deltas), indent=2), output)
+        return
+    if fmt is FixFormat.markdown:
+        write_output(_markdown(plan, status, diff, deltas, binary), output)
+        return
+    if output not in (None, "-"):
+        write_output(_markdown(plan, status, diff, deltas, binary), output)
+        return
+    console = stdout_console()
+    if diff:
+        if sys.stdout.isatty():
+            from rich.syntax import Syntax
+
+            console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
+        else:
+            sys.stdout.write(diff)
+    console.print(status, markup=False)
+    for note in plan.notes:
+        console.print(f"  - {note}", markup=False, soft_wrap=True)
+    _print_imports(console, plan)
+    if deltas is not None:
+        console.print(_delta_table(deltas, binary))
+        for line in _removed_lines(deltas):
+            console.print(line, markup=False, soft_wrap=True)
+
+
+def _print_imports(console, plan) -> None:
+    if not plan.imports:
+        return
+    console.print("code that still imports torch at run time:", markup=False)
+    for item in plan.imports:
+        console.print(f"  {item.path}:{item.line}: import {item.module}", markup=False)
+
+
+def _rows(deltas, binary: bool):
+    from depaudit.units import format_size
+
+    def size(value):
+        return "-" if value is None else format_size(value, binary)
+
+    for d in deltas:
+        yield (d.target, size(d.before_total), size(d.after_total), size(d.before_accelerator),
+               size(d.after_accelerator), str(len(d.removed)), str(len(d.after_unknown)))
+
+
+_HEAD = ("target", "download before", "after", "accelerator before", "after", "packages removed",
+         "sizes unknown after")
+
+
+def _removed_lines(deltas) -> list[str]:
+    return [f"{d.target}: removed {', '.join(d.removed)}" for d in deltas if d.removed]
+
+
+def _delta_table(deltas, binary: bool):
+    from rich.table import Table
+
+    table = Table(title="before / after (uv lock)")
+    for i, column in enumerate(_HEAD):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    for row in _rows(deltas, binary):
+        table.add_row(*row)
+    return table
+
+
+def _markdown(plan, status, diff, deltas, binary: bool) -> str:
+    out = []
+    if diff:
+        out += ["```diff", diff.rstrip("\n"), "```", ""]
+    out.append(status)
+    out += [f"- {n}" for n in plan.notes]
+    out += [f"- `{i.path}:{i.line}`: imports `{i.module}`" for i in plan.imports]
+    if deltas is not None:
+        out += ["", "| " + " | ".join(_HEAD) + " |", "|" + " --- |" * len(_HEAD)]
+        out += ["| " + " | ".join(row) + " |" for row in _rows(deltas, binary)]
+        out += [""] + [f"- {line}" for line in _removed_lines(deltas)]
+    return "\n".join(out) + "\n"
+
+
+def _json(plan, status, diff, deltas) -> dict:
+    from dataclasses import asdict
+
+    return {
+        "schema": 1,
+        "status": status,
+        "changed": plan.changed,
+        "edits": [{"path": e.path, "summary": list(e.summary), "changed": e.changed} for e in plan.edits],
+        "diff": diff,
+        "notes": list(plan.notes),
+        "imports": [asdict(i) for i in plan.imports],
+        "targets": None if deltas is None else [asdict(d) for d in deltas],
+    }

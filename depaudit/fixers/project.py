@@ -1,0 +1,241 @@
+"""`depaudit fix` as a library: find the project file, plan the edits, apply them, re-lock with uv,
+restore byte for byte when re-locking fails, and compare the locks before and after.
+
+Nothing here prints; `depaudit.cli.fix` renders the result.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from depaudit.errors import FixError, InputError, ToolError, UsageError
+from depaudit.fixers.apply import Snapshot, apply_edits
+from depaudit.fixers.pyproject import (
+    DEFAULT_CPU_INDEX_URL, RUNTIMES, TorchImport, find_torch_imports, needs_from_reach,
+    plan_cpu_index_text, plan_runtime_swap_text,
+)
+from depaudit.model import Edit, SizeReport
+
+FIX_TARGETS = ("cpu-index", "onnxruntime", "tinygrad")
+_COPY_IGNORE = shutil.ignore_patterns(".venv", "venv", ".git", "node_modules", "__pycache__", "*.egg-info",
+                                      ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build")
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """The planned edits for one project (empty when nothing needs changing) and what to tell the user."""
+
+    kind: str  # "pyproject", "requirements" or "dockerfile"
+    project_dir: Path
+    edits: tuple[Edit, ...]
+    notes: tuple[str, ...] = ()
+    imports: tuple[TorchImport, ...] = ()
+    lock_path: Path | None = None
+
+    @property
+    def changed(self) -> bool:
+        return any(e.changed for e in self.edits)
+
+
+@dataclass(frozen=True)
+class TargetDelta:
+    """One target's install before and after the fix."""
+
+    target: str
+    before_total: int | None
+    after_total: int
+    before_accelerator: int | None
+    after_accelerator: int
+    removed: tuple[str, ...]
+    added: tuple[str, ...]
+    after_unknown: tuple[str, ...] = ()
+    after_accelerator_packages: tuple[str, ...] = ()
+
+
+def classify(path: Path) -> tuple[str, Path]:
+    """("pyproject" | "requirements" | "dockerfile", the file) for a PATH argument (file or folder).
+    Raises InputError when a folder holds neither a pyproject.toml nor a requirements file."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "pyproject.toml").exists():
+            return "pyproject", path / "pyproject.toml"
+        for name in ("requirements.in", "requirements.txt"):
+            if (path / name).exists():
+                return "requirements", path / name
+        raise InputError(path, "no pyproject.toml or requirements.txt/.in here")
+    name = path.name.lower()
+    if name.startswith("dockerfile") or name.endswith((".dockerfile", ".containerfile")) or name == "containerfile":
+        return "dockerfile", path
+    if name.endswith((".txt", ".in")):
+        return "requirements", path
+    return "pyproject", path
+
+
+def plan_fix(path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_INDEX_URL,
+             force: bool = False) -> FixPlan:
+    """Plan the fix for PATH (a project folder, pyproject.toml, requirements file or Dockerfile).
+    Raises InputError (unreadable/invalid input), FixError (refused), UsageError (unsupported combo)."""
+    if to not in FIX_TARGETS:
+        raise UsageError(f"--to must be one of {', '.join(FIX_TARGETS)}")
+    kind, file = classify(Path(path))
+    text = _read(file)
+    if kind == "dockerfile":
+        return _plan_dockerfile(file, text)
+    if kind == "requirements":
+        if to != "cpu-index":
+            raise UsageError(f"--to {to} needs a pyproject.toml project (got {file})")
+        from depaudit.fixers.requirements import plan_requirements_text
+
+        edit = plan_requirements_text(text, str(file), index_url=index_url, force=force)
+        return FixPlan("requirements", file.parent, (edit,), edit.summary)
+    lock_path = file.parent / "uv.lock"
+    lock_path = lock_path if lock_path.exists() else None
+    if to == "cpu-index":
+        return _plan_cpu_index(file, text, lock_path, index_url, force)
+    return _plan_runtime(file, text, lock_path, to)
+
+
+def _read(file: Path) -> str:
+    from depaudit.sources.pyproject import read_pyproject_text
+
+    return read_pyproject_text(file)
+
+
+def _plan_dockerfile(file: Path, text: str) -> FixPlan:
+    try:
+        from depaudit.fixers.dockerfile import plan_dockerfile_fix
+    except ImportError:
+        raise UsageError(f"{file}: Dockerfile fixes are not available in this build") from None
+    edit = plan_dockerfile_fix(file, text)
+    return FixPlan("dockerfile", file.parent, (edit,), tuple(edit.summary))
+
+
+def _reach(pyproject, lock_path: Path | None):
+    if lock_path is None:
+        return None
+    from depaudit.analysis.torch_reach import torch_reach
+    from depaudit.sources.uvlock import load_lock
+
+    return torch_reach(load_lock(lock_path), pyproject.name)
+
+
+def _plan_cpu_index(file: Path, text: str, lock_path: Path | None, index_url: str, force: bool) -> FixPlan:
+    from depaudit.sources.pyproject import parse_pyproject
+
+    project = parse_pyproject(text, file)
+    needs = needs_from_reach(project, _reach(project, lock_path))
+    if not needs.packages:
+        return FixPlan("pyproject", file.parent, (Edit(str(file), text, text),),
+                       ("the project installs no torch-family package",), lock_path=lock_path)
+    edit = plan_cpu_index_text(text, str(file), needs, index_url=index_url, force=force)
+    notes = needs.notes if edit.changed else ()
+    return FixPlan("pyproject", file.parent, (edit,), tuple(edit.summary) + notes, lock_path=lock_path)
+
+
+def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -> FixPlan:
+    from depaudit.sources.pyproject import parse_pyproject
+
+    project = parse_pyproject(text, file)
+    edit = plan_runtime_swap_text(text, str(file), runtime)
+    notes = list(edit.summary)
+    for item in _reach(project, lock_path) or []:
+        for ref, via in item.transitive_in:
+            if ref == ("dependencies", None):
+                notes.append(f"{item.name} still reaches the runtime through {' -> '.join(via[:-1])}: "
+                             f"replace or drop {via[0]} too")
+    imports = tuple(find_torch_imports(file.parent, project.name))
+    return FixPlan("pyproject", file.parent, (edit,), tuple(notes), imports, lock_path)
+
+
+def find_uv() -> list[str]:
+    """The command that runs uv: `uv` on PATH, else the binary of the installed `uv` module, else
+    `python -m uv`. Raises ToolError when none exists."""
+    found = shutil.which("uv")
+    if found:
+        return [found]
+    try:
+        import uv
+
+        return [uv.find_uv_bin()]
+    except (ImportError, FileNotFoundError, AttributeError):
+        pass
+    probe = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True, text=True)
+    if probe.returncode == 0:
+        return [sys.executable, "-m", "uv"]
+    raise ToolError(["uv", "lock"], what="uv not found: install it (pip install uv) to use --lock")
+
+
+def run_uv_lock(project_dir: Path, timeout: float = 900) -> None:
+    """`uv lock` in `project_dir`. Raises ToolError with uv's stderr when it fails or times out."""
+    command = find_uv() + ["lock"]
+    try:
+        result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True, timeout=timeout,
+                                stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError(command, str(exc.stderr or ""), what=f"uv lock timed out after {timeout:.0f} s") from None
+    except OSError as exc:
+        raise ToolError(command, str(exc)) from None
+    if result.returncode != 0:
+        raise ToolError(command, result.stderr, what=f"uv lock failed (exit {result.returncode})")
+
+
+def apply_and_lock(plan: FixPlan, *, lock: bool) -> None:
+    """Write the edits; with `lock`, re-lock and, if that fails, put every file back byte for byte
+    (the edited files and uv.lock) before re-raising the ToolError."""
+    if not lock:
+        apply_edits(list(plan.edits))
+        return
+    snapshot = Snapshot.take([Path(e.path) for e in plan.edits] + [plan.project_dir / "uv.lock"])
+    try:
+        apply_edits(list(plan.edits))
+        run_uv_lock(plan.project_dir)
+    except BaseException:
+        snapshot.restore()
+        raise
+
+
+def dry_run_lock(plan: FixPlan) -> Path:
+    """Apply the plan to a copy of the project in a temp folder and re-lock there; returns the new
+    uv.lock's path (inside a folder the caller removes with `shutil.rmtree(path.parent.parent)`)."""
+    base = Path(tempfile.mkdtemp(prefix="depaudit-fix-"))
+    copy = base / plan.project_dir.name
+    try:
+        shutil.copytree(plan.project_dir, copy, ignore=_COPY_IGNORE, symlinks=True)
+        moved = tuple(Edit(str(copy / os.path.relpath(e.path, plan.project_dir)), e.before, e.after, e.summary)
+                      for e in plan.edits)
+        apply_edits(list(moved))
+        run_uv_lock(copy)
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+    return copy / "uv.lock"
+
+
+def compare(before: SizeReport | None, after: SizeReport) -> list[TargetDelta]:
+    """Per target of `after`: totals, accelerator bytes, and package names removed/added."""
+    old = {t.target.name: t for t in before.targets} if before else {}
+    deltas = []
+    for report in after.targets:
+        if not report.supported:
+            continue
+        prior = old.get(report.target.name)
+        names_after = {p.name for p in report.packages}
+        names_before = {p.name for p in prior.packages} if prior and prior.supported else set()
+        deltas.append(TargetDelta(
+            target=report.target.name,
+            before_total=prior.total_bytes if prior and prior.supported else None,
+            after_total=report.total_bytes,
+            before_accelerator=prior.accelerator_bytes if prior and prior.supported else None,
+            after_accelerator=report.accelerator_bytes,
+            removed=tuple(sorted(names_before - names_after)) if prior else (),
+            added=tuple(sorted(names_after - names_before)) if prior else (),
+            after_unknown=report.unknown_size,
+            after_accelerator_packages=tuple(p.name for p in report.packages if p.accelerator),
+        ))
+    return deltas
