@@ -371,7 +371,7 @@ class IndexClient:
         if isinstance(urls, str):
             raise TypeError("urls must be an iterable of URL strings, not one string")
         results: dict[str, SizeLookup] = {}
-        pending: list[str] = []
+        pending: dict[str, None] = {}  # ordered set
         cache = self._load_cache()[kind]
         for url in urls:
             if not isinstance(url, str):
@@ -385,9 +385,9 @@ class IndexClient:
             elif self.offline:
                 results[url] = SizeLookup(url, None, "offline", False)
             else:
-                pending.append(url)
+                pending[url] = None
         if pending:
-            fetched = self._run(self._fetch_all(kind, pending, progress))
+            fetched = self._run(self._fetch_all(kind, list(pending), progress))
             added = {url: r.size for url, r in fetched.items() if r.size is not None}
             if added:
                 cache.update(added)

@@ -191,6 +191,14 @@ def test_503_then_200_is_retried_until_it_succeeds(server, certs, wheels):
     assert server.count("flaky/2/small-1.0-py3-none-any.whl") == 3
 
 
+def test_429_is_retried(server, certs, wheels):
+    name = "small-1.0-py3-none-any.whl"
+    url = server.url(f"ratelimited/1/{name}")
+    result = make_client(certs, None, retries=1).download_sizes([url])[url]
+    assert result.size == len(wheels[name])
+    assert server.count(f"ratelimited/1/{name}") == 2
+
+
 def test_retries_are_bounded(server, certs):
     url = server.url("always503/small-1.0-py3-none-any.whl")
     result = make_client(certs, None, retries=2).download_sizes([url])[url]

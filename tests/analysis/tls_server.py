@@ -7,6 +7,7 @@ Routes (NAME is a key of ``IndexServer.files``):
   /nohead/NAME           HEAD answers 405; GET honours Range
   /flaky/K/NAME          the first K requests to this path answer 503, then as /files/NAME
   /always503/NAME        always 503
+  /ratelimited/K/NAME    the first K requests answer 429 with Retry-After: 0, then as /files/NAME
   /slow/SECONDS/NAME     sleeps SECONDS before answering as /files/NAME
   /redirect/NAME         302 to /files/NAME
   /redirect-http/NAME    302 to http://127.0.0.1:PORT/files/NAME (a downgrade)
@@ -179,6 +180,10 @@ def _make_handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
                 if nth <= int(rest[0]):
                     return self._status(503)
                 return self._file(path, rest[1], head)
+            if kind == "ratelimited" and len(rest) == 2:
+                if nth <= int(rest[0]):
+                    return self._status(429, retry_after="0")
+                return self._file(path, rest[1], head)
             if kind == "slow" and len(rest) == 2:
                 time.sleep(float(rest[0]))
                 return self._file(path, rest[1], head)
@@ -194,8 +199,10 @@ def _make_handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
                 return self._file(path, rest[0], head, ranges=kind != "norange", length=kind != "nolength")
             return self._status(404)
 
-        def _status(self, code: int, location: str | None = None) -> None:
+        def _status(self, code: int, location: str | None = None, retry_after: str | None = None) -> None:
             self.send_response(code)
+            if retry_after is not None:
+                self.send_header("Retry-After", retry_after)
             if location:
                 self.send_header("Location", location)
             self.send_header("Content-Length", "0")
