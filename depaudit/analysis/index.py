@@ -17,19 +17,20 @@ httpx is imported lazily: importing this module costs only the standard library.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import random
 import re
-import ssl
 import struct
-import tempfile
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import ssl
+
+# asyncio, ssl, tempfile and httpx are imported where used: an offline scan never pays for them.
 
 __all__ = [
     "CACHE_FILE_NAME",
@@ -242,6 +243,8 @@ def _read_cache_file(path: Path) -> dict[str, dict[str, int]]:
 
 def _write_cache_file(path: Path, tables: dict[str, dict[str, int]]) -> None:
     """Write ``tables`` atomically (temp file in the same directory, then os.replace)."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"schema": CACHE_SCHEMA, **{kind: dict(sorted(tables[kind].items())) for kind in _KINDS}}
     fd, tmp = tempfile.mkstemp(prefix=".sizes-", suffix=".tmp", dir=path.parent)
@@ -420,6 +423,8 @@ class IndexClient:
     @staticmethod
     def _run(coro: Any) -> Any:
         """Run ``coro`` to completion, also when the calling thread already runs an event loop."""
+        import asyncio
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -431,12 +436,16 @@ class IndexClient:
 
     def _ssl_context(self) -> ssl.SSLContext | bool:
         if isinstance(self.verify, str):
+            import ssl
+
             if os.path.isdir(self.verify):
                 return ssl.create_default_context(capath=self.verify)
             return ssl.create_default_context(cafile=self.verify)
         return self.verify
 
     async def _fetch_all(self, kind: str, urls: list[str], progress: Progress | None) -> dict[str, SizeLookup]:
+        import asyncio
+
         import httpx
 
         async def https_only(request: Any) -> None:
@@ -478,6 +487,9 @@ class IndexClient:
 
     async def _attempts(self, request: Callable[[], Any]) -> Any:
         """Await ``request()`` up to 1 + retries times, pausing with exponential backoff between tries."""
+        import asyncio
+        import random
+
         for attempt in range(self.retries + 1):
             try:
                 return await asyncio.wait_for(self._translate(request), self.timeout)

@@ -398,7 +398,7 @@ def test_offline_and_import_never_load_httpx(tmp_path):
         "d = c.download_sizes(['https://h/a.whl', 'https://h/b.whl'])\n"
         "i = c.installed_sizes(['https://h/a.whl'])\n"
         "print([(u, x.size, x.error, x.cached) for u, x in [*d.items(), *i.items()]])\n"
-        "print('httpx' in sys.modules)\n"
+        "print('httpx' in sys.modules or 'asyncio' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
     lookups, httpx_loaded = out.stdout.strip().splitlines()
