@@ -92,3 +92,13 @@ def _walk(root: Path):
                 yield from _walk(child)
         elif child.is_file():
             yield child
+
+
+def dockerfile_context(path: Path | str, text: str, context: Path | str | None = None,
+                       build_args: dict[str, str] | None = None) -> dict[str, str]:
+    """The build-context files (requirements files, pyproject.toml) Dockerfile `text` at `path`
+    names, read from `context` or the Dockerfile's folder and its parent. Raises InputError."""
+    from depaudit.sources.dockerfile import parse_dockerfile
+
+    df = parse_dockerfile(text, str(path), build_args)
+    return read_context(context_dirs(path, context), wanted_context_files(df))

@@ -11,6 +11,7 @@ from depaudit.cli._app import app
 COMMAND_MODULES = (
     "depaudit.cli.scan",
     "depaudit.cli.fix",
+    "depaudit.cli.lint",
 )
 
 

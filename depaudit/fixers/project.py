@@ -86,7 +86,7 @@ def plan_fix(path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_
     kind, file = classify(Path(path))
     text = _read(file)
     if kind == "dockerfile":
-        return _plan_dockerfile(file, text)
+        return _plan_dockerfile(file, text, index_url)
     if kind == "requirements":
         if to != "cpu-index":
             raise UsageError(f"--to {to} needs a pyproject.toml project (got {file})")
@@ -107,12 +107,14 @@ def _read(file: Path) -> str:
     return read_pyproject_text(file)
 
 
-def _plan_dockerfile(file: Path, text: str) -> FixPlan:
+def _plan_dockerfile(file: Path, text: str, index_url: str = DEFAULT_CPU_INDEX_URL) -> FixPlan:
     try:
         from depaudit.fixers.dockerfile import plan_dockerfile_fix
+        from depaudit.lint import dockerfile_context
     except ImportError:
         raise UsageError(f"{file}: Dockerfile fixes are not available in this build") from None
-    edit = plan_dockerfile_fix(file, text)
+    # The requirements files a RUN names are read here, so the planner itself stays pure.
+    edit = plan_dockerfile_fix(file, text, context=dockerfile_context(file, text), cpu_index_url=index_url)
     return FixPlan("dockerfile", file.parent, (edit,), tuple(edit.summary))
 
 
