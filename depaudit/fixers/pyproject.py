@@ -155,6 +155,8 @@ def _ensure_index(doc, project: Pyproject, url: str, summary: list[str]) -> str:
         aot.append(table)
         uv.append("index", aot)
     else:
+        if len(entries) and _ends_blank(entries[-1]):
+            table.add(tomlkit.nl())  # keep the blank line that separated the last entry from what follows
         entries.append(table)
     summary.append(f"add index '{CPU_INDEX_NAME}' = {url} (explicit)")
     return CPU_INDEX_NAME
@@ -169,6 +171,10 @@ def _ensure_source(doc, project: Pyproject, name: str, index_name: str, force: b
     key = next((k for k in sources if canonicalize_name(k) == name), name)
     current = sources.get(key)
     wanted = _inline(f'{{ index = "{index_name}" }}')
+    if current is None and isinstance(sources, tomlkit.items.InlineTable):
+        _set_inline(uv, "sources", sources, key, wanted)
+        summary.append(f"take {name} from '{index_name}'")
+        return
     if current is None:
         sources[key] = wanted
         summary.append(f"take {name} from '{index_name}'")
@@ -180,7 +186,10 @@ def _ensure_source(doc, project: Pyproject, name: str, index_name: str, force: b
     if any("index" not in e for e in entries) and not force:
         raise FixError(f"{project.path}: tool.uv.sources.{key} takes {name} from a git/url/path source; "
                        f"depaudit leaves it alone (pass --force to replace it with the CPU index)")
-    sources[key] = wanted
+    if isinstance(sources, tomlkit.items.InlineTable):
+        _set_inline(uv, "sources", sources, key, wanted)
+    else:
+        sources[key] = wanted
     summary.append(f"replace the sources of {name} with '{index_name}' alone")
 
 
@@ -189,8 +198,28 @@ def _add_requirement(doc, ref: ListRef, spec: str) -> bool:
     array = _list_array(doc, ref)
     if any(isinstance(item, str) and _req_name(item) == name for item in array):
         return False
-    array.append(spec)
+    array.append(_string_like(array, spec))
     return True
+
+
+def _string_like(array, value: str):
+    """A TOML string quoted the way the array's existing strings are (literal 'x' or basic "x")."""
+    literal = any(isinstance(i, tomlkit.items.String) and i.as_string().startswith("'") for i in array)
+    return tomlkit.string(value, literal=literal and "'" not in value)
+
+
+def _ends_blank(table) -> bool:
+    body = getattr(table, "value", None)
+    items = getattr(body, "body", [])
+    return bool(items) and isinstance(items[-1][1], tomlkit.items.Whitespace) and "\n" in items[-1][1].as_string()
+
+
+def _set_inline(parent, key: str, table, name: str, value) -> None:
+    """Set `name` in an inline table by re-rendering it from the original text of every other entry
+    (tomlkit's own insertion drops the space before the closing brace)."""
+    parts = [f"{k} = {v.as_string().strip()}" for k, v in table.items() if k != name]
+    parts.append(f"{name} = {value.as_string().strip()}")
+    parent[key] = _inline("{ " + ", ".join(parts) + " }")
 
 
 def _list_array(doc, ref: ListRef):
@@ -256,11 +285,12 @@ def plan_runtime_swap_text(text: str, path: str, runtime: str) -> Edit:
         present = {_req_name(str(x)) for x in dev if isinstance(x, str)}
         for spec in moved:
             if _req_name(spec) not in present:
-                dev.append(spec)
+                dev.append(_string_like(dev, spec))
         summary.append(f"move {', '.join(moved)} from project.dependencies to the 'dev' group")
     wanted = RUNTIMES[runtime]
     if not any(d.name == wanted for d in project.declared_in(("dependencies", None))):
-        _list_array(doc, ("dependencies", None)).append(wanted)
+        runtime_deps = _list_array(doc, ("dependencies", None))
+        runtime_deps.append(_string_like(runtime_deps, wanted))
         summary.append(f"add {wanted} to project.dependencies")
     after = tomlkit.dumps(doc)
     return Edit(str(path), text, after, tuple(summary) if after != text else ())
