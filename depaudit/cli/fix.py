@@ -133,12 +133,12 @@ def _rows(deltas, binary: bool):
         return "-" if value is None else format_size(value, binary)
 
     for d in deltas:
-        yield (d.target, size(d.before_total), size(d.after_total), size(d.before_accelerator),
-               size(d.after_accelerator), str(len(d.removed)), str(len(d.after_unknown)))
+        yield (d.target, f"{size(d.before_total)} -> {size(d.after_total)}",
+               f"{size(d.before_accelerator)} -> {size(d.after_accelerator)}", str(len(d.removed)),
+               str(len(d.after_unknown)))
 
 
-_HEAD = ("target", "download before", "after", "accelerator before", "after", "packages removed",
-         "sizes unknown after")
+_HEAD = ("target", "download", "accelerator", "packages removed", "unknown sizes after")
 
 
 def _removed_lines(deltas) -> list[str]:
@@ -150,7 +150,7 @@ def _delta_table(deltas, binary: bool):
 
     table = Table(title="before / after (uv lock)")
     for i, column in enumerate(_HEAD):
-        table.add_column(column, justify="left" if i == 0 else "right")
+        table.add_column(column, justify="left" if i == 0 else "right", no_wrap=i < 3)
     for row in _rows(deltas, binary):
         table.add_row(*row)
     return table
