@@ -12,7 +12,9 @@ from pathlib import Path
 from depaudit.analysis.dockerfile import DockerSubject, wanted_context_files
 from depaudit.errors import InputError
 from depaudit.model import Finding
-from depaudit.rules.base import ignored_ids, rules
+import re
+
+from depaudit.rules.base import rules
 from depaudit.sources.dockerfile import Dockerfile, context_dirs, read_context, read_dockerfile
 
 
@@ -31,8 +33,18 @@ def inline_ignores(df: Dockerfile, line: int | None) -> set[str]:
         return set()
     for ins in df.instructions:
         if ins.line <= line <= ins.end_line:
-            return ignored_ids("\n".join(ins.comments) + "\n" + df.text[ins.start : ins.end])
+            ids: set[str] = set()
+            for text in (*ins.comments, *df.text[ins.start : ins.end].splitlines()):
+                for match in _IGNORE.finditer(text):
+                    ids.update(m.upper() for m in _RULE_ID.findall(match.group(1)))
+            return ids
     return set()
+
+
+# One line at a time, so an ignore comment never swallows the next line; text after the IDs
+# (`# depaudit: ignore=DA302 GPU build on purpose`) is allowed.
+_IGNORE = re.compile(r"#\s*depaudit:\s*ignore\s*=\s*([A-Za-z0-9_, \t]+)", re.IGNORECASE)
+_RULE_ID = re.compile(r"\b(DA\d{3})\b", re.IGNORECASE)
 
 
 def lint_subject(subject: DockerSubject, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Finding]:

@@ -18,21 +18,22 @@ class TorchWithoutCpuIndexRule(Rule):
 
     def check(self, subject: DockerSubject) -> Iterator[Finding]:
         df = subject.dockerfile
-        seen: set[tuple[int, int, str]] = set()
+        groups: dict[int, list] = {}
         for item in installed_specs(subject):
-            if item.name not in TORCH_FAMILY or torch_source(item, subject) != "pypi":
-                continue
-            ins = item.install.instruction
-            key = (ins.line, item.install.verb.start, item.name)
-            if key in seen:
-                continue
-            seen.add(key)
-            via = f" (from {item.via})" if item.via else ""
-            # The fixer can add an index option to pip/uv pip; `uv sync` is fixed in pyproject.toml.
-            fixable = item.install.tool in ("pip", "uv") and ins.exec_form is None
+            if item.name in TORCH_FAMILY and torch_source(item, subject) == "pypi":
+                groups.setdefault(id(item.install), []).append(item)
+        for items in groups.values():
+            install = items[0].install
+            ins = install.instruction
+            names = ", ".join(dict.fromkeys(i.name for i in items))
+            vias = sorted({i.via for i in items if i.via})
+            via = f" (from {', '.join(vias)})" if vias else ""
+            verb = "is" if len(items) == 1 else "are"
+            # The fixer can add an index option to pip / uv pip; `uv sync` is fixed in pyproject.toml.
+            fixable = install.tool in ("pip", "uv") and ins.exec_form is None
             yield Finding(
                 self.id, self.severity,
-                f"{item.name}{via} is installed from PyPI, which ships the CUDA build on Linux "
-                "(several GB of nvidia-* wheels); use the CPU index "
+                f"{names}{via} {verb} installed from PyPI, which ships the CUDA build on Linux "
+                "(GBs of nvidia-* wheels); use the CPU index "
                 "(--index-url https://download.pytorch.org/whl/cpu) or a +cpu pin",
                 df.path, ins.line, fixable=fixable)
