@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 SourceKind = Literal["registry", "git", "url", "path", "directory", "editable", "virtual"]
@@ -41,13 +42,17 @@ class Wheel:
     @property
     def tags(self) -> tuple[str, ...]:
         """Every `python-abi-platform` tag the filename expands to (compressed tag sets expanded)."""
-        parts = self.filename[:-4].split("-")
-        if len(parts) < 5:
-            return ()
-        py, abi, plat = parts[-3], parts[-2], parts[-1]
-        return tuple(
-            f"{p}-{a}-{q}" for p in py.split(".") for a in abi.split(".") for q in plat.split(".")
-        )
+        return wheel_tags(self.filename)
+
+
+@lru_cache(maxsize=65536)
+def wheel_tags(filename: str) -> tuple[str, ...]:
+    """The expanded tags of a wheel filename, memoised: every target asks for the same wheels."""
+    parts = filename[:-4].split("-")
+    if len(parts) < 5:
+        return ()
+    py, abi, plat = parts[-3], parts[-2], parts[-1]
+    return tuple(f"{p}-{a}-{q}" for p in py.split(".") for a in abi.split(".") for q in plat.split("."))
 
 
 @dataclass(frozen=True)

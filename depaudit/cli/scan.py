@@ -94,13 +94,16 @@ def scan(
     selection = Selection(extras=tuple(extra or ()), all_extras=all_extras, groups=tuple(groups))
     offline = offline or str(conf["offline"]).lower() in ("1", "true", "yes")
     kwargs = {} if conf["cache-dir"] is None else {"cache_dir": Path(conf["cache-dir"])}
+    from depaudit.sources.uvlock import load_lock
+
+    lock = load_lock(lockfile)
     progress, stop = (None, lambda: None) if offline else _progress()
     try:
-        report = scan_lock(lockfile, targets=targets or None, python=_str(conf["python"]), selection=selection,
+        report = scan_lock(lock, targets=targets or None, python=_str(conf["python"]), selection=selection,
                            offline=offline, installed=installed, progress=progress, glibc=glibc, macos=macos, **kwargs)
     finally:
         stop()
-    report = _with_findings(report, lockfile, pyproject)
+    report = _with_findings(report, lock, pyproject)
     _emit(report, fmt, output, binary, None if show_all else top)
     breaches = check_budgets(report, max_download=limit_download, max_accelerator=limit_accel)
     for breach in breaches:
@@ -116,18 +119,14 @@ def _str(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _with_findings(report, lockfile: Path, pyproject: Path | None):
-    """Attach DA1xx lock findings when the rules are available."""
+def _with_findings(report, lock, pyproject: Path | None):
+    """Attach the DA1xx lock findings."""
     from dataclasses import replace
 
-    try:
-        from depaudit.rules.lockcheck import lock_findings
-    except ImportError:
-        return report
     from depaudit.rules.base import LockSubject
-    from depaudit.sources.uvlock import load_lock
+    from depaudit.rules.lockcheck import lock_findings
 
-    findings = lock_findings(LockSubject(load_lock(lockfile), report, pyproject))
+    findings = lock_findings(LockSubject(lock, report, pyproject))
     return replace(report, findings=tuple(findings))
 
 
@@ -141,7 +140,8 @@ def _emit(report, fmt: ScanFormat, output: str | None, binary: bool, top: int | 
     if fmt is ScanFormat.json:
         from depaudit.render.json import render_json
 
-        write_output(render_json(report), output)
+        to_terminal = output in (None, "-") and sys.stdout.isatty()
+        write_output(render_json(report, indent=2 if to_terminal else None), output)
     elif fmt is ScanFormat.markdown:
         from depaudit.render.markdown import render_markdown
 

@@ -55,8 +55,9 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
     }
 
 
-def render_json(report: SizeReport) -> str:
-    """The scan report as the documented JSON document (schema 1)."""
+def render_json(report: SizeReport, indent: int | None = None) -> str:
+    """The scan report as the documented JSON document (schema 1); compact unless `indent` is given
+    (the C encoder only runs without indentation, and a 2 MB lock's report is 1 MB of JSON)."""
     doc = {
         "schema": SCHEMA,
         "lockfile": report.lockfile,
@@ -64,4 +65,4 @@ def render_json(report: SizeReport) -> str:
         "targets": [target_dict(t) for t in report.targets],
         "findings": [finding_dict(f) for f in report.findings],
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return json.dumps(doc, indent=indent) + "\n"

@@ -52,18 +52,20 @@ def register(cls: type[Rule]) -> type[Rule]:
     return cls
 
 
-def load_rules() -> None:
-    """Import every `depaudit.rules.da*` module so their rules register themselves."""
+def load_rules(prefix: str = "DA") -> None:
+    """Import the `depaudit.rules.da*` modules whose IDs start with `prefix` (all by default) so their
+    rules register themselves. Importing only one family keeps `scan` from loading Dockerfile rules."""
     import depaudit.rules as package
 
+    stem = prefix.lower()
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("da"):
+        if info.name.startswith("da") and (info.name.startswith(stem) or stem.startswith(info.name[:5])):
             importlib.import_module(f"{package.__name__}.{info.name}")
 
 
 def rules(prefix: str = "DA") -> list[Rule]:
     """Instances of every registered rule whose ID starts with `prefix`, sorted by ID."""
-    load_rules()
+    load_rules(prefix)
     return [_REGISTRY[rid]() for rid in sorted(_REGISTRY) if rid.startswith(prefix)]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from depaudit.errors import InputError
 from depaudit.model import SOURCE_KINDS, Dependency, Lock, Package, Source, Wheel
@@ -50,6 +50,8 @@ class _Reader:
 
     def string(self, table: dict, key: str, where: str, index: int | None, required: bool = True) -> str | None:
         value = table.get(key)
+        if type(value) is str and value:  # the common case, first: this runs 250k times on a 10k lock
+            return value
         if value is None and not required:
             return None
         if not isinstance(value, str) or (required and not value):
@@ -95,10 +97,16 @@ def _wheel(reader: _Reader, raw: Any, where: str, index: int) -> Wheel:
         location = url if url is not None else local
         if location is None:
             raise reader.fail(f"{where}: wheel entry has no url, path or filename", index)
-        filename = unquote(urlsplit(location).path.rsplit("/", 1)[-1]) if url else Path(location).name
+        filename = _basename(location) if url else Path(location).name
     if not filename.endswith(".whl") or filename.count("-") < 4:
         raise reader.fail(f"{where}: {filename!r} is not a wheel filename", index)
     return Wheel(filename=filename, url=url, size=reader.size(entry, f"{where}: {filename}", index))
+
+
+def _basename(url: str) -> str:
+    """The last path segment of a URL, %-decoded (urlsplit is 5x slower and this runs per wheel)."""
+    name = url.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1]
+    return unquote(name) if "%" in name else name
 
 
 def _dependency(reader: _Reader, raw: Any, where: str, index: int) -> Dependency:
