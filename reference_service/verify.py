@@ -352,16 +352,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="backend to verify (repeatable; default: all installed)")
     parser.add_argument("--regenerate", action="store_true", help="rewrite the goldens with torch (dev only)")
     parser.add_argument("--report-dir", type=Path, help="also write verification.md and verification.json here")
+    parser.add_argument("--goldens", type=Path, default=GOLDENS, help="golden directory (default: the bundled goldens)")
     args = parser.parse_args(argv)
     if args.regenerate:
         try:
-            for path in regenerate_goldens():
+            for path in regenerate_goldens(args.goldens):
                 print(f"wrote {path}", file=sys.stderr)
         except ImportError as exc:
             print(f"error: --regenerate needs torch ({exc})", file=sys.stderr)
             return EXIT_NO_BACKEND
     try:
-        report = run(args.backend)
+        report = run(args.backend, args.goldens)
     except GoldenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_GOLDEN

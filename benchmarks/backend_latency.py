@@ -1,0 +1,206 @@
+"""GMNet latency per backend, side by side in one run: ``python benchmarks/backend_latency.py``.
+
+For each size (default 256x256, 512x512, 1024x768 = W x H) every backend is warmed up, then timed for
+``--repeats`` rounds, interleaved (round r runs every backend once before round r+1) so drift on a shared
+machine hits all backends alike. Reports median/min/max wall time of ``Backend.predict`` (model only; the
+thumbnail is made once beforehand), achieved GFLOP/s from an analytic count of convolution work, the share of
+this machine's measured FP32 peak (best of a few numpy float32 matmuls) and the ratio to torch eager.
+
+Writes ``reports/backend_latency.md`` and ``reports/backend_latency.json`` (atomically) with the command and
+machine. Work count: 2 * (C_in / groups) * k * k * C_out * H_out * W_out FLOPs per convolution (one
+multiply-add = 2 FLOPs), summed over GMNet's 63 convolutions plus the per-image depthwise one; biases,
+activations, pooling and elementwise products are ignored (< 0.1 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from reference_service.preprocess import to_thumbnail  # noqa: E402
+from reference_service.verify import machine, write_atomic  # noqa: E402
+
+SIZES = ((256, 256), (512, 512), (1024, 768))  # (width, height)
+
+
+def conv_flops(c_in: int, c_out: int, k: int, h_out: int, w_out: int, groups: int = 1) -> int:
+    """FLOPs of one convolution layer (2 per multiply-add)."""
+    return 2 * (c_in // groups) * k * k * c_out * h_out * w_out
+
+
+def gmnet_flops(height: int, width: int, nf: int = 64, thumb: int = 256) -> int:
+    """Analytic convolution FLOPs of GMNet (out_nc=1) for an input of ``height`` x ``width``."""
+    total = 0
+    # global branch on the 256x256 thumbnail
+    t2, t4 = thumb // 2, thumb // 4
+    total += conv_flops(3, 16, 3, t2, t2) + 2 * conv_flops(16, 16, 3, t2, t2)  # down1
+    total += conv_flops(16, nf, 3, t4, t4) + 2 * conv_flops(nf, nf, 3, t4, t4)  # down2
+    total += 10 * conv_flops(nf, nf, 3, t4, t4)  # res_y: 5 blocks x 2 convs
+    for size, out in ((3, nf), (1, nf), (1, 1)):  # sq_ker, sq_chn, sq_qmax (1x1 convs on pooled maps)
+        total += conv_flops(nf, 2 * nf, 1, size, size) + conv_flops(2 * nf, nf, 1, size, size) + conv_flops(nf, out, 1, size, size)
+    # local branch at half resolution, then back to full
+    h2, w2 = height // 2, width // 2
+    total += conv_flops(3, nf, 3, h2, w2) + 2 * conv_flops(nf, nf, 3, h2, w2)  # down_x
+    total += 30 * conv_flops(nf, nf, 3, h2, w2)  # res1, res2, res3: 15 blocks x 2 convs
+    total += conv_flops(nf, nf, 3, h2, w2, groups=nf)  # dynamic depthwise
+    total += conv_flops(nf, nf, 3, h2, w2) + conv_flops(nf, 1, 3, h2, w2)  # mask_est
+    total += conv_flops(nf, 4 * nf, 3, h2, w2)  # upconv
+    total += conv_flops(nf, nf, 3, height, width) + conv_flops(nf, 1, 3, height, width)  # HRconv, conv_last
+    return total
+
+
+def measure_peak(n: int = 2048, repeats: int = 5) -> float:
+    """Best GFLOP/s of a float32 ``n`` x ``n`` numpy matmul (BLAS), a practical FP32 peak for this machine."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    a @ b  # warm-up
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench(backend_names: list[str], sizes, repeats: int, warmup: int) -> list[dict]:
+    """Interleaved timings; returns one row per (size, backend)."""
+    from reference_service.backends import load_backend
+
+    backends, load_s = {}, {}
+    for name in backend_names:
+        start = time.perf_counter()
+        backends[name] = load_backend(name)
+        load_s[name] = time.perf_counter() - start
+    rows = []
+    for width, height in sizes:
+        image = np.random.default_rng(width * height).random((height, width, 3), dtype=np.float32)
+        thumb = to_thumbnail(image)
+        first = {}
+        for name, backend in backends.items():
+            for i in range(warmup):
+                t = _timed(lambda: backend.predict(image, thumb))
+                if i == 0:
+                    first[name] = t
+            print(f"  warmed {name} at {width}x{height} (first call {first[name]:.2f} s)", file=sys.stderr, flush=True)
+        times = {name: [] for name in backends}
+        for r in range(repeats):
+            for name, backend in backends.items():
+                times[name].append(_timed(lambda: backend.predict(image, thumb)))
+            print(f"  round {r + 1}/{repeats} at {width}x{height}: "
+                  + ", ".join(f"{n} {t[-1] * 1000:.0f} ms" for n, t in times.items()), file=sys.stderr, flush=True)
+        flops = gmnet_flops(height, width)
+        for name in backends:
+            rows.append({"size": f"{width}x{height}", "width": width, "height": height, "backend": name,
+                         "median_ms": statistics.median(times[name]) * 1000, "min_ms": min(times[name]) * 1000,
+                         "max_ms": max(times[name]) * 1000, "first_call_s": first[name], "load_s": load_s[name],
+                         "runs": len(times[name]), "gflop": flops / 1e9,
+                         "gflops_per_s": flops / statistics.median(times[name]) / 1e9})
+    return rows
+
+
+def add_ratios(rows: list[dict], peak: float) -> None:
+    """Add share of peak and ratio to torch's median at the same size (when torch ran)."""
+    torch_ms = {r["size"]: r["median_ms"] for r in rows if r["backend"] == "torch"}
+    for r in rows:
+        r["peak_share"] = r["gflops_per_s"] / peak
+        r["ratio_vs_torch"] = r["median_ms"] / torch_ms[r["size"]] if r["size"] in torch_ms else None
+
+
+def render(report: dict) -> str:
+    """Markdown report."""
+    m = report["machine"]
+    lines = ["# GMNet backend latency", "",
+             f"Command: `{report['command']}`  ",
+             f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB, Python {m['python']}, {m['platform']}  ",
+             f"Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items())}  ",
+             f"Environment: {report['env'] or 'no tuning variables set'}  ",
+             f"Measured FP32 peak (numpy float32 {report['peak_matrix']}x{report['peak_matrix']} matmul, best of 5): "
+             f"{report['peak_gflops']:.1f} GFLOP/s  ",
+             f"Timing: {report['warmup']} warm-up call(s), then {report['repeats']} interleaved rounds; median of "
+             f"`Backend.predict` wall time. The machine is shared with other jobs: compare within this run only.", "",
+             "| size (WxH) | GFLOP | backend | median ms | min ms | max ms | GFLOP/s | % of peak | x torch | first call s |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in report["rows"]:
+        ratio = f"{r['ratio_vs_torch']:.2f}" if r["ratio_vs_torch"] is not None else "-"
+        lines.append(f"| {r['size']} | {r['gflop']:.1f} | {r['backend']} | {r['median_ms']:.0f} | {r['min_ms']:.0f} | "
+                     f"{r['max_ms']:.0f} | {r['gflops_per_s']:.1f} | {100 * r['peak_share']:.1f} | {ratio} | "
+                     f"{r['first_call_s']:.1f} |")
+    targets = report.get("targets")
+    if targets:
+        lines += ["", "Targets (issue 3): ONNX Runtime <= 0.8x torch at 512x512; tinygrad <= 3x torch.", ""]
+        lines += [f"- {t}" for t in targets]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def check_targets(rows: list[dict]) -> list[str]:
+    """Human lines saying whether each latency target was met in this run."""
+    out = []
+    for r in rows:
+        if r["ratio_vs_torch"] is None:
+            continue
+        if r["backend"] == "onnxruntime" and r["size"] == "512x512":
+            out.append(f"onnxruntime at 512x512: {r['ratio_vs_torch']:.2f}x torch -> {'met' if r['ratio_vs_torch'] <= 0.8 else 'NOT met'}")
+        if r["backend"] == "tinygrad":
+            out.append(f"tinygrad at {r['size']}: {r['ratio_vs_torch']:.2f}x torch -> {'met' if r['ratio_vs_torch'] <= 3 else 'NOT met'}")
+    return out
+
+
+def versions() -> dict:
+    """Installed runtime versions (without importing them)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("numpy", "onnxruntime", "tinygrad", "torch"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", action="append", choices=("onnxruntime", "tinygrad", "torch"))
+    parser.add_argument("--size", action="append", help="WxH (repeatable; default 256x256 512x512 1024x768)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up calls per backend and size (tinygrad's JIT captures on call 2)")
+    parser.add_argument("--output-dir", type=Path, default=REPO / "reports")
+    parser.add_argument("--name", default="backend_latency", help="report file stem")
+    args = parser.parse_args(argv)
+    if args.repeats < 5:
+        parser.error("--repeats must be at least 5 (median of >= 5)")
+    sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.size] if args.size else list(SIZES)
+    names = args.backend or ["torch", "onnxruntime", "tinygrad"]
+    peak = measure_peak()
+    print(f"FP32 peak (numpy matmul): {peak:.1f} GFLOP/s", file=sys.stderr)
+    rows = bench(names, sizes, args.repeats, args.warmup)
+    add_ratios(rows, peak)
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("BEAM", "CACHELEVEL", "OMP_NUM_THREADS", "PARALLEL") if k in os.environ)
+    command = "python benchmarks/backend_latency.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    report = {"schema": 1, "command": (env + " " + command.strip()).strip(), "machine": machine(), "versions": versions(),
+              "env": env, "peak_gflops": peak, "peak_matrix": 2048, "warmup": args.warmup, "repeats": args.repeats,
+              "rows": rows, "targets": check_targets(rows)}
+    write_atomic(args.output_dir / f"{args.name}.json", json.dumps(report, indent=2) + "\n")
+    text = render(report)
+    write_atomic(args.output_dir / f"{args.name}.md", text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
