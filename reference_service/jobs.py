@@ -250,6 +250,9 @@ class JobRunner:
                 log.exception("job %s failed", job.id)
                 error = f"inference failed: {type(exc).__name__}: {exc}"
             job._finish(result, error)
+            if result is not None:
+                log.info("job %s done: %dx%d in %.3f s", job.id, result.width, result.height,
+                         result.inference_seconds)
             if self._on_finish is not None:
                 self._on_finish(job, result.inference_seconds if result else 0.0)
             with self._lock:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import signal
 import threading
 import time
@@ -408,6 +409,10 @@ def serve(settings: Settings, loader: BackendLoader = load_configured_backend) -
     """
     import uvicorn
 
+    # onnxruntime >= 1.2x writes a device id and a telemetry store under
+    # $HOME/.cache/Microsoft/DeveloperTools/.onnxruntime on import unless this is set; the service
+    # must run on a read-only filesystem. An explicit ORT_DISABLE_TELEMETRY=0 still wins.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     _configure_pillow(settings.max_pixels)
     app, state = create_app(settings, loader)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,

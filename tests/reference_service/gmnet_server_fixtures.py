@@ -93,10 +93,15 @@ class ServerProcess:
 
 
 def start_service(*, ready: bool = True, launcher: Path | None = None, cwd: Path | None = None,
-                  user: str | None = None, **env: str) -> ServerProcess:
-    """Start ``python -m reference_service`` (or ``launcher``) with GMNET_* settings in ``env``."""
+                  user: str | None = None, prefix: list[str] | None = None,
+                  **env: str) -> ServerProcess:
+    """Start ``python -m reference_service`` (or ``launcher``) with GMNET_* settings in ``env``.
+
+    ``prefix`` is put before the Python command (e.g. a namespace wrapper that execs it).
+    """
     port = free_port()
     args = [PYTHON, str(launcher)] if launcher else [PYTHON, "-m", "reference_service"]
+    args = [*(prefix or []), *args]
     server = ServerProcess(args, service_env(port, **env), port, cwd=cwd, user=user)
     if ready:
         try:
