@@ -123,8 +123,41 @@ def plan_cpu_index_text(text: str, path: str, needs: CpuIndexNeeds, *,
     for ref, spec in needs.promotions:
         if _add_requirement(doc, ref, spec):
             summary.append(f"add {spec} to {describe_ref(ref)}")
-    after = tomlkit.dumps(doc)
+    after = separate_tables(text, tomlkit.dumps(doc))
     return Edit(str(path), text, after, tuple(summary) if after != text else ())
+
+
+_HEADER = re.compile(r"^\s*\[\[?[^\]]+\]\]?\s*(#.*)?$")
+
+
+def separate_tables(before: str, after: str) -> str:
+    """Put a blank line before a table header that tomlkit glued to the line above, unless the same
+    header (same occurrence) was glued in the original too: only separations the edit broke are fixed."""
+    def glued(text: str) -> dict[tuple[str, int], bool]:
+        seen: dict[str, int] = {}
+        out = {}
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if _HEADER.match(line):
+                seen[line.strip()] = seen.get(line.strip(), 0) + 1
+                out[(line.strip(), seen[line.strip()])] = i > 0 and lines[i - 1].strip() != ""
+        return out
+
+    original = glued(before)
+    now = glued(after)
+    if not any(g and not original.get(k, False) for k, g in now.items()):
+        return after
+    lines = after.splitlines(keepends=True)
+    seen: dict[str, int] = {}
+    out = []
+    for i, line in enumerate(lines):
+        if _HEADER.match(line):
+            key = line.strip()
+            seen[key] = seen.get(key, 0) + 1
+            if now[(key, seen[key])] and not original.get((key, seen[key]), False):
+                out.append("\n")
+        out.append(line)
+    return "".join(out)
 
 
 def _ensure_index(doc, project: Pyproject, url: str, summary: list[str]) -> str:
@@ -153,7 +186,7 @@ def _ensure_index(doc, project: Pyproject, url: str, summary: list[str]) -> str:
     if entries is None:
         aot = tomlkit.aot()
         aot.append(table)
-        uv.append("index", aot)
+        uv["index"] = aot
     else:
         if len(entries) and _ends_blank(entries[-1]):
             table.add(tomlkit.nl())  # keep the blank line that separated the last entry from what follows
@@ -167,7 +200,7 @@ def _ensure_source(doc, project: Pyproject, name: str, index_name: str, force: b
     sources = uv.get("sources")
     if sources is None:
         sources = tomlkit.table()
-        uv.append("sources", sources)
+        uv["sources"] = sources
     key = next((k for k in sources if canonicalize_name(k) == name), name)
     current = sources.get(key)
     wanted = _inline(f'{{ index = "{index_name}" }}')
@@ -234,7 +267,7 @@ def _list_array(doc, ref: ListRef):
     groups = doc.get("dependency-groups")
     if groups is None:
         groups = tomlkit.table()
-        doc.append("dependency-groups", groups)
+        doc["dependency-groups"] = groups
     return groups.setdefault(name, tomlkit.array())
 
 
@@ -253,11 +286,11 @@ def _uv_table(doc):
     tool = doc.get("tool")
     if tool is None:
         tool = tomlkit.table(is_super_table=True)
-        doc.append("tool", tool)
+        doc["tool"] = tool
     uv = tool.get("uv")
     if uv is None:
         uv = tomlkit.table(is_super_table=True)
-        tool.append("uv", uv)
+        tool["uv"] = uv
     return uv
 
 
@@ -292,7 +325,7 @@ def plan_runtime_swap_text(text: str, path: str, runtime: str) -> Edit:
         runtime_deps = _list_array(doc, ("dependencies", None))
         runtime_deps.append(_string_like(runtime_deps, wanted))
         summary.append(f"add {wanted} to project.dependencies")
-    after = tomlkit.dumps(doc)
+    after = separate_tables(text, tomlkit.dumps(doc))
     return Edit(str(path), text, after, tuple(summary) if after != text else ())
 
 
