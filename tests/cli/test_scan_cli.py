@@ -1,0 +1,117 @@
+"""`depaudit scan` from the command line: formats, budgets with exit codes, settings precedence."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import LOCKS, SIZE_CACHE
+
+TORCH28 = LOCKS / "torch-2.8" / "uv.lock"
+
+
+def run(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    full_env = dict(os.environ, NO_COLOR="1", **(env or {}))
+    return subprocess.run([sys.executable, "-m", "depaudit", *args], capture_output=True, text=True,
+                          timeout=120, env=full_env, cwd=cwd)
+
+
+@pytest.fixture
+def cache(tmp_path):
+    target = tmp_path / "cache"
+    shutil.copytree(SIZE_CACHE, target)
+    return str(target)
+
+
+def test_table_names_the_largest_accelerator_wheels(cache):
+    proc = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "-t", "linux-x86_64")
+    assert proc.returncode == 0, proc.stderr
+    assert "888.1 MB" in proc.stdout and "nvidia-cudnn-cu12" in proc.stdout and "706.8 MB" in proc.stdout
+    assert "what each direct dependency costs" in proc.stdout
+
+
+def test_binary_units(cache):
+    proc = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "-t", "linux-x86_64", "--binary")
+    assert "846.9 MiB" in proc.stdout
+
+
+def test_json_to_file_and_markdown(cache, tmp_path):
+    out = tmp_path / "report.json"
+    proc = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--format", "json", "--output", str(out))
+    assert proc.returncode == 0 and proc.stdout == ""
+    doc = json.loads(out.read_text())
+    assert [t["target"] for t in doc["targets"]] == ["linux-x86_64", "linux-aarch64", "macos-arm64", "windows-amd64"]
+    md = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--format", "markdown")
+    assert md.stdout.startswith("## depaudit scan") and "| linux-x86_64 | 3.11 |" in md.stdout
+
+
+def test_accelerator_budget_zero_fails_naming_target_and_offenders(cache):
+    proc = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--max-accelerator", "0", "--format", "json")
+    assert proc.returncode == 1
+    assert "linux-x86_64: accelerator" in proc.stderr and "nvidia-cudnn-cu12" in proc.stderr
+    assert "macos-arm64" not in proc.stderr
+    ok = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--max-accelerator", "0", "-t", "macos-arm64")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_download_budget(cache):
+    over = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "-t", "linux-x86_64", "--max-download", "1GB")
+    assert over.returncode == 1 and "download 3.9 GB exceeds the budget of 1.0 GB" in over.stderr
+    under = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "-t", "linux-x86_64", "--max-download", "5GB")
+    assert under.returncode == 0
+
+
+def test_bad_size_and_unknown_target_are_usage_errors(cache):
+    assert run("scan", str(TORCH28), "--offline", "--max-download", "lots").returncode == 2
+    proc = run("scan", str(TORCH28), "--offline", "-t", "plan9-mips")
+    assert proc.returncode == 2 and "unknown target" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_settings_precedence_pyproject_env_cli(tmp_path, cache):
+    project = tmp_path / "p"
+    shutil.copytree(LOCKS / "torch-2.8", project)
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.depaudit]\nmax-download = "1GB"\ntargets = ["linux-x86_64"]\n')
+    lock = str(project / "uv.lock")
+    assert run("scan", lock, "--offline", "--cache-dir", cache).returncode == 1  # from pyproject
+    assert run("scan", lock, "--offline", "--cache-dir", cache, env={"DEPAUDIT_MAX_DOWNLOAD": "5GB"}).returncode == 0
+    proc = run("scan", lock, "--offline", "--cache-dir", cache, "--max-download", "2GB", env={"DEPAUDIT_MAX_DOWNLOAD": "5GB"})
+    assert proc.returncode == 1  # the command line wins
+
+
+def test_offline_without_cache_reports_unknown_never_zero(tmp_path):
+    proc = run("scan", str(TORCH28), "--offline", "--cache-dir", str(tmp_path / "empty"), "--format", "json",
+               "-t", "linux-x86_64")
+    assert proc.returncode == 0
+    linux = json.loads(proc.stdout)["targets"][0]
+    torch = next(p for p in linux["packages"] if p["name"] == "torch")
+    assert torch["size"] is None and torch["size_error"] == "offline"
+    assert "torch" in linux["unknown_size"]
+    assert linux["total_bytes"] == sum(p["size"] for p in linux["packages"] if p["size"] is not None)
+    assert "wheel sizes unknown (offline)" in proc.stderr
+
+
+def test_unsupported_target_says_so(cache):
+    proc = run("scan", str(LOCKS / "environments" / "uv.lock"), "--offline", "--cache-dir", cache, "--format", "json")
+    windows = next(t for t in json.loads(proc.stdout)["targets"] if t["target"] == "windows-amd64")
+    assert windows["supported"] is False and windows["total_bytes"] is None and "supported-markers" in windows["reason"]
+    table = run("scan", str(LOCKS / "environments" / "uv.lock"), "--offline", "--cache-dir", cache, "-t", "windows-amd64")
+    assert "not supported" in table.stdout
+
+
+@pytest.mark.network
+def test_online_lookup_fills_what_the_lock_lacks(tmp_path):
+    proc = run("scan", str(TORCH28), "--cache-dir", str(tmp_path / "fresh"), "--format", "json", "-t", "linux-x86_64")
+    assert proc.returncode == 0, proc.stderr
+    linux = json.loads(proc.stdout)["targets"][0]
+    torch = next(p for p in linux["packages"] if p["name"] == "torch")
+    assert torch["size"] == 888_063_640 and linux["unknown_size"] == []
+    again = run("scan", str(TORCH28), "--cache-dir", str(tmp_path / "fresh"), "--offline", "--format", "json", "-t", "linux-x86_64")
+    assert json.loads(again.stdout)["targets"][0]["total_bytes"] == linux["total_bytes"]  # served from the cache
