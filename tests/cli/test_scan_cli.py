@@ -115,3 +115,18 @@ def test_online_lookup_fills_what_the_lock_lacks(tmp_path):
     assert torch["size"] == 888_063_640 and linux["unknown_size"] == []
     again = run("scan", str(TORCH28), "--cache-dir", str(tmp_path / "fresh"), "--offline", "--format", "json", "-t", "linux-x86_64")
     assert json.loads(again.stdout)["targets"][0]["total_bytes"] == linux["total_bytes"]  # served from the cache
+
+
+@pytest.mark.network
+def test_installed_sizes_exceed_download_sizes(tmp_path, cache):
+    lock = str(LOCKS / "revisions" / "uv-0.13.9.lock")
+    download = run("scan", lock, "--offline", "--cache-dir", cache, "--format", "json", "-t", "linux-x86_64")
+    installed = run("scan", lock, "--installed", "--cache-dir", str(tmp_path / "c"), "--format", "json", "-t", "linux-x86_64")
+    assert installed.returncode == 0, installed.stderr
+    doc = json.loads(installed.stdout)
+    assert doc["size_kind"] == "installed"
+    small = {p["name"]: p["size"] for p in json.loads(download.stdout)["targets"][0]["packages"]}
+    big = {p["name"]: p["size"] for p in doc["targets"][0]["packages"]}
+    assert set(small) == set(big) == {"numpy", "pillow"}
+    for name in big:  # a wheel is a zip: unpacked is bigger than downloaded
+        assert big[name] > small[name] > 0
