@@ -118,11 +118,12 @@ def _logical_lines(text: str):
 
 
 def _option(stripped: str, first: int, last: int, raw: str, path) -> RequirementLine:
-    match = re.match(r"(--?[A-Za-z-]+)(?:=|\s+)?(.*)$", stripped)
-    flag = match.group(1) if match else stripped
-    value = (match.group(2).strip() if match else "") or None
-    if flag.startswith("-") and not flag.startswith("--") and len(flag) > 2:  # -rfile, -fURL
-        flag, value = flag[:2], flag[2:] + (f" {value}" if value else "")
+    if stripped.startswith("--"):
+        match = re.match(r"(--[A-Za-z-]+)(?:=|\s+|$)(.*)$", stripped)
+        flag, value = (match.group(1), match.group(2)) if match else (stripped, "")
+    else:  # -r FILE, -rFILE, -r=FILE
+        flag, value = stripped[:2], stripped[2:].lstrip("=")
+    value = value.strip() or None
     canonical = _OPTIONS.get(flag)
     if canonical is None:
         return RequirementLine(first, last, raw, option=flag, value=value)

@@ -1,0 +1,69 @@
+"""Reading pyproject.toml: dependency lists, uv indexes and sources, errors with path:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from depaudit.errors import InputError
+from depaudit.sources.pyproject import load_pyproject, parse_pyproject
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_lists_extras_groups_and_uv_tables() -> None:
+    project = load_pyproject(FIXTURES / "projects" / "cuda-extras" / "pyproject.toml")
+    assert project.name == "trainer"
+    assert project.extras == ("cpu", "cu124")
+    assert [(d.name, d.where) for d in project.declared] == [("torch", ("extra", "cpu")), ("torch", ("extra", "cu124"))]
+    assert [(i.name, i.explicit, i.line) for i in project.indexes] == [("pytorch-cpu", True, 22), ("pytorch-cu124", True, 27)]
+    assert [(s.package, s.index, dict(s.fields).get("extra"), s.line) for s in project.sources] == [
+        ("torch", "pytorch-cpu", "cpu", 15), ("torch", "pytorch-cu124", "cu124", 15)]
+
+
+def test_groups_skip_include_group_and_record_lines() -> None:
+    project = load_pyproject(FIXTURES / "projects" / "groups" / "pyproject.toml")
+    assert [(d.name, d.where, d.line) for d in project.declared_in(("group", "export"))] == [
+        ("torch", ("group", "export"), 8), ("onnx", ("group", "export"), 8)]
+    assert [d.name for d in project.declared_in(("group", "test"))] == ["pytest"]
+
+
+def test_legacy_dev_dependencies_and_workspace() -> None:
+    legacy = load_pyproject(FIXTURES / "projects" / "legacy-dev" / "pyproject.toml")
+    assert legacy.has_uv_dev_dependencies and [d.name for d in legacy.declared_in(("uv-dev", None))] == ["pytest", "ruff"]
+    workspace = load_pyproject(FIXTURES / "locks" / "sources" / "pyproject.toml")
+    assert workspace.workspace_members == ("packages/*",)
+    assert workspace.sources_for("gitlib")[0].index is None
+
+
+def test_invalid_toml_names_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "x"\nversion = 1.0.0\n')
+    with pytest.raises(InputError) as info:
+        load_pyproject(path)
+    assert str(info.value).startswith(f"{path}:3:") and "not valid TOML" in str(info.value)
+
+
+def test_invalid_requirement_names_line() -> None:
+    with pytest.raises(InputError, match=r"^p:4: invalid requirement 'torch>=>2'"):
+        parse_pyproject('[project]\nname = "x"\ndependencies = [\n  "torch>=>2",\n]\n', "p")
+
+
+@pytest.mark.parametrize("text, what", [
+    ("[project]\ndependencies = 'torch'\n", "must be an array"),
+    ("[tool.uv]\nsources = 3\n", "must be a table"),
+    ("[[tool.uv.index]]\nname = 'x'\n", "needs a url"),
+])
+def test_ill_typed_tables(text: str, what: str) -> None:
+    with pytest.raises(InputError, match=what):
+        parse_pyproject(text, "p")
+
+
+def test_missing_and_non_utf8(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_pyproject(tmp_path / "nope.toml")
+    bad = tmp_path / "pyproject.toml"
+    bad.write_bytes(b'[project]\nname = "\xff"\n')
+    with pytest.raises(InputError, match=r":2: not UTF-8"):
+        load_pyproject(bad)
