@@ -62,7 +62,7 @@ def _no_cache(subject: DockerSubject, flagged, inserts, notes) -> None:
     df = subject.dockerfile
     for inst in python_installs(df, shipping_stages(df)):
         ins = inst.instruction
-        if inst.no_cache or ins.exec_form is not None or ("DA304", ins.line) not in flagged:
+        if inst.no_cache or not _editable(ins) or ("DA304", ins.line) not in flagged:
             continue
         flag = "--no-cache-dir" if inst.tool == "pip" else "--no-cache"
         inserts.append((inst.verb.end, 0, f" {flag}"))
@@ -75,7 +75,7 @@ def _cpu_index(subject: DockerSubject, flagged, inserts, notes, url: str) -> Non
     for item in installed_specs(subject):
         inst = item.install
         ins = inst.instruction
-        if (item.name not in TORCH_FAMILY or inst.tool not in ("pip", "uv") or ins.exec_form is not None
+        if (item.name not in TORCH_FAMILY or inst.tool not in ("pip", "uv") or not _editable(ins)
                 or ("DA302", ins.line) not in flagged or inst.verb.end in done
                 or torch_source(item, subject) != "pypi"):
             continue
@@ -88,13 +88,18 @@ def _cpu_index(subject: DockerSubject, flagged, inserts, notes, url: str) -> Non
 
 def _apt_lists(df: Dockerfile, flagged, inserts, notes) -> None:
     for ins in apt_lists_kept(df, shipping_stages(df)):
-        if ins.exec_form is not None or ("DA304", ins.line) not in flagged:
+        if not _editable(ins) or ("DA304", ins.line) not in flagged:
             continue
         commands = ins.commands()
         if not commands:
             continue
         inserts.append((commands[-1].end, 2, " && rm -rf /var/lib/apt/lists/*"))
         notes.append(f"line {ins.line}: remove /var/lib/apt/lists in the same RUN")
+
+
+def _editable(ins: Instruction) -> bool:
+    """Only shell-form RUNs whose quoting we fully understand are edited."""
+    return ins.exec_form is None and ins.shell_ok
 
 
 def _user(df: Dockerfile, inserts, notes, user: str) -> None:

@@ -30,7 +30,7 @@ class TorchWithoutCpuIndexRule(Rule):
             via = f" (from {', '.join(vias)})" if vias else ""
             verb = "is" if len(items) == 1 else "are"
             # The fixer can add an index option to pip / uv pip; `uv sync` is fixed in pyproject.toml.
-            fixable = install.tool in ("pip", "uv") and ins.exec_form is None
+            fixable = install.tool in ("pip", "uv") and ins.exec_form is None and ins.shell_ok
             yield Finding(
                 self.id, self.severity,
                 f"{names}{via} {verb} installed from PyPI, which ships the CUDA build on Linux "

@@ -27,7 +27,7 @@ class PackageCachesRule(Rule):
         for inst in python_installs(df, stages):
             if inst.no_cache or _cache_mounted(inst.instruction):
                 continue
-            exec_form = inst.instruction.exec_form is not None
+            exec_form = inst.instruction.exec_form is not None or not inst.instruction.shell_ok
             flag, var = ("--no-cache-dir", "PIP_NO_CACHE_DIR=1") if inst.tool == "pip" else ("--no-cache", "UV_NO_CACHE=1")
             what = " ".join(inst.command.argv[: inst.command.argv.index(inst.verb.value) + 1])
             yield Finding(self.id, self.severity,
@@ -37,7 +37,7 @@ class PackageCachesRule(Rule):
             yield Finding(self.id, self.severity,
                           "apt-get install leaves /var/lib/apt/lists in the layer; "
                           "add `&& rm -rf /var/lib/apt/lists/*` to the same RUN",
-                          df.path, ins.line, fixable=ins.exec_form is None)
+                          df.path, ins.line, fixable=ins.exec_form is None and ins.shell_ok)
 
 
 def _cache_mounted(ins) -> bool:

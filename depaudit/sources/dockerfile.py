@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from depaudit.errors import InputError
@@ -85,20 +86,30 @@ class Instruction:
                 return value if value is not None else ""
         return None
 
-    @property
+    @cached_property
     def words(self) -> tuple[Token, ...]:
         """The argument words (shell quoting rules, no operators), for ENV/ARG/COPY/FROM/USER."""
         if self.exec_form is not None:
             return tuple(Token(w, self.start, self.start) for w in self.exec_form)
-        return tuple(t for t in _lex(self.logical, self.offsets, self.args_start, False))
+        return tuple(_lex(self.logical, self.offsets, self.args_start, False)[0])
 
     def commands(self) -> tuple[ShellCommand, ...]:
         """The simple commands of a shell-form RUN (split on && || ; | & and newlines in heredocs).
         Exec-form RUN gives one command whose tokens sit at the instruction start."""
+        return self._shell[0]
+
+    @property
+    def shell_ok(self) -> bool:
+        """False when the shell text has an unterminated quote: fixers leave such a RUN alone."""
+        return self._shell[1]
+
+    @cached_property
+    def _shell(self) -> tuple[tuple[ShellCommand, ...], bool]:
         if self.exec_form is not None:
             words = tuple(Token(w, self.start, self.start) for w in self.exec_form)
-            return (ShellCommand((), words, self.end),) if words else ()
-        return _split_commands(_lex(self.logical, self.offsets, self.args_start, True))
+            return ((ShellCommand((), words, self.end),) if words else ()), True
+        tokens, ok = _lex(self.logical, self.offsets, self.args_start, True)
+        return _split_commands(tokens), ok
 
 
 @dataclass(frozen=True)
@@ -467,11 +478,12 @@ def _from(ins: Instruction, path: str, env: dict[str, str | None], stages: list[
 # Shell lexing
 
 
-def _lex(logical: str, offsets: tuple[int, ...] | list[int], begin: int, operators: bool) -> list[Token]:
+def _lex(logical: str, offsets: tuple[int, ...] | list[int], begin: int, operators: bool) -> tuple[list[Token], bool]:
     """Split `logical[begin:]` into shell words (quotes and backslashes removed) and, when
     `operators`, operator tokens. Unterminated quotes run to the end (the build would fail; we only
-    read). Offsets map back to the file."""
+    read; the second value is then False). Offsets map back to the file."""
     tokens: list[Token] = []
+    ok = True
     i, n = begin, len(logical)
     buf: list[str] = []
     start = -1
@@ -489,7 +501,7 @@ def _lex(logical: str, offsets: tuple[int, ...] | list[int], begin: int, operato
             flush()
             i += 1
             continue
-        if operators:
+        if operators and ch in "&|;()\n#":
             op = next((o for o in _OPERATORS if logical.startswith(o, i)), None)
             if op is not None and not (op == "&" and i > 0 and logical[i - 1] in "<>"):
                 flush()
@@ -504,7 +516,8 @@ def _lex(logical: str, offsets: tuple[int, ...] | list[int], begin: int, operato
             start = i
         if ch == "'":
             j = logical.find("'", i + 1)
-            j = n - 1 if j < 0 else j
+            if j < 0:
+                ok, j = False, n - 1
             buf.append(logical[i + 1 : j])
             last, i = j, j + 1
         elif ch == '"':
@@ -514,6 +527,7 @@ def _lex(logical: str, offsets: tuple[int, ...] | list[int], begin: int, operato
                     j += 1
                 buf.append(logical[j])
                 j += 1
+            ok = ok and j < n
             last, i = min(j, n - 1), j + 1
         elif ch == "\\" and i + 1 < n:
             buf.append(logical[i + 1])
@@ -522,7 +536,7 @@ def _lex(logical: str, offsets: tuple[int, ...] | list[int], begin: int, operato
             buf.append(ch)
             last, i = i, i + 1
     flush()
-    return tokens
+    return tokens, ok
 
 
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
