@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).parent
-FIXTURES = TESTS / "fixtures"
-LOCKS = FIXTURES / "locks"
-SIZE_CACHE = FIXTURES / "size-cache"
+from fixture_paths import SIZE_CACHE
 
 
 @functools.cache

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import LOCKS
+from fixture_paths import LOCKS
 from depaudit.scan import scan_lock
 
 CU12 = {

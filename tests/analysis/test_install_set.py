@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LOCKS
+from fixture_paths import LOCKS
 from depaudit.analysis.install_set import choose_wheel, installed_packages, plan_install, tag_ranks
 from depaudit.errors import UsageError
 from depaudit.model import Selection, Wheel

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LOCKS, SIZE_CACHE
+from fixture_paths import LOCKS, SIZE_CACHE
 
 TORCH28 = LOCKS / "torch-2.8" / "uv.lock"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LOCKS
+from fixture_paths import LOCKS
 from depaudit.errors import InputError
 from depaudit.sources.uvlock import load_lock
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import LOCKS
+from fixture_paths import LOCKS
 from depaudit.errors import DepauditError, InputError
 from depaudit.scan import scan_lock
 from depaudit.sources.uvlock import load_lock

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import LOCKS
+from fixture_paths import LOCKS
 from depaudit.scan import scan_lock
 from depaudit.sources.uvlock import load_lock
 
