@@ -90,3 +90,17 @@ def test_json_contract(size_cache, tmp_path):
         assert set(package) >= {"name", "version", "wheel", "size", "accelerator", "via"}
         assert package["via"][0] == "hdr-service" and package["via"][-1] == package["name"]
     assert linux["unknown_size"] == [] and linux["sdist_only"] == []
+
+
+def test_target_wheel_not_first_wheel_is_sized():
+    """`uv tree --show-sizes` reports the first wheel listed (97.3 MiB for torch 2.8.0 on this lock,
+    whatever the platform); depaudit reports the wheel the target installs."""
+    from depaudit.sources.uvlock import load_lock
+
+    lock = load_lock(LOCKS / "torch-2.8-sizes" / "uv.lock")
+    torch = next(p for p in lock.packages if p.name == "torch")
+    assert round(torch.wheels[0].size / 2**20, 1) == 97.3  # what uv tree prints
+    report = by_target(scan_lock(lock, offline=True, cache_dir=None))
+    sizes = {t: next(p.size for p in r.packages if p.name == "torch") for t, r in report.items()}
+    assert sizes["linux-x86_64"] == 888_063_640
+    assert len(set(sizes.values())) == 4  # four platforms, four different wheels
