@@ -11,6 +11,7 @@ import base64
 import hashlib
 import html
 import http.server
+import json
 import threading
 import zipfile
 from pathlib import Path
@@ -44,14 +45,16 @@ def build_wheel(folder: Path, name: str, version: str, requires: tuple[str, ...]
 
 
 def write_simple_index(root: Path, wheels: list[Path]) -> None:
-    """Lay out `root/simple/<project>/index.html` (PEP 503) linking to `root/files/<wheel>#sha256=`."""
+    """Lay out a PEP 503 index under `root/simple/<project>/` (index.html) plus its PEP 691 JSON form
+    (index.json, with PEP 700 `size` and a PEP 658 `.metadata` file per wheel), wheels in `root/files/`
+    (symlinked when they live elsewhere, so a 190 MB wheel is not copied)."""
     files = root / "files"
     files.mkdir(parents=True, exist_ok=True)
     projects: dict[str, list[Path]] = {}
     for wheel in wheels:
         target = files / wheel.name
-        if wheel != target:
-            target.write_bytes(wheel.read_bytes())
+        if wheel.resolve() != target.resolve():
+            target.symlink_to(wheel.resolve())
         project = wheel.name.split("-")[0].replace("_", "-").lower()
         projects.setdefault(project, []).append(target)
     simple = root / "simple"
@@ -59,18 +62,59 @@ def write_simple_index(root: Path, wheels: list[Path]) -> None:
     links = []
     for project, items in sorted(projects.items()):
         (simple / project).mkdir(exist_ok=True)
-        anchors = []
+        anchors, entries = [], []
         for item in items:
-            digest = hashlib.sha256(item.read_bytes()).hexdigest()
+            digest = _sha256(item)
+            metadata = _core_metadata(item)
+            (files / f"{item.name}.metadata").write_bytes(metadata)
+            meta_digest = hashlib.sha256(metadata).hexdigest()
             href = f"../../files/{quote(item.name)}#sha256={digest}"
-            anchors.append(f'<a href="{html.escape(href)}">{html.escape(item.name)}</a><br/>')
+            anchors.append(f'<a href="{html.escape(href)}" data-core-metadata="sha256={meta_digest}">'
+                           f'{html.escape(item.name)}</a><br/>')
+            entries.append({"filename": item.name, "url": f"../../files/{quote(item.name)}",
+                            "hashes": {"sha256": digest}, "size": item.stat().st_size,
+                            "core-metadata": {"sha256": meta_digest}})
         (simple / project / "index.html").write_text(
             "<!DOCTYPE html><html><body>\n" + "\n".join(anchors) + "\n</body></html>\n")
+        (simple / project / "index.json").write_text(json.dumps(
+            {"meta": {"api-version": "1.1"}, "name": project, "files": entries, "versions": []}))
         links.append(f'<a href="{project}/">{project}</a><br/>')
     (simple / "index.html").write_text("<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n")
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _core_metadata(wheel: Path) -> bytes:
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
+        return archive.read(name)
+
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def send_head(self):
+        # PEP 691 content negotiation: a client that asks for JSON gets index.json.
+        if self.path.startswith("/simple/") and JSON_TYPE in self.headers.get("Accept", ""):
+            folder = Path(self.translate_path(self.path))
+            if (folder / "index.json").is_file():
+                data = (folder / "index.json").read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", JSON_TYPE)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                import io
+
+                return io.BytesIO(data)
+        return super().send_head()
+
     def log_message(self, *args) -> None:  # keep test output clean
         pass
 

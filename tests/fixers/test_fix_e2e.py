@@ -82,7 +82,8 @@ def index(tmp_path: Path):
         yield served
 
 
-def test_fix_lock_against_local_cpu_index(project: Path, index: LocalIndex) -> None:
+def test_fix_lock_against_local_cpu_index(project: Path, index: LocalIndex, tmp_path: Path) -> None:
+    index_wheels = {p.name.split("-")[0]: p for p in (tmp_path / "index" / "files").glob("*.whl")}
     from depaudit.scan import scan_lock
     from depaudit.sources.uvlock import load_lock
 
@@ -108,12 +109,19 @@ def test_fix_lock_against_local_cpu_index(project: Path, index: LocalIndex) -> N
     lock = load_lock(project / "uv.lock")
     torch = [p for p in lock.packages if p.name == "torch"]
     assert [(p.version, p.source.value) for p in torch] == [("2.15.0+cpu", index.url)]
+    # The wheel recorded in the lock is the one built here, with its size (the index answers PEP 691 JSON).
+    assert [(w.filename, w.size) for w in torch[0].wheels] == [(index_wheels["torch"].name, index_wheels["torch"].stat().st_size)]
     after = scan_lock(project / "uv.lock", targets=["linux-x86_64"], offline=True)
     report = after.targets[0]
     assert report.accelerator_bytes == 0
     assert [p.name for p in report.packages if p.accelerator] == []
     assert not any(p.name.startswith(("nvidia-", "cuda-")) or p.name == "triton" for p in report.packages)
     assert "linux-x86_64" in result.stdout and "removed" in result.stdout
+    from depaudit.rules.base import LockSubject
+    from depaudit.rules.lockcheck import lock_findings
+
+    rules = {f.rule for f in lock_findings(LockSubject(lock, after, project / "pyproject.toml"))}
+    assert not rules & {"DA101", "DA102", "DA103", "DA104"}, rules
 
     again = _run("fix", str(project), "--to", "cpu-index", "--cpu-index-url", index.url, cwd=project.parent)
     assert again.returncode == 0 and "already fixed, nothing to change" in again.stdout
@@ -144,6 +152,6 @@ def test_dry_run_lock_prints_table_and_changes_nothing(project: Path, index: Loc
                   "--target", "linux-x86_64", "--offline", "--format", "markdown", cwd=project.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("```diff\n")
-    assert "| linux-x86_64 |" in result.stdout and "| 0 B |" in result.stdout
+    assert "| linux-x86_64 |" in result.stdout and "-> 0 B |" in result.stdout
     assert (project / "pyproject.toml").read_bytes() == before_py
     assert (project / "uv.lock").read_bytes() == before_lock
