@@ -27,14 +27,26 @@ def main(argv: list[str] | None = None) -> None:
     from depaudit.errors import EXIT_USAGE, DepauditError
 
     _register()
+    # Newer typer vendors click as `typer._click` and raises its exception classes, not click's.
+    exits, click_errors, aborts = [click.exceptions.Exit], [click.ClickException], [click.exceptions.Abort]
+    import typer
+
+    exits.append(typer.Exit)
+    aborts.append(typer.Abort)
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:
+        pass
+    else:
+        click_errors.append(vendored.ClickException)
     try:
         result = app(args=argv, standalone_mode=False, prog_name="depaudit")
-    except click.exceptions.Exit as exc:
+    except tuple(exits) as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
+    except tuple(click_errors) as exc:
         exc.show()
         code = exc.exit_code if exc.exit_code else EXIT_USAGE
-    except click.exceptions.Abort:
+    except tuple(aborts):
         print("depaudit: aborted", file=sys.stderr)
         code = 130
     except DepauditError as exc:
