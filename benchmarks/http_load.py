@@ -320,6 +320,7 @@ def machine() -> dict:
         except metadata.PackageNotFoundError:
             versions[dist] = None
     return {"cpu": cpu, "vcpus": os.cpu_count(), "mem_gib": round(mem_kib / 2**20, 1),
+            "loadavg_at_start": list(os.getloadavg()),
             "os": platform.platform(), "python": platform.python_version(), "versions": versions}
 
 
@@ -330,7 +331,8 @@ def markdown(report: dict) -> str:
         "# GMNet HTTP service: load test and round-trip latency", "",
         f"Command: `{report['command']}`  ",
         f"Machine: {m['cpu']}, {m['vcpus']} vCPU, {m['mem_gib']} GiB, {m['os']}, "
-        f"Python {m['python']}  ",
+        f"Python {m['python']}; 1/5/15-min load average {m['loadavg_at_start']} at start, "
+        f"{report['loadavg_at_end']} at end (other jobs share the machine)  ",
         "Stack: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + "  ",
         f"Server: `python -m reference_service`, backend onnxruntime, settings "
         f"`{report['server_env']}`; started in {report['startup_seconds']:.2f} s (to /healthz "
@@ -429,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
             report["latency"] = cells
     finally:
         report["shutdown_exit_code"] = service.stop()
+        report["loadavg_at_end"] = list(os.getloadavg())
     if report["shutdown_exit_code"] != 0:
         report["robustness"]["failures"].append(
             f"server exited {report['shutdown_exit_code']} on SIGTERM")
