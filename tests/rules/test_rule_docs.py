@@ -1,0 +1,36 @@
+"""Every Dockerfile rule has a docs page (why, bad, good, auto-fixable) and a row in the index that
+matches the registry; every registered rule is linked from the index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from depaudit.rules.base import describe
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules"
+DOCKER_RULES = [r for r in describe() if r.id.startswith("DA3")]
+
+
+def test_ids_are_stable():
+    assert [r.id for r in DOCKER_RULES] == [f"DA3{n:02d}" for n in range(1, 11)]
+    assert {r.id for r in DOCKER_RULES if r.fixable} == {"DA302", "DA304", "DA307"}
+
+
+@pytest.mark.parametrize("rule", DOCKER_RULES, ids=lambda r: r.id)
+def test_docs_page(rule):
+    page = (DOCS / f"{rule.id}.md").read_text()
+    assert page.startswith(f"# {rule.id} — ")
+    for section in ("## Why", "## Bad", "## Good"):
+        assert section in page, section
+    assert f"| Severity | {rule.severity} |" in page
+    assert f"| Auto-fixable | {'yes' if rule.fixable else 'no'}" in page
+
+
+def test_index_matches_registry():
+    index = (DOCS / "README.md").read_text()
+    for rule in DOCKER_RULES:
+        assert f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |" in index
+    for rule in describe():
+        assert f"[{rule.id}]({rule.id}.md)" in index, f"{rule.id} missing from docs/rules/README.md"
