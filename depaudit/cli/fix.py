@@ -45,19 +45,32 @@ def fix(
     from depaudit.fixers.project import apply_and_lock, dry_run_lock, plan_fix
     from depaudit.fixers.pyproject import DEFAULT_CPU_INDEX_URL
 
-    plan = plan_fix(path, to.value, index_url=cpu_index_url or DEFAULT_CPU_INDEX_URL, force=force)
+    from depaudit import settings
+
+    conf = settings.resolve({"cpu-index-url": cpu_index_url, "targets": target},
+                            settings.find_pyproject(path) if path.exists() and _is_project(path) else None)
+    targets = conf["targets"]
+    if isinstance(targets, str):
+        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    plan = plan_fix(path, to.value, index_url=str(conf["cpu-index-url"] or DEFAULT_CPU_INDEX_URL), force=force)
     base = Path.cwd()
     diff = "".join(unified_diff(e, base) for e in plan.edits if e.changed)
     status = _status(plan, dry_run)
     deltas = None
     if plan.changed and lock and plan.kind == "pyproject":
-        deltas = _locked_comparison(plan, dry_run, target, offline)
+        deltas = _locked_comparison(plan, dry_run, targets, offline)
     elif plan.changed and not dry_run:
         apply_and_lock(plan, lock=False)
     elif lock and plan.kind != "pyproject":
         info("depaudit: --lock applies to uv projects only; skipped")
     _emit(plan, status, diff, deltas, fmt, output, binary, dry_run)
     return 0
+
+
+def _is_project(path: Path) -> bool:
+    """Settings come from [tool.depaudit] of the project being fixed, never of a Dockerfile's folder
+    parent chain when the fixed file is not a pyproject project."""
+    return path.is_dir() or path.name == "pyproject.toml"
 
 
 def _status(plan, dry_run: bool) -> str:

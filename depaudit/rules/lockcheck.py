@@ -9,12 +9,16 @@ from depaudit.rules.base import LockSubject, ignored_ids, rules
 
 
 def lock_findings(subject: LockSubject) -> list[Finding]:
-    """Every DA1xx finding for `subject` (lock + scan report + optional pyproject path), sorted by
-    rule and line. Findings on a pyproject line carrying `# depaudit: ignore=DA1NN` are dropped.
-    Raises InputError when the pyproject beside the lock is invalid."""
+    """Every DA1xx finding for `subject` (lock + scan report + optional pyproject path), plus the DA2xx
+    findings of that pyproject.toml, sorted by rule and line. A finding on a line carrying
+    `# depaudit: ignore=DANNN` is dropped. Raises InputError when the pyproject is invalid."""
     found: list[Finding] = []
     for rule in rules("DA1"):
         found.extend(rule.check(subject))
+    if project_of(subject) is not None:
+        from depaudit.rules.projectcheck import project_findings
+
+        found.extend(project_findings(subject.pyproject))
     return sorted(_not_ignored(found), key=lambda f: (f.rule, f.path, f.line or 0, f.target or ""))
 
 
