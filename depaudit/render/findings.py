@@ -59,7 +59,8 @@ def findings_table(findings: Sequence[Finding]):
 
     table = Table(show_lines=False, header_style="bold")
     for name in ("Where", "Rule", "Severity", "Fix", "Message"):
-        table.add_column(name, overflow="fold", no_wrap=name in ("Rule", "Severity", "Fix"))
+        table.add_column(name, overflow="fold", no_wrap=name in ("Where", "Rule", "Severity", "Fix"),
+                         ratio=1 if name == "Message" else None)
     styles = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in findings:
         table.add_row(_where(f), f.rule, f"[{styles.get(f.severity, '')}]{f.severity}[/]",
