@@ -320,7 +320,7 @@ def machine() -> dict:
         except metadata.PackageNotFoundError:
             versions[dist] = None
     return {"cpu": cpu, "vcpus": os.cpu_count(), "mem_gib": round(mem_kib / 2**20, 1),
-            "loadavg_at_start": list(os.getloadavg()),
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
             "os": platform.platform(), "python": platform.python_version(), "versions": versions}
 
 
@@ -372,8 +372,10 @@ def markdown(report: dict) -> str:
                          f"| {row['rtt_p50_ms']:.0f} | {row['rtt_p95_ms']:.0f} "
                          f"| {row['inference_p50_ms']:.0f} | {overhead} "
                          f"| {row['throughput_rps']:.2f} |")
-        lines += ["", "Overhead = round trip minus the server's own predict() time (decode, "
-                  "thumbnail, padding, PNG encode, HTTP) with one client. With several clients "
+        lines += ["", "Server inference = the service's predict() (thumbnail, even padding, the "
+                  "backend run, crop), from the X-Inference-Seconds header. Overhead = round trip "
+                  "minus that, with one client: upload, PNG decode, gain-map PNG encode, queue "
+                  "hand-off and HTTP. With several clients "
                   "the single worker serialises inference, so latency grows with queueing while "
                   "throughput stays bounded by the backend. Timings on this shared 2-vCPU machine "
                   "drift between runs; compare rows of one run only.", ""]
@@ -431,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
             report["latency"] = cells
     finally:
         report["shutdown_exit_code"] = service.stop()
-        report["loadavg_at_end"] = list(os.getloadavg())
+        report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if report["shutdown_exit_code"] != 0:
         report["robustness"]["failures"].append(
             f"server exited {report['shutdown_exit_code']} on SIGTERM")

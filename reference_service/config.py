@@ -41,6 +41,7 @@ class Settings:
     max_jobs: int = 256
     drain_timeout_seconds: float = 600.0
     log_level: str = "info"
+    max_connections: int = 64
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -117,4 +118,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_jobs=max_jobs,
         drain_timeout_seconds=_float(env, "GMNET_DRAIN_TIMEOUT", 600.0, 0.0, 1e9),
         log_level=_choice(env, "GMNET_LOG_LEVEL", "info", LOG_LEVELS),
+        max_connections=_int(env, "GMNET_MAX_CONNECTIONS", 64, 1, 100_000),
     )

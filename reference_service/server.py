@@ -417,7 +417,9 @@ def serve(settings: Settings, loader: BackendLoader = load_configured_backend) -
     app, state = create_app(settings, loader)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
                             access_log=False, server_header=False, lifespan="on",
-                            timeout_keep_alive=5)
+                            timeout_keep_alive=5,
+                            # bounds open connections, hence request bodies held in memory
+                            limit_concurrency=settings.max_connections)
     server = uvicorn.Server(config)
     state.on_fatal = lambda: setattr(server, "should_exit", True)
     # uvicorn re-raises the captured signal after a graceful shutdown; with a no-op handler in

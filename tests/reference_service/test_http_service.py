@@ -302,7 +302,11 @@ def test_sigterm_stops_accepting_and_finishes_accepted_jobs():
 
         waiter = threading.Thread(target=sync_request)
         waiter.start()
-        time.sleep(0.5)  # the synchronous request is accepted and queued behind the jobs
+        deadline = time.monotonic() + 60  # wait until the synchronous request is admitted too
+        while metric(httpx.get(srv.url + "/metrics").text, "gmnet_jobs_total",
+                     outcome="accepted") < 4:
+            assert time.monotonic() < deadline, "the synchronous request was never admitted"
+            time.sleep(0.05)
         srv.proc.send_signal(15)
         time.sleep(0.5)
         assert srv.proc.poll() is None, "exited before finishing the accepted work"
@@ -318,6 +322,20 @@ def test_sigterm_stops_accepting_and_finishes_accepted_jobs():
         assert "Traceback" not in log
     finally:
         srv.stop()
+
+
+def test_connections_beyond_the_limit_get_503():
+    with start_service(GMNET_MAX_CONNECTIONS="2") as srv:
+        held = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(2)]
+        try:
+            time.sleep(0.2)  # let the server register both idle connections
+            response = httpx.get(srv.url + "/healthz", timeout=10)
+            assert response.status_code == 503
+        finally:
+            for sock in held:
+                sock.close()
+        time.sleep(0.2)
+        assert httpx.get(srv.url + "/healthz", timeout=10).status_code == 200
 
 
 def test_a_backend_exception_fails_one_request_not_the_service():

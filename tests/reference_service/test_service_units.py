@@ -39,11 +39,12 @@ def test_every_setting_is_read(tmp_path: Path):
                            "GMNET_WORKERS": "2", "GMNET_QUEUE_SIZE": "3",
                            "GMNET_MAX_BODY_BYTES": "1_000", "GMNET_MAX_PIXELS": "640000",
                            "GMNET_JOB_TTL": "1.5", "GMNET_MAX_JOBS": "9",
-                           "GMNET_DRAIN_TIMEOUT": "7", "GMNET_LOG_LEVEL": "DEBUG"})
+                           "GMNET_DRAIN_TIMEOUT": "7", "GMNET_LOG_LEVEL": "DEBUG",
+                           "GMNET_MAX_CONNECTIONS": "5"})
     assert s == cfg.Settings(backend="tinygrad", checkpoint=ckpt, onnx_path=onnx, host="0.0.0.0",
                              port=9001, workers=2, queue_size=3, max_body_bytes=1000,
                              max_pixels=640000, job_ttl_seconds=1.5, max_jobs=9,
-                             drain_timeout_seconds=7.0, log_level="debug")
+                             drain_timeout_seconds=7.0, log_level="debug", max_connections=5)
 
 
 @pytest.mark.parametrize("env,needle", [
@@ -61,6 +62,7 @@ def test_every_setting_is_read(tmp_path: Path):
     ({"GMNET_QUEUE_SIZE": "10", "GMNET_MAX_JOBS": "5"}, "GMNET_MAX_JOBS=5: must be at least"),
     ({"GMNET_LOG_LEVEL": "loud"}, "GMNET_LOG_LEVEL"),
     ({"HOST": "local host"}, "HOST"),
+    ({"GMNET_MAX_CONNECTIONS": "0"}, "GMNET_MAX_CONNECTIONS"),
 ])
 def test_invalid_values_name_the_variable(env, needle):
     with pytest.raises(cfg.ConfigError) as info:
