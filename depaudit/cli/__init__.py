@@ -10,6 +10,7 @@ from depaudit.cli._app import app
 # Each module registers its commands on `app` when imported.
 COMMAND_MODULES = (
     "depaudit.cli.image",
+    "depaudit.cli.bench",
     "depaudit.cli.scan",
     "depaudit.cli.fix",
     "depaudit.cli.lint",
