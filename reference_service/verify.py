@@ -322,7 +322,7 @@ def render_markdown(report: dict, command: str) -> str:
             lines.append(f"| {name} | - | - | - | - | - | - | - | FAILED: {entry['error']} |")
             continue
         for case, r in entry["cases"].items():
-            lines.append(f"| {name} | {case} | {r['shape'][0]}x{r['shape'][1]} | {r['psnr_db']:.1f} | {r['ssim']:.8f} | "
+            lines.append(f"| {name} | {case} | {r['shape'][0]}x{r['shape'][1]} | {r['psnr_db']:.1f} | {r['ssim']:.10f} | "
                          f"{r['max_abs_err']:.3g} | {r['max_rel_err']:.3g} | {r['qmax_rel_err']:.3g} | "
                          f"{'yes' if r['passed'] else 'NO: ' + '; '.join(r['failures'])} |")
     lines += ["", f"Overall: {'PASS' if report['passed'] else 'FAIL'}", ""]
