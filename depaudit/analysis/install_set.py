@@ -162,8 +162,11 @@ def _target_of(lock: Lock, by_name: dict[str, list[int]], dep: Dependency) -> in
     candidates = by_name[dep.name]
     if len(candidates) == 1:
         return candidates[0]
-    match = resolve(dep, [lock.packages[i] for i in candidates])
-    return candidates[[lock.packages[i] for i in candidates].index(match)]
+    packages = [lock.packages[i] for i in candidates]
+    match = resolve(dep, packages)
+    if match is None:  # load_lock rejects such locks; a Lock built by hand may still have one
+        raise InputError(lock.path, f"dependency {dep.name} is ambiguous ({len(candidates)} versions locked)")
+    return candidates[packages.index(match)]
 
 
 def tag_ranks(target: Target) -> dict[str, int]:

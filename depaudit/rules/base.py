@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from depaudit.model import SEVERITY_ORDER, Finding
 
 RULE_ID = re.compile(r"^DA[123]\d\d$")
-_IGNORE = re.compile(r"#\s*depaudit:\s*ignore\s*=\s*([A-Za-z0-9_,\s]+)")
+_IGNORE = re.compile(r"#[ \t]*depaudit:[ \t]*ignore[ \t]*=[ \t]*((?:DA\d{3})(?:[ \t]*,[ \t]*DA\d{3})*)", re.IGNORECASE)
 
 
 class Rule:

@@ -12,7 +12,7 @@ from typing import Any
 
 from depaudit.errors import InputError
 from depaudit.model import Dependency, Lock, Package, Source
-from depaudit.sources.uvlock import _normalize, _Reader, _wheel
+from depaudit.sources.uvlock import _normalize, _Reader, _wheel, check_references
 
 ROOT = "<pylock>"
 
@@ -78,12 +78,14 @@ def lock_from_pylock(data: dict[str, Any], path: Path, text: str) -> Lock:
     )
     requires_python = data.get("requires-python")
     groups = data.get("default-groups", [])
-    return Lock(
+    lock = Lock(
         path=str(path), format="pylock.toml", version=1, revision=0,
         requires_python=requires_python if isinstance(requires_python, str) else None,
         packages=(root,) + tuple(p for p, _ in entries), roots=(ROOT,),
         default_groups=tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else (),
     )
+    check_references(lock, reader)  # two entries with one name, version and source are ambiguous
+    return lock
 
 
 def _package_lines(text: str):
