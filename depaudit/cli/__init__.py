@@ -8,12 +8,13 @@ import sys
 from depaudit.cli._app import app
 
 # Each module registers its commands on `app` when imported.
-COMMAND_MODULES = (
-    "depaudit.cli.image",
-    "depaudit.cli.bench",
+COMMAND_MODULES = (  # in the order `depaudit --help` lists them
     "depaudit.cli.scan",
     "depaudit.cli.fix",
     "depaudit.cli.lint",
+    "depaudit.cli.image",
+    "depaudit.cli.bench",
+    "depaudit.cli.gate",
 )
 
 
