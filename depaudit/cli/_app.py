@@ -17,6 +17,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+def _version(value: bool) -> None:
+    if value:
+        from depaudit import __version__
+
+        print(f"depaudit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Measure and remove the accelerator wheels an ML service installs but never uses."""
+
+
 image_app = typer.Typer(help="Measure and compare container images.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
 
