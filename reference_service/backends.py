@@ -20,6 +20,7 @@ contention.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -132,6 +133,7 @@ class TinygradBackend:
     name = "tinygrad"
 
     def __init__(self, checkpoint: Path | None = None) -> None:
+        ensure_tinygrad_cache_usable()
         from reference_service.model_tinygrad import TinyGMNet
 
         self.model = TinyGMNet.from_checkpoint(Path(checkpoint or DEFAULT_CHECKPOINT))
@@ -142,6 +144,28 @@ class TinygradBackend:
         with self._lock:
             gain_map, qmax = self.model.predict_numpy(to_nchw(image), to_nchw(thumbnail))
         return np.ascontiguousarray(gain_map[0, 0], dtype=np.float32), float(qmax.reshape(-1)[0])
+
+
+def ensure_tinygrad_cache_usable(environ: dict | None = None) -> bool:
+    """Turn tinygrad's on-disk kernel cache off (``CACHELEVEL=0``) when its folder cannot be written.
+
+    tinygrad keeps compiled kernels in ``$XDG_CACHE_HOME/tinygrad/cache.db`` (default ``~/.cache``) and would
+    fail on first use on a read-only filesystem. Must run before tinygrad is imported (it reads the
+    environment at import). Respects an explicit ``CACHEDB`` or ``CACHELEVEL``. Returns True if the cache
+    stays on.
+    """
+    env = os.environ if environ is None else environ
+    if "CACHEDB" in env or "CACHELEVEL" in env:
+        return env.get("CACHELEVEL", "1") != "0"
+    folder = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME") or Path.home()) / ".cache") / "tinygrad"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        env["CACHELEVEL"] = "0"
+        return False
+    return True
 
 
 def load_backend(name: str, *, checkpoint: Path | None = None, onnx_path: Path | None = None) -> Backend:

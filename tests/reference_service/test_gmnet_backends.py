@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reference_service.backends import BACKENDS, Backend, check_inputs, load_backend, physical_cores
+from reference_service.backends import (
+    BACKENDS,
+    Backend,
+    check_inputs,
+    ensure_tinygrad_cache_usable,
+    load_backend,
+    physical_cores,
+)
 from reference_service.preprocess import crop_to, pad_to_even, to_thumbnail
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,3 +106,15 @@ def test_pad_to_even_and_crop_roundtrip(h, w):
 def test_crop_to_rejects_growing():
     with pytest.raises(ValueError):
         crop_to(np.zeros((4, 4)), (5, 4))
+
+
+def test_tinygrad_cache_is_disabled_when_its_folder_is_unwritable(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder would go")
+    env = {"XDG_CACHE_HOME": str(blocker / "sub")}
+    assert ensure_tinygrad_cache_usable(env) is False and env["CACHELEVEL"] == "0"
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    assert ensure_tinygrad_cache_usable(env) is True and "CACHELEVEL" not in env
+    assert (tmp_path / "cache" / "tinygrad").is_dir()
+    env = {"CACHELEVEL": "0", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    assert ensure_tinygrad_cache_usable(env) is False
