@@ -239,3 +239,12 @@ def test_malformed_backend_results_are_refused(result):
     # Stand-in predict returning what a broken backend might: wrong shape, NaN, infinite qmax.
     with pytest.raises(ValueError):
         run_inference(lambda img: result, image(4, 4), 16)
+
+
+def test_help_names_the_settings_and_exits_0():
+    proc = subprocess.run([sys.executable, "-m", "reference_service", "--help"],
+                          env=service_env(8000), cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0
+    for name in ("PORT", "GMNET_BACKEND", "GMNET_ONNX", "SERVER.md"):
+        assert name in proc.stdout
