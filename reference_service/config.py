@@ -38,7 +38,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     job_ttl_seconds: float = 900.0
-    max_jobs: int = 256
+    max_jobs: int = 64
     drain_timeout_seconds: float = 600.0
     log_level: str = "info"
     max_connections: int = 64
@@ -100,7 +100,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"HOST={env.get('HOST')!r}: not a host name or address")
     workers = _int(env, "GMNET_WORKERS", 1, 1, 64)
     queue_size = _int(env, "GMNET_QUEUE_SIZE", 16, 1, 100_000)
-    max_jobs = _int(env, "GMNET_MAX_JOBS", max(256, queue_size + workers), 1, 1_000_000)
+    max_jobs = _int(env, "GMNET_MAX_JOBS", max(64, queue_size + workers), 1, 1_000_000)
     if max_jobs < queue_size + workers:
         raise ConfigError(f"GMNET_MAX_JOBS={max_jobs}: must be at least GMNET_QUEUE_SIZE + "
                           f"GMNET_WORKERS ({queue_size + workers}) so no accepted job is evicted")

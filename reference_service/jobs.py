@@ -39,7 +39,7 @@ class GainMapResult:
     """A finished inference: the encoded PNG and facts about the float gain map."""
 
     png: bytes
-    npy: bytes
+    gain: np.ndarray  # the float32 map, read-only; .npy bytes are made on request
     qmax: float
     width: int
     height: int
@@ -48,6 +48,13 @@ class GainMapResult:
     gain_max: float
     clipped_fraction: float
     inference_seconds: float
+
+    @property
+    def npy(self) -> bytes:
+        """The float32 gain map as a NumPy .npy file."""
+        out = io.BytesIO()
+        np.save(out, self.gain, allow_pickle=False)
+        return out.getvalue()
 
 
 @dataclass
@@ -120,10 +127,10 @@ def run_inference(predict: Predict, image: np.ndarray, bits: int) -> GainMapResu
     if not np.isfinite(qmax) or not np.all(np.isfinite(gain)):
         raise ValueError("backend returned non-finite values")
     png = encode_gain_map(gain, qmax=qmax, bits=bits)
-    npy = io.BytesIO()
-    np.save(npy, gain, allow_pickle=False)
+    gain = np.ascontiguousarray(gain)
+    gain.flags.writeable = False
     clipped = float(np.count_nonzero((gain < 0.0) | (gain > 1.0))) / gain.size
-    return GainMapResult(png=png, npy=npy.getvalue(), qmax=qmax, width=width, height=height,
+    return GainMapResult(png=png, gain=gain, qmax=qmax, width=width, height=height,
                          bits=bits,
                          gain_min=float(gain.min()), gain_max=float(gain.max()),
                          clipped_fraction=clipped, inference_seconds=seconds)
