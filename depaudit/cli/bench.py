@@ -50,9 +50,9 @@ def bench(
                       **({"wheel_dirs": tuple(wheels)} if wheels else {}))
     report = run_bench(cfg, say=lambda message: info(f"depaudit bench: {message}"))
     output_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output_dir / "images.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
     for name, svg in charts(report).items():
         atomic_write_text(output_dir / name, svg)
-    atomic_write_text(output_dir / "images.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
     atomic_write_text(output_dir / "images.md", render_markdown(report))
     info(f"depaudit bench: wrote {output_dir / 'images.md'}, images.json and 3 charts")
     sys.stdout.write(render_markdown(report))
