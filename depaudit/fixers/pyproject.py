@@ -79,7 +79,9 @@ def needs_from_reach(project: Pyproject, reach: list[TorchReach] | None) -> CpuI
             via = dict(item.transitive_in)[ref]
             notes.append(f"{item.name} was reached only through {' -> '.join(via[:-1])}: "
                          f"declared directly in {describe_ref(ref)} so the CPU source can bind")
-    return CpuIndexNeeds(tuple(r.name for r in reach), tuple(promotions), tuple(notes))
+    # A package declared directly but missing from a stale lock still needs its source.
+    names = sorted({r.name for r in reach} | {d.name for d in project.declared if is_torch_family(d.name)})
+    return CpuIndexNeeds(tuple(names), tuple(promotions), tuple(notes))
 
 
 def _pyproject_ref(project: Pyproject, ref: ListRef) -> ListRef:
@@ -213,9 +215,8 @@ def _ensure_source(doc, project: Pyproject, name: str, index_name: str, force: b
         summary.append(f"take {name} from '{index_name}'")
         return
     entries = current if isinstance(current, list) else [current]
-    if all(e.get("index") == index_name and "marker" not in e and "extra" not in e and "group" not in e
-           for e in entries):
-        return
+    if all(e.get("index") == index_name for e in entries):
+        return  # every entry (markers included, e.g. "not on macOS") already names the CPU index
     if any("index" not in e for e in entries) and not force:
         raise FixError(f"{project.path}: tool.uv.sources.{key} takes {name} from a git/url/path source; "
                        f"depaudit leaves it alone (pass --force to replace it with the CPU index)")

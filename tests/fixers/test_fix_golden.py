@@ -99,3 +99,27 @@ def test_custom_index_url_and_existing_correct_config_is_left_alone() -> None:
     edit = plan_cpu_index_text(text, "p", needs, index_url=url)
     assert tomllib.loads(edit.after)["tool"]["uv"]["index"][0]["url"] == url
     assert not plan_cpu_index_text(edit.after, "p", needs, index_url=url).changed
+
+
+def test_marker_scoped_cpu_source_is_a_correct_config() -> None:
+    # uv's guide: CPU index everywhere but macOS (PyPI's macOS wheels are CPU builds already).
+    text = """[project]
+name = "x"
+dependencies = ["torch>=2.6"]
+
+[tool.uv.sources]
+torch = [{ index = "pytorch-cpu", marker = "sys_platform != 'darwin'" }]
+
+[[tool.uv.index]]
+name = "pytorch-cpu"
+url = "https://download.pytorch.org/whl/cpu"
+explicit = true
+"""
+    assert not plan_cpu_index_text(text, "p", CpuIndexNeeds(("torch",))).changed
+
+
+def test_stale_lock_still_covers_directly_declared_torch() -> None:
+    from depaudit.fixers.pyproject import needs_from_reach
+
+    project = parse_pyproject('[project]\nname = "x"\ndependencies = ["torchvision"]\n')
+    assert needs_from_reach(project, []).packages == ("torchvision",)
