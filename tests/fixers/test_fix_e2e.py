@@ -51,7 +51,6 @@ def _pypi_reachable() -> bool:
 
 pytestmark = [
     pytest.mark.network,
-    pytest.mark.slow,
     pytest.mark.skipif(not _pypi_reachable(), reason="PyPI unreachable: uv lock needs the rest of the tree"),
 ]
 
