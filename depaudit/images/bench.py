@@ -101,7 +101,7 @@ class BenchConfig:
 
 # ---------------------------------------------------------------- inputs and statistics
 
-def test_image_png(width: int, height: int, seed: int = 7) -> bytes:
+def sample_png(width: int, height: int, seed: int = 7) -> bytes:
     """A deterministic photo-like RGB PNG: sky gradient, a horizon, a sun disc, textured ground."""
     import numpy as np
     from PIL import Image
@@ -365,7 +365,7 @@ def run_bench(cfg: BenchConfig, say: Progress = lambda message: None) -> dict:
         raise ToolError(["docker", "image", "inspect", cfg.base_image], "",
                         what=f"base image {cfg.base_image} is not on this engine (no registry here: build "
                              "it with docker/base/build-base.sh, or pass --base-image)")
-    inputs = {size: test_image_png(*size) for size in cfg.sizes}
+    inputs = {size: sample_png(*size) for size in cfg.sizes}
     answers: dict[str, dict[str, tuple[bytes, float]]] = {}
     results: list[VariantResult] = []
     started = time.time()
