@@ -86,6 +86,7 @@ class ServiceState:
         self.load_error: str | None = None
         self.drain_incomplete = False
         self.on_fatal: Callable[[], None] = lambda: None
+        self.loader_thread: threading.Thread | None = None
         self.decode_limiter = anyio.CapacityLimiter(max(2, settings.workers + 1))
         self.metrics = metrics_mod.ServiceMetrics(
             queue_depth=lambda: self.runner.queue_depth if self.runner else 0,
@@ -372,7 +373,9 @@ def create_app(settings: Settings, loader: BackendLoader = load_configured_backe
 
     @asynccontextmanager
     async def lifespan(_app: Starlette):  # type: ignore[no-untyped-def]
-        threading.Thread(target=state.load, name="gmnet-backend-loader", daemon=True).start()
+        state.loader_thread = threading.Thread(target=state.load, name="gmnet-backend-loader",
+                                               daemon=True)
+        state.loader_thread.start()
         yield
         runner = state.runner
         if runner is not None:
@@ -399,6 +402,19 @@ def _configure_pillow(max_pixels: int) -> None:
     # refusing images the operator allowed, and silence its warning for sizes we refuse anyway.
     Image.MAX_IMAGE_PIXELS = max(max_pixels, PILLOW_DEFAULT_MAX_PIXELS)
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+
+def _settle_backend(state: ServiceState) -> None:
+    """Let a model load that is still running finish before the interpreter exits.
+
+    Exiting while a native runtime is mid-load (e.g. bind failed, or SIGTERM during start-up)
+    aborts the process ("terminate called without an active exception") instead of exiting with
+    the documented code.
+    """
+    if state.loader_thread is not None:
+        state.loader_thread.join(timeout=300)
+    if state.runner is not None and state.runner.unfinished == 0:
+        state.runner.close_and_drain(0)
 
 
 def serve(settings: Settings, loader: BackendLoader = load_configured_backend) -> int:
@@ -432,6 +448,8 @@ def serve(settings: Settings, loader: BackendLoader = load_configured_backend) -
         if exc.code not in (0, None):
             log.error("server could not start on %s:%d", settings.host, settings.port)
             return 4
+    finally:
+        _settle_backend(state)
     if state.drain_incomplete:
         return 1
     if state.load_error:

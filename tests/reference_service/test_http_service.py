@@ -385,6 +385,24 @@ def test_healthz_is_503_until_the_backend_is_loaded():
         assert srv.stop() == 0
 
 
+def test_sigterm_while_the_backend_loads_exits_0():
+    # Fault injection: a 2 s delay before the real load gives a window to signal "mid-load".
+    srv = start_service(launcher=LAUNCHER, ready=False, GMNET_FAULT_LOAD_DELAY="2")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(srv.url + "/healthz", timeout=2).status_code == 503:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        srv.proc.send_signal(15)
+        assert srv.proc.wait(timeout=60) == 0, srv.log()
+        assert "terminate called" not in srv.log()
+    finally:
+        srv.stop()
+
+
 def test_an_unloadable_model_exits_3(tmp_path: Path):
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"definitely not an onnx protobuf")
@@ -396,16 +414,19 @@ def test_an_unloadable_model_exits_3(tmp_path: Path):
         srv.stop()
 
 
-def test_a_busy_port_exits_4():
+def test_a_busy_port_exits_4_and_logs_only_to_stderr():
+    from gmnet_server_fixtures import service_env
+
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        srv = start_service(ready=False, PORT=str(port))
-        try:
-            assert srv.proc.wait(timeout=60) == 4
-        finally:
-            srv.stop()
+        proc = subprocess.run([sys.executable, "-m", "reference_service"], cwd=REPO,
+                              env=service_env(port), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 4
+    assert proc.stdout == ""
+    assert "address already in use" in proc.stderr.lower()
+    assert f"server could not start on 127.0.0.1:{port}" in proc.stderr
 
 
 READONLY_RUN = Path(__file__).with_name("gmnet_readonly_run.py")
