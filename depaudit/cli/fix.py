@@ -99,7 +99,7 @@ def _locked_comparison(plan, dry_run: bool, targets, offline: bool):
     else:
         info("depaudit: re-locking with uv")
         apply_and_lock(plan, lock=True)
-        after = scan_lock(plan.project_dir / "uv.lock", **kwargs)
+        after = scan_lock(plan.lock_path or plan.project_dir / "uv.lock", **kwargs)
     return compare(before, after)
 
 

@@ -94,11 +94,21 @@ def plan_fix(path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_
 
         edit = plan_requirements_text(text, str(file), index_url=index_url, force=force)
         return FixPlan("requirements", file.parent, (edit,), edit.summary)
-    lock_path = file.parent / "uv.lock"
-    lock_path = lock_path if lock_path.exists() else None
+    lock_path = find_lock(file.parent)
     if to == "cpu-index":
         return _plan_cpu_index(file, text, lock_path, index_url, force)
     return _plan_runtime(file, text, lock_path, to)
+
+
+def find_lock(folder: Path) -> Path | None:
+    """The uv.lock that covers a project folder: its own, or a workspace root's above it (a member
+    has no lock of its own). None when there is none."""
+    for candidate in [folder, *folder.resolve().parents][:6]:
+        if (candidate / "uv.lock").is_file():
+            return candidate / "uv.lock"
+        if candidate != folder and (candidate / "pyproject.toml").is_file():
+            break  # the enclosing project has no lock: stop rather than wander further up
+    return None
 
 
 def _read(file: Path) -> str:
@@ -193,7 +203,7 @@ def apply_and_lock(plan: FixPlan, *, lock: bool) -> None:
     if not lock:
         apply_edits(list(plan.edits))
         return
-    snapshot = Snapshot.take([Path(e.path) for e in plan.edits] + [plan.project_dir / "uv.lock"])
+    snapshot = Snapshot.take([Path(e.path) for e in plan.edits] + [plan.lock_path or plan.project_dir / "uv.lock"])
     try:
         apply_edits(list(plan.edits))
         run_uv_lock(plan.project_dir)
@@ -203,16 +213,18 @@ def apply_and_lock(plan: FixPlan, *, lock: bool) -> None:
 
 
 def dry_run_lock(plan: FixPlan) -> Path:
-    """Apply the plan to a copy of the project in a temp folder and re-lock there; returns the new
-    uv.lock's path (inside a folder the caller removes with `shutil.rmtree(path.parent.parent)`)."""
+    """Apply the plan to a copy of the project (of the workspace root when the lock lives there) in a
+    temp folder and re-lock there; returns the new uv.lock's path (inside a folder the caller removes
+    with `shutil.rmtree(path.parent.parent)`)."""
+    root = plan.lock_path.parent if plan.lock_path else plan.project_dir
     base = Path(tempfile.mkdtemp(prefix="depaudit-fix-"))
-    copy = base / plan.project_dir.name
+    copy = base / root.name
     try:
-        shutil.copytree(plan.project_dir, copy, ignore=_COPY_IGNORE, symlinks=True)
-        moved = tuple(Edit(str(copy / os.path.relpath(e.path, plan.project_dir)), e.before, e.after, e.summary)
+        shutil.copytree(root, copy, ignore=_COPY_IGNORE, symlinks=True)
+        moved = tuple(Edit(str(copy / os.path.relpath(e.path, root)), e.before, e.after, e.summary)
                       for e in plan.edits)
         apply_edits(list(moved))
-        run_uv_lock(copy)
+        run_uv_lock(copy / os.path.relpath(plan.project_dir, root))
     except BaseException:
         shutil.rmtree(base, ignore_errors=True)
         raise
