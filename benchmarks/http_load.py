@@ -272,6 +272,20 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
+def latency_cells(service: Service, args: argparse.Namespace, *, workers: int,
+                  client_counts: tuple[int, ...]) -> list[dict]:
+    cells = []
+    for side in (256, 512):
+        count = args.latency_requests if side == 256 else max(4, args.latency_requests // 2)
+        for clients in client_counts:
+            cell = latency_run(service, side, count, clients)
+            cell["workers"] = workers
+            cells.append(cell)
+            print(f"latency {side}x{side} workers={workers} clients={clients}: p50 "
+                  f"{cell['rtt_p50_ms']:.0f} ms", file=sys.stderr)
+    return cells
+
+
 def latency_run(service: Service, side: int, requests: int, concurrency: int) -> dict:
     body = png(picture(side, side, side))
     limits = httpx.Limits(max_connections=concurrency)
@@ -336,7 +350,10 @@ def markdown(report: dict) -> str:
         "Stack: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + "  ",
         f"Server: `python -m reference_service`, backend onnxruntime, settings "
         f"`{report['server_env']}`; started in {report['startup_seconds']:.2f} s (to /healthz "
-        f"200); SIGTERM at the end → exit code {report['shutdown_exit_code']}.", "",
+        f"200); SIGTERM at the end → exit code {report['shutdown_exit_code']}"
+        + (f" (the GMNET_WORKERS={report['latency'][-1]['workers']} comparison server: "
+           f"{report['compare_shutdown_exit_code']})" if "compare_shutdown_exit_code" in report
+           else "") + ".", "",
         "## Robustness (hostile traffic mixed with real work)", "",
         f"{r['requests']} requests, {r['hostile']} hostile, {r['concurrency']} concurrent clients, "
         f"{r['seconds']:.1f} s.", "",
@@ -361,24 +378,26 @@ def markdown(report: dict) -> str:
         lines += [
             "## Round-trip latency and throughput (`POST /v1/gainmap`, PNG in, 16-bit PNG out)",
             "",
-            "| image | clients | requests | RTT p50 (ms) | RTT p95 (ms) | server inference p50 (ms) "
-            "| HTTP+codec overhead p50 (ms) | throughput (req/s) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| image | workers | clients | requests | RTT p50 (ms) | RTT p95 (ms) "
+            "| server inference p50 (ms) | HTTP+codec overhead p50 (ms) | throughput (req/s) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for row in report["latency"]:
             overhead = f"{row['overhead_p50_ms']:.1f}" if row["overhead_p50_ms"] is not None \
                 else "—"
-            lines.append(f"| {row['size']} | {row['concurrency']} | {row['ok']}/{row['requests']} "
+            lines.append(f"| {row['size']} | {row['workers']} | {row['concurrency']} "
+                         f"| {row['ok']}/{row['requests']} "
                          f"| {row['rtt_p50_ms']:.0f} | {row['rtt_p95_ms']:.0f} "
                          f"| {row['inference_p50_ms']:.0f} | {overhead} "
                          f"| {row['throughput_rps']:.2f} |")
         lines += ["", "Server inference = the service's predict() (thumbnail, even padding, the "
                   "backend run, crop), from the X-Inference-Seconds header. Overhead = round trip "
                   "minus that, with one client: upload, PNG decode, gain-map PNG encode, queue "
-                  "hand-off and HTTP. With several clients "
-                  "the single worker serialises inference, so latency grows with queueing while "
-                  "throughput stays bounded by the backend. Timings on this shared 2-vCPU machine "
-                  "drift between runs; compare rows of one run only.", ""]
+                  "hand-off and HTTP. With one worker, concurrent clients queue behind a single "
+                  "inference, so round trips grow while throughput stays that of the backend; "
+                  "the workers=2 rows run two inferences at once on the same cores. Timings on "
+                  "this shared 2-vCPU machine drift between runs (see the load average above); "
+                  "compare rows of one run only.", ""]
     return "\n".join(lines)
 
 
@@ -402,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-requests", type=int, default=16,
                         help="requests per (size, clients) cell; 512x512 uses half")
     parser.add_argument("--latency-concurrency", type=int, default=4)
+    parser.add_argument("--compare-workers", type=int, default=2,
+                        help="also measure the concurrent cells with this many GMNET_WORKERS "
+                        "(1 to skip)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
@@ -422,18 +444,24 @@ def main(argv: list[str] | None = None) -> int:
         report["robustness"] = asdict(result)
         print(f"robustness: {len(result.failures)} failure(s)", file=sys.stderr)
         if not args.no_latency:
-            cells = []
-            for side in (256, 512):
-                count = args.latency_requests if side == 256 else max(4,
-                                                                      args.latency_requests // 2)
-                for clients in (1, args.latency_concurrency):
-                    cells.append(latency_run(service, side, count, clients))
-                    print(f"latency {side}x{side} x{clients}: p50 "
-                          f"{cells[-1]['rtt_p50_ms']:.0f} ms", file=sys.stderr)
-            report["latency"] = cells
+            report["latency"] = latency_cells(service, args, workers=1,
+                                              client_counts=(1, args.latency_concurrency))
     finally:
         report["shutdown_exit_code"] = service.stop()
-        report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if not args.no_latency and args.compare_workers > 1:
+        # Same concurrent cells against a server with more inference threads (one run, side by
+        # side): does a second worker add throughput on this CPU, or only contention?
+        other = Service({**env, "GMNET_WORKERS": str(args.compare_workers)})
+        try:
+            other.wait_ready()
+            report["latency"] += latency_cells(other, args, workers=args.compare_workers,
+                                               client_counts=(args.latency_concurrency,))
+        finally:
+            report["compare_shutdown_exit_code"] = other.stop()
+    report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if report.get("compare_shutdown_exit_code", 0) != 0:
+        report["robustness"]["failures"].append(
+            f"comparison server exited {report['compare_shutdown_exit_code']} on SIGTERM")
     if report["shutdown_exit_code"] != 0:
         report["robustness"]["failures"].append(
             f"server exited {report['shutdown_exit_code']} on SIGTERM")
