@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from packaging.utils import canonicalize_name
+from functools import lru_cache
+
+from packaging.utils import canonicalize_name as _canonicalize
+
+canonicalize_name = lru_cache(maxsize=65536)(_canonicalize)  # called per edge: memoised
 
 from depaudit.model import Dependency, Lock, Package
 
@@ -109,6 +113,8 @@ def torch_reach(lock: Lock, project_name: str | None = None) -> list[TorchReach]
     for package in lock.packages:
         if is_torch_family(package.name):
             versions.setdefault(canonicalize_name(package.name), package.version)
+    if not versions:
+        return []  # no torch-family package locked: nothing can reach one
     direct: dict[str, list[ListRef]] = {}
     transitive: dict[str, list[tuple[ListRef, tuple[str, ...]]]] = {}
     for ref, deps in dependency_lists(root):
