@@ -127,6 +127,9 @@ def render(report: dict) -> str:
              f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB, Python {m['python']}, {m['platform']}  ",
              f"Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items())}  ",
              f"Environment: {report['env'] or 'no tuning variables set'}  ",
+             f"Run: started {report['started_utc']}, {report['duration_s'] / 60:.1f} min; 1/5/15-min load average "
+             f"{'/'.join(f'{v:.1f}' for v in report['loadavg_before'])} before, "
+             f"{'/'.join(f'{v:.1f}' for v in report['loadavg_after'])} after (other jobs shared the 2 CPUs)  ",
              f"Measured FP32 peak (numpy float32 {report['peak_matrix']}x{report['peak_matrix']} matmul, best of 5): "
              f"{report['peak_gflops']:.1f} GFLOP/s  ",
              f"Timing: {report['warmup']} warm-up call(s), then {report['repeats']} interleaved rounds; median of "
@@ -188,13 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     names = args.backend or ["torch", "onnxruntime", "tinygrad"]
     peak = measure_peak()
     print(f"FP32 peak (numpy matmul): {peak:.1f} GFLOP/s", file=sys.stderr)
+    load_before = os.getloadavg()
+    started = time.time()
     rows = bench(names, sizes, args.repeats, args.warmup)
+    load_after = os.getloadavg()
     add_ratios(rows, peak)
     env = " ".join(f"{k}={os.environ[k]}" for k in ("BEAM", "CACHELEVEL", "OMP_NUM_THREADS", "PARALLEL") if k in os.environ)
     command = "python benchmarks/backend_latency.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     report = {"schema": 1, "command": (env + " " + command.strip()).strip(), "machine": machine(), "versions": versions(),
               "env": env, "peak_gflops": peak, "peak_matrix": 2048, "warmup": args.warmup, "repeats": args.repeats,
-              "rows": rows, "targets": check_targets(rows)}
+              "rows": rows, "targets": check_targets(rows),
+              "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "duration_s": round(time.time() - started, 1),
+              "loadavg_before": load_before, "loadavg_after": load_after}
     write_atomic(args.output_dir / f"{args.name}.json", json.dumps(report, indent=2) + "\n")
     text = render(report)
     write_atomic(args.output_dir / f"{args.name}.md", text)

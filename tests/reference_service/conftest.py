@@ -23,6 +23,15 @@ def goldens() -> dict[str, dict]:
         pytest.fail(f"golden problem: {exc}")
 
 
+@pytest.fixture(scope="session")
+def checkpoint_state() -> dict:
+    """The bundled checkpoint parsed by the tinygrad reader (no torch); treat as read-only."""
+    from reference_service.backends import DEFAULT_CHECKPOINT
+    from reference_service.model_tinygrad import read_checkpoint
+
+    return read_checkpoint(DEFAULT_CHECKPOINT)
+
+
 _BACKENDS: dict[str, object] = {}
 _OUTPUTS: dict[str, dict[str, tuple]] = {}
 
@@ -50,6 +59,6 @@ def backend_outputs(goldens):
 
 
 @pytest.fixture(scope="session")
-def tiny_model():
-    """The tinygrad GMNet loaded from the bundled checkpoint (shared with the tinygrad backend)."""
-    return get_backend("tinygrad").model
+def shared_backend():
+    """Callable: backend name -> the session's loaded backend (the same instance the golden checks use)."""
+    return get_backend

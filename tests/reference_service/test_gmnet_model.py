@@ -22,8 +22,8 @@ EXPECTED_PARAMETERS = 1_921_827
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_checkpoint_has_expected_parameter_count_and_size():
-    state = read_checkpoint(DEFAULT_CHECKPOINT)
+def test_checkpoint_has_expected_parameter_count_and_size(checkpoint_state):
+    state = checkpoint_state
     total = sum(int(np.prod(t.shape)) for t in state.values())
     assert total == EXPECTED_PARAMETERS
     assert 7_600_000 < DEFAULT_CHECKPOINT.stat().st_size < 7_900_000
@@ -36,8 +36,8 @@ def test_torch_model_parameter_count():
     assert count_parameters(GMNet()) == EXPECTED_PARAMETERS
 
 
-def test_checkpoint_keys_follow_original_layout():
-    keys = set(read_checkpoint(DEFAULT_CHECKPOINT))
+def test_checkpoint_keys_follow_original_layout(checkpoint_state):
+    keys = set(checkpoint_state)
     for key in ("down1.conv.0.weight", "down1.conv.4.bias", "res1.0.conv1.bias", "res_y.4.conv2.weight",
                 "sq_ker.conv.4.weight", "sq_qmax.conv.4.bias", "mask_est.2.weight", "upconv.weight",
                 "HRconv.bias", "conv_last.weight"):
@@ -47,26 +47,26 @@ def test_checkpoint_keys_follow_original_layout():
     assert len(keys) == 2 * 63  # 63 convolutions, each with weight and bias
 
 
-def test_tinygrad_model_keys_match_checkpoint_exactly():
+def test_tinygrad_model_keys_match_checkpoint_exactly(checkpoint_state):
     from tinygrad.nn.state import get_state_dict
 
-    assert set(get_state_dict(TinyGMNet())) == set(read_checkpoint(DEFAULT_CHECKPOINT))
+    assert set(get_state_dict(TinyGMNet())) == set(checkpoint_state)
 
 
-def test_stand_in_weights_follow_original_initialisation():
-    state = {k: v.numpy() for k, v in read_checkpoint(DEFAULT_CHECKPOINT).items()}
+def test_stand_in_weights_follow_original_initialisation(checkpoint_state):
+    state = {k: v.numpy() for k, v in checkpoint_state.items()}
     assert all(not v.any() for k, v in state.items() if k.endswith(".bias"))
     w = state["res1.0.conv1.weight"]  # fan_in = 64*3*3; Kaiming-normal std = sqrt(2/fan_in), then x0.1
     assert w.std() == pytest.approx(0.1 * np.sqrt(2.0 / 576), rel=0.02)
     assert abs(w.mean()) < 0.1 * w.std()
 
 
-def test_stand_in_checkpoint_is_reproducible(tmp_path):
+def test_stand_in_checkpoint_is_reproducible(tmp_path, checkpoint_state):
     pytest.importorskip("torch", reason="regenerating the stand-in needs torch (dev-only)")
     from reference_service.weights import build_standin_state_dict, save_state_dict
 
     save_state_dict(build_standin_state_dict(), tmp_path / "again.pth")
-    fresh, bundled = read_checkpoint(tmp_path / "again.pth"), read_checkpoint(DEFAULT_CHECKPOINT)
+    fresh, bundled = read_checkpoint(tmp_path / "again.pth"), checkpoint_state
     for key in bundled:
         np.testing.assert_array_equal(fresh[key].numpy(), bundled[key].numpy(), err_msg=key)
 
@@ -112,9 +112,9 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
         read_checkpoint(bad)
 
 
-def test_checkpoint_with_wrong_keys_is_rejected(tmp_path):
+def test_checkpoint_with_wrong_keys_is_rejected(checkpoint_state):
     model = TinyGMNet()
-    state = read_checkpoint(DEFAULT_CHECKPOINT)
+    state = dict(checkpoint_state)
     state["extra.weight"] = state.pop("HRconv.weight")
     with pytest.raises(ValueError, match="HRconv.weight"):
         model.load(state)
@@ -204,3 +204,24 @@ def test_onnx_runs_at_sizes_other_than_the_export_size():
     image = np.random.default_rng(1).random((48, 80, 3)).astype(np.float32)
     gain_map, qmax = backend.predict(image, to_thumbnail(image))
     assert gain_map.shape == (48, 80) and np.isfinite(gain_map).all() and np.isfinite(qmax)
+
+
+def test_tinygrad_jit_replay_tracks_new_inputs(shared_backend):
+    """Calls 1-2 at a shape schedule normally, call 2 captures the TinyJit, calls 3+ replay it: every call
+    must follow its own input (no stale buffers), checked against ONNX Runtime."""
+    from reference_service.backends import load_backend
+    from reference_service.preprocess import to_thumbnail
+
+    tiny, ort_backend = shared_backend("tinygrad"), load_backend("onnxruntime")
+    rng = np.random.default_rng(7)
+    previous = None
+    for _ in range(4):
+        image = rng.random((128, 96, 3), dtype=np.float32)  # a golden shape: kernels already compiled
+        thumb = to_thumbnail(image)
+        got, q = tiny.predict(image, thumb)
+        want, q_want = ort_backend.predict(image, thumb)
+        assert np.abs(got - want).max() <= 1e-5 * np.ptp(want)
+        assert q == pytest.approx(q_want, rel=1e-4)
+        if previous is not None:
+            assert not np.allclose(got, previous, rtol=0, atol=1e-3 * np.ptp(want))
+        previous = got
