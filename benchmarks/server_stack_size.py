@@ -83,7 +83,11 @@ def measure(reqs: list[str], workdir: Path) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write results as JSON here")
+    parser.add_argument("--markdown", type=Path, help="also write the table as markdown here")
     args = parser.parse_args()
+    command = "python benchmarks/server_stack_size.py" + "".join(
+        f" --{name} {value}" for name, value in (("json", args.json), ("markdown", args.markdown))
+        if value)
     rows = []
     for name, reqs in CANDIDATES.items():
         with tempfile.TemporaryDirectory(prefix="stack-size-") as tmp:
@@ -91,16 +95,30 @@ def main() -> int:
         result["stack"] = name
         rows.append(result)
         print(f"measured {name}: {result['installed_bytes'] / 1e6:.2f} MB", file=sys.stderr)
-    print("| stack | standalone (MB, no .pyc) | marginal over depaudit core (MB) | files "
-          "| distributions (standalone) |")
-    print("| --- | ---: | ---: | ---: | --- |")
+    lines = [
+        "# Installed size of candidate HTTP stacks for reference_service", "",
+        f"Command: `{command}`  ",
+        f"Machine: {platform.platform()}, Python {platform.python_version()}; pip into fresh "
+        "venvs created without pip/setuptools; bytes of files under site-packages, no .pyc. "
+        f"\"Marginal\" = growth of a venv that already holds depaudit's core dependencies "
+        f"({', '.join(CORE_DEPS)}).", "",
+        "| stack | standalone (MB) | marginal over depaudit core (MB) | files "
+        "| distributions (standalone) |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
     for row in sorted(rows, key=lambda r: r["installed_bytes"]):
         pkgs = ", ".join(row["packages"])
-        print(f"| {row['stack']} | {row['installed_bytes'] / 1e6:.2f} "
-              f"| {row['marginal_bytes_over_core'] / 1e6:.2f} | {row['files']} | {pkgs} |")
+        lines.append(f"| {row['stack']} | {row['installed_bytes'] / 1e6:.2f} "
+                     f"| {row['marginal_bytes_over_core'] / 1e6:.2f} | {row['files']} | {pkgs} |")
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    if args.markdown:
+        tmp = args.markdown.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, args.markdown)
     if args.json:
-        payload = {"schema": 1, "core_deps": CORE_DEPS, "command": "python benchmarks/server_stack_size.py --json "
-                   f"{args.json}", "machine": platform.platform(), "python": platform.python_version(),
+        payload = {"schema": 1, "core_deps": CORE_DEPS, "command": command,
+                   "machine": platform.platform(), "python": platform.python_version(),
                    "results": rows}
         tmp = args.json.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload, indent=2) + "\n")
