@@ -369,6 +369,7 @@ def run_bench(cfg: BenchConfig, say: Progress = lambda message: None) -> dict:
     answers: dict[str, dict[str, tuple[bytes, float]]] = {}
     results: list[VariantResult] = []
     started = time.time()
+    load_start = os.getloadavg()
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="depaudit-bench-") as tmp:
         index_url = cfg.torch_index_url
         if index_url is None and "torch-cpu" in cfg.variants:
@@ -379,7 +380,11 @@ def run_bench(cfg: BenchConfig, say: Progress = lambda message: None) -> dict:
         for variant in cfg.variants:
             results.append(run_variant(cfg, variant, Path(tmp), index_url, inputs, answers, say))
     _add_agreement(results, answers)
-    return report_dict(cfg, results, started, time.time(), index_url)
+    report = report_dict(cfg, results, started, time.time(), index_url)
+    # other jobs on a shared machine slow every timing; say how busy it was
+    report["machine"]["load_average"] = {"start": [round(x, 2) for x in load_start],
+                                         "end": [round(x, 2) for x in os.getloadavg()]}
+    return report
 
 
 def _add_agreement(results: list[VariantResult], answers: dict) -> None:

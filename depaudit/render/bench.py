@@ -90,6 +90,14 @@ def charts(report: dict) -> dict[str, str]:
     return {"images-size.svg": size, "images-build-time.svg": build, "images-latency.svg": latency}
 
 
+def _load(machine: dict) -> str:
+    load = machine.get("load_average")
+    if not load:
+        return ""
+    return (f" Load average (1/5/15 min) at start {' / '.join(map(str, load['start']))}, at end "
+            f"{' / '.join(map(str, load['end']))}.")
+
+
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
@@ -116,7 +124,8 @@ def render_markdown(report: dict) -> str:
              f"Python {m['python']}, Docker engine {m['docker_engine']}.  ",
              f"Command: `{report['command']}`  ",
              f"Run: {report['started']} UTC, {report['duration_seconds'] / 60:.1f} min. Base image: "
-             f"`{report['base_image']}`. Machine shared with other jobs: timings drift, compare within this run.", "",
+             f"`{report['base_image']}`. Machine shared with other jobs: timings drift, compare within this run."
+             + _load(m), "",
              "![image size](images-size.svg)", "", "![build time](images-build-time.svg)", "",
              "![latency](images-latency.svg)", "",
              "| variant | size on disk | compressed | accelerator libraries | cold build | start → ready |",
