@@ -23,33 +23,41 @@ def _register() -> None:
         importlib.import_module(module)
 
 
+def _click_exceptions() -> tuple[tuple, tuple, tuple]:
+    """(exit, usage-error, abort) exception classes of whichever click typer runs on: typer >= 0.26
+    vendors it as `typer._click` (and does not install click); older typer uses click itself."""
+    import importlib.util
+
+    import typer
+
+    exits, errors, aborts = [typer.Exit], [], [typer.Abort]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:
+            found = False
+        if found:
+            module = importlib.import_module(name)
+            for bucket, attr in ((exits, "Exit"), (errors, "ClickException"), (aborts, "Abort")):
+                if hasattr(module, attr):
+                    bucket.append(getattr(module, attr))
+    return tuple(exits), tuple(errors), tuple(aborts)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code (0 ok, 1 findings/budget, 2 usage, 3 input, 4 tool)."""
-    import click
-
     from depaudit.errors import EXIT_USAGE, DepauditError
 
     _register()
-    # Newer typer vendors click as `typer._click` and raises its exception classes, not click's.
-    exits, click_errors, aborts = [click.exceptions.Exit], [click.ClickException], [click.exceptions.Abort]
-    import typer
-
-    exits.append(typer.Exit)
-    aborts.append(typer.Abort)
-    try:
-        from typer._click import exceptions as vendored
-    except ImportError:
-        pass
-    else:
-        click_errors.append(vendored.ClickException)
+    exits, click_errors, aborts = _click_exceptions()
     try:
         result = app(args=argv, standalone_mode=False, prog_name="depaudit")
-    except tuple(exits) as exc:
+    except exits as exc:
         code = exc.exit_code
-    except tuple(click_errors) as exc:
+    except click_errors as exc:
         exc.show()
         code = exc.exit_code if exc.exit_code else EXIT_USAGE
-    except tuple(aborts):
+    except aborts:
         print("depaudit: aborted", file=sys.stderr)
         code = 130
     except DepauditError as exc:

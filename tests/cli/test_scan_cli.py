@@ -130,3 +130,9 @@ def test_installed_sizes_exceed_download_sizes(tmp_path, cache):
     assert set(small) == set(big) == {"numpy", "pillow"}
     for name in big:  # a wheel is a zip: unpacked is bigger than downloaded
         assert big[name] > small[name] > 0
+
+
+def test_unknown_option_is_exit_2_without_traceback():
+    proc = run("scan", "--no-such-option")
+    assert proc.returncode == 2 and "No such option" in proc.stderr and "Traceback" not in proc.stderr
+    assert run("--version").stdout.startswith("depaudit ")
