@@ -458,7 +458,11 @@ def test_runs_as_nobody_on_a_read_only_filesystem(tmp_path: Path):
     shutil.copy(DEFAULT_ONNX, model)
     model.chmod(0o444)
     models.chmod(0o555)
-    prefix = [*NAMESPACE, sys.executable, str(READONLY_RUN), "--expose", str(models), "--"]
+    # A checkout or venv under /tmp (CI clones land anywhere) would vanish under the new tmpfs: expose it.
+    exposed = [models] + [p for p in (Path(__file__).resolve().parents[2], Path(sys.prefix).resolve())
+                          if str(p).startswith("/tmp/")]
+    flags = [arg for path in exposed for arg in ("--expose", str(path))]
+    prefix = [*NAMESPACE, sys.executable, str(READONLY_RUN), *flags, "--"]
     srv = start_service(prefix=prefix, cwd=models, GMNET_ONNX=str(model), HOME=str(models))
     try:
         status = Path(f"/proc/{srv.proc.pid}/status").read_text()
