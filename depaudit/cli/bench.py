@@ -38,12 +38,15 @@ def bench(
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where images.md, images.json and the SVG charts go.")] = Path("reports"),
     keep: Annotated[bool, typer.Option("--keep", help="Keep the images it built.")] = False,
     no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the compressed-size pass.")] = False,
+    from_json: Annotated[Optional[Path], typer.Option("--from-json", help="Re-render images.md and the charts from an existing images.json (no builds).")] = None,
 ) -> int:
     """Cold build time, image size, start-to-ready, latency p50/p95 and agreement with torch, per variant."""
     from depaudit.fileio import atomic_write_text
     from depaudit.images.bench import VARIANTS, BenchConfig, run_bench
     from depaudit.render.bench import charts, render_markdown
 
+    if from_json is not None:
+        return _rerender(from_json, output_dir)
     cfg = BenchConfig(repo=repo.resolve(), variants=tuple(variant or VARIANTS), base_image=base_image,
                       sizes=_sizes(sizes), requests=requests, size_budget_seconds=size_budget,
                       torch_index_url=torch_index_url, keep=keep, measure_compressed=not no_compressed,
@@ -58,4 +61,25 @@ def bench(
     sys.stdout.write(render_markdown(report))
     failed = [v["variant"] for v in report["variants"] if v.get("error")]
     return 4 if failed else 0
+
+
+def _rerender(path: Path, output_dir: Path) -> int:
+    from depaudit.errors import InputError
+    from depaudit.fileio import atomic_write_text
+    from depaudit.render.bench import charts, render_markdown
+
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise InputError(path, f"not JSON: {exc}") from None
+    if not isinstance(report, dict) or report.get("schema") != 1 or "variants" not in report:
+        raise InputError(path, "not a depaudit bench report (schema 1)")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for name, svg in charts(report).items():
+        atomic_write_text(output_dir / name, svg)
+    atomic_write_text(output_dir / "images.md", render_markdown(report))
+    info(f"depaudit bench: re-rendered {output_dir / 'images.md'} and 3 charts from {path}")
+    return 0
 

@@ -150,6 +150,11 @@ def render_markdown(report: dict) -> str:
         for a in v["agreement"]:
             lines.append(f"| {v['variant']} | {a['size']} | {a['reference']} | {_db(a)} | "
                          f"{_sci(a['max_abs_err'])} | {_sci(a['qmax_rel_err'])} | {a.get('note') or ''} |")
+    if any(a.get("note") == "reference gain map is constant" for v in report["variants"] for a in v["agreement"]):
+        lines += ["", "The reference's gain-map PNG is constant: the gain map is clipped to [0, 1] and quantised to "
+                  "16 bits, and this checkpoint's gain maps round to one value, so the PNG comparison cannot tell "
+                  "the variants apart. The qmax column compares a float the service returns at full precision "
+                  "and is the check that does."]
     failed = [v for v in report["variants"] if v.get("error")]
     if failed:
         lines += ["", "Failures:", ""] + [f"- {v['variant']}: {v['error']}" for v in failed]
