@@ -32,6 +32,11 @@ if [ "$force" -eq 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
     exit 0
 fi
 
+if ! command -v debootstrap >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing debootstrap with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1 \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+fi
 for tool in debootstrap docker tar; do
     command -v "$tool" >/dev/null 2>&1 || { say "$tool not found on PATH"; exit 1; }
 done
