@@ -18,7 +18,15 @@ COMMAND_MODULES = (  # in the order `depaudit --help` lists them
 )
 
 
-def _register() -> None:
+def _register(argv: list[str]) -> None:
+    """Import the command modules. When the first argument names a command, only that one: typer
+    inspects the signature of every registered command on each run, and the other modules' imports
+    would only add start-up time (`depaudit scan` is run in CI loops)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    wanted = f"depaudit.cli.{first}"
+    if first and wanted in COMMAND_MODULES and not any(a in ("--help", "-h") for a in argv[:1]):
+        importlib.import_module(wanted)
+        return
     for module in COMMAND_MODULES:
         importlib.import_module(module)
 
@@ -48,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code (0 ok, 1 findings/budget, 2 usage, 3 input, 4 tool)."""
     from depaudit.errors import EXIT_USAGE, DepauditError
 
-    _register()
+    _register(sys.argv[1:] if argv is None else list(argv))
     exits, click_errors, aborts = _click_exceptions()
     try:
         result = app(args=argv, standalone_mode=False, prog_name="depaudit")

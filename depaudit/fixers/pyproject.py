@@ -19,6 +19,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from depaudit.analysis.indexes import _CUDA_NAME, is_cuda_index, same_url  # noqa: F401 (re-exported)
 from depaudit.analysis.torch_reach import TorchReach, is_torch_family
 from depaudit.errors import FixError
 from depaudit.model import Edit
@@ -28,8 +29,6 @@ DEFAULT_CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
 CPU_INDEX_NAME = "pytorch-cpu"
 RUNTIMES = {"onnxruntime": "onnxruntime", "tinygrad": "tinygrad"}
 
-_CUDA_URL = re.compile(r"/(cu\d{2,3}|rocm[\d.]*|xpu)/?$|/whl/(nightly/)?(cu\d{2,3}|rocm[\d.]*)\b")
-_CUDA_NAME = re.compile(r"(^|[-_])(cu\d{2,3}|cuda\d*|rocm[\d.]*|gpu)($|[-_])")
 
 
 @dataclass(frozen=True)
@@ -40,15 +39,6 @@ class CpuIndexNeeds:
     packages: tuple[str, ...]
     promotions: tuple[tuple[ListRef, str], ...] = ()
     notes: tuple[str, ...] = ()
-
-
-def is_cuda_index(url: str | None, name: str | None = None) -> bool:
-    """True for an index URL or name that serves CUDA/ROCm builds (`.../whl/cu124`, `pytorch-cu121`)."""
-    return bool((url and _CUDA_URL.search(url.rstrip("/") + "/")) or (name and _CUDA_NAME.search(name)))
-
-
-def same_url(a: str, b: str) -> bool:
-    return a.rstrip("/").lower() == b.rstrip("/").lower()
 
 
 def public_version(version: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from packaging.markers import InvalidMarker, Marker
 
 from depaudit.analysis.torch_reach import is_torch_family, torch_reach
-from depaudit.fixers.pyproject import is_cuda_index, same_url
+from depaudit.analysis.indexes import is_cuda_index, same_url
 from depaudit.model import Finding
 from depaudit.rules.base import LockSubject, Rule, register
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from depaudit.analysis.torch_reach import is_torch_family
-from depaudit.fixers.pyproject import is_cuda_index
+from depaudit.analysis.indexes import is_cuda_index
 from depaudit.model import Finding
 from depaudit.rules.base import LockSubject, Rule, register
 
