@@ -20,7 +20,7 @@ import pytest
 from depaudit.images import engine
 from depaudit.images.bench import remove_images, sample_png, stage_images, wait_ready
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = pytest.mark.docker
 
 REPO = Path(__file__).resolve().parents[2]
 BASE_IMAGE = os.environ.get("DEPAUDIT_BASE_IMAGE", "depaudit/python:3.11-slim")
