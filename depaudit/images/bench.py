@@ -63,6 +63,9 @@ class AgreementResult:
     qmax_rel_err: float | None
     note: str | None = None
     identical: bool = False
+    # the float gain map's min and max (X-Gainmap-Min/-Max headers, full precision) against the
+    # reference's, relative to the reference's range: a check the clipped PNG cannot make
+    range_rel_err: float | None = None
 
 
 @dataclass
@@ -139,21 +142,40 @@ def decode_gain_map(png: bytes):
     return raw.astype(np.float64) / scale
 
 
-def agreement(size: str, reference: str, ref: tuple[bytes, float], out: tuple[bytes, float]) -> AgreementResult:
-    """Compare two (gain-map PNG, qmax) answers for the same input."""
+@dataclass(frozen=True)
+class Answer:
+    """What the service answered for one input: the gain-map PNG and the floats in its headers."""
+
+    png: bytes
+    qmax: float
+    gain_min: float = math.nan
+    gain_max: float = math.nan
+
+
+def _rel(a: float, b: float, scale: float) -> float | None:
+    if not all(math.isfinite(x) for x in (a, b, scale)):
+        return None
+    return abs(a - b) / max(abs(scale), 1e-38)
+
+
+def agreement(size: str, reference: str, ref: Answer, out: Answer) -> AgreementResult:
+    """Compare two answers for the same input: the PNGs (PSNR, peak 1.0), qmax, the gain range."""
     import numpy as np
 
-    a, b = decode_gain_map(ref[0]), decode_gain_map(out[0])
+    a, b = decode_gain_map(ref.png), decode_gain_map(out.png)
     if a.shape != b.shape:
         return AgreementResult(size, reference, None, None, None, f"shape {b.shape} != reference {a.shape}")
     mse = float(np.mean((a - b) ** 2))
     psnr = None if mse == 0 else 10 * math.log10(1.0 / mse)
-    q_ref, q_out = ref[1], out[1]
-    q_rel = abs(q_out - q_ref) / max(abs(q_ref), 1e-38) if math.isfinite(q_ref) and math.isfinite(q_out) else None
+    q_rel = _rel(out.qmax, ref.qmax, ref.qmax)
+    spread = ref.gain_max - ref.gain_min
+    range_errors = [_rel(out.gain_min, ref.gain_min, spread), _rel(out.gain_max, ref.gain_max, spread)]
+    range_rel = None if None in range_errors else max(range_errors)  # type: ignore[type-var]
     note = None
     if float(np.ptp(a)) == 0:
         note = "reference gain map is constant"
-    return AgreementResult(size, reference, psnr, float(np.max(np.abs(a - b))), q_rel, note, identical=mse == 0)
+    return AgreementResult(size, reference, psnr, float(np.max(np.abs(a - b))), q_rel, note, identical=mse == 0,
+                           range_rel_err=range_rel)
 
 
 # ---------------------------------------------------------------- docker steps
@@ -270,37 +292,36 @@ def _logs(container: str) -> str:
         return ""
 
 
-def post_gainmap(url: str, png: bytes, timeout: float) -> tuple[float, bytes, float]:
-    """POST one PNG; returns (seconds, gain-map PNG, qmax). Raises ToolError on a non-200 answer."""
+def post_gainmap(url: str, png: bytes, timeout: float) -> tuple[float, Answer]:
+    """POST one PNG; returns (seconds, answer). Raises ToolError on a non-200 answer."""
     request = urllib.request.Request(url + "/v1/gainmap", data=png, method="POST",
                                      headers={"Content-Type": "image/png"})
     start = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             body = resp.read()
-            qmax = float(resp.headers.get("X-Gainmap-Qmax", "nan"))
+            answer = Answer(body, *(float(resp.headers.get(f"X-Gainmap-{h}", "nan")) for h in ("Qmax", "Min", "Max")))
     except urllib.error.HTTPError as exc:
         raise ToolError(["POST", url + "/v1/gainmap"], exc.read().decode(errors="replace"),
                         what=f"POST /v1/gainmap answered {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise ToolError(["POST", url + "/v1/gainmap"], str(exc), what=f"POST /v1/gainmap failed: {exc}") from None
-    return time.monotonic() - start, body, qmax
+    return time.monotonic() - start, answer
 
 
-def measure_latency(cfg: BenchConfig, url: str, size: tuple[int, int], png: bytes) -> tuple[LatencyResult, tuple[bytes, float] | None]:
+def measure_latency(cfg: BenchConfig, url: str, size: tuple[int, int], png: bytes) -> tuple[LatencyResult, Answer | None]:
     """One warm-up request, then up to cfg.requests timed ones within cfg.size_budget_seconds (at
     least one). Returns the result and the first answer (for the agreement check)."""
     label = f"{size[0]}x{size[1]}"
     try:
-        warm, body, qmax = post_gainmap(url, png, cfg.request_timeout)
+        warm, answer = post_gainmap(url, png, cfg.request_timeout)
     except ToolError as exc:
         return LatencyResult(label, 0, None, None, None, None, error=str(exc).splitlines()[0]), None
-    answer = (body, qmax)
     samples: list[float] = []
     budget_end = time.monotonic() + cfg.size_budget_seconds
     while len(samples) < cfg.requests and (not samples or time.monotonic() < budget_end):
         try:
-            seconds, _, _ = post_gainmap(url, png, cfg.request_timeout)
+            seconds, _ = post_gainmap(url, png, cfg.request_timeout)
         except ToolError as exc:
             return LatencyResult(label, len(samples), None, None, None, warm * 1000, error=str(exc).splitlines()[0]), answer
         samples.append(seconds * 1000)
@@ -366,7 +387,7 @@ def run_bench(cfg: BenchConfig, say: Progress = lambda message: None) -> dict:
                         what=f"base image {cfg.base_image} is not on this engine (no registry here: build "
                              "it with docker/base/build-base.sh, or pass --base-image)")
     inputs = {size: sample_png(*size) for size in cfg.sizes}
-    answers: dict[str, dict[str, tuple[bytes, float]]] = {}
+    answers: dict[str, dict[str, Answer]] = {}
     results: list[VariantResult] = []
     started = time.time()
     load_start = os.getloadavg()

@@ -143,18 +143,20 @@ def render_markdown(report: dict) -> str:
             lines.append(f"| {v['variant']} | {lat['size']} | {lat['requests']}{err} | {_ms(lat['p50_ms'])} | "
                          f"{_ms(lat['p95_ms'])} | {_ms(lat['warmup_ms'])} |")
     lines += ["", "Agreement with the torch reference (the same input PNG sent to each container; PSNR of the "
-              "dequantised 16-bit gain-map PNGs with peak 1.0; qmax from the `X-Gainmap-Qmax` header):", "",
-              "| variant | input | reference | PSNR dB | max abs err | qmax rel err | note |",
-              "| --- | --- | --- | ---: | ---: | ---: | --- |"]
+              "dequantised 16-bit gain-map PNGs with peak 1.0; qmax and the float gain map's min/max from the "
+              "`X-Gainmap-Qmax`/`-Min`/`-Max` headers, the latter relative to the reference's range):", "",
+              "| variant | input | reference | PSNR dB | max abs err | qmax rel err | min/max rel err | note |",
+              "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for v in report["variants"]:
         for a in v["agreement"]:
             lines.append(f"| {v['variant']} | {a['size']} | {a['reference']} | {_db(a)} | "
-                         f"{_sci(a['max_abs_err'])} | {_sci(a['qmax_rel_err'])} | {a.get('note') or ''} |")
+                         f"{_sci(a['max_abs_err'])} | {_sci(a['qmax_rel_err'])} | {_sci(a.get('range_rel_err'))} | "
+                         f"{a.get('note') or ''} |")
     if any(a.get("note") == "reference gain map is constant" for v in report["variants"] for a in v["agreement"]):
         lines += ["", "The reference's gain-map PNG is constant: the gain map is clipped to [0, 1] and quantised to "
                   "16 bits, and this checkpoint's gain maps round to one value, so the PNG comparison cannot tell "
                   "the variants apart. The qmax column compares a float the service returns at full precision "
-                  "and is the check that does."]
+                  "and is the check that does, with the gain map's min/max where the report has them."]
     failed = [v for v in report["variants"] if v.get("error")]
     if failed:
         lines += ["", "Failures:", ""] + [f"- {v['variant']}: {v['error']}" for v in failed]

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from depaudit.images.bench import VariantResult, agreement, percentile, targets, sample_png
+from depaudit.images.bench import Answer, VariantResult, agreement, percentile, sample_png, targets
 from depaudit.images.wheel_index import serve_wheel_index
 from depaudit.render.bench import charts, grouped_bar_chart_svg, render_markdown
 
@@ -46,16 +46,20 @@ def _gain_png(values: np.ndarray) -> bytes:
 
 def test_agreement_psnr_and_qmax():
     ref = np.linspace(0, 1, 32 * 32).reshape(32, 32)
-    same = agreement("32x32", "torch-cuda", (_gain_png(ref), 2.0), (_gain_png(ref), 2.0))
+    same = agreement("32x32", "torch-cuda", Answer(_gain_png(ref), 2.0, -1.0, 3.0), Answer(_gain_png(ref), 2.0, -1.0, 3.0))
     assert same.identical and same.psnr_db is None and same.max_abs_err == 0 and same.qmax_rel_err == 0
+    assert same.range_rel_err == 0
     noisy = ref.copy()
     noisy[0, :8] += 0.01
-    result = agreement("32x32", "torch-cuda", (_gain_png(ref), 2.0), (_gain_png(noisy), 2.002))
+    result = agreement("32x32", "torch-cuda", Answer(_gain_png(ref), 2.0, -1.0, 3.0),
+                       Answer(_gain_png(noisy), 2.002, -1.0, 3.02))
     a = np.rint(ref * 65535) / 65535
     b = np.rint(noisy * 65535) / 65535
     assert result.psnr_db == pytest.approx(10 * np.log10(1 / np.mean((a - b) ** 2)))
     assert result.qmax_rel_err == pytest.approx(0.001)
-    other = agreement("32x32", "torch-cuda", (_gain_png(ref), 1.0), (_gain_png(ref[:16]), 1.0))
+    assert result.range_rel_err == pytest.approx(0.02 / 4.0)  # |3.02 - 3.0| over the reference range 4.0
+    assert agreement("32x32", "t", Answer(_gain_png(ref), 1.0), Answer(_gain_png(ref), 1.0)).range_rel_err is None
+    other = agreement("32x32", "torch-cuda", Answer(_gain_png(ref), 1.0), Answer(_gain_png(ref[:16]), 1.0))
     assert other.psnr_db is None and "shape" in other.note
 
 
