@@ -5,7 +5,8 @@ Starts ``python -m reference_service`` (ONNX Runtime backend) on 127.0.0.1 with 
 1. Robustness: ``--requests`` requests (``--hostile`` of them hostile: empty body, truncated PNG,
    non-image bytes, a PNG header claiming 30000x30000, a body over the size limit), shuffled with a
    fixed seed and sent with ``--concurrency`` client threads. Legitimate requests alternate between
-   ``POST /v1/gainmap`` and ``POST /v1/jobs``; every accepted job is polled until it finishes.
+   ``POST /v1/gainmap`` and ``POST /v1/jobs``; the client thread that got a job accepted polls
+   it until it finishes (as a real client would) before sending its next request.
    Must hold: every hostile request got a 4xx, no 5xx or dropped connection, every accepted job
    completed, ``/healthz`` answers 200 afterwards.
 2. Latency (unless ``--no-latency``): HTTP round trip of ``POST /v1/gainmap`` at 256x256 and
@@ -190,8 +191,11 @@ def send(client: httpx.Client, kind: str, index: int, max_body: int) -> Outcome:
                                    headers={"content-type": "image/png"})
             return Outcome(kind, response.status_code)
         response = client.post("/v1/jobs", content=body, headers={"content-type": "image/png"})
-        href = response.json().get("href", "") if response.status_code == 202 else ""
-        return Outcome(kind, response.status_code, job_href=href)
+        outcome = Outcome(kind, response.status_code, response.json().get("error", ""))
+        if response.status_code == 202:  # a client collects its job while others keep sending
+            outcome.job_href = response.json()["href"]
+            outcome.job_status = poll_job(client, outcome.job_href)
+        return outcome
     except httpx.TransportError as exc:
         return Outcome(kind, None, error=f"{type(exc).__name__}: {exc}")
 
@@ -225,9 +229,6 @@ def robustness(service: Service, args: argparse.Namespace) -> Robustness:
         with ThreadPoolExecutor(args.concurrency) as pool:
             outcomes = list(pool.map(lambda ik: send(client, ik[1], ik[0], args.max_body),
                                      enumerate(kinds)))
-        for outcome in outcomes:
-            if outcome.job_href:
-                outcome.job_status = poll_job(client, outcome.job_href)
         result.seconds = time.perf_counter() - started
         result.healthz_after = client.get("/healthz").status_code
         metrics = client.get("/metrics").text

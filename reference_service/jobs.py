@@ -30,6 +30,10 @@ class QueueFull(Exception):
     """The bounded queue has no free slot."""
 
 
+class StoreFull(Exception):
+    """Every async-job slot holds a result nobody has collected yet (GET /v1/jobs/{id})."""
+
+
 class NotAccepting(Exception):
     """The runner is shutting down (or not started) and takes no new jobs."""
 
@@ -70,6 +74,7 @@ class Job:
     finished: float | None = None
     result: GainMapResult | None = None
     error: str | None = None
+    fetched: bool = False  # the finished job's status/result was returned to a client
     _callbacks: list[Callable[[Job], None]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -189,19 +194,24 @@ class JobRunner:
     def submit(self, image: np.ndarray, bits: int, *, keep: bool) -> Job:
         """Queue ``image``; with ``keep`` the job is stored for GET /v1/jobs/{id}.
 
-        Raises QueueFull or NotAccepting.
+        Raises QueueFull, StoreFull (only with ``keep``) or NotAccepting.
         """
         job = Job(id=secrets.token_hex(16), image=image, bits=bits)
         with self._lock:
             if not self._accepting:
                 raise NotAccepting("the service is shutting down")
+            if keep:
+                self._evict_locked(room=1)
+                if len(self._store) >= self._max_jobs:
+                    raise StoreFull(f"all {self._max_jobs} job slots hold results not yet "
+                                    "collected; fetch them (GET /v1/jobs/{id}) or wait for "
+                                    "them to expire")
             try:
                 self._queue.put_nowait(job)
             except queue.Full:
                 raise QueueFull(f"the job queue is full ({self._queue.maxsize} waiting)") from None
             self._unfinished += 1
             if keep:
-                self._evict_locked(room=1)
                 self._store[job.id] = job
         return job
 
@@ -212,7 +222,8 @@ class JobRunner:
             return self._store.get(job_id)
 
     def _evict_locked(self, room: int = 0) -> None:
-        """Drop expired finished jobs, then the oldest finished ones beyond max_jobs - room."""
+        """Drop expired finished jobs, then the oldest finished *and collected* ones beyond
+        max_jobs - room. A result nobody has collected yet is only dropped by the TTL."""
         now = time.time()
         finished = [j for j in self._store.values() if j.finished is not None]
         for job in finished:
@@ -220,9 +231,10 @@ class JobRunner:
                 del self._store[job.id]
         excess = len(self._store) - (self._max_jobs - room)
         if excess > 0:
-            finished = sorted((j for j in self._store.values() if j.finished is not None),
-                              key=lambda j: j.finished)  # type: ignore[arg-type,return-value]
-            for job in finished[:excess]:
+            collected = sorted((j for j in self._store.values()
+                                if j.finished is not None and j.fetched),
+                               key=lambda j: j.finished)  # type: ignore[arg-type,return-value]
+            for job in collected[:excess]:
                 del self._store[job.id]
 
     # -- gauges ----------------------------------------------------------------------------

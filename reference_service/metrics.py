@@ -157,7 +157,7 @@ class ServiceMetrics:
                                   "Refused or failed requests and jobs by error code.", ("code",)))
         self.jobs = add(Counter("gmnet_jobs_total",
                                 "Inference jobs by outcome (accepted, completed, failed, "
-                                "rejected_queue_full).", ("outcome",)))
+                                "rejected_queue_full, rejected_store_full).", ("outcome",)))
         self.inference = add(Histogram("gmnet_inference_duration_seconds",
                                        "Backend predict() time per job, in seconds.",
                                        ("backend",)))

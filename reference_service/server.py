@@ -39,7 +39,7 @@ from starlette.routing import Route
 from . import metrics as metrics_mod
 from .config import Settings
 from .imaging import GAIN_MAP_BITS, ImageError, check_body_size, check_content_type, decode_image
-from .jobs import GainMapResult, Job, JobRunner, NotAccepting, Predict, QueueFull
+from .jobs import GainMapResult, Job, JobRunner, NotAccepting, Predict, QueueFull, StoreFull
 
 log = logging.getLogger("reference_service.server")
 
@@ -203,6 +203,9 @@ async def _accept_image(request: Request, state: ServiceState, *, keep: bool) ->
     except QueueFull as exc:
         state.metrics.jobs.inc(outcome="rejected_queue_full")
         raise BadRequest(429, "queue_full", str(exc)) from None
+    except StoreFull as exc:
+        state.metrics.jobs.inc(outcome="rejected_store_full")
+        raise BadRequest(429, "job_store_full", str(exc)) from None
     except NotAccepting as exc:
         raise BadRequest(503, "shutting_down", str(exc)) from None
     state.metrics.jobs.inc(outcome="accepted")
@@ -267,6 +270,8 @@ async def get_job(request: Request) -> Response:
         return error_response(state, 404, "job_not_found",
                               "no such job (unknown id, or expired after GMNET_JOB_TTL)")
     body = job.to_dict()
+    if job.state in ("done", "failed"):
+        job.fetched = True  # collected: may now be evicted to make room
     if job.result is not None:
         body["result"] = _result_json(job.result, state.backend_name)
         body["result_href"] = f"/v1/jobs/{job.id}/result"
@@ -287,6 +292,7 @@ async def get_job_result(request: Request) -> Response:
     if job.result is None:
         return error_response(state, 409, "job_not_done", f"job is {job.state}",
                               {"Retry-After": "1"})
+    job.fetched = True
     if fmt == "npy":
         return Response(job.result.npy, media_type="application/x-npy",
                         headers=_result_headers(job.result, state.backend_name))

@@ -288,6 +288,29 @@ def test_full_queue_answers_429_and_every_accepted_request_completes():
         assert httpx.get(srv.url + "/healthz").status_code == 200
 
 
+def test_results_not_yet_collected_are_never_evicted():
+    with start_service(GMNET_QUEUE_SIZE="1", GMNET_WORKERS="1", GMNET_MAX_JOBS="2") as srv, \
+            httpx.Client(base_url=srv.url, timeout=120) as c:
+        data = png_bytes(rgb_array(32, 32))
+        hrefs = []
+        for _ in range(2):
+            hrefs.append(c.post("/v1/jobs", content=data, headers=PNG).json()["href"])
+            deadline = time.monotonic() + 60  # wait via /metrics: a GET would collect it
+            while metric(c.get("/metrics").text, "gmnet_jobs_total",
+                         outcome="completed") < len(hrefs):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        refused = c.post("/v1/jobs", content=data, headers=PNG)
+        assert refused.status_code == 429 and error_of(refused) == "job_store_full"
+        assert c.post("/v1/gainmap", content=data, headers=PNG).status_code == 200
+        assert poll(c, hrefs[0])["status"] == "done"  # collecting one frees its slot
+        accepted = c.post("/v1/jobs", content=data, headers=PNG)
+        assert accepted.status_code == 202
+        assert c.get(hrefs[0]).status_code == 404  # the collected one made room
+        assert poll(c, hrefs[1])["status"] == "done"
+        assert poll(c, accepted.json()["href"])["status"] == "done"
+
+
 def test_sigterm_stops_accepting_and_finishes_accepted_jobs():
     data = png_bytes(rgb_array(320, 320, seed=2))
     srv = start_service(GMNET_QUEUE_SIZE="8")

@@ -17,7 +17,7 @@ import pytest
 
 from gmnet_server_fixtures import REPO, rgb_array, service_env
 from reference_service import config as cfg
-from reference_service.jobs import JobRunner, NotAccepting, QueueFull, run_inference
+from reference_service.jobs import JobRunner, NotAccepting, QueueFull, StoreFull, run_inference
 from reference_service.metrics import Counter, Histogram, Registry
 
 
@@ -195,19 +195,39 @@ def test_finished_jobs_expire_after_the_ttl(ort_predict):
         runner.close_and_drain(10)
 
 
-def test_oldest_finished_jobs_are_evicted_beyond_max_jobs(ort_predict):
+def test_oldest_collected_jobs_are_evicted_beyond_max_jobs(ort_predict):
     runner = JobRunner(ort_predict, workers=1, queue_size=1, max_jobs=2, job_ttl_seconds=600)
     runner.start()
     try:
         ids = []
         for seed in range(3):
             job = runner.submit(image(32, 32, seed), 16, keep=True)
-            wait_done(runner, job.id)
+            wait_done(runner, job.id).fetched = True  # what GET /v1/jobs/{id} does
             ids.append(job.id)
         assert runner.get(ids[0]) is None
         assert runner.get(ids[1]) is not None and runner.get(ids[2]) is not None
     finally:
         runner.close_and_drain(10)
+
+
+def test_uncollected_results_are_kept_and_new_jobs_refused(ort_predict):
+    runner = JobRunner(ort_predict, workers=1, queue_size=1, max_jobs=2, job_ttl_seconds=600)
+    runner.start()
+    try:
+        first = runner.submit(image(32, 32, 1), 16, keep=True)
+        wait_done(runner, first.id)
+        second = runner.submit(image(32, 32, 2), 16, keep=True)
+        wait_done(runner, second.id)
+        with pytest.raises(StoreFull):
+            runner.submit(image(32, 32, 3), 16, keep=True)
+        assert runner.get(first.id) is first and runner.get(second.id) is second
+        first.fetched = True
+        third = runner.submit(image(32, 32, 3), 16, keep=True)  # room made by evicting `first`
+        assert runner.get(first.id) is None and wait_done(runner, third.id).state == "done"
+        # synchronous requests are not stored, so a full store does not block them
+        runner.submit(image(32, 32, 4), 16, keep=False)
+    finally:
+        assert runner.close_and_drain(30)
 
 
 def test_a_raising_backend_fails_the_job_not_the_worker():
