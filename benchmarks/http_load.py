@@ -30,12 +30,10 @@ import random
 import shlex
 import signal
 import socket
-import statistics
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
