@@ -79,13 +79,10 @@ def scaling(runs: int, cache: Path, work: Path) -> list[dict]:
 
 def describe_machine() -> str:
     """CPU model and count, memory, OS and Python, read from this machine (never assumed)."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or platform.machine())
-    mem = next((int(line.split()[1]) / 2**20 for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), 0.0)
-    os_name = next((line.split("=", 1)[1].strip('"') for line in Path("/etc/os-release").read_text().splitlines()
-                    if line.startswith("PRETTY_NAME=")), sys.platform)
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {mem:.1f} GiB, {os_name}, Python {platform.python_version()}"
+    from depaudit.images.bench import machine_description
+
+    m = machine_description()
+    return f"{m['cpu']}, {m['vcpus']} vCPUs, {m['memory_gib']} GiB, {m['os']}, Python {m['python']}"
 
 
 def main() -> None:

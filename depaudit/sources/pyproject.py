@@ -105,19 +105,9 @@ def parse_toml_text(text: str, path: str | Path) -> dict[str, Any]:
 
 def read_pyproject_text(path: str | Path) -> str:
     """The file's text (UTF-8). Raises InputError when missing, unreadable or not UTF-8."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a pyproject.toml") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, "not UTF-8", data.count(b"\n", 0, exc.start) + 1) from None
+    from depaudit.sources.tomlread import read_text
+
+    return read_text(Path(path), "pyproject.toml", allow_empty=True)
 
 
 def load_pyproject(path: str | Path) -> Pyproject:

@@ -70,19 +70,10 @@ class RequirementsFile:
 
 def load_requirements(path: str | Path) -> RequirementsFile:
     """Read and parse a requirements file. Raises InputError (path:line) for what pip would reject."""
+    from depaudit.sources.tomlread import read_text
+
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a requirements file") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, "not UTF-8", data.count(b"\n", 0, exc.start) + 1) from None
+    text = read_text(path, "requirements file", allow_empty=True)
     return parse_requirements(text, path)
 
 

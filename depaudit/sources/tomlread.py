@@ -23,9 +23,10 @@ def max_input_bytes() -> int:
     return int(raw) if raw and raw.isdigit() else DEFAULT_MAX_BYTES
 
 
-def read_text(path: Path, kind: str) -> str:
+def read_text(path: Path, kind: str, allow_empty: bool = False) -> str:
     """Read a UTF-8 input file whole. Raises InputError for a missing file, a directory, an oversized
-    or empty file, or bytes that are not UTF-8 (with the line of the first bad byte)."""
+    or (unless `allow_empty`) empty file, or bytes that are not UTF-8 (with the line of the first bad byte)."""
+    path = Path(path)
     try:
         size = path.stat().st_size
         if path.is_dir():
@@ -48,7 +49,7 @@ def read_text(path: Path, kind: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InputError(path, f"not UTF-8 (byte 0x{data[exc.start]:02x})", line) from None
-    if not text.strip():
+    if not text.strip() and not allow_empty:
         raise InputError(path, f"empty file, not a {kind}")
     return text
 
