@@ -240,9 +240,8 @@ def check_lock(budgets: Budgets, *, offline: bool = False, scan=None) -> list[Ga
     return checks
 
 
-def check_latency(report_path: Path, limit_ms: float, percentile: str = "p95") -> list[GateCheck]:
-    """Latency per variant and input size from a `depaudit bench` JSON report against `limit_ms`.
-    A size that failed to run counts as a breach. Raises InputError for an unreadable report."""
+def load_bench_report(report_path: Path) -> dict:
+    """A `depaudit bench` JSON report (schema 1 with variants). Raises InputError when unreadable."""
     try:
         data = json.loads(report_path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -251,6 +250,13 @@ def check_latency(report_path: Path, limit_ms: float, percentile: str = "p95") -
         raise InputError(report_path, f"not JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("schema") != 1 or not isinstance(data.get("variants"), list):
         raise InputError(report_path, "not a depaudit bench report (expected schema 1 with variants)")
+    return data
+
+
+def check_latency(report_path: Path, limit_ms: float, percentile: str = "p95") -> list[GateCheck]:
+    """Latency per variant and input size from a `depaudit bench` JSON report against `limit_ms`.
+    A size that failed to run counts as a breach. Raises InputError for an unreadable report."""
+    data = load_bench_report(report_path)
     key = f"{percentile}_ms"
     checks = []
     for variant in data["variants"]:

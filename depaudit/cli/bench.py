@@ -64,18 +64,11 @@ def bench(
 
 
 def _rerender(path: Path, output_dir: Path) -> int:
-    from depaudit.errors import InputError
     from depaudit.fileio import atomic_write_text
+    from depaudit.gate import load_bench_report
     from depaudit.render.bench import charts, render_markdown
 
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise InputError(path, f"not JSON: {exc}") from None
-    if not isinstance(report, dict) or report.get("schema") != 1 or "variants" not in report:
-        raise InputError(path, "not a depaudit bench report (schema 1)")
+    report = load_bench_report(path)
     output_dir.mkdir(parents=True, exist_ok=True)
     for name, svg in charts(report).items():
         atomic_write_text(output_dir / name, svg)

@@ -94,12 +94,11 @@ class _CountingGzip:
         return self.size
 
 
-class _Tee(io.RawIOBase):
-    """A read-only stream over `prefix` then `source` that hands every byte read to `sink`."""
+class _Prefixed(io.RawIOBase):
+    """A read-only stream over `prefix` (bytes already read from `source`), then the rest of `source`."""
 
-    def __init__(self, source: IO[bytes], prefix: bytes, sink: Callable[[bytes], None]) -> None:
-        self._source, self._prefix, self._sink = source, prefix, sink
-        self.count = 0
+    def __init__(self, prefix: bytes, source: IO[bytes]) -> None:
+        self._prefix, self._source = prefix, source
 
     def readable(self) -> bool:
         return True
@@ -109,11 +108,24 @@ class _Tee(io.RawIOBase):
             data, self._prefix = self._prefix[: len(buffer)], self._prefix[len(buffer):]
         else:
             data = self._source.read(len(buffer))
-        if data:
-            buffer[: len(data)] = data
-            self._sink(data)
-            self.count += len(data)
+        buffer[: len(data)] = data
         return len(data)
+
+
+class _Tee(_Prefixed):
+    """A read-only stream over `prefix` then `source` that hands every byte read to `sink`."""
+
+    def __init__(self, source: IO[bytes], prefix: bytes, sink: Callable[[bytes], None]) -> None:
+        super().__init__(prefix, source)
+        self._sink = sink
+        self.count = 0
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = super().readinto(buffer)
+        if n:
+            self._sink(bytes(buffer[:n]))
+            self.count += n
+        return n
 
     def drain(self) -> None:
         while self.read(_CHUNK):
@@ -212,22 +224,6 @@ def scan_archive(stream: IO[bytes], *, compress: bool = True) -> ArchiveScan:
             raise ValueError(f"docker save archive: manifest names layer {name} that is not in the archive")
         ordered.append(layers[name])
     return ArchiveScan(ordered, tuple(entry.get("RepoTags") or ()))
-
-
-class _Prefixed(io.RawIOBase):
-    def __init__(self, prefix: bytes, source: IO[bytes]) -> None:
-        self._prefix, self._source = prefix, source
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        if self._prefix:
-            data, self._prefix = self._prefix[: len(buffer)], self._prefix[len(buffer):]
-        else:
-            data = self._source.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def merge_layers(layers: Iterable[LayerScan]) -> tuple[dict[str, int], dict[str, str]]:
