@@ -74,6 +74,7 @@ def scan(
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Size cache folder (default: user cache).")] = None,
     glibc: Annotated[Optional[str], typer.Option("--glibc", help="glibc of Linux targets (default 2.28).")] = None,
     macos: Annotated[Optional[str], typer.Option("--macos", help="macOS version of macos-arm64 (default 14.0).")] = None,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", metavar="REV", help="Show the change from the lock at git revision REV instead (as `depaudit diff REV:LOCK LOCK`).")] = None,
 ) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit import settings
@@ -104,7 +105,13 @@ def scan(
     finally:
         stop()
     report = _with_findings(report, lock, pyproject)
-    _emit(report, fmt, output, binary, None if show_all else top)
+    if baseline is not None:
+        from depaudit.cli.diff import emit_baseline
+
+        emit_baseline(report, lockfile, baseline, fmt.value, output, binary, None if show_all else top,
+                      selection=selection, offline=offline, glibc=glibc, macos=macos, **kwargs)
+    else:
+        _emit(report, fmt, output, binary, None if show_all else top)
     breaches = check_budgets(report, max_download=limit_download, max_accelerator=limit_accel)
     for breach in breaches:
         print(f"depaudit: budget exceeded: {breach.message(binary)}", file=sys.stderr)
