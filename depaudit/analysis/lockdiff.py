@@ -55,6 +55,8 @@ class TargetDiff:
     changed: tuple[PackageChange, ...] = ()
     before_unknown: tuple[str, ...] = ()  # packages the base installs whose size is unknown
     after_unknown: tuple[str, ...] = ()
+    before_no_wheel: tuple[str, ...] = ()  # of those, the ones with no wheel for the target (built from source)
+    after_no_wheel: tuple[str, ...] = ()
     before_reason: str | None = None  # why a side does not support the target
     after_reason: str | None = None
 
@@ -121,6 +123,8 @@ def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:
         after_accelerator_bytes=after.accelerator_bytes if after.supported else None,
         added=_by_impact(added), removed=_by_impact(removed), changed=_by_impact(changed),
         before_unknown=_unknown(before), after_unknown=_unknown(after),
+        before_no_wheel=before.sdist_only if before.supported else (),
+        after_no_wheel=after.sdist_only if after.supported else (),
         before_reason=None if before.supported else before.unsupported_reason,
         after_reason=None if after.supported else after.unsupported_reason,
     )

@@ -101,12 +101,16 @@ def change_cells(c: PackageChange, binary: bool = False) -> tuple[str, str, str,
 
 
 def unknown_note(t: TargetDiff) -> str | None:
-    """A sentence naming the packages whose unknown size makes the delta inexact, or None."""
-    parts = [f"{side}: {', '.join(names)}" for side, names in (("before", t.before_unknown), ("after", t.after_unknown)) if names]
+    """A sentence naming the packages whose unknown size makes the delta inexact, and why, or None."""
+    parts = []
+    for side, names, no_wheel in (("before", t.before_unknown, t.before_no_wheel), ("after", t.after_unknown, t.after_no_wheel)):
+        if names:
+            shown = [f"{n} (no wheel for this target)" if n in no_wheel else n for n in names]
+            parts.append(f"{side}: {', '.join(shown)}")
     if not parts:
         return None
-    return (f"{t.target}: size unknown ({'; '.join(parts)}); the totals leave these out, so the change "
-            "is inexact (look sizes up online, or these are built from source)")
+    return (f"{t.target}: size unknown for {'; '.join(parts)}; the totals leave these out, so the change is "
+            "inexact (without --offline, sizes missing from the lock are looked up on the index)")
 
 
 def header(diff: LockDiff) -> str:

@@ -64,7 +64,7 @@ def test_markdown_comment() -> None:
     assert rows[:2] == ["| - | nvidia-cudnn-cu12 | 9.10 (706.8 MB) |  | -706.8 MB |",
                         "| + | numpy |  | 2.4.6 (16.9 MB) | +16.9 MB |"]
     assert "| ~ | torch | 2.8.0 (888.1 MB) | 2.8.0+cpu (unknown) | unknown |" in rows
-    assert "linux-x86_64: size unknown (after: torch)" in text
+    assert "linux-x86_64: size unknown for after: torch; the totals leave these out" in text
     assert render_diff_markdown(sample(), top=1).count("| | … 2 more | | | |") == 1
 
 
