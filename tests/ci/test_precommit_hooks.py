@@ -96,3 +96,28 @@ def test_try_repo_lock_hook_fails_on_cuda_and_passes_on_cpu(sample: Path, tmp_pa
     second = _try_repo(sample, home, "depaudit-lock")
     assert second.returncode == 0, second.stdout + second.stderr
     assert re.search(r"depaudit lock budgets\.+Passed", second.stdout), second.stdout
+
+
+def _local_config() -> str:
+    """The `repo: local` example of docs/ci/README.md (the first yaml block)."""
+    text = (REPO / "docs" / "ci" / "README.md").read_text()
+    return text.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_documented_local_hook_runs_under_pre_commit(sample: Path, tmp_path: Path) -> None:
+    """The `repo: local` hook as documented (`language: system`: depaudit from PATH, so no install and
+    no network): valid for pre-commit, fails on the CUDA lock, passes on the CPU one."""
+    (sample / ".pre-commit-config.yaml").write_text(_local_config())
+    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(tmp_path / "home"), "NO_COLOR": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    check = subprocess.run(_pre_commit() + ["validate-config", ".pre-commit-config.yaml"], cwd=sample,
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    _git("add", ".pre-commit-config.yaml", cwd=sample)
+    run = [*_pre_commit(), "run", "--all-files", "--color", "never"]
+    failing = subprocess.run(run, cwd=sample, capture_output=True, text=True, timeout=300, env=env)
+    assert failing.returncode == 1 and "depaudit lock budgets" in failing.stdout
+    assert re.search(r"^uv\.lock:\d+:1: budget no-accelerator: uv\.lock linux-x86_64", failing.stdout, re.M), failing.stdout
+    shutil.copyfile(CPU_LOCK, sample / "uv.lock")
+    passing = subprocess.run(run, cwd=sample, capture_output=True, text=True, timeout=300, env=env)
+    assert passing.returncode == 0 and re.search(r"depaudit lock budgets\.+Passed", passing.stdout), passing.stdout
