@@ -22,9 +22,10 @@ from depaudit.sources.uvlock import load_lock, lock_from_text
 GIT_TIMEOUT = 60.0  # seconds; reading one blob from a local repository takes milliseconds
 
 
-def split_rev_spec(spec: str) -> tuple[str, str] | None:
-    """(`rev`, `path`) when `spec` reads as `REV:path` and names no existing file, else None."""
-    if os.path.lexists(spec) or ":" not in spec:
+def split_rev_spec(spec: str, cwd: Path | None = None) -> tuple[str, str] | None:
+    """(`rev`, `path`) when `spec` reads as `REV:path` and names no existing file (relative to `cwd`,
+    default the working folder), else None."""
+    if ":" not in spec or os.path.lexists(Path(cwd or ".") / spec):
         return None
     rev, _, path = spec.partition(":")
     if not rev or not path:
@@ -38,7 +39,7 @@ def read_git_file(spec: str, cwd: Path | None = None, *, kind: str = "lock file"
     Raises InputError (`spec: what`) for a spec that is not `REV:path`, a folder outside any
     repository, an unknown revision, a path the revision lacks, a folder, an oversized or non-UTF-8
     file; ToolError when git is missing, fails otherwise, or exceeds GIT_TIMEOUT."""
-    parts = split_rev_spec(spec)
+    parts = split_rev_spec(spec, cwd)
     if parts is None:
         raise InputError(spec, "not a REV:path spec (for example origin/main:uv.lock)")
     where = Path(cwd) if cwd is not None else Path.cwd()
@@ -64,8 +65,8 @@ def load_lock_spec(spec: str | Path, cwd: Path | None = None) -> Lock:
     """A lock from a file path, or from git when `spec` is `REV:path` naming no existing file. The
     lock's `path` is the spec as given. Raises InputError or ToolError as read_git_file does."""
     text_spec = str(spec)
-    if split_rev_spec(text_spec) is None:
-        return load_lock(Path(spec))
+    if split_rev_spec(text_spec, cwd) is None:
+        return load_lock(Path(cwd or ".") / spec)
     return lock_from_text(read_git_file(text_spec, cwd), text_spec)
 
 
