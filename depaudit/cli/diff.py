@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from depaudit.cli._app import app, info, parse_size_option, stdout_console, warn, write_output
+
+if TYPE_CHECKING:  # imported where used: a command module's imports are paid by every `depaudit` run
+    from depaudit.analysis.lockdiff import LockDiff
+    from depaudit.model import SizeReport
 
 
 class DiffFormat(str, Enum):
@@ -58,7 +62,7 @@ def diff(
     return report_budgets(result, limit, fail_on_new_accelerator)
 
 
-def emit_diff(result, fmt: str, output: str | None, binary: bool, top: int | None) -> None:
+def emit_diff(result: LockDiff, fmt: str, output: str | None, binary: bool, top: int | None) -> None:
     """Write a LockDiff as `fmt` (table, json or markdown) to stdout or `output`."""
     if fmt == "json":
         from depaudit.render.diff import render_diff_json
@@ -85,7 +89,7 @@ def emit_diff(result, fmt: str, output: str | None, binary: bool, top: int | Non
             write_output(buffer.getvalue(), output)
 
 
-def report_budgets(result, max_increase: int | None, fail_on_new_accelerator: bool) -> int:
+def report_budgets(result: LockDiff, max_increase: int | None, fail_on_new_accelerator: bool) -> int:
     """Print each breach on stderr; 1 when any budget is exceeded or cannot be verified, else 0."""
     from depaudit.analysis.lockdiff import check_diff_budgets
 
@@ -98,7 +102,7 @@ def report_budgets(result, max_increase: int | None, fail_on_new_accelerator: bo
     return 1 if breaches else 0
 
 
-def _settings(head: str, cli: dict) -> dict:
+def _settings(head: str, cli: dict[str, Any]) -> dict[str, Any]:
     """Resolve settings with `[tool.depaudit]` from the pyproject beside HEAD (a path), or in the
     current folder when HEAD is read from git."""
     from depaudit import settings
@@ -108,13 +112,14 @@ def _settings(head: str, cli: dict) -> dict:
     return settings.resolve(cli, settings.find_pyproject(start))
 
 
-def _targets(value) -> list[str] | None:
+def _targets(value: Any) -> list[str] | None:
+    """Targets from the command line, [tool.depaudit] (a list) or DEPAUDIT_TARGETS (comma-separated)."""
     if isinstance(value, str):
         value = [t.strip() for t in value.split(",") if t.strip()]
-    return list(value) or None if value else None
+    return list(value) if value else None
 
 
-def _text(value) -> str | None:
+def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
@@ -130,8 +135,8 @@ def _announce():
     return progress
 
 
-def emit_baseline(report, lockfile: Path, rev: str, fmt: str, output: str | None, binary: bool, top: int | None,
-                  **scan_options) -> None:
+def emit_baseline(report: SizeReport, lockfile: Path, rev: str, fmt: str, output: str | None, binary: bool, top: int | None,
+                  **scan_options: Any) -> None:
     """`scan --baseline REV`: diff the lock as it was at REV (same folder, read from git) against the
     scan just made, and write that diff instead of the scan report."""
     from depaudit.diff import diff_against_base
