@@ -8,6 +8,7 @@ to a real pull request. Everything else is real: git, depaudit, the step summary
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from fake_github import FakeGitHub
 from fixture_paths import FIXTURES
 
 REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / ".github" / "actions" / "depaudit" / "github_action.py"
 CASE = FIXTURES / "diff" / "cpu-index"
 TOKEN = "ghs_test-token"
 SLUG = "octo/service"
@@ -40,6 +42,14 @@ def workspace(tmp_path: Path) -> Path:
         subprocess.run(GIT + ["commit", "-q", "-m", message], cwd=root, check=True, timeout=30)
     shutil.copyfile(FIXTURES / "dockerfiles" / "torch-pypi.Dockerfile", root / "Dockerfile")
     return root
+
+
+def load_script():
+    """The action's script as a module (it is run by path, not installed)."""
+    spec = importlib.util.spec_from_file_location("github_action", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def make_runner(workspace: Path, tmp_path: Path, api: str = "http://127.0.0.1:9", number: int | None = 7) -> Runner:
@@ -133,15 +143,13 @@ def test_bad_inputs_fail_with_an_annotation(workspace: Path, tmp_path: Path) -> 
 
 
 def test_marker_is_the_renderers() -> None:
-    from depaudit.cli import github_action
     from depaudit.render.diff import MARKER
 
-    assert github_action.MARKER == MARKER
+    assert load_script().MARKER == MARKER
 
 
 def test_cache_key_changes_with_the_source(tmp_path: Path) -> None:
-    from depaudit.cli.github_action import source_digest
-
+    source_digest = load_script().source_digest
     root = tmp_path / "action"
     shutil.copytree(REPO / "depaudit", root / "depaudit", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copyfile(REPO / "pyproject.toml", root / "pyproject.toml")
@@ -156,7 +164,7 @@ def test_cache_key_changes_with_the_source(tmp_path: Path) -> None:
 def test_install_step_builds_a_venv_from_the_action_checkout(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     env = {**os.environ, "GITHUB_ACTION_PATH": str(REPO), "DEPAUDIT_ACTION_VENV": str(venv)}
-    proc = subprocess.run([sys.executable, "-I", str(REPO / "depaudit" / "cli" / "github_action.py"), "install"],
+    proc = subprocess.run([sys.executable, "-I", str(SCRIPT), "install"],
                           env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     version = subprocess.run([str(venv / "bin" / "depaudit"), "--version"], capture_output=True, text=True, timeout=60)

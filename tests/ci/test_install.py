@@ -62,7 +62,7 @@ def test_sdist_holds_the_source_and_docs_but_no_fixtures_reports_or_venv(dist: P
     assert {"depaudit", "reference_service", "docs", "examples", "README.md", "pyproject.toml", "PKG-INFO"} <= tops
     assert not tops & {".venv", ".git", "tests", "reports", "docker", "benchmarks", ".ci", "dist", "build"}
     assert "depaudit/cli/diff.py" in names and "examples/hdr-service/uv.lock" in names
-    assert "docs/rules/DA101.md" in names and "depaudit/cli/github_action.py" in names
+    assert "docs/rules/DA101.md" in names and "depaudit/sources/gitrev.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 

@@ -1,15 +1,16 @@
 """The logic behind `action.yml` (the composite GitHub Action), so its shell steps stay one line each.
 
-    python -I depaudit/cli/github_action.py cache-key   # before depaudit is installed: stdlib only
-    python -I depaudit/cli/github_action.py install
-    python -I depaudit/cli/github_action.py run
-    python -I depaudit/cli/github_action.py comment
+    python -I .github/actions/depaudit/github_action.py cache-key   # before depaudit is installed
+    python -I .github/actions/depaudit/github_action.py install
+    python -I .github/actions/depaudit/github_action.py run
+    python -I .github/actions/depaudit/github_action.py comment
 
 Each mode reads the action's inputs from `INPUT_*` environment variables (action.yml maps them) and
 the runner's variables (`GITHUB_ACTION_PATH`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`, `RUNNER_TEMP`,
 `GITHUB_API_URL`, `GITHUB_REPOSITORY`, `GITHUB_EVENT_PATH`). Only the standard library is imported at
-module level: `cache-key` and `install` run on a bare interpreter. It is run by path, with `-I` so
-that this folder is not put on sys.path.
+module level, and the script lives outside the package: `cache-key` and `install` run on a bare
+interpreter before depaudit exists, and nothing here is part of what a user installs. It is run by path
+with `-I` (no user site, no PYTHON* variables, this folder not on sys.path).
 """
 
 from __future__ import annotations
