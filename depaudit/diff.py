@@ -30,7 +30,7 @@ def diff_locks(
     *,
     targets: Sequence[str] | None = None,
     python: str | None = None,
-    selection: Selection = Selection(),
+    selection: Selection | None = None,
     offline: bool = False,
     progress: Callable[[int, int], None] | None = None,
     cwd: Path | None = None,
@@ -43,18 +43,39 @@ def diff_locks(
     base_lock = load_lock_spec(base, cwd)
     head_lock = load_lock_spec(head, cwd)
     py = python or common_python(base_lock, head_lock)
-    options = dict(targets=targets, python=py, selection=selection, offline=offline, progress=progress, **scan_options)
+    options = dict(
+        targets=targets,
+        python=py,
+        selection=selection or Selection(),
+        offline=offline,
+        progress=progress,
+        **scan_options,
+    )
     return diff_reports(scan_lock(base_lock, **options), scan_lock(head_lock, **options))
 
 
-def diff_against_base(head: SizeReport, base: str | Path, *, selection: Selection = Selection(),
-                      offline: bool = False, cwd: Path | None = None, **scan_options: Any) -> LockDiff:
+def diff_against_base(
+    head: SizeReport,
+    base: str | Path,
+    *,
+    selection: Selection | None = None,
+    offline: bool = False,
+    cwd: Path | None = None,
+    **scan_options: Any,
+) -> LockDiff:
     """Compare an existing scan (`head`) with `base` scanned for the same targets and Python: the
     core of `scan --baseline REV`. Raises as diff_locks does."""
     if not head.targets:
         raise ValueError("the head scan covers no target")
     names = [t.target.name for t in head.targets]
     python = head.targets[0].target.python
-    before = scan_lock(load_lock_spec(base, cwd), targets=names, python=python, selection=selection,
-                       offline=offline, installed=head.installed_sizes, **scan_options)
+    before = scan_lock(
+        load_lock_spec(base, cwd),
+        targets=names,
+        python=python,
+        selection=selection or Selection(),
+        offline=offline,
+        installed=head.installed_sizes,
+        **scan_options,
+    )
     return diff_reports(before, head)

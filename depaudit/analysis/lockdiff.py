@@ -104,7 +104,7 @@ def diff_reports(before: SizeReport, after: SizeReport) -> LockDiff:
     if len(pythons) > 1:
         raise ValueError(f"both scans must use one Python, got {sorted(pythons)}")
     python = pythons.pop() if pythons else ""
-    targets = tuple(diff_target(b, a) for b, a in zip(before.targets, after.targets))
+    targets = tuple(diff_target(b, a) for b, a in zip(before.targets, after.targets, strict=False))
     return LockDiff(before.lockfile, after.lockfile, python, targets)
 
 
@@ -121,8 +121,11 @@ def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:
         after_bytes=after.total_bytes if after.supported else None,
         before_accelerator_bytes=before.accelerator_bytes if before.supported else None,
         after_accelerator_bytes=after.accelerator_bytes if after.supported else None,
-        added=_by_impact(added), removed=_by_impact(removed), changed=_by_impact(changed),
-        before_unknown=_unknown(before), after_unknown=_unknown(after),
+        added=_by_impact(added),
+        removed=_by_impact(removed),
+        changed=_by_impact(changed),
+        before_unknown=_unknown(before),
+        after_unknown=_unknown(after),
         before_no_wheel=before.sdist_only if before.supported else (),
         after_no_wheel=after.sdist_only if after.supported else (),
         before_reason=None if before.supported else before.unsupported_reason,
@@ -150,8 +153,12 @@ def _unknown(report: TargetReport) -> tuple[str, ...]:
 def _differs(old: InstalledPackage, new: InstalledPackage) -> bool:
     old_wheel = old.wheel.filename if old.wheel else None
     new_wheel = new.wheel.filename if new.wheel else None
-    return (old.package.version, old_wheel, old.size, old.accelerator) != \
-        (new.package.version, new_wheel, new.size, new.accelerator)
+    return (old.package.version, old_wheel, old.size, old.accelerator) != (
+        new.package.version,
+        new_wheel,
+        new.size,
+        new.accelerator,
+    )
 
 
 def _change(old: InstalledPackage | None, new: InstalledPackage | None) -> PackageChange:
@@ -181,8 +188,9 @@ class DiffBreach:
     message: str
 
 
-def check_diff_budgets(diff: LockDiff, *, max_increase: int | None = None,
-                       fail_on_new_accelerator: bool = False) -> list[DiffBreach]:
+def check_diff_budgets(
+    diff: LockDiff, *, max_increase: int | None = None, fail_on_new_accelerator: bool = False
+) -> list[DiffBreach]:
     """Breaches per target. An increase is checked over known sizes; when a package the head adds or
     changes has an unknown size there, the increase cannot be shown to be within budget, and that is a
     breach too ("unverified"), never a pass."""
@@ -194,8 +202,9 @@ def check_diff_budgets(diff: LockDiff, *, max_increase: int | None = None,
             new = [c for c in t.changes if c.new_accelerator]
             if new:
                 shown = _names([f"{c.name} ({c.after_accelerator})" for c in new])
-                breaches.append(DiffBreach(t.target, "new-accelerator",
-                                           f"{t.target}: {len(new)} new accelerator packages: {shown}"))
+                breaches.append(
+                    DiffBreach(t.target, "new-accelerator", f"{t.target}: {len(new)} new accelerator packages: {shown}")
+                )
     return breaches
 
 
@@ -206,13 +215,25 @@ def _increase_breaches(t: TargetDiff, limit: int) -> list[DiffBreach]:
         return []  # the head does not install anything on this target
     if growth > limit:
         top = _names([f"{c.name} +{format_size(c.delta)}" for c in t.changes if (c.delta or 0) > 0])
-        return [DiffBreach(t.target, "increase", f"{t.target}: download grows by {format_size(growth)}, over "
-                                                 f"the --max-increase budget of {format_size(limit)}; largest: {top}")]
+        return [
+            DiffBreach(
+                t.target,
+                "increase",
+                f"{t.target}: download grows by {format_size(growth)}, over "
+                f"the --max-increase budget of {format_size(limit)}; largest: {top}",
+            )
+        ]
     unknown = [c.name for c in t.added + t.changed if c.after_size is None]
     if unknown:
-        return [DiffBreach(t.target, "unverified", f"{t.target}: growth cannot be checked against the "
-                           f"--max-increase budget of {format_size(limit)}: size unknown for {_names(unknown)} "
-                           "(no size in the lock and none looked up, or no wheel for this target)")]
+        return [
+            DiffBreach(
+                t.target,
+                "unverified",
+                f"{t.target}: growth cannot be checked against the "
+                f"--max-increase budget of {format_size(limit)}: size unknown for {_names(unknown)} "
+                "(no size in the lock and none looked up, or no wheel for this target)",
+            )
+        ]
     return []
 
 

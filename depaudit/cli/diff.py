@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:  # imported where used: a command module's imports are paid by
     from depaudit.model import SizeReport
 
 
-class DiffFormat(str, Enum):
+class DiffFormat(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
@@ -26,20 +27,43 @@ class DiffFormat(str, Enum):
 def diff(
     base: Annotated[str, typer.Argument(help="The lock before: a path, or REV:path from git (origin/main:uv.lock).")],
     head: Annotated[str, typer.Argument(help="The lock after: a path or REV:path (default: uv.lock).")] = "uv.lock",
-    target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="linux-x86_64, linux-aarch64, macos-arm64, windows-amd64 (repeatable; default all).")] = None,
-    python: Annotated[Optional[str], typer.Option(help="Python version for both sides (default: the higher of the two locks' lowest).")] = None,
-    extra: Annotated[Optional[list[str]], typer.Option("--extra", help="Include an optional-dependency extra (repeatable).")] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target", "-t", help="linux-x86_64, linux-aarch64, macos-arm64, windows-amd64 (repeatable; default all)."
+        ),
+    ] = None,
+    python: Annotated[
+        str | None, typer.Option(help="Python version for both sides (default: the higher of the two locks' lowest).")
+    ] = None,
+    extra: Annotated[
+        list[str] | None, typer.Option("--extra", help="Include an optional-dependency extra (repeatable).")
+    ] = None,
     all_extras: Annotated[bool, typer.Option("--all-extras", help="Include every extra.")] = False,
-    group: Annotated[Optional[list[str]], typer.Option("--group", help="Include a dependency group (repeatable).")] = None,
+    group: Annotated[list[str] | None, typer.Option("--group", help="Include a dependency group (repeatable).")] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Include the `dev` dependency group.")] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Never touch the network; unknown sizes stay unknown.")] = False,
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Size cache folder (default: user cache).")] = None,
-    glibc: Annotated[Optional[str], typer.Option("--glibc", help="glibc of Linux targets (default 2.28).")] = None,
-    macos: Annotated[Optional[str], typer.Option("--macos", help="macOS version of macos-arm64 (default 14.0).")] = None,
-    max_increase: Annotated[Optional[str], typer.Option("--max-increase", help="Exit 1 when any target's download grows by more than SIZE (e.g. 50MB).")] = None,
-    fail_on_new_accelerator: Annotated[bool, typer.Option("--fail-on-new-accelerator", help="Exit 1 when HEAD installs an accelerator package BASE did not.")] = False,
-    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format (markdown is the pull-request comment).")] = DiffFormat.table,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Never touch the network; unknown sizes stay unknown.")
+    ] = False,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Size cache folder (default: user cache).")
+    ] = None,
+    glibc: Annotated[str | None, typer.Option("--glibc", help="glibc of Linux targets (default 2.28).")] = None,
+    macos: Annotated[str | None, typer.Option("--macos", help="macOS version of macos-arm64 (default 14.0).")] = None,
+    max_increase: Annotated[
+        str | None,
+        typer.Option("--max-increase", help="Exit 1 when any target's download grows by more than SIZE (e.g. 50MB)."),
+    ] = None,
+    fail_on_new_accelerator: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-new-accelerator", help="Exit 1 when HEAD installs an accelerator package BASE did not."
+        ),
+    ] = False,
+    fmt: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="Output format (markdown is the pull-request comment).")
+    ] = DiffFormat.table,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     top: Annotated[int, typer.Option("--top", help="Package changes shown per target.")] = 20,
     show_all: Annotated[bool, typer.Option("--all", help="Show every package change.")] = False,
@@ -48,16 +72,33 @@ def diff(
     from depaudit.diff import diff_locks
     from depaudit.model import Selection
 
-    conf = _settings(head, {"targets": target, "python": python, "offline": True if offline else None,
-                            "cache-dir": str(cache_dir) if cache_dir else None, "max-increase": max_increase})
+    conf = _settings(
+        head,
+        {
+            "targets": target,
+            "python": python,
+            "offline": True if offline else None,
+            "cache-dir": str(cache_dir) if cache_dir else None,
+            "max-increase": max_increase,
+        },
+    )
     limit = parse_size_option(_text(conf["max-increase"]), "--max-increase")
     offline = str(conf["offline"]).lower() in ("1", "true", "yes")
     groups = tuple(group or ()) + (("dev",) if dev else ())
     selection = Selection(extras=tuple(extra or ()), all_extras=all_extras, groups=groups)
     options = {} if conf["cache-dir"] is None else {"cache_dir": Path(conf["cache-dir"])}
-    result = diff_locks(base, head, targets=_targets(conf["targets"]), python=_text(conf["python"]),
-                        selection=selection, offline=offline, progress=None if offline else _announce(),
-                        glibc=glibc, macos=macos, **options)
+    result = diff_locks(
+        base,
+        head,
+        targets=_targets(conf["targets"]),
+        python=_text(conf["python"]),
+        selection=selection,
+        offline=offline,
+        progress=None if offline else _announce(),
+        glibc=glibc,
+        macos=macos,
+        **options,
+    )
     emit_diff(result, fmt.value, output, binary, None if show_all else top)
     return report_budgets(result, limit, fail_on_new_accelerator)
 
@@ -67,7 +108,9 @@ def emit_diff(result: LockDiff, fmt: str, output: str | None, binary: bool, top:
     if fmt == "json":
         from depaudit.render.diff import render_diff_json
 
-        write_output(render_diff_json(result, indent=2 if output in (None, "-") and sys.stdout.isatty() else None), output)
+        write_output(
+            render_diff_json(result, indent=2 if output in (None, "-") and sys.stdout.isatty() else None), output
+        )
     elif fmt == "markdown":
         from depaudit.render.diff import render_diff_markdown
 
@@ -82,7 +125,9 @@ def emit_diff(result: LockDiff, fmt: str, output: str | None, binary: bool, top:
         to_file = output not in (None, "-")
         buffer = StringIO()
         # Piped or written to a file: wide, plain columns, so CI logs do not wrap tables at 80 columns.
-        console = Console(file=buffer, width=200, no_color=True) if to_file or not sys.stdout.isatty() else stdout_console()
+        console = (
+            Console(file=buffer, width=200, no_color=True) if to_file or not sys.stdout.isatty() else stdout_console()
+        )
         for item in diff_renderables(result, binary=binary, top=top):
             console.print(item)
         if console.file is buffer:
@@ -123,7 +168,7 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _announce():
+def _announce() -> Callable[[int, int], None]:
     """A progress callback that says once, on stderr, that sizes are being looked up."""
     said: list[bool] = []
 
@@ -135,8 +180,16 @@ def _announce():
     return progress
 
 
-def emit_baseline(report: SizeReport, lockfile: Path, rev: str, fmt: str, output: str | None, binary: bool, top: int | None,
-                  **scan_options: Any) -> None:
+def emit_baseline(
+    report: SizeReport,
+    lockfile: Path,
+    rev: str,
+    fmt: str,
+    output: str | None,
+    binary: bool,
+    top: int | None,
+    **scan_options: Any,
+) -> None:
     """`scan --baseline REV`: diff the lock as it was at REV (same folder, read from git) against the
     scan just made, and write that diff instead of the scan report."""
     from depaudit.diff import diff_against_base

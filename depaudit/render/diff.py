@@ -31,8 +31,13 @@ _SIGN = {"added": "+", "removed": "-", "changed": "~"}
 
 def diff_dict(diff: LockDiff) -> dict[str, Any]:
     """The diff as the documented JSON document."""
-    return {"schema": SCHEMA, "base": diff.base, "head": diff.head, "python": diff.python,
-            "targets": [_target_dict(t) for t in diff.targets]}
+    return {
+        "schema": SCHEMA,
+        "base": diff.base,
+        "head": diff.head,
+        "python": diff.python,
+        "targets": [_target_dict(t) for t in diff.targets],
+    }
 
 
 def render_diff_json(diff: LockDiff, indent: int | None = None) -> str:
@@ -41,21 +46,36 @@ def render_diff_json(diff: LockDiff, indent: int | None = None) -> str:
 
 def _target_dict(t: TargetDiff) -> dict[str, Any]:
     def side(c: PackageChange, before: bool) -> dict[str, Any]:
-        return {"name": c.name, "version": c.before_version if before else c.after_version,
-                "size": c.before_size if before else c.after_size,
-                "accelerator": c.before_accelerator if before else c.after_accelerator}
+        return {
+            "name": c.name,
+            "version": c.before_version if before else c.after_version,
+            "size": c.before_size if before else c.after_size,
+            "accelerator": c.before_accelerator if before else c.after_accelerator,
+        }
 
     return {
-        "target": t.target, "before_bytes": t.before_bytes, "after_bytes": t.after_bytes,
-        "delta_bytes": t.delta_bytes, "before_accelerator_bytes": t.before_accelerator_bytes,
+        "target": t.target,
+        "before_bytes": t.before_bytes,
+        "after_bytes": t.after_bytes,
+        "delta_bytes": t.delta_bytes,
+        "before_accelerator_bytes": t.before_accelerator_bytes,
         "after_accelerator_bytes": t.after_accelerator_bytes,
         "added": [side(c, False) for c in t.added],
         "removed": [side(c, True) for c in t.removed],
-        "changed": [{"name": c.name, "before_version": c.before_version, "after_version": c.after_version,
-                     "before_size": c.before_size, "after_size": c.after_size,
-                     "before_accelerator": c.before_accelerator, "after_accelerator": c.after_accelerator}
-                    for c in t.changed],
-        "before_unknown_size": list(t.before_unknown), "after_unknown_size": list(t.after_unknown),
+        "changed": [
+            {
+                "name": c.name,
+                "before_version": c.before_version,
+                "after_version": c.after_version,
+                "before_size": c.before_size,
+                "after_size": c.after_size,
+                "before_accelerator": c.before_accelerator,
+                "after_accelerator": c.after_accelerator,
+            }
+            for c in t.changed
+        ],
+        "before_unknown_size": list(t.before_unknown),
+        "after_unknown_size": list(t.after_unknown),
         "exact": t.exact,
     }
 
@@ -103,14 +123,19 @@ def change_cells(c: PackageChange, binary: bool = False) -> tuple[str, str, str,
 def unknown_note(t: TargetDiff) -> str | None:
     """A sentence naming the packages whose unknown size makes the delta inexact, and why, or None."""
     parts = []
-    for side, names, no_wheel in (("before", t.before_unknown, t.before_no_wheel), ("after", t.after_unknown, t.after_no_wheel)):
+    for side, names, no_wheel in (
+        ("before", t.before_unknown, t.before_no_wheel),
+        ("after", t.after_unknown, t.after_no_wheel),
+    ):
         if names:
             shown = [f"{n} (no wheel for this target)" if n in no_wheel else n for n in names]
             parts.append(f"{side}: {', '.join(shown)}")
     if not parts:
         return None
-    return (f"{t.target}: size unknown for {'; '.join(parts)}; the totals leave these out, so the change is "
-            "inexact (without --offline, sizes missing from the lock are looked up on the index)")
+    return (
+        f"{t.target}: size unknown for {'; '.join(parts)}; the totals leave these out, so the change is "
+        "inexact (without --offline, sizes missing from the lock are looked up on the index)"
+    )
 
 
 def header(diff: LockDiff) -> str:
@@ -120,13 +145,21 @@ def header(diff: LockDiff) -> str:
 
 def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> str:
     """The pull-request comment: a marker line, a summary table, and each target's changes folded."""
-    lines = [MARKER, f"### depaudit diff: `{diff.base}` → `{diff.head}`", "",
-             f"Python {diff.python} · targets: {', '.join(t.target for t in diff.targets)} · download size", "",
-             "| target | before | after | change | accelerator |", "|---|---:|---:|---:|---|"]
+    lines = [
+        MARKER,
+        f"### depaudit diff: `{diff.base}` → `{diff.head}`",
+        "",
+        f"Python {diff.python} · targets: {', '.join(t.target for t in diff.targets)} · download size",
+        "",
+        "| target | before | after | change | accelerator |",
+        "|---|---:|---:|---:|---|",
+    ]
     for t in diff.targets:
-        lines.append(f"| {t.target} | {_total(t.before_bytes, t.before_reason, binary)} | "
-                     f"{_total(t.after_bytes, t.after_reason, binary)} | **{_delta(t, binary)}** | "
-                     f"{_accelerator(t, binary)} |")
+        lines.append(
+            f"| {t.target} | {_total(t.before_bytes, t.before_reason, binary)} | "
+            f"{_total(t.after_bytes, t.after_reason, binary)} | **{_delta(t, binary)}** | "
+            f"{_accelerator(t, binary)} |"
+        )
     for t in diff.targets:
         lines += _markdown_changes(t, binary, top)
     if not any(t.changes for t in diff.targets):
@@ -138,8 +171,11 @@ def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]
     changes = t.changes
     if not changes and t.exact:
         return []
-    counts = ", ".join(f"{len(items)} {kind}" for kind, items in
-                       (("added", t.added), ("removed", t.removed), ("changed", t.changed)) if items)
+    counts = ", ".join(
+        f"{len(items)} {kind}"
+        for kind, items in (("added", t.added), ("removed", t.removed), ("changed", t.changed))
+        if items
+    )
     lines = ["", f"<details><summary>{t.target}: {counts or 'no package changes'}</summary>", ""]
     if changes:
         lines += ["| | package | before | after | size change |", "|---|---|---|---|---:|"]
@@ -151,7 +187,7 @@ def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]
     note = unknown_note(t)
     if note:
         lines += ["", note]
-    return lines + ["", "</details>"]
+    return [*lines, "", "</details>"]
 
 
 def diff_renderables(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> Iterator[object]:
@@ -163,8 +199,13 @@ def diff_renderables(diff: LockDiff, *, binary: bool = False, top: int | None = 
     yield Text(header(diff))
     summary = Table("target", "before", "after", "change", "accelerator", title=None)
     for t in diff.targets:
-        summary.add_row(t.target, _total(t.before_bytes, t.before_reason, binary),
-                        _total(t.after_bytes, t.after_reason, binary), _delta(t, binary), _accelerator(t, binary))
+        summary.add_row(
+            t.target,
+            _total(t.before_bytes, t.before_reason, binary),
+            _total(t.after_bytes, t.after_reason, binary),
+            _delta(t, binary),
+            _accelerator(t, binary),
+        )
     yield summary
     for t in diff.targets:
         if not t.changes:

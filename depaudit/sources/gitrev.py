@@ -48,9 +48,12 @@ def read_git_file(spec: str, cwd: Path | None = None, *, kind: str = "lock file"
         raise InputError(spec, f"is a {'folder' if kind_found == 'tree' else kind_found} in git, not a {kind}")
     limit = max_input_bytes()
     if size > limit:
-        raise InputError(spec, f"{size / 1e6:.1f} MB is over the {limit / 1e6:.0f} MB input limit "
-                               f"(set DEPAUDIT_MAX_INPUT_BYTES to raise it)")
-    data = _git(["cat-file", "blob", oid], where).stdout
+        raise InputError(
+            spec,
+            f"{size / 1e6:.1f} MB is over the {limit / 1e6:.0f} MB input limit "
+            f"(set DEPAUDIT_MAX_INPUT_BYTES to raise it)",
+        )
+    data: bytes = _git(["cat-file", "blob", oid], where).stdout
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -88,15 +91,23 @@ def _describe(spec: str, parts: tuple[str, str], cwd: Path) -> tuple[str, str, i
     raise InputError(spec, f"no file {path!r} at revision {rev!r}")
 
 
-def _git(args: list[str], cwd: Path, *, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def _git(
+    args: list[str], cwd: Path, *, stdin: bytes | None = None, check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
     """Run git with an argument list and a timeout; ToolError when it cannot run or (with `check`) fails."""
     git = shutil.which("git")
     command = [git or "git", *args]
     if git is None:
         raise ToolError(command, what="git not found on PATH: it is needed to read REV:path specs")
     try:
-        result = subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, timeout=GIT_TIMEOUT,
-                                env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        result = subprocess.run(
+            command,
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            timeout=GIT_TIMEOUT,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+        )
     except subprocess.TimeoutExpired:
         raise ToolError(command, what=f"git did not answer within {GIT_TIMEOUT:.0f} s: {' '.join(command)}") from None
     except OSError as exc:

@@ -12,7 +12,9 @@ from depaudit.targets import make_target
 LINUX = make_target("linux-x86_64", "3.11")
 
 
-def pkg(name: str, version: str, size: int | None, accelerator: str | None = None, wheel: bool = True) -> InstalledPackage:
+def pkg(
+    name: str, version: str, size: int | None, accelerator: str | None = None, wheel: bool = True
+) -> InstalledPackage:
     package = Package(name, version, Source("registry", "https://pypi.org/simple"))
     whl = Wheel(f"{name}-{version}-py3-none-any.whl", None, size) if wheel else None
     return InstalledPackage(package, whl, (name,), accelerator=accelerator, size=size if wheel else None)
@@ -25,13 +27,17 @@ def report(*packages: InstalledPackage, supported: bool = True, target=LINUX) ->
 
 
 def test_added_removed_changed_and_totals() -> None:
-    before = report(pkg("torch", "2.8.0", 900, "torch-cuda"), pkg("nvidia-cudnn", "9", 700, "nvidia"), pkg("numpy", "2.0", 20))
+    before = report(
+        pkg("torch", "2.8.0", 900, "torch-cuda"), pkg("nvidia-cudnn", "9", 700, "nvidia"), pkg("numpy", "2.0", 20)
+    )
     after = report(pkg("torch", "2.8.0+cpu", 190), pkg("numpy", "2.0", 20), pkg("pillow", "11", 5))
     t = diff_target(before, after)
     assert (t.before_bytes, t.after_bytes, t.delta_bytes) == (1620, 215, -1405)
     assert (t.before_accelerator_bytes, t.after_accelerator_bytes) == (1600, 0)
     assert [c.name for c in t.added] == ["pillow"] and [c.name for c in t.removed] == ["nvidia-cudnn"]
-    assert [(c.name, c.before_version, c.after_version, c.delta) for c in t.changed] == [("torch", "2.8.0", "2.8.0+cpu", -710)]
+    assert [(c.name, c.before_version, c.after_version, c.delta) for c in t.changed] == [
+        ("torch", "2.8.0", "2.8.0+cpu", -710)
+    ]
     assert [c.name for c in t.changes] == ["torch", "nvidia-cudnn", "pillow"]  # by absolute impact
     assert t.exact and sum(c.delta for c in t.changes) == t.delta_bytes
 
@@ -71,7 +77,11 @@ def test_budgets() -> None:
     grow = report(pkg("numpy", "2.0", 20), pkg("torch", "2.8.0", 900, "torch-cuda"))
     assert check_diff_budgets(_diff(before, grow), max_increase=900) == []
     (over,) = check_diff_budgets(_diff(before, grow), max_increase=899)
-    assert over.what == "increase" and "linux-x86_64: download grows by 900 B" in over.message and "torch +900 B" in over.message
+    assert (
+        over.what == "increase"
+        and "linux-x86_64: download grows by 900 B" in over.message
+        and "torch +900 B" in over.message
+    )
     (accel,) = check_diff_budgets(_diff(before, grow), fail_on_new_accelerator=True)
     assert accel.what == "new-accelerator" and "torch (torch-cuda)" in accel.message
     unknown = report(pkg("numpy", "2.0", 20), pkg("torch", "2.8.0", None))

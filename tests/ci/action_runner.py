@@ -14,7 +14,6 @@ installed from this checkout), as if the cache had restored a venv made by the i
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -65,8 +64,12 @@ class Runner:
         self.summary.touch()
 
     def run(self, inputs: dict[str, str]) -> ActionRun:
-        context = {"inputs": self._inputs(inputs), "steps": {}, "github": {"token": self.env.get("GITHUB_TOKEN", "")},
-                   "runner": {"temp": str(self.temp)}}
+        context = {
+            "inputs": self._inputs(inputs),
+            "steps": {},
+            "github": {"token": self.env.get("GITHUB_TOKEN", "")},
+            "runner": {"temp": str(self.temp)},
+        }
         results: list[StepResult] = []
         for index, step in enumerate(self.spec["runs"]["steps"]):
             condition = step.get("if", "success()")
@@ -88,7 +91,9 @@ class Runner:
                 raise ValueError(f"input {name} is required")
             default = str(spec.get("default", ""))
             values[name] = given.get(name, default)
-        values = {k: self._expand(v, {"github": {"token": self.env.get("GITHUB_TOKEN", "")}}) for k, v in values.items()}
+        values = {
+            k: self._expand(v, {"github": {"token": self.env.get("GITHUB_TOKEN", "")}}) for k, v in values.items()
+        }
         return values
 
     def _run(self, step: dict, index: int, context: dict) -> StepResult:
@@ -97,12 +102,24 @@ class Runner:
         script.write_text(self._expand(step["run"], context))
         output = self.temp / f"output{index}"
         output.write_text("")
-        env = {**self.env, "GITHUB_ACTION_PATH": str(self.action_dir), "GITHUB_WORKSPACE": str(self.workspace),
-               "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(self.summary), "RUNNER_TEMP": str(self.temp),
-               **{k: self._expand(str(v), context) for k, v in (step.get("env") or {}).items()}}
+        env = {
+            **self.env,
+            "GITHUB_ACTION_PATH": str(self.action_dir),
+            "GITHUB_WORKSPACE": str(self.workspace),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(self.summary),
+            "RUNNER_TEMP": str(self.temp),
+            **{k: self._expand(str(v), context) for k, v in (step.get("env") or {}).items()},
+        }
         cwd = self.workspace / self._expand(step.get("working-directory", "."), context)
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
         return StepResult(step.get("id"), True, proc.returncode, proc.stdout + proc.stderr, outputs)
 
@@ -110,8 +127,11 @@ class Runner:
         name = step["uses"].split("@")[0]
         if name == "actions/setup-python":
             assert step["with"].get("update-environment") is False, "the action must not change the job's Python"
-            return StepResult(step.get("id"), True, outputs={"python-path": sys.executable,
-                                                              "python-version": ".".join(map(str, sys.version_info[:3]))})
+            return StepResult(
+                step.get("id"),
+                True,
+                outputs={"python-path": sys.executable, "python-version": ".".join(map(str, sys.version_info[:3]))},
+            )
         if name == "actions/cache":
             path = Path(self._expand(step["with"]["path"], context))
             assert path.is_absolute() and self._expand(step["with"]["key"], context).startswith("depaudit-action-")
@@ -151,4 +171,4 @@ class Runner:
             else:
                 raise AssertionError(f"unsupported condition in action.yml: {condition!r}")
         # An `if:` without a status function also requires that no earlier step failed.
-        return not failed_before and bool(eval("".join(python), {"__builtins__": {}}, {}))  # noqa: S307
+        return not failed_before and bool(eval("".join(python), {"__builtins__": {}}, {}))

@@ -49,12 +49,16 @@ class FakeGitHub:
 
     def add(self, number: int, body: str, user: str = "someone") -> dict:
         self._next_id += 1
-        comment = {"id": self._next_id, "body": body, "user": {"login": user},
-                   "html_url": f"https://github.example/{self.repo}/pull/{number}#issuecomment-{self._next_id}"}
+        comment = {
+            "id": self._next_id,
+            "body": body,
+            "user": {"login": user},
+            "html_url": f"https://github.example/{self.repo}/pull/{number}#issuecomment-{self._next_id}",
+        }
         self.comments.setdefault(number, []).append(comment)
         return comment
 
-    def __enter__(self) -> "FakeGitHub":
+    def __enter__(self) -> FakeGitHub:
         self.thread.start()
         return self
 
@@ -89,7 +93,7 @@ class FakeGitHub:
                 query = parse_qs(url.query)
                 size, page = int(query.get("per_page", ["30"])[0]), int(query.get("page", ["1"])[0])
                 items = self.comments.get(number, [])
-                return self._reply(handler, 200, items[(page - 1) * size: page * size])
+                return self._reply(handler, 200, items[(page - 1) * size : page * size])
             if method == "POST":
                 return self._reply(handler, 201, self.add(number, body["body"], "github-actions[bot]"))
         if one and one["repo"] == self.repo and method == "PATCH":

@@ -34,12 +34,12 @@ GIT = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", "-c", "
 def workspace(tmp_path: Path) -> Path:
     root = tmp_path / "workspace"
     root.mkdir()
-    subprocess.run(GIT + ["init", "-q", "-b", "main"], cwd=root, check=True, timeout=30)
+    subprocess.run([*GIT, "init", "-q", "-b", "main"], cwd=root, check=True, timeout=30)
     for folder, message in ((CASE / "before", "cuda"), (CASE / "after", "cpu index")):
         for name in ("pyproject.toml", "uv.lock"):
             shutil.copyfile(folder / name, root / name)
-        subprocess.run(GIT + ["add", "."], cwd=root, check=True, timeout=30)
-        subprocess.run(GIT + ["commit", "-q", "-m", message], cwd=root, check=True, timeout=30)
+        subprocess.run([*GIT, "add", "."], cwd=root, check=True, timeout=30)
+        subprocess.run([*GIT, "commit", "-q", "-m", message], cwd=root, check=True, timeout=30)
     shutil.copyfile(FIXTURES / "dockerfiles" / "torch-pypi.Dockerfile", root / "Dockerfile")
     return root
 
@@ -57,9 +57,18 @@ def make_runner(workspace: Path, tmp_path: Path, api: str = "http://127.0.0.1:9"
     temp.mkdir(exist_ok=True)
     event = temp / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": number}} if number else {"ref": "refs/heads/main"}))
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path)), "NO_COLOR": "1",
-           "GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": api, "GITHUB_REPOSITORY": SLUG, "GITHUB_EVENT_PATH": str(event),
-           "GITHUB_ACTIONS": "true", "CI": "true", "LANG": "C.UTF-8"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "NO_COLOR": "1",
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_API_URL": api,
+        "GITHUB_REPOSITORY": SLUG,
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "LANG": "C.UTF-8",
+    }
     return Runner(REPO, workspace, temp, env)
 
 
@@ -84,8 +93,9 @@ def test_pr_comment_is_created_then_updated_in_place(workspace: Path, tmp_path: 
         for n in range(100):  # a busy pull request: the action must page past the first 100 comments
             github.add(7, f"review comment {n}")
         runner = make_runner(workspace, tmp_path, api=github.url)
-        first = runner.run({"command": "diff", "args": "HEAD~1:uv.lock uv.lock --offline -t linux-x86_64",
-                            "comment": "true"})
+        first = runner.run(
+            {"command": "diff", "args": "HEAD~1:uv.lock uv.lock --offline -t linux-x86_64", "comment": "true"}
+        )
         assert not first.failed, first.log
         ours = [c for c in github.comments[7] if "<!-- depaudit-diff -->" in c["body"]]
         assert len(ours) == 1 and "| linux-x86_64 | 2.8 GB | 226.3 MB |" in ours[0]["body"]
@@ -93,8 +103,13 @@ def test_pr_comment_is_created_then_updated_in_place(workspace: Path, tmp_path: 
         assert [m for m, _ in github.requests] == ["GET", "GET", "POST"]
 
         github.requests.clear()
-        second = runner.run({"command": "diff", "comment": "true",
-                             "args": "HEAD~1:uv.lock uv.lock --offline -t linux-x86_64 -t macos-arm64"})
+        second = runner.run(
+            {
+                "command": "diff",
+                "comment": "true",
+                "args": "HEAD~1:uv.lock uv.lock --offline -t linux-x86_64 -t macos-arm64",
+            }
+        )
         assert not second.failed, second.log
         ours = [c for c in github.comments[7] if "<!-- depaudit-diff -->" in c["body"]]
         assert len(ours) == 1 and "| macos-arm64 |" in ours[0]["body"]  # the same comment, new text
@@ -107,8 +122,13 @@ def test_a_breached_budget_fails_the_action_after_summary_and_comment(workspace:
     with FakeGitHub(TOKEN, SLUG) as github:
         runner = make_runner(workspace, tmp_path, api=github.url)
         # the reverse change: the pull request brings CUDA back
-        result = runner.run({"command": "diff", "comment": "true",
-                             "args": "HEAD:uv.lock HEAD~1:uv.lock --offline -t linux-x86_64 --fail-on-new-accelerator"})
+        result = runner.run(
+            {
+                "command": "diff",
+                "comment": "true",
+                "args": "HEAD:uv.lock HEAD~1:uv.lock --offline -t linux-x86_64 --fail-on-new-accelerator",
+            }
+        )
         assert result.outputs["exit-code"] == "1" and result.failed
         assert result.step("run").returncode == 0 and result.step("comment").ran
         assert "**depaudit diff**: exit 1, over budget or findings" in runner.summary.read_text()
@@ -116,14 +136,27 @@ def test_a_breached_budget_fails_the_action_after_summary_and_comment(workspace:
         last = result.steps[-1]
         assert last.ran and last.returncode == 1 and "::error::depaudit exited 1" in last.stdout
         quiet = make_runner(workspace, tmp_path, api=github.url).run(
-            {"command": "diff", "fail": "false", "args": "HEAD:uv.lock HEAD~1:uv.lock --offline --fail-on-new-accelerator"})
+            {
+                "command": "diff",
+                "fail": "false",
+                "args": "HEAD:uv.lock HEAD~1:uv.lock --offline --fail-on-new-accelerator",
+            }
+        )
         assert quiet.outputs["exit-code"] == "1" and not quiet.failed  # fail: false leaves it to the workflow
 
 
 def test_lint_sarif_report_and_no_comment_outside_pull_requests(workspace: Path, tmp_path: Path) -> None:
     runner = make_runner(workspace, tmp_path, number=None)
-    result = runner.run({"command": "lint", "args": "Dockerfile", "format": "sarif", "output": "lint.sarif",
-                         "comment": "true", "fail": "false"})
+    result = runner.run(
+        {
+            "command": "lint",
+            "args": "Dockerfile",
+            "format": "sarif",
+            "output": "lint.sarif",
+            "comment": "true",
+            "fail": "false",
+        }
+    )
     assert result.outputs["exit-code"] == "1"  # DA302 on a torch-from-PyPI Dockerfile
     sarif = json.loads((workspace / "lint.sarif").read_text())
     assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"][0]["ruleId"] == "DA302"
@@ -134,7 +167,10 @@ def test_lint_sarif_report_and_no_comment_outside_pull_requests(workspace: Path,
 
 def test_bad_inputs_fail_with_an_annotation(workspace: Path, tmp_path: Path) -> None:
     result = make_runner(workspace, tmp_path).run({"command": "rm -rf /"})
-    assert result.failed and "::error::depaudit action: input `command` must be one of scan, diff, gate, lint" in result.log
+    assert (
+        result.failed
+        and "::error::depaudit action: input `command` must be one of scan, diff, gate, lint" in result.log
+    )
     runner = make_runner(workspace, tmp_path)
     missing = runner.run({"command": "diff", "args": "HEAD~9:uv.lock uv.lock --offline"})
     assert missing.outputs["exit-code"] == "3" and missing.outputs["report-path"] == ""
@@ -164,14 +200,22 @@ def test_cache_key_changes_with_the_source(tmp_path: Path) -> None:
 def test_install_step_builds_a_venv_from_the_action_checkout(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     env = {**os.environ, "GITHUB_ACTION_PATH": str(REPO), "DEPAUDIT_ACTION_VENV": str(venv)}
-    proc = subprocess.run([sys.executable, "-I", str(SCRIPT), "install"],
-                          env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-I", str(SCRIPT), "install"], env=env, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     version = subprocess.run([str(venv / "bin" / "depaudit"), "--version"], capture_output=True, text=True, timeout=60)
     assert version.stdout.strip() == "depaudit 0.1.0"
-    where = subprocess.run([str(venv / "bin" / "python"), "-I", "-c", "import depaudit; print(depaudit.__file__)"],
-                           capture_output=True, text=True, timeout=60, cwd=tmp_path).stdout
-    assert where.startswith(str(venv)) and "site-packages" in where  # installed into the venv, not run from the checkout
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-I", "-c", "import depaudit; print(depaudit.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    ).stdout
+    assert (
+        where.startswith(str(venv)) and "site-packages" in where
+    )  # installed into the venv, not run from the checkout
 
 
 def _actionlint() -> list[str] | None:
@@ -197,14 +241,16 @@ def test_action_and_example_workflows_pass_actionlint(tmp_path: Path) -> None:
         "name: local\non: [pull_request]\npermissions: {contents: read, pull-requests: write}\njobs:\n"
         "  diff:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
         "      - id: d\n        uses: ./\n        with:\n          command: diff\n          args: origin/main:uv.lock\n"
-        "          comment: \"true\"\n      - run: echo \"$CODE $REPORT\"\n        env:\n"
-        "          CODE: ${{ steps.d.outputs.exit-code }}\n          REPORT: ${{ steps.d.outputs.report-path }}\n")
+        '          comment: "true"\n      - run: echo "$CODE $REPORT"\n        env:\n'
+        "          CODE: ${{ steps.d.outputs.exit-code }}\n          REPORT: ${{ steps.d.outputs.report-path }}\n"
+    )
     subprocess.run(["git", "init", "-q"], cwd=root, check=True, timeout=30)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # shellcheck
     proc = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # and it does catch a wrong input name, so a pass above means something
     (root / ".github" / "workflows" / "local.yml").write_text(
-        (root / ".github" / "workflows" / "local.yml").read_text().replace("comment:", "comments:"))
+        (root / ".github" / "workflows" / "local.yml").read_text().replace("comment:", "comments:")
+    )
     bad = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 1 and 'input "comments" is not defined' in bad.stdout

@@ -43,13 +43,19 @@ def _uv() -> list[str]:
 def dist(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     indexes = local_indexes()
-    command = _uv() + ["build", "--out-dir", str(out)]
+    command = [*_uv(), "build", "--out-dir", str(out)]
     if indexes:
         command += ["--offline", "--default-index", indexes[0], *(a for u in indexes[1:] for a in ("--index", u))]
     elif not pypi_reachable():
         pytest.skip("building needs hatchling: no local package index and PyPI is unreachable")
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "UV_CACHE_DIR": str(out / ".uv-cache")})
+    proc = subprocess.run(
+        command,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "UV_CACHE_DIR": str(out / ".uv-cache")},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
 
@@ -82,22 +88,47 @@ def test_wheel_installs_into_a_fresh_venv_and_scans_the_example(dist: Path, tmp_
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     (wheel,) = dist.glob("*.whl")
-    install = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                              "--disable-pip-version-check", "--find-links", str(dist), str(wheel)],
-                             capture_output=True, text=True, timeout=900)
+    install = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--find-links",
+            str(dist),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert install.returncode == 0, install.stdout + install.stderr
     depaudit = venv / "bin" / "depaudit"
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("PYTHONPATH", None)
-    version = subprocess.run([str(depaudit), "--version"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
+    version = subprocess.run(
+        [str(depaudit), "--version"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env
+    )
     assert version.returncode == 0 and version.stdout.strip() == "depaudit 0.1.0"
-    scan = subprocess.run([str(depaudit), "scan", str(EXAMPLE), "--offline", "--format", "json",
-                           "--cache-dir", str(tmp_path / "cache")],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    scan = subprocess.run(
+        [str(depaudit), "scan", str(EXAMPLE), "--offline", "--format", "json", "--cache-dir", str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
     assert scan.returncode == 0, scan.stderr
     doc = json.loads(scan.stdout)
     linux = next(t for t in doc["targets"] if t["target"] == "linux-x86_64")
     assert any(p["name"] == "torch" and p["accelerator"] for p in linux["packages"])
-    where = subprocess.run([str(venv / "bin" / "python"), "-I", "-c", "import depaudit; print(depaudit.__file__)"],
-                           capture_output=True, text=True, timeout=60, cwd=tmp_path).stdout
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-I", "-c", "import depaudit; print(depaudit.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    ).stdout
     assert where.startswith(str(venv))  # the installed wheel ran, not this checkout

@@ -32,8 +32,13 @@ dependencies = ["torch==2.13.0", "numpy", "pillow"]
 [tool.depaudit]
 no-accelerator-targets = ["linux-x86_64", "linux-aarch64"]
 """
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.invalid", "GIT_CONFIG_GLOBAL": "/dev/null"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+}
 
 
 def _pre_commit() -> list[str]:
@@ -42,12 +47,19 @@ def _pre_commit() -> list[str]:
 
 
 def _git(*args: str, cwd: Path) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, timeout=60, env={**os.environ, **GIT_ENV}, capture_output=True)
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, timeout=60, env={**os.environ, **GIT_ENV}, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
 
 
 def test_manifest_is_valid_for_pre_commit() -> None:
-    proc = subprocess.run(_pre_commit() + ["validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [*_pre_commit(), "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -69,8 +81,14 @@ def sample(tmp_path: Path) -> Path:
 
 def _try_repo(sample: Path, home: Path, *hooks: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1", "PRE_COMMIT_COLOR": "never"}
-    return subprocess.run(_pre_commit() + ["try-repo", str(REPO), *hooks, "--all-files", "--color", "never"],
-                          cwd=sample, capture_output=True, text=True, timeout=900, env=env)
+    return subprocess.run(
+        [*_pre_commit(), "try-repo", str(REPO), *hooks, "--all-files", "--color", "never"],
+        cwd=sample,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
 
 
 @pytest.mark.network
@@ -108,16 +126,29 @@ def test_documented_local_hook_runs_under_pre_commit(sample: Path, tmp_path: Pat
     """The `repo: local` hook as documented (`language: system`: depaudit from PATH, so no install and
     no network): valid for pre-commit, fails on the CUDA lock, passes on the CPU one."""
     (sample / ".pre-commit-config.yaml").write_text(_local_config())
-    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(tmp_path / "home"), "NO_COLOR": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    check = subprocess.run(_pre_commit() + ["validate-config", ".pre-commit-config.yaml"], cwd=sample,
-                           capture_output=True, text=True, timeout=60, env=env)
+    env = {
+        **os.environ,
+        **GIT_ENV,
+        "PRE_COMMIT_HOME": str(tmp_path / "home"),
+        "NO_COLOR": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    check = subprocess.run(
+        [*_pre_commit(), "validate-config", ".pre-commit-config.yaml"],
+        cwd=sample,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     _git("add", ".pre-commit-config.yaml", cwd=sample)
     run = [*_pre_commit(), "run", "--all-files", "--color", "never"]
     failing = subprocess.run(run, cwd=sample, capture_output=True, text=True, timeout=300, env=env)
     assert failing.returncode == 1 and "depaudit lock budgets" in failing.stdout
-    assert re.search(r"^uv\.lock:\d+:1: budget no-accelerator: uv\.lock linux-x86_64", failing.stdout, re.M), failing.stdout
+    assert re.search(r"^uv\.lock:\d+:1: budget no-accelerator: uv\.lock linux-x86_64", failing.stdout, re.M), (
+        failing.stdout
+    )
     shutil.copyfile(CPU_LOCK, sample / "uv.lock")
     passing = subprocess.run(run, cwd=sample, capture_output=True, text=True, timeout=300, env=env)
     assert passing.returncode == 0 and re.search(r"depaudit lock budgets\.+Passed", passing.stdout), passing.stdout

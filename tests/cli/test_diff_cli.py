@@ -21,14 +21,24 @@ from fixture_paths import FIXTURES
 CASE = FIXTURES / "diff" / "cpu-index"
 BEFORE, AFTER = CASE / "before" / "uv.lock", CASE / "after" / "uv.lock"
 TARGETS = ["linux-x86_64", "linux-aarch64", "macos-arm64", "windows-amd64"]
-CONTRACT = {"target", "before_bytes", "after_bytes", "delta_bytes", "before_accelerator_bytes",
-            "after_accelerator_bytes", "added", "removed", "changed"}
+CONTRACT = {
+    "target",
+    "before_bytes",
+    "after_bytes",
+    "delta_bytes",
+    "before_accelerator_bytes",
+    "after_accelerator_bytes",
+    "added",
+    "removed",
+    "changed",
+}
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    return subprocess.run([sys.executable, "-m", "depaudit", *args], capture_output=True, text=True,
-                          timeout=120, env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd
+    )
 
 
 def scan_json(lock: Path | str, cwd: Path | None = None) -> dict:
@@ -59,11 +69,13 @@ def test_diff_agrees_with_two_scans_target_by_target(scans) -> None:
     assert [t["target"] for t in doc["targets"]] == TARGETS
     for t in doc["targets"]:
         old, new = before[t["target"]], after[t["target"]]
-        assert CONTRACT <= set(t)
+        assert set(t) >= CONTRACT
         assert (t["before_bytes"], t["after_bytes"]) == (old["total_bytes"], new["total_bytes"])
         assert t["delta_bytes"] == new["total_bytes"] - old["total_bytes"]
-        assert (t["before_accelerator_bytes"], t["after_accelerator_bytes"]) == \
-            (old["accelerator_bytes"], new["accelerator_bytes"])
+        assert (t["before_accelerator_bytes"], t["after_accelerator_bytes"]) == (
+            old["accelerator_bytes"],
+            new["accelerator_bytes"],
+        )
         a, b = _versions(old), _versions(new)
         assert {p["name"] for p in t["added"]} == b.keys() - a.keys()
         assert {p["name"] for p in t["removed"]} == a.keys() - b.keys()
@@ -88,7 +100,9 @@ def test_the_cpu_index_fix_shows_as_removed_cuda_and_a_cpu_torch(scans) -> None:
     assert sizes == sorted(sizes, reverse=True)  # by impact
     # every size on linux-x86_64 is known, so the package deltas add up to the total delta exactly
     assert linux["exact"] is True
-    parts = sum(-p["size"] for p in linux["removed"]) + sum(p["after_size"] - p["before_size"] for p in linux["changed"])
+    parts = sum(-p["size"] for p in linux["removed"]) + sum(
+        p["after_size"] - p["before_size"] for p in linux["changed"]
+    )
     assert parts == linux["delta_bytes"]
 
 
@@ -127,8 +141,17 @@ def test_budgets_exit_1_naming_the_target() -> None:
     assert "linux-x86_64: download grows by 2.5 GB, over the --max-increase budget of 100.0 MB" in reverse.stderr
     new = run("diff", str(AFTER), str(BEFORE), "--offline", "-t", "linux-x86_64", "--fail-on-new-accelerator")
     assert new.returncode == 1 and "20 new accelerator packages: " in new.stderr and "torch (torch-cuda)" in new.stderr
-    shrink = run("diff", str(BEFORE), str(AFTER), "--offline", "-t", "linux-x86_64", "--max-increase", "0",
-                 "--fail-on-new-accelerator")
+    shrink = run(
+        "diff",
+        str(BEFORE),
+        str(AFTER),
+        "--offline",
+        "-t",
+        "linux-x86_64",
+        "--max-increase",
+        "0",
+        "--fail-on-new-accelerator",
+    )
     assert shrink.returncode == 0, shrink.stderr
 
 
@@ -144,12 +167,12 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
     git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", "-c", "commit.gpgsign=false"]
-    subprocess.run(git + ["init", "-q", "-b", "main"], cwd=root, check=True, timeout=30)
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True, timeout=30)
     for folder, message in ((CASE / "before", "cuda"), (CASE / "after", "cpu index")):
         for name in ("pyproject.toml", "uv.lock"):
             shutil.copyfile(folder / name, root / name)
-        subprocess.run(git + ["add", "."], cwd=root, check=True, timeout=30)
-        subprocess.run(git + ["commit", "-q", "-m", message], cwd=root, check=True, timeout=30)
+        subprocess.run([*git, "add", "."], cwd=root, check=True, timeout=30)
+        subprocess.run([*git, "commit", "-q", "-m", message], cwd=root, check=True, timeout=30)
     return root
 
 
@@ -170,12 +193,15 @@ def test_scan_baseline_is_the_diff_against_the_lock_at_rev(repo: Path) -> None:
     assert doc["targets"] == diff_json(str(BEFORE), str(AFTER))["targets"]
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("nope:uv.lock", "nope:uv.lock: unknown git revision 'nope'"),
-    ("HEAD:missing.lock", "HEAD:missing.lock: no file 'missing.lock' at revision 'HEAD'"),
-    ("HEAD:./", "HEAD:./: is a folder in git, not a lock file"),
-    ("HEAD:pyproject.toml", "HEAD:pyproject.toml: not a uv.lock"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nope:uv.lock", "nope:uv.lock: unknown git revision 'nope'"),
+        ("HEAD:missing.lock", "HEAD:missing.lock: no file 'missing.lock' at revision 'HEAD'"),
+        ("HEAD:./", "HEAD:./: is a folder in git, not a lock file"),
+        ("HEAD:pyproject.toml", "HEAD:pyproject.toml: not a uv.lock"),
+    ],
+)
 def test_bad_rev_or_path_is_one_line_exit_3(repo: Path, spec: str, message: str) -> None:
     proc = run("diff", spec, "uv.lock", "--offline", cwd=repo)
     assert proc.returncode == 3

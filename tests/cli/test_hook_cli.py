@@ -18,8 +18,9 @@ LINE = re.compile(r"^[^:\s]+:\d+(:\d+)?: (DA\d{3}|budget) ")
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    return subprocess.run([sys.executable, "-m", "depaudit", "hook", *args], capture_output=True, text=True,
-                          timeout=120, env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", "hook", *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd
+    )
 
 
 def _project(folder: Path, lock: Path, settings: str = "") -> Path:
@@ -43,8 +44,12 @@ def test_lock_without_budgets_defaults_to_no_accelerator_wheels(tmp_path: Path) 
 def test_lock_budgets_come_from_the_nearest_pyproject(tmp_path: Path) -> None:
     _project(tmp_path / "a", CUDA_LOCK, '[tool.depaudit]\nmax-download = "10GB"\n')
     assert run("lock", "a/uv.lock", cwd=tmp_path).returncode == 0  # the project allows its CUDA lock
-    _project(tmp_path / "b", CUDA_LOCK, '[tool.depaudit]\nno-accelerator-targets = ["linux-aarch64"]\n'
-                                        'max-image-size = "1MB"\nimages = ["never-built:latest"]\n')
+    _project(
+        tmp_path / "b",
+        CUDA_LOCK,
+        '[tool.depaudit]\nno-accelerator-targets = ["linux-aarch64"]\n'
+        'max-image-size = "1MB"\nimages = ["never-built:latest"]\n',
+    )
     proc = run("lock", "b/uv.lock", cwd=tmp_path)  # image budgets are not a commit hook's business
     assert proc.returncode == 1 and proc.stdout.count("\n") == 1
     assert "no-accelerator: b/uv.lock linux-aarch64: installs accelerator wheels" in proc.stdout

@@ -9,6 +9,7 @@ import pytest
 
 from depaudit.errors import InputError, ToolError
 from depaudit.sources.gitrev import load_lock_spec, read_git_file, split_rev_spec
+
 from fixture_paths import FIXTURES
 
 LOCK = FIXTURES / "diff" / "cpu-index" / "after" / "uv.lock"
@@ -22,9 +23,9 @@ def repo(tmp_path: Path) -> Path:
     (root / "sub" / "uv.lock").write_bytes(LOCK.read_bytes())
     (root / "latin1.lock").write_bytes(b"version = 1\n# caf\xe9\n")
     (root / "empty.lock").write_text("\n")
-    subprocess.run(GIT + ["init", "-q"], cwd=root, check=True, timeout=30)
-    subprocess.run(GIT + ["add", "."], cwd=root, check=True, timeout=30)
-    subprocess.run(GIT + ["commit", "-q", "-m", "locks"], cwd=root, check=True, timeout=30)
+    subprocess.run([*GIT, "init", "-q"], cwd=root, check=True, timeout=30)
+    subprocess.run([*GIT, "add", "."], cwd=root, check=True, timeout=30)
+    subprocess.run([*GIT, "commit", "-q", "-m", "locks"], cwd=root, check=True, timeout=30)
     return root
 
 
@@ -48,13 +49,16 @@ def test_a_file_path_is_read_from_disk_not_git(repo: Path) -> None:
     assert load_lock_spec(repo / "sub" / "uv.lock").path == str(repo / "sub" / "uv.lock")
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("HEAD:latin1.lock", "HEAD:latin1.lock:2: not UTF-8 (byte 0xe9)"),
-    ("HEAD:empty.lock", "HEAD:empty.lock: empty file, not a lock file"),
-    ("HEAD:sub", "HEAD:sub: is a folder in git, not a lock file"),
-    ("HEAD~3:sub/uv.lock", "HEAD~3:sub/uv.lock: unknown git revision 'HEAD~3'"),
-    ("--output=x:sub/uv.lock", "--output=x:sub/uv.lock: unknown git revision '--output=x'"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("HEAD:latin1.lock", "HEAD:latin1.lock:2: not UTF-8 (byte 0xe9)"),
+        ("HEAD:empty.lock", "HEAD:empty.lock: empty file, not a lock file"),
+        ("HEAD:sub", "HEAD:sub: is a folder in git, not a lock file"),
+        ("HEAD~3:sub/uv.lock", "HEAD~3:sub/uv.lock: unknown git revision 'HEAD~3'"),
+        ("--output=x:sub/uv.lock", "--output=x:sub/uv.lock: unknown git revision '--output=x'"),
+    ],
+)
 def test_bad_specs_raise_input_error_naming_the_spec(repo: Path, spec: str, message: str) -> None:
     with pytest.raises(InputError) as caught:
         read_git_file(spec, repo)

@@ -52,6 +52,7 @@ def _set_output(name: str, value: str) -> None:
 
 # ------------------------------------------------------------------------------------------- install
 
+
 def action_root() -> Path:
     return Path(_env("GITHUB_ACTION_PATH"))
 
@@ -82,11 +83,12 @@ def install() -> int:
     venv = Path(_env("DEPAUDIT_ACTION_VENV"))
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
-    subprocess.run(pip + [str(action_root())], check=True, timeout=1800)
+    subprocess.run([*pip, str(action_root())], check=True, timeout=1800)
     return 0
 
 
 # ------------------------------------------------------------------------------------------------ run
+
 
 def command_line(report: Path) -> list[str]:
     """The depaudit command the inputs ask for, writing `report` in the chosen format."""
@@ -142,6 +144,7 @@ def write_summary(command: str, code: int, report: Path, fmt: str) -> None:
 
 # -------------------------------------------------------------------------------------------- comment
 
+
 def pull_request_number() -> int | None:
     """The pull request this run belongs to, from the event payload; None for other events."""
     path = os.environ.get("GITHUB_EVENT_PATH")
@@ -152,17 +155,25 @@ def pull_request_number() -> int | None:
     return number if isinstance(number, int) else None
 
 
-def _api(method: str, url: str, token: str, body: dict | None = None) -> object:
+def _api(method: str, url: str, token: str, body: dict[str, str] | None = None) -> object:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
-        "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "depaudit-action",
-        **({"Content-Type": "application/json"} if data is not None else {})})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": "depaudit-action",
+            **({"Content-Type": "application/json"} if data is not None else {}),
+        },
+    )
     with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
         return json.loads(response.read() or b"null")
 
 
-def find_comment(base: str, token: str, number: int) -> dict | None:
+def find_comment(base: str, token: str, number: int) -> dict[str, object] | None:
     """The pull request's comment carrying MARKER (the first, oldest), or None."""
     page = 1
     while True:
@@ -170,7 +181,7 @@ def find_comment(base: str, token: str, number: int) -> dict | None:
         if not isinstance(comments, list) or not comments:
             return None
         for comment in comments:
-            if MARKER in (comment.get("body") or ""):
+            if isinstance(comment, dict) and MARKER in str(comment.get("body") or ""):
                 return comment
         page += 1
 
