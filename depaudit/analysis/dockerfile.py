@@ -11,14 +11,15 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from depaudit.analysis.index_urls import is_cpu_index, is_cuda_index
+from depaudit.families import local_label_family
+from depaudit.names import canonical_name, wheel_project
 from depaudit.sources.dockerfile import Dockerfile, Instruction, ShellCommand, Stage, Token, expand
 
-TORCH_FAMILY = frozenset({"torch", "torchvision", "torchaudio"})
 COMPILERS = re.compile(r"^(build-essential|build-base|gcc|g\+\+|gcc-c\+\+|gfortran|clang|cc|c\+\+)(-[\d.]+)?$")
 CLANG = re.compile(r"^clang(-[\d.]+)?$")
 CHECKPOINT_EXT = (".pth", ".pt", ".onnx", ".safetensors", ".ckpt")
 CHECKPOINT_DIRS = frozenset({"models", "model", "weights", "checkpoints", "ckpt", "assets"})
-CUDA_INDEX = re.compile(r"/(cu\d{2,3}|rocm[\d.]*)/?$")
 
 _PIP_NAME = re.compile(r"^pip(3(\.\d+)?)?$")
 _PYTHON_NAME = re.compile(r"^python(3(\.\d+)?)?$")
@@ -45,6 +46,17 @@ class DockerSubject:
 
     dockerfile: Dockerfile
     context: Mapping[str, str] = field(default_factory=dict)
+
+    def source_texts(self) -> Mapping[str, str]:
+        """{path: text} of the Dockerfile (findings point only at it)."""
+        return {self.dockerfile.path: self.dockerfile.text}
+
+    def statement_lines(self, path: str, line: int) -> tuple[int, int]:
+        """First and last line of the instruction holding `line` (continuations and heredocs)."""
+        for ins in self.dockerfile.instructions:
+            if ins.line <= line <= ins.end_line:
+                return ins.line, ins.end_line
+        return line, line
 
 
 @dataclass(frozen=True)
@@ -266,22 +278,14 @@ def requirement_name(spec: str) -> str | None:
     if "://" in spec or spec.endswith(".whl"):
         base = _basename(spec.split("#", 1)[0])
         if base.endswith(".whl"):
-            return base.split("-", 1)[0].lower().replace("_", "-")
+            return wheel_project(base)
         if "#egg=" in spec:
-            return spec.split("#egg=", 1)[1].split("&")[0].lower()
+            return canonical_name(spec.split("#egg=", 1)[1].split("&")[0])
         return None
     match = _REQ_NAME.match(spec)
     if not match:
         return None
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower()
-
-
-def is_cpu_index(url: str | None) -> bool | None:
-    """True for a CPU wheel index (a path segment `cpu` or `cpu-…`, like /whl/cpu), None if unknown."""
-    if url is None:
-        return None
-    path = url.split("://", 1)[-1].split("/", 1)[-1] if "/" in url else ""
-    return any(seg == "cpu" or seg.startswith("cpu-") or seg.startswith("cpu_") for seg in path.split("/"))
+    return canonical_name(match.group(1))
 
 
 @dataclass(frozen=True)
@@ -434,15 +438,15 @@ def torch_source(item: InstalledSpec, subject: DockerSubject) -> str:
     spec = item.spec.lower()
     if "+cpu" in spec or "/cpu/" in spec:
         return "cpu"
-    if re.search(r"\+cu\d+", spec):
-        return "cuda"
+    if local_label_family(spec) is not None:
+        return "cuda"  # +cu124, +rocm6.2, +xpu: an accelerator build either way
     backend = (inst.torch_backend or "").lower()
     if backend:
         return "cpu" if backend == "cpu" else ("unknown" if backend == "auto" else "cuda")
     urls = item.index_urls + item.extra_index_urls
     if any(is_cpu_index(u) for u in urls):
         return "cpu"
-    if any(u is not None and CUDA_INDEX.search(u.rstrip("/")) for u in urls):
+    if any(is_cuda_index(u) for u in urls):
         return "cuda"
     if item.via == "pyproject.toml" and pyproject_uses_cpu_index(subject.context.get("pyproject.toml")):
         return "cpu"

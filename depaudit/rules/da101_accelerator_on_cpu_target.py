@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 from depaudit.analysis.torch_reach import is_torch_family
 from depaudit.model import Finding
-from depaudit.rules.base import LockSubject, Rule, register
+from depaudit.rules.base import Rule, register
+from depaudit.rules.subjects import LockSubject
 from depaudit.units import format_size
 
 
 @register
-class AcceleratorOnCpuTargetRule(Rule):
+class AcceleratorOnCpuTargetRule(Rule[LockSubject]):
     id = "DA101"
     severity = "warning"
     summary = "accelerator wheels installed on a CPU target"

@@ -6,20 +6,19 @@ from collections.abc import Iterator
 
 from depaudit.analysis.torch_reach import torch_reach
 from depaudit.model import Finding
-from depaudit.rules.base import LockSubject, Rule, register
+from depaudit.rules.base import Rule, register
+from depaudit.rules.subjects import LockSubject
 
 
 @register
-class TransitiveTorchRule(Rule):
+class TransitiveTorchRule(Rule[LockSubject]):
     id = "DA102"
     severity = "warning"
     summary = "torch reached only transitively (a CPU source cannot bind to it)"
     fixable = True
 
     def check(self, subject: LockSubject) -> Iterator[Finding]:
-        from depaudit.rules.lockcheck import project_of
-
-        project = project_of(subject)
+        project = subject.project
         installed = {p.name for t in subject.report.targets if t.supported for p in t.packages}
         for item in torch_reach(subject.lock, project.name if project else None):
             if not item.only_transitive or item.name not in installed:

@@ -7,22 +7,21 @@ from collections.abc import Iterator
 from packaging.markers import InvalidMarker, Marker
 
 from depaudit.analysis.torch_reach import is_torch_family, torch_reach
-from depaudit.analysis.indexes import is_cuda_index, same_url
+from depaudit.analysis.index_urls import is_cuda_index, same_url
 from depaudit.model import Finding
-from depaudit.rules.base import LockSubject, Rule, register
+from depaudit.rules.base import Rule, register
+from depaudit.rules.subjects import LockSubject
 
 
 @register
-class CpuSourceCannotBindRule(Rule):
+class CpuSourceCannotBindRule(Rule[LockSubject]):
     id = "DA103"
     severity = "error"
     summary = "a CPU index source that cannot bind (not a direct dependency, CUDA entry, stale lock)"
     fixable = True
 
     def check(self, subject: LockSubject) -> Iterator[Finding]:
-        from depaudit.rules.lockcheck import project_of
-
-        project = project_of(subject)
+        project = subject.project
         if project is None:
             return
         reach = {r.name: r for r in torch_reach(subject.lock, project.name)}

@@ -7,18 +7,19 @@ from collections.abc import Iterator
 from depaudit.analysis.torch_reach import is_torch_family
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
+from depaudit.rules.subjects import ProjectSubject
 
 INFERENCE_RUNTIMES = ("onnxruntime", "tinygrad", "openvino", "tflite-runtime")
 
 
 @register
-class TorchBesideInferenceRuntimeRule(Rule):
+class TorchBesideInferenceRuntimeRule(Rule[ProjectSubject]):
     id = "DA202"
     severity = "info"
     summary = "torch in runtime dependencies beside an inference runtime"
     fixable = True
 
-    def check(self, subject) -> Iterator[Finding]:
+    def check(self, subject: ProjectSubject) -> Iterator[Finding]:
         names = subject.runtime_dependencies()
         runtimes = [n for n, _ in names if n in INFERENCE_RUNTIMES]
         if not runtimes:

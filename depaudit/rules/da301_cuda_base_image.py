@@ -10,7 +10,7 @@ from depaudit.rules.base import Rule, register
 
 
 @register
-class CudaBaseImageRule(Rule):
+class CudaBaseImageRule(Rule[DockerSubject]):
     id = "DA301"
     severity = "error"
     summary = "CUDA or -devel base image for a CPU service"

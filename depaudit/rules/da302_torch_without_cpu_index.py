@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import TORCH_FAMILY, DockerSubject, installed_specs, torch_source
+from depaudit.analysis.dockerfile import DockerSubject, installed_specs, torch_source
+from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
+from depaudit.families import TORCH_FAMILY
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 
 
 @register
-class TorchWithoutCpuIndexRule(Rule):
+class TorchWithoutCpuIndexRule(Rule[DockerSubject]):
     id = "DA302"
     severity = "error"
     summary = "torch installed without a CPU index"
@@ -35,5 +37,5 @@ class TorchWithoutCpuIndexRule(Rule):
                 self.id, self.severity,
                 f"{names}{via} {verb} installed from PyPI, which ships the CUDA build on Linux "
                 "(GBs of nvidia-* wheels); use the CPU index "
-                "(--index-url https://download.pytorch.org/whl/cpu) or a +cpu pin",
+                f"(--index-url {DEFAULT_CPU_INDEX_URL}) or a +cpu pin",
                 df.path, ins.line, fixable=fixable)

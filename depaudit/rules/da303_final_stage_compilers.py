@@ -25,7 +25,7 @@ def ships_tinygrad(subject: DockerSubject) -> bool:
 
 
 @register
-class FinalStageCompilersRule(Rule):
+class FinalStageCompilersRule(Rule[DockerSubject]):
     id = "DA303"
     severity = "warning"
     summary = "compilers kept in the final image (single stage)"

@@ -15,7 +15,7 @@ from depaudit.rules.base import Rule, register
 
 
 @register
-class PackageCachesRule(Rule):
+class PackageCachesRule(Rule[DockerSubject]):
     id = "DA304"
     severity = "warning"
     summary = "pip/uv cache or apt lists left in a layer"

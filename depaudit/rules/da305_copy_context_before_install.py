@@ -13,7 +13,7 @@ WHOLE_CONTEXT = {".", "./", "*", "./*", "./."}
 
 
 @register
-class CopyContextBeforeInstallRule(Rule):
+class CopyContextBeforeInstallRule(Rule[DockerSubject]):
     id = "DA305"
     severity = "warning"
     summary = "COPY . before the dependency install (cache busting)"

@@ -16,7 +16,7 @@ from depaudit.rules.base import Rule, register
 
 
 @register
-class CheckpointLayerRule(Rule):
+class CheckpointLayerRule(Rule[DockerSubject]):
     id = "DA306"
     severity = "warning"
     summary = "model checkpoint copied before dependencies or with the code"

@@ -10,7 +10,7 @@ from depaudit.rules.base import Rule, register
 
 
 @register
-class RunsAsRootRule(Rule):
+class RunsAsRootRule(Rule[DockerSubject]):
     id = "DA307"
     severity = "warning"
     summary = "container runs as root"

@@ -18,7 +18,7 @@ from depaudit.rules.base import Rule, register
 
 
 @register
-class TinygradWithoutClangRule(Rule):
+class TinygradWithoutClangRule(Rule[DockerSubject]):
     id = "DA308"
     severity = "error"
     summary = "tinygrad runtime without clang"

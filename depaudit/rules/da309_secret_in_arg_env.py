@@ -20,7 +20,7 @@ def is_secret_name(name: str) -> bool:
 
 
 @register
-class SecretInArgEnvRule(Rule):
+class SecretInArgEnvRule(Rule[DockerSubject]):
     id = "DA309"
     severity = "error"
     summary = "secret in ARG or ENV"

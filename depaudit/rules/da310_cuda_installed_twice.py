@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from depaudit.analysis.dockerfile import (
-    TORCH_FAMILY,
     DockerSubject,
     installed_specs,
     is_cuda_image,
@@ -13,12 +12,13 @@ from depaudit.analysis.dockerfile import (
     shipping_stages,
     torch_source,
 )
+from depaudit.families import CUDA_FAMILIES, TORCH_FAMILY, name_family
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 
 
 @register
-class CudaInstalledTwiceRule(Rule):
+class CudaInstalledTwiceRule(Rule[DockerSubject]):
     id = "DA310"
     severity = "error"
     summary = "CUDA installed twice (CUDA base image plus nvidia-* wheels)"
@@ -29,7 +29,7 @@ class CudaInstalledTwiceRule(Rule):
         if not is_cuda_image(root.base):
             return
         for item in installed_specs(subject, shipped_stages(df)):
-            cuda_wheel = item.name.startswith("nvidia-") or item.name in ("cuda-toolkit", "cuda-bindings")
+            cuda_wheel = name_family(item.name) in CUDA_FAMILIES
             cuda_torch = item.name in TORCH_FAMILY and torch_source(item, subject) in ("pypi", "cuda")
             if cuda_wheel or cuda_torch:
                 what = item.name if cuda_wheel else f"{item.name} (CUDA build, pulls nvidia-* wheels)"

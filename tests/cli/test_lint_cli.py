@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from depaudit.render.rule_help import DEFAULT_RULES_URL
+from sarif_schema import validate_sarif
+
 TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
 DOCKERFILES = TESTS / "fixtures" / "dockerfiles"
@@ -47,7 +50,8 @@ def test_sarif_structure_and_golden():
     out = run("cuda-twice.Dockerfile", "no-user.Dockerfile", "--format", "sarif")
     assert out.returncode == 1
     log = json.loads(out.stdout)
-    assert log["version"] == "2.1.0" and log["$schema"].endswith("sarif-2.1.0.json")
+    assert log["version"] == "2.1.0" and log["$schema"].endswith("sarif-schema-2.1.0.json")
+    validate_sarif(log)
     (run_,) = log["runs"]
     driver = run_["tool"]["driver"]
     assert driver["name"] == "depaudit"
@@ -55,7 +59,8 @@ def test_sarif_structure_and_golden():
     assert [r["id"] for r in rules] == [f"DA3{n:02d}" for n in range(1, 11)]
     for r in rules:
         assert r["shortDescription"]["text"]
-        assert r["helpUri"] == f"docs/rules/{r['id']}.md" and (ROOT / r["helpUri"]).is_file()
+        assert r["helpUri"] == f"{DEFAULT_RULES_URL}{r['id']}.md" and (ROOT / "docs" / "rules" / f"{r['id']}.md").is_file()
+        assert r["help"]["markdown"].startswith(f"# {r['id']}") and r["fullDescription"]["text"]
         assert r["defaultConfiguration"]["level"] in ("error", "warning", "note")
     assert {r["id"]: r["defaultConfiguration"]["level"] for r in rules}["DA307"] == "warning"
     results = run_["results"]
@@ -64,8 +69,13 @@ def test_sarif_structure_and_golden():
     for r in results:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
         assert r["message"]["text"]
-        assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] in ("cuda-twice.Dockerfile", "no-user.Dockerfile")
-    _golden("cuda-twice+no-user.sarif", out.stdout.replace(f'"version": "{driver["version"]}"', '"version": "X"'))
+        artifact = r["locations"][0]["physicalLocation"]["artifactLocation"]
+        assert artifact["uriBaseId"] == "%SRCROOT%"
+        assert artifact["uri"] in ("tests/fixtures/dockerfiles/cuda-twice.Dockerfile", "tests/fixtures/dockerfiles/no-user.Dockerfile")
+    root_uri = run_["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert root_uri == ROOT.as_uri() + "/"
+    stable = out.stdout.replace(f'"{driver["version"]}"', '"X"').replace(root_uri, "file:///REPO/")
+    _golden("cuda-twice+no-user.sarif", stable)
 
 
 def test_fail_on_levels():
@@ -85,9 +95,9 @@ def test_select_and_ignore():
 def test_table_and_markdown_output():
     out = run("cuda-twice.Dockerfile")
     assert out.returncode == 1
-    assert "DA310" in out.stdout and "3 findings (3 errors) in 1 Dockerfile" in out.stdout
+    assert "DA310" in out.stdout and "3 findings (3 errors) in 1 file" in out.stdout
     md = run("caches.Dockerfile", "--format", "markdown")
-    assert "| `caches.Dockerfile:2` | [DA304](docs/rules/DA304.md) | warning | yes |" in md.stdout
+    assert f"| `caches.Dockerfile:2` | [DA304]({DEFAULT_RULES_URL}DA304.md) | warning | yes |" in md.stdout
 
 
 def test_output_file_is_written(tmp_path):
