@@ -82,17 +82,25 @@ def _given(value: Any) -> bool:
     return value is not None and value != "" and value != [] and value != ()
 
 
+def all_layers(key: str, table: Mapping[str, Any], environ: Mapping[str, str], cli_value: Any,
+               pyproject: Path | None, option: str | None = None) -> list[Layer]:
+    """Every layer that sets `key`, lowest precedence first: pyproject, environment, command line."""
+    found = []
+    if key in table:
+        found.append(Layer(table[key], "pyproject", f"{pyproject} [tool.depaudit]"))
+    name = env_name(key)
+    if environ.get(name, "") != "":
+        found.append(Layer(environ[name], "env", name))
+    if _given(cli_value):
+        found.append(Layer(cli_value, "cli", option or f"--{key}"))
+    return found
+
+
 def layer(key: str, table: Mapping[str, Any], environ: Mapping[str, str], cli_value: Any,
           pyproject: Path | None, option: str | None = None) -> Layer | None:
     """The winning layer for one key (the precedence rule), or None when no layer sets it."""
-    if _given(cli_value):
-        return Layer(cli_value, "cli", option or f"--{key}")
-    name = env_name(key)
-    if environ.get(name, "") != "":
-        return Layer(environ[name], "env", name)
-    if key in table:
-        return Layer(table[key], "pyproject", f"{pyproject} [tool.depaudit]")
-    return None
+    found = all_layers(key, table, environ, cli_value, pyproject, option)
+    return found[-1] if found else None
 
 
 def resolve_layers(keys: Mapping[str, Any], pyproject: Path | None, environ: Mapping[str, str] | None = None,

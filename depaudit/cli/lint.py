@@ -26,7 +26,7 @@ from depaudit.cli.options import (
 from depaudit.cli.output import emit
 from depaudit.errors import UsageError
 from depaudit.lint import LintOptions, lint_paths
-from depaudit.render.findings import LINT_RENDERERS
+from depaudit.render.lint import LINT_RENDERERS
 from depaudit.render.formats import render
 from depaudit.rules.base import at_or_above
 from depaudit.rules.config import rule_config

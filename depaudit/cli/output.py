@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,3 +132,16 @@ def emit(rendered: Rendered, output: str | None) -> None:
 def safe(text: str) -> str:
     """`text` for a human: control characters escaped (see depaudit.render.escaping)."""
     return escape_control(text)
+
+
+def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None) -> Path | None:
+    """Append to $GITHUB_STEP_SUMMARY when set (GitHub's contract is append, never replace). Returns
+    the path written, or None when the variable is not set."""
+    env = os.environ if environ is None else environ
+    target = env.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    path = Path(target)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    return path

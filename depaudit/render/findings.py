@@ -1,25 +1,19 @@
-"""Findings as output: the `depaudit lint` report in every format, and the pieces every command that
-reports findings shares — the JSON object of one finding, the compact `gnu` line, a rich table."""
+"""Findings as output, the pieces every command that reports findings shares: the JSON object of one
+finding, the compact `gnu` line, the summary line, a rich table and a markdown table."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from depaudit.lint import LintReport
 from depaudit.model import Finding
 from depaudit.render.escaping import escape_control
-from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions
+from depaudit.render.formats import RenderOptions
 from depaudit.render.rule_help import rule_url
-from depaudit.render.sarif import SarifInput, render_sarif
 
 if TYPE_CHECKING:
     from rich.table import Table
-
-SCHEMA = 1
-
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
     """The JSON object of one finding (the same keys in every command's JSON)."""
@@ -42,8 +36,7 @@ def where(finding: Finding) -> str:
 
 def gnu_line(finding: Finding) -> str:
     """`path:line:col: DAxxx message` on one line (GNU style, what editors and pre-commit parse)."""
-    target = f" [{finding.target}]" if finding.target else ""
-    return escape_control(f"{where(finding)}: {finding.rule} {finding.message}{target}")
+    return escape_control(f"{where(finding)}: {finding.rule} {finding.message}")
 
 
 def render_gnu(findings: Sequence[Finding]) -> str:
@@ -90,47 +83,3 @@ def findings_markdown(findings: Sequence[Finding], options: RenderOptions) -> li
         lines.append(f"| `{markdown_cell(where(f))}` | {rule} | {f.severity} | {'yes' if f.fixable else 'no'} "
                      f"| {markdown_cell(f.message)} |")
     return lines
-
-
-# ---------------------------------------------------------------- depaudit lint
-
-def lint_json(report: LintReport, options: RenderOptions) -> str:
-    """`{"schema": 1, "files": [...], "findings": [...]}`."""
-    doc = {"schema": SCHEMA, "files": list(report.files), "findings": [finding_dict(f) for f in report.findings]}
-    return json.dumps(doc, indent=options.indent) + "\n"
-
-
-def lint_markdown(report: LintReport, options: RenderOptions) -> str:
-    """A heading, the summary line, and the findings table."""
-    lines = ["## depaudit lint", "", summary_line(report.findings, len(report.files)), ""]
-    if report.findings:
-        lines += [*findings_markdown(report.findings, options), ""]
-    return "\n".join(lines)
-
-
-def lint_table(report: LintReport, options: RenderOptions) -> HumanOutput:
-    """The findings table (when there are findings) and the summary line."""
-    from rich.text import Text
-
-    items: list[Any] = [findings_table(report.findings)] if report.findings else []
-    items.append(Text(summary_line(report.findings, len(report.files))))
-    return HumanOutput(tuple(items))
-
-
-def lint_sarif(report: LintReport, options: RenderOptions) -> str:
-    """SARIF 2.1.0 with the rules that ran and a result per finding."""
-    return render_sarif(SarifInput(report.findings, report.rules), options)
-
-
-def lint_gnu(report: LintReport, options: RenderOptions) -> str:
-    """One `path:line:col: DAxxx message` line per finding."""
-    return render_gnu(report.findings)
-
-
-LINT_RENDERERS: dict[OutputFormat, Renderer[LintReport]] = {
-    OutputFormat.table: lint_table,
-    OutputFormat.json: lint_json,
-    OutputFormat.markdown: lint_markdown,
-    OutputFormat.sarif: lint_sarif,
-    OutputFormat.gnu: lint_gnu,
-}

@@ -47,9 +47,10 @@ class PragmaIndex:
     """The pragmas of each file findings point at, parsed once per run: from texts a subject already
     holds, else read from disk (a file that cannot be read has no pragmas)."""
 
-    def __init__(self, texts: Mapping[str, str] | None = None) -> None:
+    def __init__(self, texts: Mapping[str, str] | None = None, *, enabled: bool = True) -> None:
         self._texts = dict(texts or {})
         self._parsed: dict[str, Pragmas] = {}
+        self._enabled = enabled
 
     def add_texts(self, texts: Mapping[str, str]) -> None:
         """Make more already-read texts known (a subject's files)."""
@@ -57,7 +58,9 @@ class PragmaIndex:
             self._texts.setdefault(path, text)
 
     def of(self, path: str) -> Pragmas:
-        """The pragmas of the file at `path`."""
+        """The pragmas of the file at `path` (none when this index is disabled)."""
+        if not self._enabled:
+            return NO_PRAGMAS
         if path not in self._parsed:
             text = self._texts.get(path)
             if text is None:

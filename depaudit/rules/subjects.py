@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from depaudit.budgets import BudgetCheck
 from depaudit.model import Lock, SizeReport
 from depaudit.sources.pyproject import Pyproject
 from depaudit.sources.requirements import RequirementsFile
@@ -69,4 +70,20 @@ class ProjectSubject:
             for entry in self.requirements.lines:
                 if entry.line <= line <= entry.end_line:
                     return entry.line, entry.end_line
+        return line, line
+
+
+@dataclass(frozen=True)
+class BudgetSubject:
+    """What budget rules (DA5xx) check: the evaluated budget checks of one run (scan or gate)."""
+
+    checks: tuple[BudgetCheck, ...]
+    binary: bool = False
+
+    def source_texts(self) -> Mapping[str, str]:
+        """Budget checks hold no file text; pragmas are read from the files findings point at."""
+        return {}
+
+    def statement_lines(self, path: str, line: int) -> tuple[int, int]:
+        """A check points at one line (a locked package, a settings key)."""
         return line, line
