@@ -54,6 +54,7 @@ def _click_exceptions() -> tuple[tuple, tuple, tuple]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code (0 ok, 1 findings/budget, 2 usage, 3 input, 4 tool)."""
+    from depaudit.cli.output import error
     from depaudit.errors import EXIT_USAGE, DepauditError
 
     _register(sys.argv[1:] if argv is None else list(argv))
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         print("depaudit: aborted", file=sys.stderr)
         code = 130
     except DepauditError as exc:
-        print(f"depaudit: error: {exc}", file=sys.stderr)
+        error(str(exc))  # control characters from file names or file text escaped
         code = exc.exit_code
     except KeyboardInterrupt:
         print("depaudit: interrupted", file=sys.stderr)

@@ -114,6 +114,13 @@ def offered(table: Mapping[OutputFormat, object]) -> tuple[OutputFormat, ...]:
     return tuple(f for f in OutputFormat if not isinstance(table.get(f), Unsupported))
 
 
+def check_supported(table: Mapping[OutputFormat, object], fmt: OutputFormat) -> None:
+    """Raise UsageError now when `table` refuses `fmt` (before work that takes minutes)."""
+    renderer = table[fmt]
+    if isinstance(renderer, Unsupported):
+        renderer(None, RenderOptions())
+
+
 def render(table: Mapping[OutputFormat, Renderer[DocT_contra]], fmt: OutputFormat, document: DocT_contra,
            options: RenderOptions) -> Rendered:
     """Render `document` in `fmt` through the command's table. Raises UsageError for an unsupported

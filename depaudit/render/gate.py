@@ -37,7 +37,8 @@ def gate_markdown(report: GateReport, options: RenderOptions) -> str:
              "| --- | --- | ---: | ---: | --- |"]
     marks = {"pass": "✅ PASS", "fail": "❌ **FAIL**", "unknown": "⚠️ **UNKNOWN**"}
     for c in result.checks:
-        lines.append(f"| {c.check} | `{markdown_cell(c.subject)}` | {show(c.measured, c.unit, options.binary)} | "
+        measured = ("≥ " if c.verdict == "unknown" else "") + show(c.measured, c.unit, options.binary)
+        lines.append(f"| {c.check} | `{markdown_cell(c.subject)}` | {measured} | "
                      f"{_limit(c, options.binary)} | {marks[c.verdict]} |")
     for c in result.breaches:
         if c.offenders:
