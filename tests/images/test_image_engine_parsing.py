@@ -85,8 +85,8 @@ def test_stage_images_from_a_real_multi_stage_build_log():
 
 def test_missing_docker_client_is_a_tool_error(monkeypatch):
     monkeypatch.setenv("DEPAUDIT_DOCKER", "/nonexistent/docker-client")
-    with pytest.raises(ToolError, match="Docker client not found") as info:
-        engine.run_docker(["info"])
+    with pytest.raises(ToolError, match="docker-client: not found on PATH; install Docker") as info:
+        engine.run_docker(["info"], timeout=10)
     assert info.value.exit_code == 4
     assert engine.engine_available() is not None
 
