@@ -69,8 +69,11 @@ class BudgetCheck:
         shown = show(self.measured, self.unit, binary)
         limit = show(self.limit, self.unit, binary)
         if self.check == "no-accelerator":
-            text = (f"{self.subject}: no-accelerator: no accelerator wheels" if self.passed
-                    else f"{self.subject}: no-accelerator: installs accelerator wheels ({shown})")
+            text = (
+                f"{self.subject}: no-accelerator: no accelerator wheels"
+                if self.passed
+                else f"{self.subject}: no-accelerator: installs accelerator wheels ({shown})"
+            )
         elif self.verdict == "unknown":
             text = f"{self.subject}: {self.check} at least {shown}, budget {limit}: cannot verify"
         else:
@@ -116,8 +119,12 @@ class LockLimits:
     @property
     def any(self) -> bool:
         """True when some lock budget is set."""
-        return (self.max_download is not None or self.max_accelerator is not None
-                or bool(self.no_accelerator_targets) or bool(self.per_target))
+        return (
+            self.max_download is not None
+            or self.max_accelerator is not None
+            or bool(self.no_accelerator_targets)
+            or bool(self.per_target)
+        )
 
 
 def _ranked(packages: Iterable[InstalledPackage]) -> list[InstalledPackage]:
@@ -143,9 +150,19 @@ def _download(t: TargetReport, limit: int, label: str, path: str, count: int) ->
     unknown = len(t.unknown_size)  # wheels whose size is unknown (local and sdist builds download no wheel)
     verdict = _verdict(t.total_bytes, unknown, limit)
     line = ranked[0].package.line if ranked and verdict != "pass" else None
-    return BudgetCheck("download", label, float(t.total_bytes), float(limit), verdict, "bytes",
-                       _offenders(ranked, count) if verdict != "pass" else (), _unknown_note(unknown), path, line,
-                       t.target.name)
+    return BudgetCheck(
+        "download",
+        label,
+        float(t.total_bytes),
+        float(limit),
+        verdict,
+        "bytes",
+        _offenders(ranked, count) if verdict != "pass" else (),
+        _unknown_note(unknown),
+        path,
+        line,
+        t.target.name,
+    )
 
 
 def _accelerator(t: TargetReport, limit: int, label: str, path: str, count: int) -> BudgetCheck:
@@ -153,17 +170,38 @@ def _accelerator(t: TargetReport, limit: int, label: str, path: str, count: int)
     unknown = sum(1 for p in accel if p.size is None and p.wheel is not None)
     verdict: Verdict = "fail" if limit == 0 and accel else _verdict(t.accelerator_bytes, unknown, limit)
     line = accel[0].package.line if accel and verdict != "pass" else None
-    return BudgetCheck("accelerator", label, float(t.accelerator_bytes), float(limit), verdict, "bytes",
-                       _offenders(accel, count) if verdict != "pass" else (), _unknown_note(unknown), path, line,
-                       t.target.name)
+    return BudgetCheck(
+        "accelerator",
+        label,
+        float(t.accelerator_bytes),
+        float(limit),
+        verdict,
+        "bytes",
+        _offenders(accel, count) if verdict != "pass" else (),
+        _unknown_note(unknown),
+        path,
+        line,
+        t.target.name,
+    )
 
 
 def _no_accelerator(t: TargetReport, label: str, path: str, count: int) -> BudgetCheck:
     accel = _ranked(p for p in t.packages if p.accelerator)
     verdict: Verdict = "fail" if accel else "pass"
     line = accel[0].package.line if accel else None
-    return BudgetCheck("no-accelerator", label, float(t.accelerator_bytes), 0.0, verdict, "bytes",
-                       _offenders(accel, count), "", path, line, t.target.name)
+    return BudgetCheck(
+        "no-accelerator",
+        label,
+        float(t.accelerator_bytes),
+        0.0,
+        verdict,
+        "bytes",
+        _offenders(accel, count),
+        "",
+        path,
+        line,
+        t.target.name,
+    )
 
 
 def _unsupported(t: TargetReport, check: CheckKind, limit: float, label: str, path: str) -> BudgetCheck:
@@ -184,7 +222,7 @@ def size_entries(key: str, value: Any, error: Callable[[str], DepauditError]) ->
     every: int | None = None
     named: dict[str, int] = {}
     for item in items:
-        for part in (str(item).split(",") if isinstance(item, str) else [item]):
+        for part in str(item).split(",") if isinstance(item, str) else [item]:
             text = str(part).strip()
             if not text:
                 continue
@@ -218,8 +256,14 @@ def _per_target_tables(table: Mapping[str, Any], pyproject: Path | None) -> tupl
     return sizes, no_accel
 
 
-def _size_budgets(key: str, table: Mapping[str, Any], tables: Mapping[str, dict[str, int]], cli_value: Any,
-                  environ: Mapping[str, str], pyproject: Path | None) -> tuple[int | None, dict[str, int]]:
+def _size_budgets(
+    key: str,
+    table: Mapping[str, Any],
+    tables: Mapping[str, dict[str, int]],
+    cli_value: Any,
+    environ: Mapping[str, str],
+    pyproject: Path | None,
+) -> tuple[int | None, dict[str, int]]:
     """One size budget across every layer: for each target, the highest layer that sets a budget for it
     or for every target (within a layer, the target's own entry wins); `[tool.depaudit.per-target]` tables
     belong to the pyproject layer."""
@@ -238,8 +282,9 @@ def _size_budgets(key: str, table: Mapping[str, Any], tables: Mapping[str, dict[
     return every, named
 
 
-def load_lock_limits(cli: Mapping[str, Any], table: Mapping[str, Any], environ: Mapping[str, str],
-                     pyproject: Path | None) -> LockLimits:
+def load_lock_limits(
+    cli: Mapping[str, Any], table: Mapping[str, Any], environ: Mapping[str, str], pyproject: Path | None
+) -> LockLimits:
     """Lock budgets from every layer (`cli` keyed `max-download`, `max-accelerator`,
     `no-accelerator-targets`; `table` is [tool.depaudit]). Raises InputError for a bad pyproject value,
     UsageError for a bad environment or command-line value."""
@@ -249,8 +294,14 @@ def load_lock_limits(cli: Mapping[str, Any], table: Mapping[str, Any], environ: 
     for key in ("max-download", "max-accelerator"):
         every[key], named = _size_budgets(key, table, tables, cli.get(key), environ, pyproject)
         per_target += [(name, key, value) for name, value in named.items()]
-    found = layer("no-accelerator-targets", table, environ, cli.get("no-accelerator-targets"), pyproject,
-                  "--no-accelerator-target")
+    found = layer(
+        "no-accelerator-targets",
+        table,
+        environ,
+        cli.get("no-accelerator-targets"),
+        pyproject,
+        "--no-accelerator-target",
+    )
     listed = as_strings("no-accelerator-targets", found.value, layer_error(found, pyproject)) if found else ()
     no_accel = tuple(dict.fromkeys([*listed, *table_no_accel]))
     for name in no_accel:
@@ -285,8 +336,9 @@ def check_report(report: SizeReport, limits: LockLimits, *, prefix: str = "", of
     return checks
 
 
-def check_budgets(report: SizeReport, *, max_download: int | None = None, max_accelerator: int | None = None,
-                  offenders: int = 5) -> list[BudgetCheck]:
+def check_budgets(
+    report: SizeReport, *, max_download: int | None = None, max_accelerator: int | None = None, offenders: int = 5
+) -> list[BudgetCheck]:
     """The checks of `report` that do not pass (exceeded, or not verifiable because sizes are unknown)
     for budgets that apply to every target."""
     limits = LockLimits(max_download, max_accelerator)

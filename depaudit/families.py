@@ -14,10 +14,21 @@ import re
 
 from depaudit.names import canonical_name
 
-TORCH_FAMILY: frozenset[str] = frozenset({
-    "torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchrec", "torch-tensorrt",
-    "pytorch-triton", "torchao", "torchcodec", "fbgemm-gpu",
-})
+TORCH_FAMILY: frozenset[str] = frozenset(
+    {
+        "torch",
+        "torchvision",
+        "torchaudio",
+        "torchtext",
+        "torchdata",
+        "torchrec",
+        "torch-tensorrt",
+        "pytorch-triton",
+        "torchao",
+        "torchcodec",
+        "fbgemm-gpu",
+    }
+)
 """Canonical names of the packages published on the PyTorch indexes in CPU and accelerator builds
 (or, like pytorch-triton, only for accelerators): what a CPU-index fix must source, and what installed
 from PyPI on Linux brings the CUDA build of torch."""

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from depaudit.budgets import BudgetCheck, LockLimits, check_report, load_lock_limits
-from depaudit.errors import DepauditError, InputError, UsageError
+from depaudit.budgets import BudgetCheck, LockLimits, Verdict, check_report, load_lock_limits
+from depaudit.errors import InputError, UsageError
 from depaudit.images import engine
 from depaudit.model import Finding, Selection, SizeReport
 from depaudit.rules.base import RuleDoc, describe
@@ -99,8 +99,13 @@ class GateResult:
 
 # ---------------------------------------------------------------- settings
 
-def load_budgets(cli: Mapping[str, Any], pyproject: Path | None, environ: Mapping[str, str] | None = None,
-                 selection: Selection = Selection()) -> Budgets:
+
+def load_budgets(
+    cli: Mapping[str, Any],
+    pyproject: Path | None,
+    environ: Mapping[str, str] | None = None,
+    selection: Selection | None = None,
+) -> Budgets:
     """Resolve budgets: defaults < [tool.depaudit] < DEPAUDIT_* env < command line (`cli`, keyed like
     GATE_KEYS; None or empty means unset). Raises InputError for a bad pyproject value (exit 3),
     UsageError for a bad environment or command-line value (exit 2)."""
@@ -124,16 +129,29 @@ def load_budgets(cli: Mapping[str, Any], pyproject: Path | None, environ: Mappin
         sources["lock"] = f"{base / 'uv.lock'} (beside pyproject.toml)"
     limits = load_lock_limits(cli, table, env, pyproject)
     if limits.per_target:
-        sources.setdefault("per-target", f"{pyproject} [tool.depaudit.per-target]" if subtable(table, "per-target", pyproject) else "inline TARGET=SIZE")
+        sources.setdefault(
+            "per-target",
+            f"{pyproject} [tool.depaudit.per-target]"
+            if subtable(table, "per-target", pyproject)
+            else "inline TARGET=SIZE",
+        )
     return Budgets(
-        max_image_size=values.get("max-image-size"), lock_limits=limits,
-        max_latency_ms=values.get("max-latency-ms"), latency_percentile=values.get("latency-percentile", "p95"),
-        images=values.get("images", ()), lock=values.get("lock"), bench_report=values.get("bench-report"),
-        targets=values.get("targets", ()), selection=selection, sources=tuple(sorted(sources.items())),
-        pyproject=pyproject)
+        max_image_size=values.get("max-image-size"),
+        lock_limits=limits,
+        max_latency_ms=values.get("max-latency-ms"),
+        latency_percentile=values.get("latency-percentile", "p95"),
+        images=values.get("images", ()),
+        lock=values.get("lock"),
+        bench_report=values.get("bench-report"),
+        targets=values.get("targets", ()),
+        selection=selection or Selection(),
+        sources=tuple(sorted(sources.items())),
+        pyproject=pyproject,
+    )
 
 
 # ---------------------------------------------------------------- checks
+
 
 def key_line(pyproject: Path | None, key: str) -> int | None:
     """The line of `key = ...` in a pyproject's [tool.depaudit] table (None when absent)."""
@@ -153,8 +171,9 @@ def key_line(pyproject: Path | None, key: str) -> int | None:
     return None
 
 
-def check_image_sizes(images: Sequence[str], limit: int, *, offenders: int = 3, path: str = "",
-                      line: int | None = None) -> list[BudgetCheck]:
+def check_image_sizes(
+    images: Sequence[str], limit: int, *, offenders: int = 3, path: str = "", line: int | None = None
+) -> list[BudgetCheck]:
     """Size on disk of each image against `limit`; a breach names the image's biggest layers.
     Raises ToolError when the engine is unreachable or an image is missing."""
     checks = []
@@ -164,9 +183,10 @@ def check_image_sizes(images: Sequence[str], limit: int, *, offenders: int = 3, 
         if info.size > limit:
             layers = sorted(engine.image_history(ref), key=lambda e: -e.size)[:offenders]
             top = tuple((_short(e.created_by), float(e.size)) for e in layers if e.size > 0)
-        verdict = "pass" if info.size <= limit else "fail"
-        checks.append(BudgetCheck("image-size", ref, float(info.size), float(limit), verdict, "bytes", top,
-                                  path=path, line=line))
+        verdict: Verdict = "pass" if info.size <= limit else "fail"
+        checks.append(
+            BudgetCheck("image-size", ref, float(info.size), float(limit), verdict, "bytes", top, path=path, line=line)
+        )
     return checks
 
 
@@ -184,12 +204,15 @@ def lock_targets(budgets: Budgets) -> list[str] | None:
     return list(dict.fromkeys([*budgets.targets, *named]))
 
 
-def check_lock(budgets: Budgets, *, offline: bool = False,
-               scan: Callable[..., SizeReport] = scan_lock) -> list[BudgetCheck]:
+def check_lock(
+    budgets: Budgets, *, offline: bool = False, scan: Callable[..., SizeReport] = scan_lock
+) -> list[BudgetCheck]:
     """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets. Raises
     UsageError when no lock is known, InputError/ToolError from the scan."""
     if budgets.lock is None:
-        raise UsageError("a lock budget is set but no lock file: pass --lock uv.lock (or lock = \"uv.lock\" in [tool.depaudit])")
+        raise UsageError(
+            'a lock budget is set but no lock file: pass --lock uv.lock (or lock = "uv.lock" in [tool.depaudit])'
+        )
     lock = load_lock(budgets.lock)
     targets = lock_targets(budgets)
     log.info("gate: scanning %s for %s", budgets.lock, ", ".join(targets or DEFAULT_TARGETS))
@@ -221,26 +244,41 @@ def check_latency(report_path: Path, limit_ms: float, percentile: str = "p95") -
             value = lat.get(key)
             subject = f"{variant.get('variant')} {lat.get('size')} {percentile}"
             if value is None:
-                checks.append(BudgetCheck("latency", subject, None, limit_ms, "fail", "ms",
-                                          note=lat.get("error") or "no measurement", path=str(report_path)))
+                checks.append(
+                    BudgetCheck(
+                        "latency",
+                        subject,
+                        None,
+                        limit_ms,
+                        "fail",
+                        "ms",
+                        note=lat.get("error") or "no measurement",
+                        path=str(report_path),
+                    )
+                )
                 continue
-            verdict = "pass" if value <= limit_ms else "fail"
+            verdict: Verdict = "pass" if value <= limit_ms else "fail"
             checks.append(BudgetCheck("latency", subject, float(value), limit_ms, verdict, "ms", path=str(report_path)))
     if not checks:
         raise InputError(report_path, "bench report holds no latency measurements")
     return checks
 
 
-def run_gate(budgets: Budgets, *, offline: bool = False, rules: Callable[[str], bool] = lambda rule: True) -> GateResult:
+def run_gate(
+    budgets: Budgets, *, offline: bool = False, rules: Callable[[str], bool] = lambda rule: True
+) -> GateResult:
     """Every check the budgets ask for whose DA5xx rule `rules` keeps. Raises UsageError when nothing is
     to be checked."""
     checks: list[BudgetCheck] = []
     if budgets.max_image_size is not None:
         if not budgets.images:
-            raise UsageError("--max-image-size needs at least one IMAGE argument (or images = [...] in [tool.depaudit])")
+            raise UsageError(
+                "--max-image-size needs at least one IMAGE argument (or images = [...] in [tool.depaudit])"
+            )
         path = str(budgets.pyproject) if budgets.pyproject else ""
-        checks += check_image_sizes(budgets.images, budgets.max_image_size, path=path,
-                                    line=key_line(budgets.pyproject, "max-image-size"))
+        checks += check_image_sizes(
+            budgets.images, budgets.max_image_size, path=path, line=key_line(budgets.pyproject, "max-image-size")
+        )
     elif budgets.images:
         raise UsageError("images given but no --max-image-size budget")
     if budgets.lock_limits.any:
@@ -250,8 +288,10 @@ def run_gate(budgets: Budgets, *, offline: bool = False, rules: Callable[[str], 
             raise UsageError("--max-latency-ms needs --bench-report FILE (a depaudit bench images.json)")
         checks += check_latency(budgets.bench_report, budgets.max_latency_ms, budgets.latency_percentile)
     if not checks:
-        raise UsageError("no budget to check: give --max-image-size, --max-download, --max-accelerator, "
-                         "--no-accelerator-target or --max-latency-ms (or set them in [tool.depaudit])")
+        raise UsageError(
+            "no budget to check: give --max-image-size, --max-download, --max-accelerator, "
+            "--no-accelerator-target or --max-latency-ms (or set them in [tool.depaudit])"
+        )
     return GateResult(tuple(c for c in checks if rules(c.rule)))
 
 
@@ -271,8 +311,14 @@ class GateReport:
         return self.result.passed
 
 
-def gate_report(budgets: Budgets, *, offline: bool = False, select: Sequence[str] = (),
-                ignore: Sequence[str] = (), binary: bool = False) -> GateReport:
+def gate_report(
+    budgets: Budgets,
+    *,
+    offline: bool = False,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    binary: bool = False,
+) -> GateReport:
     """Run the gate: the checks of the budget rules `select`/`ignore` keep, and their findings.
     Raises UsageError (nothing to check), InputError and ToolError from the checks."""
     chosen = RuleSelection(tuple(select), tuple(ignore))

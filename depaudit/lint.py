@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from depaudit.analysis.dockerfile import DockerSubject, wanted_context_files
@@ -32,7 +32,7 @@ from depaudit.sources.dockerfile import context_dirs, parse_dockerfile, read_con
 from depaudit.sources.uvlock import load_lock
 
 
-class FileKind(str, Enum):
+class FileKind(StrEnum):
     """The kinds of file lint reads, and the rule families each gets."""
 
     dockerfile = "Dockerfile"
@@ -51,8 +51,7 @@ FAMILIES_OF: dict[FileKind, tuple[str, ...]] = {
 
 def is_dockerfile_name(name: str) -> bool:
     """Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile."""
-    return name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile") \
-        or name.endswith(".dockerfile")
+    return name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith((".Dockerfile", ".dockerfile"))
 
 
 def is_lock_name(name: str) -> bool:
@@ -101,28 +100,38 @@ class LintReport:
 
 # ---------------------------------------------------------------- Dockerfiles
 
-def load_subject(path: Path | str, context: Path | str | None = None,
-                 build_args: Mapping[str, str] | None = None) -> DockerSubject:
+
+def load_subject(
+    path: Path | str, context: Path | str | None = None, build_args: Mapping[str, str] | None = None
+) -> DockerSubject:
     """Parse a Dockerfile and read the build-context files its RUNs name. Raises InputError."""
     df = read_dockerfile(path, dict(build_args or {}))
     files = read_context(context_dirs(path, context), wanted_context_files(df))
     return DockerSubject(df, files)
 
 
-def lint_subject(subject: DockerSubject, select: Iterable[str] = (), ignore: Iterable[str] = (),
-                 per_path: Sequence[PathRule] = ()) -> list[Finding]:
+def lint_subject(
+    subject: DockerSubject, select: Iterable[str] = (), ignore: Iterable[str] = (), per_path: Sequence[PathRule] = ()
+) -> list[Finding]:
     """Findings of the DA3xx rules for one parsed Dockerfile (see `depaudit.rules.engine.run`)."""
     return run("DA3", subject, tuple(select), tuple(ignore), per_path=per_path)
 
 
-def lint_dockerfile(path: Path | str, *, select: Iterable[str] = (), ignore: Iterable[str] = (),
-                    context: Path | str | None = None, build_args: Mapping[str, str] | None = None) -> list[Finding]:
+def lint_dockerfile(
+    path: Path | str,
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    context: Path | str | None = None,
+    build_args: Mapping[str, str] | None = None,
+) -> list[Finding]:
     """Lint one Dockerfile. Raises InputError when it cannot be read or parsed."""
     return lint_subject(load_subject(path, context, build_args), select, ignore)
 
 
-def dockerfile_context(path: Path | str, text: str, context: Path | str | None = None,
-                       build_args: Mapping[str, str] | None = None) -> dict[str, str]:
+def dockerfile_context(
+    path: Path | str, text: str, context: Path | str | None = None, build_args: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The build-context files (requirements files, pyproject.toml) Dockerfile `text` at `path`
     names, read from `context` or the Dockerfile's folder and its parent. Raises InputError."""
     df = parse_dockerfile(text, str(path), dict(build_args or {}))
@@ -130,6 +139,7 @@ def dockerfile_context(path: Path | str, text: str, context: Path | str | None =
 
 
 # ---------------------------------------------------------------- every kind
+
 
 def lint_lock(path: Path, options: LintOptions = LintOptions()) -> list[Finding]:
     """DA1xx findings of a lock (scanned offline) and DA2xx of the pyproject.toml above it."""
@@ -177,8 +187,11 @@ def find_lint_files(paths: Iterable[Path | str]) -> list[tuple[Path, FileKind]]:
         if path.is_dir():
             found = [(p, k) for p in sorted(_walk(path)) if (k := file_kind(p, explicit=False)) is not None]
             if not found:
-                raise InputError(path, "nothing to lint in this directory (no Dockerfile, Dockerfile.*, "
-                                       "*.Dockerfile, requirements*.txt, pyproject.toml, uv.lock or pylock.toml)")
+                raise InputError(
+                    path,
+                    "nothing to lint in this directory (no Dockerfile, Dockerfile.*, "
+                    "*.Dockerfile, requirements*.txt, pyproject.toml, uv.lock or pylock.toml)",
+                )
             out.update(found)
         elif path.exists():
             out[path] = file_kind(path) or FileKind.dockerfile

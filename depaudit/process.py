@@ -27,35 +27,67 @@ def _text(data: str | bytes | None) -> str:
     return data or ""
 
 
-def run_tool(argv: Sequence[str], *, timeout: float | None, input_text: str | None = None,
-             cwd: Path | None = None, env: Mapping[str, str] | None = None, check: bool = True,
-             missing_hint: str | None = None, failure: Failure | None = None) -> subprocess.CompletedProcess[str]:
+def run_tool(
+    argv: Sequence[str],
+    *,
+    timeout: float | None,
+    input_text: str | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    missing_hint: str | None = None,
+    failure: Failure | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run `argv` to completion and return it (text stdout/stderr captured). Raises ToolError when the
     executable is missing, the run exceeds `timeout` seconds, or (with `check`) it exits non-zero;
     `failure` may build that last error itself (to add a hint)."""
     command = [str(a) for a in argv]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, input=input_text,
-                              cwd=cwd, env=None if env is None else dict(env), check=False,
-                              stdin=None if input_text is not None else subprocess.DEVNULL)
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input_text,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            check=False,
+            stdin=None if input_text is not None else subprocess.DEVNULL,
+        )
     except FileNotFoundError:
         raise _missing(command, missing_hint) from None
     except subprocess.TimeoutExpired as exc:
-        raise ToolError(command, _text(exc.stderr),
-                        what=f"command timed out after {timeout:g} s: {' '.join(command)}") from None
+        raise ToolError(
+            command, _text(exc.stderr), what=f"command timed out after {timeout:g} s: {' '.join(command)}"
+        ) from None
     if check and done.returncode != 0:
         raise (failure or ToolError)(command, done.stderr)
     return done
 
 
-def run_logged(argv: Sequence[str], log: IO[bytes], *, timeout: float | None, cwd: Path | None = None,
-               env: Mapping[str, str] | None = None, missing_hint: str | None = None) -> int:
+def run_logged(
+    argv: Sequence[str],
+    log: IO[bytes],
+    *,
+    timeout: float | None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    missing_hint: str | None = None,
+) -> int:
     """Run `argv` with stdout and stderr going to `log` (a build log) and return its exit code. Raises
     ToolError when the executable is missing or the run exceeds `timeout` seconds."""
     command = [str(a) for a in argv]
     try:
-        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                              timeout=timeout, cwd=cwd, env=None if env is None else dict(env), check=False).returncode
+        return subprocess.run(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            check=False,
+        ).returncode
     except FileNotFoundError:
         raise _missing(command, missing_hint) from None
     except subprocess.TimeoutExpired:
@@ -63,8 +95,9 @@ def run_logged(argv: Sequence[str], log: IO[bytes], *, timeout: float | None, cw
 
 
 @contextmanager
-def stream_tool(argv: Sequence[str], *, missing_hint: str | None = None,
-                failure: Failure | None = None) -> Iterator[IO[bytes]]:
+def stream_tool(
+    argv: Sequence[str], *, missing_hint: str | None = None, failure: Failure | None = None
+) -> Iterator[IO[bytes]]:
     """Run `argv` and yield its stdout as a binary stream (GBs from `docker save`: read incrementally).
     The process is always reaped; it is killed when the reader stops early with an error. Raises
     ToolError when the executable is missing or the command exits non-zero. No timeout: the reader

@@ -82,8 +82,14 @@ def _given(value: Any) -> bool:
     return value is not None and value != "" and value != [] and value != ()
 
 
-def all_layers(key: str, table: Mapping[str, Any], environ: Mapping[str, str], cli_value: Any,
-               pyproject: Path | None, option: str | None = None) -> list[Layer]:
+def all_layers(
+    key: str,
+    table: Mapping[str, Any],
+    environ: Mapping[str, str],
+    cli_value: Any,
+    pyproject: Path | None,
+    option: str | None = None,
+) -> list[Layer]:
     """Every layer that sets `key`, lowest precedence first: pyproject, environment, command line."""
     found = []
     if key in table:
@@ -96,16 +102,27 @@ def all_layers(key: str, table: Mapping[str, Any], environ: Mapping[str, str], c
     return found
 
 
-def layer(key: str, table: Mapping[str, Any], environ: Mapping[str, str], cli_value: Any,
-          pyproject: Path | None, option: str | None = None) -> Layer | None:
+def layer(
+    key: str,
+    table: Mapping[str, Any],
+    environ: Mapping[str, str],
+    cli_value: Any,
+    pyproject: Path | None,
+    option: str | None = None,
+) -> Layer | None:
     """The winning layer for one key (the precedence rule), or None when no layer sets it."""
     found = all_layers(key, table, environ, cli_value, pyproject, option)
     return found[-1] if found else None
 
 
-def resolve_layers(keys: Mapping[str, Any], pyproject: Path | None, environ: Mapping[str, str] | None = None,
-                   *, options: Mapping[str, str] | None = None,
-                   table: Mapping[str, Any] | None = None) -> dict[str, Layer]:
+def resolve_layers(
+    keys: Mapping[str, Any],
+    pyproject: Path | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    options: Mapping[str, str] | None = None,
+    table: Mapping[str, Any] | None = None,
+) -> dict[str, Layer]:
     """The winning layer of each key of `keys` (name -> command-line value or None) that is set.
     `options` names each key's command-line option for messages. Raises InputError for a bad pyproject."""
     env = os.environ if environ is None else environ
@@ -118,7 +135,9 @@ def resolve_layers(keys: Mapping[str, Any], pyproject: Path | None, environ: Map
     return found
 
 
-def resolve(keys: Mapping[str, Any], pyproject: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def resolve(
+    keys: Mapping[str, Any], pyproject: Path | None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Raw values of `keys` (name -> command-line value or None) in precedence order; None when unset."""
     layers = resolve_layers(keys, pyproject, environ)
     return {key: layers[key].value if key in layers else None for key in keys}

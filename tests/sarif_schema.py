@@ -26,5 +26,6 @@ def validate_sarif(log: dict[str, Any] | str) -> dict[str, Any]:
     doc = json.loads(log) if isinstance(log, str) else log
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     assert not errors, "SARIF does not validate:\n" + "\n".join(
-        f"  {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:20])
+        f"  {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:20]
+    )
     return doc

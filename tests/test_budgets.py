@@ -30,7 +30,9 @@ def test_download_pass_fail_unknown():
     assert _verdicts(known, LockLimits(max_download=300)) == [("download", "pass")]
     assert _verdicts(known, LockLimits(max_download=299)) == [("download", "fail")]
     partly = _report(_item("a", 100), _item("b", None))
-    assert _verdicts(partly, LockLimits(max_download=10**9)) == [("download", "unknown")]  # a lower bound proves nothing
+    assert _verdicts(partly, LockLimits(max_download=10**9)) == [
+        ("download", "unknown")
+    ]  # a lower bound proves nothing
     assert _verdicts(partly, LockLimits(max_download=50)) == [("download", "fail")]  # already over
 
 
@@ -43,10 +45,13 @@ def test_zero_accelerator_budget_fails_on_any_accelerator_wheel_even_of_unknown_
 
 
 def test_no_accelerator_target_and_unsupported_targets():
-    report = SizeReport("uv.lock", (
-        TargetReport(make_target("linux-x86_64"), True, (_item("triton", 5, "triton"),)),
-        TargetReport(make_target("windows-amd64"), False, unsupported_reason="excluded by supported-markers"),
-    ))
+    report = SizeReport(
+        "uv.lock",
+        (
+            TargetReport(make_target("linux-x86_64"), True, (_item("triton", 5, "triton"),)),
+            TargetReport(make_target("windows-amd64"), False, unsupported_reason="excluded by supported-markers"),
+        ),
+    )
     limits = LockLimits(no_accelerator_targets=("linux-x86_64", "windows-amd64"), max_download=1)
     checks = {(c.target, c.check): c for c in check_report(report, limits)}
     assert checks[("linux-x86_64", "no-accelerator")].verdict == "fail"
@@ -64,8 +69,7 @@ def test_per_target_limits_override_the_every_target_budget():
 
 def test_messages_keep_the_scan_wording():
     (breach,) = check_budgets(_report(_item("torch", 3_900_000_000)), max_download=10**9)
-    assert breach.message() == ("linux-x86_64: download 3.9 GB exceeds the budget of 1.0 GB; "
-                                "biggest: torch (3.9 GB)")
+    assert breach.message() == ("linux-x86_64: download 3.9 GB exceeds the budget of 1.0 GB; biggest: torch (3.9 GB)")
     assert breach.rule == "DA501" and not breach.passed
 
 

@@ -12,6 +12,7 @@ import pytest
 from depaudit.budgets import LockLimits
 from depaudit.errors import InputError, UsageError
 from depaudit.gate import Budgets, check_latency, check_lock, gate_report, load_budgets, lock_targets, run_gate
+
 from fixture_paths import LOCKS
 
 TORCH_DEFAULT = LOCKS / "torch-default" / "uv.lock"
@@ -19,7 +20,7 @@ TORCH_DEFAULT = LOCKS / "torch-default" / "uv.lock"
 
 def _pyproject(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "pyproject.toml"
-    path.write_text("[project]\nname = \"demo\"\nversion = \"0\"\n\n[tool.depaudit]\n" + body)
+    path.write_text('[project]\nname = "demo"\nversion = "0"\n\n[tool.depaudit]\n' + body)
     return path
 
 
@@ -31,7 +32,9 @@ def cached(size_cache, monkeypatch):
 
 
 def test_precedence_pyproject_then_env_then_command_line(tmp_path):
-    project = _pyproject(tmp_path, 'max-image-size = "1GB"\nmax-latency-ms = 900\nno-accelerator-targets = ["linux-x86_64"]\n')
+    project = _pyproject(
+        tmp_path, 'max-image-size = "1GB"\nmax-latency-ms = 900\nno-accelerator-targets = ["linux-x86_64"]\n'
+    )
     only_file = load_budgets({}, project, environ={})
     assert only_file.max_image_size == 10**9 and only_file.max_latency_ms == 900.0
     assert only_file.no_accelerator_targets == ("linux-x86_64",)
@@ -70,8 +73,11 @@ def test_lock_path_in_pyproject_is_relative_to_it(tmp_path):
 
 
 def test_per_target_budgets_from_tables_inline_and_env(tmp_path):
-    project = _pyproject(tmp_path, 'max-download = "1GB"\n\n[tool.depaudit.per-target.linux-aarch64]\n'
-                                   'max-download = "4GB"\nno-accelerator = true\n')
+    project = _pyproject(
+        tmp_path,
+        'max-download = "1GB"\n\n[tool.depaudit.per-target.linux-aarch64]\n'
+        'max-download = "4GB"\nno-accelerator = true\n',
+    )
     limits = load_budgets({}, project, environ={}).lock_limits
     assert limits.limit("max-download", "linux-x86_64") == 10**9
     assert limits.limit("max-download", "linux-aarch64") == 4 * 10**9
@@ -88,8 +94,9 @@ def test_per_target_budgets_from_tables_inline_and_env(tmp_path):
 
 def test_every_budget_applies_to_every_selected_target(cached):
     # the issue-10 case: --no-accelerator-target linux-x86_64 --max-download 500MB must check aarch64 too
-    budgets = Budgets(lock=TORCH_DEFAULT, lock_limits=LockLimits(max_download=500 * 10**6,
-                                                                 no_accelerator_targets=("linux-x86_64",)))
+    budgets = Budgets(
+        lock=TORCH_DEFAULT, lock_limits=LockLimits(max_download=500 * 10**6, no_accelerator_targets=("linux-x86_64",))
+    )
     assert lock_targets(budgets) is None  # all presets
     checks = check_lock(budgets, offline=True)
     download = {c.target: c for c in checks if c.check == "download"}
@@ -108,7 +115,9 @@ def test_selected_targets_plus_the_targets_a_budget_names(cached):
 
 
 def test_no_accelerator_target_fails_on_the_cuda_lock_and_names_the_wheels(cached):
-    budgets = Budgets(lock=TORCH_DEFAULT, lock_limits=LockLimits(no_accelerator_targets=("linux-x86_64", "macos-arm64")))
+    budgets = Budgets(
+        lock=TORCH_DEFAULT, lock_limits=LockLimits(no_accelerator_targets=("linux-x86_64", "macos-arm64"))
+    )
     checks = {c.target: c for c in check_lock(budgets, offline=True)}
     linux, mac = checks["linux-x86_64"], checks["macos-arm64"]
     assert linux.verdict == "fail" and linux.measured > 10**9
@@ -128,11 +137,22 @@ def test_unknown_size_is_never_a_pass(tmp_path, monkeypatch):
 
 def _bench_report(tmp_path: Path) -> Path:
     """A bench report in the schema `depaudit bench` writes (values chosen for the test)."""
-    report = {"schema": 1, "variants": [
-        {"variant": "onnxruntime", "latency": [{"size": "256x256", "p50_ms": 300.0, "p95_ms": 420.0},
-                                               {"size": "512x512", "p50_ms": 1400.0, "p95_ms": 1700.0}]},
-        {"variant": "tinygrad", "latency": [{"size": "256x256", "p50_ms": None, "p95_ms": None, "error": "timed out"}]},
-    ]}
+    report = {
+        "schema": 1,
+        "variants": [
+            {
+                "variant": "onnxruntime",
+                "latency": [
+                    {"size": "256x256", "p50_ms": 300.0, "p95_ms": 420.0},
+                    {"size": "512x512", "p50_ms": 1400.0, "p95_ms": 1700.0},
+                ],
+            },
+            {
+                "variant": "tinygrad",
+                "latency": [{"size": "256x256", "p50_ms": None, "p95_ms": None, "error": "timed out"}],
+            },
+        ],
+    }
     path = tmp_path / "images.json"
     path.write_text(json.dumps(report))
     return path
@@ -149,7 +169,7 @@ def test_latency_budget_uses_the_chosen_percentile(tmp_path):
 def test_latency_report_that_is_not_a_bench_report(tmp_path):
     path = tmp_path / "other.json"
     path.write_text('{"schema": 2}')
-    with pytest.raises(InputError, match="other.json: not a depaudit bench report"):
+    with pytest.raises(InputError, match=r"other\.json: not a depaudit bench report"):
         check_latency(path, 100.0)
 
 

@@ -217,7 +217,9 @@ def python_installs(df: Dockerfile, stages: list[Stage] | None = None) -> list[P
     return found
 
 
-def _parse_install(ins, command: ShellCommand, tool: str, verb: int, env) -> PythonInstall:
+def _parse_install(
+    ins: Instruction, command: ShellCommand, tool: str, verb: int, env: Mapping[str, str | None]
+) -> PythonInstall:
     opts: dict[str, list[str | None]] = {}
     flags: set[str] = set()
     specs: list[str] = []
@@ -241,7 +243,10 @@ def _parse_install(ins, command: ShellCommand, tool: str, verb: int, env) -> Pyt
         else:
             specs.append(word)
         i += 1
-    get = lambda *names: tuple(v for n in names for v in opts.get(n, []))  # noqa: E731
+
+    def get(*names: str) -> tuple[str | None, ...]:
+        return tuple(v for n in names for v in opts.get(n, []))
+
     local = tuple(s for s in specs if s.startswith((".", "/")) and not s.endswith(".whl"))
     local += tuple(v for v in get("-e", "--editable") if v)
     specs_ = tuple(s for s in (expand(s, env) or s for s in specs) if s not in local)
@@ -258,8 +263,20 @@ def _parse_install(ins, command: ShellCommand, tool: str, verb: int, env) -> Pyt
     if tool != "pip":
         no_cache = "--no-cache" in flags or _env_true(env, "UV_NO_CACHE")
     return PythonInstall(
-        ins, command, tool, command.words[verb], specs_, tuple(v for v in get("-r", "--requirement") if v),
-        local, index, extra, get("-f", "--find-links"), backend, no_cache, "--no-deps" in flags, env,
+        ins,
+        command,
+        tool,
+        command.words[verb],
+        specs_,
+        tuple(v for v in get("-r", "--requirement") if v),
+        local,
+        index,
+        extra,
+        get("-f", "--find-links"),
+        backend,
+        no_cache,
+        "--no-deps" in flags,
+        env,
     )
 
 
@@ -394,15 +411,24 @@ def installed_specs(subject: DockerSubject, stages: list[Stage] | None = None) -
                     for spec in parsed.specs:
                         name = requirement_name(spec)
                         if name:
-                            out.append(InstalledSpec(inst, spec, name, key, inst.index_urls + parsed.index_urls,
-                                                     inst.extra_index_urls + parsed.extra_index_urls))
+                            out.append(
+                                InstalledSpec(
+                                    inst,
+                                    spec,
+                                    name,
+                                    key,
+                                    inst.index_urls + parsed.index_urls,
+                                    inst.extra_index_urls + parsed.extra_index_urls,
+                                )
+                            )
                     break
         if inst.tool == "uv-sync" or (inst.local_paths and not inst.no_deps):
             for spec in project_dependencies(subject.context.get("pyproject.toml")):
                 name = requirement_name(spec)
                 if name:
-                    out.append(InstalledSpec(inst, spec, name, "pyproject.toml", inst.index_urls,
-                                             inst.extra_index_urls))
+                    out.append(
+                        InstalledSpec(inst, spec, name, "pyproject.toml", inst.index_urls, inst.extra_index_urls)
+                    )
     return out
 
 
@@ -486,8 +512,15 @@ def system_installs(df: Dockerfile, stages: list[Stage] | None = None) -> list[S
             words = command.argv
             for i, word in enumerate(words):
                 name = _basename(word)
-                verb = {"apt-get": "install", "apt": "install", "aptitude": "install", "apk": "add",
-                        "dnf": "install", "yum": "install", "microdnf": "install"}.get(name)
+                verb = {
+                    "apt-get": "install",
+                    "apt": "install",
+                    "aptitude": "install",
+                    "apk": "add",
+                    "dnf": "install",
+                    "yum": "install",
+                    "microdnf": "install",
+                }.get(name)
                 if verb and verb in words[i + 1 :]:
                     rest = words[words.index(verb, i + 1) + 1 :]
                     pkgs = tuple(p.split("=")[0] for p in rest if not p.startswith("-"))
@@ -519,8 +552,12 @@ def is_cuda_image(image: str | None) -> bool:
     ref = image.lower()
     repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
     return (
-        "nvidia/cuda" in repo or repo.startswith("nvcr.io/") or repo.endswith("pytorch/pytorch")
-        or "cuda" in tag or "cudnn" in tag or ("tensorflow" in repo and "gpu" in tag)
+        "nvidia/cuda" in repo
+        or repo.startswith("nvcr.io/")
+        or repo.endswith("pytorch/pytorch")
+        or "cuda" in tag
+        or "cudnn" in tag
+        or ("tensorflow" in repo and "gpu" in tag)
     )
 
 

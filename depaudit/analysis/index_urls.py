@@ -30,7 +30,7 @@ _PYTORCH_WHL = re.compile(r"download\.pytorch\.org/whl(/[\w.-]+)?$", re.IGNORECA
 def _path(url: str) -> str:
     """The path part of a URL (`https://host/a/b?q` -> `/a/b`), or "" when there is none."""
     rest = url.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
-    return rest[rest.find("/"):] if "/" in rest else ""
+    return rest[rest.find("/") :] if "/" in rest else ""
 
 
 def is_accelerator_name(name: str | None) -> bool:

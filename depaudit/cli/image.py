@@ -40,7 +40,9 @@ def measure(
     output: OutputOption = None,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     top: Annotated[int, typer.Option("--top", help="Python packages and shared libraries to list.")] = 15,
-    no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the gzip pass (faster; compressed size unknown).")] = False,
+    no_compressed: Annotated[
+        bool, typer.Option("--no-compressed", help="Skip the gzip pass (faster; compressed size unknown).")
+    ] = False,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> int:

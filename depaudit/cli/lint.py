@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,16 +26,18 @@ from depaudit.cli.options import (
 from depaudit.cli.output import emit
 from depaudit.errors import UsageError
 from depaudit.lint import LintOptions, lint_paths
-from depaudit.render.lint import LINT_RENDERERS
 from depaudit.render.formats import render
+from depaudit.render.lint import LINT_RENDERERS
 from depaudit.rules.base import at_or_above
 from depaudit.rules.config import rule_config
 
-EXIT_CODES_HELP = ("Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage error; "
-                   "3 a file unreadable or invalid.")
+EXIT_CODES_HELP = (
+    "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage error; "
+    "3 a file unreadable or invalid."
+)
 
 
-def _build_args(values: Optional[list[str]]) -> dict[str, str]:
+def _build_args(values: list[str] | None) -> dict[str, str]:
     args: dict[str, str] = {}
     for value in values or []:
         name, eq, val = value.partition("=")
@@ -47,15 +49,37 @@ def _build_args(values: Optional[list[str]]) -> dict[str, str]:
 
 @app.command(epilog=EXIT_CODES_HELP)
 def lint(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Dockerfiles, requirements files, pyproject.toml, uv.lock/pylock.toml, or folders to search (default: .).")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Dockerfiles, requirements files, pyproject.toml, uv.lock/pylock.toml, or folders to search (default: .)."
+        ),
+    ] = None,
     fmt: FormatOption = TABLE,
     output: OutputOption = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this severity (default: error).")] = FailOn.error,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this severity (default: error).")
+    ] = FailOn.error,
     ignore: IgnoreOption = None,
     select: SelectOption = None,
-    context: Annotated[Optional[Path], typer.Option("--context", help="Build context for files RUN lines name (default: the Dockerfile's folder, then its parent).")] = None,
-    build_arg: Annotated[Optional[list[str]], typer.Option("--build-arg", help="NAME=VALUE overriding an ARG default, as docker build would.")] = None,
-    pyproject: Annotated[Optional[Path], typer.Option("--pyproject", help="pyproject.toml with [tool.depaudit] (default: the nearest one above the current folder).")] = None,
+    context: Annotated[
+        Path | None,
+        typer.Option(
+            "--context",
+            help="Build context for files RUN lines name (default: the Dockerfile's folder, then its parent).",
+        ),
+    ] = None,
+    build_arg: Annotated[
+        list[str] | None,
+        typer.Option("--build-arg", help="NAME=VALUE overriding an ARG default, as docker build would."),
+    ] = None,
+    pyproject: Annotated[
+        Path | None,
+        typer.Option(
+            "--pyproject",
+            help="pyproject.toml with [tool.depaudit] (default: the nearest one above the current folder).",
+        ),
+    ] = None,
     docs_url: DocsUrlOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -41,28 +41,45 @@ def _complete_format(incomplete: str) -> list[str]:
     return [f.value for f in OutputFormat if f.value.startswith(incomplete)]
 
 
-FormatOption = Annotated[FormatChoice, typer.Option(
-    "--format", "-f", parser=_parse_format, metavar=f"[{FORMAT_CHOICES}]", show_default=False,
-    autocompletion=_complete_format,
-    help="Output format (default table): table, json, markdown, sarif, gnu (path:line:col: DAxxx message).")]
+FormatOption = Annotated[
+    FormatChoice,
+    typer.Option(
+        "--format",
+        "-f",
+        parser=_parse_format,
+        metavar=f"[{FORMAT_CHOICES}]",
+        show_default=False,
+        autocompletion=_complete_format,
+        help="Output format (default table): table, json, markdown, sarif, gnu (path:line:col: DAxxx message).",
+    ),
+]
 TABLE = FormatChoice(OutputFormat.table)
 
-OutputOption = Annotated[Optional[str], typer.Option(
-    "--output", "-o", help="Write to FILE ('-' for stdout); the file is replaced atomically.")]
-SelectOption = Annotated[Optional[list[str]], typer.Option(
-    "--select", help="Run only these rule IDs or prefixes (DA3, DA302); repeatable or comma-separated.")]
-IgnoreOption = Annotated[Optional[list[str]], typer.Option(
-    "--ignore", help="Skip these rule IDs or prefixes; repeatable or comma-separated.")]
-QuietOption = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="Print only errors and the report itself.")]
-VerboseOption = Annotated[bool, typer.Option(
-    "--verbose", help="Also print what is looked up and decided (settings, rules, files, checks).")]
-DocsUrlOption = Annotated[Optional[str], typer.Option(
-    "--docs-url", help="Base URL of the rule pages for SARIF helpUri (default: [tool.depaudit] docs-url, "
-                       "else the project's documentation URL).")]
+OutputOption = Annotated[
+    str | None, typer.Option("--output", "-o", help="Write to FILE ('-' for stdout); the file is replaced atomically.")
+]
+SelectOption = Annotated[
+    list[str] | None,
+    typer.Option("--select", help="Run only these rule IDs or prefixes (DA3, DA302); repeatable or comma-separated."),
+]
+IgnoreOption = Annotated[
+    list[str] | None, typer.Option("--ignore", help="Skip these rule IDs or prefixes; repeatable or comma-separated.")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the report itself.")]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", help="Also print what is looked up and decided (settings, rules, files, checks).")
+]
+DocsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--docs-url",
+        help="Base URL of the rule pages for SARIF helpUri (default: [tool.depaudit] docs-url, "
+        "else the project's documentation URL).",
+    ),
+]
 
 
-class FailOn(str, Enum):
+class FailOn(StrEnum):
     """The lowest finding severity that makes the exit code 1."""
 
     never = "never"
@@ -88,13 +105,25 @@ def pyproject_option(given: Path | None, start: Path) -> Path | None:
     return find_pyproject(start)
 
 
-def render_options(pyproject: Path | None, docs_url: str | None = None, *, binary: bool = False,
-                   top: int | None = 15, indent: int | None = 2) -> RenderOptions:
+def render_options(
+    pyproject: Path | None,
+    docs_url: str | None = None,
+    *,
+    binary: bool = False,
+    top: int | None = 15,
+    indent: int | None = 2,
+) -> RenderOptions:
     """RenderOptions for a command: SARIF paths relative to the repository root, rule pages under the
     docs URL (`--docs-url` > DEPAUDIT_DOCS_URL > [tool.depaudit] docs-url > the package's), line reader."""
     found = resolve_layers({"docs-url": docs_url}, pyproject, options={"docs-url": "--docs-url"})
     url = None
     if "docs-url" in found:
         url = convert("str", "docs-url", found["docs-url"].value, layer_error(found["docs-url"], pyproject))
-    return RenderOptions(binary=binary, top=top, indent=indent, source_root=source_root(Path.cwd()),
-                         docs_url=url, read_line=SourceLines())
+    return RenderOptions(
+        binary=binary,
+        top=top,
+        indent=indent,
+        source_root=source_root(Path.cwd()),
+        docs_url=url,
+        read_line=SourceLines(),
+    )

@@ -90,8 +90,9 @@ def make_console(*, stderr: bool = False, file: StringIO | None = None) -> Conso
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     terminal = file is None and stream.isatty()
     width = None if terminal else UNWRAPPED_WIDTH
-    return Console(file=stream, width=width, no_color=no_color() or not terminal or None, highlight=False,
-                   soft_wrap=not terminal)
+    return Console(
+        file=stream, width=width, no_color=no_color() or not terminal or None, highlight=False, soft_wrap=not terminal
+    )
 
 
 def write_output(text: str, output: str | None) -> None:

@@ -20,8 +20,10 @@ from depaudit.errors import ToolError
 from depaudit.process import run_tool, stream_tool
 from depaudit.units import parse_size
 
-NO_ENGINE_HINT = ("is the Docker engine running? (`docker info` must answer; on these machines "
-                  "`bash docker/engine.sh` installs and starts it)")
+NO_ENGINE_HINT = (
+    "is the Docker engine running? (`docker info` must answer; on these machines "
+    "`bash docker/engine.sh` installs and starts it)"
+)
 
 
 def docker_command() -> str:
@@ -38,16 +40,16 @@ MISSING_CLIENT_HINT = "install Docker (Debian: apt-get install docker.io) or set
 
 def _failure(argv: list[str], stderr: str) -> ToolError:
     if "Cannot connect to the Docker daemon" in stderr or "error during connect" in stderr:
-        return ToolError(argv, stderr, what=f"{' '.join(argv[:2])}: cannot reach the Docker engine; "
-                                             + NO_ENGINE_HINT)
+        return ToolError(argv, stderr, what=f"{' '.join(argv[:2])}: cannot reach the Docker engine; " + NO_ENGINE_HINT)
     return ToolError(argv, stderr)
 
 
 def run_docker(args: Sequence[str], *, timeout: float | None, input_text: str | None = None) -> str:
     """Run `docker ARGS...`, return its stdout. Raises ToolError on a non-zero exit, a timeout or a
     missing client."""
-    done = run_tool(_argv(args), timeout=timeout, input_text=input_text, missing_hint=MISSING_CLIENT_HINT,
-                    failure=_failure)
+    done = run_tool(
+        _argv(args), timeout=timeout, input_text=input_text, missing_hint=MISSING_CLIENT_HINT, failure=_failure
+    )
     return done.stdout
 
 
@@ -78,6 +80,7 @@ def require_engine() -> None:
 
 
 # ---- parsing the engine's answers (pure) ----
+
 
 @dataclass(frozen=True)
 class HistoryEntry:
@@ -122,8 +125,11 @@ def parse_history(text: str) -> list[HistoryEntry]:
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"docker history line {number}: unexpected output: {line[:120]!r} ({exc})") from None
         image_id = row.get("ID")
-        entries.append(HistoryEntry(clean_created_by(row.get("CreatedBy", "")), size,
-                                    None if image_id in (None, "<missing>") else image_id))
+        entries.append(
+            HistoryEntry(
+                clean_created_by(row.get("CreatedBy", "")), size, None if image_id in (None, "<missing>") else image_id
+            )
+        )
     entries.reverse()
     return entries
 

@@ -15,12 +15,18 @@ from depaudit.render.rule_help import rule_url
 if TYPE_CHECKING:
     from rich.table import Table
 
+
 def finding_dict(finding: Finding) -> dict[str, Any]:
     """The JSON object of one finding (the same keys in every command's JSON)."""
     return {
-        "rule": finding.rule, "severity": finding.severity, "message": finding.message,
-        "path": finding.path, "line": finding.line, "column": finding.column,
-        "fixable": finding.fixable, "target": finding.target,
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "message": finding.message,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "fixable": finding.fixable,
+        "target": finding.target,
     }
 
 
@@ -65,8 +71,13 @@ def findings_table(findings: Sequence[Finding]) -> Table:
         table.add_column(name, overflow="fold", no_wrap=name != "Message")
     styles = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in findings:
-        table.add_row(Text(escape_control(where(f))), f.rule, Text(f.severity, style=styles.get(f.severity, "")),
-                      "yes" if f.fixable else "", Text(escape_control(f.message)))
+        table.add_row(
+            Text(escape_control(where(f))),
+            f.rule,
+            Text(f.severity, style=styles.get(f.severity, "")),
+            "yes" if f.fixable else "",
+            Text(escape_control(f.message)),
+        )
     return table
 
 
@@ -80,6 +91,8 @@ def findings_markdown(findings: Sequence[Finding], options: RenderOptions) -> li
     lines = ["| Where | Rule | Severity | Fixable | Message |", "| --- | --- | --- | --- | --- |"]
     for f in findings:
         rule = f"[{f.rule}]({rule_url(f.rule, options.docs_url)})"
-        lines.append(f"| `{markdown_cell(where(f))}` | {rule} | {f.severity} | {'yes' if f.fixable else 'no'} "
-                     f"| {markdown_cell(f.message)} |")
+        lines.append(
+            f"| `{markdown_cell(where(f))}` | {rule} | {f.severity} | {'yes' if f.fixable else 'no'} "
+            f"| {markdown_cell(f.message)} |"
+        )
     return lines

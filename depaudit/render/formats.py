@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # rich is imported only when a table is actually printed (sta
     from rich.console import RenderableType
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """Every output format depaudit writes."""
 
     table = "table"  # human: rich tables on a terminal, plain unwrapped columns otherwise
@@ -121,17 +121,21 @@ def check_supported(table: Mapping[OutputFormat, object], fmt: OutputFormat) -> 
         renderer(None, RenderOptions())
 
 
-def render(table: Mapping[OutputFormat, Renderer[DocT_contra]], fmt: OutputFormat, document: DocT_contra,
-           options: RenderOptions) -> Rendered:
+def render(
+    table: Mapping[OutputFormat, Renderer[DocT_contra]],
+    fmt: OutputFormat,
+    document: DocT_contra,
+    options: RenderOptions,
+) -> Rendered:
     """Render `document` in `fmt` through the command's table. Raises UsageError for an unsupported
     format."""
     return table[fmt](document, options)
 
 
-def with_unsupported(command: str, renderers: Mapping[OutputFormat, Renderer[DocT_contra]]
-                     ) -> dict[OutputFormat, Renderer[DocT_contra]]:
+def with_unsupported(
+    command: str, renderers: Mapping[OutputFormat, Renderer[DocT_contra]]
+) -> dict[OutputFormat, Renderer[DocT_contra]]:
     """A complete table from the renderers a command has: every other member refuses."""
     have = tuple(f for f in OutputFormat if f in renderers)
     refusal = Unsupported(command, have)
     return {f: renderers.get(f, refusal) for f in OutputFormat}
-

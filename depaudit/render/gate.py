@@ -21,7 +21,9 @@ def gate_table(report: GateReport, options: RenderOptions) -> str:
     """One line per check: `PASS|FAIL|UNKNOWN <what was checked>`, then the verdict."""
     lines = [f"{VERDICT_WORD[c.verdict]:<7} {escape_control(c.message(options.binary))}" for c in report.result.checks]
     failed = len(report.result.breaches)
-    lines.append("gate passed" if report.passed else f"gate FAILED: {failed} of {len(report.result.checks)} checks did not pass")
+    lines.append(
+        "gate passed" if report.passed else f"gate FAILED: {failed} of {len(report.result.checks)} checks did not pass"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -32,14 +34,22 @@ def _limit(check: BudgetCheck, binary: bool) -> str:
 def gate_markdown(report: GateReport, options: RenderOptions) -> str:
     """A GitHub step summary: verdict, one row per check, offenders and notes, where budgets came from."""
     result = report.result
-    verdict = "passed" if result.passed else f"FAILED ({len(result.breaches)} of {len(result.checks)} checks did not pass)"
-    lines = [f"### depaudit gate: {verdict}", "", "| check | subject | measured | budget | result |",
-             "| --- | --- | ---: | ---: | --- |"]
+    verdict = (
+        "passed" if result.passed else f"FAILED ({len(result.breaches)} of {len(result.checks)} checks did not pass)"
+    )
+    lines = [
+        f"### depaudit gate: {verdict}",
+        "",
+        "| check | subject | measured | budget | result |",
+        "| --- | --- | ---: | ---: | --- |",
+    ]
     marks = {"pass": "✅ PASS", "fail": "❌ **FAIL**", "unknown": "⚠️ **UNKNOWN**"}
     for c in result.checks:
         measured = ("≥ " if c.verdict == "unknown" else "") + show(c.measured, c.unit, options.binary)
-        lines.append(f"| {c.check} | `{markdown_cell(c.subject)}` | {measured} | "
-                     f"{_limit(c, options.binary)} | {marks[c.verdict]} |")
+        lines.append(
+            f"| {c.check} | `{markdown_cell(c.subject)}` | {measured} | "
+            f"{_limit(c, options.binary)} | {marks[c.verdict]} |"
+        )
     for c in result.breaches:
         if c.offenders:
             lines += ["", f"**{c.check} `{markdown_cell(c.subject)}`** — biggest contributors:", ""]
@@ -55,18 +65,32 @@ def gate_markdown(report: GateReport, options: RenderOptions) -> str:
 
 
 def _check_dict(c: BudgetCheck) -> dict[str, Any]:
-    return {"check": c.check, "rule": c.rule, "subject": c.subject, "target": c.target, "measured": c.measured,
-            "limit": c.limit, "unit": c.unit, "verdict": c.verdict, "passed": c.passed,
-            "offenders": [{"name": n, "value": v} for n, v in c.offenders], "note": c.note or None,
-            "path": c.path or None, "line": c.line}
+    return {
+        "check": c.check,
+        "rule": c.rule,
+        "subject": c.subject,
+        "target": c.target,
+        "measured": c.measured,
+        "limit": c.limit,
+        "unit": c.unit,
+        "verdict": c.verdict,
+        "passed": c.passed,
+        "offenders": [{"name": n, "value": v} for n, v in c.offenders],
+        "note": c.note or None,
+        "path": c.path or None,
+        "line": c.line,
+    }
 
 
 def gate_json(report: GateReport, options: RenderOptions) -> str:
     """`{"schema": 1, "passed", "checks": [...], "findings": [...], "sources": {...}}`."""
-    doc = {"schema": SCHEMA, "passed": report.passed,
-           "checks": [_check_dict(c) for c in report.result.checks],
-           "findings": [finding_dict(f) for f in report.findings],
-           "sources": dict(report.budgets.sources)}
+    doc = {
+        "schema": SCHEMA,
+        "passed": report.passed,
+        "checks": [_check_dict(c) for c in report.result.checks],
+        "findings": [finding_dict(f) for f in report.findings],
+        "sources": dict(report.budgets.sources),
+    }
     return json.dumps(doc, indent=options.indent) + "\n"
 
 

@@ -37,7 +37,7 @@ def installed_rules_url() -> str:
     from importlib.metadata import PackageNotFoundError, metadata
 
     try:
-        entries = metadata("depaudit").get_all("Project-URL") or []
+        entries: list[str] = metadata("depaudit").get_all("Project-URL") or []
     except PackageNotFoundError:
         return DEFAULT_RULES_URL
     for entry in entries:

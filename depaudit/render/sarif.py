@@ -123,8 +123,13 @@ def sarif_log(data: SarifInput, options: RenderOptions) -> dict[str, Any]:
         docs.setdefault(f.rule, RuleDoc(f.rule, f.severity, f.rule, f.fixable))
     rules = [_rule(d, options.docs_url) for _, d in sorted(docs.items())]
     index = {r["id"]: i for i, r in enumerate(rules)}
-    driver = {"name": "depaudit", "version": __version__, "semanticVersion": __version__,
-              "informationUri": installed_rules_url().split("/blob/")[0], "rules": rules}
+    driver = {
+        "name": "depaudit",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "informationUri": installed_rules_url().split("/blob/")[0],
+        "rules": rules,
+    }
     run = {
         "tool": {"driver": driver},
         "originalUriBaseIds": {SRCROOT: {"uri": root.resolve().as_uri() + "/"}},

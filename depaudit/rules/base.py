@@ -47,11 +47,20 @@ class Rule(Generic[SubjectT]):
         """The findings of this rule for one subject."""
         raise NotImplementedError
 
-    def finding(self, message: str, path: str, line: int | None = None, *, column: int | None = None,
-                fixable: bool | None = None, target: str | None = None) -> Finding:
+    def finding(
+        self,
+        message: str,
+        path: str,
+        line: int | None = None,
+        *,
+        column: int | None = None,
+        fixable: bool | None = None,
+        target: str | None = None,
+    ) -> Finding:
         """A Finding of this rule with its ID and default severity; fixable defaults to the rule's."""
-        return Finding(self.id, self.severity, message, path, line, column,
-                       self.fixable if fixable is None else fixable, target)
+        return Finding(
+            self.id, self.severity, message, path, line, column, self.fixable if fixable is None else fixable, target
+        )
 
 
 _REGISTRY: dict[str, type[Rule[object]]] = {}
@@ -117,8 +126,22 @@ class RuleDoc:
 def describe(prefix: str = "DA") -> list[RuleDoc]:
     """A RuleDoc per registered rule whose ID starts with `prefix`, sorted by ID."""
     load_rules(prefix)
-    return [RuleDoc(c.id, c.severity, c.summary, c.fixable, c.__name__.removesuffix("Rule"))
-            for rid, c in sorted(_REGISTRY.items()) if rid.startswith(prefix)]
+    return [
+        RuleDoc(c.id, c.severity, c.summary, c.fixable, c.__name__.removesuffix("Rule"))
+        for rid, c in sorted(_REGISTRY.items())
+        if rid.startswith(prefix)
+    ]
 
-__all__ = ["FAMILIES", "LockSubject", "Rule", "RuleDoc", "at_or_above", "describe", "load_rules", "register",
-           "rule_ids", "rules"]
+
+__all__ = [
+    "FAMILIES",
+    "LockSubject",
+    "Rule",
+    "RuleDoc",
+    "at_or_above",
+    "describe",
+    "load_rules",
+    "register",
+    "rule_ids",
+    "rules",
+]

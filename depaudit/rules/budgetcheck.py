@@ -29,8 +29,20 @@ class BudgetRule(Rule[BudgetSubject]):
                 yield self.finding(item.message(subject.binary), item.path, item.line, target=item.target)
 
 
-def budget_findings(checks: Sequence[BudgetCheck], select: Sequence[str] = (), ignore: Sequence[str] = (), *,
-                    binary: bool = False, per_path: Sequence[PathRule] = ()) -> list[Finding]:
+def budget_findings(
+    checks: Sequence[BudgetCheck],
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    *,
+    binary: bool = False,
+    per_path: Sequence[PathRule] = (),
+) -> list[Finding]:
     """The DA5xx findings of `checks` (through the engine: select/ignore apply, pragmas do not)."""
-    return run("DA5", BudgetSubject(tuple(checks), binary), select, ignore, per_path=per_path,
-               pragmas=PragmaIndex(enabled=False))
+    return run(
+        "DA5",
+        BudgetSubject(tuple(checks), binary),
+        select,
+        ignore,
+        per_path=per_path,
+        pragmas=PragmaIndex(enabled=False),
+    )

@@ -35,8 +35,9 @@ from depaudit.settings import as_strings, layer, project_settings, subtable
 _PREFIX = re.compile(r"^DA\d{1,3}$")
 
 
-def rule_prefixes(values: Iterable[str], where: str,
-                  error: Callable[[str], DepauditError] = UsageError) -> tuple[str, ...]:
+def rule_prefixes(
+    values: Iterable[str], where: str, error: Callable[[str], DepauditError] = UsageError
+) -> tuple[str, ...]:
     """Validated rule IDs or prefixes (`DA3`, `DA30`, `DA302`) from repeated and/or comma- or
     space-separated values, upper-cased. Raises `error` (UsageError by default) naming `where` for a
     value that is not a prefix of any rule."""
@@ -131,14 +132,19 @@ def _per_path(lint: Mapping[str, Any], pyproject: Path | None) -> tuple[PathRule
     return tuple(out)
 
 
-def rule_config(command: str, cli_select: Iterable[str] = (), cli_ignore: Iterable[str] = (),
-                pyproject: Path | None = None, environ: Mapping[str, str] | None = None) -> RuleConfig:
+def rule_config(
+    command: str,
+    cli_select: Iterable[str] = (),
+    cli_ignore: Iterable[str] = (),
+    pyproject: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RuleConfig:
     """The rule selection of `command` (`lint`, `scan`, `gate`) from every layer. Raises UsageError
     for a bad ID on the command line or in the environment, InputError for one in the pyproject."""
     env = os.environ if environ is None else environ
     top = project_settings(pyproject)
     section = subtable(top, command, pyproject)
-    merged = {**top, **{k: section[k] for k in ("select", "ignore") if k in section}}
+    merged: dict[str, Any] = {**top, **{k: section[k] for k in ("select", "ignore") if k in section}}
     values: dict[str, tuple[str, ...]] = {}
     sources: list[tuple[str, str]] = []
     for key, cli in (("select", tuple(cli_select)), ("ignore", tuple(cli_ignore))):

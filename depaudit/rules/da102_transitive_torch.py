@@ -23,7 +23,7 @@ class TransitiveTorchRule(Rule[LockSubject]):
         for item in torch_reach(subject.lock, project.name if project else None):
             if not item.only_transitive or item.name not in installed:
                 continue
-            ref, via = item.transitive_in[0]
+            _ref, via = item.transitive_in[0]
             path, line = subject.lock.path, None
             if project is not None:
                 first = next((d for d in project.declared if d.name == via[0]), None)
@@ -32,4 +32,7 @@ class TransitiveTorchRule(Rule[LockSubject]):
             yield self.finding(
                 f"{item.name}{version} is reached only through {' -> '.join(via[:-1])}; [tool.uv.sources] "
                 f"binds direct dependencies only, so it keeps the default (CUDA on Linux) build: declare "
-                f"{item.name} directly (`depaudit fix --to cpu-index` does)", path, line)
+                f"{item.name} directly (`depaudit fix --to cpu-index` does)",
+                path,
+                line,
+            )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.torch_reach import is_torch_family
 from depaudit.analysis.index_urls import is_cuda_index, is_pytorch_index
+from depaudit.analysis.torch_reach import is_torch_family
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 from depaudit.rules.subjects import LockSubject
@@ -30,4 +30,6 @@ class CpuIndexNotExplicitRule(Rule[LockSubject]):
             yield self.finding(
                 f"index '{index.name}' ({index.url}) is not explicit: uv searches it for every package, before "
                 f"PyPI, so other packages can resolve from the PyTorch index; add `explicit = true`",
-                project.path, index.line)
+                project.path,
+                index.line,
+            )

@@ -25,4 +25,6 @@ class FindLinksToIndexRule(Rule[ProjectSubject]):
                 yield self.finding(
                     f"-f {option.value} is a PEP 503 index, not a find-links page: pip finds no wheels "
                     f"there and installs torch from PyPI (CUDA on Linux); use --extra-index-url",
-                    subject.path, option.line)
+                    subject.path,
+                    option.line,
+                )

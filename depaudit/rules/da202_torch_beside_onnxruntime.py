@@ -30,4 +30,7 @@ class TorchBesideInferenceRuntimeRule(Rule[ProjectSubject]):
                 how = f" (`depaudit fix --to {fix}`)" if fix else ""
                 yield self.finding(
                     f"{name} is a runtime dependency beside {runtimes[0]}; if it only exports the model or "
-                    f"regenerates goldens, move it to a dev group{how}", subject.path, line)
+                    f"regenerates goldens, move it to a dev group{how}",
+                    subject.path,
+                    line,
+                )

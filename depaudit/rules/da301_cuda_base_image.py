@@ -27,5 +27,7 @@ class CudaBaseImageRule(Rule[DockerSubject]):
             return
         shown = image if image == root.image else f"{root.image} = {image}"
         yield self.finding(
-            f"final image builds on {what}: {shown}; a CPU service needs a slim base "
-            "(e.g. python:3.11-slim)", df.path, root.line)
+            f"final image builds on {what}: {shown}; a CPU service needs a slim base (e.g. python:3.11-slim)",
+            df.path,
+            root.line,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import DockerSubject, installed_specs, torch_source
+from depaudit.analysis.dockerfile import DockerSubject, InstalledSpec, installed_specs, torch_source
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
 from depaudit.families import TORCH_FAMILY
 from depaudit.model import Finding
@@ -20,7 +20,7 @@ class TorchWithoutCpuIndexRule(Rule[DockerSubject]):
 
     def check(self, subject: DockerSubject) -> Iterator[Finding]:
         df = subject.dockerfile
-        groups: dict[int, list] = {}
+        groups: dict[int, list[InstalledSpec]] = {}
         for item in installed_specs(subject):
             if item.name in TORCH_FAMILY and torch_source(item, subject) == "pypi":
                 groups.setdefault(id(item.install), []).append(item)
@@ -34,8 +34,12 @@ class TorchWithoutCpuIndexRule(Rule[DockerSubject]):
             # The fixer can add an index option to pip / uv pip; `uv sync` is fixed in pyproject.toml.
             fixable = install.tool in ("pip", "uv") and ins.exec_form is None and ins.shell_ok
             yield Finding(
-                self.id, self.severity,
+                self.id,
+                self.severity,
                 f"{names}{via} {verb} installed from PyPI, which ships the CUDA build on Linux "
                 "(GBs of nvidia-* wheels); use the CPU index "
                 f"(--index-url {DEFAULT_CPU_INDEX_URL}) or a +cpu pin",
-                df.path, ins.line, fixable=fixable)
+                df.path,
+                ins.line,
+                fixable=fixable,
+            )

@@ -41,8 +41,9 @@ class FinalStageCompilersRule(Rule[DockerSubject]):
                 kept = [p for p in kept if not CLANG.match(p)]
             if not kept:
                 continue
-            how = ("single-stage build" if len(df.stages) == 1
-                   else "installed in the final stage")
+            how = "single-stage build" if len(df.stages) == 1 else "installed in the final stage"
             yield self.finding(
-                f"{', '.join(kept)} stay in the final image ({how}); build in a builder stage and "
-                "copy only the result", df.path, inst.instruction.line)
+                f"{', '.join(kept)} stay in the final image ({how}); build in a builder stage and copy only the result",
+                df.path,
+                inst.instruction.line,
+            )

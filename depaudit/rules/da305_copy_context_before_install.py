@@ -35,4 +35,7 @@ class CopyContextBeforeInstallRule(Rule[DockerSubject]):
                     yield self.finding(
                         f"{copy.keyword} {' '.join(sources)} comes before the {what} on line {ins.line}: "
                         "every code change re-installs the dependencies; copy the dependency files "
-                        "first, install, then copy the code", df.path, copy.line)
+                        "first, install, then copy the code",
+                        df.path,
+                        copy.line,
+                    )

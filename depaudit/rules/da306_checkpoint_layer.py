@@ -38,9 +38,13 @@ class CheckpointLayerRule(Rule[DockerSubject]):
                     yield self.finding(
                         f"checkpoint {', '.join(ckpts)} is copied before the dependency install on line "
                         f"{later[0].line}; copy it in its own layer after the install",
-                        df.path, copy.line)
+                        df.path,
+                        copy.line,
+                    )
                 elif others:
                     yield self.finding(
                         f"checkpoint {', '.join(ckpts)} is copied in one layer with {', '.join(others)}; "
                         "give the checkpoint its own COPY so code changes do not re-ship it",
-                        df.path, copy.line)
+                        df.path,
+                        copy.line,
+                    )

@@ -36,4 +36,6 @@ class TinygradWithoutClangRule(Rule[DockerSubject]):
         yield self.finding(
             f"tinygrad (installed on line {tiny[0].install.instruction.line}) needs clang in the final "
             "stage to compile CPU kernels; install clang there (apt-get install --no-install-recommends clang)",
-            df.path, df.final_stage.line)
+            df.path,
+            df.final_stage.line,
+        )

@@ -11,7 +11,8 @@ from depaudit.rules.base import Rule, register
 
 SECRET_NAME = re.compile(
     r"(^|_)(PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH)$|_KEY$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 NOT_SECRET = re.compile(r"(^GPG_KEY$|PUBLIC|_FILE$|_PATH$|_ID$)", re.IGNORECASE)
 
 
@@ -31,6 +32,7 @@ class SecretInArgEnvRule(Rule[DockerSubject]):
             if ins.keyword not in ("ARG", "ENV"):
                 continue
             words = [w.value for w in ins.words]
+            pairs: list[tuple[str, str | None]]
             if ins.keyword == "ENV" and words and "=" not in words[0]:
                 pairs = [(words[0], " ".join(words[1:]))]  # legacy `ENV NAME value`
             else:
@@ -44,4 +46,6 @@ class SecretInArgEnvRule(Rule[DockerSubject]):
                 yield self.finding(
                     f"{ins.keyword} {name} passes a secret {how}; it stays in the image metadata and "
                     "`docker history`; use a secret mount or a runtime environment variable",
-                    df.path, ins.line)
+                    df.path,
+                    ins.line,
+                )

@@ -35,5 +35,8 @@ class CudaInstalledTwiceRule(Rule[DockerSubject]):
                 what = item.name if cuda_wheel else f"{item.name} (CUDA build, pulls nvidia-* wheels)"
                 yield self.finding(
                     f"{what} brings its own CUDA libraries on top of the CUDA base image {root.base}; "
-                    "one copy is dead weight (GBs)", df.path, item.install.instruction.line)
+                    "one copy is dead weight (GBs)",
+                    df.path,
+                    item.install.instruction.line,
+                )
                 return

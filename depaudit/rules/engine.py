@@ -20,6 +20,7 @@ from depaudit.rules.config import PathRule
 from depaudit.rules.pragmas import NO_PRAGMAS, Pragmas, parse_pragmas
 from depaudit.sources.tomlread import read_text
 
+
 @runtime_checkable
 class PragmaSource(Protocol):
     """A subject that holds the texts of the files it read and knows which lines a statement spans."""
@@ -91,8 +92,15 @@ def sort_key(finding: Finding) -> tuple[str, int, str, str]:
     return (finding.path, finding.line or 0, finding.rule, finding.target or "")
 
 
-def run(family: str, subject: object, select: Sequence[str] = (), ignore: Sequence[str] = (), *,
-        per_path: Sequence[PathRule] = (), pragmas: PragmaIndex | None = None) -> list[Finding]:
+def run(
+    family: str,
+    subject: object,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    *,
+    per_path: Sequence[PathRule] = (),
+    pragmas: PragmaIndex | None = None,
+) -> list[Finding]:
     """Every finding of the rules of `family` (an ID prefix such as "DA3") for `subject`, minus the
     rules `select`/`ignore` (ID prefixes) leave out, the findings a per-path rule of the configuration
     drops (matched on the finding's path) and those inline pragmas silence. Errors a rule raises

@@ -22,8 +22,9 @@ def with_project(subject: LockSubject) -> LockSubject:
     return replace(subject, project=load_pyproject(subject.pyproject))
 
 
-def lock_findings(subject: LockSubject, select: Sequence[str] = (), ignore: Sequence[str] = (),
-                  per_path: Sequence[PathRule] = ()) -> list[Finding]:
+def lock_findings(
+    subject: LockSubject, select: Sequence[str] = (), ignore: Sequence[str] = (), per_path: Sequence[PathRule] = ()
+) -> list[Finding]:
     """Every DA1xx finding for `subject` (lock + scan report + optional pyproject), plus the DA2xx
     findings of that pyproject.toml, filtered by `select`/`ignore` and inline pragmas, in the engine's
     order. Raises InputError when the pyproject is invalid."""

@@ -28,8 +28,9 @@ def load_subject(path: str | Path) -> ProjectSubject:
     return ProjectSubject(str(path), pyproject=load_pyproject(path))
 
 
-def project_findings(path: str | Path, select: Sequence[str] = (), ignore: Sequence[str] = (),
-                     per_path: Sequence[PathRule] = ()) -> list[Finding]:
+def project_findings(
+    path: str | Path, select: Sequence[str] = (), ignore: Sequence[str] = (), per_path: Sequence[PathRule] = ()
+) -> list[Finding]:
     """Every DA2xx finding for one project file, filtered by `select`/`ignore` and inline pragmas.
     Raises InputError for an unreadable/invalid file."""
     return run("DA2", load_subject(path), select, ignore, per_path=per_path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from depaudit.analysis.dockerfile import torch_source
+from depaudit.analysis.dockerfile import installed_specs, torch_source
 from depaudit.analysis.index_urls import (
     DEFAULT_CPU_INDEX_URL,
     is_accelerator_name,
@@ -16,7 +16,6 @@ from depaudit.analysis.index_urls import (
     same_url,
 )
 from depaudit.lint import load_subject
-from depaudit.analysis.dockerfile import installed_specs
 
 ACCELERATOR = [
     "https://download.pytorch.org/whl/cu121",
@@ -49,29 +48,50 @@ def test_not_accelerator_indexes(url):
     assert not is_cuda_index(url)
 
 
-@pytest.mark.parametrize("url, expected", [
-    (DEFAULT_CPU_INDEX_URL, True), ("https://download.pytorch.org/whl/nightly/cpu/", True),
-    ("https://download.pytorch.org/whl/cpu-cxx11-abi", True), ("https://pypi.org/simple", False),
-    ("https://mirror.example/cpus/simple", False), (None, None),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        (DEFAULT_CPU_INDEX_URL, True),
+        ("https://download.pytorch.org/whl/nightly/cpu/", True),
+        ("https://download.pytorch.org/whl/cpu-cxx11-abi", True),
+        ("https://pypi.org/simple", False),
+        ("https://mirror.example/cpus/simple", False),
+        (None, None),
+    ],
+)
 def test_cpu_indexes(url, expected):
     assert is_cpu_index(url) is expected
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("pytorch-cu121", True), ("cuda", True), ("gpu", True), ("torch-xpu", True), ("rocm6.2", True),
-    ("pytorch-cpu", False), ("cubic", False), (None, False),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("pytorch-cu121", True),
+        ("cuda", True),
+        ("gpu", True),
+        ("torch-xpu", True),
+        ("rocm6.2", True),
+        ("pytorch-cpu", False),
+        ("cubic", False),
+        (None, False),
+    ],
+)
 def test_index_and_extra_names(name, expected):
     assert is_accelerator_name(name) is expected
     assert is_cuda_index(None, name) is expected
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("https://download.pytorch.org/whl/cpu", True), ("https://download.pytorch.org/whl", True),
-    ("https://mirror.example/simple/", True), ("https://download.pytorch.org/whl/torch_stable.html", False),
-    ("./wheels", False), ("https://example.com/links/", False),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://download.pytorch.org/whl/cpu", True),
+        ("https://download.pytorch.org/whl", True),
+        ("https://mirror.example/simple/", True),
+        ("https://download.pytorch.org/whl/torch_stable.html", False),
+        ("./wheels", False),
+        ("https://example.com/links/", False),
+    ],
+)
 def test_pep503_roots(url, expected):
     assert is_pep503_index(url) is expected
 
@@ -81,10 +101,14 @@ def test_same_url_ignores_case_and_trailing_slash():
     assert not same_url("https://download.pytorch.org/whl/cpu", "https://download.pytorch.org/whl/cu121")
 
 
-@pytest.mark.parametrize("index, expected", [
-    ("https://download.pytorch.org/whl/xpu", "cuda"), ("https://download.pytorch.org/whl/cu121/torch/", "cuda"),
-    (DEFAULT_CPU_INDEX_URL, "cpu"),
-])
+@pytest.mark.parametrize(
+    "index, expected",
+    [
+        ("https://download.pytorch.org/whl/xpu", "cuda"),
+        ("https://download.pytorch.org/whl/cu121/torch/", "cuda"),
+        (DEFAULT_CPU_INDEX_URL, "cpu"),
+    ],
+)
 def test_dockerfile_analysis_uses_the_same_patterns(tmp_path, index, expected):
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text(f"FROM python:3.11-slim\nRUN pip install --index-url {index} torch\n")

@@ -18,16 +18,27 @@ TORCH_DEFAULT = LOCKS / "torch-default" / "uv.lock"
 
 def _pyproject(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "pyproject.toml"
-    path.write_text("[project]\nname = \"demo\"\nversion = \"0\"\n\n[tool.depaudit]\n" + body)
+    path.write_text('[project]\nname = "demo"\nversion = "0"\n\n[tool.depaudit]\n' + body)
     return path
 
 
 def _bench_report(tmp_path: Path) -> Path:
-    report = {"schema": 1, "variants": [
-        {"variant": "onnxruntime", "latency": [{"size": "256x256", "p50_ms": 300.0, "p95_ms": 420.0},
-                                               {"size": "512x512", "p50_ms": 1400.0, "p95_ms": 1700.0}]},
-        {"variant": "tinygrad", "latency": [{"size": "256x256", "p50_ms": None, "p95_ms": None, "error": "timed out"}]},
-    ]}
+    report = {
+        "schema": 1,
+        "variants": [
+            {
+                "variant": "onnxruntime",
+                "latency": [
+                    {"size": "256x256", "p50_ms": 300.0, "p95_ms": 420.0},
+                    {"size": "512x512", "p50_ms": 1400.0, "p95_ms": 1700.0},
+                ],
+            },
+            {
+                "variant": "tinygrad",
+                "latency": [{"size": "256x256", "p50_ms": None, "p95_ms": None, "error": "timed out"}],
+            },
+        ],
+    }
     path = tmp_path / "images.json"
     path.write_text(json.dumps(report))
     return path
@@ -36,8 +47,9 @@ def _bench_report(tmp_path: Path) -> Path:
 def _gate(args: list[str], cwd: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPAUDIT_") and k != "GITHUB_STEP_SUMMARY"}
     env.update(env_extra or {}, PYTHONPATH=str(REPO), NO_COLOR="1")
-    return subprocess.run([sys.executable, "-m", "depaudit", "gate", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", "gate", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_breach_exits_1_names_offenders_and_appends_the_step_summary(tmp_path):
@@ -69,16 +81,32 @@ def test_every_format_and_sarif_validates(tmp_path):
     results = log["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == ["DA505", "DA505"]
     assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("images.json")
-    assert outputs["gnu"].stdout.splitlines()[0].endswith(
-        "images.json: DA505 onnxruntime 512x512 p95: latency 1,700 ms exceeds the budget of 1,500 ms")
+    assert (
+        outputs["gnu"]
+        .stdout.splitlines()[0]
+        .endswith("images.json: DA505 onnxruntime 512x512 p95: latency 1,700 ms exceeds the budget of 1,500 ms")
+    )
     assert outputs["markdown"].stdout.startswith("### depaudit gate: FAILED")
     deprecated = _gate(["--format", "text"], tmp_path)
     assert deprecated.stdout == outputs["table"].stdout and "--format text is deprecated" in deprecated.stderr
 
 
 def test_download_budget_applies_to_every_target(tmp_path, size_cache):
-    done = _gate(["--lock", str(TORCH_DEFAULT), "--no-accelerator-target", "linux-x86_64", "--max-download", "500MB",
-                  "--offline", "--format", "json"], tmp_path, {"DEPAUDIT_CACHE_DIR": str(size_cache)})
+    done = _gate(
+        [
+            "--lock",
+            str(TORCH_DEFAULT),
+            "--no-accelerator-target",
+            "linux-x86_64",
+            "--max-download",
+            "500MB",
+            "--offline",
+            "--format",
+            "json",
+        ],
+        tmp_path,
+        {"DEPAUDIT_CACHE_DIR": str(size_cache)},
+    )
     checks = json.loads(done.stdout)["checks"]
     download = {c["target"]: c["verdict"] for c in checks if c["check"] == "download"}
     assert download == {"linux-x86_64": "fail", "linux-aarch64": "fail", "macos-arm64": "pass", "windows-amd64": "pass"}
@@ -98,7 +126,7 @@ def test_quiet_prints_only_the_report_and_errors(tmp_path):
 
 
 def test_bad_pyproject_value_exits_3_without_traceback(tmp_path):
-    _pyproject(tmp_path, "max-latency-ms = \"fast\"\n")
+    _pyproject(tmp_path, 'max-latency-ms = "fast"\n')
     done = _gate([], tmp_path)
     assert done.returncode == 3
     assert "pyproject.toml: [tool.depaudit] max-latency-ms" in done.stderr and "Traceback" not in done.stderr

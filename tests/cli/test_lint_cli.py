@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from depaudit.render.rule_help import DEFAULT_RULES_URL
+
 from sarif_schema import validate_sarif
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -22,8 +23,9 @@ GOLDEN = TESTS / "fixtures" / "golden" / "lint"
 
 def run(*args: str, cwd: Path = DOCKERFILES) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "depaudit", "lint", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", "lint", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _golden(name: str, text: str) -> None:
@@ -40,9 +42,14 @@ def test_json_golden_and_exit_code():
     doc = json.loads(out.stdout)
     assert doc["schema"] == 1
     assert [(f["path"], f["line"], f["rule"]) for f in doc["findings"]] == [
-        ("cuda-twice.Dockerfile", 1, "DA301"), ("cuda-twice.Dockerfile", 3, "DA302"),
-        ("cuda-twice.Dockerfile", 3, "DA310"), ("secrets.Dockerfile", 1, "DA309"),
-        ("secrets.Dockerfile", 3, "DA309"), ("secrets.Dockerfile", 4, "DA309"), ("secrets.Dockerfile", 6, "DA309")]
+        ("cuda-twice.Dockerfile", 1, "DA301"),
+        ("cuda-twice.Dockerfile", 3, "DA302"),
+        ("cuda-twice.Dockerfile", 3, "DA310"),
+        ("secrets.Dockerfile", 1, "DA309"),
+        ("secrets.Dockerfile", 3, "DA309"),
+        ("secrets.Dockerfile", 4, "DA309"),
+        ("secrets.Dockerfile", 6, "DA309"),
+    ]
     _golden("cuda-twice+secrets.json", out.stdout)
 
 
@@ -59,19 +66,25 @@ def test_sarif_structure_and_golden():
     assert [r["id"] for r in rules] == [f"DA3{n:02d}" for n in range(1, 11)]
     for r in rules:
         assert r["shortDescription"]["text"]
-        assert r["helpUri"] == f"{DEFAULT_RULES_URL}{r['id']}.md" and (ROOT / "docs" / "rules" / f"{r['id']}.md").is_file()
+        assert (
+            r["helpUri"] == f"{DEFAULT_RULES_URL}{r['id']}.md" and (ROOT / "docs" / "rules" / f"{r['id']}.md").is_file()
+        )
         assert r["help"]["markdown"].startswith(f"# {r['id']}") and r["fullDescription"]["text"]
         assert r["defaultConfiguration"]["level"] in ("error", "warning", "note")
     assert {r["id"]: r["defaultConfiguration"]["level"] for r in rules}["DA307"] == "warning"
     results = run_["results"]
-    assert [(r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results] == [
-        ("DA301", "error", 1), ("DA302", "error", 3), ("DA310", "error", 3), ("DA307", "warning", 1)]
+    assert [
+        (r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results
+    ] == [("DA301", "error", 1), ("DA302", "error", 3), ("DA310", "error", 3), ("DA307", "warning", 1)]
     for r in results:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
         assert r["message"]["text"]
         artifact = r["locations"][0]["physicalLocation"]["artifactLocation"]
         assert artifact["uriBaseId"] == "%SRCROOT%"
-        assert artifact["uri"] in ("tests/fixtures/dockerfiles/cuda-twice.Dockerfile", "tests/fixtures/dockerfiles/no-user.Dockerfile")
+        assert artifact["uri"] in (
+            "tests/fixtures/dockerfiles/cuda-twice.Dockerfile",
+            "tests/fixtures/dockerfiles/no-user.Dockerfile",
+        )
     root_uri = run_["originalUriBaseIds"]["%SRCROOT%"]["uri"]
     assert root_uri == ROOT.as_uri() + "/"
     stable = out.stdout.replace(f'"{driver["version"]}"', '"X"').replace(root_uri, "file:///REPO/")
@@ -121,13 +134,16 @@ def test_directory_search(tmp_path):
     assert [(f["path"], f["rule"]) for f in doc["findings"]] == [("api.Dockerfile", "DA307")]
 
 
-@pytest.mark.parametrize("setup, code, needle", [
-    (lambda d: None, 3, "missing: no such file or directory"),
-    (lambda d: (d / "missing").mkdir(), 3, "no Dockerfile"),
-    (lambda d: (d / "missing").write_bytes(b"FROM x\n\xff\n"), 3, "missing:2: not UTF-8 text"),
-    (lambda d: (d / "missing").write_text(""), 3, "missing: empty Dockerfile"),
-    (lambda d: (d / "missing").write_text("FROM x\nFROB y\n"), 3, "missing:2: unknown instruction 'FROB'"),
-])
+@pytest.mark.parametrize(
+    "setup, code, needle",
+    [
+        (lambda d: None, 3, "missing: no such file or directory"),
+        (lambda d: (d / "missing").mkdir(), 3, "no Dockerfile"),
+        (lambda d: (d / "missing").write_bytes(b"FROM x\n\xff\n"), 3, "missing:2: not UTF-8 text"),
+        (lambda d: (d / "missing").write_text(""), 3, "missing: empty Dockerfile"),
+        (lambda d: (d / "missing").write_text("FROM x\nFROB y\n"), 3, "missing:2: unknown instruction 'FROB'"),
+    ],
+)
 def test_bad_input_exit_3_without_traceback(tmp_path, setup, code, needle):
     setup(tmp_path)
     out = run("missing", cwd=tmp_path)
@@ -136,8 +152,16 @@ def test_bad_input_exit_3_without_traceback(tmp_path, setup, code, needle):
     assert len(out.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args", [["--select", "DA1O1"], ["--ignore", "E501"], ["--build-arg", "NOEQUALS"],
-                                  ["--format", "xml"], ["--fail-on", "fatal"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--select", "DA1O1"],
+        ["--ignore", "E501"],
+        ["--build-arg", "NOEQUALS"],
+        ["--format", "xml"],
+        ["--fail-on", "fatal"],
+    ],
+)
 def test_usage_errors_exit_2(args):
     out = run("clean-multistage.Dockerfile", *args)
     assert out.returncode == 2, out.stderr
@@ -147,6 +171,7 @@ def test_usage_errors_exit_2(args):
 def test_build_arg_changes_the_base_image():
     text_default = run("clean-multistage.Dockerfile", "-f", "json")
     assert json.loads(text_default.stdout)["findings"] == []
-    out = run("clean-multistage.Dockerfile", "-f", "json", "--build-arg",
-              "BASE_IMAGE=nvidia/cuda:12.4.1-runtime-ubuntu22.04")
+    out = run(
+        "clean-multistage.Dockerfile", "-f", "json", "--build-arg", "BASE_IMAGE=nvidia/cuda:12.4.1-runtime-ubuntu22.04"
+    )
     assert [f["rule"] for f in json.loads(out.stdout)["findings"]] == ["DA301"]

@@ -8,11 +8,18 @@ from depaudit.cli import main
 from depaudit.render.escaping import escape_control, escape_lines
 
 
-@pytest.mark.parametrize("raw, shown", [
-    ("torch\x1b[2J", "torch\\x1b[2J"), ("a\rb", "a\\x0db"), ("bell\x07", "bell\\x07"),
-    ("evil\u202enurt", "evil\\u202enurt"), ("tab\there", "tab\\x09here"), ("c1\x9b", "c1\\x9b"),
-    ("naïve ünïcode 日本", "naïve ünïcode 日本"),
-])
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("torch\x1b[2J", "torch\\x1b[2J"),
+        ("a\rb", "a\\x0db"),
+        ("bell\x07", "bell\\x07"),
+        ("evil\u202enurt", "evil\\u202enurt"),
+        ("tab\there", "tab\\x09here"),
+        ("c1\x9b", "c1\\x9b"),
+        ("naïve ünïcode 日本", "naïve ünïcode 日本"),
+    ],
+)
 def test_escape_control(raw, shown):
     assert escape_control(raw) == shown
 

@@ -15,11 +15,17 @@ from depaudit.render.gate import GATE_RENDERERS
 from depaudit.render.image_output import COMPARE_RENDERERS, MEASURE_RENDERERS
 from depaudit.render.lint import LINT_RENDERERS
 from depaudit.render.scan import SCAN_RENDERERS
+
 from fixture_paths import FIXTURES, LOCKS
 from sarif_schema import validate_sarif
 
-TABLES = {"lint": LINT_RENDERERS, "scan": SCAN_RENDERERS, "gate": GATE_RENDERERS,
-          "image measure": MEASURE_RENDERERS, "image compare": COMPARE_RENDERERS}
+TABLES = {
+    "lint": LINT_RENDERERS,
+    "scan": SCAN_RENDERERS,
+    "gate": GATE_RENDERERS,
+    "image measure": MEASURE_RENDERERS,
+    "image compare": COMPARE_RENDERERS,
+}
 FINDING_COMMANDS = ("lint", "scan", "gate")
 
 
@@ -56,18 +62,34 @@ def _args(command: str, tmp_path: Path) -> list[str]:
     if command == "lint":
         return ["lint", str(FIXTURES / "dockerfiles" / "cuda-twice.Dockerfile")]
     if command == "scan":
-        return ["scan", str(LOCKS / "torch-2.8" / "uv.lock"), "--offline", "-t", "linux-x86_64", "--max-download", "1GB"]
+        return [
+            "scan",
+            str(LOCKS / "torch-2.8" / "uv.lock"),
+            "--offline",
+            "-t",
+            "linux-x86_64",
+            "--max-download",
+            "1GB",
+        ]
     if command == "gate":
         report = tmp_path / "images.json"
-        report.write_text(json.dumps({"schema": 1, "variants": [
-            {"variant": "onnxruntime", "latency": [{"size": "256x256", "p50_ms": 9.0, "p95_ms": 20.0}]}]}))
+        report.write_text(
+            json.dumps(
+                {
+                    "schema": 1,
+                    "variants": [
+                        {"variant": "onnxruntime", "latency": [{"size": "256x256", "p50_ms": 9.0, "p95_ms": 20.0}]}
+                    ],
+                }
+            )
+        )
         return ["gate", "--bench-report", str(report), "--max-latency-ms", "10", "--pyproject", str(_empty(tmp_path))]
     return [*command.split(), "demo:one", *(["demo:two"] if command == "image compare" else [])]
 
 
 def _empty(tmp_path: Path) -> Path:
     path = tmp_path / "pyproject.toml"
-    path.write_text("[project]\nname = \"demo\"\n")
+    path.write_text('[project]\nname = "demo"\n')
     return path
 
 

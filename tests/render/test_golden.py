@@ -8,21 +8,27 @@ from dataclasses import replace
 
 import pytest
 
+from depaudit.cli.output import plain_text
 from depaudit.render.formats import HumanOutput, OutputFormat, render
 from depaudit.render.gate import GATE_RENDERERS
 from depaudit.render.lint import LINT_RENDERERS
 from depaudit.render.scan import SCAN_RENDERERS, ScanOutput
-from depaudit.cli.output import plain_text
 from depaudit.rules.lockcheck import lock_findings
 from depaudit.rules.subjects import LockSubject
 from depaudit.scan import scan_lock
 from depaudit.sources.uvlock import load_lock
+
 from fixture_paths import LOCKS
 from golden_files import golden
 from sarif_schema import validate_sarif
 
-SUFFIX = {OutputFormat.table: "txt", OutputFormat.json: "json", OutputFormat.markdown: "md",
-          OutputFormat.sarif: "sarif", OutputFormat.gnu: "gnu"}
+SUFFIX = {
+    OutputFormat.table: "txt",
+    OutputFormat.json: "json",
+    OutputFormat.markdown: "md",
+    OutputFormat.sarif: "sarif",
+    OutputFormat.gnu: "gnu",
+}
 
 
 def _text(rendered) -> str:
@@ -30,8 +36,11 @@ def _text(rendered) -> str:
 
 
 def _stable(text: str, tmp_path) -> str:
-    return text.replace(tmp_path.as_uri(), "file:///REPO").replace('"version": "0.1.0"', '"version": "X"') \
+    return (
+        text.replace(tmp_path.as_uri(), "file:///REPO")
+        .replace('"version": "0.1.0"', '"version": "X"')
         .replace('"semanticVersion": "0.1.0"', '"semanticVersion": "X"')
+    )
 
 
 @pytest.mark.parametrize("fmt", list(OutputFormat), ids=lambda f: f.value)

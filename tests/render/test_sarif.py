@@ -13,6 +13,7 @@ from depaudit.render.rule_help import DEFAULT_RULES_URL, installed_rules_url, ru
 from depaudit.render.sarif import SRCROOT, SarifInput, sarif_log
 from depaudit.rules.base import describe
 from depaudit.sources.lines import SourceLines
+
 from sarif_schema import validate_sarif
 
 ROOT = Path(__file__).resolve().parents[2]

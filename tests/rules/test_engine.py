@@ -17,6 +17,7 @@ from depaudit.model import Finding
 from depaudit.rules.config import PathRule, rule_config, rule_prefixes
 from depaudit.rules.engine import RuleSelection, run
 from depaudit.rules.subjects import BudgetSubject, LockSubject, ProjectSubject
+
 from fixture_paths import LOCKS
 
 RULE_PAIR = "# depaudit: ignore=DA201 DA202"
@@ -46,7 +47,7 @@ def test_two_id_pragma_in_a_requirements_file(tmp_path, where):
 
 @pytest.mark.parametrize("where", ["same line", "line above"])
 def test_two_id_pragma_in_pyproject(tmp_path, where):
-    item = f'  "torch>=2",  {RULE_PAIR}' if where == "same line" else f"  {RULE_PAIR}\n  \"torch>=2\","
+    item = f'  "torch>=2",  {RULE_PAIR}' if where == "same line" else f'  {RULE_PAIR}\n  "torch>=2",'
     path = tmp_path / "pyproject.toml"
     path.write_text(f'[project]\nname = "x"\ndependencies = [\n  "onnxruntime",\n{item}\n]\n')
     assert _rules(path) == []
@@ -79,7 +80,7 @@ def test_pragma_in_a_lock_and_the_pyproject_beside_it(tmp_path):
     lock.write_text("\n".join(lines) + "\n")
     assert [rule for rule, _ in _rules(lock)].count("DA101") == 0
     lines = lock.read_text().splitlines()
-    lock.write_text("\n".join(lines[:line - 1] + lines[line:]) + "\n# depaudit: ignore-file=DA101\n")
+    lock.write_text("\n".join(lines[: line - 1] + lines[line:]) + "\n# depaudit: ignore-file=DA101\n")
     assert "DA101" not in [rule for rule, _ in _rules(lock)]
 
 
@@ -102,8 +103,10 @@ def test_select_ignore_and_per_path(tmp_path):
 
 def test_rule_config_layers_and_validation(tmp_path):
     pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text('[tool.depaudit]\nignore = ["DA202"]\nselect = ["DA1", "DA2"]\n\n[tool.depaudit.lint]\n'
-                         'select = ["DA3"]\n\n[tool.depaudit.lint.per-path]\n"docker/*" = { ignore = ["DA301"] }\n')
+    pyproject.write_text(
+        '[tool.depaudit]\nignore = ["DA202"]\nselect = ["DA1", "DA2"]\n\n[tool.depaudit.lint]\n'
+        'select = ["DA3"]\n\n[tool.depaudit.lint.per-path]\n"docker/*" = { ignore = ["DA301"] }\n'
+    )
     lint = rule_config("lint", pyproject=pyproject, environ={})
     assert lint.select == ("DA3",) and lint.ignore == ("DA202",) and lint.per_path[0].ignore == ("DA301",)
     scan = rule_config("scan", pyproject=pyproject, environ={})

@@ -31,7 +31,10 @@ def test_docs_page(rule):
 def test_index_matches_registry():
     index = (DOCS / "README.md").read_text()
     for rule in DOCKER_RULES:
-        assert f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |" in index
+        assert (
+            f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |"
+            in index
+        )
     for rule in describe():
         assert f"[{rule.id}]({rule.id}.md)" in index, f"{rule.id} missing from docs/rules/README.md"
 
@@ -42,7 +45,9 @@ def test_every_rule_has_a_page_sarif_can_use(rule):
 
     page = (DOCS / f"{rule.id}.md").read_text()
     assert page.startswith(f"# {rule.id} — ") and "## Why" in page and "## Bad" in page and "## Good" in page
-    assert f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |" \
+    assert (
+        f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |"
         in (DOCS / "README.md").read_text()
+    )
     info = rule_help(rule.id, rule.summary)
     assert info.markdown == page and info.full_description != rule.summary and "##" not in info.text
