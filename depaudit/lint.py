@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from depaudit.analysis.dockerfile import DockerSubject, wanted_context_files
+from depaudit.analysis.docker_stages import DockerSubject
+from depaudit.analysis.install_commands import wanted_context_files
 from depaudit.errors import InputError
 from depaudit.model import Finding
 from depaudit.rules.base import RuleDoc, describe

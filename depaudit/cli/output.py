@@ -16,6 +16,7 @@ from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from depaudit.fileio import atomic_write_text
 from depaudit.render.escaping import escape_control, escape_lines
 from depaudit.render.formats import HumanOutput, Rendered
 
@@ -103,8 +104,6 @@ def write_output(text: str, output: str | None) -> None:
             sys.stdout.write("\n")
         sys.stdout.flush()
         return
-    from depaudit.fileio import atomic_write_text
-
     atomic_write_text(Path(str(output)), text if text.endswith("\n") else text + "\n")
 
 

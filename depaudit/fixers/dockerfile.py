@@ -16,15 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
-from depaudit.analysis.dockerfile import (
-    DockerSubject,
-    apt_lists_kept,
-    installed_specs,
-    python_installs,
-    requirement_name,
-    shipping_stages,
-    torch_source,
-)
+from depaudit.analysis.docker_stages import DockerSubject, shipping_stages
+from depaudit.analysis.install_commands import apt_lists_kept, installed_specs, python_installs, requirement_name, torch_source
 from depaudit.families import TORCH_FAMILY
 from depaudit.lint import lint_subject
 from depaudit.model import Edit

@@ -14,6 +14,7 @@ bytes in the image) and gets compression from the same single pass.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from depaudit.analysis.accelerators import accelerator_family
+from depaudit.errors import ToolError
+from depaudit.images import engine
 from depaudit.images.engine import HistoryEntry
 from depaudit.model import ImageMeasurement, LayerMeasurement
 
@@ -260,8 +263,6 @@ def _parse_record_paths(site: str, record: str) -> list[str]:
 
 
 def _csv_row(line: str) -> list[str]:
-    import csv
-
     return next(csv.reader([line]), [])
 
 
@@ -391,9 +392,6 @@ def measure_image(ref: str, *, compressed: bool = True, top: int = 15) -> ImageM
     """Measure image `ref` on the local engine (see the module docstring). `compressed=False` skips the
     gzip pass (the slow part for GB images; compressed_size is then None). Raises ToolError when
     the engine is unreachable, the image does not exist or `docker save` fails."""
-    from depaudit.errors import ToolError
-    from depaudit.images import engine
-
     info = engine.inspect_image(ref)
     history = engine.image_history(ref)
     with engine.docker_stream(["save", ref]) as stream:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import DockerSubject, is_cuda_image, is_devel_image, shipping_stages
+from depaudit.analysis.docker_stages import DockerSubject, is_cuda_image, is_devel_image, shipping_stages
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import DockerSubject, InstalledSpec, installed_specs, torch_source
+from depaudit.analysis.docker_stages import DockerSubject
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
+from depaudit.analysis.install_commands import InstalledSpec, installed_specs, torch_source
 from depaudit.families import TORCH_FAMILY
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register

@@ -5,16 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import (
-    CLANG,
-    COMPILERS,
-    DockerSubject,
-    installed_specs,
-    shipped_stages,
-    shipping_stages,
-    system_installs,
-    system_removals,
-)
+from depaudit.analysis.docker_stages import DockerSubject, shipped_stages, shipping_stages
+from depaudit.analysis.install_commands import CLANG, COMPILERS, installed_specs, system_installs, system_removals
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import (
-    DockerSubject,
-    apt_lists_kept,
-    python_installs,
-    shipping_stages,
-)
+from depaudit.analysis.docker_stages import DockerSubject, shipping_stages
+from depaudit.analysis.install_commands import apt_lists_kept, python_installs
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 from depaudit.sources.dockerfile import Instruction

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import (
-    DockerSubject,
-    copy_sources,
-    is_checkpoint_path,
-    python_installs,
-)
+from depaudit.analysis.docker_stages import DockerSubject, copy_sources, is_checkpoint_path
+from depaudit.analysis.install_commands import python_installs
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import DockerSubject, last_user
+from depaudit.analysis.docker_stages import DockerSubject, last_user
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 

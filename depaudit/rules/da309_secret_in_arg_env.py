@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import DockerSubject
+from depaudit.analysis.docker_stages import DockerSubject
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import (
-    DockerSubject,
-    installed_specs,
-    is_cuda_image,
-    shipped_stages,
-    shipping_stages,
-    torch_source,
-)
+from depaudit.analysis.docker_stages import DockerSubject, is_cuda_image, shipped_stages, shipping_stages
+from depaudit.analysis.install_commands import installed_specs, torch_source
 from depaudit.families import CUDA_FAMILIES, TORCH_FAMILY, name_family
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register

@@ -1,5 +1,5 @@
 """What each rule family checks, as typed values. Dockerfile rules (DA3xx) check a
-`depaudit.analysis.dockerfile.DockerSubject`; the others are here.
+`depaudit.analysis.docker_stages.DockerSubject`; the others are here.
 
 Every subject can say which source texts it already holds and which lines a statement spans, so the
 engine applies inline pragmas without reading a file twice (see `depaudit.rules.engine`).

@@ -3,13 +3,15 @@ form, parser directives (`# escape=`), comments (kept for inline ignores), hered
 lexer that splits `RUN` lines into commands whose words know where they sit in the file (so fixers can
 insert text without touching any other byte).
 
-Nothing here analyses; `depaudit.analysis.dockerfile` does that over what this returns.
+Nothing here analyses; `depaudit.analysis.docker_stages` and `depaudit.analysis.install_commands` do
+that over what this returns.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -627,8 +629,6 @@ def read_context(dirs: list[Path], wanted: list[str], limit: int = 1_000_000) ->
     """Read the context-relative files in `wanted` (and requirements files they nest with -r) from the
     first of `dirs` holding each. Files missing, unreadable, too large or not UTF-8 are left out:
     a rule that needs one then reports nothing rather than guessing."""
-    import posixpath
-
     found: dict[str, str] = {}
     todo = list(wanted)
     while todo:

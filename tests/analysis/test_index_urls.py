@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from depaudit.analysis.dockerfile import installed_specs, torch_source
 from depaudit.analysis.index_urls import (
     DEFAULT_CPU_INDEX_URL,
     is_accelerator_name,
@@ -15,6 +14,7 @@ from depaudit.analysis.index_urls import (
     is_pep503_index,
     same_url,
 )
+from depaudit.analysis.install_commands import installed_specs, torch_source
 from depaudit.lint import load_subject
 
 ACCELERATOR = [

@@ -1,4 +1,4 @@
-from depaudit.analysis.dockerfile import is_cuda_image, is_devel_image
+from depaudit.analysis.docker_stages import is_cuda_image, is_devel_image
 
 
 def test_flags_cuda_base_image(lint_fixture):

@@ -1,4 +1,4 @@
-from depaudit.analysis.dockerfile import is_checkpoint_path
+from depaudit.analysis.docker_stages import is_checkpoint_path
 
 
 def test_flags_checkpoint_before_install_and_with_code(lint_fixture):

@@ -1,29 +1,39 @@
-"""Facts about a parsed Dockerfile that the DA3xx rules and the Dockerfile fixer share: which stages
-ship in the final image, the environment a RUN sees, every pip/uv/apt invocation with its options,
-torch installs and whether they use a CPU index, compilers, base images. Pure: files from the build
-context arrive as a mapping (see `depaudit.sources.dockerfile.read_context`)."""
+"""The install commands in a Dockerfile's RUN lines, parsed: every `pip install` / `uv pip install` /
+`uv sync` with its options, indexes and requirement files (followed into the build context), the
+requirements each brings in and whether torch comes from a CPU index, and every `apt-get`/`apk`/`dnf`
+install and removal. Pure: build-context files arrive as a mapping in the `DockerSubject`."""
 
 from __future__ import annotations
 
 import posixpath
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from depaudit.analysis.docker_stages import (
+    DockerSubject,
+    copy_sources,
+    runs,
+    stage_chain,
+    stage_env,
+    workdir_at,
+)
 from depaudit.analysis.index_urls import is_cpu_index, is_cuda_index
 from depaudit.families import local_label_family
 from depaudit.names import canonical_name, wheel_project
 from depaudit.sources.dockerfile import Dockerfile, Instruction, ShellCommand, Stage, Token, expand
 
 COMPILERS = re.compile(r"^(build-essential|build-base|gcc|g\+\+|gcc-c\+\+|gfortran|clang|cc|c\+\+)(-[\d.]+)?$")
+
 CLANG = re.compile(r"^clang(-[\d.]+)?$")
-CHECKPOINT_EXT = (".pth", ".pt", ".onnx", ".safetensors", ".ckpt")
-CHECKPOINT_DIRS = frozenset({"models", "model", "weights", "checkpoints", "ckpt", "assets"})
 
 _PIP_NAME = re.compile(r"^pip(3(\.\d+)?)?$")
+
 _PYTHON_NAME = re.compile(r"^python(3(\.\d+)?)?$")
+
 _REQ_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+
 
 # Options of `pip install` / `uv pip install` / `uv sync` that take a value (the next word).
 _VALUE_OPTIONS = frozenset(
@@ -37,26 +47,6 @@ _VALUE_OPTIONS = frozenset(
     "--config-file --directory --project --refresh-package --python-platform -o --output-file "
     "--overrides --build-constraints -b --no-binary-package --no-build-package --override".split()
 )
-
-
-@dataclass(frozen=True)
-class DockerSubject:
-    """What Dockerfile rules (DA3xx) check: the parsed file and the build-context files it names
-    (requirements files, pyproject.toml) keyed by their context-relative path."""
-
-    dockerfile: Dockerfile
-    context: Mapping[str, str] = field(default_factory=dict)
-
-    def source_texts(self) -> Mapping[str, str]:
-        """{path: text} of the Dockerfile (findings point only at it)."""
-        return {self.dockerfile.path: self.dockerfile.text}
-
-    def statement_lines(self, path: str, line: int) -> tuple[int, int]:
-        """First and last line of the instruction holding `line` (continuations and heredocs)."""
-        for ins in self.dockerfile.instructions:
-            if ins.line <= line <= ins.end_line:
-                return ins.line, ins.end_line
-        return line, line
 
 
 @dataclass(frozen=True)
@@ -92,89 +82,6 @@ class SystemInstall:
     command: ShellCommand
     manager: str
     packages: tuple[str, ...]
-
-
-# --------------------------------------------------------------------------------------------------
-# Stages and environment
-
-
-def stage_chain(df: Dockerfile, stage: Stage) -> list[Stage]:
-    """`stage` and the stages it is built FROM, root first."""
-    chain = [stage]
-    while chain[0].parent is not None:
-        chain.insert(0, df.stages[chain[0].parent])
-    return chain
-
-
-def shipping_stages(df: Dockerfile) -> list[Stage]:
-    """The stages whose layers end up in the final image (the final stage and its FROM ancestors)."""
-    return stage_chain(df, df.final_stage)
-
-
-def root_base(df: Dockerfile, stage: Stage) -> str | None:
-    """The external image a stage ultimately builds on (build args expanded), or None if unknown."""
-    return stage_chain(df, stage)[0].base
-
-
-def stage_env(df: Dockerfile, stage: Stage, before: Instruction | None = None) -> dict[str, str | None]:
-    """Variables a RUN in `stage` sees: ARG (with defaults, global values for re-declared global ARGs)
-    and ENV of the stage's ancestors and of the stage itself up to `before`."""
-    globals_ = dict(df.global_args)
-    env: dict[str, str | None] = {}
-    for st in stage_chain(df, stage):
-        for ins in st.instructions[1:]:
-            if before is not None and ins is before:
-                return env
-            if ins.keyword == "ARG":
-                for word in ins.words:
-                    name, eq, value = word.value.partition("=")
-                    env[name] = expand(value, env) if eq else globals_.get(name, env.get(name))
-            elif ins.keyword == "ENV":
-                env.update(_env_pairs(ins, env))
-    return env
-
-
-def _env_pairs(ins: Instruction, env: Mapping[str, str | None]) -> dict[str, str | None]:
-    words = [w.value for w in ins.words]
-    if len(words) >= 1 and "=" not in words[0]:  # legacy `ENV NAME value with spaces`
-        return {words[0]: " ".join(words[1:])}
-    out: dict[str, str | None] = {}
-    for word in words:
-        name, _, value = word.partition("=")
-        out[name] = expand(value, {**env, **out})
-    return out
-
-
-def runs(df: Dockerfile, stages: list[Stage] | None = None) -> Iterator[tuple[Stage, Instruction]]:
-    for stage in stages if stages is not None else df.stages:
-        for ins in stage.instructions:
-            if ins.keyword == "RUN":
-                yield stage, ins
-
-
-def copy_sources(ins: Instruction) -> tuple[list[str], str]:
-    """The sources and the destination of a COPY/ADD."""
-    words = list(ins.exec_form) if ins.exec_form is not None else [w.value for w in ins.words]
-    if ins.heredocs:
-        words = [w for w in words if not w.startswith("<<")]
-    if len(words) < 2:
-        return [], words[0] if words else ""
-    return words[:-1], words[-1]
-
-
-def workdir_at(df: Dockerfile, stage: Stage, before: Instruction) -> str:
-    workdir = "/"
-    for st in stage_chain(df, stage):
-        for ins in st.instructions:
-            if ins is before:
-                return workdir
-            if ins.keyword == "WORKDIR" and ins.arguments:
-                workdir = posixpath.normpath(posixpath.join(workdir, ins.arguments.strip('"')))
-    return workdir
-
-
-# --------------------------------------------------------------------------------------------------
-# Python installs
 
 
 def _basename(word: str) -> str:
@@ -481,30 +388,6 @@ def torch_source(item: InstalledSpec, subject: DockerSubject) -> str:
     return "pypi"
 
 
-def shipped_stages(df: Dockerfile) -> list[Stage]:
-    """Stages whose installed files can reach the final image: the shipping chain and every stage
-    it copies from (`COPY --from=`), transitively."""
-    todo = shipping_stages(df)
-    seen: dict[int, Stage] = {}
-    while todo:
-        stage = todo.pop()
-        if stage.index in seen:
-            continue
-        seen[stage.index] = stage
-        todo += stage_chain(df, stage)
-        for ins in stage.instructions:
-            ref = ins.flag("from") if ins.keyword in ("COPY", "ADD") else None
-            if ref:
-                src = df.stage_named(ref)
-                if src is not None:
-                    todo.append(src)
-    return [seen[i] for i in sorted(seen)]
-
-
-# --------------------------------------------------------------------------------------------------
-# System packages
-
-
 def system_installs(df: Dockerfile, stages: list[Stage] | None = None) -> list[SystemInstall]:
     out: list[SystemInstall] = []
     for _, ins in runs(df, stages):
@@ -545,29 +428,6 @@ def system_removals(df: Dockerfile, stages: list[Stage] | None = None) -> list[t
     return out
 
 
-def is_cuda_image(image: str | None) -> bool:
-    """True for CUDA base images: nvidia/cuda, NGC images, pytorch/pytorch, or a tag naming cuda/cudnn."""
-    if not image:
-        return False
-    ref = image.lower()
-    repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
-    return (
-        "nvidia/cuda" in repo
-        or repo.startswith("nvcr.io/")
-        or repo.endswith("pytorch/pytorch")
-        or "cuda" in tag
-        or "cudnn" in tag
-        or ("tensorflow" in repo and "gpu" in tag)
-    )
-
-
-def is_devel_image(image: str | None) -> bool:
-    if not image:
-        return False
-    tag = image.lower().rsplit("/", 1)[-1].partition(":")[2]
-    return bool(re.search(r"(^|[-_.])devel($|[-_.])", tag))
-
-
 def apt_lists_kept(df: Dockerfile, stages: list[Stage] | None = None) -> list[Instruction]:
     """RUNs that `apt-get update`/`install` without removing /var/lib/apt/lists in the same RUN."""
     out: list[Instruction] = []
@@ -585,28 +445,3 @@ def apt_lists_kept(df: Dockerfile, stages: list[Stage] | None = None) -> list[In
         if updates and not cleaned:
             out.append(ins)
     return out
-
-
-def is_checkpoint_path(source: str) -> bool:
-    """A COPY source that is a model checkpoint: a *.pth/.pt/.onnx/.safetensors/.ckpt file, a *.bin
-    under models/weights/assets/checkpoints, or such a directory itself (not assets/: mixed content)."""
-    path = source.strip().rstrip("/").lower()
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    if not parts:
-        return False
-    name = parts[-1]
-    if name.endswith(CHECKPOINT_EXT):
-        return True
-    if name.endswith(".bin") and any(p in CHECKPOINT_DIRS for p in parts[:-1]):
-        return True
-    return name in CHECKPOINT_DIRS - {"assets", "model"} and "." not in name
-
-
-def last_user(df: Dockerfile) -> Instruction | None:
-    """The USER instruction in effect at the end of the final stage (ancestors included), or None."""
-    user = None
-    for stage in shipping_stages(df):
-        for ins in stage.instructions:
-            if ins.keyword == "USER":
-                user = ins
-    return user
