@@ -118,7 +118,6 @@ def load_budgets(
         kind = GATE_KEYS[key][0]
         if kind != "sizes":
             values[key] = convert(kind, key, found.value, layer_error(found, pyproject))
-        log.info("gate: %s = %r from %s", key, found.value, found.label)
     sources = {key: found.label for key, found in layers.items()}
     base = pyproject.parent if pyproject is not None else None
     for key in ("lock", "bench-report"):

@@ -12,6 +12,7 @@ lock and the size cache only).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,6 +32,8 @@ from depaudit.scan import scan_lock
 from depaudit.settings import find_pyproject
 from depaudit.sources.dockerfile import context_dirs, parse_dockerfile, read_context, read_dockerfile
 from depaudit.sources.uvlock import load_lock
+
+log = logging.getLogger(__name__)
 
 
 class FileKind(StrEnum):
@@ -168,6 +171,7 @@ def lint_paths(paths: Iterable[Path | str], options: LintOptions = LintOptions()
     found: dict[Finding, None] = {}
     families: set[str] = set()
     for path, kind in files:
+        log.info("lint: %s as a %s (rules %s)", path, kind.value, ", ".join(f"{f}xx" for f in FAMILIES_OF[kind]))
         families.update(FAMILIES_OF[kind])
         found.update(dict.fromkeys(lint_file(path, kind, options)))
     docs = [d for family in sorted(families) for d in describe(family)]

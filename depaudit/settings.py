@@ -9,6 +9,7 @@ InputError for the pyproject (exit 3), UsageError for the environment or the com
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from depaudit.sources.tomlread import parse_toml, read_text
 from depaudit.units import parse_size
 
 ENV_PREFIX = "DEPAUDIT_"
+log = logging.getLogger(__name__)
 Kind = Literal["size", "float", "percentile", "list", "path", "str"]
 
 
@@ -57,6 +59,7 @@ def project_settings(pyproject: Path | None) -> dict[str, Any]:
     table = tool.get("depaudit", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise InputError(pyproject, "[tool.depaudit] must be a table")
+    log.debug("settings file %s: [tool.depaudit] has %s", pyproject, ", ".join(sorted(table)) or "no keys")
     return table
 
 
@@ -132,6 +135,7 @@ def resolve_layers(
         hit = layer(key, settings, env, cli_value, pyproject, (options or {}).get(key))
         if hit is not None:
             found[key] = hit
+            log.info("setting %s = %r from %s", key, hit.value, hit.label)
     return found
 
 

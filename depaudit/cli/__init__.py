@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from depaudit.cli._app import app
@@ -58,6 +59,10 @@ def main(argv: list[str] | None = None) -> None:
     from depaudit.errors import EXIT_USAGE, DepauditError
 
     _register(sys.argv[1:] if argv is None else list(argv))
+    if "_DEPAUDIT_COMPLETE" in os.environ:  # shell completion (README): typer's shell classes, only when asked
+        from typer._completion_classes import completion_init
+
+        completion_init()
     exits, click_errors, aborts = _click_exceptions()
     try:
         result = app(args=argv, standalone_mode=False, prog_name="depaudit")

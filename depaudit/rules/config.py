@@ -19,6 +19,7 @@ without `/` matches a file name in any folder; `**` matches any number of folder
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +34,7 @@ from depaudit.rules.base import FAMILIES, rule_ids
 from depaudit.settings import as_strings, layer, project_settings, subtable
 
 _PREFIX = re.compile(r"^DA\d{1,3}$")
+log = logging.getLogger(__name__)
 
 
 def rule_prefixes(
@@ -158,5 +160,6 @@ def rule_config(
             raw = found.value if isinstance(found.value, (list, tuple)) else [str(found.value)]
             values[key] = rule_prefixes(raw, found.label)
         sources.append((key, found.label))
+        log.info("%s: %s = %s from %s", command, key, ",".join(values[key]), found.label)
     per_path = _per_path(section, pyproject) if command == "lint" else ()
     return RuleConfig(values.get("select", ()), values.get("ignore", ()), per_path, tuple(sources))

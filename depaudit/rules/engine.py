@@ -8,6 +8,7 @@ path, line, rule and target.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from depaudit.rules.base import FAMILIES, rules
 from depaudit.rules.config import PathRule
 from depaudit.rules.pragmas import NO_PRAGMAS, Pragmas, parse_pragmas
 from depaudit.sources.tomlread import read_text
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -84,7 +87,10 @@ def _lines(subject: object, finding: Finding) -> tuple[int | None, int | None]:
 def suppressed(finding: Finding, subject: object, pragmas: PragmaIndex) -> bool:
     """True when an inline pragma silences `finding`."""
     first, last = _lines(subject, finding)
-    return pragmas.of(finding.path).suppresses(finding.rule, first, last)
+    silenced = pragmas.of(finding.path).suppresses(finding.rule, first, last)
+    if silenced:
+        log.info("%s:%s: %s silenced by a `# depaudit: ignore` comment", finding.path, finding.line or "", finding.rule)
+    return silenced
 
 
 def sort_key(finding: Finding) -> tuple[str, int, str, str]:
@@ -114,6 +120,7 @@ def run(
     found: dict[Finding, None] = {}
     for rule in rules(family):
         if not chosen.wants(rule.id):
+            log.debug("%s not run (--select/--ignore or configuration)", rule.id)
             continue
         for finding in rule.check(subject):
             if all(p.allows(finding) for p in per_path) and not suppressed(finding, subject, index):
