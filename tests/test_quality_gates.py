@@ -48,3 +48,19 @@ def test_mypy():
 
 def test_import_contracts():
     _run(_tool("lint-imports"), "--no-cache")
+
+
+def test_one_subprocess_runner():
+    """Only depaudit/process.py starts processes (argument lists, a timeout, ToolError with stderr)."""
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "depaudit").rglob("*.py")) + sorted((ROOT / "reference_service").rglob("*.py")):
+        if path == ROOT / "depaudit" / "process.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if "subprocess" in names or module == "subprocess":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == [], f"import subprocess outside depaudit/process.py: {offenders}"
