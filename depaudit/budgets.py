@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from depaudit.errors import DepauditError, InputError, UsageError
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
-from depaudit.settings import all_layers, as_strings, convert, layer, layer_error, subtable
+from depaudit.settings import SettingSources, as_strings, convert, layer_error, subtable
 from depaudit.targets import DEFAULT_TARGETS
 from depaudit.units import format_size
 
@@ -145,43 +145,50 @@ def _unknown_note(count: int) -> str:
     return f"{count} size{'s' if count != 1 else ''} unknown: the total is a lower bound" if count else ""
 
 
-def _download(t: TargetReport, limit: int, label: str, path: str, count: int) -> BudgetCheck:
-    ranked = _ranked(t.packages)
-    unknown = len(t.unknown_size)  # wheels whose size is unknown (local and sdist builds download no wheel)
-    verdict = _verdict(t.total_bytes, unknown, limit)
-    line = ranked[0].package.line if ranked and verdict != "pass" else None
+def _size_check(
+    kind: CheckKind,
+    t: TargetReport,
+    ranked: Sequence[InstalledPackage],
+    measured: int,
+    unknown: int,
+    limit: int,
+    label: str,
+    path: str,
+    count: int,
+    *,
+    any_fails: bool = False,
+) -> BudgetCheck:
+    """A size budget over `ranked` (biggest first): fails when the known bytes exceed `limit` (or, with
+    `any_fails`, when there is any package at all); unknown when sizes are missing and it does not fail."""
+    verdict: Verdict = "fail" if any_fails and ranked else _verdict(measured, unknown, limit)
+    failing = verdict != "pass"
     return BudgetCheck(
-        "download",
+        kind,
         label,
-        float(t.total_bytes),
+        float(measured),
         float(limit),
         verdict,
         "bytes",
-        _offenders(ranked, count) if verdict != "pass" else (),
+        _offenders(ranked, count) if failing else (),
         _unknown_note(unknown),
         path,
-        line,
+        ranked[0].package.line if ranked and failing else None,
         t.target.name,
+    )
+
+
+def _download(t: TargetReport, limit: int, label: str, path: str, count: int) -> BudgetCheck:
+    # Unknown: wheels whose size is unknown (local and sdist builds download no wheel).
+    return _size_check(
+        "download", t, _ranked(t.packages), t.total_bytes, len(t.unknown_size), limit, label, path, count
     )
 
 
 def _accelerator(t: TargetReport, limit: int, label: str, path: str, count: int) -> BudgetCheck:
     accel = _ranked(p for p in t.packages if p.accelerator)
     unknown = sum(1 for p in accel if p.size is None and p.wheel is not None)
-    verdict: Verdict = "fail" if limit == 0 and accel else _verdict(t.accelerator_bytes, unknown, limit)
-    line = accel[0].package.line if accel and verdict != "pass" else None
-    return BudgetCheck(
-        "accelerator",
-        label,
-        float(t.accelerator_bytes),
-        float(limit),
-        verdict,
-        "bytes",
-        _offenders(accel, count) if verdict != "pass" else (),
-        _unknown_note(unknown),
-        path,
-        line,
-        t.target.name,
+    return _size_check(
+        "accelerator", t, accel, t.accelerator_bytes, unknown, limit, label, path, count, any_fails=limit == 0
     )
 
 
@@ -257,23 +264,18 @@ def _per_target_tables(table: Mapping[str, Any], pyproject: Path | None) -> tupl
 
 
 def _size_budgets(
-    key: str,
-    table: Mapping[str, Any],
-    tables: Mapping[str, dict[str, int]],
-    cli_value: Any,
-    environ: Mapping[str, str],
-    pyproject: Path | None,
+    key: str, sources: SettingSources, tables: Mapping[str, dict[str, int]], cli_value: Any
 ) -> tuple[int | None, dict[str, int]]:
     """One size budget across every layer: for each target, the highest layer that sets a budget for it
     or for every target (within a layer, the target's own entry wins); `[tool.depaudit.per-target]` tables
     belong to the pyproject layer."""
     every: int | None = None
     named: dict[str, int] = {}
-    layers = all_layers(key, table, environ, cli_value, pyproject, f"--{key}")
+    layers = sources.layers(key, cli_value)
     if key in tables and not any(found.origin == "pyproject" for found in layers):
         named.update(tables[key])
     for found in layers:
-        layer_every, layer_named = size_entries(key, found.value, layer_error(found, pyproject))
+        layer_every, layer_named = size_entries(key, found.value, layer_error(found, sources.pyproject))
         if found.origin == "pyproject":
             layer_named = {**tables.get(key, {}), **layer_named}
         if layer_every is not None:
@@ -282,27 +284,18 @@ def _size_budgets(
     return every, named
 
 
-def load_lock_limits(
-    cli: Mapping[str, Any], table: Mapping[str, Any], environ: Mapping[str, str], pyproject: Path | None
-) -> LockLimits:
+def load_lock_limits(cli: Mapping[str, Any], sources: SettingSources) -> LockLimits:
     """Lock budgets from every layer (`cli` keyed `max-download`, `max-accelerator`,
-    `no-accelerator-targets`; `table` is [tool.depaudit]). Raises InputError for a bad pyproject value,
-    UsageError for a bad environment or command-line value."""
-    tables, table_no_accel = _per_target_tables(table, pyproject)
+    `no-accelerator-targets`). Raises InputError for a bad pyproject value, UsageError for a bad
+    environment or command-line value."""
+    tables, table_no_accel = _per_target_tables(sources.table, sources.pyproject)
     every: dict[str, int | None] = {}
     per_target: list[tuple[str, str, int]] = []
     for key in ("max-download", "max-accelerator"):
-        every[key], named = _size_budgets(key, table, tables, cli.get(key), environ, pyproject)
+        every[key], named = _size_budgets(key, sources, tables, cli.get(key))
         per_target += [(name, key, value) for name, value in named.items()]
-    found = layer(
-        "no-accelerator-targets",
-        table,
-        environ,
-        cli.get("no-accelerator-targets"),
-        pyproject,
-        "--no-accelerator-target",
-    )
-    listed = as_strings("no-accelerator-targets", found.value, layer_error(found, pyproject)) if found else ()
+    found = sources.winner("no-accelerator-targets", cli.get("no-accelerator-targets"), "--no-accelerator-target")
+    listed = as_strings("no-accelerator-targets", found.value, layer_error(found, sources.pyproject)) if found else ()
     no_accel = tuple(dict.fromkeys([*listed, *table_no_accel]))
     for name in no_accel:
         _target_name(name, UsageError, "--no-accelerator-target")

@@ -26,7 +26,7 @@ from depaudit.rules.base import RuleDoc, describe
 from depaudit.rules.budgetcheck import budget_findings
 from depaudit.rules.engine import RuleSelection
 from depaudit.scan import scan_lock
-from depaudit.settings import Kind, convert, layer_error, project_settings, resolve_layers, subtable
+from depaudit.settings import Kind, SettingSources, convert, layer_error, project_settings, resolve_layers, subtable
 from depaudit.sources.uvlock import load_lock
 from depaudit.targets import DEFAULT_TARGETS
 
@@ -126,7 +126,7 @@ def load_budgets(
     if "lock" not in values and base is not None and (base / "uv.lock").is_file():
         values["lock"] = base / "uv.lock"  # the project's own lock by default
         sources["lock"] = f"{base / 'uv.lock'} (beside pyproject.toml)"
-    limits = load_lock_limits(cli, table, env, pyproject)
+    limits = load_lock_limits(cli, SettingSources(table, env, pyproject))
     if limits.per_target:
         sources.setdefault(
             "per-target",

@@ -85,37 +85,37 @@ def _given(value: Any) -> bool:
     return value is not None and value != "" and value != [] and value != ()
 
 
-def all_layers(
-    key: str,
-    table: Mapping[str, Any],
-    environ: Mapping[str, str],
-    cli_value: Any,
-    pyproject: Path | None,
-    option: str | None = None,
-) -> list[Layer]:
-    """Every layer that sets `key`, lowest precedence first: pyproject, environment, command line."""
-    found = []
-    if key in table:
-        found.append(Layer(table[key], "pyproject", f"{pyproject} [tool.depaudit]"))
-    name = env_name(key)
-    if environ.get(name, "") != "":
-        found.append(Layer(environ[name], "env", name))
-    if _given(cli_value):
-        found.append(Layer(cli_value, "cli", option or f"--{key}"))
-    return found
+@dataclass(frozen=True)
+class SettingSources:
+    """Where settings come from below the command line: the `[tool.depaudit]` table of `pyproject` and
+    the environment. `layers`/`winner` apply the precedence rule to one key."""
 
+    table: Mapping[str, Any]
+    environ: Mapping[str, str]
+    pyproject: Path | None = None
 
-def layer(
-    key: str,
-    table: Mapping[str, Any],
-    environ: Mapping[str, str],
-    cli_value: Any,
-    pyproject: Path | None,
-    option: str | None = None,
-) -> Layer | None:
-    """The winning layer for one key (the precedence rule), or None when no layer sets it."""
-    found = all_layers(key, table, environ, cli_value, pyproject, option)
-    return found[-1] if found else None
+    @classmethod
+    def load(cls, pyproject: Path | None, environ: Mapping[str, str] | None = None) -> SettingSources:
+        """The sources for `pyproject` (None: no file) and `environ` (default os.environ). Raises
+        InputError when the pyproject is invalid."""
+        return cls(project_settings(pyproject), os.environ if environ is None else environ, pyproject)
+
+    def layers(self, key: str, cli_value: Any = None, option: str | None = None) -> list[Layer]:
+        """Every layer that sets `key`, lowest precedence first: pyproject, environment, command line."""
+        found = []
+        if key in self.table:
+            found.append(Layer(self.table[key], "pyproject", f"{self.pyproject} [tool.depaudit]"))
+        name = env_name(key)
+        if self.environ.get(name, "") != "":
+            found.append(Layer(self.environ[name], "env", name))
+        if _given(cli_value):
+            found.append(Layer(cli_value, "cli", option or f"--{key}"))
+        return found
+
+    def winner(self, key: str, cli_value: Any = None, option: str | None = None) -> Layer | None:
+        """The layer that sets `key` with the highest precedence, or None when no layer sets it."""
+        found = self.layers(key, cli_value, option)
+        return found[-1] if found else None
 
 
 def resolve_layers(
@@ -129,10 +129,10 @@ def resolve_layers(
     """The winning layer of each key of `keys` (name -> command-line value or None) that is set.
     `options` names each key's command-line option for messages. Raises InputError for a bad pyproject."""
     env = os.environ if environ is None else environ
-    settings = project_settings(pyproject) if table is None else table
+    sources = SettingSources(project_settings(pyproject) if table is None else table, env, pyproject)
     found: dict[str, Layer] = {}
     for key, cli_value in keys.items():
-        hit = layer(key, settings, env, cli_value, pyproject, (options or {}).get(key))
+        hit = sources.winner(key, cli_value, (options or {}).get(key))
         if hit is not None:
             found[key] = hit
             log.info("setting %s = %r from %s", key, hit.value, hit.label)

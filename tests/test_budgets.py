@@ -8,6 +8,7 @@ import pytest
 from depaudit.budgets import LockLimits, check_budgets, check_report, load_lock_limits
 from depaudit.errors import InputError, UsageError
 from depaudit.model import InstalledPackage, Package, SizeReport, Source, TargetReport, Wheel
+from depaudit.settings import SettingSources
 from depaudit.targets import make_target
 
 
@@ -75,12 +76,12 @@ def test_messages_keep_the_scan_wording():
 
 def test_load_lock_limits_across_layers(tmp_path):
     table = {"max-download": "1GB", "per-target": {"linux-aarch64": {"max-download": "4GB", "no-accelerator": True}}}
-    limits = load_lock_limits({}, table, {}, tmp_path / "pyproject.toml")
+    limits = load_lock_limits({}, SettingSources(table, {}, tmp_path / "pyproject.toml"))
     assert (limits.max_download, limits.limit("max-download", "linux-aarch64")) == (10**9, 4 * 10**9)
     assert limits.no_accelerator_targets == ("linux-aarch64",)
-    cli = load_lock_limits({"max-download": ["2GB"], "max-accelerator": ["0"]}, table, {}, None)
+    cli = load_lock_limits({"max-download": ["2GB"], "max-accelerator": ["0"]}, SettingSources(table, {}))
     assert cli.limit("max-download", "linux-aarch64") == 2 * 10**9 and cli.max_accelerator == 0
     with pytest.raises(InputError, match=r"per-target\] table: unknown target 'beos'"):
-        load_lock_limits({}, {"per-target": {"beos": {"max-download": "1GB"}}}, {}, None)
+        load_lock_limits({}, SettingSources({"per-target": {"beos": {"max-download": "1GB"}}}, {}))
     with pytest.raises(UsageError, match="DEPAUDIT_MAX_ACCELERATOR"):
-        load_lock_limits({}, {}, {"DEPAUDIT_MAX_ACCELERATOR": "some"}, None)
+        load_lock_limits({}, SettingSources({}, {"DEPAUDIT_MAX_ACCELERATOR": "some"}))

@@ -4,7 +4,6 @@ with its DA5xx findings. (Image-size budgets need an engine: tests/images/test_d
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from depaudit.budgets import LockLimits
 from depaudit.errors import InputError, UsageError
 from depaudit.gate import Budgets, check_latency, check_lock, gate_report, load_budgets, lock_targets, run_gate
 
+from bench_reports import write_bench_report
 from fixture_paths import LOCKS
 
 TORCH_DEFAULT = LOCKS / "torch-default" / "uv.lock"
@@ -135,38 +135,15 @@ def test_unknown_size_is_never_a_pass(tmp_path, monkeypatch):
     assert "cannot verify" in check.message()
 
 
-def _bench_report(tmp_path: Path) -> Path:
-    """A bench report in the schema `depaudit bench` writes (values chosen for the test)."""
-    report = {
-        "schema": 1,
-        "variants": [
-            {
-                "variant": "onnxruntime",
-                "latency": [
-                    {"size": "256x256", "p50_ms": 300.0, "p95_ms": 420.0},
-                    {"size": "512x512", "p50_ms": 1400.0, "p95_ms": 1700.0},
-                ],
-            },
-            {
-                "variant": "tinygrad",
-                "latency": [{"size": "256x256", "p50_ms": None, "p95_ms": None, "error": "timed out"}],
-            },
-        ],
-    }
-    path = tmp_path / "images.json"
-    path.write_text(json.dumps(report))
-    return path
-
-
 def test_latency_budget_uses_the_chosen_percentile(tmp_path):
-    path = _bench_report(tmp_path)
+    path = write_bench_report(tmp_path)
     p95 = {c.subject: c.passed for c in check_latency(path, 1500.0, "p95")}
     assert p95 == {"onnxruntime 256x256 p95": True, "onnxruntime 512x512 p95": False, "tinygrad 256x256 p95": False}
     p50 = {c.subject: c.passed for c in check_latency(path, 1500.0, "p50")}
     assert p50["onnxruntime 512x512 p50"] is True
 
 
-def test_latency_report_that_is_not_a_bench_report(tmp_path):
+def test_latency_report_that_is_not_awrite_bench_report(tmp_path):
     path = tmp_path / "other.json"
     path.write_text('{"schema": 2}')
     with pytest.raises(InputError, match=r"other\.json: not a depaudit bench report"):
@@ -179,7 +156,7 @@ def test_nothing_to_check_is_a_usage_error():
 
 
 def test_report_findings_are_the_checks_that_did_not_pass(tmp_path):
-    budgets = Budgets(max_latency_ms=1500.0, bench_report=_bench_report(tmp_path))
+    budgets = Budgets(max_latency_ms=1500.0, bench_report=write_bench_report(tmp_path))
     report = gate_report(budgets)
     assert not report.passed and [d.id for d in report.rules] == ["DA501", "DA502", "DA503", "DA504", "DA505"]
     assert [(f.rule, f.path) for f in report.findings] == [("DA505", str(budgets.bench_report))] * 2

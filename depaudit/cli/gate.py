@@ -8,20 +8,8 @@ from typing import Annotated
 
 import typer
 
+from depaudit.cli import options as opt
 from depaudit.cli._app import app
-from depaudit.cli.options import (
-    TABLE,
-    DocsUrlOption,
-    FormatOption,
-    IgnoreOption,
-    OutputOption,
-    QuietOption,
-    SelectOption,
-    VerboseOption,
-    begin,
-    pyproject_option,
-    render_options,
-)
 from depaudit.cli.output import append_step_summary, emit, info, problem
 from depaudit.gate import gate_report, load_budgets
 from depaudit.model import Selection
@@ -104,18 +92,18 @@ def gate(
         ),
     ] = False,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
-    fmt: FormatOption = TABLE,
-    output: OutputOption = None,
-    select: SelectOption = None,
-    ignore: IgnoreOption = None,
-    docs_url: DocsUrlOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    fmt: opt.FormatOption = opt.TABLE,
+    output: opt.OutputOption = None,
+    select: opt.SelectOption = None,
+    ignore: opt.IgnoreOption = None,
+    docs_url: opt.DocsUrlOption = None,
+    quiet: opt.QuietOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> int:
     """Check budgets; every check is listed PASS, FAIL or UNKNOWN, and only PASS passes. Appends a
     markdown summary to $GITHUB_STEP_SUMMARY when it is set."""
-    begin(fmt, quiet, verbose)
-    project = pyproject_option(pyproject, Path.cwd())
+    opt.begin(fmt, quiet, verbose)
+    project = opt.pyproject_option(pyproject, Path.cwd())
     groups = tuple(group or ()) + (("dev",) if dev else ())
     selection = Selection(extras=tuple(extra or ()), all_extras=all_extras, groups=groups)
     budgets = load_budgets(
@@ -136,7 +124,7 @@ def gate(
     )
     rules = rule_config("gate", select or (), ignore or (), project)
     report = gate_report(budgets, offline=offline, select=rules.select, ignore=rules.ignore, binary=binary)
-    options = render_options(project, docs_url, binary=binary)
+    options = opt.render_options(project, docs_url, binary=binary)
     emit(render(GATE_RENDERERS, fmt.format, report, options), output)
     written = append_step_summary(gate_markdown(report, options))
     if written is not None:

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from depaudit.cli import options as opt
 from depaudit.cli._app import image_app
-from depaudit.cli.options import TABLE, FormatOption, OutputOption, QuietOption, VerboseOption, begin
 from depaudit.cli.output import emit, info
 from depaudit.images.engine import require_engine
 from depaudit.images.measure import measure_image
@@ -36,18 +36,18 @@ def _options(output: str | None, binary: bool) -> RenderOptions:
 @image_app.command("measure", epilog=EXIT_CODES_HELP)
 def measure(
     images: Annotated[list[str], typer.Argument(help="Image references on the local engine.")],
-    fmt: FormatOption = TABLE,
-    output: OutputOption = None,
+    fmt: opt.FormatOption = opt.TABLE,
+    output: opt.OutputOption = None,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     top: Annotated[int, typer.Option("--top", help="Python packages and shared libraries to list.")] = 15,
     no_compressed: Annotated[
         bool, typer.Option("--no-compressed", help="Skip the gzip pass (faster; compressed size unknown).")
     ] = False,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    quiet: opt.QuietOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> int:
     """Size on disk and compressed, layers, largest Python packages and shared libraries, accelerator bytes."""
-    begin(fmt, quiet, verbose)
+    opt.begin(fmt, quiet, verbose)
     check_supported(MEASURE_RENDERERS, fmt.format)
     results = _measure(images, not no_compressed, top)
     emit(render(MEASURE_RENDERERS, fmt.format, results, _options(output, binary)), output)
@@ -58,16 +58,16 @@ def measure(
 def compare(
     before: Annotated[str, typer.Argument(help="The image before the change.")],
     after: Annotated[str, typer.Argument(help="The image after the change.")],
-    fmt: FormatOption = TABLE,
-    output: OutputOption = None,
+    fmt: opt.FormatOption = opt.TABLE,
+    output: opt.OutputOption = None,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     top: Annotated[int, typer.Option("--top", help="Python packages to list per image.")] = 25,
     no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the gzip pass.")] = False,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    quiet: opt.QuietOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> int:
     """Two images side by side: sizes, accelerator bytes, and Python packages."""
-    begin(fmt, quiet, verbose)
+    opt.begin(fmt, quiet, verbose)
     check_supported(COMPARE_RENDERERS, fmt.format)
     b, a = _measure([before, after], not no_compressed, top)
     emit(render(COMPARE_RENDERERS, fmt.format, Comparison(b, a), _options(output, binary)), output)

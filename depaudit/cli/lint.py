@@ -8,21 +8,8 @@ from typing import Annotated
 
 import typer
 
+from depaudit.cli import options as opt
 from depaudit.cli._app import app
-from depaudit.cli.options import (
-    TABLE,
-    DocsUrlOption,
-    FailOn,
-    FormatOption,
-    IgnoreOption,
-    OutputOption,
-    QuietOption,
-    SelectOption,
-    VerboseOption,
-    begin,
-    pyproject_option,
-    render_options,
-)
 from depaudit.cli.output import emit
 from depaudit.errors import UsageError
 from depaudit.lint import LintOptions, lint_paths
@@ -55,13 +42,13 @@ def lint(
             help="Dockerfiles, requirements files, pyproject.toml, uv.lock/pylock.toml, or folders to search (default: .)."
         ),
     ] = None,
-    fmt: FormatOption = TABLE,
-    output: OutputOption = None,
+    fmt: opt.FormatOption = opt.TABLE,
+    output: opt.OutputOption = None,
     fail_on: Annotated[
-        FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this severity (default: error).")
-    ] = FailOn.error,
-    ignore: IgnoreOption = None,
-    select: SelectOption = None,
+        opt.FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this severity (default: error).")
+    ] = opt.FailOn.error,
+    ignore: opt.IgnoreOption = None,
+    select: opt.SelectOption = None,
     context: Annotated[
         Path | None,
         typer.Option(
@@ -80,19 +67,19 @@ def lint(
             help="pyproject.toml with [tool.depaudit] (default: the nearest one above the current folder).",
         ),
     ] = None,
-    docs_url: DocsUrlOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    docs_url: opt.DocsUrlOption = None,
+    quiet: opt.QuietOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> int:
     """Check Dockerfiles (DA301-DA310), requirements files and pyproject.toml (DA201-DA202) and locks
     (DA101-DA104, scanned offline)."""
-    begin(fmt, quiet, verbose)
+    opt.begin(fmt, quiet, verbose)
     args = _build_args(build_arg)
-    project = pyproject_option(pyproject, Path.cwd())
+    project = opt.pyproject_option(pyproject, Path.cwd())
     rules = rule_config("lint", select or (), ignore or (), project)
     options = LintOptions(rules.select, rules.ignore, rules.per_path, context, args)
     report = lint_paths(paths or [Path(".")], options)
-    emit(render(LINT_RENDERERS, fmt.format, report, render_options(project, docs_url)), output)
-    if fail_on is FailOn.never:
+    emit(render(LINT_RENDERERS, fmt.format, report, opt.render_options(project, docs_url)), output)
+    if fail_on is opt.FailOn.never:
         return 0
     return 1 if any(True for _ in at_or_above(report.findings, fail_on.value)) else 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,19 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from depaudit.cli._app import app, info, stderr_console
-from depaudit.cli.options import (
-    TABLE,
-    DocsUrlOption,
-    FailOn,
-    FormatOption,
-    IgnoreOption,
-    OutputOption,
-    QuietOption,
-    SelectOption,
-    VerboseOption,
-    begin,
-    render_options,
-)
+from depaudit.cli import options as opt
 from depaudit.cli.output import emit, problem
 from depaudit.render.formats import OutputFormat
 
@@ -69,22 +56,22 @@ def scan(
     dev: Annotated[bool, typer.Option("--dev", help="Include the `dev` dependency group.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Never touch the network; unknown sizes stay unknown.")] = False,
     installed: Annotated[bool, typer.Option("--installed", help="Unpacked size (zip central directory via HTTP ranges).")] = False,
-    fmt: FormatOption = TABLE,
-    output: OutputOption = None,
+    fmt: opt.FormatOption = opt.TABLE,
+    output: opt.OutputOption = None,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     top: Annotated[int, typer.Option("--top", help="Rows per target in the table.")] = 15,
     show_all: Annotated[bool, typer.Option("--all", help="Show every package.")] = False,
     max_download: Annotated[Optional[list[str]], typer.Option("--max-download", help="Budget for every target (500MB) or one (linux-aarch64=3GB); exit 1 above it.")] = None,
     max_accelerator: Annotated[Optional[list[str]], typer.Option("--max-accelerator", help="Accelerator budget, every target or TARGET=SIZE; 0 forbids accelerator wheels.")] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this severity.")] = FailOn.never,
+    fail_on: Annotated[opt.FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this severity.")] = opt.FailOn.never,
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Size cache folder (default: user cache).")] = None,
     glibc: Annotated[Optional[str], typer.Option("--glibc", help="glibc of Linux targets (default 2.28).")] = None,
     macos: Annotated[Optional[str], typer.Option("--macos", help="macOS version of macos-arm64 (default 14.0).")] = None,
-    select: SelectOption = None,
-    ignore: IgnoreOption = None,
-    docs_url: DocsUrlOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    select: opt.SelectOption = None,
+    ignore: opt.IgnoreOption = None,
+    docs_url: opt.DocsUrlOption = None,
+    quiet: opt.QuietOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit import settings
@@ -93,7 +80,7 @@ def scan(
     from depaudit.rules.config import rule_config
     from depaudit.scan import scan_lock
 
-    begin(fmt, quiet, verbose)
+    opt.begin(fmt, quiet, verbose)
     pyproject = settings.find_pyproject(lockfile) if lockfile.exists() else None
     conf = settings.resolve({"targets": target, "python": python, "cache-dir": str(cache_dir) if cache_dir else None,
                              "offline": True if offline else None}, pyproject)
@@ -101,7 +88,7 @@ def scan(
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
     limits = load_lock_limits({"max-download": max_download, "max-accelerator": max_accelerator},
-                              settings.project_settings(pyproject), os.environ, pyproject)
+                              settings.SettingSources.load(pyproject))
     rules = rule_config("scan", select or (), ignore or (), pyproject)
     groups = list(group or []) + (["dev"] if dev else [])
     selection = Selection(extras=tuple(extra or ()), all_extras=all_extras, groups=tuple(groups))
@@ -118,7 +105,7 @@ def scan(
         stop()
     report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)
     breaches = [c for c in check_report(report, limits) if not c.passed]
-    _emit(report, breaches, fmt.format, output, render_options(pyproject, docs_url, binary=binary,
+    _emit(report, breaches, fmt.format, output, opt.render_options(pyproject, docs_url, binary=binary,
           top=None if show_all else top, indent=2 if _to_terminal(output) else None), rules)
     for breach in breaches:
         what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
@@ -126,7 +113,7 @@ def scan(
     unknown = sum(len(t.unknown_size) for t in report.targets)
     if unknown and fmt.format is not OutputFormat.table:
         info(f"depaudit: {unknown} wheel sizes unknown{' (offline)' if offline else ''}; totals are lower bounds")
-    failing = fail_on is not FailOn.never and _has_findings_at(report, fail_on.value)
+    failing = fail_on is not opt.FailOn.never and _has_findings_at(report, fail_on.value)
     return 1 if breaches or failing else 0
 
 

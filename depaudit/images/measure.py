@@ -31,6 +31,7 @@ from depaudit.errors import ToolError
 from depaudit.images import engine
 from depaudit.images.engine import HistoryEntry
 from depaudit.model import ImageMeasurement, LayerMeasurement
+from depaudit.names import canonical_name
 
 GZIP_LEVEL = 6  # what `docker push` uses (Go's compress/gzip default)
 _CHUNK = 1 << 20
@@ -268,7 +269,7 @@ def _csv_row(line: str) -> list[str]:
 
 def _split_dist_name(dist_info: str) -> tuple[str, str]:
     name, _, version = dist_info.partition("-")
-    return re.sub(r"[-_.]+", "-", name).lower(), version
+    return canonical_name(name), version
 
 
 def python_distributions(files: dict[str, int], records: dict[str, str]) -> list[Distribution]:

@@ -31,7 +31,7 @@ from typing import Any
 from depaudit.errors import DepauditError, InputError, UsageError
 from depaudit.model import Finding
 from depaudit.rules.base import FAMILIES, rule_ids
-from depaudit.settings import as_strings, layer, project_settings, subtable
+from depaudit.settings import SettingSources, as_strings, project_settings, subtable
 
 _PREFIX = re.compile(r"^DA\d{1,3}$")
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def rule_config(
     values: dict[str, tuple[str, ...]] = {}
     sources: list[tuple[str, str]] = []
     for key, cli in (("select", tuple(cli_select)), ("ignore", tuple(cli_ignore))):
-        found = layer(key, merged, env, cli, pyproject, f"--{key}")
+        found = SettingSources(merged, env, pyproject).winner(key, cli)
         if found is None:
             continue
         if found.origin == "pyproject":

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench_reports import write_bench_report
 from fixture_paths import LOCKS
 from sarif_schema import validate_sarif
 
@@ -22,28 +23,6 @@ def _pyproject(tmp_path: Path, body: str) -> Path:
     return path
 
 
-def _bench_report(tmp_path: Path) -> Path:
-    report = {
-        "schema": 1,
-        "variants": [
-            {
-                "variant": "onnxruntime",
-                "latency": [
-                    {"size": "256x256", "p50_ms": 300.0, "p95_ms": 420.0},
-                    {"size": "512x512", "p50_ms": 1400.0, "p95_ms": 1700.0},
-                ],
-            },
-            {
-                "variant": "tinygrad",
-                "latency": [{"size": "256x256", "p50_ms": None, "p95_ms": None, "error": "timed out"}],
-            },
-        ],
-    }
-    path = tmp_path / "images.json"
-    path.write_text(json.dumps(report))
-    return path
-
-
 def _gate(args: list[str], cwd: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPAUDIT_") and k != "GITHUB_STEP_SUMMARY"}
     env.update(env_extra or {}, PYTHONPATH=str(REPO), NO_COLOR="1")
@@ -53,7 +32,7 @@ def _gate(args: list[str], cwd: Path, env_extra: dict[str, str] | None = None) -
 
 
 def test_breach_exits_1_names_offenders_and_appends_the_step_summary(tmp_path):
-    report = _bench_report(tmp_path)
+    report = write_bench_report(tmp_path)
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     project = _pyproject(tmp_path, f'max-latency-ms = 5000\nbench-report = "{report.name}"\n')
@@ -74,7 +53,7 @@ def test_breach_exits_1_names_offenders_and_appends_the_step_summary(tmp_path):
 
 
 def test_every_format_and_sarif_validates(tmp_path):
-    _pyproject(tmp_path, f'max-latency-ms = 1500\nbench-report = "{_bench_report(tmp_path).name}"\n')
+    _pyproject(tmp_path, f'max-latency-ms = 1500\nbench-report = "{write_bench_report(tmp_path).name}"\n')
     outputs = {fmt: _gate(["--format", fmt], tmp_path) for fmt in ("table", "json", "markdown", "sarif", "gnu")}
     assert all(done.returncode == 1 for done in outputs.values()), {f: d.stderr for f, d in outputs.items()}
     log = validate_sarif(outputs["sarif"].stdout)
@@ -114,7 +93,7 @@ def test_download_budget_applies_to_every_target(tmp_path, size_cache):
 
 
 def test_quiet_prints_only_the_report_and_errors(tmp_path):
-    _pyproject(tmp_path, f'max-latency-ms = 5000\nbench-report = "{_bench_report(tmp_path).name}"\n')
+    _pyproject(tmp_path, f'max-latency-ms = 5000\nbench-report = "{write_bench_report(tmp_path).name}"\n')
     summary = tmp_path / "summary.md"
     loud = _gate([], tmp_path, {"GITHUB_STEP_SUMMARY": str(summary)})
     quiet = _gate(["--quiet"], tmp_path, {"GITHUB_STEP_SUMMARY": str(summary)})

@@ -13,12 +13,12 @@ import pytest
 
 from depaudit.render.rule_help import DEFAULT_RULES_URL
 
+from golden_files import golden
 from sarif_schema import validate_sarif
 
 TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
 DOCKERFILES = TESTS / "fixtures" / "dockerfiles"
-GOLDEN = TESTS / "fixtures" / "golden" / "lint"
 
 
 def run(*args: str, cwd: Path = DOCKERFILES) -> subprocess.CompletedProcess:
@@ -26,14 +26,6 @@ def run(*args: str, cwd: Path = DOCKERFILES) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "depaudit", "lint", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
-
-
-def _golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("DEPAUDIT_UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert text == path.read_text()
 
 
 def test_json_golden_and_exit_code():
@@ -50,7 +42,7 @@ def test_json_golden_and_exit_code():
         ("secrets.Dockerfile", 4, "DA309"),
         ("secrets.Dockerfile", 6, "DA309"),
     ]
-    _golden("cuda-twice+secrets.json", out.stdout)
+    golden("lint/cuda-twice+secrets.json", out.stdout)
 
 
 def test_sarif_structure_and_golden():
@@ -88,7 +80,7 @@ def test_sarif_structure_and_golden():
     root_uri = run_["originalUriBaseIds"]["%SRCROOT%"]["uri"]
     assert root_uri == ROOT.as_uri() + "/"
     stable = out.stdout.replace(f'"{driver["version"]}"', '"X"').replace(root_uri, "file:///REPO/")
-    _golden("cuda-twice+no-user.sarif", stable)
+    golden("lint/cuda-twice+no-user.sarif", stable)
 
 
 def test_fail_on_levels():

@@ -44,19 +44,13 @@ def _stable(text: str, tmp_path) -> str:
 
 
 @pytest.mark.parametrize("fmt", list(OutputFormat), ids=lambda f: f.value)
-def test_lint_renderers(fmt, lint_report, options, tmp_path):
-    text = _text(render(LINT_RENDERERS, fmt, lint_report, options))
+@pytest.mark.parametrize("command", ["lint", "gate"])
+def test_lint_and_gate_renderers(command, fmt, request, options, tmp_path):
+    table = {"lint": LINT_RENDERERS, "gate": GATE_RENDERERS}[command]
+    text = _text(render(table, fmt, request.getfixturevalue(f"{command}_report"), options))
     if fmt is OutputFormat.sarif:
         validate_sarif(text)
-    golden(f"render/lint.{SUFFIX[fmt]}", _stable(text, tmp_path))
-
-
-@pytest.mark.parametrize("fmt", list(OutputFormat), ids=lambda f: f.value)
-def test_gate_renderers(fmt, gate_report, options, tmp_path):
-    text = _text(render(GATE_RENDERERS, fmt, gate_report, options))
-    if fmt is OutputFormat.sarif:
-        validate_sarif(text)
-    golden(f"render/gate.{SUFFIX[fmt]}", _stable(text, tmp_path))
+    golden(f"render/{command}.{SUFFIX[fmt]}", _stable(text, tmp_path))
 
 
 @pytest.mark.parametrize("fmt", [OutputFormat.gnu, OutputFormat.markdown, OutputFormat.sarif], ids=lambda f: f.value)
