@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from depaudit.cli._app import app, info, parse_size_option, stdout_console, warn, write_output
+from depaudit import settings
+from depaudit.analysis.lockdiff import LockDiff, check_diff_budgets
+from depaudit.cli import options as opt
+from depaudit.cli._app import app, parse_size_option
+from depaudit.cli.output import emit, info, problem, warn
+from depaudit.diff import diff_against_base, diff_locks
+from depaudit.model import Selection, SizeReport
+from depaudit.render.diff import DIFF_RENDERERS
+from depaudit.render.formats import OutputFormat, RenderOptions, Unsupported, render
+from depaudit.sources.gitrev import split_rev_spec
 
-if TYPE_CHECKING:  # imported where used: a command module's imports are paid by every `depaudit` run
-    from depaudit.analysis.lockdiff import LockDiff
-    from depaudit.model import SizeReport
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ran, within budget; 1 --max-increase exceeded or not verifiable (a size the head adds is "
+    "unknown), or a new accelerator package with --fail-on-new-accelerator; 2 usage error; 3 a lock, revision "
+    "or path unreadable or invalid; 4 git or the index failed."
+)
 
 
-class DiffFormat(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
-
-@app.command()
+@app.command(epilog=EXIT_CODES_HELP)
 def diff(
     base: Annotated[str, typer.Argument(help="The lock before: a path, or REV:path from git (origin/main:uv.lock).")],
     head: Annotated[str, typer.Argument(help="The lock after: a path or REV:path (default: uv.lock).")] = "uv.lock",
@@ -60,30 +64,29 @@ def diff(
             "--fail-on-new-accelerator", help="Exit 1 when HEAD installs an accelerator package BASE did not."
         ),
     ] = False,
-    fmt: Annotated[
-        DiffFormat, typer.Option("--format", "-f", help="Output format (markdown is the pull-request comment).")
-    ] = DiffFormat.table,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
+    fmt: opt.FormatOption = opt.TABLE,
+    output: opt.OutputOption = None,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     top: Annotated[int, typer.Option("--top", help="Package changes shown per target.")] = 20,
     show_all: Annotated[bool, typer.Option("--all", help="Show every package change.")] = False,
+    quiet: opt.QuietOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> int:
     """Per-target download before, after and change between two locks, and the packages added, removed and changed."""
-    from depaudit.diff import diff_locks
-    from depaudit.model import Selection
-
-    conf = _settings(
-        head,
-        {
-            "targets": target,
-            "python": python,
-            "offline": True if offline else None,
-            "cache-dir": str(cache_dir) if cache_dir else None,
-            "max-increase": max_increase,
-        },
-    )
+    opt.begin(fmt, quiet, verbose)
+    renderer = DIFF_RENDERERS[fmt.format]
+    if isinstance(renderer, Unsupported):  # refuse the format before any work
+        renderer(None, RenderOptions())
+    cli = {
+        "targets": target,
+        "python": python,
+        "offline": True if offline else None,
+        "cache-dir": str(cache_dir) if cache_dir else None,
+        "max-increase": max_increase,
+    }
+    conf = settings.resolve(cli, settings.find_pyproject(_settings_start(head)))
     limit = parse_size_option(_text(conf["max-increase"]), "--max-increase")
-    offline = str(conf["offline"]).lower() in ("1", "true", "yes")
+    offline = settings.truthy(conf["offline"])
     groups = tuple(group or ()) + (("dev",) if dev else ())
     selection = Selection(extras=tuple(extra or ()), all_extras=all_extras, groups=groups)
     options = {} if conf["cache-dir"] is None else {"cache_dir": Path(conf["cache-dir"])}
@@ -94,67 +97,36 @@ def diff(
         python=_text(conf["python"]),
         selection=selection,
         offline=offline,
-        progress=None if offline else _announce(),
+        progress=None if offline or quiet else _announce(),
         glibc=glibc,
         macos=macos,
         **options,
     )
-    emit_diff(result, fmt.value, output, binary, None if show_all else top)
+    indent = 2 if output in (None, "-") and _stdout_is_terminal() else None
+    rendering = RenderOptions(binary=binary, top=None if show_all else top, indent=indent)
+    emit(render(DIFF_RENDERERS, fmt.format, result, rendering), output)
     return report_budgets(result, limit, fail_on_new_accelerator)
-
-
-def emit_diff(result: LockDiff, fmt: str, output: str | None, binary: bool, top: int | None) -> None:
-    """Write a LockDiff as `fmt` (table, json or markdown) to stdout or `output`."""
-    if fmt == "json":
-        from depaudit.render.diff import render_diff_json
-
-        write_output(
-            render_diff_json(result, indent=2 if output in (None, "-") and sys.stdout.isatty() else None), output
-        )
-    elif fmt == "markdown":
-        from depaudit.render.diff import render_diff_markdown
-
-        write_output(render_diff_markdown(result, binary=binary, top=top), output)
-    else:
-        from io import StringIO
-
-        from rich.console import Console
-
-        from depaudit.render.diff import diff_renderables
-
-        to_file = output not in (None, "-")
-        buffer = StringIO()
-        # Piped or written to a file: wide, plain columns, so CI logs do not wrap tables at 80 columns.
-        console = (
-            Console(file=buffer, width=200, no_color=True) if to_file or not sys.stdout.isatty() else stdout_console()
-        )
-        for item in diff_renderables(result, binary=binary, top=top):
-            console.print(item)
-        if console.file is buffer:
-            write_output(buffer.getvalue(), output)
 
 
 def report_budgets(result: LockDiff, max_increase: int | None, fail_on_new_accelerator: bool) -> int:
     """Print each breach on stderr; 1 when any budget is exceeded or cannot be verified, else 0."""
-    from depaudit.analysis.lockdiff import check_diff_budgets
-
     breaches = check_diff_budgets(result, max_increase=max_increase, fail_on_new_accelerator=fail_on_new_accelerator)
     for breach in breaches:
-        print(f"depaudit: budget exceeded: {breach.message}", file=sys.stderr)
+        what = "budget not verifiable" if breach.what == "unverified" else "budget exceeded"
+        problem(f"{what}: {breach.message}")
     inexact = [t.target for t in result.targets if not t.exact]
     if inexact:
         warn(f"sizes unknown on {', '.join(inexact)}: the change there leaves those packages out")
     return 1 if breaches else 0
 
 
-def _settings(head: str, cli: dict[str, Any]) -> dict[str, Any]:
-    """Resolve settings with `[tool.depaudit]` from the pyproject beside HEAD (a path), or in the
-    current folder when HEAD is read from git."""
-    from depaudit import settings
-    from depaudit.sources.gitrev import split_rev_spec
+def _settings_start(head: str) -> Path:
+    """Where `[tool.depaudit]` is looked for: beside HEAD when it is a file, else the current folder."""
+    return Path(head) if split_rev_spec(head) is None and Path(head).exists() else Path.cwd()
 
-    start = Path(head) if split_rev_spec(head) is None and Path(head).exists() else Path.cwd()
-    return settings.resolve(cli, settings.find_pyproject(start))
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
 
 
 def _targets(value: Any) -> list[str] | None:
@@ -184,16 +156,12 @@ def emit_baseline(
     report: SizeReport,
     lockfile: Path,
     rev: str,
-    fmt: str,
+    fmt: OutputFormat,
     output: str | None,
-    binary: bool,
-    top: int | None,
+    rendering: RenderOptions,
     **scan_options: Any,
 ) -> None:
     """`scan --baseline REV`: diff the lock as it was at REV (same folder, read from git) against the
-    scan just made, and write that diff instead of the scan report."""
-    from depaudit.diff import diff_against_base
-
-    folder = lockfile.resolve().parent
-    result = diff_against_base(report, f"{rev}:./{lockfile.name}", cwd=folder, **scan_options)
-    emit_diff(result, fmt, output, binary, top)
+    scan just made, and write that diff instead of the scan report (table, JSON or markdown)."""
+    result = diff_against_base(report, f"{rev}:./{lockfile.name}", cwd=lockfile.resolve().parent, **scan_options)
+    emit(render(DIFF_RENDERERS, fmt, result, rendering), output)

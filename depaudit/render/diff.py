@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depaudit.analysis.lockdiff import LockDiff, PackageChange, TargetDiff
+from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions, with_unsupported
 from depaudit.units import format_size
 
+if TYPE_CHECKING:  # rich is imported only when a table is printed (start-up time)
+    from rich.console import RenderableType
+
 SCHEMA = 1
-MARKER = "<!-- depaudit-diff -->"  # finds the pull-request comment to update (see depaudit/ci/)
+MARKER = "<!-- depaudit-diff -->"  # finds the pull-request comment to update (.github/actions/depaudit/)
 _SIGN = {"added": "+", "removed": "-", "changed": "~"}
 
 
@@ -144,9 +148,9 @@ def header(diff: LockDiff) -> str:
 
 
 def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> str:
-    """The pull-request comment: a marker line, a summary table, and each target's changes folded."""
+    """The pull-request comment: a summary table, each target's changes folded, and (invisible, last) the
+    marker the GitHub Action finds its comment by."""
     lines = [
-        MARKER,
         f"### depaudit diff: `{diff.base}` → `{diff.head}`",
         "",
         f"Python {diff.python} · targets: {', '.join(t.target for t in diff.targets)} · download size",
@@ -164,7 +168,7 @@ def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | Non
         lines += _markdown_changes(t, binary, top)
     if not any(t.changes for t in diff.targets):
         lines += ["", "No package changes on any target."]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", MARKER]) + "\n"
 
 
 def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]:
@@ -190,7 +194,7 @@ def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]
     return [*lines, "", "</details>"]
 
 
-def diff_renderables(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> Iterator[object]:
+def diff_renderables(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> Iterator[RenderableType]:
     """Rich renderables for a terminal: the header, a summary table, then each target's changes."""
     # rich is imported here so that JSON and markdown runs (CI) do not pay for it.
     from rich.table import Table
@@ -220,3 +224,24 @@ def diff_renderables(diff: LockDiff, *, binary: bool = False, top: int | None = 
         note = unknown_note(t)
         if note:
             yield Text(note)
+
+
+def diff_table(diff: LockDiff, options: RenderOptions) -> HumanOutput:
+    """The terminal tables (plain and unwrapped when piped or written to a file)."""
+    return HumanOutput(tuple(diff_renderables(diff, binary=options.binary, top=options.top)))
+
+
+def diff_json(diff: LockDiff, options: RenderOptions) -> str:
+    """The JSON contract above."""
+    return render_diff_json(diff, indent=options.indent)
+
+
+def diff_markdown(diff: LockDiff, options: RenderOptions) -> str:
+    """The pull-request comment."""
+    return render_diff_markdown(diff, binary=options.binary, top=options.top)
+
+
+DIFF_RENDERERS: dict[OutputFormat, Renderer[LockDiff]] = with_unsupported(
+    "diff", {OutputFormat.table: diff_table, OutputFormat.json: diff_json, OutputFormat.markdown: diff_markdown}
+)
+"""`depaudit diff` writes table, JSON and markdown; a diff holds no findings, so no SARIF or gnu lines."""

@@ -10,12 +10,11 @@ begins with `-` can never be taken for an option.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from depaudit.errors import InputError, ToolError
 from depaudit.model import Lock
+from depaudit.process import run_tool
 from depaudit.sources.tomlread import max_input_bytes
 from depaudit.sources.uvlock import load_lock, lock_from_text
 
@@ -53,12 +52,11 @@ def read_git_file(spec: str, cwd: Path | None = None, *, kind: str = "lock file"
             f"{size / 1e6:.1f} MB is over the {limit / 1e6:.0f} MB input limit "
             f"(set DEPAUDIT_MAX_INPUT_BYTES to raise it)",
         )
-    data: bytes = _git(["cat-file", "blob", oid], where).stdout
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(spec, f"not UTF-8 (byte 0x{data[exc.start]:02x})", line) from None
+        _, text, _ = _git(["cat-file", "blob", oid], where)
+    except UnicodeDecodeError as exc:  # exc.object is the blob's bytes
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise InputError(spec, f"not UTF-8 (byte 0x{exc.object[exc.start]:02x})", line) from None
     if not text.strip():
         raise InputError(spec, f"empty file, not a {kind}")
     return text
@@ -75,43 +73,33 @@ def load_lock_spec(spec: str | Path, cwd: Path | None = None) -> Lock:
 
 def _describe(spec: str, parts: tuple[str, str], cwd: Path) -> tuple[str, str, int]:
     """(object id, type, size) of the spec, or InputError saying which half of it is wrong."""
-    result = _git(["cat-file", "--batch-check"], cwd, stdin=spec.encode() + b"\n", check=False)
-    if result.returncode != 0:
-        stderr = result.stderr.decode(errors="replace")
-        if "not a git repository" in stderr:
+    code, out, err = _git(["cat-file", "--batch-check"], cwd, stdin=spec + "\n", check=False)
+    if code != 0:
+        if "not a git repository" in err:
             raise InputError(spec, f"{cwd} is not inside a git repository")
-        raise ToolError(["git", "cat-file", "--batch-check"], stderr)
-    fields = result.stdout.decode(errors="replace").split()
+        raise ToolError(["git", "cat-file", "--batch-check"], err)
+    fields = out.split()
     if len(fields) == 3 and fields[2].isdigit():
         return fields[0], fields[1], int(fields[2])
     rev, path = parts
-    check = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], cwd, check=False)
-    if check.returncode != 0:
+    code, _, _ = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], cwd, check=False)
+    if code != 0:
         raise InputError(spec, f"unknown git revision {rev!r} (fetch it first, e.g. `git fetch origin`)")
     raise InputError(spec, f"no file {path!r} at revision {rev!r}")
 
 
-def _git(
-    args: list[str], cwd: Path, *, stdin: bytes | None = None, check: bool = True
-) -> subprocess.CompletedProcess[bytes]:
-    """Run git with an argument list and a timeout; ToolError when it cannot run or (with `check`) fails."""
-    git = shutil.which("git")
-    command = [git or "git", *args]
-    if git is None:
-        raise ToolError(command, what="git not found on PATH: it is needed to read REV:path specs")
-    try:
-        result = subprocess.run(
-            command,
-            cwd=cwd,
-            input=stdin,
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-        )
-    except subprocess.TimeoutExpired:
-        raise ToolError(command, what=f"git did not answer within {GIT_TIMEOUT:.0f} s: {' '.join(command)}") from None
-    except OSError as exc:
-        raise ToolError(command, what=f"cannot run git: {exc.strerror or exc}") from None
-    if check and result.returncode != 0:
-        raise ToolError(command, result.stderr.decode(errors="replace"))
-    return result
+def _git(args: list[str], cwd: Path, *, stdin: str | None = None, check: bool = True) -> tuple[int, str, str]:
+    """Run git (argument list, timeout, output decoded as UTF-8): (exit code, stdout, stderr). Raises
+    ToolError when git is missing, times out or (with `check`) fails; UnicodeDecodeError for output that
+    is not UTF-8."""
+    done = run_tool(
+        ["git", *args],
+        timeout=GIT_TIMEOUT,
+        input_text=stdin,
+        cwd=cwd,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+        check=check,
+        missing_hint="git is needed to read REV:path specs",
+        encoding="utf-8",
+    )
+    return done.returncode, done.stdout, done.stderr

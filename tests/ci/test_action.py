@@ -78,7 +78,7 @@ def test_diff_writes_outputs_and_summary(workspace: Path, tmp_path: Path) -> Non
     assert not result.failed, result.log
     assert result.outputs["exit-code"] == "0"
     report = Path(result.outputs["report-path"])
-    assert report == runner.temp / "depaudit-diff.md" and report.read_text().startswith("<!-- depaudit-diff -->")
+    assert report == runner.temp / "depaudit-diff.md" and report.read_text().endswith("<!-- depaudit-diff -->\n")
     summary = runner.summary.read_text()
     assert summary.startswith("**depaudit diff**: exit 0, passed")
     assert "| linux-x86_64 | 2.8 GB | 226.3 MB | **-2.5 GB** | 2.7 GB → 0 B |" in summary

@@ -121,7 +121,7 @@ def test_markdown_is_a_pr_comment_with_the_marker() -> None:
     proc = run("diff", str(BEFORE), str(AFTER), "--offline", "--format", "markdown", "-t", "linux-x86_64", "--top", "3")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == "<!-- depaudit-diff -->"
+    assert lines[0].startswith("### depaudit diff: ") and lines[-1] == "<!-- depaudit-diff -->"
     assert "| linux-x86_64 | 2.8 GB | 226.3 MB | **-2.5 GB** | 2.7 GB → 0 B |" in lines
     assert "| ~ | torch | 2.13.0 (526.6 MB) | 2.13.0+cpu (191.8 MB) | -334.8 MB |" in lines
     assert "| | … 17 more | | | |" in lines

@@ -86,7 +86,7 @@ def test_json_contract_with_nulls_never_zero() -> None:
 def test_markdown_comment() -> None:
     text = render_diff_markdown(sample())
     lines = text.splitlines()
-    assert lines[0] == MARKER and lines[1] == "### depaudit diff: `origin/main:uv.lock` → `uv.lock`"
+    assert lines[0] == "### depaudit diff: `origin/main:uv.lock` → `uv.lock`" and lines[-1] == MARKER
     assert "Python 3.11 · targets: linux-x86_64, macos-arm64 · download size" in lines
     assert "| linux-x86_64 | 1.6 GB | 16.9 MB | **-1.6 GB (inexact)** | 1.6 GB → 0 B |" in lines
     assert (

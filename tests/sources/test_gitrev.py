@@ -74,5 +74,5 @@ def test_oversized_blob_is_refused_before_reading(repo: Path, monkeypatch) -> No
 
 def test_missing_git_is_a_tool_error(repo: Path, monkeypatch) -> None:
     monkeypatch.setenv("PATH", str(repo))  # no git on this PATH
-    with pytest.raises(ToolError, match="git not found on PATH"):
+    with pytest.raises(ToolError, match="git: not found on PATH"):
         read_git_file("HEAD:sub/uv.lock", repo)
