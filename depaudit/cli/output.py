@@ -85,14 +85,22 @@ def no_color() -> bool:
 
 
 def make_console(*, stderr: bool = False, file: StringIO | None = None) -> Console:
-    """A rich console: fitted to the window on a terminal, unwrapped and colourless otherwise."""
+    """A rich console: fitted to the window on a terminal, unwrapped and colourless otherwise. Strings
+    are shown as written: no console markup or emoji codes (a cell like `nvidia-cublas [nvidia]` or a
+    package name from a lock is text, never a style tag)."""
     from rich.console import Console
 
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     terminal = file is None and stream.isatty()
     width = None if terminal else UNWRAPPED_WIDTH
     return Console(
-        file=stream, width=width, no_color=no_color() or not terminal or None, highlight=False, soft_wrap=not terminal
+        file=stream,
+        width=width,
+        no_color=no_color() or not terminal or None,
+        highlight=False,
+        soft_wrap=not terminal,
+        markup=False,
+        emoji=False,
     )
 
 

@@ -135,6 +135,14 @@ def test_table_header_names_python_and_targets_and_does_not_wrap_when_piped() ->
     assert any("nvidia-cudnn-cu13" in line and "-366.2 MB" in line for line in proc.stdout.splitlines())
 
 
+def test_table_flags_a_new_accelerator_family_in_brackets() -> None:
+    # The same `[family]` tag the markdown shows; rich must not take it for a style tag and drop it.
+    proc = run("diff", str(AFTER), str(BEFORE), "--offline", "-t", "linux-x86_64", "--top", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert any("nvidia-cublas [nvidia]" in line and "+423.1 MB" in line for line in proc.stdout.splitlines())
+    assert any("torch [torch-cuda]" in line for line in proc.stdout.splitlines()), proc.stdout
+
+
 def test_budgets_exit_1_naming_the_target() -> None:
     reverse = run("diff", str(AFTER), str(BEFORE), "--offline", "-t", "linux-x86_64", "--max-increase", "100MB")
     assert reverse.returncode == 1
