@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +21,9 @@ from depaudit.render.escaping import escape_control, escape_lines
 from depaudit.render.formats import HumanOutput, Rendered
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderableType
+    from rich.measure import Measurement
+    from rich.segment import Segment
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 _state = {"verbosity": NORMAL}
@@ -115,12 +117,35 @@ def write_output(text: str, output: str | None) -> None:
     atomic_write_text(Path(str(output)), text if text.endswith("\n") else text + "\n")
 
 
+class _Escaped:
+    """A renderable printed with the control characters of its text escaped (newlines kept; styles and
+    rich's own control codes untouched): a package or file name in a table cell or title cannot move
+    the cursor, recolour or reorder a terminal or CI log."""
+
+    def __init__(self, item: RenderableType) -> None:
+        self.item = item
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        from rich.segment import Segment  # rich is loaded already: something is being printed
+
+        for segment in console.render(self.item, options):
+            if segment.control is None and escape_lines(segment.text) != segment.text:
+                yield Segment(escape_lines(segment.text), segment.style)
+            else:
+                yield segment
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.item)
+
+
 def plain_text(human: HumanOutput) -> str:
     """Rich renderables as plain, unwrapped text (for `--output FILE`)."""
     buffer = StringIO()
     console = make_console(file=buffer)
     for item in human.items:
-        console.print(item)
+        console.print(_Escaped(item))
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
@@ -134,7 +159,7 @@ def emit(rendered: Rendered, output: str | None) -> None:
         return
     console = make_console()
     for item in rendered.items:
-        console.print(item)
+        console.print(_Escaped(item))
 
 
 def safe(text: str) -> str:
