@@ -55,22 +55,31 @@ def root_base(df: Dockerfile, stage: Stage) -> str | None:
     return stage_chain(df, stage)[0].base
 
 
-def stage_env(df: Dockerfile, stage: Stage, before: Instruction | None = None) -> dict[str, str | None]:
-    """Variables a RUN in `stage` sees: ARG (with defaults, global values for re-declared global ARGs)
-    and ENV of the stage's ancestors and of the stage itself up to `before`."""
+def run_envs(df: Dockerfile, stage: Stage) -> Iterator[tuple[Instruction, dict[str, str | None]]]:
+    """Each RUN of `stage` with the variables it sees: ARG (with defaults, global values for re-declared
+    global ARGs) and ENV of the stage's ancestors and of the stage itself before the RUN — in one pass
+    over the stage and its ancestors rather than one per RUN. The dict is live: read it (never change
+    it) before taking the next RUN."""
     globals_ = dict(df.global_args)
     env: dict[str, str | None] = {}
-    for st in stage_chain(df, stage):
+    *ancestors, _ = stage_chain(df, stage)
+    for st in ancestors:
         for ins in st.instructions[1:]:
-            if before is not None and ins is before:
-                return env
-            if ins.keyword == "ARG":
-                for word in ins.words:
-                    name, eq, value = word.value.partition("=")
-                    env[name] = expand(value, env) if eq else globals_.get(name, env.get(name))
-            elif ins.keyword == "ENV":
-                env.update(_env_pairs(ins, env))
-    return env
+            _declare(ins, env, globals_)
+    for ins in stage.instructions[1:]:
+        if ins.keyword == "RUN":
+            yield ins, env
+        _declare(ins, env, globals_)
+
+
+def _declare(ins: Instruction, env: dict[str, str | None], globals_: Mapping[str, str | None]) -> None:
+    """Apply an ARG or ENV instruction to `env` (other instructions change nothing)."""
+    if ins.keyword == "ARG":
+        for word in ins.words:
+            name, eq, value = word.value.partition("=")
+            env[name] = expand(value, env) if eq else globals_.get(name, env.get(name))
+    elif ins.keyword == "ENV":
+        env.update(_env_pairs(ins, env))
 
 
 def _env_pairs(ins: Instruction, env: Mapping[str, str | None]) -> dict[str, str | None]:
