@@ -7,6 +7,7 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_TOOL = 4
+EXIT_REFUSED = 5
 
 
 class DepauditError(Exception):
@@ -40,6 +41,18 @@ class InputError(DepauditError):
         self.what = what
 
 
+class OutputError(DepauditError):
+    """An output file cannot be written (`-o`, a fix edit, a report). The message is `path: what`;
+    exit 3, like an unreadable input: both are a file the user named that depaudit cannot use."""
+
+    exit_code = EXIT_INPUT
+
+    def __init__(self, path: object, what: str) -> None:
+        super().__init__(f"{path}: {what}")
+        self.path = str(path)
+        self.what = what
+
+
 class UsageError(DepauditError):
     """The command line asks for something that cannot be done (bad option value, unknown target)."""
 
@@ -50,6 +63,13 @@ class FixError(DepauditError):
     """A fix cannot be applied safely; nothing was written."""
 
     exit_code = EXIT_INPUT
+
+
+class FixRefused(FixError):
+    """A valid project the fixer will not edit (a layout it cannot handle safely, CUDA on purpose,
+    conflicting pins, a stale or changed file): nothing was written. Exit 5."""
+
+    exit_code = EXIT_REFUSED
 
 
 class ToolError(DepauditError):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from depaudit.errors import InputError, UsageError
+from depaudit.fileio import append_text, read_text
 from depaudit.units import format_size, parse_size
 
 # key in [tool.depaudit] -> (kind, command-line option)
@@ -242,10 +243,11 @@ def check_lock(budgets: Budgets, *, offline: bool = False, scan=None) -> list[Ga
 
 def load_bench_report(report_path: Path) -> dict:
     """A `depaudit bench` JSON report (schema 1 with variants). Raises InputError when unreadable."""
+    text = read_text(report_path, "bench report")  # the bounded reader: regular files only
     try:
-        data = json.loads(report_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(report_path, f"cannot read bench report: {exc.strerror or exc}") from None
+        data = json.loads(text)
+    except RecursionError:
+        raise InputError(report_path, "not JSON: nested too deeply") from None
     except ValueError as exc:
         raise InputError(report_path, f"not JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("schema") != 1 or not isinstance(data.get("variants"), list):
@@ -333,6 +335,5 @@ def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None)
     if not target:
         return None
     path = Path(target)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    append_text(path, markdown if markdown.endswith("\n") else markdown + "\n")
     return path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -28,12 +30,22 @@ def test_dev_group_is_where_torch_lives():
     assert "torch" in {p.name for p in report.targets[0].packages}
 
 
-def test_cli_gate_uses_tool_depaudit_from_pyproject():
+@pytest.fixture
+def sink(tmp_path: Path) -> Path:
+    """Where machine output goes: a null device node made here (root), else a plain file. Never /dev/null
+    itself: `-o /dev/null` once replaced the real device with a regular file."""
+    node = tmp_path / "null"
+    if os.geteuid() == 0:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    return node
+
+
+def test_cli_gate_uses_tool_depaudit_from_pyproject(sink: Path):
     proc = subprocess.run([sys.executable, "-m", "depaudit", "scan", str(ROOT / "uv.lock"), "--offline", "--format", "json",
-                           "-o", "/dev/null"], capture_output=True, text=True, timeout=120)
+                           "-o", str(sink)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     dev = subprocess.run([sys.executable, "-m", "depaudit", "scan", str(ROOT / "uv.lock"), "--offline", "--dev",
-                          "-t", "linux-x86_64", "--format", "json", "-o", "/dev/null"], capture_output=True, text=True, timeout=120)
+                          "-t", "linux-x86_64", "--format", "json", "-o", str(sink)], capture_output=True, text=True, timeout=120)
     assert dev.returncode == 1 and "accelerator" in dev.stderr  # max-accelerator = "0" comes from [tool.depaudit]
 
 
@@ -43,3 +55,12 @@ def test_lock_is_in_sync_with_pyproject():
     proc = subprocess.run([str(uv) if uv.exists() else "uv", "lock", "--check", "--project", str(ROOT)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.run_last
+def test_dev_null_is_still_a_character_device():
+    """Runs after every other test (tests/conftest.py moves it last): the whole suite, run as root, must
+    leave the machine's /dev/null the null device (character device 1:3), not a regular file."""
+    st = os.stat("/dev/null")
+    assert stat.S_ISCHR(st.st_mode), "/dev/null is no longer a character device"
+    assert (os.major(st.st_rdev), os.minor(st.st_rdev)) == (1, 3)

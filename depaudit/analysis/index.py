@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from depaudit import fileio
+from depaudit.errors import InputError, OutputError
+
 if TYPE_CHECKING:
     import ssl
 
@@ -222,11 +225,12 @@ _KINDS = ("download", "installed")
 
 
 def _read_cache_file(path: Path) -> dict[str, dict[str, int]]:
-    """Return the valid entries of the cache file; anything unreadable counts as empty."""
+    """Return the valid entries of the cache file; anything unreadable (or not a regular file) counts
+    as empty."""
     empty: dict[str, dict[str, int]] = {kind: {} for kind in _KINDS}
     try:
-        raw = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        raw = json.loads(fileio.read_bytes(path, "size cache"))
+    except (InputError, ValueError, RecursionError):
         return empty
     if not isinstance(raw, dict) or raw.get("schema") != CACHE_SCHEMA:
         return empty
@@ -242,23 +246,11 @@ def _read_cache_file(path: Path) -> dict[str, dict[str, int]]:
 
 
 def _write_cache_file(path: Path, tables: dict[str, dict[str, int]]) -> None:
-    """Write ``tables`` atomically (temp file in the same directory, then os.replace)."""
-    import tempfile
-
+    """Write ``tables`` through depaudit's one writer (temp file beside it, then rename).
+    Raises OSError or OutputError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"schema": CACHE_SCHEMA, **{kind: dict(sorted(tables[kind].items())) for kind in _KINDS}}
-    fd, tmp = tempfile.mkstemp(prefix=".sizes-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(document, out, separators=(",", ":"))
-            out.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    fileio.write_text(path, json.dumps(document, separators=(",", ":")) + "\n")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -419,6 +411,8 @@ class IndexClient:
             self.cache_write_error = None
         except OSError as exc:
             self.cache_write_error = f"{self.cache_path}: {exc.strerror or exc}"
+        except OutputError as exc:
+            self.cache_write_error = str(exc)
 
     @staticmethod
     def _run(coro: Any) -> Any:

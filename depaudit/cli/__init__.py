@@ -54,7 +54,7 @@ def _click_exceptions() -> tuple[tuple, tuple, tuple]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code (0 ok, 1 findings/budget, 2 usage, 3 input, 4 tool)."""
-    from depaudit.errors import EXIT_USAGE, DepauditError
+    from depaudit.errors import EXIT_INPUT, EXIT_USAGE, DepauditError
 
     _register(sys.argv[1:] if argv is None else list(argv))
     exits, click_errors, aborts = _click_exceptions()
@@ -71,6 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     except DepauditError as exc:
         print(f"depaudit: error: {exc}", file=sys.stderr)
         code = exc.exit_code
+    except (MemoryError, SystemError) as exc:
+        # A last line of defence: readers and parsers turn MemoryError into an InputError naming the file
+        # where they can. Out of memory, CPython can also fail inside C code (SystemError) mid-parse.
+        what = "out of memory" if isinstance(exc, MemoryError) else "the interpreter failed (usually: out of memory)"
+        print(f"depaudit: error: {what}; an input is too large for this process's memory limit", file=sys.stderr)
+        code = EXIT_INPUT
     except KeyboardInterrupt:
         print("depaudit: interrupted", file=sys.stderr)
         code = 130

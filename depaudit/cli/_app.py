@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import typer
 
@@ -59,16 +58,17 @@ def info(message: str) -> None:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write machine output to stdout (None or "-") or atomically to a file."""
+    """Write machine output to stdout (None or "-") or to FILE through depaudit's one writer: a regular
+    file is replaced atomically, a device, FIFO or `/dev/fd/N` is written in place (never replaced).
+    Raises OutputError (exit 3) naming the path."""
+    text = text if not text or text.endswith("\n") else text + "\n"
     if output in (None, "-"):
         sys.stdout.write(text)
-        if text and not text.endswith("\n"):
-            sys.stdout.write("\n")
         sys.stdout.flush()
         return
-    from depaudit.fileio import atomic_write_text
+    from depaudit.fileio import write_text
 
-    atomic_write_text(Path(output), text if text.endswith("\n") else text + "\n")
+    write_text(output, text)
 
 
 def parse_size_option(value: str | None, option: str) -> int | None:

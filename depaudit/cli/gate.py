@@ -41,8 +41,8 @@ def gate(
     from depaudit.errors import InputError
     from depaudit.settings import find_pyproject
 
-    if pyproject is not None and not pyproject.is_file():
-        raise InputError(pyproject, "no such file")
+    if pyproject is not None and not (pyproject.exists() or pyproject.is_symlink()):
+        raise InputError(pyproject, "no such file")  # anything else is refused by the bounded reader
     project = pyproject or find_pyproject(Path.cwd())
     budgets = core.load_budgets({
         "images": images, "max-image-size": max_image_size, "lock": lock, "max-download": max_download,

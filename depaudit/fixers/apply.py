@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from depaudit.fileio import atomic_write_bytes, atomic_write_text
+from depaudit.fileio import write_bytes, write_text
 from depaudit.model import Edit
 
 
@@ -61,7 +61,7 @@ class Snapshot:
                         continue
                 except FileNotFoundError:
                     pass
-                atomic_write_bytes(path, data)
+                write_bytes(path, data)
 
 
 def apply_edits(edits: list[Edit]) -> list[Edit]:
@@ -78,7 +78,7 @@ def apply_edits(edits: list[Edit]) -> list[Edit]:
             raise FixError(f"{edit.path}: changed on disk while planning the fix; nothing written")
     try:
         for edit in changed:
-            atomic_write_text(Path(edit.path), edit.after)
+            write_text(Path(edit.path), edit.after)
     except BaseException:
         snapshot.restore()
         raise

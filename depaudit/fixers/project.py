@@ -104,8 +104,9 @@ def find_lock(folder: Path) -> Path | None:
     """The uv.lock that covers a project folder: its own, or a workspace root's above it (a member
     has no lock of its own). None when there is none."""
     for candidate in [folder, *folder.resolve().parents][:6]:
-        if (candidate / "uv.lock").is_file():
-            return candidate / "uv.lock"
+        lock = candidate / "uv.lock"
+        if lock.exists() or lock.is_symlink():  # a FIFO or device here is refused by the reader, not skipped
+            return lock
         if candidate != folder and (candidate / "pyproject.toml").is_file():
             break  # the enclosing project has no lock: stop rather than wander further up
     return None

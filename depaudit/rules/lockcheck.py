@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from depaudit.errors import InputError
+from depaudit.fileio import read_text
 from depaudit.model import Finding
 from depaudit.rules.base import LockSubject, ignored_ids, rules
 
@@ -43,8 +45,8 @@ def _not_ignored(findings: list[Finding]) -> list[Finding]:
         if finding.line:
             if finding.path not in cache:
                 try:
-                    cache[finding.path] = Path(finding.path).read_text(encoding="utf-8").splitlines()
-                except (OSError, UnicodeDecodeError):
+                    cache[finding.path] = read_text(finding.path, "file").splitlines()
+                except InputError:
                     cache[finding.path] = []
             lines = cache[finding.path]
             if 0 < finding.line <= len(lines) and finding.rule in ignored_ids(lines[finding.line - 1]):

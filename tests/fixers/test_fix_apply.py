@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from depaudit.errors import FixError
+from depaudit.errors import FixError, OutputError
 from depaudit.fixers.apply import Snapshot, apply_edits, unified_diff
 from depaudit.model import Edit
 
@@ -48,7 +48,7 @@ def test_failed_second_write_restores_the_first(tmp_path: Path) -> None:
     import os
 
     os.utime(first, (1_000_000_000, 1_000_000_000))  # 2001: any rewrite shows in mtime
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="/proc/version: cannot write"):
         apply_edits([Edit(str(first), "a = 1\r\n", "a = 2\r\n"), Edit(str(target), before, before + "x")])
     assert first.read_bytes() == b"a = 1\r\n"
     assert first.stat().st_mtime > 1_000_000_000  # it was rewritten (written, then restored), not left alone
