@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from depaudit.analysis.torch_reach import is_torch_family
-from depaudit.errors import FixError
+from depaudit.errors import FixError, FixRefused
 from depaudit.fixers.pyproject import DEFAULT_CPU_INDEX_URL, is_cuda_index, same_url
 from depaudit.model import Edit
 from depaudit.sources.requirements import RequirementsFile, parse_requirements
@@ -36,11 +36,11 @@ def plan_requirements_text(text: str, path: str, *, index_url: str = DEFAULT_CPU
         return Edit(str(path), text, text)
     for option in parsed.options("--index-url") + parsed.options("--extra-index-url") + parsed.options("--find-links"):
         if is_cuda_index(option.value) and not force:
-            raise FixError(f"{path}:{option.line}: {option.option} {option.value} serves CUDA builds; the "
+            raise FixRefused(f"{path}:{option.line}: {option.option} {option.value} serves CUDA builds; the "
                            f"project asks for CUDA on purpose, pass --force to switch it to CPU")
     hashed = [r for r in torch_lines if r.hashes]
     if hashed:
-        raise FixError(f"{path}:{hashed[0].line}: {hashed[0].name} is pinned with --hash; a +cpu build has "
+        raise FixRefused(f"{path}:{hashed[0].line}: {hashed[0].name} is pinned with --hash; a +cpu build has "
                        f"other hashes: regenerate the file (pip-compile) against {index_url} instead")
     lines = text.splitlines(keepends=True)
     summary: list[str] = []

@@ -89,9 +89,10 @@ class Pyproject:
 
 
 def parse_toml_text(text: str, path: str | Path) -> dict[str, Any]:
-    """tomllib.loads with errors turned into InputError(path, what, line, column)."""
+    """tomllib.loads with errors turned into InputError(path, what, line, column). A leading UTF-8 BOM
+    is ignored, as uv does."""
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _POSITION.search(message)

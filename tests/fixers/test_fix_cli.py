@@ -65,7 +65,7 @@ def test_cuda_on_purpose_refused_then_forced(tmp_path: Path, capsys) -> None:
     shutil.copytree(FIXTURES / "projects" / "cuda-extras", project)
     before = (project / "pyproject.toml").read_bytes()
     code, _, err = _run(capsys, "fix", str(project))
-    assert code == 3 and "asks for CUDA on purpose" in err and "--force" in err
+    assert code == 5 and "asks for CUDA on purpose" in err and "--force" in err  # refused: nothing changed
     assert (project / "pyproject.toml").read_bytes() == before
     code, out, _ = _run(capsys, "fix", str(project), "--force")
     assert code == 0 and "changed pyproject.toml" in out
@@ -96,7 +96,7 @@ def test_requirements_with_hashes_refused(tmp_path: Path, capsys) -> None:
     text = "torch==2.8.0 \\\n    --hash=sha256:00ff\n"
     path.write_text(text)
     code, _, err = _run(capsys, "fix", str(path))
-    assert code == 3 and f"{path}:1:" in err and "--hash" in err
+    assert code == 5 and f"{path}:1:" in err and "--hash" in err
     assert path.read_text() == text
 
 
