@@ -57,3 +57,17 @@ def accelerator_family(name: str, version: str | None = None) -> str | None:
 def is_cpu_build(version: str | None) -> bool:
     """True for a torch-family version built for CPU (`+cpu` local label)."""
     return bool(version) and version.lower().endswith("+cpu")
+
+
+# Packages that need CUDA by nature: they have no CPU build (or are useless without a GPU), so moving torch
+# to its CPU build cannot make them work. `depaudit fix` names them and leaves them where they are.
+# One list, matched on PEP 503 names; extend it here.
+_CUDA_BY_NATURE = re.compile(
+    r"^(flash-attn(-\d+)?|flash-attn-cuda|mamba-ssm|causal-conv1d|xformers|apex|auto-gptq|"
+    r"bitsandbytes-cuda\d*|flashinfer(-python)?|exllamav2|nvidia-dali-cuda\d*|vllm-flash-attn)$"
+)
+
+
+def needs_cuda_by_nature(name: str) -> bool:
+    """True for a package (PEP 503 name) that only works with CUDA: flash-attn, mamba-ssm, xformers, ..."""
+    return bool(_CUDA_BY_NATURE.match(name))

@@ -17,7 +17,7 @@ from pathlib import Path
 from depaudit.errors import FixError, InputError, ToolError, UsageError
 from depaudit.fixers.apply import Snapshot, apply_edits
 from depaudit.fixers.pyproject import (
-    DEFAULT_CPU_INDEX_URL, RUNTIMES, TorchImport, find_torch_imports, needs_from_reach,
+    DEFAULT_CPU_INDEX_URL, RUNTIMES, TorchImport, describe_ref, find_torch_imports, needs_from_reach,
     plan_cpu_index_text, plan_runtime_swap_text,
 )
 from depaudit.model import Edit, SizeReport
@@ -143,12 +143,13 @@ def _plan_cpu_index(file: Path, text: str, lock_path: Path | None, index_url: st
 
     project = parse_pyproject(text, file)
     needs = needs_from_reach(project, _reach(project, lock_path))
+    cuda_only = cuda_by_nature_notes(project)
     if not needs.packages:
         return FixPlan("pyproject", file.parent, (Edit(str(file), text, text),),
-                       ("the project installs no torch-family package",), lock_path=lock_path)
+                       ("the project installs no torch-family package",) + cuda_only, lock_path=lock_path)
     edit = plan_cpu_index_text(text, str(file), needs, index_url=index_url, force=force)
     notes = needs.notes if edit.changed else ()
-    return FixPlan("pyproject", file.parent, (edit,), tuple(edit.summary) + notes, lock_path=lock_path)
+    return FixPlan("pyproject", file.parent, (edit,), tuple(edit.summary) + notes + cuda_only, lock_path=lock_path)
 
 
 def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -> FixPlan:
@@ -156,14 +157,35 @@ def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -
 
     project = parse_pyproject(text, file)
     edit = plan_runtime_swap_text(text, str(file), runtime)
-    notes = list(edit.summary)
-    for item in _reach(project, lock_path) or []:
-        for ref, via in item.transitive_in:
-            if ref == ("dependencies", None):
-                notes.append(f"{item.name} still reaches the runtime through {' -> '.join(via[:-1])}: "
-                             f"replace or drop {via[0]} too")
     imports = tuple(find_torch_imports(file.parent, project.name))
-    return FixPlan("pyproject", file.parent, (edit,), tuple(notes), imports, lock_path)
+    return FixPlan("pyproject", file.parent, (edit,), tuple(edit.summary) + cuda_by_nature_notes(project),
+                   imports, lock_path)
+
+
+def cuda_by_nature_notes(project) -> tuple[str, ...]:
+    """One note per declared dependency that needs CUDA by nature (flash-attn, xformers, ...): the fix
+    leaves it where it is, and it will not run on a CPU build of torch."""
+    from depaudit.analysis.accelerators import needs_cuda_by_nature
+
+    return tuple(f"{describe_ref(d.where)} installs {d.name}, which needs CUDA by nature (no CPU build): "
+                 f"left as it is; it will not run with a CPU torch" for d in project.declared
+                 if needs_cuda_by_nature(d.name))
+
+
+def plan_verdict(plan: FixPlan, to: str, lock_path: Path | None, *, targets=None, allow_torch: bool = False,
+                 check_stale: bool = True):
+    """What the lock at `lock_path` says about the project once `plan` is applied (see
+    `depaudit.fixers.verdict`). Raises InputError for an unreadable lock."""
+    from depaudit.fixers.verdict import cpu_index_verdict, runtime_verdict
+    from depaudit.sources.pyproject import parse_pyproject
+    from depaudit.sources.uvlock import load_lock
+
+    edit = plan.edits[0]
+    project = parse_pyproject(edit.after.removeprefix("\ufeff"), edit.path)
+    lock = load_lock(lock_path) if lock_path is not None else None
+    if to == "cpu-index":
+        return cpu_index_verdict(project, lock, targets)
+    return runtime_verdict(project, lock, allow_torch, check_stale)
 
 
 def find_uv() -> list[str]:

@@ -10,12 +10,14 @@ the new runtime. Planning is pure: text in, `Edit` out; `apply.py` writes.
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 from tomlkit.items import InlineTable
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -26,6 +28,7 @@ from depaudit.errors import FixError, FixRefused
 from depaudit.fixers.tomledit import Key, Op, inline, join_style, split_style, uv_layout, verify
 from depaudit.model import Edit
 from depaudit.sources.pyproject import ListRef, Pyproject, parse_pyproject
+from depaudit.targets import make_target, python_from_requires
 
 DEFAULT_CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
 CPU_INDEX_NAME = "pytorch-cpu"
@@ -113,6 +116,8 @@ def plan_cpu_index_text(text: str, path: str, needs: CpuIndexNeeds, *,
     index_name = editor.ensure_index(index_url)
     for name in needs.packages:
         editor.ensure_source(name, index_name, force)
+    if force and reasons:
+        editor.drop_unused_cuda_indexes()
     for ref, spec in needs.promotions:
         editor.add_requirement(ref, spec)
     return editor.finish()
@@ -228,34 +233,84 @@ class PyprojectEditor:
     # -- sources ------------------------------------------------------------------------------------
 
     def ensure_source(self, name: str, index_name: str, force: bool) -> None:
-        """Take `name` from `index_name` alone (every marker-scoped entry already naming it is kept).
-        Raises FixRefused for a git/url/path source unless `force`."""
+        """Take `name` from `index_name`. An entry naming another index is pointed at it, keeping its
+        marker/extra/group (the extras' structure stays); CPU entries scoped by a marker are extended
+        to every Linux arch the CPU index serves. Raises FixRefused for a git/url/path source unless
+        `force` (which replaces it)."""
         uv = self._existing_uv()
         sources = uv.get("sources") if uv is not None else None
         key = next((k for k in sources or {} if canonicalize_name(k) == name), name)
         current = (sources or {}).get(key)
-        wanted = {"index": index_name}
-        if current is not None:
-            entries = current if isinstance(current, list) else [current]
-            if all(e.get("index") == index_name for e in entries):
-                return  # every entry (markers included, e.g. "not on macOS") already names the CPU index
-            if any("index" not in e for e in entries) and not force:
+        if current is None:
+            self._put_source(sources, uv, key, {"index": index_name})
+            self.summary.append(f"take {name} from '{index_name}'")
+            return
+        entries = [dict(_plain(e)) for e in (current if isinstance(current, list) else [current])]
+        if any("index" not in e for e in entries):
+            if not force:
                 raise FixRefused(f"{self.project.path}: tool.uv.sources.{key} takes {name} from a git/url/path "
                                  f"source; depaudit leaves it alone (pass --force to replace it with the CPU index)")
-        self.ops.append(Op("set", ("tool", "uv", "sources", key), wanted))
-        self.summary.append(f"take {name} from '{index_name}'" if current is None
-                            else f"replace the sources of {name} with '{index_name}' alone")
-        line = f'{_key(key)} = {{ index = "{index_name}" }}'
+            self._put_source(sources, uv, key, {"index": index_name})
+            self.summary.append(f"replace the sources of {name} with '{index_name}' alone")
+            return
+        wanted = _dedupe([{**e, "index": index_name} for e in entries])
+        if wanted != entries:
+            self.summary.append(f"take {name} from '{index_name}' in every entry of tool.uv.sources.{key}")
+        added = self._linux_entries(wanted, index_name)
+        if added:
+            wanted += added
+            self.summary.append(f"extend the CPU source of {name} to "
+                                f"{', '.join('linux-' + m for m in _machines(added))} (its markers left them out)")
+        if wanted != entries:
+            self._put_source(sources, uv, key, wanted[0] if len(wanted) == 1 and not isinstance(current, list)
+                             else wanted, like=current)
+
+    def _linux_entries(self, entries: list[dict[str, Any]], index_name: str) -> list[dict[str, Any]]:
+        """Entries to add so that a marker-scoped CPU source covers every Linux arch the CPU index
+        serves (an extra/group condition counts as covering: it is not about the platform)."""
+        python = python_from_requires(self.project_requires_python())
+        missing = [machine for target, machine in CPU_INDEX_LINUX.items()
+                   if not any(_marker_applies(e.get("marker"), target, python) for e in entries)]
+        if not missing:
+            return []
+        marker = "sys_platform == 'linux'" if len(missing) == len(CPU_INDEX_LINUX) else \
+            f"sys_platform == 'linux' and platform_machine == '{missing[0]}'"
+        return [{"index": index_name, "marker": marker}]
+
+    def project_requires_python(self) -> str | None:
+        value = self.doc.get("project", {}).get("requires-python")
+        return str(value) if isinstance(value, str) else None
+
+    def _put_source(self, sources: Any, uv: Any, key: str, value: Any, like: Any = None) -> None:
+        """Set tool.uv.sources[key] = value (a table or a list of tables) in whatever layout sources has."""
+        self.ops.append(Op("set", ("tool", "uv", "sources", key), value))
+        item = inline(_value_text(value, like))
         if sources is None and self.layout == "dotted":
-            self.appended_sources.append(line)
+            self.appended_sources.append(f"{_key(key)} = {_value_text(value, None)}")
         elif sources is None:
             table = tomlkit.table()
-            table[key] = inline(_inline_text(wanted))
+            table[key] = item
             self._uv()["sources"] = table
         elif isinstance(sources, InlineTable):
-            _set_inline(uv, "sources", sources, key, inline(_inline_text(wanted)))
+            _set_inline(uv, "sources", sources, key, item)
         else:
-            sources[key] = inline(_inline_text(wanted))
+            sources[key] = item
+
+    def drop_unused_cuda_indexes(self) -> None:
+        """Remove CUDA/ROCm index entries no source names any more (after `--force` moved them all)."""
+        uv = self._existing_uv()
+        entries = uv.get("index") if uv is not None else None
+        if not entries:
+            return
+        now = tomllib.loads(tomlkit.dumps(self.doc))
+        sources = now.get("tool", {}).get("uv", {}).get("sources", {})
+        used = {e.get("index") for v in sources.values() for e in (v if isinstance(v, list) else [v])}
+        for i in reversed(range(len(entries))):
+            name, url = entries[i].get("name"), entries[i].get("url")
+            if is_cuda_index(url, name) and name not in used:
+                del entries[i]
+                self.ops.append(Op("delete", ("tool", "uv", "index", i)))
+                self.summary.append(f"remove the index '{name}' ({url}): no source uses it any more")
 
     # -- dependency lists ---------------------------------------------------------------------------
 
@@ -311,6 +366,53 @@ class PyprojectEditor:
         """tool.uv, created as header tables when missing (only for the "absent"/"table" layouts)."""
         self._existing_uv()
         return _uv_table(self.doc)
+
+
+# The Linux arches download.pytorch.org/whl/cpu serves wheels for: target name -> platform_machine.
+CPU_INDEX_LINUX = {"linux-x86_64": "x86_64", "linux-aarch64": "aarch64"}
+
+
+def _marker_applies(marker: str | None, target: str, python: str) -> bool:
+    """Whether a source's marker holds on `target`; a marker depaudit cannot evaluate counts as holding
+    (it is then left alone rather than second-guessed)."""
+    if not marker:
+        return True
+    try:
+        return Marker(marker).evaluate(dict(make_target(target, python).environment))
+    except Exception:  # InvalidMarker, undefined names: not ours to judge
+        return True
+
+
+def _machines(entries: list[dict[str, Any]]) -> list[str]:
+    marker = str(entries[0].get("marker", ""))
+    return [m for m in CPU_INDEX_LINUX.values() if f"'{m}'" in marker] or list(CPU_INDEX_LINUX.values())
+
+
+def _plain(value: Any) -> Any:
+    """A tomlkit value as plain Python data."""
+    return value.unwrap() if hasattr(value, "unwrap") else value
+
+
+def _dedupe(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        if entry not in out:
+            out.append(entry)
+    return out
+
+
+def _value_text(value: Any, like: Any) -> str:
+    """TOML text for a source value: an inline table, or an array of them laid out like `like` (one
+    entry per line when the original array was written that way)."""
+    if isinstance(value, dict):
+        return _inline_text(value)
+    items = [_inline_text(v) for v in value]
+    text = like.as_string() if like is not None and hasattr(like, "as_string") else ""
+    if "\n" in text:
+        indent = re.search(r"\n([ \t]*)\S", text)
+        pad = indent.group(1) if indent else "  "
+        return "[\n" + "".join(f"{pad}{item},\n" for item in items) + "]"
+    return "[" + ", ".join(items) + "]"
 
 
 def list_path(ref: ListRef) -> tuple[str, ...]:

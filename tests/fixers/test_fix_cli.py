@@ -45,7 +45,9 @@ def test_fix_then_second_run_changes_nothing(tmp_path: Path, capsys) -> None:
     assert data["tool"]["uv"]["sources"]["torch"] == {"index": "pytorch-cpu"}
     first = (project / "pyproject.toml").read_bytes()
     code, out, _ = _run(capsys, "fix", str(project))
-    assert code == 0 and "already fixed, nothing to change" in out
+    # The config is in place, but the lock (not re-locked) still installs CUDA: never "already fixed".
+    assert code == 1 and "already fixed" not in out and "uv.lock is stale" in out
+    assert "linux-x86_64: torch 2.8.0, nvidia-cublas-cu12" in out
     assert (project / "pyproject.toml").read_bytes() == first
     assert (project / "uv.lock").read_bytes() == lock_before  # no --lock: the lock is not touched
 

@@ -189,7 +189,7 @@ def test_inline_index_under_tool_uv_stays_valid(tmp_path) -> None:
     data = tomllib.loads(path.read_text())
     assert data["tool"]["uv"]["index"] == [{"name": "mirror", "url": "https://mirror.example/simple"},
                                            {"name": "pytorch-cpu", "url": CPU_URL, "explicit": True}]
-    assert _fix(path).stdout.startswith("already fixed")
+    assert _fix(path).stdout.startswith("nothing to change in pyproject.toml\nlock: no uv.lock to confirm it")
 
 
 def test_top_level_dotted_keys_keep_the_project_metadata(tmp_path) -> None:
