@@ -6,8 +6,7 @@ the edited text and compares it, as plain dicts, with the parsed original plus t
 anything else that changed (a key moved under another table, a lost entry, a parse error) refuses the
 edit with FixRefused, and nothing is written.
 
-The file's style travels with it: a UTF-8 BOM is kept, and a CRLF file is edited as LF text and turned
-back into CRLF, so inserted lines get the file's own line ending too. Mixed line endings are refused.
+The file's style (BOM, line ending) travels with it: see `depaudit.fixers.textstyle`.
 """
 
 from __future__ import annotations
@@ -21,9 +20,9 @@ import tomlkit
 from tomlkit.items import InlineTable, Table
 
 from depaudit.errors import FixRefused
+from depaudit.fixers.textstyle import TextStyle, join_style, split_style  # noqa: F401 (re-exported)
 
 Key = str | int
-BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -34,32 +33,6 @@ class Op:
     kind: str
     path: tuple[Key, ...]
     value: Any = None
-
-
-@dataclass(frozen=True)
-class TextStyle:
-    """How the file spells itself outside its content: a leading BOM and the line ending."""
-
-    bom: str
-    newline: str
-
-
-def split_style(text: str, path: str) -> tuple[TextStyle, str]:
-    """(style, the body as LF text without BOM). Raises FixRefused for mixed line endings."""
-    bom = BOM if text.startswith(BOM) else ""
-    body = text[len(bom):]
-    crlf = body.count("\r\n")
-    if crlf and crlf != body.count("\n"):
-        raise FixRefused(f"{path}: mixes CRLF and LF line endings; depaudit will not guess which to use "
-                         f"for the lines it adds (normalise the file first); nothing changed")
-    if crlf:
-        return TextStyle(bom, "\r\n"), body.replace("\r\n", "\n")
-    return TextStyle(bom, "\n"), body
-
-
-def join_style(style: TextStyle, body: str) -> str:
-    """The body (LF text) in the file's own style."""
-    return style.bom + (body.replace("\n", style.newline) if style.newline != "\n" else body)
 
 
 def apply_ops(data: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
