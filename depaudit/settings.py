@@ -37,6 +37,18 @@ def project_settings(pyproject: Path | None) -> dict[str, Any]:
     return table
 
 
+def string_list(value: Any, key: str = "allow-hosts") -> list[str]:
+    """A list setting given as a TOML array, a comma-separated string (environment) or repeated
+    options. Raises InputError for anything else."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise InputError("[tool.depaudit]", f"{key} must be a list of strings")
+
+
 def resolve(keys: Mapping[str, Any], pyproject: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Merge settings for `keys` (name -> command-line value or None) in precedence order."""
     env = os.environ if environ is None else environ

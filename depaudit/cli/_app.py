@@ -71,6 +71,11 @@ def write_output(text: str, output: str | None) -> None:
     write_text(output, text)
 
 
+ALLOW_HOST_HELP = ("Let size look-ups reach HOST even when it is not one of the lock's registries or resolves "
+                   "to a loopback/private/link-local address (repeatable; also allow-hosts in [tool.depaudit], "
+                   "DEPAUDIT_ALLOW_HOSTS).")
+
+
 def parse_size_option(value: str | None, option: str) -> int | None:
     """Parse a size option (`3GB`, `500MiB`, `0`) into bytes, or raise UsageError naming the option."""
     if value is None:

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from depaudit.cli._app import app, info, stdout_console, write_output
+from depaudit.cli._app import ALLOW_HOST_HELP, app, info, stdout_console, write_output
 
 
 class FixTo(str, Enum):
@@ -40,6 +40,7 @@ def fix(
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     fmt: Annotated[FixFormat, typer.Option("--format", "-f", help="Output format.")] = FixFormat.table,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help=ALLOW_HOST_HELP)] = None,
 ) -> int:
     """Rewrite a project so it stops installing CUDA wheels it never uses; --dry-run shows the diff.
     Exit 0 fixed, 1 the lock still installs accelerator wheels (or torch at run time), 3 bad input,
@@ -50,7 +51,7 @@ def fix(
 
     from depaudit import settings
 
-    conf = settings.resolve({"cpu-index-url": cpu_index_url, "targets": target},
+    conf = settings.resolve({"cpu-index-url": cpu_index_url, "targets": target, "allow-hosts": allow_host},
                             settings.find_pyproject(path) if path.exists() and _is_project(path) else None)
     targets = conf["targets"]
     if isinstance(targets, str):
@@ -59,7 +60,8 @@ def fix(
     diff = "".join(unified_diff(e, Path.cwd()) for e in plan.edits if e.changed)
     deltas, verdict = None, None
     if plan.kind == "pyproject":
-        deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, offline, allow_torch)
+        hosts = tuple(settings.string_list(conf["allow-hosts"]))
+        deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, (offline, hosts), allow_torch)
     elif plan.changed and not dry_run:
         from depaudit.fixers.project import apply_and_lock
 
@@ -70,18 +72,18 @@ def fix(
     return 0 if verdict is None or verdict.ok else 1
 
 
-def _fix_project(plan, to: str, dry_run: bool, lock: bool, targets, offline: bool, allow_torch: bool):
+def _fix_project(plan, to: str, dry_run: bool, lock: bool, targets, lookups: tuple, allow_torch: bool):
     """Apply (unless dry run) and, with --lock, re-lock; then judge by the lock: (deltas, verdict)."""
     from depaudit.fixers.project import apply_and_lock, plan_verdict
 
     if plan.changed and lock:
-        return _locked_comparison(plan, dry_run, targets, offline, to, allow_torch)
+        return _locked_comparison(plan, dry_run, targets, lookups, to, allow_torch)
     if plan.changed and not dry_run:
         apply_and_lock(plan, lock=False)
     if not plan.changed:
         verdict = plan_verdict(plan, to, plan.lock_path, targets=targets, allow_torch=allow_torch)
         if lock and verdict.state == "stale":  # nothing to edit, but --lock asks for a lock that matches
-            return _locked_comparison(plan, dry_run, targets, offline, to, allow_torch)
+            return _locked_comparison(plan, dry_run, targets, lookups, to, allow_torch)
         return None, verdict
     if to != "cpu-index":  # the old lock still tells which other runtime dependencies bring torch in
         return None, plan_verdict(plan, to, plan.lock_path, allow_torch=allow_torch, check_stale=False)
@@ -116,13 +118,14 @@ def _status(plan, dry_run: bool, verdict, locked: bool) -> str:
                                                   "but uv.lock still installs accelerator wheels")
 
 
-def _locked_comparison(plan, dry_run: bool, targets, offline: bool, to: str, allow_torch: bool):
+def _locked_comparison(plan, dry_run: bool, targets, lookups: tuple, to: str, allow_torch: bool):
     """Scan the lock before, apply (or copy + apply) and re-lock, scan after: (per-target deltas, the
-    verdict of the new lock)."""
+    verdict of the new lock). `lookups`: (offline, allowed hosts) for the size look-ups."""
     from depaudit.fixers.project import apply_and_lock, compare, dry_run_lock, plan_verdict
     from depaudit.scan import scan_lock
 
-    kwargs = {"targets": targets or None, "offline": offline}
+    offline, hosts = lookups
+    kwargs = {"targets": targets or None, "offline": offline, "allow_hosts": hosts}
     before = scan_lock(plan.lock_path, **kwargs) if plan.lock_path else None
     if dry_run:
         info("depaudit: re-locking a copy of the project with uv (dry run: your files stay as they are)")

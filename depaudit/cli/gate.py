@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from depaudit.cli._app import app, info, write_output
+from depaudit.cli._app import ALLOW_HOST_HELP, app, info, write_output
 
 
 class GateFormat(str, Enum):
@@ -35,6 +35,7 @@ def gate(
     offline: Annotated[bool, typer.Option("--offline", help="Lock budgets without network look-ups (unknown sizes stay unknown).")] = False,
     fmt: Annotated[GateFormat, typer.Option("--format", "-f", help="Output format.")] = GateFormat.text,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help=ALLOW_HOST_HELP)] = None,
 ) -> int:
     """Check budgets; exit 1 naming the offenders when one is exceeded. Writes $GITHUB_STEP_SUMMARY when set."""
     from depaudit import gate as core
@@ -49,7 +50,10 @@ def gate(
         "max-accelerator": max_accelerator, "no-accelerator-targets": no_accelerator_target, "targets": target,
         "bench-report": bench_report, "max-latency-ms": max_latency_ms, "latency-percentile": latency_percentile,
     }, project)
-    result = core.run_gate(budgets, offline=offline)
+    from depaudit import settings
+
+    hosts = settings.string_list(settings.resolve({"allow-hosts": allow_host}, project)["allow-hosts"])
+    result = core.run_gate(budgets, offline=offline, allow_hosts=hosts)
     markdown = core.render_markdown(result, budgets)
     if fmt is GateFormat.json:
         write_output(json.dumps(core.result_to_dict(result, budgets), indent=2), output)

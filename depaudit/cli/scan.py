@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from depaudit.cli._app import app, info, parse_size_option, stderr_console, stdout_console, write_output
+from depaudit.cli._app import ALLOW_HOST_HELP, app, info, parse_size_option, stderr_console, stdout_console, write_output
 
 
 class ScanFormat(str, Enum):
@@ -74,6 +74,7 @@ def scan(
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Size cache folder (default: user cache).")] = None,
     glibc: Annotated[Optional[str], typer.Option("--glibc", help="glibc of Linux targets (default 2.28).")] = None,
     macos: Annotated[Optional[str], typer.Option("--macos", help="macOS version of macos-arm64 (default 14.0).")] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help=ALLOW_HOST_HELP)] = None,
 ) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit import settings
@@ -84,7 +85,7 @@ def scan(
     pyproject = settings.find_pyproject(lockfile) if lockfile.exists() else None
     conf = settings.resolve({"targets": target, "python": python, "max-download": max_download,
                              "max-accelerator": max_accelerator, "cache-dir": str(cache_dir) if cache_dir else None,
-                             "offline": True if offline else None}, pyproject)
+                             "offline": True if offline else None, "allow-hosts": allow_host}, pyproject)
     targets = conf["targets"]
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
@@ -100,7 +101,8 @@ def scan(
     progress, stop = (None, lambda: None) if offline else _progress()
     try:
         report = scan_lock(lock, targets=targets or None, python=_str(conf["python"]), selection=selection,
-                           offline=offline, installed=installed, progress=progress, glibc=glibc, macos=macos, **kwargs)
+                           offline=offline, installed=installed, progress=progress, glibc=glibc, macos=macos,
+                           allow_hosts=settings.string_list(conf["allow-hosts"]), **kwargs)
     finally:
         stop()
     report = _with_findings(report, lock, pyproject)
