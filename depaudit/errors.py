@@ -88,6 +88,13 @@ class ToolError(DepauditError):
         self.stderr = stderr
 
 
+class ChangedOnDisk(DepauditError):
+    """A file depaudit was about to replace changed on disk while it worked (someone else's edit, or
+    another depaudit run): nothing of it was overwritten. Exit 4, like a failed external step."""
+
+    exit_code = EXIT_TOOL
+
+
 class BudgetExceeded(DepauditError):
     """A size or latency budget was exceeded."""
 

@@ -211,6 +211,36 @@ def current_umask() -> int:
 
 def _replace_regular(final: Path, data: bytes) -> None:
     """Temp file beside `final`, same mode and owner (or 0666 & ~umask for a new file), fsync, rename."""
+    tmp = _prepared_beside(final, data)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    _fsync_dir(final.parent)
+
+
+def prepare_replacement(path: Path | str, data: bytes) -> tuple[Path, Path]:
+    """The first half of an atomic replace, for callers that commit several files together:
+    (final, temp) where `final` is `path` with symlinks resolved and `temp` a complete, fsync'd file
+    beside it with `final`'s mode and owner. Commit with `commit_replacement`. Raises OutputError."""
+    final = Path(os.path.realpath(path))
+    try:
+        return final, Path(_prepared_beside(final, data))
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+
+
+def commit_replacement(temp: Path | str, final: Path | str) -> None:
+    """Rename a prepared `temp` over `final` and make the rename durable. Raises OutputError."""
+    try:
+        os.replace(temp, final)
+    except OSError as exc:
+        raise _output_error(final, exc) from None
+    _fsync_dir(Path(final).parent)
+
+
+def _prepared_beside(final: Path, data: bytes) -> str:
     try:
         st: os.stat_result | None = os.stat(final)
     except FileNotFoundError:
@@ -222,13 +252,12 @@ def _replace_regular(final: Path, data: bytes) -> None:
         os.fchmod(fd, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~current_umask())
         _write_all(os.dup(fd), data, final)
         os.fsync(fd)
-        os.replace(tmp, final)
     except BaseException:
         _unlink_quietly(tmp)
         raise
     finally:
         os.close(fd)
-    _fsync_dir(final.parent)
+    return tmp
 
 
 def _temp_beside(final: Path) -> tuple[int, str]:

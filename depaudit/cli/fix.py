@@ -46,7 +46,7 @@ def fix(
     Exit 0 fixed, 1 the lock still installs accelerator wheels (or torch at run time), 3 bad input,
     4 uv failed, 5 refused (nothing changed)."""
     from depaudit.fixers.apply import unified_diff
-    from depaudit.fixers.project import plan_fix
+    from depaudit.fixers.project import plan_fix, recover_interrupted
     from depaudit.fixers.pyproject import DEFAULT_CPU_INDEX_URL
 
     from depaudit import settings
@@ -56,6 +56,8 @@ def fix(
     targets = conf["targets"]
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
+    for message in recover_interrupted(path):
+        info(f"depaudit: {message}")
     plan = plan_fix(path, to.value, index_url=str(conf["cpu-index-url"] or DEFAULT_CPU_INDEX_URL), force=force)
     diff = "".join(unified_diff(e, Path.cwd()) for e in plan.edits if e.changed)
     deltas, verdict = None, None

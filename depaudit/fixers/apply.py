@@ -66,16 +66,16 @@ class Snapshot:
 
 def apply_edits(edits: list[Edit]) -> list[Edit]:
     """Write each changed edit atomically; if any write fails, restore the ones already written and
-    re-raise. Refuses (FixError) when a file changed on disk since it was planned. Returns the edits
+    re-raise. Refuses (ChangedOnDisk, exit 4) when a file changed on disk since it was planned. Returns the edits
     written."""
-    from depaudit.errors import FixError
+    from depaudit.errors import ChangedOnDisk
 
     changed = [e for e in edits if e.changed]
     snapshot = Snapshot.take(Path(e.path) for e in changed)
     for edit in changed:
         data = snapshot.files[Path(edit.path)]
         if data is None or data.decode("utf-8", "replace") != edit.before:
-            raise FixError(f"{edit.path}: changed on disk while planning the fix; nothing written")
+            raise ChangedOnDisk(f"{edit.path}: changed on disk while planning the fix; nothing written")
     try:
         for edit in changed:
             write_text(Path(edit.path), edit.after)

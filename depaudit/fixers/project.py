@@ -11,15 +11,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from depaudit.errors import FixError, InputError, ToolError, UsageError
-from depaudit.fixers.apply import Snapshot, apply_edits
+from depaudit import fileio
+from depaudit.errors import InputError, ToolError, UsageError
+from depaudit.fixers.apply import apply_edits
 from depaudit.fixers.pyproject import (
     DEFAULT_CPU_INDEX_URL, RUNTIMES, TorchImport, describe_ref, find_torch_imports, needs_from_reach,
     plan_cpu_index_text, plan_runtime_swap_text,
 )
+from depaudit.fixers.relock import recover, relock
 from depaudit.model import Edit, SizeReport
 
 FIX_TARGETS = ("cpu-index", "onnxruntime", "tinygrad")
@@ -37,6 +39,7 @@ class FixPlan:
     notes: tuple[str, ...] = ()
     imports: tuple[TorchImport, ...] = ()
     lock_path: Path | None = None
+    lock_bytes: bytes | None = None  # uv.lock as read when planning: a change before the swap refuses it
 
     @property
     def changed(self) -> bool:
@@ -80,7 +83,7 @@ def classify(path: Path) -> tuple[str, Path]:
 def plan_fix(path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_INDEX_URL,
              force: bool = False) -> FixPlan:
     """Plan the fix for PATH (a project folder, pyproject.toml, requirements file or Dockerfile).
-    Raises InputError (unreadable/invalid input), FixError (refused), UsageError (unsupported combo)."""
+    Raises InputError (unreadable/invalid input), FixRefused (refused, exit 5), UsageError (unsupported combo)."""
     if to not in FIX_TARGETS:
         raise UsageError(f"--to must be one of {', '.join(FIX_TARGETS)}")
     kind, file = classify(Path(path))
@@ -95,9 +98,25 @@ def plan_fix(path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_
         edit = plan_requirements_text(text, str(file), index_url=index_url, force=force)
         return FixPlan("requirements", file.parent, (edit,), edit.summary)
     lock_path = find_lock(file.parent)
+    lock_bytes = fileio.read_bytes(lock_path, "lock file") if lock_path is not None else None
     if to == "cpu-index":
-        return _plan_cpu_index(file, text, lock_path, index_url, force)
-    return _plan_runtime(file, text, lock_path, to)
+        plan = _plan_cpu_index(file, text, lock_path, index_url, force)
+    else:
+        plan = _plan_runtime(file, text, lock_path, to)
+    return replace(plan, lock_bytes=lock_bytes)
+
+
+def recover_interrupted(path: Path) -> list[str]:
+    """Finish or undo an interrupted `fix --lock` around PATH (its folder, and its lock's folder).
+    Returns what was done, one sentence each. Raises ChangedOnDisk when that cannot be done safely."""
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    lock = find_lock(folder) if folder.is_dir() else None
+    done = []
+    for candidate in dict.fromkeys([folder, lock.parent if lock else folder]):
+        message = recover(candidate)
+        if message:
+            done.append(message)
+    return done
 
 
 def find_lock(folder: Path) -> Path | None:
@@ -221,18 +240,18 @@ def run_uv_lock(project_dir: Path, timeout: float = 900) -> None:
 
 
 def apply_and_lock(plan: FixPlan, *, lock: bool) -> None:
-    """Write the edits; with `lock`, re-lock and, if that fails, put every file back byte for byte
-    (the edited files and uv.lock) before re-raising the ToolError."""
+    """Write the edits; with `lock`, re-lock a staged copy and swap pyproject.toml and uv.lock in
+    together under a journal (`depaudit.fixers.relock`): an interruption at any moment leaves the old
+    pair or the new pair. Raises ToolError (uv failed) or ChangedOnDisk (a file changed meanwhile),
+    with every file as it was."""
     if not lock:
         apply_edits(list(plan.edits))
         return
-    snapshot = Snapshot.take([Path(e.path) for e in plan.edits] + [plan.lock_path or plan.project_dir / "uv.lock"])
-    try:
-        apply_edits(list(plan.edits))
-        run_uv_lock(plan.project_dir)
-    except BaseException:
-        snapshot.restore()
-        raise
+    root = plan.lock_path.parent if plan.lock_path else plan.project_dir
+    changed = [e for e in plan.edits if e.changed]
+    expected: dict[Path, bytes | None] = {Path(e.path): e.before.encode("utf-8") for e in changed}
+    expected[root / "uv.lock"] = plan.lock_bytes
+    relock(root, plan.project_dir, {Path(e.path): e.after for e in changed}, expected, run_uv_lock)
 
 
 def dry_run_lock(plan: FixPlan) -> Path:

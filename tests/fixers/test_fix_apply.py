@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from depaudit.errors import FixError, OutputError
+from depaudit.errors import ChangedOnDisk, OutputError
 from depaudit.fixers.apply import Snapshot, apply_edits, unified_diff
 from depaudit.model import Edit
 
@@ -31,7 +31,7 @@ def test_apply_writes_and_keeps_mode(tmp_path: Path) -> None:
 def test_apply_refuses_when_file_changed_since_planning(tmp_path: Path) -> None:
     path = tmp_path / "pyproject.toml"
     path.write_text("x = 3\n")
-    with pytest.raises(FixError, match="changed on disk"):
+    with pytest.raises(ChangedOnDisk, match="changed on disk"):
         apply_edits([Edit(str(path), "x = 1\n", "x = 2\n")])
     assert path.read_text() == "x = 3\n"
 
