@@ -54,7 +54,7 @@ def _click_exceptions() -> tuple[tuple, tuple, tuple]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code (0 ok, 1 findings/budget, 2 usage, 3 input, 4 tool)."""
-    from depaudit.errors import EXIT_INPUT, EXIT_USAGE, DepauditError
+    from depaudit.errors import EXIT_INPUT, EXIT_TOOL, EXIT_USAGE, DepauditError
 
     _register(sys.argv[1:] if argv is None else list(argv))
     exits, click_errors, aborts = _click_exceptions()
@@ -82,6 +82,11 @@ def main(argv: list[str] | None = None) -> None:
         code = 130
     except BrokenPipeError:
         code = 0
+    except OSError as exc:
+        # A last line of defence: readers and writers report their paths as DepauditErrors already.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"depaudit: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        code = EXIT_INPUT if exc.filename else EXIT_TOOL
     else:
         code = result if isinstance(result, int) else 0
     sys.exit(code)

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from depaudit.fileio import write_bytes, write_text
+from depaudit.fileio import read_bytes, write_bytes, write_text
 from depaudit.model import Edit
 
 
@@ -41,10 +41,7 @@ class Snapshot:
         files: dict[Path, bytes | None] = {}
         for path in paths:
             path = Path(path)
-            try:
-                files[path] = path.read_bytes()
-            except FileNotFoundError:
-                files[path] = None
+            files[path] = read_bytes(path, "file") if os.path.lexists(path) else None
         return cls(files)
 
     def restore(self) -> None:
@@ -56,11 +53,8 @@ class Snapshot:
                 except FileNotFoundError:
                     pass
             else:
-                try:
-                    if path.read_bytes() == data:
-                        continue
-                except FileNotFoundError:
-                    pass
+                if os.path.lexists(path) and read_bytes(path, "file") == data:
+                    continue
                 write_bytes(path, data)
 
 

@@ -24,7 +24,8 @@ from packaging.version import InvalidVersion, Version
 
 from depaudit.analysis.indexes import _CUDA_NAME, is_cuda_index, same_url  # noqa: F401 (re-exported)
 from depaudit.analysis.torch_reach import TorchReach, is_torch_family
-from depaudit.errors import FixError, FixRefused
+from depaudit import fileio
+from depaudit.errors import FixError, FixRefused, InputError
 from depaudit.fixers.tomledit import Key, Op, inline, join_style, split_style, uv_layout, verify
 from depaudit.model import Edit
 from depaudit.sources.pyproject import ListRef, Pyproject, parse_pyproject
@@ -533,6 +534,7 @@ class TorchImport:
     module: str
 
 
+MAX_SOURCE_BYTES = 5_000_000  # a module larger than this is generated code, not where torch is imported
 _SKIP_DIRS = {".venv", "venv", ".git", "build", "dist", "tests", "test", "docs", "benchmarks",
               "scripts", "examples", "node_modules", "__pycache__", ".tox", ".nox"}
 
@@ -553,8 +555,8 @@ def find_torch_imports(project_dir: Path, package_name: str | None = None) -> li
                     or file.name == "conftest.py":
                 continue
             try:
-                tree = ast.parse(file.read_bytes(), filename=str(file))
-            except (SyntaxError, ValueError, OSError):
+                tree = ast.parse(fileio.read_bytes(file, "Python file", limit=MAX_SOURCE_BYTES), filename=str(file))
+            except (SyntaxError, ValueError, InputError, MemoryError, RecursionError):
                 continue
             for node in ast.walk(tree):
                 modules = []
