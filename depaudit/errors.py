@@ -9,6 +9,16 @@ EXIT_INPUT = 3
 EXIT_TOOL = 4
 EXIT_REFUSED = 5
 
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "ran; no finding at or above --fail-on, every budget within its limit",
+    EXIT_FINDINGS: "findings at or above --fail-on, or a budget exceeded or not verifiable",
+    EXIT_USAGE: "usage error (bad option, unknown target or rule ID)",
+    EXIT_INPUT: "input unreadable or invalid (message: path:line: what), or an output cannot be written",
+    EXIT_TOOL: "an external tool or service failed (docker, uv, the index), or a file changed during a fix",
+    EXIT_REFUSED: "a fix was refused as unsafe; nothing was written",
+}
+"""Every exit code the CLI uses and what it means (README and `--help` are written from this)."""
+
 
 class DepauditError(Exception):
     """Base of every error the CLI reports as a one-line message instead of a traceback."""
@@ -65,9 +75,9 @@ class FixError(DepauditError):
     exit_code = EXIT_INPUT
 
 
-class FixRefused(FixError):
-    """A valid project the fixer will not edit (a layout it cannot handle safely, CUDA on purpose,
-    conflicting pins, a stale or changed file): nothing was written. Exit 5."""
+class FixRefused(DepauditError):
+    """A fix was refused because applying it could do harm (the project asks for CUDA on purpose, a
+    layout the editor cannot handle, conflicting pins); nothing was written."""
 
     exit_code = EXIT_REFUSED
 

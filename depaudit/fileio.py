@@ -144,6 +144,11 @@ def write_bytes(path: Path | str, data: bytes) -> None:
         raise _output_error(path, exc) from None
 
 
+# The names the first writer had: the same writer (other modules and branches still use them).
+atomic_write_text = write_text
+atomic_write_bytes = write_bytes
+
+
 def append_text(path: Path | str, text: str) -> None:
     """Append UTF-8 `text` to `path` (created 0666 & ~umask when missing), for append-only contracts
     such as $GITHUB_STEP_SUMMARY. Never replaces anything; a FIFO nobody reads fails at once.

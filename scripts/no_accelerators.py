@@ -27,9 +27,12 @@ def accelerator_distributions() -> list[str]:
 def main() -> int:
     found = accelerator_distributions()
     if found:
-        print(f"scripts/test: error: the environment at {sys.prefix} holds accelerator wheels: "
-              f"{', '.join(found)}. torch must be the CPU build (from https://download.pytorch.org/whl/cpu or "
-              f"a local torch-*+cpu wheel); remove .venv and run scripts/test again.", file=sys.stderr)
+        print(
+            f"scripts/test: error: the environment at {sys.prefix} holds accelerator wheels: "
+            f"{', '.join(found)}. torch must be the CPU build (from https://download.pytorch.org/whl/cpu or "
+            f"a local torch-*+cpu wheel); remove .venv and run scripts/test again.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -47,8 +47,15 @@ def cli_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **extra}
 
 
-def run_depaudit(*args: str, cwd: Path | None = None, timeout: float = 60, env: dict[str, str] | None = None,
-                 preexec_fn=None, pass_fds: tuple[int, ...] = (), stdout_file=None) -> ChildResult:
+def run_depaudit(
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+    preexec_fn=None,
+    pass_fds: tuple[int, ...] = (),
+    stdout_file=None,
+) -> ChildResult:
     """Run depaudit with `args`; kill it after `timeout` seconds. stdout goes to `stdout_file` (an open
     file) when given, else is captured."""
     with tempfile.TemporaryDirectory() as folder:
@@ -57,13 +64,22 @@ def run_depaudit(*args: str, cwd: Path | None = None, timeout: float = 60, env: 
         start = time.monotonic()
         timed_out = False
         try:
-            proc = subprocess.run([sys.executable, "-c", _WRAPPER, *args], cwd=cwd, env=child_env,
-                                  stdin=subprocess.DEVNULL, stdout=stdout_file or subprocess.PIPE,
-                                  stderr=subprocess.PIPE, preexec_fn=preexec_fn, pass_fds=pass_fds, timeout=timeout)
+            proc = subprocess.run(
+                [sys.executable, "-c", _WRAPPER, *args],
+                cwd=cwd,
+                env=child_env,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout_file or subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                preexec_fn=preexec_fn,
+                pass_fds=pass_fds,
+                timeout=timeout,
+            )
             code, out, err = proc.returncode, proc.stdout or b"", proc.stderr
         except subprocess.TimeoutExpired as exc:
             timed_out, code, out, err = True, -9, exc.stdout or b"", exc.stderr or b""
         seconds = time.monotonic() - start
         peak = int(peak_file.read_text()) * 1024 if peak_file.exists() else None
-        return ChildResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), seconds, peak,
-                           timed_out)
+        return ChildResult(
+            code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), seconds, peak, timed_out
+        )

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from childrun import REPO, run_depaudit
 from depaudit.errors import InputError
 from depaudit.fileio import MAX_INPUT_BYTES, read_bytes, read_text
+
+from childrun import REPO, run_depaudit
 
 MAX_SECONDS = 5
 MAX_RSS = 200_000_000
@@ -49,16 +50,19 @@ PYPROJECT = '[project]\nname = "svc"\nversion = "0.1.0"\nrequires-python = ">=3.
 
 def _in_folder(name: str, extra: Callable[[Path], None] = lambda d: None):
     """(bad path, argv) for a command that takes a project folder holding the bad file `name`."""
+
     def setup(tmp: Path) -> Path:
         (tmp / "proj").mkdir()
         extra(tmp / "proj")
         return tmp / "proj" / name
+
     return setup
 
 
 def _named(name: str):
     def setup(tmp: Path) -> Path:
         return tmp / name
+
     return setup
 
 
@@ -71,21 +75,33 @@ COMMANDS = {
     "scan": (_named("uv.lock"), lambda bad, tmp: ["scan", str(bad), "--offline"]),
     "fix pyproject.toml": (_named("pyproject.toml"), lambda bad, tmp: ["fix", str(bad), "--dry-run"]),
     "fix folder (pyproject)": (_in_folder("pyproject.toml"), lambda bad, tmp: ["fix", str(bad.parent), "--dry-run"]),
-    "fix folder (uv.lock)": (_in_folder("uv.lock", _good_pyproject),
-                             lambda bad, tmp: ["fix", str(bad.parent), "--dry-run"]),
+    "fix folder (uv.lock)": (
+        _in_folder("uv.lock", _good_pyproject),
+        lambda bad, tmp: ["fix", str(bad.parent), "--dry-run"],
+    ),
     "fix requirements": (_named("requirements.txt"), lambda bad, tmp: ["fix", str(bad), "--dry-run"]),
     "fix Dockerfile": (_named("Dockerfile"), lambda bad, tmp: ["fix", str(bad), "--dry-run"]),
     "lint": (_named("Dockerfile"), lambda bad, tmp: ["lint", str(bad)]),
-    "gate --lock": (_named("uv.lock"), lambda bad, tmp: ["gate", "--lock", str(bad), "--offline", "--max-accelerator", "0"]),
+    "gate --lock": (
+        _named("uv.lock"),
+        lambda bad, tmp: ["gate", "--lock", str(bad), "--offline", "--max-accelerator", "0"],
+    ),
     "gate --pyproject": (_named("pyproject.toml"), lambda bad, tmp: ["gate", "--pyproject", str(bad)]),
-    "gate --bench-report": (_named("images.json"),
-                            lambda bad, tmp: ["gate", "--bench-report", str(bad), "--max-latency-ms", "100"]),
-    "bench --from-json": (_named("images.json"),
-                          lambda bad, tmp: ["bench", "--from-json", str(bad), "--output-dir", str(tmp / "out")]),
+    "gate --bench-report": (
+        _named("images.json"),
+        lambda bad, tmp: ["gate", "--bench-report", str(bad), "--max-latency-ms", "100"],
+    ),
+    "bench --from-json": (
+        _named("images.json"),
+        lambda bad, tmp: ["bench", "--from-json", str(bad), "--output-dir", str(tmp / "out")],
+    ),
 }
 CASES = [(c, k) for c in COMMANDS for k in ("zero", "urandom", "fifo")]
-CASES += [(c, k) for c in ("scan", "fix pyproject.toml", "lint", "gate --bench-report")
-          for k in ("symlink-to-zero", "directory")]
+CASES += [
+    (c, k)
+    for c in ("scan", "fix pyproject.toml", "lint", "gate --bench-report")
+    for k in ("symlink-to-zero", "directory")
+]
 
 
 @pytest.mark.parametrize("command, kind", CASES, ids=[f"{c}-{k}" for c, k in CASES])
@@ -106,6 +122,7 @@ def test_every_command_refuses_what_is_not_a_regular_file(tmp_path: Path, comman
 
 
 # --- the reader itself ---------------------------------------------------------------------------------
+
 
 def test_reader_messages_name_the_file_type(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "f")
@@ -150,8 +167,9 @@ def test_fix_under_a_memory_limit_is_one_line_exit_3(tmp_path: Path) -> None:
     """Under `ulimit -v` the TOML parsers run out of memory: a one-line error, never a traceback (rtoml,
     which aborts the process when an allocation fails, is skipped when the limit leaves no room)."""
     deps = ",\n".join(f'  "pkg{i}>=1"' for i in range(150_000))
-    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\nversion = "1"\n'
-                                             f'dependencies = ["torch==2.1.0",\n{deps}\n]\n')
+    (tmp_path / "pyproject.toml").write_text(
+        f'[project]\nname = "x"\nversion = "1"\ndependencies = ["torch==2.1.0",\n{deps}\n]\n'
+    )
     limit = 200 * 1024 * 1024
 
     def cap() -> None:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from childrun import REPO, cli_env, run_depaudit
 from depaudit.errors import OutputError
 from depaudit.fileio import append_text, write_bytes, write_text
+
+from childrun import REPO, cli_env, run_depaudit
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mknod and chown need root (CAP_MKNOD, CAP_CHOWN)")
 LOCK = REPO / "uv.lock"
@@ -53,6 +54,7 @@ def _listing(folder: Path) -> list[str]:
 
 
 # --- regular files -------------------------------------------------------------------------------------
+
 
 def test_new_file_honours_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o027)
@@ -108,6 +110,7 @@ def test_failures_are_one_output_error_naming_the_path(tmp_path: Path) -> None:
 
 
 # --- not regular files: written in place, never replaced -----------------------------------------------
+
 
 def test_char_device_is_written_in_place(char_null: Path) -> None:
     before = char_null.stat()
@@ -185,6 +188,7 @@ def test_append_never_replaces_and_never_blocks(tmp_path: Path) -> None:
 
 # --- through the CLI -----------------------------------------------------------------------------------
 
+
 def test_cli_output_onto_a_device_node(char_null: Path) -> None:
     result = run_depaudit(*SCAN_JSON, "-o", str(char_null))
     assert result.returncode == 0, result.stderr
@@ -196,8 +200,9 @@ def test_cli_output_to_a_fifo_nobody_reads_is_exit_3_in_time(tmp_path: Path) -> 
     os.mkfifo(fifo)
     result = run_depaudit(*SCAN_JSON, "-o", str(fifo), timeout=30)
     assert result.returncode == 3 and result.seconds < 5, result
-    assert result.stderr.strip().splitlines() == [f"depaudit: error: {fifo}: nothing is reading this FIFO "
-                                                  f"(opened without blocking: no reader)"]
+    assert result.stderr.strip().splitlines() == [
+        f"depaudit: error: {fifo}: nothing is reading this FIFO (opened without blocking: no reader)"
+    ]
     assert stat.S_ISFIFO(fifo.stat().st_mode) and _listing(tmp_path) == ["pipe"]
 
 
@@ -215,8 +220,13 @@ def test_cli_output_to_process_substitution(tmp_path: Path) -> None:
     plain = run_depaudit(*SCAN_JSON)
     counted = tmp_path / "count"
     script = '"$PY" -m depaudit "$@" -o >(wc -c > "$COUNT"); code=$?; wait $!; exit $code'
-    proc = subprocess.run(["bash", "-c", script, "bash", *SCAN_JSON], capture_output=True, text=True, timeout=60,
-                          env=cli_env(PY=sys.executable, COUNT=str(counted)))
+    proc = subprocess.run(
+        ["bash", "-c", script, "bash", *SCAN_JSON],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(PY=sys.executable, COUNT=str(counted)),
+    )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert int(counted.read_text()) == len(plain.stdout.encode()) > 100
 

@@ -27,9 +27,14 @@ FILE_HOSTS: dict[str, tuple[str, ...]] = {
     "pypi.org": ("files.pythonhosted.org",),
     "download.pytorch.org": ("download-r2.pytorch.org",),
 }
-OPERATOR_RESOLVED: frozenset[str] = frozenset({
-    "pypi.org", "files.pythonhosted.org", "download.pytorch.org", "download-r2.pytorch.org",
-})
+OPERATOR_RESOLVED: frozenset[str] = frozenset(
+    {
+        "pypi.org",
+        "files.pythonhosted.org",
+        "download.pytorch.org",
+        "download-r2.pytorch.org",
+    }
+)
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -95,7 +100,8 @@ def https_proxy_for(host: str) -> str | None:
 
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get("https") or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(host, proxies):
+    # On Linux, proxy_bypass reads NO_PROXY from the environment (proxy_bypass_environment).
+    if not proxy or urllib.request.proxy_bypass(host):
         return None
     return proxy
 
@@ -110,8 +116,10 @@ class HostPolicy:
 
     @classmethod
     def make(cls, registries: Iterable[str] | None, allowed: Iterable[str] = ()) -> HostPolicy:
-        return cls(None if registries is None else frozenset(normal_host(h) for h in registries),
-                   frozenset(normal_host(h) for h in allowed))
+        return cls(
+            None if registries is None else frozenset(normal_host(h) for h in registries),
+            frozenset(normal_host(h) for h in allowed),
+        )
 
     def name_problem(self, host: str) -> str | None:
         """Why a request to `host` is refused by name, or None."""
@@ -144,4 +152,4 @@ def resolve(host: str, port: int) -> list[Address]:
     if literal is not None:
         return [literal]
     infos = socket.getaddrinfo(normal_host(host), port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))

@@ -11,7 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from depaudit.cli._app import ALLOW_HOST_HELP, app, info, stdout_console, write_output
+from depaudit.cli._app import app, info, stdout_console, write_output
+from depaudit.cli.options import AllowHostOption, QuietOption, VerboseOption, allow_hosts
+from depaudit.cli.output import set_verbosity
 
 
 class FixTo(str, Enum):
@@ -40,19 +42,22 @@ def fix(
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     fmt: Annotated[FixFormat, typer.Option("--format", "-f", help="Output format.")] = FixFormat.table,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
-    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help=ALLOW_HOST_HELP)] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    allow_host: AllowHostOption = None,
 ) -> int:
     """Rewrite a project so it stops installing CUDA wheels it never uses; --dry-run shows the diff.
     Exit 0 fixed, 1 the lock still installs accelerator wheels (or torch at run time), 3 bad input,
-    4 uv failed, 5 refused (nothing changed)."""
+    4 uv failed or a file changed meanwhile, 5 refused (nothing changed)."""
+    set_verbosity(quiet, verbose)
     from depaudit.fixers.apply import unified_diff
     from depaudit.fixers.project import plan_fix, recover_interrupted
     from depaudit.fixers.pyproject import DEFAULT_CPU_INDEX_URL
 
     from depaudit import settings
 
-    conf = settings.resolve({"cpu-index-url": cpu_index_url, "targets": target, "allow-hosts": allow_host},
-                            settings.find_pyproject(path) if path.exists() and _is_project(path) else None)
+    pyproject = settings.find_pyproject(path) if path.exists() and _is_project(path) else None
+    conf = settings.resolve({"cpu-index-url": cpu_index_url, "targets": target}, pyproject)
     targets = conf["targets"]
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
@@ -62,7 +67,7 @@ def fix(
     diff = "".join(unified_diff(e, Path.cwd()) for e in plan.edits if e.changed)
     deltas, verdict = None, None
     if plan.kind == "pyproject":
-        hosts = tuple(settings.string_list(conf["allow-hosts"]))
+        hosts = allow_hosts(allow_host, pyproject)
         deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, (offline, hosts), allow_torch)
     elif plan.changed and not dry_run:
         from depaudit.fixers.project import apply_and_lock

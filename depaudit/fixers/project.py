@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from depaudit.fixers.pyproject import (
 )
 from depaudit.fixers.relock import recover, relock
 from depaudit.model import Edit, SizeReport
+from depaudit.process import run_tool
 
 FIX_TARGETS = ("cpu-index", "onnxruntime", "tinygrad")
 _COPY_IGNORE = shutil.ignore_patterns(".venv", "venv", ".git", "node_modules", "__pycache__", "*.egg-info",
@@ -184,7 +184,7 @@ def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -
 def cuda_by_nature_notes(project) -> tuple[str, ...]:
     """One note per declared dependency that needs CUDA by nature (flash-attn, xformers, ...): the fix
     leaves it where it is, and it will not run on a CPU build of torch."""
-    from depaudit.analysis.accelerators import needs_cuda_by_nature
+    from depaudit.families import needs_cuda_by_nature
 
     return tuple(f"{describe_ref(d.where)} installs {d.name}, which needs CUDA by nature (no CPU build): "
                  f"left as it is; it will not run with a CPU torch" for d in project.declared
@@ -219,7 +219,7 @@ def find_uv() -> list[str]:
         return [uv.find_uv_bin()]
     except (ImportError, FileNotFoundError, AttributeError):
         pass
-    probe = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True, text=True)
+    probe = run_tool([sys.executable, "-m", "uv", "--version"], timeout=60, check=False)
     if probe.returncode == 0:
         return [sys.executable, "-m", "uv"]
     raise ToolError(["uv", "lock"], what="uv not found: install it (pip install uv) to use --lock")
@@ -229,10 +229,7 @@ def run_uv_lock(project_dir: Path, timeout: float = 900) -> None:
     """`uv lock` in `project_dir`. Raises ToolError with uv's stderr when it fails or times out."""
     command = find_uv() + ["lock"]
     try:
-        result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True, timeout=timeout,
-                                stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as exc:
-        raise ToolError(command, str(exc.stderr or ""), what=f"uv lock timed out after {timeout:.0f} s") from None
+        result = run_tool(command, cwd=project_dir, timeout=timeout, check=False)
     except OSError as exc:
         raise ToolError(command, str(exc)) from None
     if result.returncode != 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from depaudit.analysis.indexes import is_cuda_index, same_url
+from depaudit.analysis.index_urls import is_cuda_index, same_url
 from depaudit.analysis.torch_reach import is_torch_family, root_package, runtime_torch_paths
 from depaudit.model import InstalledPackage, Lock, TargetReport
 from depaudit.scan import scan_lock

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from depaudit.errors import FixError
+from depaudit.errors import FixRefused
 from depaudit.fixers.apply import unified_diff
 from depaudit.fixers.pyproject import CpuIndexNeeds, plan_cpu_index_text, plan_runtime_swap_text
 from depaudit.sources.pyproject import parse_pyproject
@@ -81,7 +81,7 @@ def test_runtime_swap_golden(name: str) -> None:
 
 def test_cuda_on_purpose_is_refused_without_force() -> None:
     text = (PROJECTS / "cuda-extras" / "pyproject.toml").read_text()
-    with pytest.raises(FixError, match=r"pytorch-cu124.*--force"):
+    with pytest.raises(FixRefused, match=r"pytorch-cu124.*--force"):
         plan_cpu_index_text(text, "cuda-extras/pyproject.toml", CpuIndexNeeds(("torch",)))
 
 
