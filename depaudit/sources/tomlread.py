@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from depaudit import fileio
+from depaudit.fileio import max_input_bytes as max_input_bytes  # the one input limit, re-exported
 from depaudit.errors import InputError
 
 _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
