@@ -176,6 +176,9 @@ def test_bad_inputs_fail_with_an_annotation(workspace: Path, tmp_path: Path) -> 
     assert missing.outputs["exit-code"] == "3" and missing.outputs["report-path"] == ""
     assert "unknown git revision 'HEAD~9'" in missing.log
     assert "**depaudit diff**: exit 3, failed (see the log)" in runner.summary.read_text()
+    unbalanced = make_runner(workspace, tmp_path).run({"command": "lint", "args": "'Docker file"})
+    assert unbalanced.failed and "Traceback" not in unbalanced.log
+    assert "::error::depaudit action: input `args`: No closing quotation in 'Docker file" in unbalanced.log
 
 
 def test_marker_is_the_renderers() -> None:

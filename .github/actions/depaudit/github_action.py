@@ -95,7 +95,11 @@ def command_line(report: Path) -> list[str]:
     command = _env("INPUT_COMMAND", "").strip()
     if command not in COMMANDS:
         raise ActionError(f"input `command` must be one of {', '.join(COMMANDS)}, got {command!r}")
-    args = shlex.split(_env("INPUT_ARGS", ""))
+    raw = _env("INPUT_ARGS", "")
+    try:
+        args = shlex.split(raw)
+    except ValueError as exc:  # an unbalanced quote
+        raise ActionError(f"input `args`: {exc} in {raw}") from None
     fmt = _env("INPUT_FORMAT", "markdown").strip() or "markdown"
     return [sys.executable, "-m", "depaudit", command, *args, "--format", fmt, "--output", str(report)]
 
