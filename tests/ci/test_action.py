@@ -181,6 +181,36 @@ def test_bad_inputs_fail_with_an_annotation(workspace: Path, tmp_path: Path) -> 
     assert "::error::depaudit action: input `args`: No closing quotation in 'Docker file" in unbalanced.log
 
 
+def test_a_comment_cut_to_fit_keeps_its_marker_and_is_updated_not_repeated(tmp_path: Path) -> None:
+    # A diff over GitHub's comment limit is cut; the marker is its last line, so cutting the end off
+    # made every later run post a new comment instead of updating this one.
+    script = load_script()
+    report = tmp_path / "diff.md"
+    rows = "".join(f"| + | package-{n} |  | 1.0 (1.0 MB) | +1.0 MB |\n" for n in range(2000))
+    report.write_text(f"### depaudit diff\n\n{rows}\n{script.MARKER}\n")
+    assert len(report.read_text()) > script.COMMENT_LIMIT
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7}}))
+    with FakeGitHub(TOKEN, SLUG) as github:
+        env = {
+            **os.environ,
+            "GITHUB_API_URL": github.url,
+            "GITHUB_REPOSITORY": SLUG,
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_OUTPUT": str(tmp_path / "output"),
+            "INPUT_REPORT_PATH": str(report),
+            "INPUT_GITHUB_TOKEN": TOKEN,
+        }
+        for _ in range(2):
+            done = subprocess.run(
+                [sys.executable, "-I", str(SCRIPT), "comment"], env=env, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+        (only,) = github.comments[7]
+        assert len(only["body"]) <= 65_536 and only["body"].rstrip().endswith(script.MARKER)
+        assert "cut to fit a comment" in only["body"]
+
+
 def test_marker_is_the_renderers() -> None:
     from depaudit.render.diff import MARKER
 

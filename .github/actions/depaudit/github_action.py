@@ -203,8 +203,9 @@ def comment() -> int:
     body = report.read_text(encoding="utf-8")
     if MARKER not in body:
         raise ActionError("comment: true needs command: diff with format: markdown (the report has no marker)")
-    if len(body) > COMMENT_LIMIT:
-        body = body[:COMMENT_LIMIT] + "\n\n… (cut to fit a comment; the job summary has the whole diff)\n"
+    if len(body) > COMMENT_LIMIT:  # keep the marker (the last line): later runs find this comment by it
+        note = "\n\n… (cut to fit a comment; the job summary has the whole diff)\n\n" + MARKER + "\n"
+        body = body[: COMMENT_LIMIT - len(note)] + note
     base = f"{_env('GITHUB_API_URL', 'https://api.github.com').rstrip('/')}/repos/{_env('GITHUB_REPOSITORY')}"
     token = _env("INPUT_GITHUB_TOKEN")
     try:
