@@ -100,7 +100,7 @@ def test_pr_comment_is_created_then_updated_in_place(workspace: Path, tmp_path: 
         ours = [c for c in github.comments[7] if "<!-- depaudit-diff -->" in c["body"]]
         assert len(ours) == 1 and "| linux-x86_64 | 2.8 GB | 226.3 MB |" in ours[0]["body"]
         assert first.outputs["comment-url"] == ours[0]["html_url"]
-        assert [m for m, _ in github.requests] == ["GET", "GET", "POST"]
+        assert [m for m, path in github.requests if path != "/user"] == ["GET", "GET", "POST"]
 
         github.requests.clear()
         second = runner.run(
@@ -179,6 +179,21 @@ def test_bad_inputs_fail_with_an_annotation(workspace: Path, tmp_path: Path) -> 
     unbalanced = make_runner(workspace, tmp_path).run({"command": "lint", "args": "'Docker file"})
     assert unbalanced.failed and "Traceback" not in unbalanced.log
     assert "::error::depaudit action: input `args`: No closing quotation in 'Docker file" in unbalanced.log
+
+
+def test_a_marker_in_someone_elses_comment_is_not_ours_to_overwrite(workspace: Path, tmp_path: Path) -> None:
+    # Anyone can post a comment holding the marker (it is in every diff comment's markdown); the token
+    # may edit any comment, so the action must only ever update a comment its own bot account wrote.
+    with FakeGitHub(TOKEN, SLUG) as github:
+        github.add(7, "what does this mean?\n\n<!-- depaudit-diff -->", user="reviewer")
+        runner = make_runner(workspace, tmp_path, api=github.url)
+        result = runner.run(
+            {"command": "diff", "args": "HEAD~1:uv.lock uv.lock --offline -t linux-x86_64", "comment": "true"}
+        )
+        assert not result.failed, result.log
+        human, ours = github.comments[7]
+        assert human["body"] == "what does this mean?\n\n<!-- depaudit-diff -->"  # left alone
+        assert ours["user"]["type"] == "Bot" and "| linux-x86_64 |" in ours["body"]
 
 
 def test_a_comment_cut_to_fit_keeps_its_marker_and_is_updated_not_repeated(tmp_path: Path) -> None:
