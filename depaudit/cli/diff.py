@@ -71,6 +71,7 @@ def diff(
     show_all: Annotated[bool, typer.Option("--all", help="Show every package change.")] = False,
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
+    allow_host: opt.AllowHostOption = None,
 ) -> int:
     """Per-target download before, after and change between two locks, and the packages added, removed and changed."""
     opt.begin(fmt, quiet, verbose)
@@ -84,7 +85,8 @@ def diff(
         "cache-dir": str(cache_dir) if cache_dir else None,
         "max-increase": max_increase,
     }
-    conf = settings.resolve(cli, settings.find_pyproject(_settings_start(head)))
+    pyproject = settings.find_pyproject(_settings_start(head))
+    conf = settings.resolve(cli, pyproject)
     limit = parse_size_option(_text(conf["max-increase"]), "--max-increase")
     offline = settings.truthy(conf["offline"])
     groups = tuple(group or ()) + (("dev",) if dev else ())
@@ -100,6 +102,7 @@ def diff(
         progress=None if offline or quiet else _announce(),
         glibc=glibc,
         macos=macos,
+        allow_hosts=opt.allow_hosts(allow_host, pyproject),
         **options,
     )
     indent = 2 if output in (None, "-") and _stdout_is_terminal() else None
