@@ -17,7 +17,7 @@ from depaudit.cli.output import emit, info, problem, warn
 from depaudit.diff import diff_against_base, diff_locks
 from depaudit.model import Selection, SizeReport
 from depaudit.render.diff import DIFF_RENDERERS
-from depaudit.render.formats import OutputFormat, RenderOptions, Unsupported, render
+from depaudit.render.formats import OutputFormat, RenderOptions, check_supported, render
 from depaudit.sources.gitrev import split_rev_spec
 
 EXIT_CODES_HELP = (
@@ -66,7 +66,7 @@ def diff(
     ] = False,
     fmt: opt.FormatOption = opt.TABLE,
     output: opt.OutputOption = None,
-    binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
+    binary: opt.BinaryOption = False,
     top: Annotated[int, typer.Option("--top", help="Package changes shown per target.")] = 20,
     show_all: Annotated[bool, typer.Option("--all", help="Show every package change.")] = False,
     quiet: opt.QuietOption = False,
@@ -75,9 +75,7 @@ def diff(
 ) -> int:
     """Per-target download before, after and change between two locks, and the packages added, removed and changed."""
     opt.begin(fmt, quiet, verbose)
-    renderer = DIFF_RENDERERS[fmt.format]
-    if isinstance(renderer, Unsupported):  # refuse the format before any work
-        renderer(None, RenderOptions())
+    check_supported(DIFF_RENDERERS, fmt.format)  # refuse sarif/gnu before any work
     cli = {
         "targets": target,
         "python": python,
