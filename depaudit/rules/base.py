@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from depaudit.model import SEVERITY_ORDER, Finding
 
-RULE_ID = re.compile(r"^DA[123]\d\d$")
+RULE_ID = re.compile(r"^DA[1234]\d\d$")
 _IGNORE = re.compile(r"#[ \t]*depaudit:[ \t]*ignore[ \t]*=[ \t]*((?:DA\d{3})(?:[ \t]*,[ \t]*DA\d{3})*)", re.IGNORECASE)
 
 

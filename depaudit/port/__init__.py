@@ -1,0 +1,50 @@
+"""`depaudit port`: move a team's own torch model to ONNX Runtime and prove the outputs are the same.
+
+    from depaudit.port import build_request, run_port
+    report = run_port(build_request("model.py:Net", ["x=1x3x224x224"], [], Path("out")))
+
+Needs torch (the user's own), onnx, onnxscript and onnxruntime: `pip install 'depaudit[port]'` beside
+torch. depaudit itself never imports torch; this package imports it only when `run_port` is called, so
+`import depaudit` and every other command stay torch-free and fast, and a missing dependency is one
+message (exit 4) instead of an ImportError.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from depaudit.errors import DepauditError, EXIT_TOOL
+from depaudit.port.request import DynamicAxis, InputSpec, PortRequest, build_request
+
+if TYPE_CHECKING:
+    from depaudit.port.report import PortReport
+
+REQUIRED = ("torch", "onnx", "onnxscript", "onnxruntime", "numpy")
+INSTALL_HINT = "pip install 'depaudit[port]' in the environment that has your torch (torch itself is yours to install)"
+
+
+class MissingDependency(DepauditError):
+    """torch or an ONNX package is not importable here (exit 4, a one-line install hint)."""
+
+    exit_code = EXIT_TOOL
+
+
+def missing_dependencies() -> list[str]:
+    """The REQUIRED packages this interpreter cannot import."""
+    return [name for name in REQUIRED if importlib.util.find_spec(name) is None]
+
+
+def run_port(request: PortRequest, model: object = None) -> "PortReport":
+    """Port `request.model` (or the given nn.Module) and write the hand-over files; see pipeline.run_port.
+    Raises MissingDependency, InputError, UsageError."""
+    missing = missing_dependencies()
+    if missing:
+        raise MissingDependency(f"depaudit port needs {', '.join(missing)}: {INSTALL_HINT}")
+    from depaudit.port.pipeline import run_port as _run  # imports torch (~2 s): only when porting
+
+    return _run(request, model)  # type: ignore[arg-type]
+
+
+__all__ = ["DynamicAxis", "InputSpec", "MissingDependency", "PortRequest", "build_request", "run_port", "Path"]
