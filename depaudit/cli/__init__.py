@@ -15,6 +15,7 @@ COMMAND_MODULES = (  # in the order `depaudit --help` lists them
     "depaudit.cli.image",
     "depaudit.cli.bench",
     "depaudit.cli.gate",
+    "depaudit.cli.port",
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -18,7 +19,7 @@ RUNTIME_TEMPLATE = '''"""ONNX Runtime loader for {name} (written by `depaudit po
 
     from runtime import load
     model = load()
-    outputs = model({call})   # numpy arrays in, a list of numpy arrays out: {outputs}
+    outputs = model({call})   # numpy arrays in, a list of numpy arrays out: {outputs_doc}
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 MIN_PSNR_DB = {min_psnr!r}
 CASES = {cases!r}
+PORT_PROBLEMS = {problems!r}  # why `depaudit port` did not pass (empty when it passed)
 
 
 def _runtime():
@@ -93,6 +95,10 @@ def psnr(golden: np.ndarray, test: np.ndarray) -> float:
     peak = max(float(np.ptp(ref)), float(np.max(np.abs(ref)))) or 1.0
     mse = float(np.mean((ref - out) ** 2))
     return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
+
+
+def test_port_passed():
+    assert not PORT_PROBLEMS, "depaudit port did not pass: " + " | ".join(PORT_PROBLEMS)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -137,9 +143,11 @@ def goldens_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def write_handover(out: Path, name: str, onnx_bytes: bytes | None, goldens: dict[str, np.ndarray],
-                   inputs: list[dict], output_names: list[str], cases: list[str], min_psnr: float) -> list[Path]:
+                   inputs: list[dict], output_names: list[str], cases: list[str], min_psnr: float,
+                   problems: list[str]) -> list[Path]:
     """Write model.onnx (when exported), goldens.npz, runtime.py and test_<name>_onnx.py; return the paths.
-    port.json is written last by the caller, once the report is complete."""
+    `problems` (why port did not pass) go into the test as a failing check, so a port that did not
+    pass never hands over a green test. port.json is written last by the caller."""
     ident = safe_name(name)
     written = []
     if onnx_bytes is not None:
@@ -150,18 +158,28 @@ def write_handover(out: Path, name: str, onnx_bytes: bytes | None, goldens: dict
     if onnx_bytes is not None:
         names = [i["name"] for i in inputs]
         call = ", ".join(names)
-        runtime = RUNTIME_TEMPLATE.format(name=name, call=call, outputs=", ".join(output_names), inputs=names,
-                                          dtypes={i["name"]: i["dtype"] for i in inputs}, )
+        runtime = RUNTIME_TEMPLATE.format(name=name, call=call, outputs_doc=", ".join(output_names), inputs=names,
+                                          outputs=list(output_names), dtypes={i["name"]: i["dtype"] for i in inputs})
         atomic_write_text(out / "runtime.py", runtime)
         test_name = f"test_{ident}_onnx.py"
         atomic_write_text(out / test_name, TEST_TEMPLATE.format(name=name, filename=test_name, min_psnr=min_psnr,
-                                                                cases=cases, ident=ident))
+                                                                cases=cases, ident=ident, problems=problems))
         written += [out / "runtime.py", out / test_name]
+    for path in written:
+        _readable(path)
     return written
+
+
+def _readable(path: Path) -> None:
+    """New files from a temp file are 0600; hand-over files are for the team: 0644 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o644 & ~umask)
 
 
 def write_report(out: Path, document: dict) -> Path:
     """Write port.json (sorted keys are not used: the order is the schema's)."""
     path = out / "port.json"
     atomic_write_text(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
+    _readable(path)
     return path

@@ -71,6 +71,7 @@ def run_port(request: PortRequest, model: nn.Module | None = None) -> PortReport
     report.findings = port_findings(PortSubject(request.model, tuple(state.hazards),
                                                 tuple(f"{d.input}:{d.axis}" for d in request.dynamic)))
     _hand_over(state)
+    report.files = [*report.files, "port.json"]
     report.seconds["total"] = round(time.perf_counter() - start, 3)
     report.environment["loadavg_end"] = _loadavg()
     write_report(out, report.to_json())
@@ -230,20 +231,21 @@ def _short(values: list) -> str:
 
 
 def _hand_over(state: _State) -> None:
+    """Write the hand-over files; a port that did not pass hands over a test that fails, saying why."""
+    report = state.report
     goldens: dict[str, np.ndarray] = {}
-    compared = {c.name for c in state.report.cases} or {n for n, r in state.runs.items() if r.outputs is not None}
+    compared = [c.name for c in report.cases] or [n for n, r in state.runs.items() if r.outputs is not None]
     names = [s.name for s in state.request.inputs]
     for case_name in compared:
         run = state.runs[case_name]
-        for name, array in zip(names, run.case.arrays):
-            goldens[f"{case_name}.in.{name}"] = array
-        for name, array in zip(state.report.output_names, run.outputs or []):
-            goldens[f"{case_name}.out.{name}"] = array
-    passing = [c.name for c in state.report.cases if c.passed]
-    paths = write_handover(Path(state.report.out), state.report.name, state.onnx_bytes, goldens,
-                           state.report.inputs, state.report.output_names, passing, state.request.min_psnr)
-    state.report.files = [p.name for p in paths] + ["port.json"]
-    state.report.notes.append(f"the hand-over test checks the {len(passing)} passing case(s)")
+        goldens.update({f"{case_name}.in.{n}": a for n, a in zip(names, run.case.arrays)})
+        goldens.update({f"{case_name}.out.{n}": a for n, a in zip(report.output_names, run.outputs or [])})
+    problems = [f"{f.rule} {f.path}:{f.line}: {f.message}" for f in report.blocking]
+    if not report.passed and not problems:
+        problems = [f"case {c.name}: {'; '.join(c.failures)}" for c in report.cases if not c.passed] or report.notes[-1:]
+    paths = write_handover(Path(report.out), report.name, state.onnx_bytes, goldens, report.inputs,
+                           report.output_names, [c.name for c in report.cases], state.request.min_psnr, problems)
+    report.files = [p.name for p in paths]
 
 
 def _inputs_doc(request: PortRequest) -> list[dict]:

@@ -1,0 +1,98 @@
+"""Rendering of `depaudit port` reports: JSON (the port.json document), markdown, and rich tables."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from depaudit.port.report import PortReport
+from depaudit.render.findings import findings_table
+from depaudit.units import format_size
+
+
+def render_port_json(report: PortReport) -> str:
+    """The port.json document (`"schema": 1`)."""
+    return json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n"
+
+
+def _db(value: float) -> str:
+    if value == math.inf:
+        return "exact"
+    return "-" if value == -math.inf or math.isnan(value) else f"{value:.1f}"
+
+
+def _num(value: float | None, fmt: str = ".3g") -> str:
+    return "-" if value is None or not math.isfinite(value) else format(value, fmt)
+
+
+def case_rows(report: PortReport) -> list[list[str]]:
+    """One row per case: name, shapes, PSNR, SSIM, max abs err, max rel err, verdict."""
+    rows = []
+    for case in report.cases:
+        shapes = " ".join("x".join(map(str, s)) for s in case.shapes)
+        verdict = "pass" if case.passed else "FAIL"
+        rows.append([case.name, shapes, _db(case.psnr_db), _num(case.ssim, ".6f"), _num(case.max_abs_err),
+                     _num(case.max_rel_err), verdict])
+    return rows
+
+
+def summary_line(report: PortReport) -> str:
+    """E.g. `PASS: exported with dynamo at opset 18 (7.8 MB); 9/9 cases >= 100 dB; 1 finding`."""
+    verdict = "PASS" if report.passed else "FAIL"
+    if not report.exported:
+        return f"{verdict}: not exported (see the notes); {len(report.findings)} finding(s)"
+    passed = sum(c.passed for c in report.cases)
+    size = format_size(report.onnx_bytes)
+    blocking = f", {len(report.blocking)} blocking" if report.blocking else ""
+    return (f"{verdict}: exported with {report.exporter} at opset {report.opset} ({size}); {passed}/{len(report.cases)} "
+            f"cases >= {report.min_psnr_db:g} dB; {len(report.findings)} finding(s){blocking}; "
+            f"{report.seconds.get('total', 0):.1f} s")
+
+
+def render_port_markdown(report: PortReport) -> str:
+    """A markdown section: summary, findings, the per-case table, skipped cases, files written."""
+    lines = [f"## depaudit port `{report.model}`", "", summary_line(report), ""]
+    if report.findings:
+        lines += ["| Where | Rule | Severity | Message |", "| --- | --- | --- | --- |"]
+        for f in report.findings:
+            where = f"{f.path}:{f.line}" if f.line else f.path
+            lines.append(f"| `{where}` | [{f.rule}](docs/rules/{f.rule}.md) | {f.severity} | {_cell(f.message)} |")
+        lines.append("")
+    if report.cases:
+        lines += ["| case | input shapes | PSNR (dB) | SSIM | max abs err | max rel err | result |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in case_rows(report)]
+        lines.append("")
+    lines += [f"- `{c.name}` failed: {_cell('; '.join(c.failures))}" for c in report.cases if c.failures]
+    for skipped in report.skipped:
+        lines.append(f"- skipped `{skipped['name']}`: {_cell(skipped['reason'])}")
+    for note in report.notes:
+        lines.append(f"- {_cell(note)}")
+    lines += ["", f"Files in `{report.out}`: " + ", ".join(f"`{f}`" for f in report.files), ""]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def port_renderables(report: PortReport) -> list:
+    """Rich renderables for the terminal: findings table, cases table, notes, summary."""
+    from rich.table import Table
+
+    out: list = []
+    if report.findings:
+        out.append(findings_table(report.findings))
+    if report.cases:
+        table = Table(header_style="bold")
+        for name in ("Case", "Input shapes", "PSNR dB", "SSIM", "Max abs err", "Max rel err", "Result"):
+            table.add_column(name, overflow="fold", justify="right" if name in ("PSNR dB", "SSIM") else "left")
+        for row in case_rows(report):
+            table.add_row(*row)
+        out.append(table)
+    out += [f"{c.name} failed: {'; '.join(c.failures)}" for c in report.cases if c.failures]
+    out += [f"skipped {s['name']}: {s['reason']}" for s in report.skipped]
+    out += [f"note: {n}" for n in report.notes]
+    out.append(f"wrote {report.out}: {', '.join(report.files)}")
+    out.append(summary_line(report))
+    return out
