@@ -18,7 +18,7 @@ import onnx
 import torch
 from torch import nn
 
-from depaudit.port.probe import is_user_file, quiet, source_line
+from depaudit.port.probe import is_static, is_user_file, quiet, source_line, user_input_shapes
 from depaudit.rules.portcheck import EXPORT_REFUSED, Hazard
 
 TORCHSCRIPT_MAX_OPSET = 20  # the newest symbolic_opsetN module the TorchScript exporter ships in torch 2.13
@@ -108,11 +108,9 @@ def _rename_dims(model: onnx.ModelProto, names: dict[str, str]) -> None:
 
 def symbol_names(program, input_names: list[str], axes: dict[tuple[int, int], str]) -> dict[str, str]:
     """torch's symbol for each dynamic (input, axis) in `program` -> the name asked for it."""
-    placeholders = [n for n in program.graph.nodes if n.op == "placeholder" and n.name in program.graph_signature.user_inputs]
+    shapes = user_input_shapes(program)
     out: dict[str, str] = {}
     for (index, axis), name in axes.items():
-        if index < len(placeholders):
-            size = placeholders[index].meta["val"].shape[axis]
-            if isinstance(size, torch.SymInt):
-                out[str(size.node.expr)] = name
+        if index < len(shapes) and not is_static(shapes[index][axis]):
+            out[str(shapes[index][axis].node.expr)] = name
     return out

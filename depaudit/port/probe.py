@@ -151,10 +151,20 @@ def _export_auto(model: nn.Module, args: tuple, axes: list[tuple[int, int]]) -> 
             program = torch.export.export(model, args, dynamic_shapes=dynamic_shapes(args, axes, Dim.AUTO), strict=False)
     except Exception:
         return None, []
-    shapes = [n.meta["val"].shape for n in program.graph.nodes if n.op == "placeholder"
-              and n.name in program.graph_signature.user_inputs]
-    static = [(i, a) for i, a in axes if i < len(shapes) and isinstance(shapes[i][a], int)]
+    shapes = user_input_shapes(program)
+    static = [(i, a) for i, a in axes if i < len(shapes) and is_static(shapes[i][a])]
     return program, static
+
+
+def is_static(size: Any) -> bool:
+    """True for a plain int or a SymInt torch specialised to a number."""
+    return isinstance(size, int) or bool(getattr(getattr(size, "node", None), "expr", None) is not None and size.node.expr.is_number)
+
+
+def user_input_shapes(program: Any) -> list[Any]:
+    """The example shapes of the program's user inputs, in order (symbolic sizes stay SymInts)."""
+    users = set(program.graph_signature.user_inputs)
+    return [n.meta["val"].shape for n in program.graph.nodes if n.op == "placeholder" and n.name in users]
 
 
 def guard_hazards(program: Any) -> list[Hazard]:
@@ -195,9 +205,14 @@ def draft_hazards(model: nn.Module, args: tuple, axes: list[tuple[int, int]]) ->
     report = getattr(program, "_report", None)
     if report is None:
         return []
+    # torch interns each file name once per process and logs it only the first time, so a second
+    # draft_export's own table lacks names it already saw: merge in the process-wide table.
+    from torch._logging.structured import INTERN_TABLE
+
+    names = {**{index: name for name, index in INTERN_TABLE.items()}, **report.str_to_filename}
     hazards: list[Hazard] = []
     for failure in report.failures:
-        hazard = _failure_hazard(failure.failure_type.name, failure.data, report.str_to_filename)
+        hazard = _failure_hazard(failure.failure_type.name, failure.data, names)
         if hazard is not None and all((h.path, h.line, h.kind) != (hazard.path, hazard.line, hazard.kind) for h in hazards):
             hazards.append(hazard)
     return hazards
