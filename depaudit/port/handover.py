@@ -111,7 +111,7 @@ def test_onnxruntime_matches_torch(case):
         assert got.shape == want.shape, f"{{case}}/{{name}}: shape {{got.shape}} != {{want.shape}}"
         finite = np.isfinite(want)
         assert np.array_equal(finite, np.isfinite(got)), f"{{case}}/{{name}}: non-finite values differ"
-        assert np.array_equal(want[~finite], got[~finite]), f"{{case}}/{{name}}: non-finite values differ"
+        assert np.array_equal(want[~finite], got[~finite], equal_nan=True), f"{{case}}/{{name}}: non-finite values differ"
         if finite.any():
             value = psnr(want[finite], got[finite])
             assert value >= MIN_PSNR_DB, f"{{case}}/{{name}}: PSNR {{value:.1f}} dB < {{MIN_PSNR_DB}}"

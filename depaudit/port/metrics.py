@@ -88,7 +88,7 @@ def agreement(golden: np.ndarray, test: np.ndarray) -> Agreement:
         return Agreement(-math.inf, None, math.inf, math.inf, bool(np.all(np.isfinite(test))), False)
     ref, out = golden.astype(np.float64), test.astype(np.float64)
     mask = np.isfinite(ref)
-    if not np.array_equal(mask, np.isfinite(out)) or not np.array_equal(ref[~mask], out[~mask]):
+    if not np.array_equal(mask, np.isfinite(out)) or not np.array_equal(ref[~mask], out[~mask], equal_nan=True):
         return Agreement(-math.inf, None, math.inf, math.inf, False, True)
     if not mask.any():
         return Agreement(math.inf, None, 0.0, 0.0, True, True)
