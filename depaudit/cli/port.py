@@ -38,12 +38,13 @@ def port(
     """Export MODEL to ONNX, name what stops a sound export (DA401-DA407), and compare ONNX Runtime with
     torch on generated inputs. Exit 0 only when every case meets --min-psnr and no error finding stands."""
     from depaudit.errors import UsageError
-    from depaudit.port import build_request, run_port
+    from depaudit.port import build_request, check_dependencies, run_port
 
     if not 7 <= opset <= 23:
         raise UsageError(f"--opset {opset}: expected 7..23")
     request = build_request(model, list(inputs), list(dynamic or []), out, checkpoint=checkpoint, opset=opset,
                             min_psnr=min_psnr, output_names=tuple(output_name or ()))
+    check_dependencies()
     info(f"depaudit port: exporting {model} (torch runs every case; this takes a while)")
     report = run_port(request)
     _emit(report, fmt, output)

@@ -12,7 +12,6 @@ message (exit 4) instead of an ImportError.
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from depaudit.errors import DepauditError, EXIT_TOOL
@@ -33,18 +32,31 @@ class MissingDependency(DepauditError):
 
 def missing_dependencies() -> list[str]:
     """The REQUIRED packages this interpreter cannot import."""
-    return [name for name in REQUIRED if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in REQUIRED:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a module set to None in sys.modules, a broken parent
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def check_dependencies() -> None:
+    """Raise MissingDependency (exit 4, one line with the install hint) when REQUIRED is incomplete."""
+    missing = missing_dependencies()
+    if missing:
+        raise MissingDependency(f"depaudit port needs {', '.join(missing)}: {INSTALL_HINT}")
 
 
 def run_port(request: PortRequest, model: object = None) -> "PortReport":
     """Port `request.model` (or the given nn.Module) and write the hand-over files; see pipeline.run_port.
     Raises MissingDependency, InputError, UsageError."""
-    missing = missing_dependencies()
-    if missing:
-        raise MissingDependency(f"depaudit port needs {', '.join(missing)}: {INSTALL_HINT}")
+    check_dependencies()
     from depaudit.port.pipeline import run_port as _run  # imports torch (~2 s): only when porting
 
     return _run(request, model)  # type: ignore[arg-type]
 
 
-__all__ = ["DynamicAxis", "InputSpec", "MissingDependency", "PortRequest", "build_request", "run_port", "Path"]
+__all__ = ["DynamicAxis", "InputSpec", "MissingDependency", "PortRequest", "build_request", "check_dependencies", "run_port"]
