@@ -8,7 +8,7 @@ import copy
 import hashlib
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -68,7 +68,7 @@ def run_port(request: PortRequest, model: nn.Module | None = None) -> PortReport
     _export(state, export_model)
     _search_other_sides(state)
     _verify(state)
-    report.findings = port_findings(PortSubject(request.model, tuple(state.hazards),
+    report.findings = port_findings(PortSubject(request.model, tuple(_relative(h) for h in state.hazards),
                                                 tuple(f"{d.input}:{d.axis}" for d in request.dynamic)))
     _hand_over(state)
     report.files = [*report.files, "port.json"]
@@ -76,6 +76,12 @@ def run_port(request: PortRequest, model: nn.Module | None = None) -> PortReport
     report.environment["loadavg_end"] = _loadavg()
     write_report(out, report.to_json())
     return report
+
+
+def _relative(hazard: Hazard) -> Hazard:
+    """The hazard with its path relative to the working directory when it lies below it (readable
+    reports; SARIF and editors resolve it the same way)."""
+    return replace(hazard, path=_shown(hazard.path))
 
 
 def _eager(state: _State) -> None:
@@ -153,7 +159,17 @@ def _torchscript(state: _State, model: nn.Module, args: tuple, names: list[str],
 
 
 def _tracked_lines(state: _State) -> list[tuple[str, int]]:
-    return [(h.path, h.line or 0) for h in state.hazards if h.kind in (VALUE_BRANCH, TENSOR_TO_PYTHON)]
+    """(absolute path, line) of the value-dependent hazards: the keys the ConversionRecorder uses."""
+    return [(os.path.abspath(h.path), h.line or 0) for h in state.hazards if h.kind in (VALUE_BRANCH, TENSOR_TO_PYTHON)]
+
+
+def _shown(path: str) -> str:
+    """`path` relative to the working directory when it lies below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def _search_other_sides(state: _State) -> None:
@@ -170,7 +186,7 @@ def _search_other_sides(state: _State) -> None:
                 state.runs[variant.name] = run
                 break
         else:
-            state.report.notes.append(f"{line[0]}:{line[1]}: no generated input took a different value here")
+            state.report.notes.append(f"{_shown(line[0])}:{line[1]}: no generated input took a different value here")
     state.lap("branch_search")
 
 
@@ -221,7 +237,7 @@ def _branch_notes(state: _State, run: EagerRun, example: EagerRun) -> list[str]:
     for line in _tracked_lines(state):
         ours, theirs = run.conversions.get(line), example.conversions.get(line)
         if ours is not None and theirs is not None and ours != theirs:
-            notes.append(f"{line[0]}:{line[1]} took {_short(ours)} in torch for this case but the exported graph "
+            notes.append(f"{_shown(line[0])}:{line[1]} took {_short(ours)} in torch for this case but the exported graph "
                          f"holds the example's {_short(theirs)}")
     return notes
 

@@ -3,6 +3,7 @@ each user line) and ONNX Runtime on the same inputs."""
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ _CONVERSIONS = {"__bool__", "__int__", "__float__", "__index__", "item", "tolist
 
 
 class ConversionRecorder(TorchFunctionMode):
-    """Records, per user `(path, line)`, the Python value each tensor conversion (bool/int/float/item)
+    """Records, per user `(absolute path, line)`, the Python value each tensor conversion (bool/int/float/item)
     produced: on which side of a value-dependent branch an input went."""
 
     def __init__(self) -> None:
@@ -34,7 +35,8 @@ class ConversionRecorder(TorchFunctionMode):
             while frame is not None and not is_user_file(frame.f_code.co_filename):
                 frame = frame.f_back
             if frame is not None:
-                self.values.setdefault((frame.f_code.co_filename, frame.f_lineno), []).append(_plain(out))
+                key = (os.path.abspath(frame.f_code.co_filename), frame.f_lineno)
+                self.values.setdefault(key, []).append(_plain(out))
         return out
 
 

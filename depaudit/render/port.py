@@ -26,13 +26,21 @@ def _num(value: float | None, fmt: str = ".3g") -> str:
 
 
 def case_rows(report: PortReport) -> list[list[str]]:
-    """One row per case: name, shapes, PSNR, SSIM, max abs err, max rel err, verdict."""
+    """One row per case (per case and output when there are several): name, shapes, PSNR, SSIM, max
+    abs err, max rel err, verdict."""
     rows = []
+    several = len(report.output_names) > 1
     for case in report.cases:
         shapes = " ".join("x".join(map(str, s)) for s in case.shapes)
         verdict = "pass" if case.passed else "FAIL"
-        rows.append([case.name, shapes, _db(case.psnr_db), _num(case.ssim, ".6f"), _num(case.max_abs_err),
-                     _num(case.max_rel_err), verdict])
+        parts = case.outputs if several and case.outputs else [None]
+        for i, out in enumerate(parts):
+            name = case.name if i == 0 else ""
+            label = f"{name} ({out.name})" if out is not None and i == 0 else (f"({out.name})" if out else name)
+            psnr, ssim, abs_err, rel_err = ((out.psnr_db, out.ssim, out.max_abs_err, out.max_rel_err) if out is not None
+                                            else (case.psnr_db, case.ssim, case.max_abs_err, case.max_rel_err))
+            rows.append([label, shapes if i == 0 else "", _db(psnr), _num(ssim, ".6f"), _num(abs_err), _num(rel_err),
+                         verdict if i == 0 else ""])
     return rows
 
 

@@ -3,6 +3,7 @@ a finding must name (marked `# <- DA4NN` in that file)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,12 @@ import pytest
 from depaudit.port import build_request, run_port
 
 MODELS = Path(__file__).resolve().with_name("hazard_models.py")
+
+
+def shown(path: Path) -> str:
+    """How port names a file in findings: relative to the working directory when below it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def marker_line(tag: str, path: Path = MODELS) -> int:

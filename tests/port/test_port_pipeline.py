@@ -76,7 +76,7 @@ def test_cli_value_branch_exits_1_naming_the_line(tmp_path):
     result = _cli("port", f"{MODELS}:ValueBranch", "--input", "x=1x3x8x8", "--out", str(tmp_path / "o"),
                   "--format", "markdown")
     assert result.returncode == 1, result.stderr
-    assert f"{MODELS}:{marker_line('DA401')}" in result.stdout
+    assert f"tests/port/hazard_models.py:{marker_line('DA401')}" in result.stdout  # relative to the working directory
     assert "| dark |" in result.stdout and "FAIL" in result.stdout
 
 

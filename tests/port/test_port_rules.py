@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import MODELS, marker_line
+from conftest import MODELS, marker_line, shown
 
 pytestmark = pytest.mark.slow  # each case exports a model and runs torch and ONNX Runtime (2-10 s)
 
@@ -28,7 +28,7 @@ def _located(report, rule):
 @pytest.mark.parametrize("rule,model,twin,inputs,dynamic", RULES, ids=[r[0] for r in RULES])
 def test_rule_catches_at_user_line(port_model, rule, model, twin, inputs, dynamic):
     report = port_model(model, inputs, dynamic)
-    assert _located(report, rule) == [(str(MODELS), marker_line(rule))]
+    assert _located(report, rule) == [(shown(MODELS), marker_line(rule))]
 
 
 @pytest.mark.parametrize("rule,model,twin,inputs,dynamic", RULES, ids=[r[0] for r in RULES])
@@ -41,7 +41,7 @@ def test_rule_quiet_on_twin(port_model, rule, model, twin, inputs, dynamic):
 
 def test_value_branch_fails_verification_naming_the_line(port_model):
     report = port_model("ValueBranch", ["x=1x3x8x8"])
-    where = f"{MODELS}:{marker_line('DA401')}"
+    where = f"{shown(MODELS)}:{marker_line('DA401')}"
     assert not report.passed
     failed = [c for c in report.cases if not c.passed]
     assert failed, "some generated case must take the other side of the branch"

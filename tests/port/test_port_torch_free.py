@@ -17,6 +17,7 @@ from packaging.requirements import Requirement
 from depaudit.port import build_request, run_port
 
 HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE.parents[1] / "examples" / "port"
 ROOT = HERE.parents[1]
 pytestmark = pytest.mark.slow  # builds a venv and exports a model (~15 s)
 
@@ -60,7 +61,7 @@ def _venv_with(target: Path, names: list[str], extra_paths: tuple[Path, ...] = (
 @pytest.fixture(scope="module")
 def handover(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("handover")
-    report = run_port(build_request(f"{HERE}/real_models.py:encoder", ["tokens=1x8x64"], ["tokens:1=sequence"], out))
+    report = run_port(build_request(f"{EXAMPLES}/real_models.py:encoder", ["tokens=1x8x64"], ["tokens:1=sequence"], out))
     assert report.passed
     return out
 
