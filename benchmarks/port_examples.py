@@ -1,6 +1,7 @@
-"""`depaudit port` on GMNet and on monai's ResNet-18, as a user runs it: ``python benchmarks/port_examples.py``.
+"""`depaudit port` on GMNet, monai's ResNet-18 and a model with a value branch, as a user runs it:
+``python benchmarks/port_examples.py``.
 
-Runs the two commands the README shows (each a fresh `depaudit port` process, so torch's import is in
+Runs the three commands the README shows (the third must fail, naming its branch's line) (each a fresh `depaudit port` process, so torch's import is in
 the time), one after the other, with the load average before and after each and the CPU model, then
 writes ``reports/port.md`` (each run's markdown report, its wall time and the files written) and
 ``reports/port.json``. The hand-over folders go to ``build/port/<name>`` (not committed).
@@ -28,7 +29,10 @@ RUNS = {
               "--dynamic", "image:2=height", "--dynamic", "image:3=width", "--output-name", "gain_map",
               "--output-name", "qmax", "--min-psnr", "120"],
     "resnet18": ["examples/port/real_models.py:resnet18", "--input", "image=1x3x224x224", "--output-name", "logits"],
+    # must fail: a Python `if` on the image's mean (DA401), named with its line
+    "exposure": ["examples/port/exposure.py:AutoExposure", "--input", "image=1x3x64x64"],
 }
+EXPECTED = {"gmnet": True, "resnet18": True, "exposure": False}
 
 
 def _loadavg() -> str:
@@ -59,7 +63,7 @@ def run_one(name: str, args: list[str]) -> dict:
 
 
 def render(runs: list[dict], machine: dict) -> str:
-    lines = ["# depaudit port: GMNet and ResNet-18", "", "Command: `python benchmarks/port_examples.py`  ",
+    lines = ["# depaudit port: GMNet, ResNet-18, and a model with a value branch", "", "Command: `python benchmarks/port_examples.py`  ",
              f"Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs (load average shown per run: "
              "figures from a shared machine are provisional)", ""]
     for run in runs:
@@ -72,7 +76,7 @@ def render(runs: list[dict], machine: dict) -> str:
 
 
 def main() -> int:
-    """Run both examples and write the reports; exit 1 when one did not pass."""
+    """Run the examples and write the reports; exit 1 when one did not end as expected."""
     machine = {"cpu": _cpu(), "logical_cpus": os.cpu_count()}
     runs = [run_one(name, args) for name, args in RUNS.items()]
     reports = REPO / "reports"
@@ -80,7 +84,7 @@ def main() -> int:
     atomic_write_text(reports / "port.md", render(runs, machine))
     for run in runs:
         print(f"{run['name']:9s} exit {run['exit_code']} {run['wall_seconds']:6.1f} s  load {run['loadavg_before']} -> {run['loadavg_after']}")
-    return 0 if all(r["passed"] for r in runs) else 1
+    return 0 if all(r["passed"] is EXPECTED[r["name"]] for r in runs) else 1
 
 
 if __name__ == "__main__":
