@@ -16,6 +16,7 @@ from pathlib import Path
 
 from depaudit.errors import FixError, InputError, ToolError, UsageError
 from depaudit.fixers.apply import Snapshot, apply_edits
+from depaudit.fixers.model_entries import ModelEntry, find_model_entries
 from depaudit.fixers.pyproject import (
     DEFAULT_CPU_INDEX_URL, RUNTIMES, TorchImport, find_torch_imports, needs_from_reach,
     plan_cpu_index_text, plan_runtime_swap_text,
@@ -37,6 +38,7 @@ class FixPlan:
     notes: tuple[str, ...] = ()
     imports: tuple[TorchImport, ...] = ()
     lock_path: Path | None = None
+    models: tuple[ModelEntry, ...] = ()  # --to onnxruntime: what `depaudit port` can export
 
     @property
     def changed(self) -> bool:
@@ -162,7 +164,8 @@ def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -
                 notes.append(f"{item.name} still reaches the runtime through {' -> '.join(via[:-1])}: "
                              f"replace or drop {via[0]} too")
     imports = tuple(find_torch_imports(file.parent, project.name))
-    return FixPlan("pyproject", file.parent, (edit,), tuple(notes), imports, lock_path)
+    models = tuple(find_model_entries(file.parent, [i.path for i in imports])) if runtime == "onnxruntime" else ()
+    return FixPlan("pyproject", file.parent, (edit,), tuple(notes), imports, lock_path, models)
 
 
 def find_uv() -> list[str]:
