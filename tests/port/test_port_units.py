@@ -104,3 +104,15 @@ def test_da4_rules_registered():
     assert sorted(rules) == [f"DA40{n}" for n in range(1, 8)]
     assert {r for r, d in rules.items() if d.severity == "error"} == {"DA401", "DA402", "DA403", "DA406"}
     assert {r for r, d in rules.items() if d.fixable} == {"DA407"}
+
+
+def test_port_extra_installs_no_torch_and_no_accelerator():
+    from depaudit.model import Selection
+    from depaudit.scan import scan_lock
+
+    report = scan_lock(Path(__file__).resolve().parents[2] / "uv.lock", offline=True, cache_dir=None,
+                       selection=Selection(extras=("port",)))
+    for target in report.targets:
+        names = {p.name for p in target.packages}
+        assert {"onnx", "onnxscript", "onnxruntime", "numpy"} <= names, target.target.name
+        assert "torch" not in names and not [p.name for p in target.packages if p.accelerator], target.target.name
