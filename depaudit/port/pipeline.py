@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 from torch import nn
 
@@ -136,12 +137,22 @@ def _export(state: _State, export_model: nn.Module) -> None:
     if proto is None:
         proto = _torchscript(state, export_model, args, names, axes)
     if proto is not None:
-        proto = finish(proto, dims)
+        proto = _checked(state, proto, dims)
+    if proto is not None:
         state.onnx_bytes = proto.SerializeToString()
         report.exported, report.opset = True, next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
         report.onnx_bytes = len(state.onnx_bytes)
         report.onnx_sha256 = hashlib.sha256(state.onnx_bytes).hexdigest()
     state.lap("export")
+
+
+def _checked(state: _State, proto, dims: dict[str, str]):
+    """The finished model, or None (with a note) when onnx.checker rejects it."""
+    try:
+        return finish(proto, dims)
+    except onnx.checker.ValidationError as exc:
+        state.report.notes.append(f"onnx.checker rejected the export: {str(exc).strip().splitlines()[0][:200]}")
+        return None
 
 
 def _torchscript(state: _State, model: nn.Module, args: tuple, names: list[str], axes: dict) -> object:
