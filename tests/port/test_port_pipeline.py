@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from conftest import MODELS, marker_line
+from depaudit.cli import main
 from depaudit.port.rewrites import ExplicitAdaptiveAvgPool, adaptive_bins
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,15 +129,16 @@ def test_checkpoint_loads_weights(tmp_path, port_model):
     (["{models}:TwoOutputs", "-i", "x=1x3x8x8", "--dynamic", "y:1"], 2, "--dynamic"),
     (["{models}:TwoOutputs", "-i", "x=1x3x8x8", "--opset", "99"], 2, "--opset 99"),
 ])
-def test_cli_bad_input(tmp_path, args, code, message):
+def test_cli_bad_input(tmp_path, capsys, args, code, message):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     torch.save({"weight": torch.zeros(1)}, tmp_path / "other.pt")
-    (tmp_path / "bad.py").write_text("def broken(:\n")
     filled = [a.format(models=MODELS, tmp=tmp_path) for a in args]
-    result = _cli("port", *filled, "--out", str(tmp_path / "o"))
-    assert result.returncode == code, result.stdout + result.stderr
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2
+    with pytest.raises(SystemExit) as exit_info:  # in-process: the same main() the console script runs
+        main(["port", *filled, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == code, err
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
 
 
 def test_cli_syntax_error_names_file_and_line(tmp_path):
