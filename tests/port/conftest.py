@@ -1,30 +1,11 @@
-"""Helpers for the `depaudit port` tests: run port on a model from hazard_models.py and find the line
-a finding must name (marked `# <- DA4NN` in that file)."""
+"""Fixture for the `depaudit port` tests: run port on a model from hazard_models.py."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 
 from depaudit.port import build_request, run_port
-
-MODELS = Path(__file__).resolve().with_name("hazard_models.py")
-
-
-def shown(path: Path) -> str:
-    """How port names a file in findings: relative to the working directory when below it."""
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
-
-
-def marker_line(tag: str, path: Path = MODELS) -> int:
-    """The 1-based line of `path` carrying `# <- TAG` (exactly that tag)."""
-    for number, text in enumerate(path.read_text().splitlines(), 1):
-        if text.rstrip().endswith(f"# <- {tag}"):
-            return number
-    raise AssertionError(f"no '# <- {tag}' marker in {path}")
+from port_helpers import MODELS
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import onnx
 import pytest
 import torch
 
-from conftest import MODELS, marker_line
+from port_helpers import MODELS, marker_line
 from depaudit.cli import main
 from depaudit.port.rewrites import ExplicitAdaptiveAvgPool, adaptive_bins
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import MODELS, marker_line, shown
+from port_helpers import MODELS, marker_line, shown
 
 pytestmark = pytest.mark.slow  # each case exports a model and runs torch and ONNX Runtime (2-10 s)
 
