@@ -4,11 +4,11 @@ the hazards in `depaudit.port.probe`; the rules here only decide which ones to r
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from depaudit.model import Finding
-from depaudit.rules.base import ignored_ids, rules
+from depaudit.rules.engine import run
 
 # What torch reported, by kind; each DA4xx rule reports one kind.
 VALUE_BRANCH = "value-branch"  # Python `if`/`while` on a tensor's value
@@ -51,34 +51,22 @@ class PortSubject:
         """The hazards of one kind, in the order torch reported them."""
         return [h for h in self.hazards if h.kind == kind]
 
+    def source_texts(self) -> Mapping[str, str]:
+        """None held: the engine reads the model's source files for pragmas."""
+        return {}
 
-def port_findings(subject: PortSubject) -> list[Finding]:
-    """Every DA4xx finding for `subject`, sorted by path and line. A finding whose line (or the line
-    above it) carries `# depaudit: ignore=DA4NN` is dropped."""
-    found: list[Finding] = []
-    for rule in rules("DA4"):
-        found.extend(rule.check(subject))
-    return sorted(_not_ignored(found), key=lambda f: (f.path, f.line or 0, f.rule))
+    def statement_lines(self, path: str, line: int) -> tuple[int, int]:
+        """torch names the line a statement starts on."""
+        return line, line
+
+
+def port_findings(subject: PortSubject, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[Finding]:
+    """Every DA4xx finding for `subject` through the one rule engine: `select`/`ignore` prefixes, then
+    the model source's inline pragmas (`# depaudit: ignore=DA4NN` on the line or the comment lines
+    directly above it, or `ignore-file=`), sorted by path and line."""
+    return run("DA4", subject, select, ignore)
 
 
 def where(hazard: Hazard) -> str:
     """`path:line` of a hazard (the path alone when torch gave no line)."""
     return f"{hazard.path}:{hazard.line}" if hazard.line else hazard.path
-
-
-def _not_ignored(findings: list[Finding]) -> list[Finding]:
-    cache: dict[str, list[str]] = {}
-    kept = []
-    for finding in findings:
-        if finding.line:
-            if finding.path not in cache:
-                try:
-                    cache[finding.path] = Path(finding.path).read_text(encoding="utf-8").splitlines()
-                except (OSError, UnicodeDecodeError):
-                    cache[finding.path] = []
-            lines = cache[finding.path]
-            nearby = lines[max(0, finding.line - 2) : finding.line]
-            if any(finding.rule in ignored_ids(text) for text in nearby):
-                continue
-        kept.append(finding)
-    return kept
