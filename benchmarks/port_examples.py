@@ -25,9 +25,23 @@ from depaudit.fileio import atomic_write_text  # noqa: E402
 
 OUT = REPO / "build" / "port"
 RUNS = {
-    "gmnet": ["reference_service.export:GMNetPredict", "--input", "image=1x3x128x160", "--input", "thumbnail=1x3x256x256",
-              "--dynamic", "image:2=height", "--dynamic", "image:3=width", "--output-name", "gain_map",
-              "--output-name", "qmax", "--min-psnr", "120"],
+    "gmnet": [
+        "reference_service.export:GMNetPredict",
+        "--input",
+        "image=1x3x128x160",
+        "--input",
+        "thumbnail=1x3x256x256",
+        "--dynamic",
+        "image:2=height",
+        "--dynamic",
+        "image:3=width",
+        "--output-name",
+        "gain_map",
+        "--output-name",
+        "qmax",
+        "--min-psnr",
+        "120",
+    ],
     "resnet18": ["examples/port/real_models.py:resnet18", "--input", "image=1x3x224x224", "--output-name", "logits"],
     # must fail: a Python `if` on the image's mean (DA401), named with its line
     "exposure": ["examples/port/exposure.py:AutoExposure", "--input", "image=1x3x64x64"],
@@ -51,27 +65,51 @@ def run_one(name: str, args: list[str]) -> dict:
     command = [sys.executable, "-m", "depaudit", "port", *args, "--out", f"build/port/{name}", "--format", "markdown"]
     before = _loadavg()
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=1800,
-                            env={**os.environ, "NO_COLOR": "1"})
+    result = subprocess.run(
+        command, capture_output=True, text=True, cwd=REPO, timeout=1800, env={**os.environ, "NO_COLOR": "1"}
+    )
     seconds = time.perf_counter() - start
     port_json = json.loads((OUT / name / "port.json").read_text())
     shown = "depaudit port " + " ".join(shlex.quote(a) for a in args) + f" --out build/port/{name}"
-    return {"name": name, "command": shown, "exit_code": result.returncode, "wall_seconds": round(seconds, 1),
-            "loadavg_before": before, "loadavg_after": _loadavg(), "markdown": result.stdout,
-            "port_seconds": port_json["seconds"], "files": port_json["files"], "onnx_bytes": port_json["onnx_bytes"],
-            "passed": port_json["passed"]}
+    return {
+        "name": name,
+        "command": shown,
+        "exit_code": result.returncode,
+        "wall_seconds": round(seconds, 1),
+        "loadavg_before": before,
+        "loadavg_after": _loadavg(),
+        "markdown": result.stdout,
+        "port_seconds": port_json["seconds"],
+        "files": port_json["files"],
+        "onnx_bytes": port_json["onnx_bytes"],
+        "passed": port_json["passed"],
+    }
 
 
 def render(runs: list[dict], machine: dict) -> str:
-    lines = ["# depaudit port: GMNet, ResNet-18, and a model with a value branch", "", "Command: `python benchmarks/port_examples.py`  ",
-             f"Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs (load average shown per run: "
-             "figures from a shared machine are provisional)", ""]
+    lines = [
+        "# depaudit port: GMNet, ResNet-18, and a model with a value branch",
+        "",
+        "Command: `python benchmarks/port_examples.py`  ",
+        f"Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs (load average shown per run: "
+        "figures from a shared machine are provisional)",
+        "",
+    ]
     for run in runs:
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in run["port_seconds"].items() if k != "total")
-        lines += [f"## {run['name']}", "", "```", run["command"], "```", "",
-                  f"Exit code {run['exit_code']}; wall time {run['wall_seconds']} s including the torch import "
-                  f"(load average {run['loadavg_before']} before, {run['loadavg_after']} after); inside port: {steps}.",
-                  "", run["markdown"].replace("## depaudit port", "### report:"), ""]
+        lines += [
+            f"## {run['name']}",
+            "",
+            "```",
+            run["command"],
+            "```",
+            "",
+            f"Exit code {run['exit_code']}; wall time {run['wall_seconds']} s including the torch import "
+            f"(load average {run['loadavg_before']} before, {run['loadavg_after']} after); inside port: {steps}.",
+            "",
+            run["markdown"].replace("## depaudit port", "### report:"),
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -80,10 +118,14 @@ def main() -> int:
     machine = {"cpu": _cpu(), "logical_cpus": os.cpu_count()}
     runs = [run_one(name, args) for name, args in RUNS.items()]
     reports = REPO / "reports"
-    atomic_write_text(reports / "port.json", json.dumps({"schema": 1, "machine": machine, "runs": runs}, indent=2) + "\n")
+    atomic_write_text(
+        reports / "port.json", json.dumps({"schema": 1, "machine": machine, "runs": runs}, indent=2) + "\n"
+    )
     atomic_write_text(reports / "port.md", render(runs, machine))
     for run in runs:
-        print(f"{run['name']:9s} exit {run['exit_code']} {run['wall_seconds']:6.1f} s  load {run['loadavg_before']} -> {run['loadavg_after']}")
+        print(
+            f"{run['name']:9s} exit {run['exit_code']} {run['wall_seconds']:6.1f} s  load {run['loadavg_before']} -> {run['loadavg_after']}"
+        )
     return 0 if all(r["passed"] is EXPECTED[r["name"]] for r in runs) else 1
 
 

@@ -76,8 +76,16 @@ class ExplicitAdaptivePool(nn.Module):
 
 def port_request(out: Path) -> PortRequest:
     """The port request that regenerates gmnet.onnx (hand-over files go to `out`)."""
-    return build_request("reference_service.export:GMNetPredict", INPUTS, DYNAMIC, out, opset=OPSET,
-                         output_names=OUTPUTS, min_psnr=MIN_PSNR_DB, name="gmnet")
+    return build_request(
+        "reference_service.export:GMNetPredict",
+        INPUTS,
+        DYNAMIC,
+        out,
+        opset=OPSET,
+        output_names=OUTPUTS,
+        min_psnr=MIN_PSNR_DB,
+        name="gmnet",
+    )
 
 
 def export_onnx(output: Path = DEFAULT_ONNX, checkpoint: Path | None = None, handover: Path | None = None):

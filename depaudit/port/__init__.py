@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING
 
-from depaudit.errors import DepauditError, EXIT_TOOL
+from depaudit.errors import EXIT_TOOL, DepauditError
 from depaudit.port.request import DynamicAxis, InputSpec, PortRequest, build_request
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def check_dependencies() -> None:
         raise MissingDependency(f"depaudit port needs {', '.join(missing)}: {INSTALL_HINT}")
 
 
-def run_port(request: PortRequest, model: object = None) -> "PortReport":
+def run_port(request: PortRequest, model: object = None) -> PortReport:
     """Port `request.model` (or the given nn.Module) and write the hand-over files; see pipeline.run_port.
     Raises MissingDependency, InputError, UsageError."""
     check_dependencies()
@@ -59,4 +59,12 @@ def run_port(request: PortRequest, model: object = None) -> "PortReport":
     return _run(request, model)  # type: ignore[arg-type]
 
 
-__all__ = ["DynamicAxis", "InputSpec", "MissingDependency", "PortRequest", "build_request", "check_dependencies", "run_port"]
+__all__ = [
+    "DynamicAxis",
+    "InputSpec",
+    "MissingDependency",
+    "PortRequest",
+    "build_request",
+    "check_dependencies",
+    "run_port",
+]

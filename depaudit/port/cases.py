@@ -76,10 +76,19 @@ def make_cases(inputs: tuple[InputSpec, ...], dynamic: tuple[DynamicAxis, ...] =
     """The base cases at the example shapes, then noise at other sizes on the dynamic axes."""
     cases = [Case(p, tuple(make_array(s, p, s.shape, 10 * i) for i, s in enumerate(inputs))) for p in PATTERNS]
     if dynamic:
-        for label, grow in (("plus1", lambda n: n + 1), ("double", lambda n: 2 * n)):
-            shapes = [tuple(grow(n) if any(d.input == s.name and d.axis == a for d in dynamic) else n
-                            for a, n in enumerate(s.shape)) for s in inputs]
-            arrays = tuple(make_array(s, EXAMPLE, shape, 10 * i + 7) for i, (s, shape) in enumerate(zip(inputs, shapes)))
+        growth: tuple[tuple[str, Callable[[int], int]], ...] = (("plus1", lambda n: n + 1), ("double", lambda n: 2 * n))
+        for label, grow in growth:
+            shapes = [
+                tuple(
+                    grow(n) if any(d.input == s.name and d.axis == a for d in dynamic) else n
+                    for a, n in enumerate(s.shape)
+                )
+                for s in inputs
+            ]
+            arrays = tuple(
+                make_array(s, EXAMPLE, shape, 10 * i + 7)
+                for i, (s, shape) in enumerate(zip(inputs, shapes, strict=True))
+            )
             cases.append(Case(f"{EXAMPLE}-{label}", arrays))
     return cases
 
@@ -87,12 +96,20 @@ def make_cases(inputs: tuple[InputSpec, ...], dynamic: tuple[DynamicAxis, ...] =
 def scaled_variants(case: Case, inputs: tuple[InputSpec, ...]) -> list[Case]:
     """Inputs that push values further than the base cases (zeros, negated, x1e3, +/-1e6, +/-10), for
     finding the other side of a value-dependent branch the base cases all took the same way."""
-    variants = [("zeros", lambda a: a * 0), ("negated", lambda a: -a), ("times1e3", lambda a: a * 1e3),
-                ("plus10", lambda a: a + 10), ("minus10", lambda a: a - 10),
-                ("big", lambda a: np.full_like(a, 1e6)), ("bignegative", lambda a: np.full_like(a, -1e6))]
+    variants: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = [
+        ("zeros", lambda a: a * 0),
+        ("negated", lambda a: -a),
+        ("times1e3", lambda a: a * 1e3),
+        ("plus10", lambda a: a + 10),
+        ("minus10", lambda a: a - 10),
+        ("big", lambda a: np.full_like(a, 1e6)),
+        ("bignegative", lambda a: np.full_like(a, -1e6)),
+    ]
     out = []
     for label, change in variants:
-        arrays = tuple(change(a.astype(np.float64)).astype(a.dtype) if s.is_float else a
-                       for s, a in zip(inputs, case.arrays))
+        arrays = tuple(
+            change(a.astype(np.float64)).astype(a.dtype) if s.is_float else a
+            for s, a in zip(inputs, case.arrays, strict=True)
+        )
         out.append(Case(f"{case.name}-{label}", arrays))
     return out

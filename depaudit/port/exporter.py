@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import onnx
 import torch
 from torch import nn
+from torch.export import ExportedProgram
 
 from depaudit.port.probe import is_static, is_user_file, quiet, source_line, user_input_shapes
 from depaudit.rules.portcheck import EXPORT_REFUSED, Hazard
@@ -34,29 +35,60 @@ class Exported:
     opset: int
 
 
-def export_dynamo(program, args: tuple, input_names: list[str], output_names: list[str], opset: int) -> onnx.ModelProto:
+def export_dynamo(
+    program: ExportedProgram,
+    args: tuple[torch.Tensor, ...],
+    input_names: list[str],
+    output_names: list[str],
+    opset: int,
+) -> onnx.ModelProto:
     """ONNX from a torch.export ExportedProgram with the dynamo exporter. Raises what torch raises."""
     with quiet(), torch.no_grad():
-        onnx_program = torch.onnx.export(program, args, dynamo=True, opset_version=opset, input_names=input_names,
-                                         output_names=output_names, external_data=False, optimize=True, verify=False)
+        onnx_program = torch.onnx.export(
+            program,
+            args,
+            dynamo=True,
+            opset_version=opset,
+            input_names=input_names,
+            output_names=output_names,
+            external_data=False,
+            optimize=True,
+            verify=False,
+        )
+    if onnx_program is None:  # only the TorchScript path returns None
+        raise RuntimeError("torch.onnx.export returned no ONNX program")
     return onnx_program.model_proto
 
 
-def export_torchscript(model: nn.Module, args: tuple, input_names: list[str], output_names: list[str], opset: int,
-                       dynamic_axes: dict[str, dict[int, str]]) -> onnx.ModelProto:
+def export_torchscript(
+    model: nn.Module,
+    args: tuple[torch.Tensor, ...],
+    input_names: list[str],
+    output_names: list[str],
+    opset: int,
+    dynamic_axes: dict[str, dict[int, str]],
+) -> onnx.ModelProto:
     """ONNX from the TorchScript (tracing) exporter. Raises what torch raises."""
     fd, tmp = tempfile.mkstemp(suffix=".onnx")
     os.close(fd)
     try:
         with quiet(), torch.no_grad():
-            torch.onnx.export(model, args, tmp, dynamo=False, opset_version=min(opset, TORCHSCRIPT_MAX_OPSET),
-                              input_names=input_names, output_names=output_names, dynamic_axes=dynamic_axes or None)
+            torch.onnx.export(
+                model,
+                args,
+                tmp,
+                dynamo=False,
+                opset_version=min(opset, TORCHSCRIPT_MAX_OPSET),
+                input_names=input_names,
+                output_names=output_names,
+                dynamic_axes=dynamic_axes or None,
+            )
         return onnx.load(tmp)
     finally:
         os.unlink(tmp)
 
 
-def refused_op(exc: BaseException, program) -> Hazard | None:
+def refused_op(exc: BaseException, program: ExportedProgram | None) -> Hazard | None:
     """The op a failed dynamo conversion names, at the user's line from the node's stack trace."""
     chain, node_name = [], None
     current: BaseException | None = exc
@@ -72,10 +104,16 @@ def refused_op(exc: BaseException, program) -> Hazard | None:
     if node is None:
         return None
     path, line = _user_frame(node.meta.get("stack_trace") or "")
-    return Hazard(EXPORT_REFUSED, path, line, source_line(path, line) or str(node.target),
-                  f"the dynamo exporter has no ONNX translation for {node.target}: {reason[:160]}",
-                  "torch.onnx.export (dynamo)", fix="register a translation with custom_translation_table, "
-                  "or rewrite the op with supported ones; depaudit tried the TorchScript exporter")
+    return Hazard(
+        EXPORT_REFUSED,
+        path,
+        line,
+        source_line(path, line) or str(node.target),
+        f"the dynamo exporter has no ONNX translation for {node.target}: {reason[:160]}",
+        "torch.onnx.export (dynamo)",
+        fix="register a translation with custom_translation_table, "
+        "or rewrite the op with supported ones; depaudit tried the TorchScript exporter",
+    )
 
 
 def _user_frame(stack: str) -> tuple[str, int]:
@@ -106,7 +144,7 @@ def _rename_dims(model: onnx.ModelProto, names: dict[str, str]) -> None:
                 dim.dim_param = pattern.sub(lambda m: names[m.group(1)], dim.dim_param)
 
 
-def symbol_names(program, input_names: list[str], axes: dict[tuple[int, int], str]) -> dict[str, str]:
+def symbol_names(program: ExportedProgram, input_names: list[str], axes: dict[tuple[int, int], str]) -> dict[str, str]:
     """torch's symbol for each dynamic (input, axis) in `program` -> the name asked for it."""
     shapes = user_input_shapes(program)
     out: dict[str, str] = {}

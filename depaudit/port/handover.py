@@ -9,6 +9,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -138,13 +139,21 @@ def prepare_dir(out: Path) -> Path:
 def goldens_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     """The goldens as one compressed .npz (no pickles)."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]  # the stub reads **arrays as allow_pickle
     return buffer.getvalue()
 
 
-def write_handover(out: Path, name: str, onnx_bytes: bytes | None, goldens: dict[str, np.ndarray],
-                   inputs: list[dict], output_names: list[str], cases: list[str], min_psnr: float,
-                   problems: list[str]) -> list[Path]:
+def write_handover(
+    out: Path,
+    name: str,
+    onnx_bytes: bytes | None,
+    goldens: dict[str, np.ndarray],
+    inputs: list[dict[str, Any]],
+    output_names: list[str],
+    cases: list[str],
+    min_psnr: float,
+    problems: list[str],
+) -> list[Path]:
     """Write model.onnx (when exported), goldens.npz, runtime.py and test_<name>_onnx.py; return the paths.
     `problems` (why port did not pass) go into the test as a failing check, so a port that did not
     pass never hands over a green test. port.json is written last by the caller."""
@@ -158,12 +167,22 @@ def write_handover(out: Path, name: str, onnx_bytes: bytes | None, goldens: dict
     if onnx_bytes is not None:
         names = [i["name"] for i in inputs]
         call = ", ".join(names)
-        runtime = RUNTIME_TEMPLATE.format(name=name, call=call, outputs_doc=", ".join(output_names), inputs=names,
-                                          outputs=list(output_names), dtypes={i["name"]: i["dtype"] for i in inputs})
+        runtime = RUNTIME_TEMPLATE.format(
+            name=name,
+            call=call,
+            outputs_doc=", ".join(output_names),
+            inputs=names,
+            outputs=list(output_names),
+            dtypes={i["name"]: i["dtype"] for i in inputs},
+        )
         atomic_write_text(out / "runtime.py", runtime)
         test_name = f"test_{ident}_onnx.py"
-        atomic_write_text(out / test_name, TEST_TEMPLATE.format(name=name, filename=test_name, min_psnr=min_psnr,
-                                                                cases=cases, ident=ident, problems=problems))
+        atomic_write_text(
+            out / test_name,
+            TEST_TEMPLATE.format(
+                name=name, filename=test_name, min_psnr=min_psnr, cases=cases, ident=ident, problems=problems
+            ),
+        )
         written += [out / "runtime.py", out / test_name]
     for path in written:
         _readable(path)
@@ -177,7 +196,7 @@ def _readable(path: Path) -> None:
     path.chmod(0o644 & ~umask)
 
 
-def write_report(out: Path, document: dict) -> Path:
+def write_report(out: Path, document: dict[str, Any]) -> Path:
     """Write port.json (sorted keys are not used: the order is the schema's)."""
     path = out / "port.json"
     atomic_write_text(path, json.dumps(document, indent=2, allow_nan=False) + "\n")

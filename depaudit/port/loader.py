@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import torch
 from torch import nn
@@ -46,7 +47,8 @@ def _import(target: str) -> tuple[ModuleType, str]:
         module = importlib.util.module_from_spec(spec)
         sys.path.insert(0, str(path.resolve().parent))  # the model's own sibling imports
         sys.modules[name] = module
-        _exec(lambda: spec.loader.exec_module(module), str(path))  # type: ignore[union-attr]
+        loader = spec.loader
+        _exec(lambda: loader.exec_module(module), str(path))
         return module, str(path)
     if str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))  # as `python -m` would, so project packages import
@@ -55,7 +57,7 @@ def _import(target: str) -> tuple[ModuleType, str]:
     return holder[0], getattr(holder[0], "__file__", None) or target
 
 
-def _exec(action, where: str) -> None:
+def _exec(action: Callable[[], object], where: str) -> None:
     try:
         action()
     except ModuleNotFoundError as exc:
@@ -66,13 +68,11 @@ def _exec(action, where: str) -> None:
         raise InputError(where, f"import failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _instantiate(obj: object, where: str, attr: str) -> nn.Module:
+def _instantiate(obj: Any, where: str, attr: str) -> nn.Module:
     if isinstance(obj, nn.Module):
         return obj
     if not callable(obj):
         raise InputError(where, f"{attr} is neither an nn.Module nor callable")
-    if inspect.isclass(obj) and not issubclass(obj, nn.Module):
-        raise InputError(where, f"{attr} is a class but not an nn.Module")
     try:
         built = obj()
     except TypeError as exc:

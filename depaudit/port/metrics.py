@@ -48,14 +48,20 @@ def psnr(golden: np.ndarray, test: np.ndarray, peak: float) -> float:
 def _gaussian(size: int = SSIM_WINDOW, sigma: float = 1.5) -> np.ndarray:
     x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     g = np.exp(-(x * x) / (2.0 * sigma * sigma))
-    return g / g.sum()
+    out: np.ndarray = g / g.sum()
+    return out
 
 
 def _valid_filter(plane: np.ndarray, taps: np.ndarray) -> np.ndarray:
     """Separable 'valid' correlation of a 2-D array with `taps` along both axes."""
     k = len(taps)
-    rows = sum(taps[i] * plane[i : plane.shape[0] - k + 1 + i, :] for i in range(k))
-    return sum(taps[i] * rows[:, i : rows.shape[1] - k + 1 + i] for i in range(k))
+    rows = np.zeros((plane.shape[0] - k + 1, plane.shape[1]))
+    for i in range(k):
+        rows += taps[i] * plane[i : plane.shape[0] - k + 1 + i, :]
+    out = np.zeros((rows.shape[0], rows.shape[1] - k + 1))
+    for i in range(k):
+        out += taps[i] * rows[:, i : rows.shape[1] - k + 1 + i]
+    return out
 
 
 def is_image_like(shape: tuple[int, ...]) -> bool:
@@ -69,7 +75,7 @@ def ssim(golden: np.ndarray, test: np.ndarray, peak: float) -> float:
     out = np.asarray(test, np.float64).reshape(-1, *test.shape[-2:])
     c1, c2, taps = (0.01 * peak) ** 2, (0.03 * peak) ** 2, _gaussian()
     scores = []
-    for x, y in zip(ref, out):
+    for x, y in zip(ref, out, strict=True):
         mx, my = _valid_filter(x, taps), _valid_filter(y, taps)
         sxx = _valid_filter(x * x, taps) - mx * mx
         syy = _valid_filter(y * y, taps) - my * my

@@ -4,6 +4,7 @@ the same inputs, compare, and hand over the files. Needs torch, onnx, onnxscript
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import os
@@ -11,10 +12,12 @@ import time
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
-import onnxruntime as ort
+import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
+import torch
 from torch import nn
 
 from depaudit.errors import InputError, UsageError
@@ -60,8 +63,9 @@ def run_port(request: PortRequest, model: nn.Module | None = None) -> PortReport
         model, where = load_model(request.model, request.checkpoint)
     name = request.name or request.model.rpartition(":")[2].rpartition(".")[2] or "model"
     out = prepare_dir(request.out)
-    report = PortReport(request.model, name, str(out), _inputs_doc(request), [], request.min_psnr,
-                        environment=_environment())
+    report = PortReport(
+        request.model, name, str(out), _inputs_doc(request), [], request.min_psnr, environment=_environment()
+    )
     state = _State(request, model.eval(), where, report)
     _eager(state)
     export_model = copy.deepcopy(state.model)  # goldens come from the untouched model
@@ -69,8 +73,13 @@ def run_port(request: PortRequest, model: nn.Module | None = None) -> PortReport
     _export(state, export_model)
     _search_other_sides(state)
     _verify(state)
-    report.findings = port_findings(PortSubject(request.model, tuple(_relative(h) for h in state.hazards),
-                                                tuple(f"{d.input}:{d.axis}" for d in request.dynamic)))
+    report.findings = port_findings(
+        PortSubject(
+            request.model,
+            tuple(_relative(h) for h in state.hazards),
+            tuple(f"{d.input}:{d.axis}" for d in request.dynamic),
+        )
+    )
     _hand_over(state)
     report.files = [*report.files, "port.json"]
     report.seconds["total"] = round(time.perf_counter() - start, 3)
@@ -117,7 +126,9 @@ def _export(state: _State, export_model: nn.Module) -> None:
     captured = capture(export_model, args, list(axes))
     state.hazards = merge(state.hazards, captured.hazards)
     for index, axis in captured.static_axes:
-        report.notes.append(f"{request.inputs[index].name} axis {axis} was exported static: the model's code fixes it (DA403)")
+        report.notes.append(
+            f"{request.inputs[index].name} axis {axis} was exported static: the model's code fixes it (DA403)"
+        )
     state.lap("capture")
     names = [s.name for s in request.inputs]
     proto, dims = None, {}
@@ -128,10 +139,14 @@ def _export(state: _State, export_model: nn.Module) -> None:
         except Exception as exc:  # the converter raises several types; the refused op becomes a finding
             hazard = refused_op(exc, captured.program)
             state.hazards = merge(state.hazards, [hazard] if hazard else [])
-            report.notes.append(f"dynamo exporter failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}")
+            report.notes.append(
+                f"dynamo exporter failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
+            )
     else:
-        report.notes.append(f"torch.export could not capture the model ({captured.error[:200]}); "
-                            "falling back to the TorchScript exporter, which traces one path")
+        report.notes.append(
+            f"torch.export could not capture the model ({captured.error[:200]}); "
+            "falling back to the TorchScript exporter, which traces one path"
+        )
     if proto is None or axes:
         state.hazards = merge(state.hazards, tracer_hazards(export_model, args, only_constants=proto is not None))
     if proto is None:
@@ -146,7 +161,7 @@ def _export(state: _State, export_model: nn.Module) -> None:
     state.lap("export")
 
 
-def _checked(state: _State, proto, dims: dict[str, str]):
+def _checked(state: _State, proto: onnx.ModelProto, dims: dict[str, str]) -> onnx.ModelProto | None:
     """The finished model, or None (with a note) when onnx.checker rejects it."""
     try:
         return finish(proto, dims)
@@ -155,15 +170,19 @@ def _checked(state: _State, proto, dims: dict[str, str]):
         return None
 
 
-def _torchscript(state: _State, model: nn.Module, args: tuple, names: list[str], axes: dict) -> object:
+def _torchscript(
+    state: _State, model: nn.Module, args: tuple[torch.Tensor, ...], names: list[str], axes: dict[tuple[int, int], str]
+) -> onnx.ModelProto | None:
     request = state.request
-    dynamic = {}
+    dynamic: dict[str, dict[int, str]] = {}
     for (index, axis), dim in axes.items():
         dynamic.setdefault(names[index], {})[axis] = dim
     try:
         proto = export_torchscript(model, args, names, state.report.output_names, request.opset, dynamic)
-    except Exception as exc:  # noqa: BLE001 - the reason is reported, the run goes on to write what it can
-        state.report.notes.append(f"TorchScript exporter failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}")
+    except Exception as exc:
+        state.report.notes.append(
+            f"TorchScript exporter failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
+        )
         return None
     state.report.exporter = "torchscript"
     return proto
@@ -227,13 +246,17 @@ def _verify(state: _State) -> None:
     state.lap("onnxruntime")
 
 
-def _compare(result: CaseResult, goldens: list[np.ndarray], outputs: list[np.ndarray], names: list[str], bar: float) -> None:
+def _compare(
+    result: CaseResult, goldens: list[np.ndarray], outputs: list[np.ndarray], names: list[str], bar: float
+) -> None:
     if len(outputs) != len(goldens):
         result.failures.append(f"{len(outputs)} outputs from ONNX Runtime, {len(goldens)} from torch")
         return
-    for name, want, got in zip(names, goldens, outputs):
+    for name, want, got in zip(names, goldens, outputs, strict=True):
         agree = agreement(want, got)
-        result.outputs.append(OutputResult(name, list(got.shape), agree.psnr_db, agree.ssim, agree.max_abs_err, agree.max_rel_err))
+        result.outputs.append(
+            OutputResult(name, list(got.shape), agree.psnr_db, agree.ssim, agree.max_abs_err, agree.max_rel_err)
+        )
         if not agree.shape_ok:
             result.failures.append(f"{name}: shape {list(got.shape)} != torch {list(want.shape)}")
         elif not agree.finite:
@@ -248,12 +271,14 @@ def _branch_notes(state: _State, run: EagerRun, example: EagerRun) -> list[str]:
     for line in _tracked_lines(state):
         ours, theirs = run.conversions.get(line), example.conversions.get(line)
         if ours is not None and theirs is not None and ours != theirs:
-            notes.append(f"{_shown(line[0])}:{line[1]} took {_short(ours)} in torch for this case but the exported graph "
-                         f"holds the example's {_short(theirs)}")
+            notes.append(
+                f"{_shown(line[0])}:{line[1]} took {_short(ours)} in torch for this case but the exported graph "
+                f"holds the example's {_short(theirs)}"
+            )
     return notes
 
 
-def _short(values: list) -> str:
+def _short(values: list[Any]) -> str:
     return ", ".join(str(v) for v in values[:3]) + (" ..." if len(values) > 3 else "")
 
 
@@ -265,17 +290,28 @@ def _hand_over(state: _State) -> None:
     names = [s.name for s in state.request.inputs]
     for case_name in compared:
         run = state.runs[case_name]
-        goldens.update({f"{case_name}.in.{n}": a for n, a in zip(names, run.case.arrays)})
-        goldens.update({f"{case_name}.out.{n}": a for n, a in zip(report.output_names, run.outputs or [])})
+        goldens.update({f"{case_name}.in.{n}": a for n, a in zip(names, run.case.arrays, strict=True)})
+        goldens.update({f"{case_name}.out.{n}": a for n, a in zip(report.output_names, run.outputs or [], strict=True)})
     problems = [f"{f.rule} {f.path}:{f.line}: {f.message}" for f in report.blocking]
     if not report.passed and not problems:
-        problems = [f"case {c.name}: {'; '.join(c.failures)}" for c in report.cases if not c.passed] or report.notes[-1:]
-    paths = write_handover(Path(report.out), report.name, state.onnx_bytes, goldens, report.inputs,
-                           report.output_names, [c.name for c in report.cases], state.request.min_psnr, problems)
+        problems = [f"case {c.name}: {'; '.join(c.failures)}" for c in report.cases if not c.passed] or report.notes[
+            -1:
+        ]
+    paths = write_handover(
+        Path(report.out),
+        report.name,
+        state.onnx_bytes,
+        goldens,
+        report.inputs,
+        report.output_names,
+        [c.name for c in report.cases],
+        state.request.min_psnr,
+        problems,
+    )
     report.files = [p.name for p in paths]
 
 
-def _inputs_doc(request: PortRequest) -> list[dict]:
+def _inputs_doc(request: PortRequest) -> list[dict[str, Any]]:
     docs = []
     for spec in request.inputs:
         dims = {str(d.axis): d.dim for d in request.dynamic if d.input == spec.name}
@@ -290,18 +326,21 @@ def _loadavg() -> str | None:
         return None
 
 
-def _environment() -> dict:
-    versions = {}
+def _environment() -> dict[str, Any]:
+    versions: dict[str, str | None] = {}
     for dist in ("torch", "onnx", "onnxscript", "onnxruntime", "numpy"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             versions[dist] = None
     cpu = None
-    try:
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), None)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            None,
+        )
     return {"versions": versions, "cpu": cpu, "logical_cpus": os.cpu_count(), "loadavg_start": _loadavg()}
-

@@ -52,23 +52,29 @@ def is_user_file(filename: str | None) -> bool:
     if not filename or filename.startswith("<"):
         return False
     path = os.path.abspath(filename)
-    return not (path.startswith(_TORCH_DIR) or path.startswith(_PORT_DIR) or path.startswith(_STDLIB))
+    return not path.startswith((_TORCH_DIR, _PORT_DIR, _STDLIB))
 
 
 @contextlib.contextmanager
 def quiet() -> Iterator[list[warnings.WarningMessage]]:
     """Silence torch's prints and log lines while exporting; yield the warnings it raised."""
-    loggers = [logging.getLogger(n) for n in ("torch", "torch.export", "torch.fx", "torch._dynamo", "torch.onnx", "onnxscript")]
+    loggers = [
+        logging.getLogger(n) for n in ("torch", "torch.export", "torch.fx", "torch._dynamo", "torch.onnx", "onnxscript")
+    ]
     levels = [lg.level for lg in loggers]
     sink = io.StringIO()
     try:
         for lg in loggers:
             lg.setLevel(logging.CRITICAL)
-        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+        ):
             warnings.simplefilter("always")
             yield caught
     finally:
-        for lg, level in zip(loggers, levels):
+        for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
 
 
@@ -119,7 +125,9 @@ class Capture:
     error: str = ""
 
 
-def dynamic_shapes(args: tuple[torch.Tensor, ...], axes: list[tuple[int, int]], hint: Any = Dim.DYNAMIC) -> tuple | None:
+def dynamic_shapes(
+    args: tuple[torch.Tensor, ...], axes: list[tuple[int, int]], hint: Any = Dim.DYNAMIC
+) -> tuple[dict[int, Any] | None, ...] | None:
     """torch.export's positional dynamic_shapes: `hint` on each (input index, axis), None elsewhere."""
     if not axes:
         return None
@@ -143,12 +151,16 @@ def capture(model: nn.Module, args: tuple[torch.Tensor, ...], axes: list[tuple[i
     return result
 
 
-def _export_auto(model: nn.Module, args: tuple, axes: list[tuple[int, int]]) -> tuple[Any, list[tuple[int, int]]]:
+def _export_auto(
+    model: nn.Module, args: tuple[torch.Tensor, ...], axes: list[tuple[int, int]]
+) -> tuple[Any, list[tuple[int, int]]]:
     """Export with Dim.AUTO (torch specialises what the code forces static); return the program and
     the requested axes that ended up static. (None, []) when even that fails."""
     try:
         with quiet(), torch.no_grad():
-            program = torch.export.export(model, args, dynamic_shapes=dynamic_shapes(args, axes, Dim.AUTO), strict=False)
+            program = torch.export.export(
+                model, args, dynamic_shapes=dynamic_shapes(args, axes, Dim.AUTO), strict=False
+            )
     except Exception:
         return None, []
     shapes = user_input_shapes(program)
@@ -158,7 +170,9 @@ def _export_auto(model: nn.Module, args: tuple, axes: list[tuple[int, int]]) -> 
 
 def is_static(size: Any) -> bool:
     """True for a plain int or a SymInt torch specialised to a number."""
-    return isinstance(size, int) or bool(getattr(getattr(size, "node", None), "expr", None) is not None and size.node.expr.is_number)
+    return isinstance(size, int) or bool(
+        getattr(getattr(size, "node", None), "expr", None) is not None and size.node.expr.is_number
+    )
 
 
 def user_input_shapes(program: Any) -> list[Any]:
@@ -177,12 +191,20 @@ def guard_hazards(program: Any) -> list[Hazard]:
     for guard in getattr(env, "guards", []):
         frame = getattr(guard.sloc, "framework_loc", None)
         filename, line = getattr(frame, "filename", None), getattr(frame, "lineno", None)
-        if not is_user_file(filename) or (filename, line) in seen:
+        if filename is None or not is_user_file(filename) or (filename, line) in seen:
             continue
         seen.add((filename, line))
         code = source_line(filename, line)
-        hazards.append(Hazard(SHAPE_GUARD, filename, line, code, f"guard {guard.expr} holds for the example input",
-                              "torch.export (ShapeEnv guard)"))
+        hazards.append(
+            Hazard(
+                SHAPE_GUARD,
+                filename,
+                line,
+                code,
+                f"guard {guard.expr} holds for the example input",
+                "torch.export (ShapeEnv guard)",
+            )
+        )
     return hazards
 
 
@@ -195,7 +217,7 @@ def _shape_env(program: Any) -> Any:
     return None
 
 
-def draft_hazards(model: nn.Module, args: tuple, axes: list[tuple[int, int]]) -> list[Hazard]:
+def draft_hazards(model: nn.Module, args: tuple[torch.Tensor, ...], axes: list[tuple[int, int]]) -> list[Hazard]:
     """Every failure draft_export reports, as hazards at the user's frame ([] when it cannot run)."""
     try:
         with quiet(), torch.no_grad():
@@ -213,12 +235,14 @@ def draft_hazards(model: nn.Module, args: tuple, axes: list[tuple[int, int]]) ->
     hazards: list[Hazard] = []
     for failure in report.failures:
         hazard = _failure_hazard(failure.failure_type.name, failure.data, names)
-        if hazard is not None and all((h.path, h.line, h.kind) != (hazard.path, hazard.line, hazard.kind) for h in hazards):
+        if hazard is not None and all(
+            (h.path, h.line, h.kind) != (hazard.path, hazard.line, hazard.kind) for h in hazards
+        ):
             hazards.append(hazard)
     return hazards
 
 
-def _failure_hazard(kind: str, data: dict, names: dict[int, str]) -> Hazard | None:
+def _failure_hazard(kind: str, data: dict[str, Any], names: dict[int, str]) -> Hazard | None:
     frames = [(names.get(f["filename"], ""), f["line"]) for f in data.get("user_stack") or []]
     user = [(f, n) for f, n in frames if is_user_file(f)]
     if not user:
@@ -230,21 +254,36 @@ def _failure_hazard(kind: str, data: dict, names: dict[int, str]) -> Hazard | No
         value = data.get("result")
         statement = statement_kind(path, line)
         if statement == "assert":
-            return Hazard(TENSOR_ASSERT, path, line, code, f"it held ({value}) for the example input", "torch.export.draft_export")
+            return Hazard(
+                TENSOR_ASSERT, path, line, code, f"it held ({value}) for the example input", "torch.export.draft_export"
+            )
         if statement == "branch":
-            return Hazard(VALUE_BRANCH, path, line, code, f"the example input took the {value} side", "torch.export.draft_export")
-        return Hazard(TENSOR_TO_PYTHON, path, line, code, f"value {value} on the example input", "torch.export.draft_export")
+            return Hazard(
+                VALUE_BRANCH, path, line, code, f"the example input took the {value} side", "torch.export.draft_export"
+            )
+        return Hazard(
+            TENSOR_TO_PYTHON, path, line, code, f"value {value} on the example input", "torch.export.draft_export"
+        )
     if kind == "GUARD_ADDED":
         match = _SPECIALISED.match(expr)
         if match:
-            return Hazard(SHAPE_SPECIALISED, path, line, code, f"the axis became {match.group(2)}", "torch.export.draft_export",
-                          fix="depaudit exported that axis static")
+            return Hazard(
+                SHAPE_SPECIALISED,
+                path,
+                line,
+                code,
+                f"the axis became {match.group(2)}",
+                "torch.export.draft_export",
+                fix="depaudit exported that axis static",
+            )
         if statement_kind(path, line) == "branch" or _guard_at_user_line(data, names):
-            return Hazard(SHAPE_GUARD, path, line, code, f"guard {expr} holds for the example input", "torch.export.draft_export")
+            return Hazard(
+                SHAPE_GUARD, path, line, code, f"guard {expr} holds for the example input", "torch.export.draft_export"
+            )
     return None
 
 
-def _guard_at_user_line(data: dict, names: dict[int, str]) -> bool:
+def _guard_at_user_line(data: dict[str, Any], names: dict[int, str]) -> bool:
     stack = data.get("stack") or []
     return bool(stack) and is_user_file(names.get(stack[-1]["filename"], ""))
 
@@ -260,14 +299,12 @@ def _traceback_hazards(exc: BaseException) -> list[Hazard]:
     return [Hazard(kind, path, line, source_line(path, line), _first_line(exc)[:160], "torch.export")]
 
 
-def tracer_hazards(model: nn.Module, args: tuple, only_constants: bool) -> list[Hazard]:
+def tracer_hazards(model: nn.Module, args: tuple[torch.Tensor, ...], only_constants: bool) -> list[Hazard]:
     """Hazards from `torch.jit.trace`'s TracerWarnings at the user's frames. With `only_constants`,
     only tensors recorded as constants (DA405); otherwise conversions and branches too."""
-    with quiet() as caught, torch.no_grad():
-        try:
-            torch.jit.trace(model, args, check_trace=False, strict=False)
-        except Exception:
-            pass  # the exporter's own attempt reports the failure
+    # a trace that fails is not reported here: the exporter's own attempt reports the failure
+    with quiet() as caught, torch.no_grad(), contextlib.suppress(Exception):
+        torch.jit.trace(model, args, check_trace=False, strict=False)  # type: ignore[no-untyped-call]
     hazards: list[Hazard] = []
     for warning in caught:
         if warning.category.__name__ != "TracerWarning" or not is_user_file(warning.filename):
@@ -279,7 +316,9 @@ def tracer_hazards(model: nn.Module, args: tuple, only_constants: bool) -> list[
             continue
         if any((h.path, h.line, h.kind) == (path, line, kind) for h in hazards):
             continue
-        hazards.append(Hazard(kind, path, line, source_line(path, line), text.split(". ")[0], "torch.jit.trace (TracerWarning)"))
+        hazards.append(
+            Hazard(kind, path, line, source_line(path, line), text.split(". ")[0], "torch.jit.trace (TracerWarning)")
+        )
     return hazards
 
 
@@ -306,4 +345,3 @@ def merge(*groups: list[Hazard]) -> list[Hazard]:
             if all((h.path, h.line) != (hazard.path, hazard.line) for h in merged):
                 merged.append(hazard)
     return merged
-

@@ -94,13 +94,25 @@ class PortReport:
     def to_json(self) -> dict[str, Any]:
         """The `port.json` document."""
         return {
-            "schema": SCHEMA, "model": self.model, "name": self.name, "passed": self.passed,
-            "exported": self.exported, "exporter": self.exporter, "opset": self.opset,
-            "onnx_bytes": self.onnx_bytes, "onnx_sha256": self.onnx_sha256, "min_psnr_db": self.min_psnr_db,
-            "inputs": self.inputs, "outputs": self.output_names,
+            "schema": SCHEMA,
+            "model": self.model,
+            "name": self.name,
+            "passed": self.passed,
+            "exported": self.exported,
+            "exporter": self.exporter,
+            "opset": self.opset,
+            "onnx_bytes": self.onnx_bytes,
+            "onnx_sha256": self.onnx_sha256,
+            "min_psnr_db": self.min_psnr_db,
+            "inputs": self.inputs,
+            "outputs": self.output_names,
             "findings": [_finding(f) for f in self.findings],
-            "cases": [_case(c) for c in self.cases], "skipped_cases": self.skipped,
-            "notes": self.notes, "files": self.files, "seconds": self.seconds, "environment": self.environment,
+            "cases": [_case(c) for c in self.cases],
+            "skipped_cases": self.skipped,
+            "notes": self.notes,
+            "files": self.files,
+            "seconds": self.seconds,
+            "environment": self.environment,
         }
 
 
@@ -110,15 +122,36 @@ def number(value: float | None) -> float | None:
 
 
 def _finding(f: Finding) -> dict[str, Any]:
-    return {"rule": f.rule, "severity": f.severity, "message": f.message, "path": f.path, "line": f.line,
-            "fixable": f.fixable}
+    return {
+        "rule": f.rule,
+        "severity": f.severity,
+        "message": f.message,
+        "path": f.path,
+        "line": f.line,
+        "fixable": f.fixable,
+    }
 
 
 def _case(c: CaseResult) -> dict[str, Any]:
     return {
-        "name": c.name, "passed": c.passed, "psnr_db": number(c.psnr_db), "exact": c.psnr_db == math.inf,
-        "ssim": number(c.ssim), "max_abs_err": number(c.max_abs_err), "max_rel_err": number(c.max_rel_err),
-        "shapes": c.shapes, "failures": c.failures,
-        "outputs": [{"name": o.name, "shape": o.shape, "psnr_db": number(o.psnr_db), "ssim": number(o.ssim),
-                     "max_abs_err": number(o.max_abs_err), "max_rel_err": number(o.max_rel_err)} for o in c.outputs],
+        "name": c.name,
+        "passed": c.passed,
+        "psnr_db": number(c.psnr_db),
+        "exact": c.psnr_db == math.inf,
+        "ssim": number(c.ssim),
+        "max_abs_err": number(c.max_abs_err),
+        "max_rel_err": number(c.max_rel_err),
+        "shapes": c.shapes,
+        "failures": c.failures,
+        "outputs": [
+            {
+                "name": o.name,
+                "shape": o.shape,
+                "psnr_db": number(o.psnr_db),
+                "ssim": number(o.ssim),
+                "max_abs_err": number(o.max_abs_err),
+                "max_rel_err": number(o.max_rel_err),
+            }
+            for o in c.outputs
+        ],
     }

@@ -11,7 +11,9 @@ checks by running the model at the example size and at other sizes of the dynami
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,6 +22,7 @@ from depaudit.port.probe import is_user_file, source_line
 from depaudit.rules.portcheck import EXPORT_REFUSED, Hazard
 
 _POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
+_RANKS: dict[type[nn.Module], int] = {nn.AdaptiveAvgPool1d: 1, nn.AdaptiveAvgPool2d: 2, nn.AdaptiveAvgPool3d: 3}
 
 
 def adaptive_bins(in_size: int, out_size: int) -> list[tuple[int, int]]:
@@ -35,13 +38,15 @@ class ExplicitAdaptiveAvgPool(nn.Module):
         super().__init__()
         self.in_sizes = in_sizes
         self.out_sizes = out_sizes
-        self.bins = [adaptive_bins(i, o) for i, o in zip(in_sizes, out_sizes)]
+        self.bins = [adaptive_bins(i, o) for i, o in zip(in_sizes, out_sizes, strict=True)]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         first = x.dim() - len(self.bins)
         return self._level(x, first, tuple(range(first, x.dim())), ())
 
-    def _level(self, x: torch.Tensor, first: int, dims: tuple[int, ...], chosen: tuple[tuple[int, int], ...]) -> torch.Tensor:
+    def _level(
+        self, x: torch.Tensor, first: int, dims: tuple[int, ...], chosen: tuple[tuple[int, int], ...]
+    ) -> torch.Tensor:
         if len(chosen) == len(self.bins):
             index = (slice(None),) * first + tuple(slice(a, b) for a, b in chosen)
             return x[index].mean(dim=dims, keepdim=True)
@@ -66,14 +71,15 @@ class PoolWatch:
         self.uses = {name: PoolUse(name, m) for name, m in model.named_modules() if isinstance(m, _POOLS)}
         self._handles = [use.module.register_forward_pre_hook(self._hook(use)) for use in self.uses.values()]
 
-    def _hook(self, use: PoolUse):
-        def record(module: nn.Module, inputs: tuple) -> None:
+    def _hook(self, use: PoolUse) -> Callable[[nn.Module, tuple[torch.Tensor, ...]], None]:
+        def record(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
             x = inputs[0]
-            rank = {nn.AdaptiveAvgPool1d: 1, nn.AdaptiveAvgPool2d: 2, nn.AdaptiveAvgPool3d: 3}[type(module)]
+            rank = _RANKS[type(module)]
             use.sizes.add(tuple(int(s) for s in x.shape[-rank:]))
             if use.site is None:
                 frames = [f for f in traceback.extract_stack() if is_user_file(f.filename)]
                 use.site = (frames[-1].filename, frames[-1].lineno or 0) if frames else None
+
         return record
 
     def close(self) -> None:
@@ -83,9 +89,9 @@ class PoolWatch:
 
 
 def _out_sizes(module: nn.Module, in_sizes: tuple[int, ...]) -> tuple[int, ...]:
-    size = module.output_size  # type: ignore[attr-defined]
+    size: Any = getattr(module, "output_size")  # noqa: B009 - typed as Tensor | Module by nn.Module's __getattr__
     sizes = (size,) * len(in_sizes) if isinstance(size, int) or size is None else tuple(size)
-    return tuple(i if o is None else int(o) for i, o in zip(in_sizes, sizes))
+    return tuple(i if o is None else int(o) for i, o in zip(in_sizes, sizes, strict=True))
 
 
 def rewrite_pools(model: nn.Module, watch: PoolWatch) -> list[Hazard]:
@@ -97,19 +103,37 @@ def rewrite_pools(model: nn.Module, watch: PoolWatch) -> list[Hazard]:
             continue
         in_sizes = next(iter(use.sizes))
         out_sizes = _out_sizes(use.module, in_sizes)
-        if len(use.sizes) == 1 and all(i % o == 0 for i, o in zip(in_sizes, out_sizes)):
+        if len(use.sizes) == 1 and all(i % o == 0 for i, o in zip(in_sizes, out_sizes, strict=True)):
             continue
         path, line = use.site or ("<unknown>", 0)
         code = source_line(path, line) or use.name
         what = f"{type(use.module).__name__} {'x'.join(map(str, in_sizes))} -> {'x'.join(map(str, out_sizes))} ({use.name})"
         if len(use.sizes) > 1:
-            hazards.append(Hazard(EXPORT_REFUSED, path, line, code, f"{what}: the pooled size follows a dynamic axis",
-                                  "forward hooks at several input sizes", fix="keep the dynamo exporter (it decomposes the pool); the TorchScript exporter refuses it"))
+            hazards.append(
+                Hazard(
+                    EXPORT_REFUSED,
+                    path,
+                    line,
+                    code,
+                    f"{what}: the pooled size follows a dynamic axis",
+                    "forward hooks at several input sizes",
+                    fix="keep the dynamo exporter (it decomposes the pool); the TorchScript exporter refuses it",
+                )
+            )
             continue
         _replace(model, use.name, ExplicitAdaptiveAvgPool(in_sizes, out_sizes))
-        hazards.append(Hazard(EXPORT_REFUSED, path, line, code,
-                              f"{what} does not divide evenly; the TorchScript exporter refuses it",
-                              "forward hooks", fix="rewritten as explicit overlapping bins (slice + mean)", fixed=True))
+        hazards.append(
+            Hazard(
+                EXPORT_REFUSED,
+                path,
+                line,
+                code,
+                f"{what} does not divide evenly; the TorchScript exporter refuses it",
+                "forward hooks",
+                fix="rewritten as explicit overlapping bins (slice + mean)",
+                fixed=True,
+            )
+        )
     return hazards
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -28,10 +29,12 @@ class ConversionRecorder(TorchFunctionMode):
         super().__init__()
         self.values: dict[tuple[str, int], list[Any]] = {}
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: D105
+    def __torch_function__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
+    ) -> Any:
         out = func(*args, **(kwargs or {}))
         if getattr(func, "__name__", "") in _CONVERSIONS:
-            frame = sys._getframe(1)
+            frame: FrameType | None = sys._getframe(1)
             while frame is not None and not is_user_file(frame.f_code.co_filename):
                 frame = frame.f_back
             if frame is not None:
@@ -66,7 +69,9 @@ def run_eager(model: nn.Module, case: Case) -> EagerRun:
         with torch.no_grad(), recorder:
             result = model(*to_tensors(case))
     except Exception as exc:  # the user's model raised (e.g. an assert on the input): data, not a crash
-        return EagerRun(case, None, recorder.values, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        return EagerRun(
+            case, None, recorder.values, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        )
     leaves, _ = tree_flatten(result)
     if not leaves or not all(isinstance(t, torch.Tensor) for t in leaves):
         return EagerRun(case, None, recorder.values, "forward must return a tensor or a tuple/list/dict of tensors")
@@ -75,7 +80,8 @@ def run_eager(model: nn.Module, case: Case) -> EagerRun:
 
 def run_onnxruntime(session: Any, names: list[str], case: Case) -> tuple[list[np.ndarray] | None, str]:
     """Outputs of an onnxruntime InferenceSession on `case` ((None, error) when the runtime raised)."""
-    feeds = {name: np.ascontiguousarray(a) for name, a in zip(names, case.arrays)}
+    # the exporter may drop an input the graph never reads: ORT then names fewer inputs
+    feeds = {name: np.ascontiguousarray(a) for name, a in zip(names, case.arrays, strict=False)}
     try:
         return [np.asarray(o) for o in session.run(None, feeds)], ""
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidArgument types

@@ -12,7 +12,7 @@ from depaudit.rules.portcheck import VALUE_BRANCH, PortSubject
 
 
 @register
-class TensorValueBranchRule(Rule):
+class TensorValueBranchRule(Rule[PortSubject]):
     id = "DA401"
     severity = "error"
     summary = "branch on a tensor value (the export keeps one side)"
@@ -22,4 +22,6 @@ class TensorValueBranchRule(Rule):
             yield self.finding(
                 f"branch on a tensor value `{hazard.code}` ({hazard.detail}; found by {hazard.found_by}): the "
                 "exported graph holds only the side the example input took; use torch.where or torch.cond",
-                hazard.path, hazard.line)
+                hazard.path,
+                hazard.line,
+            )

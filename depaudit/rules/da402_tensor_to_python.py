@@ -12,7 +12,7 @@ from depaudit.rules.portcheck import TENSOR_TO_PYTHON, PortSubject
 
 
 @register
-class TensorToPythonRule(Rule):
+class TensorToPythonRule(Rule[PortSubject]):
     id = "DA402"
     severity = "error"
     summary = "tensor converted to a Python number (baked in as a constant)"
@@ -22,4 +22,7 @@ class TensorToPythonRule(Rule):
             yield self.finding(
                 f"tensor converted to a Python number in `{hazard.code}` ({hazard.detail}; found by "
                 f"{hazard.found_by}): the exported graph keeps the example input's value as a constant; "
-                "keep it a tensor", hazard.path, hazard.line)
+                "keep it a tensor",
+                hazard.path,
+                hazard.line,
+            )

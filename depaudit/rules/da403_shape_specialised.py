@@ -12,7 +12,7 @@ from depaudit.rules.portcheck import SHAPE_SPECIALISED, PortSubject
 
 
 @register
-class ShapeSpecialisedRule(Rule):
+class ShapeSpecialisedRule(Rule[PortSubject]):
     id = "DA403"
     severity = "error"
     summary = "shape unpacked into Python numbers fixes a dynamic axis"
@@ -22,4 +22,6 @@ class ShapeSpecialisedRule(Rule):
             yield self.finding(
                 f"`{hazard.code}` turns a dynamic axis into a constant ({hazard.detail}; found by "
                 f"{hazard.found_by}); {hazard.fix or 'compute with tensor ops or torch.sym_* instead'}",
-                hazard.path, hazard.line)
+                hazard.path,
+                hazard.line,
+            )

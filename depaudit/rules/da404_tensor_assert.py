@@ -12,7 +12,7 @@ from depaudit.rules.portcheck import TENSOR_ASSERT, PortSubject
 
 
 @register
-class TensorAssertRule(Rule):
+class TensorAssertRule(Rule[PortSubject]):
     id = "DA404"
     severity = "warning"
     summary = "assert on a tensor (dropped from the exported graph)"
@@ -22,4 +22,6 @@ class TensorAssertRule(Rule):
             yield self.finding(
                 f"`{hazard.code}` ({hazard.detail}; found by {hazard.found_by}) is evaluated once at export "
                 "and not in the exported graph; validate inputs before calling the model, or use torch._check",
-                hazard.path, hazard.line)
+                hazard.path,
+                hazard.line,
+            )

@@ -13,7 +13,7 @@ from depaudit.rules.portcheck import TENSOR_FROM_SHAPE, PortSubject
 
 
 @register
-class TensorFromShapeRule(Rule):
+class TensorFromShapeRule(Rule[PortSubject]):
     id = "DA405"
     severity = "warning"
     summary = "tensor created from shapes in forward (a constant in the trace)"
@@ -24,4 +24,6 @@ class TensorFromShapeRule(Rule):
                 f"`{hazard.code}` builds a tensor from Python numbers ({hazard.detail}; found by "
                 f"{hazard.found_by}); a traced export keeps it constant; derive it with tensor ops "
                 "(x.new_tensor is traced the same way; torch.arange(x.shape[-1]) or x.size() ops are not)",
-                hazard.path, hazard.line)
+                hazard.path,
+                hazard.line,
+            )

@@ -13,7 +13,7 @@ from depaudit.rules.portcheck import SHAPE_GUARD, PortSubject
 
 
 @register
-class ShapeGuardRule(Rule):
+class ShapeGuardRule(Rule[PortSubject]):
     id = "DA406"
     severity = "error"
     summary = "shape guard decided by the example input (no-op in the export)"
@@ -23,4 +23,7 @@ class ShapeGuardRule(Rule):
             yield self.finding(
                 f"`{hazard.code}` is decided at export time ({hazard.detail}; found by {hazard.found_by}): "
                 "inputs on the other side of it run the wrong code in ONNX Runtime; make the axis static or "
-                "write the condition with tensor ops (torch.where, torch.cond)", hazard.path, hazard.line)
+                "write the condition with tensor ops (torch.where, torch.cond)",
+                hazard.path,
+                hazard.line,
+            )

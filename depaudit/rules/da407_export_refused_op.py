@@ -13,7 +13,7 @@ from depaudit.rules.portcheck import EXPORT_REFUSED, PortSubject
 
 
 @register
-class ExportRefusedOpRule(Rule):
+class ExportRefusedOpRule(Rule[PortSubject]):
     id = "DA407"
     severity = "warning"
     summary = "op the exporter refuses (rewritten or named)"
@@ -22,5 +22,6 @@ class ExportRefusedOpRule(Rule):
     def check(self, subject: PortSubject) -> Iterator[Finding]:
         for hazard in subject.of_kind(EXPORT_REFUSED):
             action = f"depaudit applied: {hazard.fix}" if hazard.fixed else f"suggested: {hazard.fix}"
-            yield self.finding(f"`{hazard.code}`: {hazard.detail} (found by {hazard.found_by}); {action}",
-                               hazard.path, hazard.line)
+            yield self.finding(
+                f"`{hazard.code}`: {hazard.detail} (found by {hazard.found_by}); {action}", hazard.path, hazard.line
+            )

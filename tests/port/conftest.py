@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from port_helpers import MODELS
 
 from depaudit.port import build_request, run_port
-from port_helpers import MODELS
 
 
 @pytest.fixture

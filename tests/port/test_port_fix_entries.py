@@ -13,7 +13,7 @@ from depaudit.cli import main
 from depaudit.fixers.model_entries import find_model_entries
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-MODEL = '''import torch
+MODEL = """import torch
 from torch import nn
 
 
@@ -41,7 +41,7 @@ def load_model():
 
 def helper(a):
     return a
-'''
+"""
 
 
 def _project(tmp_path: Path) -> Path:

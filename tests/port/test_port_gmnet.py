@@ -53,7 +53,9 @@ def test_committed_onnx_is_reproduced(gmnet):
     sessions = [ort.InferenceSession(blob, providers=["CPUExecutionProvider"]) for blob in (fresh, committed)]
     for case in CASES:
         golden = load_golden(case)
-        feeds = {k: np.ascontiguousarray(golden[k].transpose(2, 0, 1)[None]) for k in ("image", "thumbnail")}  # HWC -> NCHW
+        feeds = {
+            k: np.ascontiguousarray(golden[k].transpose(2, 0, 1)[None]) for k in ("image", "thumbnail")
+        }  # HWC -> NCHW
         (new_gain, new_q), (old_gain, old_q) = (s.run(None, feeds) for s in sessions)
         assert np.array_equal(new_gain, old_gain), (case, hashlib.sha256(committed).hexdigest())
         assert np.array_equal(new_q, old_q), case

@@ -26,4 +26,7 @@ def test_docs_page(rule):
 def test_index_rows():
     index = (DOCS / "README.md").read_text()
     for rule in PORT_RULES:
-        assert f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |" in index
+        assert (
+            f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |"
+            in index
+        )

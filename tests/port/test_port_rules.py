@@ -4,7 +4,6 @@ quiet on the twin model that does the same job without it. Every case runs the w
 from __future__ import annotations
 
 import pytest
-
 from port_helpers import MODELS, marker_line, shown
 
 pytestmark = pytest.mark.slow  # each case exports a model and runs torch and ONNX Runtime (2-10 s)

@@ -22,8 +22,20 @@ def test_parse_input_shapes_and_dtypes():
     assert (tokens.shape, tokens.dtype, tokens.low, tokens.high, tokens.is_float) == ((1, 16), "int64", 0, 1000, False)
 
 
-@pytest.mark.parametrize("text", ["image", "=1x3", "1x=1x3", "x=1x0x3", "x=axb", "x=1x3:complex64",
-                                  "x=1x3:float32:0..1", "x=1x3:int64:5..5", "x=1x3:int64:0..9:extra"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "image",
+        "=1x3",
+        "1x=1x3",
+        "x=1x0x3",
+        "x=axb",
+        "x=1x3:complex64",
+        "x=1x3:float32:0..1",
+        "x=1x3:int64:5..5",
+        "x=1x3:int64:0..9:extra",
+    ],
+)
 def test_parse_input_rejects(text):
     with pytest.raises(UsageError, match="--input"):
         parse_input(text)
@@ -62,7 +74,9 @@ def test_cases_cover_patterns_and_extremes():
     ids = [c.arrays[1] for c in cases]
     assert all(a.dtype == np.int64 and a.min() >= 0 and a.max() < 50 for a in ids)
     again = make_cases(inputs)
-    assert all(np.array_equal(a, b) for c, d in zip(cases, again) for a, b in zip(c.arrays, d.arrays))
+    assert all(
+        np.array_equal(a, b) for c, d in zip(cases, again, strict=True) for a, b in zip(c.arrays, d.arrays, strict=True)
+    )
 
 
 def test_dynamic_axes_add_cases_at_other_sizes():
@@ -110,9 +124,21 @@ def test_port_extra_installs_no_torch_and_no_accelerator():
     from depaudit.model import Selection
     from depaudit.scan import scan_lock
 
-    report = scan_lock(Path(__file__).resolve().parents[2] / "uv.lock", offline=True, cache_dir=None,
-                       selection=Selection(extras=("port",)))
+    report = scan_lock(
+        Path(__file__).resolve().parents[2] / "uv.lock",
+        offline=True,
+        cache_dir=None,
+        selection=Selection(extras=("port",)),
+    )
     for target in report.targets:
         names = {p.name for p in target.packages}
         assert {"onnx", "onnxscript", "onnxruntime", "numpy"} <= names, target.target.name
         assert "torch" not in names and not [p.name for p in target.packages if p.accelerator], target.target.name
+
+
+def test_port_renders_every_format():
+    from depaudit.render.formats import OutputFormat, offered, require_exhaustive
+    from depaudit.render.port import PORT_RENDERERS
+
+    require_exhaustive(PORT_RENDERERS, "port")
+    assert offered(PORT_RENDERERS) == tuple(OutputFormat)  # port reports findings: SARIF and gnu too
