@@ -11,11 +11,13 @@ from depaudit.cli._app import app
 # Each module registers its commands on `app` when imported.
 COMMAND_MODULES = (  # in the order `depaudit --help` lists them
     "depaudit.cli.scan",
+    "depaudit.cli.diff",
     "depaudit.cli.fix",
     "depaudit.cli.lint",
     "depaudit.cli.image",
     "depaudit.cli.bench",
     "depaudit.cli.gate",
+    "depaudit.cli.hook",
     "depaudit.cli.port",
 )
 
