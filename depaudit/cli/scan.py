@@ -72,6 +72,7 @@ def scan(
     docs_url: opt.DocsUrlOption = None,
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
+    allow_host: opt.AllowHostOption = None,
     baseline: Annotated[Optional[str], typer.Option("--baseline", metavar="REV", help="Show the change from the lock at git revision REV instead (as `depaudit diff REV:LOCK LOCK`).")] = None,
 ) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
@@ -101,7 +102,8 @@ def scan(
     progress, stop = (None, lambda: None) if offline or quiet else _progress()
     try:
         report = scan_lock(lock, targets=targets or None, python=_str(conf["python"]), selection=selection,
-                           offline=offline, installed=installed, progress=progress, glibc=glibc, macos=macos, **kwargs)
+                           offline=offline, installed=installed, progress=progress, glibc=glibc, macos=macos,
+                           allow_hosts=opt.allow_hosts(allow_host, pyproject), **kwargs)
     finally:
         stop()
     report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)

@@ -65,7 +65,16 @@ def test_sdist_holds_the_source_and_docs_but_no_fixtures_reports_or_venv(dist: P
     with tarfile.open(sdist) as archive:
         names = [n.split("/", 1)[1] for n in archive.getnames() if "/" in n]
     tops = {n.split("/")[0] for n in names}
-    assert {"depaudit", "reference_service", "docs", "examples", "README.md", "LICENSE", "pyproject.toml", "PKG-INFO"} <= tops
+    assert {
+        "depaudit",
+        "reference_service",
+        "docs",
+        "examples",
+        "README.md",
+        "LICENSE",
+        "pyproject.toml",
+        "PKG-INFO",
+    } <= tops
     assert not tops & {".venv", ".git", "tests", "reports", "docker", "benchmarks", ".ci", "dist", "build"}
     assert "depaudit/cli/diff.py" in names and "examples/hdr-service/uv.lock" in names
     assert "docs/rules/DA101.md" in names and "depaudit/sources/gitrev.py" in names
