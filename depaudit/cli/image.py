@@ -17,7 +17,7 @@ class ImageFormat(str, Enum):
     markdown = "markdown"
 
 
-def _measure(refs: list[str], compressed: bool, top: int):
+def _measure(refs: list[str], compressed: bool, top: int | None):
     from depaudit.images.engine import require_engine
     from depaudit.images.measure import measure_image
 
@@ -85,11 +85,12 @@ def compare(
     """Two images side by side: sizes, accelerator bytes, and Python packages."""
     from depaudit.render import images as render
 
-    b, a = _measure([before, after], not no_compressed, top)
+    # every package of both images: the lists are merged first, then cut to --top
+    b, a = _measure([before, after], not no_compressed, None)
     if fmt is ImageFormat.json:
-        write_output(render.render_comparison_json(b, a, _indent(output)), output)
+        write_output(render.render_comparison_json(b, a, _indent(output), top), output)
     elif fmt is ImageFormat.markdown:
-        write_output(render.render_comparison_markdown(b, a, binary), output)
+        write_output(render.render_comparison_markdown(b, a, binary, top), output)
     else:
-        _print_renderables(list(render.comparison_renderables(b, a, binary)), output)
+        _print_renderables(list(render.comparison_renderables(b, a, binary, top)), output)
     return 0

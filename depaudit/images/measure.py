@@ -343,7 +343,7 @@ def _dist_info_dir(dist: Distribution, records: dict[str, str]) -> str:
     return ""
 
 
-def measurement_from_scan(image: str, size: int, history: list, scan: ArchiveScan, *, top: int = 15,
+def measurement_from_scan(image: str, size: int, history: list, scan: ArchiveScan, *, top: int | None = 15,
                           info: dict[str, object] | None = None) -> ImageMeasurement:
     """Assemble an ImageMeasurement from the engine's size and history and a scanned archive."""
     files, records = merge_layers(scan.layers)
@@ -370,7 +370,7 @@ def measurement_from_scan(image: str, size: int, history: list, scan: ArchiveSca
     )
 
 
-def measure_image(ref: str, *, compressed: bool = True, top: int = 15) -> ImageMeasurement:
+def measure_image(ref: str, *, compressed: bool = True, top: int | None = 15) -> ImageMeasurement:
     """Measure image `ref` on the local engine (see the module docstring). `compressed=False` skips the
     gzip pass (the slow part for GB images; compressed_size is then None). Raises ToolError when
     the engine is unreachable, the image does not exist or `docker save` fails."""
