@@ -134,13 +134,38 @@ class TorchBackend:
         return gain_map[0, 0].numpy().astype(np.float32, copy=True), float(qmax.reshape(-1)[0])
 
 
+DEFAULT_BEAM_TABLE = ASSETS / "tinygrad_beam.json"
+
+
+def beam_table_setting(environ: dict | None = None) -> Path | None:
+    """The BEAM table the tinygrad backend applies: ``GMNET_TINYGRAD_BEAM`` (a path, or ``off``), else the
+    bundled ``assets/tinygrad_beam.json`` when it exists."""
+    env = os.environ if environ is None else environ
+    raw = env.get("GMNET_TINYGRAD_BEAM", "").strip()
+    if raw.lower() == "off":
+        return None
+    if raw:
+        return Path(raw)
+    return DEFAULT_BEAM_TABLE if DEFAULT_BEAM_TABLE.is_file() else None
+
+
 class TinygradBackend:
-    """The tinygrad port (``model_tinygrad.py``), loading the .pth checkpoint directly. Not thread-safe: locked."""
+    """The tinygrad port (``model_tinygrad.py``), loading the .pth checkpoint directly. Not thread-safe: locked.
+
+    Kernel schedules searched offline (``benchmarks/tinygrad_beam.py``) are applied when a BEAM table is
+    found (:func:`beam_table_setting`); ``beam_table=None`` skips it.
+    """
 
     name = "tinygrad"
 
-    def __init__(self, checkpoint: Path | None = None) -> None:
+    def __init__(self, checkpoint: Path | None = None, beam_table: Path | None | str = "auto") -> None:
         ensure_tinygrad_cache_usable()
+        table = beam_table_setting() if beam_table == "auto" else beam_table
+        self.beam_kernels = 0
+        if table is not None:
+            from reference_service.tinygrad_beam import install
+
+            self.beam_kernels = install(Path(table))
         from reference_service.model_tinygrad import TinyGMNet
 
         self.model = TinyGMNet.from_checkpoint(Path(checkpoint or DEFAULT_CHECKPOINT))
