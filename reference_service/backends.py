@@ -28,9 +28,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-DEFAULT_CHECKPOINT = ASSETS / "gmnet_standin.pth"
+DEFAULT_CHECKPOINT = ASSETS / "gmnet_synthetic.pth"
 DEFAULT_ONNX = ASSETS / "gmnet.onnx"
-BACKENDS = ("onnxruntime", "tinygrad", "torch")
+DEFAULT_INT8_ONNX = ASSETS / "gmnet_int8.onnx"
+BACKENDS = ("onnxruntime", "tinygrad", "torch")  # the exact backends: each reproduces the torch goldens
+# Opt-in: ONNX Runtime on the statically quantised model (training/quantize_int8.py); faster, not exact.
+INT8_BACKEND = "onnxruntime-int8"
 THUMBNAIL_SHAPE = (256, 256, 3)
 
 
@@ -203,17 +206,22 @@ def ensure_tinygrad_cache_usable(environ: dict | None = None) -> bool:
 def load_backend(name: str, *, checkpoint: Path | None = None, onnx_path: Path | None = None) -> Backend:
     """Build the backend called ``name`` (one of :data:`BACKENDS`), loading its model once.
 
-    ``checkpoint`` (a GMNet .pth) is used by ``torch`` and ``tinygrad``; ``onnx_path`` by ``onnxruntime``.
+    ``checkpoint`` (a GMNet .pth) is used by ``torch`` and ``tinygrad``; ``onnx_path`` by ``onnxruntime`` and
+    ``onnxruntime-int8`` (default: the bundled ``gmnet_int8.onnx``).
     Raises ``ValueError`` for an unknown name, ``FileNotFoundError`` for a missing model file and
     ``ImportError`` when the backend's runtime is not installed.
     """
     if name == "onnxruntime":
         return OnnxRuntimeBackend(onnx_path)
+    if name == INT8_BACKEND:
+        backend = OnnxRuntimeBackend(onnx_path or DEFAULT_INT8_ONNX)
+        backend.name = INT8_BACKEND
+        return backend
     if name == "tinygrad":
         return TinygradBackend(checkpoint)
     if name == "torch":
         return TorchBackend(checkpoint)
-    raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join(BACKENDS)}")
+    raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join(BACKENDS + (INT8_BACKEND,))}")
 
 
 def available_backends() -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-BACKEND_NAMES = ("onnxruntime", "tinygrad", "torch")
+BACKEND_NAMES = ("onnxruntime", "onnxruntime-int8", "tinygrad", "torch")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 # 2048 x 2048. GMNet's upsampling tail holds a 256-channel float32 map at half resolution, so the

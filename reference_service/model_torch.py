@@ -153,7 +153,7 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def load_model(checkpoint: str | None = None) -> GMNet:
-    """Build GMNet in eval mode with weights from ``checkpoint`` (default: the bundled stand-in).
+    """Build GMNet in eval mode with weights from ``checkpoint`` (default: the bundled trained checkpoint).
 
     Raises ``RuntimeError`` (from torch) when the checkpoint's keys or shapes do not match.
     """

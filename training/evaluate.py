@@ -17,6 +17,7 @@ Renders ``reports/training.md`` and ``reports/training-loss.svg`` from ``reports
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from html import escape
@@ -74,7 +75,10 @@ def evaluate(checkpoint: Path, count: int, height: int, width: int) -> dict:
         subset = [r for r in rows if r["kind"] == kind]
         if subset:
             summary[kind] = {k: mean(subset, k) for k in keys} | {"scenes": len(subset)}
-    return {"checkpoint": str(checkpoint), "size": f"{width}x{height}", "scenes": rows, "summary": summary}
+    digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
+    shown = checkpoint.relative_to(REPO) if checkpoint.is_absolute() and checkpoint.is_relative_to(REPO) else checkpoint
+    return {"checkpoint": str(shown), "checkpoint_sha256": digest, "size": f"{width}x{height}", "scenes": rows,
+            "summary": summary}
 
 
 def loss_svg(curve: list[dict]) -> str:

@@ -61,7 +61,7 @@ def test_every_setting_is_read(tmp_path: Path):
     ({"GMNET_MAX_PIXELS": "0"}, "GMNET_MAX_PIXELS"),
     ({"GMNET_JOB_TTL": "nan"}, "GMNET_JOB_TTL"),
     ({"GMNET_DRAIN_TIMEOUT": "soon"}, "GMNET_DRAIN_TIMEOUT='soon': not a number"),
-    ({"GMNET_BACKEND": "tensorrt"}, "must be one of onnxruntime, tinygrad, torch"),
+    ({"GMNET_BACKEND": "tensorrt"}, "must be one of onnxruntime, onnxruntime-int8, tinygrad, torch"),
     ({"GMNET_CHECKPOINT": "/nonexistent/G.pth"}, "GMNET_CHECKPOINT='/nonexistent/G.pth': no such"),
     ({"GMNET_ONNX": "/nonexistent/g.onnx"}, "GMNET_ONNX"),
     ({"GMNET_QUEUE_SIZE": "10", "GMNET_MAX_JOBS": "5"}, "GMNET_MAX_JOBS=5: must be at least"),
