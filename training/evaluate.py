@@ -65,11 +65,22 @@ def evaluate(checkpoint: Path, count: int, height: int, width: int) -> dict:
         pair = scenes.make_pair(HELD_OUT_SEED_BASE + i, height, width)
         ngm_pred, qnet_pred = backend.predict(pair.sdr, to_thumbnail(pair.sdr))
         rows.append({"seed": HELD_OUT_SEED_BASE + i, **scene_metrics(pair, ngm_pred, qnet_pred)})
-    keys = ["ngm_mae", "gain_mae_stops", "qmax_err_stops", "psnr_db", "psnr_identity_db", "psnr_oracle_db",
-            "pred_stops_highlights", "true_stops_highlights", "pred_stops_shadows"]
+    keys = [
+        "ngm_mae",
+        "gain_mae_stops",
+        "qmax_err_stops",
+        "psnr_db",
+        "psnr_identity_db",
+        "psnr_oracle_db",
+        "pred_stops_highlights",
+        "true_stops_highlights",
+        "pred_stops_shadows",
+    ]
+
     def mean(subset: list[dict], key: str) -> float | None:
         values = [r[key] for r in subset if r[key] is not None and np.isfinite(r[key])]
         return float(np.mean(values)) if values else None
+
     summary = {"all": {k: mean(rows, k) for k in keys} | {"scenes": len(rows)}}
     for kind in scenes.KINDS:
         subset = [r for r in rows if r["kind"] == kind]
@@ -77,8 +88,13 @@ def evaluate(checkpoint: Path, count: int, height: int, width: int) -> dict:
             summary[kind] = {k: mean(subset, k) for k in keys} | {"scenes": len(subset)}
     digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
     shown = checkpoint.relative_to(REPO) if checkpoint.is_absolute() and checkpoint.is_relative_to(REPO) else checkpoint
-    return {"checkpoint": str(shown), "checkpoint_sha256": digest, "size": f"{width}x{height}", "scenes": rows,
-            "summary": summary}
+    return {
+        "checkpoint": str(shown),
+        "checkpoint_sha256": digest,
+        "size": f"{width}x{height}",
+        "scenes": rows,
+        "summary": summary,
+    }
 
 
 def loss_svg(curve: list[dict]) -> str:
@@ -90,23 +106,31 @@ def loss_svg(curve: list[dict]) -> str:
     lo, hi = np.floor(lo * 2) / 2, np.ceil(hi * 2) / 2 if hi > lo else lo + 0.5
     sx = lambda s: left + (width - left - right) * (s / max(steps))  # noqa: E731
     sy = lambda v: top + (height - top - bottom) * (hi - np.log10(v)) / (hi - lo)  # noqa: E731
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-             f'font-size="11"><rect width="100%" height="100%" fill="white"/>',
-             '<text x="8" y="18" font-size="13" font-weight="bold">GMNet training loss (log scale)</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+        f'font-size="11"><rect width="100%" height="100%" fill="white"/>',
+        '<text x="8" y="18" font-size="13" font-weight="bold">GMNet training loss (log scale)</text>',
+    ]
     for tick in np.arange(lo, hi + 1e-9, 0.5):
         y = sy(10**tick)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ddd"/>'
-                     f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{10**tick:.3g}</text>')
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{10**tick:.3g}</text>'
+        )
     for s in np.linspace(0, max(steps), 5):
         parts.append(f'<text x="{sx(s):.1f}" y="{height - bottom + 14}" text-anchor="middle">{int(s)}</text>')
     parts.append(f'<text x="{(left + width) / 2}" y="{height - 6}" text-anchor="middle">step</text>')
-    for key, colour, label in (("train_loss", "#4e79a7", "training (mean since last point)"),
-                               ("held_out_loss", "#e15759", "held-out scenes")):
+    for key, colour, label in (
+        ("train_loss", "#4e79a7", "training (mean since last point)"),
+        ("held_out_loss", "#e15759", "held-out scenes"),
+    ):
         pts = " ".join(f"{sx(p['step']):.1f},{sy(max(p[key], 10**lo)):.1f}" for p in curve)
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{pts}"/>')
         y = top + (14 if key == "train_loss" else 28)
-        parts.append(f'<line x1="{width - 230}" y1="{y - 4}" x2="{width - 210}" y2="{y - 4}" stroke="{colour}" '
-                     f'stroke-width="2"/><text x="{width - 205}" y="{y}">{escape(label)}</text>')
+        parts.append(
+            f'<line x1="{width - 230}" y1="{y - 4}" x2="{width - 210}" y2="{y - 4}" stroke="{colour}" '
+            f'stroke-width="2"/><text x="{width - 205}" y="{y}">{escape(label)}</text>'
+        )
     return "\n".join(parts) + "\n</svg>\n"
 
 
@@ -120,31 +144,46 @@ def render_markdown(training: dict | None, held_out: dict) -> str:
     if training:
         m = training["machine"]
         cfg = training["config"]
-        lines += [f"Command: `{training['command']}`  ",
-                  f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs; {training['precision']}; "
-                  f"{cfg['threads']} threads; load average {training['load_average_start']} at start, "
-                  f"mean 1-min load {training['load1_mean_during_training']} during training "
-                  "(shared machine: timings provisional).  ",
-                  f"Steps: {cfg['steps']} (one new scene each, {cfg['patches']} patches of {cfg['patch']}²), "
-                  f"Adam lr {cfg['lr']} → {cfg['lr_min']} (cosine, {cfg['warmup']} warm-up steps), seed "
-                  f"{cfg['seed']}. Training time {training['train_seconds'] / 60:.1f} min "
-                  f"({training['train_seconds'] / cfg['steps']:.2f} s per step).", "",
-                  "![loss curve](training-loss.svg)", ""]
+        lines += [
+            f"Command: `{training['command']}`  ",
+            f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs; {training['precision']}; "
+            f"{cfg['threads']} threads; load average {training['load_average_start']} at start, "
+            f"mean 1-min load {training['load1_mean_during_training']} during training "
+            "(shared machine: timings provisional).  ",
+            f"Steps: {cfg['steps']} (one new scene each, {cfg['patches']} patches of {cfg['patch']}²), "
+            f"Adam lr {cfg['lr']} → {cfg['lr_min']} (cosine, {cfg['warmup']} warm-up steps), seed "
+            f"{cfg['seed']}. Training time {training['train_seconds'] / 60:.1f} min "
+            f"({training['train_seconds'] / cfg['steps']:.2f} s per step).",
+            "",
+            "![loss curve](training-loss.svg)",
+            "",
+        ]
     s = held_out["summary"]
-    lines += [f"## Held-out scenes ({s['all']['scenes']} scenes at {held_out['size']}, never trained on)", "",
-              f"Command: `{held_out['command']}`  ", f"Checkpoint: `{held_out['checkpoint']}`", "",
-              "| scenes | n | NGM MAE | gain MAE (stops) | qmax error (stops) | HDR PSNR (dB) | identity | oracle "
-              "| predicted gain on highlights (true) | on shadows |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [
+        f"## Held-out scenes ({s['all']['scenes']} scenes at {held_out['size']}, never trained on)",
+        "",
+        f"Command: `{held_out['command']}`  ",
+        f"Checkpoint: `{held_out['checkpoint']}`",
+        "",
+        "| scenes | n | NGM MAE | gain MAE (stops) | qmax error (stops) | HDR PSNR (dB) | identity | oracle "
+        "| predicted gain on highlights (true) | on shadows |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for name, row in s.items():
-        lines.append(f"| {name} | {row['scenes']} | {_fmt(row['ngm_mae'])} | {_fmt(row['gain_mae_stops'])} | "
-                     f"{_fmt(row['qmax_err_stops'])} | {_fmt(row['psnr_db'], 1)} | {_fmt(row['psnr_identity_db'], 1)} | "
-                     f"{_fmt(row['psnr_oracle_db'], 1)} | {_fmt(row['pred_stops_highlights'], 2)} "
-                     f"({_fmt(row['true_stops_highlights'], 2)}) | {_fmt(row['pred_stops_shadows'], 2)} |")
-    lines += ["", "HDR PSNR is over linear HDR with the display peak (8× SDR white) as the signal. *Identity* shows "
-              "the SDR image as HDR (no expansion); *oracle* applies the true gain map through the same recovery "
-              "(`sdr^2.2 · 2^(NGM·Qmax)`), the best a single-channel gain map over 8-bit SDR can do. Gains are in "
-              "stops (log2); highlights are pixels whose true gain exceeds 1 stop, shadows under 0.05 stop.", ""]
+        lines.append(
+            f"| {name} | {row['scenes']} | {_fmt(row['ngm_mae'])} | {_fmt(row['gain_mae_stops'])} | "
+            f"{_fmt(row['qmax_err_stops'])} | {_fmt(row['psnr_db'], 1)} | {_fmt(row['psnr_identity_db'], 1)} | "
+            f"{_fmt(row['psnr_oracle_db'], 1)} | {_fmt(row['pred_stops_highlights'], 2)} "
+            f"({_fmt(row['true_stops_highlights'], 2)}) | {_fmt(row['pred_stops_shadows'], 2)} |"
+        )
+    lines += [
+        "",
+        "HDR PSNR is over linear HDR with the display peak (8x SDR white) as the signal. *Identity* shows "
+        "the SDR image as HDR (no expansion); *oracle* applies the true gain map through the same recovery "
+        "(`sdr^2.2 · 2^(NGM·Qmax)`), the best a single-channel gain map over 8-bit SDR can do. Gains are in "
+        "stops (log2); highlights are pixels whose true gain exceeds 1 stop, shadows under 0.05 stop.",
+        "",
+    ]
     return "\n".join(lines)
 
 

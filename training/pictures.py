@@ -76,8 +76,15 @@ def predicted_panels(predict, sdr: np.ndarray) -> tuple[list[tuple[np.ndarray, s
     hdr = scenes.reconstruct_hdr(sdr, gain, qmax)
     sdr8 = np.rint(sdr * 255).astype(np.uint8)
     stops = qmax * scenes.LOG2_PEAK
-    return ([(sdr8, "SDR input"), (_gray(levels), f"predicted gain map (Qmax {stops:.2f} stops)"),
-             (hdr_preview(hdr), "HDR preview (predicted)")], hdr, float(qmax))
+    return (
+        [
+            (sdr8, "SDR input"),
+            (_gray(levels), f"predicted gain map (Qmax {stops:.2f} stops)"),
+            (hdr_preview(hdr), "HDR preview (predicted)"),
+        ],
+        hdr,
+        float(qmax),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,27 +96,40 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.report_dir / "pictures"
     folder.mkdir(parents=True, exist_ok=True)
     predict = make_predict(load_backend(args.backend))
-    lines = ["# What the service returns: SDR in, gain map out, HDR recovered", "",
-             f"Command: `python -m training.pictures {' '.join(argv if argv is not None else sys.argv[1:])}`"
-             f" (backend {args.backend}). Panels: SDR input · predicted gain map (the service's 8-bit PNG) · "
-             "[true gain map] · HDR preview (recovered linear HDR, extended-Reinhard tone map with white at 8× "
-             "SDR white, gamma 2.2) · [true HDR, same preview]. Held-out scenes were never trained on.", ""]
+    lines = [
+        "# What the service returns: SDR in, gain map out, HDR recovered",
+        "",
+        f"Command: `python -m training.pictures {' '.join(argv if argv is not None else sys.argv[1:])}`"
+        f" (backend {args.backend}). Panels: SDR input · predicted gain map (the service's 8-bit PNG) · "
+        "[true gain map] · HDR preview (recovered linear HDR, extended-Reinhard tone map with white at 8x "
+        "SDR white, gamma 2.2) · [true HDR, same preview]. Held-out scenes were never trained on.",
+        "",
+    ]
     for seed, kind in HELD_OUT_SCENES:
         pair = scenes.make_pair(seed, *SCENE_SIZE, kind)
-        panels, hdr, qmax = predicted_panels(predict, pair.sdr)
+        panels, hdr, _ = predicted_panels(predict, pair.sdr)
         true_levels = np.rint(pair.ngm * 255).astype(np.uint8)
         panels.insert(2, (_gray(true_levels), f"true gain map (Qmax {pair.qmax_stops:.2f} stops)"))
         panels.append((hdr_preview(pair.hdr), "HDR preview (true)"))
         name = f"scene-{kind}-{seed}.png"
         (folder / name).write_bytes(side_by_side(panels))
-        lines += [f"**Held-out {kind} scene {seed}**: HDR PSNR {scenes.hdr_psnr(pair.hdr, hdr):.1f} dB against the "
-                  f"target (SDR shown as HDR: {scenes.hdr_psnr(pair.hdr, np.power(pair.sdr, scenes.GAMMA)):.1f} dB)", "",
-                  f"![{kind} scene](pictures/{name})", ""]
+        lines += [
+            f"**Held-out {kind} scene {seed}**: HDR PSNR {scenes.hdr_psnr(pair.hdr, hdr):.1f} dB against the "
+            f"target (SDR shown as HDR: {scenes.hdr_psnr(pair.hdr, np.power(pair.sdr, scenes.GAMMA)):.1f} dB)",
+            "",
+            f"![{kind} scene](pictures/{name})",
+            "",
+        ]
     for case in verify.CASES:
-        panels, _, qmax = predicted_panels(predict, verify.make_case(case))
+        panels, _, _qmax = predicted_panels(predict, verify.make_case(case))
         name = f"example-{case}.png"
         (folder / name).write_bytes(side_by_side(panels))
-        lines += [f"**Bundled example `{case}`** (a verification golden's input)", "", f"![{case}](pictures/{name})", ""]
+        lines += [
+            f"**Bundled example `{case}`** (a verification golden's input)",
+            "",
+            f"![{case}](pictures/{name})",
+            "",
+        ]
     (args.report_dir / "pictures.md").write_text("\n".join(lines))
     print("\n".join(lines))
     return 0

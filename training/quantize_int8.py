@@ -39,7 +39,7 @@ class SceneCalibration:
         sdr = scenes.make_pair(seed, size, size).sdr
         return {"image": to_nchw(sdr), "thumbnail": to_nchw(to_thumbnail(sdr))}
 
-    def get_next(self) -> dict[str, np.ndarray] | None:  # noqa: D102 - ONNX Runtime's protocol
+    def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._feeds, None)
 
 
@@ -52,9 +52,16 @@ def quantize(source: Path, target: Path, calibration: int) -> None:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=False)
         out = Path(tmp) / "int8.onnx"
-        quantize_static(str(prepared), str(out), SceneCalibration(calibration), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                        calibrate_method=CalibrationMethod.MinMax)
+        quantize_static(
+            str(prepared),
+            str(out),
+            SceneCalibration(calibration),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=CalibrationMethod.MinMax,
+        )
         os.chmod(out, 0o644)
         os.replace(out, target)
 
@@ -67,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration", type=int, default=32, help="procedural scenes to calibrate on")
     args = parser.parse_args(argv)
     quantize(args.source, args.output, args.calibration)
-    print(f"wrote {args.output} ({args.output.stat().st_size:,} bytes; FP32 {args.source.stat().st_size:,})",
-          file=sys.stderr)
+    print(
+        f"wrote {args.output} ({args.output.stat().st_size:,} bytes; FP32 {args.source.stat().st_size:,})",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -42,7 +42,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from reference_service import scenes
 from reference_service.model_torch import GMNet, ResidualBlock, count_parameters
@@ -124,20 +123,23 @@ def training_batch(step: int, cfg: Config) -> dict[str, torch.Tensor]:
     ngm = pair.ngm
     images, targets = [], []
     for top, left in _patch_corners(rng, pair, cfg.patches, cfg.patch):
-        image = pair.sdr[top:top + cfg.patch, left:left + cfg.patch]
-        target = ngm[top:top + cfg.patch, left:left + cfg.patch]
+        image = pair.sdr[top : top + cfg.patch, left : left + cfg.patch]
+        target = ngm[top : top + cfg.patch, left : left + cfg.patch]
         if rng.random() < 0.5:  # mirror: a scene's left and right are equally plausible
             image, target = image[:, ::-1], target[:, ::-1]
         images.append(image.transpose(2, 0, 1))
         targets.append(target[None])
-    return {"thumb": torch.from_numpy(np.ascontiguousarray(to_thumbnail(pair.sdr).transpose(2, 0, 1)[None])),
-            "x": torch.from_numpy(np.ascontiguousarray(np.stack(images))),
-            "ngm": torch.from_numpy(np.ascontiguousarray(np.stack(targets))),
-            "qnet": torch.tensor([pair.qmax_net], dtype=torch.float32)}
+    return {
+        "thumb": torch.from_numpy(np.ascontiguousarray(to_thumbnail(pair.sdr).transpose(2, 0, 1)[None])),
+        "x": torch.from_numpy(np.ascontiguousarray(np.stack(images))),
+        "ngm": torch.from_numpy(np.ascontiguousarray(np.stack(targets))),
+        "qnet": torch.tensor([pair.qmax_net], dtype=torch.float32),
+    }
 
 
-def gmnet_loss(gain: torch.Tensor, qmax: torch.Tensor, ngm: torch.Tensor, qnet: torch.Tensor,
-               highlight_weight: float = 0.0) -> torch.Tensor:
+def gmnet_loss(
+    gain: torch.Tensor, qmax: torch.Tensor, ngm: torch.Tensor, qnet: torch.Tensor, highlight_weight: float = 0.0
+) -> torch.Tensor:
     """The original loss, L1 on the normalized gain map plus 3 x L1 on qmax x gain map, with each pixel's
     terms weighted by ``1 + highlight_weight * NGM`` (normalised to mean 1): with ``highlight_weight = 0``
     exactly the original. Most pixels gain nothing, so unweighted L1 first drives the map towards zero
@@ -155,10 +157,14 @@ def held_out_batches(count: int, height: int = 128, width: int = 192) -> list[di
     out = []
     for i in range(count):
         pair = scenes.make_pair(HELD_OUT_SEED_BASE + i, height, width)
-        out.append({"thumb": torch.from_numpy(to_thumbnail(pair.sdr).transpose(2, 0, 1)[None].copy()),
-                    "x": torch.from_numpy(pair.sdr.transpose(2, 0, 1)[None].copy()),
-                    "ngm": torch.from_numpy(pair.ngm[None, None].copy()),
-                    "qnet": torch.tensor([pair.qmax_net], dtype=torch.float32)})
+        out.append(
+            {
+                "thumb": torch.from_numpy(to_thumbnail(pair.sdr).transpose(2, 0, 1)[None].copy()),
+                "x": torch.from_numpy(pair.sdr.transpose(2, 0, 1)[None].copy()),
+                "ngm": torch.from_numpy(pair.ngm[None, None].copy()),
+                "qnet": torch.tensor([pair.qmax_net], dtype=torch.float32),
+            }
+        )
     return out
 
 
@@ -179,14 +185,17 @@ def learning_rate(step: int, cfg: Config) -> float:
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def train_step(model: GMNet, optimiser: torch.optim.Optimizer, batch: dict, bf16: bool,
-               highlight_weight: float) -> float:
+def train_step(
+    model: GMNet, optimiser: torch.optim.Optimizer, batch: dict, bf16: bool, highlight_weight: float
+) -> float:
     """One optimiser step on one scene's patches; returns the loss."""
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         kernel, chn, qmax = model.global_branch(batch["thumb"])
         index = torch.zeros(batch["x"].shape[0], dtype=torch.long)
         gain = model.local_branch(batch["x"], kernel[index], chn[index])
-    loss = gmnet_loss(gain.float(), qmax.float()[index], batch["ngm"], batch["qnet"].expand(len(index)), highlight_weight)
+    loss = gmnet_loss(
+        gain.float(), qmax.float()[index], batch["ngm"], batch["qnet"].expand(len(index)), highlight_weight
+    )
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -206,9 +215,18 @@ def _fresh_state(cfg: Config) -> dict:
 def _save_state(path: Path, state: dict, cfg: Config) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save({"config": asdict(cfg), "model": state["model"].state_dict(),
-                "optimiser": state["optimiser"].state_dict(), "step": state["step"],
-                "curve": state["curve"], "seconds": state["seconds"], "loads": state["loads"]}, tmp)
+    torch.save(
+        {
+            "config": asdict(cfg),
+            "model": state["model"].state_dict(),
+            "optimiser": state["optimiser"].state_dict(),
+            "step": state["step"],
+            "curve": state["curve"],
+            "seconds": state["seconds"],
+            "loads": state["loads"],
+        },
+        tmp,
+    )
     os.replace(tmp, path)
 
 
@@ -243,15 +261,22 @@ def run(cfg: Config, state_path: Path, save_every: int) -> dict:
         state["step"] = step + 1
         if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
             load = os.getloadavg()[0]
-            point = {"step": state["step"], "train_loss": float(np.mean(window)),
-                     "held_out_loss": held_out_loss(model, held_out), "seconds": round(state["seconds"], 1),
-                     "load1": round(load, 2)}
+            point = {
+                "step": state["step"],
+                "train_loss": float(np.mean(window)),
+                "held_out_loss": held_out_loss(model, held_out),
+                "seconds": round(state["seconds"], 1),
+                "load1": round(load, 2),
+            }
             state["curve"].append(point)
             state["loads"].append(load)
             window = []
-            print(f"step {point['step']}/{cfg.steps}: train {point['train_loss']:.4f}, held-out "
-                  f"{point['held_out_loss']:.4f}, {point['seconds']:.0f} s, load {load:.1f}", file=sys.stderr,
-                  flush=True)
+            print(
+                f"step {point['step']}/{cfg.steps}: train {point['train_loss']:.4f}, held-out "
+                f"{point['held_out_loss']:.4f}, {point['seconds']:.0f} s, load {load:.1f}",
+                file=sys.stderr,
+                flush=True,
+            )
         if state["step"] % save_every == 0:
             _save_state(state_path, state, cfg)
     _save_state(state_path, state, cfg)
@@ -276,16 +301,25 @@ def main(argv: list[str] | None = None) -> int:
     state = run(cfg, args.state, args.save_every)
     model = state["model"].eval()
     save_state_dict({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, args.output)
-    report = {"schema": 1, "command": "python -m training.train_gmnet " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "config": asdict(cfg), "parameters": count_parameters(model), "precision": state["precision"],
-              "machine": machine(), "train_seconds": round(state["seconds"], 1),
-              "wall_seconds_this_invocation": round(time.time() - wall, 1),
-              "load_average_start": [round(x, 2) for x in load_start],
-              "load_average_end": [round(x, 2) for x in os.getloadavg()],
-              "load1_mean_during_training": round(float(np.mean(state["loads"])), 2) if state["loads"] else None,
-              "curve": state["curve"], "checkpoint": str(args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output)}
+    report = {
+        "schema": 1,
+        "command": "python -m training.train_gmnet " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "config": asdict(cfg),
+        "parameters": count_parameters(model),
+        "precision": state["precision"],
+        "machine": machine(),
+        "train_seconds": round(state["seconds"], 1),
+        "wall_seconds_this_invocation": round(time.time() - wall, 1),
+        "load_average_start": [round(x, 2) for x in load_start],
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "load1_mean_during_training": round(float(np.mean(state["loads"])), 2) if state["loads"] else None,
+        "curve": state["curve"],
+        "checkpoint": str(args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output),
+    }
     write_atomic(args.report_dir / "training.json", json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.output} and {args.report_dir / 'training.json'}; evaluating on held-out scenes", file=sys.stderr)
+    print(
+        f"wrote {args.output} and {args.report_dir / 'training.json'}; evaluating on held-out scenes", file=sys.stderr
+    )
     from training import evaluate
 
     return evaluate.main(["--checkpoint", str(args.output), "--report-dir", str(args.report_dir)])

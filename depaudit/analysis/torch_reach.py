@@ -11,29 +11,14 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from functools import lru_cache
-
-from packaging.utils import canonicalize_name as _canonicalize
-
-canonicalize_name = lru_cache(maxsize=65536)(_canonicalize)  # called per edge: memoised
-
+# The family is defined in depaudit.families; re-exported here for the callers that import it from here.
+from depaudit.families import TORCH_FAMILY as TORCH_FAMILY
+from depaudit.families import is_torch_family as is_torch_family
 from depaudit.model import Dependency, Lock, Package
-
-try:  # the lead's accelerator catalogue is the single source of truth when present
-    from depaudit.analysis.accelerators import TORCH_FAMILY as _FAMILY
-except ImportError:  # pragma: no cover - before that module lands
-    _FAMILY = ("torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchrec",
-               "torchserve", "torch-tensorrt", "fbgemm-gpu", "torchao", "executorch", "pytorch-triton")
-
-TORCH_FAMILY: frozenset[str] = frozenset(canonicalize_name(n) for n in _FAMILY)
+from depaudit.names import canonical_name as canonicalize_name
 
 # A dependency list of the project: ("dependencies", None), ("extra", name) or ("group", name).
 ListRef = tuple[str, "str | None"]
-
-
-def is_torch_family(name: str) -> bool:
-    """True for torch and the packages built against it and served from the PyTorch indexes."""
-    return canonicalize_name(name) in TORCH_FAMILY
 
 
 @dataclass(frozen=True)

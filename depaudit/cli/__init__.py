@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from depaudit.cli._app import app
@@ -54,9 +55,14 @@ def _click_exceptions() -> tuple[tuple, tuple, tuple]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code (0 ok, 1 findings/budget, 2 usage, 3 input, 4 tool)."""
+    from depaudit.cli.output import error
     from depaudit.errors import EXIT_USAGE, DepauditError
 
     _register(sys.argv[1:] if argv is None else list(argv))
+    if "_DEPAUDIT_COMPLETE" in os.environ:  # shell completion (README): typer's shell classes, only when asked
+        from typer._completion_classes import completion_init
+
+        completion_init()
     exits, click_errors, aborts = _click_exceptions()
     try:
         result = app(args=argv, standalone_mode=False, prog_name="depaudit")
@@ -69,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         print("depaudit: aborted", file=sys.stderr)
         code = 130
     except DepauditError as exc:
-        print(f"depaudit: error: {exc}", file=sys.stderr)
+        error(str(exc))  # control characters from file names or file text escaped
         code = exc.exit_code
     except KeyboardInterrupt:
         print("depaudit: interrupted", file=sys.stderr)

@@ -3,11 +3,12 @@ terminal. Only this package prints or exits; the core below it returns data or r
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
+from functools import partial
 
 import typer
+
+from depaudit.cli import output as _output
+from depaudit.cli.output import make_console
 
 app = typer.Typer(
     name="depaudit",
@@ -36,39 +37,13 @@ image_app = typer.Typer(help="Measure and compare container images.", no_args_is
 app.add_typer(image_app, name="image")
 
 
-def stderr_console():
-    """A rich console on stderr for progress and messages (honours NO_COLOR)."""
-    from rich.console import Console
-
-    return Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
-
-
-def stdout_console():
-    from rich.console import Console
-
-    return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
-
-
-def warn(message: str) -> None:
-    """A one-line warning on stderr."""
-    print(f"depaudit: warning: {message}", file=sys.stderr)
-
-
-def info(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
-def write_output(text: str, output: str | None) -> None:
-    """Write machine output to stdout (None or "-") or atomically to a file."""
-    if output in (None, "-"):
-        sys.stdout.write(text)
-        if text and not text.endswith("\n"):
-            sys.stdout.write("\n")
-        sys.stdout.flush()
-        return
-    from depaudit.fileio import atomic_write_text
-
-    atomic_write_text(Path(output), text if text.endswith("\n") else text + "\n")
+# Talking to the terminal lives in depaudit.cli.output (verbosity, escaping, unwrapped tables when
+# piped); these names stay importable from here for the command modules that use them.
+stderr_console = partial(make_console, stderr=True)
+stdout_console = make_console
+info = _output.info
+warn = _output.warn
+write_output = _output.write_output
 
 
 def parse_size_option(value: str | None, option: str) -> int | None:

@@ -12,6 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 from depaudit.cli._app import app, info
+from depaudit.cli.options import QuietOption, VerboseOption
+from depaudit.cli.output import set_verbosity
 
 REPORT_FILES = ("images.md", "images.json")
 
@@ -72,8 +74,11 @@ def bench(
     keep: Annotated[bool, typer.Option("--keep", help="Keep the final images it built (builder stages are always removed).")] = False,
     no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the compressed-size pass.")] = False,
     from_json: Annotated[Optional[Path], typer.Option("--from-json", help="Re-render images.md and the charts from an existing images.json (no builds).")] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> int:
     """Cold build time, image size, start-to-ready, interleaved latency and agreement with torch, per variant."""
+    set_verbosity(quiet, verbose)
     from depaudit.fileio import atomic_write_text
     from depaudit.servicebench.gmnet import VARIANTS
     from depaudit.servicebench.render import render_markdown

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from depaudit.errors import ToolError
 from depaudit.images import engine
+from depaudit.process import stream_tool
 
 Progress = Callable[[str], None]
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (\w+)(.*)$")
@@ -61,40 +61,42 @@ class BuildResult:
         return self.stages[:-1]
 
 
-def build_image(argv: Sequence[str], log_path: Path, *, label: str, progress: Progress,
-                timeout: float = 3600.0) -> BuildResult:
+def build_image(
+    argv: Sequence[str], log_path: Path, *, label: str, progress: Progress, timeout: float = 3600.0
+) -> BuildResult:
     """Run ``docker build`` (``argv`` without the client name) with the legacy builder, streaming its
     output to ``log_path`` and reporting each ``Step N/M`` through ``progress``.
 
-    On failure the stages the log shows are removed and ToolError (with the log's tail) is raised.
+    On failure (or after ``timeout`` seconds) the stages the log shows are removed and ToolError (with the
+    log's tail) is raised.
     """
     command = [engine.docker_command(), *argv]
     env = dict(os.environ, DOCKER_BUILDKIT="0")
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
-                                errors="replace", bufsize=1)
-    except FileNotFoundError:
-        raise ToolError(command, "", what=f"{command[0]}: Docker client not found on PATH") from None
-    assert proc.stdout is not None
-    with log_path.open("w") as log:
-        for line in proc.stdout:
-            log.write(line)
-            step = _STEP.match(line)
-            if step:
-                progress(f"{label}: step {step.group(1)}/{step.group(2)} {step.group(3)}{step.group(4)[:70]}"
-                         f" ({time.monotonic() - started:.0f} s)")
-            if time.monotonic() - started > timeout:
-                proc.kill()
-                break
-    code = proc.wait()
-    seconds = time.monotonic() - started
+    failure: ToolError | None = None
+    with log_path.open("wb") as log:
+        try:
+            with stream_tool(command, env=env, merge_stderr=True, missing_hint="install Docker") as stream:
+                for raw in stream:
+                    log.write(raw)
+                    _report_step(raw.decode(errors="replace"), label, started, progress)
+                    if time.monotonic() - started > timeout:
+                        raise ToolError(command, "", what=f"docker build of {label} exceeded {timeout:g} s")
+        except ToolError as exc:
+            failure = exc
     text = log_path.read_text(errors="replace")
     stages = stage_images(text)
-    if code != 0:
+    if failure is not None:
         remove_images(stages)
         raise ToolError(command, text[-4000:], what=f"docker build of {label} failed (log: {log_path})")
-    return BuildResult(seconds, stages)
+    return BuildResult(time.monotonic() - started, stages)
+
+
+def _report_step(line: str, label: str, started: float, progress: Progress) -> None:
+    step = _STEP.match(line)
+    if step:
+        elapsed = time.monotonic() - started
+        progress(f"{label}: step {step.group(1)}/{step.group(2)} {step.group(3)}{step.group(4)[:70]} ({elapsed:.0f} s)")
 
 
 def remove_images(ids: Sequence[str]) -> list[str]:

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from depaudit.errors import ToolError
 from depaudit.images import engine
+from depaudit.process import run_tool
 
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @contextmanager
@@ -32,15 +33,26 @@ def running_container(image: str, name: str, *, container_port: int = 8000) -> I
     if exists(name):
         engine.run_docker(["rm", "-f", name], timeout=60)
     started = time.monotonic()
-    engine.run_docker(["run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp",
-                       "-p", f"127.0.0.1:{port}:{container_port}", image], timeout=120)
+    engine.run_docker(
+        [
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "-p",
+            f"127.0.0.1:{port}:{container_port}",
+            image,
+        ],
+        timeout=120,
+    )
     try:
         yield f"http://127.0.0.1:{port}", started
     finally:
-        try:
+        with suppress(ToolError):
             engine.run_docker(["rm", "-f", name], timeout=120)
-        except ToolError:
-            pass
 
 
 def exists(name: str) -> bool:
@@ -67,17 +79,19 @@ def wait_ready(url: str, started: float, timeout: float, container: str, health_
             pass
         state = engine.run_docker(["container", "inspect", "--format", "{{.State.Status}}", container], timeout=30)
         if state.strip() not in ("running", "created"):
-            raise ToolError(["docker", "run", container], logs(container), what=f"container {container} exited before ready")
+            raise ToolError(
+                ["docker", "run", container], logs(container), what=f"container {container} exited before ready"
+            )
         time.sleep(0.1)
-    raise ToolError(["docker", "run", container], logs(container),
-                    what=f"container {container} not ready after {timeout:g} s")
+    raise ToolError(
+        ["docker", "run", container], logs(container), what=f"container {container} not ready after {timeout:g} s"
+    )
 
 
 def logs(container: str, lines: int = 30) -> str:
     """The container's last ``lines`` log lines (empty when they cannot be read)."""
     try:
-        done = subprocess.run([engine.docker_command(), "logs", "--tail", str(lines), container],
-                              capture_output=True, text=True, timeout=30, check=False)
+        done = run_tool([engine.docker_command(), "logs", "--tail", str(lines), container], timeout=30, check=False)
         return done.stdout + done.stderr
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, ToolError):
         return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 from pathlib import Path
+from typing import Any
 
 from depaudit.errors import ToolError
 from depaudit.images import engine
@@ -20,7 +21,7 @@ def _proc_field(path: str, prefix: str) -> str | None:
     return None
 
 
-def machine_description(*, docker: bool = True) -> dict:
+def machine_description(*, docker: bool = True) -> dict[str, Any]:
     """CPU model and count, memory (GiB), OS, Python and (with ``docker``) the Docker engine version."""
     memory = _proc_field("/proc/meminfo", "MemTotal:")
     os_name = platform.platform()
@@ -35,9 +36,14 @@ def machine_description(*, docker: bool = True) -> dict:
             server = engine.run_docker(["version", "--format", "{{.Server.Version}}"], timeout=30).strip()
         except ToolError:
             server = None
-    return {"cpu": _proc_field("/proc/cpuinfo", "model name") or "unknown CPU", "vcpus": os.cpu_count(),
-            "memory_gib": round(int(memory.split()[0]) / 1024 / 1024, 1) if memory else None, "os": os_name,
-            "python": platform.python_version(), "docker_engine": server}
+    return {
+        "cpu": _proc_field("/proc/cpuinfo", "model name") or "unknown CPU",
+        "vcpus": os.cpu_count(),
+        "memory_gib": round(int(memory.split()[0]) / 1024 / 1024, 1) if memory else None,
+        "os": os_name,
+        "python": platform.python_version(),
+        "docker_engine": server,
+    }
 
 
 def load_average() -> list[float]:

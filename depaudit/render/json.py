@@ -5,16 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from depaudit.model import Finding, SizeReport, TargetReport
+from depaudit.model import SizeReport, TargetReport
+from depaudit.render.findings import finding_dict  # one JSON shape of a finding in every command
 
 SCHEMA = 1
-
-
-def finding_dict(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule": finding.rule, "severity": finding.severity, "message": finding.message,
-        "path": finding.path, "line": finding.line, "fixable": finding.fixable, "target": finding.target,
-    }
 
 
 def target_dict(report: TargetReport) -> dict[str, Any]:

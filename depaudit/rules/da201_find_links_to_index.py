@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.fixers.requirements import is_pep503_index
+from depaudit.analysis.index_urls import is_pep503_index
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
+from depaudit.rules.subjects import ProjectSubject
 
 
 @register
-class FindLinksToIndexRule(Rule):
+class FindLinksToIndexRule(Rule[ProjectSubject]):
     id = "DA201"
     severity = "error"
     summary = "-f/--find-links pointing at a PEP 503 index"
     fixable = True
 
-    def check(self, subject) -> Iterator[Finding]:
+    def check(self, subject: ProjectSubject) -> Iterator[Finding]:
         if subject.requirements is None:
             return
         for option in subject.requirements.options("--find-links"):
@@ -24,4 +25,6 @@ class FindLinksToIndexRule(Rule):
                 yield self.finding(
                     f"-f {option.value} is a PEP 503 index, not a find-links page: pip finds no wheels "
                     f"there and installs torch from PyPI (CUDA on Linux); use --extra-index-url",
-                    subject.path, option.line)
+                    subject.path,
+                    option.line,
+                )

@@ -47,8 +47,7 @@ def post_gainmap(url: str, png: bytes, timeout: float) -> tuple[float, Answer]:
     """POST one PNG to the service; returns (seconds, answer). Raises ToolError on a non-200 answer."""
     import time
 
-    request = urllib.request.Request(url + GAINMAP_PATH, data=png, method="POST",
-                                     headers={"Content-Type": "image/png"})
+    request = urllib.request.Request(url + GAINMAP_PATH, data=png, method="POST", headers={"Content-Type": "image/png"})
     start = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
@@ -56,8 +55,11 @@ def post_gainmap(url: str, png: bytes, timeout: float) -> tuple[float, Answer]:
             floats = (float(resp.headers.get(f"X-Gainmap-{h}", "nan")) for h in ("Qmax", "Min", "Max"))
             answer = Answer(body, *floats)
     except urllib.error.HTTPError as exc:
-        raise ToolError(["POST", url + GAINMAP_PATH], exc.read().decode(errors="replace"),
-                        what=f"POST {GAINMAP_PATH} answered {exc.code}") from None
+        raise ToolError(
+            ["POST", url + GAINMAP_PATH],
+            exc.read().decode(errors="replace"),
+            what=f"POST {GAINMAP_PATH} answered {exc.code}",
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         raise ToolError(["POST", url + GAINMAP_PATH], str(exc), what=f"POST {GAINMAP_PATH} failed: {exc}") from None
     return time.monotonic() - start, answer
@@ -109,22 +111,31 @@ def agreement(size: str, reference: str, ref: Answer, out: Answer) -> AgreementR
     mse = float(np.mean((diff / scale) ** 2))
     spread = ref.gain_max - ref.gain_min
     range_errors = [_rel(out.gain_min, ref.gain_min, spread), _rel(out.gain_max, ref.gain_max, spread)]
-    levels = int(len(np.unique(a)))
+    levels = len(np.unique(a))
     return AgreementResult(
-        size, reference, levels=levels, max_level_diff=int(diff.max()), differing_pixels=int(np.count_nonzero(diff)),
-        pixels=int(diff.size), psnr_db=None if mse == 0 else 10 * math.log10(1.0 / mse),
+        size,
+        reference,
+        levels=levels,
+        max_level_diff=int(diff.max()),
+        differing_pixels=int(np.count_nonzero(diff)),
+        pixels=int(diff.size),
+        psnr_db=None if mse == 0 else 10 * math.log10(1.0 / mse),
         qmax_rel_err=_rel(out.qmax, ref.qmax, ref.qmax),
         range_rel_err=None if None in range_errors else max(range_errors),  # type: ignore[type-var]
-        identical=mse == 0, note="reference gain map is constant: the PNG comparison says nothing" if levels < 2 else None)
+        identical=mse == 0,
+        note="reference gain map is constant: the PNG comparison says nothing" if levels < 2 else None,
+    )
 
 
-def targets(results: list[Any]) -> dict:
+def targets(results: list[Any]) -> dict[str, Any]:
     """The issue's targets from the measurements: the ORT image within its 250 MB budget with 10 %
     headroom and at most 1/20 of torch-cuda; its cold build at least 5x faster. None when missing."""
     by = {r.variant: r for r in results}
     cuda, ort = by.get("torch-cuda"), by.get("onnxruntime")
-    out: dict = {"ort_size_limit_bytes": ORT_BUDGET_BYTES,
-                 "ort_headroom_limit_bytes": int(ORT_BUDGET_BYTES * (1 - ORT_HEADROOM))}
+    out: dict[str, Any] = {
+        "ort_size_limit_bytes": ORT_BUDGET_BYTES,
+        "ort_headroom_limit_bytes": int(ORT_BUDGET_BYTES * (1 - ORT_HEADROOM)),
+    }
     if ort and ort.size:
         out["ort_size_bytes"] = ort.size
         out["ort_within_250MB"] = ort.size <= ORT_BUDGET_BYTES

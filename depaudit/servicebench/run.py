@@ -30,15 +30,25 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from depaudit.errors import ToolError, UsageError
 from depaudit.images import engine
 from depaudit.images.build import build_image, remove_images
 from depaudit.images.container import running_container, wait_ready
 from depaudit.images.host import load_average, machine_description, overloaded
-from depaudit.servicebench.gmnet import (REFERENCE_ORDER, TAG_PREFIX, VARIANTS, AgreementResult, Answer, agreement,
-                                         post_gainmap, sample_png, targets)
+from depaudit.model import ImageMeasurement
+from depaudit.servicebench.gmnet import (
+    REFERENCE_ORDER,
+    TAG_PREFIX,
+    VARIANTS,
+    AgreementResult,
+    Answer,
+    agreement,
+    post_gainmap,
+    sample_png,
+    targets,
+)
 
 Progress = Callable[[str], None]
 DEFAULT_SIZES = ((256, 256), (512, 512), (1024, 768))
@@ -105,7 +115,7 @@ class LoadLog:
 
     def __init__(self, say: Progress, cpus: int | None = None) -> None:
         self.say, self.cpus = say, cpus or os.cpu_count() or 1
-        self.samples: list[dict] = []
+        self.samples: list[dict[str, Any]] = []
         self._warned: set[str] = set()
 
     def sample(self, phase: str) -> float:
@@ -114,11 +124,13 @@ class LoadLog:
         self.samples.append({"phase": phase, "time": round(time.time(), 1), "load": load})
         if overloaded(load[0], self.cpus) and phase not in self._warned:
             self._warned.add(phase)
-            self.say(f"warning: load average {load[0]:.1f} exceeds the {self.cpus} logical CPUs ({phase}); "
-                     "timings are inflated and the report is marked provisional")
+            self.say(
+                f"warning: load average {load[0]:.1f} exceeds the {self.cpus} logical CPUs ({phase}); "
+                "timings are inflated and the report is marked provisional"
+            )
         return load[0]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready: every sample, the maximum 1-minute figure and whether it exceeded the CPU count."""
         peak = max((s["load"][0] for s in self.samples), default=0.0)
         return {"cpus": self.cpus, "max_load1": peak, "overloaded": peak > self.cpus, "samples": self.samples}
@@ -159,7 +171,7 @@ class _ProgressReader:
         return data
 
 
-def measure_with_progress(ref: str, *, compressed: bool, top: int, say: Progress, label: str):  # noqa: ANN201
+def measure_with_progress(ref: str, *, compressed: bool, top: int, say: Progress, label: str) -> ImageMeasurement:
     """``measure.measure_image`` with progress while ``docker save`` streams. Raises ToolError."""
     import tarfile
 
@@ -172,8 +184,13 @@ def measure_with_progress(ref: str, *, compressed: bool, top: int, say: Progress
             scan = scan_archive(_ProgressReader(stream, info.size, label, say), compress=compressed)  # type: ignore[arg-type]
         except (ValueError, tarfile.TarError) as exc:
             raise ToolError(["docker", "save", ref], "", what=f"docker save {ref}: {exc}") from None
-    details = {"id": info.id, "user": info.user or "root", "healthcheck": info.healthcheck,
-               "architecture": info.architecture, "created": info.created}
+    details = {
+        "id": info.id,
+        "user": info.user or "root",
+        "healthcheck": info.healthcheck,
+        "architecture": info.architecture,
+        "created": info.created,
+    }
     return measurement_from_scan(ref, info.size, history, scan, top=top, info=details)
 
 
@@ -181,27 +198,44 @@ def _build_argv(cfg: BenchConfig, variant: str, tag: str, index_url: str | None)
     dockerfile = cfg.repo / "docker" / f"Dockerfile.{variant}"
     if not dockerfile.is_file():
         raise UsageError(f"{dockerfile}: no such Dockerfile (variants: {', '.join(VARIANTS)})")
-    argv = ["build", "--no-cache", "--force-rm", "--pull=false", "--build-arg", f"BASE_IMAGE={cfg.base_image}",
-            "-f", str(dockerfile), "-t", tag]
+    argv = [
+        "build",
+        "--no-cache",
+        "--force-rm",
+        "--pull=false",
+        "--build-arg",
+        f"BASE_IMAGE={cfg.base_image}",
+        "-f",
+        str(dockerfile),
+        "-t",
+        tag,
+    ]
     if cfg.network_host:
         argv += ["--network", "host"]
     if index_url and variant == "torch-cpu":
         argv += ["--build-arg", f"TORCH_INDEX_URL={index_url}"]
-    return argv + [str(cfg.repo)]
+    return [*argv, str(cfg.repo)]
 
 
-def build_and_measure(cfg: BenchConfig, result: VariantResult, log_dir: Path, index_url: str | None,
-                      say: Progress) -> None:
+def build_and_measure(
+    cfg: BenchConfig, result: VariantResult, log_dir: Path, index_url: str | None, say: Progress
+) -> None:
     """Phase 1 for one variant; failures land in ``result.error``."""
     variant = result.variant
     try:
         say(f"{variant}: docker build --no-cache")
-        built = build_image(_build_argv(cfg, variant, result.image, index_url), log_dir / f"build-{variant}.log",
-                            label=variant, progress=say)
+        built = build_image(
+            _build_argv(cfg, variant, result.image, index_url),
+            log_dir / f"build-{variant}.log",
+            label=variant,
+            progress=say,
+        )
         result.build_seconds = round(built.seconds, 1)
         result.builder_stages_removed = len(remove_images(built.builder_stages))
-        say(f"{variant}: built in {built.seconds:.1f} s; removed {result.builder_stages_removed} builder "
-            "stage(s); measuring the image")
+        say(
+            f"{variant}: built in {built.seconds:.1f} s; removed {result.builder_stages_removed} builder "
+            "stage(s); measuring the image"
+        )
         m = measure_with_progress(result.image, compressed=cfg.measure_compressed, top=10, say=say, label=variant)
         result.size, result.compressed_size, result.accelerator_bytes = m.size, m.compressed_size, m.accelerator_bytes
         result.layers, result.python_packages = len(m.layers), list(m.python_packages)
@@ -224,8 +258,13 @@ def _start(cfg: BenchConfig, stack: ExitStack, result: VariantResult, say: Progr
         return None
 
 
-def _warm_up(cfg: BenchConfig, urls: dict[str, str], results: dict[str, VariantResult], inputs: dict,
-             say: Progress) -> dict[str, dict[str, Answer]]:
+def _warm_up(
+    cfg: BenchConfig,
+    urls: dict[str, str],
+    results: dict[str, VariantResult],
+    inputs: dict[tuple[int, int], bytes],
+    say: Progress,
+) -> dict[str, dict[str, Answer]]:
     """Phase 3: one untimed request per variant and size; returns the answers."""
     answers: dict[str, dict[str, Answer]] = {}
     for size, png in inputs.items():
@@ -234,8 +273,9 @@ def _warm_up(cfg: BenchConfig, urls: dict[str, str], results: dict[str, VariantR
             try:
                 seconds, answer = post_gainmap(urls[variant], png, cfg.request_timeout)
             except ToolError as exc:
-                results[variant].latency.append(LatencyResult(label, 0, None, None, None, None,
-                                                              error=str(exc).splitlines()[0]))
+                results[variant].latency.append(
+                    LatencyResult(label, 0, None, None, None, None, error=str(exc).splitlines()[0])
+                )
                 continue
             answers.setdefault(variant, {})[label] = answer
             results[variant].latency.append(LatencyResult(label, 0, None, None, None, round(seconds * 1000, 1)))
@@ -243,8 +283,14 @@ def _warm_up(cfg: BenchConfig, urls: dict[str, str], results: dict[str, VariantR
     return answers
 
 
-def _rounds(cfg: BenchConfig, urls: dict[str, str], results: dict[str, VariantResult], inputs: dict,
-            load: LoadLog, say: Progress) -> None:
+def _rounds(
+    cfg: BenchConfig,
+    urls: dict[str, str],
+    results: dict[str, VariantResult],
+    inputs: dict[tuple[int, int], bytes],
+    load: LoadLog,
+    say: Progress,
+) -> None:
     """Phase 4: interleaved timed requests."""
     spent: dict[tuple[str, str], float] = {}
     for r in range(cfg.requests):
@@ -293,9 +339,12 @@ def _preflight(cfg: BenchConfig) -> None:
         raise UsageError(f"unknown variant(s): {', '.join(unknown)} (known: {', '.join(VARIANTS)})")
     engine.require_engine()
     if not engine.image_exists(cfg.base_image):
-        raise ToolError(["docker", "image", "inspect", cfg.base_image], "",
-                        what=f"base image {cfg.base_image} is not on this engine (no registry here: build "
-                             "it with docker/base/build-base.sh, or pass --base-image)")
+        raise ToolError(
+            ["docker", "image", "inspect", cfg.base_image],
+            "",
+            what=f"base image {cfg.base_image} is not on this engine (no registry here: build "
+            "it with docker/base/build-base.sh, or pass --base-image)",
+        )
 
 
 @dataclass
@@ -326,7 +375,7 @@ def _phases(cfg: BenchConfig, run: _Run, stack: ExitStack, tmp: Path, load: Load
     _add_agreement(run.results, answers)
 
 
-def run_bench(cfg: BenchConfig, say: Progress = lambda message: None) -> dict:
+def run_bench(cfg: BenchConfig, say: Progress = lambda message: None) -> dict[str, Any]:
     """Run the bench (see the module docstring); returns the report dict (schema 1).
 
     Raises ToolError when no engine answers or the base image is missing, UsageError for an unknown variant.
@@ -352,12 +401,15 @@ def _command() -> str:
     return "depaudit " + " ".join(argv[1:]) if argv and "depaudit" in argv[0] else " ".join(argv)
 
 
-def report_dict(cfg: BenchConfig, results: list[VariantResult], started: float, ended: float,
-                index_url: str | None, load: LoadLog) -> dict:
+def report_dict(
+    cfg: BenchConfig, results: list[VariantResult], started: float, ended: float, index_url: str | None, load: LoadLog
+) -> dict[str, Any]:
     """The JSON report (schema 1; ``depaudit gate --bench-report`` reads its latency rows)."""
     machine = machine_description()
-    machine["load_average"] = {"start": load.samples[0]["load"] if load.samples else None,
-                               "end": load.samples[-1]["load"] if load.samples else None}
+    machine["load_average"] = {
+        "start": load.samples[0]["load"] if load.samples else None,
+        "end": load.samples[-1]["load"] if load.samples else None,
+    }
     return {
         "schema": 1,
         "command": _command(),
@@ -368,13 +420,17 @@ def report_dict(cfg: BenchConfig, results: list[VariantResult], started: float, 
         "provisional": load.to_dict()["overloaded"],
         "base_image": cfg.base_image,
         "torch_index_url": index_url,
-        "settings": {"rounds": cfg.requests, "size_budget_seconds": cfg.size_budget_seconds,
-                     "sizes": [f"{w}x{h}" for w, h in cfg.sizes], "interleaved": True},
+        "settings": {
+            "rounds": cfg.requests,
+            "size_budget_seconds": cfg.size_budget_seconds,
+            "sizes": [f"{w}x{h}" for w, h in cfg.sizes],
+            "interleaved": True,
+        },
         "variants": [asdict(r) for r in results],
         "targets": targets(results),
     }
 
 
-def iter_variants(report: dict) -> Iterator[dict]:
+def iter_variants(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The report's variant entries (helper for renderers)."""
     yield from report.get("variants") or ()

@@ -8,8 +8,9 @@ from depaudit.render.images import comparison, render_comparison_markdown
 
 def _image(name: str, packages: dict[str, int]) -> ImageMeasurement:
     ordered = sorted(packages.items(), key=lambda item: -item[1])
-    return ImageMeasurement(image=name, size=sum(packages.values()), compressed_size=None,
-                            python_packages=tuple(ordered))
+    return ImageMeasurement(
+        image=name, size=sum(packages.values()), compressed_size=None, python_packages=tuple(ordered)
+    )
 
 
 def test_a_package_on_both_sides_shows_both_sizes_even_when_small_on_one():

@@ -21,12 +21,17 @@ def tiny_wheel(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("wheelproj")
     (root / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
-        '[project]\nname = "Depaudit_Probe.Pkg"\nversion = "1.0+cpu"\n')
+        '[project]\nname = "Depaudit_Probe.Pkg"\nversion = "1.0+cpu"\n'
+    )
     (root / "depaudit_probe_pkg.py").write_text("VALUE = 42\n")
     out = root / "dist"
     env = dict(os.environ, PIP_CONFIG_FILE=os.devnull)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(out), str(root)], check=True, env=env, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(root)],
+        check=True,
+        env=env,
+        timeout=120,
+    )
     return out
 
 
@@ -38,7 +43,22 @@ def test_local_index_serves_a_wheel_pip_installs(tiny_wheel, tmp_path):
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(url + "/numpy/", timeout=10)
         env = dict(os.environ, PIP_CONFIG_FILE=os.devnull)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--index-url", url,
-                        "--target", str(tmp_path / "site"), "depaudit_probe.pkg==1.0+cpu"],
-                       check=True, env=env, timeout=120)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--index-url",
+                url,
+                "--target",
+                str(tmp_path / "site"),
+                "depaudit_probe.pkg==1.0+cpu",
+            ],
+            check=True,
+            env=env,
+            timeout=120,
+        )
     assert (tmp_path / "site" / "depaudit_probe_pkg.py").read_text() == "VALUE = 42\n"

@@ -70,15 +70,17 @@ def _gain_png(values: np.ndarray, bits: int = 16) -> bytes:
 
 def test_agreement_counts_levels_and_differing_pixels():
     ref = np.linspace(0, 1, 32 * 32).reshape(32, 32)
-    same = agreement("32x32", "torch-cuda", Answer(_gain_png(ref), 2.0, -1.0, 3.0),
-                     Answer(_gain_png(ref), 2.0, -1.0, 3.0))
+    same = agreement(
+        "32x32", "torch-cuda", Answer(_gain_png(ref), 2.0, -1.0, 3.0), Answer(_gain_png(ref), 2.0, -1.0, 3.0)
+    )
     assert same.identical and same.psnr_db is None and same.max_level_diff == 0 and same.differing_pixels == 0
     assert same.levels == 1024 and same.note is None and same.range_rel_err == 0
     off = ref.copy()
     off[0, :8] += 1.0 / 65535  # one level on 8 pixels
     off[1, 0] += 3.0 / 65535
-    result = agreement("32x32", "torch-cuda", Answer(_gain_png(ref), 2.0, -1.0, 3.0),
-                       Answer(_gain_png(off), 2.002, -1.0, 3.02))
+    result = agreement(
+        "32x32", "torch-cuda", Answer(_gain_png(ref), 2.0, -1.0, 3.0), Answer(_gain_png(off), 2.002, -1.0, 3.02)
+    )
     assert result.max_level_diff == 3 and result.differing_pixels == 9 and result.pixels == 1024
     assert result.psnr_db == pytest.approx(10 * np.log10(1 / ((8 * 1 + 9) / 65535**2 / 1024)))
     assert result.qmax_rel_err == pytest.approx(0.001)
@@ -101,21 +103,59 @@ def test_targets_include_the_ten_percent_headroom():
 
 
 def _variant(name: str, size: float | None, build: float | None, lat: float | None, error: str | None = None) -> dict:
-    latency = [] if lat is None else [{"size": "256x256", "requests": 3, "p50_ms": lat, "p95_ms": lat,
-                                       "warmup_ms": lat, "load1": [0.5, 0.7], "error": None}]
-    return {"variant": name, "size": None if size is None else int(size), "compressed_size": None,
-            "accelerator_bytes": 0, "build_seconds": build, "ready_seconds": 2.0 if lat else None,
-            "error": error, "agreement": [], "latency": latency}
+    latency = (
+        []
+        if lat is None
+        else [
+            {
+                "size": "256x256",
+                "requests": 3,
+                "p50_ms": lat,
+                "p95_ms": lat,
+                "warmup_ms": lat,
+                "load1": [0.5, 0.7],
+                "error": None,
+            }
+        ]
+    )
+    return {
+        "variant": name,
+        "size": None if size is None else int(size),
+        "compressed_size": None,
+        "accelerator_bytes": 0,
+        "build_seconds": build,
+        "ready_seconds": 2.0 if lat else None,
+        "error": error,
+        "agreement": [],
+        "latency": latency,
+    }
 
 
 def _report(variants: list[dict], *, provisional: bool = False) -> dict:
-    return {"command": "depaudit bench", "started": "2026-01-01T00:00:00Z", "duration_seconds": 60.0,
-            "machine": {"cpu": "Test CPU", "vcpus": 2, "memory_gib": 24, "os": "Debian", "python": "3.11.7",
-                        "docker_engine": "20.10"},
-            "load": {"cpus": 2, "max_load1": 5.2 if provisional else 0.8, "overloaded": provisional,
-                     "samples": [{"phase": "start", "time": 0, "load": [0.8, 0.5, 0.4]}]},
-            "provisional": provisional, "base_image": "depaudit/python:3.11-slim",
-            "settings": {"sizes": ["256x256"], "rounds": 3}, "variants": variants, "targets": targets([])}
+    return {
+        "command": "depaudit bench",
+        "started": "2026-01-01T00:00:00Z",
+        "duration_seconds": 60.0,
+        "machine": {
+            "cpu": "Test CPU",
+            "vcpus": 2,
+            "memory_gib": 24,
+            "os": "Debian",
+            "python": "3.11.7",
+            "docker_engine": "20.10",
+        },
+        "load": {
+            "cpus": 2,
+            "max_load1": 5.2 if provisional else 0.8,
+            "overloaded": provisional,
+            "samples": [{"phase": "start", "time": 0, "load": [0.8, 0.5, 0.4]}],
+        },
+        "provisional": provisional,
+        "base_image": "depaudit/python:3.11-slim",
+        "settings": {"sizes": ["256x256"], "rounds": 3},
+        "variants": variants,
+        "targets": targets([]),
+    }
 
 
 def test_charts_are_svg_with_one_bar_per_measured_value():
@@ -125,8 +165,11 @@ def test_charts_are_svg_with_one_bar_per_measured_value():
     for name, expected_bars in (("images-size.svg", 2), ("images-build-time.svg", 2), ("images-latency.svg", 2)):
         bars = [r for r in ET.fromstring(svgs[name]).findall("s:rect", ns) if r.get("fill") != "white"]
         assert len(bars) == expected_bars, name
-    widths = [float(r.get("width")) for r in ET.fromstring(svgs["images-size.svg"]).findall("s:rect", ns)
-              if r.get("fill") != "white"]
+    widths = [
+        float(r.get("width"))
+        for r in ET.fromstring(svgs["images-size.svg"]).findall("s:rect", ns)
+        if r.get("fill") != "white"
+    ]
     assert widths[0] / widths[1] == pytest.approx(5e9 / 2.4e8, rel=0.02)  # bars to scale
 
 
@@ -136,8 +179,12 @@ def test_bar_labels_are_escaped():
 
 def test_a_partial_run_renders_without_empty_tables_or_charts():
     # the build failed for every variant: no sizes, no latency, no agreement
-    report = _report([_variant("torch-cuda", None, None, None, error="docker build of torch-cuda failed"),
-                      _variant("onnxruntime", None, None, None, error="docker build of onnxruntime failed")])
+    report = _report(
+        [
+            _variant("torch-cuda", None, None, None, error="docker build of torch-cuda failed"),
+            _variant("onnxruntime", None, None, None, error="docker build of onnxruntime failed"),
+        ]
+    )
     assert charts(report) == {}
     text = render_markdown(report)
     assert "| variant |" not in text  # no table header without rows

@@ -29,7 +29,8 @@ def test_the_loss_is_the_original_when_unweighted():
     ngm = torch.rand(2, 1, 8, 8)
     q, qnet = torch.tensor([0.5, 0.7]), torch.tensor([0.6, 0.9])
     original = torch.nn.functional.l1_loss(g, ngm) + 3 * torch.nn.functional.l1_loss(
-        q.reshape(-1, 1, 1, 1) * g, qnet.reshape(-1, 1, 1, 1) * ngm)
+        q.reshape(-1, 1, 1, 1) * g, qnet.reshape(-1, 1, 1, 1) * ngm
+    )
     assert float(gmnet_loss(g, q, ngm, qnet)) == pytest.approx(float(original), rel=1e-6)
     assert float(gmnet_loss(g, q, ngm, qnet, 9.0)) != pytest.approx(float(original), rel=1e-3)
 
