@@ -111,7 +111,7 @@ class BenchConfig:
 
 
 class LoadLog:
-    """Samples of the load average by phase; warns (once per phase) when it exceeds the CPU count."""
+    """Samples of the load average by phase; warns the first time it exceeds the CPU count."""
 
     def __init__(self, say: Progress, cpus: int | None = None) -> None:
         self.say, self.cpus = say, cpus or os.cpu_count() or 1
@@ -122,7 +122,7 @@ class LoadLog:
         """Record the load now under ``phase``; returns the 1-minute figure."""
         load = load_average()
         self.samples.append({"phase": phase, "time": round(time.time(), 1), "load": load})
-        if overloaded(load[0], self.cpus) and phase not in self._warned:
+        if overloaded(load[0], self.cpus) and not self._warned:
             self._warned.add(phase)
             self.say(
                 f"warning: load average {load[0]:.1f} exceeds the {self.cpus} logical CPUs ({phase}); "
