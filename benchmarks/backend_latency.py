@@ -189,6 +189,9 @@ def render(report: dict) -> str:
         lines.append(f"| {r['size']} | {r['gflop']:.1f} | {r['backend']} | {r['median_ms']:.0f} | {r['min_ms']:.0f} | "
                      f"{r['max_ms']:.0f} | {r['gflops_per_s']:.1f} | {100 * r['peak_share']:.1f} | {ratio} | "
                      f"{r['first_call_s']:.1f} | " + " | ".join(cells) + " |")
+    if any(r["backend"] == "onnxruntime-int8" for r in report["rows"]):
+        lines += ["", "INT8 rows count the same FP32-equivalent convolution work, done with 8-bit VNNI/AMX arithmetic, "
+                  "so their share of the FP32 matmul peak can exceed 100 %."]
     targets = report.get("targets")
     if targets:
         lines += ["", "Targets: ONNX Runtime <= 0.8x torch at 512x512; tinygrad <= 3x torch; INT8 shipped only if "
