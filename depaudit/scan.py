@@ -22,12 +22,14 @@ def scan_lock(
     progress: Callable[[int, int], None] | None = None,
     glibc: str | None = None,
     macos: str | None = None,
+    allow_hosts: Sequence[str] = (),
 ) -> SizeReport:
     """Scan a uv.lock or pylock.toml: per target, what installs, each wheel's size, accelerators, paths.
 
     `targets` defaults to all four presets; `python` to the lowest version `requires-python` admits.
     Sizes come from the lock, else the index (cached in `cache_dir`, default the user cache; None
-    disables caching); `offline` forbids network access. Raises InputError (bad lock) or UsageError
+    disables caching); `offline` forbids network access; look-ups reach only the lock's registries (and
+    their file hosts) at global addresses, plus `allow_hosts`. Raises InputError (bad lock) or UsageError
     (unknown target, bad extras). Unknown sizes are data (None), not errors.
     """
     from depaudit.analysis.attribution import exclusive_members
@@ -47,7 +49,8 @@ def scan_lock(
     per_target = [installed_packages(lock, plan) if plan.supported else [] for plan in plans]
     # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
     flat = [item for items in per_target for item in items]
-    sized = fill_sizes(flat, offline=offline, cache_dir=cache_dir, installed=installed, progress=progress)
+    sized = fill_sizes(flat, offline=offline, cache_dir=cache_dir, installed=installed, progress=progress,
+                       allow_hosts=allow_hosts)
     reports = []
     start = 0
     for plan, items in zip(plans, per_target):

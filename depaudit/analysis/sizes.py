@@ -7,7 +7,7 @@ caches them on disk and never touches the network when offline.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from depaudit.model import InstalledPackage
@@ -38,15 +38,20 @@ def fill_sizes(
     installed: bool = False,
     progress: Progress | None = None,
     client=None,
+    allow_hosts: Iterable[str] = (),
 ) -> list[InstalledPackage]:
-    """Return `packages` with `size` set (download size, or unpacked size with `installed`)."""
+    """Return `packages` with `size` set (download size, or unpacked size with `installed`). Look-ups
+    go only to the hosts of these packages' registries and their file hosts, at global addresses,
+    plus the hosts in `allow_hosts` (see `depaudit.analysis.hosts`)."""
     urls = lookup_urls(packages, installed)
     answers = {}
     if urls:
         if client is None:
+            from depaudit.analysis.hosts import HostPolicy, registry_hosts
             from depaudit.analysis.index import IndexClient
 
-            client = IndexClient(cache_dir, offline=offline)
+            registries = registry_hosts({p.package.source.value for p in packages if p.package.source.kind == "registry"})
+            client = IndexClient(cache_dir, offline=offline, hosts=HostPolicy.make(registries, allow_hosts))
         answers = client.installed_sizes(urls, progress) if installed else client.download_sizes(urls, progress)
     def replace(item: InstalledPackage, size: int | None, size_error: str | None = None) -> InstalledPackage:
         # A direct constructor call: dataclasses.replace costs 40 µs a call, and a 10k lock makes 40k.

@@ -11,11 +11,14 @@ from depaudit.cli._app import app
 # Each module registers its commands on `app` when imported.
 COMMAND_MODULES = (  # in the order `depaudit --help` lists them
     "depaudit.cli.scan",
+    "depaudit.cli.diff",
     "depaudit.cli.fix",
     "depaudit.cli.lint",
     "depaudit.cli.image",
     "depaudit.cli.bench",
     "depaudit.cli.gate",
+    "depaudit.cli.hook",
+    "depaudit.cli.port",
 )
 
 
@@ -56,7 +59,7 @@ def _click_exceptions() -> tuple[tuple, tuple, tuple]:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code (0 ok, 1 findings/budget, 2 usage, 3 input, 4 tool)."""
     from depaudit.cli.output import error
-    from depaudit.errors import EXIT_USAGE, DepauditError
+    from depaudit.errors import EXIT_INPUT, EXIT_TOOL, EXIT_USAGE, DepauditError
 
     _register(sys.argv[1:] if argv is None else list(argv))
     if "_DEPAUDIT_COMPLETE" in os.environ:  # shell completion (README): typer's shell classes, only when asked
@@ -77,11 +80,22 @@ def main(argv: list[str] | None = None) -> None:
     except DepauditError as exc:
         error(str(exc))  # control characters from file names or file text escaped
         code = exc.exit_code
+    except (MemoryError, SystemError) as exc:
+        # A last line of defence: readers and parsers turn MemoryError into an InputError naming the file
+        # where they can. Out of memory, CPython can also fail inside C code (SystemError) mid-parse.
+        what = "out of memory" if isinstance(exc, MemoryError) else "the interpreter failed (usually: out of memory)"
+        error(f"{what}; an input is too large for this process's memory limit")
+        code = EXIT_INPUT
     except KeyboardInterrupt:
         print("depaudit: interrupted", file=sys.stderr)
         code = 130
     except BrokenPipeError:
         code = 0
+    except OSError as exc:
+        # A last line of defence: readers and writers report their paths as DepauditErrors already.
+        where = f"{exc.filename}: " if exc.filename else ""
+        error(f"{where}{exc.strerror or exc}")
+        code = EXIT_INPUT if exc.filename else EXIT_TOOL
     else:
         code = result if isinstance(result, int) else 0
     sys.exit(code)

@@ -46,16 +46,16 @@ def report_folder(output_dir: Path, overwrite: bool, now: float | None = None) -
 
 def write_report(report: dict, folder: Path) -> list[Path]:
     """images.json, the charts that have data and images.md into ``folder``; returns the files written."""
-    from depaudit.fileio import atomic_write_text
+    from depaudit.fileio import write_text
     from depaudit.servicebench.render import charts, render_markdown
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     svgs = charts(report)
     for name, svg in svgs.items():
-        atomic_write_text(folder / name, svg)
+        write_text(folder / name, svg)
         written.append(folder / name)
-    atomic_write_text(folder / "images.md", render_markdown(report, list(svgs)))
+    write_text(folder / "images.md", render_markdown(report, list(svgs)))
     return written + [folder / "images.md"]
 
 
@@ -79,7 +79,7 @@ def bench(
 ) -> int:
     """Cold build time, image size, start-to-ready, interleaved latency and agreement with torch, per variant."""
     set_verbosity(quiet, verbose)
-    from depaudit.fileio import atomic_write_text
+    from depaudit.fileio import write_text
     from depaudit.servicebench.gmnet import VARIANTS
     from depaudit.servicebench.render import render_markdown
     from depaudit.servicebench.run import BenchConfig, run_bench
@@ -95,7 +95,7 @@ def bench(
         info(f"depaudit bench: {output_dir} already holds a report; this run writes to {folder} (--overwrite replaces it)")
     report = run_bench(cfg, say=lambda message: info(f"depaudit bench: {message}"))
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / "images.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_text(folder / "images.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
     written = write_report(report, folder)
     info(f"depaudit bench: wrote {folder / 'images.json'}, " + ", ".join(p.name for p in written))
     if report.get("provisional"):

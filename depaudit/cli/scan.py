@@ -72,6 +72,8 @@ def scan(
     docs_url: opt.DocsUrlOption = None,
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
+    allow_host: opt.AllowHostOption = None,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", metavar="REV", help="Show the change from the lock at git revision REV instead (as `depaudit diff REV:LOCK LOCK`).")] = None,
 ) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit import settings
@@ -100,13 +102,21 @@ def scan(
     progress, stop = (None, lambda: None) if offline or quiet else _progress()
     try:
         report = scan_lock(lock, targets=targets or None, python=_str(conf["python"]), selection=selection,
-                           offline=offline, installed=installed, progress=progress, glibc=glibc, macos=macos, **kwargs)
+                           offline=offline, installed=installed, progress=progress, glibc=glibc, macos=macos,
+                           allow_hosts=opt.allow_hosts(allow_host, pyproject), **kwargs)
     finally:
         stop()
     report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)
     breaches = [c for c in check_report(report, limits) if not c.passed]
-    _emit(report, breaches, fmt.format, output, opt.render_options(pyproject, docs_url, binary=binary,
-          top=None if show_all else top, indent=2 if _to_terminal(output) else None), rules)
+    render_options = opt.render_options(pyproject, docs_url, binary=binary, top=None if show_all else top,
+                                        indent=2 if _to_terminal(output) else None)
+    if baseline is not None:  # the diff against the lock at REV instead of the scan report
+        from depaudit.cli.diff import emit_baseline
+
+        emit_baseline(report, lockfile, baseline, fmt.format, output, render_options,
+                      selection=selection, offline=offline, glibc=glibc, macos=macos, **kwargs)
+    else:
+        _emit(report, breaches, fmt.format, output, render_options, rules)
     for breach in breaches:
         what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
         problem(f"{what}: {breach.message(binary)}")

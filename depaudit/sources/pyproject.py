@@ -89,9 +89,10 @@ class Pyproject:
 
 
 def parse_toml_text(text: str, path: str | Path) -> dict[str, Any]:
-    """tomllib.loads with errors turned into InputError(path, what, line, column)."""
+    """tomllib.loads with errors turned into InputError(path, what, line, column). A leading UTF-8 BOM
+    is ignored, as uv does."""
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _POSITION.search(message)
@@ -164,18 +165,36 @@ def line_of(text: str, needle: str, start_line: int = 1) -> int | None:
     return None if found < 0 else text.count("\n", 0, found) + 1
 
 
+class _ForwardLines:
+    """Line numbers of successive needles, each searched forward from the previous hit (an array lists
+    its items in order), so a long dependency array costs linear time, not quadratic."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.offset, self.line = text, 0, 1
+
+    def find(self, *needles: str) -> int | None:
+        for needle in needles:
+            at = self.text.find(needle, self.offset)
+            if at >= 0:
+                self.line += self.text.count("\n", self.offset, at)
+                self.offset = at
+                return self.line
+        return next((n for n in (line_of(self.text, needle) for needle in needles) if n is not None), None)
+
+
 def _requirements(items: Any, where: ListRef, text: str, path: str | Path) -> list[DeclaredDependency]:
     label = {"dependencies": "project.dependencies", "extra": "optional-dependencies",
              "group": "dependency-groups", "uv-dev": "tool.uv.dev-dependencies"}[where[0]]
     if not isinstance(items, list):
         raise InputError(path, f"{label}{'.' + where[1] if where[1] else ''} must be an array")
     out = []
+    lines = _ForwardLines(text)
     for item in items:
         if isinstance(item, dict):  # {include-group = "..."} in dependency groups
             continue
         if not isinstance(item, str):
             raise InputError(path, f"{label}: dependency {item!r} is not a string", line_of(text, repr(item)))
-        line = line_of(text, f'"{item}"') or line_of(text, f"'{item}'")
+        line = lines.find(f'"{item}"', f"'{item}'")
         try:
             req = Requirement(item)
         except InvalidRequirement as exc:

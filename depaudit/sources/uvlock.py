@@ -19,7 +19,13 @@ from depaudit.sources.tomlread import parse_toml, read_text
 def load_lock(path: str | Path) -> Lock:
     """Read a uv.lock or a PEP 751 pylock.toml (chosen by content). Raises InputError."""
     path = Path(path)
-    text = read_text(path, "lock file")
+    return lock_from_text(read_text(path, "lock file"), path)
+
+
+def lock_from_text(text: str, path: str | Path) -> Lock:
+    """Parse lock text (uv.lock or pylock.toml, chosen by content); `path` names it in messages, and
+    need not exist (a lock read from git is named `REV:path`). Raises InputError."""
+    path = Path(path)
     data = parse_toml(text, path)
     if "lock-version" in data:
         from depaudit.sources.pylock import lock_from_pylock
