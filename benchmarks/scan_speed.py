@@ -79,7 +79,7 @@ def scaling(runs: int, cache: Path, work: Path) -> list[dict]:
 
 def describe_machine() -> str:
     """CPU model and count, memory, OS and Python, read from this machine (never assumed)."""
-    from depaudit.images.bench import machine_description
+    from depaudit.images.host import machine_description
 
     m = machine_description()
     return f"{m['cpu']}, {m['vcpus']} vCPUs, {m['memory_gib']} GiB, {m['os']}, Python {m['python']}"

@@ -99,18 +99,30 @@ def run_logged(
 
 @contextmanager
 def stream_tool(
-    argv: Sequence[str], *, missing_hint: str | None = None, failure: Failure | None = None
+    argv: Sequence[str],
+    *,
+    missing_hint: str | None = None,
+    failure: Failure | None = None,
+    env: Mapping[str, str] | None = None,
+    merge_stderr: bool = False,
 ) -> Iterator[IO[bytes]]:
-    """Run `argv` and yield its stdout as a binary stream (GBs from `docker save`: read incrementally).
+    """Run `argv` and yield its stdout as a binary stream (GBs from `docker save`: read incrementally;
+    with `merge_stderr`, stderr interleaved as a build log is). `env` replaces the environment.
     The process is always reaped; it is killed when the reader stops early with an error. Raises
     ToolError when the executable is missing or the command exits non-zero. No timeout: the reader
     decides how long to read."""
     command = [str(a) for a in argv]
     try:
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=None if env is None else dict(env),
+        )
     except FileNotFoundError:
         raise _missing(command, missing_hint) from None
-    assert proc.stdout is not None and proc.stderr is not None  # both were asked for as pipes
+    assert proc.stdout is not None  # asked for as a pipe (stderr too unless merged into stdout)
     failed = False
     try:
         yield proc.stdout
@@ -121,8 +133,9 @@ def stream_tool(
         if failed:
             proc.kill()
         proc.stdout.close()
-        stderr = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
+        stderr = proc.stderr.read().decode(errors="replace") if proc.stderr is not None else ""
+        if proc.stderr is not None:
+            proc.stderr.close()
         code = proc.wait()
     if code != 0:
         raise (failure or ToolError)(command, stderr)

@@ -28,9 +28,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-DEFAULT_CHECKPOINT = ASSETS / "gmnet_standin.pth"
+DEFAULT_CHECKPOINT = ASSETS / "gmnet_synthetic.pth"
 DEFAULT_ONNX = ASSETS / "gmnet.onnx"
-BACKENDS = ("onnxruntime", "tinygrad", "torch")
+DEFAULT_INT8_ONNX = ASSETS / "gmnet_int8.onnx"
+BACKENDS = ("onnxruntime", "tinygrad", "torch")  # the exact backends: each reproduces the torch goldens
+# Opt-in: ONNX Runtime on the statically quantised model (training/quantize_int8.py); faster, not exact.
+INT8_BACKEND = "onnxruntime-int8"
 THUMBNAIL_SHAPE = (256, 256, 3)
 
 
@@ -97,10 +100,17 @@ class OnnxRuntimeBackend:
         options.enable_mem_pattern = True
         options.add_session_config_entry("session.intra_op.allow_spinning", "1")
         self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=["CPUExecutionProvider"])
+        # The CPU arena grows to a run's peak and keeps it for the life of the session (3.3 GB after
+        # one 2048x2048 run, 6.3 GB after a second one, when the memory pattern adds its own block).
+        # Shrinking it at the end of every run returns that memory to the system; the next run maps
+        # it again (page faults: small next to a run of that size). See SERVER.md, "Memory".
+        self._run_options = ort.RunOptions()
+        self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:  # noqa: D102
         check_inputs(image, thumbnail)
-        gain_map, qmax = self.session.run(["gain_map", "qmax"], {"image": to_nchw(image), "thumbnail": to_nchw(thumbnail)})
+        gain_map, qmax = self.session.run(["gain_map", "qmax"], {"image": to_nchw(image), "thumbnail": to_nchw(thumbnail)},
+                                          self._run_options)
         return np.ascontiguousarray(gain_map[0, 0], dtype=np.float32), float(qmax.reshape(-1)[0])
 
 
@@ -127,13 +137,38 @@ class TorchBackend:
         return gain_map[0, 0].numpy().astype(np.float32, copy=True), float(qmax.reshape(-1)[0])
 
 
+DEFAULT_BEAM_TABLE = ASSETS / "tinygrad_beam.json"
+
+
+def beam_table_setting(environ: dict | None = None) -> Path | None:
+    """The BEAM table the tinygrad backend applies: ``GMNET_TINYGRAD_BEAM`` (a path, or ``off``), else the
+    bundled ``assets/tinygrad_beam.json`` when it exists."""
+    env = os.environ if environ is None else environ
+    raw = env.get("GMNET_TINYGRAD_BEAM", "").strip()
+    if raw.lower() == "off":
+        return None
+    if raw:
+        return Path(raw)
+    return DEFAULT_BEAM_TABLE if DEFAULT_BEAM_TABLE.is_file() else None
+
+
 class TinygradBackend:
-    """The tinygrad port (``model_tinygrad.py``), loading the .pth checkpoint directly. Not thread-safe: locked."""
+    """The tinygrad port (``model_tinygrad.py``), loading the .pth checkpoint directly. Not thread-safe: locked.
+
+    Kernel schedules searched offline (``benchmarks/tinygrad_beam.py``) are applied when a BEAM table is
+    found (:func:`beam_table_setting`); ``beam_table=None`` skips it.
+    """
 
     name = "tinygrad"
 
-    def __init__(self, checkpoint: Path | None = None) -> None:
+    def __init__(self, checkpoint: Path | None = None, beam_table: Path | None | str = "auto") -> None:
         ensure_tinygrad_cache_usable()
+        table = beam_table_setting() if beam_table == "auto" else beam_table
+        self.beam_kernels = 0
+        if table is not None:
+            from reference_service.tinygrad_beam import install
+
+            self.beam_kernels = install(Path(table))
         from reference_service.model_tinygrad import TinyGMNet
 
         self.model = TinyGMNet.from_checkpoint(Path(checkpoint or DEFAULT_CHECKPOINT))
@@ -171,17 +206,22 @@ def ensure_tinygrad_cache_usable(environ: dict | None = None) -> bool:
 def load_backend(name: str, *, checkpoint: Path | None = None, onnx_path: Path | None = None) -> Backend:
     """Build the backend called ``name`` (one of :data:`BACKENDS`), loading its model once.
 
-    ``checkpoint`` (a GMNet .pth) is used by ``torch`` and ``tinygrad``; ``onnx_path`` by ``onnxruntime``.
+    ``checkpoint`` (a GMNet .pth) is used by ``torch`` and ``tinygrad``; ``onnx_path`` by ``onnxruntime`` and
+    ``onnxruntime-int8`` (default: the bundled ``gmnet_int8.onnx``).
     Raises ``ValueError`` for an unknown name, ``FileNotFoundError`` for a missing model file and
     ``ImportError`` when the backend's runtime is not installed.
     """
     if name == "onnxruntime":
         return OnnxRuntimeBackend(onnx_path)
+    if name == INT8_BACKEND:
+        backend = OnnxRuntimeBackend(onnx_path or DEFAULT_INT8_ONNX)
+        backend.name = INT8_BACKEND
+        return backend
     if name == "tinygrad":
         return TinygradBackend(checkpoint)
     if name == "torch":
         return TorchBackend(checkpoint)
-    raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join(BACKENDS)}")
+    raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join(BACKENDS + (INT8_BACKEND,))}")
 
 
 def available_backends() -> list[str]:

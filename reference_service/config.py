@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-BACKEND_NAMES = ("onnxruntime", "tinygrad", "torch")
+BACKEND_NAMES = ("onnxruntime", "onnxruntime-int8", "tinygrad", "torch")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 # 2048 x 2048. GMNet's upsampling tail holds a 256-channel float32 map at half resolution, so the
@@ -41,7 +41,11 @@ class Settings:
     max_jobs: int = 64
     drain_timeout_seconds: float = 600.0
     log_level: str = "info"
-    max_connections: int = 64
+    max_connections: int = 1024
+    max_uploads: int = 64
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    max_header_bytes: int = 32 * 1024
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -118,5 +122,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_jobs=max_jobs,
         drain_timeout_seconds=_float(env, "GMNET_DRAIN_TIMEOUT", 600.0, 0.0, 1e9),
         log_level=_choice(env, "GMNET_LOG_LEVEL", "info", LOG_LEVELS),
-        max_connections=_int(env, "GMNET_MAX_CONNECTIONS", 64, 1, 100_000),
+        max_connections=_int(env, "GMNET_MAX_CONNECTIONS", 1024, 1, 1_000_000),
+        max_uploads=_int(env, "GMNET_MAX_UPLOADS", 64, 1, 100_000),
+        header_timeout_seconds=_float(env, "GMNET_HEADER_TIMEOUT", 10.0, 0.1, 3600.0),
+        body_timeout_seconds=_float(env, "GMNET_BODY_TIMEOUT", 30.0, 0.1, 3600.0),
+        max_header_bytes=_int(env, "GMNET_MAX_HEADER_BYTES", 32 * 1024, 1024, 16 * 1024 * 1024),
     )

@@ -90,13 +90,17 @@ class Job:
                 return
         callback(self)
 
-    def _finish(self, result: GainMapResult | None, error: str | None) -> None:
+    def _settle(self, result: GainMapResult | None, error: str | None) -> list[Callable[[Job], None]]:
+        """Record the outcome; return the waiters to wake (see :meth:`_notify`)."""
         with self._lock:
             self.result, self.error = result, error
             self.state = "done" if error is None else "failed"
             self.finished = time.time()
             self.image = None  # release the decoded input
             callbacks, self._callbacks = self._callbacks, []
+        return callbacks
+
+    def _notify(self, callbacks: list[Callable[[Job], None]]) -> None:
         for callback in callbacks:
             try:
                 callback(self)
@@ -268,12 +272,18 @@ class JobRunner:
             except Exception as exc:  # noqa: BLE001 - a failed job is data, not a dead worker
                 log.exception("job %s failed", job.id)
                 error = f"inference failed: {type(exc).__name__}: {exc}"
-            job._finish(result, error)
+            waiters = job._settle(result, error)
             if result is not None:
                 log.info("job %s done: %dx%d in %.3f s", job.id, result.width, result.height,
                          result.inference_seconds)
+            # Count the outcome before waking the waiters: a waiter answers the client, who may
+            # read /metrics at once and must already see this job counted.
             if self._on_finish is not None:
-                self._on_finish(job, result.inference_seconds if result else 0.0)
+                try:
+                    self._on_finish(job, result.inference_seconds if result else 0.0)
+                except Exception:  # noqa: BLE001 - a metrics failure must not strand the waiters
+                    log.exception("job %s: on_finish hook failed", job.id)
+            job._notify(waiters)
             with self._lock:
                 self._running -= 1
                 self._unfinished -= 1

@@ -165,6 +165,10 @@ class ServiceMetrics:
         add(Gauge("gmnet_jobs_in_progress", "Jobs a worker is running now.", in_progress))
         add(Gauge("gmnet_ready", "1 once the backend is loaded and the service accepts work.",
                   ready))
+        self.dropped = add(Counter("gmnet_connections_dropped_total",
+                                   "Connections closed by the server's guards by reason "
+                                   "(header_timeout, headers_too_large, bad_request, "
+                                   "too_many_connections).", ("reason",)))
         self.queue_capacity = add(Gauge("gmnet_queue_capacity", "Maximum queued jobs."))
         self.workers = add(Gauge("gmnet_workers", "Inference worker threads."))
 

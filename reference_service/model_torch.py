@@ -124,9 +124,8 @@ class GMNet(nn.Module):
         fy = self.res_y(self.down2(self.down1(y)))
         return self.sq_ker(fy), self.sq_chn(fy), self.sq_qmax(fy)
 
-    def predict(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x: (N,3,H,W) in [0,1], H and W even; y: (N,3,256,256). Returns (gain_map (N,1,H,W), qmax (N,1,1,1))."""
-        kernel, chn, qmax = self.global_branch(y)
+    def local_branch(self, x: torch.Tensor, kernel: torch.Tensor, chn: torch.Tensor) -> torch.Tensor:
+        """Full-resolution image (N,3,H,W) + the global branch's kernel and channel vector -> gain map (N,1,H,W)."""
         fx = self.res1(self.down_x(x))
         fx = dynamic_depthwise(fx, kernel)
         fx = fx * self.mask_est(fx)
@@ -135,7 +134,12 @@ class GMNet(nn.Module):
         fx = self.res3(fx)
         fx = F.relu(self.pixel_shuffle(self.upconv(fx)))
         fx = F.relu(self.HRconv(fx))
-        return self.conv_last(fx), qmax
+        return self.conv_last(fx)
+
+    def predict(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (N,3,H,W) in [0,1], H and W even; y: (N,3,256,256). Returns (gain_map (N,1,H,W), qmax (N,1,1,1))."""
+        kernel, chn, qmax = self.global_branch(y)
+        return self.local_branch(x, kernel, chn), qmax
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """As in the original: returns (gain_map, qmax * gain_map)."""
@@ -149,7 +153,7 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def load_model(checkpoint: str | None = None) -> GMNet:
-    """Build GMNet in eval mode with weights from ``checkpoint`` (default: the bundled stand-in).
+    """Build GMNet in eval mode with weights from ``checkpoint`` (default: the bundled trained checkpoint).
 
     Raises ``RuntimeError`` (from torch) when the checkpoint's keys or shapes do not match.
     """

@@ -32,12 +32,13 @@ import anyio.to_thread
 import numpy as np
 from PIL import Image
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import metrics as metrics_mod
 from .config import Settings
+from .http_protocol import guarded_protocol
 from .imaging import GAIN_MAP_BITS, ImageError, check_body_size, check_content_type, decode_image
 from .jobs import GainMapResult, Job, JobRunner, NotAccepting, Predict, QueueFull, StoreFull
 
@@ -46,6 +47,9 @@ log = logging.getLogger("reference_service.server")
 # GMNet's backends need at least 16 x 16 pixels (two stride-2 stages plus 3x3 convolutions).
 MIN_SIDE = 16
 PILLOW_DEFAULT_MAX_PIXELS = 89_478_485
+# nginx's code for "client closed the request": the client went away before the answer was ready.
+# Counted like any status so dropped uploads show in the metrics and never as a 5xx.
+CLIENT_CLOSED = 499
 # png: the quantised gain map; json: the same PNG base64-encoded plus facts; npy: the float32 gain
 # map losslessly, as a NumPy .npy file (what a client needs to compare backends exactly).
 FORMATS = ("png", "json", "npy")
@@ -171,17 +175,36 @@ def _options(request: Request) -> tuple[str, int]:
     return fmt, int(raw_bits)
 
 
-async def _read_body(request: Request, max_bytes: int) -> bytes:
-    """Read the body, refusing (413) by Content-Length first and by counted bytes second."""
+class ClientGone(Exception):
+    """The client closed the connection before the answer was ready (answered 499)."""
+
+
+async def _read_body(request: Request, max_bytes: int, idle_timeout: float) -> bytes:
+    """Read the body, refusing (413) by Content-Length first and by counted bytes second.
+
+    Raises BadRequest(408) when no body bytes arrive for ``idle_timeout`` seconds and
+    :class:`ClientGone` when the client disconnects mid-upload.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit():
         check_body_size(int(declared), max_bytes)
     chunks: list[bytes] = []
     total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        check_body_size(total, max_bytes)  # chunked uploads have no Content-Length
-        chunks.append(chunk)
+    stream = request.stream()
+    try:
+        while True:
+            with anyio.fail_after(idle_timeout):
+                chunk = await anext(stream, None)
+            if chunk is None:
+                break
+            total += len(chunk)
+            check_body_size(total, max_bytes)  # chunked uploads have no Content-Length
+            chunks.append(chunk)
+    except TimeoutError:
+        raise BadRequest(408, "body_timeout",
+                         f"no request body bytes for {idle_timeout:g} s") from None
+    except ClientDisconnect:
+        raise ClientGone() from None
     return b"".join(chunks)
 
 
@@ -190,7 +213,8 @@ async def _accept_image(request: Request, state: ServiceState, *, keep: bool) ->
     if not state.ready.is_set() or state.runner is None:
         raise BadRequest(503, "not_ready", "the backend is still loading; retry shortly")
     check_content_type(request.headers.get("content-type"))
-    body = await _read_body(request, state.settings.max_body_bytes)
+    body = await _read_body(request, state.settings.max_body_bytes,
+                            state.settings.body_timeout_seconds)
     image = await anyio.to_thread.run_sync(decode_image, body, state.settings.max_pixels,
                                            limiter=state.decode_limiter)
     height, width = image.shape[:2]
@@ -217,6 +241,39 @@ def _state(request: Request) -> ServiceState:
 
 
 # -- routes -----------------------------------------------------------------------------------
+def _refusal(state: ServiceState, exc: ImageError | BadRequest) -> JSONResponse:
+    headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
+    if exc.status == 408:
+        headers = {"Connection": "close"}  # the rest of the body is not worth waiting for
+    return error_response(state, exc.status, exc.code, exc.message, headers)
+
+
+def _client_gone(state: ServiceState, request: Request, when: str) -> Response:
+    log.info("%s %s: client disconnected %s", request.method, request.url.path, when)
+    return error_response(state, CLIENT_CLOSED, "client_disconnected", f"client disconnected {when}")
+
+
+async def _until_disconnected(request: Request) -> None:
+    """Return once the client has closed the connection (the body is already read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _finished_or_gone(request: Request, job: Job) -> bool:
+    """Wait for ``job``; True when it finished, False when the client disconnected first (the job
+    still runs to completion: a running inference cannot be interrupted)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Job] = loop.create_future()
+    job.add_done_callback(lambda j: loop.call_soon_threadsafe(
+        lambda: done.done() or done.set_result(j)))
+    gone = asyncio.ensure_future(_until_disconnected(request))
+    try:
+        await asyncio.wait({done, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    return done.done()
+
+
 async def gainmap(request: Request) -> Response:
     """POST /v1/gainmap: synchronous inference."""
     state = _state(request)
@@ -224,13 +281,11 @@ async def gainmap(request: Request) -> Response:
         fmt, _ = _options(request)
         job = await _accept_image(request, state, keep=False)
     except (ImageError, BadRequest) as exc:
-        headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
-        return error_response(state, exc.status, exc.code, exc.message, headers)
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[Job] = loop.create_future()
-    job.add_done_callback(lambda j: loop.call_soon_threadsafe(
-        lambda: done.done() or done.set_result(j)))
-    await done
+        return _refusal(state, exc)
+    except ClientGone:
+        return _client_gone(state, request, "mid-upload")
+    if not await _finished_or_gone(request, job):
+        return _client_gone(state, request, "while waiting for inference")
     if job.result is None:
         return error_response(state, 500, "inference_failed", job.error or "inference failed")
     if fmt == "json":
@@ -249,8 +304,9 @@ async def create_job(request: Request) -> Response:
         _options(request)
         job = await _accept_image(request, state, keep=True)
     except (ImageError, BadRequest) as exc:
-        headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
-        return error_response(state, exc.status, exc.code, exc.message, headers)
+        return _refusal(state, exc)
+    except ClientGone:
+        return _client_gone(state, request, "mid-upload")
     href = f"/v1/jobs/{job.id}"
     return JSONResponse({"id": job.id, "status": job.state, "href": href}, status_code=202,
                         headers={"Location": href})
@@ -330,9 +386,14 @@ ROUTES = [
 
 
 class MetricsMiddleware:
-    """Pure ASGI middleware: per-route request counts, latency and one access-log line."""
+    """Pure ASGI middleware: per-route request counts, latency and one access-log line.
 
-    def __init__(self, app: Starlette, state: ServiceState) -> None:
+    The request is counted when its last response byte is handed to the server (before the
+    client can read it, so a client that reads /metrics next sees it), or, if no response is
+    sent, when the application returns.
+    """
+
+    def __init__(self, app: Callable, state: ServiceState) -> None:
         self.app, self.state = app, state
         self.route_of = {route.endpoint: route.path for route in ROUTES}
 
@@ -342,15 +403,13 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = {"code": 500}
+        recorded = False
 
-        async def send_wrapper(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
+        def record() -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             elapsed = time.perf_counter() - started
             route = self.route_of.get(scope.get("endpoint"), "other")
             m = self.state.metrics
@@ -358,6 +417,50 @@ class MetricsMiddleware:
             m.latency.observe(elapsed, route=route)
             log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status["code"],
                      elapsed * 1000)
+
+        async def send_wrapper(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                record()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            record()
+
+
+class AdmissionMiddleware:
+    """Bounds uploads in flight (POST requests being read, decoded or waiting for inference).
+
+    Each upload may hold up to GMNET_MAX_BODY_BYTES of body in memory; beyond
+    ``settings.max_uploads`` a new POST is answered 503 at once, before its body is read. Other
+    requests (/healthz, /metrics, job status) hold no body and are not limited here.
+    """
+
+    def __init__(self, app: Callable, state: ServiceState) -> None:
+        self.app, self.state = app, state
+        self.in_flight = 0
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        limit = self.state.settings.max_uploads
+        if self.in_flight >= limit:
+            self.state.metrics.errors.inc(code="too_many_uploads")
+            response = JSONResponse(
+                {"error": "too_many_uploads", "status": 503,
+                 "message": f"{limit} uploads are already in progress; retry shortly"},
+                status_code=503, headers={"Retry-After": "1"})
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -400,7 +503,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_configured_backe
                     exception_handlers={404: _not_found, 405: _not_found,
                                         Exception: _internal_error})
     app.state.service = state
-    return MetricsMiddleware(app, state), state
+    return MetricsMiddleware(AdmissionMiddleware(app, state), state), state
 
 
 def _configure_pillow(max_pixels: int) -> None:
@@ -437,11 +540,16 @@ def serve(settings: Settings, loader: BackendLoader = load_configured_backend) -
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     _configure_pillow(settings.max_pixels)
     app, state = create_app(settings, loader)
+    protocol = guarded_protocol(header_timeout=settings.header_timeout_seconds,
+                                max_connections=settings.max_connections,
+                                on_drop=lambda reason: state.metrics.dropped.inc(reason=reason))
+    # Connection limits live in the protocol (open connections) and AdmissionMiddleware
+    # (uploads in flight), not in uvicorn's limit_concurrency, which counts idle and half-open
+    # connections too and so lets slow clients starve /healthz.
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
                             access_log=False, server_header=False, lifespan="on",
-                            timeout_keep_alive=5,
-                            # bounds open connections, hence request bodies held in memory
-                            limit_concurrency=settings.max_connections)
+                            timeout_keep_alive=5, http=protocol,
+                            h11_max_incomplete_event_size=settings.max_header_bytes)
     server = uvicorn.Server(config)
     state.on_fatal = lambda: setattr(server, "should_exit", True)
     # uvicorn re-raises the captured signal after a graceful shutdown; with a no-op handler in

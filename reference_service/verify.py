@@ -1,39 +1,46 @@
 """Goldens and agreement metrics: every backend against the PyTorch reference.
 
-Four synthetic inputs (gradient, checkerboard, portrait, landscape) were run through the torch model into
+Five inputs (gradient, checkerboard, portrait, landscape, and ``scene``: a procedural photo-like outdoor
+scene from ``reference_service.scenes``) were run through the torch model into
 ``reference_service/goldens/<case>.npz`` (image, thumbnail, gain_map, qmax). The goldens ARE the torch
 reference, so ``python -m reference_service.verify --json`` works without torch installed. Regenerate them
 only with torch present: ``python -m reference_service.verify --regenerate``.
 
-Metrics per backend and case (gain maps compared as float64):
+Metrics per backend and case:
 
-* PSNR in dB with ``data_range`` = the golden's peak-to-peak range. The bundled untrained stand-in
-  weights produce gain maps of magnitude ~1e-14 (Kaiming x0.1 through ~30 layers), so a fixed peak of 1.0
-  would make any backend look perfect; range-relative PSNR measures agreement at the output's own scale.
-* SSIM with an 11x11 gaussian window (sigma 1.5), K1=0.01, K2=0.03, same ``data_range``, mean over the
-  valid region (numpy only).
-* max |error| (absolute), max |error| / range, and qmax relative error.
+* **What the service returns**: each gain map encoded exactly as the service encodes it
+  (``imaging.encode_gain_map``: clipped to [0, 1], 8-bit and 16-bit PNG), decoded back to integer levels
+  and compared level by level with the golden's encoding: the largest difference and the number of pixels
+  that differ, next to how many distinct levels the golden's PNG holds (a map with few levels would make
+  "identical PNGs" vacuous).
+* Float agreement (gain maps as float64): PSNR in dB with ``data_range`` = the golden's peak-to-peak range,
+  SSIM with an 11x11 gaussian window (sigma 1.5), K1=0.01, K2=0.03, same ``data_range``, max |error|
+  (absolute and relative to the range), and qmax relative error.
 
-Bars: PSNR >= 100 dB, SSIM >= 0.9999, ``allclose`` with atol 1e-3 both absolute and relative to the range,
-qmax relative error <= 1e-4, outputs finite, correctly shaped and not constant. Exit status: 0 all bars met,
-1 a bar failed, 3 a golden is missing or unreadable, 4 no backend could run.
+Bars: both PNGs within 1 level of the golden's everywhere; PSNR >= 100 dB, SSIM >= 0.9999, ``allclose``
+with atol 1e-3 both absolute and relative to the range, qmax relative error <= 1e-4, outputs finite,
+correctly shaped and not constant. Exit status: 0 all bars met, 1 a bar failed, 3 a golden is missing or
+unreadable, 4 no backend could run.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import platform
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from reference_service.imaging import encode_gain_map
 from reference_service.preprocess import to_thumbnail
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
@@ -42,11 +49,14 @@ CASES: dict[str, tuple[int, int]] = {
     "checkerboard": (128, 128),
     "portrait": (128, 96),
     "landscape": (96, 128),
+    "scene": (160, 240),
 }
+SCENE_SEED = 424242  # the ``scene`` case: scenes.make_pair(SCENE_SEED, 160, 240, "outdoor")
 PSNR_MIN_DB = 100.0
 SSIM_MIN = 0.9999
 ATOL = 1e-3
 QMAX_RTOL = 1e-4
+PNG_MAX_LEVEL_DIFF = 1
 EXIT_OK, EXIT_BAR_FAILED, EXIT_GOLDEN, EXIT_NO_BACKEND = 0, 1, 3, 4
 
 
@@ -58,6 +68,10 @@ class GoldenError(Exception):
 def make_case(name: str) -> np.ndarray:
     """Deterministic synthetic float32 (H, W, 3) image in [0, 1] for case ``name``. Raises ``KeyError``."""
     h, w = CASES[name]
+    if name == "scene":
+        from reference_service.scenes import make_pair
+
+        return make_pair(SCENE_SEED, h, w, "outdoor").sdr
     yy, xx = np.meshgrid(np.linspace(0.0, 1.0, h), np.linspace(0.0, 1.0, w), indexing="ij")
     if name == "gradient":
         img = np.stack([xx, yy, 0.5 * (xx + yy)], axis=2)
@@ -135,6 +149,31 @@ def _pair(reference: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return ref, tst
 
 
+def png_levels(gain_map: np.ndarray, qmax: float, bits: int) -> np.ndarray:
+    """The integer samples of the PNG the service returns for ``gain_map`` at ``bits`` (8 or 16)."""
+    png = encode_gain_map(np.asarray(gain_map, dtype=np.float32), qmax=qmax, bits=bits)
+    return np.asarray(Image.open(io.BytesIO(png), formats=["PNG"])).astype(np.int64)
+
+
+@dataclass
+class PngAgreement:
+    """One backend's service PNG against the golden's at one bit depth."""
+
+    bits: int
+    levels: int  # distinct values in the golden's PNG
+    max_level_diff: int
+    differing_pixels: int
+    pixels: int
+
+
+def png_agreement(golden_map: np.ndarray, golden_qmax: float, gain_map: np.ndarray, qmax: float,
+                  bits: int) -> PngAgreement:
+    """Compare the PNGs the service would return for the golden and for ``gain_map``."""
+    ref, out = png_levels(golden_map, golden_qmax, bits), png_levels(gain_map, qmax, bits)
+    diff = np.abs(ref - out)
+    return PngAgreement(bits, int(np.unique(ref).size), int(diff.max()), int(np.count_nonzero(diff)), int(diff.size))
+
+
 @dataclass
 class CaseResult:
     """Agreement of one backend with one golden."""
@@ -150,6 +189,7 @@ class CaseResult:
     qmax_rel_err: float
     seconds: float
     failures: list[str]
+    png: list[PngAgreement] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:  # noqa: D102
@@ -184,8 +224,15 @@ def compare(case: str, golden: dict, gain_map: np.ndarray, qmax: float, seconds:
         failures.append(f"max |err|/range {err.max() / rng:.3g} > {ATOL}")
     if not np.isfinite(q_rel) or q_rel > QMAX_RTOL:
         failures.append(f"qmax relative error {q_rel:.3g} > {QMAX_RTOL}")
+    pngs = [png_agreement(golden["gain_map"], q_ref, gain_map, float(qmax), bits) for bits in (8, 16)]
+    if pngs[1].levels < 2:
+        failures.append("golden's 16-bit PNG is constant: a PNG comparison would say nothing")
+    for png in pngs:
+        if png.max_level_diff > PNG_MAX_LEVEL_DIFF:
+            failures.append(f"{png.bits}-bit PNG differs by {png.max_level_diff} levels (> {PNG_MAX_LEVEL_DIFF}) "
+                            f"at {png.differing_pixels} pixels")
     return CaseResult(case, list(out.shape), p, s, float(err.max()), float(err.max() / rng), float(qmax), q_ref,
-                      float(q_rel), seconds, failures)
+                      float(q_rel), seconds, failures, pngs)
 
 
 # ----------------------------------------------------------------------------- goldens
@@ -263,7 +310,9 @@ def run(backends: list[str] | None = None, directory: Path = GOLDENS) -> dict:
     goldens = {case: load_golden(case, directory) for case in CASES}
     installed = available_backends()
     report: dict = {"schema": 1, "bars": {"psnr_min_db": PSNR_MIN_DB, "ssim_min": SSIM_MIN, "atol": ATOL,
-                                          "qmax_rtol": QMAX_RTOL}, "machine": machine(), "backends": {}}
+                                          "qmax_rtol": QMAX_RTOL, "png_max_level_diff": PNG_MAX_LEVEL_DIFF},
+                    "checkpoint_sha256": str(goldens["gradient"].get("checkpoint_sha256", "")),
+                    "machine": machine(), "backends": {}}
     for name in backends or list(BACKENDS):
         entry: dict = {"available": name in installed}
         if name in installed:
@@ -303,28 +352,38 @@ def machine() -> dict:
             "platform": platform.platform()}
 
 
+def _png_cell(r: dict, bits: int) -> str:
+    png = next((p for p in r.get("png") or () if p["bits"] == bits), None)
+    if png is None:
+        return "-"
+    return f"{png['max_level_diff']} / {png['differing_pixels']:,} of {png['pixels']:,} ({png['levels']:,} levels)"
+
+
 def render_markdown(report: dict, command: str) -> str:
     """Markdown table of ``report`` (as returned by :func:`run`)."""
     m = report["machine"]
     lines = ["# GMNet backend verification vs the torch reference", "",
              f"Command: `{command}`  ", f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB, "
              f"Python {m['python']}, {m['platform']}  ",
-             f"Bars: PSNR >= {PSNR_MIN_DB} dB and SSIM >= {SSIM_MIN} (both with data_range = golden peak-to-peak), "
-             f"allclose atol {ATOL} (absolute and relative to range), qmax relative error <= {QMAX_RTOL}.  ",
-             "Weights: the bundled untrained stand-in (gain maps ~1e-14 in magnitude, hence range-relative metrics).", "",
-             "| backend | case | shape | PSNR (dB) | SSIM | max abs err | max err / range | qmax rel err | pass |",
-             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+             f"Goldens: torch outputs of checkpoint sha256 `{report.get('checkpoint_sha256', '')[:16]}…`.  ",
+             f"Bars: the service's 8-bit and 16-bit gain-map PNGs within {PNG_MAX_LEVEL_DIFF} level of the golden's "
+             f"everywhere; PSNR >= {PSNR_MIN_DB} dB and SSIM >= {SSIM_MIN} (both with data_range = golden "
+             f"peak-to-peak), allclose atol {ATOL} (absolute and relative to range), qmax relative error <= {QMAX_RTOL}.",
+             "", "PNG columns: largest level difference / pixels that differ (distinct levels in the golden's PNG).", "",
+             "| backend | case | shape | 8-bit PNG | 16-bit PNG | PSNR (dB) | SSIM | max abs err | max err / range | "
+             "qmax rel err | pass |",
+             "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for name, entry in report["backends"].items():
         if not entry["available"]:
-            lines.append(f"| {name} | - | - | - | - | - | - | - | not installed |")
+            lines.append(f"| {name} | - | - | - | - | - | - | - | - | - | not installed |")
             continue
         if "error" in entry:
-            lines.append(f"| {name} | - | - | - | - | - | - | - | FAILED: {entry['error']} |")
+            lines.append(f"| {name} | - | - | - | - | - | - | - | - | - | FAILED: {entry['error']} |")
             continue
         for case, r in entry["cases"].items():
-            lines.append(f"| {name} | {case} | {r['shape'][0]}x{r['shape'][1]} | {r['psnr_db']:.1f} | {r['ssim']:.10f} | "
-                         f"{r['max_abs_err']:.3g} | {r['max_rel_err']:.3g} | {r['qmax_rel_err']:.3g} | "
-                         f"{'yes' if r['passed'] else 'NO: ' + '; '.join(r['failures'])} |")
+            lines.append(f"| {name} | {case} | {r['shape'][0]}x{r['shape'][1]} | {_png_cell(r, 8)} | {_png_cell(r, 16)} | "
+                         f"{r['psnr_db']:.1f} | {r['ssim']:.10f} | {r['max_abs_err']:.3g} | {r['max_rel_err']:.3g} | "
+                         f"{r['qmax_rel_err']:.3g} | {'yes' if r['passed'] else 'NO: ' + '; '.join(r['failures'])} |")
     lines += ["", f"Overall: {'PASS' if report['passed'] else 'FAIL'}", ""]
     return "\n".join(lines)
 

@@ -1,48 +1,23 @@
-"""Deterministic stand-in checkpoint for GMNet, in the original ``state_dict`` key layout.
+"""GMNet checkpoints in the original ``state_dict`` key layout: where the bundled one lives, saving, loading.
 
-THE BUNDLED WEIGHTS ARE UNTRAINED STAND-INS. The trained GMNet checkpoints cannot be fetched here, so
-``reference_service/assets/gmnet_standin.pth`` is produced by the original initialisation (Kaiming-normal,
-fan_in, scaled by 0.1; biases 0) from a fixed seed. Its outputs are numerically meaningful for checking
-that three runtimes agree, but they are not useful gain maps. A trained ``G_realworld.pth`` uses the same
-keys (``down1.conv.0.weight``, ``res1.0.conv1.bias``, ``sq_ker.conv.4.weight``, ...) and drops in unchanged.
+The bundled ``reference_service/assets/gmnet_synthetic.pth`` was trained by ``python -m training.train_gmnet``
+on procedural SDR -> HDR scenes (``reference_service/scenes.py``; ``reports/training.md`` has how and how well).
+The trained GMNet checkpoints of the paper (``G_realworld.pth``) use the same keys (``down1.conv.0.weight``,
+``res1.0.conv1.bias``, ``sq_ker.conv.4.weight``, ...) and drop in unchanged (``GMNET_CHECKPOINT``; re-export the
+ONNX model for ONNX Runtime).
 
-Generating (``python -m reference_service.weights``) needs torch (a dev dependency). Loading for the torch
-backend uses ``torch.load(weights_only=True)``; the tinygrad backend reads the same file without torch.
+Saving and loading with torch (``torch.load(weights_only=True)``) is for dev steps and the torch backend; the
+tinygrad backend reads the same file without torch.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-DEFAULT_CHECKPOINT = ASSETS / "gmnet_standin.pth"
-SEED = 20250122
-INIT_SCALE = 0.1
-
-
-def build_standin_state_dict(seed: int = SEED) -> dict:
-    """Return GMNet's state_dict after the original initialisation, drawn from ``seed``.
-
-    Every Conv2d weight: Kaiming-normal (a=0, mode='fan_in', ReLU gain) times 0.1; every bias: 0.
-    Parameters are initialised in ``named_parameters`` order from one ``torch.Generator``.
-    """
-    import torch
-    from torch import nn
-
-    from reference_service.model_torch import GMNet
-
-    generator = torch.Generator().manual_seed(seed)
-    model = GMNet()
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, a=0, mode="fan_in", generator=generator)
-                module.weight.mul_(INIT_SCALE)
-                nn.init.zeros_(module.bias)
-    return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+DEFAULT_CHECKPOINT = ASSETS / "gmnet_synthetic.pth"
 
 
 def save_state_dict(state_dict: dict, path: Path) -> None:
@@ -77,18 +52,3 @@ def unwrap_state_dict(obj: dict) -> dict:
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
             obj = obj[key]
     return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """CLI: regenerate the stand-in checkpoint."""
-    parser = argparse.ArgumentParser(description="Write the deterministic GMNet stand-in checkpoint (needs torch).")
-    parser.add_argument("--output", type=Path, default=DEFAULT_CHECKPOINT)
-    parser.add_argument("--seed", type=int, default=SEED)
-    args = parser.parse_args(argv)
-    save_state_dict(build_standin_state_dict(args.seed), args.output)
-    print(f"wrote {args.output} ({args.output.stat().st_size} bytes)")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,10 +1,11 @@
-"""`depaudit bench`: cold-build the reference service's image variants and measure them."""
+"""`depaudit bench`: cold-build the reference service's image variants and measure them side by side."""
 
 from __future__ import annotations
 
 import json
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,6 +14,8 @@ import typer
 from depaudit.cli._app import app, info
 from depaudit.cli.options import QuietOption, VerboseOption
 from depaudit.cli.output import set_verbosity
+
+REPORT_FILES = ("images.md", "images.json")
 
 
 def _sizes(text: str) -> list[tuple[int, int]]:
@@ -27,28 +30,59 @@ def _sizes(text: str) -> list[tuple[int, int]]:
     return sizes
 
 
+def report_folder(output_dir: Path, overwrite: bool, now: float | None = None) -> Path:
+    """Where this run's report goes: ``output_dir`` itself when it holds no bench report yet (or when
+    ``overwrite``), else a new ``bench-<UTC time>`` folder inside it, so an earlier report is never replaced
+    by accident."""
+    if overwrite or not any((output_dir / name).exists() for name in REPORT_FILES):
+        return output_dir
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    candidate, n = output_dir / f"bench-{stamp}", 1
+    while candidate.exists():
+        n += 1
+        candidate = output_dir / f"bench-{stamp}-{n}"
+    return candidate
+
+
+def write_report(report: dict, folder: Path) -> list[Path]:
+    """images.json, the charts that have data and images.md into ``folder``; returns the files written."""
+    from depaudit.fileio import write_text
+    from depaudit.servicebench.render import charts, render_markdown
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    svgs = charts(report)
+    for name, svg in svgs.items():
+        write_text(folder / name, svg)
+        written.append(folder / name)
+    write_text(folder / "images.md", render_markdown(report, list(svgs)))
+    return written + [folder / "images.md"]
+
+
 @app.command()
 def bench(
     variant: Annotated[Optional[list[str]], typer.Option("--variant", "-v", help="torch-cuda, torch-cpu, onnxruntime, tinygrad (repeatable; default all).")] = None,
     base_image: Annotated[str, typer.Option("--base-image", envvar="DEPAUDIT_BASE_IMAGE", help="BASE_IMAGE build argument (no registry here: build depaudit/python:3.11-slim with docker/base/build-base.sh).")] = "python:3.11-slim",
     sizes: Annotated[str, typer.Option("--sizes", help="Input sizes, WIDTHxHEIGHT comma-separated.")] = "256x256,512x512,1024x768",
-    requests: Annotated[int, typer.Option("--requests", min=1, max=1000, help="Timed requests per size (after one warm-up).")] = 5,
-    size_budget: Annotated[float, typer.Option("--size-budget", min=1, help="Seconds of timed requests per size; at least one request is made.")] = 90.0,
+    requests: Annotated[int, typer.Option("--requests", min=1, max=1000, help="Interleaved rounds: timed requests per variant and size (after one warm-up).")] = 5,
+    size_budget: Annotated[float, typer.Option("--size-budget", min=1, help="Seconds of timed requests per variant and size; at least one request is made.")] = 90.0,
     torch_index_url: Annotated[Optional[str], typer.Option("--torch-index-url", help="CPU index for torch-cpu (default: serve --wheels on 127.0.0.1).")] = None,
     wheels: Annotated[Optional[list[Path]], typer.Option("--wheels", help="Folder of +cpu wheels to serve as the CPU index (default /opt/wheels).")] = None,
     repo: Annotated[Path, typer.Option("--repo", help="Repository root (build context holding docker/).")] = Path("."),
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where images.md, images.json and the SVG charts go.")] = Path("reports"),
-    keep: Annotated[bool, typer.Option("--keep", help="Keep the images it built.")] = False,
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Report folder; when it already holds a bench report, a new bench-<time> folder inside it is used (see --overwrite).")] = Path("reports"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the report already in --output-dir.")] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the final images it built (builder stages are always removed).")] = False,
     no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the compressed-size pass.")] = False,
     from_json: Annotated[Optional[Path], typer.Option("--from-json", help="Re-render images.md and the charts from an existing images.json (no builds).")] = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> int:
-    """Cold build time, image size, start-to-ready, latency p50/p95 and agreement with torch, per variant."""
+    """Cold build time, image size, start-to-ready, interleaved latency and agreement with torch, per variant."""
     set_verbosity(quiet, verbose)
     from depaudit.fileio import write_text
-    from depaudit.images.bench import VARIANTS, BenchConfig, run_bench
-    from depaudit.render.bench import charts, render_markdown
+    from depaudit.servicebench.gmnet import VARIANTS
+    from depaudit.servicebench.render import render_markdown
+    from depaudit.servicebench.run import BenchConfig, run_bench
 
     if from_json is not None:
         return _rerender(from_json, output_dir)
@@ -56,28 +90,25 @@ def bench(
                       sizes=_sizes(sizes), requests=requests, size_budget_seconds=size_budget,
                       torch_index_url=torch_index_url, keep=keep, measure_compressed=not no_compressed,
                       **({"wheel_dirs": tuple(wheels)} if wheels else {}))
+    folder = report_folder(output_dir, overwrite)
+    if folder != output_dir:
+        info(f"depaudit bench: {output_dir} already holds a report; this run writes to {folder} (--overwrite replaces it)")
     report = run_bench(cfg, say=lambda message: info(f"depaudit bench: {message}"))
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_text(output_dir / "images.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
-    for name, svg in charts(report).items():
-        write_text(output_dir / name, svg)
-    write_text(output_dir / "images.md", render_markdown(report))
-    info(f"depaudit bench: wrote {output_dir / 'images.md'}, images.json and 3 charts")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(folder / "images.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
+    written = write_report(report, folder)
+    info(f"depaudit bench: wrote {folder / 'images.json'}, " + ", ".join(p.name for p in written))
+    if report.get("provisional"):
+        info("depaudit bench: the load average exceeded the CPU count: the report is marked provisional")
     sys.stdout.write(render_markdown(report))
     failed = [v["variant"] for v in report["variants"] if v.get("error")]
     return 4 if failed else 0
 
 
 def _rerender(path: Path, output_dir: Path) -> int:
-    from depaudit.fileio import write_text
     from depaudit.gate import load_bench_report
-    from depaudit.render.bench import charts, render_markdown
 
     report = load_bench_report(path)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for name, svg in charts(report).items():
-        write_text(output_dir / name, svg)
-    write_text(output_dir / "images.md", render_markdown(report))
-    info(f"depaudit bench: re-rendered {output_dir / 'images.md'} and 3 charts from {path}")
+    written = write_report(report, output_dir)
+    info(f"depaudit bench: re-rendered {', '.join(str(p) for p in written)} from {path}")
     return 0
-

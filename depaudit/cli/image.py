@@ -19,7 +19,7 @@ from depaudit.render.image_output import COMPARE_RENDERERS, MEASURE_RENDERERS, C
 EXIT_CODES_HELP = "Exit codes: 0 measured; 2 usage error (sarif and gnu: no findings to report); 4 Docker failed."
 
 
-def _measure(refs: list[str], compressed: bool, top: int) -> list[ImageMeasurement]:
+def _measure(refs: list[str], compressed: bool, top: int | None) -> list[ImageMeasurement]:
     require_engine()
     results = []
     for ref in refs:
@@ -69,6 +69,7 @@ def compare(
     """Two images side by side: sizes, accelerator bytes, and Python packages."""
     opt.begin(fmt, quiet, verbose)
     check_supported(COMPARE_RENDERERS, fmt.format)
-    b, a = _measure([before, after], not no_compressed, top)
-    emit(render(COMPARE_RENDERERS, fmt.format, Comparison(b, a), _options(output, binary)), output)
+    # every package of both images: the lists are merged first, then cut to --top
+    b, a = _measure([before, after], not no_compressed, None)
+    emit(render(COMPARE_RENDERERS, fmt.format, Comparison(b, a, top), _options(output, binary)), output)
     return 0

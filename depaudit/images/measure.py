@@ -359,7 +359,7 @@ def measurement_from_scan(
     history: list[HistoryEntry],
     scan: ArchiveScan,
     *,
-    top: int = 15,
+    top: int | None = 15,
     info: dict[str, object] | None = None,
 ) -> ImageMeasurement:
     """Assemble an ImageMeasurement from the engine's size and history and a scanned archive."""
@@ -389,7 +389,7 @@ def measurement_from_scan(
     )
 
 
-def measure_image(ref: str, *, compressed: bool = True, top: int = 15) -> ImageMeasurement:
+def measure_image(ref: str, *, compressed: bool = True, top: int | None = 15) -> ImageMeasurement:
     """Measure image `ref` on the local engine (see the module docstring). `compressed=False` skips the
     gzip pass (the slow part for GB images; compressed_size is then None). Raises ToolError when
     the engine is unreachable, the image does not exist or `docker save` fails."""

@@ -26,6 +26,7 @@ class Comparison:
 
     before: ImageMeasurement
     after: ImageMeasurement
+    top: int | None = None  # package rows, cut after the two lists are merged
 
 
 def _measure_table(items: Sequence[ImageMeasurement], options: RenderOptions) -> HumanOutput:
@@ -42,16 +43,16 @@ def _measure_markdown(items: Sequence[ImageMeasurement], options: RenderOptions)
 
 def _compare_table(doc: Comparison, options: RenderOptions) -> HumanOutput:
     return HumanOutput(
-        tuple(_renderable(r) for r in images.comparison_renderables(doc.before, doc.after, options.binary))
+        tuple(_renderable(r) for r in images.comparison_renderables(doc.before, doc.after, options.binary, doc.top))
     )
 
 
 def _compare_json(doc: Comparison, options: RenderOptions) -> str:
-    return images.render_comparison_json(doc.before, doc.after, options.indent)
+    return images.render_comparison_json(doc.before, doc.after, options.indent, doc.top)
 
 
 def _compare_markdown(doc: Comparison, options: RenderOptions) -> str:
-    return images.render_comparison_markdown(doc.before, doc.after, options.binary)
+    return images.render_comparison_markdown(doc.before, doc.after, options.binary, doc.top)
 
 
 MEASURE_RENDERERS: dict[OutputFormat, Renderer[Sequence[ImageMeasurement]]] = with_unsupported(

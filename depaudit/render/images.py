@@ -35,14 +35,20 @@ def _pkg_name(spec: str) -> str:
     return spec.split("==", 1)[0]
 
 
-def comparison(before: ImageMeasurement, after: ImageMeasurement) -> dict:
-    """Side-by-side figures and per-package sizes (by name; versions may differ)."""
+def comparison(before: ImageMeasurement, after: ImageMeasurement, top: int | None = None) -> dict:
+    """Side-by-side figures and per-package sizes (by name; versions may differ).
+
+    The two images' package lists are merged first and only then cut to the ``top`` largest, so a
+    package both images hold shows its size on both sides (the measurements should therefore carry
+    every package: ``measure_image(..., top=None)``).
+    """
     def delta(a: int | None, b: int | None) -> int | None:
         return None if a is None or b is None else b - a
 
     b_pk = {_pkg_name(n): (n, s) for n, s in before.python_packages}
     a_pk = {_pkg_name(n): (n, s) for n, s in after.python_packages}
-    names = sorted(set(b_pk) | set(a_pk), key=lambda n: -max(b_pk.get(n, ("", 0))[1], a_pk.get(n, ("", 0))[1]))
+    names = sorted(set(b_pk) | set(a_pk), key=lambda n: (-max(b_pk.get(n, ("", 0))[1], a_pk.get(n, ("", 0))[1]), n))
+    names = names[:top] if top is not None else names
     packages = [{"name": n, "before": b_pk[n][1] if n in b_pk else None, "after": a_pk[n][1] if n in a_pk else None}
                 for n in names]
     rows = {}
@@ -54,8 +60,9 @@ def comparison(before: ImageMeasurement, after: ImageMeasurement) -> dict:
     return {"before": before.image, "after": after.image, "figures": rows, "packages": packages}
 
 
-def render_comparison_json(before: ImageMeasurement, after: ImageMeasurement, indent: int | None = 2) -> str:
-    data = {"schema": SCHEMA, **comparison(before, after),
+def render_comparison_json(before: ImageMeasurement, after: ImageMeasurement, indent: int | None = 2,
+                           top: int | None = None) -> str:
+    data = {"schema": SCHEMA, **comparison(before, after, top),
             "images": [measurement_to_dict(before), measurement_to_dict(after)]}
     return json.dumps(data, indent=indent) + "\n"
 
@@ -95,9 +102,10 @@ def render_measurements_markdown(items: Sequence[ImageMeasurement], binary: bool
     return "\n".join(render_measurement_markdown(m, binary) for m in items)
 
 
-def render_comparison_markdown(before: ImageMeasurement, after: ImageMeasurement, binary: bool = False) -> str:
+def render_comparison_markdown(before: ImageMeasurement, after: ImageMeasurement, binary: bool = False,
+                               top: int | None = None) -> str:
     f = lambda n: format_size(n, binary)  # noqa: E731
-    data = comparison(before, after)
+    data = comparison(before, after, top)
     labels = {"size": "size on disk", "compressed_size": "compressed", "accelerator_bytes": "accelerator libraries"}
     lines = [f"## `{before.image}` → `{after.image}`", "",
              "| | before | after | change |", "| --- | ---: | ---: | ---: |"]
@@ -146,11 +154,12 @@ def measurement_renderables(m: ImageMeasurement, binary: bool = False) -> Iterat
     yield libs
 
 
-def comparison_renderables(before: ImageMeasurement, after: ImageMeasurement, binary: bool = False) -> Iterator[object]:
+def comparison_renderables(before: ImageMeasurement, after: ImageMeasurement, binary: bool = False,
+                           top: int | None = None) -> Iterator[object]:
     from rich.table import Table
 
     f = lambda n: format_size(n, binary)  # noqa: E731
-    data = comparison(before, after)
+    data = comparison(before, after, top)
     table = Table(title=f"{before.image} → {after.image}", title_justify="left")
     for name, justify in (("", "left"), ("before", "right"), ("after", "right"), ("change", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]

@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 
 from depaudit.images import engine
-from depaudit.images.bench import remove_images, sample_png, stage_images, wait_ready
+from depaudit.images.build import remove_images, stage_images
+from depaudit.images.container import wait_ready
+from depaudit.servicebench.gmnet import sample_png
 
 pytestmark = pytest.mark.docker
 

@@ -9,7 +9,7 @@ import pytest
 
 from depaudit.errors import ToolError
 from depaudit.images import engine
-from depaudit.images.bench import stage_images
+from depaudit.images.build import stage_images
 from depaudit.images.engine import clean_created_by, parse_history, parse_inspect
 
 from fixture_paths import FIXTURES

@@ -165,3 +165,11 @@ def vm_hwm_kib(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     raise RuntimeError("VmHWM not found")
+
+
+def vm_rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of ``pid`` from /proc/PID/status (VmRSS, VmHWM, ...) in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not found")

@@ -25,7 +25,7 @@ CASES = tuple(verify.CASES)
 
 # ------------------------------------------------------------------ goldens themselves
 def test_every_golden_exists_and_is_valid(goldens):
-    assert set(goldens) == {"gradient", "checkerboard", "portrait", "landscape"}
+    assert set(goldens) == {"gradient", "checkerboard", "portrait", "landscape", "scene"}
     for case, golden in goldens.items():
         h, w = verify.CASES[case]
         assert h % 2 == 0 and w % 2 == 0
@@ -81,8 +81,25 @@ def test_backend_output_invariants(backend_outputs, goldens, backend, case):
     # non-degenerate: varies across the image, not a handful of values, same scale as the reference
     assert np.ptp(gain_map) > 0 and np.unique(gain_map).size > gain_map.size // 10
     assert np.ptp(gain_map) == pytest.approx(np.ptp(goldens[case]["gain_map"]), rel=1e-3)
-    # bounded: the stand-in weights give tiny maps; anything near 1 would mean a broken layer
-    assert np.abs(gain_map).max() < 1.0
+    # bounded: the normalized gain map lives in [0, 1]; far outside it would mean a broken layer
+    assert -0.5 < gain_map.min() and gain_map.max() < 1.5
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_the_service_pngs_match_the_goldens_within_one_level(backend_outputs, goldens, backend):
+    for case, golden in goldens.items():
+        gain_map, qmax = backend_outputs(backend)[case]
+        for bits in (8, 16):
+            png = verify.png_agreement(golden["gain_map"], float(golden["qmax"]), gain_map, qmax, bits)
+            assert png.max_level_diff <= 1, (case, bits, png)
+            assert png.levels > (20 if bits == 8 else 500), (case, bits, png)  # real content, not a flat map
+
+
+def test_a_png_off_by_two_levels_fails_the_bar(goldens):
+    golden = goldens["scene"]
+    off = golden["gain_map"] + np.float32(2.5 / 65535)
+    result = verify.compare("scene", golden, off, float(golden["qmax"]))
+    assert any("16-bit PNG differs by" in f for f in result.failures)
 
 
 def test_different_inputs_give_different_maps(backend_outputs):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,11 +41,15 @@ def test_every_setting_is_read(tmp_path: Path):
                            "GMNET_MAX_BODY_BYTES": "1_000", "GMNET_MAX_PIXELS": "640000",
                            "GMNET_JOB_TTL": "1.5", "GMNET_MAX_JOBS": "9",
                            "GMNET_DRAIN_TIMEOUT": "7", "GMNET_LOG_LEVEL": "DEBUG",
-                           "GMNET_MAX_CONNECTIONS": "5"})
+                           "GMNET_MAX_CONNECTIONS": "5", "GMNET_MAX_UPLOADS": "4",
+                           "GMNET_HEADER_TIMEOUT": "2.5", "GMNET_BODY_TIMEOUT": "9",
+                           "GMNET_MAX_HEADER_BYTES": "4096"})
     assert s == cfg.Settings(backend="tinygrad", checkpoint=ckpt, onnx_path=onnx, host="0.0.0.0",
                              port=9001, workers=2, queue_size=3, max_body_bytes=1000,
                              max_pixels=640000, job_ttl_seconds=1.5, max_jobs=9,
-                             drain_timeout_seconds=7.0, log_level="debug", max_connections=5)
+                             drain_timeout_seconds=7.0, log_level="debug", max_connections=5,
+                             max_uploads=4, header_timeout_seconds=2.5, body_timeout_seconds=9.0,
+                             max_header_bytes=4096)
 
 
 @pytest.mark.parametrize("env,needle", [
@@ -56,13 +61,17 @@ def test_every_setting_is_read(tmp_path: Path):
     ({"GMNET_MAX_PIXELS": "0"}, "GMNET_MAX_PIXELS"),
     ({"GMNET_JOB_TTL": "nan"}, "GMNET_JOB_TTL"),
     ({"GMNET_DRAIN_TIMEOUT": "soon"}, "GMNET_DRAIN_TIMEOUT='soon': not a number"),
-    ({"GMNET_BACKEND": "tensorrt"}, "must be one of onnxruntime, tinygrad, torch"),
+    ({"GMNET_BACKEND": "tensorrt"}, "must be one of onnxruntime, onnxruntime-int8, tinygrad, torch"),
     ({"GMNET_CHECKPOINT": "/nonexistent/G.pth"}, "GMNET_CHECKPOINT='/nonexistent/G.pth': no such"),
     ({"GMNET_ONNX": "/nonexistent/g.onnx"}, "GMNET_ONNX"),
     ({"GMNET_QUEUE_SIZE": "10", "GMNET_MAX_JOBS": "5"}, "GMNET_MAX_JOBS=5: must be at least"),
     ({"GMNET_LOG_LEVEL": "loud"}, "GMNET_LOG_LEVEL"),
     ({"HOST": "local host"}, "HOST"),
     ({"GMNET_MAX_CONNECTIONS": "0"}, "GMNET_MAX_CONNECTIONS"),
+    ({"GMNET_MAX_UPLOADS": "0"}, "GMNET_MAX_UPLOADS"),
+    ({"GMNET_HEADER_TIMEOUT": "0"}, "GMNET_HEADER_TIMEOUT"),
+    ({"GMNET_BODY_TIMEOUT": "forever"}, "GMNET_BODY_TIMEOUT='forever': not a number"),
+    ({"GMNET_MAX_HEADER_BYTES": "100"}, "GMNET_MAX_HEADER_BYTES"),
 ])
 def test_invalid_values_name_the_variable(env, needle):
     with pytest.raises(cfg.ConfigError) as info:
@@ -152,6 +161,30 @@ def test_runner_completes_jobs_and_keeps_them_for_lookup(ort_predict):
         assert all(job.result.width == 32 and job.result.png.startswith(b"\x89PNG")
                    for job in finished)
         assert runner.get("no-such-id") is None
+    finally:
+        assert runner.close_and_drain(30)
+
+
+def test_the_outcome_is_counted_before_the_waiter_is_woken(ort_predict):
+    # The synchronous endpoint answers the client from the done-callback; a client that reads
+    # /metrics right after its answer must find its job counted. on_finish (the metrics hook)
+    # therefore has to run before any waiter is woken. It used to run after: the cause of the
+    # flaky test_metrics_count_requests_errors_and_latency (completed == 0 under load).
+    order: list[str] = []
+    finished = threading.Event()
+
+    def on_finish(job, seconds):
+        time.sleep(0.2)  # widen the window the old order lost the race in
+        order.append("counted")
+
+    runner = JobRunner(ort_predict, workers=1, queue_size=2, max_jobs=4, job_ttl_seconds=60,
+                       on_finish=on_finish)
+    runner.start()
+    try:
+        job = runner.submit(image(32, 32), 16, keep=False)
+        job.add_done_callback(lambda j: (order.append("woken"), finished.set()))
+        assert finished.wait(60)
+        assert order == ["counted", "woken"]
     finally:
         assert runner.close_and_drain(30)
 
