@@ -198,8 +198,9 @@ def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def check_lock(budgets: Budgets, *, offline: bool = False, scan=None) -> list[GateCheck]:
-    """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets.
+def check_lock(budgets: Budgets, *, offline: bool = False, scan=None, selection=None) -> list[GateCheck]:
+    """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets, for the
+    install `selection` (a depaudit.model.Selection: workspace members; default the root project).
     `scan` (for reuse) defaults to depaudit.scan.scan_lock. Raises InputError/ToolError from the scan."""
     lock_path = budgets.lock
     if lock_path is None:
@@ -210,7 +211,8 @@ def check_lock(budgets: Budgets, *, offline: bool = False, scan=None) -> list[Ga
         from depaudit.scan import scan_lock as scan
     lock = load_lock(lock_path)
     wanted = tuple(dict.fromkeys(budgets.targets + budgets.no_accelerator_targets)) or None
-    report = scan(lock, targets=list(wanted) if wanted else None, offline=offline)
+    kwargs = {"selection": selection} if selection is not None else {}
+    report = scan(lock, targets=list(wanted) if wanted else None, offline=offline, **kwargs)
     checks: list[GateCheck] = []
     for t in report.targets:
         if not t.supported:
@@ -274,7 +276,7 @@ def check_latency(report_path: Path, limit_ms: float, percentile: str = "p95") -
     return checks
 
 
-def run_gate(budgets: Budgets, *, offline: bool = False) -> GateResult:
+def run_gate(budgets: Budgets, *, offline: bool = False, selection=None) -> GateResult:
     """Every check the budgets ask for. Raises UsageError when nothing is to be checked."""
     checks: list[GateCheck] = []
     if budgets.max_image_size is not None:
@@ -284,7 +286,7 @@ def run_gate(budgets: Budgets, *, offline: bool = False) -> GateResult:
     elif budgets.images:
         raise UsageError("images given but no --max-image-size budget")
     if budgets.max_download is not None or budgets.max_accelerator is not None or budgets.no_accelerator_targets:
-        checks += check_lock(budgets, offline=offline)
+        checks += check_lock(budgets, offline=offline, selection=selection)
     if budgets.max_latency_ms is not None:
         if budgets.bench_report is None:
             raise UsageError("--max-latency-ms needs --bench-report FILE (a depaudit bench images.json)")

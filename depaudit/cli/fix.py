@@ -35,6 +35,8 @@ def fix(
     lock: Annotated[bool, typer.Option("--lock", help="Re-lock with uv and show before/after per target (in a temp copy with --dry-run).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Switch a project that asks for CUDA on purpose.")] = False,
     target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Targets for the before/after table (repeatable; default all).")] = None,
+    package: Annotated[Optional[list[str]], typer.Option("--package", help="Workspace member whose install the before/after table measures (repeatable; default: the root project).")] = None,
+    all_packages: Annotated[bool, typer.Option("--all-packages", help="Measure every workspace member installed together.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Size look-ups never touch the network (sizes may be unknown).")] = False,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     fmt: Annotated[FixFormat, typer.Option("--format", "-f", help="Output format.")] = FixFormat.table,
@@ -58,7 +60,10 @@ def fix(
     status = _status(plan, dry_run)
     deltas = None
     if plan.changed and lock and plan.kind == "pyproject":
-        deltas = _locked_comparison(plan, dry_run, targets, offline)
+        from depaudit.model import Selection
+
+        selection = Selection(packages=tuple(package or ()), all_packages=all_packages)
+        deltas = _locked_comparison(plan, dry_run, targets, offline, selection)
     elif plan.changed and not dry_run:
         apply_and_lock(plan, lock=False)
     elif lock and plan.kind != "pyproject":
@@ -82,12 +87,14 @@ def _status(plan, dry_run: bool) -> str:
     return f"would change {files} (dry run)" if dry_run else f"changed {files}"
 
 
-def _locked_comparison(plan, dry_run: bool, targets, offline: bool):
+def _locked_comparison(plan, dry_run: bool, targets, offline: bool, selection=None):
     """Scan the lock before, apply (or copy + apply) and re-lock, scan after: the per-target deltas."""
     from depaudit.fixers.project import apply_and_lock, compare, dry_run_lock
     from depaudit.scan import scan_lock
 
     kwargs = {"targets": targets or None, "offline": offline}
+    if selection is not None:
+        kwargs["selection"] = selection
     before = scan_lock(plan.lock_path, **kwargs) if plan.lock_path else None
     if dry_run:
         info("depaudit: re-locking a copy of the project with uv (dry run: your files stay as they are)")

@@ -28,6 +28,8 @@ def gate(
     max_accelerator: Annotated[Optional[str], typer.Option("--max-accelerator", help="Accelerator-wheel budget per target (0 forbids them).")] = None,
     no_accelerator_target: Annotated[Optional[list[str]], typer.Option("--no-accelerator-target", help="A target that must install no accelerator wheel (repeatable).")] = None,
     target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Targets for the lock budgets (default: all).")] = None,
+    package: Annotated[Optional[list[str]], typer.Option("--package", help="Workspace member whose install the lock budgets measure (repeatable; default: the root project), as uv sync --package.")] = None,
+    all_packages: Annotated[bool, typer.Option("--all-packages", help="Lock budgets for every workspace member installed together.")] = False,
     bench_report: Annotated[Optional[Path], typer.Option("--bench-report", help="A depaudit bench images.json for --max-latency-ms.")] = None,
     max_latency_ms: Annotated[Optional[float], typer.Option("--max-latency-ms", help="Latency budget per variant and input size.")] = None,
     latency_percentile: Annotated[Optional[str], typer.Option("--latency-percentile", help="p50 or p95 (default p95).")] = None,
@@ -49,7 +51,10 @@ def gate(
         "max-accelerator": max_accelerator, "no-accelerator-targets": no_accelerator_target, "targets": target,
         "bench-report": bench_report, "max-latency-ms": max_latency_ms, "latency-percentile": latency_percentile,
     }, project)
-    result = core.run_gate(budgets, offline=offline)
+    from depaudit.model import Selection
+
+    selection = Selection(packages=tuple(package or ()), all_packages=all_packages)
+    result = core.run_gate(budgets, offline=offline, selection=selection)
     markdown = core.render_markdown(result, budgets)
     if fmt is GateFormat.json:
         write_output(json.dumps(core.result_to_dict(result, budgets), indent=2), output)

@@ -54,12 +54,15 @@ def _progress():
 
 @app.command()
 def scan(
-    lockfile: Annotated[Path, typer.Argument(help="uv.lock or pylock.toml to scan.")] = Path("uv.lock"),
-    target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="linux-x86_64, linux-aarch64, macos-arm64, windows-amd64 (repeatable; default all).")] = None,
-    python: Annotated[Optional[str], typer.Option(help="Python version (default: lowest requires-python allows).")] = None,
-    extra: Annotated[Optional[list[str]], typer.Option("--extra", help="Include an optional-dependency extra (repeatable).")] = None,
-    all_extras: Annotated[bool, typer.Option("--all-extras", help="Include every extra.")] = False,
-    group: Annotated[Optional[list[str]], typer.Option("--group", help="Include a dependency group (repeatable).")] = None,
+    lockfile: Annotated[Optional[Path], typer.Argument(help="uv.lock, pylock.toml, or a project folder (default: found from the current folder as uv finds it).", show_default=False)] = None,
+    target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="A platform: linux-x86_64, linux-aarch64, macos-arm64, windows-amd64 (the default set) or a uv --python-platform name such as x86_64-unknown-linux-musl, aarch64-pc-windows-msvc (repeatable).")] = None,
+    python: Annotated[Optional[str], typer.Option(help="CPython version, e.g. 3.12 or free-threaded 3.13t (default: lowest requires-python allows).")] = None,
+    package: Annotated[Optional[list[str]], typer.Option("--package", help="Install this workspace member instead of the root project (repeatable), as uv sync --package.")] = None,
+    all_packages: Annotated[bool, typer.Option("--all-packages", help="Install every workspace member, as uv sync --all-packages.")] = False,
+    extra: Annotated[Optional[list[str]], typer.Option("--extra", help="Include an optional-dependency extra of the selected members (repeatable).")] = None,
+    all_extras: Annotated[bool, typer.Option("--all-extras", help="Include every extra of the selected members.")] = False,
+    group: Annotated[Optional[list[str]], typer.Option("--group", help="Include a dependency group (repeatable; default none: the production install).")] = None,
+    all_groups: Annotated[bool, typer.Option("--all-groups", help="Include every dependency group.")] = False,
     dev: Annotated[bool, typer.Option("--dev", help="Include the `dev` dependency group.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Never touch the network; unknown sizes stay unknown.")] = False,
     installed: Annotated[bool, typer.Option("--installed", help="Unpacked size (zip central directory via HTTP ranges).")] = False,
@@ -81,6 +84,8 @@ def scan(
     from depaudit.model import Selection
     from depaudit.scan import scan_lock
 
+    location = _locate(lockfile)
+    lockfile = location.path
     pyproject = settings.find_pyproject(lockfile) if lockfile.exists() else None
     conf = settings.resolve({"targets": target, "python": python, "max-download": max_download,
                              "max-accelerator": max_accelerator, "cache-dir": str(cache_dir) if cache_dir else None,
@@ -91,7 +96,9 @@ def scan(
     limit_download = parse_size_option(_str(conf["max-download"]), "--max-download")
     limit_accel = parse_size_option(_str(conf["max-accelerator"]), "--max-accelerator")
     groups = list(group or []) + (["dev"] if dev else [])
-    selection = Selection(extras=tuple(extra or ()), all_extras=all_extras, groups=tuple(groups))
+    members = tuple(package or ()) or ((location.member,) if location.member and not all_packages else ())
+    selection = Selection(extras=tuple(extra or ()), all_extras=all_extras, groups=tuple(groups),
+                          packages=members, all_packages=all_packages, all_groups=all_groups)
     offline = offline or str(conf["offline"]).lower() in ("1", "true", "yes")
     kwargs = {} if conf["cache-dir"] is None else {"cache_dir": Path(conf["cache-dir"])}
     from depaudit.sources.uvlock import load_lock
@@ -113,6 +120,15 @@ def scan(
         info(f"depaudit: {unknown} wheel sizes unknown{' (offline)' if offline else ''}; totals are lower bounds")
     failing = fail_on is not FailOn.never and _has_findings_at(report, fail_on.value)
     return 1 if breaches or failing else 0
+
+
+def _locate(lockfile: Path | None):
+    """The lock to scan: the file given, else the one uv uses for the folder given (or the current one)."""
+    from depaudit.sources.workspace import LockLocation, find_lock
+
+    if lockfile is not None and not lockfile.is_dir():
+        return LockLocation(lockfile)
+    return find_lock(lockfile if lockfile is not None else Path.cwd())
 
 
 def _str(value) -> str | None:

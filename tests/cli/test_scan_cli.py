@@ -136,3 +136,77 @@ def test_unknown_option_is_exit_2_without_traceback():
     proc = run("scan", "--no-such-option")
     assert proc.returncode == 2 and "No such option" in proc.stderr and "Traceback" not in proc.stderr
     assert run("--version").stdout.startswith("depaudit ")
+
+
+WORKSPACE = LOCKS / "workspace-root-package"
+
+
+def uv_export_names(cwd: Path, *args: str) -> set[str]:
+    """What `uv export` (uv sync's set, production install) lists when run in `cwd`."""
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
+    proc = subprocess.run([uv, "export", "--frozen", "--no-default-groups", "--no-hashes", "--no-header",
+                           "--no-annotate", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return {line.split("==")[0].split(" ")[0] for line in proc.stdout.splitlines() if "==" in line}
+
+
+@pytest.mark.parametrize("sub", [".", "packages/hdr-full", "packages/hdr-cli/src"])
+def test_lock_found_from_the_working_directory_as_uv_finds_it(sub, cache, tmp_path):
+    project = tmp_path / "ws"
+    shutil.copytree(WORKSPACE, project)
+    cwd = project / sub
+    cwd.mkdir(exist_ok=True)
+    proc = run("scan", "--offline", "--cache-dir", cache, "--format", "json", "-t", "linux-x86_64", cwd=cwd)
+    assert proc.returncode in (0, 1), proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["lockfile"] == str(project / "uv.lock")
+    ours = {p["name"] for p in doc["targets"][0]["packages"] if p["version"] and p["wheel"]}
+    assert ours == uv_export_names(cwd)
+
+
+def test_directory_argument_and_package_selection(cache):
+    proc = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "--format", "json", "-t", "linux-x86_64")
+    doc = json.loads(proc.stdout)
+    assert doc["selection"] == {"packages": ["hdr-core"], "how": "root project", "extras": [], "groups": [],
+                                "production": True}
+    assert {p["name"] for p in doc["targets"][0]["packages"]} == {"numpy", "pillow"}
+    full = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "--package", "hdr-full",
+               "--max-accelerator", "0", "-t", "linux-x86_64")
+    assert full.returncode == 1 and "nvidia-cudnn-cu12" in full.stderr
+    assert "hdr-full (--package)" in full.stdout
+
+
+def test_unknown_package_is_exit_2_naming_the_members(cache):
+    proc = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "--package", "nope")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no workspace member named nope" in proc.stderr and "hdr-cli, hdr-core, hdr-full" in proc.stderr
+
+
+def test_header_names_the_production_install_and_the_size_basis(cache):
+    table = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "-t", "linux-x86_64")
+    flat = " ".join(table.stdout.split())
+    assert "production install: no dependency groups" in flat and "Sizes: wheel download size" in flat
+    md = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "-t", "linux-x86_64", "--group", "dev",
+             "--format", "markdown")
+    assert "dependency groups: dev" in md.stdout
+
+
+def test_any_uv_platform_name_and_free_threaded_python(cache):
+    proc = run("scan", str(LOCKS / "platforms" / "uv.lock"), "--offline", "--cache-dir", cache, "--format", "json",
+               "-t", "x86_64-unknown-linux-musl", "-t", "aarch64-pc-windows-msvc", "--python", "3.14t")
+    assert proc.returncode == 0, proc.stderr
+    musl, arm = json.loads(proc.stdout)["targets"]
+    assert musl["target"] == "x86_64-unknown-linux-musl" and musl["python"] == "3.14t"
+    assert any("musllinux" in (p["wheel"] or "") for p in musl["packages"])
+    assert all(p["wheel"] is None or p["wheel"].endswith(("win_arm64.whl", "-any.whl")) for p in arm["packages"])
+    bad = run("scan", str(LOCKS / "platforms" / "uv.lock"), "--offline", "-t", "sparc-sun-solaris")
+    assert bad.returncode == 2 and "x86_64-unknown-linux-musl" in bad.stderr
+
+
+def test_targets_from_tool_depaudit(tmp_path, cache):
+    project = tmp_path / "p"
+    shutil.copytree(LOCKS / "platforms", project)
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.depaudit]\ntargets = ["aarch64-unknown-linux-musl", "x86_64-apple-darwin"]\n')
+    proc = run("scan", str(project), "--offline", "--cache-dir", cache, "--format", "json")
+    assert [t["target"] for t in json.loads(proc.stdout)["targets"]] == ["aarch64-unknown-linux-musl", "x86_64-apple-darwin"]
