@@ -27,6 +27,7 @@ def scan_lock(
     progress: Callable[[int, int], None] | None = None,
     glibc: str | None = None,
     macos: str | None = None,
+    bytecode: bool = False,
 ) -> SizeReport:
     """Scan a uv.lock or pylock.toml: per target, what installs, each wheel's size, accelerators, paths.
 
@@ -34,8 +35,10 @@ def scan_lock(
     lowest version `requires-python` admits. `selection` picks workspace members, extras and groups as
     `uv sync` options do (default: the production install of the root project). Sizes come from the
     lock, else the index (cached in `cache_dir`, default the user cache; None disables caching);
-    `offline` forbids network access. Raises InputError (bad lock) or UsageError (unknown target,
-    member, extra or group). Unknown sizes are data (None), not errors.
+    `offline` forbids network access. A size is the wheel download by default; `installed` makes it the
+    wheel's uncompressed contents, `bytecode` those plus an estimate of the `.pyc` files pip compiles.
+    Raises InputError (bad lock) or UsageError (unknown target, member, extra or group). Unknown sizes
+    are data (None), not errors.
     """
     lock = path if isinstance(path, Lock) else load_lock(path)
     if cache_dir is _DEFAULT:
@@ -49,7 +52,8 @@ def scan_lock(
     per_target = [installed_packages(lock, plan) if plan.supported else [] for plan in plans]
     # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
     flat = [item for items in per_target for item in items]
-    sized = fill_sizes(flat, offline=offline, cache_dir=cache_dir, installed=installed, progress=progress)
+    basis = "bytecode" if bytecode else "installed" if installed else "download"
+    sized = fill_sizes(flat, offline=offline, cache_dir=cache_dir, progress=progress, basis=basis)
     reports = []
     start = 0
     for plan, items in zip(plans, per_target):
@@ -60,8 +64,8 @@ def scan_lock(
             continue
         top = _top_level(lock, packages, exclusive_members(plan.roots, plan.edges))
         reports.append(TargetReport(plan.target, True, tuple(packages), top))
-    return SizeReport(lockfile=str(lock.path), targets=tuple(reports), installed_sizes=installed,
-                      scope=members.scope, size_basis="installed" if installed else "download")
+    return SizeReport(lockfile=str(lock.path), targets=tuple(reports), installed_sizes=basis != "download",
+                      scope=members.scope, size_basis=basis)
 
 
 def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, list[int]]) -> tuple[TopLevelCost, ...]:

@@ -9,21 +9,12 @@ say which torch-family packages each list reaches, directly or not. Pure functio
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from functools import lru_cache
-
-from packaging.utils import canonicalize_name as _canonicalize
-
-canonicalize_name = lru_cache(maxsize=65536)(_canonicalize)  # called per edge: memoised
-
+from depaudit.analysis.accelerators import TORCH_FAMILY as _FAMILY
 from depaudit.model import Dependency, Lock, Package
-
-try:  # the lead's accelerator catalogue is the single source of truth when present
-    from depaudit.analysis.accelerators import TORCH_FAMILY as _FAMILY
-except ImportError:  # pragma: no cover - before that module lands
-    _FAMILY = ("torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchrec",
-               "torchserve", "torch-tensorrt", "fbgemm-gpu", "torchao", "executorch", "pytorch-triton")
+from depaudit.sources.lockread import normalize_name as canonicalize_name
 
 TORCH_FAMILY: frozenset[str] = frozenset(canonicalize_name(n) for n in _FAMILY)
 
@@ -73,32 +64,41 @@ def dependency_lists(root: Package) -> list[tuple[ListRef, tuple[Dependency, ...
     return lists
 
 
-def reachable(lock: Lock, start: tuple[Dependency, ...]) -> dict[str, tuple[str, ...]]:
+def reachable(lock: Lock, start: tuple[Dependency, ...],
+              wanted: Callable[[str], bool] | None = None) -> dict[str, tuple[str, ...]]:
     """Every package name reachable from `start` (markers ignored: any platform), each with the
-    shortest chain of names that reaches it (the first element is the direct dependency)."""
+    shortest chain of names that reaches it (the first element is the direct dependency). With
+    `wanted`, only those names are returned. Linear in the lock: the walk keeps a parent link per
+    name and materialises a chain only for the names returned."""
     by_name: dict[str, list[Package]] = {}
     for package in lock.packages:
         by_name.setdefault(canonicalize_name(package.name), []).append(package)
-    seen: dict[str, tuple[str, ...]] = {}
-    queue: deque[tuple[Dependency, tuple[str, ...]]] = deque((d, ()) for d in start)
+    parent: dict[str, str | None] = {}
+    queue: deque[tuple[Dependency, str | None]] = deque((d, None) for d in start)
     seen_extras: set[tuple[str, str]] = set()
     while queue:
-        dep, chain = queue.popleft()
+        dep, via = queue.popleft()
         name = canonicalize_name(dep.name)
-        path = chain + (name,)
-        first_visit = name not in seen
+        first_visit = name not in parent
         if first_visit:
-            seen[name] = path
+            parent[name] = via
         new_extras = [e for e in dep.extras if (name, e) not in seen_extras]
         if not first_visit and not new_extras:
             continue
         for package in by_name.get(name, []):
             if first_visit:
-                queue.extend((d, path) for d in package.dependencies)
+                queue.extend((d, name) for d in package.dependencies)
             for extra in new_extras:
-                queue.extend((d, path) for d in package.extra(extra))
+                queue.extend((d, name) for d in package.extra(extra))
         seen_extras.update((name, e) for e in new_extras)
-    return seen
+    return {name: _chain(parent, name) for name in parent if wanted is None or wanted(name)}
+
+
+def _chain(parent: dict[str, str | None], name: str) -> tuple[str, ...]:
+    out = [name]
+    while (up := parent[out[-1]]) is not None:
+        out.append(up)
+    return tuple(reversed(out))
 
 
 def torch_reach(lock: Lock, project_name: str | None = None) -> list[TorchReach]:
@@ -119,9 +119,7 @@ def torch_reach(lock: Lock, project_name: str | None = None) -> list[TorchReach]
     transitive: dict[str, list[tuple[ListRef, tuple[str, ...]]]] = {}
     for ref, deps in dependency_lists(root):
         names = {canonicalize_name(d.name) for d in deps}
-        for name, path in reachable(lock, deps).items():
-            if not is_torch_family(name):
-                continue
+        for name, path in reachable(lock, deps, is_torch_family).items():
             if name in names:
                 direct.setdefault(name, []).append(ref)
             else:

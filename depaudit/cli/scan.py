@@ -65,7 +65,8 @@ def scan(
     all_groups: Annotated[bool, typer.Option("--all-groups", help="Include every dependency group.")] = False,
     dev: Annotated[bool, typer.Option("--dev", help="Include the `dev` dependency group.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Never touch the network; unknown sizes stay unknown.")] = False,
-    installed: Annotated[bool, typer.Option("--installed", help="Unpacked size (zip central directory via HTTP ranges).")] = False,
+    installed: Annotated[bool, typer.Option("--installed", help="Installed size: the wheels' uncompressed contents, read from their zip central directories by HTTP ranges (what uv installs: no bytecode).")] = False,
+    bytecode: Annotated[bool, typer.Option("--bytecode", help="Installed size plus an estimate of the .pyc files pip compiles at install time.")] = False,
     fmt: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.table,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
@@ -107,7 +108,8 @@ def scan(
     progress, stop = (None, lambda: None) if offline else _progress()
     try:
         report = scan_lock(lock, targets=targets or None, python=_str(conf["python"]), selection=selection,
-                           offline=offline, installed=installed, progress=progress, glibc=glibc, macos=macos, **kwargs)
+                           offline=offline, installed=installed, progress=progress, glibc=glibc, macos=macos,
+                           bytecode=bytecode, **kwargs)
     finally:
         stop()
     report = _with_findings(report, lock, pyproject)

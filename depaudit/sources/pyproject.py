@@ -6,6 +6,8 @@ Parsing only; no analysis. Invalid TOML raises InputError with `path:line:col` f
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import re
 import tomllib
 from dataclasses import dataclass
@@ -164,18 +166,41 @@ def line_of(text: str, needle: str, start_line: int = 1) -> int | None:
     return None if found < 0 else text.count("\n", 0, found) + 1
 
 
+class _Lines:
+    """Line numbers of successive needles in O(text) overall: requirements appear in file order, so
+    each search starts where the previous one matched (a 20,000-entry list stays linear)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts: list[int] | None = None
+        self.cursor = 0
+
+    def next_line_of(self, needle: str) -> int | None:
+        found = self.text.find(needle, self.cursor)
+        if found < 0:
+            found = self.text.find(needle)  # out of order: search from the top
+            if found < 0:
+                return None
+        else:
+            self.cursor = found + len(needle)
+        if self.starts is None:
+            self.starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
+        return bisect_right(self.starts, found)
+
+
 def _requirements(items: Any, where: ListRef, text: str, path: str | Path) -> list[DeclaredDependency]:
     label = {"dependencies": "project.dependencies", "extra": "optional-dependencies",
              "group": "dependency-groups", "uv-dev": "tool.uv.dev-dependencies"}[where[0]]
     if not isinstance(items, list):
         raise InputError(path, f"{label}{'.' + where[1] if where[1] else ''} must be an array")
     out = []
+    lines = _Lines(text)
     for item in items:
         if isinstance(item, dict):  # {include-group = "..."} in dependency groups
             continue
         if not isinstance(item, str):
             raise InputError(path, f"{label}: dependency {item!r} is not a string", line_of(text, repr(item)))
-        line = line_of(text, f'"{item}"') or line_of(text, f"'{item}'")
+        line = lines.next_line_of(f'"{item}"') or lines.next_line_of(f"'{item}'")
         try:
             req = Requirement(item)
         except InvalidRequirement as exc:
