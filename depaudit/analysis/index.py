@@ -254,7 +254,9 @@ def _write_cache_file(path: Path, tables: dict[str, dict[str, int]]) -> None:
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"schema": CACHE_SCHEMA, **{kind: dict(sorted(tables[kind].items())) for kind in _KINDS}}
+    # "bytecode" (an estimate, added later) is written only once used, so older readers see the same file.
+    document = {"schema": CACHE_SCHEMA, **{kind: dict(sorted(tables[kind].items())) for kind in _KINDS
+                                           if kind != "bytecode" or tables[kind]}}
     fd, tmp = tempfile.mkstemp(prefix=".sizes-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
