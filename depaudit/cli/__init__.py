@@ -1,11 +1,16 @@
-"""Command-line entry point: `depaudit` and `python -m depaudit`."""
+"""Command-line entry point: `depaudit` and `python -m depaudit`.
+
+typer is the CLI framework, but it is imported only when needed: a plain `depaudit scan ...` command
+line is read by `_spec.parse_fast` from the same option definitions and runs without it (typer and
+click were the largest start-up cost of a scan that CI runs on every push).
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
-
-from depaudit.cli._app import app
+from collections.abc import Callable
+from typing import Any
 
 # Each module registers its commands on `app` when imported.
 COMMAND_MODULES = (  # in the order `depaudit --help` lists them
@@ -18,17 +23,34 @@ COMMAND_MODULES = (  # in the order `depaudit --help` lists them
 )
 
 
-def _register(argv: list[str]) -> None:
-    """Import the command modules. When the first argument names a command, only that one: typer
-    inspects the signature of every registered command on each run, and the other modules' imports
-    would only add start-up time (`depaudit scan` is run in CI loops)."""
+def _register(argv: list[str]) -> Any:
+    """Import the command modules and return the typer app. When the first argument names a command,
+    only that one: typer inspects the signature of every registered command on each run, and the
+    other modules' imports would only add start-up time."""
+    from depaudit.cli._app import app
+
     first = next((a for a in argv if not a.startswith("-")), None)
     wanted = f"depaudit.cli.{first}"
+    modules = COMMAND_MODULES
     if first and wanted in COMMAND_MODULES and not any(a in ("--help", "-h") for a in argv[:1]):
-        importlib.import_module(wanted)
-        return
-    for module in COMMAND_MODULES:
-        importlib.import_module(module)
+        modules = (wanted,)
+    for name in modules:
+        module = importlib.import_module(name)
+        if hasattr(module, "register"):  # commands defined with _spec.Param register themselves
+            module.register(app)
+    return app
+
+
+def _fast_command(argv: list[str]) -> Callable[[], Any] | None:
+    """The command to run without typer, or None when typer should read the command line."""
+    from depaudit.cli._spec import fast_path_enabled, parse_fast
+
+    if not argv or argv[0] != "scan" or not fast_path_enabled():
+        return None
+    from depaudit.cli import scan
+
+    kwargs = parse_fast(argv[1:], scan.PARAMS)
+    return None if kwargs is None else (lambda: scan.scan(**kwargs))
 
 
 def _click_exceptions() -> tuple[tuple, tuple, tuple]:
@@ -54,28 +76,35 @@ def _click_exceptions() -> tuple[tuple, tuple, tuple]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code (0 ok, 1 findings/budget, 2 usage, 3 input, 4 tool)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    fast = _fast_command(args)
+    if fast is not None:
+        sys.exit(_run(fast))
+    app = _register(args)
+    sys.exit(_run(lambda: app(args=argv, standalone_mode=False, prog_name="depaudit"), *_click_exceptions()))
+
+
+def _run(command: Callable[[], Any], exits: tuple = (), click_errors: tuple = (), aborts: tuple = ()) -> int:
+    """Run a command, mapping what it raises to a message and an exit code (the same for the typer
+    path, which passes click's exception classes, and the fast path)."""
     from depaudit.errors import EXIT_USAGE, DepauditError
 
-    _register(sys.argv[1:] if argv is None else list(argv))
-    exits, click_errors, aborts = _click_exceptions()
     try:
-        result = app(args=argv, standalone_mode=False, prog_name="depaudit")
+        result = command()
     except exits as exc:
-        code = exc.exit_code
+        return exc.exit_code
     except click_errors as exc:
         exc.show()
-        code = exc.exit_code if exc.exit_code else EXIT_USAGE
+        return exc.exit_code if exc.exit_code else EXIT_USAGE
     except aborts:
         print("depaudit: aborted", file=sys.stderr)
-        code = 130
+        return 130
     except DepauditError as exc:
         print(f"depaudit: error: {exc}", file=sys.stderr)
-        code = exc.exit_code
+        return exc.exit_code
     except KeyboardInterrupt:
         print("depaudit: interrupted", file=sys.stderr)
-        code = 130
+        return 130
     except BrokenPipeError:
-        code = 0
-    else:
-        code = result if isinstance(result, int) else 0
-    sys.exit(code)
+        return 0
+    return result if isinstance(result, int) else 0

@@ -3,11 +3,13 @@ terminal. Only this package prints or exits; the core below it returns data or r
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import typer
+
+# The terminal helpers live in a module without typer (the scan fast path uses them); commands import
+# them from here as before.
+from depaudit.cli._io import info, parse_size_option, stderr_console, stdout_console, warn, write_output
+
+__all__ = ["app", "image_app", "info", "parse_size_option", "stderr_console", "stdout_console", "warn", "write_output"]
 
 app = typer.Typer(
     name="depaudit",
@@ -34,51 +36,3 @@ def _root(
 
 image_app = typer.Typer(help="Measure and compare container images.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
-
-
-def stderr_console():
-    """A rich console on stderr for progress and messages (honours NO_COLOR)."""
-    from rich.console import Console
-
-    return Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
-
-
-def stdout_console():
-    from rich.console import Console
-
-    return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
-
-
-def warn(message: str) -> None:
-    """A one-line warning on stderr."""
-    print(f"depaudit: warning: {message}", file=sys.stderr)
-
-
-def info(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
-def write_output(text: str, output: str | None) -> None:
-    """Write machine output to stdout (None or "-") or atomically to a file."""
-    if output in (None, "-"):
-        sys.stdout.write(text)
-        if text and not text.endswith("\n"):
-            sys.stdout.write("\n")
-        sys.stdout.flush()
-        return
-    from depaudit.fileio import atomic_write_text
-
-    atomic_write_text(Path(output), text if text.endswith("\n") else text + "\n")
-
-
-def parse_size_option(value: str | None, option: str) -> int | None:
-    """Parse a size option (`3GB`, `500MiB`, `0`) into bytes, or raise UsageError naming the option."""
-    if value is None:
-        return None
-    from depaudit.errors import UsageError
-    from depaudit.units import parse_size
-
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None

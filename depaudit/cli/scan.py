@@ -1,15 +1,17 @@
-"""`depaudit scan`: what a lock installs per platform, how big it is, and why each package is there."""
+"""`depaudit scan`: what a lock installs per platform, how big it is, and why each package is there.
+
+This module does not import typer: `depaudit scan` reads its command line with `_spec.parse_fast` when
+it can (see there) and registers with typer, from the same `PARAMS`, for everything else.
+"""
 
 from __future__ import annotations
 
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
 
-import typer
-
-from depaudit.cli._app import app, info, parse_size_option, stderr_console, stdout_console, write_output
+from depaudit.cli._io import info, parse_size_option, stderr_console, stdout_console, write_output
+from depaudit.cli._spec import Param
 
 
 class ScanFormat(str, Enum):
@@ -23,6 +25,41 @@ class FailOn(str, Enum):
     info = "info"
     warning = "warning"
     error = "error"
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("lockfile", (), Path, None, "uv.lock, pylock.toml, or a project folder (default: found from the current folder as uv finds it)."),
+    Param("target", ("--target", "-t"), str, None, "A platform: linux-x86_64, linux-aarch64, macos-arm64, windows-amd64 (the default set) or a uv --python-platform name such as x86_64-unknown-linux-musl, aarch64-pc-windows-msvc (repeatable).", multiple=True),
+    Param("python", ("--python",), str, None, "CPython version, e.g. 3.12 or free-threaded 3.13t (default: lowest requires-python allows)."),
+    Param("package", ("--package",), str, None, "Install this workspace member instead of the root project (repeatable), as uv sync --package.", multiple=True),
+    Param("all_packages", ("--all-packages",), bool, False, "Install every workspace member, as uv sync --all-packages."),
+    Param("extra", ("--extra",), str, None, "Include an optional-dependency extra of the selected members (repeatable).", multiple=True),
+    Param("all_extras", ("--all-extras",), bool, False, "Include every extra of the selected members."),
+    Param("group", ("--group",), str, None, "Include a dependency group (repeatable; default none: the production install).", multiple=True),
+    Param("all_groups", ("--all-groups",), bool, False, "Include every dependency group."),
+    Param("dev", ("--dev",), bool, False, "Include the `dev` dependency group."),
+    Param("offline", ("--offline",), bool, False, "Never touch the network; unknown sizes stay unknown."),
+    Param("installed", ("--installed",), bool, False, "Installed size: the wheels' uncompressed contents, read from their zip central directories by HTTP ranges (what uv installs: no bytecode)."),
+    Param("bytecode", ("--bytecode",), bool, False, "Installed size plus an estimate of the .pyc files pip compiles at install time."),
+    Param("fmt", ("--format", "-f"), ScanFormat, ScanFormat.table, "Output format."),
+    Param("output", ("--output", "-o"), str, None, "Write to FILE ('-' for stdout)."),
+    Param("binary", ("--binary",), bool, False, "Show MiB/GiB instead of MB/GB."),
+    Param("top", ("--top",), int, 15, "Rows per target in the table."),
+    Param("show_all", ("--all",), bool, False, "Show every package."),
+    Param("max_download", ("--max-download",), str, None, "Budget per target, e.g. 500MB; exit 1 above it."),
+    Param("max_accelerator", ("--max-accelerator",), str, None, "Accelerator budget per target; 0 forbids accelerator wheels."),
+    Param("fail_on", ("--fail-on",), FailOn, FailOn.never, "Exit 1 on findings at or above this severity."),
+    Param("cache_dir", ("--cache-dir",), Path, None, "Size cache folder (default: user cache)."),
+    Param("glibc", ("--glibc",), str, None, "glibc of Linux targets whose name fixes none (default 2.28, as uv)."),
+    Param("macos", ("--macos",), str, None, "macOS version of the apple-darwin targets (default 13.0, as uv)."),
+)
+
+
+def register(app) -> None:
+    """Add `scan` to the typer app (the path for --help, errors and unusual command lines)."""
+    from depaudit.cli._spec import register as add
+
+    add(app, "scan", PARAMS, scan)
 
 
 def _progress():
@@ -52,33 +89,12 @@ def _progress():
     return update, bar.stop
 
 
-@app.command()
-def scan(
-    lockfile: Annotated[Optional[Path], typer.Argument(help="uv.lock, pylock.toml, or a project folder (default: found from the current folder as uv finds it).", show_default=False)] = None,
-    target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="A platform: linux-x86_64, linux-aarch64, macos-arm64, windows-amd64 (the default set) or a uv --python-platform name such as x86_64-unknown-linux-musl, aarch64-pc-windows-msvc (repeatable).")] = None,
-    python: Annotated[Optional[str], typer.Option(help="CPython version, e.g. 3.12 or free-threaded 3.13t (default: lowest requires-python allows).")] = None,
-    package: Annotated[Optional[list[str]], typer.Option("--package", help="Install this workspace member instead of the root project (repeatable), as uv sync --package.")] = None,
-    all_packages: Annotated[bool, typer.Option("--all-packages", help="Install every workspace member, as uv sync --all-packages.")] = False,
-    extra: Annotated[Optional[list[str]], typer.Option("--extra", help="Include an optional-dependency extra of the selected members (repeatable).")] = None,
-    all_extras: Annotated[bool, typer.Option("--all-extras", help="Include every extra of the selected members.")] = False,
-    group: Annotated[Optional[list[str]], typer.Option("--group", help="Include a dependency group (repeatable; default none: the production install).")] = None,
-    all_groups: Annotated[bool, typer.Option("--all-groups", help="Include every dependency group.")] = False,
-    dev: Annotated[bool, typer.Option("--dev", help="Include the `dev` dependency group.")] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Never touch the network; unknown sizes stay unknown.")] = False,
-    installed: Annotated[bool, typer.Option("--installed", help="Installed size: the wheels' uncompressed contents, read from their zip central directories by HTTP ranges (what uv installs: no bytecode).")] = False,
-    bytecode: Annotated[bool, typer.Option("--bytecode", help="Installed size plus an estimate of the .pyc files pip compiles at install time.")] = False,
-    fmt: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.table,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
-    binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
-    top: Annotated[int, typer.Option("--top", help="Rows per target in the table.")] = 15,
-    show_all: Annotated[bool, typer.Option("--all", help="Show every package.")] = False,
-    max_download: Annotated[Optional[str], typer.Option("--max-download", help="Budget per target, e.g. 500MB; exit 1 above it.")] = None,
-    max_accelerator: Annotated[Optional[str], typer.Option("--max-accelerator", help="Accelerator budget per target; 0 forbids accelerator wheels.")] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this severity.")] = FailOn.never,
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Size cache folder (default: user cache).")] = None,
-    glibc: Annotated[Optional[str], typer.Option("--glibc", help="glibc of Linux targets (default 2.28).")] = None,
-    macos: Annotated[Optional[str], typer.Option("--macos", help="macOS version of macos-arm64 (default 14.0).")] = None,
-) -> int:
+def scan(lockfile: Path | None, target: list[str] | None, python: str | None, package: list[str] | None,
+         all_packages: bool, extra: list[str] | None, all_extras: bool, group: list[str] | None,
+         all_groups: bool, dev: bool, offline: bool, installed: bool, bytecode: bool, fmt: ScanFormat,
+         output: str | None, binary: bool, top: int, show_all: bool, max_download: str | None,
+         max_accelerator: str | None, fail_on: FailOn, cache_dir: Path | None, glibc: str | None,
+         macos: str | None) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit import settings
     from depaudit.budgets import check_budgets
