@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 SourceKind = Literal["registry", "git", "url", "path", "directory", "editable", "virtual"]
 SOURCE_KINDS: tuple[str, ...] = ("registry", "git", "url", "path", "directory", "editable", "virtual")
@@ -18,9 +18,9 @@ class Source:
     value: str
 
 
-@dataclass(frozen=True)
-class Wheel:
-    """One built distribution listed in a lock. `size` is bytes, None when the lock does not say."""
+class Wheel(NamedTuple):
+    """One built distribution listed in a lock. `size` is bytes, None when the lock does not say.
+    (A NamedTuple, not a dataclass: a 2 MB lock lists 5,600 wheels and this is built for each.)"""
 
     filename: str
     url: str | None

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from depaudit.analysis.versions import InvalidSpecifier, specifier_set_contains
 from depaudit.errors import UsageError
 from depaudit.model import Target
 
@@ -227,14 +228,11 @@ def python_from_requires(requires_python: str | None) -> str:
     """The lowest Python X.Y a `requires-python` admits (3.11 for ">=3.11"); 3.11 when unknown."""
     if not requires_python:
         return "3.11"
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # only when a lock names one
-    from packaging.version import Version
-
     try:
-        spec = SpecifierSet(requires_python)
+        for minor in range(6, 30):
+            if (specifier_set_contains(requires_python, f"3.{minor}")
+                    or specifier_set_contains(requires_python, f"3.{minor}.99")):
+                return f"3.{minor}"
     except InvalidSpecifier:
         return "3.11"
-    for minor in range(6, 30):
-        if spec.contains(Version(f"3.{minor}"), prereleases=True) or spec.contains(Version(f"3.{minor}.99")):
-            return f"3.{minor}"
     return "3.11"

@@ -25,6 +25,7 @@ formats can disagree on: a target where another package pulls binary CUDA wheels
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 TORCH_FAMILY: frozenset[str] = frozenset({
     "torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchrec", "torch-tensorrt",
@@ -56,6 +57,7 @@ CUDA_CARRIERS: frozenset[str] = frozenset({"torch"})
 """Torch-family packages whose PyPI metadata itself requires CUDA runtime wheels (the pylock rule)."""
 
 
+@lru_cache(maxsize=16384)  # a dozen regexes per call; asked per package and target
 def accelerator_family(name: str, version: str | None = None) -> str | None:
     """The accelerator family of a package (`"nvidia"`, `"cuda"`, `"triton"`, `"torch-cuda"`...), or None.
 
@@ -73,6 +75,7 @@ def accelerator_family(name: str, version: str | None = None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16384)
 def is_cuda_runtime(name: str) -> bool:
     """True for a CUDA runtime wheel a PyPI torch build pulls (`nvidia-*`, `cuda-*`, `triton`), not
     for NVML's pure-Python bindings. `name` must be PEP 503 normalised."""

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 from depaudit.analysis.accelerators import accelerator_family, is_cuda_runtime, torch_build_label
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator, normalize_extra
+from depaudit.analysis.versions import InvalidSpecifier, specifier_set_contains
 from depaudit.errors import InputError, UsageError
-from depaudit.model import Dependency, InstalledPackage, InstallScope, Lock, Package, Selection, Target, Via, Wheel
+from depaudit.model import Dependency, InstalledPackage, InstallScope, Lock, Package, Selection, Target, Via, Wheel, wheel_tags
 
 _TAG_RANKS: dict[tuple[str, str], dict[str, int]] = {}
 WORKSPACE_ROOT = "(workspace root)"  # names the virtual root in paths from its own dependency groups
@@ -182,14 +183,11 @@ def supported(lock: Lock, target: Target, evaluate: MarkerEvaluator) -> str | No
     """None when the lock supports the target, else why not (requires-python, supported-markers or
     pylock `environments`). Raises InputError for a malformed requires-python or marker."""
     if lock.requires_python:
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
         try:
-            spec = SpecifierSet(lock.requires_python)
+            inside = specifier_set_contains(lock.requires_python, target.marker_environment["python_full_version"])
         except InvalidSpecifier:
             raise InputError(lock.path, f"invalid requires-python {lock.requires_python!r}") from None
-        full = target.marker_environment["python_full_version"]
-        if not spec.contains(full, prereleases=True):
+        if not inside:
             return f"Python {target.python} is outside the lock's requires-python {lock.requires_python}"
     if lock.supported_markers:
         key = "environments" if lock.format == "pylock.toml" else "supported-markers"
@@ -348,10 +346,14 @@ def choose_wheel(wheels: Iterable[Wheel], ranks: dict[str, int]) -> Wheel | None
     best: Wheel | None = None
     best_key: tuple | None = None
     for wheel in wheels:
-        rank = min((ranks[t] for t in wheel.tags if t in ranks), default=None)
+        rank = None
+        for tag in wheel_tags(wheel.filename):  # a plain loop: this runs per wheel and target
+            r = ranks.get(tag)
+            if r is not None and (rank is None or r < rank):
+                rank = r
         if rank is None:
             continue
-        number, suffix = wheel.build_tag
+        number, suffix = wheel.build_tag if wheel.filename.count("-") == 5 else (-1, "")
         key = (rank, -number, suffix)
         if best_key is None or key < best_key:
             best, best_key = wheel, key

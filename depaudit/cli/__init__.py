@@ -79,7 +79,16 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     fast = _fast_command(args)
     if fast is not None:
-        sys.exit(_run(fast))
+        # A scan builds many small acyclic objects and exits: the cyclic collector only re-walks them
+        # (measured: ~7 % of a docling scan, ~30 % of a 20,000-package one). Off for this process.
+        import gc
+
+        gc.disable()
+        try:
+            code = _run(fast)
+        finally:
+            gc.enable()  # main() is also called in-process (tests): leave the collector as found
+        sys.exit(code)
     app = _register(args)
     sys.exit(_run(lambda: app(args=argv, standalone_mode=False, prog_name="depaudit"), *_click_exceptions()))
 

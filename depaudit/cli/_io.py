@@ -40,9 +40,16 @@ def write_output(text: str, output: str | None) -> None:
             sys.stdout.write("\n")
         sys.stdout.flush()
         return
+    target = Path(output)
+    text = text if text.endswith("\n") else text + "\n"
+    if target.exists() and not target.is_file():
+        # A device, FIFO or /dev/fd/N: written in place, never replaced by a regular file.
+        with target.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
     from depaudit.fileio import atomic_write_text
 
-    atomic_write_text(Path(output), text if text.endswith("\n") else text + "\n")
+    atomic_write_text(target, text)
 
 
 def parse_size_option(value: str | None, option: str) -> int | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from packaging.markers import InvalidMarker, Marker
 
+from depaudit.analysis.markers import MarkerError, MarkerEvaluator  # the scan's own: no packaging import
 from depaudit.analysis.torch_reach import is_torch_family, torch_reach
 from depaudit.analysis.indexes import is_cuda_index, same_url
 from depaudit.model import Finding
@@ -69,6 +69,6 @@ def _applies(marker: str | None, target) -> bool:
     if not marker:
         return True
     try:
-        return Marker(marker).evaluate(target.marker_environment)
-    except (InvalidMarker, Exception):
+        return MarkerEvaluator(target.marker_environment)(marker)
+    except MarkerError:
         return True

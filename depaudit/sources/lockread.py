@@ -106,6 +106,15 @@ class LockReader:
 
     def wheel(self, raw: Any, where: str, index: int) -> Wheel:
         """A wheel entry (`url`, `path` or `filename`, optional `size`)."""
+        if type(raw) is dict and "filename" not in raw:  # the usual entry, checked inline (5,600 per 2 MB lock)
+            url, size = raw.get("url"), raw.get("size")
+            if type(url) is str and url and (size is None or (type(size) is int and size >= 0)):
+                filename = basename(url)
+                if filename.endswith(".whl") and filename.count("-") >= 4:
+                    return Wheel(filename, url, size)
+        return self._wheel(raw, where, index)
+
+    def _wheel(self, raw: Any, where: str, index: int) -> Wheel:
         entry = self.table(raw, f"{where}: wheel entry", index)
         url = self.string(entry, "url", where, index, required=False)
         filename = self.string(entry, "filename", where, index, required=False)
