@@ -143,8 +143,8 @@ def render(args: argparse.Namespace, machine: str, big: dict, small: dict, scale
         f"Command: `python benchmarks/scan_speed.py --runs {args.runs} --scale-runs {args.scale_runs} "
         f"--sizes {args.sizes}`  ",
         f"Machine: {machine}  ",
-        f"Load average (1/5/15 min) before → after each section is given with it; figures taken at a load "
-        f"above the CPU count are provisional.", "",
+        "Load average (1/5/15 min) before → after each section is given with it; figures taken at a load "
+        "above the CPU count are provisional.", "",
         f"## Side by side, median of {big['runs']} interleaved runs", "",
         "| lock | `depaudit scan --offline --format json` (4 targets) | `uv tree --frozen --show-sizes "
         "--python-platform x86_64-manylinux_2_28` (1 target) | ratio | load before → after |",

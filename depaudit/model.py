@@ -10,9 +10,9 @@ SourceKind = Literal["registry", "git", "url", "path", "directory", "editable", 
 SOURCE_KINDS: tuple[str, ...] = ("registry", "git", "url", "path", "directory", "editable", "virtual")
 
 
-@dataclass(frozen=True)
-class Source:
-    """Where a locked package comes from: its kind and the value the lock gives (URL or path)."""
+class Source(NamedTuple):
+    """Where a locked package comes from: its kind and the value the lock gives (URL or path).
+    (NamedTuples here and for Dependency and Wheel: built per lock entry, hashed per edge look-up.)"""
 
     kind: str
     value: str
@@ -48,15 +48,16 @@ class Wheel(NamedTuple):
 @lru_cache(maxsize=65536)
 def wheel_tags(filename: str) -> tuple[str, ...]:
     """The expanded tags of a wheel filename, memoised: every target asks for the same wheels."""
-    parts = filename[:-4].split("-")
-    if len(parts) < 5:
+    if filename.count("-") < 4:  # name-version-python-abi-platform at least
         return ()
-    py, abi, plat = parts[-3], parts[-2], parts[-1]
+    parts = filename[:-4].rsplit("-", 3)
+    py, abi, plat = parts[1], parts[2], parts[3]
+    if "." not in py and "." not in abi and "." not in plat:  # one tag: most wheels
+        return (f"{py}-{abi}-{plat}",)
     return tuple(f"{p}-{a}-{q}" for p in py.split(".") for a in abi.split(".") for q in plat.split("."))
 
 
-@dataclass(frozen=True)
-class Dependency:
+class Dependency(NamedTuple):
     """An edge in the lock's graph: `name` (with `version`/`source` when the name is ambiguous),
     the PEP 508 `marker` under which it applies, and extras it enables on the dependency."""
 

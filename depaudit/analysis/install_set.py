@@ -24,6 +24,7 @@ from depaudit.model import Dependency, InstalledPackage, InstallScope, Lock, Pac
 
 _TAG_RANKS: dict[tuple[str, str], dict[str, int]] = {}
 WORKSPACE_ROOT = "(workspace root)"  # names the virtual root in paths from its own dependency groups
+_VIRTUAL_ROOT = -2  # its node id in the active graph (attribution uses -1 for its own start node)
 _State = tuple[int, "str | None"]  # (lock index, extra or None for the package's own dependencies)
 
 
@@ -233,8 +234,8 @@ class _Walk:
             queue.append((i, None))
             queue.extend((i, e) for e in m.extras[i])
         loose = [(i, d) for i, gs in m.groups.items() for g in gs for d in lock.packages[i].group(g)]
-        loose += [(-1, d) for g, deps in lock.manifest_groups if g in m.manifest_groups for d in deps]
-        loose += [(-1, d) for d in lock.manifest_requirements]
+        loose += [(_VIRTUAL_ROOT, d) for g, deps in lock.manifest_groups if g in m.manifest_groups for d in deps]
+        loose += [(_VIRTUAL_ROOT, d) for d in lock.manifest_requirements]
         return loose, queue
 
     def _extras_switched_on(self, active: frozenset[str]) -> frozenset[str]:
@@ -287,7 +288,7 @@ class _Walk:
         if self.members.group_root is not None:
             gr = self.members.group_root
             start_paths[gr] = Via(lock.packages[gr].name)
-        start_paths[-1] = Via(WORKSPACE_ROOT)
+        start_paths[_VIRTUAL_ROOT] = Via(WORKSPACE_ROOT)
         loose, queue = self._starts()
         seen: set[_State] = set(queue)
         for parent, dep in loose:

@@ -70,9 +70,8 @@ def reachable(lock: Lock, start: tuple[Dependency, ...],
     shortest chain of names that reaches it (the first element is the direct dependency). With
     `wanted`, only those names are returned. Linear in the lock: the walk keeps a parent link per
     name and materialises a chain only for the names returned."""
-    by_name: dict[str, list[Package]] = {}
-    for package in lock.packages:
-        by_name.setdefault(canonicalize_name(package.name), []).append(package)
+    by_name = lock.index.by_name  # the parsers store normalised names
+    packages = lock.packages
     parent: dict[str, str | None] = {}
     queue: deque[tuple[Dependency, str | None]] = deque((d, None) for d in start)
     seen_extras: set[tuple[str, str]] = set()
@@ -85,7 +84,7 @@ def reachable(lock: Lock, start: tuple[Dependency, ...],
         new_extras = [e for e in dep.extras if (name, e) not in seen_extras]
         if not first_visit and not new_extras:
             continue
-        for package in by_name.get(name, []):
+        for package in (packages[i] for i in by_name.get(name, ())):
             if first_visit:
                 queue.extend((d, name) for d in package.dependencies)
             for extra in new_extras:
@@ -103,7 +102,14 @@ def _chain(parent: dict[str, str | None], name: str) -> tuple[str, ...]:
 
 def torch_reach(lock: Lock, project_name: str | None = None) -> list[TorchReach]:
     """Each torch-family package the project's lists reach, sorted by name. Empty when the lock has
-    no identifiable project root."""
+    no identifiable project root. Memoised on the lock (several rules ask during one scan)."""
+    cache = lock.__dict__.setdefault("_torch_reach", {})  # a frozen dataclass keeps a __dict__
+    if project_name not in cache:
+        cache[project_name] = _torch_reach(lock, project_name)
+    return list(cache[project_name])
+
+
+def _torch_reach(lock: Lock, project_name: str | None) -> list[TorchReach]:
     root = root_package(lock, project_name)
     if root is None:
         return []

@@ -242,3 +242,14 @@ def test_musl_and_windows_arm_wheel_choices():
     mac13 = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("macos-arm64")))}
     mac14 = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("macos-arm64", macos="14.0")))}
     assert mac13["onnxruntime"].wheel is None and "macosx_14_0_arm64" in mac14["onnxruntime"].wheel.filename
+
+
+def test_virtual_root_groups_are_attributed_like_member_dependencies():
+    from depaudit.scan import scan_lock
+
+    report = scan_lock(LOCKS / "workspace-virtual-groups" / "uv.lock", targets=["linux-x86_64"], offline=True,
+                       cache_dir=None, selection=Selection(groups=("lint",)))
+    target = report.targets[0]
+    assert {c.name: c.packages for c in target.top_level}["ruff"] == ("ruff",)
+    ruff = next(p for p in target.packages if p.name == "ruff")
+    assert ruff.via == ("(workspace root)", "ruff") and report.scope.groups == ("lint",)

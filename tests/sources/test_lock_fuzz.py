@@ -4,7 +4,6 @@ clean parse or an InputError (and a clean parse then scans or fails with a Depau
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
