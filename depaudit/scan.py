@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def scan_lock(
     """Scan a uv.lock or pylock.toml: per target, what installs, each wheel's size, accelerators, paths.
 
     `targets` (platform names, see `depaudit.targets`) defaults to the four presets; `python` to the
-    lowest version `requires-python` admits. `selection` picks workspace members, extras and groups as
+    lowest version `requires-python` admits; `macos` to $MACOSX_DEPLOYMENT_TARGET, else 13.0 (as uv). `selection` picks workspace members, extras and groups as
     `uv sync` options do (default: the production install of the root project). Sizes come from the
     lock, else the index (cached in `cache_dir`, default the user cache; None disables caching);
     `offline` forbids network access. A size is the wheel download by default; `installed` makes it the
@@ -46,6 +47,7 @@ def scan_lock(
 
         cache_dir = default_cache_dir()
     py = python or python_from_requires(lock.requires_python)
+    macos = macos or os.environ.get("MACOSX_DEPLOYMENT_TARGET") or None  # uv honours it too
     chosen = [make_target(name, py, glibc, macos) for name in (targets or DEFAULT_TARGETS)]
     members = select_members(lock, selection)
     plans = [plan_install(lock, target, selection, members) for target in chosen]
