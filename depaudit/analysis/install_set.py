@@ -54,11 +54,6 @@ class InstallPlan:
     edges: dict[int, list[int]] = field(default_factory=dict)
     roots: list[int] = field(default_factory=list)
 
-    @property
-    def via(self) -> dict[int, tuple[str, ...]]:
-        """Materialised paths (O(total depth): for tests and small locks)."""
-        return {i: p.names() for i, p in self.paths.items()}
-
 
 def select_members(lock: Lock, selection: Selection) -> Members:
     """Resolve `selection` against the lock's workspace as uv does. Raises UsageError for an unknown

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from depaudit.cli._io import info, parse_size_option, stderr_console, stdout_console, write_output
 from depaudit.cli._spec import Param
+from depaudit.model import Selection
 
 
 class ScanFormat(str, Enum):
@@ -96,46 +97,64 @@ def scan(lockfile: Path | None, target: list[str] | None, python: str | None, pa
          max_accelerator: str | None, fail_on: FailOn, cache_dir: Path | None, glibc: str | None,
          macos: str | None) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
-    from depaudit import settings
-    from depaudit.budgets import check_budgets
-    from depaudit.model import Selection
-    from depaudit.scan import scan_lock
+    from depaudit.settings import find_pyproject
+    from depaudit.sources.uvlock import load_lock
 
     location = _locate(lockfile)
-    lockfile = location.path
-    pyproject = settings.find_pyproject(lockfile) if lockfile.exists() else None
+    pyproject = find_pyproject(location.path) if location.path.exists() else None
+    conf = _settings(pyproject, target, python, max_download, max_accelerator, cache_dir, offline)
+    members = tuple(package or ()) or ((location.member,) if location.member and not all_packages else ())
+    selection = Selection(extras=tuple(extra or ()), all_extras=all_extras,
+                          groups=tuple(group or ()) + (("dev",) if dev else ()),
+                          packages=members, all_packages=all_packages, all_groups=all_groups)
+    lock = load_lock(location.path)
+    report = _measure(lock, conf, selection, installed=installed, bytecode=bytecode, glibc=glibc, macos=macos)
+    report = _with_findings(report, lock, pyproject)
+    _emit(report, fmt, output, binary, None if show_all else top)
+    return _verdict(report, conf, fmt, fail_on, binary)
+
+
+def _settings(pyproject: Path | None, target, python, max_download, max_accelerator, cache_dir, offline) -> dict:
+    """Options merged with [tool.depaudit] and DEPAUDIT_* (settings precedence), converted."""
+    from depaudit import settings
+
     conf = settings.resolve({"targets": target, "python": python, "max-download": max_download,
                              "max-accelerator": max_accelerator, "cache-dir": str(cache_dir) if cache_dir else None,
                              "offline": True if offline else None}, pyproject)
     targets = conf["targets"]
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
-    limit_download = parse_size_option(_str(conf["max-download"]), "--max-download")
-    limit_accel = parse_size_option(_str(conf["max-accelerator"]), "--max-accelerator")
-    groups = list(group or []) + (["dev"] if dev else [])
-    members = tuple(package or ()) or ((location.member,) if location.member and not all_packages else ())
-    selection = Selection(extras=tuple(extra or ()), all_extras=all_extras, groups=tuple(groups),
-                          packages=members, all_packages=all_packages, all_groups=all_groups)
-    offline = offline or str(conf["offline"]).lower() in ("1", "true", "yes")
-    kwargs = {} if conf["cache-dir"] is None else {"cache_dir": Path(conf["cache-dir"])}
-    from depaudit.sources.uvlock import load_lock
+    return {
+        "targets": targets or None, "python": _str(conf["python"]),
+        "max_download": parse_size_option(_str(conf["max-download"]), "--max-download"),
+        "max_accelerator": parse_size_option(_str(conf["max-accelerator"]), "--max-accelerator"),
+        "offline": offline or str(conf["offline"]).lower() in ("1", "true", "yes"),
+        "cache": {} if conf["cache-dir"] is None else {"cache_dir": Path(conf["cache-dir"])},
+    }
 
-    lock = load_lock(lockfile)
-    progress, stop = (None, lambda: None) if offline else _progress()
+
+def _measure(lock, conf: dict, selection, **options):
+    """scan_lock with the resolved settings and a progress display while sizes are looked up."""
+    from depaudit.scan import scan_lock
+
+    progress, stop = (None, lambda: None) if conf["offline"] else _progress()
     try:
-        report = scan_lock(lock, targets=targets or None, python=_str(conf["python"]), selection=selection,
-                           offline=offline, installed=installed, progress=progress, glibc=glibc, macos=macos,
-                           bytecode=bytecode, **kwargs)
+        return scan_lock(lock, targets=conf["targets"], python=conf["python"], selection=selection,
+                         offline=conf["offline"], progress=progress, **options, **conf["cache"])
     finally:
         stop()
-    report = _with_findings(report, lock, pyproject)
-    _emit(report, fmt, output, binary, None if show_all else top)
-    breaches = check_budgets(report, max_download=limit_download, max_accelerator=limit_accel)
+
+
+def _verdict(report, conf: dict, fmt: ScanFormat, fail_on: FailOn, binary: bool) -> int:
+    """Budget breaches and unknown sizes on stderr; the exit code (1 on a breach or findings at --fail-on)."""
+    from depaudit.budgets import check_budgets
+
+    breaches = check_budgets(report, max_download=conf["max_download"], max_accelerator=conf["max_accelerator"])
     for breach in breaches:
         print(f"depaudit: budget exceeded: {breach.message(binary)}", file=sys.stderr)
     unknown = sum(len(t.unknown_size) for t in report.targets)
     if unknown and fmt is not ScanFormat.table:
-        info(f"depaudit: {unknown} wheel sizes unknown{' (offline)' if offline else ''}; totals are lower bounds")
+        info(f"depaudit: {unknown} wheel sizes unknown{' (offline)' if conf['offline'] else ''}; totals are lower bounds")
     failing = fail_on is not FailOn.never and _has_findings_at(report, fail_on.value)
     return 1 if breaches or failing else 0
 

@@ -210,3 +210,29 @@ def test_targets_from_tool_depaudit(tmp_path, cache):
         handle.write('\n[tool.depaudit]\ntargets = ["aarch64-unknown-linux-musl", "x86_64-apple-darwin"]\n')
     proc = run("scan", str(project), "--offline", "--cache-dir", cache, "--format", "json")
     assert [t["target"] for t in json.loads(proc.stdout)["targets"]] == ["aarch64-unknown-linux-musl", "x86_64-apple-darwin"]
+
+
+def test_gate_measures_the_selected_member(cache, tmp_path):
+    """The issue's case: at the root of a workspace whose slim root package passes, the full member
+    installs CUDA on the same target; `gate --package` sees it."""
+    lock = str(LOCKS / "workspace-root-package" / "uv.lock")
+    args = ["gate", "--lock", lock, "--no-accelerator-target", "linux-x86_64", "--offline", "--pyproject",
+            str(LOCKS / "workspace-root-package" / "pyproject.toml")]
+    env = {"DEPAUDIT_CACHE_DIR": cache}
+    root = run(*args, env=env, cwd=tmp_path)
+    assert root.returncode == 0, root.stderr
+    member = run(*args, "--package", "hdr-full", env=env, cwd=tmp_path)
+    assert member.returncode == 1 and "nvidia-cudnn-cu12" in member.stdout + member.stderr
+
+
+def test_package_selection_on_a_pylock_is_a_usage_error():
+    proc = run("scan", str(LOCKS / "torch-family" / "pylock.toml"), "--offline", "--package", "x")
+    assert proc.returncode == 2 and "pylock.toml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bytecode_basis_is_named_in_every_format(cache):
+    doc = json.loads(run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--bytecode", "--format", "json",
+                         "-t", "linux-x86_64").stdout)
+    assert doc["size_basis"] == "bytecode" and doc["size_kind"] == "installed"
+    table = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--bytecode", "-t", "linux-x86_64")
+    assert "installed with compiled bytecode (.pyc), estimated" in " ".join(table.stdout.split())
