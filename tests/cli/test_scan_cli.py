@@ -236,3 +236,25 @@ def test_bytecode_basis_is_named_in_every_format(cache):
     assert doc["size_basis"] == "bytecode" and doc["size_kind"] == "installed"
     table = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--bytecode", "-t", "linux-x86_64")
     assert "installed with compiled bytecode (.pyc), estimated" in " ".join(table.stdout.split())
+
+
+def test_deep_chain_output_is_bounded_and_parents_recover_the_path(tmp_path):
+    """A valid lock that is a 300-package chain (benchmarks/lockshapes.py writes it): `via` stays
+    bounded (root + last 31 names), `parent` links give back the whole path, the table elides."""
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parents[2] / "benchmarks" / "lockshapes.py"),
+                    "chain", "300", str(tmp_path / "chain")], check=True, capture_output=True, timeout=60)
+    lock = str(tmp_path / "chain" / "uv.lock")
+    doc = json.loads(run("scan", lock, "--offline", "--format", "json", "-t", "linux-x86_64").stdout)
+    packages = {p["name"]: p for p in doc["targets"][0]["packages"]}
+    deepest = packages["p00300"]
+    assert deepest["depth"] == 300 and len(deepest["via"]) == 32 and deepest["via_omitted"] == 301 - 32
+    assert deepest["via"][0] == "shape-root" and deepest["via"][-2:] == ["p00299", "p00300"]
+    chain, name = [], "p00300"
+    while name in packages:
+        chain.append(name)
+        name = packages[name]["parent"]
+    assert name == "shape-root" and len(chain) == 300
+    assert "via_omitted" not in packages["p00010"] and packages["p00010"]["via"][-1] == "p00010"
+    table = run("scan", lock, "--offline", "--all", "-t", "linux-x86_64")
+    row = next(line for line in table.stdout.splitlines() if "p00300" in line)
+    assert "more" in row and len(row) < 200
