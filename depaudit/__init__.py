@@ -8,12 +8,14 @@ The core is a library; the CLI is a thin shell over it::
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "scan_lock"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # Lazy so `import depaudit` (and CLI start-up) stays cheap.
     if name == "scan_lock":
         from depaudit.scan import scan_lock

@@ -7,6 +7,17 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_TOOL = 4
+EXIT_REFUSED = 5
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "ran; no finding at or above --fail-on, every budget within its limit",
+    EXIT_FINDINGS: "findings at or above --fail-on, or a budget exceeded or not verifiable",
+    EXIT_USAGE: "usage error (bad option, unknown target or rule ID)",
+    EXIT_INPUT: "input unreadable or invalid (message: path:line: what)",
+    EXIT_TOOL: "an external tool or service failed (docker, uv, the index)",
+    EXIT_REFUSED: "a fix was refused as unsafe; nothing was written",
+}
+"""Every exit code the CLI uses and what it means (README and `--help` are written from this)."""
 
 
 class DepauditError(Exception):
@@ -50,6 +61,13 @@ class FixError(DepauditError):
     """A fix cannot be applied safely; nothing was written."""
 
     exit_code = EXIT_INPUT
+
+
+class FixRefused(DepauditError):
+    """A fix was refused because applying it could do harm (the project asks for CUDA on purpose, a
+    layout the editor cannot handle, a file changed while planning); nothing was written."""
+
+    exit_code = EXIT_REFUSED
 
 
 class ToolError(DepauditError):

@@ -1,116 +1,219 @@
-"""`depaudit lint`: run the Dockerfile rules (DA3xx) over Dockerfiles. Library entry points:
+"""`depaudit lint`: run the rules that apply to each file through the one engine — DA3xx on
+Dockerfiles, DA2xx on requirements files and pyproject.toml, DA1xx (plus the pyproject's DA2xx) on
+uv.lock / pylock.toml. Library entry points:
 
-    from depaudit.lint import lint_dockerfile
+    from depaudit.lint import lint_dockerfile, lint_paths
     findings = lint_dockerfile("docker/Dockerfile.torch-cuda")
+    report = lint_paths(["requirements.txt", "docker/"])
+
+Lint never touches the network: a lock is scanned offline (sizes in DA101's message come from the
+lock and the size cache only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
-from depaudit.analysis.dockerfile import DockerSubject, wanted_context_files
+from depaudit.analysis.docker_stages import DockerSubject
+from depaudit.analysis.install_commands import wanted_context_files
 from depaudit.errors import InputError
 from depaudit.model import Finding
-import re
+from depaudit.rules.base import RuleDoc, describe
+from depaudit.rules.config import PathRule
+from depaudit.rules.engine import run, sort_key
+from depaudit.rules.lockcheck import lock_findings
+from depaudit.rules.projectcheck import is_requirements_name, project_findings
+from depaudit.rules.subjects import LockSubject
+from depaudit.scan import scan_lock
+from depaudit.settings import find_pyproject
+from depaudit.sources.dockerfile import context_dirs, parse_dockerfile, read_context, read_dockerfile
+from depaudit.sources.uvlock import load_lock
 
-from depaudit.rules.base import rules
-from depaudit.sources.dockerfile import Dockerfile, context_dirs, read_context, read_dockerfile
+log = logging.getLogger(__name__)
 
 
-def load_subject(path: Path | str, context: Path | str | None = None,
-                 build_args: dict[str, str] | None = None) -> DockerSubject:
+class FileKind(StrEnum):
+    """The kinds of file lint reads, and the rule families each gets."""
+
+    dockerfile = "Dockerfile"
+    requirements = "requirements file"
+    pyproject = "pyproject.toml"
+    lock = "lock file"
+
+
+FAMILIES_OF: dict[FileKind, tuple[str, ...]] = {
+    FileKind.dockerfile: ("DA3",),
+    FileKind.requirements: ("DA2",),
+    FileKind.pyproject: ("DA2",),
+    FileKind.lock: ("DA1", "DA2"),
+}
+
+
+def is_dockerfile_name(name: str) -> bool:
+    """Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile."""
+    return name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith((".Dockerfile", ".dockerfile"))
+
+
+def is_lock_name(name: str) -> bool:
+    """uv.lock, pylock.toml, pylock.*.toml (PEP 751)."""
+    return name == "uv.lock" or name == "pylock.toml" or (name.startswith("pylock.") and name.endswith(".toml"))
+
+
+def file_kind(path: Path, *, explicit: bool = True) -> FileKind | None:
+    """The kind of `path` by its name. A file named explicitly on the command line whose name says
+    nothing is read as a Dockerfile (as `docker build -f` would); found in a folder, it is skipped."""
+    name = path.name
+    if is_dockerfile_name(name):
+        return FileKind.dockerfile
+    if name == "pyproject.toml":
+        return FileKind.pyproject
+    if is_lock_name(name):
+        return FileKind.lock
+    if is_requirements_name(name) and (explicit or name.startswith(("requirements", "constraints"))):
+        return FileKind.requirements
+    return FileKind.dockerfile if explicit else None
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    """How to lint: rule prefixes to run (`select`, empty for all) and skip (`ignore`), per-path rules
+    from `[tool.depaudit.lint]`, the Docker build context and build args, and the targets/Python a
+    lock is scanned for (None: the presets and the lowest Python the lock allows)."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_path: tuple[PathRule, ...] = ()
+    context: Path | None = None
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    targets: tuple[str, ...] | None = None
+    python: str | None = None
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """What `depaudit lint` found: the files linted (as named), the findings, and the rules that ran."""
+
+    files: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    rules: tuple[RuleDoc, ...]
+
+
+# ---------------------------------------------------------------- Dockerfiles
+
+
+def load_subject(
+    path: Path | str, context: Path | str | None = None, build_args: Mapping[str, str] | None = None
+) -> DockerSubject:
     """Parse a Dockerfile and read the build-context files its RUNs name. Raises InputError."""
-    df = read_dockerfile(path, build_args)
+    df = read_dockerfile(path, dict(build_args or {}))
     files = read_context(context_dirs(path, context), wanted_context_files(df))
     return DockerSubject(df, files)
 
 
-def inline_ignores(df: Dockerfile, line: int | None) -> set[str]:
-    """Rule IDs ignored for the instruction at `line` by `# depaudit: ignore=…` comments directly
-    above it, inside its continuation lines, or at the end of one of its lines."""
-    if line is None:
-        return set()
-    for ins in df.instructions:
-        if ins.line <= line <= ins.end_line:
-            ids: set[str] = set()
-            for text in (*ins.comments, *df.text[ins.start : ins.end].splitlines()):
-                for match in _IGNORE.finditer(text):
-                    ids.update(m.upper() for m in _RULE_ID.findall(match.group(1)))
-            return ids
-    return set()
+def lint_subject(
+    subject: DockerSubject, select: Iterable[str] = (), ignore: Iterable[str] = (), per_path: Sequence[PathRule] = ()
+) -> list[Finding]:
+    """Findings of the DA3xx rules for one parsed Dockerfile (see `depaudit.rules.engine.run`)."""
+    return run("DA3", subject, tuple(select), tuple(ignore), per_path=per_path)
 
 
-# One line at a time, so an ignore comment never swallows the next line; text after the IDs
-# (`# depaudit: ignore=DA302 GPU build on purpose`) is allowed.
-_IGNORE = re.compile(r"#\s*depaudit:\s*ignore\s*=\s*([A-Za-z0-9_, \t]+)", re.IGNORECASE)
-_RULE_ID = re.compile(r"\b(DA\d{3})\b", re.IGNORECASE)
-
-
-def lint_subject(subject: DockerSubject, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Finding]:
-    """Findings of the DA3xx rules for one parsed Dockerfile, sorted by line then rule. `select`
-    (ID prefixes) keeps only matching rules; `ignore` (ID prefixes) and inline comments drop some."""
-    select = tuple(s.upper() for s in select)
-    ignore = tuple(s.upper() for s in ignore)
-    findings: list[Finding] = []
-    for rule in rules("DA3"):
-        if select and not rule.id.startswith(select):
-            continue
-        if ignore and rule.id.startswith(ignore):
-            continue
-        for finding in rule.check(subject):
-            if finding.rule not in inline_ignores(subject.dockerfile, finding.line):
-                findings.append(finding)
-    return sorted(findings, key=lambda f: (f.path, f.line or 0, f.rule))
-
-
-def lint_dockerfile(path: Path | str, *, select: Iterable[str] = (), ignore: Iterable[str] = (),
-                    context: Path | str | None = None, build_args: dict[str, str] | None = None) -> list[Finding]:
+def lint_dockerfile(
+    path: Path | str,
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    context: Path | str | None = None,
+    build_args: Mapping[str, str] | None = None,
+) -> list[Finding]:
     """Lint one Dockerfile. Raises InputError when it cannot be read or parsed."""
     return lint_subject(load_subject(path, context, build_args), select, ignore)
 
 
-def is_dockerfile_name(name: str) -> bool:
-    return name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile") \
-        or name.endswith(".dockerfile")
+def dockerfile_context(
+    path: Path | str, text: str, context: Path | str | None = None, build_args: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The build-context files (requirements files, pyproject.toml) Dockerfile `text` at `path`
+    names, read from `context` or the Dockerfile's folder and its parent. Raises InputError."""
+    df = parse_dockerfile(text, str(path), dict(build_args or {}))
+    return read_context(context_dirs(path, context), wanted_context_files(df))
+
+
+# ---------------------------------------------------------------- every kind
+
+
+def lint_lock(path: Path, options: LintOptions = LintOptions()) -> list[Finding]:
+    """DA1xx findings of a lock (scanned offline) and DA2xx of the pyproject.toml above it."""
+    lock = load_lock(path)
+    targets = list(options.targets) if options.targets else None
+    report = scan_lock(lock, targets=targets, python=options.python, offline=True)
+    subject = LockSubject(lock, report, find_pyproject(path))
+    return lock_findings(subject, options.select, options.ignore, options.per_path)
+
+
+def lint_file(path: Path, kind: FileKind, options: LintOptions = LintOptions()) -> list[Finding]:
+    """The findings of one file of a known kind. Raises InputError for an unreadable/invalid file."""
+    if kind is FileKind.dockerfile:
+        subject = load_subject(path, options.context, options.build_args)
+        return lint_subject(subject, options.select, options.ignore, options.per_path)
+    if kind is FileKind.lock:
+        return lint_lock(path, options)
+    return project_findings(path, options.select, options.ignore, options.per_path)
+
+
+def lint_paths(paths: Iterable[Path | str], options: LintOptions = LintOptions()) -> LintReport:
+    """Lint files and folders (see `find_lint_files`). Raises InputError for a missing path, a folder
+    with nothing to lint, or an unreadable/invalid file."""
+    files = find_lint_files(paths)
+    found: dict[Finding, None] = {}
+    families: set[str] = set()
+    for path, kind in files:
+        log.info("lint: %s as a %s (rules %s)", path, kind.value, ", ".join(f"{f}xx" for f in FAMILIES_OF[kind]))
+        families.update(FAMILIES_OF[kind])
+        found.update(dict.fromkeys(lint_file(path, kind, options)))
+    docs = [d for family in sorted(families) for d in describe(family)]
+    return LintReport(tuple(str(p) for p, _ in files), tuple(sorted(found, key=sort_key)), tuple(docs))
 
 
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache"}
 
 
-def find_dockerfiles(paths: Iterable[Path | str]) -> list[Path]:
-    """Expand paths: files are taken as given; directories are searched (recursively, skipping VCS and
-    virtualenv folders) for Dockerfile, Dockerfile.*, *.Dockerfile. Raises InputError for a path that
-    does not exist or a directory without Dockerfiles."""
-    out: list[Path] = []
+def find_lint_files(paths: Iterable[Path | str]) -> list[tuple[Path, FileKind]]:
+    """Expand paths into (file, kind): files are taken as given; folders are searched (recursively,
+    skipping VCS and virtualenv folders) for Dockerfiles, requirements*/constraints* .txt/.in files,
+    pyproject.toml and locks. Raises InputError for a path that does not exist or a folder holding
+    none of these."""
+    out: dict[Path, FileKind] = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in _walk(path) if is_dockerfile_name(p.name))
+            found = [(p, k) for p in sorted(_walk(path)) if (k := file_kind(p, explicit=False)) is not None]
             if not found:
-                raise InputError(path, "no Dockerfile (Dockerfile, Dockerfile.*, *.Dockerfile) in this directory")
-            out += found
+                raise InputError(
+                    path,
+                    "nothing to lint in this directory (no Dockerfile, Dockerfile.*, "
+                    "*.Dockerfile, requirements*.txt, pyproject.toml, uv.lock or pylock.toml)",
+                )
+            out.update(found)
         elif path.exists():
-            out.append(path)
+            out[path] = file_kind(path) or FileKind.dockerfile
         else:
             raise InputError(path, "no such file or directory")
-    return list(dict.fromkeys(out))
+    return list(out.items())
 
 
-def _walk(root: Path):
+def find_dockerfiles(paths: Iterable[Path | str]) -> list[Path]:
+    """The Dockerfiles among `find_lint_files(paths)`."""
+    return [p for p, kind in find_lint_files(paths) if kind is FileKind.dockerfile]
+
+
+def _walk(root: Path) -> Iterator[Path]:
     for child in sorted(root.iterdir()):
         if child.is_dir():
             if child.name not in _SKIP_DIRS and not child.is_symlink():
                 yield from _walk(child)
         elif child.is_file():
             yield child
-
-
-def dockerfile_context(path: Path | str, text: str, context: Path | str | None = None,
-                       build_args: dict[str, str] | None = None) -> dict[str, str]:
-    """The build-context files (requirements files, pyproject.toml) Dockerfile `text` at `path`
-    names, read from `context` or the Dockerfile's folder and its parent. Raises InputError."""
-    from depaudit.sources.dockerfile import parse_dockerfile
-
-    df = parse_dockerfile(text, str(path), build_args)
-    return read_context(context_dirs(path, context), wanted_context_files(df))

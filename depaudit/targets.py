@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from depaudit.analysis.versions import InvalidSpecifier, specifier_set_contains
+from depaudit.versions import InvalidSpecifier, specifier_set_contains
 from depaudit.errors import UsageError
 from depaudit.model import Target
 

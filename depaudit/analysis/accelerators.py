@@ -24,33 +24,13 @@ formats can disagree on: a target where another package pulls binary CUDA wheels
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
-TORCH_FAMILY: frozenset[str] = frozenset({
-    "torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchrec", "torch-tensorrt",
-    "pytorch-triton", "torchao", "torchcodec",
-})
-"""Packages published on the PyTorch indexes in CPU and accelerator builds."""
+# The definitions live in depaudit.families; TORCH_FAMILY and is_cpu_build are re-exported from here.
+from depaudit.families import TORCH_FAMILY as TORCH_FAMILY
+from depaudit.families import is_cpu_build as is_cpu_build
+from depaudit.families import local_label_family, name_family
 
-_FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), family)
-    for pattern, family in (
-        (r"^nvidia-", "nvidia"),
-        (r"^cuda-", "cuda"),
-        (r"^(pytorch-)?triton(-rocm|-xpu)?$", "triton"),
-        (r"^cupy-(cuda|rocm)", "cupy"),
-        (r"^jax-cuda", "jax-cuda"),
-        (r"^jax-rocm", "jax-rocm"),
-        (r"^tensorrt", "tensorrt"),
-        (r"^onnxruntime-(gpu|training-gpu)$", "onnxruntime-gpu"),
-        (r"^tensorflow-gpu$", "tensorflow-gpu"),
-        (r"^paddlepaddle-gpu$", "paddle-gpu"),
-        (r"^(mxnet|cntk)-cu\d+", "cuda"),
-        (r"^pynvml$|^nvidia-ml-py", "nvidia"),
-    )
-)
-_LOCAL_ACCEL = re.compile(r"\+(cu\d+|rocm[\d.]+|xpu)", re.IGNORECASE)
 _RUNTIME_FAMILIES = frozenset({"nvidia", "cuda", "triton"})
 _NVML_BINDINGS = frozenset({"pynvml", "nvidia-ml-py", "nvidia-ml-py3"})  # pure Python, not CUDA runtime
 CUDA_CARRIERS: frozenset[str] = frozenset({"torch"})
@@ -64,14 +44,11 @@ def accelerator_family(name: str, version: str | None = None) -> str | None:
     `name` must be PEP 503 normalised. A torch-family package is an accelerator build only when its
     version's local label names one (`2.8.0+cu128`); PyPI's plain Linux torch is judged by the caller.
     """
-    for pattern, family in _FAMILIES:
-        if pattern.search(name):
-            return family
+    family = name_family(name)
+    if family is not None:
+        return family
     if version and name in TORCH_FAMILY:
-        match = _LOCAL_ACCEL.search(version)
-        if match:
-            label = match.group(1).lower()
-            return "torch-rocm" if label.startswith("rocm") else "torch-xpu" if label == "xpu" else "torch-cuda"
+        return local_label_family(version)
     return None
 
 
@@ -95,7 +72,3 @@ def torch_build_label(name: str, version: str | None, pulls_cuda_runtime: bool, 
         return None
     return "torch-cuda"
 
-
-def is_cpu_build(version: str | None) -> bool:
-    """True for a torch-family version built for CPU (`+cpu` local label)."""
-    return bool(version) and version.lower().endswith("+cpu")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from depaudit.analysis.accelerators import accelerator_family, is_cuda_runtime, torch_build_label
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator, normalize_extra
-from depaudit.analysis.versions import InvalidSpecifier, specifier_set_contains
+from depaudit.versions import InvalidSpecifier, specifier_set_contains
 from depaudit.errors import InputError, UsageError
 from depaudit.model import Dependency, InstalledPackage, InstallScope, Lock, Package, Selection, Target, Via, Wheel, wheel_tags
 

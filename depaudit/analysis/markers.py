@@ -20,7 +20,8 @@ import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 
-from depaudit.analysis.versions import InvalidSpecifier, holds, parse_specifier
+from depaudit.names import canonical_name as normalize_extra  # PEP 685: extras and groups as names
+from depaudit.versions import InvalidSpecifier, holds, parse_specifier
 
 VERSION_KEYS = frozenset({"python_version", "python_full_version", "implementation_version", "platform_release"})
 SET_KEYS = frozenset({"extras", "dependency_groups"})
@@ -43,11 +44,6 @@ class MarkerError(ValueError):
 
 class _Unsupported(Exception):
     """This parser does not read the marker; packaging decides."""
-
-
-def normalize_extra(name: str) -> str:
-    """PEP 685 normalised extra or group name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

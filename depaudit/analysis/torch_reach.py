@@ -12,19 +12,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from depaudit.analysis.accelerators import TORCH_FAMILY as _FAMILY
+# The family is defined in depaudit.families; re-exported here for the callers that import it from here.
+from depaudit.families import TORCH_FAMILY as TORCH_FAMILY
+from depaudit.families import is_torch_family as is_torch_family
 from depaudit.model import Dependency, Lock, Package
-from depaudit.sources.lockread import normalize_name as canonicalize_name
-
-TORCH_FAMILY: frozenset[str] = frozenset(canonicalize_name(n) for n in _FAMILY)
+from depaudit.names import canonical_name as canonicalize_name
 
 # A dependency list of the project: ("dependencies", None), ("extra", name) or ("group", name).
 ListRef = tuple[str, "str | None"]
-
-
-def is_torch_family(name: str) -> bool:
-    """True for torch and the packages built against it and served from the PyTorch indexes."""
-    return canonicalize_name(name) in TORCH_FAMILY
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ click were the largest start-up cost of a scan that CI runs on every push).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -45,7 +46,7 @@ def _fast_command(argv: list[str]) -> Callable[[], Any] | None:
     """The command to run without typer, or None when typer should read the command line."""
     from depaudit.cli._spec import fast_path_enabled, parse_fast
 
-    if not argv or argv[0] != "scan" or not fast_path_enabled():
+    if not argv or argv[0] != "scan" or not fast_path_enabled() or "_DEPAUDIT_COMPLETE" in os.environ:
         return None
     from depaudit.cli import scan
 
@@ -90,12 +91,17 @@ def main(argv: list[str] | None = None) -> None:
             gc.enable()  # main() is also called in-process (tests): leave the collector as found
         sys.exit(code)
     app = _register(args)
+    if "_DEPAUDIT_COMPLETE" in os.environ:  # shell completion (README): typer's shell classes, only when asked
+        from typer._completion_classes import completion_init
+
+        completion_init()
     sys.exit(_run(lambda: app(args=argv, standalone_mode=False, prog_name="depaudit"), *_click_exceptions()))
 
 
 def _run(command: Callable[[], Any], exits: tuple = (), click_errors: tuple = (), aborts: tuple = ()) -> int:
     """Run a command, mapping what it raises to a message and an exit code (the same for the typer
     path, which passes click's exception classes, and the fast path)."""
+    from depaudit.cli.output import error
     from depaudit.errors import EXIT_USAGE, DepauditError
 
     try:
@@ -109,7 +115,7 @@ def _run(command: Callable[[], Any], exits: tuple = (), click_errors: tuple = ()
         print("depaudit: aborted", file=sys.stderr)
         return 130
     except DepauditError as exc:
-        print(f"depaudit: error: {exc}", file=sys.stderr)
+        error(str(exc))  # control characters from file names or file text escaped
         return exc.exit_code
     except KeyboardInterrupt:
         print("depaudit: interrupted", file=sys.stderr)

@@ -3,13 +3,12 @@ terminal. Only this package prints or exits; the core below it returns data or r
 
 from __future__ import annotations
 
+from functools import partial
+
 import typer
 
-# The terminal helpers live in a module without typer (the scan fast path uses them); commands import
-# them from here as before.
-from depaudit.cli._io import info, parse_size_option, stderr_console, stdout_console, warn, write_output
-
-__all__ = ["app", "image_app", "info", "parse_size_option", "stderr_console", "stdout_console", "warn", "write_output"]
+from depaudit.cli import output as _output
+from depaudit.cli.output import make_console
 
 app = typer.Typer(
     name="depaudit",
@@ -36,3 +35,25 @@ def _root(
 
 image_app = typer.Typer(help="Measure and compare container images.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
+
+
+# Talking to the terminal lives in depaudit.cli.output (verbosity, escaping, unwrapped tables when
+# piped); these names stay importable from here for the command modules that use them.
+stderr_console = partial(make_console, stderr=True)
+stdout_console = make_console
+info = _output.info
+warn = _output.warn
+write_output = _output.write_output
+
+
+def parse_size_option(value: str | None, option: str) -> int | None:
+    """Parse a size option (`3GB`, `500MiB`, `0`) into bytes, or raise UsageError naming the option."""
+    if value is None:
+        return None
+    from depaudit.errors import UsageError
+    from depaudit.units import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None

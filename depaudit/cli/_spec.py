@@ -23,7 +23,9 @@ from typing import Any
 @dataclass(frozen=True)
 class Param:
     """A command parameter: keyword `name`, its `flags` (empty for the positional argument), the
-    Python `kind` (bool, str, int, Path or an Enum), `default`, `help`, repeatable when `multiple`."""
+    Python `kind` (bool, str, int, Path, an Enum, or any type `parse` builds from the text: it raises
+    ValueError for a value to refuse), `default`, `help`, repeatable when `multiple`; `metavar` and
+    `complete` (shell completion) are for typer's help and completion only."""
 
     name: str
     flags: tuple[str, ...]
@@ -31,6 +33,9 @@ class Param:
     default: Any
     help: str
     multiple: bool = False
+    parse: Callable[[str], Any] | None = None
+    metavar: str | None = None
+    complete: Callable[[str], list[str]] | None = None
 
     @property
     def is_flag(self) -> bool:
@@ -43,6 +48,8 @@ def fast_path_enabled() -> bool:
 
 def _convert(param: Param, raw: str) -> Any:
     """`raw` as the parameter's kind; raises ValueError when typer would reject it."""
+    if param.parse is not None:
+        return param.parse(raw)
     if param.kind is Path:
         return Path(raw)
     if param.kind is int:
@@ -61,6 +68,7 @@ def parse_fast(argv: Sequence[str], params: Sequence[Param]) -> dict[str, Any] |
     args = list(argv)
     while args:
         arg = args.pop(0)
+        param: Param | None
         if not arg.startswith("-") or arg == "-":
             if not positional:
                 return None
@@ -95,23 +103,53 @@ def parse_fast(argv: Sequence[str], params: Sequence[Param]) -> dict[str, Any] |
     return values
 
 
-def register(app: Any, name: str, params: Sequence[Param], body: Callable[..., Any]) -> None:
+def _typer_parser(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
+    """`parse` for typer: a default passes through, ValueError becomes typer's usage error."""
+    import typer
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return convert
+
+
+def _typer_info(p: Param) -> Any:
+    import typer
+
+    if not p.flags:
+        return typer.Argument(help=p.help, show_default=False, metavar=p.metavar)
+    extra: dict[str, Any] = {}
+    if p.parse is not None:
+        extra = {"parser": _typer_parser(p.parse), "show_default": False}
+    if p.metavar is not None:
+        extra["metavar"] = p.metavar
+    if p.complete is not None:
+        extra["autocompletion"] = p.complete
+    return typer.Option(*p.flags, help=p.help, **extra)
+
+
+def register(app: Any, name: str, params: Sequence[Param], body: Callable[..., Any], epilog: str | None = None) -> None:
     """Add `body` to the typer `app` as command `name`, its options built from `params`."""
     import inspect
-    from typing import Annotated, Optional
-
-    import typer
+    from typing import Annotated
 
     parameters = []
     annotations: dict[str, Any] = {}
     for p in params:
-        info = typer.Option(*p.flags, help=p.help) if p.flags else typer.Argument(help=p.help, show_default=False)
-        base: Any = list[p.kind] if p.multiple else p.kind  # type: ignore[index]
+        base: Any = list[p.kind] if p.multiple else p.kind  # type: ignore[name-defined]
         if p.default is None:
-            base = Optional[base]
-        annotations[p.name] = Annotated[base, info]
-        parameters.append(inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                            default=p.default, annotation=annotations[p.name]))
+            base = base | None
+        annotations[p.name] = Annotated[base, _typer_info(p)]
+        parameters.append(
+            inspect.Parameter(
+                p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default, annotation=annotations[p.name]
+            )
+        )
 
     def command(**kwargs: Any) -> Any:
         return body(**kwargs)
@@ -120,4 +158,4 @@ def register(app: Any, name: str, params: Sequence[Param], body: Callable[..., A
     command.__annotations__ = annotations
     command.__name__ = name
     command.__doc__ = body.__doc__
-    app.command(name)(command)
+    app.command(name, epilog=epilog)(command)

@@ -11,6 +11,8 @@ from typing import Annotated, Optional
 import typer
 
 from depaudit.cli._app import app, info
+from depaudit.cli.options import QuietOption, VerboseOption
+from depaudit.cli.output import set_verbosity
 
 
 def _sizes(text: str) -> list[tuple[int, int]]:
@@ -39,8 +41,11 @@ def bench(
     keep: Annotated[bool, typer.Option("--keep", help="Keep the images it built.")] = False,
     no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the compressed-size pass.")] = False,
     from_json: Annotated[Optional[Path], typer.Option("--from-json", help="Re-render images.md and the charts from an existing images.json (no builds).")] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> int:
     """Cold build time, image size, start-to-ready, latency p50/p95 and agreement with torch, per variant."""
+    set_verbosity(quiet, verbose)
     from depaudit.fileio import atomic_write_text
     from depaudit.images.bench import VARIANTS, BenchConfig, run_bench
     from depaudit.render.bench import charts, render_markdown

@@ -12,6 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 from depaudit.cli._app import app, info, stdout_console, write_output
+from depaudit.cli.options import QuietOption, VerboseOption
+from depaudit.cli.output import set_verbosity
 
 
 class FixTo(str, Enum):
@@ -41,8 +43,11 @@ def fix(
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     fmt: Annotated[FixFormat, typer.Option("--format", "-f", help="Output format.")] = FixFormat.table,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> int:
     """Rewrite a project so it stops installing CUDA wheels it never uses; --dry-run shows the diff."""
+    set_verbosity(quiet, verbose)
     from depaudit.fixers.apply import unified_diff
     from depaudit.fixers.project import apply_and_lock, dry_run_lock, plan_fix
     from depaudit.fixers.pyproject import DEFAULT_CPU_INDEX_URL

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from depaudit.cli._app import image_app, info, stdout_console, write_output
+from depaudit.cli import options as opt
+from depaudit.cli._app import image_app
+from depaudit.cli.output import emit, info
+from depaudit.images.engine import require_engine
+from depaudit.images.measure import measure_image
+from depaudit.model import ImageMeasurement
+from depaudit.render.formats import RenderOptions, check_supported, render
+from depaudit.render.image_output import COMPARE_RENDERERS, MEASURE_RENDERERS, Comparison
+
+EXIT_CODES_HELP = "Exit codes: 0 measured; 2 usage error (sarif and gnu: no findings to report); 4 Docker failed."
 
 
-class ImageFormat(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
-
-def _measure(refs: list[str], compressed: bool, top: int):
-    from depaudit.images.engine import require_engine
-    from depaudit.images.measure import measure_image
-
+def _measure(refs: list[str], compressed: bool, top: int) -> list[ImageMeasurement]:
     require_engine()
     results = []
     for ref in refs:
@@ -29,67 +28,47 @@ def _measure(refs: list[str], compressed: bool, top: int):
     return results
 
 
-def _print_renderables(items, output: str | None) -> None:
-    if output in (None, "-"):
-        console = stdout_console()
-        for item in items:
-            console.print(item)
-        return
-    from io import StringIO
-
-    from rich.console import Console
-
-    buffer = StringIO()
-    console = Console(file=buffer, width=160, no_color=True)
-    for item in items:
-        console.print(item)
-    write_output(buffer.getvalue(), output)
+def _options(output: str | None, binary: bool) -> RenderOptions:
+    indent = 2 if output not in (None, "-") or sys.stdout.isatty() else None
+    return RenderOptions(binary=binary, indent=indent)
 
 
-def _indent(output: str | None) -> int | None:
-    return 2 if output not in (None, "-") or sys.stdout.isatty() else None
-
-
-@image_app.command("measure")
+@image_app.command("measure", epilog=EXIT_CODES_HELP)
 def measure(
     images: Annotated[list[str], typer.Argument(help="Image references on the local engine.")],
-    fmt: Annotated[ImageFormat, typer.Option("--format", "-f", help="Output format.")] = ImageFormat.table,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
+    fmt: opt.FormatOption = opt.TABLE,
+    output: opt.OutputOption = None,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     top: Annotated[int, typer.Option("--top", help="Python packages and shared libraries to list.")] = 15,
-    no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the gzip pass (faster; compressed size unknown).")] = False,
+    no_compressed: Annotated[
+        bool, typer.Option("--no-compressed", help="Skip the gzip pass (faster; compressed size unknown).")
+    ] = False,
+    quiet: opt.QuietOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> int:
     """Size on disk and compressed, layers, largest Python packages and shared libraries, accelerator bytes."""
-    from depaudit.render import images as render
-
+    opt.begin(fmt, quiet, verbose)
+    check_supported(MEASURE_RENDERERS, fmt.format)
     results = _measure(images, not no_compressed, top)
-    if fmt is ImageFormat.json:
-        write_output(render.render_measurements_json(results, _indent(output)), output)
-    elif fmt is ImageFormat.markdown:
-        write_output(render.render_measurements_markdown(results, binary), output)
-    else:
-        _print_renderables([r for m in results for r in render.measurement_renderables(m, binary)], output)
+    emit(render(MEASURE_RENDERERS, fmt.format, results, _options(output, binary)), output)
     return 0
 
 
-@image_app.command("compare")
+@image_app.command("compare", epilog=EXIT_CODES_HELP)
 def compare(
     before: Annotated[str, typer.Argument(help="The image before the change.")],
     after: Annotated[str, typer.Argument(help="The image after the change.")],
-    fmt: Annotated[ImageFormat, typer.Option("--format", "-f", help="Output format.")] = ImageFormat.table,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
+    fmt: opt.FormatOption = opt.TABLE,
+    output: opt.OutputOption = None,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     top: Annotated[int, typer.Option("--top", help="Python packages to list per image.")] = 25,
     no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the gzip pass.")] = False,
+    quiet: opt.QuietOption = False,
+    verbose: opt.VerboseOption = False,
 ) -> int:
     """Two images side by side: sizes, accelerator bytes, and Python packages."""
-    from depaudit.render import images as render
-
+    opt.begin(fmt, quiet, verbose)
+    check_supported(COMPARE_RENDERERS, fmt.format)
     b, a = _measure([before, after], not no_compressed, top)
-    if fmt is ImageFormat.json:
-        write_output(render.render_comparison_json(b, a, _indent(output)), output)
-    elif fmt is ImageFormat.markdown:
-        write_output(render.render_comparison_markdown(b, a, binary), output)
-    else:
-        _print_renderables(list(render.comparison_renderables(b, a, binary)), output)
+    emit(render(COMPARE_RENDERERS, fmt.format, Comparison(b, a), _options(output, binary)), output)
     return 0

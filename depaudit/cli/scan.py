@@ -7,29 +7,37 @@ it can (see there) and registers with typer, from the same `PARAMS`, for everyth
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from depaudit.cli._io import info, parse_size_option, stderr_console, stdout_console, write_output
+from depaudit.cli.common import FORMAT_CHOICES, FailOn, FormatChoice, begin, render_options
+from depaudit.cli.output import emit, info, make_console, problem
 from depaudit.cli._spec import Param
-from depaudit.model import Selection
+from depaudit.errors import UsageError
+from depaudit.model import Lock, Selection, SizeReport
+from depaudit.render.formats import OutputFormat, parse_format
+
+EXIT_CODES_HELP = ("Exit codes: 0 ran, no budget exceeded and no finding at or above --fail-on; 1 a budget "
+                   "exceeded or not verifiable (a size unknown), or findings at or above --fail-on; 2 usage "
+                   "error; 3 lock or pyproject unreadable or invalid; 4 the index failed.")
 
 
-class ScanFormat(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
+def _format(value: str) -> FormatChoice:
+    """`--format` text as a FormatChoice; ValueError (typer's usage error) for an unknown format."""
+    try:
+        fmt, note = parse_format(value)
+    except UsageError as exc:
+        raise ValueError(str(exc).removeprefix("--format: ")) from None
+    return FormatChoice(fmt, note)
 
 
-class FailOn(str, Enum):
-    never = "never"
-    info = "info"
-    warning = "warning"
-    error = "error"
+def _complete_format(incomplete: str) -> list[str]:
+    return [f.value for f in OutputFormat if f.value.startswith(incomplete)]
 
 
 PARAMS: tuple[Param, ...] = (
-    Param("lockfile", (), Path, None, "uv.lock, pylock.toml, or a project folder (default: found from the current folder as uv finds it)."),
+    Param("lockfile", (), Path, None, "uv.lock, pylock.toml, or a project folder (default: found from the current folder as uv finds it).", metavar="[LOCKFILE]"),
     Param("target", ("--target", "-t"), str, None, "A platform: linux-x86_64, linux-aarch64, macos-arm64, windows-amd64 (the default set) or a uv --python-platform name such as x86_64-unknown-linux-musl, aarch64-pc-windows-msvc (repeatable).", multiple=True),
     Param("python", ("--python",), str, None, "CPython version, e.g. 3.12 or free-threaded 3.13t (default: lowest requires-python allows)."),
     Param("package", ("--package",), str, None, "Install this workspace member instead of the root project (repeatable), as uv sync --package.", multiple=True),
@@ -42,25 +50,30 @@ PARAMS: tuple[Param, ...] = (
     Param("offline", ("--offline",), bool, False, "Never touch the network; unknown sizes stay unknown."),
     Param("installed", ("--installed",), bool, False, "Installed size: the wheels' uncompressed contents, read from their zip central directories by HTTP ranges (what uv installs: no bytecode)."),
     Param("bytecode", ("--bytecode",), bool, False, "Installed size plus an estimate of the .pyc files pip compiles at install time."),
-    Param("fmt", ("--format", "-f"), ScanFormat, ScanFormat.table, "Output format."),
-    Param("output", ("--output", "-o"), str, None, "Write to FILE ('-' for stdout)."),
+    Param("fmt", ("--format", "-f"), FormatChoice, FormatChoice(OutputFormat.table), "Output format (default table): table, json, markdown, sarif, gnu (path:line:col: DAxxx message).", parse=_format, metavar=f"[{FORMAT_CHOICES}]", complete=_complete_format),
+    Param("output", ("--output", "-o"), str, None, "Write to FILE ('-' for stdout); the file is replaced atomically."),
     Param("binary", ("--binary",), bool, False, "Show MiB/GiB instead of MB/GB."),
     Param("top", ("--top",), int, 15, "Rows per target in the table."),
     Param("show_all", ("--all",), bool, False, "Show every package."),
-    Param("max_download", ("--max-download",), str, None, "Budget per target, e.g. 500MB; exit 1 above it."),
-    Param("max_accelerator", ("--max-accelerator",), str, None, "Accelerator budget per target; 0 forbids accelerator wheels."),
+    Param("max_download", ("--max-download",), str, None, "Budget for every target (500MB) or one (linux-aarch64=3GB); exit 1 above it.", multiple=True),
+    Param("max_accelerator", ("--max-accelerator",), str, None, "Accelerator budget, every target or TARGET=SIZE; 0 forbids accelerator wheels.", multiple=True),
     Param("fail_on", ("--fail-on",), FailOn, FailOn.never, "Exit 1 on findings at or above this severity."),
     Param("cache_dir", ("--cache-dir",), Path, None, "Size cache folder (default: user cache)."),
     Param("glibc", ("--glibc",), str, None, "glibc of Linux targets whose name fixes none (default 2.28, as uv)."),
-    Param("macos", ("--macos",), str, None, "macOS version of the apple-darwin targets (default 13.0, as uv)."),
+    Param("macos", ("--macos",), str, None, "macOS version of the apple-darwin targets (default $MACOSX_DEPLOYMENT_TARGET, else 13.0, as uv)."),
+    Param("select", ("--select",), str, None, "Run only these rule IDs or prefixes (DA3, DA302); repeatable or comma-separated.", multiple=True),
+    Param("ignore", ("--ignore",), str, None, "Skip these rule IDs or prefixes; repeatable or comma-separated.", multiple=True),
+    Param("docs_url", ("--docs-url",), str, None, "Base URL of the rule pages for SARIF helpUri (default: [tool.depaudit] docs-url, else the project's documentation URL)."),
+    Param("quiet", ("--quiet", "-q"), bool, False, "Print only errors and the report itself."),
+    Param("verbose", ("--verbose",), bool, False, "Also print what is looked up and decided (settings, rules, files, checks)."),
 )
 
 
-def register(app) -> None:
+def register(app: Any) -> None:
     """Add `scan` to the typer app (the path for --help, errors and unusual command lines)."""
     from depaudit.cli._spec import register as add
 
-    add(app, "scan", PARAMS, scan)
+    add(app, "scan", PARAMS, scan, epilog=EXIT_CODES_HELP)
 
 
 def _progress():
@@ -77,7 +90,7 @@ def _progress():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     bar = Progress(TextColumn("looking up wheel sizes"), BarColumn(), MofNCompleteColumn(),
-                   console=stderr_console(), transient=True)
+                   console=make_console(stderr=True), transient=True)
     task = None
 
     def update(done: int, total: int) -> None:
@@ -92,71 +105,33 @@ def _progress():
 
 def scan(lockfile: Path | None, target: list[str] | None, python: str | None, package: list[str] | None,
          all_packages: bool, extra: list[str] | None, all_extras: bool, group: list[str] | None,
-         all_groups: bool, dev: bool, offline: bool, installed: bool, bytecode: bool, fmt: ScanFormat,
-         output: str | None, binary: bool, top: int, show_all: bool, max_download: str | None,
-         max_accelerator: str | None, fail_on: FailOn, cache_dir: Path | None, glibc: str | None,
-         macos: str | None) -> int:
+         all_groups: bool, dev: bool, offline: bool, installed: bool, bytecode: bool, fmt: FormatChoice,
+         output: str | None, binary: bool, top: int, show_all: bool, max_download: list[str] | None,
+         max_accelerator: list[str] | None, fail_on: FailOn, cache_dir: Path | None, glibc: str | None,
+         macos: str | None, select: list[str] | None, ignore: list[str] | None, docs_url: str | None,
+         quiet: bool, verbose: bool) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
+    from depaudit.rules.config import rule_config
     from depaudit.settings import find_pyproject
     from depaudit.sources.uvlock import load_lock
 
+    begin(fmt, quiet, verbose)
     location = _locate(lockfile)
     pyproject = find_pyproject(location.path) if location.path.exists() else None
     conf = _settings(pyproject, target, python, max_download, max_accelerator, cache_dir, offline)
+    rules = rule_config("scan", select or (), ignore or (), pyproject)
     members = tuple(package or ()) or ((location.member,) if location.member and not all_packages else ())
     selection = Selection(extras=tuple(extra or ()), all_extras=all_extras,
                           groups=tuple(group or ()) + (("dev",) if dev else ()),
                           packages=members, all_packages=all_packages, all_groups=all_groups)
     lock = load_lock(location.path)
-    report = _measure(lock, conf, selection, installed=installed, bytecode=bytecode, glibc=glibc, macos=macos)
-    report = _with_findings(report, lock, pyproject)
-    _emit(report, fmt, output, binary, None if show_all else top)
-    return _verdict(report, conf, fmt, fail_on, binary)
-
-
-def _settings(pyproject: Path | None, target, python, max_download, max_accelerator, cache_dir, offline) -> dict:
-    """Options merged with [tool.depaudit] and DEPAUDIT_* (settings precedence), converted."""
-    from depaudit import settings
-
-    conf = settings.resolve({"targets": target, "python": python, "max-download": max_download,
-                             "max-accelerator": max_accelerator, "cache-dir": str(cache_dir) if cache_dir else None,
-                             "offline": True if offline else None}, pyproject)
-    targets = conf["targets"]
-    if isinstance(targets, str):
-        targets = [t.strip() for t in targets.split(",") if t.strip()]
-    return {
-        "targets": targets or None, "python": _str(conf["python"]),
-        "max_download": parse_size_option(_str(conf["max-download"]), "--max-download"),
-        "max_accelerator": parse_size_option(_str(conf["max-accelerator"]), "--max-accelerator"),
-        "offline": offline or str(conf["offline"]).lower() in ("1", "true", "yes"),
-        "cache": {} if conf["cache-dir"] is None else {"cache_dir": Path(conf["cache-dir"])},
-    }
-
-
-def _measure(lock, conf: dict, selection, **options):
-    """scan_lock with the resolved settings and a progress display while sizes are looked up."""
-    from depaudit.scan import scan_lock
-
-    progress, stop = (None, lambda: None) if conf["offline"] else _progress()
-    try:
-        return scan_lock(lock, targets=conf["targets"], python=conf["python"], selection=selection,
-                         offline=conf["offline"], progress=progress, **options, **conf["cache"])
-    finally:
-        stop()
-
-
-def _verdict(report, conf: dict, fmt: ScanFormat, fail_on: FailOn, binary: bool) -> int:
-    """Budget breaches and unknown sizes on stderr; the exit code (1 on a breach or findings at --fail-on)."""
-    from depaudit.budgets import check_budgets
-
-    breaches = check_budgets(report, max_download=conf["max_download"], max_accelerator=conf["max_accelerator"])
-    for breach in breaches:
-        print(f"depaudit: budget exceeded: {breach.message(binary)}", file=sys.stderr)
-    unknown = sum(len(t.unknown_size) for t in report.targets)
-    if unknown and fmt is not ScanFormat.table:
-        info(f"depaudit: {unknown} wheel sizes unknown{' (offline)' if conf['offline'] else ''}; totals are lower bounds")
-    failing = fail_on is not FailOn.never and _has_findings_at(report, fail_on.value)
-    return 1 if breaches or failing else 0
+    report = _measure(lock, conf, selection, quiet, installed=installed, bytecode=bytecode, glibc=glibc, macos=macos)
+    report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)
+    breaches = _breaches(report, conf)
+    options = render_options(pyproject, docs_url, binary=binary, top=None if show_all else top,
+                             indent=2 if _to_terminal(output) else None)
+    _emit(report, breaches, fmt.format, output, options, rules)
+    return _verdict(report, breaches, conf, fmt.format, fail_on, binary)
 
 
 def _locate(lockfile: Path | None):
@@ -168,53 +143,87 @@ def _locate(lockfile: Path | None):
     return find_lock(lockfile if lockfile is not None else Path.cwd())
 
 
+def _settings(pyproject: Path | None, target, python, max_download, max_accelerator, cache_dir, offline) -> dict:
+    """Options merged with [tool.depaudit] and DEPAUDIT_* (settings precedence), converted."""
+    from depaudit import settings
+    from depaudit.budgets import load_lock_limits
+
+    conf = settings.resolve({"targets": target, "python": python, "cache-dir": str(cache_dir) if cache_dir else None,
+                             "offline": True if offline else None}, pyproject)
+    targets = conf["targets"]
+    if isinstance(targets, str):
+        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    limits = load_lock_limits({"max-download": max_download, "max-accelerator": max_accelerator},
+                              settings.SettingSources.load(pyproject))
+    return {
+        "targets": targets or None, "python": _str(conf["python"]), "limits": limits,
+        "offline": offline or settings.truthy(conf["offline"]),
+        "cache": {} if conf["cache-dir"] is None else {"cache_dir": Path(conf["cache-dir"])},
+    }
+
+
+def _measure(lock: Lock, conf: dict, selection: Selection, quiet: bool, **options: Any) -> SizeReport:
+    """scan_lock with the resolved settings and a progress display while sizes are looked up."""
+    from depaudit.scan import scan_lock
+
+    progress, stop = (None, lambda: None) if conf["offline"] or quiet else _progress()
+    try:
+        return scan_lock(lock, targets=conf["targets"], python=conf["python"], selection=selection,
+                         offline=conf["offline"], progress=progress, **options, **conf["cache"])
+    finally:
+        stop()
+
+
+def _breaches(report: SizeReport, conf: dict) -> list:
+    from depaudit.budgets import check_report
+
+    return [c for c in check_report(report, conf["limits"]) if not c.passed]
+
+
+def _verdict(report: SizeReport, breaches: list, conf: dict, fmt: OutputFormat, fail_on: FailOn, binary: bool) -> int:
+    """Budget breaches and unknown sizes on stderr; the exit code (1 on a breach or findings at --fail-on)."""
+    for breach in breaches:
+        what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
+        problem(f"{what}: {breach.message(binary)}")
+    unknown = sum(len(t.unknown_size) for t in report.targets)
+    if unknown and fmt is not OutputFormat.table:
+        info(f"depaudit: {unknown} wheel sizes unknown{' (offline)' if conf['offline'] else ''}; totals are lower bounds")
+    failing = fail_on is not FailOn.never and _has_findings_at(report, fail_on.value)
+    return 1 if breaches or failing else 0
+
+
+def _to_terminal(output: str | None) -> bool:
+    return output in (None, "-") and sys.stdout.isatty()
+
+
 def _str(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _with_findings(report, lock, pyproject: Path | None):
-    """Attach the DA1xx lock findings."""
-    from dataclasses import replace
-
-    from depaudit.rules.base import LockSubject
+def _with_findings(report: SizeReport, lock: Lock, pyproject: Path | None, select=(), ignore=()) -> SizeReport:
+    """Attach the DA1xx lock findings (and DA2xx of the pyproject beside the lock)."""
     from depaudit.rules.lockcheck import lock_findings
+    from depaudit.rules.subjects import LockSubject
 
-    findings = lock_findings(LockSubject(lock, report, pyproject))
+    findings = lock_findings(LockSubject(lock, report, pyproject), select, ignore)
     return replace(report, findings=tuple(findings))
 
 
-def _has_findings_at(report, threshold: str) -> bool:
+def _has_findings_at(report: SizeReport, threshold: str) -> bool:
     from depaudit.rules.base import at_or_above
 
     return any(True for _ in at_or_above(report.findings, threshold))
 
 
-def _emit(report, fmt: ScanFormat, output: str | None, binary: bool, top: int | None) -> None:
-    if fmt is ScanFormat.json:
-        from depaudit.render.json import render_json
+def _emit(report: SizeReport, breaches: list, fmt: OutputFormat, output: str | None, options, rules) -> None:
+    """Render through the one renderer table; budget findings (DA5xx) join the lock findings."""
+    from depaudit.render.formats import render
+    from depaudit.render.scan import SCAN_RENDERERS, ScanOutput
+    from depaudit.rules.base import describe
+    from depaudit.rules.budgetcheck import budget_findings
+    from depaudit.rules.engine import RuleSelection
 
-        to_terminal = output in (None, "-") and sys.stdout.isatty()
-        write_output(render_json(report, indent=2 if to_terminal else None), output)
-    elif fmt is ScanFormat.markdown:
-        from depaudit.render.markdown import render_markdown
-
-        write_output(render_markdown(report, binary=binary, top=top), output)
-    else:
-        from depaudit.render.table import report_renderables
-
-        if output not in (None, "-"):
-            from io import StringIO
-
-            from rich.console import Console
-
-            buffer = StringIO()
-            console = Console(file=buffer, width=160, no_color=True)
-        else:
-            console = stdout_console()
-        for item in report_renderables(report, binary=binary, top=top):
-            console.print(item)
-        for finding in report.findings:
-            where = f"{finding.path}:{finding.line}" if finding.line else finding.path
-            console.print(f"{where}: {finding.rule} [{finding.severity}] {finding.message}", markup=False)
-        if output not in (None, "-"):
-            write_output(buffer.getvalue(), output)
+    chosen = RuleSelection(rules.select, rules.ignore)
+    found = tuple(budget_findings(breaches, rules.select, rules.ignore, binary=options.binary))
+    docs = tuple(d for family in ("DA1", "DA2", "DA5") for d in describe(family) if chosen.wants(d.id))
+    emit(render(SCAN_RENDERERS, fmt, ScanOutput(report, found, docs), options), output)

@@ -15,21 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from depaudit.analysis.dockerfile import (
-    TORCH_FAMILY,
-    DockerSubject,
-    apt_lists_kept,
-    installed_specs,
-    python_installs,
-    requirement_name,
-    shipping_stages,
-    torch_source,
-)
+from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
+from depaudit.analysis.docker_stages import DockerSubject, shipping_stages
+from depaudit.analysis.install_commands import apt_lists_kept, installed_specs, python_installs, requirement_name, torch_source
+from depaudit.families import TORCH_FAMILY
 from depaudit.lint import lint_subject
 from depaudit.model import Edit
 from depaudit.sources.dockerfile import Dockerfile, Instruction, parse_dockerfile
 
-DEFAULT_CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
 DEFAULT_USER = "10001:10001"
 FIXABLE = ("DA302", "DA304", "DA307")
 

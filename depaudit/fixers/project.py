@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from depaudit.fixers.pyproject import (
     plan_cpu_index_text, plan_runtime_swap_text,
 )
 from depaudit.model import Edit, SizeReport
+from depaudit.process import run_tool
 
 FIX_TARGETS = ("cpu-index", "onnxruntime", "tinygrad")
 _COPY_IGNORE = shutil.ignore_patterns(".venv", "venv", ".git", "node_modules", "__pycache__", "*.egg-info",
@@ -177,7 +177,7 @@ def find_uv() -> list[str]:
         return [uv.find_uv_bin()]
     except (ImportError, FileNotFoundError, AttributeError):
         pass
-    probe = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True, text=True)
+    probe = run_tool([sys.executable, "-m", "uv", "--version"], timeout=60, check=False)
     if probe.returncode == 0:
         return [sys.executable, "-m", "uv"]
     raise ToolError(["uv", "lock"], what="uv not found: install it (pip install uv) to use --lock")
@@ -187,10 +187,7 @@ def run_uv_lock(project_dir: Path, timeout: float = 900) -> None:
     """`uv lock` in `project_dir`. Raises ToolError with uv's stderr when it fails or times out."""
     command = find_uv() + ["lock"]
     try:
-        result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True, timeout=timeout,
-                                stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as exc:
-        raise ToolError(command, str(exc.stderr or ""), what=f"uv lock timed out after {timeout:.0f} s") from None
+        result = run_tool(command, cwd=project_dir, timeout=timeout, check=False)
     except OSError as exc:
         raise ToolError(command, str(exc)) from None
     if result.returncode != 0:

@@ -19,13 +19,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from depaudit.analysis.indexes import _CUDA_NAME, is_cuda_index, same_url  # noqa: F401 (re-exported)
+from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_accelerator_name, is_cuda_index, same_url
 from depaudit.analysis.torch_reach import TorchReach, is_torch_family
 from depaudit.errors import FixError
 from depaudit.model import Edit
 from depaudit.sources.pyproject import ListRef, Pyproject, parse_pyproject
 
-DEFAULT_CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
 CPU_INDEX_NAME = "pytorch-cpu"
 RUNTIMES = {"onnxruntime": "onnxruntime", "tinygrad": "tinygrad"}
 
@@ -94,7 +93,7 @@ def cuda_intent(project: Pyproject) -> list[str]:
         if is_cuda_index(index.url, index.name):
             reasons.append(f"{project.path}:{index.line or 1}: index '{index.name}' ({index.url}) serves CUDA builds")
     for extra in project.extras:
-        if _CUDA_NAME.search(extra) and any(is_torch_family(d.name) for d in project.declared_in(("extra", extra))):
+        if is_accelerator_name(extra) and any(is_torch_family(d.name) for d in project.declared_in(("extra", extra))):
             reasons.append(f"{project.path}: extra '{extra}' installs torch for CUDA")
     return reasons
 

@@ -11,19 +11,9 @@ import re
 
 from depaudit.analysis.torch_reach import is_torch_family
 from depaudit.errors import FixError
-from depaudit.fixers.pyproject import DEFAULT_CPU_INDEX_URL, is_cuda_index, same_url
+from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_cuda_index, is_pep503_index, same_url
 from depaudit.model import Edit
 from depaudit.sources.requirements import RequirementsFile, parse_requirements
-
-
-def is_pep503_index(url: str) -> bool:
-    """True for a URL that names a PEP 503 "simple" index rather than a find-links page or folder:
-    a `/simple` path or a download.pytorch.org `/whl/<variant>` root (not a `.html` page)."""
-    plain = url.rstrip("/")
-    if plain.endswith((".html", ".htm")) or "://" not in plain:
-        return False
-    return bool(re.search(r"/simple$", plain) or re.search(r"download\.pytorch\.org/whl/[\w.-]+$", plain)
-                or re.search(r"download\.pytorch\.org/whl$", plain))
 
 
 def plan_requirements_text(text: str, path: str, *, index_url: str = DEFAULT_CPU_INDEX_URL,

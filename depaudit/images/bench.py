@@ -16,7 +16,6 @@ import platform
 import re
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from depaudit.errors import ToolError, UsageError
 from depaudit.images import engine
+from depaudit.process import run_logged, run_tool
 
 VARIANTS = ("torch-cuda", "torch-cpu", "onnxruntime", "tinygrad")
 REFERENCE_ORDER = ("torch-cuda", "torch-cpu")  # the torch reference: whichever of these ran
@@ -95,6 +95,7 @@ class BenchConfig:
     size_budget_seconds: float = 90.0
     request_timeout: float = 600.0
     ready_timeout: float = 300.0
+    build_timeout_seconds: float = 3600.0  # a cold torch-cuda build took 205-324 s here
     torch_index_url: str | None = None
     wheel_dirs: Sequence[Path] = DEFAULT_WHEEL_DIRS
     keep: bool = False
@@ -221,8 +222,8 @@ def build_variant(cfg: BenchConfig, variant: str, tag: str, log_dir: Path, index
     log_path = log_dir / f"build-{variant}.log"
     env = dict(os.environ, DOCKER_BUILDKIT="0")
     start = time.monotonic()
-    with log_path.open("w") as log:
-        code = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env, check=False).returncode
+    with log_path.open("wb") as log:
+        code = run_logged(argv, log, timeout=cfg.build_timeout_seconds, env=env)
     seconds = time.monotonic() - start
     text = log_path.read_text(errors="replace")
     if code != 0:
@@ -285,10 +286,9 @@ def wait_ready(url: str, started: float, timeout: float, container: str) -> floa
 
 def _logs(container: str) -> str:
     try:
-        done = subprocess.run([engine.docker_command(), "logs", "--tail", "30", container],
-                              capture_output=True, text=True, timeout=30, check=False)
+        done = run_tool([engine.docker_command(), "logs", "--tail", "30", container], timeout=30, check=False)
         return done.stdout + done.stderr
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, ToolError):
         return ""
 
 

@@ -1,8 +1,7 @@
 """Access to the Docker engine through the `docker` command line.
 
-Every call passes an argument list (never a shell string). A command that fails raises ToolError
-carrying the command and its stderr; a missing `docker` client or an engine that does not answer
-raises ToolError with a message saying so. Parsing of the engine's answers lives here too, as pure
+Every call goes through depaudit.process (argument lists, timeouts, ToolError with the command and its
+stderr); a missing `docker` client or an engine that does not answer raises ToolError saying so. Parsing of the engine's answers lives here too, as pure
 functions over the text the engine printed, so it can be tested against captured real output.
 """
 
@@ -12,16 +11,19 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
 from depaudit.errors import ToolError
+from depaudit.process import run_tool, stream_tool
+from depaudit.units import parse_size
 
-NO_ENGINE_HINT = ("is the Docker engine running? (`docker info` must answer; on these machines "
-                  "`bash docker/engine.sh` installs and starts it)")
+NO_ENGINE_HINT = (
+    "is the Docker engine running? (`docker info` must answer; on these machines "
+    "`bash docker/engine.sh` installs and starts it)"
+)
 
 
 def docker_command() -> str:
@@ -33,32 +35,21 @@ def _argv(args: Sequence[str]) -> list[str]:
     return [docker_command(), *args]
 
 
-def _missing_client(argv: list[str]) -> ToolError:
-    return ToolError(argv, "", what=f"{argv[0]}: Docker client not found on PATH; install Docker "
-                                    "(Debian: apt-get install docker.io) or set DEPAUDIT_DOCKER")
+MISSING_CLIENT_HINT = "install Docker (Debian: apt-get install docker.io) or set DEPAUDIT_DOCKER"
 
 
 def _failure(argv: list[str], stderr: str) -> ToolError:
     if "Cannot connect to the Docker daemon" in stderr or "error during connect" in stderr:
-        return ToolError(argv, stderr, what=f"{' '.join(argv[:2])}: cannot reach the Docker engine; "
-                                             + NO_ENGINE_HINT)
+        return ToolError(argv, stderr, what=f"{' '.join(argv[:2])}: cannot reach the Docker engine; " + NO_ENGINE_HINT)
     return ToolError(argv, stderr)
 
 
-def run_docker(args: Sequence[str], *, timeout: float | None = None, input_text: str | None = None) -> str:
+def run_docker(args: Sequence[str], *, timeout: float | None, input_text: str | None = None) -> str:
     """Run `docker ARGS...`, return its stdout. Raises ToolError on a non-zero exit, a timeout or a
     missing client."""
-    argv = _argv(args)
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input_text,
-                              check=False)
-    except FileNotFoundError:
-        raise _missing_client(argv) from None
-    except subprocess.TimeoutExpired as exc:
-        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        raise ToolError(argv, stderr, what=f"command timed out after {timeout:g} s: {' '.join(argv)}") from None
-    if done.returncode != 0:
-        raise _failure(argv, done.stderr)
+    done = run_tool(
+        _argv(args), timeout=timeout, input_text=input_text, missing_hint=MISSING_CLIENT_HINT, failure=_failure
+    )
     return done.stdout
 
 
@@ -66,27 +57,8 @@ def run_docker(args: Sequence[str], *, timeout: float | None = None, input_text:
 def docker_stream(args: Sequence[str]) -> Iterator[IO[bytes]]:
     """Run `docker ARGS...` and yield its stdout as a binary stream (for `docker save`, which can be
     GBs: read it incrementally). Raises ToolError when the command fails; the process is always reaped."""
-    argv = _argv(args)
-    try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except FileNotFoundError:
-        raise _missing_client(argv) from None
-    assert proc.stdout is not None and proc.stderr is not None
-    failed = False
-    try:
-        yield proc.stdout
-    except BaseException:
-        failed = True
-        raise
-    finally:
-        if failed:
-            proc.kill()
-        proc.stdout.close()
-        stderr = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        code = proc.wait()
-    if code != 0:
-        raise _failure(argv, stderr)
+    with stream_tool(_argv(args), missing_hint=MISSING_CLIENT_HINT, failure=_failure) as stream:
+        yield stream
 
 
 def engine_available(timeout: float = 20.0) -> str | None:
@@ -108,6 +80,7 @@ def require_engine() -> None:
 
 
 # ---- parsing the engine's answers (pure) ----
+
 
 @dataclass(frozen=True)
 class HistoryEntry:
@@ -152,8 +125,11 @@ def parse_history(text: str) -> list[HistoryEntry]:
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"docker history line {number}: unexpected output: {line[:120]!r} ({exc})") from None
         image_id = row.get("ID")
-        entries.append(HistoryEntry(clean_created_by(row.get("CreatedBy", "")), size,
-                                    None if image_id in (None, "<missing>") else image_id))
+        entries.append(
+            HistoryEntry(
+                clean_created_by(row.get("CreatedBy", "")), size, None if image_id in (None, "<missing>") else image_id
+            )
+        )
     entries.reverse()
     return entries
 
@@ -165,8 +141,6 @@ def _int_size(value: object) -> int:
     if text.isdigit():
         return int(text)
     # --human=false prints bytes; accept docker's human form too ("173MB", "4.31kB", "0B").
-    from depaudit.units import parse_size
-
     return parse_size(text)
 
 

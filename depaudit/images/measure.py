@@ -14,6 +14,7 @@ bytes in the image) and gets compression from the same single pass.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -23,10 +24,14 @@ import tarfile
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from depaudit.analysis.accelerators import accelerator_family
+from depaudit.errors import ToolError
+from depaudit.images import engine
+from depaudit.images.engine import HistoryEntry
 from depaudit.model import ImageMeasurement, LayerMeasurement
+from depaudit.names import canonical_name
 
 GZIP_LEVEL = 6  # what `docker push` uses (Go's compress/gzip default)
 _CHUNK = 1 << 20
@@ -38,7 +43,8 @@ _DIST_INFO_RECORD = re.compile(r"^(?P<site>.*/(?:site|dist)-packages)/(?P<dist>[
 _ACCELERATOR_LIBRARY = re.compile(
     r"(?:^|/)lib(?:cudart|cublas(?:Lt)?|cudnn\w*|cufft\w*|curand|cusolver\w*|cusparse\w*|nccl|nvrtc\w*|"
     r"nvJitLink|nvToolsExt|cupti|nvshmem\w*|cufile\w*|torch_cuda\w*|c10_cuda|caffe2_nvrtc|cuda|"
-    r"nvidia-ml|amdhip64|rocblas|miopen\w*|hipblas\w*|rccl)[^/]*\.so(?:\.[\d.]+)?$")
+    r"nvidia-ml|amdhip64|rocblas|miopen\w*|hipblas\w*|rccl)[^/]*\.so(?:\.[\d.]+)?$"
+)
 
 
 @dataclass
@@ -65,7 +71,8 @@ class ArchiveScan:
     @property
     def compressed_size(self) -> int | None:
         sizes = [layer.compressed_bytes for layer in self.layers]
-        return None if any(s is None for s in sizes) else sum(sizes)  # type: ignore[misc]
+        known = [s for s in sizes if s is not None]
+        return sum(known) if len(known) == len(sizes) else None
 
 
 @dataclass(frozen=True)
@@ -97,17 +104,17 @@ class _CountingGzip:
 class _Prefixed(io.RawIOBase):
     """A read-only stream over `prefix` (bytes already read from `source`), then the rest of `source`."""
 
-    def __init__(self, prefix: bytes, source: IO[bytes]) -> None:
+    def __init__(self, prefix: bytes, source: IO[bytes] | io.RawIOBase) -> None:
         self._prefix, self._source = prefix, source
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: Any) -> int:  # a writable buffer (bytearray or memoryview)
         if self._prefix:
-            data, self._prefix = self._prefix[: len(buffer)], self._prefix[len(buffer):]
+            data, self._prefix = self._prefix[: len(buffer)], self._prefix[len(buffer) :]
         else:
-            data = self._source.read(len(buffer))
+            data = self._source.read(len(buffer)) or b""
         buffer[: len(data)] = data
         return len(data)
 
@@ -115,12 +122,12 @@ class _Prefixed(io.RawIOBase):
 class _Tee(_Prefixed):
     """A read-only stream over `prefix` then `source` that hands every byte read to `sink`."""
 
-    def __init__(self, source: IO[bytes], prefix: bytes, sink: Callable[[bytes], None]) -> None:
+    def __init__(self, source: IO[bytes] | io.RawIOBase, prefix: bytes, sink: Callable[[bytes], None]) -> None:
         super().__init__(prefix, source)
         self._sink = sink
         self.count = 0
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: Any) -> int:
         n = super().readinto(buffer)
         if n:
             self._sink(bytes(buffer[:n]))
@@ -139,7 +146,7 @@ def _normalise(name: str) -> str:
     return posixpath.normpath(name) if name else "."
 
 
-def _read_layer_tar(stream: IO[bytes], scan: LayerScan) -> None:
+def _read_layer_tar(stream: IO[bytes] | io.IOBase, scan: LayerScan) -> None:
     with tarfile.open(fileobj=stream, mode="r|") as layer:
         for member in layer:
             path = _normalise(member.name)
@@ -158,22 +165,22 @@ def _read_layer_tar(stream: IO[bytes], scan: LayerScan) -> None:
                 scan.files[path] = 0  # a link costs no data bytes of its own
 
 
-def scan_layer(name: str, data: IO[bytes], *, compress: bool = True) -> LayerScan:
+def scan_layer(name: str, data: IO[bytes] | io.RawIOBase, *, compress: bool = True) -> LayerScan:
     """Read one layer blob (an uncompressed or gzip-compressed tar) from `data`, counting its
     compressed size on the way. Raises tarfile.TarError if it is not a tar."""
     scan = LayerScan(name)
-    head = data.read(512)
+    head = data.read(512) or b""
     if head[:2] == b"\x1f\x8b":  # already gzip (OCI archives may store compressed blobs)
         counter = [0]
         tee = _Tee(data, head, lambda chunk: counter.__setitem__(0, counter[0] + len(chunk)))
         with gzip.GzipFile(fileobj=io.BufferedReader(tee, _CHUNK), mode="rb") as plain:
-            _read_layer_tar(plain, scan)  # type: ignore[arg-type]
+            _read_layer_tar(plain, scan)
         tee.drain()
         scan.compressed_bytes = counter[0]
         return scan
     gz = _CountingGzip() if compress else None
     tee = _Tee(data, head, gz.feed if gz else (lambda chunk: None))
-    _read_layer_tar(io.BufferedReader(tee, _CHUNK), scan)  # type: ignore[arg-type]
+    _read_layer_tar(io.BufferedReader(tee, _CHUNK), scan)
     tee.drain()
     scan.tar_bytes = tee.count
     scan.compressed_bytes = gz.finish() if gz else None
@@ -192,8 +199,8 @@ def scan_archive(stream: IO[bytes], *, compress: bool = True) -> ArchiveScan:
     """Read a `docker save` archive (legacy or OCI layout) from a stream, in one pass.
     Raises ValueError when the archive has no manifest or names a layer it does not contain."""
     layers: dict[str, LayerScan] = {}
-    manifest: list[dict] | None = None
-    oci_index: dict | None = None
+    manifest: list[dict[str, Any]] | None = None
+    oci_index: dict[str, Any] | None = None
     small: dict[str, bytes] = {}
     with tarfile.open(fileobj=stream, mode="r|") as archive:
         for member in archive:
@@ -257,14 +264,12 @@ def _parse_record_paths(site: str, record: str) -> list[str]:
 
 
 def _csv_row(line: str) -> list[str]:
-    import csv
-
     return next(csv.reader([line]), [])
 
 
 def _split_dist_name(dist_info: str) -> tuple[str, str]:
     name, _, version = dist_info.partition("-")
-    return re.sub(r"[-_.]+", "-", name).lower(), version
+    return canonical_name(name), version
 
 
 def python_distributions(files: dict[str, int], records: dict[str, str]) -> list[Distribution]:
@@ -300,15 +305,17 @@ def python_distributions(files: dict[str, int], records: dict[str, str]) -> list
             if top and len(top_owner.get(top, ())) == 1:
                 sizes[next(iter(top_owner[top]))] += size
                 break
-    result = [Distribution(name, version, site, sizes[i], accelerator_family(name, version))
-              for i, (name, version, site) in enumerate(dists)]
+    result = [
+        Distribution(name, version, site, sizes[i], accelerator_family(name, version))
+        for i, (name, version, site) in enumerate(dists)
+    ]
     return sorted(result, key=lambda d: (-d.size, d.name))
 
 
 def _top_level(path: str, site: str) -> str | None:
     if not path.startswith(site + "/"):
         return None
-    rest = path[len(site) + 1:]
+    rest = path[len(site) + 1 :]
     return site + "/" + rest.split("/", 1)[0] if "/" in rest else None
 
 
@@ -318,8 +325,7 @@ def shared_libraries(files: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(libs, key=lambda item: (-item[1], item[0]))
 
 
-def accelerator_breakdown(files: dict[str, int], dists: list[Distribution],
-                          records: dict[str, str]) -> dict[str, int]:
+def accelerator_breakdown(files: dict[str, int], dists: list[Distribution], records: dict[str, str]) -> dict[str, int]:
     """Bytes of accelerator libraries by family: whole accelerator distributions (nvidia-*, triton...)
     plus CUDA/ROCm runtime libraries found anywhere else (torch's libtorch_cuda.so, a CUDA base image)."""
     families: dict[str, int] = {}
@@ -338,26 +344,39 @@ def accelerator_breakdown(files: dict[str, int], dists: list[Distribution],
 def _dist_info_dir(dist: Distribution, records: dict[str, str]) -> str:
     for record_path in records:
         match = _DIST_INFO_RECORD.match(record_path)
-        if match and match.group("site") == dist.location and _split_dist_name(match.group("dist")) == (dist.name, dist.version):
+        if (
+            match
+            and match.group("site") == dist.location
+            and _split_dist_name(match.group("dist")) == (dist.name, dist.version)
+        ):
             return match.group("dist") + ".dist-info"
     return ""
 
 
-def measurement_from_scan(image: str, size: int, history: list, scan: ArchiveScan, *, top: int = 15,
-                          info: dict[str, object] | None = None) -> ImageMeasurement:
+def measurement_from_scan(
+    image: str,
+    size: int,
+    history: list[HistoryEntry],
+    scan: ArchiveScan,
+    *,
+    top: int = 15,
+    info: dict[str, object] | None = None,
+) -> ImageMeasurement:
     """Assemble an ImageMeasurement from the engine's size and history and a scanned archive."""
     files, records = merge_layers(scan.layers)
     dists = python_distributions(files, records)
     families = accelerator_breakdown(files, dists, records)
     layers = tuple(LayerMeasurement(entry.created_by, entry.size) for entry in history if entry.size > 0)
     extra: dict[str, object] = dict(info or {})
-    extra.update({
-        "files": len(files),
-        "python_packages_bytes": sum(d.size for d in dists),
-        "python_package_count": len(dists),
-        "accelerator_families": dict(sorted(families.items())),
-        "accelerator_packages": [f"{d.name}=={d.version}" for d in dists if d.accelerator],
-    })
+    extra.update(
+        {
+            "files": len(files),
+            "python_packages_bytes": sum(d.size for d in dists),
+            "python_package_count": len(dists),
+            "accelerator_families": dict(sorted(families.items())),
+            "accelerator_packages": [f"{d.name}=={d.version}" for d in dists if d.accelerator],
+        }
+    )
     return ImageMeasurement(
         image=image,
         size=size,
@@ -374,9 +393,6 @@ def measure_image(ref: str, *, compressed: bool = True, top: int = 15) -> ImageM
     """Measure image `ref` on the local engine (see the module docstring). `compressed=False` skips the
     gzip pass (the slow part for GB images; compressed_size is then None). Raises ToolError when
     the engine is unreachable, the image does not exist or `docker save` fails."""
-    from depaudit.errors import ToolError
-    from depaudit.images import engine
-
     info = engine.inspect_image(ref)
     history = engine.image_history(ref)
     with engine.docker_stream(["save", ref]) as stream:
@@ -384,8 +400,13 @@ def measure_image(ref: str, *, compressed: bool = True, top: int = 15) -> ImageM
             scan = scan_archive(stream, compress=compressed)
         except (ValueError, tarfile.TarError) as exc:
             raise ToolError(["docker", "save", ref], "", what=f"docker save {ref}: {exc}") from None
-    details = {"id": info.id, "user": info.user or "root", "healthcheck": info.healthcheck,
-               "architecture": info.architecture, "created": info.created}
+    details = {
+        "id": info.id,
+        "user": info.user or "root",
+        "healthcheck": info.healthcheck,
+        "architecture": info.architecture,
+        "created": info.created,
+    }
     return measurement_from_scan(ref, info.size, history, scan, top=top, info=details)
 
 

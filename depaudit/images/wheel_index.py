@@ -8,7 +8,6 @@ instead (`--build-arg TORCH_INDEX_URL=<url> --network host`): it serves the `+cp
 from __future__ import annotations
 
 import html
-import re
 import shutil
 import threading
 import urllib.parse
@@ -17,12 +16,9 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-_NORMALISE = re.compile(r"[-_.]+")
+from depaudit.names import canonical_name
 
-
-def normalise(name: str) -> str:
-    """PEP 503 project-name normalisation."""
-    return _NORMALISE.sub("-", name).lower()
+normalise = canonical_name  # PEP 503 names: the one implementation in depaudit.names
 
 
 def collect_wheels(folders: Iterable[Path]) -> dict[str, dict[str, Path]]:

@@ -1,35 +1,59 @@
-"""Findings of `depaudit lint` as JSON (`{"schema": 1, "findings": [...]}`), markdown, or a rich table."""
+"""Findings as output, the pieces every command that reports findings shares: the JSON object of one
+finding, the compact `gnu` line, the summary line, a rich table and a markdown table."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depaudit.model import Finding
+from depaudit.render.escaping import escape_control
+from depaudit.render.formats import RenderOptions
+from depaudit.render.rule_help import rule_url
 
-SCHEMA = 1
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
+    """The JSON object of one finding (the same keys in every command's JSON)."""
     return {
-        "rule": finding.rule, "severity": finding.severity, "message": finding.message,
-        "path": finding.path, "line": finding.line, "column": finding.column,
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "message": finding.message,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
         "fixable": finding.fixable,
+        "target": finding.target,
     }
 
 
-def render_findings_json(findings: Sequence[Finding], files: Sequence[str] = ()) -> str:
-    """The JSON document: schema version, the files linted, and every finding."""
-    doc = {"schema": SCHEMA, "files": list(files), "findings": [finding_dict(f) for f in findings]}
-    return json.dumps(doc, indent=2) + "\n"
+def where(finding: Finding) -> str:
+    """`path[:line[:column]]`."""
+    text = finding.path
+    if finding.line is not None:
+        text += f":{finding.line}"
+        if finding.column is not None:
+            text += f":{finding.column}"
+    return text
+
+
+def gnu_line(finding: Finding) -> str:
+    """`path:line:col: DAxxx message` on one line (GNU style, what editors and pre-commit parse)."""
+    return escape_control(f"{where(finding)}: {finding.rule} {finding.message}")
+
+
+def render_gnu(findings: Sequence[Finding]) -> str:
+    """One `gnu_line` per finding ("" when there are none)."""
+    return "".join(gnu_line(f) + "\n" for f in findings)
 
 
 def summary_line(findings: Sequence[Finding], files: int) -> str:
-    """E.g. `3 findings (1 error, 2 warnings) in 2 Dockerfiles`."""
+    """E.g. `3 findings (1 error, 2 warnings) in 2 files`."""
     counts = Counter(f.severity for f in findings)
-    noun = "Dockerfile" if files == 1 else "Dockerfiles"
+    noun = "file" if files == 1 else "files"
     if not findings:
         return f"no findings in {files} {noun}"
     parts = [f"{counts[s]} {s}{'' if counts[s] == 1 else 's'}" for s in ("error", "warning", "info") if counts[s]]
@@ -37,32 +61,38 @@ def summary_line(findings: Sequence[Finding], files: int) -> str:
     return f"{total} finding{'' if total == 1 else 's'} ({', '.join(parts)}) in {files} {noun}"
 
 
-def _where(f: Finding) -> str:
-    return f"{f.path}:{f.line}" if f.line is not None else f.path
-
-
-def render_findings_markdown(findings: Sequence[Finding], files: Sequence[str] = ()) -> str:
-    lines = ["## depaudit lint", "", summary_line(findings, len(files)), ""]
-    if findings:
-        lines += ["| Where | Rule | Severity | Fixable | Message |", "| --- | --- | --- | --- | --- |"]
-        for f in findings:
-            message = f.message.replace("|", "\\|").replace("\n", " ")
-            rule = f"[{f.rule}](docs/rules/{f.rule}.md)"
-            lines.append(f"| `{_where(f)}` | {rule} | {f.severity} | {'yes' if f.fixable else 'no'} | {message} |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def findings_table(findings: Sequence[Finding]):
-    """A rich Table of findings (where, rule, severity, fixable, message)."""
+def findings_table(findings: Sequence[Finding]) -> Table:
+    """A rich Table of findings (where, rule, severity, fixable, message); text escaped."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(show_lines=False, header_style="bold")
+    table = Table(show_lines=False, header_style="bold", expand=False)
     for name in ("Where", "Rule", "Severity", "Fix", "Message"):
-        table.add_column(name, overflow="fold", no_wrap=name in ("Where", "Rule", "Severity", "Fix"),
-                         ratio=1 if name == "Message" else None)
+        table.add_column(name, overflow="fold", no_wrap=name != "Message")
     styles = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in findings:
-        table.add_row(_where(f), f.rule, f"[{styles.get(f.severity, '')}]{f.severity}[/]",
-                      "yes" if f.fixable else "", f.message)
+        table.add_row(
+            Text(escape_control(where(f))),
+            f.rule,
+            Text(f.severity, style=styles.get(f.severity, "")),
+            "yes" if f.fixable else "",
+            Text(escape_control(f.message)),
+        )
     return table
+
+
+def markdown_cell(text: str) -> str:
+    """Text safe inside a markdown table cell: controls escaped, pipes escaped, one line."""
+    return escape_control(text.replace("\n", " ")).replace("|", "\\|")
+
+
+def findings_markdown(findings: Sequence[Finding], options: RenderOptions) -> list[str]:
+    """A markdown table of findings (rule IDs link to their pages)."""
+    lines = ["| Where | Rule | Severity | Fixable | Message |", "| --- | --- | --- | --- | --- |"]
+    for f in findings:
+        rule = f"[{f.rule}]({rule_url(f.rule, options.docs_url)})"
+        lines.append(
+            f"| `{markdown_cell(where(f))}` | {rule} | {f.severity} | {'yes' if f.fixable else 'no'} "
+            f"| {markdown_cell(f.message)} |"
+        )
+    return lines

@@ -12,17 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from depaudit.model import Finding, InstalledPackage, InstallScope, SizeReport, TargetReport, Via
+from depaudit.model import InstalledPackage, InstallScope, SizeReport, TargetReport, Via
+from depaudit.render.findings import finding_dict  # one JSON shape of a finding in every command
 
 SCHEMA = 1
 VIA_LIMIT = 32
-
-
-def finding_dict(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule": finding.rule, "severity": finding.severity, "message": finding.message,
-        "path": finding.path, "line": finding.line, "fixable": finding.fixable, "target": finding.target,
-    }
 
 
 def target_dict(report: TargetReport) -> dict[str, Any]:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from depaudit.model import SizeReport
+from depaudit.render.findings import findings_markdown
+from depaudit.render.formats import RenderOptions
 from depaudit.render.table import brought_by, describe_scope
 from depaudit.units import format_size
 
 
-def render_markdown(report: SizeReport, *, binary: bool = False, top: int | None = 15) -> str:
-    """A summary table of all targets, then the largest packages of each."""
+def render_markdown(report: SizeReport, *, binary: bool = False, top: int | None = 15,
+                    docs_url: str | None = None) -> str:
+    """A summary table of all targets, then the largest packages of each, then the findings (rule IDs
+    link to their pages under `docs_url`)."""
     kind = {"download": "download", "installed": "installed", "bytecode": "installed+pyc"}[report.size_basis]
     lines = [f"## depaudit scan: `{report.lockfile}`", "", describe_scope(report.scope, report.size_basis), "",
              f"| target | python | packages | {kind} | accelerator | unknown size |",
@@ -30,8 +34,7 @@ def render_markdown(report: SizeReport, *, binary: bool = False, top: int | None
         if top and len(rows) > top:
             lines.append(f"| … {len(rows) - top} more | | | | |")
     if report.findings:
-        lines += ["", "### findings", "", "| rule | severity | message |", "|---|---|---|"]
-        lines += [f"| {f.rule} | {f.severity} | {f.message} |" for f in report.findings]
+        lines += ["", "### findings", "", *findings_markdown(report.findings, RenderOptions(docs_url=docs_url))]
     return "\n".join(lines) + "\n"
 
 

@@ -1,73 +1,144 @@
-"""SARIF 2.1.0 output for code-scanning tools (GitHub, GitLab, IDEs): one run, the rules that exist
-(with help links to docs/rules/DAxxx.md), and a result per finding."""
+"""SARIF 2.1.0 for code scanning (GitHub, GitLab, IDEs), from any command's findings.
+
+What code scanning needs, and where it comes from:
+- every rule that ran, with a short description (its summary), a full description and `help` in text
+  and markdown (its docs/rules/DAxxx.md page), an absolute `helpUri` and its default level;
+- each result relative to the repository root: `uri` relative to `%SRCROOT%`, which
+  `originalUriBaseIds` maps to the root's absolute file URI (a path outside the root stays absolute);
+- stable `partialFingerprints`: a hash of rule, path and the finding's line with whitespace
+  normalised — not the line number, so an alert survives lines being inserted above it. Identical
+  lines in one file are told apart by their order.
+The line text is read through `RenderOptions`' caller-supplied reader, so rendering does no I/O itself.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from depaudit import __version__
 from depaudit.model import Finding
+from depaudit.render.formats import RenderOptions
+from depaudit.render.rule_help import installed_rules_url, rule_help, rule_url
+from depaudit.rules.base import RuleDoc
 
 SARIF_VERSION = "2.1.0"
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
-DOCS_BASE = "docs/rules/"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "depaudit/v1"
 
 
-def _uri(path: str, base: Path) -> str:
-    """A path relative to `base` (forward slashes) when inside it, else an absolute file URI."""
+@dataclass(frozen=True)
+class SarifInput:
+    """What a SARIF log is made of: the findings and the rules that ran (a clean run still lists them)."""
+
+    findings: Sequence[Finding]
+    rules: Sequence[RuleDoc]
+
+
+def _uri(path: str, root: Path) -> tuple[str, bool]:
+    """(uri, relative?): the path relative to `root` with forward slashes when inside it, else an
+    absolute file URI."""
     resolved = Path(path).resolve()
     try:
-        relative = Path(os.path.relpath(resolved, base.resolve())).as_posix()
+        relative = Path(os.path.relpath(resolved, root.resolve())).as_posix()
     except ValueError:  # another drive (Windows)
-        return resolved.as_uri()
-    return resolved.as_uri() if relative.startswith("..") else relative
+        return resolved.as_uri(), False
+    if relative.startswith(".."):
+        return resolved.as_uri(), False
+    return relative, True
 
 
-def render_sarif(findings: Sequence[Finding], rule_docs: Sequence, *, base: Path | None = None,
-                 docs_base: str = DOCS_BASE) -> str:
-    """A SARIF 2.1.0 log. `rule_docs` are `depaudit.rules.base.RuleDoc`s (id, severity, summary,
-    fixable) of the rules that ran; `base` is the directory result paths are made relative to."""
-    base = base or Path.cwd()
-    rules = [
-        {
-            "id": r.id,
-            "name": r.id,
-            "shortDescription": {"text": r.summary},
-            "helpUri": f"{docs_base}{r.id}.md",
-            "defaultConfiguration": {"level": LEVELS[r.severity]},
-            "properties": {"fixable": r.fixable},
-        }
-        for r in rule_docs
-    ]
-    index = {r["id"]: i for i, r in enumerate(rules)}
+def line_hash(finding: Finding, uri: str, line_text: str | None) -> str:
+    """sha256 (32 hex digits) of rule, repository path and the whitespace-normalised line — the target
+    and message when there is no line to read."""
+    content = " ".join(line_text.split()) if line_text is not None else f"{finding.target or ''}|{finding.message}"
+    return hashlib.sha256(f"{finding.rule}\0{uri}\0{content}".encode()).hexdigest()[:32]
+
+
+def _rule(doc: RuleDoc, docs_url: str | None) -> dict[str, Any]:
+    page = rule_help(doc.id, doc.summary)
+    family = {"1": "lock", "2": "project", "3": "dockerfile", "4": "model-export", "5": "budget"}.get(doc.id[2], "")
+    return {
+        "id": doc.id,
+        "name": doc.name or doc.id,
+        "shortDescription": {"text": doc.summary},
+        "fullDescription": {"text": page.full_description},
+        "help": {"text": page.text, "markdown": page.markdown},
+        "helpUri": rule_url(doc.id, docs_url),
+        "defaultConfiguration": {"level": LEVELS[doc.severity]},
+        "properties": {"fixable": doc.fixable, "tags": ["depaudit", family] if family else ["depaudit"]},
+    }
+
+
+def _location(finding: Finding, uri: str, relative: bool) -> dict[str, Any]:
+    artifact: dict[str, Any] = {"uri": uri}
+    if relative:
+        artifact["uriBaseId"] = SRCROOT
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if finding.line is not None:
+        region = {"startLine": finding.line}
+        if finding.column is not None:
+            region["startColumn"] = finding.column
+        physical["region"] = region
+    return {"physicalLocation": physical}
+
+
+def _results(data: SarifInput, options: RenderOptions, root: Path, index: Mapping[str, int]) -> list[dict[str, Any]]:
+    seen: Counter[str] = Counter()
     results = []
-    for f in findings:
-        location = {"artifactLocation": {"uri": _uri(f.path, base)}}
-        if f.line is not None:
-            region = {"startLine": f.line}
-            if f.column is not None:
-                region["startColumn"] = f.column
-            location["region"] = region
-        result = {
+    for f in data.findings:
+        uri, relative = _uri(f.path, root) if f.path else ("", False)
+        read = options.read_line
+        base = line_hash(f, uri, read(f.path, f.line) if read is not None and f.line else None)
+        seen[base] += 1  # identical lines in one file: the first, the second, ...
+        result: dict[str, Any] = {
             "ruleId": f.rule,
             "level": LEVELS[f.severity],
             "message": {"text": f.message},
-            "locations": [{"physicalLocation": location}],
+            "locations": [_location(f, uri, relative)] if f.path else [],
+            "partialFingerprints": {FINGERPRINT_KEY: f"{base}:{seen[base]}"},
         }
         if f.rule in index:
             result["ruleIndex"] = index[f.rule]
+        if f.target:
+            result["properties"] = {"target": f.target}
         results.append(result)
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": SARIF_VERSION,
-        "runs": [{
-            "tool": {"driver": {"name": "depaudit", "version": __version__, "rules": rules}},
-            "results": results,
-            "columnKind": "unicodeCodePoints",
-        }],
+    return results
+
+
+def sarif_log(data: SarifInput, options: RenderOptions) -> dict[str, Any]:
+    """The SARIF log as a dict (one run). Paths are relative to `options.source_root` (default: the
+    working folder)."""
+    root = options.source_root or Path.cwd()
+    docs = {d.id: d for d in data.rules}
+    for f in data.findings:  # a finding of a rule not listed still gets its rule entry
+        docs.setdefault(f.rule, RuleDoc(f.rule, f.severity, f.rule, f.fixable))
+    rules = [_rule(d, options.docs_url) for _, d in sorted(docs.items())]
+    index = {r["id"]: i for i, r in enumerate(rules)}
+    driver = {
+        "name": "depaudit",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "informationUri": installed_rules_url().split("/blob/")[0],
+        "rules": rules,
     }
-    return json.dumps(log, indent=2) + "\n"
+    run = {
+        "tool": {"driver": driver},
+        "originalUriBaseIds": {SRCROOT: {"uri": root.resolve().as_uri() + "/"}},
+        "results": _results(data, options, root, index),
+        "columnKind": "unicodeCodePoints",
+    }
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def render_sarif(data: SarifInput, options: RenderOptions) -> str:
+    """The SARIF log as indented JSON text."""
+    return json.dumps(sarif_log(data, options), indent=2) + "\n"

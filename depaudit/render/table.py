@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from depaudit.model import InstallScope, SizeReport, TargetReport, Via
+from depaudit.render.escaping import escape_control
 from depaudit.units import format_size
 
 SHOWN_LINKS = 6  # a path longer than this is printed as its first two and last three links
@@ -89,18 +90,30 @@ def target_renderables(report: TargetReport, *, binary: bool = False, top: int |
         costs.add_column("accelerator", justify="right")
         costs.add_column("packages", justify="right")
         for cost in report.top_level[: top or None]:
-            costs.add_row(cost.name, format_size(cost.total_bytes, binary),
+            unknown = f" + {cost.unknown} unknown" if cost.unknown else ""  # a lower bound, never a bare 0 B
+            costs.add_row(cost.name, format_size(cost.total_bytes, binary) + unknown,
                           format_size(cost.accelerator_bytes, binary) if cost.accelerator_bytes else "",
                           str(len(cost.packages)), style="red" if cost.accelerator_bytes else None)
         out.append(costs)
     notes = []
     if report.unknown_size:
-        notes.append(f"size unknown for {len(report.unknown_size)}: {', '.join(report.unknown_size[:8])}"
-                     f"{' …' if len(report.unknown_size) > 8 else ''} (totals are lower bounds)")
+        notes.append(unknown_size_note(report))
     if report.sdist_only:
         notes.append(f"no wheel (built from source) for: {', '.join(report.sdist_only)}")
     out.extend(Text(n, style="yellow") for n in notes)
     return out
+
+
+def unknown_size_note(report: TargetReport, shown: int = 8) -> str:
+    """Why sizes are unknown, grouped by reason: `size unknown for 3 (totals are lower bounds): offline:
+    torch, triton; HTTP 404: foo`."""
+    by_reason: dict[str, list[str]] = {}
+    for item in report.packages:
+        if item.size is None and item.wheel is not None:
+            by_reason.setdefault(escape_control(item.size_error or "not looked up"), []).append(item.name)
+    parts = [f"{reason}: {', '.join(names[:shown])}{' …' if len(names) > shown else ''}"
+             for reason, names in by_reason.items()]
+    return f"size unknown for {len(report.unknown_size)} (totals are lower bounds): {'; '.join(parts)}"
 
 
 def report_renderables(report: SizeReport, *, binary: bool = False, top: int | None = 15):

@@ -1,9 +1,11 @@
-"""Rule framework shared by lock (DA1xx), project-config (DA2xx) and Dockerfile (DA3xx) rules.
+"""The rule registry and the `Rule` base class every rule family uses: DA1xx lock, DA2xx project
+configuration, DA3xx Dockerfile, DA4xx model export readiness, DA5xx budgets.
 
 A rule is a module-level class registered with `@register`; it has an ID that is never renumbered or
 reused, a default severity, a one-line summary, whether `depaudit fix` can repair it, and a `check()`
-that yields Findings for one subject (a lock report, a project, a parsed Dockerfile — the rule family
-decides). Rule modules are imported by `load_rules()`, so registering is just defining the class.
+that yields Findings for one subject of its family's type (a `LockSubject`, `ProjectSubject`,
+`DockerSubject`, ...). Rule modules (`depaudit/rules/daNNN_*.py`) are imported on demand by family, so
+registering is just defining the class. The engine (`depaudit.rules.engine.run`) runs them.
 """
 
 from __future__ import annotations
@@ -13,15 +15,28 @@ import pkgutil
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import ClassVar, Generic, TypeVar
 
 from depaudit.model import SEVERITY_ORDER, Finding
+from depaudit.rules.pragmas import pragma_ids
+from depaudit.rules.subjects import LockSubject  # re-exported: the first rule API imported it from here
 
-RULE_ID = re.compile(r"^DA[123]\d\d$")
-_IGNORE = re.compile(r"#[ \t]*depaudit:[ \t]*ignore[ \t]*=[ \t]*((?:DA\d{3})(?:[ \t]*,[ \t]*DA\d{3})*)", re.IGNORECASE)
+RULE_ID = re.compile(r"^DA[1-9]\d\d$")
+FAMILIES: dict[str, str] = {
+    "DA1": "lock",
+    "DA2": "project configuration",
+    "DA3": "Dockerfile",
+    "DA4": "model export readiness",
+    "DA5": "budget",
+}
+"""Rule families by ID prefix; each family's rules check one subject type."""
+
+SubjectT = TypeVar("SubjectT")
+_PACKAGE_DIR = Path(__file__).parent
 
 
-class Rule:
+class Rule(Generic[SubjectT]):
     """Base class of every rule. Subclasses set the class attributes and implement `check`."""
 
     id: ClassVar[str]
@@ -29,57 +44,73 @@ class Rule:
     summary: ClassVar[str]
     fixable: ClassVar[bool] = False
 
-    def check(self, subject: Any) -> Iterable[Finding]:  # pragma: no cover - abstract
+    def check(self, subject: SubjectT) -> Iterable[Finding]:  # pragma: no cover - abstract
+        """The findings of this rule for one subject."""
         raise NotImplementedError
 
-    def finding(self, message: str, path: str, line: int | None = None, **extra: Any) -> Finding:
-        """A Finding of this rule with its ID, default severity and fixability."""
-        return Finding(self.id, self.severity, message, path, line, fixable=self.fixable, **extra)
+    def finding(
+        self,
+        message: str,
+        path: str,
+        line: int | None = None,
+        *,
+        column: int | None = None,
+        fixable: bool | None = None,
+        target: str | None = None,
+    ) -> Finding:
+        """A Finding of this rule with its ID and default severity; fixable defaults to the rule's."""
+        return Finding(
+            self.id, self.severity, message, path, line, column, self.fixable if fixable is None else fixable, target
+        )
 
 
-_REGISTRY: dict[str, type[Rule]] = {}
+_REGISTRY: dict[str, type[Rule[object]]] = {}
+_LOADED: set[str] = set()
 
 
-def register(cls: type[Rule]) -> type[Rule]:
-    """Class decorator: add a rule to the registry. Rejects malformed or duplicate IDs."""
+def register(cls: type[Rule[SubjectT]]) -> type[Rule[SubjectT]]:
+    """Class decorator: add a rule to the registry. Raises ValueError for a malformed ID or severity,
+    or an ID another rule already holds."""
     if not RULE_ID.match(cls.id):
         raise ValueError(f"bad rule id {cls.id!r}")
     if cls.severity not in SEVERITY_ORDER:
         raise ValueError(f"{cls.id}: bad severity {cls.severity!r}")
     if cls.id in _REGISTRY and _REGISTRY[cls.id] is not cls:
         raise ValueError(f"duplicate rule id {cls.id}")
-    _REGISTRY[cls.id] = cls
+    _REGISTRY[cls.id] = cls  # type: ignore[assignment]  # the registry holds every subject type
     return cls
 
 
 def load_rules(prefix: str = "DA") -> None:
     """Import the `depaudit.rules.da*` modules whose IDs start with `prefix` (all by default) so their
     rules register themselves. Importing only one family keeps `scan` from loading Dockerfile rules."""
-    import depaudit.rules as package
-
     stem = prefix.lower()
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("da") and (info.name.startswith(stem) or stem.startswith(info.name[:5])):
-            importlib.import_module(f"{package.__name__}.{info.name}")
+    if stem in _LOADED or "da" in _LOADED:
+        return
+    for info in pkgutil.iter_modules([str(_PACKAGE_DIR)]):
+        name = info.name
+        if name.startswith("da") and (name.startswith(stem) or stem.startswith(name[:5])):
+            importlib.import_module(f"{__package__}.{name}")
+    _LOADED.add(stem)
 
 
-def rules(prefix: str = "DA") -> list[Rule]:
+def rules(prefix: str = "DA") -> list[Rule[object]]:
     """Instances of every registered rule whose ID starts with `prefix`, sorted by ID."""
     load_rules(prefix)
     return [_REGISTRY[rid]() for rid in sorted(_REGISTRY) if rid.startswith(prefix)]
 
 
-def rule_ids() -> list[str]:
-    load_rules()
-    return sorted(_REGISTRY)
+def rule_ids(prefix: str = "DA") -> list[str]:
+    """Every registered rule ID starting with `prefix`, sorted."""
+    load_rules(prefix)
+    return [rid for rid in sorted(_REGISTRY) if rid.startswith(prefix)]
 
 
 def ignored_ids(text: str) -> set[str]:
-    """Rule IDs named by an inline `# depaudit: ignore=DA301,DA302` comment in `text`."""
-    ids: set[str] = set()
-    for match in _IGNORE.finditer(text):
-        ids.update(part.strip().upper() for part in match.group(1).split(",") if part.strip())
-    return ids
+    """Rule IDs an inline `# depaudit: ignore=...` comment in `text` (one line) names. Kept for code
+    written against the first rule API; the engine (depaudit.rules.engine.run) applies pragmas itself."""
+    found = pragma_ids(text)
+    return set(found[1]) if found is not None and found[0] == "ignore" else set()
 
 
 def at_or_above(findings: Iterable[Finding], threshold: str) -> Iterator[Finding]:
@@ -90,23 +121,36 @@ def at_or_above(findings: Iterable[Finding], threshold: str) -> Iterator[Finding
 
 @dataclass(frozen=True)
 class RuleDoc:
+    """What outputs say about a rule: ID, default severity, one-line summary, auto-fixable, and a
+    name (the rule class's, without `Rule`: `TorchWithoutCpuIndex`)."""
+
     id: str
     severity: str
     summary: str
     fixable: bool
+    name: str = ""
 
 
-def describe() -> list[RuleDoc]:
-    """A row per registered rule, for `depaudit rules` and the docs index."""
-    load_rules()
-    return [RuleDoc(c.id, c.severity, c.summary, c.fixable) for _, c in sorted(_REGISTRY.items())]
+def describe(prefix: str = "DA") -> list[RuleDoc]:
+    """A RuleDoc per registered rule whose ID starts with `prefix`, sorted by ID."""
+    load_rules(prefix)
+    return [
+        RuleDoc(c.id, c.severity, c.summary, c.fixable, c.__name__.removesuffix("Rule"))
+        for rid, c in sorted(_REGISTRY.items())
+        if rid.startswith(prefix)
+    ]
 
 
-@dataclass(frozen=True)
-class LockSubject:
-    """What lock rules (DA1xx) check: the parsed lock, its scan report, and the project's pyproject.toml
-    path when one sits beside the lock (None otherwise)."""
-
-    lock: Any  # depaudit.model.Lock
-    report: Any  # depaudit.model.SizeReport
-    pyproject: Any = None  # pathlib.Path | None
+__all__ = [
+    "FAMILIES",
+    "LockSubject",
+    "Rule",
+    "RuleDoc",
+    "at_or_above",
+    "describe",
+    "ignored_ids",
+    "load_rules",
+    "register",
+    "rule_ids",
+    "rules",
+]

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 from depaudit.analysis.torch_reach import is_torch_family
 from depaudit.model import Finding
-from depaudit.rules.base import LockSubject, Rule, register
+from depaudit.rules.base import Rule, register
+from depaudit.rules.subjects import LockSubject
 from depaudit.units import format_size
 
 
 @register
-class AcceleratorOnCpuTargetRule(Rule):
+class AcceleratorOnCpuTargetRule(Rule[LockSubject]):
     id = "DA101"
     severity = "warning"
     summary = "accelerator wheels installed on a CPU target"
@@ -32,7 +33,12 @@ class AcceleratorOnCpuTargetRule(Rule):
             torch_driven = any(is_torch_family(n) for p in accel for n in p.via)
             hint = "; `depaudit fix --to cpu-index` takes torch from the CPU index" if torch_driven else ""
             yield Finding(
-                self.id, self.severity,
+                self.id,
+                self.severity,
                 f"{report.target.name} installs {len(accel)} accelerator packages ({size}: {names}{more}); "
                 f"nothing on a CPU machine loads them (largest via {via}){hint}",
-                subject.lock.path, biggest.package.line, fixable=torch_driven, target=report.target.name)
+                subject.lock.path,
+                biggest.package.line,
+                fixable=torch_driven,
+                target=report.target.name,
+            )

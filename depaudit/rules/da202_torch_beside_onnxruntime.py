@@ -7,18 +7,19 @@ from collections.abc import Iterator
 from depaudit.analysis.torch_reach import is_torch_family
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
+from depaudit.rules.subjects import ProjectSubject
 
 INFERENCE_RUNTIMES = ("onnxruntime", "tinygrad", "openvino", "tflite-runtime")
 
 
 @register
-class TorchBesideInferenceRuntimeRule(Rule):
+class TorchBesideInferenceRuntimeRule(Rule[ProjectSubject]):
     id = "DA202"
     severity = "info"
     summary = "torch in runtime dependencies beside an inference runtime"
     fixable = True
 
-    def check(self, subject) -> Iterator[Finding]:
+    def check(self, subject: ProjectSubject) -> Iterator[Finding]:
         names = subject.runtime_dependencies()
         runtimes = [n for n, _ in names if n in INFERENCE_RUNTIMES]
         if not runtimes:
@@ -29,4 +30,7 @@ class TorchBesideInferenceRuntimeRule(Rule):
                 how = f" (`depaudit fix --to {fix}`)" if fix else ""
                 yield self.finding(
                     f"{name} is a runtime dependency beside {runtimes[0]}; if it only exports the model or "
-                    f"regenerates goldens, move it to a dev group{how}", subject.path, line)
+                    f"regenerates goldens, move it to a dev group{how}",
+                    subject.path,
+                    line,
+                )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import DockerSubject, is_cuda_image, is_devel_image, shipping_stages
+from depaudit.analysis.docker_stages import DockerSubject, is_cuda_image, is_devel_image, shipping_stages
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 
 
 @register
-class CudaBaseImageRule(Rule):
+class CudaBaseImageRule(Rule[DockerSubject]):
     id = "DA301"
     severity = "error"
     summary = "CUDA or -devel base image for a CPU service"
@@ -27,5 +27,7 @@ class CudaBaseImageRule(Rule):
             return
         shown = image if image == root.image else f"{root.image} = {image}"
         yield self.finding(
-            f"final image builds on {what}: {shown}; a CPU service needs a slim base "
-            "(e.g. python:3.11-slim)", df.path, root.line)
+            f"final image builds on {what}: {shown}; a CPU service needs a slim base (e.g. python:3.11-slim)",
+            df.path,
+            root.line,
+        )

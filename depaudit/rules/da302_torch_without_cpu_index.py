@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import TORCH_FAMILY, DockerSubject, installed_specs, torch_source
+from depaudit.analysis.docker_stages import DockerSubject
+from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
+from depaudit.analysis.install_commands import InstalledSpec, installed_specs, torch_source
+from depaudit.families import TORCH_FAMILY
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 
 
 @register
-class TorchWithoutCpuIndexRule(Rule):
+class TorchWithoutCpuIndexRule(Rule[DockerSubject]):
     id = "DA302"
     severity = "error"
     summary = "torch installed without a CPU index"
@@ -18,7 +21,7 @@ class TorchWithoutCpuIndexRule(Rule):
 
     def check(self, subject: DockerSubject) -> Iterator[Finding]:
         df = subject.dockerfile
-        groups: dict[int, list] = {}
+        groups: dict[int, list[InstalledSpec]] = {}
         for item in installed_specs(subject):
             if item.name in TORCH_FAMILY and torch_source(item, subject) == "pypi":
                 groups.setdefault(id(item.install), []).append(item)
@@ -32,8 +35,12 @@ class TorchWithoutCpuIndexRule(Rule):
             # The fixer can add an index option to pip / uv pip; `uv sync` is fixed in pyproject.toml.
             fixable = install.tool in ("pip", "uv") and ins.exec_form is None and ins.shell_ok
             yield Finding(
-                self.id, self.severity,
+                self.id,
+                self.severity,
                 f"{names}{via} {verb} installed from PyPI, which ships the CUDA build on Linux "
                 "(GBs of nvidia-* wheels); use the CPU index "
-                "(--index-url https://download.pytorch.org/whl/cpu) or a +cpu pin",
-                df.path, ins.line, fixable=fixable)
+                f"(--index-url {DEFAULT_CPU_INDEX_URL}) or a +cpu pin",
+                df.path,
+                ins.line,
+                fixable=fixable,
+            )

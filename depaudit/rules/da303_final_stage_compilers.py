@@ -5,16 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import (
-    CLANG,
-    COMPILERS,
-    DockerSubject,
-    installed_specs,
-    shipped_stages,
-    shipping_stages,
-    system_installs,
-    system_removals,
-)
+from depaudit.analysis.docker_stages import DockerSubject, shipped_stages, shipping_stages
+from depaudit.analysis.install_commands import CLANG, COMPILERS, installed_specs, system_installs, system_removals
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 
@@ -25,7 +17,7 @@ def ships_tinygrad(subject: DockerSubject) -> bool:
 
 
 @register
-class FinalStageCompilersRule(Rule):
+class FinalStageCompilersRule(Rule[DockerSubject]):
     id = "DA303"
     severity = "warning"
     summary = "compilers kept in the final image (single stage)"
@@ -41,8 +33,9 @@ class FinalStageCompilersRule(Rule):
                 kept = [p for p in kept if not CLANG.match(p)]
             if not kept:
                 continue
-            how = ("single-stage build" if len(df.stages) == 1
-                   else "installed in the final stage")
+            how = "single-stage build" if len(df.stages) == 1 else "installed in the final stage"
             yield self.finding(
-                f"{', '.join(kept)} stay in the final image ({how}); build in a builder stage and "
-                "copy only the result", df.path, inst.instruction.line)
+                f"{', '.join(kept)} stay in the final image ({how}); build in a builder stage and copy only the result",
+                df.path,
+                inst.instruction.line,
+            )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import DockerSubject, copy_sources, python_installs, system_installs
+from depaudit.analysis.docker_stages import DockerSubject, copy_sources
+from depaudit.analysis.install_commands import python_installs, system_installs
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 
@@ -13,7 +14,7 @@ WHOLE_CONTEXT = {".", "./", "*", "./*", "./."}
 
 
 @register
-class CopyContextBeforeInstallRule(Rule):
+class CopyContextBeforeInstallRule(Rule[DockerSubject]):
     id = "DA305"
     severity = "warning"
     summary = "COPY . before the dependency install (cache busting)"
@@ -35,4 +36,7 @@ class CopyContextBeforeInstallRule(Rule):
                     yield self.finding(
                         f"{copy.keyword} {' '.join(sources)} comes before the {what} on line {ins.line}: "
                         "every code change re-installs the dependencies; copy the dependency files "
-                        "first, install, then copy the code", df.path, copy.line)
+                        "first, install, then copy the code",
+                        df.path,
+                        copy.line,
+                    )

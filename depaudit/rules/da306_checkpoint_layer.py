@@ -5,18 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import (
-    DockerSubject,
-    copy_sources,
-    is_checkpoint_path,
-    python_installs,
-)
+from depaudit.analysis.docker_stages import DockerSubject, copy_sources, is_checkpoint_path
+from depaudit.analysis.install_commands import python_installs
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 
 
 @register
-class CheckpointLayerRule(Rule):
+class CheckpointLayerRule(Rule[DockerSubject]):
     id = "DA306"
     severity = "warning"
     summary = "model checkpoint copied before dependencies or with the code"
@@ -38,9 +34,13 @@ class CheckpointLayerRule(Rule):
                     yield self.finding(
                         f"checkpoint {', '.join(ckpts)} is copied before the dependency install on line "
                         f"{later[0].line}; copy it in its own layer after the install",
-                        df.path, copy.line)
+                        df.path,
+                        copy.line,
+                    )
                 elif others:
                     yield self.finding(
                         f"checkpoint {', '.join(ckpts)} is copied in one layer with {', '.join(others)}; "
                         "give the checkpoint its own COPY so code changes do not re-ship it",
-                        df.path, copy.line)
+                        df.path,
+                        copy.line,
+                    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import DockerSubject, last_user, shipping_stages
+from depaudit.analysis.docker_stages import DockerSubject, last_user
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 
 
 @register
-class RunsAsRootRule(Rule):
+class RunsAsRootRule(Rule[DockerSubject]):
     id = "DA307"
     severity = "warning"
     summary = "container runs as root"
@@ -21,11 +21,13 @@ class RunsAsRootRule(Rule):
         user = last_user(df)
         if user is None:
             final = df.final_stage
-            yield self.finding("no USER in the final stage: the service runs as root; add a non-root "
-                               "USER before CMD/ENTRYPOINT", df.path, final.line)
+            yield self.finding(
+                "no USER in the final stage: the service runs as root; add a non-root USER before CMD/ENTRYPOINT",
+                df.path,
+                final.line,
+            )
         elif is_root(user.arguments):
-            yield self.finding(f"the last USER is {user.arguments!r}: the service runs as root",
-                               df.path, user.line)
+            yield self.finding(f"the last USER is {user.arguments!r}: the service runs as root", df.path, user.line)
 
 
 def is_root(value: str) -> bool:

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import (
-    CLANG,
-    DockerSubject,
-    installed_specs,
-    shipped_stages,
-    shipping_stages,
-    system_installs,
-)
+from depaudit.analysis.docker_stages import DockerSubject, shipped_stages, shipping_stages
+from depaudit.analysis.install_commands import CLANG, installed_specs, system_installs
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 
 
 @register
-class TinygradWithoutClangRule(Rule):
+class TinygradWithoutClangRule(Rule[DockerSubject]):
     id = "DA308"
     severity = "error"
     summary = "tinygrad runtime without clang"
@@ -36,4 +30,6 @@ class TinygradWithoutClangRule(Rule):
         yield self.finding(
             f"tinygrad (installed on line {tiny[0].install.instruction.line}) needs clang in the final "
             "stage to compile CPU kernels; install clang there (apt-get install --no-install-recommends clang)",
-            df.path, df.final_stage.line)
+            df.path,
+            df.final_stage.line,
+        )

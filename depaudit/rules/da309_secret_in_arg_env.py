@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from depaudit.analysis.dockerfile import DockerSubject
+from depaudit.analysis.docker_stages import DockerSubject
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 
 SECRET_NAME = re.compile(
     r"(^|_)(PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH)$|_KEY$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 NOT_SECRET = re.compile(r"(^GPG_KEY$|PUBLIC|_FILE$|_PATH$|_ID$)", re.IGNORECASE)
 
 
@@ -20,7 +21,7 @@ def is_secret_name(name: str) -> bool:
 
 
 @register
-class SecretInArgEnvRule(Rule):
+class SecretInArgEnvRule(Rule[DockerSubject]):
     id = "DA309"
     severity = "error"
     summary = "secret in ARG or ENV"
@@ -31,6 +32,7 @@ class SecretInArgEnvRule(Rule):
             if ins.keyword not in ("ARG", "ENV"):
                 continue
             words = [w.value for w in ins.words]
+            pairs: list[tuple[str, str | None]]
             if ins.keyword == "ENV" and words and "=" not in words[0]:
                 pairs = [(words[0], " ".join(words[1:]))]  # legacy `ENV NAME value`
             else:
@@ -44,4 +46,6 @@ class SecretInArgEnvRule(Rule):
                 yield self.finding(
                     f"{ins.keyword} {name} passes a secret {how}; it stays in the image metadata and "
                     "`docker history`; use a secret mount or a runtime environment variable",
-                    df.path, ins.line)
+                    df.path,
+                    ins.line,
+                )

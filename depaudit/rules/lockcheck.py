@@ -1,53 +1,40 @@
-"""Running the lock rules (DA1xx) over one scanned lock: the entry point `depaudit scan` calls."""
+"""What runs on a scanned lock: the lock rules (DA1xx), plus the project-configuration rules (DA2xx) of
+the pyproject.toml beside it. The entry point `depaudit scan` and `depaudit lint uv.lock` call."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import replace
 
 from depaudit.model import Finding
-from depaudit.rules.base import LockSubject, ignored_ids, rules
+from depaudit.rules.config import PathRule
+from depaudit.rules.engine import PragmaIndex, run, sort_key
+from depaudit.rules.projectcheck import ProjectSubject, project_findings
+from depaudit.rules.subjects import LockSubject
+from depaudit.sources.pyproject import load_pyproject
 
 
-def lock_findings(subject: LockSubject) -> list[Finding]:
-    """Every DA1xx finding for `subject` (lock + scan report + optional pyproject path), plus the DA2xx
-    findings of that pyproject.toml, sorted by rule and line. A finding on a line carrying
-    `# depaudit: ignore=DANNN` is dropped. Raises InputError when the pyproject is invalid."""
-    found: list[Finding] = []
-    for rule in rules("DA1"):
-        found.extend(rule.check(subject))
-    if project_of(subject) is not None:
-        from depaudit.rules.projectcheck import project_findings
-
-        found.extend(project_findings(subject.pyproject))
-    return sorted(_not_ignored(found), key=lambda f: (f.rule, f.path, f.line or 0, f.target or ""))
+def with_project(subject: LockSubject) -> LockSubject:
+    """`subject` with its pyproject.toml parsed (when a path is given, exists and is not parsed yet).
+    Raises InputError when that file is invalid."""
+    if subject.project is not None or subject.pyproject is None or not subject.pyproject.exists():
+        return subject
+    return replace(subject, project=load_pyproject(subject.pyproject))
 
 
-def project_of(subject: LockSubject):
-    """The parsed pyproject.toml of the subject (None when there is none). Cached on the subject."""
-    cached = getattr(subject, "_depaudit_pyproject", None)
-    if cached is not None:
-        return cached or None
-    project = None
-    if subject.pyproject is not None and Path(subject.pyproject).exists():
-        from depaudit.sources.pyproject import load_pyproject
+def lock_findings(
+    subject: LockSubject, select: Sequence[str] = (), ignore: Sequence[str] = (), per_path: Sequence[PathRule] = ()
+) -> list[Finding]:
+    """Every DA1xx finding for `subject` (lock + scan report + optional pyproject), plus the DA2xx
+    findings of that pyproject.toml, filtered by `select`/`ignore` and inline pragmas, in the engine's
+    order. Raises InputError when the pyproject is invalid."""
+    subject = with_project(subject)
+    pragmas = PragmaIndex()
+    found = run("DA1", subject, select, ignore, per_path=per_path, pragmas=pragmas)
+    if subject.project is not None:
+        project = ProjectSubject(subject.project.path, pyproject=subject.project)
+        found += run("DA2", project, select, ignore, per_path=per_path, pragmas=pragmas)
+    return sorted(dict.fromkeys(found), key=sort_key)
 
-        project = load_pyproject(subject.pyproject)
-    object.__setattr__(subject, "_depaudit_pyproject", project or False)
-    return project
 
-
-def _not_ignored(findings: list[Finding]) -> list[Finding]:
-    cache: dict[str, list[str]] = {}
-    kept = []
-    for finding in findings:
-        if finding.line:
-            if finding.path not in cache:
-                try:
-                    cache[finding.path] = Path(finding.path).read_text(encoding="utf-8").splitlines()
-                except (OSError, UnicodeDecodeError):
-                    cache[finding.path] = []
-            lines = cache[finding.path]
-            if 0 < finding.line <= len(lines) and finding.rule in ignored_ids(lines[finding.line - 1]):
-                continue
-        kept.append(finding)
-    return kept
+__all__ = ["LockSubject", "lock_findings", "project_findings", "with_project"]

@@ -3,22 +3,48 @@ form, parser directives (`# escape=`), comments (kept for inline ignores), hered
 lexer that splits `RUN` lines into commands whose words know where they sit in the file (so fixers can
 insert text without touching any other byte).
 
-Nothing here analyses; `depaudit.analysis.dockerfile` does that over what this returns.
+Nothing here analyses; `depaudit.analysis.docker_stages` and `depaudit.analysis.install_commands` do
+that over what this returns.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
+import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from depaudit.errors import InputError
 
+Line = tuple[int, int, str]  # (1-based line number, start offset, content without the line ending)
+RawInstruction = dict[str, Any]  # an instruction being assembled, before `_finish` types it
+
 INSTRUCTIONS = frozenset(
-    "FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG ONBUILD "
-    "STOPSIGNAL HEALTHCHECK SHELL".split()
+    [
+        "FROM",
+        "RUN",
+        "CMD",
+        "LABEL",
+        "MAINTAINER",
+        "EXPOSE",
+        "ENV",
+        "ADD",
+        "COPY",
+        "ENTRYPOINT",
+        "VOLUME",
+        "USER",
+        "WORKDIR",
+        "ARG",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
+    ]
 )
 _DIRECTIVE = re.compile(r"^#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$")
 _KNOWN_DIRECTIVES = {"escape", "syntax", "check"}
@@ -78,7 +104,7 @@ class Instruction:
     @property
     def arguments(self) -> str:
         """The argument text after the keyword and its `--flags` (continuations joined)."""
-        return self.logical[self.args_start:].strip()
+        return self.logical[self.args_start :].strip()
 
     def flag(self, name: str) -> str | None:
         for key, value in self.flags:
@@ -158,8 +184,6 @@ class Dockerfile:
 
     def line_of(self, offset: int) -> int:
         """The 1-based line holding file offset `offset`."""
-        import bisect
-
         return bisect.bisect_right(self.line_starts, offset)
 
 
@@ -191,10 +215,7 @@ def read_dockerfile(path: Path | str, build_args: dict[str, str] | None = None) 
 
 def parse_dockerfile(text: str, path: str = "Dockerfile", build_args: dict[str, str] | None = None) -> Dockerfile:
     """Parse Dockerfile `text`. Raises InputError with the path and line on invalid input."""
-    if text.startswith("\ufeff"):
-        text_body_offset = 1
-    else:
-        text_body_offset = 0
+    text_body_offset = 1 if text.startswith("\ufeff") else 0
     if "\x00" in text:
         raise InputError(path, "contains NUL bytes; not a Dockerfile", text[: text.index("\x00")].count("\n") + 1)
     lines = _split_lines(text, text_body_offset)
@@ -206,9 +227,9 @@ def parse_dockerfile(text: str, path: str = "Dockerfile", build_args: dict[str, 
     return _stages(text, path, escape, instructions, build_args or {}, starts)
 
 
-def _split_lines(text: str, skip: int) -> list[tuple[int, int, str]]:
+def _split_lines(text: str, skip: int) -> list[Line]:
     """(line number, start offset, content without the line ending) for every line."""
-    lines: list[tuple[int, int, str]] = []
+    lines: list[Line] = []
     pos, number = skip, 1
     while pos <= len(text):
         nl = text.find("\n", pos)
@@ -253,9 +274,9 @@ def _continues(content: str, escape: str) -> int | None:
     return None
 
 
-def _instructions(lines, first: int, escape: str, path: str) -> list[dict]:
+def _instructions(lines: list[Line], first: int, escape: str, path: str) -> list[RawInstruction]:
     """Group lines into raw instructions (dicts, finished into Instructions by `_stages`)."""
-    out: list[dict] = []
+    out: list[RawInstruction] = []
     above: list[str] = []
     i = first
     while i < len(lines):
@@ -292,14 +313,22 @@ def _instructions(lines, first: int, escape: str, path: str) -> list[dict]:
             if i >= len(lines):
                 break
         text = "".join(logical)
-        raw = {"line": number, "start": start, "end": end, "end_line": end_line, "logical": text,
-               "offsets": offsets, "comments": comments, "heredocs": []}
+        raw = {
+            "line": number,
+            "start": start,
+            "end": end,
+            "end_line": end_line,
+            "logical": text,
+            "offsets": offsets,
+            "comments": comments,
+            "heredocs": [],
+        }
         i = _heredocs(raw, lines, i, path)
         out.append(raw)
     return out
 
 
-def _heredocs(raw: dict, lines, i: int, path: str) -> int:
+def _heredocs(raw: RawInstruction, lines: list[Line], i: int, path: str) -> int:
     """Consume heredoc bodies (`RUN <<EOF … EOF`) following a RUN/COPY/ADD; returns the next line."""
     head = raw["logical"].lstrip().split(None, 1)
     if not head or head[0].upper() not in ("RUN", "COPY", "ADD"):
@@ -343,7 +372,7 @@ def _split_flags(logical: str, offsets: list[int], after_keyword: int) -> tuple[
         pos = end
 
 
-def _finish(raw: dict, path: str) -> Instruction:
+def _finish(raw: RawInstruction, path: str) -> Instruction:
     logical, offsets = raw["logical"], raw["offsets"]
     lead = len(logical) - len(logical.lstrip())
     match = re.match(r"[A-Za-z]+", logical[lead:])
@@ -368,13 +397,24 @@ def _finish(raw: dict, path: str) -> Instruction:
     if body and exec_form is None:
         # Lex the heredoc scripts as part of the command stream (newline separates commands).
         for text, body_offsets in body:
-            offsets = list(offsets) + [offsets[-1] if offsets else raw["start"]]
+            offsets = [*list(offsets), offsets[-1] if offsets else raw["start"]]
             logical = logical + "\n"
             logical += text
             offsets.extend(body_offsets)
-    return Instruction(keyword, raw["line"], raw["end_line"], raw["start"], raw["end"], logical,
-                       tuple(offsets), args_start, tuple(flags), exec_form, tuple(raw["comments"]),
-                       tuple(raw["heredocs"]))
+    return Instruction(
+        keyword,
+        raw["line"],
+        raw["end_line"],
+        raw["start"],
+        raw["end"],
+        logical,
+        tuple(offsets),
+        args_start,
+        tuple(flags),
+        exec_form,
+        tuple(raw["comments"]),
+        tuple(raw["heredocs"]),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -383,7 +423,7 @@ def _finish(raw: dict, path: str) -> Instruction:
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
-def expand(value: str, env: dict[str, str | None]) -> str | None:
+def expand(value: str, env: Mapping[str, str | None]) -> str | None:
     """Expand `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:+alt}`, `${VAR+alt}`
     with `env`. Returns None when a variable has no value and no default (unknown result)."""
     unknown = False
@@ -418,18 +458,23 @@ def _arg_pairs(instruction: Instruction) -> list[tuple[str, str | None]]:
     return pairs
 
 
-def _stages(text, path, escape, raws, build_args, starts) -> Dockerfile:
+def _stages(
+    text: str, path: str, escape: str, raws: list[RawInstruction], build_args: dict[str, str], starts: tuple[int, ...]
+) -> Dockerfile:
     env: dict[str, str | None] = {}
     global_args: list[tuple[str, str | None]] = []
     instructions: list[Instruction] = []
     stages: list[Stage] = []
     current: list[Instruction] = []
-    head: dict | None = None
+    head: dict[str, Any] | None = None
 
     def close() -> None:
         if head is not None:
-            stages.append(Stage(len(stages), head["name"], head["image"], head["base"], head["parent"],
-                                head["line"], tuple(current)))
+            stages.append(
+                Stage(
+                    len(stages), head["name"], head["image"], head["base"], head["parent"], head["line"], tuple(current)
+                )
+            )
 
     for raw in raws:
         ins = _finish(raw, path)
@@ -455,7 +500,7 @@ def _stages(text, path, escape, raws, build_args, starts) -> Dockerfile:
     return Dockerfile(path, text, escape, tuple(instructions), tuple(stages), tuple(global_args), starts)
 
 
-def _from(ins: Instruction, path: str, env: dict[str, str | None], stages: list[Stage]) -> dict:
+def _from(ins: Instruction, path: str, env: dict[str, str | None], stages: list[Stage]) -> dict[str, Any]:
     words = [w.value for w in ins.words]
     if not words:
         raise InputError(path, "FROM needs an image", ins.line)
@@ -584,8 +629,6 @@ def read_context(dirs: list[Path], wanted: list[str], limit: int = 1_000_000) ->
     """Read the context-relative files in `wanted` (and requirements files they nest with -r) from the
     first of `dirs` holding each. Files missing, unreadable, too large or not UTF-8 are left out:
     a rule that needs one then reports nothing rather than guessing."""
-    import posixpath
-
     found: dict[str, str] = {}
     todo = list(wanted)
     while todo:
@@ -602,7 +645,6 @@ def read_context(dirs: list[Path], wanted: list[str], limit: int = 1_000_000) ->
                 continue
             found[key] = text
             if key != "pyproject.toml":
-                todo += [posixpath.normpath(posixpath.join(posixpath.dirname(key), m))
-                         for m in _NESTED.findall(text)]
+                todo += [posixpath.normpath(posixpath.join(posixpath.dirname(key), m)) for m in _NESTED.findall(text)]
             break
     return found

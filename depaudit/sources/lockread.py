@@ -16,16 +16,6 @@ from depaudit.errors import InputError
 from depaudit.model import SOURCE_KINDS, Dependency, Lock, Package, Source, Wheel
 
 
-def normalize_name(name: str) -> str:
-    """PEP 503 normalised name (uv writes normalised names; older locks and pylock may not)."""
-    out = name.strip().lower()
-    if "_" in out or "." in out:
-        out = out.replace("_", "-").replace(".", "-")
-    while "--" in out:
-        out = out.replace("--", "-")
-    return out
-
-
 def header_lines(text: str, header: str) -> list[int]:
     """1-based line numbers of every `header` line (e.g. `[[package]]`) in `text`."""
     return [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == header]
@@ -53,7 +43,9 @@ class LockReader:
         """An InputError about the `index`-th package (or the file)."""
         return InputError(self.path, what, self.package_line(index))
 
-    def string(self, table: dict, key: str, where: str, index: int | None, required: bool = True) -> str | None:
+    def string(
+        self, table: dict[str, Any], key: str, where: str, index: int | None, required: bool = True
+    ) -> str | None:
         """`table[key]` as a non-empty string (None when absent and not required)."""
         value = table.get(key)
         if type(value) is str and value:  # the common case, first: this runs 250k times on a 10k lock
@@ -64,27 +56,27 @@ class LockReader:
             raise self.fail(f"{where}: `{key}` must be a string", index)
         return value
 
-    def array(self, table: dict, key: str, where: str, index: int | None) -> list:
+    def array(self, table: dict[str, Any], key: str, where: str, index: int | None) -> list[Any]:
         """`table[key]` as a list ([] when absent)."""
         value = table.get(key, [])
         if not isinstance(value, list):
             raise self.fail(f"{where}: `{key}` must be an array", index)
         return value
 
-    def table(self, value: Any, where: str, index: int | None) -> dict:
+    def table(self, value: Any, where: str, index: int | None) -> dict[str, Any]:
         """`value` itself, which must be a table."""
         if not isinstance(value, dict):
             raise self.fail(f"{where} must be a table", index)
         return value
 
-    def strings(self, table: dict, key: str, where: str, index: int | None) -> tuple[str, ...]:
+    def strings(self, table: dict[str, Any], key: str, where: str, index: int | None) -> tuple[str, ...]:
         """`table[key]` as a tuple of strings (() when absent)."""
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(f"{where}: `{key}` must be an array of strings", index)
         return tuple(value)
 
-    def size(self, table: dict, where: str, index: int | None) -> int | None:
+    def size(self, table: dict[str, Any], where: str, index: int | None) -> int | None:
         """`table["size"]` as a non-negative int, None when absent."""
         value = table.get("size")
         if value is None:
@@ -159,9 +151,15 @@ def check_references(lock: Lock, line_of: Callable[[int], int | None] | None = N
         for dep in all_edges(package):
             candidates = index.by_name.get(dep.name)
             if candidates is None:
-                raise InputError(lock.path, f"package {package.name} depends on {dep.name}, which is not in the lock",
-                                 line_of(number) if line_of else None)
+                raise InputError(
+                    lock.path,
+                    f"package {package.name} depends on {dep.name}, which is not in the lock",
+                    line_of(number) if line_of else None,
+                )
             if len(candidates) > 1 and index.find(dep) is None:
-                raise InputError(lock.path, f"package {package.name}: dependency {dep.name} is ambiguous "
-                                            f"({len(candidates)} versions locked, the edge names none that matches)",
-                                 line_of(number) if line_of else None)
+                raise InputError(
+                    lock.path,
+                    f"package {package.name}: dependency {dep.name} is ambiguous "
+                    f"({len(candidates)} versions locked, the edge names none that matches)",
+                    line_of(number) if line_of else None,
+                )

@@ -12,7 +12,8 @@ from typing import Any
 
 from depaudit.errors import InputError
 from depaudit.model import Dependency, Lock, Package, Source
-from depaudit.sources.lockread import LockReader, check_references, normalize_name
+from depaudit.names import canonical_name
+from depaudit.sources.lockread import LockReader, check_references
 
 ROOT = "<pylock>"
 
@@ -48,7 +49,7 @@ def _pylock_package(reader: LockReader, raw: Any, index: int) -> tuple[Package, 
     sdist_url = sdist.get("url") if isinstance(sdist, dict) else None
     sdist_size = reader.size(sdist, f"{where}: sdist", index) if isinstance(sdist, dict) else None
     package = Package(
-        name=normalize_name(name),
+        name=canonical_name(name),
         version=reader.string(entry, "version", where, index, required=False),
         source=source,
         wheels=tuple(wheels),

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from depaudit.analysis.versions import InvalidSpecifier, parse_specifier
+from depaudit.names import canonical_name as canonicalize_name
+from depaudit.versions import InvalidSpecifier, parse_specifier
 
 from depaudit.errors import InputError
 
@@ -185,11 +186,6 @@ class _Lines:
         if self.starts is None:
             self.starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
         return bisect_right(self.starts, found)
-
-
-def canonicalize_name(name: str) -> str:
-    """PEP 503 normalised name (what packaging.utils.canonicalize_name returns)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 _PLAIN = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*(.*?)\s*$")

@@ -13,7 +13,8 @@ from typing import Any
 
 from depaudit.errors import InputError
 from depaudit.model import Dependency, Lock, Package
-from depaudit.sources.lockread import LockReader, all_edges, check_references, normalize_name
+from depaudit.names import canonical_name
+from depaudit.sources.lockread import LockReader, all_edges, check_references
 from depaudit.sources.pylock import lock_from_pylock
 from depaudit.sources.tomlread import parse_toml, read_text
 
@@ -38,11 +39,11 @@ def _dependency(reader: LockReader, raw: Any, where: str, index: int) -> Depende
         raise reader.fail(f"{where}: dependency {name}: `extra` must be an array of strings", index)
     source = reader.source(entry["source"], f"{where}: dependency {name}", index) if "source" in entry else None
     return Dependency(
-        name=normalize_name(name),
+        name=canonical_name(name),
         version=reader.string(entry, "version", where, index, required=False),
         source=source,
         marker=reader.string(entry, "marker", where, index, required=False),
-        extras=tuple(normalize_name(e) for e in extras),
+        extras=tuple(canonical_name(e) for e in extras),
     )
 
 
@@ -54,7 +55,7 @@ def _dependency_tables(reader: LockReader, table: Any, where: str, index: int) -
     for key, deps in table.items():
         if not isinstance(deps, list):
             raise reader.fail(f"{where}.{key} must be an array", index)
-        out.append((normalize_name(key), tuple(_dependency(reader, d, f"{where}.{key}", index) for d in deps)))
+        out.append((canonical_name(key), tuple(_dependency(reader, d, f"{where}.{key}", index) for d in deps)))
     return tuple(out)
 
 
@@ -71,7 +72,7 @@ def _package(reader: LockReader, raw: Any, index: int) -> Package:
         sdist_url = reader.string(sdist, "url", where, index, required=False)
         sdist_size = reader.size(sdist, f"{where}: sdist", index)
     return Package(
-        name=normalize_name(name),
+        name=canonical_name(name),
         version=reader.string(entry, "version", where, index, required=False),
         source=reader.source(entry["source"], where, index),
         dependencies=tuple(_dependency(reader, d, where, index) for d in reader.array(entry, "dependencies", where, index)),
@@ -98,7 +99,7 @@ def lock_from_uvlock(data: dict[str, Any], path: Path, text: str) -> Lock:
     manifest = data.get("manifest", {})
     if not isinstance(manifest, dict):
         raise InputError(path, "`manifest` must be a table")
-    members = tuple(normalize_name(m) for m in reader.strings(manifest, "members", "[manifest]", None))
+    members = tuple(canonical_name(m) for m in reader.strings(manifest, "members", "[manifest]", None))
     project = next((p.name for p in packages
                     if p.source.kind in ("editable", "virtual") and p.source.value in _ROOT_PATHS), None)
     roots = members or _implicit_roots(packages, project)
@@ -150,9 +151,9 @@ def _with_declared_names(packages: tuple[Package, ...], raw: list, members: set[
         if not isinstance(metadata, dict):
             continue
         provided = metadata.get("provides-extras", [])
-        extras = [normalize_name(e) for e in provided if isinstance(e, str)] if isinstance(provided, list) else []
+        extras = [canonical_name(e) for e in provided if isinstance(e, str)] if isinstance(provided, list) else []
         groups = metadata.get("requires-dev", {})
-        groups = [normalize_name(g) for g in groups] if isinstance(groups, dict) else []
+        groups = [canonical_name(g) for g in groups] if isinstance(groups, dict) else []
         known_extras = {name for name, _ in package.optional_dependencies}
         known_groups = {name for name, _ in package.dependency_groups}
         add_extras = tuple((e, ()) for e in dict.fromkeys(extras) if e not in known_extras)
@@ -187,7 +188,7 @@ def _conflicts(raw: Any) -> tuple[tuple[tuple[str, str, str], ...], ...]:
                 if isinstance(item, dict) and isinstance(item.get("package", ""), str):
                     kind = "extra" if isinstance(item.get("extra"), str) else "group" if isinstance(item.get("group"), str) else None
                     if kind:
-                        items.append((kind, normalize_name(item.get("package", "")), normalize_name(item[kind])))
+                        items.append((kind, canonical_name(item.get("package", "")), canonical_name(item[kind])))
             out.append(tuple(items))
     return tuple(out)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
 from depaudit.errors import InputError
-from depaudit.sources.lockread import normalize_name
+from depaudit.names import canonical_name
 from depaudit.sources.tomlread import parse_toml, read_text
 
 LOCK_NAMES = ("uv.lock", "pylock.toml")
@@ -29,14 +30,14 @@ class LockLocation:
     member: str | None = None
 
 
-def _pyproject(directory: Path) -> dict | None:
+def _pyproject(directory: Path) -> dict[str, Any] | None:
     path = directory / "pyproject.toml"
     if not path.is_file():
         return None
     return parse_toml(read_text(path, "pyproject.toml"), path)
 
 
-def _uv_table(data: dict, key: str) -> object:
+def _uv_table(data: dict[str, Any], key: str) -> object:
     tool = data.get("tool")
     uv = tool.get("uv") if isinstance(tool, dict) else None
     return uv.get(key) if isinstance(uv, dict) else None
@@ -45,8 +46,9 @@ def _uv_table(data: dict, key: str) -> object:
 def _matches(project: Path, root: Path, globs: object) -> bool:
     if not isinstance(globs, list):
         return False
-    return any(isinstance(g, str) and fnmatchcase(project.as_posix(), (root / g.removeprefix("./")).as_posix())
-               for g in globs)
+    return any(
+        isinstance(g, str) and fnmatchcase(project.as_posix(), (root / g.removeprefix("./")).as_posix()) for g in globs
+    )
 
 
 def _workspace_root(project: Path) -> Path | None:
@@ -58,16 +60,18 @@ def _workspace_root(project: Path) -> Path | None:
         workspace = _uv_table(data, "workspace")
         if not isinstance(workspace, dict):
             return None
-        if _matches(project, folder, workspace.get("members")) and not _matches(project, folder, workspace.get("exclude")):
+        if _matches(project, folder, workspace.get("members")) and not _matches(
+            project, folder, workspace.get("exclude")
+        ):
             return folder
         return None
     return None
 
 
-def _project_name(data: dict) -> str | None:
+def _project_name(data: dict[str, Any]) -> str | None:
     project = data.get("project")
     name = project.get("name") if isinstance(project, dict) else None
-    return normalize_name(name) if isinstance(name, str) else None
+    return canonical_name(name) if isinstance(name, str) else None
 
 
 def find_lock(start: Path) -> LockLocation:

@@ -60,7 +60,7 @@ def measured_install(site: Path, dist_prefix: str) -> tuple[int, int]:
 @pytest.mark.network  # range reads of two wheels' central directories and a pip download of both
 @pytest.mark.slow  # pip compiles numpy's and tinygrad's modules: ~20 s on the 2-vCPU machines
 def test_estimates_match_a_real_pip_install(tmp_path):
-    select = dict(targets=["linux-x86_64"], selection=Selection(extras=("service",)), cache_dir=tmp_path / "cache")
+    select = {"targets": ["linux-x86_64"], "selection": Selection(extras=("service",)), "cache_dir": tmp_path / "cache"}
     installed = {p.name: p for p in scan_lock(ROOT / "uv.lock", installed=True, **select).targets[0].packages}
     compiled = {p.name: p for p in scan_lock(ROOT / "uv.lock", bytecode=True, **select).targets[0].packages}
     venv = tmp_path / "venv"
@@ -68,8 +68,23 @@ def test_estimates_match_a_real_pip_install(tmp_path):
     site = next((venv / "lib").glob("python3.*/site-packages"))
     for name, prefix in (("numpy", "numpy"), ("tinygrad", "tinygrad")):
         wheel = installed[name].wheel
-        proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--compile",
-                               "--target", str(site), wheel.url], capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--compile",
+                "--target",
+                str(site),
+                wheel.url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stderr
         contents, pyc = measured_install(site, prefix)
         assert abs(installed[name].size - contents) <= 0.01 * contents, (name, installed[name].size, contents)

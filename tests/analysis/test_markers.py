@@ -16,16 +16,29 @@ from packaging.specifiers import InvalidSpecifier as PInvalidSpecifier
 from packaging.specifiers import Specifier, SpecifierSet
 from packaging.version import Version as PVersion
 
-from fixture_paths import LOCKS
 from depaudit.analysis.markers import MarkerError, _Parser, _Unsupported, compile_marker
-from depaudit.analysis.versions import InvalidSpecifier, holds, parse_specifier, specifier_set_contains
 from depaudit.targets import make_target
+from depaudit.versions import InvalidSpecifier, holds, parse_specifier, specifier_set_contains
 
-TARGETS = ["linux-x86_64", "linux-aarch64", "macos-arm64", "windows-amd64", "x86_64-unknown-linux-musl",
-           "aarch64-pc-windows-msvc", "x86_64-apple-darwin", "i686-pc-windows-msvc"]
+from fixture_paths import LOCKS
+
+TARGETS = [
+    "linux-x86_64",
+    "linux-aarch64",
+    "macos-arm64",
+    "windows-amd64",
+    "x86_64-unknown-linux-musl",
+    "aarch64-pc-windows-msvc",
+    "x86_64-apple-darwin",
+    "i686-pc-windows-msvc",
+]
 PYTHONS = ["3.9", "3.10", "3.11", "3.11.5", "3.12", "3.13", "3.13t", "3.14"]
-ACTIVE = [frozenset(), frozenset({"extra-11-hdr-service-np1"}),
-          frozenset({"extra-11-hdr-service-np2", "group-11-hdr-service-img-old"}), frozenset({"gpu", "dev"})]
+ACTIVE = [
+    frozenset(),
+    frozenset({"extra-11-hdr-service-np1"}),
+    frozenset({"extra-11-hdr-service-np2", "group-11-hdr-service-img-old"}),
+    frozenset({"gpu", "dev"}),
+]
 
 
 def fixture_markers() -> set[str]:
@@ -74,8 +87,9 @@ def test_every_fixture_marker_agrees_with_packaging(target):
 
 
 VERSIONS = st.builds(
-    lambda epoch, release, pre, post, dev, local: "".join([
-        f"{epoch}!" if epoch else "", ".".join(str(x) for x in release), pre or "", post or "", dev or "", local or ""]),
+    lambda epoch, release, pre, post, dev, local: "".join(
+        [f"{epoch}!" if epoch else "", ".".join(str(x) for x in release), pre or "", post or "", dev or "", local or ""]
+    ),
     st.sampled_from([0, 0, 0, 1]),
     st.lists(st.integers(0, 12), min_size=1, max_size=4),
     st.sampled_from([None, None, "a1", "b2", "rc1", "rc0", "alpha3", "c1", ".pre2", "-beta"]),
@@ -87,7 +101,9 @@ OPS = st.sampled_from(["==", "!=", "<=", ">=", "<", ">", "~=", "==="])
 # What a marker environment or requires-python check compares: final releases (python_full_version,
 # python_version, implementation_version). packaging 26 changed how <V and >V treat pre/post
 # releases of V's own release; final candidates are where every PEP 440 reading agrees.
-FINAL = st.builds(lambda release: ".".join(str(x) for x in release), st.lists(st.integers(0, 12), min_size=1, max_size=4))
+FINAL = st.builds(
+    lambda release: ".".join(str(x) for x in release), st.lists(st.integers(0, 12), min_size=1, max_size=4)
+)
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -105,26 +121,73 @@ def test_specifiers_agree_with_packaging(op, spec, wildcard, candidate):
     assert holds(*parsed, candidate) == reference_spec.contains(candidate, prereleases=True), text
 
 
-@pytest.mark.parametrize("spec", [">=3.11", ">=3.10,<3.13", "~=3.12.1", "==3.11.*", ">3.9, !=3.10.*", "<4,>=3.8.1",
-                                  ">=3.12.0rc1", "===3.11.0"])
+@pytest.mark.parametrize(
+    "spec",
+    [">=3.11", ">=3.10,<3.13", "~=3.12.1", "==3.11.*", ">3.9, !=3.10.*", "<4,>=3.8.1", ">=3.12.0rc1", "===3.11.0"],
+)
 @pytest.mark.parametrize("version", ["3.9", "3.10.0", "3.11", "3.11.5", "3.12.0rc1", "3.12", "3.12.3", "3.13.0", "4.0"])
 def test_specifier_sets_agree_with_packaging(spec, version):
     assert specifier_set_contains(spec, version) == SpecifierSet(spec).contains(version, prereleases=True)
 
 
-KEYS = st.sampled_from(["python_version", "python_full_version", "sys_platform", "platform_machine", "os_name",
-                        "platform_system", "implementation_name", "platform_release", "implementation_version"])
-LITERALS = st.one_of(VERSIONS, st.sampled_from(["linux", "win32", "darwin", "x86_64", "AMD64", "arm64", "aarch64",
-                                                "posix", "nt", "cpython", "", "3.*", "3.1*", "Linux"]))
+KEYS = st.sampled_from(
+    [
+        "python_version",
+        "python_full_version",
+        "sys_platform",
+        "platform_machine",
+        "os_name",
+        "platform_system",
+        "implementation_name",
+        "platform_release",
+        "implementation_version",
+    ]
+)
+LITERALS = st.one_of(
+    VERSIONS,
+    st.sampled_from(
+        [
+            "linux",
+            "win32",
+            "darwin",
+            "x86_64",
+            "AMD64",
+            "arm64",
+            "aarch64",
+            "posix",
+            "nt",
+            "cpython",
+            "",
+            "3.*",
+            "3.1*",
+            "Linux",
+        ]
+    ),
+)
 COMPARISON = st.builds(
     lambda key, op, value, reverse: f"'{value}' {op} {key}" if reverse else f"{key} {op} '{value}'",
-    KEYS, st.sampled_from(["==", "!=", "<=", ">=", "<", ">", "in", "not in"]), LITERALS, st.booleans())
-EXTRA = st.builds(lambda op, name: f"extra {op} '{name}'", st.sampled_from(["==", "!="]),
-                  st.sampled_from(["gpu", "dev", "extra-11-hdr-service-np1", "Extra_11.HDR"]))
+    KEYS,
+    st.sampled_from(["==", "!=", "<=", ">=", "<", ">", "in", "not in"]),
+    LITERALS,
+    st.booleans(),
+)
+EXTRA = st.builds(
+    lambda op, name: f"extra {op} '{name}'",
+    st.sampled_from(["==", "!="]),
+    st.sampled_from(["gpu", "dev", "extra-11-hdr-service-np1", "Extra_11.HDR"]),
+)
 ATOM = st.one_of(COMPARISON, EXTRA)
-MARKER = st.recursive(ATOM, lambda inner: st.builds(lambda a, op, b, paren: f"({a} {op} {b})" if paren else f"{a} {op} {b}",
-                                                    inner, st.sampled_from(["and", "or"]), inner, st.booleans()),
-                      max_leaves=6)
+MARKER = st.recursive(
+    ATOM,
+    lambda inner: st.builds(
+        lambda a, op, b, paren: f"({a} {op} {b})" if paren else f"{a} {op} {b}",
+        inner,
+        st.sampled_from(["and", "or"]),
+        inner,
+        st.booleans(),
+    ),
+    max_leaves=6,
+)
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

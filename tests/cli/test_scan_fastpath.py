@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from fixture_paths import LOCKS, SIZE_CACHE
 from depaudit.cli import scan as scan_cli
 from depaudit.cli._spec import parse_fast
+from depaudit.render.formats import OutputFormat
+
+from fixture_paths import LOCKS, SIZE_CACHE
 
 TORCH28 = str(LOCKS / "torch-2.8" / "uv.lock")
 WORKSPACE = str(LOCKS / "workspace-root-package")
@@ -39,8 +41,13 @@ ARGUMENTS = [
 
 def run(args: list[str], fast: bool, cache: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, NO_COLOR="1", DEPAUDIT_FAST_PATH="1" if fast else "0", COLUMNS="120")
-    return subprocess.run([sys.executable, "-m", "depaudit", "scan", *args, "--cache-dir", cache],
-                          capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", "scan", *args, "--cache-dir", cache],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +65,28 @@ def test_fast_path_and_typer_give_identical_results(args, cache):
 
 def test_plain_scan_does_not_import_typer(cache):
     env = dict(os.environ, NO_COLOR="1")
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "depaudit", "scan", TORCH28, "--offline",
-                           "--format", "json", "-o", os.devnull, "--cache-dir", cache],
-                          capture_output=True, text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "depaudit",
+            "scan",
+            TORCH28,
+            "--offline",
+            "--format",
+            "json",
+            "-o",
+            os.devnull,
+            "--cache-dir",
+            cache,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert proc.returncode == 0
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "depaudit.scan" in imported
@@ -79,5 +105,5 @@ def test_parse_fast_leaves_what_it_is_not_sure_of_to_typer():
     assert parse_fast(["--offline=yes"], params) is None
     parsed = parse_fast(["x.lock", "-t", "a", "--target=b", "--top", "3", "--offline", "-o", "-"], params)
     assert parsed["lockfile"] == Path("x.lock") and parsed["target"] == ["a", "b"] and parsed["top"] == 3
-    assert parsed["offline"] is True and parsed["output"] == "-" and parsed["fmt"] is scan_cli.ScanFormat.table
+    assert parsed["offline"] is True and parsed["output"] == "-" and parsed["fmt"].format is OutputFormat.table
     assert parsed["package"] is None and parsed["all_packages"] is False

@@ -102,7 +102,7 @@ def test_exec_form_and_unbalanced_quotes_are_left_alone():
 
 
 def load_subject_text(text: str):
-    from depaudit.analysis.dockerfile import DockerSubject
+    from depaudit.analysis.docker_stages import DockerSubject
     from depaudit.sources.dockerfile import parse_dockerfile
 
     return DockerSubject(parse_dockerfile(text, "D"), {})

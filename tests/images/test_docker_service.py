@@ -6,6 +6,7 @@ failing (exit 1, image and layers named) with a lowered one. CI runs `bash docke
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -154,10 +155,13 @@ def test_gate_passes_the_real_budget_and_fails_a_lowered_one(ort_image, tmp_path
     size = int(_docker("image", "inspect", "--format", "{{.Size}}", ort_image))
     ok = _gate([ort_image], tmp_path)
     assert ok.returncode == 0, f"{ort_image} is {size} bytes, over the {IMAGE_BUDGET} budget:\n{ok.stdout}{ok.stderr}"
-    assert ok.stdout.startswith("PASS image-size")
-    lowered = _gate([ort_image, "--max-image-size", str(size - 1)], tmp_path)
+    assert ok.stdout.startswith(f"PASS    {ort_image}: image-size")
+    lowered = _gate([ort_image, "--max-image-size", str(size - 1), "--format", "sarif"], tmp_path)
     assert lowered.returncode == 1
-    assert f"image-size: {ort_image}" in lowered.stderr and "EXCEEDS" in lowered.stderr
+    assert f"{ort_image}: image-size" in lowered.stderr and "exceeds the budget" in lowered.stderr
+    (result,) = json.loads(lowered.stdout)["runs"][0]["results"]
+    assert result["ruleId"] == "DA504"  # the finding points at the pyproject line that sets the budget
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
     assert "in /opt/venv" in lowered.stderr  # the biggest layers are named as offenders
 
 
@@ -168,7 +172,6 @@ def _depaudit(args: list[str]) -> subprocess.CompletedProcess:
 
 
 def test_image_measure_and_compare_cli(ort_image):
-    import json
 
     done = _depaudit(["image", "measure", ort_image, "--format", "json", "--no-compressed"])
     assert done.returncode == 0, done.stderr

@@ -11,6 +11,7 @@ from depaudit.errors import ToolError
 from depaudit.images import engine
 from depaudit.images.bench import stage_images
 from depaudit.images.engine import clean_created_by, parse_history, parse_inspect
+
 from fixture_paths import FIXTURES
 
 DOCKER = FIXTURES / "docker"
@@ -67,12 +68,18 @@ def test_inspect_reads_user_healthcheck_and_layers():
         parse_inspect("[]")
 
 
-@pytest.mark.parametrize("raw, cleaned", [
-    ("/bin/sh -c #(nop)  EXPOSE 8000", "EXPOSE 8000"),
-    ("/bin/sh -c apt-get update", "RUN apt-get update"),
-    ("|1 TORCH_INDEX_URL=http://127.0.0.1:1/simple /bin/sh -c python3 -m venv /opt/venv", "RUN python3 -m venv /opt/venv"),
-    ("COPY file:abc in / ", "COPY file:abc in /"),
-])
+@pytest.mark.parametrize(
+    "raw, cleaned",
+    [
+        ("/bin/sh -c #(nop)  EXPOSE 8000", "EXPOSE 8000"),
+        ("/bin/sh -c apt-get update", "RUN apt-get update"),
+        (
+            "|1 TORCH_INDEX_URL=http://127.0.0.1:1/simple /bin/sh -c python3 -m venv /opt/venv",
+            "RUN python3 -m venv /opt/venv",
+        ),
+        ("COPY file:abc in / ", "COPY file:abc in /"),
+    ],
+)
 def test_clean_created_by(raw, cleaned):
     assert clean_created_by(raw) == cleaned
 
@@ -85,8 +92,8 @@ def test_stage_images_from_a_real_multi_stage_build_log():
 
 def test_missing_docker_client_is_a_tool_error(monkeypatch):
     monkeypatch.setenv("DEPAUDIT_DOCKER", "/nonexistent/docker-client")
-    with pytest.raises(ToolError, match="Docker client not found") as info:
-        engine.run_docker(["info"])
+    with pytest.raises(ToolError, match="docker-client: not found on PATH; install Docker") as info:
+        engine.run_docker(["info"], timeout=10)
     assert info.value.exit_code == 4
     assert engine.engine_available() is not None
 
@@ -94,7 +101,9 @@ def test_missing_docker_client_is_a_tool_error(monkeypatch):
 def test_failing_command_carries_command_and_stderr(monkeypatch, tmp_path):
     # A stand-in client: a real executable that fails the way docker does without an engine.
     fake = tmp_path / "docker"
-    fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.' >&2\nexit 1\n")
+    fake.write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.' >&2\nexit 1\n"
+    )
     fake.chmod(0o755)
     monkeypatch.setenv("DEPAUDIT_DOCKER", str(fake))
     with pytest.raises(ToolError) as info:

@@ -20,6 +20,7 @@ from depaudit.images.measure import (
     python_distributions,
     scan_archive,
 )
+
 from fixture_paths import FIXTURES
 
 ARCHIVE = FIXTURES / "docker" / "tiny-save.tar.gz"
@@ -44,7 +45,7 @@ def layer_tars():
 
 def test_layers_follow_the_manifest_and_compressed_sizes_match_gzip(scan, layer_tars):
     assert len(scan.layers) == len(layer_tars) == 5
-    for layer, raw in zip(scan.layers, layer_tars):
+    for layer, raw in zip(scan.layers, layer_tars, strict=False):
         assert layer.tar_bytes == len(raw)
         packer = zlib.compressobj(6, zlib.DEFLATED, 31)
         assert layer.compressed_bytes == len(packer.compress(raw) + packer.flush())
@@ -83,8 +84,7 @@ def test_measurement_counts_accelerator_bytes_and_lists_shared_libraries(scan):
     dists = {name.split("==")[0]: size for name, size in m.python_packages}
     assert m.accelerator_bytes == dists["nvidia-ml-py"]
     assert dict(m.extra)["accelerator_families"] == {"nvidia": dists["nvidia-ml-py"]}
-    assert [path for path, _ in m.shared_libraries] == [
-        f"/{SITE}/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so"]
+    assert [path for path, _ in m.shared_libraries] == [f"/{SITE}/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so"]
     assert len(m.layers) == sum(1 for e in history if e.size > 0)
     assert m.compressed_size == scan.compressed_size
 
@@ -100,10 +100,12 @@ def test_deleting_a_directory_removes_its_children_but_not_same_layer_files():
 
 
 def test_cuda_libraries_outside_accelerator_wheels_are_counted():
-    files = {"opt/venv/lib/python3.11/site-packages/torch/lib/libtorch_cuda.so": 1000,
-             "opt/venv/lib/python3.11/site-packages/torch/lib/libtorch_cpu.so": 500,
-             "usr/local/cuda/lib64/libcublasLt.so.12.8.4.1": 300,
-             "usr/lib/x86_64-linux-gnu/libcurl.so.4": 50}
+    files = {
+        "opt/venv/lib/python3.11/site-packages/torch/lib/libtorch_cuda.so": 1000,
+        "opt/venv/lib/python3.11/site-packages/torch/lib/libtorch_cpu.so": 500,
+        "usr/local/cuda/lib64/libcublasLt.so.12.8.4.1": 300,
+        "usr/lib/x86_64-linux-gnu/libcurl.so.4": 50,
+    }
     assert accelerator_breakdown(files, [], {}) == {"cuda-libraries": 1300}
 
 
@@ -114,5 +116,5 @@ def test_a_file_that_is_not_a_docker_archive_is_refused(tmp_path):
         info.size = 2
         tar.addfile(info, io.BytesIO(b"hi"))
     buffer.seek(0)
-    with pytest.raises(ValueError, match="no manifest.json"):
+    with pytest.raises(ValueError, match=r"no manifest\.json"):
         scan_archive(buffer)

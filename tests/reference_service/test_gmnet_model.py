@@ -206,6 +206,7 @@ def test_onnx_runs_at_sizes_other_than_the_export_size():
     assert gain_map.shape == (48, 80) and np.isfinite(gain_map).all() and np.isfinite(qmax)
 
 
+@pytest.mark.slow  # ~35 s on 2 vCPUs: tinygrad compiles its kernels with clang before the JIT replays
 def test_tinygrad_jit_replay_tracks_new_inputs(shared_backend):
     """Calls 1-2 at a shape schedule normally, call 2 captures the TinyJit, calls 3+ replay it: every call
     must follow its own input (no stale buffers), checked against ONNX Runtime."""

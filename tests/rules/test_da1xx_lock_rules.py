@@ -50,7 +50,7 @@ def test_da102_transitive_torch_points_at_the_dependency_that_brings_it(tmp_path
     assert not [f for f in _findings(_copy(tmp_path, "torch-2.8")) if f.rule == "DA102"]
 
 
-TRANSITIVE_WITH_SOURCE = '''[project]
+TRANSITIVE_WITH_SOURCE = """[project]
 name = "search-service"
 version = "0.1.0"
 requires-python = ">=3.11"
@@ -63,7 +63,7 @@ explicit = true
 
 [tool.uv.sources]
 torch = { index = "pytorch-cpu" }
-'''
+"""
 
 
 def test_da103_source_for_a_transitive_torch_cannot_bind(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_da103_source_for_a_transitive_torch_cannot_bind(tmp_path: Path) -> None
 
 
 def test_da103_second_entry_brings_cuda_back_on_linux_only(tmp_path: Path) -> None:
-    text = '''[project]
+    text = """[project]
 name = "hdr-service"
 version = "0.1.0"
 dependencies = ["torch==2.8.0", "numpy", "pillow"]
@@ -95,21 +95,26 @@ torch = [
   { index = "pytorch-cpu", marker = "sys_platform != 'linux'" },
   { index = "pytorch-cu128", marker = "sys_platform == 'linux'" },
 ]
-'''
+"""
     found = [f for f in _findings(_copy(tmp_path, "torch-2.8", text)) if f.rule == "DA103"]
     cuda = [f for f in found if "CUDA build comes back" in f.message]
     assert len(cuda) == 1 and "linux-x86_64" in cuda[0].message and "macos-arm64" not in cuda[0].message
 
 
 def test_da104_index_not_explicit_and_ignore_comment(tmp_path: Path) -> None:
-    text = TRANSITIVE_WITH_SOURCE.replace('explicit = true\n', '').replace(
-        'dependencies = ["sentence-transformers", "httpx"]', 'dependencies = ["sentence-transformers", "httpx", "torch"]')
+    text = TRANSITIVE_WITH_SOURCE.replace("explicit = true\n", "").replace(
+        'dependencies = ["sentence-transformers", "httpx"]',
+        'dependencies = ["sentence-transformers", "httpx", "torch"]',
+    )
     project = _copy(tmp_path, "transitive-torch", text)
     found = [f for f in _findings(project) if f.rule == "DA104"]
     assert [(f.line, f.severity) for f in found] == [(9, "warning")]
-    (project / "pyproject.toml").write_text(text.replace(
-        'url = "https://download.pytorch.org/whl/cpu"',
-        'url = "https://download.pytorch.org/whl/cpu"  # depaudit: ignore=DA104'))
+    (project / "pyproject.toml").write_text(
+        text.replace(
+            'url = "https://download.pytorch.org/whl/cpu"',
+            'url = "https://download.pytorch.org/whl/cpu"  # depaudit: ignore=DA104',
+        )
+    )
     assert [f for f in _findings(project) if f.rule == "DA104"] == []
 
 

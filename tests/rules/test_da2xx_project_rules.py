@@ -14,10 +14,13 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_da201_find_links_to_a_pep503_index(tmp_path: Path) -> None:
-    path = _write(tmp_path, "requirements.txt",
-                  "-f https://download.pytorch.org/whl/cpu\n"
-                  "--find-links https://download.pytorch.org/whl/torch_stable.html\n"
-                  "--find-links ./wheels\n-f https://mirror.example/simple/\ntorch==2.8.0\n")
+    path = _write(
+        tmp_path,
+        "requirements.txt",
+        "-f https://download.pytorch.org/whl/cpu\n"
+        "--find-links https://download.pytorch.org/whl/torch_stable.html\n"
+        "--find-links ./wheels\n-f https://mirror.example/simple/\ntorch==2.8.0\n",
+    )
     assert [(f.rule, f.line) for f in project_findings(path) if f.rule == "DA201"] == [("DA201", 1), ("DA201", 4)]
 
 
@@ -27,9 +30,12 @@ def test_da201_respects_ignore(tmp_path: Path) -> None:
 
 
 def test_da202_torch_beside_onnxruntime(tmp_path: Path) -> None:
-    path = _write(tmp_path, "pyproject.toml",
-                  '[project]\nname = "x"\ndependencies = [\n  "onnxruntime",\n  "torch>=2",\n]\n'
-                  '[dependency-groups]\ndev = ["torchvision"]\n')
+    path = _write(
+        tmp_path,
+        "pyproject.toml",
+        '[project]\nname = "x"\ndependencies = [\n  "onnxruntime",\n  "torch>=2",\n]\n'
+        '[dependency-groups]\ndev = ["torchvision"]\n',
+    )
     found = project_findings(path)
     assert [(f.rule, f.line, f.severity) for f in found] == [("DA202", 5, "info")]
     assert "--to onnxruntime" in found[0].message

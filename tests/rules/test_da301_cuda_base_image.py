@@ -1,4 +1,4 @@
-from depaudit.analysis.dockerfile import is_cuda_image, is_devel_image
+from depaudit.analysis.docker_stages import is_cuda_image, is_devel_image
 
 
 def test_flags_cuda_base_image(lint_fixture):
@@ -20,8 +20,10 @@ def test_base_image_from_build_arg_default_is_expanded(lint_text):
 
 
 def test_cuda_builder_stage_with_slim_final_stage_passes(lint_text):
-    text = ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04 AS build\nRUN make\n"
-            "FROM python:3.11-slim\nCOPY --from=build /out /out\nUSER 1\n")
+    text = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04 AS build\nRUN make\n"
+        "FROM python:3.11-slim\nCOPY --from=build /out /out\nUSER 1\n"
+    )
     assert lint_text(text, rule="DA301") == []
 
 

@@ -13,7 +13,9 @@ def test_flags_torch_reached_through_nested_requirements_files(lint_fixture):
 
 def test_requirements_file_naming_the_cpu_index_passes(lint_text):
     files = {"requirements.txt": "--extra-index-url https://download.pytorch.org/whl/cpu\ntorch==2.13.0\n"}
-    text = "FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nUSER 1\n"
+    text = (
+        "FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nUSER 1\n"
+    )
     assert lint_text(text, files, rule="DA302") == []
     files = {"requirements.txt": "numpy\ntorch==2.13.0\n"}
     assert lint_text(text, files, rule="DA302") == [(3, "DA302")]
@@ -25,16 +27,20 @@ def test_missing_requirements_file_is_not_guessed(lint_text):
 
 
 def test_index_from_a_build_arg_default(lint_text):
-    text = ("FROM python:3.11-slim\nARG TORCH_INDEX=https://download.pytorch.org/whl/cpu\n"
-            "RUN pip install --no-cache-dir --index-url $TORCH_INDEX torch\nUSER 1\n")
+    text = (
+        "FROM python:3.11-slim\nARG TORCH_INDEX=https://download.pytorch.org/whl/cpu\n"
+        "RUN pip install --no-cache-dir --index-url $TORCH_INDEX torch\nUSER 1\n"
+    )
     assert lint_text(text, rule="DA302") == []
     cuda = text.replace("/whl/cpu", "/whl/cu121")
     assert lint_text(cuda, rule="DA302") == []  # a CUDA index is a choice, not the PyPI default
 
 
 def test_uv_pip_and_python_m_pip_are_recognised(lint_text):
-    text = ("FROM python:3.11-slim\nRUN uv pip install --system --no-cache torchaudio\n"
-            "RUN python3.11 -m pip install --no-cache-dir 'torch>=2'\nUSER 1\n")
+    text = (
+        "FROM python:3.11-slim\nRUN uv pip install --system --no-cache torchaudio\n"
+        "RUN python3.11 -m pip install --no-cache-dir 'torch>=2'\nUSER 1\n"
+    )
     assert lint_text(text, rule="DA302") == [(2, "DA302"), (3, "DA302")]
 
 
@@ -42,7 +48,10 @@ def test_uv_sync_of_a_pyproject_with_torch(lint_text):
     pyproject = '[project]\nname = "svc"\nversion = "1"\ndependencies = ["torch>=2.3", "numpy"]\n'
     text = "FROM python:3.11-slim\nCOPY . .\nRUN uv sync --frozen --no-cache\nUSER 1\n"
     assert lint_text(text, {"pyproject.toml": pyproject}, rule="DA302") == [(3, "DA302")]
-    configured = pyproject + '[[tool.uv.index]]\nname = "pytorch-cpu"\nurl = "https://download.pytorch.org/whl/cpu"\nexplicit = true\n'
+    configured = (
+        pyproject
+        + '[[tool.uv.index]]\nname = "pytorch-cpu"\nurl = "https://download.pytorch.org/whl/cpu"\nexplicit = true\n'
+    )
     assert lint_text(text, {"pyproject.toml": configured}, rule="DA302") == []
 
 

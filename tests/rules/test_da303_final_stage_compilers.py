@@ -12,14 +12,18 @@ def test_compilers_purged_pass(lint_fixture):
 
 def test_clang_in_a_tinygrad_runtime_is_required_not_flagged(lint_fixture, lint_text):
     assert lint_fixture("tinygrad-clang.Dockerfile", "DA303") == []
-    single = ("FROM python:3.11-slim\nRUN apt-get update && apt-get install -y clang-16 && rm -rf /var/lib/apt/lists/*\n"
-              "RUN pip install --no-cache-dir tinygrad==0.14.0\nUSER 1\n")
+    single = (
+        "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y clang-16 && rm -rf /var/lib/apt/lists/*\n"
+        "RUN pip install --no-cache-dir tinygrad==0.14.0\nUSER 1\n"
+    )
     assert lint_text(single, rule="DA303") == []
 
 
 def test_clang_without_tinygrad_is_flagged_and_gcc_with_tinygrad_still_is(lint_text):
-    text = ("FROM python:3.11-slim\nRUN apt-get update && apt-get install -y clang gcc && rm -rf /var/lib/apt/lists/*\n"
-            "USER 1\n")
+    text = (
+        "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y clang gcc && rm -rf /var/lib/apt/lists/*\n"
+        "USER 1\n"
+    )
     assert lint_text(text, rule="DA303") == [(2, "DA303")]
     tiny = text.replace("USER 1", "RUN pip install --no-cache-dir tinygrad\nUSER 1")
     assert lint_text(tiny, rule="DA303") == [(2, "DA303")]
@@ -33,6 +37,8 @@ def test_alpine_and_other_packages(lint_text):
 
 
 def test_inline_ignore(lint_text):
-    text = ("FROM python:3.11-slim\n# depaudit: ignore=DA303\n"
-            "RUN apt-get update && apt-get install -y gcc && rm -rf /var/lib/apt/lists/*\nUSER 1\n")
+    text = (
+        "FROM python:3.11-slim\n# depaudit: ignore=DA303\n"
+        "RUN apt-get update && apt-get install -y gcc && rm -rf /var/lib/apt/lists/*\nUSER 1\n"
+    )
     assert lint_text(text, rule="DA303") == []

@@ -12,8 +12,10 @@ def test_add_dot_and_apt_install_after(lint_text):
 
 
 def test_copy_from_stage_and_install_in_other_stage_pass(lint_text):
-    text = ("FROM python:3.11-slim AS src\nCOPY . /src\n"
-            "FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy\nCOPY --from=src /src /app\nUSER 1\n")
+    text = (
+        "FROM python:3.11-slim AS src\nCOPY . /src\n"
+        "FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy\nCOPY --from=src /src /app\nUSER 1\n"
+    )
     assert lint_text(text, rule="DA305") == []
 
 
@@ -23,5 +25,7 @@ def test_local_project_install_with_deps_after_copy_all(lint_text):
 
 
 def test_inline_ignore(lint_text):
-    text = "FROM python:3.11-slim\nCOPY . .  # depaudit: ignore=DA305\nRUN pip install --no-cache-dir -r r.txt\nUSER 1\n"
+    text = (
+        "FROM python:3.11-slim\nCOPY . .  # depaudit: ignore=DA305\nRUN pip install --no-cache-dir -r r.txt\nUSER 1\n"
+    )
     assert lint_text(text, rule="DA305") == []

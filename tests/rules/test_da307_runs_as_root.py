@@ -11,9 +11,9 @@ def test_non_root_user_passes(lint_fixture):
 
 
 def test_user_in_builder_stage_does_not_count_but_parent_stage_does(lint_text):
-    text = "FROM python:3.11-slim AS b\nUSER 1000\nFROM python:3.11-slim\nCMD [\"x\"]\n"
+    text = 'FROM python:3.11-slim AS b\nUSER 1000\nFROM python:3.11-slim\nCMD ["x"]\n'
     assert lint_text(text, rule="DA307") == [(3, "DA307")]
-    text = "FROM python:3.11-slim AS b\nUSER 1000\nFROM b\nCMD [\"x\"]\n"
+    text = 'FROM python:3.11-slim AS b\nUSER 1000\nFROM b\nCMD ["x"]\n'
     assert lint_text(text, rule="DA307") == []
 
 
@@ -22,5 +22,5 @@ def test_uid_zero_with_group_is_root(lint_text):
 
 
 def test_inline_ignore_above_from(lint_text):
-    text = "# depaudit: ignore=DA307\nFROM python:3.11-slim\nCMD [\"x\"]\n"
+    text = '# depaudit: ignore=DA307\nFROM python:3.11-slim\nCMD ["x"]\n'
     assert lint_text(text, rule="DA307") == []

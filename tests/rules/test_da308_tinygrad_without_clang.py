@@ -7,9 +7,11 @@ def test_clang_in_runtime_stage_passes(lint_fixture):
 
 
 def test_clang_only_in_builder_is_not_enough(lint_text):
-    text = ("FROM python:3.11-slim AS b\nRUN apt-get update && apt-get install -y clang && rm -rf /var/lib/apt/lists/*\n"
-            "RUN pip install --no-cache-dir --target /deps tinygrad\n"
-            "FROM python:3.11-slim\nCOPY --from=b /deps /deps\nUSER 1\n")
+    text = (
+        "FROM python:3.11-slim AS b\nRUN apt-get update && apt-get install -y clang && rm -rf /var/lib/apt/lists/*\n"
+        "RUN pip install --no-cache-dir --target /deps tinygrad\n"
+        "FROM python:3.11-slim\nCOPY --from=b /deps /deps\nUSER 1\n"
+    )
     assert lint_text(text, rule="DA308") == [(4, "DA308")]
 
 
@@ -20,8 +22,7 @@ def test_tinygrad_via_requirements_file(lint_text):
 
 
 def test_tinygrad_only_in_an_unshipped_stage_passes(lint_text):
-    text = ("FROM python:3.11-slim AS export\nRUN pip install --no-cache-dir tinygrad\n"
-            "FROM python:3.11-slim\nUSER 1\n")
+    text = "FROM python:3.11-slim AS export\nRUN pip install --no-cache-dir tinygrad\nFROM python:3.11-slim\nUSER 1\n"
     assert lint_text(text, rule="DA308") == []
 
 

@@ -10,11 +10,29 @@ def test_clean_file_passes(lint_fixture):
 
 
 def test_names():
-    for name in ("HF_TOKEN", "API_KEY", "OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "PASSWORD",
-                 "GITHUB_TOKEN", "SECRET", "PIP_INDEX_PASSWORD", "SSH_PRIVATE_KEY"):
+    for name in (
+        "HF_TOKEN",
+        "API_KEY",
+        "OPENAI_API_KEY",
+        "AWS_SECRET_ACCESS_KEY",
+        "DB_PASSWORD",
+        "PASSWORD",
+        "GITHUB_TOKEN",
+        "SECRET",
+        "PIP_INDEX_PASSWORD",
+        "SSH_PRIVATE_KEY",
+    ):
         assert is_secret_name(name), name
-    for name in ("GPG_KEY", "TOKEN_FILE", "HF_TOKEN_PATH", "SSH_PUBLIC_KEY", "PORT", "KEYBOARD", "TOKENIZERS_PARALLELISM",
-                 "CLIENT_ID"):
+    for name in (
+        "GPG_KEY",
+        "TOKEN_FILE",
+        "HF_TOKEN_PATH",
+        "SSH_PUBLIC_KEY",
+        "PORT",
+        "KEYBOARD",
+        "TOKENIZERS_PARALLELISM",
+        "CLIENT_ID",
+    ):
         assert not is_secret_name(name), name
 
 

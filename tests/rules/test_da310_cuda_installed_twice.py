@@ -15,8 +15,10 @@ def test_default_torch_on_slim_base_is_not_twice(lint_fixture):
 
 
 def test_cuda_index_torch_on_cuda_base(lint_text):
-    text = ("FROM nvidia/cuda:12.1.1-runtime-ubuntu22.04\n"
-            "RUN pip install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cu121\nUSER 1\n")
+    text = (
+        "FROM nvidia/cuda:12.1.1-runtime-ubuntu22.04\n"
+        "RUN pip install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cu121\nUSER 1\n"
+    )
     assert lint_text(text, rule="DA310") == [(2, "DA310")]
 
 

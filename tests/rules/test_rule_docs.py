@@ -1,5 +1,5 @@
-"""Every Dockerfile rule has a docs page (why, bad, good, auto-fixable) and a row in the index that
-matches the registry; every registered rule is linked from the index."""
+"""Every rule has a docs page (why, bad, good, auto-fixable) and a row in the index that matches the
+registry; every registered rule is linked from the index. SARIF help comes from these pages."""
 
 from __future__ import annotations
 
@@ -31,6 +31,23 @@ def test_docs_page(rule):
 def test_index_matches_registry():
     index = (DOCS / "README.md").read_text()
     for rule in DOCKER_RULES:
-        assert f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |" in index
+        assert (
+            f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |"
+            in index
+        )
     for rule in describe():
         assert f"[{rule.id}]({rule.id}.md)" in index, f"{rule.id} missing from docs/rules/README.md"
+
+
+@pytest.mark.parametrize("rule", describe(), ids=lambda r: r.id)
+def test_every_rule_has_a_page_sarif_can_use(rule):
+    from depaudit.render.rule_help import rule_help
+
+    page = (DOCS / f"{rule.id}.md").read_text()
+    assert page.startswith(f"# {rule.id} — ") and "## Why" in page and "## Bad" in page and "## Good" in page
+    assert (
+        f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |"
+        in (DOCS / "README.md").read_text()
+    )
+    info = rule_help(rule.id, rule.summary)
+    assert info.markdown == page and info.full_description != rule.summary and "##" not in info.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,6 +49,7 @@ def mutated(draw):
     return "".join(lines)
 
 
+@pytest.mark.slow  # ~20 s: 2,000 mutated real locks through the parser and the scan
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(mutated())
 def test_mutated_locks_never_traceback(tmp_path_factory, text):

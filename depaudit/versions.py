@@ -39,7 +39,7 @@ class InvalidSpecifier(ValueError):
 class Version:
     """A parsed PEP 440 version, ordered as PEP 440 orders versions."""
 
-    __slots__ = ("epoch", "release", "pre", "post", "dev", "local", "key", "text")
+    __slots__ = ("dev", "epoch", "key", "local", "post", "pre", "release", "text")
 
     def __init__(self, text: str) -> None:
         match = _VERSION.match(text)
@@ -57,33 +57,42 @@ class Version:
         self.local = tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"[-_.]", local)) if local else None
         self.key = self._key()
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[object, ...]:
         release = list(self.release)
         while len(release) > 1 and release[-1] == 0:
             release.pop()
         if self.pre is None and self.post is None and self.dev is not None:
-            pre: tuple = (0,)  # a dev release of a final sorts before its prereleases
+            pre: tuple[object, ...] = (0,)  # a dev release of a final sorts before its prereleases
         else:
             pre = (2,) if self.pre is None else (1, *self.pre)
         post = (0,) if self.post is None else (1, self.post)
         dev = (1,) if self.dev is None else (0, self.dev)
-        local = (0,) if self.local is None else (1, tuple((1, p, "") if isinstance(p, int) else (0, 0, p)
-                                                        for p in self.local))
+        local = (
+            (0,)
+            if self.local is None
+            else (1, tuple((1, p, "") if isinstance(p, int) else (0, 0, p) for p in self.local))
+        )
         return (self.epoch, tuple(release), pre, post, dev, local)
 
     @property
-    def public(self) -> "Version":
+    def public(self) -> Version:
         """The same version without its local label."""
         if self.local is None:
             return self
         out = object.__new__(Version)
         out.epoch, out.release, out.pre, out.post, out.dev, out.local = (
-            self.epoch, self.release, self.pre, self.post, self.dev, None)
+            self.epoch,
+            self.release,
+            self.pre,
+            self.post,
+            self.dev,
+            None,
+        )
         out.key, out.text = out._key(), self.text.split("+", 1)[0]
         return out
 
     @property
-    def base(self) -> "Version":
+    def base(self) -> Version:
         """Epoch and release only."""
         out = object.__new__(Version)
         out.epoch, out.release, out.pre, out.post, out.dev, out.local = self.epoch, self.release, None, None, None, None
@@ -97,16 +106,16 @@ class Version:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Version) and self.key == other.key
 
-    def __lt__(self, other: "Version") -> bool:
+    def __lt__(self, other: Version) -> bool:
         return self.key < other.key
 
-    def __le__(self, other: "Version") -> bool:
+    def __le__(self, other: Version) -> bool:
         return self.key <= other.key
 
-    def __gt__(self, other: "Version") -> bool:
+    def __gt__(self, other: Version) -> bool:
         return self.key > other.key
 
-    def __ge__(self, other: "Version") -> bool:
+    def __ge__(self, other: Version) -> bool:
         return self.key >= other.key
 
     def __hash__(self) -> int:
@@ -123,7 +132,7 @@ def _split_operator(text: str) -> tuple[str, str]:
     text = text.strip()
     for op in _OPERATORS:
         if text.startswith(op):
-            return op, text[len(op):].strip()
+            return op, text[len(op) :].strip()
     raise InvalidSpecifier(text)
 
 
@@ -142,8 +151,13 @@ def _check(op: str, value: str) -> None:
         raise InvalidSpecifier(op + value) from None
     if " " in body.strip() or body != body.strip():
         raise InvalidSpecifier(op + value)
-    if wildcard and (op not in ("==", "!=") or version.pre or version.post is not None or version.dev is not None
-                     or version.local is not None):
+    if wildcard and (
+        op not in ("==", "!=")
+        or version.pre
+        or version.post is not None
+        or version.dev is not None
+        or version.local is not None
+    ):
         raise InvalidSpecifier(op + value)
     if version.local is not None and op not in ("==", "!="):
         raise InvalidSpecifier(op + value)

@@ -11,24 +11,21 @@ from pathlib import Path
 
 import pytest
 
+from depaudit.render.rule_help import DEFAULT_RULES_URL
+
+from golden_files import golden
+from sarif_schema import validate_sarif
+
 TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
 DOCKERFILES = TESTS / "fixtures" / "dockerfiles"
-GOLDEN = TESTS / "fixtures" / "golden" / "lint"
 
 
 def run(*args: str, cwd: Path = DOCKERFILES) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "depaudit", "lint", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
-def _golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("DEPAUDIT_UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert text == path.read_text()
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", "lint", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_json_golden_and_exit_code():
@@ -37,17 +34,23 @@ def test_json_golden_and_exit_code():
     doc = json.loads(out.stdout)
     assert doc["schema"] == 1
     assert [(f["path"], f["line"], f["rule"]) for f in doc["findings"]] == [
-        ("cuda-twice.Dockerfile", 1, "DA301"), ("cuda-twice.Dockerfile", 3, "DA302"),
-        ("cuda-twice.Dockerfile", 3, "DA310"), ("secrets.Dockerfile", 1, "DA309"),
-        ("secrets.Dockerfile", 3, "DA309"), ("secrets.Dockerfile", 4, "DA309"), ("secrets.Dockerfile", 6, "DA309")]
-    _golden("cuda-twice+secrets.json", out.stdout)
+        ("cuda-twice.Dockerfile", 1, "DA301"),
+        ("cuda-twice.Dockerfile", 3, "DA302"),
+        ("cuda-twice.Dockerfile", 3, "DA310"),
+        ("secrets.Dockerfile", 1, "DA309"),
+        ("secrets.Dockerfile", 3, "DA309"),
+        ("secrets.Dockerfile", 4, "DA309"),
+        ("secrets.Dockerfile", 6, "DA309"),
+    ]
+    golden("lint/cuda-twice+secrets.json", out.stdout)
 
 
 def test_sarif_structure_and_golden():
     out = run("cuda-twice.Dockerfile", "no-user.Dockerfile", "--format", "sarif")
     assert out.returncode == 1
     log = json.loads(out.stdout)
-    assert log["version"] == "2.1.0" and log["$schema"].endswith("sarif-2.1.0.json")
+    assert log["version"] == "2.1.0" and log["$schema"].endswith("sarif-schema-2.1.0.json")
+    validate_sarif(log)
     (run_,) = log["runs"]
     driver = run_["tool"]["driver"]
     assert driver["name"] == "depaudit"
@@ -55,17 +58,29 @@ def test_sarif_structure_and_golden():
     assert [r["id"] for r in rules] == [f"DA3{n:02d}" for n in range(1, 11)]
     for r in rules:
         assert r["shortDescription"]["text"]
-        assert r["helpUri"] == f"docs/rules/{r['id']}.md" and (ROOT / r["helpUri"]).is_file()
+        assert (
+            r["helpUri"] == f"{DEFAULT_RULES_URL}{r['id']}.md" and (ROOT / "docs" / "rules" / f"{r['id']}.md").is_file()
+        )
+        assert r["help"]["markdown"].startswith(f"# {r['id']}") and r["fullDescription"]["text"]
         assert r["defaultConfiguration"]["level"] in ("error", "warning", "note")
     assert {r["id"]: r["defaultConfiguration"]["level"] for r in rules}["DA307"] == "warning"
     results = run_["results"]
-    assert [(r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results] == [
-        ("DA301", "error", 1), ("DA302", "error", 3), ("DA310", "error", 3), ("DA307", "warning", 1)]
+    assert [
+        (r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results
+    ] == [("DA301", "error", 1), ("DA302", "error", 3), ("DA310", "error", 3), ("DA307", "warning", 1)]
     for r in results:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
         assert r["message"]["text"]
-        assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] in ("cuda-twice.Dockerfile", "no-user.Dockerfile")
-    _golden("cuda-twice+no-user.sarif", out.stdout.replace(f'"version": "{driver["version"]}"', '"version": "X"'))
+        artifact = r["locations"][0]["physicalLocation"]["artifactLocation"]
+        assert artifact["uriBaseId"] == "%SRCROOT%"
+        assert artifact["uri"] in (
+            "tests/fixtures/dockerfiles/cuda-twice.Dockerfile",
+            "tests/fixtures/dockerfiles/no-user.Dockerfile",
+        )
+    root_uri = run_["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert root_uri == ROOT.as_uri() + "/"
+    stable = out.stdout.replace(f'"{driver["version"]}"', '"X"').replace(root_uri, "file:///REPO/")
+    golden("lint/cuda-twice+no-user.sarif", stable)
 
 
 def test_fail_on_levels():
@@ -85,9 +100,9 @@ def test_select_and_ignore():
 def test_table_and_markdown_output():
     out = run("cuda-twice.Dockerfile")
     assert out.returncode == 1
-    assert "DA310" in out.stdout and "3 findings (3 errors) in 1 Dockerfile" in out.stdout
+    assert "DA310" in out.stdout and "3 findings (3 errors) in 1 file" in out.stdout
     md = run("caches.Dockerfile", "--format", "markdown")
-    assert "| `caches.Dockerfile:2` | [DA304](docs/rules/DA304.md) | warning | yes |" in md.stdout
+    assert f"| `caches.Dockerfile:2` | [DA304]({DEFAULT_RULES_URL}DA304.md) | warning | yes |" in md.stdout
 
 
 def test_output_file_is_written(tmp_path):
@@ -111,13 +126,16 @@ def test_directory_search(tmp_path):
     assert [(f["path"], f["rule"]) for f in doc["findings"]] == [("api.Dockerfile", "DA307")]
 
 
-@pytest.mark.parametrize("setup, code, needle", [
-    (lambda d: None, 3, "missing: no such file or directory"),
-    (lambda d: (d / "missing").mkdir(), 3, "no Dockerfile"),
-    (lambda d: (d / "missing").write_bytes(b"FROM x\n\xff\n"), 3, "missing:2: not UTF-8 text"),
-    (lambda d: (d / "missing").write_text(""), 3, "missing: empty Dockerfile"),
-    (lambda d: (d / "missing").write_text("FROM x\nFROB y\n"), 3, "missing:2: unknown instruction 'FROB'"),
-])
+@pytest.mark.parametrize(
+    "setup, code, needle",
+    [
+        (lambda d: None, 3, "missing: no such file or directory"),
+        (lambda d: (d / "missing").mkdir(), 3, "no Dockerfile"),
+        (lambda d: (d / "missing").write_bytes(b"FROM x\n\xff\n"), 3, "missing:2: not UTF-8 text"),
+        (lambda d: (d / "missing").write_text(""), 3, "missing: empty Dockerfile"),
+        (lambda d: (d / "missing").write_text("FROM x\nFROB y\n"), 3, "missing:2: unknown instruction 'FROB'"),
+    ],
+)
 def test_bad_input_exit_3_without_traceback(tmp_path, setup, code, needle):
     setup(tmp_path)
     out = run("missing", cwd=tmp_path)
@@ -126,8 +144,16 @@ def test_bad_input_exit_3_without_traceback(tmp_path, setup, code, needle):
     assert len(out.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args", [["--select", "DA1O1"], ["--ignore", "E501"], ["--build-arg", "NOEQUALS"],
-                                  ["--format", "xml"], ["--fail-on", "fatal"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--select", "DA1O1"],
+        ["--ignore", "E501"],
+        ["--build-arg", "NOEQUALS"],
+        ["--format", "xml"],
+        ["--fail-on", "fatal"],
+    ],
+)
 def test_usage_errors_exit_2(args):
     out = run("clean-multistage.Dockerfile", *args)
     assert out.returncode == 2, out.stderr
@@ -137,6 +163,7 @@ def test_usage_errors_exit_2(args):
 def test_build_arg_changes_the_base_image():
     text_default = run("clean-multistage.Dockerfile", "-f", "json")
     assert json.loads(text_default.stdout)["findings"] == []
-    out = run("clean-multistage.Dockerfile", "-f", "json", "--build-arg",
-              "BASE_IMAGE=nvidia/cuda:12.4.1-runtime-ubuntu22.04")
+    out = run(
+        "clean-multistage.Dockerfile", "-f", "json", "--build-arg", "BASE_IMAGE=nvidia/cuda:12.4.1-runtime-ubuntu22.04"
+    )
     assert [f["rule"] for f in json.loads(out.stdout)["findings"]] == ["DA301"]

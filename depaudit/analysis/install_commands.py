@@ -1,28 +1,39 @@
-"""Facts about a parsed Dockerfile that the DA3xx rules and the Dockerfile fixer share: which stages
-ship in the final image, the environment a RUN sees, every pip/uv/apt invocation with its options,
-torch installs and whether they use a CPU index, compilers, base images. Pure: files from the build
-context arrive as a mapping (see `depaudit.sources.dockerfile.read_context`)."""
+"""The install commands in a Dockerfile's RUN lines, parsed: every `pip install` / `uv pip install` /
+`uv sync` with its options, indexes and requirement files (followed into the build context), the
+requirements each brings in and whether torch comes from a CPU index, and every `apt-get`/`apk`/`dnf`
+install and removal. Pure: build-context files arrive as a mapping in the `DockerSubject`."""
 
 from __future__ import annotations
 
 import posixpath
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from depaudit.analysis.docker_stages import (
+    DockerSubject,
+    copy_sources,
+    runs,
+    stage_chain,
+    stage_env,
+    workdir_at,
+)
+from depaudit.analysis.index_urls import is_cpu_index, is_cuda_index
+from depaudit.families import local_label_family
+from depaudit.names import canonical_name, wheel_project
 from depaudit.sources.dockerfile import Dockerfile, Instruction, ShellCommand, Stage, Token, expand
 
-TORCH_FAMILY = frozenset({"torch", "torchvision", "torchaudio"})
 COMPILERS = re.compile(r"^(build-essential|build-base|gcc|g\+\+|gcc-c\+\+|gfortran|clang|cc|c\+\+)(-[\d.]+)?$")
+
 CLANG = re.compile(r"^clang(-[\d.]+)?$")
-CHECKPOINT_EXT = (".pth", ".pt", ".onnx", ".safetensors", ".ckpt")
-CHECKPOINT_DIRS = frozenset({"models", "model", "weights", "checkpoints", "ckpt", "assets"})
-CUDA_INDEX = re.compile(r"/(cu\d{2,3}|rocm[\d.]*)/?$")
 
 _PIP_NAME = re.compile(r"^pip(3(\.\d+)?)?$")
+
 _PYTHON_NAME = re.compile(r"^python(3(\.\d+)?)?$")
+
 _REQ_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+
 
 # Options of `pip install` / `uv pip install` / `uv sync` that take a value (the next word).
 _VALUE_OPTIONS = frozenset(
@@ -36,15 +47,6 @@ _VALUE_OPTIONS = frozenset(
     "--config-file --directory --project --refresh-package --python-platform -o --output-file "
     "--overrides --build-constraints -b --no-binary-package --no-build-package --override".split()
 )
-
-
-@dataclass(frozen=True)
-class DockerSubject:
-    """What Dockerfile rules (DA3xx) check: the parsed file and the build-context files it names
-    (requirements files, pyproject.toml) keyed by their context-relative path."""
-
-    dockerfile: Dockerfile
-    context: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,89 +82,6 @@ class SystemInstall:
     command: ShellCommand
     manager: str
     packages: tuple[str, ...]
-
-
-# --------------------------------------------------------------------------------------------------
-# Stages and environment
-
-
-def stage_chain(df: Dockerfile, stage: Stage) -> list[Stage]:
-    """`stage` and the stages it is built FROM, root first."""
-    chain = [stage]
-    while chain[0].parent is not None:
-        chain.insert(0, df.stages[chain[0].parent])
-    return chain
-
-
-def shipping_stages(df: Dockerfile) -> list[Stage]:
-    """The stages whose layers end up in the final image (the final stage and its FROM ancestors)."""
-    return stage_chain(df, df.final_stage)
-
-
-def root_base(df: Dockerfile, stage: Stage) -> str | None:
-    """The external image a stage ultimately builds on (build args expanded), or None if unknown."""
-    return stage_chain(df, stage)[0].base
-
-
-def stage_env(df: Dockerfile, stage: Stage, before: Instruction | None = None) -> dict[str, str | None]:
-    """Variables a RUN in `stage` sees: ARG (with defaults, global values for re-declared global ARGs)
-    and ENV of the stage's ancestors and of the stage itself up to `before`."""
-    globals_ = dict(df.global_args)
-    env: dict[str, str | None] = {}
-    for st in stage_chain(df, stage):
-        for ins in st.instructions[1:]:
-            if before is not None and ins is before:
-                return env
-            if ins.keyword == "ARG":
-                for word in ins.words:
-                    name, eq, value = word.value.partition("=")
-                    env[name] = expand(value, env) if eq else globals_.get(name, env.get(name))
-            elif ins.keyword == "ENV":
-                env.update(_env_pairs(ins, env))
-    return env
-
-
-def _env_pairs(ins: Instruction, env: Mapping[str, str | None]) -> dict[str, str | None]:
-    words = [w.value for w in ins.words]
-    if len(words) >= 1 and "=" not in words[0]:  # legacy `ENV NAME value with spaces`
-        return {words[0]: " ".join(words[1:])}
-    out: dict[str, str | None] = {}
-    for word in words:
-        name, _, value = word.partition("=")
-        out[name] = expand(value, {**env, **out})
-    return out
-
-
-def runs(df: Dockerfile, stages: list[Stage] | None = None) -> Iterator[tuple[Stage, Instruction]]:
-    for stage in stages if stages is not None else df.stages:
-        for ins in stage.instructions:
-            if ins.keyword == "RUN":
-                yield stage, ins
-
-
-def copy_sources(ins: Instruction) -> tuple[list[str], str]:
-    """The sources and the destination of a COPY/ADD."""
-    words = list(ins.exec_form) if ins.exec_form is not None else [w.value for w in ins.words]
-    if ins.heredocs:
-        words = [w for w in words if not w.startswith("<<")]
-    if len(words) < 2:
-        return [], words[0] if words else ""
-    return words[:-1], words[-1]
-
-
-def workdir_at(df: Dockerfile, stage: Stage, before: Instruction) -> str:
-    workdir = "/"
-    for st in stage_chain(df, stage):
-        for ins in st.instructions:
-            if ins is before:
-                return workdir
-            if ins.keyword == "WORKDIR" and ins.arguments:
-                workdir = posixpath.normpath(posixpath.join(workdir, ins.arguments.strip('"')))
-    return workdir
-
-
-# --------------------------------------------------------------------------------------------------
-# Python installs
 
 
 def _basename(word: str) -> str:
@@ -205,7 +124,9 @@ def python_installs(df: Dockerfile, stages: list[Stage] | None = None) -> list[P
     return found
 
 
-def _parse_install(ins, command: ShellCommand, tool: str, verb: int, env) -> PythonInstall:
+def _parse_install(
+    ins: Instruction, command: ShellCommand, tool: str, verb: int, env: Mapping[str, str | None]
+) -> PythonInstall:
     opts: dict[str, list[str | None]] = {}
     flags: set[str] = set()
     specs: list[str] = []
@@ -229,7 +150,10 @@ def _parse_install(ins, command: ShellCommand, tool: str, verb: int, env) -> Pyt
         else:
             specs.append(word)
         i += 1
-    get = lambda *names: tuple(v for n in names for v in opts.get(n, []))  # noqa: E731
+
+    def get(*names: str) -> tuple[str | None, ...]:
+        return tuple(v for n in names for v in opts.get(n, []))
+
     local = tuple(s for s in specs if s.startswith((".", "/")) and not s.endswith(".whl"))
     local += tuple(v for v in get("-e", "--editable") if v)
     specs_ = tuple(s for s in (expand(s, env) or s for s in specs) if s not in local)
@@ -246,8 +170,20 @@ def _parse_install(ins, command: ShellCommand, tool: str, verb: int, env) -> Pyt
     if tool != "pip":
         no_cache = "--no-cache" in flags or _env_true(env, "UV_NO_CACHE")
     return PythonInstall(
-        ins, command, tool, command.words[verb], specs_, tuple(v for v in get("-r", "--requirement") if v),
-        local, index, extra, get("-f", "--find-links"), backend, no_cache, "--no-deps" in flags, env,
+        ins,
+        command,
+        tool,
+        command.words[verb],
+        specs_,
+        tuple(v for v in get("-r", "--requirement") if v),
+        local,
+        index,
+        extra,
+        get("-f", "--find-links"),
+        backend,
+        no_cache,
+        "--no-deps" in flags,
+        env,
     )
 
 
@@ -266,22 +202,14 @@ def requirement_name(spec: str) -> str | None:
     if "://" in spec or spec.endswith(".whl"):
         base = _basename(spec.split("#", 1)[0])
         if base.endswith(".whl"):
-            return base.split("-", 1)[0].lower().replace("_", "-")
+            return wheel_project(base)
         if "#egg=" in spec:
-            return spec.split("#egg=", 1)[1].split("&")[0].lower()
+            return canonical_name(spec.split("#egg=", 1)[1].split("&")[0])
         return None
     match = _REQ_NAME.match(spec)
     if not match:
         return None
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower()
-
-
-def is_cpu_index(url: str | None) -> bool | None:
-    """True for a CPU wheel index (a path segment `cpu` or `cpu-…`, like /whl/cpu), None if unknown."""
-    if url is None:
-        return None
-    path = url.split("://", 1)[-1].split("/", 1)[-1] if "/" in url else ""
-    return any(seg == "cpu" or seg.startswith("cpu-") or seg.startswith("cpu_") for seg in path.split("/"))
+    return canonical_name(match.group(1))
 
 
 @dataclass(frozen=True)
@@ -390,15 +318,24 @@ def installed_specs(subject: DockerSubject, stages: list[Stage] | None = None) -
                     for spec in parsed.specs:
                         name = requirement_name(spec)
                         if name:
-                            out.append(InstalledSpec(inst, spec, name, key, inst.index_urls + parsed.index_urls,
-                                                     inst.extra_index_urls + parsed.extra_index_urls))
+                            out.append(
+                                InstalledSpec(
+                                    inst,
+                                    spec,
+                                    name,
+                                    key,
+                                    inst.index_urls + parsed.index_urls,
+                                    inst.extra_index_urls + parsed.extra_index_urls,
+                                )
+                            )
                     break
         if inst.tool == "uv-sync" or (inst.local_paths and not inst.no_deps):
             for spec in project_dependencies(subject.context.get("pyproject.toml")):
                 name = requirement_name(spec)
                 if name:
-                    out.append(InstalledSpec(inst, spec, name, "pyproject.toml", inst.index_urls,
-                                             inst.extra_index_urls))
+                    out.append(
+                        InstalledSpec(inst, spec, name, "pyproject.toml", inst.index_urls, inst.extra_index_urls)
+                    )
     return out
 
 
@@ -434,45 +371,21 @@ def torch_source(item: InstalledSpec, subject: DockerSubject) -> str:
     spec = item.spec.lower()
     if "+cpu" in spec or "/cpu/" in spec:
         return "cpu"
-    if re.search(r"\+cu\d+", spec):
-        return "cuda"
+    if local_label_family(spec) is not None:
+        return "cuda"  # +cu124, +rocm6.2, +xpu: an accelerator build either way
     backend = (inst.torch_backend or "").lower()
     if backend:
         return "cpu" if backend == "cpu" else ("unknown" if backend == "auto" else "cuda")
     urls = item.index_urls + item.extra_index_urls
     if any(is_cpu_index(u) for u in urls):
         return "cpu"
-    if any(u is not None and CUDA_INDEX.search(u.rstrip("/")) for u in urls):
+    if any(is_cuda_index(u) for u in urls):
         return "cuda"
     if item.via == "pyproject.toml" and pyproject_uses_cpu_index(subject.context.get("pyproject.toml")):
         return "cpu"
     if any(u is None for u in urls) or inst.find_links or item.index_urls:
         return "unknown"  # a private or local index: it may well hold CPU wheels
     return "pypi"
-
-
-def shipped_stages(df: Dockerfile) -> list[Stage]:
-    """Stages whose installed files can reach the final image: the shipping chain and every stage
-    it copies from (`COPY --from=`), transitively."""
-    todo = shipping_stages(df)
-    seen: dict[int, Stage] = {}
-    while todo:
-        stage = todo.pop()
-        if stage.index in seen:
-            continue
-        seen[stage.index] = stage
-        todo += stage_chain(df, stage)
-        for ins in stage.instructions:
-            ref = ins.flag("from") if ins.keyword in ("COPY", "ADD") else None
-            if ref:
-                src = df.stage_named(ref)
-                if src is not None:
-                    todo.append(src)
-    return [seen[i] for i in sorted(seen)]
-
-
-# --------------------------------------------------------------------------------------------------
-# System packages
 
 
 def system_installs(df: Dockerfile, stages: list[Stage] | None = None) -> list[SystemInstall]:
@@ -482,8 +395,15 @@ def system_installs(df: Dockerfile, stages: list[Stage] | None = None) -> list[S
             words = command.argv
             for i, word in enumerate(words):
                 name = _basename(word)
-                verb = {"apt-get": "install", "apt": "install", "aptitude": "install", "apk": "add",
-                        "dnf": "install", "yum": "install", "microdnf": "install"}.get(name)
+                verb = {
+                    "apt-get": "install",
+                    "apt": "install",
+                    "aptitude": "install",
+                    "apk": "add",
+                    "dnf": "install",
+                    "yum": "install",
+                    "microdnf": "install",
+                }.get(name)
                 if verb and verb in words[i + 1 :]:
                     rest = words[words.index(verb, i + 1) + 1 :]
                     pkgs = tuple(p.split("=")[0] for p in rest if not p.startswith("-"))
@@ -508,25 +428,6 @@ def system_removals(df: Dockerfile, stages: list[Stage] | None = None) -> list[t
     return out
 
 
-def is_cuda_image(image: str | None) -> bool:
-    """True for CUDA base images: nvidia/cuda, NGC images, pytorch/pytorch, or a tag naming cuda/cudnn."""
-    if not image:
-        return False
-    ref = image.lower()
-    repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
-    return (
-        "nvidia/cuda" in repo or repo.startswith("nvcr.io/") or repo.endswith("pytorch/pytorch")
-        or "cuda" in tag or "cudnn" in tag or ("tensorflow" in repo and "gpu" in tag)
-    )
-
-
-def is_devel_image(image: str | None) -> bool:
-    if not image:
-        return False
-    tag = image.lower().rsplit("/", 1)[-1].partition(":")[2]
-    return bool(re.search(r"(^|[-_.])devel($|[-_.])", tag))
-
-
 def apt_lists_kept(df: Dockerfile, stages: list[Stage] | None = None) -> list[Instruction]:
     """RUNs that `apt-get update`/`install` without removing /var/lib/apt/lists in the same RUN."""
     out: list[Instruction] = []
@@ -544,28 +445,3 @@ def apt_lists_kept(df: Dockerfile, stages: list[Stage] | None = None) -> list[In
         if updates and not cleaned:
             out.append(ins)
     return out
-
-
-def is_checkpoint_path(source: str) -> bool:
-    """A COPY source that is a model checkpoint: a *.pth/.pt/.onnx/.safetensors/.ckpt file, a *.bin
-    under models/weights/assets/checkpoints, or such a directory itself (not assets/: mixed content)."""
-    path = source.strip().rstrip("/").lower()
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    if not parts:
-        return False
-    name = parts[-1]
-    if name.endswith(CHECKPOINT_EXT):
-        return True
-    if name.endswith(".bin") and any(p in CHECKPOINT_DIRS for p in parts[:-1]):
-        return True
-    return name in CHECKPOINT_DIRS - {"assets", "model"} and "." not in name
-
-
-def last_user(df: Dockerfile) -> Instruction | None:
-    """The USER instruction in effect at the end of the final stage (ancestors included), or None."""
-    user = None
-    for stage in shipping_stages(df):
-        for ins in stage.instructions:
-            if ins.keyword == "USER":
-                user = ins
-    return user

@@ -1,0 +1,153 @@
+"""How the CLI talks to people and pipes: verbosity (`--quiet`/`--verbose`), messages on stderr, and
+writing a rendered report (text or rich renderables) to stdout or `--output FILE`.
+
+Tables never wrap unless a person is watching: on a terminal rich fits them to the window; piped (a CI
+log) or written to a file they are printed at their natural width, without colour. Every message
+printed here passes through `escape_control` (no terminal escapes from lock or file text).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from io import StringIO
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from depaudit.fileio import atomic_write_text
+from depaudit.render.escaping import escape_control, escape_lines
+from depaudit.render.formats import HumanOutput, Rendered
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+_state = {"verbosity": NORMAL}
+# Wide enough that no real table or message wraps; rich tables still take their natural width.
+UNWRAPPED_WIDTH = 100_000
+
+
+def set_verbosity(quiet: bool, verbose: bool) -> None:
+    """`--quiet`: only errors and the machine output; `--verbose`: also what is looked up and decided
+    (the core's `depaudit.*` log records at INFO and DEBUG). Quiet wins when both are given."""
+    level = QUIET if quiet else VERBOSE if verbose else NORMAL
+    _state["verbosity"] = level
+    logger = logging.getLogger("depaudit")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_depaudit_cli", False):
+            logger.removeHandler(handler)
+    if level == VERBOSE:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_EscapingFormatter("depaudit: %(message)s"))
+        handler._depaudit_cli = True  # type: ignore[attr-defined]  # marks the handler as ours
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+
+
+class _EscapingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_lines(super().format(record))
+
+
+def verbosity() -> int:
+    """QUIET, NORMAL or VERBOSE."""
+    return _state["verbosity"]
+
+
+def info(message: str) -> None:
+    """A progress or status line on stderr (silent with --quiet)."""
+    if verbosity() > QUIET:
+        print(escape_lines(message), file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr (silent with --quiet)."""
+    if verbosity() > QUIET:
+        print(f"depaudit: warning: {escape_lines(message)}", file=sys.stderr)
+
+
+def error(message: str) -> None:
+    """A one-line error on stderr, always shown (the CLI's error printer)."""
+    print(f"depaudit: error: {escape_lines(message)}", file=sys.stderr)
+
+
+def problem(message: str) -> None:
+    """A line explaining a failing exit code (a budget exceeded), always shown."""
+    print(f"depaudit: {escape_lines(message)}", file=sys.stderr)
+
+
+def no_color() -> bool:
+    """True when NO_COLOR is set (https://no-color.org)."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def make_console(*, stderr: bool = False, file: StringIO | None = None) -> Console:
+    """A rich console: fitted to the window on a terminal, unwrapped and colourless otherwise."""
+    from rich.console import Console
+
+    stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
+    terminal = file is None and stream.isatty()
+    width = None if terminal else UNWRAPPED_WIDTH
+    return Console(
+        file=stream, width=width, no_color=no_color() or not terminal or None, highlight=False, soft_wrap=not terminal
+    )
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Write machine output to stdout (None or "-") or to a file (replaced atomically)."""
+    if output in (None, "-"):
+        sys.stdout.write(text)
+        if text and not text.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+        return
+    target, text = Path(str(output)), text if text.endswith("\n") else text + "\n"
+    if target.exists() and not target.is_file():
+        # A device, FIFO or /dev/fd/N (`-o /dev/null`): written in place, never replaced by a regular file.
+        with target.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    atomic_write_text(target, text)
+
+
+def plain_text(human: HumanOutput) -> str:
+    """Rich renderables as plain, unwrapped text (for `--output FILE`)."""
+    buffer = StringIO()
+    console = make_console(file=buffer)
+    for item in human.items:
+        console.print(item)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def emit(rendered: Rendered, output: str | None) -> None:
+    """Print a rendered report: text as is; renderables on the console (or as plain text to a file)."""
+    if isinstance(rendered, str):
+        write_output(rendered, output)
+        return
+    if output not in (None, "-"):
+        write_output(plain_text(rendered), output)
+        return
+    console = make_console()
+    for item in rendered.items:
+        console.print(item)
+
+
+def safe(text: str) -> str:
+    """`text` for a human: control characters escaped (see depaudit.render.escaping)."""
+    return escape_control(text)
+
+
+def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None) -> Path | None:
+    """Append to $GITHUB_STEP_SUMMARY when set (GitHub's contract is append, never replace). Returns
+    the path written, or None when the variable is not set."""
+    env = os.environ if environ is None else environ
+    target = env.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    path = Path(target)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    return path

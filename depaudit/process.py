@@ -1,0 +1,125 @@
+"""The one way depaudit runs an external tool (docker, uv, pip): an argument list (never a shell
+string), a timeout the caller chooses, no terminal input, and a `ToolError` carrying the command and
+the tail of its stderr when the tool is missing, times out or fails.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from depaudit.errors import ToolError
+
+Failure = Callable[[list[str], str], ToolError]
+"""Builds the error for a failed command from (argv, stderr): lets a caller add a hint."""
+
+
+def _missing(argv: list[str], hint: str | None) -> ToolError:
+    return ToolError(argv, "", what=f"{argv[0]}: not found on PATH" + (f"; {hint}" if hint else ""))
+
+
+def _text(data: str | bytes | None) -> str:
+    if isinstance(data, bytes):
+        return data.decode(errors="replace")
+    return data or ""
+
+
+def run_tool(
+    argv: Sequence[str],
+    *,
+    timeout: float | None,
+    input_text: str | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    missing_hint: str | None = None,
+    failure: Failure | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `argv` to completion and return it (text stdout/stderr captured). Raises ToolError when the
+    executable is missing, the run exceeds `timeout` seconds, or (with `check`) it exits non-zero;
+    `failure` may build that last error itself (to add a hint)."""
+    command = [str(a) for a in argv]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input_text,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            check=False,
+            stdin=None if input_text is not None else subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise _missing(command, missing_hint) from None
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError(
+            command, _text(exc.stderr), what=f"command timed out after {timeout:g} s: {' '.join(command)}"
+        ) from None
+    if check and done.returncode != 0:
+        raise (failure or ToolError)(command, done.stderr)
+    return done
+
+
+def run_logged(
+    argv: Sequence[str],
+    log: IO[bytes],
+    *,
+    timeout: float | None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    missing_hint: str | None = None,
+) -> int:
+    """Run `argv` with stdout and stderr going to `log` (a build log) and return its exit code. Raises
+    ToolError when the executable is missing or the run exceeds `timeout` seconds."""
+    command = [str(a) for a in argv]
+    try:
+        return subprocess.run(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            check=False,
+        ).returncode
+    except FileNotFoundError:
+        raise _missing(command, missing_hint) from None
+    except subprocess.TimeoutExpired:
+        raise ToolError(command, "", what=f"command timed out after {timeout:g} s: {' '.join(command)}") from None
+
+
+@contextmanager
+def stream_tool(
+    argv: Sequence[str], *, missing_hint: str | None = None, failure: Failure | None = None
+) -> Iterator[IO[bytes]]:
+    """Run `argv` and yield its stdout as a binary stream (GBs from `docker save`: read incrementally).
+    The process is always reaped; it is killed when the reader stops early with an error. Raises
+    ToolError when the executable is missing or the command exits non-zero. No timeout: the reader
+    decides how long to read."""
+    command = [str(a) for a in argv]
+    try:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise _missing(command, missing_hint) from None
+    assert proc.stdout is not None and proc.stderr is not None  # both were asked for as pipes
+    failed = False
+    try:
+        yield proc.stdout
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        if failed:
+            proc.kill()
+        proc.stdout.close()
+        stderr = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        code = proc.wait()
+    if code != 0:
+        raise (failure or ToolError)(command, stderr)

@@ -1,0 +1,113 @@
+"""`depaudit gate` output in every format: a PASS/FAIL/UNKNOWN line per check (table), the markdown step
+summary, JSON, SARIF and `gnu` lines of the DA5xx findings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from depaudit.budgets import BudgetCheck, show
+from depaudit.gate import GateReport
+from depaudit.render.escaping import escape_control
+from depaudit.render.findings import finding_dict, markdown_cell, render_gnu
+from depaudit.render.formats import OutputFormat, Renderer, RenderOptions
+from depaudit.render.sarif import SarifInput, render_sarif
+
+SCHEMA = 1
+VERDICT_WORD = {"pass": "PASS", "fail": "FAIL", "unknown": "UNKNOWN"}
+
+
+def gate_table(report: GateReport, options: RenderOptions) -> str:
+    """One line per check: `PASS|FAIL|UNKNOWN <what was checked>`, then the verdict."""
+    lines = [f"{VERDICT_WORD[c.verdict]:<7} {escape_control(c.message(options.binary))}" for c in report.result.checks]
+    failed = len(report.result.breaches)
+    lines.append(
+        "gate passed" if report.passed else f"gate FAILED: {failed} of {len(report.result.checks)} checks did not pass"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _limit(check: BudgetCheck, binary: bool) -> str:
+    return "none" if check.check == "no-accelerator" else show(check.limit, check.unit, binary)
+
+
+def gate_markdown(report: GateReport, options: RenderOptions) -> str:
+    """A GitHub step summary: verdict, one row per check, offenders and notes, where budgets came from."""
+    result = report.result
+    verdict = (
+        "passed" if result.passed else f"FAILED ({len(result.breaches)} of {len(result.checks)} checks did not pass)"
+    )
+    lines = [
+        f"### depaudit gate: {verdict}",
+        "",
+        "| check | subject | measured | budget | result |",
+        "| --- | --- | ---: | ---: | --- |",
+    ]
+    marks = {"pass": "✅ PASS", "fail": "❌ **FAIL**", "unknown": "⚠️ **UNKNOWN**"}
+    for c in result.checks:
+        measured = ("≥ " if c.verdict == "unknown" else "") + show(c.measured, c.unit, options.binary)
+        lines.append(
+            f"| {c.check} | `{markdown_cell(c.subject)}` | {measured} | "
+            f"{_limit(c, options.binary)} | {marks[c.verdict]} |"
+        )
+    for c in result.breaches:
+        if c.offenders:
+            lines += ["", f"**{c.check} `{markdown_cell(c.subject)}`** — biggest contributors:", ""]
+            lines += [f"- `{markdown_cell(name)}` {show(size, c.unit, options.binary)}" for name, size in c.offenders]
+        if c.note:
+            lines += ["", f"{markdown_cell(c.subject)}: {markdown_cell(c.note)}"]
+    for c in result.checks:
+        if c.passed and c.note:
+            lines += ["", f"{markdown_cell(c.subject)}: {markdown_cell(c.note)}"]
+    if report.budgets.sources:
+        lines += ["", "Budgets from: " + "; ".join(f"`{k}` ← {markdown_cell(v)}" for k, v in report.budgets.sources)]
+    return "\n".join(lines) + "\n"
+
+
+def _check_dict(c: BudgetCheck) -> dict[str, Any]:
+    return {
+        "check": c.check,
+        "rule": c.rule,
+        "subject": c.subject,
+        "target": c.target,
+        "measured": c.measured,
+        "limit": c.limit,
+        "unit": c.unit,
+        "verdict": c.verdict,
+        "passed": c.passed,
+        "offenders": [{"name": n, "value": v} for n, v in c.offenders],
+        "note": c.note or None,
+        "path": c.path or None,
+        "line": c.line,
+    }
+
+
+def gate_json(report: GateReport, options: RenderOptions) -> str:
+    """`{"schema": 1, "passed", "checks": [...], "findings": [...], "sources": {...}}`."""
+    doc = {
+        "schema": SCHEMA,
+        "passed": report.passed,
+        "checks": [_check_dict(c) for c in report.result.checks],
+        "findings": [finding_dict(f) for f in report.findings],
+        "sources": dict(report.budgets.sources),
+    }
+    return json.dumps(doc, indent=options.indent) + "\n"
+
+
+def gate_sarif(report: GateReport, options: RenderOptions) -> str:
+    """SARIF with the budget rules and a result per check that did not pass."""
+    return render_sarif(SarifInput(report.findings, report.rules), options)
+
+
+def gate_gnu(report: GateReport, options: RenderOptions) -> str:
+    """One `path:line: DA5xx message` line per check that did not pass."""
+    return render_gnu(report.findings)
+
+
+GATE_RENDERERS: dict[OutputFormat, Renderer[GateReport]] = {
+    OutputFormat.table: gate_table,
+    OutputFormat.json: gate_json,
+    OutputFormat.markdown: gate_markdown,
+    OutputFormat.sarif: gate_sarif,
+    OutputFormat.gnu: gate_gnu,
+}

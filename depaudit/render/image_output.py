@@ -1,0 +1,72 @@
+"""`depaudit image measure` and `depaudit image compare` output: table, JSON and markdown. They report
+measurements, not findings, so SARIF and `gnu` are refused with a usage error (exit 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from depaudit.model import ImageMeasurement
+from depaudit.render import images
+from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions, with_unsupported
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+
+def _renderable(item: object) -> RenderableType:
+    # depaudit.render.images yields rich tables and text typed as `object`.
+    return cast("RenderableType", item)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two images measured: before and after a change."""
+
+    before: ImageMeasurement
+    after: ImageMeasurement
+
+
+def _measure_table(items: Sequence[ImageMeasurement], options: RenderOptions) -> HumanOutput:
+    return HumanOutput(tuple(_renderable(r) for m in items for r in images.measurement_renderables(m, options.binary)))
+
+
+def _measure_json(items: Sequence[ImageMeasurement], options: RenderOptions) -> str:
+    return images.render_measurements_json(items, options.indent)
+
+
+def _measure_markdown(items: Sequence[ImageMeasurement], options: RenderOptions) -> str:
+    return images.render_measurements_markdown(items, options.binary)
+
+
+def _compare_table(doc: Comparison, options: RenderOptions) -> HumanOutput:
+    return HumanOutput(
+        tuple(_renderable(r) for r in images.comparison_renderables(doc.before, doc.after, options.binary))
+    )
+
+
+def _compare_json(doc: Comparison, options: RenderOptions) -> str:
+    return images.render_comparison_json(doc.before, doc.after, options.indent)
+
+
+def _compare_markdown(doc: Comparison, options: RenderOptions) -> str:
+    return images.render_comparison_markdown(doc.before, doc.after, options.binary)
+
+
+MEASURE_RENDERERS: dict[OutputFormat, Renderer[Sequence[ImageMeasurement]]] = with_unsupported(
+    "image measure",
+    {
+        OutputFormat.table: _measure_table,
+        OutputFormat.json: _measure_json,
+        OutputFormat.markdown: _measure_markdown,
+    },
+)
+COMPARE_RENDERERS: dict[OutputFormat, Renderer[Comparison]] = with_unsupported(
+    "image compare",
+    {
+        OutputFormat.table: _compare_table,
+        OutputFormat.json: _compare_json,
+        OutputFormat.markdown: _compare_markdown,
+    },
+)

@@ -1,0 +1,72 @@
+"""`depaudit scan` output in every format: the size report (table, JSON, markdown) and its findings
+— the lock rules' (DA1xx/DA2xx) and the budgets' (DA5xx) — also as SARIF and `gnu` lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from depaudit.model import Finding, SizeReport
+from depaudit.render.findings import findings_markdown, gnu_line, render_gnu
+from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions
+from depaudit.render.json import render_json
+from depaudit.render.markdown import render_markdown
+from depaudit.render.sarif import SarifInput, render_sarif
+from depaudit.render.table import report_renderables
+from depaudit.rules.base import RuleDoc
+
+
+@dataclass(frozen=True)
+class ScanOutput:
+    """What `depaudit scan` reports: the size report (with its lock findings), the findings of budgets
+    that did not pass, and the rules that ran (for SARIF)."""
+
+    report: SizeReport
+    budget_findings: tuple[Finding, ...] = ()
+    rules: tuple[RuleDoc, ...] = ()
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Lock findings then budget findings."""
+        return self.report.findings + self.budget_findings
+
+
+def scan_table(doc: ScanOutput, options: RenderOptions) -> HumanOutput:
+    """Per target a package table and a per-dependency cost table, then one line per finding."""
+    from rich.text import Text
+
+    items: list[Any] = list(report_renderables(doc.report, binary=options.binary, top=options.top))
+    items += [Text(gnu_line(f)) for f in doc.report.findings]
+    return HumanOutput(tuple(items))
+
+
+def scan_json(doc: ScanOutput, options: RenderOptions) -> str:
+    """The scan JSON contract (schema 1)."""
+    return render_json(doc.report, indent=options.indent)
+
+
+def scan_markdown(doc: ScanOutput, options: RenderOptions) -> str:
+    """The scan report in markdown (findings with links to their rule pages)."""
+    text = render_markdown(doc.report, binary=options.binary, top=options.top, docs_url=options.docs_url)
+    if doc.budget_findings:
+        text += "\n".join(["", "### budgets", "", *findings_markdown(doc.budget_findings, options), ""])
+    return text
+
+
+def scan_sarif(doc: ScanOutput, options: RenderOptions) -> str:
+    """SARIF of the lock and budget findings."""
+    return render_sarif(SarifInput(doc.findings, doc.rules), options)
+
+
+def scan_gnu(doc: ScanOutput, options: RenderOptions) -> str:
+    """One `path:line: DAxxx message` line per lock or budget finding."""
+    return render_gnu(doc.findings)
+
+
+SCAN_RENDERERS: dict[OutputFormat, Renderer[ScanOutput]] = {
+    OutputFormat.table: scan_table,
+    OutputFormat.json: scan_json,
+    OutputFormat.markdown: scan_markdown,
+    OutputFormat.sarif: scan_sarif,
+    OutputFormat.gnu: scan_gnu,
+}

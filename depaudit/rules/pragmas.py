@@ -1,0 +1,85 @@
+"""Inline ignore comments (pragmas), one grammar for every file kind depaudit reads: Dockerfiles,
+pyproject.toml, requirements files, locks and Python source all use `#` comments.
+
+    RUN pip install torch  # depaudit: ignore=DA302          same line
+    # depaudit: ignore=DA302 DA304 GPU build on purpose       the comment line(s) directly above
+    # depaudit: ignore-file=DA301                             the whole file
+
+Several IDs are separated by spaces or commas; words after the last ID are a free-form reason. A
+statement spanning several lines (a Dockerfile instruction with continuations, a requirement with `\\`)
+is silenced by a pragma on any of its lines or in the comment block directly above its first line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# One line at a time, so a pragma never swallows the next line.
+_PRAGMA = re.compile(r"#\s*depaudit\s*:\s*(ignore-file|ignore)\s*=\s*(.*)$", re.IGNORECASE)
+_LEADING_IDS = re.compile(r"^(?:[\s,]*DA\d{3}\b)+", re.IGNORECASE)
+_ID = re.compile(r"DA\d{3}", re.IGNORECASE)
+_MENTION = re.compile(r"depaudit\s*:", re.IGNORECASE)
+
+
+def pragma_ids(line: str) -> tuple[str, frozenset[str]] | None:
+    """("ignore" | "ignore-file", IDs) of a pragma in one line, or None when the line has none."""
+    match = _PRAGMA.search(line)
+    if match is None:
+        return None
+    ids = _LEADING_IDS.match(match.group(2))
+    if ids is None:
+        return None
+    return match.group(1).lower(), frozenset(i.upper() for i in _ID.findall(ids.group(0)))
+
+
+@dataclass(frozen=True)
+class Pragmas:
+    """The pragmas of one file: IDs silenced per line, IDs silenced file-wide, and which lines hold
+    only a comment (a pragma on such a line also covers the statement below it)."""
+
+    by_line: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    file_wide: frozenset[str] = frozenset()
+    comment_lines: frozenset[int] = frozenset()
+
+    def suppresses(self, rule: str, first: int | None, last: int | None = None) -> bool:
+        """True when `rule` is silenced for the statement on lines `first`..`last` (1-based). A finding
+        without a line is silenced only by a file-wide pragma."""
+        if rule in self.file_wide:
+            return True
+        if first is None:
+            return False
+        for number in range(first, max(first, last or first) + 1):
+            if rule in self.by_line.get(number, ()):
+                return True
+        above = first - 1
+        while above in self.comment_lines:
+            if rule in self.by_line.get(above, ()):
+                return True
+            above -= 1
+        return False
+
+
+NO_PRAGMAS = Pragmas()
+
+
+def parse_pragmas(text: str) -> Pragmas:
+    """Every pragma in `text` (any file kind with `#` comments)."""
+    if _MENTION.search(text) is None:  # most files have none: skip the per-line pass
+        return NO_PRAGMAS
+    by_line: dict[int, frozenset[str]] = {}
+    file_wide: set[str] = set()
+    comments: set[int] = set()
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            comments.add(number)
+        found = pragma_ids(line)
+        if found is None:
+            continue
+        kind, ids = found
+        if kind == "ignore-file":
+            file_wide |= ids
+        else:
+            by_line[number] = ids
+    return Pragmas(by_line, frozenset(file_wide), frozenset(comments))

@@ -1,0 +1,119 @@
+"""`depaudit gate` end to end (a real subprocess): exit codes, breaches on stderr, the step summary
+appended, every output format, SARIF that validates, bad input without a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench_reports import write_bench_report
+from fixture_paths import LOCKS
+from sarif_schema import validate_sarif
+
+REPO = Path(__file__).resolve().parents[2]
+TORCH_DEFAULT = LOCKS / "torch-default" / "uv.lock"
+
+
+def _pyproject(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "demo"\nversion = "0"\n\n[tool.depaudit]\n' + body)
+    return path
+
+
+def _gate(args: list[str], cwd: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPAUDIT_") and k != "GITHUB_STEP_SUMMARY"}
+    env.update(env_extra or {}, PYTHONPATH=str(REPO), NO_COLOR="1")
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", "gate", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_breach_exits_1_names_offenders_and_appends_the_step_summary(tmp_path):
+    report = write_bench_report(tmp_path)
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    project = _pyproject(tmp_path, f'max-latency-ms = 5000\nbench-report = "{report.name}"\n')
+    done = _gate(["--max-latency-ms", "1500"], tmp_path, {"GITHUB_STEP_SUMMARY": str(summary)})
+    assert done.returncode == 1, done.stderr
+    assert "onnxruntime 512x512 p95" in done.stderr and "budget exceeded" in done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:3]] == ["PASS", "FAIL", "FAIL"]  # every check listed
+    text = summary.read_text()
+    assert text.startswith("earlier step\n")  # appended, not replaced
+    assert "depaudit gate: FAILED" in text and "`onnxruntime 512x512 p95`" in text and "✅ PASS" in text
+    assert "--max-latency-ms" in text and str(project.name) in text  # where budgets came from
+    again = _gate(["--format", "json"], tmp_path, {"DEPAUDIT_MAX_LATENCY_MS": "2000"})
+    data = json.loads(again.stdout)
+    assert again.returncode == 1 and data["sources"]["max-latency-ms"] == "DEPAUDIT_MAX_LATENCY_MS"
+    assert [c["verdict"] for c in data["checks"]] == ["pass", "pass", "fail"]
+    assert [f["rule"] for f in data["findings"]] == ["DA505"]
+
+
+def test_every_format_and_sarif_validates(tmp_path):
+    _pyproject(tmp_path, f'max-latency-ms = 1500\nbench-report = "{write_bench_report(tmp_path).name}"\n')
+    outputs = {fmt: _gate(["--format", fmt], tmp_path) for fmt in ("table", "json", "markdown", "sarif", "gnu")}
+    assert all(done.returncode == 1 for done in outputs.values()), {f: d.stderr for f, d in outputs.items()}
+    log = validate_sarif(outputs["sarif"].stdout)
+    results = log["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["DA505", "DA505"]
+    assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("images.json")
+    assert (
+        outputs["gnu"]
+        .stdout.splitlines()[0]
+        .endswith("images.json: DA505 onnxruntime 512x512 p95: latency 1,700 ms exceeds the budget of 1,500 ms")
+    )
+    assert outputs["markdown"].stdout.startswith("### depaudit gate: FAILED")
+    deprecated = _gate(["--format", "text"], tmp_path)
+    assert deprecated.stdout == outputs["table"].stdout and "--format text is deprecated" in deprecated.stderr
+
+
+def test_download_budget_applies_to_every_target(tmp_path, size_cache):
+    done = _gate(
+        [
+            "--lock",
+            str(TORCH_DEFAULT),
+            "--no-accelerator-target",
+            "linux-x86_64",
+            "--max-download",
+            "500MB",
+            "--offline",
+            "--format",
+            "json",
+        ],
+        tmp_path,
+        {"DEPAUDIT_CACHE_DIR": str(size_cache)},
+    )
+    checks = json.loads(done.stdout)["checks"]
+    download = {c["target"]: c["verdict"] for c in checks if c["check"] == "download"}
+    assert download == {"linux-x86_64": "fail", "linux-aarch64": "fail", "macos-arm64": "pass", "windows-amd64": "pass"}
+    assert done.returncode == 1 and "linux-aarch64: download" in done.stderr
+
+
+def test_quiet_prints_only_the_report_and_errors(tmp_path):
+    _pyproject(tmp_path, f'max-latency-ms = 5000\nbench-report = "{write_bench_report(tmp_path).name}"\n')
+    summary = tmp_path / "summary.md"
+    loud = _gate([], tmp_path, {"GITHUB_STEP_SUMMARY": str(summary)})
+    quiet = _gate(["--quiet"], tmp_path, {"GITHUB_STEP_SUMMARY": str(summary)})
+    assert "summary appended" in loud.stderr and "summary appended" not in quiet.stderr
+    assert "budget exceeded" in quiet.stderr  # the reason for exit 1 is an error: always shown
+    assert quiet.stdout == loud.stdout and quiet.returncode == loud.returncode == 1
+    verbose = _gate(["--verbose"], tmp_path)
+    assert "max-latency-ms = 5000 from" in verbose.stderr
+
+
+def test_bad_pyproject_value_exits_3_without_traceback(tmp_path):
+    _pyproject(tmp_path, 'max-latency-ms = "fast"\n')
+    done = _gate([], tmp_path)
+    assert done.returncode == 3
+    assert "pyproject.toml: [tool.depaudit] max-latency-ms" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert _gate([], tmp_path).returncode == 2  # nothing to check
+    assert _gate(["--max-download", "linux-x86_64=lots", "--lock", str(TORCH_DEFAULT)], tmp_path).returncode == 2
+    assert _gate(["--format", "xml", "--max-latency-ms", "5"], tmp_path).returncode == 2
+    help_text = _gate(["--help"], tmp_path).stdout
+    assert "Exit codes: 0 every check passed" in help_text

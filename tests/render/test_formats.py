@@ -1,0 +1,119 @@
+"""The one output-format enum: every command's renderer table covers every member, and every
+(command, format) pair run through the real CLI either writes that format or refuses with exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from depaudit.cli import main
+from depaudit.errors import UsageError
+from depaudit.render.formats import OutputFormat, Unsupported, offered, parse_format, require_exhaustive
+from depaudit.render.gate import GATE_RENDERERS
+from depaudit.render.image_output import COMPARE_RENDERERS, MEASURE_RENDERERS
+from depaudit.render.lint import LINT_RENDERERS
+from depaudit.render.scan import SCAN_RENDERERS
+
+from fixture_paths import FIXTURES, LOCKS
+from sarif_schema import validate_sarif
+
+TABLES = {
+    "lint": LINT_RENDERERS,
+    "scan": SCAN_RENDERERS,
+    "gate": GATE_RENDERERS,
+    "image measure": MEASURE_RENDERERS,
+    "image compare": COMPARE_RENDERERS,
+}
+FINDING_COMMANDS = ("lint", "scan", "gate")
+
+
+@pytest.mark.parametrize("command", TABLES)
+def test_every_table_covers_every_format(command):
+    require_exhaustive(TABLES[command], command)
+    if command in FINDING_COMMANDS:  # commands that report findings offer every format, SARIF included
+        assert offered(TABLES[command]) == tuple(OutputFormat)
+    else:
+        assert offered(TABLES[command]) == (OutputFormat.table, OutputFormat.json, OutputFormat.markdown)
+
+
+def test_an_incomplete_table_is_caught():
+    with pytest.raises(AssertionError, match="no renderer for --format gnu"):
+        require_exhaustive({f: None for f in OutputFormat if f is not OutputFormat.gnu}, "demo")
+
+
+def test_parse_format_and_the_deprecated_alias():
+    assert parse_format("SARIF") == (OutputFormat.sarif, None)
+    fmt, warning = parse_format("text")
+    assert fmt is OutputFormat.table and "deprecated" in warning
+    with pytest.raises(UsageError, match="'xml' is not one of table, json, markdown, sarif, gnu"):
+        parse_format("xml")
+
+
+def _run(args: list[str], capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err
+
+
+def _args(command: str, tmp_path: Path) -> list[str]:
+    if command == "lint":
+        return ["lint", str(FIXTURES / "dockerfiles" / "cuda-twice.Dockerfile")]
+    if command == "scan":
+        return [
+            "scan",
+            str(LOCKS / "torch-2.8" / "uv.lock"),
+            "--offline",
+            "-t",
+            "linux-x86_64",
+            "--max-download",
+            "1GB",
+        ]
+    if command == "gate":
+        report = tmp_path / "images.json"
+        report.write_text(
+            json.dumps(
+                {
+                    "schema": 1,
+                    "variants": [
+                        {"variant": "onnxruntime", "latency": [{"size": "256x256", "p50_ms": 9.0, "p95_ms": 20.0}]}
+                    ],
+                }
+            )
+        )
+        return ["gate", "--bench-report", str(report), "--max-latency-ms", "10", "--pyproject", str(_empty(tmp_path))]
+    return [*command.split(), "demo:one", *(["demo:two"] if command == "image compare" else [])]
+
+
+def _empty(tmp_path: Path) -> Path:
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "demo"\n')
+    return path
+
+
+@pytest.mark.parametrize("fmt", list(OutputFormat), ids=lambda f: f.value)
+@pytest.mark.parametrize("command", TABLES)
+def test_every_command_and_format(command, fmt, tmp_path, capsys, monkeypatch, size_cache):
+    monkeypatch.setenv("DEPAUDIT_CACHE_DIR", str(size_cache))
+    monkeypatch.setenv("DEPAUDIT_DOCKER", str(tmp_path / "no-docker-here"))  # image commands fail at the engine
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run([*_args(command, tmp_path), "--format", fmt.value], capsys)
+    if isinstance(TABLES[command][fmt], Unsupported):
+        assert code == 2 and "reports no findings and writes table, json, markdown" in err and out == ""
+        return
+    if command.startswith("image"):
+        assert code == 4 and "no Docker engine" in err  # the format was accepted; the engine is missing
+        return
+    assert code == 1, err  # each sample has a finding or a breach
+    if fmt is OutputFormat.json:
+        assert json.loads(out)["schema"] == 1
+    elif fmt is OutputFormat.sarif:
+        assert validate_sarif(out)["runs"][0]["results"]
+    elif fmt is OutputFormat.gnu:
+        assert out and all(": DA" in line for line in out.splitlines())
+    elif fmt is OutputFormat.markdown:
+        assert out.startswith("#")
+    else:
+        assert out.strip()
