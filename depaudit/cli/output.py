@@ -16,7 +16,6 @@ from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from depaudit.fileio import atomic_write_text
 from depaudit.render.escaping import escape_control, escape_lines
 from depaudit.render.formats import HumanOutput, Rendered
 
@@ -110,6 +109,8 @@ def write_output(text: str, output: str | None) -> None:
         with target.open("w", encoding="utf-8") as handle:
             handle.write(text)
         return
+    from depaudit.fileio import atomic_write_text  # tempfile and shutil: only when a file is written
+
     atomic_write_text(target, text)
 
 
