@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,16 +48,21 @@ def loadavg() -> list[float]:
 
 
 GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
+LAST_CPU = [0.0]
 
 
 def timed(cmd: list[str], rss: bool = False) -> tuple[float, int | None]:
     """(wall seconds, peak RSS in bytes or None) of one run; exits on an unexpected failure. The peak
-    comes from GNU time's %M (the child's own maximum; a fork's RSS would include this script's)."""
+    comes from GNU time's %M (the child's own maximum; a fork's RSS would include this script's).
+    The CPU seconds (user + system of the command and its children) go to LAST_CPU."""
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
         wrapped = [GNU_TIME, "-f", "%M", "-o", out.name, *cmd] if rss and GNU_TIME else cmd
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        LAST_CPU[0] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if proc.returncode not in (0, 1):
             raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
         peak = int(out.read().split()[-1]) * 1024 if rss and GNU_TIME else None
@@ -78,13 +84,17 @@ def side_by_side(project: Path, runs: int, cache: Path) -> dict:
     before = loadavg()
     timed(depaudit_cmd(project / "uv.lock", cache))  # warm the page cache and bytecode for both
     timed(uv_cmd(project))
-    ours, theirs = [], []
+    ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
     for _ in range(runs):
         ours.append(timed(depaudit_cmd(project / "uv.lock", cache))[0])
+        ours_cpu.append(LAST_CPU[0])
         theirs.append(timed(uv_cmd(project))[0])
+        theirs_cpu.append(LAST_CPU[0])
     a, b = statistics.median(ours), statistics.median(theirs)
+    ca, cb = statistics.median(ours_cpu), statistics.median(theirs_cpu)
     return {"lock": str(project.relative_to(ROOT) / "uv.lock"), "lock_bytes": (project / "uv.lock").stat().st_size,
             "runs": runs, "depaudit_median_s": a, "uv_tree_median_s": b, "ratio": a / b,
+            "depaudit_cpu_median_s": ca, "uv_tree_cpu_median_s": cb, "cpu_ratio": ca / cb,
             "depaudit_all_s": ours, "uv_tree_all_s": theirs, "loadavg_before": before, "loadavg_after": loadavg()}
 
 
@@ -114,6 +124,9 @@ def scaling(sizes: list[int], runs: int, cache: Path, work: Path) -> dict:
     for shape in SHAPES:
         pts = [(math.log(r["packages"]), math.log(r["median_s"] - startup)) for r in rows
                if r["shape"] == shape and r["packages"] > 10 and r["median_s"] > startup]
+        if len(pts) < 2:
+            slopes[shape] = float("nan")  # one size: no growth to fit
+            continue
         mean_x, mean_y = sum(x for x, _ in pts) / len(pts), sum(y for _, y in pts) / len(pts)
         slopes[shape] = (sum((x - mean_x) * (y - mean_y) for x, y in pts)
                          / sum((x - mean_x) ** 2 for x, _ in pts))  # least-squares log-log slope
@@ -150,13 +163,19 @@ def render(args: argparse.Namespace, machine: str, big: dict, small: dict, scale
         "Load average (1/5/15 min) before → after each section is given with it; figures taken at a load "
         "above the CPU count are provisional.", "",
         f"## Side by side, median of {big['runs']} interleaved runs", "",
+        "Wall time is what the target is about; CPU time (user + system, children included) is shown "
+        "beside it because it moves far less with other work on the machine. uv runs several threads "
+        "and depaudit one, so under load their wall times stretch differently.", "",
         "| lock | `depaudit scan --offline --format json` (4 targets) | `uv tree --frozen --show-sizes "
-        "--python-platform x86_64-manylinux_2_28` (1 target) | ratio | load before → after |",
-        "|---|---:|---:|---:|---|",
+        "--python-platform x86_64-manylinux_2_28` (1 target) | wall ratio | CPU: depaudit / uv tree | "
+        "load before → after |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for label, r in (("docling", big), ("start-up: torch-2.8, 30 packages", small)):
         lines.append(f"| {label} ({r['lock_bytes'] / 1e6:.2f} MB) | {ms(r['depaudit_median_s'])} | "
-                     f"{ms(r['uv_tree_median_s'])} | **{r['ratio']:.2f}** | {r['loadavg_before']} → {r['loadavg_after']} |")
+                     f"{ms(r['uv_tree_median_s'])} | **{r['ratio']:.2f}** | {ms(r['depaudit_cpu_median_s'])} / "
+                     f"{ms(r['uv_tree_cpu_median_s'])} = {r['cpu_ratio']:.2f} | "
+                     f"{r['loadavg_before']} → {r['loadavg_after']} |")
     lines += ["", f"## Scaling (benchmarks/lockshapes.py), median of {args.scale_runs} runs; load "
                   f"{scale['loadavg_before']} → {scale['loadavg_after']}", "",
               "| shape | packages | lock | median | µs per package | peak RSS |", "|---|---:|---:|---:|---:|---:|"]

@@ -260,10 +260,10 @@ class Via:
         return node
 
 
-@dataclass(frozen=True)
-class InstalledPackage:
+class InstalledPackage(NamedTuple):
     """A package a target installs, the wheel chosen for it, and the shortest path that brings it in
-    (`path`, a parent link; `via` materialises it)."""
+    (`path`, a parent link; `via` materialises it). (A NamedTuple: built per package and target, and
+    a class that costs no code generation at import.)"""
 
     package: Package
     wheel: Wheel | None
@@ -288,8 +288,7 @@ class InstalledPackage:
         return self.path.parent.name if self.path.parent is not None else None
 
 
-@dataclass(frozen=True)
-class TopLevelCost:
+class TopLevelCost(NamedTuple):
     """A direct dependency of the project and the bytes it costs together with all it alone pulls in."""
 
     name: str
@@ -329,8 +328,7 @@ class TargetReport:
 SizeBasis = Literal["download", "installed", "bytecode"]
 
 
-@dataclass(frozen=True)
-class InstallScope:
+class InstallScope(NamedTuple):
     """Which install the report measures, in uv's words: the workspace members installed (`packages`,
     with `how`: "root project", "all members (virtual workspace root)", "--package", "--all-packages"),
     the extras and dependency groups applied to them. `groups` empty = the production install."""

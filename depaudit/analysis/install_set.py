@@ -340,20 +340,26 @@ def tag_ranks(target: Target) -> dict[str, int]:
 def choose_wheel(wheels: Iterable[Wheel], ranks: dict[str, int]) -> Wheel | None:
     """The wheel an installer picks: best-ranked compatible tag, then the higher build tag."""
     best: Wheel | None = None
-    best_key: tuple | None = None
+    best_rank = len(ranks)
+    get = ranks.get  # a plain loop with local names: this runs per wheel and target
     for wheel in wheels:
-        rank = None
-        for tag in wheel_tags(wheel.filename):  # a plain loop: this runs per wheel and target
-            r = ranks.get(tag)
-            if r is not None and (rank is None or r < rank):
+        rank = best_rank + 1
+        for tag in wheel_tags(wheel.filename):
+            r = get(tag)
+            if r is not None and r < rank:
                 rank = r
-        if rank is None:
-            continue
-        number, suffix = wheel.build_tag if wheel.filename.count("-") == 5 else (-1, "")
-        key = (rank, -number, suffix)
-        if best_key is None or key < best_key:
-            best, best_key = wheel, key
+        if rank < best_rank:
+            best, best_rank = wheel, rank
+        elif rank == best_rank and best is not None and _build_key(wheel) < _build_key(best):
+            best = wheel
     return best
+
+
+def _build_key(wheel: Wheel) -> tuple[int, str]:
+    """Lower is preferred: the higher build number first, then the lower suffix (the order the first
+    version of this function kept, with the tag rank, in one key)."""
+    number, suffix = wheel.build_tag if wheel.filename.count("-") == 5 else (-1, "")
+    return -number, suffix
 
 
 def installed_packages(lock: Lock, plan: InstallPlan) -> list[InstalledPackage]:

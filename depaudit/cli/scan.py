@@ -219,11 +219,13 @@ def _emit(report: SizeReport, breaches: list, fmt: OutputFormat, output: str | N
     """Render through the one renderer table; budget findings (DA5xx) join the lock findings."""
     from depaudit.render.formats import render
     from depaudit.render.scan import SCAN_RENDERERS, ScanOutput
-    from depaudit.rules.base import describe
+    from depaudit.rules.base import RuleDoc, describe
     from depaudit.rules.budgetcheck import budget_findings
     from depaudit.rules.engine import RuleSelection
 
     chosen = RuleSelection(rules.select, rules.ignore)
     found = tuple(budget_findings(breaches, rules.select, rules.ignore, binary=options.binary))
-    docs = tuple(d for family in ("DA1", "DA2", "DA5") for d in describe(family) if chosen.wants(d.id))
+    docs: tuple[RuleDoc, ...] = ()
+    if fmt is OutputFormat.sarif:  # only SARIF lists the rules that ran (loading DA5xx costs the others)
+        docs = tuple(d for family in ("DA1", "DA2", "DA5") for d in describe(family) if chosen.wants(d.id))
     emit(render(SCAN_RENDERERS, fmt, ScanOutput(report, found, docs), options), output)
