@@ -13,8 +13,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_OK: "ran; no finding at or above --fail-on, every budget within its limit",
     EXIT_FINDINGS: "findings at or above --fail-on, or a budget exceeded or not verifiable",
     EXIT_USAGE: "usage error (bad option, unknown target or rule ID)",
-    EXIT_INPUT: "input unreadable or invalid (message: path:line: what)",
-    EXIT_TOOL: "an external tool or service failed (docker, uv, the index)",
+    EXIT_INPUT: "input unreadable or invalid (message: path:line: what), or an output cannot be written",
+    EXIT_TOOL: "an external tool or service failed (docker, uv, the index), or a file changed during a fix",
     EXIT_REFUSED: "a fix was refused as unsafe; nothing was written",
 }
 """Every exit code the CLI uses and what it means (README and `--help` are written from this)."""
@@ -51,6 +51,18 @@ class InputError(DepauditError):
         self.what = what
 
 
+class OutputError(DepauditError):
+    """An output file cannot be written (`-o`, a fix edit, a report). The message is `path: what`;
+    exit 3, like an unreadable input: both are a file the user named that depaudit cannot use."""
+
+    exit_code = EXIT_INPUT
+
+    def __init__(self, path: object, what: str) -> None:
+        super().__init__(f"{path}: {what}")
+        self.path = str(path)
+        self.what = what
+
+
 class UsageError(DepauditError):
     """The command line asks for something that cannot be done (bad option value, unknown target)."""
 
@@ -65,7 +77,7 @@ class FixError(DepauditError):
 
 class FixRefused(DepauditError):
     """A fix was refused because applying it could do harm (the project asks for CUDA on purpose, a
-    layout the editor cannot handle, a file changed while planning); nothing was written."""
+    layout the editor cannot handle, conflicting pins); nothing was written."""
 
     exit_code = EXIT_REFUSED
 
@@ -84,6 +96,13 @@ class ToolError(DepauditError):
         super().__init__(message)
         self.command = command
         self.stderr = stderr
+
+
+class ChangedOnDisk(DepauditError):
+    """A file depaudit was about to replace changed on disk while it worked (someone else's edit, or
+    another depaudit run): nothing of it was overwritten. Exit 4, like a failed external step."""
+
+    exit_code = EXIT_TOOL
 
 
 class BudgetExceeded(DepauditError):

@@ -85,3 +85,16 @@ def local_label_family(version: str | None) -> str | None:
 def is_cpu_build(version: str | None) -> bool:
     """True for a torch-family version built for CPU (`+cpu` local label)."""
     return bool(version) and str(version).lower().endswith("+cpu")
+
+
+_CUDA_BY_NATURE = re.compile(
+    r"^(flash-attn(-\d+)?|flash-attn-cuda|mamba-ssm|causal-conv1d|xformers|apex|auto-gptq|"
+    r"bitsandbytes-cuda\d*|flashinfer(-python)?|exllamav2|nvidia-dali-cuda\d*|vllm-flash-attn)$"
+)
+"""Packages that need CUDA by nature: no CPU build (or useless without a GPU), so moving torch to its CPU
+build cannot make them work; `depaudit fix` names them and leaves them where they are. Extend it here."""
+
+
+def needs_cuda_by_nature(name: str) -> bool:
+    """True for a package that only works with CUDA: flash-attn, mamba-ssm, xformers, ..."""
+    return bool(_CUDA_BY_NATURE.match(canonical_name(name)))

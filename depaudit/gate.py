@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from depaudit.budgets import BudgetCheck, LockLimits, Verdict, check_report, load_lock_limits
 from depaudit.errors import InputError, UsageError
+from depaudit.fileio import read_text
 from depaudit.images import engine
 from depaudit.model import Finding, Selection, SizeReport
 from depaudit.rules.base import RuleDoc, describe
@@ -157,8 +158,8 @@ def key_line(pyproject: Path | None, key: str) -> int | None:
     if pyproject is None:
         return None
     try:
-        lines = pyproject.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = read_text(pyproject, "pyproject.toml").splitlines()
+    except InputError:
         return None
     inside = False
     for number, line in enumerate(lines, 1):
@@ -204,7 +205,11 @@ def lock_targets(budgets: Budgets) -> list[str] | None:
 
 
 def check_lock(
-    budgets: Budgets, *, offline: bool = False, scan: Callable[..., SizeReport] = scan_lock
+    budgets: Budgets,
+    *,
+    offline: bool = False,
+    scan: Callable[..., SizeReport] = scan_lock,
+    allow_hosts: Sequence[str] = (),
 ) -> list[BudgetCheck]:
     """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets. Raises
     UsageError when no lock is known, InputError/ToolError from the scan."""
@@ -215,16 +220,18 @@ def check_lock(
     lock = load_lock(budgets.lock)
     targets = lock_targets(budgets)
     log.info("gate: scanning %s for %s", budgets.lock, ", ".join(targets or DEFAULT_TARGETS))
-    report = scan(lock, targets=targets, offline=offline, selection=budgets.selection)
+    extra = {"allow_hosts": tuple(allow_hosts)} if allow_hosts else {}
+    report = scan(lock, targets=targets, offline=offline, selection=budgets.selection, **extra)
     return check_report(report, budgets.lock_limits, prefix=f"{budgets.lock} ")
 
 
 def load_bench_report(report_path: Path) -> dict[str, Any]:
     """A `depaudit bench` JSON report (schema 1 with variants). Raises InputError when unreadable."""
+    text = read_text(report_path, "bench report")  # the bounded reader: regular files only
     try:
-        data = json.loads(report_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(report_path, f"cannot read bench report: {exc.strerror or exc}") from None
+        data = json.loads(text)
+    except RecursionError:
+        raise InputError(report_path, "not JSON: nested too deeply") from None
     except ValueError as exc:
         raise InputError(report_path, f"not JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("schema") != 1 or not isinstance(data.get("variants"), list):
@@ -264,7 +271,11 @@ def check_latency(report_path: Path, limit_ms: float, percentile: str = "p95") -
 
 
 def run_gate(
-    budgets: Budgets, *, offline: bool = False, rules: Callable[[str], bool] = lambda rule: True
+    budgets: Budgets,
+    *,
+    offline: bool = False,
+    rules: Callable[[str], bool] = lambda rule: True,
+    allow_hosts: Sequence[str] = (),
 ) -> GateResult:
     """Every check the budgets ask for whose DA5xx rule `rules` keeps. Raises UsageError when nothing is
     to be checked."""
@@ -281,7 +292,7 @@ def run_gate(
     elif budgets.images:
         raise UsageError("images given but no --max-image-size budget")
     if budgets.lock_limits.any:
-        checks += check_lock(budgets, offline=offline)
+        checks += check_lock(budgets, offline=offline, allow_hosts=allow_hosts)
     if budgets.max_latency_ms is not None:
         if budgets.bench_report is None:
             raise UsageError("--max-latency-ms needs --bench-report FILE (a depaudit bench images.json)")
@@ -317,11 +328,12 @@ def gate_report(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     binary: bool = False,
+    allow_hosts: Sequence[str] = (),
 ) -> GateReport:
     """Run the gate: the checks of the budget rules `select`/`ignore` keep, and their findings.
     Raises UsageError (nothing to check), InputError and ToolError from the checks."""
     chosen = RuleSelection(tuple(select), tuple(ignore))
-    result = run_gate(budgets, offline=offline, rules=chosen.wants)
+    result = run_gate(budgets, offline=offline, rules=chosen.wants, allow_hosts=allow_hosts)
     findings = budget_findings(result.checks, select, ignore, binary=binary)
     docs = tuple(d for d in describe("DA5") if chosen.wants(d.id))
     return GateReport(result, budgets, tuple(findings), docs)

@@ -37,16 +37,19 @@ def run_tool(
     check: bool = True,
     missing_hint: str | None = None,
     failure: Failure | None = None,
+    encoding: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `argv` to completion and return it (text stdout/stderr captured). Raises ToolError when the
     executable is missing, the run exceeds `timeout` seconds, or (with `check`) it exits non-zero;
-    `failure` may build that last error itself (to add a hint)."""
+    `failure` may build that last error itself (to add a hint). `encoding` decodes the output (default:
+    the locale's); output it cannot decode raises UnicodeDecodeError, whose `object` is the raw bytes."""
     command = [str(a) for a in argv]
     try:
         done = subprocess.run(
             command,
             capture_output=True,
             text=True,
+            encoding=encoding,
             timeout=timeout,
             input=input_text,
             cwd=cwd,

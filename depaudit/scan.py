@@ -29,15 +29,19 @@ def scan_lock(
     glibc: str | None = None,
     macos: str | None = None,
     bytecode: bool = False,
+    allow_hosts: Sequence[str] = (),
 ) -> SizeReport:
     """Scan a uv.lock or pylock.toml: per target, what installs, each wheel's size, accelerators, paths.
 
     `targets` (platform names, see `depaudit.targets`) defaults to the four presets; `python` to the
-    lowest version `requires-python` admits; `macos` to $MACOSX_DEPLOYMENT_TARGET, else 13.0 (as uv). `selection` picks workspace members, extras and groups as
-    `uv sync` options do (default: the production install of the root project). Sizes come from the
-    lock, else the index (cached in `cache_dir`, default the user cache; None disables caching);
-    `offline` forbids network access. A size is the wheel download by default; `installed` makes it the
-    wheel's uncompressed contents, `bytecode` those plus an estimate of the `.pyc` files pip compiles.
+    lowest version `requires-python` admits; `macos` to 14.0 for macos-arm64, to
+    $MACOSX_DEPLOYMENT_TARGET, else 13.0 (as uv) for the apple-darwin names.
+    `selection` picks workspace members, extras and groups as `uv sync` options do (default: the
+    production install of the root project). Sizes come from the lock, else the index (cached in
+    `cache_dir`, default the user cache; None disables caching); `offline` forbids network access;
+    look-ups reach only the lock's registries (and their file hosts) at global addresses, plus
+    `allow_hosts`. A size is the wheel download by default; `installed` makes it the wheel's
+    uncompressed contents, `bytecode` those plus an estimate of the `.pyc` files pip compiles.
     Raises InputError (bad lock) or UsageError (unknown target, member, extra or group). Unknown sizes
     are data (None), not errors.
     """
@@ -47,15 +51,16 @@ def scan_lock(
 
         cache_dir = default_cache_dir()
     py = python or python_from_requires(lock.requires_python)
-    macos = macos or os.environ.get("MACOSX_DEPLOYMENT_TARGET") or None  # uv honours it too
-    chosen = [make_target(name, py, glibc, macos) for name in (targets or DEFAULT_TARGETS)]
+    deployment = os.environ.get("MACOSX_DEPLOYMENT_TARGET") or None  # uv honours it too (uv names only)
+    chosen = [make_target(name, py, glibc, macos, deployment) for name in (targets or DEFAULT_TARGETS)]
     members = select_members(lock, selection)
     plans = [plan_install(lock, target, selection, members) for target in chosen]
     per_target = [installed_packages(lock, plan) if plan.supported else [] for plan in plans]
     # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
     flat = [item for items in per_target for item in items]
     basis = "bytecode" if bytecode else "installed" if installed else "download"
-    sized = fill_sizes(flat, offline=offline, cache_dir=cache_dir, progress=progress, basis=basis)
+    sized = fill_sizes(flat, offline=offline, cache_dir=cache_dir, progress=progress, basis=basis,
+                       allow_hosts=allow_hosts)
     reports = []
     start = 0
     for plan, items in zip(plans, per_target):

@@ -9,12 +9,13 @@ Names (uv 0.13's list; the version a name implies is what uv assumes for it):
   (= 2.17) fix it in the name.
 - `x86_64-unknown-linux-musl`, `aarch64-unknown-linux-musl`: musl 1.2 (`musllinux_1_2`);
   `{arch}-musllinux_1_N` fixes it.
-- `aarch64-apple-darwin` (alias `macos`), `x86_64-apple-darwin`: macOS 13.0, like uv; `--macos`
-  changes it.
+- `aarch64-apple-darwin`, `x86_64-apple-darwin`: macOS 13.0, like uv, or $MACOSX_DEPLOYMENT_TARGET
+  (uv reads it too); `--macos` changes it.
 - `x86_64-pc-windows-msvc` (alias `windows`), `aarch64-pc-windows-msvc`, `i686-pc-windows-msvc`.
 - The first presets stay as aliases and as the default set: `linux-x86_64`, `linux-aarch64` (the
-  `-unknown-linux-gnu` names), `macos-arm64` (`aarch64-apple-darwin`), `windows-amd64`
-  (`x86_64-pc-windows-msvc`).
+  `-unknown-linux-gnu` names), `macos-arm64` (alias `macos`: `aarch64-apple-darwin` at macOS 14.0, as
+  depaudit has always measured it — what a current Mac installs; torch >= 2.9 ships macOS 14 wheels
+  only; only `--macos` changes it, not the environment), `windows-amd64` (`x86_64-pc-windows-msvc`).
 
 Python is any CPython 3.x: `3.12`, `3.12.4`, or free-threaded `3.13t` (ABI `cp313t`, no abi3).
 """
@@ -32,6 +33,7 @@ from depaudit.model import Target
 DEFAULT_TARGETS: tuple[str, ...] = ("linux-x86_64", "linux-aarch64", "macos-arm64", "windows-amd64")
 DEFAULT_GLIBC = "2.28"
 DEFAULT_MACOS = "13.0"
+PRESET_MACOS = (14, 0)  # macos-arm64 / macos: see the module docstring
 DEFAULT_MUSL = (1, 2)
 ALIASES: dict[str, str] = {
     "linux-x86_64": "x86_64-unknown-linux-gnu",
@@ -76,7 +78,7 @@ def parse_platform(name: str) -> Platform:
     if rest == "unknown-linux-musl" and arch in ("x86_64", "aarch64"):
         return Platform("musl", arch, DEFAULT_MUSL)
     if rest == "apple-darwin" and arch in ("x86_64", "aarch64"):
-        return Platform("macos", arch)
+        return Platform("macos", arch, PRESET_MACOS if name in ("macos-arm64", "macos") else None)
     if rest == "pc-windows-msvc" and arch in _WINDOWS:
         return Platform("windows", arch)
     match = _MANYLINUX.match(canonical)
@@ -161,14 +163,19 @@ def _mac_platforms(macos: tuple[int, int], arch: str) -> list[str]:
     return out
 
 
-def _platform_tags(platform: Platform, glibc: str | None, macos: str | None) -> list[str]:
+def _platform_tags(platform: Platform, glibc: str | None, macos: str | None, deployment: str | None) -> list[str]:
     if platform.os == "linux":
         version = platform.version or _version_pair(glibc or DEFAULT_GLIBC, "--glibc")
         return _manylinux_platforms(platform.arch, version)
     if platform.os == "musl":
         return _musllinux_platforms(platform.arch, platform.version or DEFAULT_MUSL)
     if platform.os == "macos":
-        version = _version_pair(macos or DEFAULT_MACOS, "--macos")
+        if macos is None and platform.version is not None:
+            version = platform.version
+        elif macos is None and deployment:
+            version = _version_pair(deployment, "MACOSX_DEPLOYMENT_TARGET")
+        else:
+            version = _version_pair(macos or DEFAULT_MACOS, "--macos")
         return _mac_platforms(version, "arm64" if platform.arch == "aarch64" else platform.arch)
     return [_WINDOWS[platform.arch][0]]
 
@@ -203,10 +210,12 @@ def _tags(python: tuple[int, int], threaded: bool, platforms: list[str]) -> tupl
 
 
 @lru_cache(maxsize=256)
-def make_target(name: str, python: str = "3.11", glibc: str | None = None, macos: str | None = None) -> Target:
-    """The Target for a platform name (see the module docstring) and Python version. `glibc`/`macos`
-    replace the default versions of names that do not fix one. Raises UsageError for unknown names
-    or malformed versions."""
+def make_target(name: str, python: str = "3.11", glibc: str | None = None, macos: str | None = None,
+                deployment_target: str | None = None) -> Target:
+    """The Target for a platform name (see the module docstring) and Python version. `glibc`
+    replaces the default glibc of names that do not fix one, `macos` the macOS version of every
+    apple-darwin name, `deployment_target` ($MACOSX_DEPLOYMENT_TARGET) the 13.0 default of the uv
+    names only. Raises UsageError for unknown names or malformed versions."""
     platform = parse_platform(name)
     version, full, threaded = parse_python(python)
     env = _environment(platform)
@@ -220,7 +229,7 @@ def make_target(name: str, python: str = "3.11", glibc: str | None = None, macos
         "platform_version": "",
     })
     label = f"{version[0]}.{version[1]}{'t' if threaded else ''}"
-    tags = _tags(version, threaded, _platform_tags(platform, glibc, macos))
+    tags = _tags(version, threaded, _platform_tags(platform, glibc, macos, deployment_target))
     return Target(name=name, python=label, environment=tuple(sorted(env.items())), tags=tags)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -28,12 +30,22 @@ def test_dev_group_is_where_torch_lives():
     assert "torch" in {p.name for p in report.targets[0].packages}
 
 
-def test_cli_gate_uses_tool_depaudit_from_pyproject():
+@pytest.fixture
+def sink(tmp_path: Path) -> Path:
+    """Where machine output goes: a null device node made here (root), else a plain file. Never /dev/null
+    itself: `-o /dev/null` once replaced the real device with a regular file."""
+    node = tmp_path / "null"
+    if os.geteuid() == 0:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    return node
+
+
+def test_cli_gate_uses_tool_depaudit_from_pyproject(sink: Path):
     proc = subprocess.run([sys.executable, "-m", "depaudit", "scan", str(ROOT / "uv.lock"), "--offline", "--format", "json",
-                           "-o", "/dev/null"], capture_output=True, text=True, timeout=120)
+                           "-o", str(sink)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     dev = subprocess.run([sys.executable, "-m", "depaudit", "scan", str(ROOT / "uv.lock"), "--offline", "--dev",
-                          "-t", "linux-x86_64", "--format", "json", "-o", "/dev/null"], capture_output=True, text=True, timeout=120)
+                          "-t", "linux-x86_64", "--format", "json", "-o", str(sink)], capture_output=True, text=True, timeout=120)
     assert dev.returncode == 1 and "accelerator" in dev.stderr  # max-accelerator = "0" comes from [tool.depaudit]
 
 
@@ -43,3 +55,71 @@ def test_lock_is_in_sync_with_pyproject():
     proc = subprocess.run([str(uv) if uv.exists() else "uv", "lock", "--check", "--project", str(ROOT)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.run_last
+def test_dev_null_is_still_a_character_device():
+    """Runs after every other test (tests/conftest.py moves it last): the whole suite, run as root, must
+    leave the machine's /dev/null the null device (character device 1:3), not a regular file."""
+    st = os.stat("/dev/null")
+    assert stat.S_ISCHR(st.st_mode), "/dev/null is no longer a character device"
+    assert (os.major(st.st_rdev), os.minor(st.st_rdev)) == (1, 3)
+
+
+def test_dev_group_caveat_in_the_readme_matches_the_lock():
+    """README's Dogfood section says the dev group still locks PyPI's CUDA torch (the CPU index cannot be
+    reached to lock against here). When the lock changes, this fails and the README must change too."""
+    report = scan_lock(ROOT / "uv.lock", offline=True, cache_dir=None, selection=Selection(groups=("dev",)),
+                       targets=["linux-x86_64"])
+    accelerators = {p.name for p in report.targets[0].packages if p.accelerator}
+    assert "torch" in accelerators and any(n.startswith("nvidia-") for n in accelerators)
+    assert "**The dev group is not fixed in the lock, and we say so.**" in (ROOT / "README.md").read_text()
+
+
+def _fake_repo(tmp_path: Path, engine_exit: int) -> Path:
+    """A copy of .ci/run in a folder whose docker/engine.sh exits `engine_exit` and whose scripts/test
+    only says it ran. A fake engine script, because the real one serves every helper on this machine:
+    stopping it to see .ci/run fail would break their work."""
+    repo = tmp_path / "repo"
+    for folder in (".ci", "docker", "scripts"):
+        (repo / folder).mkdir(parents=True)
+    (repo / ".ci" / "run").write_text((ROOT / ".ci" / "run").read_text())
+    (repo / "docker" / "engine.sh").write_text(f"echo 'engine.sh: fake' >&2\nexit {engine_exit}\n")
+    (repo / "scripts" / "test").write_text('echo "tests ran $*"\n')
+    return repo
+
+
+def test_ci_run_fails_when_ci_is_set_and_the_engine_does_not_start(tmp_path: Path):
+    repo = _fake_repo(tmp_path, engine_exit=1)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    failed = subprocess.run(["bash", str(repo / ".ci" / "run")], capture_output=True, text=True, timeout=60,
+                            env={**env, "CI": "true"})
+    assert failed.returncode != 0 and "tests ran" not in failed.stdout
+    assert "CI is set and the Docker engine did not start" in failed.stderr
+    local = subprocess.run(["bash", str(repo / ".ci" / "run"), "-x"], capture_output=True, text=True, timeout=60, env=env)
+    assert local.returncode == 0 and local.stdout == "tests ran -x\n" and "warning: no Docker engine" in local.stderr
+    started = _fake_repo(tmp_path / "ok", engine_exit=0)
+    ran = subprocess.run(["bash", str(started / ".ci" / "run")], capture_output=True, text=True, timeout=60,
+                         env={**env, "CI": "true"})
+    assert ran.returncode == 0 and ran.stdout == "tests ran \n"
+
+
+def test_scripts_check_finds_accelerator_distributions(tmp_path: Path):
+    """The check scripts/test runs after installing: clean here (torch is the CPU build), and failing,
+    naming them, in a venv where real (stand-in) nvidia-cublas and triton wheels were installed by pip."""
+    check = ROOT / "scripts" / "no_accelerators.py"
+    clean = subprocess.run([sys.executable, str(check)], capture_output=True, text=True, timeout=60)
+    assert clean.returncode == 0, clean.stderr
+    sys.path.insert(0, str(ROOT / "tests" / "fixers"))
+    from localindex import build_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    stubs = [build_wheel(wheels, "nvidia-cublas", "13.0.0"), build_wheel(wheels, "triton", "3.4.0")]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", *map(str, stubs)],
+                   check=True, timeout=120, env={**os.environ, "PIP_FIND_LINKS": "", "PIP_CONSTRAINT": ""})
+    dirty = subprocess.run([str(venv / "bin" / "python"), str(check)], capture_output=True, text=True, timeout=60)
+    assert dirty.returncode == 1
+    assert "holds accelerator wheels: nvidia-cublas 13.0.0, triton 3.4.0" in dirty.stderr

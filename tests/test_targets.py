@@ -13,10 +13,10 @@ from depaudit.targets import DEFAULT_TARGETS, make_target, parse_platform, parse
 PLATFORMS = {
     "linux-x86_64": ("linux", "x86_64", (2, 28)),
     "linux-aarch64": ("linux", "aarch64", (2, 28)),
-    "macos-arm64": ("macos", "arm64", (13, 0)),
+    "macos-arm64": ("macos", "arm64", (14, 0)),  # the preset: macOS 14.0
     "windows-amd64": ("windows", "win_amd64", None),
     "linux": ("linux", "x86_64", (2, 28)),
-    "macos": ("macos", "arm64", (13, 0)),
+    "macos": ("macos", "arm64", (14, 0)),
     "windows": ("windows", "win_amd64", None),
     "x86_64-unknown-linux-gnu": ("linux", "x86_64", (2, 28)),
     "aarch64-unknown-linux-gnu": ("linux", "aarch64", (2, 28)),
@@ -81,6 +81,20 @@ def test_macos_versions_match_packaging(name, arch, macos):
     assert list(make_target(name, "3.12", macos=macos).tags) == expected_tags("3.12", platforms)
 
 
+def test_macos_defaults_uv_names_13_preset_14():
+    assert make_target("aarch64-apple-darwin", "3.12").tags[0] == "cp312-cp312-macosx_13_0_arm64"
+    assert make_target("x86_64-apple-darwin", "3.12").tags[0] == "cp312-cp312-macosx_13_0_x86_64"
+    assert make_target("macos-arm64", "3.12").tags[0] == "cp312-cp312-macosx_14_0_arm64"
+    assert make_target("macos", "3.12").tags[0] == "cp312-cp312-macosx_14_0_arm64"
+    # $MACOSX_DEPLOYMENT_TARGET (as uv reads it) moves the uv names only; --macos moves both
+    assert make_target("aarch64-apple-darwin", "3.12", deployment_target="12.3").tags[0] == "cp312-cp312-macosx_12_0_arm64"
+    assert make_target("macos-arm64", "3.12", deployment_target="12.3").tags[0] == "cp312-cp312-macosx_14_0_arm64"
+    assert make_target("macos-arm64", "3.12", macos="15.1").tags[0] == "cp312-cp312-macosx_15_0_arm64"
+    assert make_target("aarch64-apple-darwin", "3.12", macos="15.1", deployment_target="12.0").tags[0] == (
+        "cp312-cp312-macosx_15_0_arm64"
+    )
+
+
 def test_glibc_option_changes_only_names_without_a_version(monkeypatch):
     assert make_target("linux-x86_64", "3.12", glibc="2.34").tags[0] == "cp312-cp312-manylinux_2_34_x86_64"
     assert make_target("x86_64-manylinux_2_17", "3.12", glibc="2.34").tags[0] == "cp312-cp312-manylinux_2_17_x86_64"
@@ -99,10 +113,13 @@ def test_marker_environments():
 
 
 def test_aliases_mean_the_uv_names():
-    for alias, name in [("linux-x86_64", "x86_64-unknown-linux-gnu"), ("macos-arm64", "aarch64-apple-darwin"),
-                        ("windows-amd64", "x86_64-pc-windows-msvc"), ("linux-aarch64", "aarch64-unknown-linux-gnu")]:
+    for alias, name in [("linux-x86_64", "x86_64-unknown-linux-gnu"), ("windows-amd64", "x86_64-pc-windows-msvc"),
+                        ("linux-aarch64", "aarch64-unknown-linux-gnu")]:
         assert make_target(alias).tags == make_target(name).tags
         assert make_target(alias).environment == make_target(name).environment
+    # macos-arm64 is aarch64-apple-darwin at macOS 14.0 (its version as depaudit always measured it)
+    assert make_target("macos-arm64").tags == make_target("aarch64-apple-darwin", macos="14.0").tags
+    assert make_target("macos-arm64").environment == make_target("aarch64-apple-darwin").environment
     assert DEFAULT_TARGETS == ("linux-x86_64", "linux-aarch64", "macos-arm64", "windows-amd64")
 
 

@@ -25,7 +25,11 @@ from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+
+from depaudit import fileio
+from depaudit.analysis.hosts import HostPolicy, https_proxy_for, normal_host, resolve, url_problem
+from depaudit.analysis.hosts import registry_hosts as registry_hosts_of  # noqa: F401 (part of the API)
+from depaudit.errors import InputError, OutputError
 
 if TYPE_CHECKING:
     import ssl
@@ -230,11 +234,12 @@ _KINDS = ("download", "installed", "bytecode")
 
 
 def _read_cache_file(path: Path) -> dict[str, dict[str, int]]:
-    """Return the valid entries of the cache file; anything unreadable counts as empty."""
+    """Return the valid entries of the cache file; anything unreadable (or not a regular file) counts
+    as empty."""
     empty: dict[str, dict[str, int]] = {kind: {} for kind in _KINDS}
     try:
-        raw = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        raw = json.loads(fileio.read_bytes(path, "size cache"))
+    except (InputError, ValueError, RecursionError):
         return empty
     if not isinstance(raw, dict) or raw.get("schema") != CACHE_SCHEMA:
         return empty
@@ -250,25 +255,13 @@ def _read_cache_file(path: Path) -> dict[str, dict[str, int]]:
 
 
 def _write_cache_file(path: Path, tables: dict[str, dict[str, int]]) -> None:
-    """Write ``tables`` atomically (temp file in the same directory, then os.replace)."""
-    import tempfile
-
+    """Write ``tables`` through depaudit's one writer (temp file beside it, then rename).
+    Raises OSError or OutputError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # "bytecode" (an estimate, added later) is written only once used, so older readers see the same file.
     document = {"schema": CACHE_SCHEMA, **{kind: dict(sorted(tables[kind].items())) for kind in _KINDS
                                            if kind != "bytecode" or tables[kind]}}
-    fd, tmp = tempfile.mkstemp(prefix=".sizes-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(document, out, separators=(",", ":"))
-            out.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    fileio.write_text(path, json.dumps(document, separators=(",", ":")) + "\n")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -295,14 +288,6 @@ _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECA
 _MAX_RETRY_AFTER = 10.0
 
 
-def _is_https(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() == "https" and bool(parts.hostname)
-
-
 def _status_failure(response: Any) -> _Failure:
     code = response.status_code
     retryable = code == 429 or code >= 500
@@ -322,6 +307,81 @@ def _parse_length(value: str | None) -> int | None:
     return int(value)
 
 
+async def _precheck(policy: HostPolicy, host: str, port: int, timeout: float) -> None:
+    """Refuse (raise _Failure) a request whose host the policy refuses by name, or that resolves to a
+    non-global address. When the name does not resolve here but a proxy would carry the request, the
+    address cannot be checked: refused unless the host is exempt from the check."""
+    import asyncio
+
+    refused = policy.name_problem(host)
+    if refused:
+        raise _Failure(refused)
+    if not policy.checks_address(host):
+        return
+    try:
+        addresses = await asyncio.wait_for(asyncio.to_thread(resolve, host, port), timeout)
+    except (OSError, asyncio.TimeoutError):
+        if https_proxy_for(host):
+            raise _Failure(f"cannot check where {normal_host(host)} resolves (a proxy carries the request): "
+                           f"--allow-host {normal_host(host)} to permit") from None
+        raise _Failure(f"connection failed ({normal_host(host)} does not resolve)") from None
+    refused = policy.refuse_addresses(host, addresses)
+    if refused:
+        raise _Failure(refused)
+
+
+def _guarded_transport(ssl_context: Any, limits: Any, policy: HostPolicy) -> Any:
+    """An httpx transport whose connection pool connects only to addresses the policy accepts."""
+    import httpcore
+    import httpx
+
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
+    # httpx has no public hook for the network backend: the pool is rebuilt with the same settings and
+    # the guard (tests/analysis/test_index.py checks that a client built this way goes through it).
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context, max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+        http1=True, http2=False, network_backend=_GuardedBackend(policy),
+    )
+    return transport
+
+
+def _guarded_backend_class() -> type:
+    import httpcore
+
+    class GuardedBackend(httpcore.AsyncNetworkBackend):
+        """Resolves each host itself, refuses addresses the policy does not accept, and connects to an
+        accepted address (TLS still verifies the certificate against the host name)."""
+
+        def __init__(self, policy: HostPolicy) -> None:
+            self._policy = policy
+            self._inner = httpcore.AnyIOBackend()
+
+        async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                              local_address: str | None = None, socket_options: Any = None) -> Any:
+            import asyncio
+
+            if not self._policy.checks_address(host):
+                return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            try:
+                addresses = await asyncio.to_thread(resolve, host, port)
+            except OSError as exc:
+                raise httpcore.ConnectError(str(exc)) from None
+            refused = self._policy.refuse_addresses(host, addresses)
+            if refused:
+                raise _Failure(refused)
+            return await self._inner.connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
+
+        async def sleep(self, seconds: float) -> None:
+            await self._inner.sleep(seconds)
+
+    return GuardedBackend
+
+
+def _GuardedBackend(policy: HostPolicy) -> Any:  # noqa: N802 - builds the class lazily (httpcore import)
+    return _guarded_backend_class()(policy)
+
+
 class IndexClient:
     """Looks up wheel sizes on package indexes over https, with a cache and bounded retries.
 
@@ -329,6 +389,8 @@ class IndexClient:
     when set, as httpx does), or a path to a CA bundle file or directory. ``retries`` is the number of
     extra attempts per request after a connect error, timeout, 5xx or 429 (never after another 4xx);
     ``backoff`` is the first pause in seconds, doubled each time. ``timeout`` bounds each attempt.
+    ``hosts`` says where requests may go (see `depaudit.analysis.hosts`): by default any https host
+    that resolves only to global addresses.
     """
 
     def __init__(
@@ -341,6 +403,7 @@ class IndexClient:
         retries: int = 2,
         verify: ssl.SSLContext | str | bool = True,
         backoff: float = 0.5,
+        hosts: HostPolicy | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -357,6 +420,7 @@ class IndexClient:
         self.retries = retries
         self.backoff = float(backoff)
         self.verify = verify
+        self.hosts = hosts or HostPolicy()  # default: any host by name, only global addresses
         self.cache_write_error: str | None = None  # set when the cache could not be saved
         self._cache: dict[str, dict[str, int]] | None = None
 
@@ -396,8 +460,9 @@ class IndexClient:
                 raise TypeError(f"URL must be a string, got {type(url).__name__}")
             if url in results or url in pending:
                 continue
-            if not _is_https(url):
-                results[url] = SizeLookup(url, None, "not https", False)
+            problem = url_problem(url)
+            if problem:
+                results[url] = SizeLookup(url, None, problem, False)
             elif url in cache:
                 results[url] = SizeLookup(url, cache[url], None, True)
             elif self.offline:
@@ -434,6 +499,8 @@ class IndexClient:
             self.cache_write_error = None
         except OSError as exc:
             self.cache_write_error = f"{self.cache_path}: {exc.strerror or exc}"
+        except OutputError as exc:
+            self.cache_write_error = str(exc)
 
     @staticmethod
     def _run(coro: Any) -> Any:
@@ -449,23 +516,23 @@ class IndexClient:
         with ThreadPoolExecutor(max_workers=1) as pool:
             return pool.submit(asyncio.run, coro).result()
 
-    def _ssl_context(self) -> ssl.SSLContext | bool:
-        if isinstance(self.verify, str):
-            import ssl
+    def _ssl_context(self) -> ssl.SSLContext:
+        import ssl
 
+        import httpx
+
+        if isinstance(self.verify, str):
             if os.path.isdir(self.verify):
                 return ssl.create_default_context(capath=self.verify)
             return ssl.create_default_context(cafile=self.verify)
-        return self.verify
+        if isinstance(self.verify, ssl.SSLContext):
+            return self.verify
+        return httpx.create_ssl_context(verify=self.verify, trust_env=True)
 
     async def _fetch_all(self, kind: str, urls: list[str], progress: Progress | None) -> dict[str, SizeLookup]:
         import asyncio
 
         import httpx
-
-        async def https_only(request: Any) -> None:
-            if request.url.scheme != "https":
-                raise _Failure("redirect to non-https URL")
 
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         semaphore = asyncio.Semaphore(self.concurrency)
@@ -487,17 +554,38 @@ class IndexClient:
                 progress(done, len(urls))
             return result
 
-        async with httpx.AsyncClient(
-            verify=self._ssl_context(),
+        async with self._client(limits) as client:
+            answers = await asyncio.gather(*(one(url) for url in urls))
+        return {answer.url: answer for answer in answers}
+
+    def _client(self, limits: Any) -> Any:
+        """The httpx client: every request (redirects too) passes the host policy first; without an
+        environment proxy, connections go through the address guard as well (checked at connect time,
+        so a name that resolves differently the second time gains nothing)."""
+        import httpx
+
+        policy = self.hosts
+
+        async def guard(request: Any) -> None:
+            if request.url.scheme != "https":
+                raise _Failure("redirect to non-https URL")
+            await _precheck(policy, request.url.host, request.url.port or 443, self.timeout)
+
+        import urllib.request  # ~20 ms: only the network path pays for it
+
+        ssl_context = self._ssl_context()
+        direct = not urllib.request.getproxies_environment()
+        transport = _guarded_transport(ssl_context, limits, policy) if direct else None
+        return httpx.AsyncClient(
+            verify=ssl_context,
             timeout=httpx.Timeout(self.timeout),
             limits=limits,
             follow_redirects=True,
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-            event_hooks={"request": [https_only]},
+            event_hooks={"request": [guard]},
             trust_env=True,
-        ) as client:
-            answers = await asyncio.gather(*(one(url) for url in urls))
-        return {answer.url: answer for answer in answers}
+            transport=transport,
+        )
 
     # -- one request, with retries ----------------------------------------------------------------
 

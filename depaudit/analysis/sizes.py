@@ -10,7 +10,7 @@ through `analysis.index.IndexClient`, which caches them on disk and never touche
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from depaudit.model import InstalledPackage
@@ -45,18 +45,24 @@ def fill_sizes(
     progress: Progress | None = None,
     client=None,
     basis: str | None = None,
+    allow_hosts: Iterable[str] = (),
 ) -> list[InstalledPackage]:
     """Return `packages` with `size` set on `basis` ("download", "installed" or "bytecode"; the
-    `installed` flag is the older spelling of "installed")."""
+    `installed` flag is the older spelling of "installed"). Look-ups go only to the hosts of these
+    packages' registries and their file hosts, at global addresses, plus the hosts in `allow_hosts`
+    (see `depaudit.analysis.hosts`)."""
     basis = basis or ("installed" if installed else "download")
     installed = basis != "download"
     urls = lookup_urls(packages, installed)
     answers = {}
     if urls:
         if client is None:
-            from depaudit.analysis.index import IndexClient  # httpx and asyncio: only when looking up
+            # httpx, asyncio and the host policy: only when looking up (start-up of offline scans)
+            from depaudit.analysis.hosts import HostPolicy, registry_hosts
+            from depaudit.analysis.index import IndexClient
 
-            client = IndexClient(cache_dir, offline=offline)
+            registries = registry_hosts({p.package.source.value for p in packages if p.package.source.kind == "registry"})
+            client = IndexClient(cache_dir, offline=offline, hosts=HostPolicy.make(registries, allow_hosts))
         lookup = {"download": client.download_sizes, "installed": client.installed_sizes,
                   "bytecode": client.bytecode_sizes}[basis]
         answers = lookup(urls, progress)

@@ -130,3 +130,20 @@ def _torch_reach(lock: Lock, project_name: str | None) -> list[TorchReach]:
         result.append(TorchReach(name, versions.get(name), tuple(direct.get(name, ())),
                                  tuple(transitive.get(name, ())), name in member_direct))
     return result
+
+
+def runtime_torch_paths(lock: Lock, project_name: str | None = None) -> list[tuple[str, ...]]:
+    """For each runtime dependency of the project that is not itself torch-family but brings a
+    torch-family package in, the shortest chain from it to that package (`("sentence-transformers",
+    "torch")`), sorted. Empty when the lock has no identifiable project root."""
+    root = root_package(lock, project_name)
+    if root is None:
+        return []
+    paths = []
+    for dep in root.dependencies:
+        if is_torch_family(dep.name):
+            continue
+        hits = sorted((len(path), path) for name, path in reachable(lock, (dep,)).items() if is_torch_family(name))
+        if hits:
+            paths.append(hits[0][1])
+    return sorted(set(paths))

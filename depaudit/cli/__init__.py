@@ -16,11 +16,13 @@ from typing import Any
 # Each module registers its commands on `app` when imported.
 COMMAND_MODULES = (  # in the order `depaudit --help` lists them
     "depaudit.cli.scan",
+    "depaudit.cli.diff",
     "depaudit.cli.fix",
     "depaudit.cli.lint",
     "depaudit.cli.image",
     "depaudit.cli.bench",
     "depaudit.cli.gate",
+    "depaudit.cli.hook",
 )
 
 
@@ -102,7 +104,7 @@ def _run(command: Callable[[], Any], exits: tuple = (), click_errors: tuple = ()
     """Run a command, mapping what it raises to a message and an exit code (the same for the typer
     path, which passes click's exception classes, and the fast path)."""
     from depaudit.cli.output import error
-    from depaudit.errors import EXIT_USAGE, DepauditError
+    from depaudit.errors import EXIT_INPUT, EXIT_TOOL, EXIT_USAGE, DepauditError
 
     try:
         result = command()
@@ -117,9 +119,20 @@ def _run(command: Callable[[], Any], exits: tuple = (), click_errors: tuple = ()
     except DepauditError as exc:
         error(str(exc))  # control characters from file names or file text escaped
         return exc.exit_code
+    except (MemoryError, SystemError) as exc:
+        # A last line of defence: readers and parsers turn MemoryError into an InputError naming the file
+        # where they can. Out of memory, CPython can also fail inside C code (SystemError) mid-parse.
+        what = "out of memory" if isinstance(exc, MemoryError) else "the interpreter failed (usually: out of memory)"
+        error(f"{what}; an input is too large for this process's memory limit")
+        return EXIT_INPUT
     except KeyboardInterrupt:
         print("depaudit: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # A last line of defence: readers and writers report their paths as DepauditErrors already.
+        where = f"{exc.filename}: " if exc.filename else ""
+        error(f"{where}{exc.strerror or exc}")
+        return EXIT_INPUT if exc.filename else EXIT_TOOL
     return result if isinstance(result, int) else 0

@@ -46,6 +46,7 @@ warn = _output.warn
 write_output = _output.write_output
 
 
+
 def parse_size_option(value: str | None, option: str) -> int | None:
     """Parse a size option (`3GB`, `500MiB`, `0`) into bytes, or raise UsageError naming the option."""
     if value is None:

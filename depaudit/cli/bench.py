@@ -46,7 +46,7 @@ def bench(
 ) -> int:
     """Cold build time, image size, start-to-ready, latency p50/p95 and agreement with torch, per variant."""
     set_verbosity(quiet, verbose)
-    from depaudit.fileio import atomic_write_text
+    from depaudit.fileio import write_text
     from depaudit.images.bench import VARIANTS, BenchConfig, run_bench
     from depaudit.render.bench import charts, render_markdown
 
@@ -58,10 +58,10 @@ def bench(
                       **({"wheel_dirs": tuple(wheels)} if wheels else {}))
     report = run_bench(cfg, say=lambda message: info(f"depaudit bench: {message}"))
     output_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(output_dir / "images.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_text(output_dir / "images.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
     for name, svg in charts(report).items():
-        atomic_write_text(output_dir / name, svg)
-    atomic_write_text(output_dir / "images.md", render_markdown(report))
+        write_text(output_dir / name, svg)
+    write_text(output_dir / "images.md", render_markdown(report))
     info(f"depaudit bench: wrote {output_dir / 'images.md'}, images.json and 3 charts")
     sys.stdout.write(render_markdown(report))
     failed = [v["variant"] for v in report["variants"] if v.get("error")]
@@ -69,15 +69,15 @@ def bench(
 
 
 def _rerender(path: Path, output_dir: Path) -> int:
-    from depaudit.fileio import atomic_write_text
+    from depaudit.fileio import write_text
     from depaudit.gate import load_bench_report
     from depaudit.render.bench import charts, render_markdown
 
     report = load_bench_report(path)
     output_dir.mkdir(parents=True, exist_ok=True)
     for name, svg in charts(report).items():
-        atomic_write_text(output_dir / name, svg)
-    atomic_write_text(output_dir / "images.md", render_markdown(report))
+        write_text(output_dir / name, svg)
+    write_text(output_dir / "images.md", render_markdown(report))
     info(f"depaudit bench: re-rendered {output_dir / 'images.md'} and 3 charts from {path}")
     return 0
 

@@ -43,12 +43,25 @@ def begin(fmt: FormatChoice, quiet: bool, verbose: bool) -> None:
 
 def pyproject_option(given: Path | None, start: Path) -> Path | None:
     """The pyproject.toml a command reads settings from: `--pyproject` (which must exist) or the nearest
-    one above `start`. Raises InputError for a `--pyproject` that is not a file."""
+    one above `start`. Raises InputError for a `--pyproject` that does not exist (anything else that is
+    not a regular file is refused by the bounded reader when it is read)."""
     if given is not None:
-        if not given.is_file():
+        if not (given.exists() or given.is_symlink()):
             raise InputError(given, "no such file")
         return given
     return find_pyproject(start)
+
+
+def allow_hosts(given: list[str] | None, pyproject: Path | None) -> tuple[str, ...]:
+    """The hosts size look-ups may reach besides the lock's registries: `--allow-host`, else
+    DEPAUDIT_ALLOW_HOSTS, else `allow-hosts` in [tool.depaudit]. Raises InputError/UsageError for a
+    value that is not a list of strings."""
+    layer = resolve_layers({"allow-hosts": given}, pyproject, options={"allow-hosts": "--allow-host"}).get(
+        "allow-hosts"
+    )
+    if layer is None:
+        return ()
+    return tuple(convert("list", "allow-hosts", layer.value, layer_error(layer, pyproject)))
 
 
 def render_options(

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from depaudit.cli._app import app, info, stdout_console, write_output
-from depaudit.cli.options import QuietOption, VerboseOption
+from depaudit.cli.options import AllowHostOption, QuietOption, VerboseOption, allow_hosts
 from depaudit.cli.output import set_verbosity
 
 
@@ -36,7 +36,8 @@ def fix(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unified diff; change nothing.")] = False,
     lock: Annotated[bool, typer.Option("--lock", help="Re-lock with uv and show before/after per target (in a temp copy with --dry-run).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Switch a project that asks for CUDA on purpose.")] = False,
-    target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Targets for the before/after table (repeatable; default all).")] = None,
+    allow_torch: Annotated[bool, typer.Option("--allow-torch", help="--to onnxruntime/tinygrad: exit 0 even when runtime dependencies still bring torch in.")] = False,
+    target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Targets for the before/after table and the verdict (repeatable; default all).")] = None,
     package: Annotated[Optional[list[str]], typer.Option("--package", help="Workspace member whose install the before/after table measures (repeatable; default: the root project).")] = None,
     all_packages: Annotated[bool, typer.Option("--all-packages", help="Measure every workspace member installed together.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Size look-ups never touch the network (sizes may be unknown).")] = False,
@@ -45,36 +46,60 @@ def fix(
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    allow_host: AllowHostOption = None,
 ) -> int:
-    """Rewrite a project so it stops installing CUDA wheels it never uses; --dry-run shows the diff."""
+    """Rewrite a project so it stops installing CUDA wheels it never uses; --dry-run shows the diff.
+    Exit 0 fixed, 1 the lock still installs accelerator wheels (or torch at run time), 3 bad input,
+    4 uv failed or a file changed meanwhile, 5 refused (nothing changed)."""
     set_verbosity(quiet, verbose)
     from depaudit.fixers.apply import unified_diff
-    from depaudit.fixers.project import apply_and_lock, dry_run_lock, plan_fix
+    from depaudit.fixers.project import plan_fix, recover_interrupted
     from depaudit.fixers.pyproject import DEFAULT_CPU_INDEX_URL
 
     from depaudit import settings
 
-    conf = settings.resolve({"cpu-index-url": cpu_index_url, "targets": target},
-                            settings.find_pyproject(path) if path.exists() and _is_project(path) else None)
+    pyproject = settings.find_pyproject(path) if path.exists() and _is_project(path) else None
+    conf = settings.resolve({"cpu-index-url": cpu_index_url, "targets": target}, pyproject)
     targets = conf["targets"]
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
+    for message in recover_interrupted(path):
+        info(f"depaudit: {message}")
     plan = plan_fix(path, to.value, index_url=str(conf["cpu-index-url"] or DEFAULT_CPU_INDEX_URL), force=force)
-    base = Path.cwd()
-    diff = "".join(unified_diff(e, base) for e in plan.edits if e.changed)
-    status = _status(plan, dry_run)
-    deltas = None
-    if plan.changed and lock and plan.kind == "pyproject":
+    diff = "".join(unified_diff(e, Path.cwd()) for e in plan.edits if e.changed)
+    deltas, verdict = None, None
+    if plan.kind == "pyproject":
+        hosts = allow_hosts(allow_host, pyproject)
         from depaudit.model import Selection
 
         selection = Selection(packages=tuple(package or ()), all_packages=all_packages)
-        deltas = _locked_comparison(plan, dry_run, targets, offline, selection)
+        deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, (offline, hosts, selection), allow_torch)
     elif plan.changed and not dry_run:
+        from depaudit.fixers.project import apply_and_lock
+
         apply_and_lock(plan, lock=False)
-    elif lock and plan.kind != "pyproject":
+    if lock and plan.kind != "pyproject":
         info("depaudit: --lock applies to uv projects only; skipped")
-    _emit(plan, status, diff, deltas, fmt, output, binary, dry_run)
-    return 0
+    _emit(plan, _status(plan, dry_run, verdict, lock), diff, deltas, verdict, fmt, output, binary)
+    return 0 if verdict is None or verdict.ok else 1
+
+
+def _fix_project(plan, to: str, dry_run: bool, lock: bool, targets, lookups: tuple, allow_torch: bool):
+    """Apply (unless dry run) and, with --lock, re-lock; then judge by the lock: (deltas, verdict)."""
+    from depaudit.fixers.project import apply_and_lock, plan_verdict
+
+    if plan.changed and lock:
+        return _locked_comparison(plan, dry_run, targets, lookups, to, allow_torch)
+    if plan.changed and not dry_run:
+        apply_and_lock(plan, lock=False)
+    if not plan.changed:
+        verdict = plan_verdict(plan, to, plan.lock_path, targets=targets, allow_torch=allow_torch)
+        if lock and verdict.state == "stale":  # nothing to edit, but --lock asks for a lock that matches
+            return _locked_comparison(plan, dry_run, targets, lookups, to, allow_torch)
+        return None, verdict
+    if to != "cpu-index":  # the old lock still tells which other runtime dependencies bring torch in
+        return None, plan_verdict(plan, to, plan.lock_path, allow_torch=allow_torch, check_stale=False)
+    return None, None
 
 
 def _is_project(path: Path) -> bool:
@@ -83,47 +108,61 @@ def _is_project(path: Path) -> bool:
     return path.is_dir() or path.name == "pyproject.toml"
 
 
-def _status(plan, dry_run: bool) -> str:
-    if not plan.changed:
-        if plan.notes and "installs no torch-family package" in plan.notes[0]:
-            return "nothing to change: the project installs no torch-family package"
+def _status(plan, dry_run: bool, verdict, locked: bool) -> str:
+    """One line: what changed, or whether the lock shows the project fixed (never from the config alone)."""
+    if plan.changed:
+        files = ", ".join(sorted({Path(e.path).name for e in plan.edits if e.changed}))
+        if dry_run:
+            return f"would change {files} (dry run)"
+        relocked = " and uv.lock" if locked and plan.kind == "pyproject" else ""
+        return f"changed {files}{relocked}"
+    if plan.kind != "pyproject":
         return "already fixed, nothing to change"
-    files = ", ".join(sorted({Path(e.path).name for e in plan.edits if e.changed}))
-    return f"would change {files} (dry run)" if dry_run else f"changed {files}"
+    torch_free = any("installs no torch-family package" in n for n in plan.notes)
+    if verdict is not None and verdict.state == "clean":
+        return ("nothing to change: the project installs no torch-family package" if torch_free
+                else "already fixed, nothing to change")
+    if verdict is not None and verdict.state in ("no-lock", "torch-allowed"):
+        return "nothing to change in pyproject.toml"
+    return {"stale": "not fixed: pyproject.toml is configured, but uv.lock is stale",
+            "torch-at-runtime": "not fixed: nothing to change in pyproject.toml, but torch is still installed at run time",
+            }.get(verdict.state if verdict else "", "not fixed: nothing depaudit can change in pyproject.toml, "
+                                                  "but uv.lock still installs accelerator wheels")
 
 
-def _locked_comparison(plan, dry_run: bool, targets, offline: bool, selection=None):
-    """Scan the lock before, apply (or copy + apply) and re-lock, scan after: the per-target deltas."""
-    from depaudit.fixers.project import apply_and_lock, compare, dry_run_lock
+def _locked_comparison(plan, dry_run: bool, targets, lookups: tuple, to: str, allow_torch: bool):
+    """Scan the lock before, apply (or copy + apply) and re-lock, scan after: (per-target deltas, the
+    verdict of the new lock). `lookups`: (offline, allowed hosts) for the size look-ups, and the
+    workspace selection the before/after scans measure."""
+    from depaudit.fixers.project import apply_and_lock, compare, dry_run_lock, plan_verdict
     from depaudit.scan import scan_lock
 
-    kwargs = {"targets": targets or None, "offline": offline}
-    if selection is not None:
-        kwargs["selection"] = selection
+    offline, hosts, selection = lookups
+    kwargs = {"targets": targets or None, "offline": offline, "allow_hosts": hosts, "selection": selection}
     before = scan_lock(plan.lock_path, **kwargs) if plan.lock_path else None
     if dry_run:
         info("depaudit: re-locking a copy of the project with uv (dry run: your files stay as they are)")
         new_lock = dry_run_lock(plan)
         try:
             after = scan_lock(new_lock, **kwargs)
+            verdict = plan_verdict(plan, to, new_lock, targets=targets, allow_torch=allow_torch)
         finally:
             shutil.rmtree(new_lock.parent.parent, ignore_errors=True)
     else:
         info("depaudit: re-locking with uv")
         apply_and_lock(plan, lock=True)
-        after = scan_lock(plan.lock_path or plan.project_dir / "uv.lock", **kwargs)
-    return compare(before, after)
+        new_lock = plan.lock_path or plan.project_dir / "uv.lock"
+        after = scan_lock(new_lock, **kwargs)
+        verdict = plan_verdict(plan, to, new_lock, targets=targets, allow_torch=allow_torch)
+    return compare(before, after), verdict
 
 
-def _emit(plan, status, diff, deltas, fmt: FixFormat, output, binary: bool, dry_run: bool) -> None:
+def _emit(plan, status, diff, deltas, verdict, fmt: FixFormat, output, binary: bool) -> None:
     if fmt is FixFormat.json:
-        write_output(json.dumps(_json(plan, status, diff, deltas), indent=2), output)
+        write_output(json.dumps(_json(plan, status, diff, deltas, verdict), indent=2), output)
         return
-    if fmt is FixFormat.markdown:
-        write_output(_markdown(plan, status, diff, deltas, binary), output)
-        return
-    if output not in (None, "-"):
-        write_output(_markdown(plan, status, diff, deltas, binary), output)
+    if fmt is FixFormat.markdown or output not in (None, "-"):
+        write_output(_markdown(plan, status, diff, deltas, verdict, binary), output)
         return
     console = stdout_console()
     if diff:
@@ -137,10 +176,18 @@ def _emit(plan, status, diff, deltas, fmt: FixFormat, output, binary: bool, dry_
     for note in plan.notes:
         console.print(f"  - {note}", markup=False, soft_wrap=True)
     _print_imports(console, plan)
+    if verdict is not None:
+        console.print(_verdict_line(verdict), markup=False, soft_wrap=True)
+        for line in verdict.details:
+            console.print(f"  {line}", markup=False, soft_wrap=True)
     if deltas is not None:
         console.print(_delta_table(deltas, binary))
         for line in _removed_lines(deltas):
             console.print(line, markup=False, soft_wrap=True)
+
+
+def _verdict_line(verdict) -> str:
+    return f"lock: {verdict.message}"
 
 
 def _print_imports(console, plan) -> None:
@@ -181,13 +228,15 @@ def _delta_table(deltas, binary: bool):
     return table
 
 
-def _markdown(plan, status, diff, deltas, binary: bool) -> str:
+def _markdown(plan, status, diff, deltas, verdict, binary: bool) -> str:
     out = []
     if diff:
         out += ["```diff", diff.rstrip("\n"), "```", ""]
     out.append(status)
     out += [f"- {n}" for n in plan.notes]
     out += [f"- `{i.path}:{i.line}`: imports `{i.module}`" for i in plan.imports]
+    if verdict is not None:
+        out += ["", _verdict_line(verdict)] + [f"- `{line}`" for line in verdict.details]
     if deltas is not None:
         out += ["", "| " + " | ".join(_HEAD) + " |", "|" + " --- |" * len(_HEAD)]
         out += ["| " + " | ".join(row) + " |" for row in _rows(deltas, binary)]
@@ -195,7 +244,7 @@ def _markdown(plan, status, diff, deltas, binary: bool) -> str:
     return "\n".join(out) + "\n"
 
 
-def _json(plan, status, diff, deltas) -> dict:
+def _json(plan, status, diff, deltas, verdict) -> dict:
     from dataclasses import asdict
 
     return {
@@ -206,5 +255,7 @@ def _json(plan, status, diff, deltas) -> dict:
         "diff": diff,
         "notes": list(plan.notes),
         "imports": [asdict(i) for i in plan.imports],
+        "verdict": None if verdict is None else {"state": verdict.state, "ok": verdict.ok,
+                                                 "message": verdict.message, "details": list(verdict.details)},
         "targets": None if deltas is None else [asdict(d) for d in deltas],
     }

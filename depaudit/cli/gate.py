@@ -110,6 +110,7 @@ def gate(
     docs_url: opt.DocsUrlOption = None,
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
+    allow_host: opt.AllowHostOption = None,
 ) -> int:
     """Check budgets; every check is listed PASS, FAIL or UNKNOWN, and only PASS passes. Appends a
     markdown summary to $GITHUB_STEP_SUMMARY when it is set."""
@@ -140,7 +141,14 @@ def gate(
         selection=selection,
     )
     rules = rule_config("gate", select or (), ignore or (), project)
-    report = gate_report(budgets, offline=offline, select=rules.select, ignore=rules.ignore, binary=binary)
+    report = gate_report(
+        budgets,
+        offline=offline,
+        select=rules.select,
+        ignore=rules.ignore,
+        binary=binary,
+        allow_hosts=opt.allow_hosts(allow_host, project),
+    )
     options = opt.render_options(project, docs_url, binary=binary)
     emit(render(GATE_RENDERERS, fmt.format, report, options), output)
     written = append_step_summary(gate_markdown(report, options))

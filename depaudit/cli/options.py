@@ -12,6 +12,7 @@ import typer
 from depaudit.cli.common import FORMAT_CHOICES as FORMAT_CHOICES
 from depaudit.cli.common import FailOn as FailOn
 from depaudit.cli.common import FormatChoice as FormatChoice
+from depaudit.cli.common import allow_hosts as allow_hosts
 from depaudit.cli.common import begin as begin
 from depaudit.cli.common import pyproject_option as pyproject_option
 from depaudit.cli.common import render_options as render_options
@@ -48,7 +49,20 @@ FormatOption = Annotated[
 TABLE = FormatChoice(OutputFormat.table)
 
 OutputOption = Annotated[
-    str | None, typer.Option("--output", "-o", help="Write to FILE ('-' for stdout); the file is replaced atomically.")
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to FILE ('-' for stdout); a file is replaced atomically, a device or FIFO written in place.",
+    ),
+]
+AllowHostOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-host",
+        help="Let size look-ups reach HOST even when it is not one of the lock's registries or resolves to a "
+        "loopback/private/link-local address (repeatable; also allow-hosts in [tool.depaudit], DEPAUDIT_ALLOW_HOSTS).",
+    ),
 ]
 SelectOption = Annotated[
     list[str] | None,

@@ -16,6 +16,7 @@ from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from depaudit.fileio import append_text, write_text
 from depaudit.render.escaping import escape_control, escape_lines
 from depaudit.render.formats import HumanOutput, Rendered
 
@@ -96,22 +97,16 @@ def make_console(*, stderr: bool = False, file: StringIO | None = None) -> Conso
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write machine output to stdout (None or "-") or to a file (replaced atomically)."""
+    """Write machine output to stdout (None or "-") or to FILE through depaudit's one writer: a regular
+    file is replaced atomically (through symlinks, mode and owner kept), a device, FIFO or `/dev/fd/N` is
+    written in place and never replaced. Raises OutputError (exit 3) naming the path."""
     if output in (None, "-"):
         sys.stdout.write(text)
         if text and not text.endswith("\n"):
             sys.stdout.write("\n")
         sys.stdout.flush()
         return
-    target, text = Path(str(output)), text if text.endswith("\n") else text + "\n"
-    if target.exists() and not target.is_file():
-        # A device, FIFO or /dev/fd/N (`-o /dev/null`): written in place, never replaced by a regular file.
-        with target.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-        return
-    from depaudit.fileio import atomic_write_text  # tempfile and shutil: only when a file is written
-
-    atomic_write_text(target, text)
+    write_text(str(output), text if text.endswith("\n") else text + "\n")
 
 
 def plain_text(human: HumanOutput) -> str:
@@ -149,6 +144,5 @@ def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None)
     if not target:
         return None
     path = Path(target)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    append_text(path, markdown if markdown.endswith("\n") else markdown + "\n")  # never blocks on a FIFO
     return path

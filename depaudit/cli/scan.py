@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from depaudit.cli.common import FORMAT_CHOICES, FailOn, FormatChoice, begin, render_options
+from depaudit.cli.common import FORMAT_CHOICES, FailOn, FormatChoice, allow_hosts, begin, render_options
 from depaudit.cli.output import emit, info, make_console, problem
 from depaudit.cli._spec import Param
 from depaudit.errors import UsageError
@@ -51,7 +51,7 @@ PARAMS: tuple[Param, ...] = (
     Param("installed", ("--installed",), bool, False, "Installed size: the wheels' uncompressed contents, read from their zip central directories by HTTP ranges (what uv installs: no bytecode)."),
     Param("bytecode", ("--bytecode",), bool, False, "Installed size plus an estimate of the .pyc files pip compiles at install time."),
     Param("fmt", ("--format", "-f"), FormatChoice, FormatChoice(OutputFormat.table), "Output format (default table): table, json, markdown, sarif, gnu (path:line:col: DAxxx message).", parse=_format, metavar=f"[{FORMAT_CHOICES}]", complete=_complete_format),
-    Param("output", ("--output", "-o"), str, None, "Write to FILE ('-' for stdout); the file is replaced atomically."),
+    Param("output", ("--output", "-o"), str, None, "Write to FILE ('-' for stdout); a file is replaced atomically, a device or FIFO written in place."),
     Param("binary", ("--binary",), bool, False, "Show MiB/GiB instead of MB/GB."),
     Param("top", ("--top",), int, 15, "Rows per target in the table."),
     Param("show_all", ("--all",), bool, False, "Show every package."),
@@ -60,12 +60,14 @@ PARAMS: tuple[Param, ...] = (
     Param("fail_on", ("--fail-on",), FailOn, FailOn.never, "Exit 1 on findings at or above this severity."),
     Param("cache_dir", ("--cache-dir",), Path, None, "Size cache folder (default: user cache)."),
     Param("glibc", ("--glibc",), str, None, "glibc of Linux targets whose name fixes none (default 2.28, as uv)."),
-    Param("macos", ("--macos",), str, None, "macOS version of the apple-darwin targets (default $MACOSX_DEPLOYMENT_TARGET, else 13.0, as uv)."),
+    Param("macos", ("--macos",), str, None, "macOS version of macos-arm64 (default 14.0) and the apple-darwin targets (default $MACOSX_DEPLOYMENT_TARGET, else 13.0, as uv)."),
     Param("select", ("--select",), str, None, "Run only these rule IDs or prefixes (DA3, DA302); repeatable or comma-separated.", multiple=True),
     Param("ignore", ("--ignore",), str, None, "Skip these rule IDs or prefixes; repeatable or comma-separated.", multiple=True),
     Param("docs_url", ("--docs-url",), str, None, "Base URL of the rule pages for SARIF helpUri (default: [tool.depaudit] docs-url, else the project's documentation URL)."),
     Param("quiet", ("--quiet", "-q"), bool, False, "Print only errors and the report itself."),
     Param("verbose", ("--verbose",), bool, False, "Also print what is looked up and decided (settings, rules, files, checks)."),
+    Param("allow_host", ("--allow-host",), str, None, "Let size look-ups reach HOST even when it is not one of the lock's registries or resolves to a loopback/private/link-local address (repeatable; also allow-hosts in [tool.depaudit], DEPAUDIT_ALLOW_HOSTS).", multiple=True, metavar="HOST"),
+    Param("baseline", ("--baseline",), str, None, "Show the change from the lock at git revision REV instead (as `depaudit diff REV:LOCK LOCK`).", metavar="REV"),
 )
 
 
@@ -109,7 +111,7 @@ def scan(lockfile: Path | None, target: list[str] | None, python: str | None, pa
          output: str | None, binary: bool, top: int, show_all: bool, max_download: list[str] | None,
          max_accelerator: list[str] | None, fail_on: FailOn, cache_dir: Path | None, glibc: str | None,
          macos: str | None, select: list[str] | None, ignore: list[str] | None, docs_url: str | None,
-         quiet: bool, verbose: bool) -> int:
+         quiet: bool, verbose: bool, allow_host: list[str] | None = None, baseline: str | None = None) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit.rules.config import rule_config
     from depaudit.settings import find_pyproject
@@ -125,12 +127,19 @@ def scan(lockfile: Path | None, target: list[str] | None, python: str | None, pa
                           groups=tuple(group or ()) + (("dev",) if dev else ()),
                           packages=members, all_packages=all_packages, all_groups=all_groups)
     lock = load_lock(location.path)
-    report = _measure(lock, conf, selection, quiet, installed=installed, bytecode=bytecode, glibc=glibc, macos=macos)
+    report = _measure(lock, conf, selection, quiet, installed=installed, bytecode=bytecode, glibc=glibc, macos=macos,
+                      allow_hosts=allow_hosts(allow_host, pyproject))
     report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)
     breaches = _breaches(report, conf)
     options = render_options(pyproject, docs_url, binary=binary, top=None if show_all else top,
                              indent=2 if _to_terminal(output) else None)
-    _emit(report, breaches, fmt.format, output, options, rules)
+    if baseline is not None:  # the diff against the lock at REV instead of the scan report
+        from depaudit.cli.diff import emit_baseline
+
+        emit_baseline(report, location.path, baseline, fmt.format, output, options, selection=selection,
+                      offline=conf["offline"], glibc=glibc, macos=macos, **conf["cache"])
+    else:
+        _emit(report, breaches, fmt.format, output, options, rules)
     return _verdict(report, breaches, conf, fmt.format, fail_on, binary)
 
 

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from depaudit.fileio import atomic_write_bytes, atomic_write_text
+from depaudit.fileio import read_bytes, write_bytes, write_text
 from depaudit.model import Edit
 
 
@@ -41,10 +41,7 @@ class Snapshot:
         files: dict[Path, bytes | None] = {}
         for path in paths:
             path = Path(path)
-            try:
-                files[path] = path.read_bytes()
-            except FileNotFoundError:
-                files[path] = None
+            files[path] = read_bytes(path, "file") if os.path.lexists(path) else None
         return cls(files)
 
     def restore(self) -> None:
@@ -56,29 +53,26 @@ class Snapshot:
                 except FileNotFoundError:
                     pass
             else:
-                try:
-                    if path.read_bytes() == data:
-                        continue
-                except FileNotFoundError:
-                    pass
-                atomic_write_bytes(path, data)
+                if os.path.lexists(path) and read_bytes(path, "file") == data:
+                    continue
+                write_bytes(path, data)
 
 
 def apply_edits(edits: list[Edit]) -> list[Edit]:
     """Write each changed edit atomically; if any write fails, restore the ones already written and
-    re-raise. Refuses (FixError) when a file changed on disk since it was planned. Returns the edits
+    re-raise. Refuses (ChangedOnDisk, exit 4) when a file changed on disk since it was planned. Returns the edits
     written."""
-    from depaudit.errors import FixError
+    from depaudit.errors import ChangedOnDisk
 
     changed = [e for e in edits if e.changed]
     snapshot = Snapshot.take(Path(e.path) for e in changed)
     for edit in changed:
         data = snapshot.files[Path(edit.path)]
         if data is None or data.decode("utf-8", "replace") != edit.before:
-            raise FixError(f"{edit.path}: changed on disk while planning the fix; nothing written")
+            raise ChangedOnDisk(f"{edit.path}: changed on disk while planning the fix; nothing written")
     try:
         for edit in changed:
-            atomic_write_text(Path(edit.path), edit.after)
+            write_text(Path(edit.path), edit.after)
     except BaseException:
         snapshot.restore()
         raise

@@ -10,15 +10,17 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from depaudit.errors import FixError, InputError, ToolError, UsageError
-from depaudit.fixers.apply import Snapshot, apply_edits
+from depaudit import fileio
+from depaudit.errors import InputError, ToolError, UsageError
+from depaudit.fixers.apply import apply_edits
 from depaudit.fixers.pyproject import (
-    DEFAULT_CPU_INDEX_URL, RUNTIMES, TorchImport, find_torch_imports, needs_from_reach,
+    DEFAULT_CPU_INDEX_URL, RUNTIMES, TorchImport, describe_ref, find_torch_imports, needs_from_reach,
     plan_cpu_index_text, plan_runtime_swap_text,
 )
+from depaudit.fixers.relock import recover, relock
 from depaudit.model import Edit, SizeReport
 from depaudit.process import run_tool
 
@@ -37,6 +39,7 @@ class FixPlan:
     notes: tuple[str, ...] = ()
     imports: tuple[TorchImport, ...] = ()
     lock_path: Path | None = None
+    lock_bytes: bytes | None = None  # uv.lock as read when planning: a change before the swap refuses it
 
     @property
     def changed(self) -> bool:
@@ -80,7 +83,7 @@ def classify(path: Path) -> tuple[str, Path]:
 def plan_fix(path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_INDEX_URL,
              force: bool = False) -> FixPlan:
     """Plan the fix for PATH (a project folder, pyproject.toml, requirements file or Dockerfile).
-    Raises InputError (unreadable/invalid input), FixError (refused), UsageError (unsupported combo)."""
+    Raises InputError (unreadable/invalid input), FixRefused (refused, exit 5), UsageError (unsupported combo)."""
     if to not in FIX_TARGETS:
         raise UsageError(f"--to must be one of {', '.join(FIX_TARGETS)}")
     kind, file = classify(Path(path))
@@ -95,17 +98,34 @@ def plan_fix(path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_
         edit = plan_requirements_text(text, str(file), index_url=index_url, force=force)
         return FixPlan("requirements", file.parent, (edit,), edit.summary)
     lock_path = find_lock(file.parent)
+    lock_bytes = fileio.read_bytes(lock_path, "lock file") if lock_path is not None else None
     if to == "cpu-index":
-        return _plan_cpu_index(file, text, lock_path, index_url, force)
-    return _plan_runtime(file, text, lock_path, to)
+        plan = _plan_cpu_index(file, text, lock_path, index_url, force)
+    else:
+        plan = _plan_runtime(file, text, lock_path, to)
+    return replace(plan, lock_bytes=lock_bytes)
+
+
+def recover_interrupted(path: Path) -> list[str]:
+    """Finish or undo an interrupted `fix --lock` around PATH (its folder, and its lock's folder).
+    Returns what was done, one sentence each. Raises ChangedOnDisk when that cannot be done safely."""
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    lock = find_lock(folder) if folder.is_dir() else None
+    done = []
+    for candidate in dict.fromkeys([folder, lock.parent if lock else folder]):
+        message = recover(candidate)
+        if message:
+            done.append(message)
+    return done
 
 
 def find_lock(folder: Path) -> Path | None:
     """The uv.lock that covers a project folder: its own, or a workspace root's above it (a member
     has no lock of its own). None when there is none."""
     for candidate in [folder, *folder.resolve().parents][:6]:
-        if (candidate / "uv.lock").is_file():
-            return candidate / "uv.lock"
+        lock = candidate / "uv.lock"
+        if lock.exists() or lock.is_symlink():  # a FIFO or device here is refused by the reader, not skipped
+            return lock
         if candidate != folder and (candidate / "pyproject.toml").is_file():
             break  # the enclosing project has no lock: stop rather than wander further up
     return None
@@ -142,12 +162,13 @@ def _plan_cpu_index(file: Path, text: str, lock_path: Path | None, index_url: st
 
     project = parse_pyproject(text, file)
     needs = needs_from_reach(project, _reach(project, lock_path))
+    cuda_only = cuda_by_nature_notes(project)
     if not needs.packages:
         return FixPlan("pyproject", file.parent, (Edit(str(file), text, text),),
-                       ("the project installs no torch-family package",), lock_path=lock_path)
+                       ("the project installs no torch-family package",) + cuda_only, lock_path=lock_path)
     edit = plan_cpu_index_text(text, str(file), needs, index_url=index_url, force=force)
     notes = needs.notes if edit.changed else ()
-    return FixPlan("pyproject", file.parent, (edit,), tuple(edit.summary) + notes, lock_path=lock_path)
+    return FixPlan("pyproject", file.parent, (edit,), tuple(edit.summary) + notes + cuda_only, lock_path=lock_path)
 
 
 def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -> FixPlan:
@@ -155,14 +176,35 @@ def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -
 
     project = parse_pyproject(text, file)
     edit = plan_runtime_swap_text(text, str(file), runtime)
-    notes = list(edit.summary)
-    for item in _reach(project, lock_path) or []:
-        for ref, via in item.transitive_in:
-            if ref == ("dependencies", None):
-                notes.append(f"{item.name} still reaches the runtime through {' -> '.join(via[:-1])}: "
-                             f"replace or drop {via[0]} too")
     imports = tuple(find_torch_imports(file.parent, project.name))
-    return FixPlan("pyproject", file.parent, (edit,), tuple(notes), imports, lock_path)
+    return FixPlan("pyproject", file.parent, (edit,), tuple(edit.summary) + cuda_by_nature_notes(project),
+                   imports, lock_path)
+
+
+def cuda_by_nature_notes(project) -> tuple[str, ...]:
+    """One note per declared dependency that needs CUDA by nature (flash-attn, xformers, ...): the fix
+    leaves it where it is, and it will not run on a CPU build of torch."""
+    from depaudit.families import needs_cuda_by_nature
+
+    return tuple(f"{describe_ref(d.where)} installs {d.name}, which needs CUDA by nature (no CPU build): "
+                 f"left as it is; it will not run with a CPU torch" for d in project.declared
+                 if needs_cuda_by_nature(d.name))
+
+
+def plan_verdict(plan: FixPlan, to: str, lock_path: Path | None, *, targets=None, allow_torch: bool = False,
+                 check_stale: bool = True):
+    """What the lock at `lock_path` says about the project once `plan` is applied (see
+    `depaudit.fixers.verdict`). Raises InputError for an unreadable lock."""
+    from depaudit.fixers.verdict import cpu_index_verdict, runtime_verdict
+    from depaudit.sources.pyproject import parse_pyproject
+    from depaudit.sources.uvlock import load_lock
+
+    edit = plan.edits[0]
+    project = parse_pyproject(edit.after.removeprefix("\ufeff"), edit.path)
+    lock = load_lock(lock_path) if lock_path is not None else None
+    if to == "cpu-index":
+        return cpu_index_verdict(project, lock, targets)
+    return runtime_verdict(project, lock, allow_torch, check_stale)
 
 
 def find_uv() -> list[str]:
@@ -195,18 +237,18 @@ def run_uv_lock(project_dir: Path, timeout: float = 900) -> None:
 
 
 def apply_and_lock(plan: FixPlan, *, lock: bool) -> None:
-    """Write the edits; with `lock`, re-lock and, if that fails, put every file back byte for byte
-    (the edited files and uv.lock) before re-raising the ToolError."""
+    """Write the edits; with `lock`, re-lock a staged copy and swap pyproject.toml and uv.lock in
+    together under a journal (`depaudit.fixers.relock`): an interruption at any moment leaves the old
+    pair or the new pair. Raises ToolError (uv failed) or ChangedOnDisk (a file changed meanwhile),
+    with every file as it was."""
     if not lock:
         apply_edits(list(plan.edits))
         return
-    snapshot = Snapshot.take([Path(e.path) for e in plan.edits] + [plan.lock_path or plan.project_dir / "uv.lock"])
-    try:
-        apply_edits(list(plan.edits))
-        run_uv_lock(plan.project_dir)
-    except BaseException:
-        snapshot.restore()
-        raise
+    root = plan.lock_path.parent if plan.lock_path else plan.project_dir
+    changed = [e for e in plan.edits if e.changed]
+    expected: dict[Path, bytes | None] = {Path(e.path): e.before.encode("utf-8") for e in changed}
+    expected[root / "uv.lock"] = plan.lock_bytes
+    relock(root, plan.project_dir, {Path(e.path): e.after for e in changed}, expected, run_uv_lock)
 
 
 def dry_run_lock(plan: FixPlan) -> Path:

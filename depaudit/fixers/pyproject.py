@@ -10,20 +10,26 @@ the new runtime. Planning is pure: text in, `Edit` out; `apply.py` writes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomlkit
+from tomlkit.items import InlineTable
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_accelerator_name, is_cuda_index, same_url
 from depaudit.analysis.torch_reach import TorchReach, is_torch_family
-from depaudit.errors import FixError
+from depaudit import fileio
+from depaudit.errors import FixError, FixRefused, InputError
+from depaudit.fixers.tomledit import Key, Op, inline, join_style, split_style, uv_layout, verify
 from depaudit.model import Edit
 from depaudit.sources.pyproject import ListRef, Pyproject, parse_pyproject
+from depaudit.targets import make_target, python_from_requires
 
 CPU_INDEX_NAME = "pytorch-cpu"
 RUNTIMES = {"onnxruntime": "onnxruntime", "tinygrad": "tinygrad"}
@@ -101,21 +107,20 @@ def cuda_intent(project: Pyproject) -> list[str]:
 def plan_cpu_index_text(text: str, path: str, needs: CpuIndexNeeds, *,
                         index_url: str = DEFAULT_CPU_INDEX_URL, force: bool = False) -> Edit:
     """The edit that points every needed torch-family package at an explicit CPU index.
-    Raises InputError for invalid TOML and FixError when the project asks for CUDA (unless `force`)."""
-    project = parse_pyproject(text, path)
-    reasons = cuda_intent(project)
+    Raises InputError for invalid TOML and FixRefused when the project asks for CUDA (unless `force`)
+    or its layout cannot be edited safely."""
+    editor = PyprojectEditor(text, path)
+    reasons = cuda_intent(editor.project)
     if reasons and not force:
-        raise FixError(reasons[0] + "; the project asks for CUDA on purpose, pass --force to switch it to CPU")
-    doc = tomlkit.parse(text)
-    summary: list[str] = []
-    index_name = _ensure_index(doc, project, index_url, summary)
+        raise FixRefused(reasons[0] + "; the project asks for CUDA on purpose, pass --force to switch it to CPU")
+    index_name = editor.ensure_index(index_url)
     for name in needs.packages:
-        _ensure_source(doc, project, name, index_name, force, summary)
+        editor.ensure_source(name, index_name, force)
+    if force and reasons:
+        editor.drop_unused_cuda_indexes()
     for ref, spec in needs.promotions:
-        if _add_requirement(doc, ref, spec):
-            summary.append(f"add {spec} to {describe_ref(ref)}")
-    after = separate_tables(text, tomlkit.dumps(doc))
-    return Edit(str(path), text, after, tuple(summary) if after != text else ())
+        editor.add_requirement(ref, spec)
+    return editor.finish()
 
 
 _HEADER = re.compile(r"^\s*\[\[?[^\]]+\]\]?\s*(#.*)?$")
@@ -141,7 +146,7 @@ def separate_tables(before: str, after: str) -> str:
     lines = after.splitlines(keepends=True)
     seen: dict[str, int] = {}
     out = []
-    for i, line in enumerate(lines):
+    for line in lines:
         if _HEADER.match(line):
             key = line.strip()
             seen[key] = seen.get(key, 0) + 1
@@ -151,78 +156,287 @@ def separate_tables(before: str, after: str) -> str:
     return "".join(out)
 
 
-def _ensure_index(doc, project: Pyproject, url: str, summary: list[str]) -> str:
-    uv = _uv_table(doc)
-    entries = uv.get("index")
-    if entries is not None:
-        for entry in entries:
+class PyprojectEditor:
+    """One planned edit of a pyproject.toml: tomlkit operations on the document, the same changes as
+    plain-data `Op`s, and blocks to append when `tool.uv` is written with dotted keys (tables cannot
+    be inserted there in place). `finish` re-parses and verifies before returning the Edit."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.text, self.path = text, str(path)
+        self.style, self.body = split_style(text, self.path)
+        self.project = parse_pyproject(self.body, self.path)
+        # tomlkit glues a table appended after a last line that has no newline: edit with one, and
+        # take it off again below when the end of the file was not touched.
+        self.missing_newline = bool(self.body) and not self.body.endswith("\n")
+        self.doc = tomlkit.parse(self.body + "\n" if self.missing_newline else self.body)
+        self.layout = uv_layout(self.doc)
+        self.ops: list[Op] = []
+        self.summary: list[str] = []
+        self.appended_index: str | None = None
+        self.appended_sources: list[str] = []
+
+    # -- the CPU index ------------------------------------------------------------------------------
+
+    def ensure_index(self, url: str) -> str:
+        """The name of the index entry serving `url` (made explicit, or added). Returns its name."""
+        uv = self._existing_uv()
+        entries = uv.get("index") if uv is not None else None
+        for i, entry in enumerate(entries or []):
             if isinstance(entry.get("url"), str) and same_url(entry["url"], url):
-                name = entry.get("name") or CPU_INDEX_NAME
-                if "name" not in entry:
-                    entry["name"] = name
-                if entry.get("explicit") is not True:
-                    entry["explicit"] = True
-                    summary.append(f"mark index '{name}' explicit so only the torch packages use it")
-                return name
-        for entry in entries:
+                return self._adopt_index(i, entry)
+        for i, entry in enumerate(entries or []):
             if entry.get("name") == CPU_INDEX_NAME:
-                entry["url"] = url
-                entry["explicit"] = True
-                summary.append(f"point index '{CPU_INDEX_NAME}' at {url}")
+                self._set_in(entry, ("tool", "uv", "index", i), "url", url)
+                self._set_in(entry, ("tool", "uv", "index", i), "explicit", True)
+                self.summary.append(f"point index '{CPU_INDEX_NAME}' at {url}")
                 return CPU_INDEX_NAME
-    table = tomlkit.table()
-    table["name"] = CPU_INDEX_NAME
-    table["url"] = url
-    table["explicit"] = True
-    if entries is None:
+        value = {"name": CPU_INDEX_NAME, "url": url, "explicit": True}
+        self.ops.append(Op("append", ("tool", "uv", "index"), value))
+        self.summary.append(f"add index '{CPU_INDEX_NAME}' = {url} (explicit)")
+        if entries is None:
+            self._new_index_table(value)
+        elif isinstance(entries, tomlkit.items.AoT):
+            table = tomlkit.table()
+            for key, item in value.items():
+                table[key] = item
+            if len(entries) and _ends_blank(entries[-1]):
+                table.add(tomlkit.nl())  # keep the blank line that separated the last entry from what follows
+            entries.append(table)
+        else:  # an inline array of inline tables: `index = [{ ... }]`
+            entries.append(inline(_inline_text(value)))
+        return CPU_INDEX_NAME
+
+    def _adopt_index(self, i: int, entry: Any) -> str:
+        name = entry.get("name") or CPU_INDEX_NAME
+        if "name" not in entry:
+            self._set_in(entry, ("tool", "uv", "index", i), "name", name)
+        if entry.get("explicit") is not True:
+            self._set_in(entry, ("tool", "uv", "index", i), "explicit", True)
+            self.summary.append(f"mark index '{name}' explicit so only the torch packages use it")
+        return name
+
+    def _new_index_table(self, value: dict[str, Any]) -> None:
+        if self.layout == "dotted":
+            self.appended_index = "[[tool.uv.index]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in value.items())
+            return
+        table = tomlkit.table()
+        for key, item in value.items():
+            table[key] = item
         aot = tomlkit.aot()
         aot.append(table)
-        uv["index"] = aot
-    else:
-        if len(entries) and _ends_blank(entries[-1]):
-            table.add(tomlkit.nl())  # keep the blank line that separated the last entry from what follows
-        entries.append(table)
-    summary.append(f"add index '{CPU_INDEX_NAME}' = {url} (explicit)")
-    return CPU_INDEX_NAME
+        self._uv()["index"] = aot
+
+    def _set_in(self, table: Any, where: tuple[Key, ...], key: str, value: Any) -> None:
+        table[key] = value
+        self.ops.append(Op("set", where + (key,), value))
+
+    # -- sources ------------------------------------------------------------------------------------
+
+    def ensure_source(self, name: str, index_name: str, force: bool) -> None:
+        """Take `name` from `index_name`. An entry naming another index is pointed at it, keeping its
+        marker/extra/group (the extras' structure stays); CPU entries scoped by a marker are extended
+        to every Linux arch the CPU index serves. Raises FixRefused for a git/url/path source unless
+        `force` (which replaces it)."""
+        uv = self._existing_uv()
+        sources = uv.get("sources") if uv is not None else None
+        key = next((k for k in sources or {} if canonicalize_name(k) == name), name)
+        current = (sources or {}).get(key)
+        if current is None:
+            self._put_source(sources, uv, key, {"index": index_name})
+            self.summary.append(f"take {name} from '{index_name}'")
+            return
+        entries = [dict(_plain(e)) for e in (current if isinstance(current, list) else [current])]
+        if any("index" not in e for e in entries):
+            if not force:
+                raise FixRefused(f"{self.project.path}: tool.uv.sources.{key} takes {name} from a git/url/path "
+                                 f"source; depaudit leaves it alone (pass --force to replace it with the CPU index)")
+            self._put_source(sources, uv, key, {"index": index_name})
+            self.summary.append(f"replace the sources of {name} with '{index_name}' alone")
+            return
+        wanted = _dedupe([{**e, "index": index_name} for e in entries])
+        if wanted != entries:
+            self.summary.append(f"take {name} from '{index_name}' in every entry of tool.uv.sources.{key}")
+        added = self._linux_entries(wanted, index_name)
+        if added:
+            wanted += added
+            self.summary.append(f"extend the CPU source of {name} to "
+                                f"{', '.join('linux-' + m for m in _machines(added))} (its markers left them out)")
+        if wanted != entries:
+            self._put_source(sources, uv, key, wanted[0] if len(wanted) == 1 and not isinstance(current, list)
+                             else wanted, like=current)
+
+    def _linux_entries(self, entries: list[dict[str, Any]], index_name: str) -> list[dict[str, Any]]:
+        """Entries to add so that a marker-scoped CPU source covers every Linux arch the CPU index
+        serves (an extra/group condition counts as covering: it is not about the platform)."""
+        python = python_from_requires(self.project_requires_python())
+        missing = [machine for target, machine in CPU_INDEX_LINUX.items()
+                   if not any(_marker_applies(e.get("marker"), target, python) for e in entries)]
+        if not missing:
+            return []
+        marker = "sys_platform == 'linux'" if len(missing) == len(CPU_INDEX_LINUX) else \
+            f"sys_platform == 'linux' and platform_machine == '{missing[0]}'"
+        return [{"index": index_name, "marker": marker}]
+
+    def project_requires_python(self) -> str | None:
+        value = self.doc.get("project", {}).get("requires-python")
+        return str(value) if isinstance(value, str) else None
+
+    def _put_source(self, sources: Any, uv: Any, key: str, value: Any, like: Any = None) -> None:
+        """Set tool.uv.sources[key] = value (a table or a list of tables) in whatever layout sources has."""
+        self.ops.append(Op("set", ("tool", "uv", "sources", key), value))
+        item = inline(_value_text(value, like))
+        if sources is None and self.layout == "dotted":
+            self.appended_sources.append(f"{_key(key)} = {_value_text(value, None)}")
+        elif sources is None:
+            table = tomlkit.table()
+            table[key] = item
+            self._uv()["sources"] = table
+        elif isinstance(sources, InlineTable):
+            _set_inline(uv, "sources", sources, key, item)
+        else:
+            sources[key] = item
+
+    def drop_unused_cuda_indexes(self) -> None:
+        """Remove CUDA/ROCm index entries no source names any more (after `--force` moved them all)."""
+        uv = self._existing_uv()
+        entries = uv.get("index") if uv is not None else None
+        if not entries:
+            return
+        now = tomllib.loads(tomlkit.dumps(self.doc))
+        sources = now.get("tool", {}).get("uv", {}).get("sources", {})
+        used = {e.get("index") for v in sources.values() for e in (v if isinstance(v, list) else [v])}
+        for i in reversed(range(len(entries))):
+            name, url = entries[i].get("name"), entries[i].get("url")
+            if is_cuda_index(url, name) and name not in used:
+                del entries[i]
+                self.ops.append(Op("delete", ("tool", "uv", "index", i)))
+                self.summary.append(f"remove the index '{name}' ({url}): no source uses it any more")
+
+    # -- dependency lists ---------------------------------------------------------------------------
+
+    def add_requirement(self, ref: ListRef, spec: str, note: bool = True) -> bool:
+        """Append `spec` to the list `ref` unless the package is already in it (`note`: say so in the
+        summary). Returns True if added."""
+        name = canonicalize_name(Requirement(spec).name)
+        array = _list_array(self.doc, ref)
+        if any(isinstance(item, str) and _req_name(item) == name for item in array):
+            return False
+        array.append(_string_like(array, spec))
+        self.ops.append(Op("append", list_path(ref), spec))
+        if note:
+            self.summary.append(f"add {spec} to {describe_ref(ref)}")
+        return True
+
+    # -- result -------------------------------------------------------------------------------------
+
+    def finish(self) -> Edit:
+        """The verified Edit (unchanged when nothing was planned). Raises FixRefused when the edited
+        text would not re-parse to exactly the planned change."""
+        if not self.ops:
+            return Edit(self.path, self.text, self.text)
+        body = separate_tables(self.body, tomlkit.dumps(self.doc)) + self._appended()
+        last_line = self.body.rsplit("\n", 1)[-1]
+        if self.missing_newline and body.endswith("\n" + last_line + "\n"):
+            body = body[:-1]
+        verify(self.path, self.body, body, self.ops)
+        parse_pyproject(body, self.path)  # and it stays a pyproject depaudit (and uv) can read
+        return Edit(self.path, self.text, join_style(self.style, body), tuple(self.summary))
+
+    def _appended(self) -> str:
+        blocks = []
+        if self.appended_index:
+            blocks.append(self.appended_index)
+        if self.appended_sources:
+            blocks.append("[tool.uv.sources]\n" + "".join(line + "\n" for line in self.appended_sources))
+        if not blocks:
+            return ""
+        dumped = tomlkit.dumps(self.doc)
+        lead = ("" if dumped.endswith("\n") or not dumped else "\n") + ("\n" if dumped.strip() else "")
+        return lead + "\n".join(blocks)
+
+    def _existing_uv(self) -> Any:
+        """The document's tool.uv container, or None. Raises FixRefused when it is an inline table."""
+        if self.layout == "inline":
+            raise FixRefused(f"{self.path}: tool.uv is an inline table; depaudit does not rewrite inline "
+                             f"tables it would have to grow (write it as a [tool.uv] table); nothing changed")
+        tool = self.doc.get("tool")
+        return tool.get("uv") if tool is not None else None
+
+    def _uv(self) -> Any:
+        """tool.uv, created as header tables when missing (only for the "absent"/"table" layouts)."""
+        self._existing_uv()
+        return _uv_table(self.doc)
 
 
-def _ensure_source(doc, project: Pyproject, name: str, index_name: str, force: bool, summary: list[str]) -> None:
-    uv = _uv_table(doc)
-    sources = uv.get("sources")
-    if sources is None:
-        sources = tomlkit.table()
-        uv["sources"] = sources
-    key = next((k for k in sources if canonicalize_name(k) == name), name)
-    current = sources.get(key)
-    wanted = _inline(f'{{ index = "{index_name}" }}')
-    if current is None and isinstance(sources, tomlkit.items.InlineTable):
-        _set_inline(uv, "sources", sources, key, wanted)
-        summary.append(f"take {name} from '{index_name}'")
-        return
-    if current is None:
-        sources[key] = wanted
-        summary.append(f"take {name} from '{index_name}'")
-        return
-    entries = current if isinstance(current, list) else [current]
-    if all(e.get("index") == index_name for e in entries):
-        return  # every entry (markers included, e.g. "not on macOS") already names the CPU index
-    if any("index" not in e for e in entries) and not force:
-        raise FixError(f"{project.path}: tool.uv.sources.{key} takes {name} from a git/url/path source; "
-                       f"depaudit leaves it alone (pass --force to replace it with the CPU index)")
-    if isinstance(sources, tomlkit.items.InlineTable):
-        _set_inline(uv, "sources", sources, key, wanted)
-    else:
-        sources[key] = wanted
-    summary.append(f"replace the sources of {name} with '{index_name}' alone")
+# The Linux arches download.pytorch.org/whl/cpu serves wheels for: target name -> platform_machine.
+CPU_INDEX_LINUX = {"linux-x86_64": "x86_64", "linux-aarch64": "aarch64"}
 
 
-def _add_requirement(doc, ref: ListRef, spec: str) -> bool:
-    name = canonicalize_name(Requirement(spec).name)
-    array = _list_array(doc, ref)
-    if any(isinstance(item, str) and _req_name(item) == name for item in array):
-        return False
-    array.append(_string_like(array, spec))
-    return True
+def _marker_applies(marker: str | None, target: str, python: str) -> bool:
+    """Whether a source's marker holds on `target`; a marker depaudit cannot evaluate counts as holding
+    (it is then left alone rather than second-guessed)."""
+    if not marker:
+        return True
+    try:
+        return Marker(marker).evaluate(dict(make_target(target, python).environment))
+    except Exception:  # InvalidMarker, undefined names: not ours to judge
+        return True
+
+
+def _machines(entries: list[dict[str, Any]]) -> list[str]:
+    marker = str(entries[0].get("marker", ""))
+    return [m for m in CPU_INDEX_LINUX.values() if f"'{m}'" in marker] or list(CPU_INDEX_LINUX.values())
+
+
+def _plain(value: Any) -> Any:
+    """A tomlkit value as plain Python data."""
+    return value.unwrap() if hasattr(value, "unwrap") else value
+
+
+def _dedupe(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        if entry not in out:
+            out.append(entry)
+    return out
+
+
+def _value_text(value: Any, like: Any) -> str:
+    """TOML text for a source value: an inline table, or an array of them laid out like `like` (one
+    entry per line when the original array was written that way)."""
+    if isinstance(value, dict):
+        return _inline_text(value)
+    items = [_inline_text(v) for v in value]
+    text = like.as_string() if like is not None and hasattr(like, "as_string") else ""
+    if "\n" in text:
+        indent = re.search(r"\n([ \t]*)\S", text)
+        pad = indent.group(1) if indent else "  "
+        return "[\n" + "".join(f"{pad}{item},\n" for item in items) + "]"
+    return "[" + ", ".join(items) + "]"
+
+
+def list_path(ref: ListRef) -> tuple[str, ...]:
+    """Where a dependency list lives in the parsed document."""
+    kind, name = ref
+    if kind == "dependencies":
+        return ("project", "dependencies")
+    if kind == "extra":
+        return ("project", "optional-dependencies", str(name))
+    if kind == "uv-dev":
+        return ("tool", "uv", "dev-dependencies")
+    return ("dependency-groups", str(name))
+
+
+def _toml(value: Any) -> str:
+    return tomlkit.item(value).as_string()
+
+
+def _key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml(name)
+
+
+def _inline_text(value: dict[str, Any]) -> str:
+    return "{ " + ", ".join(f"{_key(k)} = {_toml(v)}" for k, v in value.items()) + " }"
 
 
 def _string_like(array, value: str):
@@ -240,9 +454,9 @@ def _ends_blank(table) -> bool:
 def _set_inline(parent, key: str, table, name: str, value) -> None:
     """Set `name` in an inline table by re-rendering it from the original text of every other entry
     (tomlkit's own insertion drops the space before the closing brace)."""
-    parts = [f"{k} = {v.as_string().strip()}" for k, v in table.items() if k != name]
-    parts.append(f"{name} = {value.as_string().strip()}")
-    parent[key] = _inline("{ " + ", ".join(parts) + " }")
+    parts = [f"{_key(k)} = {v.as_string().strip()}" for k, v in table.items() if k != name]
+    parts.append(f"{_key(name)} = {value.as_string().strip()}")
+    parent[key] = inline("{ " + ", ".join(parts) + " }")
 
 
 def _list_array(doc, ref: ListRef):
@@ -268,10 +482,6 @@ def _req_name(text: str) -> str | None:
         return None
 
 
-def _inline(value: str):
-    return tomlkit.parse(f"x = {value}\n")["x"]
-
-
 def _uv_table(doc):
     tool = doc.get("tool")
     if tool is None:
@@ -288,13 +498,13 @@ def _uv_table(doc):
 
 def plan_runtime_swap_text(text: str, path: str, runtime: str) -> Edit:
     """Move torch-family runtime dependencies to the `dev` group and add `runtime` to the runtime
-    dependencies. Raises InputError for invalid TOML, FixError for an unknown runtime."""
+    dependencies. Raises InputError for invalid TOML, FixError for an unknown runtime, FixRefused
+    for a layout that cannot be edited safely."""
     if runtime not in RUNTIMES:
         raise FixError(f"unknown runtime {runtime!r} (choose from {', '.join(RUNTIMES)})")
-    project = parse_pyproject(text, path)
-    doc = tomlkit.parse(text)
-    summary: list[str] = []
-    deps = doc.get("project", {}).get("dependencies")
+    editor = PyprojectEditor(text, path)
+    project = editor.project
+    deps = editor.doc.get("project", {}).get("dependencies")
     moved = []
     if deps is not None:
         for i in reversed(range(len(deps))):
@@ -302,21 +512,18 @@ def plan_runtime_swap_text(text: str, path: str, runtime: str) -> Edit:
             if isinstance(item, str) and _req_name(item) and is_torch_family(_req_name(item)):
                 moved.insert(0, str(item))
                 del deps[i]
+                editor.ops.append(Op("delete", ("project", "dependencies", i)))
     if moved:
-        dev = _list_array(doc, ("group", "dev") if not (project.has_uv_dev_dependencies and "dev" not in project.groups)
-                          else ("uv-dev", None))
-        present = {_req_name(str(x)) for x in dev if isinstance(x, str)}
+        ref: ListRef = ("uv-dev", None) if project.has_uv_dev_dependencies and "dev" not in project.groups \
+            else ("group", "dev")
         for spec in moved:
-            if _req_name(spec) not in present:
-                dev.append(_string_like(dev, spec))
-        summary.append(f"move {', '.join(moved)} from project.dependencies to the 'dev' group")
+            editor.add_requirement(ref, spec, note=False)
+        editor.summary.append(f"move {', '.join(moved)} from project.dependencies to the 'dev' group")
     wanted = RUNTIMES[runtime]
     if not any(d.name == wanted for d in project.declared_in(("dependencies", None))):
-        runtime_deps = _list_array(doc, ("dependencies", None))
-        runtime_deps.append(_string_like(runtime_deps, wanted))
-        summary.append(f"add {wanted} to project.dependencies")
-    after = separate_tables(text, tomlkit.dumps(doc))
-    return Edit(str(path), text, after, tuple(summary) if after != text else ())
+        editor.add_requirement(("dependencies", None), wanted, note=False)
+        editor.summary.append(f"add {wanted} to project.dependencies")
+    return editor.finish()
 
 
 @dataclass(frozen=True)
@@ -326,6 +533,7 @@ class TorchImport:
     module: str
 
 
+MAX_SOURCE_BYTES = 5_000_000  # a module larger than this is generated code, not where torch is imported
 _SKIP_DIRS = {".venv", "venv", ".git", "build", "dist", "tests", "test", "docs", "benchmarks",
               "scripts", "examples", "node_modules", "__pycache__", ".tox", ".nox"}
 
@@ -346,8 +554,8 @@ def find_torch_imports(project_dir: Path, package_name: str | None = None) -> li
                     or file.name == "conftest.py":
                 continue
             try:
-                tree = ast.parse(file.read_bytes(), filename=str(file))
-            except (SyntaxError, ValueError, OSError):
+                tree = ast.parse(fileio.read_bytes(file, "Python file", limit=MAX_SOURCE_BYTES), filename=str(file))
+            except (SyntaxError, ValueError, InputError, MemoryError, RecursionError):
                 continue
             for node in ast.walk(tree):
                 modules = []

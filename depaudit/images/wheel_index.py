@@ -26,6 +26,8 @@ def collect_wheels(folders: Iterable[Path]) -> dict[str, dict[str, Path]]:
     projects: dict[str, dict[str, Path]] = {}
     for folder in folders:
         for wheel in sorted(Path(folder).glob("*.whl")):
+            if not wheel.is_file():  # a FIFO or device named *.whl would hang the server thread that reads it
+                continue
             project = normalise(wheel.name.split("-", 1)[0])
             projects.setdefault(project, {})[wheel.name] = wheel
     return projects

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from depaudit.errors import InputError
+from depaudit.fileio import read_text
 
 Line = tuple[int, int, str]  # (1-based line number, start offset, content without the line ending)
 RawInstruction = dict[str, Any]  # an instruction being assembled, before `_finish` types it
@@ -195,21 +196,7 @@ def read_dockerfile(path: Path | str, build_args: dict[str, str] | None = None) 
     """Read and parse a Dockerfile. Raises InputError (exit 3) naming the path when it is missing, a
     directory, unreadable, not UTF-8, empty, or not a valid Dockerfile."""
     path = Path(path)
-    if path.is_dir():
-        raise InputError(path, "is a directory, not a Dockerfile")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise InputError(path, f"too large for a Dockerfile ({len(data)} bytes)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(path, "not UTF-8 text", line) from None
+    text = read_text(path, "Dockerfile", limit=MAX_BYTES)  # the bounded reader: regular files only
     return parse_dockerfile(text, str(path), build_args)
 
 
@@ -637,11 +624,11 @@ def read_context(dirs: list[Path], wanted: list[str], limit: int = 1_000_000) ->
             continue
         for base in dirs:
             candidate = base / key
+            if not candidate.is_file():
+                continue
             try:
-                if not candidate.is_file() or candidate.stat().st_size > limit:
-                    continue
-                text = candidate.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                text = read_text(candidate, "build-context file", limit=limit)
+            except InputError:
                 continue
             found[key] = text
             if key != "pyproject.toml":

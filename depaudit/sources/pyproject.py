@@ -6,18 +6,15 @@ Parsing only; no analysis. Invalid TOML raises InputError with `path:line:col` f
 
 from __future__ import annotations
 
-from bisect import bisect_right
-
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from depaudit.errors import InputError
 from depaudit.names import canonical_name as canonicalize_name
 from depaudit.versions import InvalidSpecifier, parse_specifier
-
-from depaudit.errors import InputError
 
 _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -91,9 +88,10 @@ class Pyproject:
 
 
 def parse_toml_text(text: str, path: str | Path) -> dict[str, Any]:
-    """tomllib.loads with errors turned into InputError(path, what, line, column)."""
+    """tomllib.loads with errors turned into InputError(path, what, line, column). A leading UTF-8 BOM
+    is ignored, as uv does."""
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _POSITION.search(message)
@@ -166,26 +164,21 @@ def line_of(text: str, needle: str, start_line: int = 1) -> int | None:
     return None if found < 0 else text.count("\n", 0, found) + 1
 
 
-class _Lines:
-    """Line numbers of successive needles in O(text) overall: requirements appear in file order, so
-    each search starts where the previous one matched (a 20,000-entry list stays linear)."""
+class _ForwardLines:
+    """Line numbers of successive needles, each searched forward from the previous hit (an array lists
+    its items in order), so a long dependency array costs linear time, not quadratic."""
 
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.starts: list[int] | None = None
-        self.cursor = 0
+        self.text, self.offset, self.line = text, 0, 1
 
-    def next_line_of(self, needle: str) -> int | None:
-        found = self.text.find(needle, self.cursor)
-        if found < 0:
-            found = self.text.find(needle)  # out of order: search from the top
-            if found < 0:
-                return None
-        else:
-            self.cursor = found + len(needle)
-        if self.starts is None:
-            self.starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
-        return bisect_right(self.starts, found)
+    def find(self, *needles: str) -> int | None:
+        for needle in needles:
+            at = self.text.find(needle, self.offset)
+            if at >= 0:
+                self.line += self.text.count("\n", self.offset, at)
+                self.offset = at
+                return self.line
+        return next((n for n in (line_of(self.text, needle) for needle in needles) if n is not None), None)
 
 
 _PLAIN = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*(.*?)\s*$")
@@ -216,13 +209,13 @@ def _requirements(items: Any, where: ListRef, text: str, path: str | Path) -> li
     if not isinstance(items, list):
         raise InputError(path, f"{label}{'.' + where[1] if where[1] else ''} must be an array")
     out = []
-    lines = _Lines(text)
+    lines = _ForwardLines(text)
     for item in items:
         if isinstance(item, dict):  # {include-group = "..."} in dependency groups
             continue
         if not isinstance(item, str):
             raise InputError(path, f"{label}: dependency {item!r} is not a string", line_of(text, repr(item)))
-        line = lines.next_line_of(f'"{item}"') or lines.next_line_of(f"'{item}'")
+        line = lines.find(f'"{item}"', f"'{item}'")
         plain = _plain_requirement(item)
         if plain is not None:
             out.append(DeclaredDependency(canonicalize_name(plain), item, where, None, line))

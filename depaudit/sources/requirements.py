@@ -10,9 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from depaudit.errors import InputError
-from depaudit.names import canonical_name
+from depaudit.names import canonical_name as canonicalize_name
+
+# packaging is imported where a requirement is parsed: it costs ~15 ms of imports, and the rule
+# subjects import this module on every `depaudit scan` (measured with -X importtime).
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 # Every spelling pip accepts for the options we care about, mapped to one canonical name.
 _OPTIONS = {
@@ -44,12 +51,19 @@ class RequirementLine:
     specifier: str = ""
     marker: str | None = None
     hashes: tuple[str, ...] = ()
+    url: str | None = None  # a direct reference: `name @ URL`, or a bare URL / path line
 
     @property
     def pinned_version(self) -> str | None:
         """The version of an exact `==X` pin (without wildcard), else None."""
-        match = re.fullmatch(r"==\s*([^,*\s]+)", self.specifier.strip())
+        match = re.fullmatch(r"==(?!=)\s*([^,*\s]+)", self.specifier.strip())  # not ===, arbitrary equality
         return match.group(1) if match else None
+
+    @property
+    def url_version(self) -> str | None:
+        """The version in a direct reference's wheel file name (`2.1.0+cu121`), else None."""
+        wheel = _wheel_of(self.url)
+        return str(wheel[1]) if wheel else None
 
 
 @dataclass(frozen=True)
@@ -78,7 +92,7 @@ def load_requirements(path: str | Path) -> RequirementsFile:
 def parse_requirements(text: str, path: str | Path = "requirements.txt") -> RequirementsFile:
     """Parse requirements text. Raises InputError naming the line of an invalid requirement/option."""
     out = []
-    for first, last, logical in _logical_lines(text):
+    for first, last, logical in _logical_lines(text.removeprefix("\ufeff")):  # pip ignores a BOM too
         stripped = _COMMENT.sub("", logical).strip()
         if not stripped:
             continue
@@ -124,10 +138,13 @@ def _option(stripped: str, first: int, last: int, raw: str, path) -> Requirement
 def _requirement(stripped: str, first: int, last: int, raw: str, path) -> RequirementLine:
     hashes = tuple(_HASH.findall(" " + stripped))
     spec = re.split(r"\s--?[A-Za-z]", " " + stripped, maxsplit=1)[0].strip()
-    if re.match(r"^(\.|/|[A-Za-z][A-Za-z0-9+.-]*://)", spec):  # a path or URL requirement
-        return RequirementLine(first, last, raw, requirement=spec, hashes=hashes)
-    # Imported here: packaging costs ~15 ms of imports, and the rules module that defines the subjects
-    # imports this one on every `depaudit scan` (measured with -X importtime).
+    if re.match(r"^(\.|/|[A-Za-z][A-Za-z0-9+.-]*://)", spec):  # a bare path or URL requirement
+        location, _, marker = spec.partition(";")
+        wheel = _wheel_of(location.strip())
+        egg = re.search(r"#(?:.*&)?egg=([A-Za-z0-9][A-Za-z0-9._-]*)", location)
+        name = wheel[0] if wheel else canonicalize_name(egg.group(1)) if egg else None
+        return RequirementLine(first, last, raw, name=name, requirement=spec,
+                               marker=_marker(marker.strip(), path, first), hashes=hashes, url=location.strip())
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
@@ -135,6 +152,34 @@ def _requirement(stripped: str, first: int, last: int, raw: str, path) -> Requir
     except InvalidRequirement as exc:
         raise InputError(path, f"invalid requirement {spec!r}: {exc}", first) from None
     return RequirementLine(
-        first, last, raw, name=canonical_name(req.name), requirement=spec,
+        first, last, raw, name=canonicalize_name(req.name), requirement=spec,
         specifier=str(req.specifier), marker=str(req.marker) if req.marker else None, hashes=hashes,
+        url=req.url,
     )
+
+
+def _marker(text: str, path: str | Path, line: int) -> str | None:
+    """A marker in packaging's normal spelling (as `Requirement` gives it), None when empty."""
+    if not text:
+        return None
+    from packaging.markers import InvalidMarker, Marker
+
+    try:
+        return str(Marker(text))
+    except InvalidMarker as exc:
+        raise InputError(path, f"invalid marker {text!r}: {exc}", line) from None
+
+
+def _wheel_of(url: str | None) -> tuple[str, Version] | None:
+    """(canonical name, version) from the wheel file name a URL or path ends with, else None."""
+    if not url:
+        return None
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+    from packaging.version import InvalidVersion
+
+    filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    try:
+        name, version, _, _ = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        return None
+    return canonicalize_name(name), version

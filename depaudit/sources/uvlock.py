@@ -24,7 +24,13 @@ _ROOT_PATHS = (".", "", "./")
 def load_lock(path: str | Path) -> Lock:
     """Read a uv.lock or a PEP 751 pylock.toml (chosen by content). Raises InputError."""
     path = Path(path)
-    text = read_text(path, "lock file")
+    return lock_from_text(read_text(path, "lock file"), path)
+
+
+def lock_from_text(text: str, path: str | Path) -> Lock:
+    """Parse lock text (uv.lock or pylock.toml, chosen by content); `path` names it in messages, and
+    need not exist (a lock read from git is named `REV:path`). Raises InputError."""
+    path = Path(path)
     data = parse_toml(text, path)
     if "lock-version" in data:
         return lock_from_pylock(data, path, text)

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from depaudit.analysis import index
+from depaudit.analysis.hosts import HostPolicy
 from depaudit.analysis.index import IndexClient, SizeLookup, ZipFormatError, default_cache_dir, zip_unpacked_size
 
 from tls_server import IndexServer, make_certificates
@@ -111,9 +112,14 @@ def server(certs, wheels):
         yield srv
 
 
+# The test server lives on loopback, which look-ups refuse unless the host is allowed (--allow-host).
+LOOPBACK = HostPolicy.make(None, ["127.0.0.1"])
+
+
 def make_client(certs, cache_dir: Path | None, **kwargs) -> IndexClient:
     kwargs.setdefault("verify", ssl.create_default_context(cafile=str(certs.ca)))
     kwargs.setdefault("backoff", 0.01)
+    kwargs.setdefault("hosts", LOOPBACK)
     return IndexClient(cache_dir, **kwargs)
 
 
@@ -231,6 +237,14 @@ def test_redirect_to_plain_http_is_refused(server, certs):
     assert (result.size, result.error) == (None, "redirect to non-https URL")
 
 
+def _wait_for(condition, seconds: float = 3.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_head_without_length_falls_back_to_a_one_byte_range(server, certs, wheels):
     name = "small-1.0-py3-none-any.whl"
     for kind in ("nolength", "nohead"):
@@ -238,6 +252,7 @@ def test_head_without_length_falls_back_to_a_one_byte_range(server, certs, wheel
         assert make_client(certs, None).download_sizes([url])[url].size == len(wheels[name])
         assert server.count(f"{kind}/{name}", "HEAD") == 1
         assert (f"/{kind}/{name}", "bytes=0-0") in server.ranges
+        _wait_for(lambda: server.body_bytes[f"/{kind}/{name}"] >= 1)  # counted after the send: may lag
         assert server.body_bytes[f"/{kind}/{name}"] == 1
 
 
@@ -247,7 +262,8 @@ def test_only_https_urls_are_fetched(server, certs, tmp_path):
     client = make_client(certs, tmp_path)
     for lookup in (client.download_sizes, client.installed_sizes):
         result = lookup(urls)
-        assert {u: (r.size, r.error) for u, r in result.items()} == {u: (None, "not https") for u in urls}
+        reasons = {"not a url": "URL contains spaces, control or non-ASCII characters", "https://": "URL has no host"}
+        assert {u: (r.size, r.error) for u, r in result.items()} == {u: (None, reasons.get(u, "not https")) for u in urls}
     assert server.total_requests() == 0
 
 
@@ -264,11 +280,11 @@ def test_connection_refused_is_reported_not_raised(certs):
 
 def test_untrusted_certificate_is_an_error_and_a_ca_path_string_works(server, certs, wheels):
     url = server.url("files/small-1.0-py3-none-any.whl")
-    refused = IndexClient(None, verify=True, retries=2, backoff=0.01).download_sizes([url])[url]
+    refused = IndexClient(None, verify=True, retries=2, backoff=0.01, hosts=LOOPBACK).download_sizes([url])[url]
     assert (refused.size, refused.error) == (None, "TLS certificate not trusted")
     assert server.total_requests() == 0  # the handshake failed: no HTTP request reached the server
 
-    by_path = IndexClient(None, verify=str(certs.ca)).download_sizes([url])[url]
+    by_path = IndexClient(None, verify=str(certs.ca), hosts=LOOPBACK).download_sizes([url])[url]
     assert by_path.size == len(wheels["small-1.0-py3-none-any.whl"])
 
 
@@ -565,3 +581,161 @@ def _find_wheel(page, filename: str) -> tuple[str, int | None]:
         if text.strip() == filename:
             return html.unescape(href).split("#", 1)[0], None
     raise AssertionError(f"{filename} not listed on {page.url}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# where look-ups may go (depaudit.analysis.hosts): registries only, global addresses only, valid URLs
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_loopback_is_refused_unless_allowed(server, certs, wheels):
+    url = server.url("files/small-1.0-py3-none-any.whl")
+    refused = make_client(certs, None, hosts=HostPolicy()).download_sizes([url])[url]
+    assert (refused.size, refused.error) == (
+        None, "127.0.0.1 is a loopback address: not looked up (--allow-host 127.0.0.1 to permit)")
+    by_name = f"https://localhost:{server.port}/files/small-1.0-py3-none-any.whl"
+    named = make_client(certs, None, hosts=HostPolicy()).download_sizes([by_name])[by_name]
+    assert named.error.startswith("localhost resolves to ") and "(loopback): not looked up" in named.error
+    assert server.total_requests() == 0
+    allowed = make_client(certs, None, hosts=HostPolicy.make(None, ["localhost"])).download_sizes([by_name])[by_name]
+    assert allowed.size == len(wheels["small-1.0-py3-none-any.whl"])
+
+
+@pytest.mark.parametrize("host, kind", [
+    ("169.254.169.254", "link-local"), ("10.0.0.1", "private"), ("192.168.1.1", "private"),
+    ("0.0.0.0", "unspecified"), ("[fe80::1]", "link-local"), ("[fd00::1]", "private"),
+    ("[::ffff:127.0.0.1]", "loopback"), ("224.0.0.1", "multicast"),
+])
+def test_non_global_literal_addresses_are_never_contacted(host, kind):
+    import time
+
+    url = f"https://{host}/x-1.0-py3-none-any.whl"
+    start = time.monotonic()
+    result = IndexClient(None, retries=0).download_sizes([url])[url]
+    assert result.size is None and f"is a {kind} address: not looked up" in result.error
+    assert time.monotonic() - start < 2  # refused before any connection attempt
+
+
+def test_hosts_outside_the_lock_registries_are_refused(server, certs):
+    url = server.url("files/small-1.0-py3-none-any.whl")
+    policy = HostPolicy.make(index.registry_hosts_of(["https://pypi.org/simple"]), ["127.0.0.1"])
+    assert make_client(certs, None, hosts=policy).download_sizes([url])[url].size is not None  # allowed
+    strict = HostPolicy.make(index.registry_hosts_of(["https://pypi.org/simple"]))
+    result = make_client(certs, None, hosts=strict).download_sizes([url])[url]
+    assert result.error == ("host 127.0.0.1 is not a registry of this lock (nor its file host); "
+                            "--allow-host 127.0.0.1 to permit")
+
+
+def test_a_redirect_to_another_host_passes_the_same_policy(server, certs, wheels):
+    url = server.url("redirect-localhost/small-1.0-py3-none-any.whl")
+    result = make_client(certs, None).download_sizes([url])[url]
+    assert result.size is None and result.error.startswith("localhost resolves to ")
+    assert server.count("files/small-1.0-py3-none-any.whl") == 0
+    both = HostPolicy.make(None, ["127.0.0.1", "localhost"])
+    assert make_client(certs, None, hosts=both).download_sizes([url])[url].size == len(wheels["small-1.0-py3-none-any.whl"])
+
+
+def test_the_connect_time_guard_refuses_what_the_precheck_would(server, certs, monkeypatch):
+    """DNS rebinding (a name that resolves to a global address when checked and to loopback when
+    connected) cannot be staged here for real: the pre-check is switched off instead, and the guard in
+    the connection pool must still refuse the loopback connection."""
+    async def no_precheck(*args, **kwargs):
+        return None
+
+    monkeypatch.setattr(index, "_precheck", no_precheck)
+    url = f"https://localhost:{server.port}/files/small-1.0-py3-none-any.whl"
+    result = make_client(certs, None, hosts=HostPolicy(), retries=0).download_sizes([url])[url]
+    assert result.size is None and "(loopback): not looked up" in result.error
+    assert server.total_requests() == 0
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("https://files.pythonhosted.org/" + "a" * 9000 + ".whl", "URL longer than 8 KiB"),
+    ("https://files.pythonhosted.org/x.whl\r\nX-Injected: 1", "URL contains spaces, control or non-ASCII characters"),
+    ("https://files.pythonhosted.org/x\x00.whl", "URL contains spaces, control or non-ASCII characters"),
+    ("https://files.pythonhosted.org:99999/x.whl", "malformed URL"),
+    ("http://files.pythonhosted.org/x.whl", "not https"),
+])
+def test_invalid_urls_are_unknown_sizes_with_a_reason(url, reason):
+    for lookup in ("download_sizes", "installed_sizes"):
+        result = getattr(IndexClient(None), lookup)([url])[url]
+        assert (result.size, result.error) == (None, reason)
+
+
+def test_operator_resolved_index_hosts_are_not_second_guessed():
+    """pypi.org resolves to 203.0.113.80 on our CI machines (a transparent TLS proxy answers for it):
+    a documentation-range address, refused for any host the lock's author could pick, but not for the
+    public index hosts, whose resolution the machine's operator decides."""
+    from ipaddress import ip_address
+
+    policy = HostPolicy()
+    proxy_answer = [ip_address("203.0.113.80")]
+    assert policy.refuse_addresses("files.pythonhosted.org", proxy_answer) is None
+    assert policy.refuse_addresses("pypi.org.", proxy_answer) is None
+    assert "not looked up" in policy.refuse_addresses("wheels.example.org", proxy_answer)
+
+
+def test_unresolvable_host_behind_a_proxy_cannot_be_checked(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    failure = pytest.raises(index._Failure, asyncio.run, index._precheck(HostPolicy(), "wheels.invalid", 443, 5))
+    assert failure.value.reason == ("cannot check where wheels.invalid resolves (a proxy carries the request): "
+                                    "--allow-host wheels.invalid to permit")
+
+
+def _loopback_lock(folder: Path, server) -> Path:
+    """A minimal uv.lock (hand-written: its one registry is the test server on loopback, which `uv lock`
+    cannot be pointed at as a plain file server) whose wheel has no recorded size."""
+    folder.mkdir(exist_ok=True)
+    root = f"https://127.0.0.1:{server.port}"
+    (folder / "uv.lock").write_text(f'''version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = {{ virtual = "." }}
+dependencies = [{{ name = "small" }}]
+
+[[package]]
+name = "small"
+version = "1.0"
+source = {{ registry = "{root}/simple" }}
+wheels = [{{ url = "{root}/files/small-1.0-py3-none-any.whl", hash = "sha256:00" }}]
+''')
+    return folder / "uv.lock"
+
+
+def _scan_small(lock: Path, certs, *args: str, **env: str) -> dict:
+    environ = {**os.environ, "PYTHONPATH": str(REPO), "SSL_CERT_FILE": str(certs.ca), **env}
+    environ.pop("DEPAUDIT_ALLOW_HOSTS", None) if "DEPAUDIT_ALLOW_HOSTS" not in env else None
+    proc = subprocess.run([sys.executable, "-m", "depaudit", "scan", str(lock), "-t", "linux-x86_64", "-f", "json",
+                           "--cache-dir", str(lock.parent / "cache"), *args],
+                          capture_output=True, text=True, env=environ, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    package = json.loads(proc.stdout)["targets"][0]["packages"][0]
+    return {"size": package["size"], "error": package.get("size_error")}
+
+
+def test_allow_host_reaches_the_cli_from_every_settings_layer(server, certs, wheels, tmp_path):
+    size = len(wheels["small-1.0-py3-none-any.whl"])
+    lock = _loopback_lock(tmp_path / "a", server)
+    refused = _scan_small(lock, certs)
+    assert refused["size"] is None and "is a loopback address" in refused["error"]
+    assert server.total_requests() == 0
+    assert _scan_small(lock, certs, "--allow-host", "127.0.0.1")["size"] == size
+    lock = _loopback_lock(tmp_path / "b", server)
+    assert _scan_small(lock, certs, DEPAUDIT_ALLOW_HOSTS="example.org, 127.0.0.1")["size"] == size
+    lock = _loopback_lock(tmp_path / "c", server)
+    (lock.parent / "pyproject.toml").write_text('[tool.depaudit]\nallow-hosts = ["127.0.0.1"]\n')
+    assert _scan_small(lock, certs)["size"] == size
+
+
+def test_a_lock_with_a_crlf_url_is_an_unknown_size_not_a_traceback(server, certs, tmp_path):
+    lock = _loopback_lock(tmp_path, server)
+    text = lock.read_text().replace("/files/small-1.0", "/files/x\\r\\nX-Injected: y/small-1.0")
+    lock.write_text(text)
+    result = _scan_small(lock, certs, "--allow-host", "127.0.0.1")
+    assert result == {"size": None, "error": "URL contains spaces, control or non-ASCII characters"}

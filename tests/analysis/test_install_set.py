@@ -239,9 +239,27 @@ def test_musl_and_windows_arm_wheel_choices():
     # numpy 2.5.5 (locked for Python >= 3.12) ships cp314t wheels but none for 3.13t: built from source
     ft13 = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("linux-x86_64", "3.13t")))}
     assert ft13["numpy"].wheel is None and ft13["numpy"].reason.startswith("sdist only")
-    mac13 = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("macos-arm64")))}
-    mac14 = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("macos-arm64", macos="14.0")))}
+    # uv's aarch64-apple-darwin means macOS 13.0; depaudit's macos-arm64 preset 14.0 (--macos changes both)
+    mac13 = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("aarch64-apple-darwin")))}
+    mac14 = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("macos-arm64")))}
     assert mac13["onnxruntime"].wheel is None and "macosx_14_0_arm64" in mac14["onnxruntime"].wheel.filename
+    mac13_preset = installed_packages(lock, plan_install(lock, make_target("macos-arm64", macos="13.0")))
+    assert next(p for p in mac13_preset if p.name == "onnxruntime").wheel is None
+
+
+def test_macosx_deployment_target_moves_uv_darwin_names_only(monkeypatch):
+    from depaudit.scan import scan_lock
+
+    def onnxruntime_wheels() -> dict[str, str | None]:
+        report = scan_lock(LOCKS / "platforms" / "uv.lock", targets=["aarch64-apple-darwin", "macos-arm64"],
+                           offline=True, cache_dir=None)
+        return {t.target.name: next(p.wheel for p in t.packages if p.name == "onnxruntime") for t in report.targets}
+
+    assert onnxruntime_wheels()["aarch64-apple-darwin"] is None  # uv's 13.0: onnxruntime 1.32 has macOS 14 wheels only
+    monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", "14.0")
+    assert onnxruntime_wheels()["aarch64-apple-darwin"] == onnxruntime_wheels()["macos-arm64"] is not None
+    monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", "12.0")
+    assert onnxruntime_wheels()["macos-arm64"] is not None  # the preset stays at 14.0
 
 
 def test_virtual_root_groups_are_attributed_like_member_dependencies():

@@ -11,6 +11,7 @@ Routes (NAME is a key of ``IndexServer.files``):
   /slow/SECONDS/NAME     sleeps SECONDS before answering as /files/NAME
   /redirect/NAME         302 to /files/NAME
   /redirect-http/NAME    302 to http://127.0.0.1:PORT/files/NAME (a downgrade)
+  /redirect-localhost/NAME  302 to https://localhost:PORT/files/NAME (another host name)
   anything else          404
 The server counts requests per (method, path), bytes of body sent per path, and the peak number of
 requests in flight, so tests can prove caching, bounded retries and concurrency from the server side.
@@ -191,6 +192,8 @@ def _make_handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
                 return self._status(503)
             if kind == "redirect" and len(rest) == 1:
                 return self._status(302, location=f"/files/{rest[0]}")
+            if kind == "redirect-localhost" and len(rest) == 1:
+                return self._status(302, location=f"https://localhost:{server.port}/files/{rest[0]}")
             if kind == "redirect-http" and len(rest) == 1:
                 return self._status(302, location=f"http://127.0.0.1:{server.port}/files/{rest[0]}")
             if kind == "nohead" and len(rest) == 1 and head:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from depaudit.errors import FixError
+from depaudit.errors import ChangedOnDisk, OutputError
 from depaudit.fixers.apply import Snapshot, apply_edits, unified_diff
 from depaudit.model import Edit
 
@@ -31,7 +31,7 @@ def test_apply_writes_and_keeps_mode(tmp_path: Path) -> None:
 def test_apply_refuses_when_file_changed_since_planning(tmp_path: Path) -> None:
     path = tmp_path / "pyproject.toml"
     path.write_text("x = 3\n")
-    with pytest.raises(FixError, match="changed on disk"):
+    with pytest.raises(ChangedOnDisk, match="changed on disk"):
         apply_edits([Edit(str(path), "x = 1\n", "x = 2\n")])
     assert path.read_text() == "x = 3\n"
 
@@ -48,7 +48,7 @@ def test_failed_second_write_restores_the_first(tmp_path: Path) -> None:
     import os
 
     os.utime(first, (1_000_000_000, 1_000_000_000))  # 2001: any rewrite shows in mtime
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="/proc/version: cannot write"):
         apply_edits([Edit(str(first), "a = 1\r\n", "a = 2\r\n"), Edit(str(target), before, before + "x")])
     assert first.read_bytes() == b"a = 1\r\n"
     assert first.stat().st_mtime > 1_000_000_000  # it was rewritten (written, then restored), not left alone

@@ -45,7 +45,9 @@ def test_fix_then_second_run_changes_nothing(tmp_path: Path, capsys) -> None:
     assert data["tool"]["uv"]["sources"]["torch"] == {"index": "pytorch-cpu"}
     first = (project / "pyproject.toml").read_bytes()
     code, out, _ = _run(capsys, "fix", str(project))
-    assert code == 0 and "already fixed, nothing to change" in out
+    # The config is in place, but the lock (not re-locked) still installs CUDA: never "already fixed".
+    assert code == 1 and "already fixed" not in out and "uv.lock is stale" in out
+    assert "linux-x86_64: torch 2.8.0, nvidia-cublas-cu12" in out
     assert (project / "pyproject.toml").read_bytes() == first
     assert (project / "uv.lock").read_bytes() == lock_before  # no --lock: the lock is not touched
 
@@ -65,7 +67,7 @@ def test_cuda_on_purpose_refused_then_forced(tmp_path: Path, capsys) -> None:
     shutil.copytree(FIXTURES / "projects" / "cuda-extras", project)
     before = (project / "pyproject.toml").read_bytes()
     code, _, err = _run(capsys, "fix", str(project))
-    assert code == 3 and "asks for CUDA on purpose" in err and "--force" in err
+    assert code == 5 and "asks for CUDA on purpose" in err and "--force" in err  # refused: nothing changed
     assert (project / "pyproject.toml").read_bytes() == before
     code, out, _ = _run(capsys, "fix", str(project), "--force")
     assert code == 0 and "changed pyproject.toml" in out
@@ -96,7 +98,7 @@ def test_requirements_with_hashes_refused(tmp_path: Path, capsys) -> None:
     text = "torch==2.8.0 \\\n    --hash=sha256:00ff\n"
     path.write_text(text)
     code, _, err = _run(capsys, "fix", str(path))
-    assert code == 3 and f"{path}:1:" in err and "--hash" in err
+    assert code == 5 and f"{path}:1:" in err and "--hash" in err
     assert path.read_text() == text
 
 

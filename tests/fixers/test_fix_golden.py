@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from depaudit.errors import FixError
+from depaudit.errors import FixRefused
 from depaudit.fixers.apply import unified_diff
 from depaudit.fixers.pyproject import CpuIndexNeeds, plan_cpu_index_text, plan_runtime_swap_text
 from depaudit.sources.pyproject import parse_pyproject
@@ -81,7 +81,7 @@ def test_runtime_swap_golden(name: str) -> None:
 
 def test_cuda_on_purpose_is_refused_without_force() -> None:
     text = (PROJECTS / "cuda-extras" / "pyproject.toml").read_text()
-    with pytest.raises(FixError, match=r"pytorch-cu124.*--force"):
+    with pytest.raises(FixRefused, match=r"pytorch-cu124.*--force"):
         plan_cpu_index_text(text, "cuda-extras/pyproject.toml", CpuIndexNeeds(("torch",)))
 
 
@@ -89,7 +89,14 @@ def test_cuda_on_purpose_with_force_golden() -> None:
     text = (PROJECTS / "cuda-extras" / "pyproject.toml").read_text()
     edit = plan_cpu_index_text(text, "cuda-extras/pyproject.toml", CpuIndexNeeds(("torch",)), force=True)
     _check_golden("cpu-index-cuda-extras-force", unified_diff(edit))
-    assert tomllib.loads(edit.after)["tool"]["uv"]["sources"]["torch"] == {"index": "pytorch-cpu"}
+    data = tomllib.loads(edit.after)
+    # Each extra keeps its own entry (the extras' structure stays), all on the CPU index; the CUDA index
+    # no source uses any more is removed.
+    assert data["tool"]["uv"]["sources"]["torch"] == [{"index": "pytorch-cpu", "extra": "cpu"},
+                                                      {"index": "pytorch-cpu", "extra": "cu124"}]
+    assert [i["name"] for i in data["tool"]["uv"]["index"]] == ["pytorch-cpu"]
+    assert data["project"]["optional-dependencies"] == {"cpu": ["torch>=2.6"], "cu124": ["torch>=2.6"]}
+    assert data["tool"]["uv"]["conflicts"] == [[{"extra": "cpu"}, {"extra": "cu124"}]]
 
 
 def test_custom_index_url_and_existing_correct_config_is_left_alone() -> None:
@@ -116,6 +123,33 @@ url = "https://download.pytorch.org/whl/cpu"
 explicit = true
 """
     assert not plan_cpu_index_text(text, "p", CpuIndexNeeds(("torch",))).changed
+
+
+@pytest.mark.parametrize("marker, added", [
+    ("platform_machine == 'x86_64'", "sys_platform == 'linux' and platform_machine == 'aarch64'"),
+    ("sys_platform == 'linux' and platform_machine == 'aarch64'",
+     "sys_platform == 'linux' and platform_machine == 'x86_64'"),
+    ("sys_platform == 'win32'", "sys_platform == 'linux'"),
+])
+def test_marker_scoped_cpu_source_is_extended_to_every_linux_arch(marker: str, added: str) -> None:
+    """A CPU source scoped to x86_64 left linux-aarch64 on PyPI's CUDA torch while fix said "already fixed"."""
+    text = f"""[project]
+name = "x"
+dependencies = ["torch>=2.6"]
+
+[tool.uv.sources]
+torch = {{ index = "pytorch-cpu", marker = "{marker}" }}
+
+[[tool.uv.index]]
+name = "pytorch-cpu"
+url = "https://download.pytorch.org/whl/cpu"
+explicit = true
+"""
+    edit = plan_cpu_index_text(text, "p", CpuIndexNeeds(("torch",)))
+    assert tomllib.loads(edit.after)["tool"]["uv"]["sources"]["torch"] == [
+        {"index": "pytorch-cpu", "marker": marker}, {"index": "pytorch-cpu", "marker": added}]
+    assert any("extend the CPU source of torch to linux-" in s for s in edit.summary)
+    assert not plan_cpu_index_text(edit.after, "p", CpuIndexNeeds(("torch",))).changed
 
 
 def test_stale_lock_still_covers_directly_declared_torch() -> None:

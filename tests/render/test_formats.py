@@ -10,6 +10,7 @@ import pytest
 
 from depaudit.cli import main
 from depaudit.errors import UsageError
+from depaudit.render.diff import DIFF_RENDERERS
 from depaudit.render.formats import OutputFormat, Unsupported, offered, parse_format, require_exhaustive
 from depaudit.render.gate import GATE_RENDERERS
 from depaudit.render.image_output import COMPARE_RENDERERS, MEASURE_RENDERERS
@@ -25,6 +26,7 @@ TABLES = {
     "gate": GATE_RENDERERS,
     "image measure": MEASURE_RENDERERS,
     "image compare": COMPARE_RENDERERS,
+    "diff": DIFF_RENDERERS,
 }
 FINDING_COMMANDS = ("lint", "scan", "gate")
 
@@ -84,6 +86,17 @@ def _args(command: str, tmp_path: Path) -> list[str]:
             )
         )
         return ["gate", "--bench-report", str(report), "--max-latency-ms", "10", "--pyproject", str(_empty(tmp_path))]
+    if command == "diff":  # the fixed lock back to the CUDA one: new accelerator packages
+        case = FIXTURES / "diff" / "cpu-index"
+        return [
+            "diff",
+            str(case / "after" / "uv.lock"),
+            str(case / "before" / "uv.lock"),
+            "--offline",
+            "-t",
+            "linux-x86_64",
+            "--fail-on-new-accelerator",
+        ]
     return [*command.split(), "demo:one", *(["demo:two"] if command == "image compare" else [])]
 
 

@@ -1,0 +1,242 @@
+"""What changes between two scans of a lock (before and after a pull request), target by target.
+
+Pure: it compares two SizeReports made for the same targets and Python. Totals are the scans' own
+figures (the sum of known sizes, as `depaudit scan` reports them), so a diff always agrees with the
+difference of two scans. A package whose size is unknown on a side (no size in the lock and none
+looked up, or no wheel for the target) is listed per side, and then the delta is not exact: it
+leaves that package's bytes out on that side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from depaudit.model import InstalledPackage, SizeReport, TargetReport
+from depaudit.units import format_size
+
+
+@dataclass(frozen=True)
+class PackageChange:
+    """A package `kind` "added", "removed" or "changed" on one target; an absent side has None."""
+
+    kind: str
+    name: str
+    before_version: str | None
+    after_version: str | None
+    before_size: int | None
+    after_size: int | None
+    before_accelerator: str | None = None
+    after_accelerator: str | None = None
+
+    @property
+    def delta(self) -> int | None:
+        """after - before in bytes; None when a present side's size is unknown."""
+        before = 0 if self.kind == "added" else self.before_size
+        after = 0 if self.kind == "removed" else self.after_size
+        return None if before is None or after is None else after - before
+
+    @property
+    def new_accelerator(self) -> bool:
+        """True when this change brings an accelerator package the base did not install as one."""
+        return self.after_accelerator is not None and self.before_accelerator is None
+
+
+@dataclass(frozen=True)
+class TargetDiff:
+    """One target's before/after totals (None: that side does not support the target) and changes."""
+
+    target: str
+    before_bytes: int | None
+    after_bytes: int | None
+    before_accelerator_bytes: int | None
+    after_accelerator_bytes: int | None
+    added: tuple[PackageChange, ...] = ()
+    removed: tuple[PackageChange, ...] = ()
+    changed: tuple[PackageChange, ...] = ()
+    before_unknown: tuple[str, ...] = ()  # packages the base installs whose size is unknown
+    after_unknown: tuple[str, ...] = ()
+    before_no_wheel: tuple[str, ...] = ()  # of those, the ones with no wheel for the target (built from source)
+    after_no_wheel: tuple[str, ...] = ()
+    before_reason: str | None = None  # why a side does not support the target
+    after_reason: str | None = None
+
+    @property
+    def delta_bytes(self) -> int | None:
+        """after - before over known sizes; None when a side does not support the target."""
+        if self.before_bytes is None or self.after_bytes is None:
+            return None
+        return self.after_bytes - self.before_bytes
+
+    @property
+    def delta_accelerator_bytes(self) -> int | None:
+        if self.before_accelerator_bytes is None or self.after_accelerator_bytes is None:
+            return None
+        return self.after_accelerator_bytes - self.before_accelerator_bytes
+
+    @property
+    def exact(self) -> bool:
+        """True when every size on both sides is known, so the delta is the true difference."""
+        return not self.before_unknown and not self.after_unknown
+
+    @property
+    def changes(self) -> tuple[PackageChange, ...]:
+        """Every change, largest impact first."""
+        return _by_impact(self.added + self.removed + self.changed)
+
+
+@dataclass(frozen=True)
+class LockDiff:
+    """A diff of two locks: the labels of both sides, the Python used for both, and each target."""
+
+    base: str
+    head: str
+    python: str
+    targets: tuple[TargetDiff, ...]
+
+
+def diff_reports(before: SizeReport, after: SizeReport) -> LockDiff:
+    """Compare two scans of the same targets. Raises ValueError when their targets or Pythons differ
+    (the caller scans both sides with one set of options, so that is a programming error)."""
+    names = [t.target.name for t in before.targets]
+    if names != [t.target.name for t in after.targets]:
+        raise ValueError("both scans must cover the same targets in the same order")
+    pythons = {t.target.python for t in before.targets + after.targets}
+    if len(pythons) > 1:
+        raise ValueError(f"both scans must use one Python, got {sorted(pythons)}")
+    python = pythons.pop() if pythons else ""
+    targets = tuple(diff_target(b, a) for b, a in zip(before.targets, after.targets, strict=False))
+    return LockDiff(before.lockfile, after.lockfile, python, targets)
+
+
+def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:
+    """Totals of both sides and the packages added, removed and changed, each list by impact."""
+    old = _by_name(before.packages) if before.supported else {}
+    new = _by_name(after.packages) if after.supported else {}
+    added = [_change(None, new[n]) for n in new.keys() - old.keys()]
+    removed = [_change(old[n], None) for n in old.keys() - new.keys()]
+    changed = [_change(old[n], new[n]) for n in old.keys() & new.keys() if _differs(old[n], new[n])]
+    return TargetDiff(
+        target=before.target.name,
+        before_bytes=before.total_bytes if before.supported else None,
+        after_bytes=after.total_bytes if after.supported else None,
+        before_accelerator_bytes=before.accelerator_bytes if before.supported else None,
+        after_accelerator_bytes=after.accelerator_bytes if after.supported else None,
+        added=_by_impact(added),
+        removed=_by_impact(removed),
+        changed=_by_impact(changed),
+        before_unknown=_unknown(before),
+        after_unknown=_unknown(after),
+        before_no_wheel=before.sdist_only if before.supported else (),
+        after_no_wheel=after.sdist_only if after.supported else (),
+        before_reason=None if before.supported else before.unsupported_reason,
+        after_reason=None if after.supported else after.unsupported_reason,
+    )
+
+
+def _by_name(packages: tuple[InstalledPackage, ...]) -> dict[str, InstalledPackage]:
+    # One target installs one version of a name; a repeat would be a different source of the same
+    # name, which is told apart by version so that no package's bytes drop out of the comparison.
+    found: dict[str, InstalledPackage] = {}
+    for p in packages:
+        key = p.name if p.name not in found else f"{p.name}=={p.package.version}"
+        found[key] = p
+    return found
+
+
+def _unknown(report: TargetReport) -> tuple[str, ...]:
+    """Packages installed with no known size: unknown wheel size, or no wheel (built from source)."""
+    if not report.supported:
+        return ()
+    return tuple(sorted(p.name for p in report.packages if p.size is None))
+
+
+def _differs(old: InstalledPackage, new: InstalledPackage) -> bool:
+    old_wheel = old.wheel.filename if old.wheel else None
+    new_wheel = new.wheel.filename if new.wheel else None
+    return (old.package.version, old_wheel, old.size, old.accelerator) != (
+        new.package.version,
+        new_wheel,
+        new.size,
+        new.accelerator,
+    )
+
+
+def _change(old: InstalledPackage | None, new: InstalledPackage | None) -> PackageChange:
+    return PackageChange(
+        kind="added" if old is None else "removed" if new is None else "changed",
+        name=(new or old).name,  # type: ignore[union-attr]
+        before_version=old.package.version if old else None,
+        after_version=new.package.version if new else None,
+        before_size=old.size if old else None,
+        after_size=new.size if new else None,
+        before_accelerator=old.accelerator if old else None,
+        after_accelerator=new.accelerator if new else None,
+    )
+
+
+def _by_impact(changes: list[PackageChange] | tuple[PackageChange, ...]) -> tuple[PackageChange, ...]:
+    """Largest absolute byte change first; changes of unknown size after the known ones, by name."""
+    return tuple(sorted(changes, key=lambda c: (c.delta is None, -abs(c.delta or 0), c.name)))
+
+
+@dataclass(frozen=True)
+class DiffBreach:
+    """A diff budget one target fails: `what` is "increase", "unverified" or "new-accelerator"."""
+
+    target: str
+    what: str
+    message: str
+
+
+def check_diff_budgets(
+    diff: LockDiff, *, max_increase: int | None = None, fail_on_new_accelerator: bool = False
+) -> list[DiffBreach]:
+    """Breaches per target. An increase is checked over known sizes; when a package the head adds or
+    changes has an unknown size there, the increase cannot be shown to be within budget, and that is a
+    breach too ("unverified"), never a pass."""
+    breaches: list[DiffBreach] = []
+    for t in diff.targets:
+        if max_increase is not None:
+            breaches += _increase_breaches(t, max_increase)
+        if fail_on_new_accelerator:
+            new = [c for c in t.changes if c.new_accelerator]
+            if new:
+                shown = _names([f"{c.name} ({c.after_accelerator})" for c in new])
+                breaches.append(
+                    DiffBreach(t.target, "new-accelerator", f"{t.target}: {len(new)} new accelerator packages: {shown}")
+                )
+    return breaches
+
+
+def _increase_breaches(t: TargetDiff, limit: int) -> list[DiffBreach]:
+    # A target the base did not support grows by everything the head installs there.
+    growth = t.delta_bytes if t.before_bytes is not None else t.after_bytes
+    if growth is None:
+        return []  # the head does not install anything on this target
+    if growth > limit:
+        top = _names([f"{c.name} +{format_size(c.delta)}" for c in t.changes if (c.delta or 0) > 0])
+        return [
+            DiffBreach(
+                t.target,
+                "increase",
+                f"{t.target}: download grows by {format_size(growth)}, over "
+                f"the --max-increase budget of {format_size(limit)}; largest: {top}",
+            )
+        ]
+    unknown = [c.name for c in t.added + t.changed if c.after_size is None]
+    if unknown:
+        return [
+            DiffBreach(
+                t.target,
+                "unverified",
+                f"{t.target}: growth cannot be checked against the "
+                f"--max-increase budget of {format_size(limit)}: size unknown for {_names(unknown)} "
+                "(no size in the lock and none looked up, or no wheel for this target)",
+            )
+        ]
+    return []
+
+
+def _names(items: list[str], shown: int = 5) -> str:
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more

@@ -1,0 +1,81 @@
+"""`diff_locks`: the library entry point behind `depaudit diff BASE HEAD` and `scan --baseline REV`.
+
+Each side is a lock path or `REV:path` read from git. Both sides are scanned with one set of options
+(targets, Python, extras and groups, size look-ups), then compared by analysis.lockdiff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from depaudit.analysis.lockdiff import LockDiff, diff_reports
+from depaudit.model import Lock, Selection, SizeReport
+from depaudit.scan import scan_lock
+from depaudit.sources.gitrev import load_lock_spec
+from depaudit.targets import python_from_requires
+
+
+def common_python(*locks: Lock) -> str:
+    """The Python both sides are scanned for: the highest of each lock's lowest admitted X.Y, so
+    that neither side is measured for an interpreter its `requires-python` refuses."""
+    versions = {python_from_requires(lock.requires_python) for lock in locks}
+    return max(versions, key=lambda v: tuple(int(part) for part in v.split(".")))
+
+
+def diff_locks(
+    base: str | Path,
+    head: str | Path,
+    *,
+    targets: Sequence[str] | None = None,
+    python: str | None = None,
+    selection: Selection | None = None,
+    offline: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    cwd: Path | None = None,
+    **scan_options: Any,
+) -> LockDiff:
+    """Scan `base` and `head` (paths, or `REV:path` read from the git repository around `cwd`) for
+    the same targets and Python, and compare them. `scan_options` go to scan_lock unchanged
+    (cache_dir, installed, glibc, macos). Raises InputError (unreadable lock, bad revision or path),
+    UsageError (unknown target or extra) or ToolError (git failed)."""
+    base_lock = load_lock_spec(base, cwd)
+    head_lock = load_lock_spec(head, cwd)
+    py = python or common_python(base_lock, head_lock)
+    options = dict(
+        targets=targets,
+        python=py,
+        selection=selection or Selection(),
+        offline=offline,
+        progress=progress,
+        **scan_options,
+    )
+    return diff_reports(scan_lock(base_lock, **options), scan_lock(head_lock, **options))
+
+
+def diff_against_base(
+    head: SizeReport,
+    base: str | Path,
+    *,
+    selection: Selection | None = None,
+    offline: bool = False,
+    cwd: Path | None = None,
+    **scan_options: Any,
+) -> LockDiff:
+    """Compare an existing scan (`head`) with `base` scanned for the same targets and Python: the
+    core of `scan --baseline REV`. Raises as diff_locks does."""
+    if not head.targets:
+        raise ValueError("the head scan covers no target")
+    names = [t.target.name for t in head.targets]
+    python = head.targets[0].target.python
+    before = scan_lock(
+        load_lock_spec(base, cwd),
+        targets=names,
+        python=python,
+        selection=selection or Selection(),
+        offline=offline,
+        installed=head.installed_sizes,
+        **scan_options,
+    )
+    return diff_reports(before, head)

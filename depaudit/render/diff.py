@@ -1,0 +1,247 @@
+"""Output of `depaudit diff`: JSON (schema 1), markdown (the pull-request comment) and rich tables.
+
+JSON contract (integer bytes; an unknown size is null, never 0)::
+
+    {"schema": 1, "base": "origin/main:uv.lock", "head": "uv.lock", "python": "3.11",
+     "targets": [{"target", "before_bytes", "after_bytes", "delta_bytes",
+                  "before_accelerator_bytes", "after_accelerator_bytes",
+                  "added": [{"name", "version", "size", "accelerator"}], "removed": [...],
+                  "changed": [{"name", "before_version", "after_version", "before_size", "after_size",
+                               "before_accelerator", "after_accelerator"}],
+                  "before_unknown_size": [...], "after_unknown_size": [...], "exact": bool}]}
+
+Totals count known sizes, exactly as `depaudit scan` does; `delta_bytes` is their difference and is
+exact only when both `*_unknown_size` lists are empty. A side that does not support a target has
+null totals (and then `delta_bytes` is null).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from depaudit.analysis.lockdiff import LockDiff, PackageChange, TargetDiff
+from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions, with_unsupported
+from depaudit.units import format_size
+
+if TYPE_CHECKING:  # rich is imported only when a table is printed (start-up time)
+    from rich.console import RenderableType
+
+SCHEMA = 1
+MARKER = "<!-- depaudit-diff -->"  # finds the pull-request comment to update (.github/actions/depaudit/)
+_SIGN = {"added": "+", "removed": "-", "changed": "~"}
+
+
+def diff_dict(diff: LockDiff) -> dict[str, Any]:
+    """The diff as the documented JSON document."""
+    return {
+        "schema": SCHEMA,
+        "base": diff.base,
+        "head": diff.head,
+        "python": diff.python,
+        "targets": [_target_dict(t) for t in diff.targets],
+    }
+
+
+def render_diff_json(diff: LockDiff, indent: int | None = None) -> str:
+    return json.dumps(diff_dict(diff), indent=indent) + "\n"
+
+
+def _target_dict(t: TargetDiff) -> dict[str, Any]:
+    def side(c: PackageChange, before: bool) -> dict[str, Any]:
+        return {
+            "name": c.name,
+            "version": c.before_version if before else c.after_version,
+            "size": c.before_size if before else c.after_size,
+            "accelerator": c.before_accelerator if before else c.after_accelerator,
+        }
+
+    return {
+        "target": t.target,
+        "before_bytes": t.before_bytes,
+        "after_bytes": t.after_bytes,
+        "delta_bytes": t.delta_bytes,
+        "before_accelerator_bytes": t.before_accelerator_bytes,
+        "after_accelerator_bytes": t.after_accelerator_bytes,
+        "added": [side(c, False) for c in t.added],
+        "removed": [side(c, True) for c in t.removed],
+        "changed": [
+            {
+                "name": c.name,
+                "before_version": c.before_version,
+                "after_version": c.after_version,
+                "before_size": c.before_size,
+                "after_size": c.after_size,
+                "before_accelerator": c.before_accelerator,
+                "after_accelerator": c.after_accelerator,
+            }
+            for c in t.changed
+        ],
+        "before_unknown_size": list(t.before_unknown),
+        "after_unknown_size": list(t.after_unknown),
+        "exact": t.exact,
+    }
+
+
+def signed_size(delta: int | None, binary: bool = False) -> str:
+    """`+1.2 MB`, `-2.6 GB`, `0 B`; "unknown" for None."""
+    if delta is None:
+        return "unknown"
+    if delta == 0:
+        return "0 B"
+    return ("+" if delta > 0 else "-") + format_size(abs(delta), binary)
+
+
+def _total(value: int | None, reason: str | None, binary: bool) -> str:
+    return f"not supported ({reason})" if value is None else format_size(value, binary)
+
+
+def _delta(t: TargetDiff, binary: bool) -> str:
+    text = signed_size(t.delta_bytes, binary)
+    if t.delta_bytes is not None and not t.exact:
+        text += " (inexact)"
+    return text
+
+
+def _accelerator(t: TargetDiff, binary: bool) -> str:
+    before = "n/a" if t.before_accelerator_bytes is None else format_size(t.before_accelerator_bytes, binary)
+    after = "n/a" if t.after_accelerator_bytes is None else format_size(t.after_accelerator_bytes, binary)
+    return f"{before} → {after}"
+
+
+def _version_size(version: str | None, size: int | None, present: bool, binary: bool) -> str:
+    if not present:
+        return ""
+    return f"{version or '?'} ({format_size(size, binary)})"
+
+
+def change_cells(c: PackageChange, binary: bool = False) -> tuple[str, str, str, str, str]:
+    """(sign, name, before, after, size change) for one row; the name carries a new accelerator family."""
+    name = c.name + (f" [{c.after_accelerator}]" if c.new_accelerator else "")
+    before = _version_size(c.before_version, c.before_size, c.kind != "added", binary)
+    after = _version_size(c.after_version, c.after_size, c.kind != "removed", binary)
+    return _SIGN[c.kind], name, before, after, signed_size(c.delta, binary)
+
+
+def unknown_note(t: TargetDiff) -> str | None:
+    """A sentence naming the packages whose unknown size makes the delta inexact, and why, or None."""
+    parts = []
+    for side, names, no_wheel in (
+        ("before", t.before_unknown, t.before_no_wheel),
+        ("after", t.after_unknown, t.after_no_wheel),
+    ):
+        if names:
+            shown = [f"{n} (no wheel for this target)" if n in no_wheel else n for n in names]
+            parts.append(f"{side}: {', '.join(shown)}")
+    if not parts:
+        return None
+    return (
+        f"{t.target}: size unknown for {'; '.join(parts)}; the totals leave these out, so the change is "
+        "inexact (without --offline, sizes missing from the lock are looked up on the index)"
+    )
+
+
+def header(diff: LockDiff) -> str:
+    names = ", ".join(t.target for t in diff.targets)
+    return f"{diff.base} → {diff.head} · Python {diff.python} · targets: {names} · download size"
+
+
+def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> str:
+    """The pull-request comment: a summary table, each target's changes folded, and (invisible, last) the
+    marker the GitHub Action finds its comment by."""
+    lines = [
+        f"### depaudit diff: `{diff.base}` → `{diff.head}`",
+        "",
+        f"Python {diff.python} · targets: {', '.join(t.target for t in diff.targets)} · download size",
+        "",
+        "| target | before | after | change | accelerator |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for t in diff.targets:
+        lines.append(
+            f"| {t.target} | {_total(t.before_bytes, t.before_reason, binary)} | "
+            f"{_total(t.after_bytes, t.after_reason, binary)} | **{_delta(t, binary)}** | "
+            f"{_accelerator(t, binary)} |"
+        )
+    for t in diff.targets:
+        lines += _markdown_changes(t, binary, top)
+    if not any(t.changes for t in diff.targets):
+        lines += ["", "No package changes on any target."]
+    return "\n".join([*lines, "", MARKER]) + "\n"
+
+
+def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]:
+    changes = t.changes
+    if not changes and t.exact:
+        return []
+    counts = ", ".join(
+        f"{len(items)} {kind}"
+        for kind, items in (("added", t.added), ("removed", t.removed), ("changed", t.changed))
+        if items
+    )
+    lines = ["", f"<details><summary>{t.target}: {counts or 'no package changes'}</summary>", ""]
+    if changes:
+        lines += ["| | package | before | after | size change |", "|---|---|---|---|---:|"]
+        for c in changes[: top or None]:
+            sign, name, before, after, delta = change_cells(c, binary)
+            lines.append(f"| {sign} | {name} | {before} | {after} | {delta} |")
+        if top and len(changes) > top:
+            lines.append(f"| | … {len(changes) - top} more | | | |")
+    note = unknown_note(t)
+    if note:
+        lines += ["", note]
+    return [*lines, "", "</details>"]
+
+
+def diff_renderables(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> Iterator[RenderableType]:
+    """Rich renderables for a terminal: the header, a summary table, then each target's changes."""
+    # rich is imported here so that JSON and markdown runs (CI) do not pay for it.
+    from rich.table import Table
+    from rich.text import Text
+
+    yield Text(header(diff))
+    summary = Table("target", "before", "after", "change", "accelerator", title=None)
+    for t in diff.targets:
+        summary.add_row(
+            t.target,
+            _total(t.before_bytes, t.before_reason, binary),
+            _total(t.after_bytes, t.after_reason, binary),
+            _delta(t, binary),
+            _accelerator(t, binary),
+        )
+    yield summary
+    for t in diff.targets:
+        if not t.changes:
+            continue
+        table = Table("", "package", "before", "after", "size change", title=f"{t.target}: package changes")
+        for c in t.changes[: top or None]:
+            table.add_row(*change_cells(c, binary))
+        if top and len(t.changes) > top:
+            table.add_row("", f"… {len(t.changes) - top} more (--all shows every change)", "", "", "")
+        yield table
+    for t in diff.targets:
+        note = unknown_note(t)
+        if note:
+            yield Text(note)
+
+
+def diff_table(diff: LockDiff, options: RenderOptions) -> HumanOutput:
+    """The terminal tables (plain and unwrapped when piped or written to a file)."""
+    return HumanOutput(tuple(diff_renderables(diff, binary=options.binary, top=options.top)))
+
+
+def diff_json(diff: LockDiff, options: RenderOptions) -> str:
+    """The JSON contract above."""
+    return render_diff_json(diff, indent=options.indent)
+
+
+def diff_markdown(diff: LockDiff, options: RenderOptions) -> str:
+    """The pull-request comment."""
+    return render_diff_markdown(diff, binary=options.binary, top=options.top)
+
+
+DIFF_RENDERERS: dict[OutputFormat, Renderer[LockDiff]] = with_unsupported(
+    "diff", {OutputFormat.table: diff_table, OutputFormat.json: diff_json, OutputFormat.markdown: diff_markdown}
+)
+"""`depaudit diff` writes table, JSON and markdown; a diff holds no findings, so no SARIF or gnu lines."""

@@ -1,0 +1,189 @@
+"""`depaudit fix --lock` is crash-safe: kill -9 at any moment leaves the old pair (pyproject.toml,
+uv.lock) or the new pair once the next `depaudit fix` has run its recovery step.
+
+Real `uv lock` against PEP 503 indexes on 127.0.0.1 (tests/fixers/localindex.py). The journal steps take
+microseconds, so DEPAUDIT_TEST_STEP_DELAY stretches each of them (0.15 s) for the kill test: the 50
+moments are drawn uniformly over a whole run, and a good share of them land inside the journal steps.
+The whole process group is killed (depaudit and the uv it runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from childrun import cli_env, run_depaudit
+from depaudit.fixers.project import find_uv
+from depaudit.fixers.relock import JOURNAL_NAME
+from localindex import LocalIndex, build_wheel, write_simple_index
+
+KILLS = 50
+STEP_DELAY = "0.15"
+
+
+@pytest.fixture
+def indexes(tmp_path: Path):
+    mirror, cpu = tmp_path / "mirror", tmp_path / "cpu"
+    mirror.mkdir()
+    cpu.mkdir()
+    write_simple_index(mirror, [
+        build_wheel(mirror, "torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
+        build_wheel(mirror, "nvidia-cublas", "13.0.0"),
+    ])
+    write_simple_index(cpu, [build_wheel(cpu, "torch", "2.15.0+cpu")])
+    with LocalIndex(mirror) as mirror_index, LocalIndex(cpu) as cpu_index:
+        yield mirror_index.url, cpu_index.url
+
+
+@pytest.fixture
+def project(tmp_path: Path, indexes) -> Path:
+    mirror, _ = indexes
+    root = tmp_path / "template" / "svc"
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(f'''[project]
+name = "svc"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["torch==2.15.0"]
+
+[[tool.uv.index]]
+name = "mirror"
+url = "{mirror}"
+default = true
+''')
+    subprocess.run(find_uv() + ["lock", "--quiet"], cwd=root, check=True, timeout=120)
+    return root
+
+
+def _pair(root: Path) -> tuple[bytes, bytes]:
+    return (root / "pyproject.toml").read_bytes(), (root / "uv.lock").read_bytes()
+
+
+def _copy(template: Path, where: Path) -> Path:
+    where.mkdir(parents=True)
+    shutil.copytree(template, where / "svc")
+    return where / "svc"
+
+
+def _fix_argv(root: Path, cpu: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "depaudit", "fix", str(root), "--cpu-index-url", cpu, "--offline", *args]
+
+
+def _assert_clean(root: Path) -> None:
+    assert not (root / JOURNAL_NAME).exists()
+    assert not list(root.parent.glob(".svc.depaudit-lock-*")), "staging folder left behind"
+    assert not list(root.glob(".*.depaudit-tmp")), "temp file left behind"
+
+
+@pytest.mark.slow  # 50 real fix --lock runs, each killed, then recovered: about 2-3 minutes on 2 vCPUs
+def test_kill_9_at_50_random_moments_leaves_the_old_or_the_new_pair(tmp_path: Path, indexes, project) -> None:
+    _, cpu = indexes
+    old = _pair(project)
+    env = cli_env(**{"DEPAUDIT_TEST_STEP_DELAY": STEP_DELAY, "UV_HTTP_RETRIES": "0"})
+    reference = _copy(project, tmp_path / "reference")
+    start = time.monotonic()
+    done = subprocess.run(_fix_argv(reference, cpu, "--lock"), env=env, capture_output=True, text=True, timeout=300)
+    whole_run = time.monotonic() - start
+    assert done.returncode == 0, done.stderr
+    new = _pair(reference)
+    assert new != old and b"2.15.0+cpu" in new[1]
+    _assert_clean(reference)
+
+    seed = int(os.environ.get("DEPAUDIT_CRASH_SEED", "9"))
+    rng = random.Random(seed)
+    phases: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    for i in range(KILLS):
+        root = _copy(project, tmp_path / f"run{i}")
+        moment = rng.uniform(0, whole_run)
+        proc = subprocess.Popen(_fix_argv(root, cpu, "--lock"), env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(moment)
+        phases[_phase(root, proc)] += 1
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+        recovery = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", "--dry-run", env=env)
+        assert recovery.returncode in (0, 1), (i, moment, recovery.stderr)
+        pair = _pair(root)
+        assert pair in (old, new), f"kill {i} at {moment:.2f} s (seed {seed}) left a mixed pair"
+        outcomes["new" if pair == new else "old"] += 1
+        _assert_clean(root)
+        shutil.rmtree(root.parent)
+    print(f"\nwhole run {whole_run:.2f} s; phases at the kill: {dict(phases)}; outcomes: {dict(outcomes)}")
+    assert phases["prepared"] >= 1, f"no kill landed in the swap (phases {dict(phases)}): raise KILLS or the delay"
+    assert phases["staging"] >= 1 and outcomes["old"] >= 1 and outcomes["new"] >= 1
+
+
+def _phase(root: Path, proc: subprocess.Popen) -> str:
+    if proc.poll() is not None:
+        return "finished"
+    try:
+        return json.loads((root / JOURNAL_NAME).read_text())["state"]
+    except (OSError, ValueError, KeyError):
+        return "before-journal"
+
+
+def test_an_edit_made_during_the_run_is_kept_and_nothing_is_written(tmp_path: Path, indexes, project) -> None:
+    _, cpu = indexes
+    root = _copy(project, tmp_path / "edit")
+    lock_before = (root / "uv.lock").read_bytes()
+    env = cli_env(**{"DEPAUDIT_TEST_STEP_DELAY": "1"})
+    proc = subprocess.Popen(_fix_argv(root, cpu, "--lock"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while not (root / JOURNAL_NAME).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    mine = (root / "pyproject.toml").read_text() + "\n# my edit while depaudit runs\n"
+    (root / "pyproject.toml").write_text(mine)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 4, err
+    assert "changed on disk while depaudit was re-locking; nothing was written" in err
+    assert (root / "pyproject.toml").read_text() == mine and (root / "uv.lock").read_bytes() == lock_before
+    _assert_clean(root)
+
+
+def test_a_symlinked_pyproject_is_relocked_through_the_link(tmp_path: Path, indexes, project) -> None:
+    _, cpu = indexes
+    root = _copy(project, tmp_path / "link")
+    shared = tmp_path / "link" / "shared.toml"
+    (root / "pyproject.toml").rename(shared)
+    (root / "pyproject.toml").symlink_to("../shared.toml")
+    result = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", "--lock", timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (root / "pyproject.toml").is_symlink() and "pytorch-cpu" in shared.read_text()
+    assert b"2.15.0+cpu" in (root / "uv.lock").read_bytes()
+    _assert_clean(root)
+
+
+def test_recovery_leaves_a_file_edited_after_the_crash_alone(tmp_path: Path, indexes, project) -> None:
+    """A journal that says "prepared", but the user edited pyproject.toml after the crash: neither old
+    nor new, so nothing is touched and the journal stays (exit 4, with what to do)."""
+    _, cpu = indexes
+    root = _copy(project, tmp_path / "conflict")
+    lock = (root / "uv.lock").resolve()
+    temp = lock.parent / ".uv.lock.0000.depaudit-tmp"
+    temp.write_bytes(b"new lock")
+    (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text() + "# user\n")
+    (root / JOURNAL_NAME).write_text(json.dumps({
+        "schema": 1, "pid": 999999999, "process": None, "state": "prepared", "stage": str(tmp_path / "gone"),
+        "targets": [str((root / "pyproject.toml").resolve()), str(lock)],
+        "entries": [{"target": str((root / "pyproject.toml").resolve()), "temp": str(root / ".x.depaudit-tmp"),
+                     "old": "0" * 64, "new": "1" * 64},
+                    {"target": str(lock), "temp": str(temp), "old": "0" * 64, "new": "2" * 64}]}))
+    before = _pair(root)
+    result = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", "--dry-run")
+    assert result.returncode == 4 and "changed since an interrupted `depaudit fix --lock`" in result.stderr
+    assert _pair(root) == before and (root / JOURNAL_NAME).exists()
