@@ -7,12 +7,14 @@ the path and, where it can be found, the line of the offending `[[package]]`.
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from depaudit.errors import InputError
-from depaudit.model import Dependency, Lock, Package
+from depaudit.model import Dependency, Lock, Package, Wheel
 from depaudit.names import canonical_name
 from depaudit.sources.lockread import LockReader, all_edges, check_references
 from depaudit.sources.pylock import lock_from_pylock
@@ -31,10 +33,81 @@ def lock_from_text(text: str, path: str | Path) -> Lock:
     """Parse lock text (uv.lock or pylock.toml, chosen by content); `path` names it in messages, and
     need not exist (a lock read from git is named `REV:path`). Raises InputError."""
     path = Path(path)
-    data = parse_toml(text, path)
+    data = _parse_lifted(text, path)
+    if data is None:
+        data = parse_toml(text, path)
     if "lock-version" in data:
         return lock_from_pylock(data, path, text)
     return lock_from_uvlock(data, path, text)
+
+
+# Wheel lists are most of a uv.lock (5,600 of a 2 MB lock's lines) and uv writes each entry on one line
+# in one fixed form. Lifting those lines out before the TOML parser sees the text, and reading them with
+# one regex, makes loading a third faster (measured: 33 ms -> 22 ms for a 2 MB lock). Only the exact
+# form below is lifted: a block with any other line stays for the TOML parser, and a document where the
+# lifted parse fails, or does not find each block exactly once, in order, as a package's `wheels`, is
+# parsed whole as before. Where it is found there, the original text parses that block to the same
+# values (the text before it is the same, so the parser is in the same state there).
+_WHEEL_BLOCK = re.compile(r"^wheels = \[\n((?:    \{[^\n]*\},\n)+)\]\n", re.MULTILINE)
+_STRING = r'"[^"\\\x00-\x1f\x7f]*"'  # a TOML basic string without escapes: its text is its value
+_URL_CHAR = r'[^"\\\x00-\x1f\x7f?#]'  # no query or fragment: the filename is the last path segment
+_WHEEL_LINE = re.compile(  # (line, url, filename, size); a filename with a %-escape is left to the reader
+    r'(    \{ url = "(' + _URL_CHAR + r'*/([^"\\\x00-\x1f\x7f/?#%]+\.whl))"(?:, hash = ' + _STRING + r")?"
+    r"(?:, size = (0|[1-9][0-9]{0,17}))?(?:, upload-time = " + _STRING + r")? \},\n)"
+)
+
+
+def _parse_lifted(text: str, path: Path) -> dict[str, Any] | None:
+    """The parsed lock with each package's wheel list already read (a tuple of Wheel, which no TOML
+    value can be), or None when the text is not in the form lifting relies on."""
+    if "lock-version" in text or not text.startswith(("version = ", "\ufeffversion = ")):
+        return None
+    token = f"depaudit-wheels-{secrets.token_hex(16)}-"  # the text cannot contain it
+    blocks: list[tuple[Wheel, ...]] = []
+
+    def lift(match: re.Match[str]) -> str:
+        wheels = _block_wheels(match.group(1))
+        if wheels is None:
+            return match.group(0)
+        blocks.append(wheels)
+        return f'wheels = "{token}{len(blocks) - 1}"\n'
+
+    lifted = _WHEEL_BLOCK.sub(lift, text)
+    if not blocks:
+        return None
+    try:
+        data = parse_toml(lifted, path)
+    except InputError:
+        return None  # the whole text then reports the error at its own line numbers
+    return data if _put_back(data, token, blocks) else None
+
+
+def _block_wheels(lines: str) -> tuple[Wheel, ...] | None:
+    """The wheels of a block of entry lines, or None when a line is not in the one lifted form."""
+    found = _WHEEL_LINE.findall(lines)
+    # Matches do not overlap, so covering every character means every line is one whole entry.
+    if sum(len(line) for line, _, _, _ in found) != len(lines):
+        return None
+    if any(name.count("-") < 4 for _, _, name, _ in found):
+        return None  # not a wheel filename: the full reader names the problem and its line
+    return tuple([Wheel(name, url, int(size) if size else None) for _, url, name, size in found])
+
+
+def _put_back(data: dict[str, Any], token: str, blocks: list[tuple[Wheel, ...]]) -> bool:
+    """Replace each placeholder by its wheels; True when every block was a package's `wheels`, once,
+    in order (anything else: the regex matched text that was not a wheel list)."""
+    packages = data.get("package")
+    if not isinstance(packages, list):
+        return False
+    found = 0
+    for package in packages:
+        value = package.get("wheels") if isinstance(package, dict) else None
+        if isinstance(value, str) and value.startswith(token):
+            if value != f"{token}{found}":
+                return False
+            package["wheels"] = blocks[found]
+            found += 1
+    return found == len(blocks)
 
 
 def _dependency(reader: LockReader, raw: Any, where: str, index: int) -> Dependency:
@@ -84,12 +157,19 @@ def _package(reader: LockReader, raw: Any, index: int) -> Package:
         dependencies=tuple(_dependency(reader, d, where, index) for d in reader.array(entry, "dependencies", where, index)),
         optional_dependencies=_dependency_tables(reader, entry.get("optional-dependencies"), f"{where}: optional-dependencies", index),
         dependency_groups=_dependency_tables(reader, entry.get("dev-dependencies"), f"{where}: dev-dependencies", index),
-        wheels=tuple(reader.wheel(w, where, index) for w in reader.array(entry, "wheels", where, index)),
+        wheels=_wheels(reader, entry, where, index),
         sdist_url=sdist_url,
         sdist_size=sdist_size,
         line=index,  # replaced by the real line only when an error needs it
         resolution_markers=reader.strings(entry, "resolution-markers", where, index) if "resolution-markers" in entry else (),
     )
+
+
+def _wheels(reader: LockReader, entry: dict[str, Any], where: str, index: int) -> tuple[Wheel, ...]:
+    lifted = entry.get("wheels")
+    if type(lifted) is tuple:  # read by _parse_lifted
+        return lifted
+    return tuple(reader.wheel(w, where, index) for w in reader.array(entry, "wheels", where, index))
 
 
 def lock_from_uvlock(data: dict[str, Any], path: Path, text: str) -> Lock:
