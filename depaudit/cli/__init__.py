@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
             code = _run(fast)
         finally:
             gc.enable()  # main() is also called in-process (tests): leave the collector as found
+        if argv is None:
+            _exit_now(code)
         sys.exit(code)
     app = _register(args)
     if "_DEPAUDIT_COMPLETE" in os.environ:  # shell completion (README): typer's shell classes, only when asked
@@ -98,6 +100,22 @@ def main(argv: list[str] | None = None) -> None:
 
         completion_init()
     sys.exit(_run(lambda: app(args=argv, standalone_mode=False, prog_name="depaudit"), *_click_exceptions()))
+
+
+def _exit_now(code: int) -> None:
+    """End the process without the interpreter's teardown, which only frees the scan's objects one by
+    one (measured: 12 ms of a 150 ms scan of a 2 MB lock). Everything the scan writes is complete
+    by now (files are written whole and closed, stdout flushed after the report); the streams are
+    flushed once more: a reader that went away is no error (as in `_run`), another failure to flush
+    gives exit 120, as the interpreter's own exit would."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    except (OSError, ValueError):
+        code = code or 120
+    os._exit(code)
 
 
 def _run(command: Callable[[], Any], exits: tuple = (), click_errors: tuple = (), aborts: tuple = ()) -> int:

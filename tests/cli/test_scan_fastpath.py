@@ -3,6 +3,7 @@ path gives for the same arguments (both come from one definition of the options,
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -107,3 +108,23 @@ def test_parse_fast_leaves_what_it_is_not_sure_of_to_typer():
     assert parsed["lockfile"] == Path("x.lock") and parsed["target"] == ["a", "b"] and parsed["top"] == 3
     assert parsed["offline"] is True and parsed["output"] == "-" and parsed["fmt"].format is OutputFormat.table
     assert parsed["package"] is None and parsed["all_packages"] is False
+
+
+def test_a_scan_process_ends_without_teardown_yet_keeps_its_output_and_exit_code(tmp_path):
+    """The fast path ends the process with os._exit after flushing: the report file is whole, stdout
+    is complete, the exit code is the scan's (1: a budget exceeded), and a reader that stops early is
+    no error."""
+    report = tmp_path / "report.json"
+    base = [sys.executable, "-m", "depaudit", "scan", TORCH28, "--offline", "--format", "json"]
+    to_file = subprocess.run([*base, "-o", str(report), "--max-accelerator", "0"], capture_output=True, text=True,
+                             timeout=120)
+    assert to_file.returncode == 1 and "budget exceeded" in to_file.stderr
+    assert json.loads(report.read_text())["schema"] == 1
+    to_stdout = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    assert to_stdout.returncode == 0 and json.loads(to_stdout.stdout)["targets"]
+    big = [sys.executable, "-m", "depaudit", "scan", str(LOCKS / "docling" / "uv.lock"), "--offline", "-f", "json"]
+    with subprocess.Popen(big, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # ~1 MB: more than a pipe holds
+        assert proc.stdout.read(10) == b'{"schema":'
+        proc.stdout.close()  # the reader goes away before the report is written in full
+        assert proc.wait(timeout=120) == 0
+        assert b"Traceback" not in proc.stderr.read()
