@@ -116,8 +116,9 @@ def test_a_scan_process_ends_without_teardown_yet_keeps_its_output_and_exit_code
     no error."""
     report = tmp_path / "report.json"
     base = [sys.executable, "-m", "depaudit", "scan", TORCH28, "--offline", "--format", "json"]
-    to_file = subprocess.run([*base, "-o", str(report), "--max-accelerator", "0"], capture_output=True, text=True,
-                             timeout=120)
+    to_file = subprocess.run(
+        [*base, "-o", str(report), "--max-accelerator", "0"], capture_output=True, text=True, timeout=120
+    )
     assert to_file.returncode == 1 and "budget exceeded" in to_file.stderr
     assert json.loads(report.read_text())["schema"] == 1
     to_stdout = subprocess.run(base, capture_output=True, text=True, timeout=120)
@@ -128,3 +129,12 @@ def test_a_scan_process_ends_without_teardown_yet_keeps_its_output_and_exit_code
         proc.stdout.close()  # the reader goes away before the report is written in full
         assert proc.wait(timeout=120) == 0
         assert b"Traceback" not in proc.stderr.read()
+
+
+def test_exit_functions_still_run_when_the_scan_ends_its_process(tmp_path):
+    """atexit functions (logging's flush, profilers, coverage; here: the test harness's peak-memory
+    probe) run before the process ends without teardown."""
+    from childrun import run_depaudit
+
+    result = run_depaudit("scan", TORCH28, "--offline", "--format", "json", "-o", str(tmp_path / "r.json"))
+    assert result.returncode == 0 and result.max_rss_bytes is not None and result.max_rss_bytes > 0
