@@ -370,19 +370,22 @@ def installed_packages(lock: Lock, plan: InstallPlan) -> list[InstalledPackage]:
     target, pull CUDA runtime wheels. pylock.toml records no edges; there the same fact is taken
     from what PyPI publishes (see `accelerators.torch_build_label`)."""
     ranks = tag_ranks(plan.target)
-    runtime_here = lock.format == "pylock.toml" and any(_binary_cuda_runtime(lock.packages[i], ranks) for i in plan.order)
+    families, runtime = _name_facts(lock)
+    runtime_here = lock.format == "pylock.toml" and any(
+        runtime[i] and _binary_wheel(lock.packages[i], ranks) for i in plan.order)
     out = []
     for index in plan.order:
         package = lock.packages[index]
         if package.source.kind == "virtual":
             continue  # a virtual workspace member installs nothing of its own
         wheel = choose_wheel(package.wheels, ranks)
-        family = accelerator_family(package.name, package.version)
+        family = families[index]
         if family is None and wheel is not None:  # no wheel for the target: no build to judge
             if lock.format == "pylock.toml":
                 family = torch_build_label(package.name, package.version, runtime_here, edges_known=False)
             else:
-                pulls = any(_cuda_runtime_wheel(lock.packages[c], ranks) for c in plan.edges.get(index, ()))
+                pulls = any(runtime[c] and choose_wheel(lock.packages[c].wheels, ranks) is not None
+                            for c in plan.edges.get(index, ()))
                 family = torch_build_label(package.name, package.version, pulls, edges_known=True)
         out.append(InstalledPackage(
             package=package, wheel=wheel, path=plan.paths[index], accelerator=family,
@@ -391,15 +394,20 @@ def installed_packages(lock: Lock, plan: InstallPlan) -> list[InstalledPackage]:
     return out
 
 
-def _cuda_runtime_wheel(package: Package, ranks: dict[str, int]) -> bool:
-    """A CUDA runtime package with a wheel the target installs."""
-    return is_cuda_runtime(package.name) and choose_wheel(package.wheels, ranks) is not None
+def _name_facts(lock: Lock) -> tuple[list[str | None], list[bool]]:
+    """Per package of the lock: its accelerator family by name and version, and whether it is a CUDA
+    runtime package; worked out once per lock and kept on it (every target asks again, and a bounded
+    global memo thrashes once a lock holds more distinct names than it keeps)."""
+    facts = lock.__dict__.get("_name_facts")  # a frozen dataclass keeps a __dict__
+    if facts is None:
+        facts = ([accelerator_family(p.name, p.version) for p in lock.packages],
+                 [is_cuda_runtime(p.name) for p in lock.packages])
+        lock.__dict__["_name_facts"] = facts
+    return facts
 
 
-def _binary_cuda_runtime(package: Package, ranks: dict[str, int]) -> bool:
-    """A CUDA runtime package whose wheel for the target is platform-specific (not `-any`)."""
-    if not is_cuda_runtime(package.name):
-        return False
+def _binary_wheel(package: Package, ranks: dict[str, int]) -> bool:
+    """The package's wheel for the target is platform-specific (not `-any`)."""
     wheel = choose_wheel(package.wheels, ranks)
     return wheel is not None and not wheel.filename.endswith("-any.whl")
 
