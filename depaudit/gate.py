@@ -278,7 +278,7 @@ def run_gate(
     allow_hosts: Sequence[str] = (),
 ) -> GateResult:
     """Every check the budgets ask for whose DA5xx rule `rules` keeps. Raises UsageError when nothing is
-    to be checked."""
+    to be checked, also when `rules` leaves out every check."""
     checks: list[BudgetCheck] = []
     if budgets.max_image_size is not None:
         if not budgets.images:
@@ -302,7 +302,14 @@ def run_gate(
             "no budget to check: give --max-image-size, --max-download, --max-accelerator, "
             "--no-accelerator-target or --max-latency-ms (or set them in [tool.depaudit])"
         )
-    return GateResult(tuple(c for c in checks if rules(c.rule)))
+    kept = tuple(c for c in checks if rules(c.rule))
+    if not kept:  # a gate that checked nothing must not pass
+        left_out = ", ".join(sorted({c.rule for c in checks}))
+        raise UsageError(
+            f"select/ignore leave out every budget check the budgets ask for ({left_out}): nothing would be "
+            "checked; select the DA5xx rules (a select in [tool.depaudit] applies to gate too) or remove the budget"
+        )
+    return GateResult(kept)
 
 
 @dataclass(frozen=True)

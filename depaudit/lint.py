@@ -54,7 +54,10 @@ FAMILIES_OF: dict[FileKind, tuple[str, ...]] = {
 
 
 def is_dockerfile_name(name: str) -> bool:
-    """Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile."""
+    """Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile — not BuildKit's per-Dockerfile ignore files
+    (`Dockerfile.dockerignore`, `api.Dockerfile.dockerignore`)."""
+    if name.endswith(".dockerignore"):
+        return False
     return name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith((".Dockerfile", ".dockerfile"))
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from depaudit.sources.dockerfile import Dockerfile, Instruction, Stage, expand
@@ -40,9 +41,9 @@ class DockerSubject:
 def stage_chain(df: Dockerfile, stage: Stage) -> list[Stage]:
     """`stage` and the stages it is built FROM, root first."""
     chain = [stage]
-    while chain[0].parent is not None:
-        chain.insert(0, df.stages[chain[0].parent])
-    return chain
+    while chain[-1].parent is not None:
+        chain.append(df.stages[chain[-1].parent])
+    return chain[::-1]
 
 
 def shipping_stages(df: Dockerfile) -> list[Stage]:
@@ -55,22 +56,39 @@ def root_base(df: Dockerfile, stage: Stage) -> str | None:
     return stage_chain(df, stage)[0].base
 
 
-def stage_env(df: Dockerfile, stage: Stage, before: Instruction | None = None) -> dict[str, str | None]:
-    """Variables a RUN in `stage` sees: ARG (with defaults, global values for re-declared global ARGs)
-    and ENV of the stage's ancestors and of the stage itself up to `before`."""
+def run_envs(
+    df: Dockerfile, wanted: Collection[int] | None = None
+) -> Iterator[tuple[Instruction, dict[str, str | None]]]:
+    """Each RUN of the stages whose index is in `wanted` (all by default), in file order, with the
+    variables it sees: ARG (with defaults, global values for re-declared global ARGs) and ENV of the
+    stage's ancestors and of the stage itself before the RUN. One pass over the file: a stage starts
+    from what its parent stage ends with. The dict is live: read it (never change it) before taking
+    the next RUN."""
     globals_ = dict(df.global_args)
-    env: dict[str, str | None] = {}
-    for st in stage_chain(df, stage):
-        for ins in st.instructions[1:]:
-            if before is not None and ins is before:
-                return env
-            if ins.keyword == "ARG":
-                for word in ins.words:
-                    name, eq, value = word.value.partition("=")
-                    env[name] = expand(value, env) if eq else globals_.get(name, env.get(name))
-            elif ins.keyword == "ENV":
-                env.update(_env_pairs(ins, env))
-    return env
+    children = Counter(stage.parent for stage in df.stages if stage.parent is not None)
+    ends: dict[int, dict[str, str | None]] = {}
+    for stage in df.stages:  # a parent stage always comes before the stages built FROM it
+        env: dict[str, str | None] = {}
+        if stage.parent is not None:
+            children[stage.parent] -= 1
+            # the last stage built on a parent takes its variables over; the others get a copy
+            env = dict(ends[stage.parent]) if children[stage.parent] else ends.pop(stage.parent)
+        for ins in stage.instructions[1:]:
+            if ins.keyword == "RUN" and (wanted is None or stage.index in wanted):
+                yield ins, env
+            _declare(ins, env, globals_)
+        if children[stage.index]:
+            ends[stage.index] = env
+
+
+def _declare(ins: Instruction, env: dict[str, str | None], globals_: Mapping[str, str | None]) -> None:
+    """Apply an ARG or ENV instruction to `env` (other instructions change nothing)."""
+    if ins.keyword == "ARG":
+        for word in ins.words:
+            name, eq, value = word.value.partition("=")
+            env[name] = expand(value, env) if eq else globals_.get(name, env.get(name))
+    elif ins.keyword == "ENV":
+        env.update(_env_pairs(ins, env))
 
 
 def _env_pairs(ins: Instruction, env: Mapping[str, str | None]) -> dict[str, str | None]:

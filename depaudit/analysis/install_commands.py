@@ -8,15 +8,16 @@ from __future__ import annotations
 import posixpath
 import re
 import tomllib
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from depaudit.analysis.docker_stages import (
     DockerSubject,
     copy_sources,
+    run_envs,
     runs,
     stage_chain,
-    stage_env,
     workdir_at,
 )
 from depaudit.analysis.index_urls import is_cpu_index, is_cuda_index
@@ -111,17 +112,18 @@ def _locate(words: tuple[Token, ...]) -> tuple[str, int] | None:
 def python_installs(df: Dockerfile, stages: list[Stage] | None = None) -> list[PythonInstall]:
     """Every pip / uv install in the RUNs of `stages` (all stages by default), with variables in its
     arguments expanded from the stage's ARG/ENV and the command's own assignments."""
-    found: list[PythonInstall] = []
-    for stage, ins in runs(df, stages):
-        base_env = stage_env(df, stage, ins)
+    order = stages if stages is not None else df.stages
+    found: dict[int, list[PythonInstall]] = {stage.index: [] for stage in order}
+    for ins, base_env in run_envs(df, found.keys()):
         for command in ins.commands():
             located = _locate(command.words)
             if located is None:
                 continue
             tool, verb = located
-            env = {**base_env, **command.env}
-            found.append(_parse_install(ins, command, tool, verb, env))
-    return found
+            own: dict[str, str | None] = dict(command.env)
+            env = ChainMap(own, base_env)  # no copy of the stage's variables per RUN
+            found[ins.stage].append(_parse_install(ins, command, tool, verb, env))
+    return [install for stage in order for install in found[stage.index]]
 
 
 def _parse_install(

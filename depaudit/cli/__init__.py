@@ -23,6 +23,7 @@ COMMAND_MODULES = (  # in the order `depaudit --help` lists them
     "depaudit.cli.bench",
     "depaudit.cli.gate",
     "depaudit.cli.hook",
+    "depaudit.cli.port",
 )
 
 

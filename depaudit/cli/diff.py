@@ -17,7 +17,7 @@ from depaudit.cli.output import emit, info, problem, warn
 from depaudit.diff import diff_against_base, diff_locks
 from depaudit.model import Selection, SizeReport
 from depaudit.render.diff import DIFF_RENDERERS
-from depaudit.render.formats import OutputFormat, RenderOptions, Unsupported, render
+from depaudit.render.formats import OutputFormat, RenderOptions, check_supported, render
 from depaudit.sources.gitrev import split_rev_spec
 
 EXIT_CODES_HELP = (
@@ -66,17 +66,16 @@ def diff(
     ] = False,
     fmt: opt.FormatOption = opt.TABLE,
     output: opt.OutputOption = None,
-    binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
+    binary: opt.BinaryOption = False,
     top: Annotated[int, typer.Option("--top", help="Package changes shown per target.")] = 20,
     show_all: Annotated[bool, typer.Option("--all", help="Show every package change.")] = False,
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
+    allow_host: opt.AllowHostOption = None,
 ) -> int:
     """Per-target download before, after and change between two locks, and the packages added, removed and changed."""
     opt.begin(fmt, quiet, verbose)
-    renderer = DIFF_RENDERERS[fmt.format]
-    if isinstance(renderer, Unsupported):  # refuse the format before any work
-        renderer(None, RenderOptions())
+    check_supported(DIFF_RENDERERS, fmt.format)  # refuse sarif/gnu before any work
     cli = {
         "targets": target,
         "python": python,
@@ -84,7 +83,8 @@ def diff(
         "cache-dir": str(cache_dir) if cache_dir else None,
         "max-increase": max_increase,
     }
-    conf = settings.resolve(cli, settings.find_pyproject(_settings_start(head)))
+    pyproject = settings.find_pyproject(_settings_start(head))
+    conf = settings.resolve(cli, pyproject)
     limit = parse_size_option(_text(conf["max-increase"]), "--max-increase")
     offline = settings.truthy(conf["offline"])
     groups = tuple(group or ()) + (("dev",) if dev else ())
@@ -100,6 +100,7 @@ def diff(
         progress=None if offline or quiet else _announce(),
         glibc=glibc,
         macos=macos,
+        allow_hosts=opt.allow_hosts(allow_host, pyproject),
         **options,
     )
     indent = 2 if output in (None, "-") and _stdout_is_terminal() else None

@@ -196,6 +196,10 @@ def _print_imports(console, plan) -> None:
     console.print("code that still imports torch at run time:", markup=False)
     for item in plan.imports:
         console.print(f"  {item.path}:{item.line}: import {item.module}", markup=False)
+    if plan.models:
+        console.print("models to export and verify with depaudit port (fill in the input shapes):", markup=False)
+    for entry in plan.models:
+        console.print(f"  {entry.path}:{entry.line}: {entry.port_command}", markup=False, soft_wrap=True)
 
 
 def _rows(deltas, binary: bool):
@@ -235,6 +239,7 @@ def _markdown(plan, status, diff, deltas, verdict, binary: bool) -> str:
     out.append(status)
     out += [f"- {n}" for n in plan.notes]
     out += [f"- `{i.path}:{i.line}`: imports `{i.module}`" for i in plan.imports]
+    out += [f"- `{m.path}:{m.line}`: `{m.port_command}`" for m in plan.models]
     if verdict is not None:
         out += ["", _verdict_line(verdict)] + [f"- `{line}`" for line in verdict.details]
     if deltas is not None:
@@ -255,6 +260,7 @@ def _json(plan, status, diff, deltas, verdict) -> dict:
         "diff": diff,
         "notes": list(plan.notes),
         "imports": [asdict(i) for i in plan.imports],
+        "models": [{**asdict(m), "port_command": m.port_command} for m in plan.models],
         "verdict": None if verdict is None else {"state": verdict.state, "ok": verdict.ok,
                                                  "message": verdict.message, "details": list(verdict.details)},
         "targets": None if deltas is None else [asdict(d) for d in deltas],

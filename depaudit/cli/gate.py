@@ -102,7 +102,7 @@ def gate(
             help="Lock budgets without network look-ups (an unknown size makes its check UNKNOWN, which fails).",
         ),
     ] = False,
-    binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
+    binary: opt.BinaryOption = False,
     fmt: opt.FormatOption = opt.TABLE,
     output: opt.OutputOption = None,
     select: opt.SelectOption = None,

@@ -38,7 +38,7 @@ def measure(
     images: Annotated[list[str], typer.Argument(help="Image references on the local engine.")],
     fmt: opt.FormatOption = opt.TABLE,
     output: opt.OutputOption = None,
-    binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
+    binary: opt.BinaryOption = False,
     top: Annotated[int, typer.Option("--top", help="Python packages and shared libraries to list.")] = 15,
     no_compressed: Annotated[
         bool, typer.Option("--no-compressed", help="Skip the gzip pass (faster; compressed size unknown).")
@@ -60,7 +60,7 @@ def compare(
     after: Annotated[str, typer.Argument(help="The image after the change.")],
     fmt: opt.FormatOption = opt.TABLE,
     output: opt.OutputOption = None,
-    binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
+    binary: opt.BinaryOption = False,
     top: Annotated[int, typer.Option("--top", help="Python packages to list per image.")] = 25,
     no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the gzip pass.")] = False,
     quiet: opt.QuietOption = False,

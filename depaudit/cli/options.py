@@ -71,6 +71,7 @@ SelectOption = Annotated[
 IgnoreOption = Annotated[
     list[str] | None, typer.Option("--ignore", help="Skip these rule IDs or prefixes; repeatable or comma-separated.")
 ]
+BinaryOption = Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the report itself.")]
 VerboseOption = Annotated[
     bool, typer.Option("--verbose", help="Also print what is looked up and decided (settings, rules, files, checks).")

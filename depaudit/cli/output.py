@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +21,9 @@ from depaudit.render.escaping import escape_control, escape_lines
 from depaudit.render.formats import HumanOutput, Rendered
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderableType
+    from rich.measure import Measurement
+    from rich.segment import Segment
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 _state = {"verbosity": NORMAL}
@@ -85,14 +87,22 @@ def no_color() -> bool:
 
 
 def make_console(*, stderr: bool = False, file: StringIO | None = None) -> Console:
-    """A rich console: fitted to the window on a terminal, unwrapped and colourless otherwise."""
+    """A rich console: fitted to the window on a terminal, unwrapped and colourless otherwise. Strings
+    are shown as written: no console markup or emoji codes (a cell like `nvidia-cublas [nvidia]` or a
+    package name from a lock is text, never a style tag)."""
     from rich.console import Console
 
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     terminal = file is None and stream.isatty()
     width = None if terminal else UNWRAPPED_WIDTH
     return Console(
-        file=stream, width=width, no_color=no_color() or not terminal or None, highlight=False, soft_wrap=not terminal
+        file=stream,
+        width=width,
+        no_color=no_color() or not terminal or None,
+        highlight=False,
+        soft_wrap=not terminal,
+        markup=False,
+        emoji=False,
     )
 
 
@@ -109,12 +119,35 @@ def write_output(text: str, output: str | None) -> None:
     write_text(str(output), text if text.endswith("\n") else text + "\n")
 
 
+class _Escaped:
+    """A renderable printed with the control characters of its text escaped (newlines kept; styles and
+    rich's own control codes untouched): a package or file name in a table cell or title cannot move
+    the cursor, recolour or reorder a terminal or CI log."""
+
+    def __init__(self, item: RenderableType) -> None:
+        self.item = item
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        from rich.segment import Segment  # rich is loaded already: something is being printed
+
+        for segment in console.render(self.item, options):
+            if segment.control is None and escape_lines(segment.text) != segment.text:
+                yield Segment(escape_lines(segment.text), segment.style)
+            else:
+                yield segment
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.item)
+
+
 def plain_text(human: HumanOutput) -> str:
     """Rich renderables as plain, unwrapped text (for `--output FILE`)."""
     buffer = StringIO()
     console = make_console(file=buffer)
     for item in human.items:
-        console.print(item)
+        console.print(_Escaped(item))
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
@@ -128,7 +161,7 @@ def emit(rendered: Rendered, output: str | None) -> None:
         return
     console = make_console()
     for item in rendered.items:
-        console.print(item)
+        console.print(_Escaped(item))
 
 
 def safe(text: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from depaudit import fileio
 from depaudit.errors import InputError, ToolError, UsageError
 from depaudit.fixers.apply import apply_edits
+from depaudit.fixers.model_entries import ModelEntry, find_model_entries
 from depaudit.fixers.pyproject import (
     DEFAULT_CPU_INDEX_URL, RUNTIMES, TorchImport, describe_ref, find_torch_imports, needs_from_reach,
     plan_cpu_index_text, plan_runtime_swap_text,
@@ -40,6 +41,7 @@ class FixPlan:
     imports: tuple[TorchImport, ...] = ()
     lock_path: Path | None = None
     lock_bytes: bytes | None = None  # uv.lock as read when planning: a change before the swap refuses it
+    models: tuple[ModelEntry, ...] = ()  # --to onnxruntime: what `depaudit port` can export
 
     @property
     def changed(self) -> bool:
@@ -177,8 +179,9 @@ def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -
     project = parse_pyproject(text, file)
     edit = plan_runtime_swap_text(text, str(file), runtime)
     imports = tuple(find_torch_imports(file.parent, project.name))
+    models = tuple(find_model_entries(file.parent, [i.path for i in imports])) if runtime == "onnxruntime" else ()
     return FixPlan("pyproject", file.parent, (edit,), tuple(edit.summary) + cuda_by_nature_notes(project),
-                   imports, lock_path)
+                   imports, lock_path, models=models)
 
 
 def cuda_by_nature_notes(project) -> tuple[str, ...]:

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from depaudit.analysis.lockdiff import LockDiff, PackageChange, TargetDiff
+from depaudit.render.escaping import escape_control
+from depaudit.render.findings import markdown_cell
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions, with_unsupported
 from depaudit.units import format_size
 
@@ -151,7 +153,7 @@ def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | Non
     """The pull-request comment: a summary table, each target's changes folded, and (invisible, last) the
     marker the GitHub Action finds its comment by."""
     lines = [
-        f"### depaudit diff: `{diff.base}` → `{diff.head}`",
+        f"### depaudit diff: `{escape_control(diff.base)}` → `{escape_control(diff.head)}`",
         "",
         f"Python {diff.python} · targets: {', '.join(t.target for t in diff.targets)} · download size",
         "",
@@ -160,8 +162,8 @@ def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | Non
     ]
     for t in diff.targets:
         lines.append(
-            f"| {t.target} | {_total(t.before_bytes, t.before_reason, binary)} | "
-            f"{_total(t.after_bytes, t.after_reason, binary)} | **{_delta(t, binary)}** | "
+            f"| {t.target} | {markdown_cell(_total(t.before_bytes, t.before_reason, binary))} | "
+            f"{markdown_cell(_total(t.after_bytes, t.after_reason, binary))} | **{_delta(t, binary)}** | "
             f"{_accelerator(t, binary)} |"
         )
     for t in diff.targets:
@@ -184,13 +186,12 @@ def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]
     if changes:
         lines += ["| | package | before | after | size change |", "|---|---|---|---|---:|"]
         for c in changes[: top or None]:
-            sign, name, before, after, delta = change_cells(c, binary)
-            lines.append(f"| {sign} | {name} | {before} | {after} | {delta} |")
+            lines.append(f"| {' | '.join(markdown_cell(cell) for cell in change_cells(c, binary))} |")
         if top and len(changes) > top:
             lines.append(f"| | … {len(changes) - top} more | | | |")
     note = unknown_note(t)
     if note:
-        lines += ["", note]
+        lines += ["", escape_control(note)]
     return [*lines, "", "</details>"]
 
 

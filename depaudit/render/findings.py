@@ -30,9 +30,9 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
 
 
 def where(finding: Finding) -> str:
-    """`path[:line[:column]]`."""
+    """`path[:line[:column]]` (lines start at 1: no `:0`)."""
     text = finding.path
-    if finding.line is not None:
+    if finding.line:
         text += f":{finding.line}"
         if finding.column is not None:
             text += f":{finding.column}"

@@ -83,7 +83,7 @@ def _location(finding: Finding, uri: str, relative: bool) -> dict[str, Any]:
     if relative:
         artifact["uriBaseId"] = SRCROOT
     physical: dict[str, Any] = {"artifactLocation": artifact}
-    if finding.line is not None:
+    if finding.line:  # SARIF lines start at 1; a finding without a line has no region
         region = {"startLine": finding.line}
         if finding.column is not None:
             region["startColumn"] = finding.column

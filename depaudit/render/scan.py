@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from depaudit.model import Finding, SizeReport
+from depaudit.render.escaping import escape_lines
 from depaudit.render.findings import findings_markdown, gnu_line, render_gnu
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions
 from depaudit.render.json import render_json
@@ -49,7 +50,7 @@ def scan_markdown(doc: ScanOutput, options: RenderOptions) -> str:
     text = render_markdown(doc.report, binary=options.binary, top=options.top, docs_url=options.docs_url)
     if doc.budget_findings:
         text += "\n".join(["", "### budgets", "", *findings_markdown(doc.budget_findings, options), ""])
-    return text
+    return escape_lines(text)  # names and versions from the lock: no control characters in a comment
 
 
 def scan_sarif(doc: ScanOutput, options: RenderOptions) -> str:

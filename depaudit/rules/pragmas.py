@@ -6,7 +6,8 @@ pyproject.toml, requirements files, locks and Python source all use `#` comments
     # depaudit: ignore-file=DA301                             the whole file
 
 Several IDs are separated by spaces or commas; words after the last ID are a free-form reason. A
-statement spanning several lines (a Dockerfile instruction with continuations, a requirement with `\\`)
+pragma counts only inside a comment: after a `#` that starts the line or follows whitespace, outside
+quotes (text a build echoes or a TOML string holds silences nothing). A statement spanning several lines (a Dockerfile instruction with continuations, a requirement with `\\`)
 is silenced by a pragma on any of its lines or in the comment block directly above its first line.
 """
 
@@ -23,9 +24,32 @@ _ID = re.compile(r"DA\d{3}", re.IGNORECASE)
 _MENTION = re.compile(r"depaudit\s*:", re.IGNORECASE)
 
 
+def _comment(line: str) -> str | None:
+    """The comment of `line`: from the first `#` at the start or after whitespace that no quote (shell,
+    TOML) encloses; None when the line has no comment."""
+    quote = ""
+    escaped = False
+    previous = " "
+    for i, char in enumerate(line):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and previous.isspace():
+            return line[i:]
+        previous = char
+    return None
+
+
 def pragma_ids(line: str) -> tuple[str, frozenset[str]] | None:
-    """("ignore" | "ignore-file", IDs) of a pragma in one line, or None when the line has none."""
-    match = _PRAGMA.search(line)
+    """("ignore" | "ignore-file", IDs) of a pragma in the comment of one line, or None when it has none."""
+    comment = _comment(line)
+    match = _PRAGMA.search(comment) if comment is not None else None
     if match is None:
         return None
     ids = _LEADING_IDS.match(match.group(2))

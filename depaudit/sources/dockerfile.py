@@ -52,6 +52,7 @@ _KNOWN_DIRECTIVES = {"escape", "syntax", "check"}
 _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _OPERATORS = ("&&", "||", ";;", ";", "|", "&", "(", ")", "\n")
 MAX_BYTES = 5_000_000
+MAX_EXPANDED = 4096  # characters of one expanded ARG/ENV value; longer is unknown (no real value comes near)
 
 
 @dataclass(frozen=True)
@@ -412,27 +413,40 @@ _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za
 
 def expand(value: str, env: Mapping[str, str | None]) -> str | None:
     """Expand `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:+alt}`, `${VAR+alt}`
-    with `env`. Returns None when a variable has no value and no default (unknown result)."""
+    with `env`. Returns None when a variable has no value and no default, or when the result would
+    be longer than MAX_EXPANDED characters (unknown result)."""
     unknown = False
+    inserted = 0
 
     def replace(match: re.Match[str]) -> str:
-        nonlocal unknown
-        name = match.group(1) or match.group(4)
-        op, word = match.group(2), match.group(3) or ""
-        present = name in env and env[name] is not None
-        current = env.get(name) or ""
-        if op in (":-", "-"):
-            use_default = not present or (op == ":-" and current == "")
-            return word if use_default else current
-        if op in (":+", "+"):
-            set_ = present and (op == "+" or current != "")
-            return word if set_ else ""
-        if not present:
+        nonlocal unknown, inserted
+        text = _substitute(match, env)
+        if text is None:
             unknown = True
-        return current
+            return ""
+        inserted += len(text)
+        if inserted > MAX_EXPANDED:  # stop growing: `ARG X=${X}${X}` repeated doubles X each time
+            unknown = True
+            return ""
+        return text
 
     result = _VAR.sub(replace, value)
-    return None if unknown else result
+    return None if unknown or len(result) > MAX_EXPANDED else result
+
+
+def _substitute(match: re.Match[str], env: Mapping[str, str | None]) -> str | None:
+    """The text one `$VAR`/`${VAR…}` stands for, or None when the variable has no value."""
+    name = match.group(1) or match.group(4)
+    op, word = match.group(2), match.group(3) or ""
+    present = name in env and env[name] is not None
+    current = env.get(name) or ""
+    if op in (":-", "-"):
+        use_default = not present or (op == ":-" and current == "")
+        return word if use_default else current
+    if op in (":+", "+"):
+        set_ = present and (op == "+" or current != "")
+        return word if set_ else ""
+    return current if present else None
 
 
 def _arg_pairs(instruction: Instruction) -> list[tuple[str, str | None]]:

@@ -1,4 +1,4 @@
-"""A loopback HTTP server that answers the four GitHub REST calls the action's comment step makes.
+"""A loopback HTTP server that answers the GitHub REST calls the action's comment step makes.
 
 A fake, because the real GitHub API cannot be reached from these machines (and a test must not post to
 a real pull request). It keeps comments in memory, pages them like GitHub (`per_page`, `page`), checks
@@ -52,7 +52,7 @@ class FakeGitHub:
         comment = {
             "id": self._next_id,
             "body": body,
-            "user": {"login": user},
+            "user": {"login": user, "type": "Bot" if user.endswith("[bot]") else "User"},
             "html_url": f"https://github.example/{self.repo}/pull/{number}#issuecomment-{self._next_id}",
         }
         self.comments.setdefault(number, []).append(comment)
@@ -86,6 +86,8 @@ class FakeGitHub:
         if method in ("POST", "PATCH"):
             length = int(handler.headers.get("Content-Length", "0"))
             body = json.loads(handler.rfile.read(length))
+        if url.path == "/user":  # as for the workflow's GITHUB_TOKEN (an installation token, not a user)
+            return self._reply(handler, 403, {"message": "Resource not accessible by integration"})
         listing, one = LIST.match(url.path), ONE.match(url.path)
         if listing and listing["repo"] == self.repo:
             number = int(listing["number"])

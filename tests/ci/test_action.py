@@ -100,7 +100,7 @@ def test_pr_comment_is_created_then_updated_in_place(workspace: Path, tmp_path: 
         ours = [c for c in github.comments[7] if "<!-- depaudit-diff -->" in c["body"]]
         assert len(ours) == 1 and "| linux-x86_64 | 2.8 GB | 226.3 MB |" in ours[0]["body"]
         assert first.outputs["comment-url"] == ours[0]["html_url"]
-        assert [m for m, _ in github.requests] == ["GET", "GET", "POST"]
+        assert [m for m, path in github.requests if path != "/user"] == ["GET", "GET", "POST"]
 
         github.requests.clear()
         second = runner.run(
@@ -176,6 +176,54 @@ def test_bad_inputs_fail_with_an_annotation(workspace: Path, tmp_path: Path) -> 
     assert missing.outputs["exit-code"] == "3" and missing.outputs["report-path"] == ""
     assert "unknown git revision 'HEAD~9'" in missing.log
     assert "**depaudit diff**: exit 3, failed (see the log)" in runner.summary.read_text()
+    unbalanced = make_runner(workspace, tmp_path).run({"command": "lint", "args": "'Docker file"})
+    assert unbalanced.failed and "Traceback" not in unbalanced.log
+    assert "::error::depaudit action: input `args`: No closing quotation in 'Docker file" in unbalanced.log
+
+
+def test_a_marker_in_someone_elses_comment_is_not_ours_to_overwrite(workspace: Path, tmp_path: Path) -> None:
+    # Anyone can post a comment holding the marker (it is in every diff comment's markdown); the token
+    # may edit any comment, so the action must only ever update a comment its own bot account wrote.
+    with FakeGitHub(TOKEN, SLUG) as github:
+        github.add(7, "what does this mean?\n\n<!-- depaudit-diff -->", user="reviewer")
+        runner = make_runner(workspace, tmp_path, api=github.url)
+        result = runner.run(
+            {"command": "diff", "args": "HEAD~1:uv.lock uv.lock --offline -t linux-x86_64", "comment": "true"}
+        )
+        assert not result.failed, result.log
+        human, ours = github.comments[7]
+        assert human["body"] == "what does this mean?\n\n<!-- depaudit-diff -->"  # left alone
+        assert ours["user"]["type"] == "Bot" and "| linux-x86_64 |" in ours["body"]
+
+
+def test_a_comment_cut_to_fit_keeps_its_marker_and_is_updated_not_repeated(tmp_path: Path) -> None:
+    # A diff over GitHub's comment limit is cut; the marker is its last line, so cutting the end off
+    # made every later run post a new comment instead of updating this one.
+    script = load_script()
+    report = tmp_path / "diff.md"
+    rows = "".join(f"| + | package-{n} |  | 1.0 (1.0 MB) | +1.0 MB |\n" for n in range(2000))
+    report.write_text(f"### depaudit diff\n\n{rows}\n{script.MARKER}\n")
+    assert len(report.read_text()) > script.COMMENT_LIMIT
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7}}))
+    with FakeGitHub(TOKEN, SLUG) as github:
+        env = {
+            **os.environ,
+            "GITHUB_API_URL": github.url,
+            "GITHUB_REPOSITORY": SLUG,
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_OUTPUT": str(tmp_path / "output"),
+            "INPUT_REPORT_PATH": str(report),
+            "INPUT_GITHUB_TOKEN": TOKEN,
+        }
+        for _ in range(2):
+            done = subprocess.run(
+                [sys.executable, "-I", str(SCRIPT), "comment"], env=env, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+        (only,) = github.comments[7]
+        assert len(only["body"]) <= 65_536 and only["body"].rstrip().endswith(script.MARKER)
+        assert "cut to fit a comment" in only["body"]
 
 
 def test_marker_is_the_renderers() -> None:

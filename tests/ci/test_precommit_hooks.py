@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fixture_paths import FIXTURES
 
@@ -61,6 +62,22 @@ def test_manifest_is_valid_for_pre_commit() -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _selects(hook: dict[str, str], name: str) -> bool:
+    """True when pre-commit passes a file called `name` to `hook` (its `files` and `exclude` regexes)."""
+    return re.search(hook["files"], name) is not None and not ("exclude" in hook and re.search(hook["exclude"], name))
+
+
+def test_hooks_pick_the_files_they_can_read() -> None:
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    docker = hooks["depaudit-dockerfile"]
+    assert all(_selects(docker, n) for n in ("Dockerfile", "svc/Dockerfile.prod", "api.Dockerfile"))
+    # BuildKit's per-Dockerfile ignore files: not Dockerfiles, and lint cannot parse them
+    assert not any(_selects(docker, n) for n in ("Dockerfile.dockerignore", "svc/api.Dockerfile.dockerignore"))
+    lock = hooks["depaudit-lock"]
+    assert all(_selects(lock, n) for n in ("uv.lock", "a/pylock.toml", "pylock.dev.toml"))
+    assert not _selects(lock, "uv.lock.bak")
 
 
 @pytest.fixture

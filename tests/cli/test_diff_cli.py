@@ -135,6 +135,14 @@ def test_table_header_names_python_and_targets_and_does_not_wrap_when_piped() ->
     assert any("nvidia-cudnn-cu13" in line and "-366.2 MB" in line for line in proc.stdout.splitlines())
 
 
+def test_table_flags_a_new_accelerator_family_in_brackets() -> None:
+    # The same `[family]` tag the markdown shows; rich must not take it for a style tag and drop it.
+    proc = run("diff", str(AFTER), str(BEFORE), "--offline", "-t", "linux-x86_64", "--top", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert any("nvidia-cublas [nvidia]" in line and "+423.1 MB" in line for line in proc.stdout.splitlines())
+    assert any("torch [torch-cuda]" in line for line in proc.stdout.splitlines()), proc.stdout
+
+
 def test_budgets_exit_1_naming_the_target() -> None:
     reverse = run("diff", str(AFTER), str(BEFORE), "--offline", "-t", "linux-x86_64", "--max-increase", "100MB")
     assert reverse.returncode == 1
@@ -214,3 +222,27 @@ def test_rev_path_outside_a_repository_is_exit_3(tmp_path: Path) -> None:
     shutil.copyfile(AFTER, tmp_path / "uv.lock")
     proc = run("diff", "HEAD:uv.lock", "uv.lock", "--offline", cwd=tmp_path)
     assert proc.returncode == 3 and "is not inside a git repository" in proc.stderr
+
+
+def test_size_look_ups_may_reach_the_hosts_the_user_allows(monkeypatch, tmp_path: Path) -> None:
+    # A lock on a private index (a mirror at a private address) needs --allow-host for its sizes, as in
+    # scan and gate; diff offered no way to allow it, so every such size stayed unknown.
+    import depaudit.diff
+    from depaudit.cli import main
+
+    seen: list[tuple[str, ...]] = []
+    real = depaudit.diff.scan_lock
+
+    def recording(lock, **options):
+        seen.append(tuple(options.get("allow_hosts", ())))
+        return real(lock, **options)
+
+    monkeypatch.setattr(depaudit.diff, "scan_lock", recording)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.depaudit]\nallow-hosts = ["mirror.internal"]\n')
+    shutil.copyfile(AFTER, tmp_path / "uv.lock")  # settings come from the pyproject.toml beside HEAD
+    for extra, expected in (([], ("mirror.internal",)), (["--allow-host", "10.0.0.5"], ("10.0.0.5",))):
+        seen.clear()
+        with pytest.raises(SystemExit) as done:
+            main(["diff", str(BEFORE), "uv.lock", "--offline", "-t", "linux-x86_64", "-q", *extra])
+        assert done.value.code == 0 and seen == [expected, expected]

@@ -117,3 +117,27 @@ def test_usage_errors_exit_2(tmp_path):
     assert _gate(["--format", "xml", "--max-latency-ms", "5"], tmp_path).returncode == 2
     help_text = _gate(["--help"], tmp_path).stdout
     assert "Exit codes: 0 every check passed" in help_text
+
+
+def test_a_select_that_leaves_no_budget_check_is_not_a_pass(tmp_path):
+    # `select = ["DA3"]` in [tool.depaudit] is meant for lint; it must not turn the gate into a pass
+    # that checked nothing.
+    report = write_bench_report(tmp_path)
+    _pyproject(tmp_path, f'select = ["DA3"]\nmax-latency-ms = 1500\nbench-report = "{report.name}"\n')
+    done = _gate([], tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "leave out every budget check" in done.stderr and "passed" not in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_lock_budget_sarif_validates_whatever_package_is_biggest(tmp_path):
+    # On linux-aarch64 the biggest package of this lock is its first [[package]]: its findings must still
+    # be valid SARIF (no region with line 0) and gnu lines must not claim line 0.
+    lock = LOCKS / "torch-2.8" / "uv.lock"
+    args = ["--lock", str(lock), "--offline", "--max-download", "1GB", "-t", "linux-aarch64"]
+    sarif = _gate([*args, "-f", "sarif"], tmp_path)
+    assert sarif.returncode == 1, sarif.stderr
+    results = validate_sarif(sarif.stdout)["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["DA501"]
+    gnu = _gate([*args, "-f", "gnu"], tmp_path)
+    assert gnu.returncode == 1 and gnu.stdout.startswith(str(lock)) and ":0: " not in gnu.stdout

@@ -118,6 +118,9 @@ def test_directory_search(tmp_path):
     (tmp_path / "api.Dockerfile").write_text("FROM python:3.11-slim\n")
     (tmp_path / "Dockerfile.dev").write_text("FROM python:3.11-slim\nUSER 1\n")
     (tmp_path / "notes.txt").write_text("FROM nothing\n")
+    # BuildKit's per-Dockerfile ignore files are not Dockerfiles
+    (tmp_path / "Dockerfile.dockerignore").write_text(".git\n*.pyc\n")
+    (tmp_path / "api.Dockerfile.dockerignore").write_text(".venv\n")
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "Dockerfile").write_text("not a dockerfile\n")
     out = run(".", "-f", "json", cwd=tmp_path)

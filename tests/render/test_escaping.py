@@ -7,6 +7,8 @@ import pytest
 from depaudit.cli import main
 from depaudit.render.escaping import escape_control, escape_lines
 
+from fixture_paths import FIXTURES
+
 
 @pytest.mark.parametrize(
     "raw, shown",
@@ -36,3 +38,33 @@ def test_error_messages_are_escaped(tmp_path, capsys, monkeypatch):
         main(["lint", name])
     err = capsys.readouterr().err
     assert done.value.code == 3 and "\x1b" not in err and "Dockerfile.\\x1b[31mred:2: unknown instruction" in err
+
+
+CPU_LOCK = FIXTURES / "diff" / "cpu-index" / "after" / "uv.lock"
+HOSTILE = "file[bold red]lock|x\\u001b[31m\\u202e"  # TOML escapes: ESC and RIGHT-TO-LEFT OVERRIDE
+
+
+@pytest.fixture
+def hostile_lock(tmp_path):
+    """The CPU-index fixture lock with `filelock` renamed to a name carrying markup, a pipe, ESC and RLO
+    (a hand-edited lock in a pull request)."""
+    lock = tmp_path / "uv.lock"
+    lock.write_text(CPU_LOCK.read_text(encoding="utf-8").replace('"filelock"', f'"{HOSTILE}"'), encoding="utf-8")
+    return lock
+
+
+@pytest.mark.parametrize(
+    "command, fmt",
+    [("diff", "table"), ("diff", "markdown"), ("scan", "table"), ("scan", "markdown")],
+)
+def test_package_names_from_a_lock_reach_no_terminal_raw(hostile_lock, capsys, command, fmt):
+    locks = [str(CPU_LOCK), str(hostile_lock)] if command == "diff" else [str(hostile_lock)]
+    with pytest.raises(SystemExit) as done:
+        main([command, *locks, "--offline", "-t", "linux-x86_64", "--all", "-f", fmt])
+    out = capsys.readouterr().out
+    assert done.value.code == 0
+    assert "\x1b" not in out and "\u202e" not in out, out
+    shown = [line for line in out.splitlines() if "\\x1b[31m" in line]
+    assert shown and all("\\u202e" in line and "file[bold red]lock" in line for line in shown), out
+    if (command, fmt) == ("diff", "markdown"):
+        assert all("lock\\|x" in line for line in shown), out  # a pipe does not split the table row

@@ -17,6 +17,9 @@ from depaudit.rules.pragmas import parse_pragmas, pragma_ids
         ("# depaudit: ignore-file=DA301", ("ignore-file", {"DA301"})),
         ("# DEPAUDIT: IGNORE=DA104", ("ignore", {"DA104"})),
         ("# depaudit: ignore=DA302 reason mentions DA303", ("ignore", {"DA302"})),  # IDs after the reason are prose
+        ("RUN echo \"x\" 'y'  # depaudit: ignore=DA302", ("ignore", {"DA302"})),  # quotes closed before the comment
+        ('torch ; python_version < "3.12"  # depaudit: ignore=DA202', ("ignore", {"DA202"})),
+        ("  # note # depaudit: ignore=DA304", ("ignore", {"DA304"})),
     ],
 )
 def test_pragma_ids(line, expected):
@@ -32,6 +35,13 @@ def test_pragma_ids(line, expected):
         "torch  # noqa",
         "# depaudit: ignore=",
         "# depaudit: skip=DA302",
+        # inside a quoted string, not a comment: text a build writes must not silence a rule
+        'RUN echo "# depaudit: ignore=DA302" && pip install torch',
+        "ENV NOTE='# depaudit: ignore=DA309' API_TOKEN=abc",
+        'description = "see # depaudit: ignore=DA202"',
+        'RUN echo "a \\" # depaudit: ignore=DA302"',
+        # a `#` glued to a word starts no comment (shell, pip)
+        "RUN pip install torch#depaudit:ignore=DA302",
     ],
 )
 def test_not_a_pragma(line):
@@ -64,3 +74,8 @@ def test_same_line_line_above_and_statement_span():
 def test_whole_file_pragma_covers_findings_without_a_line():
     pragmas = parse_pragmas("x = 1\n# depaudit: ignore-file=DA101 DA102\n")
     assert pragmas.suppresses("DA101", None) and pragmas.suppresses("DA102", 1) and not pragmas.suppresses("DA103", 1)
+
+
+def test_a_pragma_in_a_string_silences_nothing(lint_text):
+    text = 'FROM python:3.11-slim\nRUN echo "# depaudit: ignore=DA302" && pip install --no-cache-dir torch\nUSER app\n'
+    assert lint_text(text, rule="DA302") == [(2, "DA302")]

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from depaudit.errors import InputError
-from depaudit.sources.dockerfile import expand, parse_dockerfile, read_dockerfile
+from depaudit.sources.dockerfile import MAX_EXPANDED, expand, parse_dockerfile, read_dockerfile
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "dockerfiles"
 ALL_FIXTURES = sorted(FIXTURES.rglob("*Dockerfile"))
@@ -223,3 +223,13 @@ def test_mutated_fixtures_parse_or_raise_input_error(tmp_path_factory, path, mut
     edit = plan_dockerfile_fix(target, text)
     again = plan_dockerfile_fix(target, edit.after)
     assert again.after == edit.after  # idempotent even on odd input
+
+
+def test_expansion_is_bounded():
+    # `ARG X=${X}${X}` forty times doubles X to 2^40 characters: an expanded value over the cap is
+    # unknown (None), and everything built from it stays unknown instead of growing.
+    assert expand("${X}${X}", {"X": "a" * (MAX_EXPANDED // 2)}) == "a" * MAX_EXPANDED
+    assert expand("${X}${X}x", {"X": "a" * (MAX_EXPANDED // 2)}) is None
+    text = "ARG X=a\n" + "ARG X=${X}${X}\n" * 40 + "FROM python:3.11-slim$X\nENV Y=$X$X\nUSER app\n"
+    df = parse_dockerfile(text)
+    assert dict(df.global_args)["X"] is None and df.stages[0].base is None

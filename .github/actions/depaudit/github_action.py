@@ -95,7 +95,11 @@ def command_line(report: Path) -> list[str]:
     command = _env("INPUT_COMMAND", "").strip()
     if command not in COMMANDS:
         raise ActionError(f"input `command` must be one of {', '.join(COMMANDS)}, got {command!r}")
-    args = shlex.split(_env("INPUT_ARGS", ""))
+    raw = _env("INPUT_ARGS", "")
+    try:
+        args = shlex.split(raw)
+    except ValueError as exc:  # an unbalanced quote
+        raise ActionError(f"input `args`: {exc} in {raw}") from None
     fmt = _env("INPUT_FORMAT", "markdown").strip() or "markdown"
     return [sys.executable, "-m", "depaudit", command, *args, "--format", fmt, "--output", str(report)]
 
@@ -173,15 +177,36 @@ def _api(method: str, url: str, token: str, body: dict[str, str] | None = None) 
         return json.loads(response.read() or b"null")
 
 
-def find_comment(base: str, token: str, number: int) -> dict[str, object] | None:
-    """The pull request's comment carrying MARKER (the first, oldest), or None."""
+def token_login(api: str, token: str) -> str | None:
+    """The account a personal token belongs to; None for the workflow's GITHUB_TOKEN or an app's token
+    (they cannot read /user), whose comments are written by a bot account."""
+    try:
+        me = _api("GET", f"{api}/user", token)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    login = me.get("login") if isinstance(me, dict) else None
+    return login if isinstance(login, str) else None
+
+
+def is_ours(comment: object, login: str | None) -> bool:
+    """True for a comment carrying MARKER that this token's account wrote: the token may edit anyone's
+    comment, and anyone can post the marker."""
+    if not isinstance(comment, dict) or MARKER not in str(comment.get("body") or ""):
+        return False
+    user = comment.get("user") if isinstance(comment.get("user"), dict) else {}
+    return user.get("login") == login if login else user.get("type") == "Bot"
+
+
+def find_comment(base: str, token: str, number: int, login: str | None = None) -> dict[str, object] | None:
+    """The pull request's comment carrying MARKER written by this token's account (the first, oldest),
+    or None."""
     page = 1
     while True:
         comments = _api("GET", f"{base}/issues/{number}/comments?per_page=100&page={page}", token)
         if not isinstance(comments, list) or not comments:
             return None
         for comment in comments:
-            if isinstance(comment, dict) and MARKER in str(comment.get("body") or ""):
+            if is_ours(comment, login):
                 return comment
         page += 1
 
@@ -199,12 +224,14 @@ def comment() -> int:
     body = report.read_text(encoding="utf-8")
     if MARKER not in body:
         raise ActionError("comment: true needs command: diff with format: markdown (the report has no marker)")
-    if len(body) > COMMENT_LIMIT:
-        body = body[:COMMENT_LIMIT] + "\n\n… (cut to fit a comment; the job summary has the whole diff)\n"
-    base = f"{_env('GITHUB_API_URL', 'https://api.github.com').rstrip('/')}/repos/{_env('GITHUB_REPOSITORY')}"
+    if len(body) > COMMENT_LIMIT:  # keep the marker (the last line): later runs find this comment by it
+        note = "\n\n… (cut to fit a comment; the job summary has the whole diff)\n\n" + MARKER + "\n"
+        body = body[: COMMENT_LIMIT - len(note)] + note
+    api = _env("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    base = f"{api}/repos/{_env('GITHUB_REPOSITORY')}"
     token = _env("INPUT_GITHUB_TOKEN")
     try:
-        found = find_comment(base, token, number)
+        found = find_comment(base, token, number, token_login(api, token))
         if found is None:
             made = _api("POST", f"{base}/issues/{number}/comments", token, {"body": body})
         else:

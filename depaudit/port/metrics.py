@@ -1,0 +1,105 @@
+"""Agreement metrics between a golden (torch) output and a runtime's output (numpy only).
+
+PSNR is relative to the output's own scale: the peak is the larger of the golden's peak-to-peak range
+and its largest magnitude (1.0 when it is all zeros). Peak-to-peak alone would judge an untrained
+network's tiny outputs fairly but would fail a near-constant output far from zero on float32 rounding
+alone (an adaptive pool of a bright image: values ~0.99, range ~1e-3, rounding ~1e-6 -> 72 dB);
+a fixed peak of 1.0 would make any runtime look perfect on outputs of magnitude 1e-14.
+Identical arrays give PSNR = inf.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+SSIM_WINDOW = 11
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How one output of one case agrees with its golden. `ssim` is None for outputs that are not image-like."""
+
+    psnr_db: float
+    ssim: float | None
+    max_abs_err: float
+    max_rel_err: float
+    finite: bool
+    shape_ok: bool
+
+
+def data_range(golden: np.ndarray) -> float:
+    """The peak used by PSNR/SSIM: max(peak-to-peak, largest magnitude), else 1.0 for an all-zero golden."""
+    ref = np.asarray(golden, dtype=np.float64)
+    if ref.size == 0:
+        return 1.0
+    peak = max(float(np.ptp(ref)), float(np.max(np.abs(ref))))
+    return peak if peak > 0 else 1.0
+
+
+def psnr(golden: np.ndarray, test: np.ndarray, peak: float) -> float:
+    """PSNR in dB of `test` against `golden` with the given peak; inf when they are identical."""
+    mse = float(np.mean((np.asarray(golden, np.float64) - np.asarray(test, np.float64)) ** 2))
+    return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
+
+
+def _gaussian(size: int = SSIM_WINDOW, sigma: float = 1.5) -> np.ndarray:
+    x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
+    out: np.ndarray = g / g.sum()
+    return out
+
+
+def _valid_filter(plane: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """Separable 'valid' correlation of a 2-D array with `taps` along both axes."""
+    k = len(taps)
+    rows = np.zeros((plane.shape[0] - k + 1, plane.shape[1]))
+    for i in range(k):
+        rows += taps[i] * plane[i : plane.shape[0] - k + 1 + i, :]
+    out = np.zeros((rows.shape[0], rows.shape[1] - k + 1))
+    for i in range(k):
+        out += taps[i] * rows[:, i : rows.shape[1] - k + 1 + i]
+    return out
+
+
+def is_image_like(shape: tuple[int, ...]) -> bool:
+    """True when the last two axes can hold an SSIM window (outputs such as N x C x H x W maps)."""
+    return len(shape) >= 2 and min(shape[-2:]) >= SSIM_WINDOW
+
+
+def ssim(golden: np.ndarray, test: np.ndarray, peak: float) -> float:
+    """Mean SSIM (gaussian 11x11, sigma 1.5, K1 0.01, K2 0.03) over the planes of the last two axes."""
+    ref = np.asarray(golden, np.float64).reshape(-1, *golden.shape[-2:])
+    out = np.asarray(test, np.float64).reshape(-1, *test.shape[-2:])
+    c1, c2, taps = (0.01 * peak) ** 2, (0.03 * peak) ** 2, _gaussian()
+    scores = []
+    for x, y in zip(ref, out, strict=True):
+        mx, my = _valid_filter(x, taps), _valid_filter(y, taps)
+        sxx = _valid_filter(x * x, taps) - mx * mx
+        syy = _valid_filter(y * y, taps) - my * my
+        sxy = _valid_filter(x * y, taps) - mx * my
+        num = (2 * mx * my + c1) * (2 * sxy + c2)
+        den = (mx * mx + my * my + c1) * (sxx + syy + c2)
+        scores.append(float(np.mean(num / den)))
+    return float(np.mean(scores))
+
+
+def agreement(golden: np.ndarray, test: np.ndarray) -> Agreement:
+    """Compare one output with its golden. A shape mismatch, or a NaN/inf where the golden has none (or
+    a different one), fails with PSNR -inf; matching non-finite values are left out of the numbers."""
+    golden, test = np.asarray(golden), np.asarray(test)
+    if golden.shape != test.shape:
+        return Agreement(-math.inf, None, math.inf, math.inf, bool(np.all(np.isfinite(test))), False)
+    ref, out = golden.astype(np.float64), test.astype(np.float64)
+    mask = np.isfinite(ref)
+    if not np.array_equal(mask, np.isfinite(out)) or not np.array_equal(ref[~mask], out[~mask], equal_nan=True):
+        return Agreement(-math.inf, None, math.inf, math.inf, False, True)
+    if not mask.any():
+        return Agreement(math.inf, None, 0.0, 0.0, True, True)
+    peak = data_range(ref[mask])
+    err = np.abs(ref[mask] - out[mask])
+    p = psnr(ref[mask], out[mask], peak)
+    s = ssim(np.where(mask, ref, 0.0), np.where(mask, out, 0.0), peak) if is_image_like(ref.shape) else None
+    return Agreement(p, s, float(err.max()), float(err.max() / peak), True, True)
