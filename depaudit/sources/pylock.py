@@ -36,7 +36,7 @@ def _source(reader: LockReader, entry: dict, where: str, index: int) -> Source:
     raise reader.fail(f"{where}: no index, vcs, directory, archive, sdist or wheels", index)
 
 
-def _pylock_package(reader: LockReader, raw: Any, index: int) -> tuple[Package, str | None]:
+def _pylock_package(reader: LockReader, raw: Any, index: int, line: int | None) -> tuple[Package, str | None]:
     entry = reader.table(raw, f"[[packages]] #{index + 1}", index)
     name = reader.string(entry, "name", f"[[packages]] #{index + 1}", index)
     where = f"package {name}"
@@ -55,7 +55,7 @@ def _pylock_package(reader: LockReader, raw: Any, index: int) -> tuple[Package, 
         wheels=tuple(wheels),
         sdist_url=sdist_url if isinstance(sdist_url, str) else None,
         sdist_size=sdist_size,
-        line=index,
+        line=line,
     )
     return package, reader.string(entry, "marker", where, index, required=False)
 
@@ -71,7 +71,8 @@ def lock_from_pylock(data: dict[str, Any], path: Path, text: str) -> Lock:
         raise InputError(path, "`packages` must be an array of tables")
     if not raw:
         raise InputError(path, "lock has no packages")
-    entries = [_pylock_package(reader, item, i) for i, item in enumerate(raw)]
+    lines = reader.package_lines(len(raw))
+    entries = [_pylock_package(reader, item, i, lines[i]) for i, item in enumerate(raw)]
     seen: set[tuple] = set()
     for i, (package, _) in enumerate(entries):
         if package.key in seen:

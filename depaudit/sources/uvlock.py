@@ -138,7 +138,7 @@ def _dependency_tables(reader: LockReader, table: Any, where: str, index: int) -
     return tuple(out)
 
 
-def _package(reader: LockReader, raw: Any, index: int) -> Package:
+def _package(reader: LockReader, raw: Any, index: int, line: int | None) -> Package:
     entry = reader.table(raw, f"[[package]] #{index + 1}", index)
     name = reader.string(entry, "name", f"[[package]] #{index + 1}", index)
     where = f"package {name}"
@@ -160,7 +160,7 @@ def _package(reader: LockReader, raw: Any, index: int) -> Package:
         wheels=_wheels(reader, entry, where, index),
         sdist_url=sdist_url,
         sdist_size=sdist_size,
-        line=index,  # replaced by the real line only when an error needs it
+        line=line,
         resolution_markers=reader.strings(entry, "resolution-markers", where, index) if "resolution-markers" in entry else (),
     )
 
@@ -181,7 +181,8 @@ def lock_from_uvlock(data: dict[str, Any], path: Path, text: str) -> Lock:
         raise InputError(path, "`package` must be an array of tables")
     if not raw_packages:
         raise InputError(path, "lock has no packages")
-    packages = tuple(_package(reader, raw, i) for i, raw in enumerate(raw_packages))
+    lines = reader.package_lines(len(raw_packages))
+    packages = tuple(_package(reader, raw, i, lines[i]) for i, raw in enumerate(raw_packages))
     manifest = data.get("manifest", {})
     if not isinstance(manifest, dict):
         raise InputError(path, "`manifest` must be a table")

@@ -13,11 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixture_paths import FIXTURES, LOCKS, TESTS
 from depaudit.errors import InputError
+from depaudit.names import canonical_name
 from depaudit.sources import uvlock
 from depaudit.sources.pylock import lock_from_pylock
 from depaudit.sources.tomlread import parse_toml
+
+from fixture_paths import FIXTURES, LOCKS, TESTS
 
 REPO = TESTS.parent
 REAL_LOCKS = sorted({*FIXTURES.rglob("uv.lock"), *(REPO / "examples").rglob("uv.lock"), REPO / "uv.lock"})
@@ -67,7 +69,7 @@ def test_generated_shapes_parse_the_same(shape: str) -> None:
 
 
 BASE = (LOCKS / "torch-2.8" / "uv.lock").read_text(encoding="utf-8")
-LINE = BASE[BASE.index("wheels = [\n") + len("wheels = [\n"):].split("\n", 1)[0] + "\n"
+LINE = BASE[BASE.index("wheels = [\n") + len("wheels = [\n") :].split("\n", 1)[0] + "\n"
 
 
 def with_first_wheel_line(replacement: str) -> str:
@@ -90,8 +92,8 @@ def with_first_wheel_line(replacement: str) -> str:
         lambda line: line.replace("/torch-", "/a?b=/torch-"),  # basename stops at the query
         lambda line: line.replace(".whl", ".zip"),
         lambda line: line.replace("-cp", "_cp"),
-        lambda line: line.replace(" }", ', zstd = { size = 1 } }'),
-        lambda line: line.replace("{ url = ", "{ hash = \"x\", url = "),
+        lambda line: line.replace(" }", ", zstd = { size = 1 } }"),
+        lambda line: line.replace("{ url = ", '{ hash = "x", url = '),
         lambda line: line.replace('", hash', '"  , hash'),
         lambda line: line + '    { url = "https://x/a-1-py3-none-any.whl" },\n',
         lambda line: line.replace("\n", "\r\n"),
@@ -120,7 +122,7 @@ def test_wheel_lists_in_other_places_parse_the_same() -> None:
     assert uvlock._parse_lifted(inside_string, PATH) is None  # its block is not a package's wheels
 
 
-ALPHABET = st.sampled_from(list('"\\\'\t\n #?%/{},=-_.[]ü\x00\x7f') + ["size = ", "hash = ", " }", ".whl", "'''"])
+ALPHABET = st.sampled_from([*list("\"\\'\t\n #?%/{},=-_.[]ü\x00\x7f"), "size = ", "hash = ", " }", ".whl", "'''"])
 
 
 @pytest.mark.slow  # ~15 s: 500 edited real locks parsed twice
@@ -134,3 +136,24 @@ def test_random_edits_of_wheel_lines_parse_the_same(line_number: int, column: in
     at = column % len(line)
     lines[index] = line[:at] + "".join(inserted) + line[at:]
     assert_same("".join(lines))
+
+
+@pytest.mark.parametrize(
+    "path", [*REAL_LOCKS, *sorted(FIXTURES.rglob("pylock.toml"))], ids=lambda p: str(p.relative_to(REPO))
+)
+def test_each_package_knows_the_line_of_its_table(path: Path) -> None:
+    """Findings point at `package.line`: the line of the package's `[[package]]` (`[[packages]]`) header."""
+    text = path.read_text(encoding="utf-8")
+    lock = uvlock.lock_from_text(text, path)
+    lines = text.splitlines()
+    header = "[[packages]]" if lock.format == "pylock.toml" else "[[package]]"
+    packages = lock.packages[1:] if lock.format == "pylock.toml" else lock.packages  # pylock: a synthetic root first
+    assert packages and all(lines[p.line - 1] == header for p in packages)
+    for package in packages:  # the line after the header names this very package
+        written = lines[package.line].removeprefix('name = "').removesuffix('"')
+        assert canonical_name(written) == package.name
+
+
+def test_lines_are_unknown_rather_than_wrong_when_headers_do_not_match_tables() -> None:
+    text = BASE.replace("[[package]]\n", '[[package]]\nnote = """\n[[package]]\n"""\n', 1)
+    assert all(p.line is None for p in uvlock.lock_from_text(text, PATH).packages)
