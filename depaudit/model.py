@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Literal
+from functools import cached_property, lru_cache
+from typing import Literal, NamedTuple
 
 SourceKind = Literal["registry", "git", "url", "path", "directory", "editable", "virtual"]
 SOURCE_KINDS: tuple[str, ...] = ("registry", "git", "url", "path", "directory", "editable", "virtual")
 
 
-@dataclass(frozen=True)
-class Source:
-    """Where a locked package comes from: its kind and the value the lock gives (URL or path)."""
+class Source(NamedTuple):
+    """Where a locked package comes from: its kind and the value the lock gives (URL or path).
+    (NamedTuples here and for Dependency and Wheel: built per lock entry, hashed per edge look-up.)"""
 
     kind: str
     value: str
 
 
-@dataclass(frozen=True)
-class Wheel:
-    """One built distribution listed in a lock. `size` is bytes, None when the lock does not say."""
+class Wheel(NamedTuple):
+    """One built distribution listed in a lock. `size` is bytes, None when the lock does not say.
+    (A NamedTuple, not a dataclass: a 2 MB lock lists 5,600 wheels and this is built for each.)"""
 
     filename: str
     url: str | None
@@ -48,15 +48,16 @@ class Wheel:
 @lru_cache(maxsize=65536)
 def wheel_tags(filename: str) -> tuple[str, ...]:
     """The expanded tags of a wheel filename, memoised: every target asks for the same wheels."""
-    parts = filename[:-4].split("-")
-    if len(parts) < 5:
+    if filename.count("-") < 4:  # name-version-python-abi-platform at least
         return ()
-    py, abi, plat = parts[-3], parts[-2], parts[-1]
+    parts = filename[:-4].rsplit("-", 3)
+    py, abi, plat = parts[1], parts[2], parts[3]
+    if "." not in py and "." not in abi and "." not in plat:  # one tag: most wheels
+        return (f"{py}-{abi}-{plat}",)
     return tuple(f"{p}-{a}-{q}" for p in py.split(".") for a in abi.split(".") for q in plat.split("."))
 
 
-@dataclass(frozen=True)
-class Dependency:
+class Dependency(NamedTuple):
     """An edge in the lock's graph: `name` (with `version`/`source` when the name is ambiguous),
     the PEP 508 `marker` under which it applies, and extras it enables on the dependency."""
 
@@ -81,6 +82,7 @@ class Package:
     sdist_url: str | None = None
     sdist_size: int | None = None
     line: int | None = None
+    resolution_markers: tuple[str, ...] = ()  # the forks this version was locked for (uv.lock)
 
     @property
     def key(self) -> tuple[str, str | None, Source]:
@@ -101,7 +103,13 @@ class Package:
 
 @dataclass(frozen=True)
 class Lock:
-    """A parsed lock file. `roots` are the names of the workspace members (the project itself)."""
+    """A parsed lock file.
+
+    `roots` are the workspace members (the project itself in a single-project lock); `project` is the
+    member at the workspace root (None when the root is virtual: no `[project]` table, or a pylock).
+    `manifest_groups` are dependency groups of a virtual workspace root (`[manifest.dependency-groups]`)
+    and `manifest_requirements` requirements that belong to no member (`[manifest] requirements`).
+    """
 
     path: str
     format: Literal["uv.lock", "pylock.toml"]
@@ -113,6 +121,51 @@ class Lock:
     supported_markers: tuple[str, ...] = ()
     conflicts: tuple[tuple[tuple[str, str, str], ...], ...] = ()  # sets of (kind, package, name)
     default_groups: tuple[str, ...] = ()  # pylock.toml `default-groups`
+    project: str | None = None
+    manifest_groups: tuple[tuple[str, tuple[Dependency, ...]], ...] = ()
+    manifest_requirements: tuple[Dependency, ...] = ()
+
+    @cached_property
+    def index(self) -> "PackageIndex":
+        """Look-ups by name and by (name, version, source), built once per lock."""
+        return PackageIndex(self.packages)
+
+
+class PackageIndex:
+    """Finds the locked package an edge names in O(1), however many versions of one name are locked
+    (a lock may fork one name into thousands of versions; scanning them per edge is quadratic)."""
+
+    def __init__(self, packages: tuple[Package, ...]) -> None:
+        self.by_name: dict[str, list[int]] = {}
+        for i, package in enumerate(packages):
+            self.by_name.setdefault(package.name, []).append(i)
+        self._packages = packages
+        self._by_version: dict[tuple[str, str | None], list[int]] = {}
+        self._by_id: dict[tuple[str, str | None, Source], list[int]] = {}
+        for name, indices in self.by_name.items():
+            if len(indices) > 1:
+                for i in indices:
+                    p = packages[i]
+                    self._by_version.setdefault((name, p.version), []).append(i)
+                    self._by_id.setdefault((name, p.version, p.source), []).append(i)
+
+    def find(self, dep: Dependency) -> int | None:
+        """The index of the package `dep` refers to, None when absent or ambiguous."""
+        candidates = self.by_name.get(dep.name)
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return candidates[0]
+        if dep.version is None:
+            if dep.source is None:
+                return None
+            same = [i for i in candidates if self._packages[i].source == dep.source]  # rare: no version
+            return same[0] if len(same) == 1 else None
+        if dep.source is None:
+            matches = self._by_version.get((dep.name, dep.version), ())
+        else:
+            matches = self._by_id.get((dep.name, dep.version, dep.source), ())
+        return matches[0] if len(matches) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -131,20 +184,90 @@ class Target:
 
 @dataclass(frozen=True)
 class Selection:
-    """What the user asked to install on top of the production dependencies."""
+    """What to install, as `uv sync` options say it: which workspace members (`packages`, or
+    `all_packages`; neither = uv's default: the root project, or every member when the root is
+    virtual), and which extras and dependency groups of those members. No group is installed unless
+    named: depaudit measures the production install, whatever `[tool.uv] default-groups` says."""
 
     extras: tuple[str, ...] = ()
     all_extras: bool = False
     groups: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+    all_packages: bool = False
+    all_groups: bool = False
 
 
-@dataclass(frozen=True)
-class InstalledPackage:
-    """A package a target installs, the wheel chosen for it, and the shortest path that brings it in."""
+class Via:
+    """A shortest path from a workspace root to a package, kept as a link to the parent's path so a
+    20,000-deep chain costs 20,000 links, not 200 million names. Materialised only when asked."""
+
+    __slots__ = ("name", "parent", "depth", "head")
+    HEAD = 3  # how many leading names (root first) every node keeps, for bounded printing in O(1)
+
+    def __init__(self, name: str, parent: "Via | None" = None) -> None:
+        self.name = name
+        self.parent = parent
+        self.depth: int = 1 if parent is None else parent.depth + 1
+        if parent is None:
+            self.head: tuple[str, ...] = (name,)
+        else:
+            self.head = parent.head if len(parent.head) >= self.HEAD else parent.head + (name,)
+
+    @property
+    def root(self) -> str:
+        return self.head[0]
+
+    def names(self) -> tuple[str, ...]:
+        """Every name from the root to the package (O(depth))."""
+        out = []
+        node: Via | None = self
+        while node is not None:
+            out.append(node.name)
+            node = node.parent
+        return tuple(reversed(out))
+
+    def tail(self, count: int) -> tuple[str, ...]:
+        """The last `count` names (ending with the package), O(count)."""
+        out = []
+        node: Via | None = self
+        while node is not None and len(out) < count:
+            out.append(node.name)
+            node = node.parent
+        return tuple(reversed(out))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Via):
+            return self.names() == other.names()
+        if isinstance(other, tuple):
+            return self.names() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.names())
+
+    def __repr__(self) -> str:
+        return f"Via({' -> '.join(self.tail(4))}, depth={self.depth})"
+
+    @classmethod
+    def of(cls, names: tuple[str, ...]) -> "Via":
+        """A path from explicit names (root first). Raises ValueError for an empty tuple."""
+        if not names:
+            raise ValueError("a path has at least one name")
+        node = None
+        for name in names:
+            node = cls(name, node)
+        assert node is not None
+        return node
+
+
+class InstalledPackage(NamedTuple):
+    """A package a target installs, the wheel chosen for it, and the shortest path that brings it in
+    (`path`, a parent link; `via` materialises it). (A NamedTuple: built per package and target, and
+    a class that costs no code generation at import.)"""
 
     package: Package
     wheel: Wheel | None
-    via: tuple[str, ...]
+    path: Via
     accelerator: str | None = None
     size: int | None = None
     size_error: str | None = None
@@ -154,9 +277,18 @@ class InstalledPackage:
     def name(self) -> str:
         return self.package.name
 
+    @property
+    def via(self) -> tuple[str, ...]:
+        """The whole path, root first, ending with this package (O(depth): print it, don't loop it)."""
+        return self.path.names()
 
-@dataclass(frozen=True)
-class TopLevelCost:
+    @property
+    def parent(self) -> str | None:
+        """The package (or workspace root) that brings this one in."""
+        return self.path.parent.name if self.path.parent is not None else None
+
+
+class TopLevelCost(NamedTuple):
     """A direct dependency of the project and the bytes it costs together with all it alone pulls in."""
 
     name: str
@@ -193,14 +325,36 @@ class TargetReport:
         return tuple(p.name for p in self.packages if p.wheel is None)
 
 
+SizeBasis = Literal["download", "installed", "bytecode"]
+
+
+class InstallScope(NamedTuple):
+    """Which install the report measures, in uv's words: the workspace members installed (`packages`,
+    with `how`: "root project", "all members (virtual workspace root)", "--package", "--all-packages"),
+    the extras and dependency groups applied to them. `groups` empty = the production install."""
+
+    packages: tuple[str, ...] = ()
+    how: str = ""
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    @property
+    def production(self) -> bool:
+        return not self.groups
+
+
 @dataclass(frozen=True)
 class SizeReport:
-    """The result of scanning one lock for several targets."""
+    """The result of scanning one lock for several targets. `size_basis` says what a size counts:
+    "download" (the wheel file), "installed" (its uncompressed contents) or "bytecode" (contents plus
+    the .pyc files an installer that compiles bytecode writes, estimated)."""
 
     lockfile: str
     targets: tuple[TargetReport, ...]
     installed_sizes: bool = False
     findings: tuple["Finding", ...] = ()
+    scope: InstallScope = InstallScope()
+    size_basis: str = "download"
 
 
 Severity = Literal["error", "warning", "info"]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from depaudit.analysis.attribution import exclusive_members
+from depaudit.analysis.install_set import InstallPlan, installed_packages, plan_install, select_members
+from depaudit.analysis.sizes import fill_sizes
 from depaudit.model import InstalledPackage, Lock, Selection, SizeReport, TargetReport, TopLevelCost
+from depaudit.sources.uvlock import load_lock
+from depaudit.targets import DEFAULT_TARGETS, make_target, python_from_requires
 
 _DEFAULT = object()
 
@@ -22,34 +28,38 @@ def scan_lock(
     progress: Callable[[int, int], None] | None = None,
     glibc: str | None = None,
     macos: str | None = None,
+    bytecode: bool = False,
     allow_hosts: Sequence[str] = (),
 ) -> SizeReport:
     """Scan a uv.lock or pylock.toml: per target, what installs, each wheel's size, accelerators, paths.
 
-    `targets` defaults to all four presets; `python` to the lowest version `requires-python` admits.
-    Sizes come from the lock, else the index (cached in `cache_dir`, default the user cache; None
-    disables caching); `offline` forbids network access; look-ups reach only the lock's registries (and
-    their file hosts) at global addresses, plus `allow_hosts`. Raises InputError (bad lock) or UsageError
-    (unknown target, bad extras). Unknown sizes are data (None), not errors.
+    `targets` (platform names, see `depaudit.targets`) defaults to the four presets; `python` to the
+    lowest version `requires-python` admits; `macos` to 14.0 for macos-arm64, to
+    $MACOSX_DEPLOYMENT_TARGET, else 13.0 (as uv) for the apple-darwin names.
+    `selection` picks workspace members, extras and groups as `uv sync` options do (default: the
+    production install of the root project). Sizes come from the lock, else the index (cached in
+    `cache_dir`, default the user cache; None disables caching); `offline` forbids network access;
+    look-ups reach only the lock's registries (and their file hosts) at global addresses, plus
+    `allow_hosts`. A size is the wheel download by default; `installed` makes it the wheel's
+    uncompressed contents, `bytecode` those plus an estimate of the `.pyc` files pip compiles.
+    Raises InputError (bad lock) or UsageError (unknown target, member, extra or group). Unknown sizes
+    are data (None), not errors.
     """
-    from depaudit.analysis.attribution import exclusive_members
-    from depaudit.analysis.install_set import installed_packages, plan_install
-    from depaudit.analysis.sizes import fill_sizes
-    from depaudit.sources.uvlock import load_lock
-    from depaudit.targets import DEFAULT_GLIBC, DEFAULT_MACOS, DEFAULT_TARGETS, make_target, python_from_requires
-
     lock = path if isinstance(path, Lock) else load_lock(path)
     if cache_dir is _DEFAULT:
-        from depaudit.analysis.index import default_cache_dir
+        from depaudit.analysis.index import default_cache_dir  # httpx and friends: only when sizes are looked up
 
         cache_dir = default_cache_dir()
     py = python or python_from_requires(lock.requires_python)
-    chosen = [make_target(name, py, glibc or DEFAULT_GLIBC, macos or DEFAULT_MACOS) for name in (targets or DEFAULT_TARGETS)]
-    plans = [plan_install(lock, target, selection) for target in chosen]
+    deployment = os.environ.get("MACOSX_DEPLOYMENT_TARGET") or None  # uv honours it too (uv names only)
+    chosen = [make_target(name, py, glibc, macos, deployment) for name in (targets or DEFAULT_TARGETS)]
+    members = select_members(lock, selection)
+    plans = [plan_install(lock, target, selection, members) for target in chosen]
     per_target = [installed_packages(lock, plan) if plan.supported else [] for plan in plans]
     # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
     flat = [item for items in per_target for item in items]
-    sized = fill_sizes(flat, offline=offline, cache_dir=cache_dir, installed=installed, progress=progress,
+    basis = "bytecode" if bytecode else "installed" if installed else "download"
+    sized = fill_sizes(flat, offline=offline, cache_dir=cache_dir, progress=progress, basis=basis,
                        allow_hosts=allow_hosts)
     reports = []
     start = 0
@@ -59,12 +69,13 @@ def scan_lock(
         if not plan.supported:
             reports.append(TargetReport(plan.target, False, unsupported_reason=plan.reason))
             continue
-        top = _top_level(lock, plan, packages, exclusive_members(plan.roots, plan.edges))
+        top = _top_level(lock, packages, exclusive_members(plan.roots, plan.edges))
         reports.append(TargetReport(plan.target, True, tuple(packages), top))
-    return SizeReport(lockfile=str(lock.path), targets=tuple(reports), installed_sizes=installed)
+    return SizeReport(lockfile=str(lock.path), targets=tuple(reports), installed_sizes=basis != "download",
+                      scope=members.scope, size_basis=basis)
 
 
-def _top_level(lock: Lock, plan, packages: list[InstalledPackage], members: dict[int, list[int]]) -> tuple[TopLevelCost, ...]:
+def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, list[int]]) -> tuple[TopLevelCost, ...]:
     by_name = {p.name: p for p in packages}
     costs = []
     for top, nodes in members.items():
@@ -78,3 +89,6 @@ def _top_level(lock: Lock, plan, packages: list[InstalledPackage], members: dict
             unknown=sum(1 for i in items if i.size is None and i.wheel is not None),
         ))
     return tuple(sorted(costs, key=lambda c: (-c.total_bytes, c.name)))
+
+
+__all__ = ["scan_lock", "InstallPlan"]

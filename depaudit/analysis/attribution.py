@@ -8,22 +8,25 @@ near-linear on dependency graphs. Packages reachable through two top-level depen
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 START = -1
 
 
-def immediate_dominators(roots: list[int], edges: dict[int, set[int]]) -> dict[int, int]:
-    """idom of every node reachable from a virtual start that points at `roots` (start maps to itself)."""
-    succ = dict(edges)
-    succ[START] = set(roots)
+def immediate_dominators(roots: list[int], edges: Mapping[int, Iterable[int]]) -> dict[int, int]:
+    """idom of every node reachable from a virtual start that points at `roots` (start maps to itself).
+    Node ids must not be START. The dominator tree is unique, so children are visited in any order."""
+    succ: dict[int, Iterable[int]] = dict(edges)
+    succ[START] = list(roots)
     order: list[int] = []  # postorder
     seen = {START}
-    stack = [(START, iter(sorted(succ[START])))]
+    stack = [(START, iter(succ[START]))]
     while stack:
         node, children = stack[-1]
         for child in children:
             if child not in seen:
                 seen.add(child)
-                stack.append((child, iter(sorted(succ.get(child, ())))))
+                stack.append((child, iter(succ.get(child, ()))))
                 break
         else:
             order.append(node)
@@ -59,7 +62,7 @@ def _intersect(a: int, b: int, idom: dict[int, int], post: dict[int, int]) -> in
     return a
 
 
-def exclusive_members(roots: list[int], edges: dict[int, set[int]]) -> dict[int, list[int]]:
+def exclusive_members(roots: list[int], edges: Mapping[int, Iterable[int]]) -> dict[int, list[int]]:
     """For each direct dependency of the roots: the nodes it dominates, itself included."""
     idom = immediate_dominators(roots, edges)
     root_set = set(roots)

@@ -125,8 +125,12 @@ def _find_end_record(tail: bytes) -> int:
     raise _EndRecordNotFound("no end of central directory record")
 
 
-def _unpacked_size_steps(tail: bytes, tail_start: int) -> Generator[RangeRequest, bytes, int]:
-    """Yield byte ranges not in ``tail`` (receiving their bytes); return the sum of uncompressed sizes.
+Weigh = Callable[[str, int], int]  # (member name, uncompressed size) -> bytes it counts for
+
+
+def _unpacked_size_steps(tail: bytes, tail_start: int, weigh: Weigh | None = None) -> Generator[RangeRequest, bytes, int]:
+    """Yield byte ranges not in ``tail`` (receiving their bytes); return the sum of uncompressed sizes
+    (each passed through ``weigh`` when given).
 
     ``tail`` is the end of the archive and starts at absolute offset ``tail_start``.
     Raises ZipFormatError when the bytes do not describe a zip archive.
@@ -162,11 +166,12 @@ def _unpacked_size_steps(tail: bytes, tail_start: int) -> Generator[RangeRequest
     if cd_size > MAX_DIRECTORY:
         raise ZipFormatError(f"central directory too large ({cd_size} bytes)")
     directory = yield from read(cd_offset, cd_size)
-    return _sum_central_directory(directory, entries)
+    return _sum_central_directory(directory, entries, weigh)
 
 
-def _sum_central_directory(directory: bytes, entries: int) -> int:
-    """Return the sum of uncompressed sizes of the ``entries`` headers in ``directory``."""
+def _sum_central_directory(directory: bytes, entries: int, weigh: Weigh | None = None) -> int:
+    """Return the sum of uncompressed sizes of the ``entries`` headers in ``directory`` (each passed
+    through ``weigh(name, size)`` when given)."""
     total = 0
     pos = 0
     for _ in range(entries):
@@ -182,6 +187,8 @@ def _sum_central_directory(directory: bytes, entries: int) -> int:
             raise ZipFormatError("central directory entry runs past the directory")
         if size == 0xFFFFFFFF:
             size = _zip64_uncompressed_size(directory[extra_at : extra_at + extra_len])
+        if weigh is not None:
+            size = weigh(directory[extra_at - name_len : extra_at].decode("utf-8", "replace"), size)
         total += size
     return total
 
@@ -197,14 +204,15 @@ def _zip64_uncompressed_size(extra: bytes) -> int:
     raise ZipFormatError("entry size overflows but has no ZIP64 extra field")
 
 
-def zip_unpacked_size(data: bytes, tail_size: int = INITIAL_TAIL) -> int:
-    """Return the sum of uncompressed member sizes of the zip ``data``, read the way the client reads it.
+def zip_unpacked_size(data: bytes, tail_size: int = INITIAL_TAIL, weigh: Weigh | None = None) -> int:
+    """Return the sum of uncompressed member sizes of the zip ``data``, read the way the client reads it
+    (each through ``weigh(name, size)`` when given).
 
     Starts from the last ``tail_size`` bytes and reads only what the parser asks for. Raises ZipFormatError.
     """
     for size in (tail_size, MAX_TAIL):
         start = max(0, len(data) - size)
-        steps = _unpacked_size_steps(data[start:], start)
+        steps = _unpacked_size_steps(data[start:], start, weigh)
         try:
             request = next(steps)
             while True:
@@ -222,7 +230,7 @@ def zip_unpacked_size(data: bytes, tail_size: int = INITIAL_TAIL) -> int:
 # On-disk cache
 # --------------------------------------------------------------------------------------------------
 
-_KINDS = ("download", "installed")
+_KINDS = ("download", "installed", "bytecode")
 
 
 def _read_cache_file(path: Path) -> dict[str, dict[str, int]]:
@@ -250,7 +258,9 @@ def _write_cache_file(path: Path, tables: dict[str, dict[str, int]]) -> None:
     """Write ``tables`` through depaudit's one writer (temp file beside it, then rename).
     Raises OSError or OutputError."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"schema": CACHE_SCHEMA, **{kind: dict(sorted(tables[kind].items())) for kind in _KINDS}}
+    # "bytecode" (an estimate, added later) is written only once used, so older readers see the same file.
+    document = {"schema": CACHE_SCHEMA, **{kind: dict(sorted(tables[kind].items())) for kind in _KINDS
+                                           if kind != "bytecode" or tables[kind]}}
     fileio.write_text(path, json.dumps(document, separators=(",", ":")) + "\n")
 
 
@@ -432,6 +442,11 @@ class IndexClient:
         """
         return self._lookup("installed", urls, progress)
 
+    def bytecode_sizes(self, urls: Iterable[str], progress: Progress | None = None) -> dict[str, SizeLookup]:
+        """Like installed_sizes, plus the estimated `.pyc` bytes an installer that compiles bytecode
+        writes for each module (``analysis.bytecode``)."""
+        return self._lookup("bytecode", urls, progress)
+
     # -- lookup orchestration ---------------------------------------------------------------------
 
     def _lookup(self, kind: str, urls: Iterable[str], progress: Progress | None) -> dict[str, SizeLookup]:
@@ -521,7 +536,8 @@ class IndexClient:
 
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         semaphore = asyncio.Semaphore(self.concurrency)
-        fetch = self._download_size if kind == "download" else self._installed_size
+        fetch = {"download": self._download_size, "installed": self._installed_size,
+                 "bytecode": self._bytecode_size}[kind]
         done = 0
         if progress is not None:
             progress(0, len(urls))
@@ -652,17 +668,22 @@ class IndexClient:
 
     # -- installed size ---------------------------------------------------------------------------
 
-    async def _installed_size(self, client: Any, url: str) -> int:
+    async def _bytecode_size(self, client: Any, url: str) -> int:
+        from depaudit.analysis.bytecode import with_bytecode
+
+        return await self._installed_size(client, url, with_bytecode)
+
+    async def _installed_size(self, client: Any, url: str, weigh: Weigh | None = None) -> int:
         start, tail = await self._attempts(lambda: self._get_range(client, url, f"-{INITIAL_TAIL}"))
         try:
-            return await self._read_directory(client, url, _unpacked_size_steps(tail, start))
+            return await self._read_directory(client, url, _unpacked_size_steps(tail, start, weigh))
         except _EndRecordNotFound:
             if start == 0:
                 raise _Failure("not a zip archive (no end of central directory)") from None
         # A zip comment longer than the first tail: fetch the largest tail the format allows.
         start, tail = await self._attempts(lambda: self._get_range(client, url, f"-{MAX_TAIL}"))
         try:
-            return await self._read_directory(client, url, _unpacked_size_steps(tail, start))
+            return await self._read_directory(client, url, _unpacked_size_steps(tail, start, weigh))
         except _EndRecordNotFound:
             raise _Failure("not a zip archive (no end of central directory)") from None
 

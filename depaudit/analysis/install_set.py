@@ -1,8 +1,13 @@
 """Which packages a target installs from a lock, which wheel each gets, and why each is there.
 
-Walks the lock's graph breadth-first from the workspace root(s), keeping only edges whose markers hold
-for the target (with the user's extras and groups active), so the first path that reaches a package is
-a shortest one. Wheels are chosen by the target's tag priority, ties broken by the higher build tag.
+The install set follows `uv sync` (uv's `InstallTarget`): the workspace members installed are the
+root project, or every member when the workspace root is virtual, or those named with `--package`,
+or all with `--all-packages`. Extras and dependency groups apply to those members only; a group of
+the root project also applies when a member that does not define it is selected (as in uv). The
+lock's graph is walked breadth-first from there, keeping only edges whose markers hold for the
+target, so the first path that reaches a package is a shortest one; paths are parent links. With
+`[tool.uv] conflicts`, extras switched on anywhere in the graph are collected first (uv does the
+same) so conflict markers see them. Wheels are chosen by the target's tag priority, then build tag.
 """
 
 from __future__ import annotations
@@ -11,69 +16,153 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from depaudit.analysis.accelerators import TORCH_FAMILY, accelerator_family
+from depaudit.analysis.accelerators import accelerator_family, is_cuda_runtime, torch_build_label
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator, normalize_extra
+from depaudit.versions import InvalidSpecifier, specifier_set_contains
 from depaudit.errors import InputError, UsageError
-from depaudit.model import Dependency, InstalledPackage, Lock, Package, Selection, Target, Wheel
-from depaudit.sources.uvlock import resolve
+from depaudit.model import Dependency, InstalledPackage, InstallScope, Lock, Package, Selection, Target, Via, Wheel, wheel_tags
 
 _TAG_RANKS: dict[tuple[str, str], dict[str, int]] = {}
+WORKSPACE_ROOT = "(workspace root)"  # names the virtual root in paths from its own dependency groups
+_VIRTUAL_ROOT = -2  # its node id in the active graph (attribution uses -1 for its own start node)
+_State = tuple[int, "str | None"]  # (lock index, extra or None for the package's own dependencies)
+
+
+@dataclass(frozen=True)
+class Members:
+    """The resolved selection: production roots, the root project whose groups alone apply (uv's
+    `group_root`), the extras per root, the groups per package, and the virtual root's groups."""
+
+    roots: tuple[int, ...]
+    group_root: int | None
+    extras: dict[int, tuple[str, ...]]
+    groups: dict[int, tuple[str, ...]]
+    manifest_groups: tuple[str, ...]
+    scope: InstallScope
 
 
 @dataclass
 class InstallPlan:
-    """The packages a target installs (lock indices, in BFS order), their paths and the active graph."""
+    """What a target installs: lock indices in BFS order (roots excluded), each one's path, and the
+    active graph (edges whose markers hold) for attribution and labels."""
 
     target: Target
     supported: bool
     reason: str | None = None
     order: list[int] = field(default_factory=list)
-    via: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    edges: dict[int, set[int]] = field(default_factory=dict)
+    paths: dict[int, Via] = field(default_factory=dict)
+    edges: dict[int, list[int]] = field(default_factory=dict)
     roots: list[int] = field(default_factory=list)
 
 
-def selected_markers(lock: Lock, selection: Selection) -> dict[int, frozenset[str]]:
-    """Per root (lock index), the extras and groups the user selected, as uv encodes them in markers.
+def select_members(lock: Lock, selection: Selection) -> Members:
+    """Resolve `selection` against the lock's workspace as uv does. Raises UsageError for an unknown
+    member, extra or group, and for extras/groups that `[tool.uv] conflicts` forbids together."""
+    index = lock.index
+    kind, names = _target_kind(lock, selection)
+    roots = tuple(index.by_name[name][0] for name in names)
+    wanted_groups = _wanted(selection.groups)
+    if kind == "pylock":  # a flat list: selections act only through `'x' in extras` markers
+        scope = InstallScope((), kind, tuple(sorted(_wanted(selection.extras))), tuple(sorted(wanted_groups)))
+        return Members(roots, None, {i: () for i in roots}, {i: () for i in roots}, (), scope)
+    group_root = _group_root(lock, kind, roots, wanted_groups, selection.all_groups)
+    extras = _root_extras(lock, roots, selection)
+    groups: dict[int, tuple[str, ...]] = {}
+    for i in roots + ((group_root,) if group_root is not None else ()):
+        defined = [g for g, _ in lock.packages[i].dependency_groups]
+        groups[i] = tuple(g for g in defined if (selection.all_groups or g in wanted_groups)
+                          and _includes_group(lock, kind, roots, i, g))
+    manifest = tuple(g for g, _ in lock.manifest_groups if (selection.all_groups or g in wanted_groups)
+                     and _includes_group(lock, kind, roots, None, g))
+    _check_groups(lock, kind, roots, wanted_groups)
+    scope = InstallScope(
+        packages=tuple(lock.packages[i].name for i in roots), how=kind,
+        extras=tuple(sorted({e for v in extras.values() for e in v})),
+        groups=tuple(sorted({g for v in groups.values() for g in v} | set(manifest))),
+    )
+    members = Members(roots, group_root, extras, groups, manifest, scope)
+    _check_conflicts(lock, members)
+    return members
 
-    Raises UsageError for an extra or group no root defines, and for a selection uv's conflicts forbid.
-    """
-    by_name = _index(lock)
-    wanted_extras = {normalize_extra(e) for e in selection.extras}
-    wanted_groups = {normalize_extra(g) for g in selection.groups}
-    found_extras: set[str] = set()
-    found_groups: set[str] = set()
-    active: dict[int, frozenset[str]] = {}
-    chosen: set[tuple[str, str, str]] = set()
-    for root in lock.roots:
-        for index in by_name[root]:
-            package = lock.packages[index]
-            extras = {name for name, _ in package.optional_dependencies}
-            groups = {name for name, _ in package.dependency_groups}
-            pick_extras = extras if selection.all_extras else extras & wanted_extras
-            pick_groups = groups & wanted_groups
-            found_extras |= extras & wanted_extras
-            found_groups |= groups & wanted_groups
-            chosen |= {("extra", package.name, e) for e in pick_extras}
-            chosen |= {("group", package.name, g) for g in pick_groups}
-            n = len(package.name)
-            active[index] = frozenset(
-                {f"extra-{n}-{package.name}-{e}" for e in pick_extras}
-                | {f"group-{n}-{package.name}-{g}" for g in pick_groups}
-                | pick_extras
-            )
+
+def _wanted(names: Iterable[str]) -> set[str]:
+    return {normalize_extra(n) for n in names}
+
+
+def _target_kind(lock: Lock, selection: Selection) -> tuple[str, tuple[str, ...]]:
+    """uv's install target: ("root project" | "--package" | "--all-packages" | "all members", names)."""
     if lock.format == "pylock.toml":
-        # pylock.toml has no per-project tables: selections act through `'x' in extras` markers.
-        return {i: frozenset(wanted_extras | wanted_groups | set(lock.default_groups)) for i in active}
-    _check_selection(lock, wanted_extras - found_extras, wanted_groups - found_groups, chosen)
-    return active
+        if selection.packages or selection.all_packages:
+            raise UsageError(f"{lock.path} is a pylock.toml, which records no workspace members: "
+                             f"--package and --all-packages apply to uv.lock")
+        return "pylock", lock.roots
+    members = lock.roots
+    if selection.all_packages:
+        return "--all-packages", members
+    if selection.packages:
+        wanted = tuple(dict.fromkeys(normalize_extra(p) for p in selection.packages))
+        unknown = [p for p in wanted if p not in members]
+        if unknown:
+            raise UsageError(f"no workspace member named {', '.join(unknown)} in {lock.path} "
+                             f"(members: {', '.join(sorted(members))})")
+        return "--package", wanted
+    if lock.project is not None:
+        return "root project", (lock.project,)
+    return "all members (virtual workspace root)", members
 
 
-def _check_selection(lock: Lock, missing_extras: set[str], missing_groups: set[str], chosen: set) -> None:
-    if missing_extras:
-        raise UsageError(f"no extra named {', '.join(sorted(missing_extras))} in {lock.path}")
-    if missing_groups:
-        raise UsageError(f"no dependency group named {', '.join(sorted(missing_groups))} in {lock.path}")
+def _group_root(lock: Lock, kind: str, roots: tuple[int, ...], wanted: set[str], all_groups: bool) -> int | None:
+    """The root project when one other member is selected and a group the root defines applies."""
+    if kind != "--package" or len(roots) != 1 or lock.project is None:
+        return None
+    root = lock.index.by_name[lock.project][0]
+    if root == roots[0]:
+        return None
+    applies = any((all_groups or g in wanted) and _includes_group(lock, kind, roots, root, g)
+                  for g, _ in lock.packages[root].dependency_groups)
+    return root if applies else None
+
+
+def _includes_group(lock: Lock, kind: str, roots: tuple[int, ...], owner: int | None, group: str) -> bool:
+    """uv's `includes_group` for a requested group: with one member selected, the member's own groups
+    apply, and a group of the root (or virtual root) only when the member does not define it."""
+    if kind != "--package" or len(roots) != 1 or owner == roots[0]:
+        return True
+    return group not in {g for g, _ in lock.packages[roots[0]].dependency_groups}
+
+
+def _root_extras(lock: Lock, roots: tuple[int, ...], selection: Selection) -> dict[int, tuple[str, ...]]:
+    wanted = _wanted(selection.extras)
+    out: dict[int, tuple[str, ...]] = {}
+    known: set[str] = set()
+    for i in roots:
+        defined = [e for e, _ in lock.packages[i].optional_dependencies]
+        known.update(defined)
+        out[i] = tuple(e for e in defined if selection.all_extras or e in wanted)
+    missing = sorted(wanted - known)
+    if missing and lock.format != "pylock.toml":
+        names = ", ".join(lock.packages[i].name for i in roots)
+        raise UsageError(f"no extra named {', '.join(missing)} in {names} ({lock.path})")
+    return out
+
+
+def _check_groups(lock: Lock, kind: str, roots: tuple[int, ...], wanted: set[str]) -> None:
+    if lock.format == "pylock.toml":
+        return
+    owners = list(roots)
+    if kind == "--package" and len(roots) == 1 and lock.project is not None:
+        owners.append(lock.index.by_name[lock.project][0])
+    known = {g for i in owners for g, _ in lock.packages[i].dependency_groups}
+    known |= {g for g, _ in lock.manifest_groups}
+    missing = sorted(wanted - known)
+    if missing:
+        names = ", ".join(lock.packages[i].name for i in roots)
+        raise UsageError(f"no dependency group named {', '.join(missing)} in {names} ({lock.path})")
+
+
+def _check_conflicts(lock: Lock, members: Members) -> None:
+    chosen = {("extra", lock.packages[i].name, e) for i, names in members.extras.items() for e in names}
+    chosen |= {("group", lock.packages[i].name, g) for i, names in members.groups.items() for g in names}
     for conflict in lock.conflicts:
         clash = [item for item in conflict if item in chosen]
         if len(clash) > 1:
@@ -81,95 +170,166 @@ def _check_selection(lock: Lock, missing_extras: set[str], missing_groups: set[s
             raise UsageError(f"{names} conflict (tool.uv.conflicts in the project): choose one")
 
 
-def _index(lock: Lock) -> dict[str, list[int]]:
-    by_name: dict[str, list[int]] = {}
-    for i, package in enumerate(lock.packages):
-        by_name.setdefault(package.name, []).append(i)
-    return by_name
+def _encoded(kind: str, package: str, name: str | None = None) -> str:
+    """uv's conflict-marker name for an activated project, extra or group (`extra-11-hdr-service-np1`)."""
+    return f"{kind}-{len(package)}-{package}" + (f"-{name}" if name is not None else "")
 
 
 def supported(lock: Lock, target: Target, evaluate: MarkerEvaluator) -> str | None:
-    """None when the lock supports the target, else why not (requires-python, supported-markers)."""
+    """None when the lock supports the target, else why not (requires-python, supported-markers or
+    pylock `environments`). Raises InputError for a malformed requires-python or marker."""
     if lock.requires_python:
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
         try:
-            spec = SpecifierSet(lock.requires_python)
+            inside = specifier_set_contains(lock.requires_python, target.marker_environment["python_full_version"])
         except InvalidSpecifier:
             raise InputError(lock.path, f"invalid requires-python {lock.requires_python!r}") from None
-        full = target.marker_environment["python_full_version"]
-        if not spec.contains(full, prereleases=True):
+        if not inside:
             return f"Python {target.python} is outside the lock's requires-python {lock.requires_python}"
     if lock.supported_markers:
+        key = "environments" if lock.format == "pylock.toml" else "supported-markers"
         try:
             if not any(evaluate(m) for m in lock.supported_markers):
-                return "the lock's supported-markers (tool.uv.environments) exclude this platform"
+                why = "environments" if lock.format == "pylock.toml" else "supported-markers (tool.uv.environments)"
+                return f"the lock's {why} exclude this platform"
         except MarkerError as exc:
-            raise InputError(lock.path, f"supported-markers: {exc}") from None
+            raise InputError(lock.path, f"{key}: {exc}") from None
     return None
 
 
-def plan_install(lock: Lock, target: Target, selection: Selection = Selection()) -> InstallPlan:
-    """Walk the lock for one target. Raises UsageError (bad selection) or InputError (bad marker)."""
+class _Walk:
+    """One breadth-first walk of the lock for one target (see the module docstring)."""
+
+    def __init__(self, lock: Lock, target: Target, members: Members) -> None:
+        self.lock = lock
+        self.index = lock.index
+        self.evaluate = MarkerEvaluator(target.marker_environment)
+        self.members = members
+        self.plan = InstallPlan(target, True, roots=list(members.roots))
+        self.active = self._activated()
+
+    def _activated(self) -> frozenset[str]:
+        """The activated set markers are evaluated against: uv's encoded names for uv.lock; plain
+        extra and group names for pylock's `'x' in extras` / `dependency_groups` markers."""
+        lock, m = self.lock, self.members
+        if lock.format == "pylock.toml":
+            return frozenset(m.scope.extras) | frozenset(m.scope.groups) | frozenset(lock.default_groups)
+        names = {_encoded("project", lock.packages[i].name) for i in m.roots}
+        names |= {_encoded("extra", lock.packages[i].name, e) for i, es in m.extras.items() for e in es}
+        names |= {_encoded("group", lock.packages[i].name, g) for i, gs in m.groups.items() for g in gs}
+        active = frozenset(names)
+        if lock.conflicts:
+            active = self._extras_switched_on(active)
+        return active
+
+    def _starts(self) -> tuple[list[tuple[int, Dependency]], deque[_State]]:
+        """Edges leaving the roots' groups and the virtual root, and the roots' own states."""
+        lock, m = self.lock, self.members
+        queue: deque[_State] = deque()
+        for i in m.roots:
+            queue.append((i, None))
+            queue.extend((i, e) for e in m.extras[i])
+        loose = [(i, d) for i, gs in m.groups.items() for g in gs for d in lock.packages[i].group(g)]
+        loose += [(_VIRTUAL_ROOT, d) for g, deps in lock.manifest_groups if g in m.manifest_groups for d in deps]
+        loose += [(_VIRTUAL_ROOT, d) for d in lock.manifest_requirements]
+        return loose, queue
+
+    def _extras_switched_on(self, active: frozenset[str]) -> frozenset[str]:
+        """First pass (only for locks with conflicts): every extra some reachable edge switches on."""
+        found = set(active)
+        loose, queue = self._starts()
+        seen: set[_State] = set(queue)
+
+        def follow(parent: int, deps: Iterable[Dependency]) -> None:
+            for dep in deps:
+                switched = {_encoded("extra", dep.name, e) for e in dep.extras}
+                if not self._holds(dep, frozenset(found | switched), parent):
+                    continue
+                found.update(switched)
+                child = self._child(dep)
+                for state in ((child, None), *((child, e) for e in dep.extras)):
+                    if state not in seen:
+                        seen.add(state)
+                        queue.append(state)
+
+        for parent, dep in loose:
+            follow(parent, (dep,))
+        while queue:
+            index, extra = queue.popleft()
+            follow(index, self._deps(index, extra))
+        return frozenset(found)
+
+    def _deps(self, index: int, extra: str | None) -> tuple[Dependency, ...]:
+        package = self.lock.packages[index]
+        return package.dependencies if extra is None else package.extra(extra)
+
+    def _holds(self, dep: Dependency, active: frozenset[str], parent: int) -> bool:
+        try:
+            return self.evaluate(dep.marker, active)
+        except MarkerError as exc:
+            owner = self.lock.packages[parent].name if parent >= 0 else "[manifest]"
+            raise InputError(self.lock.path, f"package {owner}: {exc}") from None
+
+    def _child(self, dep: Dependency) -> int:
+        found = self.index.find(dep)
+        if found is None:  # load_lock rejects such locks; a Lock built by hand may still have one
+            raise InputError(self.lock.path, f"dependency {dep.name} is missing or ambiguous")
+        return found
+
+    def run(self) -> InstallPlan:
+        plan, lock = self.plan, self.lock
+        for i in self.members.roots:
+            plan.paths[i] = Via(lock.packages[i].name)
+        start_paths = dict(plan.paths)
+        if self.members.group_root is not None:
+            gr = self.members.group_root
+            start_paths[gr] = Via(lock.packages[gr].name)
+        start_paths[_VIRTUAL_ROOT] = Via(WORKSPACE_ROOT)
+        loose, queue = self._starts()
+        seen: set[_State] = set(queue)
+        for parent, dep in loose:
+            self._visit(parent, dep, start_paths[parent], queue, seen)
+        plan.roots += [p for p in dict.fromkeys(p for p, _ in loose) if p not in self.members.roots]
+        while queue:
+            index, extra = queue.popleft()
+            path = plan.paths[index]
+            for dep in self._deps(index, extra):
+                self._visit(index, dep, path, queue, seen)
+        return plan
+
+    def _visit(self, parent: int, dep: Dependency, parent_path: Via, queue: deque[_State], seen: set[_State]) -> None:
+        if dep.marker is not None and not self._holds(dep, self.active, parent):
+            return
+        child = self._child(dep)
+        plan = self.plan
+        plan.edges.setdefault(parent, []).append(child)
+        if child not in plan.paths:
+            plan.paths[child] = Via(dep.name, parent_path)
+            plan.order.append(child)
+        state: _State = (child, None)
+        if state not in seen:
+            seen.add(state)
+            queue.append(state)
+        for extra in dep.extras:
+            state = (child, extra)
+            if state not in seen:
+                seen.add(state)
+                queue.append(state)
+
+
+def plan_install(lock: Lock, target: Target, selection: Selection = Selection(),
+                 members: Members | None = None) -> InstallPlan:
+    """Walk the lock for one target. Raises UsageError (bad selection) or InputError (bad marker).
+    `members` (from `select_members`) saves resolving the selection again for every target."""
     evaluate = MarkerEvaluator(target.marker_environment)
     reason = supported(lock, target, evaluate)
     if reason:
         return InstallPlan(target, False, reason)
-    by_name = _index(lock)
-    root_markers = selected_markers(lock, selection)
-    active = frozenset().union(*root_markers.values()) if root_markers else frozenset()
-    plan = InstallPlan(target, True)
-    expanded: dict[int, set[str]] = {}
-    queue: deque[tuple[int, Iterable[Dependency], frozenset[str]]] = deque()
-    for index in sorted(root_markers):
-        package = lock.packages[index]
-        plan.roots.append(index)
-        plan.via[index] = (package.name,)
-        edges = list(package.dependencies)
-        for name, deps in package.optional_dependencies:
-            if name in root_markers[index]:
-                edges.extend(deps)
-        for name, deps in package.dependency_groups:
-            if f"group-{len(package.name)}-{package.name}-{name}" in root_markers[index]:
-                edges.extend(deps)
-        queue.append((index, edges, active | root_markers[index]))
-    while queue:
-        parent, edges, extras = queue.popleft()
-        for dep in edges:
-            try:
-                if not evaluate(dep.marker, extras):
-                    continue
-            except MarkerError as exc:
-                raise InputError(lock.path, f"package {lock.packages[parent].name}: {exc}") from None
-            child = _target_of(lock, by_name, dep)
-            plan.edges.setdefault(parent, set()).add(child)
-            package = lock.packages[child]
-            if child not in plan.via:
-                plan.via[child] = plan.via[parent] + (package.name,)
-                plan.order.append(child)
-                expanded[child] = set()
-                queue.append((child, package.dependencies, active))
-            new = [e for e in dep.extras if e not in expanded[child]] if child in expanded else []
-            if new:
-                expanded[child].update(new)
-                extra_edges = [d for name, deps in package.optional_dependencies if name in new for d in deps]
-                queue.append((child, extra_edges, active | frozenset(new)))
-    plan.order = [i for i in plan.order if i not in root_markers]
-    return plan
-
-
-def _target_of(lock: Lock, by_name: dict[str, list[int]], dep: Dependency) -> int:
-    candidates = by_name[dep.name]
-    if len(candidates) == 1:
-        return candidates[0]
-    packages = [lock.packages[i] for i in candidates]
-    match = resolve(dep, packages)
-    if match is None:  # load_lock rejects such locks; a Lock built by hand may still have one
-        raise InputError(lock.path, f"dependency {dep.name} is ambiguous ({len(candidates)} versions locked)")
-    return candidates[packages.index(match)]
+    members = members or select_members(lock, selection)
+    return _Walk(lock, target, members).run()
 
 
 def tag_ranks(target: Target) -> dict[str, int]:
+    """Rank of every tag the target accepts (0 = best), memoised per target."""
     key = (target.name, target.python + "|" + target.tags[0])
     ranks = _TAG_RANKS.get(key)
     if ranks is None:
@@ -180,42 +340,76 @@ def tag_ranks(target: Target) -> dict[str, int]:
 def choose_wheel(wheels: Iterable[Wheel], ranks: dict[str, int]) -> Wheel | None:
     """The wheel an installer picks: best-ranked compatible tag, then the higher build tag."""
     best: Wheel | None = None
-    best_key: tuple | None = None
+    best_rank = len(ranks)
+    get = ranks.get  # a plain loop with local names: this runs per wheel and target
     for wheel in wheels:
-        rank = min((ranks[t] for t in wheel.tags if t in ranks), default=None)
-        if rank is None:
-            continue
-        number, suffix = wheel.build_tag
-        key = (rank, -number, suffix)
-        if best_key is None or key < best_key:
-            best, best_key = wheel, key
+        rank = best_rank + 1
+        for tag in wheel_tags(wheel.filename):
+            r = get(tag)
+            if r is not None and r < rank:
+                rank = r
+        if rank < best_rank:
+            best, best_rank = wheel, rank
+        elif rank == best_rank and best is not None and _build_key(wheel) < _build_key(best):
+            best = wheel
     return best
 
 
+def _build_key(wheel: Wheel) -> tuple[int, str]:
+    """Lower is preferred: the higher build number first, then the lower suffix (the order the first
+    version of this function kept, with the tag rank, in one key)."""
+    number, suffix = wheel.build_tag if wheel.filename.count("-") == 5 else (-1, "")
+    return -number, suffix
+
+
 def installed_packages(lock: Lock, plan: InstallPlan) -> list[InstalledPackage]:
-    """The plan's packages with their chosen wheel (or why there is none) and accelerator family."""
+    """The plan's packages with their chosen wheel (or why there is none) and accelerator family.
+
+    A torch-family package is labelled by its own build only (`analysis.accelerators`): its local
+    version label, or — for PyPI's unlabelled builds — whether its own edges, as active for this
+    target, pull CUDA runtime wheels. pylock.toml records no edges; there the same fact is taken
+    from what PyPI publishes (see `accelerators.torch_build_label`)."""
     ranks = tag_ranks(plan.target)
+    families, runtime = _name_facts(lock)
+    runtime_here = lock.format == "pylock.toml" and any(
+        runtime[i] and _binary_wheel(lock.packages[i], ranks) for i in plan.order)
     out = []
-    families: dict[int, str | None] = {
-        i: accelerator_family(lock.packages[i].name, lock.packages[i].version) for i in plan.order
-    }
     for index in plan.order:
         package = lock.packages[index]
         if package.source.kind == "virtual":
             continue  # a virtual workspace member installs nothing of its own
         wheel = choose_wheel(package.wheels, ranks)
         family = families[index]
-        if family is None and package.name in TORCH_FAMILY:
-            # PyPI's Linux torch is a CUDA build without a local version label: it shows by the CUDA
-            # wheels it depends on (a pylock has no edges, so any CUDA wheel in the set counts there).
-            children = plan.order if lock.format == "pylock.toml" else plan.edges.get(index, ())
-            if any(families.get(child) for child in children):
-                family = "torch-cuda"
+        if family is None and wheel is not None:  # no wheel for the target: no build to judge
+            if lock.format == "pylock.toml":
+                family = torch_build_label(package.name, package.version, runtime_here, edges_known=False)
+            else:
+                pulls = any(runtime[c] and choose_wheel(lock.packages[c].wheels, ranks) is not None
+                            for c in plan.edges.get(index, ()))
+                family = torch_build_label(package.name, package.version, pulls, edges_known=True)
         out.append(InstalledPackage(
-            package=package, wheel=wheel, via=plan.via[index], accelerator=family,
+            package=package, wheel=wheel, path=plan.paths[index], accelerator=family,
             reason=None if wheel else _no_wheel_reason(package),
         ))
     return out
+
+
+def _name_facts(lock: Lock) -> tuple[list[str | None], list[bool]]:
+    """Per package of the lock: its accelerator family by name and version, and whether it is a CUDA
+    runtime package; worked out once per lock and kept on it (every target asks again, and a bounded
+    global memo thrashes once a lock holds more distinct names than it keeps)."""
+    facts = lock.__dict__.get("_name_facts")  # a frozen dataclass keeps a __dict__
+    if facts is None:
+        facts = ([accelerator_family(p.name, p.version) for p in lock.packages],
+                 [is_cuda_runtime(p.name) for p in lock.packages])
+        lock.__dict__["_name_facts"] = facts
+    return facts
+
+
+def _binary_wheel(package: Package, ranks: dict[str, int]) -> bool:
+    """The package's wheel for the target is platform-specific (not `-any`)."""
+    wheel = choose_wheel(package.wheels, ranks)
+    return wheel is not None and not wheel.filename.endswith("-any.whl")
 
 
 def _no_wheel_reason(package: Package) -> str:

@@ -1,52 +1,236 @@
 """PEP 508 marker evaluation for a target, including uv's encoding of extras and groups.
 
 uv writes conflict-aware markers such as `extra == 'extra-11-hdr-service-cpu'` and
-`extra != 'group-11-hdr-service-dev'`; several of them can be true at once, which plain
-`Marker.evaluate(extra=...)` cannot express. Comparisons on `extra` are rewritten to set membership
-(`'x' in extras`) and evaluated in packaging's lock-file context, where `extras` is a set.
+`extra != 'group-11-hdr-service-dev'`; several of them can be true at once, so `extra` is evaluated
+against the *set* of active names (membership), as packaging's lock-file context does. pylock's
+`'x' in extras` / `'g' in dependency_groups` read the same set.
+
+The parser and evaluator are depaudit's own (`analysis.versions` for PEP 440): importing `packaging`
+costs more than a whole scan of a 2 MB lock. They follow `packaging.markers`: a comparison on
+`python_version`, `python_full_version`, `implementation_version` or `platform_release` is a PEP 440
+comparison when its right side is a valid specifier, else a string comparison; other names compare
+as strings (`<`/`>` never hold, `<=`/`>=` mean equal). A marker this parser does not read is handed
+to `packaging` (imported then), so an unusual but valid marker costs time, never a wrong answer.
+Each distinct marker is parsed once per process and each (marker, active set) evaluated once per target.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
-from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from depaudit.names import canonical_name as normalize_extra  # PEP 685: extras and groups as names
+from depaudit.versions import InvalidSpecifier, holds, parse_specifier
 
-_EXTRA_CMP = re.compile(r"""\bextra\s*(==|!=)\s*(['"])(.*?)\2""")
-_REVERSED = re.compile(r"""(['"])([^'"]*?)\1\s*(==|!=)\s*extra\b""")
+VERSION_KEYS = frozenset({"python_version", "python_full_version", "implementation_version", "platform_release"})
+SET_KEYS = frozenset({"extras", "dependency_groups"})
+_ALIASES = {"os.name": "os_name", "sys.platform": "sys_platform", "platform.version": "platform_version",
+            "platform.machine": "platform_machine", "platform.python_implementation": "platform_python_implementation",
+            "python_implementation": "platform_python_implementation"}
+_NAMES = frozenset({"python_version", "python_full_version", "os_name", "sys_platform", "platform_release",
+                    "platform_system", "platform_version", "platform_machine", "platform_python_implementation",
+                    "implementation_name", "implementation_version", "extra", "extras", "dependency_groups"})
+_TOKEN = re.compile(r"""\s*(?:(?P<paren>[()])|(?P<str>'[^']*'|"[^"]*")|(?P<op>===|==|!=|<=|>=|~=|<|>)"""
+                    r"""|(?P<word>not\s+in\b|[A-Za-z_][A-Za-z0-9_.]*))""")
+
+Env = Mapping[str, object]
+Node = Callable[[Env], bool]
 
 
 class MarkerError(ValueError):
     """A marker string that cannot be parsed or evaluated."""
 
 
-def normalize_extra(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+class _Unsupported(Exception):
+    """This parser does not read the marker; packaging decides."""
 
 
-@lru_cache(maxsize=8192)
-def compile_marker(text: str) -> Marker:
-    """Parse a marker once, with `extra` comparisons rewritten to membership tests. Raises MarkerError."""
-    def forward(m: re.Match) -> str:
-        return f"'{normalize_extra(m.group(3))}' {'in' if m.group(1) == '==' else 'not in'} extras"
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if not match:
+            raise _Unsupported(text)
+        kind = match.lastgroup
+        value = match.group(kind)
+        out.append((kind, " ".join(value.split()) if kind == "word" else value))
+        pos = match.end()
+    return out
 
-    def reverse(m: re.Match) -> str:
-        return f"'{normalize_extra(m.group(2))}' {'in' if m.group(3) == '==' else 'not in'} extras"
 
-    rewritten = _REVERSED.sub(reverse, _EXTRA_CMP.sub(forward, text))
+class _Parser:
+    """Recursive descent over `or` / `and` / comparisons / parentheses, building closures."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokens(text)
+        self.pos = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        if token is None:
+            raise _Unsupported("unexpected end")
+        self.pos += 1
+        return token
+
+    def parse(self) -> Node:
+        node = self.disjunction()
+        if self.peek() is not None:
+            raise _Unsupported("trailing tokens")
+        return node
+
+    def disjunction(self) -> Node:
+        parts = [self.conjunction()]
+        while self.peek() == ("word", "or"):
+            self.take()
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else (lambda env, ps=tuple(parts): any(p(env) for p in ps))
+
+    def conjunction(self) -> Node:
+        parts = [self.atom()]
+        while self.peek() == ("word", "and"):
+            self.take()
+            parts.append(self.atom())
+        return parts[0] if len(parts) == 1 else (lambda env, ps=tuple(parts): all(p(env) for p in ps))
+
+    def atom(self) -> Node:
+        if self.peek() == ("paren", "("):
+            self.take()
+            node = self.disjunction()
+            if self.take() != ("paren", ")"):
+                raise _Unsupported("unbalanced")
+            return node
+        lhs = self.operand()
+        kind, op = self.take()
+        if kind == "word" and op in ("in", "not in"):
+            pass
+        elif kind != "op":
+            raise _Unsupported(op)
+        rhs = self.operand()
+        return _comparison(lhs, op, rhs)
+
+    def operand(self) -> tuple[str, str]:
+        kind, value = self.take()
+        if kind == "str":
+            return ("value", value[1:-1])
+        if kind == "word":
+            name = _ALIASES.get(value, value)
+            if name in _NAMES:
+                return ("var", name)
+        raise _Unsupported(value)
+
+
+def _comparison(lhs: tuple[str, str], op: str, rhs: tuple[str, str]) -> Node:
+    if (lhs[0] == "var") == (rhs[0] == "var"):
+        raise _Unsupported("a comparison needs one variable and one literal")
+    if lhs[0] == "var":
+        key, literal, reverse = lhs[1], rhs[1], False
+    else:
+        key, literal, reverse = rhs[1], lhs[1], True
+    if key == "extra":
+        if op not in ("==", "!="):
+            raise _Unsupported("extra takes == or !=")
+        name = normalize_extra(literal)
+        if op == "==":
+            return lambda env: name in _extras(env)
+        return lambda env: name not in _extras(env)
+    if key in SET_KEYS:
+        if not reverse or op not in ("in", "not in"):
+            raise _Unsupported(f"{key} takes `'name' in {key}`")
+        name = normalize_extra(literal)
+        return (lambda env: name in env[key]) if op == "in" else (lambda env: name not in env[key])
+    compare = _compare_function(key, op, literal, reverse)
+    return lambda env: compare(env[key])
+
+
+def _extras(env: Env) -> frozenset:
+    extras = env.get("extra") or frozenset({""})
+    return extras if isinstance(extras, frozenset) else frozenset({normalize_extra(str(extras))})
+
+
+def _compare_function(key: str, op: str, literal: str, reverse: bool) -> Callable[[object], bool]:
+    """`env value OP literal` (or `literal OP env value` when reversed) as packaging evaluates it."""
+    if key in VERSION_KEYS and op not in ("in", "not in"):
+        spec_text = None if reverse else literal
+        try:
+            if spec_text is not None:
+                parsed = parse_specifier(op + spec_text)
+                return lambda value: _version_holds(parsed, value)
+            return lambda value: _reverse_version(op, literal, value)
+        except InvalidSpecifier:
+            pass
+    return _string_op(op, literal, reverse)
+
+
+def _version_holds(spec: tuple[str, str], value: object) -> bool:
+    return holds(spec[0], spec[1], str(value))
+
+
+def _reverse_version(op: str, literal: str, value: object) -> bool:
+    """`'3.8' < python_version`: packaging builds the specifier from the environment's value."""
     try:
-        return Marker(rewritten)
+        spec = parse_specifier(op + str(value))
+    except InvalidSpecifier:
+        return _string_op(op, literal, True)(value)
+    return _version_holds(spec, literal)
+
+
+def _string_op(op: str, literal: str, reverse: bool) -> Callable[[object], bool]:
+    if op == "in":
+        return (lambda v: v in literal) if not reverse else (lambda v: literal in v)
+    if op == "not in":
+        return (lambda v: v not in literal) if not reverse else (lambda v: literal not in v)
+    if op in ("==", "<=", ">="):
+        return lambda v: v == literal
+    if op == "!=":
+        return lambda v: v != literal
+    if op in ("<", ">"):
+        return lambda v: False
+    raise _Unsupported(op)  # ~= and === on strings: packaging calls that undefined
+
+
+@lru_cache(maxsize=None)  # distinct markers per lock are few thousand at most; a forked lock may hold more
+def compile_marker(text: str) -> Node:
+    """A marker as a function of the environment. Raises MarkerError for an invalid marker."""
+    try:
+        return _Parser(text).parse()
+    except _Unsupported:
+        return _packaging_marker(text)
+
+
+def _packaging_marker(text: str) -> Node:
+    from packaging.markers import InvalidMarker, Marker  # only for markers the parser above does not read
+
+    try:
+        marker = Marker(text)
     except InvalidMarker as exc:
         raise MarkerError(f"invalid marker {text!r}: {exc}") from None
 
+    def evaluate(env: Env) -> bool:
+        extras = env.get("extra")
+        environment = dict(env, extra=set(extras) if isinstance(extras, frozenset) else extras or "")
+        try:
+            return marker.evaluate(environment, context="lock_file")
+        except Exception as exc:  # packaging's UndefinedComparison and friends
+            raise MarkerError(f"cannot evaluate marker {text!r}: {exc}") from None
+
+    return evaluate
+
 
 class MarkerEvaluator:
-    """Evaluates markers for one marker environment, memoising each (marker, active extras) answer."""
+    """Evaluates markers for one marker environment, memoising each (marker, active names) answer.
+    The active names are uv's encoded extras/groups (or pylock's plain names); `extra` comparisons and
+    `extras` / `dependency_groups` membership all read that one set."""
 
     def __init__(self, environment: dict[str, str]) -> None:
         self._env = dict(environment)
         self._cache: dict[tuple[str, frozenset[str]], bool] = {}
+        self._envs: dict[frozenset[str], dict[str, object]] = {}
 
     def __call__(self, marker: str | None, extras: frozenset[str] = frozenset()) -> bool:
         if not marker:
@@ -54,11 +238,12 @@ class MarkerEvaluator:
         key = (marker, extras if ("extra" in marker or "dependency_groups" in marker) else frozenset())
         hit = self._cache.get(key)
         if hit is None:
-            # One set serves both: uv's encoded names and pylock's plain extra and group names.
-            env = dict(self._env, extras=key[1], dependency_groups=key[1])
+            env = self._envs.get(key[1])
+            if env is None:
+                env = self._envs[key[1]] = dict(self._env, extra=key[1], extras=key[1], dependency_groups=key[1])
             try:
-                hit = compile_marker(marker).evaluate(env, context="lock_file")
-            except (UndefinedComparison, UndefinedEnvironmentName, TypeError, ValueError) as exc:
-                raise MarkerError(f"cannot evaluate marker {marker!r}: {exc}") from None
+                hit = compile_marker(marker)(env)
+            except KeyError as exc:
+                raise MarkerError(f"cannot evaluate marker {marker!r}: no value for {exc}") from None
             self._cache[key] = hit
         return hit

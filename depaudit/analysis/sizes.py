@@ -1,8 +1,11 @@
 """Sizes of the chosen wheels: from the lock where it records them, else from the index.
 
-Only https URLs that the lock names for registry sources are looked up; everything else that the lock
-does not size stays unknown (None), never 0. Look-ups go through `analysis.index.IndexClient`, which
-caches them on disk and never touches the network when offline.
+What a size counts is its basis: "download" (the wheel file: the lock's `size`, else an HTTP HEAD),
+"installed" (the wheel's uncompressed contents, from its zip central directory: what uv installs, as
+uv does not compile bytecode by default) or "bytecode" (those contents plus the estimated `.pyc` files
+pip writes, see `analysis.bytecode`). Only https URLs that the lock names for registry sources are
+looked up; everything else that the lock does not size stays unknown (None), never 0. Look-ups go
+through `analysis.index.IndexClient`, which caches them on disk and never touches the network offline.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from pathlib import Path
 from depaudit.model import InstalledPackage
 
 Progress = Callable[[int, int], None]
+
+
+BASES = ("download", "installed", "bytecode")
 
 
 def lookup_urls(packages: list[InstalledPackage], installed: bool) -> list[str]:
@@ -38,24 +44,31 @@ def fill_sizes(
     installed: bool = False,
     progress: Progress | None = None,
     client=None,
+    basis: str | None = None,
     allow_hosts: Iterable[str] = (),
 ) -> list[InstalledPackage]:
-    """Return `packages` with `size` set (download size, or unpacked size with `installed`). Look-ups
-    go only to the hosts of these packages' registries and their file hosts, at global addresses,
-    plus the hosts in `allow_hosts` (see `depaudit.analysis.hosts`)."""
+    """Return `packages` with `size` set on `basis` ("download", "installed" or "bytecode"; the
+    `installed` flag is the older spelling of "installed"). Look-ups go only to the hosts of these
+    packages' registries and their file hosts, at global addresses, plus the hosts in `allow_hosts`
+    (see `depaudit.analysis.hosts`)."""
+    basis = basis or ("installed" if installed else "download")
+    installed = basis != "download"
     urls = lookup_urls(packages, installed)
     answers = {}
     if urls:
         if client is None:
+            # httpx, asyncio and the host policy: only when looking up (start-up of offline scans)
             from depaudit.analysis.hosts import HostPolicy, registry_hosts
             from depaudit.analysis.index import IndexClient
 
             registries = registry_hosts({p.package.source.value for p in packages if p.package.source.kind == "registry"})
             client = IndexClient(cache_dir, offline=offline, hosts=HostPolicy.make(registries, allow_hosts))
-        answers = client.installed_sizes(urls, progress) if installed else client.download_sizes(urls, progress)
+        lookup = {"download": client.download_sizes, "installed": client.installed_sizes,
+                  "bytecode": client.bytecode_sizes}[basis]
+        answers = lookup(urls, progress)
     def replace(item: InstalledPackage, size: int | None, size_error: str | None = None) -> InstalledPackage:
         # A direct constructor call: dataclasses.replace costs 40 µs a call, and a 10k lock makes 40k.
-        return InstalledPackage(item.package, item.wheel, item.via, item.accelerator, size, size_error, item.reason)
+        return InstalledPackage(item.package, item.wheel, item.path, item.accelerator, size, size_error, item.reason)
 
     out = []
     for item in packages:

@@ -9,6 +9,7 @@ say which torch-family packages each list reaches, directly or not. Pure functio
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # The family is defined in depaudit.families; re-exported here for the callers that import it from here.
@@ -58,37 +59,52 @@ def dependency_lists(root: Package) -> list[tuple[ListRef, tuple[Dependency, ...
     return lists
 
 
-def reachable(lock: Lock, start: tuple[Dependency, ...]) -> dict[str, tuple[str, ...]]:
+def reachable(lock: Lock, start: tuple[Dependency, ...],
+              wanted: Callable[[str], bool] | None = None) -> dict[str, tuple[str, ...]]:
     """Every package name reachable from `start` (markers ignored: any platform), each with the
-    shortest chain of names that reaches it (the first element is the direct dependency)."""
-    by_name: dict[str, list[Package]] = {}
-    for package in lock.packages:
-        by_name.setdefault(canonicalize_name(package.name), []).append(package)
-    seen: dict[str, tuple[str, ...]] = {}
-    queue: deque[tuple[Dependency, tuple[str, ...]]] = deque((d, ()) for d in start)
+    shortest chain of names that reaches it (the first element is the direct dependency). With
+    `wanted`, only those names are returned. Linear in the lock: the walk keeps a parent link per
+    name and materialises a chain only for the names returned."""
+    by_name = lock.index.by_name  # the parsers store normalised names
+    packages = lock.packages
+    parent: dict[str, str | None] = {}
+    queue: deque[tuple[Dependency, str | None]] = deque((d, None) for d in start)
     seen_extras: set[tuple[str, str]] = set()
     while queue:
-        dep, chain = queue.popleft()
+        dep, via = queue.popleft()
         name = canonicalize_name(dep.name)
-        path = chain + (name,)
-        first_visit = name not in seen
+        first_visit = name not in parent
         if first_visit:
-            seen[name] = path
+            parent[name] = via
         new_extras = [e for e in dep.extras if (name, e) not in seen_extras]
         if not first_visit and not new_extras:
             continue
-        for package in by_name.get(name, []):
+        for package in (packages[i] for i in by_name.get(name, ())):
             if first_visit:
-                queue.extend((d, path) for d in package.dependencies)
+                queue.extend((d, name) for d in package.dependencies)
             for extra in new_extras:
-                queue.extend((d, path) for d in package.extra(extra))
+                queue.extend((d, name) for d in package.extra(extra))
         seen_extras.update((name, e) for e in new_extras)
-    return seen
+    return {name: _chain(parent, name) for name in parent if wanted is None or wanted(name)}
+
+
+def _chain(parent: dict[str, str | None], name: str) -> tuple[str, ...]:
+    out = [name]
+    while (up := parent[out[-1]]) is not None:
+        out.append(up)
+    return tuple(reversed(out))
 
 
 def torch_reach(lock: Lock, project_name: str | None = None) -> list[TorchReach]:
     """Each torch-family package the project's lists reach, sorted by name. Empty when the lock has
-    no identifiable project root."""
+    no identifiable project root. Memoised on the lock (several rules ask during one scan)."""
+    cache = lock.__dict__.setdefault("_torch_reach", {})  # a frozen dataclass keeps a __dict__
+    if project_name not in cache:
+        cache[project_name] = _torch_reach(lock, project_name)
+    return list(cache[project_name])
+
+
+def _torch_reach(lock: Lock, project_name: str | None) -> list[TorchReach]:
     root = root_package(lock, project_name)
     if root is None:
         return []
@@ -104,9 +120,7 @@ def torch_reach(lock: Lock, project_name: str | None = None) -> list[TorchReach]
     transitive: dict[str, list[tuple[ListRef, tuple[str, ...]]]] = {}
     for ref, deps in dependency_lists(root):
         names = {canonicalize_name(d.name) for d in deps}
-        for name, path in reachable(lock, deps).items():
-            if not is_torch_family(name):
-                continue
+        for name, path in reachable(lock, deps, is_torch_family).items():
             if name in names:
                 direct.setdefault(name, []).append(ref)
             else:

@@ -38,6 +38,8 @@ def fix(
     force: Annotated[bool, typer.Option("--force", help="Switch a project that asks for CUDA on purpose.")] = False,
     allow_torch: Annotated[bool, typer.Option("--allow-torch", help="--to onnxruntime/tinygrad: exit 0 even when runtime dependencies still bring torch in.")] = False,
     target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Targets for the before/after table and the verdict (repeatable; default all).")] = None,
+    package: Annotated[Optional[list[str]], typer.Option("--package", help="Workspace member whose install the before/after table measures (repeatable; default: the root project).")] = None,
+    all_packages: Annotated[bool, typer.Option("--all-packages", help="Measure every workspace member installed together.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Size look-ups never touch the network (sizes may be unknown).")] = False,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     fmt: Annotated[FixFormat, typer.Option("--format", "-f", help="Output format.")] = FixFormat.table,
@@ -68,7 +70,10 @@ def fix(
     deltas, verdict = None, None
     if plan.kind == "pyproject":
         hosts = allow_hosts(allow_host, pyproject)
-        deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, (offline, hosts), allow_torch)
+        from depaudit.model import Selection
+
+        selection = Selection(packages=tuple(package or ()), all_packages=all_packages)
+        deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, (offline, hosts, selection), allow_torch)
     elif plan.changed and not dry_run:
         from depaudit.fixers.project import apply_and_lock
 
@@ -127,12 +132,13 @@ def _status(plan, dry_run: bool, verdict, locked: bool) -> str:
 
 def _locked_comparison(plan, dry_run: bool, targets, lookups: tuple, to: str, allow_torch: bool):
     """Scan the lock before, apply (or copy + apply) and re-lock, scan after: (per-target deltas, the
-    verdict of the new lock). `lookups`: (offline, allowed hosts) for the size look-ups."""
+    verdict of the new lock). `lookups`: (offline, allowed hosts) for the size look-ups, and the
+    workspace selection the before/after scans measure."""
     from depaudit.fixers.project import apply_and_lock, compare, dry_run_lock, plan_verdict
     from depaudit.scan import scan_lock
 
-    offline, hosts = lookups
-    kwargs = {"targets": targets or None, "offline": offline, "allow_hosts": hosts}
+    offline, hosts, selection = lookups
+    kwargs = {"targets": targets or None, "offline": offline, "allow_hosts": hosts, "selection": selection}
     before = scan_lock(plan.lock_path, **kwargs) if plan.lock_path else None
     if dry_run:
         info("depaudit: re-locking a copy of the project with uv (dry run: your files stay as they are)")

@@ -69,6 +69,17 @@ def gate(
     all_extras: Annotated[bool, typer.Option("--all-extras", help="Include every extra.")] = False,
     group: Annotated[list[str] | None, typer.Option("--group", help="Include a dependency group (repeatable).")] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Include the `dev` dependency group.")] = False,
+    package: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--package",
+            help="Workspace member whose install the lock budgets measure (repeatable; default: the root "
+            "project), as uv sync --package.",
+        ),
+    ] = None,
+    all_packages: Annotated[
+        bool, typer.Option("--all-packages", help="Lock budgets for every workspace member installed together.")
+    ] = False,
     bench_report: Annotated[
         Path | None, typer.Option("--bench-report", help="A depaudit bench images.json for --max-latency-ms.")
     ] = None,
@@ -106,7 +117,13 @@ def gate(
     opt.begin(fmt, quiet, verbose)
     project = opt.pyproject_option(pyproject, Path.cwd())
     groups = tuple(group or ()) + (("dev",) if dev else ())
-    selection = Selection(extras=tuple(extra or ()), all_extras=all_extras, groups=groups)
+    selection = Selection(
+        extras=tuple(extra or ()),
+        all_extras=all_extras,
+        groups=groups,
+        packages=tuple(package or ()),
+        all_packages=all_packages,
+    )
     budgets = load_budgets(
         {
             "images": images,

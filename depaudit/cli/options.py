@@ -3,28 +3,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from depaudit.cli.output import set_verbosity, warn
-from depaudit.errors import InputError, UsageError
-from depaudit.render.formats import OutputFormat, RenderOptions, parse_format
-from depaudit.settings import convert, find_pyproject, layer_error, resolve_layers, source_root
-from depaudit.sources.lines import SourceLines
-
-FORMAT_CHOICES = "|".join(f.value for f in OutputFormat)
-
-
-@dataclass(frozen=True)
-class FormatChoice:
-    """The `--format` a user gave, and the warning to show when they used a deprecated spelling."""
-
-    format: OutputFormat
-    deprecated: str | None = None
+# The option values and what commands do with them live in depaudit.cli.common (no typer there: the scan
+# fast path uses them); re-exported so commands keep writing `opt.FailOn`, `opt.begin(...)`.
+from depaudit.cli.common import FORMAT_CHOICES as FORMAT_CHOICES
+from depaudit.cli.common import FailOn as FailOn
+from depaudit.cli.common import FormatChoice as FormatChoice
+from depaudit.cli.common import allow_hosts as allow_hosts
+from depaudit.cli.common import begin as begin
+from depaudit.cli.common import pyproject_option as pyproject_option
+from depaudit.cli.common import render_options as render_options
+from depaudit.errors import UsageError
+from depaudit.render.formats import OutputFormat, parse_format
 
 
 def _parse_format(value: object) -> FormatChoice:
@@ -91,66 +84,3 @@ DocsUrlOption = Annotated[
         "else the project's documentation URL).",
     ),
 ]
-
-
-class FailOn(StrEnum):
-    """The lowest finding severity that makes the exit code 1."""
-
-    never = "never"
-    info = "info"
-    warning = "warning"
-    error = "error"
-
-
-def begin(fmt: FormatChoice, quiet: bool, verbose: bool) -> None:
-    """What every command does first: set the verbosity, warn about a deprecated `--format` spelling."""
-    set_verbosity(quiet, verbose)
-    if fmt.deprecated:
-        warn(fmt.deprecated)
-
-
-def pyproject_option(given: Path | None, start: Path) -> Path | None:
-    """The pyproject.toml a command reads settings from: `--pyproject` (which must exist) or the nearest
-    one above `start`. Raises InputError for a `--pyproject` that does not exist (anything else that is
-    not a regular file is refused by the bounded reader when it is read)."""
-    if given is not None:
-        if not (given.exists() or given.is_symlink()):
-            raise InputError(given, "no such file")
-        return given
-    return find_pyproject(start)
-
-
-def allow_hosts(given: list[str] | None, pyproject: Path | None) -> tuple[str, ...]:
-    """The hosts size look-ups may reach besides the lock's registries: `--allow-host`, else
-    DEPAUDIT_ALLOW_HOSTS, else `allow-hosts` in [tool.depaudit]. Raises InputError/UsageError for a
-    value that is not a list of strings."""
-    layer = resolve_layers({"allow-hosts": given}, pyproject, options={"allow-hosts": "--allow-host"}).get(
-        "allow-hosts"
-    )
-    if layer is None:
-        return ()
-    return tuple(convert("list", "allow-hosts", layer.value, layer_error(layer, pyproject)))
-
-
-def render_options(
-    pyproject: Path | None,
-    docs_url: str | None = None,
-    *,
-    binary: bool = False,
-    top: int | None = 15,
-    indent: int | None = 2,
-) -> RenderOptions:
-    """RenderOptions for a command: SARIF paths relative to the repository root, rule pages under the
-    docs URL (`--docs-url` > DEPAUDIT_DOCS_URL > [tool.depaudit] docs-url > the package's), line reader."""
-    found = resolve_layers({"docs-url": docs_url}, pyproject, options={"docs-url": "--docs-url"})
-    url = None
-    if "docs-url" in found:
-        url = convert("str", "docs-url", found["docs-url"].value, layer_error(found["docs-url"], pyproject))
-    return RenderOptions(
-        binary=binary,
-        top=top,
-        indent=indent,
-        source_root=source_root(Path.cwd()),
-        docs_url=url,
-        read_line=SourceLines(),
-    )

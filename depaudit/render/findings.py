@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from depaudit.model import Finding
 from depaudit.render.escaping import escape_control
 from depaudit.render.formats import RenderOptions
-from depaudit.render.rule_help import rule_url
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -88,6 +87,8 @@ def markdown_cell(text: str) -> str:
 
 def findings_markdown(findings: Sequence[Finding], options: RenderOptions) -> list[str]:
     """A markdown table of findings (rule IDs link to their pages)."""
+    from depaudit.render.rule_help import rule_url  # rule pages: only markdown links need them (start-up)
+
     lines = ["| Where | Rule | Severity | Fixable | Message |", "| --- | --- | --- | --- | --- |"]
     for f in findings:
         rule = f"[{f.rule}]({rule_url(f.rule, options.docs_url)})"

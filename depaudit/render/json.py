@@ -1,14 +1,22 @@
-"""The JSON contract (`"schema": 1`) of `depaudit scan`: sizes in integer bytes, unknown as null."""
+"""The JSON contract (`"schema": 1`) of `depaudit scan`: sizes in integer bytes, unknown as null.
+
+Within schema 1 keys are only ever added. Each package's `via` is its shortest path from a workspace
+root (root first, the package last); `parent` names the package that brings it in. A path longer than
+`VIA_LIMIT` names is bounded so a pathological lock (a 20,000-package chain) still gives output linear
+in its size: `via` keeps the root and the last `VIA_LIMIT - 1` names, and `via_omitted` says how many
+were left out between them; the full path is recovered by following `parent` upwards.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from depaudit.model import SizeReport, TargetReport
+from depaudit.model import InstalledPackage, InstallScope, SizeReport, TargetReport, Via
 from depaudit.render.findings import finding_dict  # one JSON shape of a finding in every command
 
 SCHEMA = 1
+VIA_LIMIT = 32
 
 
 def target_dict(report: TargetReport) -> dict[str, Any]:
@@ -27,26 +35,48 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
         "accelerator_bytes": report.accelerator_bytes,
         "unknown_size": list(report.unknown_size),
         "sdist_only": list(report.sdist_only),
-        "packages": [
-            {
-                "name": p.name,
-                "version": p.package.version,
-                "wheel": p.wheel.filename if p.wheel else None,
-                "size": p.size,
-                "accelerator": p.accelerator is not None,
-                "family": p.accelerator,
-                "via": list(p.via),
-                **({"reason": p.reason} if p.reason else {}),
-                **({"size_error": p.size_error} if p.size_error else {}),
-            }
-            for p in report.packages
-        ],
+        "packages": [package_dict(p) for p in report.packages],
         "top_level": [
             {"name": c.name, "total_bytes": c.total_bytes, "accelerator_bytes": c.accelerator_bytes,
              "packages": list(c.packages), "unknown_size": c.unknown}
             for c in report.top_level
         ],
     }
+
+
+def bounded_via(path: Via, limit: int = VIA_LIMIT) -> tuple[list[str], int]:
+    """(names, omitted): the whole path when it has at most `limit` names, else the root and the last
+    `limit - 1` names, with the count of names left out between them."""
+    if path.depth <= limit:
+        return list(path.names()), 0
+    return [path.root, *path.tail(limit - 1)], path.depth - limit
+
+
+def package_dict(p: InstalledPackage) -> dict[str, Any]:
+    via, omitted = bounded_via(p.path)
+    out: dict[str, Any] = {
+        "name": p.name,
+        "version": p.package.version,
+        "wheel": p.wheel.filename if p.wheel else None,
+        "size": p.size,
+        "accelerator": p.accelerator is not None,
+        "family": p.accelerator,
+        "via": via,
+        "parent": p.parent,
+        "depth": p.path.depth - 1,
+    }
+    if omitted:
+        out["via_omitted"] = omitted
+    if p.reason:
+        out["reason"] = p.reason
+    if p.size_error:
+        out["size_error"] = p.size_error
+    return out
+
+
+def scope_dict(scope: InstallScope) -> dict[str, Any]:
+    return {"packages": list(scope.packages), "how": scope.how, "extras": list(scope.extras),
+            "groups": list(scope.groups), "production": scope.production}
 
 
 def render_json(report: SizeReport, indent: int | None = None) -> str:
@@ -56,6 +86,8 @@ def render_json(report: SizeReport, indent: int | None = None) -> str:
         "schema": SCHEMA,
         "lockfile": report.lockfile,
         "size_kind": "installed" if report.installed_sizes else "download",
+        "size_basis": report.size_basis,
+        "selection": scope_dict(report.scope),
         "targets": [target_dict(t) for t in report.targets],
         "findings": [finding_dict(f) for f in report.findings],
     }

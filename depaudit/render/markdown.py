@@ -5,6 +5,7 @@ from __future__ import annotations
 from depaudit.model import SizeReport
 from depaudit.render.findings import findings_markdown
 from depaudit.render.formats import RenderOptions
+from depaudit.render.table import brought_by, describe_scope
 from depaudit.units import format_size
 
 
@@ -12,8 +13,8 @@ def render_markdown(report: SizeReport, *, binary: bool = False, top: int | None
                     docs_url: str | None = None) -> str:
     """A summary table of all targets, then the largest packages of each, then the findings (rule IDs
     link to their pages under `docs_url`)."""
-    kind = "installed" if report.installed_sizes else "download"
-    lines = [f"## depaudit scan: `{report.lockfile}`", "",
+    kind = {"download": "download", "installed": "installed", "bytecode": "installed+pyc"}[report.size_basis]
+    lines = [f"## depaudit scan: `{report.lockfile}`", "", describe_scope(report.scope, report.size_basis), "",
              f"| target | python | packages | {kind} | accelerator | unknown size |",
              "|---|---|---:|---:|---:|---:|"]
     for t in report.targets:
@@ -29,9 +30,14 @@ def render_markdown(report: SizeReport, *, binary: bool = False, top: int | None
         lines += ["", f"### {t.target.name}", "", "| package | version | size | accelerator | via |", "|---|---|---:|---|---|"]
         for p in rows[: top or None]:
             size = format_size(p.size, binary) if p.wheel else (p.reason or "no wheel")
-            lines.append(f"| {p.name} | {p.package.version or ''} | {size} | {p.accelerator or ''} | {' → '.join(p.via)} |")
+            lines.append(f"| {p.name} | {p.package.version or ''} | {size} | {p.accelerator or ''} | {_via(p)} |")
         if top and len(rows) > top:
             lines.append(f"| … {len(rows) - top} more | | | | |")
     if report.findings:
         lines += ["", "### findings", "", *findings_markdown(report.findings, RenderOptions(docs_url=docs_url))]
     return "\n".join(lines) + "\n"
+
+
+def _via(item) -> str:
+    """The whole path for ordinary depths; the bounded form of the table for absurd ones."""
+    return " → ".join(item.via) if item.path.depth <= 8 else f"{item.path.root} → {brought_by(item.path)} → {item.name}"

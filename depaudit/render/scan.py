@@ -12,7 +12,6 @@ from depaudit.render.findings import findings_markdown, gnu_line, render_gnu
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions
 from depaudit.render.json import render_json
 from depaudit.render.markdown import render_markdown
-from depaudit.render.sarif import SarifInput, render_sarif
 from depaudit.render.table import report_renderables
 from depaudit.rules.base import RuleDoc
 
@@ -56,6 +55,9 @@ def scan_markdown(doc: ScanOutput, options: RenderOptions) -> str:
 
 def scan_sarif(doc: ScanOutput, options: RenderOptions) -> str:
     """SARIF of the lock and budget findings."""
+    # Imported here: SARIF brings hashlib and friends (~3 ms), which every other scan format skips.
+    from depaudit.render.sarif import SarifInput, render_sarif
+
     return render_sarif(SarifInput(doc.findings, doc.rules), options)
 
 

@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
-from depaudit.model import SizeReport, TargetReport
+from depaudit.model import InstallScope, SizeReport, TargetReport, Via
 from depaudit.render.escaping import escape_control
 from depaudit.units import format_size
 
+SHOWN_LINKS = 6  # a path longer than this is printed as its first two and last three links
 
-def brought_by(via: tuple[str, ...]) -> str:
-    """The path minus the package itself: `torch` for root → torch → nvidia-cudnn-cu12; `direct` for
-    a dependency of the project (the root is named only in workspaces, where there are several)."""
+
+def brought_by(via: tuple[str, ...] | Via) -> str:
+    """The path minus the root and the package itself: `torch` for root → torch → nvidia-cudnn-cu12;
+    `direct (root)` for a dependency of the project. A long path keeps its two first and three last
+    links around `… N more …`, so printing stays linear in the lock whatever its depth."""
+    if isinstance(via, Via):
+        if via.depth > SHOWN_LINKS + 2:
+            head = via.head[1:3]
+            tail = via.tail(4)[:-1]
+            return " → ".join([*head, f"… {via.depth - 2 - len(head) - len(tail)} more …", *tail])
+        via = via.names()
     if len(via) <= 2:
         return f"direct ({via[0]})" if len(via) == 2 else ""
     return " → ".join(via[1:-1])
+
+
+def describe_scope(scope: InstallScope, basis: str) -> str:
+    """One line saying which install is measured and what a size counts (the report header)."""
+    if scope.how == "pylock":
+        what = "every package the pylock.toml lists for the target"
+    else:
+        what = f"{', '.join(scope.packages)} ({scope.how})"
+    extras = f" with extras {', '.join(scope.extras)}" if scope.extras else ""
+    groups = (f"; dependency groups: {', '.join(scope.groups)}" if scope.groups
+              else "; production install: no dependency groups (not even [tool.uv] default-groups)")
+    return f"install set: {what}{extras}{groups}. Sizes: {BASIS[basis]}."
+
+
+BASIS = {
+    "download": "wheel download size",
+    "installed": "installed = uncompressed wheel contents (no bytecode)",
+    "bytecode": "installed with compiled bytecode (.pyc), estimated",
+}
 
 
 def _title(report: TargetReport, binary: bool, kind: str) -> str:
@@ -47,7 +75,7 @@ def target_renderables(report: TargetReport, *, binary: bool = False, top: int |
         size = format_size(item.size, binary) if item.wheel else (item.reason or "no wheel")
         style = "red" if item.accelerator else None
         table.add_row(item.name, item.package.version or "", size, item.accelerator or "",
-                      brought_by(item.via), style=style)
+                      brought_by(item.path), style=style)
     if len(rows) > len(shown):
         rest = rows[len(shown):]
         rest_size = sum(p.size or 0 for p in rest)
@@ -89,8 +117,11 @@ def unknown_size_note(report: TargetReport, shown: int = 8) -> str:
 
 
 def report_renderables(report: SizeReport, *, binary: bool = False, top: int | None = 15):
-    kind = "installed" if report.installed_sizes else "download"
-    out = []
+    """The header line, then each target's tables."""
+    from rich.text import Text
+
+    kind = {"download": "download", "installed": "installed", "bytecode": "installed+pyc"}[report.size_basis]
+    out: list = [Text(describe_scope(report.scope, report.size_basis), style="dim")]
     for target in report.targets:
         out.extend(target_renderables(target, binary=binary, top=top, kind=kind))
         out.append("")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from packaging.markers import InvalidMarker, Marker
-
 from depaudit.analysis.index_urls import is_cuda_index, same_url
+from depaudit.analysis.markers import MarkerError, MarkerEvaluator  # the scan's own: no packaging import
 from depaudit.analysis.torch_reach import is_torch_family, torch_reach
 from depaudit.model import Finding, Target
 from depaudit.rules.base import Rule, register
@@ -85,6 +84,6 @@ def _applies(marker: str | None, target: Target) -> bool:
     if not marker:
         return True
     try:
-        return Marker(marker).evaluate(target.marker_environment)
-    except (InvalidMarker, ValueError, KeyError):  # unreadable, or names an undefined variable (extra)
+        return MarkerEvaluator(target.marker_environment)(marker)
+    except MarkerError:  # unreadable, or names an undefined variable
         return True  # assume it applies: report rather than hide

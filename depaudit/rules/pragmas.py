@@ -90,7 +90,9 @@ NO_PRAGMAS = Pragmas()
 
 def parse_pragmas(text: str) -> Pragmas:
     """Every pragma in `text` (any file kind with `#` comments)."""
-    if _MENTION.search(text) is None:  # most files have none: skip the per-line pass
+    # Most files have none: skip the per-line pass. A plain substring test first: the case-insensitive
+    # regex alone costs ~9 ms on a 2 MB lock, which every scan with a finding on the lock pays.
+    if "depaudit" not in text.lower() or _MENTION.search(text) is None:
         return NO_PRAGMAS
     by_line: dict[int, frozenset[str]] = {}
     file_wide: set[str] = set()

@@ -12,12 +12,13 @@ from typing import Any
 
 from depaudit.errors import InputError
 from depaudit.model import Dependency, Lock, Package, Source
-from depaudit.sources.uvlock import _normalize, _Reader, _wheel, check_references
+from depaudit.names import canonical_name
+from depaudit.sources.lockread import LockReader, check_references
 
 ROOT = "<pylock>"
 
 
-def _source(reader: _Reader, entry: dict, where: str, index: int) -> Source:
+def _source(reader: LockReader, entry: dict, where: str, index: int) -> Source:
     if "index" in entry:
         return Source("registry", reader.string(entry, "index", where, index))
     if "vcs" in entry:
@@ -35,34 +36,33 @@ def _source(reader: _Reader, entry: dict, where: str, index: int) -> Source:
     raise reader.fail(f"{where}: no index, vcs, directory, archive, sdist or wheels", index)
 
 
-def _pylock_package(reader: _Reader, raw: Any, index: int) -> tuple[Package, str | None]:
+def _pylock_package(reader: LockReader, raw: Any, index: int, line: int | None) -> tuple[Package, str | None]:
     entry = reader.table(raw, f"[[packages]] #{index + 1}", index)
     name = reader.string(entry, "name", f"[[packages]] #{index + 1}", index)
     where = f"package {name}"
     source = _source(reader, entry, where, index)
-    wheels = [_wheel(reader, w, where, index) for w in reader.array(entry, "wheels", where, index)]
+    wheels = [reader.wheel(w, where, index) for w in reader.array(entry, "wheels", where, index)]
     archive = entry.get("archive")
     if isinstance(archive, dict) and str(archive.get("url") or archive.get("path") or "").endswith(".whl"):
-        wheels.append(_wheel(reader, archive, where, index))
+        wheels.append(reader.wheel(archive, where, index))
     sdist = entry.get("sdist")
     sdist_url = sdist.get("url") if isinstance(sdist, dict) else None
     sdist_size = reader.size(sdist, f"{where}: sdist", index) if isinstance(sdist, dict) else None
     package = Package(
-        name=_normalize(name),
+        name=canonical_name(name),
         version=reader.string(entry, "version", where, index, required=False),
         source=source,
         wheels=tuple(wheels),
         sdist_url=sdist_url if isinstance(sdist_url, str) else None,
         sdist_size=sdist_size,
-        line=index,
+        line=line,
     )
     return package, reader.string(entry, "marker", where, index, required=False)
 
 
 def lock_from_pylock(data: dict[str, Any], path: Path, text: str) -> Lock:
     """Build a Lock from parsed pylock.toml data. Raises InputError for an unsupported or broken file."""
-    reader = _Reader(path, text)
-    reader.package_line = _package_lines(text)  # type: ignore[method-assign]
+    reader = LockReader(path, text, header="[[packages]]")
     version = data.get("lock-version")
     if not isinstance(version, str) or not version.startswith("1."):
         raise InputError(path, f"unsupported pylock lock-version {version!r} (depaudit reads 1.x)")
@@ -71,7 +71,13 @@ def lock_from_pylock(data: dict[str, Any], path: Path, text: str) -> Lock:
         raise InputError(path, "`packages` must be an array of tables")
     if not raw:
         raise InputError(path, "lock has no packages")
-    entries = [_pylock_package(reader, item, i) for i, item in enumerate(raw)]
+    lines = reader.package_lines(len(raw))
+    entries = [_pylock_package(reader, item, i, lines[i]) for i, item in enumerate(raw)]
+    seen: set[tuple] = set()
+    for i, (package, _) in enumerate(entries):
+        if package.key in seen:
+            raise reader.fail(f"package {package.name} {package.version or ''} is listed twice", i)
+        seen.add(package.key)
     root = Package(
         name=ROOT, version=None, source=Source("virtual", "."),
         dependencies=tuple(Dependency(p.name, p.version, p.source, marker) for p, marker in entries),
@@ -82,16 +88,9 @@ def lock_from_pylock(data: dict[str, Any], path: Path, text: str) -> Lock:
         path=str(path), format="pylock.toml", version=1, revision=0,
         requires_python=requires_python if isinstance(requires_python, str) else None,
         packages=(root,) + tuple(p for p, _ in entries), roots=(ROOT,),
+        # PEP 751 `environments` plays the part of uv.lock's `supported-markers`.
+        supported_markers=reader.strings(data, "environments", "pylock", None),
         default_groups=tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else (),
     )
-    check_references(lock, reader)  # two entries with one name, version and source are ambiguous
+    check_references(lock, lambda number: reader.package_line(number - 1) if number else None)
     return lock
-
-
-def _package_lines(text: str):
-    lines = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "[[packages]]"]
-
-    def find(index: int | None) -> int | None:
-        return lines[index] if index is not None and index < len(lines) else None
-
-    return find

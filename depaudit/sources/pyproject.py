@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from depaudit.errors import InputError
+from depaudit.names import canonical_name as canonicalize_name
+from depaudit.versions import InvalidSpecifier, parse_specifier
 
 _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -182,6 +181,28 @@ class _ForwardLines:
         return next((n for n in (line_of(self.text, needle) for needle in needles) if n is not None), None)
 
 
+_PLAIN = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*(.*?)\s*$")
+_EXTRA_NAME = re.compile(r"^\s*[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\s*$")
+
+
+def _plain_requirement(item: str) -> str | None:
+    """The name of a requirement with only a name, extras and version specifiers (the common case),
+    read without packaging, whose import costs a scan more than parsing its lock; None for anything
+    else (a marker, a URL, parentheses, anything doubtful), which packaging then reads."""
+    match = _PLAIN.match(item)
+    if not match or any(ch in item for ch in ";@()"):
+        return None
+    name, extras, specs = match.groups()
+    if extras is not None and not all(_EXTRA_NAME.match(e) for e in extras.split(",")):
+        return None
+    for spec in (specs.split(",") if specs else ()):
+        try:
+            parse_specifier(spec)
+        except InvalidSpecifier:
+            return None
+    return name
+
+
 def _requirements(items: Any, where: ListRef, text: str, path: str | Path) -> list[DeclaredDependency]:
     label = {"dependencies": "project.dependencies", "extra": "optional-dependencies",
              "group": "dependency-groups", "uv-dev": "tool.uv.dev-dependencies"}[where[0]]
@@ -195,6 +216,12 @@ def _requirements(items: Any, where: ListRef, text: str, path: str | Path) -> li
         if not isinstance(item, str):
             raise InputError(path, f"{label}: dependency {item!r} is not a string", line_of(text, repr(item)))
         line = lines.find(f'"{item}"', f"'{item}'")
+        plain = _plain_requirement(item)
+        if plain is not None:
+            out.append(DeclaredDependency(canonicalize_name(plain), item, where, None, line))
+            continue
+        from packaging.requirements import InvalidRequirement, Requirement  # markers, URLs: the full grammar
+
         try:
             req = Requirement(item)
         except InvalidRequirement as exc:

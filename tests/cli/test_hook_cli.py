@@ -51,7 +51,9 @@ def test_lock_budgets_come_from_the_nearest_pyproject(tmp_path: Path) -> None:
     _project(tmp_path / "b", CUDA_LOCK, settings)
     proc = run("lock", "b/uv.lock", cwd=tmp_path)  # image budgets are not a commit hook's business
     assert proc.returncode == 1 and proc.stdout.count("\n") == 1, proc.stdout + proc.stderr
-    assert re.match(r"b/uv\.lock:13: DA503 b/uv\.lock linux-aarch64: no-accelerator: installs accelerator", proc.stdout)
+    assert re.match(
+        r"b/uv\.lock:457: DA503 b/uv\.lock linux-aarch64: no-accelerator: installs accelerator", proc.stdout
+    )
 
 
 def test_bad_input_is_one_line_exit_3(tmp_path: Path) -> None:

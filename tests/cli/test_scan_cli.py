@@ -136,3 +136,125 @@ def test_unknown_option_is_exit_2_without_traceback():
     proc = run("scan", "--no-such-option")
     assert proc.returncode == 2 and "No such option" in proc.stderr and "Traceback" not in proc.stderr
     assert run("--version").stdout.startswith("depaudit ")
+
+
+WORKSPACE = LOCKS / "workspace-root-package"
+
+
+def uv_export_names(cwd: Path, *args: str) -> set[str]:
+    """What `uv export` (uv sync's set, production install) lists when run in `cwd`."""
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
+    proc = subprocess.run([uv, "export", "--frozen", "--no-default-groups", "--no-hashes", "--no-header",
+                           "--no-annotate", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return {line.split("==")[0].split(" ")[0] for line in proc.stdout.splitlines() if "==" in line}
+
+
+@pytest.mark.parametrize("sub", [".", "packages/hdr-full", "packages/hdr-cli/src"])
+def test_lock_found_from_the_working_directory_as_uv_finds_it(sub, cache, tmp_path):
+    project = tmp_path / "ws"
+    shutil.copytree(WORKSPACE, project)
+    cwd = project / sub
+    cwd.mkdir(exist_ok=True)
+    proc = run("scan", "--offline", "--cache-dir", cache, "--format", "json", "-t", "linux-x86_64", cwd=cwd)
+    assert proc.returncode in (0, 1), proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["lockfile"] == str(project / "uv.lock")
+    ours = {p["name"] for p in doc["targets"][0]["packages"] if p["version"] and p["wheel"]}
+    assert ours == uv_export_names(cwd)
+
+
+def test_directory_argument_and_package_selection(cache):
+    proc = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "--format", "json", "-t", "linux-x86_64")
+    doc = json.loads(proc.stdout)
+    assert doc["selection"] == {"packages": ["hdr-core"], "how": "root project", "extras": [], "groups": [],
+                                "production": True}
+    assert {p["name"] for p in doc["targets"][0]["packages"]} == {"numpy", "pillow"}
+    full = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "--package", "hdr-full",
+               "--max-accelerator", "0", "-t", "linux-x86_64")
+    assert full.returncode == 1 and "nvidia-cudnn-cu12" in full.stderr
+    assert "hdr-full (--package)" in full.stdout
+
+
+def test_unknown_package_is_exit_2_naming_the_members(cache):
+    proc = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "--package", "nope")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no workspace member named nope" in proc.stderr and "hdr-cli, hdr-core, hdr-full" in proc.stderr
+
+
+def test_header_names_the_production_install_and_the_size_basis(cache):
+    table = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "-t", "linux-x86_64")
+    flat = " ".join(table.stdout.split())
+    assert "production install: no dependency groups" in flat and "Sizes: wheel download size" in flat
+    md = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "-t", "linux-x86_64", "--group", "dev",
+             "--format", "markdown")
+    assert "dependency groups: dev" in md.stdout
+
+
+def test_any_uv_platform_name_and_free_threaded_python(cache):
+    proc = run("scan", str(LOCKS / "platforms" / "uv.lock"), "--offline", "--cache-dir", cache, "--format", "json",
+               "-t", "x86_64-unknown-linux-musl", "-t", "aarch64-pc-windows-msvc", "--python", "3.14t")
+    assert proc.returncode == 0, proc.stderr
+    musl, arm = json.loads(proc.stdout)["targets"]
+    assert musl["target"] == "x86_64-unknown-linux-musl" and musl["python"] == "3.14t"
+    assert any("musllinux" in (p["wheel"] or "") for p in musl["packages"])
+    assert all(p["wheel"] is None or p["wheel"].endswith(("win_arm64.whl", "-any.whl")) for p in arm["packages"])
+    bad = run("scan", str(LOCKS / "platforms" / "uv.lock"), "--offline", "-t", "sparc-sun-solaris")
+    assert bad.returncode == 2 and "x86_64-unknown-linux-musl" in bad.stderr
+
+
+def test_targets_from_tool_depaudit(tmp_path, cache):
+    project = tmp_path / "p"
+    shutil.copytree(LOCKS / "platforms", project)
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.depaudit]\ntargets = ["aarch64-unknown-linux-musl", "x86_64-apple-darwin"]\n')
+    proc = run("scan", str(project), "--offline", "--cache-dir", cache, "--format", "json")
+    assert [t["target"] for t in json.loads(proc.stdout)["targets"]] == ["aarch64-unknown-linux-musl", "x86_64-apple-darwin"]
+
+
+def test_gate_measures_the_selected_member(cache, tmp_path):
+    """The issue's case: at the root of a workspace whose slim root package passes, the full member
+    installs CUDA on the same target; `gate --package` sees it."""
+    lock = str(LOCKS / "workspace-root-package" / "uv.lock")
+    args = ["gate", "--lock", lock, "--no-accelerator-target", "linux-x86_64", "--offline", "--pyproject",
+            str(LOCKS / "workspace-root-package" / "pyproject.toml")]
+    env = {"DEPAUDIT_CACHE_DIR": cache}
+    root = run(*args, env=env, cwd=tmp_path)
+    assert root.returncode == 0, root.stderr
+    member = run(*args, "--package", "hdr-full", env=env, cwd=tmp_path)
+    assert member.returncode == 1 and "nvidia-cudnn-cu12" in member.stdout + member.stderr
+
+
+def test_package_selection_on_a_pylock_is_a_usage_error():
+    proc = run("scan", str(LOCKS / "torch-family" / "pylock.toml"), "--offline", "--package", "x")
+    assert proc.returncode == 2 and "pylock.toml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bytecode_basis_is_named_in_every_format(cache):
+    doc = json.loads(run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--bytecode", "--format", "json",
+                         "-t", "linux-x86_64").stdout)
+    assert doc["size_basis"] == "bytecode" and doc["size_kind"] == "installed"
+    table = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--bytecode", "-t", "linux-x86_64")
+    assert "installed with compiled bytecode (.pyc), estimated" in " ".join(table.stdout.split())
+
+
+def test_deep_chain_output_is_bounded_and_parents_recover_the_path(tmp_path):
+    """A valid lock that is a 300-package chain (benchmarks/lockshapes.py writes it): `via` stays
+    bounded (root + last 31 names), `parent` links give back the whole path, the table elides."""
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parents[2] / "benchmarks" / "lockshapes.py"),
+                    "chain", "300", str(tmp_path / "chain")], check=True, capture_output=True, timeout=60)
+    lock = str(tmp_path / "chain" / "uv.lock")
+    doc = json.loads(run("scan", lock, "--offline", "--format", "json", "-t", "linux-x86_64").stdout)
+    packages = {p["name"]: p for p in doc["targets"][0]["packages"]}
+    deepest = packages["p00300"]
+    assert deepest["depth"] == 300 and len(deepest["via"]) == 32 and deepest["via_omitted"] == 301 - 32
+    assert deepest["via"][0] == "shape-root" and deepest["via"][-2:] == ["p00299", "p00300"]
+    chain, name = [], "p00300"
+    while name in packages:
+        chain.append(name)
+        name = packages[name]["parent"]
+    assert name == "shape-root" and len(chain) == 300
+    assert "via_omitted" not in packages["p00010"] and packages["p00010"]["via"][-1] == "p00010"
+    table = run("scan", lock, "--offline", "--all", "-t", "linux-x86_64")
+    row = next(line for line in table.stdout.splitlines() if "p00300" in line)
+    assert "more" in row and len(row) < 200

@@ -4,7 +4,6 @@ clean parse or an InputError (and a clean parse then scans or fails with a Depau
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +19,8 @@ SOURCES = [
     (LOCKS / "conflicts" / "uv.lock").read_text(),
     (LOCKS / "sources" / "uv.lock").read_text(),
     (LOCKS / "extras-dev" / "pylock.toml").read_text(),
+    (LOCKS / "workspace-virtual-groups" / "uv.lock").read_text(),  # [manifest.dependency-groups], metadata
+    (LOCKS / "torch-family" / "pylock.toml").read_text(),
 ]
 VALUES = ["1", '"x"', "[]", "{}", "true", "-5", "1.5", '{ name = "torch" }', '[{ url = 3 }]', '"extra == \'a\'"']
 

@@ -67,3 +67,39 @@ def test_missing_and_non_utf8(tmp_path: Path) -> None:
     bad.write_bytes(b'[project]\nname = "\xff"\n')
     with pytest.raises(InputError, match=r":2: not UTF-8"):
         load_pyproject(bad)
+
+
+# --- requirements read without packaging: the same name as packaging, or left to packaging ---
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from packaging.requirements import InvalidRequirement, Requirement  # noqa: E402
+from packaging.utils import canonicalize_name as reference_name  # noqa: E402
+
+from depaudit.sources.pyproject import _plain_requirement, canonicalize_name  # noqa: E402
+
+PIECES = st.lists(st.sampled_from(["torch", "Torch_Vision", "a.b-c", "x", "[", "]", "cpu", ",", "gpu", "==", ">=",
+                                   "~=", "<", "!=", "2.8.0", "1", ".*", "+cpu", "rc1", " ", ";", "python_version",
+                                   "'3.12'", "@", "https://x/y.whl", "(", ")", "===", "abc"]), max_size=9)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(PIECES)
+def test_plain_requirements_read_like_packaging(pieces):
+    item = "".join(pieces)
+    plain = _plain_requirement(item)
+    if plain is None:
+        return  # packaging reads it (or rejects it), as before
+    try:
+        expected = Requirement(item)
+    except InvalidRequirement:
+        raise AssertionError(f"{item!r} read as {plain!r} but packaging rejects it") from None
+    assert canonicalize_name(plain) == reference_name(expected.name) and expected.marker is None
+
+
+def test_plain_requirement_examples():
+    assert _plain_requirement("torch==2.8.0") == "torch"
+    assert _plain_requirement("docling[vlm,easyocr] >=2, <3") == "docling"
+    assert _plain_requirement("torch ; sys_platform == 'linux'") is None
+    assert _plain_requirement("six @ https://example.org/six.whl") is None
+    assert _plain_requirement("torch==>2") is None
