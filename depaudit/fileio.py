@@ -102,15 +102,18 @@ def _input_error(path: Path | str, exc: OSError, kind: str) -> InputError:
     return InputError(path, f"cannot read: {exc.strerror or exc}")
 
 
-def read_text(path: Path | str, kind: str, *, limit: int | None = None) -> str:
+def read_text(path: Path | str, kind: str, *, limit: int | None = None, allow_empty: bool = True) -> str:
     """`read_bytes` decoded as UTF-8 (a BOM is kept as U+FEFF). Raises InputError, naming the line of
-    the first byte that is not UTF-8."""
+    the first byte that is not UTF-8, and (unless `allow_empty`) for a file holding only whitespace."""
     data = read_bytes(path, kind, limit=limit)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InputError(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line) from None
+    if not allow_empty and not text.strip():
+        raise InputError(path, f"empty file, not a {kind}")
+    return text
 
 
 # --------------------------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from depaudit.fileio import read_text
 from depaudit.images import engine
 from depaudit.model import Finding, Selection, SizeReport
 from depaudit.rules.base import RuleDoc, describe
-from depaudit.rules.budgetcheck import budget_findings
 from depaudit.rules.engine import RuleSelection
+from depaudit.rules.run_budgets import budget_findings
 from depaudit.scan import scan_lock
 from depaudit.settings import Kind, SettingSources, convert, layer_error, project_settings, resolve_layers, subtable
 from depaudit.sources.uvlock import load_lock

@@ -25,8 +25,8 @@ from depaudit.model import Finding
 from depaudit.rules.base import RuleDoc, describe
 from depaudit.rules.config import PathRule
 from depaudit.rules.engine import run, sort_key
-from depaudit.rules.lockcheck import lock_findings
-from depaudit.rules.projectcheck import is_requirements_name, project_findings
+from depaudit.rules.run_lock import lock_findings
+from depaudit.rules.run_project import is_requirements_name, project_findings
 from depaudit.rules.subjects import LockSubject
 from depaudit.scan import scan_lock
 from depaudit.settings import find_pyproject

@@ -47,7 +47,7 @@ def scan_lock(
     """
     lock = path if isinstance(path, Lock) else load_lock(path)
     if cache_dir is _DEFAULT:
-        from depaudit.analysis.index import default_cache_dir  # httpx and friends: only when sizes are looked up
+        from depaudit.analysis.size_lookup import default_cache_dir  # httpx and friends: only when sizes are looked up
 
         cache_dir = default_cache_dir()
     py = python or python_from_requires(lock.requires_python)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from depaudit.errors import DepauditError, InputError, UsageError
-from depaudit.sources.tomlread import parse_toml, read_text
+from depaudit.fileio import read_text
+from depaudit.sources.tomlparse import parse_toml
 from depaudit.units import parse_size
 
 ENV_PREFIX = "DEPAUDIT_"
@@ -54,7 +55,7 @@ def project_settings(pyproject: Path | None) -> dict[str, Any]:
     """The `[tool.depaudit]` table of a pyproject.toml ({} when absent). Raises InputError if invalid."""
     if pyproject is None:
         return {}
-    data = parse_toml(read_text(pyproject, "pyproject.toml"), pyproject)
+    data = parse_toml(read_text(pyproject, "pyproject.toml", allow_empty=False), pyproject)
     tool = data.get("tool", {})
     table = tool.get("depaudit", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):

@@ -77,7 +77,7 @@ def test_transitive_torch_path_names_the_package_that_brings_it(size_cache):
 
 
 def test_json_contract(size_cache, tmp_path):
-    from depaudit.render.json import render_json
+    from depaudit.render.scan_json import render_json
 
     report = scan_lock(LOCKS / "torch-2.8" / "uv.lock", offline=True, cache_dir=size_cache)
     doc = json.loads(render_json(report))

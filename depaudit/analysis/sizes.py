@@ -5,7 +5,7 @@ What a size counts is its basis: "download" (the wheel file: the lock's `size`, 
 uv does not compile bytecode by default) or "bytecode" (those contents plus the estimated `.pyc` files
 pip writes, see `analysis.bytecode`). Only https URLs that the lock names for registry sources are
 looked up; everything else that the lock does not size stays unknown (None), never 0. Look-ups go
-through `analysis.index.IndexClient`, which caches them on disk and never touches the network offline.
+through `analysis.size_lookup.IndexClient`, which caches them on disk and never touches the network offline.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def fill_sizes(
         if client is None:
             # httpx, asyncio and the host policy: only when looking up (start-up of offline scans)
             from depaudit.analysis.hosts import HostPolicy, registry_hosts
-            from depaudit.analysis.index import IndexClient
+            from depaudit.analysis.size_lookup import IndexClient
 
             registries = registry_hosts({p.package.source.value for p in packages if p.package.source.kind == "registry"})
             client = IndexClient(cache_dir, offline=offline, hosts=HostPolicy.make(registries, allow_hosts))

@@ -1,7 +1,7 @@
 """Command-line entry point: `depaudit` and `python -m depaudit`.
 
 typer is the CLI framework, but it is imported only when needed: a plain `depaudit scan ...` command
-line is read by `_spec.parse_fast` from the same option definitions and runs without it (typer and
+line is read by `params.parse_fast` from the same option definitions and runs without it (typer and
 click were the largest start-up cost of a scan that CI runs on every push).
 """
 
@@ -31,7 +31,7 @@ def _register(argv: list[str]) -> Any:
     """Import the command modules and return the typer app. When the first argument names a command,
     only that one: typer inspects the signature of every registered command on each run, and the
     other modules' imports would only add start-up time."""
-    from depaudit.cli._app import app
+    from depaudit.cli.app import app
 
     first = next((a for a in argv if not a.startswith("-")), None)
     wanted = f"depaudit.cli.{first}"
@@ -40,14 +40,14 @@ def _register(argv: list[str]) -> Any:
         modules = (wanted,)
     for name in modules:
         module = importlib.import_module(name)
-        if hasattr(module, "register"):  # commands defined with _spec.Param register themselves
+        if hasattr(module, "register"):  # commands defined with params.Param register themselves
             module.register(app)
     return app
 
 
 def _fast_command(argv: list[str]) -> Callable[[], Any] | None:
     """The command to run without typer, or None when typer should read the command line."""
-    from depaudit.cli._spec import fast_path_enabled, parse_fast
+    from depaudit.cli.params import fast_path_enabled, parse_fast
 
     if not argv or argv[0] != "scan" or not fast_path_enabled() or "_DEPAUDIT_COMPLETE" in os.environ:
         return None

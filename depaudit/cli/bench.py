@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from depaudit.cli._app import app, info
+from depaudit.cli.app import app, info
 from depaudit.cli.options import QuietOption, VerboseOption
 from depaudit.cli.output import set_verbosity
 

@@ -1,6 +1,6 @@
 """What the shared options mean, without typer: the parsed `--format`, `--fail-on` levels, and what
 every command does first (verbosity, settings, render options). `depaudit.cli.options` defines the
-options themselves for typer and re-exports these; the scan fast path (`cli._spec`) imports only this."""
+options themselves for typer and re-exports these; the scan fast path (`cli.params`) imports only this."""
 
 from __future__ import annotations
 

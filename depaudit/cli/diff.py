@@ -12,7 +12,7 @@ import typer
 from depaudit import settings
 from depaudit.analysis.lockdiff import LockDiff, check_diff_budgets
 from depaudit.cli import options as opt
-from depaudit.cli._app import app, parse_size_option
+from depaudit.cli.app import app, parse_size_option
 from depaudit.cli.output import emit, info, problem, warn
 from depaudit.diff import diff_against_base, diff_locks
 from depaudit.model import Selection, SizeReport

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from depaudit.cli._app import app, info, stdout_console, write_output
+from depaudit.cli.app import app, info, stdout_console, write_output
 from depaudit.cli.options import AllowHostOption, QuietOption, VerboseOption, allow_hosts
 from depaudit.cli.output import set_verbosity
 

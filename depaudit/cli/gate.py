@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from depaudit.cli import options as opt
-from depaudit.cli._app import app
+from depaudit.cli.app import app
 from depaudit.cli.output import append_step_summary, emit, info, problem
 from depaudit.gate import gate_report, load_budgets
 from depaudit.model import Selection

@@ -18,10 +18,10 @@ import typer
 
 from depaudit import gate
 from depaudit.cli import options as opt
-from depaudit.cli._app import app
+from depaudit.cli.app import app
 from depaudit.model import Finding
 from depaudit.render.findings import render_gnu
-from depaudit.rules.budgetcheck import budget_findings
+from depaudit.rules.run_budgets import budget_findings
 from depaudit.settings import find_pyproject
 
 hook_app = typer.Typer(help="pre-commit entry points: one line per problem, exit 1 on any.", no_args_is_help=True)

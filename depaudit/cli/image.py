@@ -8,13 +8,13 @@ from typing import Annotated
 import typer
 
 from depaudit.cli import options as opt
-from depaudit.cli._app import image_app
+from depaudit.cli.app import image_app
 from depaudit.cli.output import emit, info
 from depaudit.images.engine import require_engine
 from depaudit.images.measure import measure_image
 from depaudit.model import ImageMeasurement
 from depaudit.render.formats import RenderOptions, check_supported, render
-from depaudit.render.image_output import COMPARE_RENDERERS, MEASURE_RENDERERS, Comparison
+from depaudit.render.image import COMPARE_RENDERERS, MEASURE_RENDERERS, Comparison
 
 EXIT_CODES_HELP = "Exit codes: 0 measured; 2 usage error (sarif and gnu: no findings to report); 4 Docker failed."
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from depaudit.cli import options as opt
-from depaudit.cli._app import app
+from depaudit.cli.app import app
 from depaudit.cli.output import emit
 from depaudit.errors import UsageError
 from depaudit.lint import LintOptions, lint_paths

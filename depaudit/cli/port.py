@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from depaudit.cli import options as opt
-from depaudit.cli._app import app
+from depaudit.cli.app import app
 from depaudit.cli.output import emit, info
 from depaudit.errors import UsageError
 from depaudit.port import build_request, check_dependencies, run_port

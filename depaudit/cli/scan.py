@@ -1,6 +1,6 @@
 """`depaudit scan`: what a lock installs per platform, how big it is, and why each package is there.
 
-This module does not import typer: `depaudit scan` reads its command line with `_spec.parse_fast` when
+This module does not import typer: `depaudit scan` reads its command line with `params.parse_fast` when
 it can (see there) and registers with typer, from the same `PARAMS`, for everything else.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from depaudit.cli.common import FORMAT_CHOICES, FailOn, FormatChoice, allow_hosts, begin, render_options
 from depaudit.cli.output import emit, info, make_console, problem
-from depaudit.cli._spec import Param
+from depaudit.cli.params import Param
 from depaudit.errors import UsageError
 from depaudit.model import Lock, Selection, SizeReport
 from depaudit.render.formats import OutputFormat, parse_format
@@ -73,7 +73,7 @@ PARAMS: tuple[Param, ...] = (
 
 def register(app: Any) -> None:
     """Add `scan` to the typer app (the path for --help, errors and unusual command lines)."""
-    from depaudit.cli._spec import register as add
+    from depaudit.cli.params import register as add
 
     add(app, "scan", PARAMS, scan, epilog=EXIT_CODES_HELP)
 
@@ -211,7 +211,7 @@ def _str(value) -> str | None:
 
 def _with_findings(report: SizeReport, lock: Lock, pyproject: Path | None, select=(), ignore=()) -> SizeReport:
     """Attach the DA1xx lock findings (and DA2xx of the pyproject beside the lock)."""
-    from depaudit.rules.lockcheck import lock_findings
+    from depaudit.rules.run_lock import lock_findings
     from depaudit.rules.subjects import LockSubject
 
     findings = lock_findings(LockSubject(lock, report, pyproject), select, ignore)
@@ -229,7 +229,7 @@ def _emit(report: SizeReport, breaches: list, fmt: OutputFormat, output: str | N
     from depaudit.render.formats import render
     from depaudit.render.scan import SCAN_RENDERERS, ScanOutput
     from depaudit.rules.base import RuleDoc, describe
-    from depaudit.rules.budgetcheck import budget_findings
+    from depaudit.rules.run_budgets import budget_findings
     from depaudit.rules.engine import RuleSelection
 
     chosen = RuleSelection(rules.select, rules.ignore)

@@ -20,7 +20,7 @@ from torch import nn
 from torch.export import ExportedProgram
 
 from depaudit.port.probe import is_static, is_user_file, quiet, source_line, user_input_shapes
-from depaudit.rules.portcheck import EXPORT_REFUSED, Hazard
+from depaudit.rules.subjects import EXPORT_REFUSED, Hazard
 
 TORCHSCRIPT_MAX_OPSET = 20  # the newest symbolic_opsetN module the TorchScript exporter ships in torch 2.13
 _PATH_KEYS = ("pkg.torch.onnx.stack_trace",)

@@ -31,7 +31,8 @@ from depaudit.port.report import CaseResult, OutputResult, PortReport
 from depaudit.port.request import PortRequest
 from depaudit.port.rewrites import PoolWatch, rewrite_pools
 from depaudit.port.runner import EagerRun, run_eager, run_onnxruntime, to_tensors
-from depaudit.rules.portcheck import TENSOR_TO_PYTHON, VALUE_BRANCH, Hazard, PortSubject, port_findings
+from depaudit.rules.run_port import port_findings
+from depaudit.rules.subjects import TENSOR_TO_PYTHON, VALUE_BRANCH, Hazard, PortSubject
 
 
 @dataclass

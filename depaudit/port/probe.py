@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.export import Dim
 
-from depaudit.rules.portcheck import (
+from depaudit.rules.subjects import (
     SHAPE_GUARD,
     SHAPE_SPECIALISED,
     TENSOR_ASSERT,

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from depaudit.port.probe import is_user_file, source_line
-from depaudit.rules.portcheck import EXPORT_REFUSED, Hazard
+from depaudit.rules.subjects import EXPORT_REFUSED, Hazard
 
 _POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
 _RANKS: dict[type[nn.Module], int] = {nn.AdaptiveAvgPool1d: 1, nn.AdaptiveAvgPool2d: 2, nn.AdaptiveAvgPool3d: 3}

@@ -10,9 +10,9 @@ from depaudit.model import Finding, SizeReport
 from depaudit.render.escaping import escape_lines
 from depaudit.render.findings import findings_markdown, gnu_line, render_gnu
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions
-from depaudit.render.json import render_json
-from depaudit.render.markdown import render_markdown
-from depaudit.render.table import report_renderables
+from depaudit.render.scan_json import render_json
+from depaudit.render.scan_markdown import render_markdown
+from depaudit.render.scan_table import report_renderables
 from depaudit.rules.base import RuleDoc
 
 

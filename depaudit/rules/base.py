@@ -20,7 +20,6 @@ from typing import ClassVar, Generic, TypeVar
 
 from depaudit.model import SEVERITY_ORDER, Finding
 from depaudit.rules.pragmas import pragma_ids
-from depaudit.rules.subjects import LockSubject  # re-exported: the first rule API imported it from here
 
 RULE_ID = re.compile(r"^DA[1-9]\d\d$")
 FAMILIES: dict[str, str] = {
@@ -143,7 +142,6 @@ def describe(prefix: str = "DA") -> list[RuleDoc]:
 
 __all__ = [
     "FAMILIES",
-    "LockSubject",
     "Rule",
     "RuleDoc",
     "at_or_above",

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
-from depaudit.rules.portcheck import SHAPE_SPECIALISED, PortSubject
+from depaudit.rules.subjects import SHAPE_SPECIALISED, PortSubject
 
 
 @register

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
-from depaudit.rules.portcheck import TENSOR_ASSERT, PortSubject
+from depaudit.rules.subjects import TENSOR_ASSERT, PortSubject
 
 
 @register

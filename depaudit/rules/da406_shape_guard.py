@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
-from depaudit.rules.portcheck import SHAPE_GUARD, PortSubject
+from depaudit.rules.subjects import SHAPE_GUARD, PortSubject
 
 
 @register

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
-from depaudit.rules.portcheck import EXPORT_REFUSED, PortSubject
+from depaudit.rules.subjects import EXPORT_REFUSED, PortSubject
 
 
 @register

@@ -4,7 +4,7 @@ size is unknown (offline, no size in the lock)."""
 from __future__ import annotations
 
 from depaudit.rules.base import register
-from depaudit.rules.budgetcheck import BudgetRule
+from depaudit.rules.run_budgets import BudgetRule
 
 
 @register

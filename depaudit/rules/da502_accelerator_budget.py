@@ -4,7 +4,7 @@ wheel at all), or cannot be shown to be within it because a size is unknown."""
 from __future__ import annotations
 
 from depaudit.rules.base import register
-from depaudit.rules.budgetcheck import BudgetRule
+from depaudit.rules.run_budgets import BudgetRule
 
 
 @register

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from depaudit.rules.base import register
-from depaudit.rules.budgetcheck import BudgetRule
+from depaudit.rules.run_budgets import BudgetRule
 
 
 @register

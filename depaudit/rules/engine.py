@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from depaudit.errors import InputError
+from depaudit.fileio import read_text
 from depaudit.model import Finding
 from depaudit.rules.base import FAMILIES, rules
 from depaudit.rules.config import PathRule
 from depaudit.rules.pragmas import NO_PRAGMAS, Pragmas, parse_pragmas
-from depaudit.sources.tomlread import read_text
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class PragmaIndex:
             text = self._texts.get(path)
             if text is None:
                 try:
-                    text = read_text(Path(path), "file", allow_empty=True)
+                    text = read_text(Path(path), "file")
                 except InputError:
                     text = ""
             self._parsed[path] = parse_pragmas(text) if text else NO_PRAGMAS

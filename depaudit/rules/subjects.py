@@ -1,5 +1,6 @@
-"""What each rule family checks, as typed values. Dockerfile rules (DA3xx) check a
-`depaudit.analysis.docker_stages.DockerSubject`; the others are here.
+"""What each rule family checks, as typed values: LockSubject (DA1xx), ProjectSubject (DA2xx),
+PortSubject and its Hazards (DA4xx), BudgetSubject (DA5xx). Dockerfile rules (DA3xx) check a
+`depaudit.analysis.docker_stages.DockerSubject`.
 
 Every subject can say which source texts it already holds and which lines a statement spans, so the
 engine applies inline pragmas without reading a file twice (see `depaudit.rules.engine`).
@@ -86,4 +87,54 @@ class BudgetSubject:
 
     def statement_lines(self, path: str, line: int) -> tuple[int, int]:
         """A check points at one line (a locked package, a settings key)."""
+        return line, line
+
+
+# What torch reported, by kind; each DA4xx rule reports one kind.
+VALUE_BRANCH = "value-branch"  # Python `if`/`while` on a tensor's value
+TENSOR_TO_PYTHON = "tensor-to-python"  # int()/float()/bool()/.item() of a tensor
+SHAPE_SPECIALISED = "shape-specialised"  # a dynamic axis turned into a constant by Python shape arithmetic
+TENSOR_ASSERT = "tensor-assert"  # `assert` on a tensor
+TENSOR_FROM_SHAPE = "tensor-from-shape"  # torch.tensor(...) of shape values: a constant in the trace
+SHAPE_GUARD = "shape-guard"  # a Python condition on a dynamic shape, decided by the example input
+EXPORT_REFUSED = "export-refused"  # an op the exporter refuses (fixed by a rewrite, or not)
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """One thing torch reported while capturing the model, at the user's `path:line`.
+
+    `detail` is what torch said (the guard expression, the traced value, the op); `found_by` names the
+    machinery (torch.export, draft_export, jit.trace, the ONNX exporter); `fix` is the rewrite depaudit
+    applied (`fixed`) or the change it suggests.
+    """
+
+    kind: str
+    path: str
+    line: int | None
+    code: str
+    detail: str
+    found_by: str
+    fix: str = ""
+    fixed: bool = False
+
+
+@dataclass(frozen=True)
+class PortSubject:
+    """What DA4xx rules check: the hazards found for one model, and the dynamic axes it was asked for."""
+
+    model: str
+    hazards: tuple[Hazard, ...]
+    dynamic_axes: tuple[str, ...] = ()
+
+    def of_kind(self, kind: str) -> list[Hazard]:
+        """The hazards of one kind, in the order torch reported them."""
+        return [h for h in self.hazards if h.kind == kind]
+
+    def source_texts(self) -> Mapping[str, str]:
+        """None held: the engine reads the model's source files for pragmas."""
+        return {}
+
+    def statement_lines(self, path: str, line: int) -> tuple[int, int]:
+        """torch names the line a statement starts on."""
         return line, line

@@ -357,7 +357,7 @@ def _phases(cfg: BenchConfig, run: _Run, stack: ExitStack, tmp: Path, load: Load
     inputs = {size: sample_png(*size) for size in cfg.sizes}
     run.index_url = cfg.torch_index_url
     if run.index_url is None and "torch-cpu" in cfg.variants:
-        from depaudit.images.wheel_index import serve_wheel_index
+        from depaudit.servicebench.wheel_index import serve_wheel_index
 
         run.index_url = stack.enter_context(serve_wheel_index(cfg.wheel_dirs))
         say(f"serving {', '.join(map(str, cfg.wheel_dirs))} as the CPU index at {run.index_url}")

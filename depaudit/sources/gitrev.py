@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 
 from depaudit.errors import InputError, ToolError
+from depaudit.fileio import max_input_bytes
 from depaudit.model import Lock
 from depaudit.process import run_tool
-from depaudit.sources.tomlread import max_input_bytes
 from depaudit.sources.uvlock import load_lock, lock_from_text
 
 GIT_TIMEOUT = 60.0  # seconds; reading one blob from a local repository takes milliseconds

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from depaudit.errors import InputError
-from depaudit.sources.tomlread import read_text
+from depaudit.fileio import read_text
 
 
 class SourceLines:
@@ -19,7 +19,7 @@ class SourceLines:
     def __call__(self, path: str, number: int) -> str | None:
         if path not in self._files:
             try:
-                self._files[path] = read_text(Path(path), "file", allow_empty=True).splitlines()
+                self._files[path] = read_text(Path(path), "file").splitlines()
             except InputError:
                 self._files[path] = []
         lines = self._files[path]

@@ -105,9 +105,9 @@ def parse_toml_text(text: str, path: str | Path) -> dict[str, Any]:
 
 def read_pyproject_text(path: str | Path) -> str:
     """The file's text (UTF-8). Raises InputError when missing, unreadable or not UTF-8."""
-    from depaudit.sources.tomlread import read_text
+    from depaudit.fileio import read_text
 
-    return read_text(Path(path), "pyproject.toml", allow_empty=True)
+    return read_text(Path(path), "pyproject.toml")
 
 
 def load_pyproject(path: str | Path) -> Pyproject:

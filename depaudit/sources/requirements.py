@@ -82,10 +82,10 @@ class RequirementsFile:
 
 def load_requirements(path: str | Path) -> RequirementsFile:
     """Read and parse a requirements file. Raises InputError (path:line) for what pip would reject."""
-    from depaudit.sources.tomlread import read_text
+    from depaudit.fileio import read_text
 
     path = Path(path)
-    text = read_text(path, "requirements file", allow_empty=True)
+    text = read_text(path, "requirements file")
     return parse_requirements(text, path)
 
 

@@ -18,7 +18,8 @@ from depaudit.model import Dependency, Lock, Package, Wheel
 from depaudit.names import canonical_name
 from depaudit.sources.lockread import LockReader, all_edges, check_references
 from depaudit.sources.pylock import lock_from_pylock
-from depaudit.sources.tomlread import parse_toml, read_text
+from depaudit.fileio import read_text
+from depaudit.sources.tomlparse import parse_toml
 
 _ROOT_PATHS = (".", "", "./")
 
@@ -26,7 +27,7 @@ _ROOT_PATHS = (".", "", "./")
 def load_lock(path: str | Path) -> Lock:
     """Read a uv.lock or a PEP 751 pylock.toml (chosen by content). Raises InputError."""
     path = Path(path)
-    return lock_from_text(read_text(path, "lock file"), path)
+    return lock_from_text(read_text(path, "lock file", allow_empty=False), path)
 
 
 def lock_from_text(text: str, path: str | Path) -> Lock:

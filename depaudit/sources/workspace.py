@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from depaudit.errors import InputError
+from depaudit.fileio import read_text
 from depaudit.names import canonical_name
-from depaudit.sources.tomlread import parse_toml, read_text
+from depaudit.sources.tomlparse import parse_toml
 
 LOCK_NAMES = ("uv.lock", "pylock.toml")
 
@@ -34,7 +35,7 @@ def _pyproject(directory: Path) -> dict[str, Any] | None:
     path = directory / "pyproject.toml"
     if not path.is_file():
         return None
-    return parse_toml(read_text(path, "pyproject.toml"), path)
+    return parse_toml(read_text(path, "pyproject.toml", allow_empty=False), path)
 
 
 def _uv_table(data: dict[str, Any], key: str) -> object:

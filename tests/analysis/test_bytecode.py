@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from depaudit.analysis.bytecode import PYC_PER_MODULE, PYC_PER_SOURCE_BYTE, compiled_module, pyc_estimate, with_bytecode
-from depaudit.analysis.index import zip_unpacked_size
+from depaudit.analysis.size_lookup import zip_unpacked_size
 from depaudit.model import Selection
 from depaudit.scan import scan_lock
 

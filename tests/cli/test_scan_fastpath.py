@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from depaudit.cli import scan as scan_cli
-from depaudit.cli._spec import parse_fast
+from depaudit.cli.params import parse_fast
 from depaudit.render.formats import OutputFormat
 
 from fixture_paths import LOCKS, SIZE_CACHE

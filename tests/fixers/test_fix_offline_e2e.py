@@ -145,8 +145,8 @@ def test_dry_run_lock_of_a_member_leaves_everything(workspace: Path, indexes) ->
 def test_stale_lock_after_a_hand_edit_is_reported(workspace: Path, indexes) -> None:
     """DA103: the pyproject says CPU index, the lock still says the mirror (no `uv lock` ran)."""
     _, cpu_url = indexes
-    from depaudit.rules.base import LockSubject
-    from depaudit.rules.lockcheck import lock_findings
+    from depaudit.rules.subjects import LockSubject
+    from depaudit.rules.run_lock import lock_findings
     from depaudit.sources.uvlock import load_lock
 
     result = _fix("packages/member", "--cpu-index-url", cpu_url, cwd=workspace)  # edit only, no --lock

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from depaudit.model import ImageMeasurement
-from depaudit.render.images import comparison, render_comparison_markdown
+from depaudit.render.image_measurements import comparison, render_comparison_markdown
 
 
 def _image(name: str, packages: dict[str, int]) -> ImageMeasurement:

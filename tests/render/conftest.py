@@ -14,7 +14,7 @@ from depaudit.lint import LintReport
 from depaudit.model import Finding
 from depaudit.render.formats import RenderOptions
 from depaudit.rules.base import describe
-from depaudit.rules.budgetcheck import budget_findings
+from depaudit.rules.run_budgets import budget_findings
 
 LINES = {
     ("docker/Dockerfile", 1): "FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04",

@@ -13,7 +13,7 @@ from depaudit.errors import UsageError
 from depaudit.render.diff import DIFF_RENDERERS
 from depaudit.render.formats import OutputFormat, Unsupported, offered, parse_format, require_exhaustive
 from depaudit.render.gate import GATE_RENDERERS
-from depaudit.render.image_output import COMPARE_RENDERERS, MEASURE_RENDERERS
+from depaudit.render.image import COMPARE_RENDERERS, MEASURE_RENDERERS
 from depaudit.render.lint import LINT_RENDERERS
 from depaudit.render.scan import SCAN_RENDERERS
 

@@ -13,7 +13,7 @@ from depaudit.render.formats import HumanOutput, OutputFormat, render
 from depaudit.render.gate import GATE_RENDERERS
 from depaudit.render.lint import LINT_RENDERERS
 from depaudit.render.scan import SCAN_RENDERERS, ScanOutput
-from depaudit.rules.lockcheck import lock_findings
+from depaudit.rules.run_lock import lock_findings
 from depaudit.rules.subjects import LockSubject
 from depaudit.scan import scan_lock
 from depaudit.sources.uvlock import load_lock

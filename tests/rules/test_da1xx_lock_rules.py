@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from depaudit.rules.base import LockSubject
-from depaudit.rules.lockcheck import lock_findings
+from depaudit.rules.run_lock import lock_findings
+from depaudit.rules.subjects import LockSubject
 from depaudit.scan import scan_lock
 from depaudit.sources.uvlock import load_lock
 

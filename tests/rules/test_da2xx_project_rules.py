@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from depaudit.rules.projectcheck import project_findings
+from depaudit.rules.run_project import project_findings
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

@@ -17,7 +17,7 @@ from depaudit.errors import InputError
 from depaudit.names import canonical_name
 from depaudit.sources import uvlock
 from depaudit.sources.pylock import lock_from_pylock
-from depaudit.sources.tomlread import parse_toml
+from depaudit.sources.tomlparse import parse_toml
 
 from fixture_paths import FIXTURES, LOCKS, TESTS
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from depaudit.model import ImageMeasurement
-from depaudit.render import images
+from depaudit.render import image_measurements as measurements
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions, with_unsupported
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def _renderable(item: object) -> RenderableType:
-    # depaudit.render.images yields rich tables and text typed as `object`.
+    # depaudit.render.image_measurements yields rich tables and text typed as `object`.
     return cast("RenderableType", item)
 
 
@@ -30,29 +30,33 @@ class Comparison:
 
 
 def _measure_table(items: Sequence[ImageMeasurement], options: RenderOptions) -> HumanOutput:
-    return HumanOutput(tuple(_renderable(r) for m in items for r in images.measurement_renderables(m, options.binary)))
+    return HumanOutput(
+        tuple(_renderable(r) for m in items for r in measurements.measurement_renderables(m, options.binary))
+    )
 
 
 def _measure_json(items: Sequence[ImageMeasurement], options: RenderOptions) -> str:
-    return images.render_measurements_json(items, options.indent)
+    return measurements.render_measurements_json(items, options.indent)
 
 
 def _measure_markdown(items: Sequence[ImageMeasurement], options: RenderOptions) -> str:
-    return images.render_measurements_markdown(items, options.binary)
+    return measurements.render_measurements_markdown(items, options.binary)
 
 
 def _compare_table(doc: Comparison, options: RenderOptions) -> HumanOutput:
     return HumanOutput(
-        tuple(_renderable(r) for r in images.comparison_renderables(doc.before, doc.after, options.binary, doc.top))
+        tuple(
+            _renderable(r) for r in measurements.comparison_renderables(doc.before, doc.after, options.binary, doc.top)
+        )
     )
 
 
 def _compare_json(doc: Comparison, options: RenderOptions) -> str:
-    return images.render_comparison_json(doc.before, doc.after, options.indent, doc.top)
+    return measurements.render_comparison_json(doc.before, doc.after, options.indent, doc.top)
 
 
 def _compare_markdown(doc: Comparison, options: RenderOptions) -> str:
-    return images.render_comparison_markdown(doc.before, doc.after, options.binary, doc.top)
+    return measurements.render_comparison_markdown(doc.before, doc.after, options.binary, doc.top)
 
 
 MEASURE_RENDERERS: dict[OutputFormat, Renderer[Sequence[ImageMeasurement]]] = with_unsupported(

@@ -1,4 +1,4 @@
-"""Tests for depaudit.analysis.index against a real HTTPS server on 127.0.0.1 (see tls_server.py).
+"""Tests for depaudit.analysis.size_lookup against a real HTTPS server on 127.0.0.1 (see tls_server.py).
 
 Nothing here is mocked: the client speaks TLS to a server that trusts a CA made for the test run, the
 wheels are real zip files built with zipfile, and request counts are taken at the server.
@@ -20,12 +20,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from depaudit.analysis import index
-from depaudit.analysis.hosts import HostPolicy
-from depaudit.analysis.index import IndexClient, SizeLookup, ZipFormatError, default_cache_dir, zip_unpacked_size
-
 from tls_server import IndexServer, make_certificates
+
+from depaudit.analysis import size_lookup
+from depaudit.analysis.hosts import HostPolicy
+from depaudit.analysis.size_lookup import IndexClient, SizeLookup, ZipFormatError, default_cache_dir, zip_unpacked_size
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -347,8 +346,8 @@ def test_installed_size_equals_zipfile_sum_without_downloading_the_body(server, 
         directory_start = archive.start_dir
     # Only the tail (directory and end records) is fetched, never the members' data before it.
     fetched = server.body_bytes[f"/files/{name}"]
-    assert fetched <= len(wheels[name]) - directory_start + index.INITIAL_TAIL + index.MAX_TAIL
-    if directory_start > 2 * index.MAX_TAIL:
+    assert fetched <= len(wheels[name]) - directory_start + size_lookup.INITIAL_TAIL + size_lookup.MAX_TAIL
+    if directory_start > 2 * size_lookup.MAX_TAIL:
         assert fetched < len(wheels[name])
 
 
@@ -408,7 +407,7 @@ def test_offline_and_import_never_load_httpx(tmp_path):
         {"schema": 1, "download": {"https://h/a.whl": 5}, "installed": {}}))
     script = (
         "import sys; from pathlib import Path\n"
-        "from depaudit.analysis.index import IndexClient\n"
+        "from depaudit.analysis.size_lookup import IndexClient\n"
         "assert 'httpx' not in sys.modules\n"
         f"c = IndexClient(Path({str(tmp_path)!r}), offline=True)\n"
         "d = c.download_sizes(['https://h/a.whl', 'https://h/b.whl'])\n"
@@ -498,7 +497,7 @@ member = st.tuples(
     ),
     deflate=st.booleans(),
     zip64=st.booleans(),
-    tail_size=st.sampled_from([22, 64, 1024, index.INITIAL_TAIL, index.MAX_TAIL]),
+    tail_size=st.sampled_from([22, 64, 1024, size_lookup.INITIAL_TAIL, size_lookup.MAX_TAIL]),
 )
 def test_parser_matches_zipfile(members, comment, deflate, zip64, tail_size):
     if zip64:
@@ -618,9 +617,9 @@ def test_non_global_literal_addresses_are_never_contacted(host, kind):
 
 def test_hosts_outside_the_lock_registries_are_refused(server, certs):
     url = server.url("files/small-1.0-py3-none-any.whl")
-    policy = HostPolicy.make(index.registry_hosts_of(["https://pypi.org/simple"]), ["127.0.0.1"])
+    policy = HostPolicy.make(size_lookup.registry_hosts_of(["https://pypi.org/simple"]), ["127.0.0.1"])
     assert make_client(certs, None, hosts=policy).download_sizes([url])[url].size is not None  # allowed
-    strict = HostPolicy.make(index.registry_hosts_of(["https://pypi.org/simple"]))
+    strict = HostPolicy.make(size_lookup.registry_hosts_of(["https://pypi.org/simple"]))
     result = make_client(certs, None, hosts=strict).download_sizes([url])[url]
     assert result.error == ("host 127.0.0.1 is not a registry of this lock (nor its file host); "
                             "--allow-host 127.0.0.1 to permit")
@@ -642,7 +641,7 @@ def test_the_connect_time_guard_refuses_what_the_precheck_would(server, certs, m
     async def no_precheck(*args, **kwargs):
         return None
 
-    monkeypatch.setattr(index, "_precheck", no_precheck)
+    monkeypatch.setattr(size_lookup, "_precheck", no_precheck)
     url = f"https://localhost:{server.port}/files/small-1.0-py3-none-any.whl"
     result = make_client(certs, None, hosts=HostPolicy(), retries=0).download_sizes([url])[url]
     assert result.size is None and "(loopback): not looked up" in result.error
@@ -679,7 +678,7 @@ def test_unresolvable_host_behind_a_proxy_cannot_be_checked(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    failure = pytest.raises(index._Failure, asyncio.run, index._precheck(HostPolicy(), "wheels.invalid", 443, 5))
+    failure = pytest.raises(size_lookup._Failure, asyncio.run, size_lookup._precheck(HostPolicy(), "wheels.invalid", 443, 5))
     assert failure.value.reason == ("cannot check where wheels.invalid resolves (a proxy carries the request): "
                                     "--allow-host wheels.invalid to permit")
 

@@ -9,8 +9,7 @@ from dataclasses import replace
 from depaudit.model import Finding
 from depaudit.rules.config import PathRule
 from depaudit.rules.engine import PragmaIndex, run, sort_key
-from depaudit.rules.projectcheck import ProjectSubject, project_findings
-from depaudit.rules.subjects import LockSubject
+from depaudit.rules.subjects import LockSubject, ProjectSubject
 from depaudit.sources.pyproject import load_pyproject
 
 
@@ -35,6 +34,3 @@ def lock_findings(
         project = ProjectSubject(subject.project.path, pyproject=subject.project)
         found += run("DA2", project, select, ignore, per_path=per_path, pragmas=pragmas)
     return sorted(dict.fromkeys(found), key=sort_key)
-
-
-__all__ = ["LockSubject", "lock_findings", "project_findings", "with_project"]

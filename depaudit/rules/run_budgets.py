@@ -1,8 +1,8 @@
-"""Budget rules (DA5xx): a budget check that does not pass (exceeded, or not verifiable because a size
-is unknown) becomes a finding of its kind's rule, so budgets reach SARIF, `gnu` output and `--select`/
-`--ignore` like every other finding. Inline pragmas do not silence a budget (uv rewrites locks, and a
-budget is a decision about the whole project): set, raise or `--ignore` it instead. The checks
-themselves are made in depaudit.budgets."""
+"""The budget family (DA5xx): its rule base class and its runner. A budget check that does not pass
+(exceeded, or not verifiable because a size is unknown) becomes a finding of its kind's rule, so budgets
+reach SARIF, `gnu` output and `--select`/`--ignore` like every other finding. Inline pragmas do not
+silence a budget (uv rewrites locks, and a budget is a decision about the whole project): set, raise or
+`--ignore` it instead. The checks themselves are made in depaudit.budgets."""
 
 from __future__ import annotations
 

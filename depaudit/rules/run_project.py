@@ -34,6 +34,3 @@ def project_findings(
     """Every DA2xx finding for one project file, filtered by `select`/`ignore` and inline pragmas.
     Raises InputError for an unreadable/invalid file."""
     return run("DA2", load_subject(path), select, ignore, per_path=per_path)
-
-
-__all__ = ["ProjectSubject", "load_subject", "project_findings"]

@@ -1,4 +1,5 @@
-"""Reading TOML input files fast and reporting errors as `path:line:col: what`.
+"""Parsing TOML input fast and reporting errors as `path:line:col: what` (files are read with
+`depaudit.fileio.read_text`, the one bounded reader).
 
 rtoml (Rust) parses a 2 MB lock several times faster than the stdlib; when it is missing or refuses a
 document, the stdlib parser is the arbiter and supplies the line and column for the error message.
@@ -11,21 +12,9 @@ import resource
 from pathlib import Path
 from typing import Any
 
-from depaudit import fileio
-from depaudit.fileio import max_input_bytes as max_input_bytes  # the one input limit, re-exported
 from depaudit.errors import InputError
 
 _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
-
-
-def read_text(path: Path, kind: str, allow_empty: bool = False) -> str:
-    """Read a UTF-8 input file whole through the bounded reader (`depaudit.fileio.read_text`).
-    Raises InputError for a missing path, anything but a regular file, an oversized or (unless
-    `allow_empty`) empty file, or bytes that are not UTF-8 (with the line of the first bad byte)."""
-    text = fileio.read_text(path, kind)
-    if not text.strip() and not allow_empty:
-        raise InputError(path, f"empty file, not a {kind}")
-    return text
 
 
 def parse_toml(text: str, path: Path) -> dict[str, Any]:

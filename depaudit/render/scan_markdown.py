@@ -5,7 +5,7 @@ from __future__ import annotations
 from depaudit.model import SizeReport
 from depaudit.render.findings import findings_markdown
 from depaudit.render.formats import RenderOptions
-from depaudit.render.table import brought_by, describe_scope
+from depaudit.render.scan_table import brought_by, describe_scope
 from depaudit.units import format_size
 
 
