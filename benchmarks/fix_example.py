@@ -37,7 +37,7 @@ def main() -> int:
     if not WHEEL.exists():
         print(f"needs {WHEEL} (the machine's CPU torch wheel)", file=sys.stderr)
         return 2
-    from depaudit.fixers.project import find_uv
+    from depaudit.fixers.pipeline import find_uv
 
     work = Path(tempfile.mkdtemp(prefix="depaudit-fix-example-"))
     try:

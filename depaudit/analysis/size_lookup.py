@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from depaudit import fileio
-from depaudit.analysis.hosts import HostPolicy, https_proxy_for, normal_host, resolve, url_problem
-from depaudit.analysis.hosts import registry_hosts as registry_hosts_of  # noqa: F401 (part of the API)
+from depaudit.analysis.host_policy import HostPolicy, https_proxy_for, normal_host, resolve, url_problem
+from depaudit.analysis.host_policy import registry_hosts as registry_hosts_of  # noqa: F401 (part of the API)
 from depaudit.errors import InputError, OutputError
 
 if TYPE_CHECKING:
@@ -389,7 +389,7 @@ class IndexClient:
     when set, as httpx does), or a path to a CA bundle file or directory. ``retries`` is the number of
     extra attempts per request after a connect error, timeout, 5xx or 429 (never after another 4xx);
     ``backoff`` is the first pause in seconds, doubled each time. ``timeout`` bounds each attempt.
-    ``hosts`` says where requests may go (see `depaudit.analysis.hosts`): by default any https host
+    ``hosts`` says where requests may go (see `depaudit.analysis.host_policy`): by default any https host
     that resolves only to global addresses.
     """
 

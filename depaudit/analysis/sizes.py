@@ -50,7 +50,7 @@ def fill_sizes(
     """Return `packages` with `size` set on `basis` ("download", "installed" or "bytecode"; the
     `installed` flag is the older spelling of "installed"). Look-ups go only to the hosts of these
     packages' registries and their file hosts, at global addresses, plus the hosts in `allow_hosts`
-    (see `depaudit.analysis.hosts`)."""
+    (see `depaudit.analysis.host_policy`)."""
     basis = basis or ("installed" if installed else "download")
     installed = basis != "download"
     urls = lookup_urls(packages, installed)
@@ -58,7 +58,7 @@ def fill_sizes(
     if urls:
         if client is None:
             # httpx, asyncio and the host policy: only when looking up (start-up of offline scans)
-            from depaudit.analysis.hosts import HostPolicy, registry_hosts
+            from depaudit.analysis.host_policy import HostPolicy, registry_hosts
             from depaudit.analysis.size_lookup import IndexClient
 
             registries = registry_hosts({p.package.source.value for p in packages if p.package.source.kind == "registry"})

@@ -53,7 +53,7 @@ def fix(
     4 uv failed or a file changed meanwhile, 5 refused (nothing changed)."""
     set_verbosity(quiet, verbose)
     from depaudit.fixers.apply import unified_diff
-    from depaudit.fixers.project import plan_fix, recover_interrupted
+    from depaudit.fixers.pipeline import plan_fix, recover_interrupted
     from depaudit.fixers.pyproject import DEFAULT_CPU_INDEX_URL
 
     from depaudit import settings
@@ -75,7 +75,7 @@ def fix(
         selection = Selection(packages=tuple(package or ()), all_packages=all_packages)
         deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, (offline, hosts, selection), allow_torch)
     elif plan.changed and not dry_run:
-        from depaudit.fixers.project import apply_and_lock
+        from depaudit.fixers.pipeline import apply_and_lock
 
         apply_and_lock(plan, lock=False)
     if lock and plan.kind != "pyproject":
@@ -86,7 +86,7 @@ def fix(
 
 def _fix_project(plan, to: str, dry_run: bool, lock: bool, targets, lookups: tuple, allow_torch: bool):
     """Apply (unless dry run) and, with --lock, re-lock; then judge by the lock: (deltas, verdict)."""
-    from depaudit.fixers.project import apply_and_lock, plan_verdict
+    from depaudit.fixers.pipeline import apply_and_lock, plan_verdict
 
     if plan.changed and lock:
         return _locked_comparison(plan, dry_run, targets, lookups, to, allow_torch)
@@ -134,7 +134,7 @@ def _locked_comparison(plan, dry_run: bool, targets, lookups: tuple, to: str, al
     """Scan the lock before, apply (or copy + apply) and re-lock, scan after: (per-target deltas, the
     verdict of the new lock). `lookups`: (offline, allowed hosts) for the size look-ups, and the
     workspace selection the before/after scans measure."""
-    from depaudit.fixers.project import apply_and_lock, compare, dry_run_lock, plan_verdict
+    from depaudit.fixers.pipeline import apply_and_lock, compare, dry_run_lock, plan_verdict
     from depaudit.scan import scan_lock
 
     offline, hosts, selection = lookups

@@ -36,7 +36,7 @@ from depaudit.errors import ToolError, UsageError
 from depaudit.images import engine
 from depaudit.images.build import build_image, remove_images
 from depaudit.images.container import running_container, wait_ready
-from depaudit.images.host import load_average, machine_description, overloaded
+from depaudit.images.machine import load_average, machine_description, overloaded
 from depaudit.model import ImageMeasurement
 from depaudit.servicebench.gmnet import (
     REFERENCE_ORDER,

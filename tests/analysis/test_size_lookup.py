@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from tls_server import IndexServer, make_certificates
 
 from depaudit.analysis import size_lookup
-from depaudit.analysis.hosts import HostPolicy
+from depaudit.analysis.host_policy import HostPolicy
 from depaudit.analysis.size_lookup import IndexClient, SizeLookup, ZipFormatError, default_cache_dir, zip_unpacked_size
 
 REPO = Path(__file__).resolve().parents[2]
@@ -583,7 +583,7 @@ def _find_wheel(page, filename: str) -> tuple[str, int | None]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# where look-ups may go (depaudit.analysis.hosts): registries only, global addresses only, valid URLs
+# where look-ups may go (depaudit.analysis.host_policy): registries only, global addresses only, valid URLs
 # ---------------------------------------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ def local_indexes() -> list[str]:
 
 
 def _uv() -> list[str]:
-    from depaudit.fixers.project import find_uv
+    from depaudit.fixers.pipeline import find_uv
 
     return find_uv()
 

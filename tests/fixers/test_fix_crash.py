@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from childrun import cli_env, run_depaudit
-from depaudit.fixers.project import find_uv
+from depaudit.fixers.pipeline import find_uv
 from depaudit.fixers.relock import JOURNAL_NAME
 from localindex import LocalIndex, build_wheel, write_simple_index
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from depaudit.fixers.project import find_uv
+from depaudit.fixers.pipeline import find_uv
 from localindex import LocalIndex, build_wheel, write_simple_index
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from childrun import run_depaudit
-from depaudit.fixers.project import find_uv
+from depaudit.fixers.pipeline import find_uv
 from localindex import LocalIndex, build_wheel, write_simple_index
 
 
