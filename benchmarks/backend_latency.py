@@ -54,7 +54,11 @@ def gmnet_flops(height: int, width: int, nf: int = 64, thumb: int = 256) -> int:
     total += conv_flops(16, nf, 3, t4, t4) + 2 * conv_flops(nf, nf, 3, t4, t4)  # down2
     total += 10 * conv_flops(nf, nf, 3, t4, t4)  # res_y: 5 blocks x 2 convs
     for size, out in ((3, nf), (1, nf), (1, 1)):  # sq_ker, sq_chn, sq_qmax (1x1 convs on pooled maps)
-        total += conv_flops(nf, 2 * nf, 1, size, size) + conv_flops(2 * nf, nf, 1, size, size) + conv_flops(nf, out, 1, size, size)
+        total += (
+            conv_flops(nf, 2 * nf, 1, size, size)
+            + conv_flops(2 * nf, nf, 1, size, size)
+            + conv_flops(nf, out, 1, size, size)
+        )
     # local branch at half resolution, then back to full
     h2, w2 = height // 2, width // 2
     total += conv_flops(3, nf, 3, h2, w2) + 2 * conv_flops(nf, nf, 3, h2, w2)  # down_x
@@ -100,7 +104,10 @@ def agreement(reference: np.ndarray, output: np.ndarray) -> dict:
     """PSNR (peak 1.0) and max |error| of gain maps clipped to [0, 1], as the service's PNG holds them."""
     a, b = np.clip(reference, 0, 1).astype(np.float64), np.clip(output, 0, 1).astype(np.float64)
     mse = float(np.mean((a - b) ** 2))
-    return {"psnr_db": float("inf") if mse == 0 else 10 * np.log10(1.0 / mse), "max_abs_err": float(np.abs(a - b).max())}
+    return {
+        "psnr_db": float("inf") if mse == 0 else 10 * np.log10(1.0 / mse),
+        "max_abs_err": float(np.abs(a - b).max()),
+    }
 
 
 def bench(backend_names: list[str], sizes, repeats: int, warmup: int, peaks: list[float]) -> list[dict]:
@@ -129,17 +136,31 @@ def bench(backend_names: list[str], sizes, repeats: int, warmup: int, peaks: lis
         for r in range(repeats):
             for name, backend in backends.items():
                 times[name].append(_timed(lambda: backend.predict(image, thumb)))
-            print(f"  round {r + 1}/{repeats} at {width}x{height}: "
-                  + ", ".join(f"{n} {t[-1] * 1000:.0f} ms" for n, t in times.items()), file=sys.stderr, flush=True)
+            print(
+                f"  round {r + 1}/{repeats} at {width}x{height}: "
+                + ", ".join(f"{n} {t[-1] * 1000:.0f} ms" for n, t in times.items()),
+                file=sys.stderr,
+                flush=True,
+            )
         peaks.append(measure_peak())
         flops = gmnet_flops(height, width)
         for name in backends:
-            row = {"size": f"{width}x{height}", "width": width, "height": height, "backend": name,
-                   "median_ms": statistics.median(times[name]) * 1000, "min_ms": min(times[name]) * 1000,
-                   "max_ms": max(times[name]) * 1000, "first_call_s": first[name], "load_s": load_s[name],
-                   "runs": len(times[name]), "gflop": flops / 1e9, "load1": os.getloadavg()[0],
-                   "gflops_per_s": flops / statistics.median(times[name]) / 1e9,
-                   "beam_kernels": getattr(backends[name], "beam_kernels", None)}
+            row = {
+                "size": f"{width}x{height}",
+                "width": width,
+                "height": height,
+                "backend": name,
+                "median_ms": statistics.median(times[name]) * 1000,
+                "min_ms": min(times[name]) * 1000,
+                "max_ms": max(times[name]) * 1000,
+                "first_call_s": first[name],
+                "load_s": load_s[name],
+                "runs": len(times[name]),
+                "gflop": flops / 1e9,
+                "load1": os.getloadavg()[0],
+                "gflops_per_s": flops / statistics.median(times[name]) / 1e9,
+                "beam_kernels": getattr(backends[name], "beam_kernels", None),
+            }
             if "torch" in outputs and name != "torch":
                 row["vs_torch"] = agreement(outputs["torch"], outputs[name])
             if name == "onnxruntime-int8" and "onnxruntime" in outputs:
@@ -159,43 +180,63 @@ def add_ratios(rows: list[dict], peak: float) -> None:
 def render(report: dict) -> str:
     """Markdown report."""
     m = report["machine"]
-    busiest = max([report["loadavg_before"][0], report["loadavg_after"][0]] + [r.get("load1", 0) for r in report["rows"]])
+    busiest = max(
+        [report["loadavg_before"][0], report["loadavg_after"][0]] + [r.get("load1", 0) for r in report["rows"]]
+    )
     banner = []
     if busiest > (m.get("logical_cpus") or 1):
-        banner = [f"> **Provisional.** The 1-minute load average reached {busiest:.1f} on {m.get('logical_cpus')} logical "
-                  "CPUs during this run: other work shared the machine. Rerun on a quiet machine for figures to quote.", ""]
-    lines = ["# GMNet backend latency", ""] + banner + [
-             f"Command: `{report['command']}`  ",
-             f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB, Python {m['python']}, {m['platform']}  ",
-             f"Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items())}  ",
-             f"Environment: {report['env'] or 'no tuning variables set'}  ",
-             f"Run: started {report['started_utc']}, {report['duration_s'] / 60:.1f} min; 1/5/15-min load average "
-             f"{'/'.join(f'{v:.1f}' for v in report['loadavg_before'])} before, "
-             f"{'/'.join(f'{v:.1f}' for v in report['loadavg_after'])} after (other jobs shared the 2 CPUs)  ",
-             f"Measured FP32 peak (numpy float32 {report['peak_matrix']}x{report['peak_matrix']} matmul, best of 5, sampled "
-             f"before the run and after each size: {', '.join(f'{p:.1f}' for p in report['peak_samples'])}): "
-             f"{report['peak_gflops']:.1f} GFLOP/s (the best sample)  ",
-             f"Timing: {report['warmup']} warm-up call(s), then {report['repeats']} interleaved rounds; median of "
-             f"`Backend.predict` wall time. The machine is shared with other jobs: compare within this run only.", "",
-             "| size (WxH) | GFLOP | backend | median ms | min ms | max ms | GFLOP/s | % of peak | x torch | first call s "
-             "| PSNR vs torch dB | max err vs torch | PSNR vs FP32 dB | max err vs FP32 |",
-             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        banner = [
+            f"> **Provisional.** The 1-minute load average reached {busiest:.1f} on {m.get('logical_cpus')} logical "
+            "CPUs during this run: other work shared the machine. Rerun on a quiet machine for figures to quote.",
+            "",
+        ]
+    lines = (
+        ["# GMNet backend latency", ""]
+        + banner
+        + [
+            f"Command: `{report['command']}`  ",
+            f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB, Python {m['python']}, {m['platform']}  ",
+            f"Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items())}  ",
+            f"Environment: {report['env'] or 'no tuning variables set'}  ",
+            f"Run: started {report['started_utc']}, {report['duration_s'] / 60:.1f} min; 1/5/15-min load average "
+            f"{'/'.join(f'{v:.1f}' for v in report['loadavg_before'])} before, "
+            f"{'/'.join(f'{v:.1f}' for v in report['loadavg_after'])} after (other jobs shared the 2 CPUs)  ",
+            f"Measured FP32 peak (numpy float32 {report['peak_matrix']}x{report['peak_matrix']} matmul, best of 5, sampled "
+            f"before the run and after each size: {', '.join(f'{p:.1f}' for p in report['peak_samples'])}): "
+            f"{report['peak_gflops']:.1f} GFLOP/s (the best sample)  ",
+            f"Timing: {report['warmup']} warm-up call(s), then {report['repeats']} interleaved rounds; median of "
+            f"`Backend.predict` wall time. The machine is shared with other jobs: compare within this run only.",
+            "",
+            "| size (WxH) | GFLOP | backend | median ms | min ms | max ms | GFLOP/s | % of peak | x torch | first call s "
+            "| PSNR vs torch dB | max err vs torch | PSNR vs FP32 dB | max err vs FP32 |",
+            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+    )
     for r in report["rows"]:
         ratio = f"{r['ratio_vs_torch']:.2f}" if r["ratio_vs_torch"] is not None else "-"
         cells = []
         for key in ("vs_torch", "vs_fp32"):
             agree = r.get(key)
             cells += ["-", "-"] if not agree else [f"{agree['psnr_db']:.1f}", f"{agree['max_abs_err']:.2e}"]
-        lines.append(f"| {r['size']} | {r['gflop']:.1f} | {r['backend']} | {r['median_ms']:.0f} | {r['min_ms']:.0f} | "
-                     f"{r['max_ms']:.0f} | {r['gflops_per_s']:.1f} | {100 * r['peak_share']:.1f} | {ratio} | "
-                     f"{r['first_call_s']:.1f} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {r['size']} | {r['gflop']:.1f} | {r['backend']} | {r['median_ms']:.0f} | {r['min_ms']:.0f} | "
+            f"{r['max_ms']:.0f} | {r['gflops_per_s']:.1f} | {100 * r['peak_share']:.1f} | {ratio} | "
+            f"{r['first_call_s']:.1f} | " + " | ".join(cells) + " |"
+        )
     if any(r["backend"] == "onnxruntime-int8" for r in report["rows"]):
-        lines += ["", "INT8 rows count the same FP32-equivalent convolution work, done with 8-bit VNNI/AMX arithmetic, "
-                  "so their share of the FP32 matmul peak can exceed 100 %."]
+        lines += [
+            "",
+            "INT8 rows count the same FP32-equivalent convolution work, done with 8-bit VNNI/AMX arithmetic, "
+            "so their share of the FP32 matmul peak can exceed 100 %.",
+        ]
     targets = report.get("targets")
     if targets:
-        lines += ["", "Targets: ONNX Runtime <= 0.8x torch at 512x512; tinygrad <= 3x torch; INT8 shipped only if "
-                  ">= 1.5x faster than FP32 at 512x512 with >= 40 dB PSNR against FP32.", ""]
+        lines += [
+            "",
+            "Targets: ONNX Runtime <= 0.8x torch at 512x512; tinygrad <= 3x torch; INT8 shipped only if "
+            ">= 1.5x faster than FP32 at 512x512 with >= 40 dB PSNR against FP32.",
+            "",
+        ]
         lines += [f"- {t}" for t in targets]
     lines.append("")
     return "\n".join(lines)
@@ -208,16 +249,22 @@ def check_targets(rows: list[dict]) -> list[str]:
         if r["ratio_vs_torch"] is None:
             continue
         if r["backend"] == "onnxruntime" and r["size"] == "512x512":
-            out.append(f"onnxruntime at 512x512: {r['ratio_vs_torch']:.2f}x torch -> {'met' if r['ratio_vs_torch'] <= 0.8 else 'NOT met'}")
+            out.append(
+                f"onnxruntime at 512x512: {r['ratio_vs_torch']:.2f}x torch -> {'met' if r['ratio_vs_torch'] <= 0.8 else 'NOT met'}"
+            )
         if r["backend"] == "tinygrad":
-            out.append(f"tinygrad at {r['size']}: {r['ratio_vs_torch']:.2f}x torch -> {'met' if r['ratio_vs_torch'] <= 3 else 'NOT met'}")
+            out.append(
+                f"tinygrad at {r['size']}: {r['ratio_vs_torch']:.2f}x torch -> {'met' if r['ratio_vs_torch'] <= 3 else 'NOT met'}"
+            )
     by = {(r["backend"], r["size"]): r for r in rows}
     int8, fp32 = by.get(("onnxruntime-int8", "512x512")), by.get(("onnxruntime", "512x512"))
     if int8 and fp32 and int8.get("vs_fp32"):
         speedup, psnr = fp32["median_ms"] / int8["median_ms"], int8["vs_fp32"]["psnr_db"]
         ship = speedup >= 1.5 and psnr >= 40
-        out.append(f"INT8 at 512x512: {speedup:.2f}x faster than FP32, PSNR {psnr:.1f} dB vs FP32 -> "
-                   f"{'ship as opt-in (>= 1.5x and >= 40 dB)' if ship else 'do not ship (needs >= 1.5x and >= 40 dB)'}")
+        out.append(
+            f"INT8 at 512x512: {speedup:.2f}x faster than FP32, PSNR {psnr:.1f} dB vs FP32 -> "
+            f"{'ship as opt-in (>= 1.5x and >= 40 dB)' if ship else 'do not ship (needs >= 1.5x and >= 40 dB)'}"
+        )
     return out
 
 
@@ -240,14 +287,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", action="append", choices=BACKEND_CHOICES)
     parser.add_argument("--size", action="append", help="WxH (repeatable; default 256x256 512x512 1024x768)")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=2, help="warm-up calls per backend and size (tinygrad's JIT captures on call 2)")
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="warm-up calls per backend and size (tinygrad's JIT captures on call 2)"
+    )
     parser.add_argument("--output-dir", type=Path, default=REPO / "reports")
     parser.add_argument("--name", default="backend_latency", help="report file stem")
     args = parser.parse_args(argv)
     if args.repeats < 5:
         parser.error("--repeats must be at least 5 (median of >= 5)")
     sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.size] if args.size else list(SIZES)
-    names = args.backend or ["torch", "onnxruntime"] + (["onnxruntime-int8"] if INT8_ONNX.is_file() else []) + ["tinygrad"]
+    names = args.backend or ["torch", "onnxruntime"] + (["onnxruntime-int8"] if INT8_ONNX.is_file() else []) + [
+        "tinygrad"
+    ]
     peaks = [measure_peak()]
     load_before = os.getloadavg()
     started = time.time()
@@ -256,14 +307,32 @@ def main(argv: list[str] | None = None) -> int:
     peak = max(peaks)  # the machine is shared: the best sample is the closest to its real peak
     print(f"FP32 peak samples (numpy matmul): {', '.join(f'{p:.1f}' for p in peaks)} GFLOP/s", file=sys.stderr)
     add_ratios(rows, peak)
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("BEAM", "WINO", "CACHELEVEL", "OMP_NUM_THREADS", "PARALLEL",
-                                                    "GMNET_TINYGRAD_BEAM") if k in os.environ)
-    command = "python benchmarks/backend_latency.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    report = {"schema": 1, "command": (env + " " + command.strip()).strip(), "machine": machine(), "versions": versions(),
-              "env": env, "peak_gflops": peak, "peak_samples": peaks, "peak_matrix": 2048, "warmup": args.warmup, "repeats": args.repeats,
-              "rows": rows, "targets": check_targets(rows),
-              "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "duration_s": round(time.time() - started, 1),
-              "loadavg_before": load_before, "loadavg_after": load_after}
+    env = " ".join(
+        f"{k}={os.environ[k]}"
+        for k in ("BEAM", "WINO", "CACHELEVEL", "OMP_NUM_THREADS", "PARALLEL", "GMNET_TINYGRAD_BEAM")
+        if k in os.environ
+    )
+    command = "python benchmarks/backend_latency.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
+    report = {
+        "schema": 1,
+        "command": (env + " " + command.strip()).strip(),
+        "machine": machine(),
+        "versions": versions(),
+        "env": env,
+        "peak_gflops": peak,
+        "peak_samples": peaks,
+        "peak_matrix": 2048,
+        "warmup": args.warmup,
+        "repeats": args.repeats,
+        "rows": rows,
+        "targets": check_targets(rows),
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "loadavg_before": load_before,
+        "loadavg_after": load_after,
+    }
     write_atomic(args.output_dir / f"{args.name}.json", json.dumps(report, indent=2) + "\n")
     text = render(report)
     write_atomic(args.output_dir / f"{args.name}.md", text)

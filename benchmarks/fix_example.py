@@ -49,11 +49,24 @@ def main() -> int:
         root = work / "index"
         write_simple_index(root, [WHEEL])
         with LocalIndex(root) as index:
-            command = ["fix", "search-service", "--to", "cpu-index", "--dry-run", "--lock",
-                       "--cpu-index-url", index.url, "--target", "linux-x86_64", "--format", "markdown"]
+            command = [
+                "fix",
+                "search-service",
+                "--to",
+                "cpu-index",
+                "--dry-run",
+                "--lock",
+                "--cpu-index-url",
+                index.url,
+                "--target",
+                "linux-x86_64",
+                "--format",
+                "markdown",
+            ]
             env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-            result = subprocess.run([sys.executable, "-m", "depaudit", *command], cwd=work, env=env,
-                                    capture_output=True, text=True)
+            result = subprocess.run(
+                [sys.executable, "-m", "depaudit", *command], cwd=work, env=env, capture_output=True, text=True
+            )
         if result.returncode != 0:
             print(result.stdout + result.stderr, file=sys.stderr)
             return result.returncode

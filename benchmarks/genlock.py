@@ -21,6 +21,7 @@ Everything is derived from a seeded random generator, so the same N and seed giv
 Proof of structural validity: `uv tree --frozen --project OUT_DIR` accepts the lock (see
 `validate()` / `--check`, which runs it when `uv` is on PATH or at .venv/bin/uv).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -108,13 +109,14 @@ def _url(filename: str) -> str:
 
 
 def _time(rng: random.Random) -> str:
-    return (f"20{rng.randint(23, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T"
-            f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d}Z")
+    return (
+        f"20{rng.randint(23, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T"
+        f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d}Z"
+    )
 
 
 def _file(filename: str, size: int, rng: random.Random) -> str:
-    return (f'{{ url = "{_url(filename)}", hash = "{_hash(filename)}", size = {size}, '
-            f'upload-time = "{_time(rng)}" }}')
+    return f'{{ url = "{_url(filename)}", hash = "{_hash(filename)}", size = {size}, upload-time = "{_time(rng)}" }}'
 
 
 def versions_of(p: Pkg, rng: random.Random) -> list[str]:
@@ -130,8 +132,9 @@ def wheels_of(p: Pkg, version: str, rng: random.Random) -> list[str]:
     if p.kind == "pure":
         return [_file(f"{dist}-{version}-py3-none-any.whl", int(rng.lognormvariate(11.5, 1.3)) + 1000, rng)]
     if p.kind == "accel":
-        return [_file(f"{dist}-{version}-py3-none-manylinux_2_27_x86_64.whl",
-                      rng.randint(50_000_000, 700_000_000), rng)]
+        return [
+            _file(f"{dist}-{version}-py3-none-manylinux_2_27_x86_64.whl", rng.randint(50_000_000, 700_000_000), rng)
+        ]
     base = int(rng.lognormvariate(14.5, 1.2)) + 50_000
     out = []
     for py in PYTHONS:
@@ -195,9 +198,18 @@ def render(n: int, seed: int) -> tuple[str, str]:
                 block.append(f"sdist = {_file(sdist, int(rng.lognormvariate(12, 1.2)) + 2000, rng)}")
             block += ["wheels = [", *(f"    {w}," for w in wheels_of(p, version, rng)), "]"]
             entries.append((p.name, version, block))
-    root = ["[[package]]", f'name = "{ROOT}"', 'version = "0.1.0"', 'source = { virtual = "." }',
-            "dependencies = [", *(f"    {d}," for d in expand_edges(root_edges, forks)), "]", "",
-            "[package.metadata]", "requires-dist = ["]
+    root = [
+        "[[package]]",
+        f'name = "{ROOT}"',
+        'version = "0.1.0"',
+        'source = { virtual = "." }',
+        "dependencies = [",
+        *(f"    {d}," for d in expand_edges(root_edges, forks)),
+        "]",
+        "",
+        "[package.metadata]",
+        "requires-dist = [",
+    ]
     for e in sorted(root_edges, key=lambda e: e.target):
         root.append(f"    {_dep(e.target, e.marker)},")
     root.append("]")
@@ -210,11 +222,19 @@ def render(n: int, seed: int) -> tuple[str, str]:
     for e in sorted(root_edges, key=lambda e: e.target):
         spec = e.target if not e.marker else f"{e.target} ; {e.marker}"
         deps_toml.append(f'    "{spec}",')
-    pyproject = "\n".join([
-        "[project]", f'name = "{ROOT}"', 'version = "0.1.0"',
-        f'description = "synthetic project of {n} packages (benchmarks/genlock.py, seed {seed})"',
-        'requires-python = ">=3.11"', "dependencies = [", *deps_toml, "]", "",
-    ])
+    pyproject = "\n".join(
+        [
+            "[project]",
+            f'name = "{ROOT}"',
+            'version = "0.1.0"',
+            f'description = "synthetic project of {n} packages (benchmarks/genlock.py, seed {seed})"',
+            'requires-python = ">=3.11"',
+            "dependencies = [",
+            *deps_toml,
+            "]",
+            "",
+        ]
+    )
     assert all(e.target in by_name for p in pkgs for e in p.edges)
     return pyproject, "\n".join(out).rstrip("\n") + "\n"
 
@@ -237,8 +257,9 @@ def validate(out_dir: Path) -> None:
     uv = find_uv()
     if uv is None:
         raise SystemExit("genlock: --check needs uv (not found at .venv/bin/uv or on PATH)")
-    proc = subprocess.run([uv, "tree", "--frozen", "--project", str(out_dir), "--depth", "1"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [uv, "tree", "--frozen", "--project", str(out_dir), "--depth", "1"], capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         raise SystemExit(f"genlock: uv tree --frozen rejected {out_dir / 'uv.lock'}:\n{proc.stderr}")
     print(f"uv tree --frozen accepted {out_dir / 'uv.lock'} ({len(proc.stdout.splitlines())} lines at depth 1)")

@@ -53,8 +53,7 @@ HOSTILE_KINDS = ("empty", "truncated_png", "non_image", "bomb_30000x30000", "ove
 def picture(width: int, height: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([x / max(width - 1, 1), y / max(height - 1, 1),
-                     0.5 + 0.5 * np.sin((x + y) / 9.0)], axis=2)
+    base = np.stack([x / max(width - 1, 1), y / max(height - 1, 1), 0.5 + 0.5 * np.sin((x + y) / 9.0)], axis=2)
     return np.clip(base * 220 + rng.integers(0, 35, base.shape), 0, 255).astype(np.uint8)
 
 
@@ -65,14 +64,17 @@ def png(array: np.ndarray) -> bytes:
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
 def bomb_png(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr)
-            + _chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(b"\0" * 4096))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def hostile_body(kind: str, max_body: int, seed: int) -> bytes:
@@ -104,11 +106,18 @@ class Service:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full = {k: v for k, v in os.environ.items() if not k.startswith("GMNET_")}
-        full.update(PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1", HOST="127.0.0.1",
-                    PORT=str(self.port), GMNET_LOG_LEVEL="warning", **env)
+        full.update(
+            PYTHONPATH=str(REPO),
+            PYTHONDONTWRITEBYTECODE="1",
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            GMNET_LOG_LEVEL="warning",
+            **env,
+        )
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "-m", "reference_service"], env=full,
-                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "reference_service"], env=full, stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO
+        )
 
     def wait_ready(self, timeout: float = 120.0) -> float:
         started = time.monotonic()
@@ -141,8 +150,8 @@ class Service:
 # -- phase 1: robustness ----------------------------------------------------------------------
 @dataclass
 class Outcome:
-    kind: str            # "legit_sync", "legit_job" or a HOSTILE_KINDS entry
-    status: int | None   # None: transport error
+    kind: str  # "legit_sync", "legit_job" or a HOSTILE_KINDS entry
+    status: int | None  # None: transport error
     error: str = ""
     job_href: str = ""
     job_status: str = ""
@@ -179,14 +188,14 @@ def send(client: httpx.Client, kind: str, index: int, max_body: int) -> Outcome:
     try:
         if kind in HOSTILE_KINDS:
             endpoint = "/v1/gainmap" if index % 2 == 0 else "/v1/jobs"
-            response = client.post(endpoint, content=hostile_body(kind, max_body, index),
-                                   headers={"content-type": "image/png"})
+            response = client.post(
+                endpoint, content=hostile_body(kind, max_body, index), headers={"content-type": "image/png"}
+            )
             return Outcome(kind, response.status_code, response.json().get("error", ""))
         side = (48, 64, 96, 128)[index % 4]
         body = png(picture(side, side + 16, index))
         if kind == "legit_sync":
-            response = client.post("/v1/gainmap", content=body,
-                                   headers={"content-type": "image/png"})
+            response = client.post("/v1/gainmap", content=body, headers={"content-type": "image/png"})
             return Outcome(kind, response.status_code)
         response = client.post("/v1/jobs", content=body, headers={"content-type": "image/png"})
         outcome = Outcome(kind, response.status_code, response.json().get("error", ""))
@@ -225,13 +234,11 @@ def robustness(service: Service, args: argparse.Namespace) -> Robustness:
     started = time.perf_counter()
     with httpx.Client(base_url=service.url, timeout=300, limits=limits) as client:
         with ThreadPoolExecutor(args.concurrency) as pool:
-            outcomes = list(pool.map(lambda ik: send(client, ik[1], ik[0], args.max_body),
-                                     enumerate(kinds)))
+            outcomes = list(pool.map(lambda ik: send(client, ik[1], ik[0], args.max_body), enumerate(kinds)))
         result.seconds = time.perf_counter() - started
         result.healthz_after = client.get("/healthz").status_code
         metrics = client.get("/metrics").text
-    result.metrics_jobs_completed = metric_value(metrics,
-                                                 'gmnet_jobs_total{outcome="completed"}')
+    result.metrics_jobs_completed = metric_value(metrics, 'gmnet_jobs_total{outcome="completed"}')
     for outcome in outcomes:
         tally = result.by_kind.setdefault(outcome.kind, {})
         key = str(outcome.status) if outcome.status is not None else "transport_error"
@@ -271,8 +278,9 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def latency_cells(service: Service, args: argparse.Namespace, *, workers: int,
-                  client_counts: tuple[int, ...]) -> list[dict]:
+def latency_cells(
+    service: Service, args: argparse.Namespace, *, workers: int, client_counts: tuple[int, ...]
+) -> list[dict]:
     cells = []
     for side in (256, 512):
         count = args.latency_requests if side == 256 else max(4, args.latency_requests // 2)
@@ -280,8 +288,10 @@ def latency_cells(service: Service, args: argparse.Namespace, *, workers: int,
             cell = latency_run(service, side, count, clients)
             cell["workers"] = workers
             cells.append(cell)
-            print(f"latency {side}x{side} workers={workers} clients={clients}: p50 "
-                  f"{cell['rtt_p50_ms']:.0f} ms", file=sys.stderr)
+            print(
+                f"latency {side}x{side} workers={workers} clients={clients}: p50 {cell['rtt_p50_ms']:.0f} ms",
+                file=sys.stderr,
+            )
     return cells
 
 
@@ -294,11 +304,9 @@ def latency_run(service: Service, side: int, requests: int, concurrency: int) ->
 
         def one(_: int) -> tuple[float, float, int]:
             t0 = time.perf_counter()
-            response = client.post("/v1/gainmap", content=body,
-                                   headers={"content-type": "image/png"})
+            response = client.post("/v1/gainmap", content=body, headers={"content-type": "image/png"})
             rtt = time.perf_counter() - t0
-            return rtt, float(response.headers.get("x-inference-seconds", "nan")), \
-                response.status_code
+            return rtt, float(response.headers.get("x-inference-seconds", "nan")), response.status_code
 
         started = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
@@ -307,12 +315,18 @@ def latency_run(service: Service, side: int, requests: int, concurrency: int) ->
     ok = [s for s in samples if s[2] == 200]
     rtts = [s[0] for s in ok]
     infer = [s[1] for s in ok]
-    return {"size": f"{side}x{side}", "concurrency": concurrency, "requests": requests,
-            "ok": len(ok), "wall_seconds": wall, "throughput_rps": len(ok) / wall,
-            "rtt_p50_ms": percentile(rtts, 50) * 1000, "rtt_p95_ms": percentile(rtts, 95) * 1000,
-            "inference_p50_ms": percentile(infer, 50) * 1000,
-            "overhead_p50_ms": (percentile(rtts, 50) - percentile(infer, 50)) * 1000
-            if concurrency == 1 else None}
+    return {
+        "size": f"{side}x{side}",
+        "concurrency": concurrency,
+        "requests": requests,
+        "ok": len(ok),
+        "wall_seconds": wall,
+        "throughput_rps": len(ok) / wall,
+        "rtt_p50_ms": percentile(rtts, 50) * 1000,
+        "rtt_p95_ms": percentile(rtts, 95) * 1000,
+        "inference_p50_ms": percentile(infer, 50) * 1000,
+        "overhead_p50_ms": (percentile(rtts, 50) - percentile(infer, 50)) * 1000 if concurrency == 1 else None,
+    }
 
 
 # -- reporting --------------------------------------------------------------------------------
@@ -332,16 +346,23 @@ def machine() -> dict:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             versions[dist] = None
-    return {"cpu": cpu, "vcpus": os.cpu_count(), "mem_gib": round(mem_kib / 2**20, 1),
-            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-            "os": platform.platform(), "python": platform.python_version(), "versions": versions}
+    return {
+        "cpu": cpu,
+        "vcpus": os.cpu_count(),
+        "mem_gib": round(mem_kib / 2**20, 1),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
+    }
 
 
 def markdown(report: dict) -> str:
     r = report["robustness"]
     m = report["machine"]
     lines = [
-        "# GMNet HTTP service: load test and round-trip latency", "",
+        "# GMNet HTTP service: load test and round-trip latency",
+        "",
         f"Command: `{report['command']}`  ",
         f"Machine: {m['cpu']}, {m['vcpus']} vCPU, {m['mem_gib']} GiB, {m['os']}, "
         f"Python {m['python']}; 1/5/15-min load average {m['loadavg_at_start']} at start, "
@@ -350,17 +371,24 @@ def markdown(report: dict) -> str:
         f"Server: `python -m reference_service`, backend onnxruntime, settings "
         f"`{report['server_env']}`; started in {report['startup_seconds']:.2f} s (to /healthz "
         f"200); SIGTERM at the end → exit code {report['shutdown_exit_code']}"
-        + (f" (the GMNET_WORKERS={report['latency'][-1]['workers']} comparison server: "
-           f"{report['compare_shutdown_exit_code']})" if "compare_shutdown_exit_code" in report
-           else "") + ".", "",
-        "## Robustness (hostile traffic mixed with real work)", "",
+        + (
+            f" (the GMNET_WORKERS={report['latency'][-1]['workers']} comparison server: "
+            f"{report['compare_shutdown_exit_code']})"
+            if "compare_shutdown_exit_code" in report
+            else ""
+        )
+        + ".",
+        "",
+        "## Robustness (hostile traffic mixed with real work)",
+        "",
         f"{r['requests']} requests, {r['hostile']} hostile, {r['concurrency']} concurrent clients, "
-        f"{r['seconds']:.1f} s.", "",
-        "| request kind | answers (status: count) |", "| --- | --- |",
+        f"{r['seconds']:.1f} s.",
+        "",
+        "| request kind | answers (status: count) |",
+        "| --- | --- |",
     ]
     for kind, tally in sorted(r["by_kind"].items()):
-        lines.append(f"| {kind} | " + ", ".join(f"{k}: {v}" for k, v in sorted(tally.items()))
-                     + " |")
+        lines.append(f"| {kind} | " + ", ".join(f"{k}: {v}" for k, v in sorted(tally.items())) + " |")
     lines += [
         "",
         f"- hostile requests not answered 4xx: **{r['hostile_not_4xx']}**",
@@ -369,9 +397,10 @@ def markdown(report: dict) -> str:
         f"- accepted synchronous requests: {r['accepted_sync']}; accepted async jobs: "
         f"{r['accepted_jobs']}, completed {r['jobs_completed']}, lost **{r['jobs_lost']}**",
         f"- `/healthz` afterwards: **{r['healthz_after']}**; server-side "
-        f"`gmnet_jobs_total{{outcome=\"completed\"}}` = {r['metrics_jobs_completed']:.0f}",
+        f'`gmnet_jobs_total{{outcome="completed"}}` = {r["metrics_jobs_completed"]:.0f}',
         f"- verdict: **{'PASS' if not r['failures'] else 'FAIL'}**"
-        + ("" if not r["failures"] else " — " + "; ".join(r["failures"][:5])), "",
+        + ("" if not r["failures"] else " — " + "; ".join(r["failures"][:5])),
+        "",
     ]
     if report.get("latency"):
         lines += [
@@ -382,21 +411,26 @@ def markdown(report: dict) -> str:
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for row in report["latency"]:
-            overhead = f"{row['overhead_p50_ms']:.1f}" if row["overhead_p50_ms"] is not None \
-                else "—"
-            lines.append(f"| {row['size']} | {row['workers']} | {row['concurrency']} "
-                         f"| {row['ok']}/{row['requests']} "
-                         f"| {row['rtt_p50_ms']:.0f} | {row['rtt_p95_ms']:.0f} "
-                         f"| {row['inference_p50_ms']:.0f} | {overhead} "
-                         f"| {row['throughput_rps']:.2f} |")
-        lines += ["", "Server inference = the service's predict() (thumbnail, even padding, the "
-                  "backend run, crop), from the X-Inference-Seconds header. Overhead = round trip "
-                  "minus that, with one client: upload, PNG decode, gain-map PNG encode, queue "
-                  "hand-off and HTTP. With one worker, concurrent clients queue behind a single "
-                  "inference, so round trips grow while throughput stays that of the backend; "
-                  "the workers=2 rows run two inferences at once on the same cores. Timings on "
-                  "this shared 2-vCPU machine drift between runs (see the load average above); "
-                  "compare rows of one run only.", ""]
+            overhead = f"{row['overhead_p50_ms']:.1f}" if row["overhead_p50_ms"] is not None else "—"
+            lines.append(
+                f"| {row['size']} | {row['workers']} | {row['concurrency']} "
+                f"| {row['ok']}/{row['requests']} "
+                f"| {row['rtt_p50_ms']:.0f} | {row['rtt_p95_ms']:.0f} "
+                f"| {row['inference_p50_ms']:.0f} | {overhead} "
+                f"| {row['throughput_rps']:.2f} |"
+            )
+        lines += [
+            "",
+            "Server inference = the service's predict() (thumbnail, even padding, the "
+            "backend run, crop), from the X-Inference-Seconds header. Overhead = round trip "
+            "minus that, with one client: upload, PNG decode, gain-map PNG encode, queue "
+            "hand-off and HTTP. With one worker, concurrent clients queue behind a single "
+            "inference, so round trips grow while throughput stays that of the backend; "
+            "the workers=2 rows run two inferences at once on the same cores. Timings on "
+            "this shared 2-vCPU machine drift between runs (see the load average above); "
+            "compare rows of one run only.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -412,30 +446,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=240)
     parser.add_argument("--hostile", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--max-body", type=int, default=4_000_000,
-                        help="GMNET_MAX_BODY_BYTES for the server (the oversized body exceeds it)")
+    parser.add_argument(
+        "--max-body",
+        type=int,
+        default=4_000_000,
+        help="GMNET_MAX_BODY_BYTES for the server (the oversized body exceeds it)",
+    )
     parser.add_argument("--queue-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--no-latency", action="store_true", help="skip phase 2")
-    parser.add_argument("--latency-requests", type=int, default=16,
-                        help="requests per (size, clients) cell; 512x512 uses half")
+    parser.add_argument(
+        "--latency-requests", type=int, default=16, help="requests per (size, clients) cell; 512x512 uses half"
+    )
     parser.add_argument("--latency-concurrency", type=int, default=4)
-    parser.add_argument("--compare-workers", type=int, default=2,
-                        help="also measure the concurrent cells with this many GMNET_WORKERS "
-                        "(1 to skip)")
+    parser.add_argument(
+        "--compare-workers",
+        type=int,
+        default=2,
+        help="also measure the concurrent cells with this many GMNET_WORKERS (1 to skip)",
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
     if not 0 <= args.hostile <= args.requests:
         parser.error("--hostile must be between 0 and --requests")
 
-    env = {"GMNET_MAX_BODY_BYTES": str(args.max_body), "GMNET_QUEUE_SIZE": str(args.queue_size),
-           "GMNET_WORKERS": "1"}
+    env = {"GMNET_MAX_BODY_BYTES": str(args.max_body), "GMNET_QUEUE_SIZE": str(args.queue_size), "GMNET_WORKERS": "1"}
     service = Service(env)
-    report: dict = {"schema": 1, "command": "python benchmarks/http_load.py "
-                    + shlex.join(argv if argv is not None else sys.argv[1:]),
-                    "machine": machine(), "server_env": " ".join(f"{k}={v}" for k, v in
-                                                                 env.items())}
+    report: dict = {
+        "schema": 1,
+        "command": "python benchmarks/http_load.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine(),
+        "server_env": " ".join(f"{k}={v}" for k, v in env.items()),
+    }
     try:
         report["startup_seconds"] = service.wait_ready()
         print(f"server ready at {service.url}", file=sys.stderr)
@@ -443,8 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         report["robustness"] = asdict(result)
         print(f"robustness: {len(result.failures)} failure(s)", file=sys.stderr)
         if not args.no_latency:
-            report["latency"] = latency_cells(service, args, workers=1,
-                                              client_counts=(1, args.latency_concurrency))
+            report["latency"] = latency_cells(service, args, workers=1, client_counts=(1, args.latency_concurrency))
     finally:
         report["shutdown_exit_code"] = service.stop()
     if not args.no_latency and args.compare_workers > 1:
@@ -453,17 +495,18 @@ def main(argv: list[str] | None = None) -> int:
         other = Service({**env, "GMNET_WORKERS": str(args.compare_workers)})
         try:
             other.wait_ready()
-            report["latency"] += latency_cells(other, args, workers=args.compare_workers,
-                                               client_counts=(args.latency_concurrency,))
+            report["latency"] += latency_cells(
+                other, args, workers=args.compare_workers, client_counts=(args.latency_concurrency,)
+            )
         finally:
             report["compare_shutdown_exit_code"] = other.stop()
     report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if report.get("compare_shutdown_exit_code", 0) != 0:
         report["robustness"]["failures"].append(
-            f"comparison server exited {report['compare_shutdown_exit_code']} on SIGTERM")
+            f"comparison server exited {report['compare_shutdown_exit_code']} on SIGTERM"
+        )
     if report["shutdown_exit_code"] != 0:
-        report["robustness"]["failures"].append(
-            f"server exited {report['shutdown_exit_code']} on SIGTERM")
+        report["robustness"]["failures"].append(f"server exited {report['shutdown_exit_code']} on SIGTERM")
     text = markdown(report)
     if args.json:
         write_atomic(args.json, json.dumps(report, indent=2) + "\n")

@@ -98,16 +98,37 @@ def render(shape: str, n: int) -> tuple[str, str]:
     if shape == "forks":
         out += ["resolution-markers = [", *(f'    "{_fork_marker(i)}",' for i in range(n - 1)), "]"]
     out.append("")
-    root = ["[[package]]", f'name = "{ROOT}"', 'version = "0.1.0"', 'source = { virtual = "." }',
-            "dependencies = [", *(f"    {d}," for d in deps), "]", "", "[package.metadata]",
-            "requires-dist = [", *(f"    {{ name = {r} }}," for r in requires), "]", ""]
+    root = [
+        "[[package]]",
+        f'name = "{ROOT}"',
+        'version = "0.1.0"',
+        'source = { virtual = "." }',
+        "dependencies = [",
+        *(f"    {d}," for d in deps),
+        "]",
+        "",
+        "[package.metadata]",
+        "requires-dist = [",
+        *(f"    {{ name = {r} }}," for r in requires),
+        "]",
+        "",
+    ]
     named = sorted(blocks + [root], key=lambda b: (b[1], b[2]))
     for block in named:
         out += block
-    pyproject = "\n".join(["[project]", f'name = "{ROOT}"', 'version = "0.1.0"',
-                           f'description = "{shape} of {n} packages (benchmarks/lockshapes.py)"',
-                           'requires-python = ">=3.11"', "dependencies = [",
-                           *(f"    {r}," for r in requires), "]", ""])
+    pyproject = "\n".join(
+        [
+            "[project]",
+            f'name = "{ROOT}"',
+            'version = "0.1.0"',
+            f'description = "{shape} of {n} packages (benchmarks/lockshapes.py)"',
+            'requires-python = ">=3.11"',
+            "dependencies = [",
+            *(f"    {r}," for r in requires),
+            "]",
+            "",
+        ]
+    )
     return pyproject, "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -125,8 +146,9 @@ def check(out_dir: Path) -> None:
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if uv is None:
         raise SystemExit("lockshapes: --check needs uv")
-    proc = subprocess.run([uv, "tree", "--frozen", "--project", str(out_dir), "--depth", "1"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [uv, "tree", "--frozen", "--project", str(out_dir), "--depth", "1"], capture_output=True, text=True, timeout=600
+    )
     if proc.returncode != 0:
         raise SystemExit(f"lockshapes: uv tree --frozen rejected {out_dir / 'uv.lock'}:\n{proc.stderr}")
 

@@ -76,7 +76,16 @@ def depaudit_cmd(lock: Path, cache: Path) -> list[str]:
 
 def uv_cmd(project: Path) -> list[str]:
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv") or "uv"
-    return [uv, "tree", "--frozen", "--show-sizes", "--python-platform", "x86_64-manylinux_2_28", "--project", str(project)]
+    return [
+        uv,
+        "tree",
+        "--frozen",
+        "--show-sizes",
+        "--python-platform",
+        "x86_64-manylinux_2_28",
+        "--project",
+        str(project),
+    ]
 
 
 def side_by_side(project: Path, runs: int, cache: Path) -> dict:
@@ -92,16 +101,30 @@ def side_by_side(project: Path, runs: int, cache: Path) -> dict:
         theirs_cpu.append(LAST_CPU[0])
     a, b = statistics.median(ours), statistics.median(theirs)
     ca, cb = statistics.median(ours_cpu), statistics.median(theirs_cpu)
-    return {"lock": str(project.relative_to(ROOT) / "uv.lock"), "lock_bytes": (project / "uv.lock").stat().st_size,
-            "runs": runs, "depaudit_median_s": a, "uv_tree_median_s": b, "ratio": a / b,
-            "depaudit_cpu_median_s": ca, "uv_tree_cpu_median_s": cb, "cpu_ratio": ca / cb,
-            "depaudit_all_s": ours, "uv_tree_all_s": theirs, "loadavg_before": before, "loadavg_after": loadavg()}
+    return {
+        "lock": str(project.relative_to(ROOT) / "uv.lock"),
+        "lock_bytes": (project / "uv.lock").stat().st_size,
+        "runs": runs,
+        "depaudit_median_s": a,
+        "uv_tree_median_s": b,
+        "ratio": a / b,
+        "depaudit_cpu_median_s": ca,
+        "uv_tree_cpu_median_s": cb,
+        "cpu_ratio": ca / cb,
+        "depaudit_all_s": ours,
+        "uv_tree_all_s": theirs,
+        "loadavg_before": before,
+        "loadavg_after": loadavg(),
+    }
 
 
 def write_shape(shape: str, n: int, out: Path) -> Path:
     """Generate a lock in a child process, so this script's memory stays small."""
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "lockshapes.py"), shape, str(n), str(out)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "lockshapes.py"), shape, str(n), str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return out / "uv.lock"
 
 
@@ -114,28 +137,44 @@ def scaling(sizes: list[int], runs: int, cache: Path, work: Path) -> dict:
         for n in (10, *sizes):
             lock = write_shape(shape, n, work / f"{shape}-{n}")
             results = [timed(depaudit_cmd(lock, cache), rss=True) for _ in range(runs)]
-            rows.append({"shape": shape, "packages": n, "lock_bytes": lock.stat().st_size,
-                         "median_s": statistics.median(r[0] for r in results),
-                         "peak_rss_bytes": max((r[1] or 0) for r in results) or None})
+            rows.append(
+                {
+                    "shape": shape,
+                    "packages": n,
+                    "lock_bytes": lock.stat().st_size,
+                    "median_s": statistics.median(r[0] for r in results),
+                    "peak_rss_bytes": max((r[1] or 0) for r in results) or None,
+                }
+            )
             shutil.rmtree(work / f"{shape}-{n}")
     # Start-up: the fastest 10-package run of any shape (a minimum, robust to a noisy neighbour).
     startup = min(r["median_s"] for r in rows if r["packages"] == 10)
     slopes = {}
     for shape in SHAPES:
-        pts = [(math.log(r["packages"]), math.log(r["median_s"] - startup)) for r in rows
-               if r["shape"] == shape and r["packages"] > 10 and r["median_s"] > startup]
+        pts = [
+            (math.log(r["packages"]), math.log(r["median_s"] - startup))
+            for r in rows
+            if r["shape"] == shape and r["packages"] > 10 and r["median_s"] > startup
+        ]
         if len(pts) < 2:
             slopes[shape] = float("nan")  # one size: no growth to fit
             continue
         mean_x, mean_y = sum(x for x, _ in pts) / len(pts), sum(y for _, y in pts) / len(pts)
-        slopes[shape] = (sum((x - mean_x) * (y - mean_y) for x, y in pts)
-                         / sum((x - mean_x) ** 2 for x, _ in pts))  # least-squares log-log slope
+        slopes[shape] = sum((x - mean_x) * (y - mean_y) for x, y in pts) / sum(
+            (x - mean_x) ** 2 for x, _ in pts
+        )  # least-squares log-log slope
     biggest = max(sizes)
     at = {r["shape"]: r for r in rows if r["packages"] == biggest}
-    return {"rows": rows, "slopes": slopes, "chain_over_flat": at["chain"]["median_s"] / at["flat"]["median_s"],
-            "peak_rss_max_bytes": max((r["peak_rss_bytes"] or 0) for r in rows) or None, "largest": biggest,
-            "startup_s": startup,
-            "loadavg_before": before, "loadavg_after": loadavg()}
+    return {
+        "rows": rows,
+        "slopes": slopes,
+        "chain_over_flat": at["chain"]["median_s"] / at["flat"]["median_s"],
+        "peak_rss_max_bytes": max((r["peak_rss_bytes"] or 0) for r in rows) or None,
+        "largest": biggest,
+        "startup_s": startup,
+        "loadavg_before": before,
+        "loadavg_after": loadavg(),
+    }
 
 
 def describe_machine() -> str:
@@ -156,40 +195,57 @@ def render(args: argparse.Namespace, machine: str, big: dict, small: dict, scale
         return f"{x * 1000:.0f} ms"
 
     lines = [
-        "# depaudit scan speed", "",
+        "# depaudit scan speed",
+        "",
         f"Command: `python benchmarks/scan_speed.py --runs {args.runs} --scale-runs {args.scale_runs} "
         f"--sizes {args.sizes}`  ",
         f"Machine: {machine}  ",
         "Load average (1/5/15 min) before → after each section is given with it; figures taken at a load "
-        "above the CPU count are provisional.", "",
-        f"## Side by side, median of {big['runs']} interleaved runs", "",
+        "above the CPU count are provisional.",
+        "",
+        f"## Side by side, median of {big['runs']} interleaved runs",
+        "",
         "Wall time is what the target is about; CPU time (user + system, children included) is shown "
         "beside it because it moves far less with other work on the machine. uv runs several threads "
-        "and depaudit one, so under load their wall times stretch differently.", "",
+        "and depaudit one, so under load their wall times stretch differently.",
+        "",
         "| lock | `depaudit scan --offline --format json` (4 targets) | `uv tree --frozen --show-sizes "
         "--python-platform x86_64-manylinux_2_28` (1 target) | wall ratio | CPU: depaudit / uv tree | "
         "load before → after |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for label, r in (("docling", big), ("start-up: torch-2.8, 30 packages", small)):
-        lines.append(f"| {label} ({r['lock_bytes'] / 1e6:.2f} MB) | {ms(r['depaudit_median_s'])} | "
-                     f"{ms(r['uv_tree_median_s'])} | **{r['ratio']:.2f}** | {ms(r['depaudit_cpu_median_s'])} / "
-                     f"{ms(r['uv_tree_cpu_median_s'])} = {r['cpu_ratio']:.2f} | "
-                     f"{r['loadavg_before']} → {r['loadavg_after']} |")
-    lines += ["", f"## Scaling (benchmarks/lockshapes.py), median of {args.scale_runs} runs; load "
-                  f"{scale['loadavg_before']} → {scale['loadavg_after']}", "",
-              "| shape | packages | lock | median | µs per package | peak RSS |", "|---|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {label} ({r['lock_bytes'] / 1e6:.2f} MB) | {ms(r['depaudit_median_s'])} | "
+            f"{ms(r['uv_tree_median_s'])} | **{r['ratio']:.2f}** | {ms(r['depaudit_cpu_median_s'])} / "
+            f"{ms(r['uv_tree_cpu_median_s'])} = {r['cpu_ratio']:.2f} | "
+            f"{r['loadavg_before']} → {r['loadavg_after']} |"
+        )
+    lines += [
+        "",
+        f"## Scaling (benchmarks/lockshapes.py), median of {args.scale_runs} runs; load "
+        f"{scale['loadavg_before']} → {scale['loadavg_after']}",
+        "",
+        "| shape | packages | lock | median | µs per package | peak RSS |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+
     def mb(x: int | None) -> str:
         return "n/a" if x is None else f"{x / 1e6:.0f} MB"
 
     for r in scale["rows"]:
-        lines.append(f"| {r['shape']} | {r['packages']:,} | {r['lock_bytes'] / 1e6:.2f} MB | {ms(r['median_s'])} | "
-                     f"{r['median_s'] / r['packages'] * 1e6:.0f} | {mb(r['peak_rss_bytes'])} |")
-    lines += ["", f"- {scale['largest']:,}-package chain / flat: **{scale['chain_over_flat']:.2f}×** (target ≤ 10)",
-              f"- peak memory over all runs: **{mb(scale['peak_rss_max_bytes'])}** (target < 2,000 MB; GNU time %M)",
-              f"- growth: least-squares log-log slope of the time above start-up ({scale['startup_s'] * 1000:.0f} ms, "
-              f"the fastest 10-package run) over {sizes_label(scale)} packages (1.0 = linear): "
-              + ", ".join(f"{s} {v:.2f}" for s, v in scale["slopes"].items())]
+        lines.append(
+            f"| {r['shape']} | {r['packages']:,} | {r['lock_bytes'] / 1e6:.2f} MB | {ms(r['median_s'])} | "
+            f"{r['median_s'] / r['packages'] * 1e6:.0f} | {mb(r['peak_rss_bytes'])} |"
+        )
+    lines += [
+        "",
+        f"- {scale['largest']:,}-package chain / flat: **{scale['chain_over_flat']:.2f}×** (target ≤ 10)",
+        f"- peak memory over all runs: **{mb(scale['peak_rss_max_bytes'])}** (target < 2,000 MB; GNU time %M)",
+        f"- growth: least-squares log-log slope of the time above start-up ({scale['startup_s'] * 1000:.0f} ms, "
+        f"the fastest 10-package run) over {sizes_label(scale)} packages (1.0 = linear): "
+        + ", ".join(f"{s} {v:.2f}" for s, v in scale["slopes"].items()),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -213,9 +269,19 @@ def main() -> None:
     print(text)
     if args.report:
         Path(args.report + ".md").write_text(text)
-        Path(args.report + ".json").write_text(json.dumps(
-            {"command": " ".join(sys.argv), "machine": machine, "side_by_side": big, "startup": small,
-             "scaling": scale}, indent=2) + "\n")
+        Path(args.report + ".json").write_text(
+            json.dumps(
+                {
+                    "command": " ".join(sys.argv),
+                    "machine": machine,
+                    "side_by_side": big,
+                    "startup": small,
+                    "scaling": scale,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

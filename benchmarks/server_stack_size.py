@@ -53,8 +53,7 @@ CORE_DEPS = ["typer", "rich", "httpx", "packaging", "tomlkit", "rtoml"]
 
 
 def pip_install(py: Path, reqs: list[str]) -> None:
-    cmd = [sys.executable, "-m", "pip", "--python", str(py), "install", "--quiet",
-           "--no-compile", *reqs]
+    cmd = [sys.executable, "-m", "pip", "--python", str(py), "install", "--quiet", "--no-compile", *reqs]
     subprocess.run(cmd, check=True)
 
 
@@ -69,15 +68,21 @@ def measure(reqs: list[str], workdir: Path) -> dict:
     before, _ = tree_bytes(site)
     pip_install(py, reqs)
     after, files = tree_bytes(site)
-    frozen = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "freeze"],
-                            check=True, capture_output=True, text=True).stdout.split()
+    frozen = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(py), "freeze"], check=True, capture_output=True, text=True
+    ).stdout.split()
     py2, site2 = fresh_env(workdir / "over-core")
     pip_install(py2, CORE_DEPS)
     core, _ = tree_bytes(site2)
     pip_install(py2, reqs)
     with_candidate, _ = tree_bytes(site2)
-    return {"requirements": reqs, "installed_bytes": after - before, "files": files,
-            "marginal_bytes_over_core": with_candidate - core, "packages": frozen}
+    return {
+        "requirements": reqs,
+        "installed_bytes": after - before,
+        "files": files,
+        "marginal_bytes_over_core": with_candidate - core,
+        "packages": frozen,
+    }
 
 
 def main() -> int:
@@ -86,8 +91,8 @@ def main() -> int:
     parser.add_argument("--markdown", type=Path, help="also write the table as markdown here")
     args = parser.parse_args()
     command = "python benchmarks/server_stack_size.py" + "".join(
-        f" --{name} {value}" for name, value in (("json", args.json), ("markdown", args.markdown))
-        if value)
+        f" --{name} {value}" for name, value in (("json", args.json), ("markdown", args.markdown)) if value
+    )
     rows = []
     for name, reqs in CANDIDATES.items():
         with tempfile.TemporaryDirectory(prefix="stack-size-") as tmp:
@@ -96,20 +101,23 @@ def main() -> int:
         rows.append(result)
         print(f"measured {name}: {result['installed_bytes'] / 1e6:.2f} MB", file=sys.stderr)
     lines = [
-        "# Installed size of candidate HTTP stacks for reference_service", "",
+        "# Installed size of candidate HTTP stacks for reference_service",
+        "",
         f"Command: `{command}`  ",
         f"Machine: {platform.platform()}, Python {platform.python_version()}; pip into fresh "
         "venvs created without pip/setuptools; bytes of files under site-packages, no .pyc. "
-        f"\"Marginal\" = growth of a venv that already holds depaudit's core dependencies "
-        f"({', '.join(CORE_DEPS)}).", "",
-        "| stack | standalone (MB) | marginal over depaudit core (MB) | files "
-        "| distributions (standalone) |",
+        f'"Marginal" = growth of a venv that already holds depaudit\'s core dependencies '
+        f"({', '.join(CORE_DEPS)}).",
+        "",
+        "| stack | standalone (MB) | marginal over depaudit core (MB) | files | distributions (standalone) |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
     for row in sorted(rows, key=lambda r: r["installed_bytes"]):
         pkgs = ", ".join(row["packages"])
-        lines.append(f"| {row['stack']} | {row['installed_bytes'] / 1e6:.2f} "
-                     f"| {row['marginal_bytes_over_core'] / 1e6:.2f} | {row['files']} | {pkgs} |")
+        lines.append(
+            f"| {row['stack']} | {row['installed_bytes'] / 1e6:.2f} "
+            f"| {row['marginal_bytes_over_core'] / 1e6:.2f} | {row['files']} | {pkgs} |"
+        )
     text = "\n".join(lines) + "\n"
     print(text, end="")
     if args.markdown:
@@ -117,9 +125,14 @@ def main() -> int:
         tmp.write_text(text)
         os.replace(tmp, args.markdown)
     if args.json:
-        payload = {"schema": 1, "core_deps": CORE_DEPS, "command": command,
-                   "machine": platform.platform(), "python": platform.python_version(),
-                   "results": rows}
+        payload = {
+            "schema": 1,
+            "core_deps": CORE_DEPS,
+            "command": command,
+            "machine": platform.platform(),
+            "python": platform.python_version(),
+            "results": rows,
+        }
         tmp = args.json.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload, indent=2) + "\n")
         os.replace(tmp, args.json)

@@ -54,33 +54,43 @@ def measure(backend: str, png: bytes, requests: int) -> dict:
         entry: dict = {"backend": backend, "ready_rss_mib": mib(vm_rss_kib(pid)), "requests": []}
         for _ in range(requests):
             started = time.monotonic()
-            response = httpx.post(srv.url + "/v1/gainmap", content=png,
-                                  headers={"content-type": "image/png"}, timeout=3600)
+            response = httpx.post(
+                srv.url + "/v1/gainmap", content=png, headers={"content-type": "image/png"}, timeout=3600
+            )
             response.raise_for_status()
             time.sleep(1.0)  # let worker threads settle before reading the figure
-            entry["requests"].append({"seconds": round(time.monotonic() - started, 1),
-                                      "rss_after_mib": mib(vm_rss_kib(pid)),
-                                      "peak_mib": mib(vm_rss_kib(pid, "VmHWM"))})
+            entry["requests"].append(
+                {
+                    "seconds": round(time.monotonic() - started, 1),
+                    "rss_after_mib": mib(vm_rss_kib(pid)),
+                    "peak_mib": mib(vm_rss_kib(pid, "VmHWM")),
+                }
+            )
     return entry
 
 
 def render(report: dict) -> str:
     m = report["machine"]
-    lines = ["# Service memory per backend", "",
-             f"Command: `{report['command']}`  ",
-             f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB; load average "
-             f"{report['load_start']} at start, {report.get('load_end', '-')} at end.  ",
-             f"Input: one {report['size']} photo-like PNG, posted {report['requests']} times to "
-             "`POST /v1/gainmap`; resident set (VmRSS) read 1 s after each answer, peak = VmHWM.", "",
-             "| backend | ready | " + " | ".join(f"after request {i + 1}" for i in range(report["requests"]))
-             + " | peak |", "| --- | ---: | " + " | ".join("---:" for _ in range(report["requests"])) + " | ---: |"]
+    lines = [
+        "# Service memory per backend",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB; load average "
+        f"{report['load_start']} at start, {report.get('load_end', '-')} at end.  ",
+        f"Input: one {report['size']} photo-like PNG, posted {report['requests']} times to "
+        "`POST /v1/gainmap`; resident set (VmRSS) read 1 s after each answer, peak = VmHWM.",
+        "",
+        "| backend | ready | " + " | ".join(f"after request {i + 1}" for i in range(report["requests"])) + " | peak |",
+        "| --- | ---: | " + " | ".join("---:" for _ in range(report["requests"])) + " | ---: |",
+    ]
     for e in report["backends"]:
         if "error" in e:
             lines.append(f"| {e['backend']} | failed: {e['error']} |")
             continue
         after = " | ".join(f"{r['rss_after_mib']:,.0f} MiB" for r in e["requests"])
-        lines.append(f"| {e['backend']} | {e['ready_rss_mib']:,.0f} MiB | {after} | "
-                     f"{e['requests'][-1]['peak_mib']:,.0f} MiB |")
+        lines.append(
+            f"| {e['backend']} | {e['ready_rss_mib']:,.0f} MiB | {after} | {e['requests'][-1]['peak_mib']:,.0f} MiB |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -93,9 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
     png = sample_png(width, height)
-    report = {"schema": 1, "command": "python benchmarks/service_memory.py " + " ".join(argv or sys.argv[1:]),
-              "machine": machine(), "size": args.size, "requests": args.requests,
-              "load_start": list(os.getloadavg()), "backends": []}
+    report = {
+        "schema": 1,
+        "command": "python benchmarks/service_memory.py " + " ".join(argv or sys.argv[1:]),
+        "machine": machine(),
+        "size": args.size,
+        "requests": args.requests,
+        "load_start": list(os.getloadavg()),
+        "backends": [],
+    }
     for backend in args.backend or BACKENDS:
         try:
             report["backends"].append(measure(backend, png, args.requests))

@@ -76,8 +76,16 @@ def summarise(kernels: list[tuple[str, float, float]]) -> list[dict]:
     for name, ms, gflops in kernels:
         groups[name].append((ms, gflops))
     total = sum(ms for _, ms, _ in kernels) or 1.0
-    rows = [{"kernel": name, "count": len(v), "total_ms": sum(ms for ms, _ in v), "share": sum(ms for ms, _ in v) / total,
-             "gflops": float(np.median([g for _, g in v]))} for name, v in groups.items()]
+    rows = [
+        {
+            "kernel": name,
+            "count": len(v),
+            "total_ms": sum(ms for ms, _ in v),
+            "share": sum(ms for ms, _ in v) / total,
+            "gflops": float(np.median([g for _, g in v])),
+        }
+        for name, v in groups.items()
+    ]
     return sorted(rows, key=lambda r: -r["total_ms"])
 
 
@@ -92,18 +100,34 @@ def main(argv: list[str] | None = None) -> int:
     kernels, seconds = profile(width, height)
     rows = summarise(kernels)
     env = " ".join(f"{k}={os.environ[k]}" for k in ("BEAM", "WINO", "GMNET_TINYGRAD_BEAM") if k in os.environ)
-    report = {"schema": 1, "command": (env + " python benchmarks/tinygrad_profile.py " + " ".join(argv or sys.argv[1:])).strip(),
-              "machine": machine(), "size": args.size, "wall_seconds": seconds, "kernels": len(kernels),
-              "kernel_ms": sum(ms for _, ms, _ in kernels), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-              "groups": rows}
-    lines = ["# Where tinygrad's time goes (GMNet, one profiled run)", "", f"Command: `{report['command']}`  ",
-             f"Machine: {report['machine']['cpu']}, {report['machine']['logical_cpus']} logical CPUs; load average "
-             f"{load_before[0]:.1f} before, {report['loadavg_after'][0]:.1f} after (shared machine: provisional).  ",
-             f"Input {args.size}: {len(kernels)} kernels, {report['kernel_ms']:,.0f} ms of kernel time, {seconds:.1f} s wall "
-             "(DEBUG=2 synchronises after every kernel).", "",
-             "| kernel | runs | total ms | share | GFLOP/s (median) |", "| --- | ---: | ---: | ---: | ---: |"]
-    lines += [f"| `{r['kernel']}` | {r['count']} | {r['total_ms']:,.1f} | {100 * r['share']:.1f} % | {r['gflops']:.0f} |"
-              for r in rows[: args.top]]
+    report = {
+        "schema": 1,
+        "command": (env + " python benchmarks/tinygrad_profile.py " + " ".join(argv or sys.argv[1:])).strip(),
+        "machine": machine(),
+        "size": args.size,
+        "wall_seconds": seconds,
+        "kernels": len(kernels),
+        "kernel_ms": sum(ms for _, ms, _ in kernels),
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "groups": rows,
+    }
+    lines = [
+        "# Where tinygrad's time goes (GMNet, one profiled run)",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Machine: {report['machine']['cpu']}, {report['machine']['logical_cpus']} logical CPUs; load average "
+        f"{load_before[0]:.1f} before, {report['loadavg_after'][0]:.1f} after (shared machine: provisional).  ",
+        f"Input {args.size}: {len(kernels)} kernels, {report['kernel_ms']:,.0f} ms of kernel time, {seconds:.1f} s wall "
+        "(DEBUG=2 synchronises after every kernel).",
+        "",
+        "| kernel | runs | total ms | share | GFLOP/s (median) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| `{r['kernel']}` | {r['count']} | {r['total_ms']:,.1f} | {100 * r['share']:.1f} % | {r['gflops']:.0f} |"
+        for r in rows[: args.top]
+    ]
     write_atomic(args.output_dir / "tinygrad_profile.json", json.dumps(report, indent=2) + "\n")
     write_atomic(args.output_dir / "tinygrad_profile.md", "\n".join(lines) + "\n")
     print("\n".join(lines))

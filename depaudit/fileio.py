@@ -40,9 +40,14 @@ def max_input_bytes() -> int:
 
 def describe_mode(mode: int) -> str:
     """A short noun for a file type (`a FIFO`, `a character device`, ...) from an st_mode."""
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISREG, "a regular file")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISREG, "a regular file"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -159,8 +164,9 @@ def append_text(path: Path | str, text: str) -> None:
     try:
         fd = _inherited_fd(str(path))
         if fd is None:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC,
-                         0o666)
+            fd = os.open(
+                path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, 0o666
+            )
         _write_all(fd, text.encode("utf-8"), path)
     except OSError as exc:
         raise _output_error(path, exc) from None
@@ -196,7 +202,7 @@ def _write_all(fd: int, data: bytes, path: Path | str) -> None:
         os.set_blocking(fd, True)
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     except BrokenPipeError:
         raise OutputError(path, "the reader closed the pipe before all output was written") from None
     finally:
@@ -316,10 +322,17 @@ def _unlink_quietly(path: str) -> None:
 def _output_error(path: Path | str, exc: OSError) -> OutputError:
     if exc.errno == errno.ENXIO and _is_fifo(path):
         return OutputError(path, "nothing is reading this FIFO (opened without blocking: no reader)")
-    reasons = {errno.ENOENT: "no such folder", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-               errno.EROFS: "read-only file system", errno.ENOSPC: "no space left on device",
-               errno.EISDIR: "is a directory", errno.ENOTDIR: "a parent is not a folder",
-               errno.ENXIO: "no such device", errno.ELOOP: "too many levels of symbolic links"}
+    reasons = {
+        errno.ENOENT: "no such folder",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "read-only file system",
+        errno.ENOSPC: "no space left on device",
+        errno.EISDIR: "is a directory",
+        errno.ENOTDIR: "a parent is not a folder",
+        errno.ENXIO: "no such device",
+        errno.ELOOP: "too many levels of symbolic links",
+    }
     return OutputError(path, f"cannot write: {reasons.get(exc.errno or 0, exc.strerror or str(exc))}")
 
 

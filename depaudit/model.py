@@ -37,7 +37,7 @@ class Wheel(NamedTuple):
             if not ch.isdigit():
                 break
             digits += ch
-        return (int(digits) if digits else -1, parts[2][len(digits):])
+        return (int(digits) if digits else -1, parts[2][len(digits) :])
 
     @property
     def tags(self) -> tuple[str, ...]:

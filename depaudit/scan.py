@@ -59,20 +59,26 @@ def scan_lock(
     # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
     flat = [item for items in per_target for item in items]
     basis = "bytecode" if bytecode else "installed" if installed else "download"
-    sized = fill_sizes(flat, offline=offline, cache_dir=cache_dir, progress=progress, basis=basis,
-                       allow_hosts=allow_hosts)
+    sized = fill_sizes(
+        flat, offline=offline, cache_dir=cache_dir, progress=progress, basis=basis, allow_hosts=allow_hosts
+    )
     reports = []
     start = 0
     for plan, items in zip(plans, per_target):
-        packages = sized[start:start + len(items)]
+        packages = sized[start : start + len(items)]
         start += len(items)
         if not plan.supported:
             reports.append(TargetReport(plan.target, False, unsupported_reason=plan.reason))
             continue
         top = _top_level(lock, packages, exclusive_members(plan.roots, plan.edges))
         reports.append(TargetReport(plan.target, True, tuple(packages), top))
-    return SizeReport(lockfile=str(lock.path), targets=tuple(reports), installed_sizes=basis != "download",
-                      scope=members.scope, size_basis=basis)
+    return SizeReport(
+        lockfile=str(lock.path),
+        targets=tuple(reports),
+        installed_sizes=basis != "download",
+        scope=members.scope,
+        size_basis=basis,
+    )
 
 
 def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, list[int]]) -> tuple[TopLevelCost, ...]:
@@ -81,13 +87,15 @@ def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, 
     for top, nodes in members.items():
         names = sorted({lock.packages[n].name for n in nodes if lock.packages[n].name in by_name})
         items = [by_name[n] for n in names]
-        costs.append(TopLevelCost(
-            name=lock.packages[top].name,
-            packages=tuple(names),
-            total_bytes=sum(i.size for i in items if i.size is not None),
-            accelerator_bytes=sum(i.size for i in items if i.size is not None and i.accelerator),
-            unknown=sum(1 for i in items if i.size is None and i.wheel is not None),
-        ))
+        costs.append(
+            TopLevelCost(
+                name=lock.packages[top].name,
+                packages=tuple(names),
+                total_bytes=sum(i.size for i in items if i.size is not None),
+                accelerator_bytes=sum(i.size for i in items if i.size is not None and i.accelerator),
+                unknown=sum(1 for i in items if i.size is None and i.wheel is not None),
+            )
+        )
     return tuple(sorted(costs, key=lambda c: (-c.total_bytes, c.name)))
 
 

@@ -182,12 +182,21 @@ def _platform_tags(platform: Platform, glibc: str | None, macos: str | None, dep
 
 def _environment(platform: Platform) -> dict[str, str]:
     if platform.os in ("linux", "musl"):
-        return {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": platform.arch, "os_name": "posix"}
+        return {
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "platform_machine": platform.arch,
+            "os_name": "posix",
+        }
     if platform.os == "macos":
         machine = "arm64" if platform.arch == "aarch64" else platform.arch
         return {"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": machine, "os_name": "posix"}
-    return {"sys_platform": "win32", "platform_system": "Windows", "platform_machine": _WINDOWS[platform.arch][1],
-            "os_name": "nt"}
+    return {
+        "sys_platform": "win32",
+        "platform_system": "Windows",
+        "platform_machine": _WINDOWS[platform.arch][1],
+        "os_name": "nt",
+    }
 
 
 def _tags(python: tuple[int, int], threaded: bool, platforms: list[str]) -> tuple[str, ...]:
@@ -210,8 +219,13 @@ def _tags(python: tuple[int, int], threaded: bool, platforms: list[str]) -> tupl
 
 
 @lru_cache(maxsize=256)
-def make_target(name: str, python: str = "3.11", glibc: str | None = None, macos: str | None = None,
-                deployment_target: str | None = None) -> Target:
+def make_target(
+    name: str,
+    python: str = "3.11",
+    glibc: str | None = None,
+    macos: str | None = None,
+    deployment_target: str | None = None,
+) -> Target:
     """The Target for a platform name (see the module docstring) and Python version. `glibc`
     replaces the default glibc of names that do not fix one, `macos` the macOS version of every
     apple-darwin name, `deployment_target` ($MACOSX_DEPLOYMENT_TARGET) the 13.0 default of the uv
@@ -219,15 +233,17 @@ def make_target(name: str, python: str = "3.11", glibc: str | None = None, macos
     platform = parse_platform(name)
     version, full, threaded = parse_python(python)
     env = _environment(platform)
-    env.update({
-        "implementation_name": "cpython",
-        "platform_python_implementation": "CPython",
-        "python_version": f"{version[0]}.{version[1]}",
-        "python_full_version": full,
-        "implementation_version": full,
-        "platform_release": "",
-        "platform_version": "",
-    })
+    env.update(
+        {
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
+            "python_version": f"{version[0]}.{version[1]}",
+            "python_full_version": full,
+            "implementation_version": full,
+            "platform_release": "",
+            "platform_version": "",
+        }
+    )
     label = f"{version[0]}.{version[1]}{'t' if threaded else ''}"
     tags = _tags(version, threaded, _platform_tags(platform, glibc, macos, deployment_target))
     return Target(name=name, python=label, environment=tuple(sorted(env.items())), tags=tags)
@@ -239,8 +255,9 @@ def python_from_requires(requires_python: str | None) -> str:
         return "3.11"
     try:
         for minor in range(6, 30):
-            if (specifier_set_contains(requires_python, f"3.{minor}")
-                    or specifier_set_contains(requires_python, f"3.{minor}.99")):
+            if specifier_set_contains(requires_python, f"3.{minor}") or specifier_set_contains(
+                requires_python, f"3.{minor}.99"
+            ):
                 return f"3.{minor}"
     except InvalidSpecifier:
         return "3.11"

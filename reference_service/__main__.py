@@ -15,20 +15,26 @@ def main() -> int:
     from .config import ConfigError, load_settings
 
     if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
-        print(__doc__.strip() + "\n\nSettings: see reference_service/SERVER.md "
-              "(PORT, HOST, GMNET_BACKEND, GMNET_ONNX, GMNET_CHECKPOINT, GMNET_WORKERS, ...).")
+        print(
+            __doc__.strip() + "\n\nSettings: see reference_service/SERVER.md "
+            "(PORT, HOST, GMNET_BACKEND, GMNET_ONNX, GMNET_CHECKPOINT, GMNET_WORKERS, ...)."
+        )
         return 0
     if len(sys.argv) > 1:
-        print(f"reference_service: error: unexpected argument {sys.argv[1]!r}; "
-              "settings come from environment variables (see --help)", file=sys.stderr)
+        print(
+            f"reference_service: error: unexpected argument {sys.argv[1]!r}; "
+            "settings come from environment variables (see --help)",
+            file=sys.stderr,
+        )
         return 2
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(f"reference_service: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     from .server import serve
 
     return serve(settings)

@@ -109,8 +109,9 @@ class OnnxRuntimeBackend:
 
     def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:  # noqa: D102
         check_inputs(image, thumbnail)
-        gain_map, qmax = self.session.run(["gain_map", "qmax"], {"image": to_nchw(image), "thumbnail": to_nchw(thumbnail)},
-                                          self._run_options)
+        gain_map, qmax = self.session.run(
+            ["gain_map", "qmax"], {"image": to_nchw(image), "thumbnail": to_nchw(thumbnail)}, self._run_options
+        )
         return np.ascontiguousarray(gain_map[0, 0], dtype=np.float32), float(qmax.reshape(-1)[0])
 
 

@@ -106,8 +106,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     queue_size = _int(env, "GMNET_QUEUE_SIZE", 16, 1, 100_000)
     max_jobs = _int(env, "GMNET_MAX_JOBS", max(64, queue_size + workers), 1, 1_000_000)
     if max_jobs < queue_size + workers:
-        raise ConfigError(f"GMNET_MAX_JOBS={max_jobs}: must be at least GMNET_QUEUE_SIZE + "
-                          f"GMNET_WORKERS ({queue_size + workers}) so no accepted job is evicted")
+        raise ConfigError(
+            f"GMNET_MAX_JOBS={max_jobs}: must be at least GMNET_QUEUE_SIZE + "
+            f"GMNET_WORKERS ({queue_size + workers}) so no accepted job is evicted"
+        )
     return Settings(
         backend=_choice(env, "GMNET_BACKEND", "onnxruntime", BACKEND_NAMES),
         checkpoint=_file(env, "GMNET_CHECKPOINT"),

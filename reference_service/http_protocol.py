@@ -39,9 +39,10 @@ LINGER_SECONDS = 2.0
 LINGER_MAX_BYTES = 16 * 1024 * 1024
 _TIMEOUT_BODY = b"request head not received in time"
 # Written raw: h11 cannot send a response before it has parsed a request.
-_TIMEOUT_RESPONSE = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                     b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
-                     % (len(_TIMEOUT_BODY), _TIMEOUT_BODY))
+_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TIMEOUT_BODY), _TIMEOUT_BODY)
+)
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -78,8 +79,9 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
-            log.warning("closing a new connection: %d open, the limit is %d",
-                        len(self.connections), self.max_connections)
+            log.warning(
+                "closing a new connection: %d open, the limit is %d", len(self.connections), self.max_connections
+            )
             self.on_drop("too_many_connections")
             transport.close()
             return
@@ -115,8 +117,12 @@ class GuardedH11Protocol(H11Protocol):
 
     # -- header-read timeout ---------------------------------------------------------------
     def _waiting_for_head(self) -> bool:
-        return (self.conn.their_state is h11.IDLE and self.transport is not None
-                and not self.transport.is_closing() and self._linger_timer is None)
+        return (
+            self.conn.their_state is h11.IDLE
+            and self.transport is not None
+            and not self.transport.is_closing()
+            and self._linger_timer is None
+        )
 
     def _sync_header_timer(self) -> None:
         """Arm the timer while a request head is awaited; cancel it once the head is complete."""
@@ -132,8 +138,9 @@ class GuardedH11Protocol(H11Protocol):
         if not self._waiting_for_head():
             return
         partial = bool(self.conn.trailing_data[0])
-        log.debug("closing connection from %s: request head incomplete after %.0f s",
-                 _peer(self.client), self.header_timeout)
+        log.debug(
+            "closing connection from %s: request head incomplete after %.0f s", _peer(self.client), self.header_timeout
+        )
         self.on_drop("header_timeout")
         if partial:  # a client that started a request gets told why; an idle one is just closed
             self.transport.write(_TIMEOUT_RESPONSE)
@@ -154,9 +161,11 @@ class GuardedH11Protocol(H11Protocol):
         log.info("answering %d to %s: %s", status, _peer(self.client), msg)
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
         try:
-            for event in (h11.Response(status_code=status, headers=headers,
-                                       reason=STATUS_PHRASES[status]),
-                          h11.Data(data=msg.encode("ascii", "replace")), h11.EndOfMessage()):
+            for event in (
+                h11.Response(status_code=status, headers=headers, reason=STATUS_PHRASES[status]),
+                h11.Data(data=msg.encode("ascii", "replace")),
+                h11.EndOfMessage(),
+            ):
                 self.transport.write(self.conn.send(event))
         except h11.LocalProtocolError:  # a response was already under way: nothing to add
             self.transport.close()
@@ -187,9 +196,10 @@ def _peer(client: tuple[str, int] | None) -> str:
     return f"{client[0]}:{client[1]}" if client else "unknown peer"
 
 
-def guarded_protocol(*, header_timeout: float, max_connections: int,
-                     on_drop: DropHook) -> type[GuardedH11Protocol]:
+def guarded_protocol(*, header_timeout: float, max_connections: int, on_drop: DropHook) -> type[GuardedH11Protocol]:
     """A :class:`GuardedH11Protocol` subclass with these settings, for ``uvicorn.Config(http=...)``."""
-    return type("ServiceH11Protocol", (GuardedH11Protocol,),
-                {"header_timeout": header_timeout, "max_connections": max_connections,
-                 "on_drop": staticmethod(on_drop)})
+    return type(
+        "ServiceH11Protocol",
+        (GuardedH11Protocol,),
+        {"header_timeout": header_timeout, "max_connections": max_connections, "on_drop": staticmethod(on_drop)},
+    )

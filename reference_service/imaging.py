@@ -27,9 +27,7 @@ from PIL import Image, ImageOps, PngImagePlugin
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
-ACCEPTED_CONTENT_TYPES = frozenset(
-    {"image/png", "image/jpeg", "image/jpg", "image/pjpeg", "application/octet-stream"}
-)
+ACCEPTED_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "image/jpg", "image/pjpeg", "application/octet-stream"})
 GAIN_MAP_BITS = (8, 16)
 
 
@@ -58,9 +56,9 @@ def check_content_type(content_type: str | None) -> None:
         return
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type and media_type not in ACCEPTED_CONTENT_TYPES:
-        raise ImageError(415, "unsupported_media_type",
-                         f"Content-Type {media_type!r} is not accepted; send image/png or "
-                         "image/jpeg")
+        raise ImageError(
+            415, "unsupported_media_type", f"Content-Type {media_type!r} is not accepted; send image/png or image/jpeg"
+        )
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -75,8 +73,7 @@ def sniff_format(data: bytes) -> str | None:
 def check_body_size(size: int, max_body_bytes: int) -> None:
     """Raise ImageError(413) when a body of ``size`` bytes exceeds the limit."""
     if size > max_body_bytes:
-        raise ImageError(413, "body_too_large",
-                         f"request body exceeds the limit of {max_body_bytes} bytes")
+        raise ImageError(413, "body_too_large", f"request body exceeds the limit of {max_body_bytes} bytes")
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
@@ -84,9 +81,11 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
     if width <= 0 or height <= 0:
         raise ImageError(400, "corrupt_image", f"image header gives an empty size {width}x{height}")
     if width * height > max_pixels:
-        raise ImageError(413, "image_too_large",
-                         f"image is {width}x{height} = {width * height} pixels; the limit is "
-                         f"{max_pixels} pixels")
+        raise ImageError(
+            413,
+            "image_too_large",
+            f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels} pixels",
+        )
 
 
 def open_checked(data: bytes, max_pixels: int) -> Image.Image:
@@ -99,15 +98,13 @@ def open_checked(data: bytes, max_pixels: int) -> Image.Image:
         raise ImageError(400, "empty_body", "request body is empty; send a PNG or JPEG image")
     fmt = sniff_format(data)
     if fmt is None:
-        raise ImageError(415, "unsupported_image_type",
-                         "body is not a PNG or JPEG image (unrecognised leading bytes)")
+        raise ImageError(415, "unsupported_image_type", "body is not a PNG or JPEG image (unrecognised leading bytes)")
     try:
         # Image.open parses the header only; formats= keeps every other decoder out of reach.
         image = Image.open(io.BytesIO(data), formats=[fmt])
     except Image.DecompressionBombError as exc:
         # Pillow's own guard (2 x Image.MAX_IMAGE_PIXELS) fired while reading the header.
-        raise ImageError(413, "image_too_large",
-                         f"{exc} The service limit is {max_pixels} pixels.") from None
+        raise ImageError(413, "image_too_large", f"{exc} The service limit is {max_pixels} pixels.") from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a corrupt upload
         raise ImageError(400, "corrupt_image", f"cannot read {fmt} header: {exc}") from None
     _check_pixels(image.size, max_pixels)
@@ -134,8 +131,7 @@ def _to_float_rgb(image: Image.Image) -> np.ndarray:
         return np.repeat(gray[:, :, None], 3, axis=2)
     if mode != "RGB":
         # P (with or without transparency), PA, RGBA, CMYK, YCbCr, LAB, ...: alpha is dropped.
-        image = image.convert("RGBA").convert("RGB") if "A" in mode or mode == "P" else \
-            image.convert("RGB")
+        image = image.convert("RGBA").convert("RGB") if "A" in mode or mode == "P" else image.convert("RGB")
     return np.asarray(image, dtype=np.float32) / np.float32(255.0)
 
 
@@ -154,14 +150,12 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     except MemoryError:
         raise ImageError(413, "image_too_large", "not enough memory to decode the image") from None
     except Exception as exc:  # noqa: BLE001 - truncated or malformed pixel data
-        raise ImageError(400, "corrupt_image",
-                         f"cannot decode {image.format} image data: {exc}") from None
+        raise ImageError(400, "corrupt_image", f"cannot decode {image.format} image data: {exc}") from None
     _check_pixels((array.shape[1], array.shape[0]), max_pixels)
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
-def encode_gain_map(gain_map: np.ndarray, *, qmax: float, bits: int = 16,
-                    compress_level: int = 1) -> bytes:
+def encode_gain_map(gain_map: np.ndarray, *, qmax: float, bits: int = 16, compress_level: int = 1) -> bytes:
     """Encode a float (H, W) gain map as a grayscale PNG of ``bits`` (8 or 16) per sample.
 
     Values are clipped to [0, 1] and scaled to the full integer range. Raises ValueError on a
@@ -181,8 +175,7 @@ def encode_gain_map(gain_map: np.ndarray, *, qmax: float, bits: int = 16,
     info.add_text("gmnet:qmax", repr(float(qmax)))
     info.add_text("gmnet:scale", f"value/{int(scale)}")
     out = io.BytesIO()
-    Image.fromarray(quantised).save(out, format="PNG", pnginfo=info,
-                                    compress_level=compress_level)
+    Image.fromarray(quantised).save(out, format="PNG", pnginfo=info, compress_level=compress_level)
     return out.getvalue()
 
 

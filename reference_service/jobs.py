@@ -109,14 +109,25 @@ class Job:
 
     def to_dict(self) -> dict:
         """JSON-ready status (without the PNG bytes)."""
-        out: dict = {"id": self.id, "status": self.state, "created": self.created,
-                     "started": self.started, "finished": self.finished}
+        out: dict = {
+            "id": self.id,
+            "status": self.state,
+            "created": self.created,
+            "started": self.started,
+            "finished": self.finished,
+        }
         if self.result is not None:
             r = self.result
-            out.update(qmax=r.qmax, width=r.width, height=r.height, bits=r.bits,
-                       gain_min=r.gain_min, gain_max=r.gain_max,
-                       clipped_fraction=r.clipped_fraction,
-                       inference_seconds=r.inference_seconds)
+            out.update(
+                qmax=r.qmax,
+                width=r.width,
+                height=r.height,
+                bits=r.bits,
+                gain_min=r.gain_min,
+                gain_max=r.gain_max,
+                clipped_fraction=r.clipped_fraction,
+                inference_seconds=r.inference_seconds,
+            )
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -130,8 +141,7 @@ def run_inference(predict: Predict, image: np.ndarray, bits: int) -> GainMapResu
     seconds = time.perf_counter() - start
     gain = np.asarray(gain, dtype=np.float32)
     if gain.shape != (height, width):
-        raise ValueError(f"backend returned a gain map of shape {gain.shape}, expected "
-                         f"{(height, width)}")
+        raise ValueError(f"backend returned a gain map of shape {gain.shape}, expected {(height, width)}")
     qmax = float(qmax)
     if not np.isfinite(qmax) or not np.all(np.isfinite(gain)):
         raise ValueError("backend returned non-finite values")
@@ -139,18 +149,33 @@ def run_inference(predict: Predict, image: np.ndarray, bits: int) -> GainMapResu
     gain = np.ascontiguousarray(gain)
     gain.flags.writeable = False
     clipped = float(np.count_nonzero((gain < 0.0) | (gain > 1.0))) / gain.size
-    return GainMapResult(png=png, gain=gain, qmax=qmax, width=width, height=height,
-                         bits=bits,
-                         gain_min=float(gain.min()), gain_max=float(gain.max()),
-                         clipped_fraction=clipped, inference_seconds=seconds)
+    return GainMapResult(
+        png=png,
+        gain=gain,
+        qmax=qmax,
+        width=width,
+        height=height,
+        bits=bits,
+        gain_min=float(gain.min()),
+        gain_max=float(gain.max()),
+        clipped_fraction=clipped,
+        inference_seconds=seconds,
+    )
 
 
 class JobRunner:
     """Worker threads over a bounded queue, and an id -> Job store for async jobs."""
 
-    def __init__(self, predict: Predict, *, workers: int, queue_size: int, max_jobs: int,
-                 job_ttl_seconds: float,
-                 on_finish: Callable[[Job, float], None] | None = None) -> None:
+    def __init__(
+        self,
+        predict: Predict,
+        *,
+        workers: int,
+        queue_size: int,
+        max_jobs: int,
+        job_ttl_seconds: float,
+        on_finish: Callable[[Job, float], None] | None = None,
+    ) -> None:
         self._predict = predict
         self._workers = workers
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=queue_size)
@@ -207,9 +232,11 @@ class JobRunner:
             if keep:
                 self._evict_locked(room=1)
                 if len(self._store) >= self._max_jobs:
-                    raise StoreFull(f"all {self._max_jobs} job slots hold results not yet "
-                                    "collected; fetch them (GET /v1/jobs/{id}) or wait for "
-                                    "them to expire")
+                    raise StoreFull(
+                        f"all {self._max_jobs} job slots hold results not yet "
+                        "collected; fetch them (GET /v1/jobs/{id}) or wait for "
+                        "them to expire"
+                    )
             try:
                 self._queue.put_nowait(job)
             except queue.Full:
@@ -235,9 +262,9 @@ class JobRunner:
                 del self._store[job.id]
         excess = len(self._store) - (self._max_jobs - room)
         if excess > 0:
-            collected = sorted((j for j in self._store.values()
-                                if j.finished is not None and j.fetched),
-                               key=lambda j: j.finished)  # type: ignore[arg-type,return-value]
+            collected = sorted(
+                (j for j in self._store.values() if j.finished is not None and j.fetched), key=lambda j: j.finished
+            )  # type: ignore[arg-type,return-value]
             for job in collected[:excess]:
                 del self._store[job.id]
 
@@ -274,8 +301,7 @@ class JobRunner:
                 error = f"inference failed: {type(exc).__name__}: {exc}"
             waiters = job._settle(result, error)
             if result is not None:
-                log.info("job %s done: %dx%d in %.3f s", job.id, result.width, result.height,
-                         result.inference_seconds)
+                log.info("job %s done: %dx%d in %.3f s", job.id, result.width, result.height, result.inference_seconds)
             # Count the outcome before waking the waiters: a waiter answers the client, who may
             # read /metrics at once and must already see this job counted.
             if self._on_finish is not None:

@@ -11,8 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-                   120.0)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -92,8 +91,9 @@ class Gauge(_Family):
 class Histogram(_Family):
     """Cumulative-bucket histogram per label set."""
 
-    def __init__(self, name: str, help_text: str, label_names: tuple[str, ...] = (),
-                 buckets: Iterable[float] = LATENCY_BUCKETS):
+    def __init__(
+        self, name: str, help_text: str, label_names: tuple[str, ...] = (), buckets: Iterable[float] = LATENCY_BUCKETS
+    ):
         super().__init__(name, help_text, "histogram", label_names)
         self.buckets = tuple(sorted(buckets))
         self._series: dict[Labels, list[float]] = {}  # bucket counts..., +Inf count, sum
@@ -114,10 +114,8 @@ class Histogram(_Family):
         out = self.header()
         for key, series in items:
             for bound, count in zip(self.buckets, series):
-                out.append(f"{self.name}_bucket{_fmt_labels(key, (('le', _fmt_value(bound)),))} "
-                           f"{_fmt_value(count)}")
-            out.append(f"{self.name}_bucket{_fmt_labels(key, (('le', '+Inf'),))} "
-                       f"{_fmt_value(series[-2])}")
+                out.append(f"{self.name}_bucket{_fmt_labels(key, (('le', _fmt_value(bound)),))} {_fmt_value(count)}")
+            out.append(f"{self.name}_bucket{_fmt_labels(key, (('le', '+Inf'),))} {_fmt_value(series[-2])}")
             out.append(f"{self.name}_sum{_fmt_labels(key)} {_fmt_value(series[-1])}")
             out.append(f"{self.name}_count{_fmt_labels(key)} {_fmt_value(series[-2])}")
         return out
@@ -143,32 +141,48 @@ class Registry:
 class ServiceMetrics:
     """The service's metric families, wired to live gauges by the server."""
 
-    def __init__(self, queue_depth: Callable[[], float], in_progress: Callable[[], float],
-                 ready: Callable[[], float]) -> None:
+    def __init__(
+        self, queue_depth: Callable[[], float], in_progress: Callable[[], float], ready: Callable[[], float]
+    ) -> None:
         self.registry = Registry()
         add = self.registry.add
-        self.requests = add(Counter("gmnet_http_requests_total",
-                                    "HTTP requests by route template, method and status code.",
-                                    ("route", "method", "status")))
-        self.latency = add(Histogram("gmnet_http_request_duration_seconds",
-                                     "HTTP request latency by route template, in seconds.",
-                                     ("route",)))
-        self.errors = add(Counter("gmnet_errors_total",
-                                  "Refused or failed requests and jobs by error code.", ("code",)))
-        self.jobs = add(Counter("gmnet_jobs_total",
-                                "Inference jobs by outcome (accepted, completed, failed, "
-                                "rejected_queue_full, rejected_store_full).", ("outcome",)))
-        self.inference = add(Histogram("gmnet_inference_duration_seconds",
-                                       "Backend predict() time per job, in seconds.",
-                                       ("backend",)))
+        self.requests = add(
+            Counter(
+                "gmnet_http_requests_total",
+                "HTTP requests by route template, method and status code.",
+                ("route", "method", "status"),
+            )
+        )
+        self.latency = add(
+            Histogram(
+                "gmnet_http_request_duration_seconds", "HTTP request latency by route template, in seconds.", ("route",)
+            )
+        )
+        self.errors = add(
+            Counter("gmnet_errors_total", "Refused or failed requests and jobs by error code.", ("code",))
+        )
+        self.jobs = add(
+            Counter(
+                "gmnet_jobs_total",
+                "Inference jobs by outcome (accepted, completed, failed, rejected_queue_full, rejected_store_full).",
+                ("outcome",),
+            )
+        )
+        self.inference = add(
+            Histogram("gmnet_inference_duration_seconds", "Backend predict() time per job, in seconds.", ("backend",))
+        )
         add(Gauge("gmnet_queue_depth", "Jobs accepted and waiting for a worker.", queue_depth))
         add(Gauge("gmnet_jobs_in_progress", "Jobs a worker is running now.", in_progress))
-        add(Gauge("gmnet_ready", "1 once the backend is loaded and the service accepts work.",
-                  ready))
-        self.dropped = add(Counter("gmnet_connections_dropped_total",
-                                   "Connections closed by the server's guards by reason "
-                                   "(header_timeout, headers_too_large, bad_request, "
-                                   "too_many_connections).", ("reason",)))
+        add(Gauge("gmnet_ready", "1 once the backend is loaded and the service accepts work.", ready))
+        self.dropped = add(
+            Counter(
+                "gmnet_connections_dropped_total",
+                "Connections closed by the server's guards by reason "
+                "(header_timeout, headers_too_large, bad_request, "
+                "too_many_connections).",
+                ("reason",),
+            )
+        )
         self.queue_capacity = add(Gauge("gmnet_queue_capacity", "Maximum queued jobs."))
         self.workers = add(Gauge("gmnet_workers", "Inference worker threads."))
 

@@ -73,7 +73,14 @@ class DownConv:
     """conv3x3/2 -> ReLU -> conv3x3 -> ReLU -> conv3x3 -> ReLU, stored as ``conv`` = [Conv, None, Conv, None, Conv, None]."""
 
     def __init__(self, in_ch: int, out_ch: int) -> None:
-        self.conv = [Conv(in_ch, out_ch, 3, stride=2), None, Conv(out_ch, out_ch, 3), None, Conv(out_ch, out_ch, 3), None]
+        self.conv = [
+            Conv(in_ch, out_ch, 3, stride=2),
+            None,
+            Conv(out_ch, out_ch, 3),
+            None,
+            Conv(out_ch, out_ch, 3),
+            None,
+        ]
 
     def __call__(self, x: Tensor) -> Tensor:
         for conv in self.conv[0::2]:
@@ -144,7 +151,9 @@ class TinyGMNet:
         for key, param in own.items():
             value = state_dict[key]
             if tuple(value.shape) != tuple(param.shape):
-                raise ValueError(f"checkpoint tensor {key} has shape {tuple(value.shape)}, expected {tuple(param.shape)}")
+                raise ValueError(
+                    f"checkpoint tensor {key} has shape {tuple(value.shape)}, expected {tuple(param.shape)}"
+                )
             param.replace(value.to(param.device).cast(dtypes.float32).contiguous())
         Tensor.realize(*own.values())
 
@@ -161,7 +170,11 @@ class TinyGMNet:
         n = x.shape[0]
         fx = run_stack(self.res1, self.down_x(x))
         _, c, h, w = fx.shape
-        fx = fx.reshape(1, n * c, h, w).conv2d(kernel.reshape(n * c, 1, 3, 3), groups=n * c, padding=1).reshape(n, c, h, w)
+        fx = (
+            fx.reshape(1, n * c, h, w)
+            .conv2d(kernel.reshape(n * c, 1, 3, 3), groups=n * c, padding=1)
+            .reshape(n, c, h, w)
+        )
         mask = self.mask_est[2](self.mask_est[0](fx).relu()).sigmoid()
         fx = run_stack(self.res2, fx * mask)
         fx = run_stack(self.res3, fx * chn.sigmoid())
@@ -204,4 +217,4 @@ def read_checkpoint(path: Path) -> dict[str, Tensor]:
             loaded = loaded[key]
     if not isinstance(loaded, dict) or not all(isinstance(v, Tensor) for v in loaded.values()):
         raise ValueError(f"{path}: checkpoint does not hold a state_dict of tensors")
-    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in loaded.items()}
+    return {(k[len("module.") :] if k.startswith("module.") else k): v for k, v in loaded.items()}

@@ -99,8 +99,7 @@ class _Canvas:
     def __init__(self, rng: np.random.Generator, height: int, width: int) -> None:
         self.rng, self.h, self.w = rng, height, width
         scale = float(min(height, width))
-        self.y, self.x = np.meshgrid((np.arange(height) + 0.5) / scale, (np.arange(width) + 0.5) / scale,
-                                     indexing="ij")
+        self.y, self.x = np.meshgrid((np.arange(height) + 0.5) / scale, (np.arange(width) + 0.5) / scale, indexing="ij")
         self.y = self.y.astype(np.float32)
         self.x = self.x.astype(np.float32)
         self.ymax, self.xmax = height / scale, width / scale
@@ -132,8 +131,9 @@ def _colour(rng: np.random.Generator, base: tuple[float, float, float], spread: 
     return np.clip(tint, 0.02, None)
 
 
-def _add_glow(img: np.ndarray, cv: _Canvas, cy: float, cx: float, radius: float, radiance: float,
-              colour: np.ndarray) -> None:
+def _add_glow(
+    img: np.ndarray, cv: _Canvas, cy: float, cx: float, radius: float, radiance: float, colour: np.ndarray
+) -> None:
     """A bright disc with a soft halo (light scattered around a source)."""
     d = cv.dist(cy, cx)
     core = d < radius
@@ -142,8 +142,9 @@ def _add_glow(img: np.ndarray, cv: _Canvas, cy: float, cx: float, radius: float,
     img[core] = radiance * colour
 
 
-def _sphere(img: np.ndarray, cv: _Canvas, light: tuple[float, float, float], illum: float,
-            ground_y: float | None = None) -> None:
+def _sphere(
+    img: np.ndarray, cv: _Canvas, light: tuple[float, float, float], illum: float, ground_y: float | None = None
+) -> None:
     """A glossy sphere: Lambert shading plus a Phong highlight of 5-60, and its cast shadow."""
     rng = cv.rng
     radius = float(rng.uniform(0.05, 0.16))
@@ -182,8 +183,15 @@ def _outdoor(cv: _Canvas) -> np.ndarray:
     img = img + (clouds * float(rng.uniform(1.5, 5.0)))[..., None]
     if rng.random() < 0.55:  # the sun, somewhere in the sky
         cy, cx = float(rng.uniform(0.05, 0.3)) * cv.ymax, float(rng.uniform(0.1, 0.9)) * cv.xmax
-        _add_glow(img, cv, cy, cx, float(rng.uniform(0.015, 0.04)), float(rng.uniform(200, 2000)),
-                  _colour(rng, (1.0, 0.95, 0.85), 0.05))
+        _add_glow(
+            img,
+            cv,
+            cy,
+            cx,
+            float(rng.uniform(0.015, 0.04)),
+            float(rng.uniform(200, 2000)),
+            _colour(rng, (1.0, 0.95, 0.85), 0.05),
+        )
     ground = cv.y >= horizon
     texture = cv.noise(6, 4)
     albedo = _colour(rng, (0.3, 0.35, 0.2), 0.5) * (0.3 + 0.9 * texture)[..., None]
@@ -235,16 +243,22 @@ def _indoor(cv: _Canvas) -> np.ndarray:
         img[bars] = wall * 0.2
     if rng.random() < 0.5:  # a lamp
         cy, cx = cv.point((0.05, 0.5))
-        _add_glow(img, cv, cy, cx, float(rng.uniform(0.01, 0.04)), float(rng.uniform(30, 300)),
-                  _colour(rng, (1.0, 0.85, 0.65), 0.1))
+        _add_glow(
+            img,
+            cv,
+            cy,
+            cx,
+            float(rng.uniform(0.01, 0.04)),
+            float(rng.uniform(30, 300)),
+            _colour(rng, (1.0, 0.85, 0.65), 0.1),
+        )
     light = _light_dir(rng)
     for _ in range(int(rng.integers(1, 4))):
         _sphere(img, cv, light, light_level * 1.5)
     return img
 
 
-_RENDER: dict[str, Callable[[_Canvas], np.ndarray]] = {"outdoor": _outdoor, "night": _night,
-                                                       "indoor": _indoor}
+_RENDER: dict[str, Callable[[_Canvas], np.ndarray]] = {"outdoor": _outdoor, "night": _night, "indoor": _indoor}
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -294,5 +308,5 @@ def preview(hdr: np.ndarray, exposure_stops: float = 0.0) -> np.ndarray:
 
     With ``exposure_stops = log2(PEAK)`` the whole HDR range fits (the SDR part looks darker).
     """
-    scaled = np.clip(hdr * 2.0 ** -exposure_stops, 0.0, 1.0)
+    scaled = np.clip(hdr * 2.0**-exposure_stops, 0.0, 1.0)
     return np.rint(np.power(scaled, 1.0 / GAMMA) * 255.0).astype(np.uint8)

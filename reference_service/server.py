@@ -61,8 +61,7 @@ def load_configured_backend(settings: Settings) -> Any:
     """Load the backend named in ``settings`` (imports the runtime lazily)."""
     from .backends import load_backend
 
-    return load_backend(settings.backend, checkpoint=settings.checkpoint,
-                        onnx_path=settings.onnx_path)
+    return load_backend(settings.backend, checkpoint=settings.checkpoint, onnx_path=settings.onnx_path)
 
 
 def make_predict(backend: Any) -> Predict:
@@ -95,7 +94,8 @@ class ServiceState:
         self.metrics = metrics_mod.ServiceMetrics(
             queue_depth=lambda: self.runner.queue_depth if self.runner else 0,
             in_progress=lambda: self.runner.in_progress if self.runner else 0,
-            ready=lambda: 1.0 if self.ready.is_set() else 0.0)
+            ready=lambda: 1.0 if self.ready.is_set() else 0.0,
+        )
         self.metrics.queue_capacity.set(settings.queue_size)
         self.metrics.workers.set(settings.workers)
 
@@ -105,11 +105,14 @@ class ServiceState:
         try:
             backend = self.loader(self.settings)
             self.backend_name = getattr(backend, "name", self.settings.backend)
-            runner = JobRunner(make_predict(backend), workers=self.settings.workers,
-                               queue_size=self.settings.queue_size,
-                               max_jobs=self.settings.max_jobs,
-                               job_ttl_seconds=self.settings.job_ttl_seconds,
-                               on_finish=self._job_finished)
+            runner = JobRunner(
+                make_predict(backend),
+                workers=self.settings.workers,
+                queue_size=self.settings.queue_size,
+                max_jobs=self.settings.max_jobs,
+                job_ttl_seconds=self.settings.job_ttl_seconds,
+                on_finish=self._job_finished,
+            )
             runner.start()
         except Exception as exc:  # noqa: BLE001 - reported, then the server exits
             self.load_error = f"{type(exc).__name__}: {exc}"
@@ -118,9 +121,13 @@ class ServiceState:
             return
         self.runner = runner
         self.ready.set()
-        log.info("backend %s loaded in %.2f s; %d worker(s), queue of %d; ready",
-                 self.backend_name, time.perf_counter() - started, self.settings.workers,
-                 self.settings.queue_size)
+        log.info(
+            "backend %s loaded in %.2f s; %d worker(s), queue of %d; ready",
+            self.backend_name,
+            time.perf_counter() - started,
+            self.settings.workers,
+            self.settings.queue_size,
+        )
 
     def _job_finished(self, job: Job, seconds: float) -> None:
         if job.state == "done":
@@ -132,26 +139,38 @@ class ServiceState:
 
 
 # -- responses --------------------------------------------------------------------------------
-def error_response(state: ServiceState, status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    state: ServiceState, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A JSON error body ``{"error", "message", "status"}``, counted in gmnet_errors_total."""
     state.metrics.errors.inc(code=code)
-    return JSONResponse({"error": code, "message": message, "status": status}, status_code=status,
-                        headers=headers)
+    return JSONResponse({"error": code, "message": message, "status": status}, status_code=status, headers=headers)
 
 
 def _result_headers(result: GainMapResult, backend: str) -> dict[str, str]:
-    return {"X-Gainmap-Qmax": repr(result.qmax), "X-Gainmap-Min": repr(result.gain_min),
-            "X-Gainmap-Max": repr(result.gain_max), "X-Gainmap-Bits": str(result.bits),
-            "X-Inference-Seconds": f"{result.inference_seconds:.4f}", "X-Backend": backend}
+    return {
+        "X-Gainmap-Qmax": repr(result.qmax),
+        "X-Gainmap-Min": repr(result.gain_min),
+        "X-Gainmap-Max": repr(result.gain_max),
+        "X-Gainmap-Bits": str(result.bits),
+        "X-Inference-Seconds": f"{result.inference_seconds:.4f}",
+        "X-Backend": backend,
+    }
 
 
 def _result_json(result: GainMapResult, backend: str) -> dict[str, Any]:
-    return {"qmax": result.qmax, "width": result.width, "height": result.height,
-            "bits": result.bits, "gain_min": result.gain_min, "gain_max": result.gain_max,
-            "clipped_fraction": result.clipped_fraction,
-            "inference_seconds": result.inference_seconds, "backend": backend,
-            "png_base64": base64.b64encode(result.png).decode("ascii")}
+    return {
+        "qmax": result.qmax,
+        "width": result.width,
+        "height": result.height,
+        "bits": result.bits,
+        "gain_min": result.gain_min,
+        "gain_max": result.gain_max,
+        "clipped_fraction": result.clipped_fraction,
+        "inference_seconds": result.inference_seconds,
+        "backend": backend,
+        "png_base64": base64.b64encode(result.png).decode("ascii"),
+    }
 
 
 # -- request parsing ------------------------------------------------------------------------
@@ -201,8 +220,7 @@ async def _read_body(request: Request, max_bytes: int, idle_timeout: float) -> b
             check_body_size(total, max_bytes)  # chunked uploads have no Content-Length
             chunks.append(chunk)
     except TimeoutError:
-        raise BadRequest(408, "body_timeout",
-                         f"no request body bytes for {idle_timeout:g} s") from None
+        raise BadRequest(408, "body_timeout", f"no request body bytes for {idle_timeout:g} s") from None
     except ClientDisconnect:
         raise ClientGone() from None
     return b"".join(chunks)
@@ -213,14 +231,11 @@ async def _accept_image(request: Request, state: ServiceState, *, keep: bool) ->
     if not state.ready.is_set() or state.runner is None:
         raise BadRequest(503, "not_ready", "the backend is still loading; retry shortly")
     check_content_type(request.headers.get("content-type"))
-    body = await _read_body(request, state.settings.max_body_bytes,
-                            state.settings.body_timeout_seconds)
-    image = await anyio.to_thread.run_sync(decode_image, body, state.settings.max_pixels,
-                                           limiter=state.decode_limiter)
+    body = await _read_body(request, state.settings.max_body_bytes, state.settings.body_timeout_seconds)
+    image = await anyio.to_thread.run_sync(decode_image, body, state.settings.max_pixels, limiter=state.decode_limiter)
     height, width = image.shape[:2]
     if height < MIN_SIDE or width < MIN_SIDE:
-        raise ImageError(422, "image_too_small",
-                         f"image is {width}x{height}; both sides must be at least {MIN_SIDE}")
+        raise ImageError(422, "image_too_small", f"image is {width}x{height}; both sides must be at least {MIN_SIDE}")
     _, bits = _options(request)
     try:
         job = state.runner.submit(image, bits, keep=keep)
@@ -264,8 +279,7 @@ async def _finished_or_gone(request: Request, job: Job) -> bool:
     still runs to completion: a running inference cannot be interrupted)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[Job] = loop.create_future()
-    job.add_done_callback(lambda j: loop.call_soon_threadsafe(
-        lambda: done.done() or done.set_result(j)))
+    job.add_done_callback(lambda j: loop.call_soon_threadsafe(lambda: done.done() or done.set_result(j)))
     gone = asyncio.ensure_future(_until_disconnected(request))
     try:
         await asyncio.wait({done, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -291,10 +305,10 @@ async def gainmap(request: Request) -> Response:
     if fmt == "json":
         return JSONResponse(_result_json(job.result, state.backend_name))
     if fmt == "npy":
-        return Response(job.result.npy, media_type="application/x-npy",
-                        headers=_result_headers(job.result, state.backend_name))
-    return Response(job.result.png, media_type="image/png",
-                    headers=_result_headers(job.result, state.backend_name))
+        return Response(
+            job.result.npy, media_type="application/x-npy", headers=_result_headers(job.result, state.backend_name)
+        )
+    return Response(job.result.png, media_type="image/png", headers=_result_headers(job.result, state.backend_name))
 
 
 async def create_job(request: Request) -> Response:
@@ -308,8 +322,7 @@ async def create_job(request: Request) -> Response:
     except ClientGone:
         return _client_gone(state, request, "mid-upload")
     href = f"/v1/jobs/{job.id}"
-    return JSONResponse({"id": job.id, "status": job.state, "href": href}, status_code=202,
-                        headers={"Location": href})
+    return JSONResponse({"id": job.id, "status": job.state, "href": href}, status_code=202, headers={"Location": href})
 
 
 def _find_job(request: Request) -> tuple[ServiceState, Job | None]:
@@ -323,8 +336,7 @@ async def get_job(request: Request) -> Response:
     """GET /v1/jobs/{id}: status, and the result (base64 PNG) once done."""
     state, job = _find_job(request)
     if job is None:
-        return error_response(state, 404, "job_not_found",
-                              "no such job (unknown id, or expired after GMNET_JOB_TTL)")
+        return error_response(state, 404, "job_not_found", "no such job (unknown id, or expired after GMNET_JOB_TTL)")
     body = job.to_dict()
     if job.state in ("done", "failed"):
         job.fetched = True  # collected: may now be evicted to make room
@@ -341,33 +353,38 @@ async def get_job_result(request: Request) -> Response:
     if fmt not in ("png", "npy"):
         return error_response(state, 400, "bad_parameter", f"format={fmt!r}: use png or npy")
     if job is None:
-        return error_response(state, 404, "job_not_found",
-                              "no such job (unknown id, or expired after GMNET_JOB_TTL)")
+        return error_response(state, 404, "job_not_found", "no such job (unknown id, or expired after GMNET_JOB_TTL)")
     if job.state == "failed":
         return error_response(state, 409, "job_failed", job.error or "inference failed")
     if job.result is None:
-        return error_response(state, 409, "job_not_done", f"job is {job.state}",
-                              {"Retry-After": "1"})
+        return error_response(state, 409, "job_not_done", f"job is {job.state}", {"Retry-After": "1"})
     job.fetched = True
     if fmt == "npy":
-        return Response(job.result.npy, media_type="application/x-npy",
-                        headers=_result_headers(job.result, state.backend_name))
-    return Response(job.result.png, media_type="image/png",
-                    headers=_result_headers(job.result, state.backend_name))
+        return Response(
+            job.result.npy, media_type="application/x-npy", headers=_result_headers(job.result, state.backend_name)
+        )
+    return Response(job.result.png, media_type="image/png", headers=_result_headers(job.result, state.backend_name))
 
 
 async def healthz(request: Request) -> Response:
     """GET /healthz: 200 when the backend is loaded, else 503."""
     state = _state(request)
     if state.ready.is_set() and state.runner is not None:
-        return JSONResponse({"status": "ok", "backend": state.backend_name,
-                             "queue_depth": state.runner.queue_depth,
-                             "queue_capacity": state.settings.queue_size,
-                             "in_progress": state.runner.in_progress})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "backend": state.backend_name,
+                "queue_depth": state.runner.queue_depth,
+                "queue_capacity": state.settings.queue_size,
+                "in_progress": state.runner.in_progress,
+            }
+        )
     status = "failed" if state.load_error else "loading"
-    return JSONResponse({"status": status, "backend": state.settings.backend,
-                         "error": state.load_error}, status_code=503,
-                        headers={"Retry-After": "1"})
+    return JSONResponse(
+        {"status": status, "backend": state.settings.backend, "error": state.load_error},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 async def metrics(request: Request) -> Response:
@@ -415,8 +432,7 @@ class MetricsMiddleware:
             m = self.state.metrics
             m.requests.inc(route=route, method=scope["method"], status=str(status["code"]))
             m.latency.observe(elapsed, route=route)
-            log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status["code"],
-                     elapsed * 1000)
+            log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status["code"], elapsed * 1000)
 
         async def send_wrapper(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -451,9 +467,14 @@ class AdmissionMiddleware:
         if self.in_flight >= limit:
             self.state.metrics.errors.inc(code="too_many_uploads")
             response = JSONResponse(
-                {"error": "too_many_uploads", "status": 503,
-                 "message": f"{limit} uploads are already in progress; retry shortly"},
-                status_code=503, headers={"Retry-After": "1"})
+                {
+                    "error": "too_many_uploads",
+                    "status": 503,
+                    "message": f"{limit} uploads are already in progress; retry shortly",
+                },
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
             await response(scope, receive, send)
             return
         self.in_flight += 1
@@ -466,8 +487,12 @@ class AdmissionMiddleware:
 async def _not_found(request: Request, exc: Exception) -> Response:
     code = getattr(exc, "status_code", 404)
     name = "method_not_allowed" if code == 405 else "not_found"
-    return error_response(_state(request), code, name, f"{request.method} {request.url.path}: "
-                          f"{'method not allowed' if code == 405 else 'no such endpoint'}")
+    return error_response(
+        _state(request),
+        code,
+        name,
+        f"{request.method} {request.url.path}: {'method not allowed' if code == 405 else 'no such endpoint'}",
+    )
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -475,33 +500,37 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(_state(request), 500, "internal_error", "internal server error")
 
 
-def create_app(settings: Settings, loader: BackendLoader = load_configured_backend
-               ) -> tuple[MetricsMiddleware, ServiceState]:
+def create_app(
+    settings: Settings, loader: BackendLoader = load_configured_backend
+) -> tuple[MetricsMiddleware, ServiceState]:
     """Build the ASGI application; returns (app, state). The backend loads at lifespan start."""
     state = ServiceState(settings, loader)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette):  # type: ignore[no-untyped-def]
-        state.loader_thread = threading.Thread(target=state.load, name="gmnet-backend-loader",
-                                               daemon=True)
+        state.loader_thread = threading.Thread(target=state.load, name="gmnet-backend-loader", daemon=True)
         state.loader_thread.start()
         yield
         runner = state.runner
         if runner is not None:
             pending = runner.unfinished
             log.info("shutting down: finishing %d accepted job(s)", pending)
-            drained = await anyio.to_thread.run_sync(runner.close_and_drain,
-                                                     settings.drain_timeout_seconds)
+            drained = await anyio.to_thread.run_sync(runner.close_and_drain, settings.drain_timeout_seconds)
             if not drained:
                 state.drain_incomplete = True
-                log.error("shutdown: %d accepted job(s) unfinished after %.0f s",
-                          runner.unfinished, settings.drain_timeout_seconds)
+                log.error(
+                    "shutdown: %d accepted job(s) unfinished after %.0f s",
+                    runner.unfinished,
+                    settings.drain_timeout_seconds,
+                )
             else:
                 log.info("shutdown: all accepted jobs finished")
 
-    app = Starlette(routes=ROUTES, lifespan=lifespan,
-                    exception_handlers={404: _not_found, 405: _not_found,
-                                        Exception: _internal_error})
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={404: _not_found, 405: _not_found, Exception: _internal_error},
+    )
     app.state.service = state
     return MetricsMiddleware(AdmissionMiddleware(app, state), state), state
 
@@ -540,16 +569,26 @@ def serve(settings: Settings, loader: BackendLoader = load_configured_backend) -
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     _configure_pillow(settings.max_pixels)
     app, state = create_app(settings, loader)
-    protocol = guarded_protocol(header_timeout=settings.header_timeout_seconds,
-                                max_connections=settings.max_connections,
-                                on_drop=lambda reason: state.metrics.dropped.inc(reason=reason))
+    protocol = guarded_protocol(
+        header_timeout=settings.header_timeout_seconds,
+        max_connections=settings.max_connections,
+        on_drop=lambda reason: state.metrics.dropped.inc(reason=reason),
+    )
     # Connection limits live in the protocol (open connections) and AdmissionMiddleware
     # (uploads in flight), not in uvicorn's limit_concurrency, which counts idle and half-open
     # connections too and so lets slow clients starve /healthz.
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
-                            access_log=False, server_header=False, lifespan="on",
-                            timeout_keep_alive=5, http=protocol,
-                            h11_max_incomplete_event_size=settings.max_header_bytes)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+        timeout_keep_alive=5,
+        http=protocol,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+    )
     server = uvicorn.Server(config)
     state.on_fatal = lambda: setattr(server, "should_exit", True)
     # uvicorn re-raises the captured signal after a graceful shutdown; with a no-op handler in

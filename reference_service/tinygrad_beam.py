@@ -75,7 +75,7 @@ def install(path: Path) -> int:
         if opts is None:
             return hand_coded_optimizations(s)
         ret = s.copy()
-        for opt in opts[len(s.applied_opts):]:
+        for opt in opts[len(s.applied_opts) :]:
             ret.apply_opt(opt)
         return ret
 
@@ -97,12 +97,20 @@ def export(cachedb: Path, output: Path, amt: int) -> int:
 
     connection = sqlite3.connect(f"file:{cachedb}?mode=ro", uri=True)
     try:
-        rows = connection.execute(f"SELECT ast, amt, allow_test_size, device, suffix, val FROM 'beam_search_{VERSION}' "
-                                  "WHERE amt = ?", (amt,)).fetchall()
+        rows = connection.execute(
+            f"SELECT ast, amt, allow_test_size, device, suffix, val FROM 'beam_search_{VERSION}' WHERE amt = ?", (amt,)
+        ).fetchall()
     finally:
         connection.close()
-    kernels = {table_key(ast, n, bool(test), device, suffix): opts_to_json(pickle.loads(val))
-               for ast, n, test, device, suffix, val in rows}
-    output.write_text(json.dumps({"schema": SCHEMA, "tinygrad": version("tinygrad"), "amt": amt,
-                                  "kernels": dict(sorted(kernels.items()))}, indent=1) + "\n")
+    kernels = {
+        table_key(ast, n, bool(test), device, suffix): opts_to_json(pickle.loads(val))
+        for ast, n, test, device, suffix, val in rows
+    }
+    output.write_text(
+        json.dumps(
+            {"schema": SCHEMA, "tinygrad": version("tinygrad"), "amt": amt, "kernels": dict(sorted(kernels.items()))},
+            indent=1,
+        )
+        + "\n"
+    )
     return len(kernels)

@@ -82,14 +82,19 @@ def make_case(name: str) -> np.ndarray:
         # a bright elliptical "face" over a vertical gradient background, with a little seeded texture
         face = ((yy - 0.45) / 0.3) ** 2 + ((xx - 0.5) / 0.28) ** 2 < 1.0
         noise = np.random.default_rng(3).random((h, w))
-        img = np.stack([0.2 + 0.6 * face + 0.1 * yy, 0.15 + 0.45 * face + 0.05 * noise, 0.3 * (1 - yy) + 0.3 * face], axis=2)
+        img = np.stack(
+            [0.2 + 0.6 * face + 0.1 * yy, 0.15 + 0.45 * face + 0.05 * noise, 0.3 * (1 - yy) + 0.3 * face], axis=2
+        )
     elif name == "landscape":
         # sky gradient above a sinusoidal horizon, a sun disc, textured ground
         horizon = 0.55 + 0.08 * np.sin(6.0 * xx)
         sky, sun = yy < horizon, (yy - 0.2) ** 2 + (xx - 0.75) ** 2 < 0.01
         noise = np.random.default_rng(4).random((h, w))
-        img = np.where(sky[..., None], np.stack([0.4 + 0.4 * yy, 0.6 + 0.3 * yy, np.full((h, w), 0.95)], axis=2),
-                       np.stack([0.2 + 0.2 * noise, 0.45 + 0.2 * noise, 0.1 + 0.1 * noise], axis=2))
+        img = np.where(
+            sky[..., None],
+            np.stack([0.4 + 0.4 * yy, 0.6 + 0.3 * yy, np.full((h, w), 0.95)], axis=2),
+            np.stack([0.2 + 0.2 * noise, 0.45 + 0.2 * noise, 0.1 + 0.1 * noise], axis=2),
+        )
         img = np.where(sun[..., None], 1.0, img)
     else:
         raise KeyError(name)
@@ -124,8 +129,15 @@ def _filter2(image: np.ndarray, taps: np.ndarray) -> np.ndarray:
     return sum(taps[i] * rows[:, i : rows.shape[1] - k + 1 + i] for i in range(k))
 
 
-def ssim(reference: np.ndarray, test: np.ndarray, data_range: float | None = None,
-         window: int = 11, sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03) -> float:
+def ssim(
+    reference: np.ndarray,
+    test: np.ndarray,
+    data_range: float | None = None,
+    window: int = 11,
+    sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+) -> float:
     """Mean SSIM (Wang et al. 2004) of two 2-D arrays with gaussian weights over the valid region."""
     ref, tst = _pair(reference, test)
     if ref.ndim != 2 or min(ref.shape) < window:
@@ -166,8 +178,9 @@ class PngAgreement:
     pixels: int
 
 
-def png_agreement(golden_map: np.ndarray, golden_qmax: float, gain_map: np.ndarray, qmax: float,
-                  bits: int) -> PngAgreement:
+def png_agreement(
+    golden_map: np.ndarray, golden_qmax: float, gain_map: np.ndarray, qmax: float, bits: int
+) -> PngAgreement:
     """Compare the PNGs the service would return for the golden and for ``gain_map``."""
     ref, out = png_levels(golden_map, golden_qmax, bits), png_levels(gain_map, qmax, bits)
     diff = np.abs(ref - out)
@@ -202,8 +215,19 @@ def compare(case: str, golden: dict, gain_map: np.ndarray, qmax: float, seconds:
     failures = []
     if gain_map.shape != ref.shape:
         failures.append(f"shape {gain_map.shape} != golden {ref.shape}")
-        return CaseResult(case, list(gain_map.shape), float("nan"), float("nan"), float("nan"), float("nan"),
-                          float(qmax), float(golden["qmax"]), float("nan"), seconds, failures)
+        return CaseResult(
+            case,
+            list(gain_map.shape),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            float(qmax),
+            float(golden["qmax"]),
+            float("nan"),
+            seconds,
+            failures,
+        )
     out = np.asarray(gain_map, dtype=np.float64)
     rng = float(np.ptp(ref))
     err = np.abs(out - ref)
@@ -229,10 +253,24 @@ def compare(case: str, golden: dict, gain_map: np.ndarray, qmax: float, seconds:
         failures.append("golden's 16-bit PNG is constant: a PNG comparison would say nothing")
     for png in pngs:
         if png.max_level_diff > PNG_MAX_LEVEL_DIFF:
-            failures.append(f"{png.bits}-bit PNG differs by {png.max_level_diff} levels (> {PNG_MAX_LEVEL_DIFF}) "
-                            f"at {png.differing_pixels} pixels")
-    return CaseResult(case, list(out.shape), p, s, float(err.max()), float(err.max() / rng), float(qmax), q_ref,
-                      float(q_rel), seconds, failures, pngs)
+            failures.append(
+                f"{png.bits}-bit PNG differs by {png.max_level_diff} levels (> {PNG_MAX_LEVEL_DIFF}) "
+                f"at {png.differing_pixels} pixels"
+            )
+    return CaseResult(
+        case,
+        list(out.shape),
+        p,
+        s,
+        float(err.max()),
+        float(err.max() / rng),
+        float(qmax),
+        q_ref,
+        float(q_rel),
+        seconds,
+        failures,
+        pngs,
+    )
 
 
 # ----------------------------------------------------------------------------- goldens
@@ -245,7 +283,9 @@ def load_golden(case: str, directory: Path = GOLDENS) -> dict:
     """Load one golden as a dict of arrays. Raises :class:`GoldenError` naming the file if missing/invalid."""
     path = golden_path(case, directory)
     if not path.is_file():
-        raise GoldenError(f"{path}: golden missing (regenerate with torch: python -m reference_service.verify --regenerate)")
+        raise GoldenError(
+            f"{path}: golden missing (regenerate with torch: python -m reference_service.verify --regenerate)"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             golden = {k: data[k] for k in data.files}
@@ -256,7 +296,9 @@ def load_golden(case: str, directory: Path = GOLDENS) -> dict:
         raise GoldenError(f"{path}: golden lacks {sorted(missing)}")
     h, w = CASES[case]
     if golden["image"].shape != (h, w, 3) or golden["gain_map"].shape != (h, w):
-        raise GoldenError(f"{path}: golden shapes {golden['image'].shape}/{golden['gain_map'].shape} do not match case {h}x{w}")
+        raise GoldenError(
+            f"{path}: golden shapes {golden['image'].shape}/{golden['gain_map'].shape} do not match case {h}x{w}"
+        )
     return golden
 
 
@@ -278,8 +320,15 @@ def regenerate_goldens(directory: Path = GOLDENS, checkpoint: Path | None = None
         fd, tmp = tempfile.mkstemp(prefix=case, suffix=".npz", dir=directory)
         os.close(fd)
         try:
-            np.savez_compressed(tmp, image=image, thumbnail=thumb, gain_map=gain_map, qmax=np.float64(qmax),
-                                checkpoint_sha256=np.str_(digest), torch_version=np.str_(torch.__version__))
+            np.savez_compressed(
+                tmp,
+                image=image,
+                thumbnail=thumb,
+                gain_map=gain_map,
+                qmax=np.float64(qmax),
+                checkpoint_sha256=np.str_(digest),
+                torch_version=np.str_(torch.__version__),
+            )
             os.chmod(tmp, 0o644)
             os.replace(tmp, golden_path(case, directory))
         except BaseException:
@@ -309,10 +358,19 @@ def run(backends: list[str] | None = None, directory: Path = GOLDENS) -> dict:
 
     goldens = {case: load_golden(case, directory) for case in CASES}
     installed = available_backends()
-    report: dict = {"schema": 1, "bars": {"psnr_min_db": PSNR_MIN_DB, "ssim_min": SSIM_MIN, "atol": ATOL,
-                                          "qmax_rtol": QMAX_RTOL, "png_max_level_diff": PNG_MAX_LEVEL_DIFF},
-                    "checkpoint_sha256": str(goldens["gradient"].get("checkpoint_sha256", "")),
-                    "machine": machine(), "backends": {}}
+    report: dict = {
+        "schema": 1,
+        "bars": {
+            "psnr_min_db": PSNR_MIN_DB,
+            "ssim_min": SSIM_MIN,
+            "atol": ATOL,
+            "qmax_rtol": QMAX_RTOL,
+            "png_max_level_diff": PNG_MAX_LEVEL_DIFF,
+        },
+        "checkpoint_sha256": str(goldens["gradient"].get("checkpoint_sha256", "")),
+        "machine": machine(),
+        "backends": {},
+    }
     for name in backends or list(BACKENDS):
         entry: dict = {"available": name in installed}
         if name in installed:
@@ -348,8 +406,13 @@ def machine() -> dict:
                 mem = round(int(line.split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "mem_gib": mem, "python": platform.python_version(),
-            "platform": platform.platform()}
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "mem_gib": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def _png_cell(r: dict, bits: int) -> str:
@@ -362,17 +425,23 @@ def _png_cell(r: dict, bits: int) -> str:
 def render_markdown(report: dict, command: str) -> str:
     """Markdown table of ``report`` (as returned by :func:`run`)."""
     m = report["machine"]
-    lines = ["# GMNet backend verification vs the torch reference", "",
-             f"Command: `{command}`  ", f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB, "
-             f"Python {m['python']}, {m['platform']}  ",
-             f"Goldens: torch outputs of checkpoint sha256 `{report.get('checkpoint_sha256', '')[:16]}…`.  ",
-             f"Bars: the service's 8-bit and 16-bit gain-map PNGs within {PNG_MAX_LEVEL_DIFF} level of the golden's "
-             f"everywhere; PSNR >= {PSNR_MIN_DB} dB and SSIM >= {SSIM_MIN} (both with data_range = golden "
-             f"peak-to-peak), allclose atol {ATOL} (absolute and relative to range), qmax relative error <= {QMAX_RTOL}.",
-             "", "PNG columns: largest level difference / pixels that differ (distinct levels in the golden's PNG).", "",
-             "| backend | case | shape | 8-bit PNG | 16-bit PNG | PSNR (dB) | SSIM | max abs err | max err / range | "
-             "qmax rel err | pass |",
-             "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        "# GMNet backend verification vs the torch reference",
+        "",
+        f"Command: `{command}`  ",
+        f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB, "
+        f"Python {m['python']}, {m['platform']}  ",
+        f"Goldens: torch outputs of checkpoint sha256 `{report.get('checkpoint_sha256', '')[:16]}…`.  ",
+        f"Bars: the service's 8-bit and 16-bit gain-map PNGs within {PNG_MAX_LEVEL_DIFF} level of the golden's "
+        f"everywhere; PSNR >= {PSNR_MIN_DB} dB and SSIM >= {SSIM_MIN} (both with data_range = golden "
+        f"peak-to-peak), allclose atol {ATOL} (absolute and relative to range), qmax relative error <= {QMAX_RTOL}.",
+        "",
+        "PNG columns: largest level difference / pixels that differ (distinct levels in the golden's PNG).",
+        "",
+        "| backend | case | shape | 8-bit PNG | 16-bit PNG | PSNR (dB) | SSIM | max abs err | max err / range | "
+        "qmax rel err | pass |",
+        "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     for name, entry in report["backends"].items():
         if not entry["available"]:
             lines.append(f"| {name} | - | - | - | - | - | - | - | - | - | not installed |")
@@ -381,9 +450,11 @@ def render_markdown(report: dict, command: str) -> str:
             lines.append(f"| {name} | - | - | - | - | - | - | - | - | - | FAILED: {entry['error']} |")
             continue
         for case, r in entry["cases"].items():
-            lines.append(f"| {name} | {case} | {r['shape'][0]}x{r['shape'][1]} | {_png_cell(r, 8)} | {_png_cell(r, 16)} | "
-                         f"{r['psnr_db']:.1f} | {r['ssim']:.10f} | {r['max_abs_err']:.3g} | {r['max_rel_err']:.3g} | "
-                         f"{r['qmax_rel_err']:.3g} | {'yes' if r['passed'] else 'NO: ' + '; '.join(r['failures'])} |")
+            lines.append(
+                f"| {name} | {case} | {r['shape'][0]}x{r['shape'][1]} | {_png_cell(r, 8)} | {_png_cell(r, 16)} | "
+                f"{r['psnr_db']:.1f} | {r['ssim']:.10f} | {r['max_abs_err']:.3g} | {r['max_rel_err']:.3g} | "
+                f"{r['qmax_rel_err']:.3g} | {'yes' if r['passed'] else 'NO: ' + '; '.join(r['failures'])} |"
+            )
     lines += ["", f"Overall: {'PASS' if report['passed'] else 'FAIL'}", ""]
     return "\n".join(lines)
 
@@ -404,11 +475,16 @@ def write_atomic(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: verify installed backends against the goldens (or regenerate them)."""
-    parser = argparse.ArgumentParser(prog="python -m reference_service.verify",
-                                     description="Compare GMNet backends with the torch goldens.")
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_service.verify", description="Compare GMNet backends with the torch goldens."
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    parser.add_argument("--backend", action="append", choices=("onnxruntime", "tinygrad", "torch"),
-                        help="backend to verify (repeatable; default: all installed)")
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=("onnxruntime", "tinygrad", "torch"),
+        help="backend to verify (repeatable; default: all installed)",
+    )
     parser.add_argument("--regenerate", action="store_true", help="rewrite the goldens with torch (dev only)")
     parser.add_argument("--report-dir", type=Path, help="also write verification.md and verification.json here")
     parser.add_argument("--goldens", type=Path, default=GOLDENS, help="golden directory (default: the bundled goldens)")

@@ -40,7 +40,9 @@ def pytest_collection_modifyitems(config, items):
         if "network" in item.keywords and not pypi_reachable():
             item.add_marker(pytest.mark.skip(reason="needs PyPI (pypi.org:443 unreachable from this machine)"))
         if "docker" in item.keywords and not docker_available():
-            item.add_marker(pytest.mark.skip(reason="needs a Docker engine (`docker info` fails; run docker/engine.sh)"))
+            item.add_marker(
+                pytest.mark.skip(reason="needs a Docker engine (`docker info` fails; run docker/engine.sh)")
+            )
 
 
 @pytest.fixture

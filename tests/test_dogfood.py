@@ -16,17 +16,26 @@ from depaudit.scan import scan_lock
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("selection", [Selection(), Selection(all_extras=True)], ids=["production", "with-service-extra"])
+@pytest.mark.parametrize(
+    "selection", [Selection(), Selection(all_extras=True)], ids=["production", "with-service-extra"]
+)
 def test_own_lock_has_no_accelerator_on_any_target(selection):
     report = scan_lock(ROOT / "uv.lock", offline=True, cache_dir=None, selection=selection)
-    assert [t.target.name for t in report.targets if t.supported] == ["linux-x86_64", "linux-aarch64", "macos-arm64", "windows-amd64"]
+    assert [t.target.name for t in report.targets if t.supported] == [
+        "linux-x86_64",
+        "linux-aarch64",
+        "macos-arm64",
+        "windows-amd64",
+    ]
     for target in report.targets:
         assert [p.name for p in target.packages if p.accelerator] == [], target.target.name
         assert "torch" not in {p.name for p in target.packages}
 
 
 def test_dev_group_is_where_torch_lives():
-    report = scan_lock(ROOT / "uv.lock", offline=True, cache_dir=None, selection=Selection(groups=("dev",)), targets=["linux-x86_64"])
+    report = scan_lock(
+        ROOT / "uv.lock", offline=True, cache_dir=None, selection=Selection(groups=("dev",)), targets=["linux-x86_64"]
+    )
     assert "torch" in {p.name for p in report.targets[0].packages}
 
 
@@ -41,19 +50,56 @@ def sink(tmp_path: Path) -> Path:
 
 
 def test_cli_gate_uses_tool_depaudit_from_pyproject(sink: Path):
-    proc = subprocess.run([sys.executable, "-m", "depaudit", "scan", str(ROOT / "uv.lock"), "--offline", "--format", "json",
-                           "-o", str(sink)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "depaudit",
+            "scan",
+            str(ROOT / "uv.lock"),
+            "--offline",
+            "--format",
+            "json",
+            "-o",
+            str(sink),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
-    dev = subprocess.run([sys.executable, "-m", "depaudit", "scan", str(ROOT / "uv.lock"), "--offline", "--dev",
-                          "-t", "linux-x86_64", "--format", "json", "-o", str(sink)], capture_output=True, text=True, timeout=120)
+    dev = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "depaudit",
+            "scan",
+            str(ROOT / "uv.lock"),
+            "--offline",
+            "--dev",
+            "-t",
+            "linux-x86_64",
+            "--format",
+            "json",
+            "-o",
+            str(sink),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert dev.returncode == 1 and "accelerator" in dev.stderr  # max-accelerator = "0" comes from [tool.depaudit]
 
 
 @pytest.mark.network
 def test_lock_is_in_sync_with_pyproject():
     uv = Path(sys.executable).parent / "uv"
-    proc = subprocess.run([str(uv) if uv.exists() else "uv", "lock", "--check", "--project", str(ROOT)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(uv) if uv.exists() else "uv", "lock", "--check", "--project", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -69,8 +115,9 @@ def test_dev_null_is_still_a_character_device():
 def test_dev_group_caveat_in_the_readme_matches_the_lock():
     """README's Dogfood section says the dev group still locks PyPI's CUDA torch (the CPU index cannot be
     reached to lock against here). When the lock changes, this fails and the README must change too."""
-    report = scan_lock(ROOT / "uv.lock", offline=True, cache_dir=None, selection=Selection(groups=("dev",)),
-                       targets=["linux-x86_64"])
+    report = scan_lock(
+        ROOT / "uv.lock", offline=True, cache_dir=None, selection=Selection(groups=("dev",)), targets=["linux-x86_64"]
+    )
     accelerators = {p.name for p in report.targets[0].packages if p.accelerator}
     assert "torch" in accelerators and any(n.startswith("nvidia-") for n in accelerators)
     assert "**The dev group is not fixed in the lock, and we say so.**" in (ROOT / "README.md").read_text()
@@ -92,15 +139,19 @@ def _fake_repo(tmp_path: Path, engine_exit: int) -> Path:
 def test_ci_run_fails_when_ci_is_set_and_the_engine_does_not_start(tmp_path: Path):
     repo = _fake_repo(tmp_path, engine_exit=1)
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    failed = subprocess.run(["bash", str(repo / ".ci" / "run")], capture_output=True, text=True, timeout=60,
-                            env={**env, "CI": "true"})
+    failed = subprocess.run(
+        ["bash", str(repo / ".ci" / "run")], capture_output=True, text=True, timeout=60, env={**env, "CI": "true"}
+    )
     assert failed.returncode != 0 and "tests ran" not in failed.stdout
     assert "CI is set and the Docker engine did not start" in failed.stderr
-    local = subprocess.run(["bash", str(repo / ".ci" / "run"), "-x"], capture_output=True, text=True, timeout=60, env=env)
+    local = subprocess.run(
+        ["bash", str(repo / ".ci" / "run"), "-x"], capture_output=True, text=True, timeout=60, env=env
+    )
     assert local.returncode == 0 and local.stdout == "tests ran -x\n" and "warning: no Docker engine" in local.stderr
     started = _fake_repo(tmp_path / "ok", engine_exit=0)
-    ran = subprocess.run(["bash", str(started / ".ci" / "run")], capture_output=True, text=True, timeout=60,
-                         env={**env, "CI": "true"})
+    ran = subprocess.run(
+        ["bash", str(started / ".ci" / "run")], capture_output=True, text=True, timeout=60, env={**env, "CI": "true"}
+    )
     assert ran.returncode == 0 and ran.stdout == "tests ran \n"
 
 
@@ -118,8 +169,12 @@ def test_scripts_check_finds_accelerator_distributions(tmp_path: Path):
     stubs = [build_wheel(wheels, "nvidia-cublas", "13.0.0"), build_wheel(wheels, "triton", "3.4.0")]
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", *map(str, stubs)],
-                   check=True, timeout=120, env={**os.environ, "PIP_FIND_LINKS": "", "PIP_CONSTRAINT": ""})
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", *map(str, stubs)],
+        check=True,
+        timeout=120,
+        env={**os.environ, "PIP_FIND_LINKS": "", "PIP_CONSTRAINT": ""},
+    )
     dirty = subprocess.run([str(venv / "bin" / "python"), str(check)], capture_output=True, text=True, timeout=60)
     assert dirty.returncode == 1
     assert "holds accelerator wheels: nvidia-cublas 13.0.0, triton 3.4.0" in dirty.stderr

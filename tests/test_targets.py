@@ -87,7 +87,9 @@ def test_macos_defaults_uv_names_13_preset_14():
     assert make_target("macos-arm64", "3.12").tags[0] == "cp312-cp312-macosx_14_0_arm64"
     assert make_target("macos", "3.12").tags[0] == "cp312-cp312-macosx_14_0_arm64"
     # $MACOSX_DEPLOYMENT_TARGET (as uv reads it) moves the uv names only; --macos moves both
-    assert make_target("aarch64-apple-darwin", "3.12", deployment_target="12.3").tags[0] == "cp312-cp312-macosx_12_0_arm64"
+    assert (
+        make_target("aarch64-apple-darwin", "3.12", deployment_target="12.3").tags[0] == "cp312-cp312-macosx_12_0_arm64"
+    )
     assert make_target("macos-arm64", "3.12", deployment_target="12.3").tags[0] == "cp312-cp312-macosx_14_0_arm64"
     assert make_target("macos-arm64", "3.12", macos="15.1").tags[0] == "cp312-cp312-macosx_15_0_arm64"
     assert make_target("aarch64-apple-darwin", "3.12", macos="15.1", deployment_target="12.0").tags[0] == (
@@ -113,8 +115,11 @@ def test_marker_environments():
 
 
 def test_aliases_mean_the_uv_names():
-    for alias, name in [("linux-x86_64", "x86_64-unknown-linux-gnu"), ("windows-amd64", "x86_64-pc-windows-msvc"),
-                        ("linux-aarch64", "aarch64-unknown-linux-gnu")]:
+    for alias, name in [
+        ("linux-x86_64", "x86_64-unknown-linux-gnu"),
+        ("windows-amd64", "x86_64-pc-windows-msvc"),
+        ("linux-aarch64", "aarch64-unknown-linux-gnu"),
+    ]:
         assert make_target(alias).tags == make_target(name).tags
         assert make_target(alias).environment == make_target(name).environment
     # macos-arm64 is aarch64-apple-darwin at macOS 14.0 (its version as depaudit always measured it)
@@ -130,7 +135,9 @@ def test_free_threaded_python():
     assert not any("-abi3-" in t for t in target.tags)  # the stable ABI does not load free-threaded
 
 
-@pytest.mark.parametrize("bad", ["solaris-sparc", "x86_64-manylinux_2_4", "aarch64-manylinux_2_12", "arm64-apple-ios", ""])
+@pytest.mark.parametrize(
+    "bad", ["solaris-sparc", "x86_64-manylinux_2_4", "aarch64-manylinux_2_12", "arm64-apple-ios", ""]
+)
 def test_unknown_platform_is_a_usage_error_naming_the_choices(bad):
     with pytest.raises(UsageError, match="unknown target") as info:
         parse_platform(bad)
@@ -143,6 +150,8 @@ def test_bad_python_is_a_usage_error(bad):
         make_target("linux-x86_64", bad)
 
 
-@pytest.mark.parametrize("spec,expected", [(">=3.11", "3.11"), (">=3.10,<3.13", "3.10"), ("~=3.12.1", "3.12"), (None, "3.11")])
+@pytest.mark.parametrize(
+    "spec,expected", [(">=3.11", "3.11"), (">=3.10,<3.13", "3.10"), ("~=3.12.1", "3.12"), (None, "3.11")]
+)
 def test_python_from_requires(spec, expected):
     assert python_from_requires(spec) == expected

@@ -60,7 +60,7 @@ def is_cuda_runtime(name: str) -> bool:
 
 
 def torch_build_label(name: str, version: str | None, pulls_cuda_runtime: bool, *, edges_known: bool) -> str | None:
-    """"torch-cuda" for a torch-family package without an accelerator local label whose own build is a
+    """ "torch-cuda" for a torch-family package without an accelerator local label whose own build is a
     CUDA one (see the module docstring), else None. `pulls_cuda_runtime`: with `edges_known` (uv.lock),
     whether the package's own active edges reach a CUDA runtime wheel; without (pylock.toml), whether
     the target installs a binary CUDA runtime wheel, which counts only for `CUDA_CARRIERS`."""
@@ -71,4 +71,3 @@ def torch_build_label(name: str, version: str | None, pulls_cuda_runtime: bool, 
     if not edges_known and name not in CUDA_CARRIERS:
         return None
     return "torch-cuda"
-

@@ -20,7 +20,18 @@ from depaudit.analysis.accelerators import accelerator_family, is_cuda_runtime, 
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator, normalize_extra
 from depaudit.versions import InvalidSpecifier, specifier_set_contains
 from depaudit.errors import InputError, UsageError
-from depaudit.model import Dependency, InstalledPackage, InstallScope, Lock, Package, Selection, Target, Via, Wheel, wheel_tags
+from depaudit.model import (
+    Dependency,
+    InstalledPackage,
+    InstallScope,
+    Lock,
+    Package,
+    Selection,
+    Target,
+    Via,
+    Wheel,
+    wheel_tags,
+)
 
 _TAG_RANKS: dict[tuple[str, str], dict[str, int]] = {}
 WORKSPACE_ROOT = "(workspace root)"  # names the virtual root in paths from its own dependency groups
@@ -70,13 +81,20 @@ def select_members(lock: Lock, selection: Selection) -> Members:
     groups: dict[int, tuple[str, ...]] = {}
     for i in roots + ((group_root,) if group_root is not None else ()):
         defined = [g for g, _ in lock.packages[i].dependency_groups]
-        groups[i] = tuple(g for g in defined if (selection.all_groups or g in wanted_groups)
-                          and _includes_group(lock, kind, roots, i, g))
-    manifest = tuple(g for g, _ in lock.manifest_groups if (selection.all_groups or g in wanted_groups)
-                     and _includes_group(lock, kind, roots, None, g))
+        groups[i] = tuple(
+            g
+            for g in defined
+            if (selection.all_groups or g in wanted_groups) and _includes_group(lock, kind, roots, i, g)
+        )
+    manifest = tuple(
+        g
+        for g, _ in lock.manifest_groups
+        if (selection.all_groups or g in wanted_groups) and _includes_group(lock, kind, roots, None, g)
+    )
     _check_groups(lock, kind, roots, wanted_groups)
     scope = InstallScope(
-        packages=tuple(lock.packages[i].name for i in roots), how=kind,
+        packages=tuple(lock.packages[i].name for i in roots),
+        how=kind,
         extras=tuple(sorted({e for v in extras.values() for e in v})),
         groups=tuple(sorted({g for v in groups.values() for g in v} | set(manifest))),
     )
@@ -93,8 +111,10 @@ def _target_kind(lock: Lock, selection: Selection) -> tuple[str, tuple[str, ...]
     """uv's install target: ("root project" | "--package" | "--all-packages" | "all members", names)."""
     if lock.format == "pylock.toml":
         if selection.packages or selection.all_packages:
-            raise UsageError(f"{lock.path} is a pylock.toml, which records no workspace members: "
-                             f"--package and --all-packages apply to uv.lock")
+            raise UsageError(
+                f"{lock.path} is a pylock.toml, which records no workspace members: "
+                f"--package and --all-packages apply to uv.lock"
+            )
         return "pylock", lock.roots
     members = lock.roots
     if selection.all_packages:
@@ -103,8 +123,9 @@ def _target_kind(lock: Lock, selection: Selection) -> tuple[str, tuple[str, ...]
         wanted = tuple(dict.fromkeys(normalize_extra(p) for p in selection.packages))
         unknown = [p for p in wanted if p not in members]
         if unknown:
-            raise UsageError(f"no workspace member named {', '.join(unknown)} in {lock.path} "
-                             f"(members: {', '.join(sorted(members))})")
+            raise UsageError(
+                f"no workspace member named {', '.join(unknown)} in {lock.path} (members: {', '.join(sorted(members))})"
+            )
         return "--package", wanted
     if lock.project is not None:
         return "root project", (lock.project,)
@@ -118,8 +139,10 @@ def _group_root(lock: Lock, kind: str, roots: tuple[int, ...], wanted: set[str],
     root = lock.index.by_name[lock.project][0]
     if root == roots[0]:
         return None
-    applies = any((all_groups or g in wanted) and _includes_group(lock, kind, roots, root, g)
-                  for g, _ in lock.packages[root].dependency_groups)
+    applies = any(
+        (all_groups or g in wanted) and _includes_group(lock, kind, roots, root, g)
+        for g, _ in lock.packages[root].dependency_groups
+    )
     return root if applies else None
 
 
@@ -316,8 +339,9 @@ class _Walk:
                 queue.append(state)
 
 
-def plan_install(lock: Lock, target: Target, selection: Selection = Selection(),
-                 members: Members | None = None) -> InstallPlan:
+def plan_install(
+    lock: Lock, target: Target, selection: Selection = Selection(), members: Members | None = None
+) -> InstallPlan:
     """Walk the lock for one target. Raises UsageError (bad selection) or InputError (bad marker).
     `members` (from `select_members`) saves resolving the selection again for every target."""
     evaluate = MarkerEvaluator(target.marker_environment)
@@ -372,7 +396,8 @@ def installed_packages(lock: Lock, plan: InstallPlan) -> list[InstalledPackage]:
     ranks = tag_ranks(plan.target)
     families, runtime = _name_facts(lock)
     runtime_here = lock.format == "pylock.toml" and any(
-        runtime[i] and _binary_wheel(lock.packages[i], ranks) for i in plan.order)
+        runtime[i] and _binary_wheel(lock.packages[i], ranks) for i in plan.order
+    )
     out = []
     for index in plan.order:
         package = lock.packages[index]
@@ -384,13 +409,20 @@ def installed_packages(lock: Lock, plan: InstallPlan) -> list[InstalledPackage]:
             if lock.format == "pylock.toml":
                 family = torch_build_label(package.name, package.version, runtime_here, edges_known=False)
             else:
-                pulls = any(runtime[c] and choose_wheel(lock.packages[c].wheels, ranks) is not None
-                            for c in plan.edges.get(index, ()))
+                pulls = any(
+                    runtime[c] and choose_wheel(lock.packages[c].wheels, ranks) is not None
+                    for c in plan.edges.get(index, ())
+                )
                 family = torch_build_label(package.name, package.version, pulls, edges_known=True)
-        out.append(InstalledPackage(
-            package=package, wheel=wheel, path=plan.paths[index], accelerator=family,
-            reason=None if wheel else _no_wheel_reason(package),
-        ))
+        out.append(
+            InstalledPackage(
+                package=package,
+                wheel=wheel,
+                path=plan.paths[index],
+                accelerator=family,
+                reason=None if wheel else _no_wheel_reason(package),
+            )
+        )
     return out
 
 
@@ -400,8 +432,10 @@ def _name_facts(lock: Lock) -> tuple[list[str | None], list[bool]]:
     global memo thrashes once a lock holds more distinct names than it keeps)."""
     facts = lock.__dict__.get("_name_facts")  # a frozen dataclass keeps a __dict__
     if facts is None:
-        facts = ([accelerator_family(p.name, p.version) for p in lock.packages],
-                 [is_cuda_runtime(p.name) for p in lock.packages])
+        facts = (
+            [accelerator_family(p.name, p.version) for p in lock.packages],
+            [is_cuda_runtime(p.name) for p in lock.packages],
+        )
         lock.__dict__["_name_facts"] = facts
     return facts
 
@@ -415,6 +449,9 @@ def _binary_wheel(package: Package, ranks: dict[str, int]) -> bool:
 def _no_wheel_reason(package: Package) -> str:
     kind = package.source.kind
     if kind == "registry":
-        return "sdist only: built from source" if package.sdist_url or package.sdist_size is not None \
+        return (
+            "sdist only: built from source"
+            if package.sdist_url or package.sdist_size is not None
             else "no wheel or sdist for this target"
+        )
     return f"built from {kind} source"

@@ -25,14 +25,36 @@ from depaudit.versions import InvalidSpecifier, holds, parse_specifier
 
 VERSION_KEYS = frozenset({"python_version", "python_full_version", "implementation_version", "platform_release"})
 SET_KEYS = frozenset({"extras", "dependency_groups"})
-_ALIASES = {"os.name": "os_name", "sys.platform": "sys_platform", "platform.version": "platform_version",
-            "platform.machine": "platform_machine", "platform.python_implementation": "platform_python_implementation",
-            "python_implementation": "platform_python_implementation"}
-_NAMES = frozenset({"python_version", "python_full_version", "os_name", "sys_platform", "platform_release",
-                    "platform_system", "platform_version", "platform_machine", "platform_python_implementation",
-                    "implementation_name", "implementation_version", "extra", "extras", "dependency_groups"})
-_TOKEN = re.compile(r"""\s*(?:(?P<paren>[()])|(?P<str>'[^']*'|"[^"]*")|(?P<op>===|==|!=|<=|>=|~=|<|>)"""
-                    r"""|(?P<word>not\s+in\b|[A-Za-z_][A-Za-z0-9_.]*))""")
+_ALIASES = {
+    "os.name": "os_name",
+    "sys.platform": "sys_platform",
+    "platform.version": "platform_version",
+    "platform.machine": "platform_machine",
+    "platform.python_implementation": "platform_python_implementation",
+    "python_implementation": "platform_python_implementation",
+}
+_NAMES = frozenset(
+    {
+        "python_version",
+        "python_full_version",
+        "os_name",
+        "sys_platform",
+        "platform_release",
+        "platform_system",
+        "platform_version",
+        "platform_machine",
+        "platform_python_implementation",
+        "implementation_name",
+        "implementation_version",
+        "extra",
+        "extras",
+        "dependency_groups",
+    }
+)
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<paren>[()])|(?P<str>'[^']*'|"[^"]*")|(?P<op>===|==|!=|<=|>=|~=|<|>)"""
+    r"""|(?P<word>not\s+in\b|[A-Za-z_][A-Za-z0-9_.]*))"""
+)
 
 Env = Mapping[str, object]
 Node = Callable[[Env], bool]

@@ -128,7 +128,9 @@ def _find_end_record(tail: bytes) -> int:
 Weigh = Callable[[str, int], int]  # (member name, uncompressed size) -> bytes it counts for
 
 
-def _unpacked_size_steps(tail: bytes, tail_start: int, weigh: Weigh | None = None) -> Generator[RangeRequest, bytes, int]:
+def _unpacked_size_steps(
+    tail: bytes, tail_start: int, weigh: Weigh | None = None
+) -> Generator[RangeRequest, bytes, int]:
     """Yield byte ranges not in ``tail`` (receiving their bytes); return the sum of uncompressed sizes
     (each passed through ``weigh`` when given).
 
@@ -247,9 +249,7 @@ def _read_cache_file(path: Path) -> dict[str, dict[str, int]]:
         table = raw.get(kind)
         if isinstance(table, dict):
             empty[kind] = {
-                url: size
-                for url, size in table.items()
-                if isinstance(url, str) and type(size) is int and size >= 0
+                url: size for url, size in table.items() if isinstance(url, str) and type(size) is int and size >= 0
             }
     return empty
 
@@ -259,8 +259,10 @@ def _write_cache_file(path: Path, tables: dict[str, dict[str, int]]) -> None:
     Raises OSError or OutputError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # "bytecode" (an estimate, added later) is written only once used, so older readers see the same file.
-    document = {"schema": CACHE_SCHEMA, **{kind: dict(sorted(tables[kind].items())) for kind in _KINDS
-                                           if kind != "bytecode" or tables[kind]}}
+    document = {
+        "schema": CACHE_SCHEMA,
+        **{kind: dict(sorted(tables[kind].items())) for kind in _KINDS if kind != "bytecode" or tables[kind]},
+    }
     fileio.write_text(path, json.dumps(document, separators=(",", ":")) + "\n")
 
 
@@ -322,8 +324,10 @@ async def _precheck(policy: HostPolicy, host: str, port: int, timeout: float) ->
         addresses = await asyncio.wait_for(asyncio.to_thread(resolve, host, port), timeout)
     except (OSError, asyncio.TimeoutError):
         if https_proxy_for(host):
-            raise _Failure(f"cannot check where {normal_host(host)} resolves (a proxy carries the request): "
-                           f"--allow-host {normal_host(host)} to permit") from None
+            raise _Failure(
+                f"cannot check where {normal_host(host)} resolves (a proxy carries the request): "
+                f"--allow-host {normal_host(host)} to permit"
+            ) from None
         raise _Failure(f"connection failed ({normal_host(host)} does not resolve)") from None
     refused = policy.refuse_addresses(host, addresses)
     if refused:
@@ -339,9 +343,13 @@ def _guarded_transport(ssl_context: Any, limits: Any, policy: HostPolicy) -> Any
     # httpx has no public hook for the network backend: the pool is rebuilt with the same settings and
     # the guard (tests/analysis/test_index.py checks that a client built this way goes through it).
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context, max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
-        http1=True, http2=False, network_backend=_GuardedBackend(policy),
+        ssl_context=ssl_context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        http1=True,
+        http2=False,
+        network_backend=_GuardedBackend(policy),
     )
     return transport
 
@@ -357,8 +365,14 @@ def _guarded_backend_class() -> type:
             self._policy = policy
             self._inner = httpcore.AnyIOBackend()
 
-        async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                              local_address: str | None = None, socket_options: Any = None) -> Any:
+        async def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: float | None = None,
+            local_address: str | None = None,
+            socket_options: Any = None,
+        ) -> Any:
             import asyncio
 
             if not self._policy.checks_address(host):
@@ -536,8 +550,9 @@ class IndexClient:
 
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         semaphore = asyncio.Semaphore(self.concurrency)
-        fetch = {"download": self._download_size, "installed": self._installed_size,
-                 "bytecode": self._bytecode_size}[kind]
+        fetch = {"download": self._download_size, "installed": self._installed_size, "bytecode": self._bytecode_size}[
+            kind
+        ]
         done = 0
         if progress is not None:
             progress(0, len(urls))

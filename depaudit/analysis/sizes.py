@@ -61,11 +61,17 @@ def fill_sizes(
             from depaudit.analysis.host_policy import HostPolicy, registry_hosts
             from depaudit.analysis.size_lookup import IndexClient
 
-            registries = registry_hosts({p.package.source.value for p in packages if p.package.source.kind == "registry"})
+            registries = registry_hosts(
+                {p.package.source.value for p in packages if p.package.source.kind == "registry"}
+            )
             client = IndexClient(cache_dir, offline=offline, hosts=HostPolicy.make(registries, allow_hosts))
-        lookup = {"download": client.download_sizes, "installed": client.installed_sizes,
-                  "bytecode": client.bytecode_sizes}[basis]
+        lookup = {
+            "download": client.download_sizes,
+            "installed": client.installed_sizes,
+            "bytecode": client.bytecode_sizes,
+        }[basis]
         answers = lookup(urls, progress)
+
     def replace(item: InstalledPackage, size: int | None, size_error: str | None = None) -> InstalledPackage:
         # A direct constructor call: dataclasses.replace costs 40 µs a call, and a 10k lock makes 40k.
         return InstalledPackage(item.package, item.wheel, item.path, item.accelerator, size, size_error, item.reason)

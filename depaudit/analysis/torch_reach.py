@@ -59,8 +59,9 @@ def dependency_lists(root: Package) -> list[tuple[ListRef, tuple[Dependency, ...
     return lists
 
 
-def reachable(lock: Lock, start: tuple[Dependency, ...],
-              wanted: Callable[[str], bool] | None = None) -> dict[str, tuple[str, ...]]:
+def reachable(
+    lock: Lock, start: tuple[Dependency, ...], wanted: Callable[[str], bool] | None = None
+) -> dict[str, tuple[str, ...]]:
     """Every package name reachable from `start` (markers ignored: any platform), each with the
     shortest chain of names that reaches it (the first element is the direct dependency). With
     `wanted`, only those names are returned. Linear in the lock: the walk keeps a parent link per
@@ -127,8 +128,15 @@ def _torch_reach(lock: Lock, project_name: str | None) -> list[TorchReach]:
                 transitive.setdefault(name, []).append((ref, path))
     result = []
     for name in sorted(set(direct) | set(transitive)):
-        result.append(TorchReach(name, versions.get(name), tuple(direct.get(name, ())),
-                                 tuple(transitive.get(name, ())), name in member_direct))
+        result.append(
+            TorchReach(
+                name,
+                versions.get(name),
+                tuple(direct.get(name, ())),
+                tuple(transitive.get(name, ())),
+                name in member_direct,
+            )
+        )
     return result
 
 

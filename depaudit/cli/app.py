@@ -18,6 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
 def _version(value: bool) -> None:
     if value:
         from depaudit import __version__
@@ -28,7 +30,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """Measure and remove the accelerator wheels an ML service installs but never uses."""
 
@@ -44,7 +48,6 @@ stdout_console = make_console
 info = _output.info
 warn = _output.warn
 write_output = _output.write_output
-
 
 
 def parse_size_option(value: str | None, option: str) -> int | None:

@@ -61,19 +61,63 @@ def write_report(report: dict, folder: Path) -> list[Path]:
 
 @app.command()
 def bench(
-    variant: Annotated[Optional[list[str]], typer.Option("--variant", "-v", help="torch-cuda, torch-cpu, onnxruntime, tinygrad (repeatable; default all).")] = None,
-    base_image: Annotated[str, typer.Option("--base-image", envvar="DEPAUDIT_BASE_IMAGE", help="BASE_IMAGE build argument (no registry here: build depaudit/python:3.11-slim with docker/base/build-base.sh).")] = "python:3.11-slim",
-    sizes: Annotated[str, typer.Option("--sizes", help="Input sizes, WIDTHxHEIGHT comma-separated.")] = "256x256,512x512,1024x768",
-    requests: Annotated[int, typer.Option("--requests", min=1, max=1000, help="Interleaved rounds: timed requests per variant and size (after one warm-up).")] = 5,
-    size_budget: Annotated[float, typer.Option("--size-budget", min=1, help="Seconds of timed requests per variant and size; at least one request is made.")] = 90.0,
-    torch_index_url: Annotated[Optional[str], typer.Option("--torch-index-url", help="CPU index for torch-cpu (default: serve --wheels on 127.0.0.1).")] = None,
-    wheels: Annotated[Optional[list[Path]], typer.Option("--wheels", help="Folder of +cpu wheels to serve as the CPU index (default /opt/wheels).")] = None,
+    variant: Annotated[
+        Optional[list[str]],
+        typer.Option("--variant", "-v", help="torch-cuda, torch-cpu, onnxruntime, tinygrad (repeatable; default all)."),
+    ] = None,
+    base_image: Annotated[
+        str,
+        typer.Option(
+            "--base-image",
+            envvar="DEPAUDIT_BASE_IMAGE",
+            help="BASE_IMAGE build argument (no registry here: build depaudit/python:3.11-slim with docker/base/build-base.sh).",
+        ),
+    ] = "python:3.11-slim",
+    sizes: Annotated[
+        str, typer.Option("--sizes", help="Input sizes, WIDTHxHEIGHT comma-separated.")
+    ] = "256x256,512x512,1024x768",
+    requests: Annotated[
+        int,
+        typer.Option(
+            "--requests",
+            min=1,
+            max=1000,
+            help="Interleaved rounds: timed requests per variant and size (after one warm-up).",
+        ),
+    ] = 5,
+    size_budget: Annotated[
+        float,
+        typer.Option(
+            "--size-budget", min=1, help="Seconds of timed requests per variant and size; at least one request is made."
+        ),
+    ] = 90.0,
+    torch_index_url: Annotated[
+        Optional[str],
+        typer.Option("--torch-index-url", help="CPU index for torch-cpu (default: serve --wheels on 127.0.0.1)."),
+    ] = None,
+    wheels: Annotated[
+        Optional[list[Path]],
+        typer.Option("--wheels", help="Folder of +cpu wheels to serve as the CPU index (default /opt/wheels)."),
+    ] = None,
     repo: Annotated[Path, typer.Option("--repo", help="Repository root (build context holding docker/).")] = Path("."),
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Report folder; when it already holds a bench report, a new bench-<time> folder inside it is used (see --overwrite).")] = Path("reports"),
+    output_dir: Annotated[
+        Path,
+        typer.Option(
+            "--output-dir",
+            help="Report folder; when it already holds a bench report, a new bench-<time> folder inside it is used (see --overwrite).",
+        ),
+    ] = Path("reports"),
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the report already in --output-dir.")] = False,
-    keep: Annotated[bool, typer.Option("--keep", help="Keep the final images it built (builder stages are always removed).")] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the final images it built (builder stages are always removed).")
+    ] = False,
     no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the compressed-size pass.")] = False,
-    from_json: Annotated[Optional[Path], typer.Option("--from-json", help="Re-render images.md and the charts from an existing images.json (no builds).")] = None,
+    from_json: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--from-json", help="Re-render images.md and the charts from an existing images.json (no builds)."
+        ),
+    ] = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> int:
@@ -86,13 +130,23 @@ def bench(
 
     if from_json is not None:
         return _rerender(from_json, output_dir)
-    cfg = BenchConfig(repo=repo.resolve(), variants=tuple(variant or VARIANTS), base_image=base_image,
-                      sizes=_sizes(sizes), requests=requests, size_budget_seconds=size_budget,
-                      torch_index_url=torch_index_url, keep=keep, measure_compressed=not no_compressed,
-                      **({"wheel_dirs": tuple(wheels)} if wheels else {}))
+    cfg = BenchConfig(
+        repo=repo.resolve(),
+        variants=tuple(variant or VARIANTS),
+        base_image=base_image,
+        sizes=_sizes(sizes),
+        requests=requests,
+        size_budget_seconds=size_budget,
+        torch_index_url=torch_index_url,
+        keep=keep,
+        measure_compressed=not no_compressed,
+        **({"wheel_dirs": tuple(wheels)} if wheels else {}),
+    )
     folder = report_folder(output_dir, overwrite)
     if folder != output_dir:
-        info(f"depaudit bench: {output_dir} already holds a report; this run writes to {folder} (--overwrite replaces it)")
+        info(
+            f"depaudit bench: {output_dir} already holds a report; this run writes to {folder} (--overwrite replaces it)"
+        )
     report = run_bench(cfg, say=lambda message: info(f"depaudit bench: {message}"))
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / "images.json", json.dumps(report, indent=2, allow_nan=False) + "\n")

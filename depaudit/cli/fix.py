@@ -30,17 +30,53 @@ class FixFormat(str, Enum):
 
 @app.command()
 def fix(
-    path: Annotated[Path, typer.Argument(help="Project folder, pyproject.toml, requirements.txt/.in or Dockerfile.")] = Path("."),
-    to: Annotated[FixTo, typer.Option("--to", help="cpu-index: torch from the PyTorch CPU index; onnxruntime/tinygrad: torch to the dev group.")] = FixTo.cpu_index,
-    cpu_index_url: Annotated[Optional[str], typer.Option("--cpu-index-url", help="CPU index URL (default https://download.pytorch.org/whl/cpu).")] = None,
+    path: Annotated[
+        Path, typer.Argument(help="Project folder, pyproject.toml, requirements.txt/.in or Dockerfile.")
+    ] = Path("."),
+    to: Annotated[
+        FixTo,
+        typer.Option(
+            "--to", help="cpu-index: torch from the PyTorch CPU index; onnxruntime/tinygrad: torch to the dev group."
+        ),
+    ] = FixTo.cpu_index,
+    cpu_index_url: Annotated[
+        Optional[str],
+        typer.Option("--cpu-index-url", help="CPU index URL (default https://download.pytorch.org/whl/cpu)."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unified diff; change nothing.")] = False,
-    lock: Annotated[bool, typer.Option("--lock", help="Re-lock with uv and show before/after per target (in a temp copy with --dry-run).")] = False,
+    lock: Annotated[
+        bool,
+        typer.Option(
+            "--lock", help="Re-lock with uv and show before/after per target (in a temp copy with --dry-run)."
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Switch a project that asks for CUDA on purpose.")] = False,
-    allow_torch: Annotated[bool, typer.Option("--allow-torch", help="--to onnxruntime/tinygrad: exit 0 even when runtime dependencies still bring torch in.")] = False,
-    target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Targets for the before/after table and the verdict (repeatable; default all).")] = None,
-    package: Annotated[Optional[list[str]], typer.Option("--package", help="Workspace member whose install the before/after table measures (repeatable; default: the root project).")] = None,
-    all_packages: Annotated[bool, typer.Option("--all-packages", help="Measure every workspace member installed together.")] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Size look-ups never touch the network (sizes may be unknown).")] = False,
+    allow_torch: Annotated[
+        bool,
+        typer.Option(
+            "--allow-torch",
+            help="--to onnxruntime/tinygrad: exit 0 even when runtime dependencies still bring torch in.",
+        ),
+    ] = False,
+    target: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--target", "-t", help="Targets for the before/after table and the verdict (repeatable; default all)."
+        ),
+    ] = None,
+    package: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--package",
+            help="Workspace member whose install the before/after table measures (repeatable; default: the root project).",
+        ),
+    ] = None,
+    all_packages: Annotated[
+        bool, typer.Option("--all-packages", help="Measure every workspace member installed together.")
+    ] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Size look-ups never touch the network (sizes may be unknown).")
+    ] = False,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     fmt: Annotated[FixFormat, typer.Option("--format", "-f", help="Output format.")] = FixFormat.table,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
@@ -120,14 +156,20 @@ def _status(plan, dry_run: bool, verdict, locked: bool) -> str:
         return "already fixed, nothing to change"
     torch_free = any("installs no torch-family package" in n for n in plan.notes)
     if verdict is not None and verdict.state == "clean":
-        return ("nothing to change: the project installs no torch-family package" if torch_free
-                else "already fixed, nothing to change")
+        return (
+            "nothing to change: the project installs no torch-family package"
+            if torch_free
+            else "already fixed, nothing to change"
+        )
     if verdict is not None and verdict.state in ("no-lock", "torch-allowed"):
         return "nothing to change in pyproject.toml"
-    return {"stale": "not fixed: pyproject.toml is configured, but uv.lock is stale",
-            "torch-at-runtime": "not fixed: nothing to change in pyproject.toml, but torch is still installed at run time",
-            }.get(verdict.state if verdict else "", "not fixed: nothing depaudit can change in pyproject.toml, "
-                                                  "but uv.lock still installs accelerator wheels")
+    return {
+        "stale": "not fixed: pyproject.toml is configured, but uv.lock is stale",
+        "torch-at-runtime": "not fixed: nothing to change in pyproject.toml, but torch is still installed at run time",
+    }.get(
+        verdict.state if verdict else "",
+        "not fixed: nothing depaudit can change in pyproject.toml, but uv.lock still installs accelerator wheels",
+    )
 
 
 def _locked_comparison(plan, dry_run: bool, targets, lookups: tuple, to: str, allow_torch: bool):
@@ -209,9 +251,13 @@ def _rows(deltas, binary: bool):
         return "-" if value is None else format_size(value, binary)
 
     for d in deltas:
-        yield (d.target, f"{size(d.before_total)} -> {size(d.after_total)}",
-               f"{size(d.before_accelerator)} -> {size(d.after_accelerator)}", str(len(d.removed)),
-               str(len(d.after_unknown)))
+        yield (
+            d.target,
+            f"{size(d.before_total)} -> {size(d.after_total)}",
+            f"{size(d.before_accelerator)} -> {size(d.after_accelerator)}",
+            str(len(d.removed)),
+            str(len(d.after_unknown)),
+        )
 
 
 _HEAD = ("target", "download", "accelerator", "packages removed", "unknown sizes after")
@@ -261,7 +307,8 @@ def _json(plan, status, diff, deltas, verdict) -> dict:
         "notes": list(plan.notes),
         "imports": [asdict(i) for i in plan.imports],
         "models": [{**asdict(m), "port_command": m.port_command} for m in plan.models],
-        "verdict": None if verdict is None else {"state": verdict.state, "ok": verdict.ok,
-                                                 "message": verdict.message, "details": list(verdict.details)},
+        "verdict": None
+        if verdict is None
+        else {"state": verdict.state, "ok": verdict.ok, "message": verdict.message, "details": list(verdict.details)},
         "targets": None if deltas is None else [asdict(d) for d in deltas],
     }

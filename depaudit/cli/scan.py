@@ -18,9 +18,11 @@ from depaudit.errors import UsageError
 from depaudit.model import Lock, Selection, SizeReport
 from depaudit.render.formats import OutputFormat, parse_format
 
-EXIT_CODES_HELP = ("Exit codes: 0 ran, no budget exceeded and no finding at or above --fail-on; 1 a budget "
-                   "exceeded or not verifiable (a size unknown), or findings at or above --fail-on; 2 usage "
-                   "error; 3 lock or pyproject unreadable or invalid; 4 the index failed.")
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ran, no budget exceeded and no finding at or above --fail-on; 1 a budget "
+    "exceeded or not verifiable (a size unknown), or findings at or above --fail-on; 2 usage "
+    "error; 3 lock or pyproject unreadable or invalid; 4 the index failed."
+)
 
 
 def _format(value: str) -> FormatChoice:
@@ -37,37 +39,168 @@ def _complete_format(incomplete: str) -> list[str]:
 
 
 PARAMS: tuple[Param, ...] = (
-    Param("lockfile", (), Path, None, "uv.lock, pylock.toml, or a project folder (default: found from the current folder as uv finds it).", metavar="[LOCKFILE]"),
-    Param("target", ("--target", "-t"), str, None, "A platform: linux-x86_64, linux-aarch64, macos-arm64, windows-amd64 (the default set) or a uv --python-platform name such as x86_64-unknown-linux-musl, aarch64-pc-windows-msvc (repeatable).", multiple=True),
-    Param("python", ("--python",), str, None, "CPython version, e.g. 3.12 or free-threaded 3.13t (default: lowest requires-python allows)."),
-    Param("package", ("--package",), str, None, "Install this workspace member instead of the root project (repeatable), as uv sync --package.", multiple=True),
-    Param("all_packages", ("--all-packages",), bool, False, "Install every workspace member, as uv sync --all-packages."),
-    Param("extra", ("--extra",), str, None, "Include an optional-dependency extra of the selected members (repeatable).", multiple=True),
+    Param(
+        "lockfile",
+        (),
+        Path,
+        None,
+        "uv.lock, pylock.toml, or a project folder (default: found from the current folder as uv finds it).",
+        metavar="[LOCKFILE]",
+    ),
+    Param(
+        "target",
+        ("--target", "-t"),
+        str,
+        None,
+        "A platform: linux-x86_64, linux-aarch64, macos-arm64, windows-amd64 (the default set) or a uv --python-platform name such as x86_64-unknown-linux-musl, aarch64-pc-windows-msvc (repeatable).",
+        multiple=True,
+    ),
+    Param(
+        "python",
+        ("--python",),
+        str,
+        None,
+        "CPython version, e.g. 3.12 or free-threaded 3.13t (default: lowest requires-python allows).",
+    ),
+    Param(
+        "package",
+        ("--package",),
+        str,
+        None,
+        "Install this workspace member instead of the root project (repeatable), as uv sync --package.",
+        multiple=True,
+    ),
+    Param(
+        "all_packages", ("--all-packages",), bool, False, "Install every workspace member, as uv sync --all-packages."
+    ),
+    Param(
+        "extra",
+        ("--extra",),
+        str,
+        None,
+        "Include an optional-dependency extra of the selected members (repeatable).",
+        multiple=True,
+    ),
     Param("all_extras", ("--all-extras",), bool, False, "Include every extra of the selected members."),
-    Param("group", ("--group",), str, None, "Include a dependency group (repeatable; default none: the production install).", multiple=True),
+    Param(
+        "group",
+        ("--group",),
+        str,
+        None,
+        "Include a dependency group (repeatable; default none: the production install).",
+        multiple=True,
+    ),
     Param("all_groups", ("--all-groups",), bool, False, "Include every dependency group."),
     Param("dev", ("--dev",), bool, False, "Include the `dev` dependency group."),
     Param("offline", ("--offline",), bool, False, "Never touch the network; unknown sizes stay unknown."),
-    Param("installed", ("--installed",), bool, False, "Installed size: the wheels' uncompressed contents, read from their zip central directories by HTTP ranges (what uv installs: no bytecode)."),
-    Param("bytecode", ("--bytecode",), bool, False, "Installed size plus an estimate of the .pyc files pip compiles at install time."),
-    Param("fmt", ("--format", "-f"), FormatChoice, FormatChoice(OutputFormat.table), "Output format (default table): table, json, markdown, sarif, gnu (path:line:col: DAxxx message).", parse=_format, metavar=f"[{FORMAT_CHOICES}]", complete=_complete_format),
-    Param("output", ("--output", "-o"), str, None, "Write to FILE ('-' for stdout); a file is replaced atomically, a device or FIFO written in place."),
+    Param(
+        "installed",
+        ("--installed",),
+        bool,
+        False,
+        "Installed size: the wheels' uncompressed contents, read from their zip central directories by HTTP ranges (what uv installs: no bytecode).",
+    ),
+    Param(
+        "bytecode",
+        ("--bytecode",),
+        bool,
+        False,
+        "Installed size plus an estimate of the .pyc files pip compiles at install time.",
+    ),
+    Param(
+        "fmt",
+        ("--format", "-f"),
+        FormatChoice,
+        FormatChoice(OutputFormat.table),
+        "Output format (default table): table, json, markdown, sarif, gnu (path:line:col: DAxxx message).",
+        parse=_format,
+        metavar=f"[{FORMAT_CHOICES}]",
+        complete=_complete_format,
+    ),
+    Param(
+        "output",
+        ("--output", "-o"),
+        str,
+        None,
+        "Write to FILE ('-' for stdout); a file is replaced atomically, a device or FIFO written in place.",
+    ),
     Param("binary", ("--binary",), bool, False, "Show MiB/GiB instead of MB/GB."),
     Param("top", ("--top",), int, 15, "Rows per target in the table."),
     Param("show_all", ("--all",), bool, False, "Show every package."),
-    Param("max_download", ("--max-download",), str, None, "Budget for every target (500MB) or one (linux-aarch64=3GB); exit 1 above it.", multiple=True),
-    Param("max_accelerator", ("--max-accelerator",), str, None, "Accelerator budget, every target or TARGET=SIZE; 0 forbids accelerator wheels.", multiple=True),
+    Param(
+        "max_download",
+        ("--max-download",),
+        str,
+        None,
+        "Budget for every target (500MB) or one (linux-aarch64=3GB); exit 1 above it.",
+        multiple=True,
+    ),
+    Param(
+        "max_accelerator",
+        ("--max-accelerator",),
+        str,
+        None,
+        "Accelerator budget, every target or TARGET=SIZE; 0 forbids accelerator wheels.",
+        multiple=True,
+    ),
     Param("fail_on", ("--fail-on",), FailOn, FailOn.never, "Exit 1 on findings at or above this severity."),
     Param("cache_dir", ("--cache-dir",), Path, None, "Size cache folder (default: user cache)."),
     Param("glibc", ("--glibc",), str, None, "glibc of Linux targets whose name fixes none (default 2.28, as uv)."),
-    Param("macos", ("--macos",), str, None, "macOS version of macos-arm64 (default 14.0) and the apple-darwin targets (default $MACOSX_DEPLOYMENT_TARGET, else 13.0, as uv)."),
-    Param("select", ("--select",), str, None, "Run only these rule IDs or prefixes (DA3, DA302); repeatable or comma-separated.", multiple=True),
-    Param("ignore", ("--ignore",), str, None, "Skip these rule IDs or prefixes; repeatable or comma-separated.", multiple=True),
-    Param("docs_url", ("--docs-url",), str, None, "Base URL of the rule pages for SARIF helpUri (default: [tool.depaudit] docs-url, else the project's documentation URL)."),
+    Param(
+        "macos",
+        ("--macos",),
+        str,
+        None,
+        "macOS version of macos-arm64 (default 14.0) and the apple-darwin targets (default $MACOSX_DEPLOYMENT_TARGET, else 13.0, as uv).",
+    ),
+    Param(
+        "select",
+        ("--select",),
+        str,
+        None,
+        "Run only these rule IDs or prefixes (DA3, DA302); repeatable or comma-separated.",
+        multiple=True,
+    ),
+    Param(
+        "ignore",
+        ("--ignore",),
+        str,
+        None,
+        "Skip these rule IDs or prefixes; repeatable or comma-separated.",
+        multiple=True,
+    ),
+    Param(
+        "docs_url",
+        ("--docs-url",),
+        str,
+        None,
+        "Base URL of the rule pages for SARIF helpUri (default: [tool.depaudit] docs-url, else the project's documentation URL).",
+    ),
     Param("quiet", ("--quiet", "-q"), bool, False, "Print only errors and the report itself."),
-    Param("verbose", ("--verbose",), bool, False, "Also print what is looked up and decided (settings, rules, files, checks)."),
-    Param("allow_host", ("--allow-host",), str, None, "Let size look-ups reach HOST even when it is not one of the lock's registries or resolves to a loopback/private/link-local address (repeatable; also allow-hosts in [tool.depaudit], DEPAUDIT_ALLOW_HOSTS).", multiple=True, metavar="HOST"),
-    Param("baseline", ("--baseline",), str, None, "Show the change from the lock at git revision REV instead (as `depaudit diff REV:LOCK LOCK`).", metavar="REV"),
+    Param(
+        "verbose",
+        ("--verbose",),
+        bool,
+        False,
+        "Also print what is looked up and decided (settings, rules, files, checks).",
+    ),
+    Param(
+        "allow_host",
+        ("--allow-host",),
+        str,
+        None,
+        "Let size look-ups reach HOST even when it is not one of the lock's registries or resolves to a loopback/private/link-local address (repeatable; also allow-hosts in [tool.depaudit], DEPAUDIT_ALLOW_HOSTS).",
+        multiple=True,
+        metavar="HOST",
+    ),
+    Param(
+        "baseline",
+        ("--baseline",),
+        str,
+        None,
+        "Show the change from the lock at git revision REV instead (as `depaudit diff REV:LOCK LOCK`).",
+        metavar="REV",
+    ),
 )
 
 
@@ -91,8 +224,13 @@ def _progress():
         return plain, lambda: None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    bar = Progress(TextColumn("looking up wheel sizes"), BarColumn(), MofNCompleteColumn(),
-                   console=make_console(stderr=True), transient=True)
+    bar = Progress(
+        TextColumn("looking up wheel sizes"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=make_console(stderr=True),
+        transient=True,
+    )
     task = None
 
     def update(done: int, total: int) -> None:
@@ -105,13 +243,39 @@ def _progress():
     return update, bar.stop
 
 
-def scan(lockfile: Path | None, target: list[str] | None, python: str | None, package: list[str] | None,
-         all_packages: bool, extra: list[str] | None, all_extras: bool, group: list[str] | None,
-         all_groups: bool, dev: bool, offline: bool, installed: bool, bytecode: bool, fmt: FormatChoice,
-         output: str | None, binary: bool, top: int, show_all: bool, max_download: list[str] | None,
-         max_accelerator: list[str] | None, fail_on: FailOn, cache_dir: Path | None, glibc: str | None,
-         macos: str | None, select: list[str] | None, ignore: list[str] | None, docs_url: str | None,
-         quiet: bool, verbose: bool, allow_host: list[str] | None = None, baseline: str | None = None) -> int:
+def scan(
+    lockfile: Path | None,
+    target: list[str] | None,
+    python: str | None,
+    package: list[str] | None,
+    all_packages: bool,
+    extra: list[str] | None,
+    all_extras: bool,
+    group: list[str] | None,
+    all_groups: bool,
+    dev: bool,
+    offline: bool,
+    installed: bool,
+    bytecode: bool,
+    fmt: FormatChoice,
+    output: str | None,
+    binary: bool,
+    top: int,
+    show_all: bool,
+    max_download: list[str] | None,
+    max_accelerator: list[str] | None,
+    fail_on: FailOn,
+    cache_dir: Path | None,
+    glibc: str | None,
+    macos: str | None,
+    select: list[str] | None,
+    ignore: list[str] | None,
+    docs_url: str | None,
+    quiet: bool,
+    verbose: bool,
+    allow_host: list[str] | None = None,
+    baseline: str | None = None,
+) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit.rules.config import rule_config
     from depaudit.settings import find_pyproject
@@ -123,21 +287,47 @@ def scan(lockfile: Path | None, target: list[str] | None, python: str | None, pa
     conf = _settings(pyproject, target, python, max_download, max_accelerator, cache_dir, offline)
     rules = rule_config("scan", select or (), ignore or (), pyproject)
     members = tuple(package or ()) or ((location.member,) if location.member and not all_packages else ())
-    selection = Selection(extras=tuple(extra or ()), all_extras=all_extras,
-                          groups=tuple(group or ()) + (("dev",) if dev else ()),
-                          packages=members, all_packages=all_packages, all_groups=all_groups)
+    selection = Selection(
+        extras=tuple(extra or ()),
+        all_extras=all_extras,
+        groups=tuple(group or ()) + (("dev",) if dev else ()),
+        packages=members,
+        all_packages=all_packages,
+        all_groups=all_groups,
+    )
     lock = load_lock(location.path)
-    report = _measure(lock, conf, selection, quiet, installed=installed, bytecode=bytecode, glibc=glibc, macos=macos,
-                      allow_hosts=allow_hosts(allow_host, pyproject))
+    report = _measure(
+        lock,
+        conf,
+        selection,
+        quiet,
+        installed=installed,
+        bytecode=bytecode,
+        glibc=glibc,
+        macos=macos,
+        allow_hosts=allow_hosts(allow_host, pyproject),
+    )
     report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)
     breaches = _breaches(report, conf)
-    options = render_options(pyproject, docs_url, binary=binary, top=None if show_all else top,
-                             indent=2 if _to_terminal(output) else None)
+    options = render_options(
+        pyproject, docs_url, binary=binary, top=None if show_all else top, indent=2 if _to_terminal(output) else None
+    )
     if baseline is not None:  # the diff against the lock at REV instead of the scan report
         from depaudit.cli.diff import emit_baseline
 
-        emit_baseline(report, location.path, baseline, fmt.format, output, options, selection=selection,
-                      offline=conf["offline"], glibc=glibc, macos=macos, **conf["cache"])
+        emit_baseline(
+            report,
+            location.path,
+            baseline,
+            fmt.format,
+            output,
+            options,
+            selection=selection,
+            offline=conf["offline"],
+            glibc=glibc,
+            macos=macos,
+            **conf["cache"],
+        )
     else:
         _emit(report, breaches, fmt.format, output, options, rules)
     return _verdict(report, breaches, conf, fmt.format, fail_on, binary)
@@ -157,15 +347,25 @@ def _settings(pyproject: Path | None, target, python, max_download, max_accelera
     from depaudit import settings
     from depaudit.budgets import load_lock_limits
 
-    conf = settings.resolve({"targets": target, "python": python, "cache-dir": str(cache_dir) if cache_dir else None,
-                             "offline": True if offline else None}, pyproject)
+    conf = settings.resolve(
+        {
+            "targets": target,
+            "python": python,
+            "cache-dir": str(cache_dir) if cache_dir else None,
+            "offline": True if offline else None,
+        },
+        pyproject,
+    )
     targets = conf["targets"]
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
-    limits = load_lock_limits({"max-download": max_download, "max-accelerator": max_accelerator},
-                              settings.SettingSources.load(pyproject))
+    limits = load_lock_limits(
+        {"max-download": max_download, "max-accelerator": max_accelerator}, settings.SettingSources.load(pyproject)
+    )
     return {
-        "targets": targets or None, "python": _str(conf["python"]), "limits": limits,
+        "targets": targets or None,
+        "python": _str(conf["python"]),
+        "limits": limits,
         "offline": offline or settings.truthy(conf["offline"]),
         "cache": {} if conf["cache-dir"] is None else {"cache_dir": Path(conf["cache-dir"])},
     }
@@ -177,8 +377,16 @@ def _measure(lock: Lock, conf: dict, selection: Selection, quiet: bool, **option
 
     progress, stop = (None, lambda: None) if conf["offline"] or quiet else _progress()
     try:
-        return scan_lock(lock, targets=conf["targets"], python=conf["python"], selection=selection,
-                         offline=conf["offline"], progress=progress, **options, **conf["cache"])
+        return scan_lock(
+            lock,
+            targets=conf["targets"],
+            python=conf["python"],
+            selection=selection,
+            offline=conf["offline"],
+            progress=progress,
+            **options,
+            **conf["cache"],
+        )
     finally:
         stop()
 
@@ -196,7 +404,9 @@ def _verdict(report: SizeReport, breaches: list, conf: dict, fmt: OutputFormat, 
         problem(f"{what}: {breach.message(binary)}")
     unknown = sum(len(t.unknown_size) for t in report.targets)
     if unknown and fmt is not OutputFormat.table:
-        info(f"depaudit: {unknown} wheel sizes unknown{' (offline)' if conf['offline'] else ''}; totals are lower bounds")
+        info(
+            f"depaudit: {unknown} wheel sizes unknown{' (offline)' if conf['offline'] else ''}; totals are lower bounds"
+        )
     failing = fail_on is not FailOn.never and _has_findings_at(report, fail_on.value)
     return 1 if breaches or failing else 0
 

@@ -21,8 +21,10 @@ def unified_diff(edit: Edit, relative_to: Path | None = None) -> str:
         except ValueError:
             pass
     lines = difflib.unified_diff(
-        edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True),
-        fromfile=f"a/{label}", tofile=f"b/{label}",
+        edit.before.splitlines(keepends=True),
+        edit.after.splitlines(keepends=True),
+        fromfile=f"a/{label}",
+        tofile=f"b/{label}",
     )
     out = []
     for line in lines:

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
 from depaudit.analysis.docker_stages import DockerSubject, shipping_stages
-from depaudit.analysis.install_commands import apt_lists_kept, installed_specs, python_installs, requirement_name, torch_source
+from depaudit.analysis.install_commands import (
+    apt_lists_kept,
+    installed_specs,
+    python_installs,
+    requirement_name,
+    torch_source,
+)
 from depaudit.families import TORCH_FAMILY
 from depaudit.lint import lint_subject
 from depaudit.model import Edit
@@ -27,9 +33,15 @@ DEFAULT_USER = "10001:10001"
 FIXABLE = ("DA302", "DA304", "DA307")
 
 
-def plan_dockerfile_fix(path: Path | str, text: str, *, context: Mapping[str, str] | None = None,
-                        cpu_index_url: str = DEFAULT_CPU_INDEX_URL, user: str = DEFAULT_USER,
-                        build_args: dict[str, str] | None = None) -> Edit:
+def plan_dockerfile_fix(
+    path: Path | str,
+    text: str,
+    *,
+    context: Mapping[str, str] | None = None,
+    cpu_index_url: str = DEFAULT_CPU_INDEX_URL,
+    user: str = DEFAULT_USER,
+    build_args: dict[str, str] | None = None,
+) -> Edit:
     """The Edit that fixes every auto-fixable finding in Dockerfile `text` (unchanged when none).
     `context` holds build-context files (requirements files) keyed by context-relative path, as
     `depaudit.lint.load_subject` reads them; without it only what the Dockerfile itself says is used.
@@ -68,9 +80,14 @@ def _cpu_index(subject: DockerSubject, flagged, inserts, notes, url: str) -> Non
     for item in installed_specs(subject):
         inst = item.install
         ins = inst.instruction
-        if (item.name not in TORCH_FAMILY or inst.tool not in ("pip", "uv") or not _editable(ins)
-                or ("DA302", ins.line) not in flagged or inst.verb.end in done
-                or torch_source(item, subject) != "pypi"):
+        if (
+            item.name not in TORCH_FAMILY
+            or inst.tool not in ("pip", "uv")
+            or not _editable(ins)
+            or ("DA302", ins.line) not in flagged
+            or inst.verb.end in done
+            or torch_source(item, subject) != "pypi"
+        ):
             continue
         done.add(inst.verb.end)
         only_torch = not inst.requirement_files and all(requirement_name(s) in TORCH_FAMILY for s in inst.specs)

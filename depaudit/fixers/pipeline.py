@@ -18,16 +18,34 @@ from depaudit.errors import InputError, ToolError, UsageError
 from depaudit.fixers.apply import apply_edits
 from depaudit.fixers.model_entries import ModelEntry, find_model_entries
 from depaudit.fixers.pyproject import (
-    DEFAULT_CPU_INDEX_URL, RUNTIMES, TorchImport, describe_ref, find_torch_imports, needs_from_reach,
-    plan_cpu_index_text, plan_runtime_swap_text,
+    DEFAULT_CPU_INDEX_URL,
+    RUNTIMES,
+    TorchImport,
+    describe_ref,
+    find_torch_imports,
+    needs_from_reach,
+    plan_cpu_index_text,
+    plan_runtime_swap_text,
 )
 from depaudit.fixers.relock import recover, relock
 from depaudit.model import Edit, SizeReport
 from depaudit.process import run_tool
 
 FIX_TARGETS = ("cpu-index", "onnxruntime", "tinygrad")
-_COPY_IGNORE = shutil.ignore_patterns(".venv", "venv", ".git", "node_modules", "__pycache__", "*.egg-info",
-                                      ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build")
+_COPY_IGNORE = shutil.ignore_patterns(
+    ".venv",
+    "venv",
+    ".git",
+    "node_modules",
+    "__pycache__",
+    "*.egg-info",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+    "dist",
+    "build",
+)
 
 
 @dataclass(frozen=True)
@@ -82,8 +100,9 @@ def classify(path: Path) -> tuple[str, Path]:
     return "pyproject", path
 
 
-def plan_fix(path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_INDEX_URL,
-             force: bool = False) -> FixPlan:
+def plan_fix(
+    path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_INDEX_URL, force: bool = False
+) -> FixPlan:
     """Plan the fix for PATH (a project folder, pyproject.toml, requirements file or Dockerfile).
     Raises InputError (unreadable/invalid input), FixRefused (refused, exit 5), UsageError (unsupported combo)."""
     if to not in FIX_TARGETS:
@@ -166,8 +185,13 @@ def _plan_cpu_index(file: Path, text: str, lock_path: Path | None, index_url: st
     needs = needs_from_reach(project, _reach(project, lock_path))
     cuda_only = cuda_by_nature_notes(project)
     if not needs.packages:
-        return FixPlan("pyproject", file.parent, (Edit(str(file), text, text),),
-                       ("the project installs no torch-family package",) + cuda_only, lock_path=lock_path)
+        return FixPlan(
+            "pyproject",
+            file.parent,
+            (Edit(str(file), text, text),),
+            ("the project installs no torch-family package",) + cuda_only,
+            lock_path=lock_path,
+        )
     edit = plan_cpu_index_text(text, str(file), needs, index_url=index_url, force=force)
     notes = needs.notes if edit.changed else ()
     return FixPlan("pyproject", file.parent, (edit,), tuple(edit.summary) + notes + cuda_only, lock_path=lock_path)
@@ -180,8 +204,15 @@ def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -
     edit = plan_runtime_swap_text(text, str(file), runtime)
     imports = tuple(find_torch_imports(file.parent, project.name))
     models = tuple(find_model_entries(file.parent, [i.path for i in imports])) if runtime == "onnxruntime" else ()
-    return FixPlan("pyproject", file.parent, (edit,), tuple(edit.summary) + cuda_by_nature_notes(project),
-                   imports, lock_path, models=models)
+    return FixPlan(
+        "pyproject",
+        file.parent,
+        (edit,),
+        tuple(edit.summary) + cuda_by_nature_notes(project),
+        imports,
+        lock_path,
+        models=models,
+    )
 
 
 def cuda_by_nature_notes(project) -> tuple[str, ...]:
@@ -189,13 +220,17 @@ def cuda_by_nature_notes(project) -> tuple[str, ...]:
     leaves it where it is, and it will not run on a CPU build of torch."""
     from depaudit.families import needs_cuda_by_nature
 
-    return tuple(f"{describe_ref(d.where)} installs {d.name}, which needs CUDA by nature (no CPU build): "
-                 f"left as it is; it will not run with a CPU torch" for d in project.declared
-                 if needs_cuda_by_nature(d.name))
+    return tuple(
+        f"{describe_ref(d.where)} installs {d.name}, which needs CUDA by nature (no CPU build): "
+        f"left as it is; it will not run with a CPU torch"
+        for d in project.declared
+        if needs_cuda_by_nature(d.name)
+    )
 
 
-def plan_verdict(plan: FixPlan, to: str, lock_path: Path | None, *, targets=None, allow_torch: bool = False,
-                 check_stale: bool = True):
+def plan_verdict(
+    plan: FixPlan, to: str, lock_path: Path | None, *, targets=None, allow_torch: bool = False, check_stale: bool = True
+):
     """What the lock at `lock_path` says about the project once `plan` is applied (see
     `depaudit.fixers.verdict`). Raises InputError for an unreadable lock."""
     from depaudit.fixers.verdict import cpu_index_verdict, runtime_verdict
@@ -263,8 +298,7 @@ def dry_run_lock(plan: FixPlan) -> Path:
     copy = base / root.name
     try:
         shutil.copytree(root, copy, ignore=_COPY_IGNORE, symlinks=True)
-        moved = tuple(Edit(str(copy / os.path.relpath(e.path, root)), e.before, e.after, e.summary)
-                      for e in plan.edits)
+        moved = tuple(Edit(str(copy / os.path.relpath(e.path, root)), e.before, e.after, e.summary) for e in plan.edits)
         apply_edits(list(moved))
         run_uv_lock(copy / os.path.relpath(plan.project_dir, root))
     except BaseException:
@@ -283,15 +317,17 @@ def compare(before: SizeReport | None, after: SizeReport) -> list[TargetDelta]:
         prior = old.get(report.target.name)
         names_after = {p.name for p in report.packages}
         names_before = {p.name for p in prior.packages} if prior and prior.supported else set()
-        deltas.append(TargetDelta(
-            target=report.target.name,
-            before_total=prior.total_bytes if prior and prior.supported else None,
-            after_total=report.total_bytes,
-            before_accelerator=prior.accelerator_bytes if prior and prior.supported else None,
-            after_accelerator=report.accelerator_bytes,
-            removed=tuple(sorted(names_before - names_after)) if prior else (),
-            added=tuple(sorted(names_after - names_before)) if prior else (),
-            after_unknown=report.unknown_size,
-            after_accelerator_packages=tuple(p.name for p in report.packages if p.accelerator),
-        ))
+        deltas.append(
+            TargetDelta(
+                target=report.target.name,
+                before_total=prior.total_bytes if prior and prior.supported else None,
+                after_total=report.total_bytes,
+                before_accelerator=prior.accelerator_bytes if prior and prior.supported else None,
+                after_accelerator=report.accelerator_bytes,
+                removed=tuple(sorted(names_before - names_after)) if prior else (),
+                added=tuple(sorted(names_after - names_before)) if prior else (),
+                after_unknown=report.unknown_size,
+                after_accelerator_packages=tuple(p.name for p in report.packages if p.accelerator),
+            )
+        )
     return deltas

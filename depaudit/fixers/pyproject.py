@@ -35,7 +35,6 @@ CPU_INDEX_NAME = "pytorch-cpu"
 RUNTIMES = {"onnxruntime": "onnxruntime", "tinygrad": "tinygrad"}
 
 
-
 @dataclass(frozen=True)
 class CpuIndexNeeds:
     """What the CPU-index configuration must cover: the torch-family packages that need a source, and
@@ -72,8 +71,10 @@ def needs_from_reach(project: Pyproject, reach: list[TorchReach] | None) -> CpuI
         for ref in lists:
             promotions.append((_pyproject_ref(project, ref), spec))
             via = dict(item.transitive_in)[ref]
-            notes.append(f"{item.name} was reached only through {' -> '.join(via[:-1])}: "
-                         f"declared directly in {describe_ref(ref)} so the CPU source can bind")
+            notes.append(
+                f"{item.name} was reached only through {' -> '.join(via[:-1])}: "
+                f"declared directly in {describe_ref(ref)} so the CPU source can bind"
+            )
     # A package declared directly but missing from a stale lock still needs its source.
     names = sorted({r.name for r in reach} | {d.name for d in project.declared if is_torch_family(d.name)})
     return CpuIndexNeeds(tuple(names), tuple(promotions), tuple(notes))
@@ -88,8 +89,12 @@ def _pyproject_ref(project: Pyproject, ref: ListRef) -> ListRef:
 
 def describe_ref(ref: ListRef) -> str:
     kind, name = ref
-    return {"dependencies": "project.dependencies", "extra": f"the extra '{name}'",
-            "group": f"the dependency group '{name}'", "uv-dev": "tool.uv.dev-dependencies"}[kind]
+    return {
+        "dependencies": "project.dependencies",
+        "extra": f"the extra '{name}'",
+        "group": f"the dependency group '{name}'",
+        "uv-dev": "tool.uv.dev-dependencies",
+    }[kind]
 
 
 def cuda_intent(project: Pyproject) -> list[str]:
@@ -104,8 +109,9 @@ def cuda_intent(project: Pyproject) -> list[str]:
     return reasons
 
 
-def plan_cpu_index_text(text: str, path: str, needs: CpuIndexNeeds, *,
-                        index_url: str = DEFAULT_CPU_INDEX_URL, force: bool = False) -> Edit:
+def plan_cpu_index_text(
+    text: str, path: str, needs: CpuIndexNeeds, *, index_url: str = DEFAULT_CPU_INDEX_URL, force: bool = False
+) -> Edit:
     """The edit that points every needed torch-family package at an explicit CPU index.
     Raises InputError for invalid TOML and FixRefused when the project asks for CUDA (unless `force`)
     or its layout cannot be edited safely."""
@@ -129,6 +135,7 @@ _HEADER = re.compile(r"^\s*\[\[?[^\]]+\]\]?\s*(#.*)?$")
 def separate_tables(before: str, after: str) -> str:
     """Put a blank line before a table header that tomlkit glued to the line above, unless the same
     header (same occurrence) was glued in the original too: only separations the edit broke are fixed."""
+
     def glued(text: str) -> dict[tuple[str, int], bool]:
         seen: dict[str, int] = {}
         out = {}
@@ -248,8 +255,10 @@ class PyprojectEditor:
         entries = [dict(_plain(e)) for e in (current if isinstance(current, list) else [current])]
         if any("index" not in e for e in entries):
             if not force:
-                raise FixRefused(f"{self.project.path}: tool.uv.sources.{key} takes {name} from a git/url/path "
-                                 f"source; depaudit leaves it alone (pass --force to replace it with the CPU index)")
+                raise FixRefused(
+                    f"{self.project.path}: tool.uv.sources.{key} takes {name} from a git/url/path "
+                    f"source; depaudit leaves it alone (pass --force to replace it with the CPU index)"
+                )
             self._put_source(sources, uv, key, {"index": index_name})
             self.summary.append(f"replace the sources of {name} with '{index_name}' alone")
             return
@@ -259,22 +268,35 @@ class PyprojectEditor:
         added = self._linux_entries(wanted, index_name)
         if added:
             wanted += added
-            self.summary.append(f"extend the CPU source of {name} to "
-                                f"{', '.join('linux-' + m for m in _machines(added))} (its markers left them out)")
+            self.summary.append(
+                f"extend the CPU source of {name} to "
+                f"{', '.join('linux-' + m for m in _machines(added))} (its markers left them out)"
+            )
         if wanted != entries:
-            self._put_source(sources, uv, key, wanted[0] if len(wanted) == 1 and not isinstance(current, list)
-                             else wanted, like=current)
+            self._put_source(
+                sources,
+                uv,
+                key,
+                wanted[0] if len(wanted) == 1 and not isinstance(current, list) else wanted,
+                like=current,
+            )
 
     def _linux_entries(self, entries: list[dict[str, Any]], index_name: str) -> list[dict[str, Any]]:
         """Entries to add so that a marker-scoped CPU source covers every Linux arch the CPU index
         serves (an extra/group condition counts as covering: it is not about the platform)."""
         python = python_from_requires(self.project_requires_python())
-        missing = [machine for target, machine in CPU_INDEX_LINUX.items()
-                   if not any(_marker_applies(e.get("marker"), target, python) for e in entries)]
+        missing = [
+            machine
+            for target, machine in CPU_INDEX_LINUX.items()
+            if not any(_marker_applies(e.get("marker"), target, python) for e in entries)
+        ]
         if not missing:
             return []
-        marker = "sys_platform == 'linux'" if len(missing) == len(CPU_INDEX_LINUX) else \
-            f"sys_platform == 'linux' and platform_machine == '{missing[0]}'"
+        marker = (
+            "sys_platform == 'linux'"
+            if len(missing) == len(CPU_INDEX_LINUX)
+            else f"sys_platform == 'linux' and platform_machine == '{missing[0]}'"
+        )
         return [{"index": index_name, "marker": marker}]
 
     def project_requires_python(self) -> str | None:
@@ -357,8 +379,10 @@ class PyprojectEditor:
     def _existing_uv(self) -> Any:
         """The document's tool.uv container, or None. Raises FixRefused when it is an inline table."""
         if self.layout == "inline":
-            raise FixRefused(f"{self.path}: tool.uv is an inline table; depaudit does not rewrite inline "
-                             f"tables it would have to grow (write it as a [tool.uv] table); nothing changed")
+            raise FixRefused(
+                f"{self.path}: tool.uv is an inline table; depaudit does not rewrite inline "
+                f"tables it would have to grow (write it as a [tool.uv] table); nothing changed"
+            )
         tool = self.doc.get("tool")
         return tool.get("uv") if tool is not None else None
 
@@ -496,6 +520,7 @@ def _uv_table(doc):
 
 # --- --to onnxruntime / tinygrad -------------------------------------------------------------------
 
+
 def plan_runtime_swap_text(text: str, path: str, runtime: str) -> Edit:
     """Move torch-family runtime dependencies to the `dev` group and add `runtime` to the runtime
     dependencies. Raises InputError for invalid TOML, FixError for an unknown runtime, FixRefused
@@ -514,8 +539,9 @@ def plan_runtime_swap_text(text: str, path: str, runtime: str) -> Edit:
                 del deps[i]
                 editor.ops.append(Op("delete", ("project", "dependencies", i)))
     if moved:
-        ref: ListRef = ("uv-dev", None) if project.has_uv_dev_dependencies and "dev" not in project.groups \
-            else ("group", "dev")
+        ref: ListRef = (
+            ("uv-dev", None) if project.has_uv_dev_dependencies and "dev" not in project.groups else ("group", "dev")
+        )
         for spec in moved:
             editor.add_requirement(ref, spec, note=False)
         editor.summary.append(f"move {', '.join(moved)} from project.dependencies to the 'dev' group")
@@ -534,8 +560,23 @@ class TorchImport:
 
 
 MAX_SOURCE_BYTES = 5_000_000  # a module larger than this is generated code, not where torch is imported
-_SKIP_DIRS = {".venv", "venv", ".git", "build", "dist", "tests", "test", "docs", "benchmarks",
-              "scripts", "examples", "node_modules", "__pycache__", ".tox", ".nox"}
+_SKIP_DIRS = {
+    ".venv",
+    "venv",
+    ".git",
+    "build",
+    "dist",
+    "tests",
+    "test",
+    "docs",
+    "benchmarks",
+    "scripts",
+    "examples",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".nox",
+}
 
 
 def find_torch_imports(project_dir: Path, package_name: str | None = None) -> list[TorchImport]:
@@ -550,8 +591,11 @@ def find_torch_imports(project_dir: Path, package_name: str | None = None) -> li
         files = [root] if root.is_file() else sorted(root.rglob("*.py"))
         for file in files:
             rel = file.relative_to(project_dir)
-            if any(part in _SKIP_DIRS for part in rel.parts[:-1]) or file.name.startswith("test_") \
-                    or file.name == "conftest.py":
+            if (
+                any(part in _SKIP_DIRS for part in rel.parts[:-1])
+                or file.name.startswith("test_")
+                or file.name == "conftest.py"
+            ):
                 continue
             try:
                 tree = ast.parse(fileio.read_bytes(file, "Python file", limit=MAX_SOURCE_BYTES), filename=str(file))
@@ -576,7 +620,8 @@ def _package_roots(project_dir: Path, package_name: str | None) -> list[Path]:
             if candidate.exists():
                 return [candidate]
     base = project_dir / "src" if (project_dir / "src").is_dir() else project_dir
-    roots = [p for p in sorted(base.iterdir()) if p.is_dir() and (p / "__init__.py").exists()
-             and p.name not in _SKIP_DIRS]
+    roots = [
+        p for p in sorted(base.iterdir()) if p.is_dir() and (p / "__init__.py").exists() and p.name not in _SKIP_DIRS
+    ]
     roots += [p for p in sorted(base.glob("*.py")) if p.name not in ("setup.py", "conftest.py", "noxfile.py")]
     return roots

@@ -35,17 +35,35 @@ JOURNAL_NAME = ".depaudit-fix.journal.json"
 # Tests only: seconds to sleep after each journal step, so that kills at random moments land inside the
 # short swap steps too (tests/fixers/test_fix_crash.py). Unset in normal use.
 STEP_DELAY_ENV = "DEPAUDIT_TEST_STEP_DELAY"
-_COPY_IGNORE = shutil.ignore_patterns(".venv", "venv", ".git", "node_modules", "__pycache__", "*.egg-info",
-                                      ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build",
-                                      JOURNAL_NAME, "*.depaudit-tmp")
+_COPY_IGNORE = shutil.ignore_patterns(
+    ".venv",
+    "venv",
+    ".git",
+    "node_modules",
+    "__pycache__",
+    "*.egg-info",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+    "dist",
+    "build",
+    JOURNAL_NAME,
+    "*.depaudit-tmp",
+)
 
 
 def digest(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
-def relock(root: Path, project_dir: Path, new_texts: dict[Path, str], expected: dict[Path, bytes | None],
-           uv_lock: Callable[[Path], None]) -> None:
+def relock(
+    root: Path,
+    project_dir: Path,
+    new_texts: dict[Path, str],
+    expected: dict[Path, bytes | None],
+    uv_lock: Callable[[Path], None],
+) -> None:
     """Write `new_texts` (path -> text) and a new uv.lock made by `uv_lock(staged project dir)`, as one
     crash-safe step. `expected`: each file's bytes when the fix read it (None: absent), uv.lock included.
     Raises ToolError (uv failed), ChangedOnDisk (a file changed meanwhile), OutputError; nothing is
@@ -65,8 +83,9 @@ def relock(root: Path, project_dir: Path, new_texts: dict[Path, str], expected: 
     except BaseException:
         _roll_back(journal, stage, targets)
         raise
-    _write_journal(journal, {"state": "prepared", "stage": str(stage), "targets": [str(t) for t in targets],
-                             "entries": entries})
+    _write_journal(
+        journal, {"state": "prepared", "stage": str(stage), "targets": [str(t) for t in targets], "entries": entries}
+    )
     _commit(entries)
     _finish(journal, stage, targets)
 
@@ -81,7 +100,9 @@ def _stage_folder(root: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise InputError(root.parent, f"cannot stage a copy of the project beside it: {exc.strerror or exc}") from None
+            raise InputError(
+                root.parent, f"cannot stage a copy of the project beside it: {exc.strerror or exc}"
+            ) from None
     raise InputError(root.parent, "cannot find a free name to stage a copy of the project")
 
 
@@ -105,8 +126,10 @@ def _stage_copy(root: Path, stage: Path, new_texts: dict[Path, str]) -> None:
 def _check_unchanged(expected: dict[Path, bytes | None]) -> None:
     for path, data in expected.items():
         if _current(path) != data:
-            raise ChangedOnDisk(f"{path}: changed on disk while depaudit was re-locking; nothing was written "
-                                f"(the change on disk is kept): run the fix again")
+            raise ChangedOnDisk(
+                f"{path}: changed on disk while depaudit was re-locking; nothing was written "
+                f"(the change on disk is kept): run the fix again"
+            )
 
 
 def _current(path: Path) -> bytes | None:
@@ -121,8 +144,9 @@ def _prepare(new: dict[Path, bytes], expected: dict[Path, bytes | None]) -> list
     entries = []
     for path, data in new.items():
         final, temp = fileio.prepare_replacement(path, data)
-        entries.append({"target": str(final), "temp": str(temp), "old": digest(expected.get(path)),
-                        "new": digest(data)})
+        entries.append(
+            {"target": str(final), "temp": str(temp), "old": digest(expected.get(path)), "new": digest(data)}
+        )
         _step()
     return entries
 
@@ -149,8 +173,10 @@ def _finish(journal: Path, stage: Path, targets: list[Path]) -> None:
 
 
 def _write_journal(path: Path, body: dict) -> None:
-    fileio.write_text(path, json.dumps({"schema": 1, "pid": os.getpid(), "process": _process_token(os.getpid()),
-                                        **body}, indent=1) + "\n")
+    fileio.write_text(
+        path,
+        json.dumps({"schema": 1, "pid": os.getpid(), "process": _process_token(os.getpid()), **body}, indent=1) + "\n",
+    )
     _step()
 
 
@@ -180,12 +206,16 @@ def recover(folder: Path) -> str | None:
         body = json.loads(fileio.read_bytes(journal, "journal"))
         state, stage, targets = body["state"], Path(body["stage"]), [Path(t) for t in body["targets"]]
     except (InputError, ValueError, KeyError, TypeError):
-        raise ChangedOnDisk(f"{journal}: an interrupted `depaudit fix --lock` left a journal depaudit cannot "
-                            f"read; check pyproject.toml and uv.lock, then delete it") from None
+        raise ChangedOnDisk(
+            f"{journal}: an interrupted `depaudit fix --lock` left a journal depaudit cannot "
+            f"read; check pyproject.toml and uv.lock, then delete it"
+        ) from None
     pid = body.get("pid")
     if isinstance(pid, int) and pid != os.getpid() and body.get("process") and _process_token(pid) == body["process"]:
-        raise ChangedOnDisk(f"{folder}: another `depaudit fix --lock` (pid {pid}) is working on this project; "
-                            f"run again when it has finished")
+        raise ChangedOnDisk(
+            f"{folder}: another `depaudit fix --lock` (pid {pid}) is working on this project; "
+            f"run again when it has finished"
+        )
     if state == "prepared":
         _roll_forward(journal, body.get("entries", []))
         _finish(journal, stage, targets)
@@ -200,8 +230,10 @@ def _roll_forward(journal: Path, entries: list[dict]) -> None:
         if current == entry["new"]:
             continue
         if current != entry["old"] or not Path(entry["temp"]).exists():
-            raise ChangedOnDisk(f"{target}: changed since an interrupted `depaudit fix --lock`; depaudit leaves "
-                                f"it and {journal.name} alone: check the files, then delete {journal}")
+            raise ChangedOnDisk(
+                f"{target}: changed since an interrupted `depaudit fix --lock`; depaudit leaves "
+                f"it and {journal.name} alone: check the files, then delete {journal}"
+            )
     for entry in entries:
         if digest(_current(Path(entry["target"]))) != entry["new"]:
             fileio.commit_replacement(entry["temp"], entry["target"])

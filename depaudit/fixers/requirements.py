@@ -35,8 +35,9 @@ class _Pin:
     note: str
 
 
-def plan_requirements_text(text: str, path: str, *, index_url: str = DEFAULT_CPU_INDEX_URL,
-                           force: bool = False) -> Edit:
+def plan_requirements_text(
+    text: str, path: str, *, index_url: str = DEFAULT_CPU_INDEX_URL, force: bool = False
+) -> Edit:
     """The edit for one requirements file. Raises InputError for an unparseable file and FixRefused
     when it asks for a CUDA index (unless `force`), pins torch with hashes (which `+cpu` would break),
     pins one package twice, or a planned pin cannot be rewritten."""
@@ -62,22 +63,29 @@ def plan_requirements_text(text: str, path: str, *, index_url: str = DEFAULT_CPU
     return Edit(str(path), text, join_style(style, after) if changed else text, tuple(summary) if changed else ())
 
 
-def _refuse_unsafe(parsed: RequirementsFile, torch_lines: list[RequirementLine], path: str, force: bool,
-                   index_url: str) -> None:
+def _refuse_unsafe(
+    parsed: RequirementsFile, torch_lines: list[RequirementLine], path: str, force: bool, index_url: str
+) -> None:
     for option in parsed.options("--index-url") + parsed.options("--extra-index-url") + parsed.options("--find-links"):
         if is_cuda_index(option.value) and not force:
-            raise FixRefused(f"{path}:{option.line}: {option.option} {option.value} serves CUDA builds; the "
-                             f"project asks for CUDA on purpose, pass --force to switch it to CPU")
+            raise FixRefused(
+                f"{path}:{option.line}: {option.option} {option.value} serves CUDA builds; the "
+                f"project asks for CUDA on purpose, pass --force to switch it to CPU"
+            )
     hashed = [r for r in torch_lines if r.hashes]
     if hashed:
-        raise FixRefused(f"{path}:{hashed[0].line}: {hashed[0].name} is pinned with --hash; a +cpu build has "
-                         f"other hashes: regenerate the file (pip-compile) against {index_url} instead")
+        raise FixRefused(
+            f"{path}:{hashed[0].line}: {hashed[0].name} is pinned with --hash; a +cpu build has "
+            f"other hashes: regenerate the file (pip-compile) against {index_url} instead"
+        )
     for i, one in enumerate(torch_lines):
-        for other in torch_lines[i + 1:]:
+        for other in torch_lines[i + 1 :]:
             if one.name == other.name and (one.marker is None or other.marker is None or one.marker == other.marker):
-                raise FixRefused(f"{path}:{other.line}: {one.name} is required twice, on line {one.line} "
-                                 f"({_short(one)}) and line {other.line} ({_short(other)}); pip cannot "
-                                 f"install both: keep one and run the fix again")
+                raise FixRefused(
+                    f"{path}:{other.line}: {one.name} is required twice, on line {one.line} "
+                    f"({_short(one)}) and line {other.line} ({_short(other)}); pip cannot "
+                    f"install both: keep one and run the fix again"
+                )
 
 
 def _short(req: RequirementLine) -> str:
@@ -106,17 +114,26 @@ def _plan_pin(req: RequirementLine, summary: list[str]) -> _Pin | None:
         if version.endswith("+cpu"):
             return None
         public = _public(version)
-        return _Pin(req, f"{public}+cpu", f"line {req.line}: replace the direct reference to the {version} wheel "
-                                          f"of {req.name} with {req.name}=={public}+cpu (from the CPU index)")
+        return _Pin(
+            req,
+            f"{public}+cpu",
+            f"line {req.line}: replace the direct reference to the {version} wheel "
+            f"of {req.name} with {req.name}=={public}+cpu (from the CPU index)",
+        )
     version = req.pinned_version
     if version is None:
-        summary.append(f"line {req.line}: {req.name} is not pinned; pin it (==X.Y.Z+cpu) so a newer "
-                       f"PyPI release cannot win over the CPU index")
+        summary.append(
+            f"line {req.line}: {req.name} is not pinned; pin it (==X.Y.Z+cpu) so a newer "
+            f"PyPI release cannot win over the CPU index"
+        )
         return None
     if version.endswith("+cpu"):
         return None
-    note = (f"line {req.line}: pin {req.name}=={version}+cpu (only the CPU index has it)" if "+" not in version
-            else f"line {req.line}: pin {req.name} to the +cpu build")
+    note = (
+        f"line {req.line}: pin {req.name}=={version}+cpu (only the CPU index has it)"
+        if "+" not in version
+        else f"line {req.line}: pin {req.name} to the +cpu build"
+    )
     return _Pin(req, f"{_public(version)}+cpu", note)
 
 
@@ -142,8 +159,10 @@ def _rewrite_pin(lines: list[str], pin: _Pin, path: str) -> None:
         if count:
             lines[number] = new
             return
-    raise FixRefused(f"{path}:{req.line}: cannot find the pin of {req.name} in the line's text to rewrite it; "
-                     f"nothing changed — pin {req.name}=={pin.version} by hand")
+    raise FixRefused(
+        f"{path}:{req.line}: cannot find the pin of {req.name} in the line's text to rewrite it; "
+        f"nothing changed — pin {req.name}=={pin.version} by hand"
+    )
 
 
 def _verify(after: RequirementsFile, pins: list[_Pin], path: str) -> None:
@@ -151,12 +170,16 @@ def _verify(after: RequirementsFile, pins: list[_Pin], path: str) -> None:
     for pin in pins:
         found = [r for r in after.requirements if r.name == pin.req.name and r.marker == pin.req.marker]
         if not any(r.pinned_version == pin.version and r.url is None for r in found):
-            raise FixRefused(f"{path}:{pin.req.line}: the rewritten line would not pin {pin.req.name}=={pin.version}; "
-                             f"nothing changed")
+            raise FixRefused(
+                f"{path}:{pin.req.line}: the rewritten line would not pin {pin.req.name}=={pin.version}; "
+                f"nothing changed"
+            )
 
 
 def _has_index(parsed: RequirementsFile, url: str) -> bool:
-    return any(same_url(o.value or "", url) for o in parsed.options("--index-url") + parsed.options("--extra-index-url"))
+    return any(
+        same_url(o.value or "", url) for o in parsed.options("--index-url") + parsed.options("--extra-index-url")
+    )
 
 
 def _replace_line(line: str, new: str) -> str:

@@ -24,11 +24,13 @@ class TextStyle:
 def split_style(text: str, path: str) -> tuple[TextStyle, str]:
     """(style, the body as LF text without BOM). Raises FixRefused for mixed line endings."""
     bom = BOM if text.startswith(BOM) else ""
-    body = text[len(bom):]
+    body = text[len(bom) :]
     crlf = body.count("\r\n")
     if crlf and crlf != body.count("\n"):
-        raise FixRefused(f"{path}: mixes CRLF and LF line endings; depaudit will not guess which to use "
-                         f"for the lines it adds (normalise the file first); nothing changed")
+        raise FixRefused(
+            f"{path}: mixes CRLF and LF line endings; depaudit will not guess which to use "
+            f"for the lines it adds (normalise the file first); nothing changed"
+        )
     if crlf:
         return TextStyle(bom, "\r\n"), body.replace("\r\n", "\n")
     return TextStyle(bom, "\n"), body
@@ -37,5 +39,3 @@ def split_style(text: str, path: str) -> tuple[TextStyle, str]:
 def join_style(style: TextStyle, body: str) -> str:
     """The body (LF text) in the file's own style."""
     return style.bom + (body.replace("\n", style.newline) if style.newline != "\n" else body)
-
-

@@ -60,13 +60,16 @@ def verify(path: str, before_body: str, after_body: str, ops: list[Op]) -> None:
     try:
         after = tomllib.loads(after_body)
     except tomllib.TOMLDecodeError as exc:
-        raise FixRefused(f"{path}: depaudit's edit of this layout would not parse ({exc}); "
-                         f"nothing changed — make the change by hand") from None
+        raise FixRefused(
+            f"{path}: depaudit's edit of this layout would not parse ({exc}); nothing changed — make the change by hand"
+        ) from None
     expected = apply_ops(before, ops)
     if after != expected:
         where = first_difference(expected, after) or "the document"
-        raise FixRefused(f"{path}: depaudit cannot edit this layout safely (the edit would also change "
-                         f"{where}); nothing changed — make the change by hand")
+        raise FixRefused(
+            f"{path}: depaudit cannot edit this layout safely (the edit would also change "
+            f"{where}); nothing changed — make the change by hand"
+        )
 
 
 def first_difference(a: Any, b: Any, path: tuple[Key, ...] = ()) -> str | None:
@@ -89,7 +92,10 @@ def first_difference(a: Any, b: Any, path: tuple[Key, ...] = ()) -> str | None:
 
 
 def _dotted(path: tuple[Key, ...]) -> str:
-    return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else str(k)) for i, k in enumerate(path)) or "the document"
+    return (
+        "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else str(k)) for i, k in enumerate(path))
+        or "the document"
+    )
 
 
 def _entries(body: Any, name: str) -> list[tuple[Any, Any]]:

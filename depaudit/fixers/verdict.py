@@ -52,8 +52,12 @@ def cpu_index_verdict(project: Pyproject, lock: Lock | None, targets: Sequence[s
     where = ", ".join(t.target.name for t, _ in dirty)
     if stale:
         name, got, want, on = stale
-        return Verdict("stale", f"uv.lock is stale: pyproject.toml takes {name} from {want}, but uv.lock still "
-                                f"installs it from {got} on {on}; run `uv lock` (or `depaudit fix --lock`)", details)
+        return Verdict(
+            "stale",
+            f"uv.lock is stale: pyproject.toml takes {name} from {want}, but uv.lock still "
+            f"installs it from {got} on {on}; run `uv lock` (or `depaudit fix --lock`)",
+            details,
+        )
     return Verdict("accelerators", f"uv.lock still installs accelerator wheels on {where}", details)
 
 
@@ -64,7 +68,9 @@ def _target_line(report: TargetReport, found: list[InstalledPackage]) -> str:
     return f"{report.target.name}: {names}" + (f" (through {', '.join(entry)})" if entry else "")
 
 
-def _stale(project: Pyproject, dirty: list[tuple[TargetReport, list[InstalledPackage]]]) -> tuple[str, str, str, str] | None:
+def _stale(
+    project: Pyproject, dirty: list[tuple[TargetReport, list[InstalledPackage]]]
+) -> tuple[str, str, str, str] | None:
     """(package, locked registry, configured CPU index, targets) for the first torch-family package
     installed from another registry than its CPU source there, or None."""
     hits: dict[tuple[str, str, str], list[str]] = {}
@@ -97,8 +103,9 @@ def _cpu_url_for(project: Pyproject, name: str, report: TargetReport) -> str | N
     return None
 
 
-def runtime_verdict(project: Pyproject, lock: Lock | None, allow_torch: bool = False,
-                    check_stale: bool = True) -> Verdict:
+def runtime_verdict(
+    project: Pyproject, lock: Lock | None, allow_torch: bool = False, check_stale: bool = True
+) -> Verdict:
     """For `--to onnxruntime|tinygrad`: "torch-at-runtime" (or "torch-allowed" with `allow_torch`)
     listing every runtime dependency that still brings torch in, "stale" (with `check_stale`) when
     the lock still has a torch-family runtime dependency pyproject.toml no longer declares, else "clean"."""
@@ -108,13 +115,20 @@ def runtime_verdict(project: Pyproject, lock: Lock | None, allow_torch: bool = F
     declared = {d.name for d in project.declared_in(("dependencies", None))}
     locked_direct = sorted({d.name for d in (root.dependencies if root else ()) if is_torch_family(d.name)} - declared)
     if locked_direct and check_stale:
-        return Verdict("stale", f"uv.lock is stale: it still installs {', '.join(locked_direct)} as a runtime "
-                                f"dependency; run `uv lock` (or `depaudit fix --lock`)")
+        return Verdict(
+            "stale",
+            f"uv.lock is stale: it still installs {', '.join(locked_direct)} as a runtime "
+            f"dependency; run `uv lock` (or `depaudit fix --lock`)",
+        )
     paths = runtime_torch_paths(lock, project.name)
     if not paths:
         return Verdict("clean", "no runtime dependency brings torch in")
     details = tuple(" -> ".join(path) for path in paths)
     state = "torch-allowed" if allow_torch else "torch-at-runtime"
-    return Verdict(state, f"torch is still installed at run time: {len(paths)} runtime "
-                          f"dependenc{'y brings' if len(paths) == 1 else 'ies bring'} it in"
-                          + (" (accepted with --allow-torch)" if allow_torch else ""), details)
+    return Verdict(
+        state,
+        f"torch is still installed at run time: {len(paths)} runtime "
+        f"dependenc{'y brings' if len(paths) == 1 else 'ies bring'} it in"
+        + (" (accepted with --allow-torch)" if allow_torch else ""),
+        details,
+    )

@@ -42,6 +42,7 @@ def comparison(before: ImageMeasurement, after: ImageMeasurement, top: int | Non
     package both images hold shows its size on both sides (the measurements should therefore carry
     every package: ``measure_image(..., top=None)``).
     """
+
     def delta(a: int | None, b: int | None) -> int | None:
         return None if a is None or b is None else b - a
 
@@ -49,21 +50,31 @@ def comparison(before: ImageMeasurement, after: ImageMeasurement, top: int | Non
     a_pk = {_pkg_name(n): (n, s) for n, s in after.python_packages}
     names = sorted(set(b_pk) | set(a_pk), key=lambda n: (-max(b_pk.get(n, ("", 0))[1], a_pk.get(n, ("", 0))[1]), n))
     names = names[:top] if top is not None else names
-    packages = [{"name": n, "before": b_pk[n][1] if n in b_pk else None, "after": a_pk[n][1] if n in a_pk else None}
-                for n in names]
+    packages = [
+        {"name": n, "before": b_pk[n][1] if n in b_pk else None, "after": a_pk[n][1] if n in a_pk else None}
+        for n in names
+    ]
     rows = {}
     for key in ("size", "compressed_size", "accelerator_bytes"):
         b, a = getattr(before, key), getattr(after, key)
-        rows[key] = {"before": b, "after": a, "delta": delta(b, a),
-                     "ratio": (round(b / a, 2) if a and b is not None else None)}
+        rows[key] = {
+            "before": b,
+            "after": a,
+            "delta": delta(b, a),
+            "ratio": (round(b / a, 2) if a and b is not None else None),
+        }
     rows["layers"] = {"before": len(before.layers), "after": len(after.layers)}
     return {"before": before.image, "after": after.image, "figures": rows, "packages": packages}
 
 
-def render_comparison_json(before: ImageMeasurement, after: ImageMeasurement, indent: int | None = 2,
-                           top: int | None = None) -> str:
-    data = {"schema": SCHEMA, **comparison(before, after, top),
-            "images": [measurement_to_dict(before), measurement_to_dict(after)]}
+def render_comparison_json(
+    before: ImageMeasurement, after: ImageMeasurement, indent: int | None = 2, top: int | None = None
+) -> str:
+    data = {
+        "schema": SCHEMA,
+        **comparison(before, after, top),
+        "images": [measurement_to_dict(before), measurement_to_dict(after)],
+    }
     return json.dumps(data, indent=indent) + "\n"
 
 
@@ -80,12 +91,17 @@ def render_measurement_markdown(m: ImageMeasurement, binary: bool = False) -> st
     """One image as markdown: summary, layers, packages, shared libraries."""
     f = lambda n: format_size(n, binary)  # noqa: E731
     extra = dict(m.extra)
-    lines = [f"## `{m.image}`", "",
-             "| | |", "| --- | --- |",
-             f"| size on disk | {f(m.size)} |",
-             f"| compressed (gzip layers, as a registry stores them) | {f(m.compressed_size)} |",
-             f"| accelerator libraries | {f(m.accelerator_bytes)} |",
-             f"| user | {extra.get('user', '?')} |", ""]
+    lines = [
+        f"## `{m.image}`",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| size on disk | {f(m.size)} |",
+        f"| compressed (gzip layers, as a registry stores them) | {f(m.compressed_size)} |",
+        f"| accelerator libraries | {f(m.accelerator_bytes)} |",
+        f"| user | {extra.get('user', '?')} |",
+        "",
+    ]
     families = extra.get("accelerator_families") or {}
     if families:
         lines += ["Accelerator bytes by family: " + ", ".join(f"{k} {f(v)}" for k, v in families.items()), ""]
@@ -102,23 +118,39 @@ def render_measurements_markdown(items: Sequence[ImageMeasurement], binary: bool
     return "\n".join(render_measurement_markdown(m, binary) for m in items)
 
 
-def render_comparison_markdown(before: ImageMeasurement, after: ImageMeasurement, binary: bool = False,
-                               top: int | None = None) -> str:
+def render_comparison_markdown(
+    before: ImageMeasurement, after: ImageMeasurement, binary: bool = False, top: int | None = None
+) -> str:
     f = lambda n: format_size(n, binary)  # noqa: E731
     data = comparison(before, after, top)
     labels = {"size": "size on disk", "compressed_size": "compressed", "accelerator_bytes": "accelerator libraries"}
-    lines = [f"## `{before.image}` → `{after.image}`", "",
-             "| | before | after | change |", "| --- | ---: | ---: | ---: |"]
+    lines = [
+        f"## `{before.image}` → `{after.image}`",
+        "",
+        "| | before | after | change |",
+        "| --- | ---: | ---: | ---: |",
+    ]
     for key, label in labels.items():
         row = data["figures"][key]
-        change = "" if row["delta"] is None else f"{'+' if row['delta'] > 0 else '−' if row['delta'] < 0 else ''}{f(abs(row['delta']))}"
+        change = (
+            ""
+            if row["delta"] is None
+            else f"{'+' if row['delta'] > 0 else '−' if row['delta'] < 0 else ''}{f(abs(row['delta']))}"
+        )
         if row["ratio"] and row["delta"] and row["delta"] < 0:
             change += f" ({row['ratio']}× smaller)"
         lines.append(f"| {label} | {f(row['before'])} | {f(row['after'])} | {change} |")
-    lines += [f"| layers | {data['figures']['layers']['before']} | {data['figures']['layers']['after']} | |", "",
-              "| Python package | before | after |", "| --- | ---: | ---: |"]
-    lines += [f"| {p['name']} | {f(p['before']) if p['before'] is not None else '—'} | "
-              f"{f(p['after']) if p['after'] is not None else '—'} |" for p in data["packages"]]
+    lines += [
+        f"| layers | {data['figures']['layers']['before']} | {data['figures']['layers']['after']} | |",
+        "",
+        "| Python package | before | after |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [
+        f"| {p['name']} | {f(p['before']) if p['before'] is not None else '—'} | "
+        f"{f(p['after']) if p['after'] is not None else '—'} |"
+        for p in data["packages"]
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -129,7 +161,8 @@ def measurement_renderables(m: ImageMeasurement, binary: bool = False) -> Iterat
     f = lambda n: format_size(n, binary)  # noqa: E731
     extra = dict(m.extra)
     summary = Table(title=m.image, show_header=False, title_justify="left")
-    summary.add_column(); summary.add_column(justify="right")  # noqa: E702
+    summary.add_column()
+    summary.add_column(justify="right")  # noqa: E702
     summary.add_row("size on disk", f(m.size))
     summary.add_row("compressed (registry)", f(m.compressed_size))
     summary.add_row("accelerator libraries", f(m.accelerator_bytes))
@@ -138,24 +171,28 @@ def measurement_renderables(m: ImageMeasurement, binary: bool = False) -> Iterat
     summary.add_row("user", str(extra.get("user", "?")))
     yield summary
     layers = Table(title="layers (base first)", title_justify="left")
-    layers.add_column("size", justify="right"); layers.add_column("instruction", overflow="fold")  # noqa: E702
+    layers.add_column("size", justify="right")
+    layers.add_column("instruction", overflow="fold")  # noqa: E702
     for layer in m.layers:
         layers.add_row(f(layer.size), _short(layer.created_by))
     yield layers
     packages = Table(title="largest Python packages", title_justify="left")
-    packages.add_column("package"); packages.add_column("size", justify="right")  # noqa: E702
+    packages.add_column("package")
+    packages.add_column("size", justify="right")  # noqa: E702
     for name, size in m.python_packages:
         packages.add_row(name, f(size))
     yield packages
     libs = Table(title="largest shared libraries", title_justify="left")
-    libs.add_column("path", overflow="fold"); libs.add_column("size", justify="right")  # noqa: E702
+    libs.add_column("path", overflow="fold")
+    libs.add_column("size", justify="right")  # noqa: E702
     for path, size in m.shared_libraries:
         libs.add_row(path, f(size))
     yield libs
 
 
-def comparison_renderables(before: ImageMeasurement, after: ImageMeasurement, binary: bool = False,
-                           top: int | None = None) -> Iterator[object]:
+def comparison_renderables(
+    before: ImageMeasurement, after: ImageMeasurement, binary: bool = False, top: int | None = None
+) -> Iterator[object]:
     from rich.table import Table
 
     f = lambda n: format_size(n, binary)  # noqa: E731
@@ -166,7 +203,11 @@ def comparison_renderables(before: ImageMeasurement, after: ImageMeasurement, bi
     labels = {"size": "size on disk", "compressed_size": "compressed", "accelerator_bytes": "accelerator libraries"}
     for key, label in labels.items():
         row = data["figures"][key]
-        change = "" if row["delta"] is None else ("+" if row["delta"] > 0 else "-" if row["delta"] < 0 else "") + f(abs(row["delta"]))
+        change = (
+            ""
+            if row["delta"] is None
+            else ("+" if row["delta"] > 0 else "-" if row["delta"] < 0 else "") + f(abs(row["delta"]))
+        )
         if row["ratio"] and row["delta"] and row["delta"] < 0:
             change += f" ({row['ratio']}x smaller)"
         table.add_row(label, f(row["before"]), f(row["after"]), change)
@@ -175,6 +216,9 @@ def comparison_renderables(before: ImageMeasurement, after: ImageMeasurement, bi
     for name, justify in (("package", "left"), ("before", "right"), ("after", "right")):
         packages.add_column(name, justify=justify)  # type: ignore[arg-type]
     for p in data["packages"]:
-        packages.add_row(p["name"], f(p["before"]) if p["before"] is not None else "-",
-                         f(p["after"]) if p["after"] is not None else "-")
+        packages.add_row(
+            p["name"],
+            f(p["before"]) if p["before"] is not None else "-",
+            f(p["after"]) if p["after"] is not None else "-",
+        )
     yield packages

@@ -23,9 +23,16 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
     target = report.target
     if not report.supported:
         return {
-            "target": target.name, "python": target.python, "supported": False,
-            "reason": report.unsupported_reason, "total_bytes": None, "accelerator_bytes": None,
-            "unknown_size": [], "sdist_only": [], "packages": [], "top_level": [],
+            "target": target.name,
+            "python": target.python,
+            "supported": False,
+            "reason": report.unsupported_reason,
+            "total_bytes": None,
+            "accelerator_bytes": None,
+            "unknown_size": [],
+            "sdist_only": [],
+            "packages": [],
+            "top_level": [],
         }
     return {
         "target": target.name,
@@ -37,8 +44,13 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
         "sdist_only": list(report.sdist_only),
         "packages": [package_dict(p) for p in report.packages],
         "top_level": [
-            {"name": c.name, "total_bytes": c.total_bytes, "accelerator_bytes": c.accelerator_bytes,
-             "packages": list(c.packages), "unknown_size": c.unknown}
+            {
+                "name": c.name,
+                "total_bytes": c.total_bytes,
+                "accelerator_bytes": c.accelerator_bytes,
+                "packages": list(c.packages),
+                "unknown_size": c.unknown,
+            }
             for c in report.top_level
         ],
     }
@@ -75,8 +87,13 @@ def package_dict(p: InstalledPackage) -> dict[str, Any]:
 
 
 def scope_dict(scope: InstallScope) -> dict[str, Any]:
-    return {"packages": list(scope.packages), "how": scope.how, "extras": list(scope.extras),
-            "groups": list(scope.groups), "production": scope.production}
+    return {
+        "packages": list(scope.packages),
+        "how": scope.how,
+        "extras": list(scope.extras),
+        "groups": list(scope.groups),
+        "production": scope.production,
+    }
 
 
 def render_json(report: SizeReport, indent: int | None = None) -> str:

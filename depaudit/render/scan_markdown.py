@@ -9,25 +9,39 @@ from depaudit.render.scan_table import brought_by, describe_scope
 from depaudit.units import format_size
 
 
-def render_markdown(report: SizeReport, *, binary: bool = False, top: int | None = 15,
-                    docs_url: str | None = None) -> str:
+def render_markdown(
+    report: SizeReport, *, binary: bool = False, top: int | None = 15, docs_url: str | None = None
+) -> str:
     """A summary table of all targets, then the largest packages of each, then the findings (rule IDs
     link to their pages under `docs_url`)."""
     kind = {"download": "download", "installed": "installed", "bytecode": "installed+pyc"}[report.size_basis]
-    lines = [f"## depaudit scan: `{report.lockfile}`", "", describe_scope(report.scope, report.size_basis), "",
-             f"| target | python | packages | {kind} | accelerator | unknown size |",
-             "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        f"## depaudit scan: `{report.lockfile}`",
+        "",
+        describe_scope(report.scope, report.size_basis),
+        "",
+        f"| target | python | packages | {kind} | accelerator | unknown size |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for t in report.targets:
         if not t.supported:
             lines.append(f"| {t.target.name} | {t.target.python} | not supported: {t.unsupported_reason} | | | |")
             continue
-        lines.append(f"| {t.target.name} | {t.target.python} | {len(t.packages)} | {format_size(t.total_bytes, binary)} "
-                     f"| {format_size(t.accelerator_bytes, binary)} | {len(t.unknown_size)} |")
+        lines.append(
+            f"| {t.target.name} | {t.target.python} | {len(t.packages)} | {format_size(t.total_bytes, binary)} "
+            f"| {format_size(t.accelerator_bytes, binary)} | {len(t.unknown_size)} |"
+        )
     for t in report.targets:
         if not t.supported:
             continue
         rows = sorted(t.packages, key=lambda p: (p.size is None, -(p.size or 0), p.name))
-        lines += ["", f"### {t.target.name}", "", "| package | version | size | accelerator | via |", "|---|---|---:|---|---|"]
+        lines += [
+            "",
+            f"### {t.target.name}",
+            "",
+            "| package | version | size | accelerator | via |",
+            "|---|---|---:|---|---|",
+        ]
         for p in rows[: top or None]:
             size = format_size(p.size, binary) if p.wheel else (p.reason or "no wheel")
             lines.append(f"| {p.name} | {p.package.version or ''} | {size} | {p.accelerator or ''} | {_via(p)} |")

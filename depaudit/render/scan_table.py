@@ -31,8 +31,11 @@ def describe_scope(scope: InstallScope, basis: str) -> str:
     else:
         what = f"{', '.join(scope.packages)} ({scope.how})"
     extras = f" with extras {', '.join(scope.extras)}" if scope.extras else ""
-    groups = (f"; dependency groups: {', '.join(scope.groups)}" if scope.groups
-              else "; production install: no dependency groups (not even [tool.uv] default-groups)")
+    groups = (
+        f"; dependency groups: {', '.join(scope.groups)}"
+        if scope.groups
+        else "; production install: no dependency groups (not even [tool.uv] default-groups)"
+    )
     return f"install set: {what}{extras}{groups}. Sizes: {BASIS[basis]}."
 
 
@@ -50,8 +53,10 @@ def _title(report: TargetReport, binary: bool, kind: str) -> str:
     total, accel = report.total_bytes, report.accelerator_bytes
     share = f" ({accel / total:.0%})" if total else ""
     unknown = f" + {len(report.unknown_size)} unknown" if report.unknown_size else ""
-    return (f"{t.name} · Python {t.python} · {len(report.packages)} packages · "
-            f"{format_size(total, binary)}{unknown} {kind} · accelerator {format_size(accel, binary)}{share}")
+    return (
+        f"{t.name} · Python {t.python} · {len(report.packages)} packages · "
+        f"{format_size(total, binary)}{unknown} {kind} · accelerator {format_size(accel, binary)}{share}"
+    )
 
 
 def target_renderables(report: TargetReport, *, binary: bool = False, top: int | None = 15, kind: str = "download"):
@@ -74,26 +79,36 @@ def target_renderables(report: TargetReport, *, binary: bool = False, top: int |
     for item in shown:
         size = format_size(item.size, binary) if item.wheel else (item.reason or "no wheel")
         style = "red" if item.accelerator else None
-        table.add_row(item.name, item.package.version or "", size, item.accelerator or "",
-                      brought_by(item.path), style=style)
+        table.add_row(
+            item.name, item.package.version or "", size, item.accelerator or "", brought_by(item.path), style=style
+        )
     if len(rows) > len(shown):
-        rest = rows[len(shown):]
+        rest = rows[len(shown) :]
         rest_size = sum(p.size or 0 for p in rest)
-        table.add_row(f"… {len(rest)} more", "", format_size(rest_size, binary), "", "(--all shows every package)",
-                      style="dim")
+        table.add_row(
+            f"… {len(rest)} more", "", format_size(rest_size, binary), "", "(--all shows every package)", style="dim"
+        )
     out = [table]
     if report.top_level:
-        costs = Table(title="what each direct dependency costs (with everything only it pulls in)",
-                      title_justify="left", title_style="italic", expand=False)
+        costs = Table(
+            title="what each direct dependency costs (with everything only it pulls in)",
+            title_justify="left",
+            title_style="italic",
+            expand=False,
+        )
         costs.add_column("dependency")
         costs.add_column("total", justify="right")
         costs.add_column("accelerator", justify="right")
         costs.add_column("packages", justify="right")
         for cost in report.top_level[: top or None]:
             unknown = f" + {cost.unknown} unknown" if cost.unknown else ""  # a lower bound, never a bare 0 B
-            costs.add_row(cost.name, format_size(cost.total_bytes, binary) + unknown,
-                          format_size(cost.accelerator_bytes, binary) if cost.accelerator_bytes else "",
-                          str(len(cost.packages)), style="red" if cost.accelerator_bytes else None)
+            costs.add_row(
+                cost.name,
+                format_size(cost.total_bytes, binary) + unknown,
+                format_size(cost.accelerator_bytes, binary) if cost.accelerator_bytes else "",
+                str(len(cost.packages)),
+                style="red" if cost.accelerator_bytes else None,
+            )
         out.append(costs)
     notes = []
     if report.unknown_size:
@@ -111,8 +126,10 @@ def unknown_size_note(report: TargetReport, shown: int = 8) -> str:
     for item in report.packages:
         if item.size is None and item.wheel is not None:
             by_reason.setdefault(escape_control(item.size_error or "not looked up"), []).append(item.name)
-    parts = [f"{reason}: {', '.join(names[:shown])}{' …' if len(names) > shown else ''}"
-             for reason, names in by_reason.items()]
+    parts = [
+        f"{reason}: {', '.join(names[:shown])}{' …' if len(names) > shown else ''}"
+        for reason, names in by_reason.items()
+    ]
     return f"size unknown for {len(report.unknown_size)} (totals are lower bounds): {'; '.join(parts)}"
 
 

@@ -35,8 +35,10 @@ def collect_wheels(folders: Iterable[Path]) -> dict[str, dict[str, Path]]:
 
 def _page(title: str, links: Iterable[tuple[str, str]]) -> bytes:
     body = "".join(f'<a href="{html.escape(href)}">{html.escape(text)}</a><br/>\n' for href, text in links)
-    return (f"<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\">"
-            f"<title>{html.escape(title)}</title></head><body>\n{body}</body></html>\n").encode()
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.0">'
+        f"<title>{html.escape(title)}</title></head><body>\n{body}</body></html>\n"
+    ).encode()
 
 
 def _handler(projects: dict[str, dict[str, Path]]) -> type[BaseHTTPRequestHandler]:

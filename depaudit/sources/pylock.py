@@ -79,15 +79,21 @@ def lock_from_pylock(data: dict[str, Any], path: Path, text: str) -> Lock:
             raise reader.fail(f"package {package.name} {package.version or ''} is listed twice", i)
         seen.add(package.key)
     root = Package(
-        name=ROOT, version=None, source=Source("virtual", "."),
+        name=ROOT,
+        version=None,
+        source=Source("virtual", "."),
         dependencies=tuple(Dependency(p.name, p.version, p.source, marker) for p, marker in entries),
     )
     requires_python = data.get("requires-python")
     groups = data.get("default-groups", [])
     lock = Lock(
-        path=str(path), format="pylock.toml", version=1, revision=0,
+        path=str(path),
+        format="pylock.toml",
+        version=1,
+        revision=0,
         requires_python=requires_python if isinstance(requires_python, str) else None,
-        packages=(root,) + tuple(p for p, _ in entries), roots=(ROOT,),
+        packages=(root,) + tuple(p for p, _ in entries),
+        roots=(ROOT,),
         # PEP 751 `environments` plays the part of uv.lock's `supported-markers`.
         supported_markers=reader.strings(data, "environments", "pylock", None),
         default_groups=tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else (),

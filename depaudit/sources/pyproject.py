@@ -195,7 +195,7 @@ def _plain_requirement(item: str) -> str | None:
     name, extras, specs = match.groups()
     if extras is not None and not all(_EXTRA_NAME.match(e) for e in extras.split(",")):
         return None
-    for spec in (specs.split(",") if specs else ()):
+    for spec in specs.split(",") if specs else ():
         try:
             parse_specifier(spec)
         except InvalidSpecifier:
@@ -204,8 +204,12 @@ def _plain_requirement(item: str) -> str | None:
 
 
 def _requirements(items: Any, where: ListRef, text: str, path: str | Path) -> list[DeclaredDependency]:
-    label = {"dependencies": "project.dependencies", "extra": "optional-dependencies",
-             "group": "dependency-groups", "uv-dev": "tool.uv.dev-dependencies"}[where[0]]
+    label = {
+        "dependencies": "project.dependencies",
+        "extra": "optional-dependencies",
+        "group": "dependency-groups",
+        "uv-dev": "tool.uv.dev-dependencies",
+    }[where[0]]
     if not isinstance(items, list):
         raise InputError(path, f"{label}{'.' + where[1] if where[1] else ''} must be an array")
     out = []
@@ -238,8 +242,15 @@ def _indexes(raw: Any, text: str, path: str | Path) -> tuple[UvIndex, ...]:
     for entry in raw:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             raise InputError(path, "[[tool.uv.index]] entry needs a url", line_of(text, "[[tool.uv.index]]"))
-        out.append(UvIndex(entry.get("name"), entry["url"], bool(entry.get("explicit", False)),
-                           bool(entry.get("default", False)), line_of(text, entry["url"])))
+        out.append(
+            UvIndex(
+                entry.get("name"),
+                entry["url"],
+                bool(entry.get("explicit", False)),
+                bool(entry.get("default", False)),
+                line_of(text, entry["url"]),
+            )
+        )
     return tuple(out)
 
 

@@ -23,14 +23,24 @@ if TYPE_CHECKING:
 
 # Every spelling pip accepts for the options we care about, mapped to one canonical name.
 _OPTIONS = {
-    "-r": "--requirement", "--requirement": "--requirement",
-    "-c": "--constraint", "--constraint": "--constraint",
-    "-f": "--find-links", "--find-links": "--find-links",
-    "-i": "--index-url", "--index-url": "--index-url",
+    "-r": "--requirement",
+    "--requirement": "--requirement",
+    "-c": "--constraint",
+    "--constraint": "--constraint",
+    "-f": "--find-links",
+    "--find-links": "--find-links",
+    "-i": "--index-url",
+    "--index-url": "--index-url",
     "--extra-index-url": "--extra-index-url",
-    "--no-index": "--no-index", "--pre": "--pre", "--prefer-binary": "--prefer-binary",
-    "--trusted-host": "--trusted-host", "--only-binary": "--only-binary", "--no-binary": "--no-binary",
-    "-e": "--editable", "--editable": "--editable", "--use-feature": "--use-feature",
+    "--no-index": "--no-index",
+    "--pre": "--pre",
+    "--prefer-binary": "--prefer-binary",
+    "--trusted-host": "--trusted-host",
+    "--only-binary": "--only-binary",
+    "--no-binary": "--no-binary",
+    "-e": "--editable",
+    "--editable": "--editable",
+    "--use-feature": "--use-feature",
 }
 _FLAGS = {"--no-index", "--pre", "--prefer-binary"}
 _COMMENT = re.compile(r"(^|\s+)#.*$")
@@ -143,8 +153,16 @@ def _requirement(stripped: str, first: int, last: int, raw: str, path) -> Requir
         wheel = _wheel_of(location.strip())
         egg = re.search(r"#(?:.*&)?egg=([A-Za-z0-9][A-Za-z0-9._-]*)", location)
         name = wheel[0] if wheel else canonicalize_name(egg.group(1)) if egg else None
-        return RequirementLine(first, last, raw, name=name, requirement=spec,
-                               marker=_marker(marker.strip(), path, first), hashes=hashes, url=location.strip())
+        return RequirementLine(
+            first,
+            last,
+            raw,
+            name=name,
+            requirement=spec,
+            marker=_marker(marker.strip(), path, first),
+            hashes=hashes,
+            url=location.strip(),
+        )
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
@@ -152,8 +170,14 @@ def _requirement(stripped: str, first: int, last: int, raw: str, path) -> Requir
     except InvalidRequirement as exc:
         raise InputError(path, f"invalid requirement {spec!r}: {exc}", first) from None
     return RequirementLine(
-        first, last, raw, name=canonicalize_name(req.name), requirement=spec,
-        specifier=str(req.specifier), marker=str(req.marker) if req.marker else None, hashes=hashes,
+        first,
+        last,
+        raw,
+        name=canonicalize_name(req.name),
+        requirement=spec,
+        specifier=str(req.specifier),
+        marker=str(req.marker) if req.marker else None,
+        hashes=hashes,
         url=req.url,
     )
 

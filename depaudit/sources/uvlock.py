@@ -155,14 +155,22 @@ def _package(reader: LockReader, raw: Any, index: int, line: int | None) -> Pack
         name=canonical_name(name),
         version=reader.string(entry, "version", where, index, required=False),
         source=reader.source(entry["source"], where, index),
-        dependencies=tuple(_dependency(reader, d, where, index) for d in reader.array(entry, "dependencies", where, index)),
-        optional_dependencies=_dependency_tables(reader, entry.get("optional-dependencies"), f"{where}: optional-dependencies", index),
-        dependency_groups=_dependency_tables(reader, entry.get("dev-dependencies"), f"{where}: dev-dependencies", index),
+        dependencies=tuple(
+            _dependency(reader, d, where, index) for d in reader.array(entry, "dependencies", where, index)
+        ),
+        optional_dependencies=_dependency_tables(
+            reader, entry.get("optional-dependencies"), f"{where}: optional-dependencies", index
+        ),
+        dependency_groups=_dependency_tables(
+            reader, entry.get("dev-dependencies"), f"{where}: dev-dependencies", index
+        ),
         wheels=_wheels(reader, entry, where, index),
         sdist_url=sdist_url,
         sdist_size=sdist_size,
         line=line,
-        resolution_markers=reader.strings(entry, "resolution-markers", where, index) if "resolution-markers" in entry else (),
+        resolution_markers=reader.strings(entry, "resolution-markers", where, index)
+        if "resolution-markers" in entry
+        else (),
     )
 
 
@@ -188,8 +196,9 @@ def lock_from_uvlock(data: dict[str, Any], path: Path, text: str) -> Lock:
     if not isinstance(manifest, dict):
         raise InputError(path, "`manifest` must be a table")
     members = tuple(canonical_name(m) for m in reader.strings(manifest, "members", "[manifest]", None))
-    project = next((p.name for p in packages
-                    if p.source.kind in ("editable", "virtual") and p.source.value in _ROOT_PATHS), None)
+    project = next(
+        (p.name for p in packages if p.source.kind in ("editable", "virtual") and p.source.value in _ROOT_PATHS), None
+    )
     roots = members or _implicit_roots(packages, project)
     lock = Lock(
         path=str(path),
@@ -202,9 +211,13 @@ def lock_from_uvlock(data: dict[str, Any], path: Path, text: str) -> Lock:
         supported_markers=reader.strings(data, "supported-markers", "lock", None),
         conflicts=_conflicts(data.get("conflicts", manifest.get("conflicts", []))),
         project=project,
-        manifest_groups=_dependency_tables(reader, manifest.get("dependency-groups"), "[manifest.dependency-groups]", None),
-        manifest_requirements=tuple(_dependency(reader, d, "[manifest] requirements", None)
-                                    for d in reader.array(manifest, "requirements", "[manifest]", None)),
+        manifest_groups=_dependency_tables(
+            reader, manifest.get("dependency-groups"), "[manifest.dependency-groups]", None
+        ),
+        manifest_requirements=tuple(
+            _dependency(reader, d, "[manifest] requirements", None)
+            for d in reader.array(manifest, "requirements", "[manifest]", None)
+        ),
     )
     check_references(lock, reader.package_line)
     return lock
@@ -218,7 +231,9 @@ def _header(data: dict[str, Any], path: Path, text: str) -> tuple[int, int, str 
     if not isinstance(version, int) or isinstance(version, bool):
         raise InputError(path, "not a uv.lock: `version` must be an integer", _key_line(text, "version"))
     if version != 1:
-        raise InputError(path, f"unsupported lock version {version} (depaudit reads version 1)", _key_line(text, "version"))
+        raise InputError(
+            path, f"unsupported lock version {version} (depaudit reads version 1)", _key_line(text, "version")
+        )
     revision = data.get("revision", 0)
     if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
         raise InputError(path, "`revision` must be a non-negative integer", _key_line(text, "revision"))
@@ -247,8 +262,11 @@ def _with_declared_names(packages: tuple[Package, ...], raw: list, members: set[
         add_extras = tuple((e, ()) for e in dict.fromkeys(extras) if e not in known_extras)
         add_groups = tuple((g, ()) for g in dict.fromkeys(groups) if g not in known_groups)
         if add_extras or add_groups:
-            out[i] = replace(package, optional_dependencies=package.optional_dependencies + add_extras,
-                             dependency_groups=package.dependency_groups + add_groups)
+            out[i] = replace(
+                package,
+                optional_dependencies=package.optional_dependencies + add_extras,
+                dependency_groups=package.dependency_groups + add_groups,
+            )
     return tuple(out)
 
 
@@ -274,7 +292,13 @@ def _conflicts(raw: Any) -> tuple[tuple[tuple[str, str, str], ...], ...]:
             items = []
             for item in group:
                 if isinstance(item, dict) and isinstance(item.get("package", ""), str):
-                    kind = "extra" if isinstance(item.get("extra"), str) else "group" if isinstance(item.get("group"), str) else None
+                    kind = (
+                        "extra"
+                        if isinstance(item.get("extra"), str)
+                        else "group"
+                        if isinstance(item.get("group"), str)
+                        else None
+                    )
                     if kind:
                         items.append((kind, canonical_name(item.get("package", "")), canonical_name(item[kind])))
             out.append(tuple(items))
@@ -284,7 +308,7 @@ def _conflicts(raw: Any) -> tuple[tuple[tuple[str, str, str], ...], ...]:
 def _key_line(text: str, key: str) -> int | None:
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.lstrip()
-        if stripped.startswith(key) and stripped[len(key):].lstrip().startswith("="):
+        if stripped.startswith(key) and stripped[len(key) :].lstrip().startswith("="):
             return number
         if stripped.startswith("["):
             return None

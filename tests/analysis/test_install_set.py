@@ -79,7 +79,14 @@ def test_python_outside_requires_python_is_unsupported():
 def test_every_source_kind_and_workspace():
     lock = load_lock(LOCKS / "sources" / "uv.lock")
     assert {p.source.kind for p in lock.packages} == {
-        "registry", "git", "url", "path", "directory", "editable", "virtual"}
+        "registry",
+        "git",
+        "url",
+        "path",
+        "directory",
+        "editable",
+        "virtual",
+    }
     assert len(lock.roots) >= 2
     plan = plan_install(lock, LINUX)
     items = {p.name: p for p in installed_packages(lock, plan)}
@@ -126,6 +133,7 @@ def test_wheel_choice_prefers_specific_abi_then_newer_manylinux_then_build_tag()
 
 # --- workspaces: which members install (uv's rule; tests/analysis/test_uv_reference.py checks it against uv) ---
 
+
 def test_workspace_root_package_installs_only_the_root_by_default():
     lock = load_lock(LOCKS / "workspace-root-package" / "uv.lock")
     assert lock.project == "hdr-core" and set(lock.roots) == {"hdr-core", "hdr-full", "hdr-cli"}
@@ -171,18 +179,32 @@ def test_paths_are_parent_links_from_the_selected_member():
 
 # --- one labelling rule for both lock formats ---
 
+
 def synthetic_lock(torch_version: str) -> Lock:
     """A hand-built lock (not a fixture: the PyTorch CUDA index, where `+cu128` builds live, cannot be
     reached from here): svc -> torchdata (py3-none-any) -> torch -> nvidia-cudnn-cu12; svc -> torchvision -> torch."""
+
     def pkg(name, version, wheel, deps=()):
-        return Package(name, version, Source("registry", "https://example.invalid/simple"),
-                       dependencies=tuple(Dependency(d) for d in deps), wheels=(Wheel(wheel, None, 1000),))
+        return Package(
+            name,
+            version,
+            Source("registry", "https://example.invalid/simple"),
+            dependencies=tuple(Dependency(d) for d in deps),
+            wheels=(Wheel(wheel, None, 1000),),
+        )
+
     packages = (
-        Package("svc", "1.0", Source("virtual", "."), dependencies=(Dependency("torchdata"), Dependency("torchvision"))),
+        Package(
+            "svc", "1.0", Source("virtual", "."), dependencies=(Dependency("torchdata"), Dependency("torchvision"))
+        ),
         pkg("torchdata", "0.11.0", "torchdata-0.11.0-py3-none-any.whl", ["torch"]),
         pkg("torchvision", "0.23.0", "torchvision-0.23.0-cp311-cp311-manylinux_2_28_x86_64.whl", ["torch"]),
-        pkg("torch", torch_version, f"torch-{torch_version.replace('+', '%2B')}-cp311-cp311-manylinux_2_28_x86_64.whl",
-            ["nvidia-cudnn-cu12"] if "+cpu" not in torch_version else []),
+        pkg(
+            "torch",
+            torch_version,
+            f"torch-{torch_version.replace('+', '%2B')}-cp311-cp311-manylinux_2_28_x86_64.whl",
+            ["nvidia-cudnn-cu12"] if "+cpu" not in torch_version else [],
+        ),
         pkg("nvidia-cudnn-cu12", "9.10.2.21", "nvidia_cudnn_cu12-9.10.2.21-py3-none-manylinux_2_27_x86_64.whl"),
     )
     return Lock("synthetic/uv.lock", "uv.lock", 1, 3, ">=3.11", packages, ("svc",), project="svc")
@@ -227,13 +249,16 @@ def test_pylock_environments_mark_targets_unsupported():
 
 # --- platforms: musl and Windows on ARM wheel choices ---
 
+
 def test_musl_and_windows_arm_wheel_choices():
     lock = load_lock(LOCKS / "platforms" / "uv.lock")
     musl = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("x86_64-unknown-linux-musl")))}
     assert "musllinux_1_2_x86_64" in musl["numpy"].wheel.filename
     assert musl["onnxruntime"].wheel is None and musl["onnxruntime"].reason == "no wheel or sdist for this target"
     arm = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("aarch64-pc-windows-msvc")))}
-    assert arm["numpy"].wheel.filename.endswith("win_arm64.whl") and arm["onnxruntime"].wheel.filename.endswith("win_arm64.whl")
+    assert arm["numpy"].wheel.filename.endswith("win_arm64.whl") and arm["onnxruntime"].wheel.filename.endswith(
+        "win_arm64.whl"
+    )
     ft = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("linux-x86_64", "3.14t")))}
     assert "-cp314-cp314t-manylinux" in ft["numpy"].wheel.filename
     # numpy 2.5.5 (locked for Python >= 3.12) ships cp314t wheels but none for 3.13t: built from source
@@ -251,8 +276,12 @@ def test_macosx_deployment_target_moves_uv_darwin_names_only(monkeypatch):
     from depaudit.scan import scan_lock
 
     def onnxruntime_wheels() -> dict[str, str | None]:
-        report = scan_lock(LOCKS / "platforms" / "uv.lock", targets=["aarch64-apple-darwin", "macos-arm64"],
-                           offline=True, cache_dir=None)
+        report = scan_lock(
+            LOCKS / "platforms" / "uv.lock",
+            targets=["aarch64-apple-darwin", "macos-arm64"],
+            offline=True,
+            cache_dir=None,
+        )
         return {t.target.name: next(p.wheel for p in t.packages if p.name == "onnxruntime") for t in report.targets}
 
     assert onnxruntime_wheels()["aarch64-apple-darwin"] is None  # uv's 13.0: onnxruntime 1.32 has macOS 14 wheels only
@@ -265,8 +294,13 @@ def test_macosx_deployment_target_moves_uv_darwin_names_only(monkeypatch):
 def test_virtual_root_groups_are_attributed_like_member_dependencies():
     from depaudit.scan import scan_lock
 
-    report = scan_lock(LOCKS / "workspace-virtual-groups" / "uv.lock", targets=["linux-x86_64"], offline=True,
-                       cache_dir=None, selection=Selection(groups=("lint",)))
+    report = scan_lock(
+        LOCKS / "workspace-virtual-groups" / "uv.lock",
+        targets=["linux-x86_64"],
+        offline=True,
+        cache_dir=None,
+        selection=Selection(groups=("lint",)),
+    )
     target = report.targets[0]
     assert {c.name: c.packages for c in target.top_level}["ruff"] == ("ruff",)
     ruff = next(p for p in target.packages if p.name == "ruff")

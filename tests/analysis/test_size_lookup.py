@@ -131,9 +131,7 @@ def test_download_sizes_are_content_lengths(server, certs, wheels, tmp_path):
     names = ["small-1.0-py3-none-any.whl", "big-1.0-py3-none-any.whl", "zip64-1.0-py3-none-any.whl"]
     urls = [server.url(f"files/{n}") for n in names]
     result = make_client(certs, tmp_path).download_sizes(urls)
-    assert result == {
-        url: SizeLookup(url, len(wheels[name]), None, False) for url, name in zip(urls, names)
-    }
+    assert result == {url: SizeLookup(url, len(wheels[name]), None, False) for url, name in zip(urls, names)}
     for name in names:  # HEAD only: no GET, no body
         assert server.count(f"files/{name}", "HEAD") == 1
         assert server.count(f"files/{name}", "GET") == 0
@@ -262,7 +260,9 @@ def test_only_https_urls_are_fetched(server, certs, tmp_path):
     for lookup in (client.download_sizes, client.installed_sizes):
         result = lookup(urls)
         reasons = {"not a url": "URL contains spaces, control or non-ASCII characters", "https://": "URL has no host"}
-        assert {u: (r.size, r.error) for u, r in result.items()} == {u: (None, reasons.get(u, "not https")) for u in urls}
+        assert {u: (r.size, r.error) for u, r in result.items()} == {
+            u: (None, reasons.get(u, "not https")) for u in urls
+        }
     assert server.total_requests() == 0
 
 
@@ -403,8 +403,9 @@ def test_offline_answers_from_cache_only(server, certs, tmp_path):
 
 
 def test_offline_and_import_never_load_httpx(tmp_path):
-    (tmp_path / "sizes-v1.json").write_text(json.dumps(
-        {"schema": 1, "download": {"https://h/a.whl": 5}, "installed": {}}))
+    (tmp_path / "sizes-v1.json").write_text(
+        json.dumps({"schema": 1, "download": {"https://h/a.whl": 5}, "installed": {}})
+    )
     script = (
         "import sys; from pathlib import Path\n"
         "from depaudit.analysis.size_lookup import IndexClient\n"
@@ -417,21 +418,30 @@ def test_offline_and_import_never_load_httpx(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
     lookups, httpx_loaded = out.stdout.strip().splitlines()
-    assert lookups == str([
-        ("https://h/a.whl", 5, None, True),
-        ("https://h/b.whl", None, "offline", False),
-        ("https://h/a.whl", None, "offline", False),
-    ])
+    assert lookups == str(
+        [
+            ("https://h/a.whl", 5, None, True),
+            ("https://h/b.whl", None, "offline", False),
+            ("https://h/a.whl", None, "offline", False),
+        ]
+    )
     assert httpx_loaded == "False"
 
 
 @pytest.mark.parametrize(
     "content",
-    [b"\x00\xff garbage", b"[1, 2]", b'{"schema": 99, "download": {"U": 1}}',
-     b'{"schema": 1, "download": {"U": "12"}, "installed": []}', b""],
+    [
+        b"\x00\xff garbage",
+        b"[1, 2]",
+        b'{"schema": 99, "download": {"U": 1}}',
+        b'{"schema": 1, "download": {"U": "12"}, "installed": []}',
+        b"",
+    ],
 )
 def test_corrupt_cache_is_ignored_and_replaced(server, certs, wheels, tmp_path, content):
-    (tmp_path / "sizes-v1.json").write_bytes(content.replace(b"U", server.url("files/small-1.0-py3-none-any.whl").encode()))
+    (tmp_path / "sizes-v1.json").write_bytes(
+        content.replace(b"U", server.url("files/small-1.0-py3-none-any.whl").encode())
+    )
     url = server.url("files/small-1.0-py3-none-any.whl")
     result = make_client(certs, tmp_path).download_sizes([url])[url]
     assert result == SizeLookup(url, len(wheels["small-1.0-py3-none-any.whl"]), None, False)
@@ -591,7 +601,9 @@ def test_loopback_is_refused_unless_allowed(server, certs, wheels):
     url = server.url("files/small-1.0-py3-none-any.whl")
     refused = make_client(certs, None, hosts=HostPolicy()).download_sizes([url])[url]
     assert (refused.size, refused.error) == (
-        None, "127.0.0.1 is a loopback address: not looked up (--allow-host 127.0.0.1 to permit)")
+        None,
+        "127.0.0.1 is a loopback address: not looked up (--allow-host 127.0.0.1 to permit)",
+    )
     by_name = f"https://localhost:{server.port}/files/small-1.0-py3-none-any.whl"
     named = make_client(certs, None, hosts=HostPolicy()).download_sizes([by_name])[by_name]
     assert named.error.startswith("localhost resolves to ") and "(loopback): not looked up" in named.error
@@ -600,11 +612,19 @@ def test_loopback_is_refused_unless_allowed(server, certs, wheels):
     assert allowed.size == len(wheels["small-1.0-py3-none-any.whl"])
 
 
-@pytest.mark.parametrize("host, kind", [
-    ("169.254.169.254", "link-local"), ("10.0.0.1", "private"), ("192.168.1.1", "private"),
-    ("0.0.0.0", "unspecified"), ("[fe80::1]", "link-local"), ("[fd00::1]", "private"),
-    ("[::ffff:127.0.0.1]", "loopback"), ("224.0.0.1", "multicast"),
-])
+@pytest.mark.parametrize(
+    "host, kind",
+    [
+        ("169.254.169.254", "link-local"),
+        ("10.0.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("0.0.0.0", "unspecified"),
+        ("[fe80::1]", "link-local"),
+        ("[fd00::1]", "private"),
+        ("[::ffff:127.0.0.1]", "loopback"),
+        ("224.0.0.1", "multicast"),
+    ],
+)
 def test_non_global_literal_addresses_are_never_contacted(host, kind):
     import time
 
@@ -621,8 +641,9 @@ def test_hosts_outside_the_lock_registries_are_refused(server, certs):
     assert make_client(certs, None, hosts=policy).download_sizes([url])[url].size is not None  # allowed
     strict = HostPolicy.make(size_lookup.registry_hosts_of(["https://pypi.org/simple"]))
     result = make_client(certs, None, hosts=strict).download_sizes([url])[url]
-    assert result.error == ("host 127.0.0.1 is not a registry of this lock (nor its file host); "
-                            "--allow-host 127.0.0.1 to permit")
+    assert result.error == (
+        "host 127.0.0.1 is not a registry of this lock (nor its file host); --allow-host 127.0.0.1 to permit"
+    )
 
 
 def test_a_redirect_to_another_host_passes_the_same_policy(server, certs, wheels):
@@ -631,13 +652,16 @@ def test_a_redirect_to_another_host_passes_the_same_policy(server, certs, wheels
     assert result.size is None and result.error.startswith("localhost resolves to ")
     assert server.count("files/small-1.0-py3-none-any.whl") == 0
     both = HostPolicy.make(None, ["127.0.0.1", "localhost"])
-    assert make_client(certs, None, hosts=both).download_sizes([url])[url].size == len(wheels["small-1.0-py3-none-any.whl"])
+    assert make_client(certs, None, hosts=both).download_sizes([url])[url].size == len(
+        wheels["small-1.0-py3-none-any.whl"]
+    )
 
 
 def test_the_connect_time_guard_refuses_what_the_precheck_would(server, certs, monkeypatch):
     """DNS rebinding (a name that resolves to a global address when checked and to loopback when
     connected) cannot be staged here for real: the pre-check is switched off instead, and the guard in
     the connection pool must still refuse the loopback connection."""
+
     async def no_precheck(*args, **kwargs):
         return None
 
@@ -648,13 +672,19 @@ def test_the_connect_time_guard_refuses_what_the_precheck_would(server, certs, m
     assert server.total_requests() == 0
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("https://files.pythonhosted.org/" + "a" * 9000 + ".whl", "URL longer than 8 KiB"),
-    ("https://files.pythonhosted.org/x.whl\r\nX-Injected: 1", "URL contains spaces, control or non-ASCII characters"),
-    ("https://files.pythonhosted.org/x\x00.whl", "URL contains spaces, control or non-ASCII characters"),
-    ("https://files.pythonhosted.org:99999/x.whl", "malformed URL"),
-    ("http://files.pythonhosted.org/x.whl", "not https"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("https://files.pythonhosted.org/" + "a" * 9000 + ".whl", "URL longer than 8 KiB"),
+        (
+            "https://files.pythonhosted.org/x.whl\r\nX-Injected: 1",
+            "URL contains spaces, control or non-ASCII characters",
+        ),
+        ("https://files.pythonhosted.org/x\x00.whl", "URL contains spaces, control or non-ASCII characters"),
+        ("https://files.pythonhosted.org:99999/x.whl", "malformed URL"),
+        ("http://files.pythonhosted.org/x.whl", "not https"),
+    ],
+)
 def test_invalid_urls_are_unknown_sizes_with_a_reason(url, reason):
     for lookup in ("download_sizes", "installed_sizes"):
         result = getattr(IndexClient(None), lookup)([url])[url]
@@ -678,9 +708,13 @@ def test_unresolvable_host_behind_a_proxy_cannot_be_checked(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    failure = pytest.raises(size_lookup._Failure, asyncio.run, size_lookup._precheck(HostPolicy(), "wheels.invalid", 443, 5))
-    assert failure.value.reason == ("cannot check where wheels.invalid resolves (a proxy carries the request): "
-                                    "--allow-host wheels.invalid to permit")
+    failure = pytest.raises(
+        size_lookup._Failure, asyncio.run, size_lookup._precheck(HostPolicy(), "wheels.invalid", 443, 5)
+    )
+    assert failure.value.reason == (
+        "cannot check where wheels.invalid resolves (a proxy carries the request): "
+        "--allow-host wheels.invalid to permit"
+    )
 
 
 def _loopback_lock(folder: Path, server) -> Path:
@@ -710,9 +744,26 @@ wheels = [{{ url = "{root}/files/small-1.0-py3-none-any.whl", hash = "sha256:00"
 def _scan_small(lock: Path, certs, *args: str, **env: str) -> dict:
     environ = {**os.environ, "PYTHONPATH": str(REPO), "SSL_CERT_FILE": str(certs.ca), **env}
     environ.pop("DEPAUDIT_ALLOW_HOSTS", None) if "DEPAUDIT_ALLOW_HOSTS" not in env else None
-    proc = subprocess.run([sys.executable, "-m", "depaudit", "scan", str(lock), "-t", "linux-x86_64", "-f", "json",
-                           "--cache-dir", str(lock.parent / "cache"), *args],
-                          capture_output=True, text=True, env=environ, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "depaudit",
+            "scan",
+            str(lock),
+            "-t",
+            "linux-x86_64",
+            "-f",
+            "json",
+            "--cache-dir",
+            str(lock.parent / "cache"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     package = json.loads(proc.stdout)["targets"][0]["packages"][0]
     return {"size": package["size"], "error": package.get("size_error")}

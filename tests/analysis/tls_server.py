@@ -48,10 +48,23 @@ def make_certificates(directory: Path) -> Certificates:
     def run(*args: str) -> None:
         subprocess.run([openssl, *args], check=True, capture_output=True, cwd=d)
 
-    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=depaudit test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=depaudit test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    )
     run("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
     (d / "server.ext").write_text(
         "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
@@ -61,8 +74,23 @@ def make_certificates(directory: Path) -> Certificates:
         "subjectKeyIdentifier=hash\n"
         "authorityKeyIdentifier=keyid,issuer\n"
     )
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    )
     return Certificates(d / "ca.pem", d / "server.pem", d / "server.key")
 
 
@@ -83,9 +111,7 @@ class IndexServer:
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         # Handshake lazily in the handler thread, so one bad client cannot stall the accept loop.
-        self._httpd.socket = context.wrap_socket(
-            self._httpd.socket, server_side=True, do_handshake_on_connect=False
-        )
+        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
 
@@ -133,7 +159,7 @@ class IndexServer:
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     """Return (start, end inclusive) for a single 'bytes=' range, or None when unsatisfiable."""
-    spec = header.strip()[len("bytes="):]
+    spec = header.strip()[len("bytes=") :]
     first, _, last = spec.partition("-")
     if first == "":
         n = int(last)

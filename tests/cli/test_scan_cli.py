@@ -19,8 +19,9 @@ def run(*args: str, env: dict | None = None, cwd: Path | None = None) -> subproc
     import os
 
     full_env = dict(os.environ, NO_COLOR="1", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "depaudit", *args], capture_output=True, text=True,
-                          timeout=120, env=full_env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", *args], capture_output=True, text=True, timeout=120, env=full_env, cwd=cwd
+    )
 
 
 @pytest.fixture
@@ -82,13 +83,24 @@ def test_settings_precedence_pyproject_env_cli(tmp_path, cache):
     lock = str(project / "uv.lock")
     assert run("scan", lock, "--offline", "--cache-dir", cache).returncode == 1  # from pyproject
     assert run("scan", lock, "--offline", "--cache-dir", cache, env={"DEPAUDIT_MAX_DOWNLOAD": "5GB"}).returncode == 0
-    proc = run("scan", lock, "--offline", "--cache-dir", cache, "--max-download", "2GB", env={"DEPAUDIT_MAX_DOWNLOAD": "5GB"})
+    proc = run(
+        "scan", lock, "--offline", "--cache-dir", cache, "--max-download", "2GB", env={"DEPAUDIT_MAX_DOWNLOAD": "5GB"}
+    )
     assert proc.returncode == 1  # the command line wins
 
 
 def test_offline_without_cache_reports_unknown_never_zero(tmp_path):
-    proc = run("scan", str(TORCH28), "--offline", "--cache-dir", str(tmp_path / "empty"), "--format", "json",
-               "-t", "linux-x86_64")
+    proc = run(
+        "scan",
+        str(TORCH28),
+        "--offline",
+        "--cache-dir",
+        str(tmp_path / "empty"),
+        "--format",
+        "json",
+        "-t",
+        "linux-x86_64",
+    )
     assert proc.returncode == 0
     linux = json.loads(proc.stdout)["targets"][0]
     torch = next(p for p in linux["packages"] if p["name"] == "torch")
@@ -102,7 +114,9 @@ def test_unsupported_target_says_so(cache):
     proc = run("scan", str(LOCKS / "environments" / "uv.lock"), "--offline", "--cache-dir", cache, "--format", "json")
     windows = next(t for t in json.loads(proc.stdout)["targets"] if t["target"] == "windows-amd64")
     assert windows["supported"] is False and windows["total_bytes"] is None and "supported-markers" in windows["reason"]
-    table = run("scan", str(LOCKS / "environments" / "uv.lock"), "--offline", "--cache-dir", cache, "-t", "windows-amd64")
+    table = run(
+        "scan", str(LOCKS / "environments" / "uv.lock"), "--offline", "--cache-dir", cache, "-t", "windows-amd64"
+    )
     assert "not supported" in table.stdout
 
 
@@ -113,7 +127,17 @@ def test_online_lookup_fills_what_the_lock_lacks(tmp_path):
     linux = json.loads(proc.stdout)["targets"][0]
     torch = next(p for p in linux["packages"] if p["name"] == "torch")
     assert torch["size"] == 888_063_640 and linux["unknown_size"] == []
-    again = run("scan", str(TORCH28), "--cache-dir", str(tmp_path / "fresh"), "--offline", "--format", "json", "-t", "linux-x86_64")
+    again = run(
+        "scan",
+        str(TORCH28),
+        "--cache-dir",
+        str(tmp_path / "fresh"),
+        "--offline",
+        "--format",
+        "json",
+        "-t",
+        "linux-x86_64",
+    )
     assert json.loads(again.stdout)["targets"][0]["total_bytes"] == linux["total_bytes"]  # served from the cache
 
 
@@ -121,7 +145,9 @@ def test_online_lookup_fills_what_the_lock_lacks(tmp_path):
 def test_installed_sizes_exceed_download_sizes(tmp_path, cache):
     lock = str(LOCKS / "revisions" / "uv-0.13.9.lock")
     download = run("scan", lock, "--offline", "--cache-dir", cache, "--format", "json", "-t", "linux-x86_64")
-    installed = run("scan", lock, "--installed", "--cache-dir", str(tmp_path / "c"), "--format", "json", "-t", "linux-x86_64")
+    installed = run(
+        "scan", lock, "--installed", "--cache-dir", str(tmp_path / "c"), "--format", "json", "-t", "linux-x86_64"
+    )
     assert installed.returncode == 0, installed.stderr
     doc = json.loads(installed.stdout)
     assert doc["size_kind"] == "installed"
@@ -144,8 +170,13 @@ WORKSPACE = LOCKS / "workspace-root-package"
 def uv_export_names(cwd: Path, *args: str) -> set[str]:
     """What `uv export` (uv sync's set, production install) lists when run in `cwd`."""
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
-    proc = subprocess.run([uv, "export", "--frozen", "--no-default-groups", "--no-hashes", "--no-header",
-                           "--no-annotate", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    proc = subprocess.run(
+        [uv, "export", "--frozen", "--no-default-groups", "--no-hashes", "--no-header", "--no-annotate", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
     assert proc.returncode == 0, proc.stderr
     return {line.split("==")[0].split(" ")[0] for line in proc.stdout.splitlines() if "==" in line}
 
@@ -167,11 +198,27 @@ def test_lock_found_from_the_working_directory_as_uv_finds_it(sub, cache, tmp_pa
 def test_directory_argument_and_package_selection(cache):
     proc = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "--format", "json", "-t", "linux-x86_64")
     doc = json.loads(proc.stdout)
-    assert doc["selection"] == {"packages": ["hdr-core"], "how": "root project", "extras": [], "groups": [],
-                                "production": True}
+    assert doc["selection"] == {
+        "packages": ["hdr-core"],
+        "how": "root project",
+        "extras": [],
+        "groups": [],
+        "production": True,
+    }
     assert {p["name"] for p in doc["targets"][0]["packages"]} == {"numpy", "pillow"}
-    full = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "--package", "hdr-full",
-               "--max-accelerator", "0", "-t", "linux-x86_64")
+    full = run(
+        "scan",
+        str(WORKSPACE),
+        "--offline",
+        "--cache-dir",
+        cache,
+        "--package",
+        "hdr-full",
+        "--max-accelerator",
+        "0",
+        "-t",
+        "linux-x86_64",
+    )
     assert full.returncode == 1 and "nvidia-cudnn-cu12" in full.stderr
     assert "hdr-full (--package)" in full.stdout
 
@@ -186,14 +233,38 @@ def test_header_names_the_production_install_and_the_size_basis(cache):
     table = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "-t", "linux-x86_64")
     flat = " ".join(table.stdout.split())
     assert "production install: no dependency groups" in flat and "Sizes: wheel download size" in flat
-    md = run("scan", str(WORKSPACE), "--offline", "--cache-dir", cache, "-t", "linux-x86_64", "--group", "dev",
-             "--format", "markdown")
+    md = run(
+        "scan",
+        str(WORKSPACE),
+        "--offline",
+        "--cache-dir",
+        cache,
+        "-t",
+        "linux-x86_64",
+        "--group",
+        "dev",
+        "--format",
+        "markdown",
+    )
     assert "dependency groups: dev" in md.stdout
 
 
 def test_any_uv_platform_name_and_free_threaded_python(cache):
-    proc = run("scan", str(LOCKS / "platforms" / "uv.lock"), "--offline", "--cache-dir", cache, "--format", "json",
-               "-t", "x86_64-unknown-linux-musl", "-t", "aarch64-pc-windows-msvc", "--python", "3.14t")
+    proc = run(
+        "scan",
+        str(LOCKS / "platforms" / "uv.lock"),
+        "--offline",
+        "--cache-dir",
+        cache,
+        "--format",
+        "json",
+        "-t",
+        "x86_64-unknown-linux-musl",
+        "-t",
+        "aarch64-pc-windows-msvc",
+        "--python",
+        "3.14t",
+    )
     assert proc.returncode == 0, proc.stderr
     musl, arm = json.loads(proc.stdout)["targets"]
     assert musl["target"] == "x86_64-unknown-linux-musl" and musl["python"] == "3.14t"
@@ -209,15 +280,26 @@ def test_targets_from_tool_depaudit(tmp_path, cache):
     with (project / "pyproject.toml").open("a") as handle:
         handle.write('\n[tool.depaudit]\ntargets = ["aarch64-unknown-linux-musl", "x86_64-apple-darwin"]\n')
     proc = run("scan", str(project), "--offline", "--cache-dir", cache, "--format", "json")
-    assert [t["target"] for t in json.loads(proc.stdout)["targets"]] == ["aarch64-unknown-linux-musl", "x86_64-apple-darwin"]
+    assert [t["target"] for t in json.loads(proc.stdout)["targets"]] == [
+        "aarch64-unknown-linux-musl",
+        "x86_64-apple-darwin",
+    ]
 
 
 def test_gate_measures_the_selected_member(cache, tmp_path):
     """The issue's case: at the root of a workspace whose slim root package passes, the full member
     installs CUDA on the same target; `gate --package` sees it."""
     lock = str(LOCKS / "workspace-root-package" / "uv.lock")
-    args = ["gate", "--lock", lock, "--no-accelerator-target", "linux-x86_64", "--offline", "--pyproject",
-            str(LOCKS / "workspace-root-package" / "pyproject.toml")]
+    args = [
+        "gate",
+        "--lock",
+        lock,
+        "--no-accelerator-target",
+        "linux-x86_64",
+        "--offline",
+        "--pyproject",
+        str(LOCKS / "workspace-root-package" / "pyproject.toml"),
+    ]
     env = {"DEPAUDIT_CACHE_DIR": cache}
     root = run(*args, env=env, cwd=tmp_path)
     assert root.returncode == 0, root.stderr
@@ -231,8 +313,20 @@ def test_package_selection_on_a_pylock_is_a_usage_error():
 
 
 def test_bytecode_basis_is_named_in_every_format(cache):
-    doc = json.loads(run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--bytecode", "--format", "json",
-                         "-t", "linux-x86_64").stdout)
+    doc = json.loads(
+        run(
+            "scan",
+            str(TORCH28),
+            "--offline",
+            "--cache-dir",
+            cache,
+            "--bytecode",
+            "--format",
+            "json",
+            "-t",
+            "linux-x86_64",
+        ).stdout
+    )
     assert doc["size_basis"] == "bytecode" and doc["size_kind"] == "installed"
     table = run("scan", str(TORCH28), "--offline", "--cache-dir", cache, "--bytecode", "-t", "linux-x86_64")
     assert "installed with compiled bytecode (.pyc), estimated" in " ".join(table.stdout.split())
@@ -241,8 +335,18 @@ def test_bytecode_basis_is_named_in_every_format(cache):
 def test_deep_chain_output_is_bounded_and_parents_recover_the_path(tmp_path):
     """A valid lock that is a 300-package chain (benchmarks/lockshapes.py writes it): `via` stays
     bounded (root + last 31 names), `parent` links give back the whole path, the table elides."""
-    subprocess.run([sys.executable, str(Path(__file__).resolve().parents[2] / "benchmarks" / "lockshapes.py"),
-                    "chain", "300", str(tmp_path / "chain")], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve().parents[2] / "benchmarks" / "lockshapes.py"),
+            "chain",
+            "300",
+            str(tmp_path / "chain"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     lock = str(tmp_path / "chain" / "uv.lock")
     doc = json.loads(run("scan", lock, "--offline", "--format", "json", "-t", "linux-x86_64").stdout)
     packages = {p["name"]: p for p in doc["targets"][0]["packages"]}

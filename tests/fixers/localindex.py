@@ -18,8 +18,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 
-def build_wheel(folder: Path, name: str, version: str, requires: tuple[str, ...] = (),
-                tag: str = "py3-none-any") -> Path:
+def build_wheel(
+    folder: Path, name: str, version: str, requires: tuple[str, ...] = (), tag: str = "py3-none-any"
+) -> Path:
     """Write a minimal valid wheel for `name==version` into `folder`; returns its path."""
     dist = name.replace("-", "_")
     filename = f"{dist}-{version}-{tag}.whl"
@@ -69,15 +70,25 @@ def write_simple_index(root: Path, wheels: list[Path]) -> None:
             (files / f"{item.name}.metadata").write_bytes(metadata)
             meta_digest = hashlib.sha256(metadata).hexdigest()
             href = f"../../files/{quote(item.name)}#sha256={digest}"
-            anchors.append(f'<a href="{html.escape(href)}" data-core-metadata="sha256={meta_digest}">'
-                           f'{html.escape(item.name)}</a><br/>')
-            entries.append({"filename": item.name, "url": f"../../files/{quote(item.name)}",
-                            "hashes": {"sha256": digest}, "size": item.stat().st_size,
-                            "core-metadata": {"sha256": meta_digest}})
+            anchors.append(
+                f'<a href="{html.escape(href)}" data-core-metadata="sha256={meta_digest}">'
+                f"{html.escape(item.name)}</a><br/>"
+            )
+            entries.append(
+                {
+                    "filename": item.name,
+                    "url": f"../../files/{quote(item.name)}",
+                    "hashes": {"sha256": digest},
+                    "size": item.stat().st_size,
+                    "core-metadata": {"sha256": meta_digest},
+                }
+            )
         (simple / project / "index.html").write_text(
-            "<!DOCTYPE html><html><body>\n" + "\n".join(anchors) + "\n</body></html>\n")
-        (simple / project / "index.json").write_text(json.dumps(
-            {"meta": {"api-version": "1.1"}, "name": project, "files": entries, "versions": []}))
+            "<!DOCTYPE html><html><body>\n" + "\n".join(anchors) + "\n</body></html>\n"
+        )
+        (simple / project / "index.json").write_text(
+            json.dumps({"meta": {"api-version": "1.1"}, "name": project, "files": entries, "versions": []})
+        )
         links.append(f'<a href="{project}/">{project}</a><br/>')
     (simple / "index.html").write_text("<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n")
 

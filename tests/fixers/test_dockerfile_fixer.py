@@ -19,8 +19,15 @@ DOCKERFILES = TESTS / "fixtures" / "dockerfiles"
 GOLDEN = TESTS / "fixtures" / "golden" / "dockerfile-fix"
 ROOT = TESTS.parent
 FIXABLE = ("DA302", "DA304", "DA307")
-GOLDEN_CASES = ["caches.Dockerfile", "torch-pypi.Dockerfile", "no-user.Dockerfile", "root-user.Dockerfile",
-                "cuda-twice.Dockerfile", "torch-reqfile/docker/Dockerfile", "ignored.Dockerfile"]
+GOLDEN_CASES = [
+    "caches.Dockerfile",
+    "torch-pypi.Dockerfile",
+    "no-user.Dockerfile",
+    "root-user.Dockerfile",
+    "cuda-twice.Dockerfile",
+    "torch-reqfile/docker/Dockerfile",
+    "ignored.Dockerfile",
+]
 
 
 def _plan(path: Path, **kwargs):
@@ -71,30 +78,33 @@ def test_clean_file_is_unchanged():
 
 
 def test_cpu_index_url_is_configurable_and_chooses_the_option():
-    text = ("FROM python:3.11-slim\nRUN pip install --no-cache-dir torch torchvision\n"
-            "RUN pip install --no-cache-dir torch numpy\nUSER 1\n")
+    text = (
+        "FROM python:3.11-slim\nRUN pip install --no-cache-dir torch torchvision\n"
+        "RUN pip install --no-cache-dir torch numpy\nUSER 1\n"
+    )
     edit = plan_dockerfile_fix("Dockerfile", text, cpu_index_url="http://127.0.0.1:8123/simple/cpu")
     assert edit.after == (
         "FROM python:3.11-slim\n"
         "RUN pip install --index-url http://127.0.0.1:8123/simple/cpu --no-cache-dir torch torchvision\n"
-        "RUN pip install --extra-index-url http://127.0.0.1:8123/simple/cpu --no-cache-dir torch numpy\nUSER 1\n")
+        "RUN pip install --extra-index-url http://127.0.0.1:8123/simple/cpu --no-cache-dir torch numpy\nUSER 1\n"
+    )
 
 
 def test_crlf_file_keeps_crlf():
-    text = "FROM python:3.11-slim\r\nRUN pip install numpy\r\nCMD [\"python\"]\r\n"
+    text = 'FROM python:3.11-slim\r\nRUN pip install numpy\r\nCMD ["python"]\r\n'
     edit = plan_dockerfile_fix("Dockerfile", text)
-    assert edit.after == ("FROM python:3.11-slim\r\nRUN pip install --no-cache-dir numpy\r\n"
-                          "USER 10001:10001\r\nCMD [\"python\"]\r\n")
+    assert edit.after == (
+        'FROM python:3.11-slim\r\nRUN pip install --no-cache-dir numpy\r\nUSER 10001:10001\r\nCMD ["python"]\r\n'
+    )
 
 
 def test_user_goes_to_the_end_when_a_run_follows_cmd_and_file_lacks_final_newline():
-    text = "FROM python:3.11-slim\nCMD [\"python\"]\nRUN echo"
+    text = 'FROM python:3.11-slim\nCMD ["python"]\nRUN echo'
     assert plan_dockerfile_fix("D", text).after == text + "\nUSER 10001:10001\n"
 
 
 def test_exec_form_and_unbalanced_quotes_are_left_alone():
-    text = ("FROM python:3.11-slim\nRUN [\"pip\", \"install\", \"numpy\"]\n"
-            "RUN pip install 'numpy\nUSER 1\n")
+    text = 'FROM python:3.11-slim\nRUN ["pip", "install", "numpy"]\nRUN pip install \'numpy\nUSER 1\n'
     edit = plan_dockerfile_fix("D", text)
     assert not edit.changed
     findings = lint_subject(load_subject_text(text))
@@ -111,8 +121,9 @@ def load_subject_text(text: str):
 def test_apt_lists_after_a_trailing_semicolon_and_in_a_continuation():
     text = "FROM debian:12\nRUN apt-get update; \\\n    apt-get install -y curl;\nUSER 1\n"
     edit = plan_dockerfile_fix("D", text)
-    assert edit.after == ("FROM debian:12\nRUN apt-get update; \\\n"
-                          "    apt-get install -y curl && rm -rf /var/lib/apt/lists/*;\nUSER 1\n")
+    assert edit.after == (
+        "FROM debian:12\nRUN apt-get update; \\\n    apt-get install -y curl && rm -rf /var/lib/apt/lists/*;\nUSER 1\n"
+    )
 
 
 def test_invalid_dockerfile_raises_input_error():
@@ -124,8 +135,9 @@ def test_invalid_dockerfile_raises_input_error():
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "depaudit", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_fix_cli_dry_run_then_write_then_nothing_left(tmp_path):
@@ -151,9 +163,16 @@ def test_fix_cli_torch_cuda_variant_uses_given_cpu_index(tmp_path):
     (tmp_path / "docker" / "requirements").mkdir(parents=True)
     (tmp_path / "docker" / "Dockerfile.torch-cuda").write_bytes(src.read_bytes())
     (tmp_path / "docker" / "requirements" / "torch-cuda.txt").write_bytes(
-        (ROOT / "docker" / "requirements" / "torch-cuda.txt").read_bytes())
-    out = _run("fix", "docker/Dockerfile.torch-cuda", "--dry-run", "--cpu-index-url",
-               "http://127.0.0.1:9/simple/cpu", cwd=tmp_path)
+        (ROOT / "docker" / "requirements" / "torch-cuda.txt").read_bytes()
+    )
+    out = _run(
+        "fix",
+        "docker/Dockerfile.torch-cuda",
+        "--dry-run",
+        "--cpu-index-url",
+        "http://127.0.0.1:9/simple/cpu",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     assert "--extra-index-url http://127.0.0.1:9/simple/cpu" in out.stdout
     assert "Traceback" not in out.stderr

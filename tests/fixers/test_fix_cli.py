@@ -87,8 +87,9 @@ def test_requirements_file_pip_form(tmp_path: Path, capsys) -> None:
     path.write_text("# api\n-f https://download.pytorch.org/whl/cpu\nnumpy==2.1.0\ntorch==2.8.0  # model\n")
     code, out, _ = _run(capsys, "fix", str(path))
     assert code == 0
-    assert path.read_text() == ("# api\n--extra-index-url https://download.pytorch.org/whl/cpu\nnumpy==2.1.0\n"
-                                "torch==2.8.0+cpu  # model\n")
+    assert path.read_text() == (
+        "# api\n--extra-index-url https://download.pytorch.org/whl/cpu\nnumpy==2.1.0\ntorch==2.8.0+cpu  # model\n"
+    )
     code, out, _ = _run(capsys, "fix", str(path))
     assert code == 0 and "already fixed" in out
 
@@ -129,4 +130,4 @@ def test_json_output(tmp_path: Path, capsys) -> None:
     code, out, _ = _run(capsys, "fix", str(project), "--dry-run", "--format", "json")
     payload = json.loads(out)
     assert code == 0 and payload["schema"] == 1 and payload["changed"] is True
-    assert "+torch = { index = \"pytorch-cpu\" }" in payload["diff"]
+    assert '+torch = { index = "pytorch-cpu" }' in payload["diff"]

@@ -36,10 +36,13 @@ def indexes(tmp_path: Path):
     mirror, cpu = tmp_path / "mirror", tmp_path / "cpu"
     mirror.mkdir()
     cpu.mkdir()
-    write_simple_index(mirror, [
-        build_wheel(mirror, "torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
-        build_wheel(mirror, "nvidia-cublas", "13.0.0"),
-    ])
+    write_simple_index(
+        mirror,
+        [
+            build_wheel(mirror, "torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
+            build_wheel(mirror, "nvidia-cublas", "13.0.0"),
+        ],
+    )
     write_simple_index(cpu, [build_wheel(cpu, "torch", "2.15.0+cpu")])
     with LocalIndex(mirror) as mirror_index, LocalIndex(cpu) as cpu_index:
         yield mirror_index.url, cpu_index.url
@@ -106,8 +109,13 @@ def test_kill_9_at_50_random_moments_leaves_the_old_or_the_new_pair(tmp_path: Pa
     for i in range(KILLS):
         root = _copy(project, tmp_path / f"run{i}")
         moment = rng.uniform(0, whole_run)
-        proc = subprocess.Popen(_fix_argv(root, cpu, "--lock"), env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            _fix_argv(root, cpu, "--lock"),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(moment)
         phases[_phase(root, proc)] += 1
         try:
@@ -141,8 +149,9 @@ def test_an_edit_made_during_the_run_is_kept_and_nothing_is_written(tmp_path: Pa
     root = _copy(project, tmp_path / "edit")
     lock_before = (root / "uv.lock").read_bytes()
     env = cli_env(**{"DEPAUDIT_TEST_STEP_DELAY": "1"})
-    proc = subprocess.Popen(_fix_argv(root, cpu, "--lock"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        _fix_argv(root, cpu, "--lock"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while not (root / JOURNAL_NAME).exists() and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -177,12 +186,27 @@ def test_recovery_leaves_a_file_edited_after_the_crash_alone(tmp_path: Path, ind
     temp = lock.parent / ".uv.lock.0000.depaudit-tmp"
     temp.write_bytes(b"new lock")
     (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text() + "# user\n")
-    (root / JOURNAL_NAME).write_text(json.dumps({
-        "schema": 1, "pid": 999999999, "process": None, "state": "prepared", "stage": str(tmp_path / "gone"),
-        "targets": [str((root / "pyproject.toml").resolve()), str(lock)],
-        "entries": [{"target": str((root / "pyproject.toml").resolve()), "temp": str(root / ".x.depaudit-tmp"),
-                     "old": "0" * 64, "new": "1" * 64},
-                    {"target": str(lock), "temp": str(temp), "old": "0" * 64, "new": "2" * 64}]}))
+    (root / JOURNAL_NAME).write_text(
+        json.dumps(
+            {
+                "schema": 1,
+                "pid": 999999999,
+                "process": None,
+                "state": "prepared",
+                "stage": str(tmp_path / "gone"),
+                "targets": [str((root / "pyproject.toml").resolve()), str(lock)],
+                "entries": [
+                    {
+                        "target": str((root / "pyproject.toml").resolve()),
+                        "temp": str(root / ".x.depaudit-tmp"),
+                        "old": "0" * 64,
+                        "new": "1" * 64,
+                    },
+                    {"target": str(lock), "temp": str(temp), "old": "0" * 64, "new": "2" * 64},
+                ],
+            }
+        )
+    )
     before = _pair(root)
     result = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", "--dry-run")
     assert result.returncode == 4 and "changed since an interrupted `depaudit fix --lock`" in result.stderr

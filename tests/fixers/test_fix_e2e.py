@@ -22,9 +22,16 @@ from localindex import LocalIndex, build_wheel, write_simple_index
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "locks" / "transitive-torch"
 REPO = Path(__file__).resolve().parents[2]
-TORCH_REQUIRES = ("filelock", "typing-extensions>=4.10.0", "sympy>=1.13.3", "networkx>=2.5.1", "jinja2",
-                  "fsspec>=0.8.5", 'setuptools; python_version >= "3.12"')
-COMMENTED = '''# Semantic search service: embeds queries with sentence-transformers
+TORCH_REQUIRES = (
+    "filelock",
+    "typing-extensions>=4.10.0",
+    "sympy>=1.13.3",
+    "networkx>=2.5.1",
+    "jinja2",
+    "fsspec>=0.8.5",
+    'setuptools; python_version >= "3.12"',
+)
+COMMENTED = """# Semantic search service: embeds queries with sentence-transformers
 [project]
 name = "search-service"
 version = "0.1.0"
@@ -38,7 +45,7 @@ dependencies = [
 # formatting below must survive the fix
 [tool.ruff]
 line-length = 100  # house style
-'''
+"""
 
 
 def _pypi_reachable() -> bool:
@@ -57,8 +64,9 @@ pytestmark = [
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "UV_HTTP_RETRIES": "0"}
-    return subprocess.run([sys.executable, "-m", "depaudit", *args], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 @pytest.fixture
@@ -74,8 +82,10 @@ def project(tmp_path: Path) -> Path:
 def index(tmp_path: Path):
     root = tmp_path / "index"
     root.mkdir()
-    wheels = [build_wheel(root, "torch", "2.15.0+cpu", TORCH_REQUIRES),
-              build_wheel(root, "torchvision", "0.30.0+cpu", ("torch==2.15.0",))]
+    wheels = [
+        build_wheel(root, "torch", "2.15.0+cpu", TORCH_REQUIRES),
+        build_wheel(root, "torchvision", "0.30.0+cpu", ("torch==2.15.0",)),
+    ]
     write_simple_index(root, wheels)
     with LocalIndex(root) as served:
         yield served
@@ -90,8 +100,19 @@ def test_fix_lock_against_local_cpu_index(project: Path, index: LocalIndex, tmp_
     before = scan_lock(project / "uv.lock", targets=["linux-x86_64"], offline=True)
     assert before.targets[0].accelerator_bytes > 1_000_000_000  # the real lock: CUDA 13 family
 
-    result = _run("fix", str(project), "--to", "cpu-index", "--cpu-index-url", index.url, "--lock",
-                  "--target", "linux-x86_64", "--offline", cwd=project.parent)
+    result = _run(
+        "fix",
+        str(project),
+        "--to",
+        "cpu-index",
+        "--cpu-index-url",
+        index.url,
+        "--lock",
+        "--target",
+        "linux-x86_64",
+        "--offline",
+        cwd=project.parent,
+    )
     assert result.returncode == 0, result.stderr
     print(result.stdout)
 
@@ -99,8 +120,9 @@ def test_fix_lock_against_local_cpu_index(project: Path, index: LocalIndex, tmp_
     # Only what must change: the diff is pure insertion (every original line kept, in order).
     matcher = difflib.SequenceMatcher(None, before_text.splitlines(), after_text.splitlines(), autojunk=False)
     assert {op for op, *_ in matcher.get_opcodes()} == {"equal", "insert"}
-    added = [line for op, _, _, j1, j2 in matcher.get_opcodes() if op == "insert"
-             for line in after_text.splitlines()[j1:j2]]
+    added = [
+        line for op, _, _, j1, j2 in matcher.get_opcodes() if op == "insert" for line in after_text.splitlines()[j1:j2]
+    ]
     assert '    "torch==2.15.0",' in added
     assert "[[tool.uv.index]]" in added and f'url = "{index.url}"' in added and "explicit = true" in added
     assert 'torch = { index = "pytorch-cpu" }' in added
@@ -109,7 +131,9 @@ def test_fix_lock_against_local_cpu_index(project: Path, index: LocalIndex, tmp_
     torch = [p for p in lock.packages if p.name == "torch"]
     assert [(p.version, p.source.value) for p in torch] == [("2.15.0+cpu", index.url)]
     # The wheel recorded in the lock is the one built here, with its size (the index answers PEP 691 JSON).
-    assert [(w.filename, w.size) for w in torch[0].wheels] == [(index_wheels["torch"].name, index_wheels["torch"].stat().st_size)]
+    assert [(w.filename, w.size) for w in torch[0].wheels] == [
+        (index_wheels["torch"].name, index_wheels["torch"].stat().st_size)
+    ]
     after = scan_lock(project / "uv.lock", targets=["linux-x86_64"], offline=True)
     report = after.targets[0]
     assert report.accelerator_bytes == 0
@@ -135,8 +159,15 @@ def test_failed_relock_restores_both_files_byte_for_byte(project: Path, tmp_path
         port = probe.getsockname()[1]
     before_py = (project / "pyproject.toml").read_bytes()
     before_lock = (project / "uv.lock").read_bytes()
-    result = _run("fix", str(project), "--cpu-index-url", f"http://127.0.0.1:{port}/simple", "--lock",
-                  "--offline", cwd=project.parent)
+    result = _run(
+        "fix",
+        str(project),
+        "--cpu-index-url",
+        f"http://127.0.0.1:{port}/simple",
+        "--lock",
+        "--offline",
+        cwd=project.parent,
+    )
     assert result.returncode == 4, result.stdout + result.stderr
     assert "uv lock failed" in result.stderr
     assert (project / "pyproject.toml").read_bytes() == before_py
@@ -147,8 +178,20 @@ def test_failed_relock_restores_both_files_byte_for_byte(project: Path, tmp_path
 def test_dry_run_lock_prints_table_and_changes_nothing(project: Path, index: LocalIndex) -> None:
     before_py = (project / "pyproject.toml").read_bytes()
     before_lock = (project / "uv.lock").read_bytes()
-    result = _run("fix", str(project), "--cpu-index-url", index.url, "--dry-run", "--lock",
-                  "--target", "linux-x86_64", "--offline", "--format", "markdown", cwd=project.parent)
+    result = _run(
+        "fix",
+        str(project),
+        "--cpu-index-url",
+        index.url,
+        "--dry-run",
+        "--lock",
+        "--target",
+        "linux-x86_64",
+        "--offline",
+        "--format",
+        "markdown",
+        cwd=project.parent,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("```diff\n")
     assert "| linux-x86_64 |" in result.stdout and "-> 0 B |" in result.stdout

@@ -30,8 +30,9 @@ CPU_CASES = {
     "workspace": CpuIndexNeeds(("torch",)),
     "groups": CpuIndexNeeds(("torch",)),
     "extras": CpuIndexNeeds(("torch", "torchvision")),
-    "transitive": CpuIndexNeeds(("torch",), ((("dependencies", None), "torch==2.8.0"),
-                                             (("extra", "rerank"), "torch==2.8.0"))),
+    "transitive": CpuIndexNeeds(
+        ("torch",), ((("dependencies", None), "torch==2.8.0"), (("extra", "rerank"), "torch==2.8.0"))
+    ),
     "partial": CpuIndexNeeds(("torch", "torchaudio")),
     "legacy-dev": CpuIndexNeeds(("torch",), ((("uv-dev", None), "torch==2.8.0"),)),
 }
@@ -92,8 +93,10 @@ def test_cuda_on_purpose_with_force_golden() -> None:
     data = tomllib.loads(edit.after)
     # Each extra keeps its own entry (the extras' structure stays), all on the CPU index; the CUDA index
     # no source uses any more is removed.
-    assert data["tool"]["uv"]["sources"]["torch"] == [{"index": "pytorch-cpu", "extra": "cpu"},
-                                                      {"index": "pytorch-cpu", "extra": "cu124"}]
+    assert data["tool"]["uv"]["sources"]["torch"] == [
+        {"index": "pytorch-cpu", "extra": "cpu"},
+        {"index": "pytorch-cpu", "extra": "cu124"},
+    ]
     assert [i["name"] for i in data["tool"]["uv"]["index"]] == ["pytorch-cpu"]
     assert data["project"]["optional-dependencies"] == {"cpu": ["torch>=2.6"], "cu124": ["torch>=2.6"]}
     assert data["tool"]["uv"]["conflicts"] == [[{"extra": "cpu"}, {"extra": "cu124"}]]
@@ -125,12 +128,17 @@ explicit = true
     assert not plan_cpu_index_text(text, "p", CpuIndexNeeds(("torch",))).changed
 
 
-@pytest.mark.parametrize("marker, added", [
-    ("platform_machine == 'x86_64'", "sys_platform == 'linux' and platform_machine == 'aarch64'"),
-    ("sys_platform == 'linux' and platform_machine == 'aarch64'",
-     "sys_platform == 'linux' and platform_machine == 'x86_64'"),
-    ("sys_platform == 'win32'", "sys_platform == 'linux'"),
-])
+@pytest.mark.parametrize(
+    "marker, added",
+    [
+        ("platform_machine == 'x86_64'", "sys_platform == 'linux' and platform_machine == 'aarch64'"),
+        (
+            "sys_platform == 'linux' and platform_machine == 'aarch64'",
+            "sys_platform == 'linux' and platform_machine == 'x86_64'",
+        ),
+        ("sys_platform == 'win32'", "sys_platform == 'linux'"),
+    ],
+)
 def test_marker_scoped_cpu_source_is_extended_to_every_linux_arch(marker: str, added: str) -> None:
     """A CPU source scoped to x86_64 left linux-aarch64 on PyPI's CUDA torch while fix said "already fixed"."""
     text = f"""[project]
@@ -147,7 +155,9 @@ explicit = true
 """
     edit = plan_cpu_index_text(text, "p", CpuIndexNeeds(("torch",)))
     assert tomllib.loads(edit.after)["tool"]["uv"]["sources"]["torch"] == [
-        {"index": "pytorch-cpu", "marker": marker}, {"index": "pytorch-cpu", "marker": added}]
+        {"index": "pytorch-cpu", "marker": marker},
+        {"index": "pytorch-cpu", "marker": added},
+    ]
     assert any("extend the CPU source of torch to linux-" in s for s in edit.summary)
     assert not plan_cpu_index_text(edit.after, "p", CpuIndexNeeds(("torch",))).changed
 

@@ -33,8 +33,9 @@ SCALE = 10 if os.environ.get("HYPOTHESIS_PROFILE") == "depaudit-thorough" else 1
 
 CPU_URL = "https://download.pytorch.org/whl/cpu"
 MIRROR = '{ name = "mirror", url = "https://mirror.example/simple" }'
-DEPS = st.lists(st.sampled_from(['"numpy>=1"', '"torch==2.8.0"', "'httpx'", '"torchvision"', '"fastapi"']),
-                unique=True, max_size=4)
+DEPS = st.lists(
+    st.sampled_from(['"numpy>=1"', '"torch==2.8.0"', "'httpx'", '"torchvision"', '"fastapi"']), unique=True, max_size=4
+)
 COMMENT = st.sampled_from(["", "  # keep me", "\t# pinned"])
 
 
@@ -55,8 +56,13 @@ UV_LAYOUTS = {
     "inline-index": ([], [f"[tool.uv]\nindex = [{MIRROR}]\n"]),
     "inline-index-multiline": ([], [f"[tool.uv]\nindex = [\n    {MIRROR},\n]\n"]),
     "inline-sources": ([], ['[tool.uv]\nsources = { numpy = { index = "mirror" } }\n' + f"index = [{MIRROR}]\n"]),
-    "aot-and-sources": ([], [f"[[tool.uv.index]]\n{MIRROR[2:-2].replace(', ', chr(10))}\n",
-                             '[tool.uv.sources]\nnumpy = { index = "mirror" }  # ours\n']),
+    "aot-and-sources": (
+        [],
+        [
+            f"[[tool.uv.index]]\n{MIRROR[2:-2].replace(', ', chr(10))}\n",
+            '[tool.uv.sources]\nnumpy = { index = "mirror" }  # ours\n',
+        ],
+    ),
     "dotted-root": (["tool.uv.managed = true"], []),
     "dotted-root-index": ([f"tool.uv.index = [{MIRROR}]"], []),
     "dotted-root-other-tool": (["tool.ruff.line-length = 100"], []),
@@ -65,8 +71,12 @@ UV_LAYOUTS = {
     "inline-uv": ([], ["[tool]\nuv = { managed = true }\n"]),
 }
 REFUSED = {"inline-uv"}
-OTHERS = ["[build-system]\nrequires = [\"hatchling\"]\n", "# lint settings\n[tool.ruff]\nline-length = 110\n",
-          "[tool.pytest.ini_options]\naddopts = \"-q\"\n", "[dependency-groups]\ndev = [\"pytest\"]\n"]
+OTHERS = [
+    '[build-system]\nrequires = ["hatchling"]\n',
+    "# lint settings\n[tool.ruff]\nline-length = 110\n",
+    '[tool.pytest.ini_options]\naddopts = "-q"\n',
+    '[dependency-groups]\ndev = ["pytest"]\n',
+]
 
 
 @st.composite
@@ -151,8 +161,9 @@ def test_runtime_swap_on_any_layout(doc, runtime) -> None:
     assert after["project"]["dependencies"] == [d for d in deps if d not in torch] + [runtime]
     dev = after.get("dependency-groups", {}).get("dev", [])
     assert all(t in dev for t in torch)
-    assert {k: v for k, v in after.items() if k not in ("project", "dependency-groups")} == \
-           {k: v for k, v in before.items() if k not in ("project", "dependency-groups")}
+    assert {k: v for k, v in after.items() if k not in ("project", "dependency-groups")} == {
+        k: v for k, v in before.items() if k not in ("project", "dependency-groups")
+    }
     _check_style(text, edit.after)
     assert not plan_runtime_swap_text(edit.after, "pyproject.toml", runtime).changed
 
@@ -167,13 +178,14 @@ def test_a_mangled_edit_is_refused_never_written(doc, data) -> None:
     text, layout = doc
     body = text.removeprefix("\ufeff").replace("\r\n", "\n")
     ops = [Op("set", ("tool", "uv", "sources", "torch"), {"index": "pytorch-cpu"})]
-    stray = data.draw(st.sampled_from(["[tool.uv.sources]\nx = 1\n", "[tool.depaudit]\nmax-download = \"1GB\"\n"]))
+    stray = data.draw(st.sampled_from(["[tool.uv.sources]\nx = 1\n", '[tool.depaudit]\nmax-download = "1GB"\n']))
     candidate = body + ("\n" if body and not body.endswith("\n") else "") + stray
     with pytest.raises(FixRefused, match="cannot edit this layout safely|would not parse"):
         verify("pyproject.toml", body, candidate, ops)
 
 
 # --- the layouts from the issue, one by one, through the CLI -------------------------------------------
+
 
 def _fix(path, *args: str):
     from childrun import run_depaudit
@@ -187,8 +199,10 @@ def test_inline_index_under_tool_uv_stays_valid(tmp_path) -> None:
     result = _fix(path)
     assert result.returncode == 0, result.stderr
     data = tomllib.loads(path.read_text())
-    assert data["tool"]["uv"]["index"] == [{"name": "mirror", "url": "https://mirror.example/simple"},
-                                           {"name": "pytorch-cpu", "url": CPU_URL, "explicit": True}]
+    assert data["tool"]["uv"]["index"] == [
+        {"name": "mirror", "url": "https://mirror.example/simple"},
+        {"name": "pytorch-cpu", "url": CPU_URL, "explicit": True},
+    ]
     assert _fix(path).stdout.startswith("nothing to change in pyproject.toml\nlock: no uv.lock to confirm it")
 
 
@@ -207,7 +221,7 @@ def test_crlf_and_bom_are_kept_in_every_line(tmp_path) -> None:
     path.write_bytes(b'\xef\xbb\xbf[project]\r\nname = "x"\r\ndependencies = ["torch"]\r\n')
     assert _fix(path).returncode == 0
     data = path.read_bytes()
-    assert data.startswith(b'\xef\xbb\xbf[project]\r\n') and data.count(b"\n") == data.count(b"\r\n") > 8
+    assert data.startswith(b"\xef\xbb\xbf[project]\r\n") and data.count(b"\n") == data.count(b"\r\n") > 8
 
 
 def test_symlinked_pyproject_is_written_through(tmp_path) -> None:

@@ -20,7 +20,7 @@ from depaudit.fixers.pipeline import find_uv
 from localindex import LocalIndex, build_wheel, write_simple_index
 
 REPO = Path(__file__).resolve().parents[2]
-MEMBER = '''[project]
+MEMBER = """[project]
 name = "ws-member"
 version = "0.1.0"
 requires-python = ">=3.11"
@@ -29,7 +29,7 @@ dependencies = ["sentence-stub"]
 
 [dependency-groups]
 dev = ["pytest-stub"]  # tests
-'''
+"""
 
 
 @pytest.fixture
@@ -37,12 +37,15 @@ def indexes(tmp_path: Path):
     mirror, cpu = tmp_path / "mirror", tmp_path / "cpu"
     mirror.mkdir()
     cpu.mkdir()
-    write_simple_index(mirror, [
-        build_wheel(mirror, "torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
-        build_wheel(mirror, "nvidia-cublas", "13.0.0"),
-        build_wheel(mirror, "sentence-stub", "1.0", ("torch>=2",)),
-        build_wheel(mirror, "pytest-stub", "1.0"),
-    ])
+    write_simple_index(
+        mirror,
+        [
+            build_wheel(mirror, "torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
+            build_wheel(mirror, "nvidia-cublas", "13.0.0"),
+            build_wheel(mirror, "sentence-stub", "1.0", ("torch>=2",)),
+            build_wheel(mirror, "pytest-stub", "1.0"),
+        ],
+    )
     write_simple_index(cpu, [build_wheel(cpu, "torch", "2.15.0+cpu")])
     with LocalIndex(mirror) as mirror_index, LocalIndex(cpu) as cpu_index:
         yield mirror_index.url, cpu_index.url
@@ -77,8 +80,9 @@ default = true
 
 def _fix(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "UV_HTTP_RETRIES": "0"}
-    return subprocess.run([sys.executable, "-m", "depaudit", "fix", *args], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", "fix", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def _scan(lock: Path):
@@ -105,7 +109,8 @@ def test_member_fix_relocks_to_cpu_torch(workspace: Path, indexes) -> None:
 
     lock = load_lock(workspace / "uv.lock")
     assert {(p.name, p.version, p.source.value) for p in lock.packages if p.name in ("torch", "nvidia-cublas")} == {
-        ("torch", "2.15.0+cpu", cpu_url)}
+        ("torch", "2.15.0+cpu", cpu_url)
+    }
     after = _scan(workspace / "uv.lock").targets[0]
     assert after.accelerator_bytes == 0 and not [p for p in after.packages if p.accelerator]
     assert "linux-x86_64: removed nvidia-cublas" in result.stdout
@@ -130,8 +135,17 @@ def test_relock_failure_restores_member_and_root_lock(workspace: Path, indexes, 
 def test_dry_run_lock_of_a_member_leaves_everything(workspace: Path, indexes) -> None:
     _, cpu_url = indexes
     files = {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()}
-    result = _fix("packages/member", "--cpu-index-url", cpu_url, "--dry-run", "--lock", "--offline",
-                  "--format", "json", cwd=workspace)
+    result = _fix(
+        "packages/member",
+        "--cpu-index-url",
+        cpu_url,
+        "--dry-run",
+        "--lock",
+        "--offline",
+        "--format",
+        "json",
+        cwd=workspace,
+    )
     assert result.returncode == 0, result.stderr
     import json
 

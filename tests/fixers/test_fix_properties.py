@@ -29,11 +29,19 @@ def requirement_list(draw) -> str:
 
 @st.composite
 def other_section(draw) -> str:
-    header = draw(st.sampled_from(["[tool.ruff]", "[tool.pytest.ini_options]", "[build-system]",
-                                   "[tool.black]", "[tool.hatch.build]"]))
+    header = draw(
+        st.sampled_from(
+            ["[tool.ruff]", "[tool.pytest.ini_options]", "[build-system]", "[tool.black]", "[tool.hatch.build]"]
+        )
+    )
     keys = draw(st.lists(KEY, min_size=1, max_size=3, unique=True))
-    values = draw(st.lists(st.sampled_from(['1', '"x"', "true", "[1, 2]", "'lit'", '{ a = 1 }']),
-                           min_size=len(keys), max_size=len(keys)))
+    values = draw(
+        st.lists(
+            st.sampled_from(["1", '"x"', "true", "[1, 2]", "'lit'", "{ a = 1 }"]),
+            min_size=len(keys),
+            max_size=len(keys),
+        )
+    )
     comment = draw(COMMENT)
     body = "\n".join(f"{k} = {v}{comment}" for k, v in zip(keys, values))
     return f"{header}\n{body}\n"

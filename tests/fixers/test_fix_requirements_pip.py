@@ -20,13 +20,36 @@ from localindex import LocalIndex, build_wheel, write_simple_index
 
 
 def _pip_download(requirements: Path, dest: Path, main_index: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": main_index,
-           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    env = {
+        **os.environ,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_INDEX_URL": main_index,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_INPUT": "1",
+    }
     env.pop("PIP_FIND_LINKS", None)
     env.pop("PIP_CONSTRAINT", None)
-    return subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--retries", "0",
-                           "--timeout", "5", "-d", str(dest), "-r", str(requirements)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--retries",
+            "0",
+            "--timeout",
+            "5",
+            "-d",
+            str(dest),
+            "-r",
+            str(requirements),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -68,16 +91,21 @@ CPU = "https://download.pytorch.org/whl/cpu"
 CU121_WHEEL = "https://download.pytorch.org/whl/cu121/torch-2.1.0%2Bcu121-cp311-cp311-linux_x86_64.whl"
 
 
-@pytest.mark.parametrize("line, fixed", [
-    ("Torch == 2.4.0\n", "Torch == 2.4.0+cpu\n"),
-    ("torch==2.1.0 ; sys_platform == 'linux'  # model\n", "torch==2.1.0+cpu ; sys_platform == 'linux'  # model\n"),
-    ("TORCH===2.1.0\n", None),  # arbitrary equality: not an == pin, reported as unpinned
-    ("torchvision==0.16.0+cu121\n", "torchvision==0.16.0+cpu\n"),
-    (f"torch @ {CU121_WHEEL} ; sys_platform == 'linux'\n", "torch==2.1.0+cpu ; sys_platform == 'linux'\n"),
-    (f"{CU121_WHEEL}\n", "torch==2.1.0+cpu\n"),
-    ("torch @ https://files.pythonhosted.org/packages/x/torch-2.4.0-cp311-cp311-manylinux1_x86_64.whl\n",
-     "torch==2.4.0+cpu\n"),
-])
+@pytest.mark.parametrize(
+    "line, fixed",
+    [
+        ("Torch == 2.4.0\n", "Torch == 2.4.0+cpu\n"),
+        ("torch==2.1.0 ; sys_platform == 'linux'  # model\n", "torch==2.1.0+cpu ; sys_platform == 'linux'  # model\n"),
+        ("TORCH===2.1.0\n", None),  # arbitrary equality: not an == pin, reported as unpinned
+        ("torchvision==0.16.0+cu121\n", "torchvision==0.16.0+cpu\n"),
+        (f"torch @ {CU121_WHEEL} ; sys_platform == 'linux'\n", "torch==2.1.0+cpu ; sys_platform == 'linux'\n"),
+        (f"{CU121_WHEEL}\n", "torch==2.1.0+cpu\n"),
+        (
+            "torch @ https://files.pythonhosted.org/packages/x/torch-2.4.0-cp311-cp311-manylinux1_x86_64.whl\n",
+            "torch==2.4.0+cpu\n",
+        ),
+    ],
+)
 def test_pins_in_every_spelling_are_rewritten_or_reported(line: str, fixed: str | None) -> None:
     edit = plan_requirements_text(f"numpy==2.1.0\n{line}", "requirements.txt", index_url=CPU)
     if fixed is None:
@@ -97,8 +125,11 @@ def test_every_reported_pin_is_in_the_file() -> None:
 
 def test_conflicting_pins_are_refused_naming_both_lines() -> None:
     text = f"torch @ {CU121_WHEEL}\nnumpy\ntorch==2.1.0\n"
-    with pytest.raises(FixRefused, match=r"requirements.txt:3: torch is required twice, on line 1 \(torch @ "
-                                         r"https://download.pytorch.org/whl/cu121/.*\) and line 3 \(torch==2.1.0\)"):
+    with pytest.raises(
+        FixRefused,
+        match=r"requirements.txt:3: torch is required twice, on line 1 \(torch @ "
+        r"https://download.pytorch.org/whl/cu121/.*\) and line 3 \(torch==2.1.0\)",
+    ):
         plan_requirements_text(text, "requirements.txt", index_url=CPU)
 
 

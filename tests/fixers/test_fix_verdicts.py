@@ -23,14 +23,17 @@ def indexes(tmp_path: Path):
     mirror, cpu = tmp_path / "mirror", tmp_path / "cpu"
     mirror.mkdir()
     cpu.mkdir()
-    write_simple_index(mirror, [
-        build_wheel(mirror, "torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
-        build_wheel(mirror, "nvidia-cublas", "13.0.0"),
-        build_wheel(mirror, "sentence-stub", "1.0", ("torch>=2",)),
-        build_wheel(mirror, "onnxruntime", "1.20.0"),
-        build_wheel(mirror, "flash-attn", "2.7.0", ("torch",)),
-        build_wheel(mirror, "gpu-helper", "1.0", ("nvidia-cublas==13.0.0; platform_machine == 'aarch64'",)),
-    ])
+    write_simple_index(
+        mirror,
+        [
+            build_wheel(mirror, "torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
+            build_wheel(mirror, "nvidia-cublas", "13.0.0"),
+            build_wheel(mirror, "sentence-stub", "1.0", ("torch>=2",)),
+            build_wheel(mirror, "onnxruntime", "1.20.0"),
+            build_wheel(mirror, "flash-attn", "2.7.0", ("torch",)),
+            build_wheel(mirror, "gpu-helper", "1.0", ("nvidia-cublas==13.0.0; platform_machine == 'aarch64'",)),
+        ],
+    )
     write_simple_index(cpu, [build_wheel(cpu, "torch", "2.15.0+cpu")])
     with LocalIndex(mirror) as mirror_index, LocalIndex(cpu) as cpu_index:
         yield mirror_index.url, cpu_index.url
@@ -55,8 +58,13 @@ name = "pytorch-cpu"
 url = "{cpu}"
 explicit = true
 ''')
-    subprocess.run(find_uv() + ["lock", "--quiet"], cwd=root, check=True, timeout=120,
-                   env={**__import__("os").environ, "UV_HTTP_RETRIES": "0"})
+    subprocess.run(
+        find_uv() + ["lock", "--quiet"],
+        cwd=root,
+        check=True,
+        timeout=120,
+        env={**__import__("os").environ, "UV_HTTP_RETRIES": "0"},
+    )
     return root
 
 
@@ -68,11 +76,18 @@ def test_x86_only_cpu_source_is_not_already_fixed(tmp_path: Path, indexes) -> No
     """The issue: a CPU source scoped to x86_64, and `fix` said "already fixed" while linux-aarch64 still
     installed CUDA. Now the lock is judged (exit 1, aarch64 named), and the fix extends the source."""
     mirror, cpu = indexes
-    root = _project(tmp_path, mirror, cpu, '["torch==2.15.0"]',
-                    '[tool.uv.sources]\ntorch = { index = "pytorch-cpu", marker = "platform_machine == \'x86_64\'" }\n')
+    root = _project(
+        tmp_path,
+        mirror,
+        cpu,
+        '["torch==2.15.0"]',
+        '[tool.uv.sources]\ntorch = { index = "pytorch-cpu", marker = "platform_machine == \'x86_64\'" }\n',
+    )
     dry = _fix(root, cpu, "--dry-run", "--format", "json")
     assert dry.returncode == 0, dry.stderr
-    assert "extend the CPU source of torch to linux-aarch64 (its markers left them out)" in json.loads(dry.stdout)["notes"]
+    assert (
+        "extend the CPU source of torch to linux-aarch64 (its markers left them out)" in json.loads(dry.stdout)["notes"]
+    )
     result = _fix(root, cpu, "--lock", "--format", "json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
@@ -87,8 +102,13 @@ def test_accelerators_not_from_torch_are_named_per_target(tmp_path: Path, indexe
     """Correct CPU config, but another dependency pulls a CUDA wheel on linux-aarch64: not fixed there
     (exit 1, the target and the path named); asked only about linux-x86_64, it is fixed."""
     mirror, cpu = indexes
-    root = _project(tmp_path, mirror, cpu, '["torch==2.15.0", "gpu-helper"]',
-                    '[tool.uv.sources]\ntorch = { index = "pytorch-cpu" }\n')
+    root = _project(
+        tmp_path,
+        mirror,
+        cpu,
+        '["torch==2.15.0", "gpu-helper"]',
+        '[tool.uv.sources]\ntorch = { index = "pytorch-cpu" }\n',
+    )
     result = _fix(root, cpu)
     assert result.returncode == 1 and "already fixed" not in result.stdout
     assert "lock: uv.lock still installs accelerator wheels on linux-aarch64" in result.stdout
@@ -112,15 +132,21 @@ def test_onnxruntime_swap_lists_every_dependency_that_still_brings_torch(tmp_pat
     allowed = _fix(root, cpu, "--to", "onnxruntime", "--allow-torch", "--format", "json")
     assert allowed.returncode == 0
     assert json.loads(allowed.stdout)["verdict"] == {
-        "state": "torch-allowed", "ok": True, "details": ["sentence-stub -> torch"],
-        "message": "torch is still installed at run time: 1 runtime dependency brings it in (accepted with --allow-torch)"}
+        "state": "torch-allowed",
+        "ok": True,
+        "details": ["sentence-stub -> torch"],
+        "message": "torch is still installed at run time: 1 runtime dependency brings it in (accepted with --allow-torch)",
+    }
 
 
 def test_cuda_by_nature_extras_are_named(tmp_path: Path, indexes) -> None:
     mirror, cpu = indexes
-    root = _project(tmp_path, mirror, cpu, '["torch==2.15.0"]',
-                    '[project.optional-dependencies]\ntrain = ["flash-attn>=2"]\n')
+    root = _project(
+        tmp_path, mirror, cpu, '["torch==2.15.0"]', '[project.optional-dependencies]\ntrain = ["flash-attn>=2"]\n'
+    )
     result = _fix(root, cpu, "--dry-run")
-    assert ("the extra 'train' installs flash-attn, which needs CUDA by nature (no CPU build): left as it is"
-            in result.stdout)
+    assert (
+        "the extra 'train' installs flash-attn, which needs CUDA by nature (no CPU build): left as it is"
+        in result.stdout
+    )
     assert "flash-attn" in (root / "pyproject.toml").read_text()

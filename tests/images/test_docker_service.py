@@ -41,8 +41,20 @@ def ort_image():
             pytest.skip(f"{BASE_IMAGE} absent and it cannot be built here (needs root and debootstrap or apt-get)")
         subprocess.run(["bash", str(REPO / "docker" / "base" / "build-base.sh")], check=True, timeout=900)
     tag = f"depaudit-test/gmnet-onnxruntime:{os.getpid()}"
-    argv = [engine.docker_command(), "build", "--force-rm", "--network", "host", "--build-arg",
-            f"BASE_IMAGE={BASE_IMAGE}", "-f", str(REPO / "docker" / "Dockerfile.onnxruntime"), "-t", tag, str(REPO)]
+    argv = [
+        engine.docker_command(),
+        "build",
+        "--force-rm",
+        "--network",
+        "host",
+        "--build-arg",
+        f"BASE_IMAGE={BASE_IMAGE}",
+        "-f",
+        str(REPO / "docker" / "Dockerfile.onnxruntime"),
+        "-t",
+        tag,
+        str(REPO),
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=900, env=dict(os.environ, DOCKER_BUILDKIT="0"))
     made = stage_images(done.stdout)
     try:
@@ -72,8 +84,19 @@ class engine_container:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         started = time.monotonic()
-        _docker("run", "-d", "--name", self.name, "--read-only", "--tmpfs", "/tmp",
-                "-p", f"127.0.0.1:{port}:8000", self.image, timeout=120)
+        _docker(
+            "run",
+            "-d",
+            "--name",
+            self.name,
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "-p",
+            f"127.0.0.1:{port}:8000",
+            self.image,
+            timeout=120,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             wait_ready(url, started, 120, self.name)
@@ -91,8 +114,9 @@ def test_container_is_non_root_read_only_and_healthy(service):
     assert _docker("image", "inspect", "--format", "{{.Config.User}}", image).strip() == "10001:10001"
     assert _docker("exec", name, "id", "-u").strip() == "10001"
     assert _docker("container", "inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}", name).strip() == "true"
-    probe = subprocess.run([engine.docker_command(), "exec", name, "sh", "-c", "touch /app/x"],
-                           capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [engine.docker_command(), "exec", name, "sh", "-c", "touch /app/x"], capture_output=True, text=True, timeout=60
+    )
     assert probe.returncode != 0 and "Read-only file system" in probe.stderr
     deadline = time.monotonic() + 60  # HEALTHCHECK runs every 10 s
     status = ""
@@ -113,7 +137,9 @@ def test_gain_map_matches_the_ort_backend_on_the_host(service):
 
     _, _, url = service
     png = sample_png(256, 192, seed=11)
-    request = urllib.request.Request(url + "/v1/gainmap", data=png, method="POST", headers={"Content-Type": "image/png"})
+    request = urllib.request.Request(
+        url + "/v1/gainmap", data=png, method="POST", headers={"Content-Type": "image/png"}
+    )
     with urllib.request.urlopen(request, timeout=120) as resp:
         assert resp.status == 200 and resp.headers["Content-Type"] == "image/png"
         body, headers = resp.read(), resp.headers
@@ -148,8 +174,9 @@ def test_measure_the_real_image(ort_image):
 def _gate(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPAUDIT_")}
     env["PYTHONPATH"] = str(REPO)
-    return subprocess.run([sys.executable, "-m", "depaudit", "gate", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", "gate", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_gate_passes_the_real_budget_and_fails_a_lowered_one(ort_image, tmp_path):
@@ -169,8 +196,9 @@ def test_gate_passes_the_real_budget_and_fails_a_lowered_one(ort_image, tmp_path
 
 def _depaudit(args: list[str]) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "depaudit", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "depaudit", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_image_measure_and_compare_cli(ort_image):

@@ -42,8 +42,7 @@ def main() -> int:
     except ConfigError as exc:
         print(f"fault launcher: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level="INFO", stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level="INFO", stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return serve(settings, loader)
 
 

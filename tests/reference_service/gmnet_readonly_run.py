@@ -59,23 +59,21 @@ def main() -> int:
     argv = sys.argv[1:]
     split = argv.index("--")
     exposed = [Path(p) for flag, p in zip(argv[:split:2], argv[1:split:2]) if flag == "--expose"]
-    command = argv[split + 1:]
+    command = argv[split + 1 :]
     held = [(hold(path), path) for path in exposed]  # before /tmp is covered
     expose_python()
     mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
     for mount in mounts:
         if mount.startswith(("/proc", "/sys", "/dev")):
             continue
-        subprocess.run(["mount", "-o", "remount,bind,ro", mount], check=False,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(["mount", "-o", "remount,bind,ro", mount], check=False, stderr=subprocess.DEVNULL)
     run("mount", "-t", "tmpfs", "-o", "mode=1777,size=64m", "tmpfs", "/tmp")
     for fd, path in held:
         path.mkdir(parents=True, exist_ok=True)
         bind_from_fd(fd, path)
         run("mount", "-o", "remount,bind,ro", str(path))
         os.close(fd)
-    os.execvp("setpriv", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
-                          *command])
+    os.execvp("setpriv", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", *command])
     return 127
 
 

@@ -36,8 +36,9 @@ def free_port() -> int:
 def service_env(port: int, **overrides: str) -> dict[str, str]:
     """Environment for a server subprocess: repo on PYTHONPATH, loopback, no .pyc writes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GMNET_")}
-    env.update(PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1", HOST="127.0.0.1",
-               PORT=str(port), GMNET_LOG_LEVEL="info")
+    env.update(
+        PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1", HOST="127.0.0.1", PORT=str(port), GMNET_LOG_LEVEL="info"
+    )
     env.update(overrides)
     return env
 
@@ -45,13 +46,15 @@ def service_env(port: int, **overrides: str) -> dict[str, str]:
 class ServerProcess:
     """A running service subprocess; ``stop()`` sends SIGTERM and returns the exit code."""
 
-    def __init__(self, args: list[str], env: dict[str, str], port: int,
-                 cwd: Path | None = None, user: str | None = None) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], port: int, cwd: Path | None = None, user: str | None = None
+    ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._log = tempfile.TemporaryFile(mode="w+b")
-        self.proc = subprocess.Popen(args, env=env, cwd=cwd or REPO, stdout=self._log,
-                                     stderr=subprocess.STDOUT, user=user)
+        self.proc = subprocess.Popen(
+            args, env=env, cwd=cwd or REPO, stdout=self._log, stderr=subprocess.STDOUT, user=user
+        )
 
     def log(self) -> str:
         """Everything the server wrote so far (stdout and stderr)."""
@@ -92,9 +95,15 @@ class ServerProcess:
         self._log.close()
 
 
-def start_service(*, ready: bool = True, launcher: Path | None = None, cwd: Path | None = None,
-                  user: str | None = None, prefix: list[str] | None = None,
-                  **env: str) -> ServerProcess:
+def start_service(
+    *,
+    ready: bool = True,
+    launcher: Path | None = None,
+    cwd: Path | None = None,
+    user: str | None = None,
+    prefix: list[str] | None = None,
+    **env: str,
+) -> ServerProcess:
     """Start ``python -m reference_service`` (or ``launcher``) with GMNET_* settings in ``env``.
 
     ``prefix`` is put before the Python command (e.g. a namespace wrapper that execs it).
@@ -117,8 +126,7 @@ def rgb_array(width: int, height: int, seed: int = 0) -> np.ndarray:
     """A deterministic uint8 (H, W, 3) test picture: gradients plus noise."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([x / max(width - 1, 1), y / max(height - 1, 1),
-                     0.5 + 0.5 * np.sin((x + y) / 7.0)], axis=2)
+    base = np.stack([x / max(width - 1, 1), y / max(height - 1, 1), 0.5 + 0.5 * np.sin((x + y) / 7.0)], axis=2)
     noisy = base * 200 + rng.integers(0, 55, size=base.shape)
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
@@ -139,8 +147,7 @@ def jpeg_bytes(array: np.ndarray, quality: int = 95, exif: bytes | None = None) 
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
 def bomb_png(width: int = 30000, height: int = 30000) -> bytes:
@@ -150,8 +157,7 @@ def bomb_png(width: int = 30000, height: int = 30000) -> bytes:
     """
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 1024)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat)
-            + _chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
 
 def truncated(data: bytes, keep: float = 0.5) -> bytes:

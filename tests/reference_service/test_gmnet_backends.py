@@ -39,22 +39,33 @@ def test_loaded_backend_satisfies_protocol():
     assert isinstance(backend, Backend) and backend.name == "onnxruntime"
 
 
-@pytest.mark.parametrize("shape,thumb,match", [
-    ((31, 32, 3), (256, 256, 3), "even"),
-    ((32, 32), (256, 256, 3), r"\(H, W, 3\)"),
-    ((8, 8, 3), (256, 256, 3), "at least 16x16"),
-    ((32, 32, 3), (128, 128, 3), "thumbnail"),
-])
+@pytest.mark.parametrize(
+    "shape,thumb,match",
+    [
+        ((31, 32, 3), (256, 256, 3), "even"),
+        ((32, 32), (256, 256, 3), r"\(H, W, 3\)"),
+        ((8, 8, 3), (256, 256, 3), "at least 16x16"),
+        ((32, 32, 3), (128, 128, 3), "thumbnail"),
+    ],
+)
 def test_check_inputs_rejects_bad_shapes(shape, thumb, match):
     with pytest.raises(ValueError, match=match):
         check_inputs(np.zeros(shape, np.float32), np.zeros(thumb, np.float32))
 
 
 def test_importing_the_contract_loads_no_runtime():
-    code = ("import sys\nimport reference_service.backends, reference_service.preprocess, reference_service.verify\n"
-            "print(sorted(m for m in ('torch', 'tinygrad', 'onnxruntime') if m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    code = (
+        "import sys\nimport reference_service.backends, reference_service.preprocess, reference_service.verify\n"
+        "print(sorted(m for m in ('torch', 'tinygrad', 'onnxruntime') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 
@@ -84,7 +95,9 @@ def test_thumbnail_is_bicubic_not_nearest():
     assert np.all(np.diff(row[8:-8]) > 0)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.float32), np.zeros((4, 4, 4), np.float32), np.zeros((0, 4, 3), np.float32)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((4, 4), np.float32), np.zeros((4, 4, 4), np.float32), np.zeros((0, 4, 3), np.float32)]
+)
 def test_thumbnail_rejects_bad_arrays(bad):
     with pytest.raises(ValueError):
         to_thumbnail(bad)

@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 
 from reference_service.backends import DEFAULT_CHECKPOINT, DEFAULT_ONNX
-from reference_service.model_tinygrad import TinyGMNet, adaptive_avg_pool2d, adaptive_bins, pixel_shuffle, read_checkpoint
+from reference_service.model_tinygrad import (
+    TinyGMNet,
+    adaptive_avg_pool2d,
+    adaptive_bins,
+    pixel_shuffle,
+    read_checkpoint,
+)
 
 EXPECTED_PARAMETERS = 1_921_827
 REPO = Path(__file__).resolve().parents[2]
@@ -38,9 +44,18 @@ def test_torch_model_parameter_count():
 
 def test_checkpoint_keys_follow_original_layout(checkpoint_state):
     keys = set(checkpoint_state)
-    for key in ("down1.conv.0.weight", "down1.conv.4.bias", "res1.0.conv1.bias", "res_y.4.conv2.weight",
-                "sq_ker.conv.4.weight", "sq_qmax.conv.4.bias", "mask_est.2.weight", "upconv.weight",
-                "HRconv.bias", "conv_last.weight"):
+    for key in (
+        "down1.conv.0.weight",
+        "down1.conv.4.bias",
+        "res1.0.conv1.bias",
+        "res_y.4.conv2.weight",
+        "sq_ker.conv.4.weight",
+        "sq_qmax.conv.4.bias",
+        "mask_est.2.weight",
+        "upconv.weight",
+        "HRconv.bias",
+        "conv_last.weight",
+    ):
         assert key in keys, key
     # parameter-free Sequential slots (ReLU/Sigmoid/pool) own no keys
     assert not any(k.startswith(("down1.conv.1.", "mask_est.1.", "mask_est.3.", "sq_ker.pool")) for k in keys)
@@ -61,7 +76,9 @@ def test_bundled_weights_are_the_trained_ones_the_training_report_describes(chec
     assert report["held_out"]["checkpoint_sha256"] == hashlib.sha256(DEFAULT_CHECKPOINT.read_bytes()).hexdigest()
     assert report["parameters"] == EXPECTED_PARAMETERS and report["curve"][-1]["step"] == report["config"]["steps"]
     # trained, not an initialisation: biases moved away from the zeros every initialisation starts from
-    biases = [v.numpy() for k, v in checkpoint_state.items() if k.endswith(".bias") and not k.startswith(("sq_", "conv_last"))]
+    biases = [
+        v.numpy() for k, v in checkpoint_state.items() if k.endswith(".bias") and not k.startswith(("sq_", "conv_last"))
+    ]
     assert sum(int(np.count_nonzero(b)) for b in biases) > 0.9 * sum(b.size for b in biases)
 
 
@@ -88,8 +105,9 @@ def test_checkpoint_loads_when_read_only(tmp_path):
         drop = "-dac_override,-dac_read_search"
         cmd = [setpriv, f"--bounding-set={drop}", f"--inh-caps={drop}", *cmd]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO,
-                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=120, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}
+        )
     finally:
         tmp_path.chmod(0o755)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -171,7 +189,9 @@ def test_tinygrad_pixel_shuffle_is_crd():
 def test_pixel_shuffle_matches_torch():
     torch = pytest.importorskip("torch", reason="torch is a dev-only dependency")
     x = np.random.default_rng(0).standard_normal((1, 12, 4, 6)).astype(np.float32)
-    np.testing.assert_array_equal(torch.nn.functional.pixel_shuffle(torch.from_numpy(x), 2).numpy(), _crd_reference(x, 2))
+    np.testing.assert_array_equal(
+        torch.nn.functional.pixel_shuffle(torch.from_numpy(x), 2).numpy(), _crd_reference(x, 2)
+    )
 
 
 def test_onnx_graph_uses_crd_depth_to_space_and_dynamic_size():

@@ -44,8 +44,10 @@ def read_all(sock: socket.socket, timeout: float = 10.0) -> bytes:
 
 def fivexx(text: str) -> float:
     """5xx answers to uploads (/healthz answers 503 while the model loads, by design)."""
-    return sum(float(m.group(1)) for m in re.finditer(
-        r'^gmnet_http_requests_total\{route="/v1/[^}]*status="5\d\d"\} (\S+)$', text, re.M))
+    return sum(
+        float(m.group(1))
+        for m in re.finditer(r'^gmnet_http_requests_total\{route="/v1/[^}]*status="5\d\d"\} (\S+)$', text, re.M)
+    )
 
 
 def test_half_sent_heads_neither_starve_healthz_nor_stay_open():
@@ -94,8 +96,7 @@ def test_a_one_megabyte_header_gets_431_not_a_reset():
         assert "too large" in response.text
         # the same over a raw socket: the whole answer arrives, then an orderly close
         with socket.create_connection(("127.0.0.1", srv.port)) as sock:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 1_000_000
-                         + b"\r\n\r\n")
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 1_000_000 + b"\r\n\r\n")
             answer = read_all(sock)
         assert answer.startswith(b"HTTP/1.1 431 ") and answer.endswith(b"bytes)")
         text = httpx.get(srv.url + "/metrics").text
@@ -111,12 +112,13 @@ def test_a_client_that_drops_mid_upload_is_a_499_without_traceback():
         deadline = time.monotonic() + 10
         while True:
             text = httpx.get(srv.url + "/metrics").text
-            if metric(text, "gmnet_http_requests_total", route="/v1/gainmap", method="POST",
-                      status="499") == 1 or time.monotonic() > deadline:
+            if (
+                metric(text, "gmnet_http_requests_total", route="/v1/gainmap", method="POST", status="499") == 1
+                or time.monotonic() > deadline
+            ):
                 break
             time.sleep(0.1)
-        assert metric(text, "gmnet_http_requests_total", route="/v1/gainmap", method="POST",
-                      status="499") == 1
+        assert metric(text, "gmnet_http_requests_total", route="/v1/gainmap", method="POST", status="499") == 1
         assert metric(text, "gmnet_errors_total", code="client_disconnected") == 1
         assert fivexx(text) == 0
         assert "Traceback" not in srv.log() and "ClientDisconnect" not in srv.log()
@@ -128,8 +130,7 @@ def test_a_client_that_leaves_during_inference_is_a_499_and_the_job_still_comple
         with socket.create_connection(("127.0.0.1", srv.port)) as sock:
             sock.sendall(HALF_HEAD + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
             deadline = time.monotonic() + 60
-            while metric(httpx.get(srv.url + "/metrics").text, "gmnet_jobs_total",
-                         outcome="accepted") < 1:
+            while metric(httpx.get(srv.url + "/metrics").text, "gmnet_jobs_total", outcome="accepted") < 1:
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
         deadline = time.monotonic() + 120
@@ -139,8 +140,7 @@ def test_a_client_that_leaves_during_inference_is_a_499_and_the_job_still_comple
                 break
             assert time.monotonic() < deadline, "the abandoned job never completed"
             time.sleep(0.1)
-        assert metric(text, "gmnet_http_requests_total", route="/v1/gainmap", method="POST",
-                      status="499") == 1
+        assert metric(text, "gmnet_http_requests_total", route="/v1/gainmap", method="POST", status="499") == 1
         assert fivexx(text) == 0
         assert "while waiting for inference" in srv.log() and "Traceback" not in srv.log()
 
@@ -152,8 +152,7 @@ def test_uploads_beyond_the_limit_get_503_while_healthz_stays_200():
             for sock in slow:  # two uploads in flight: head sent, body trickling
                 sock.sendall(HALF_HEAD + b"Content-Length: 100000\r\n\r\n" + b"\0" * 100)
             time.sleep(0.3)
-            refused = httpx.post(srv.url + "/v1/gainmap", content=png_bytes(rgb_array(32, 32)),
-                                 headers=PNG, timeout=10)
+            refused = httpx.post(srv.url + "/v1/gainmap", content=png_bytes(rgb_array(32, 32)), headers=PNG, timeout=10)
             assert refused.status_code == 503 and refused.json()["error"] == "too_many_uploads"
             assert refused.headers["retry-after"] == "1"
             assert httpx.get(srv.url + "/healthz", timeout=5).status_code == 200
@@ -161,8 +160,7 @@ def test_uploads_beyond_the_limit_get_503_while_healthz_stays_200():
             for sock in slow:
                 sock.close()
         time.sleep(0.3)
-        ok = httpx.post(srv.url + "/v1/gainmap", content=png_bytes(rgb_array(32, 32)),
-                        headers=PNG, timeout=60)
+        ok = httpx.post(srv.url + "/v1/gainmap", content=png_bytes(rgb_array(32, 32)), headers=PNG, timeout=60)
         assert ok.status_code == 200
 
 

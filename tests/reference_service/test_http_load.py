@@ -18,10 +18,26 @@ REPO = Path(__file__).resolve().parents[2]
 def test_bounded_load_run_keeps_every_guarantee(tmp_path: Path):
     out = tmp_path / "load.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "http_load.py"), "--requests", "45",
-         "--hostile", "20", "--concurrency", "6", "--max-body", "300000", "--no-latency",
-         "--json", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "http_load.py"),
+            "--requests",
+            "45",
+            "--hostile",
+            "20",
+            "--concurrency",
+            "6",
+            "--max-body",
+            "300000",
+            "--no-latency",
+            "--json",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.exists(), proc.stderr
     report = json.loads(out.read_text())
     r = report["robustness"]

@@ -26,8 +26,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gmnet_server_fixtures import (REPO, bomb_png, jpeg_bytes, png_bytes, rgb_array, start_service,
-                                   truncated, vm_hwm_kib)
+from gmnet_server_fixtures import REPO, bomb_png, jpeg_bytes, png_bytes, rgb_array, start_service, truncated, vm_hwm_kib
 from reference_service.imaging import decode_gain_map_png, decode_image
 
 LAUNCHER = Path(__file__).with_name("gmnet_fault_launcher.py")
@@ -38,8 +37,9 @@ PNG = {"content-type": "image/png"}
 
 @pytest.fixture(scope="module")
 def server():
-    with start_service(GMNET_MAX_BODY_BYTES=str(MAX_BODY), GMNET_MAX_PIXELS=str(MAX_PIXELS),
-                       GMNET_QUEUE_SIZE="8") as srv:
+    with start_service(
+        GMNET_MAX_BODY_BYTES=str(MAX_BODY), GMNET_MAX_PIXELS=str(MAX_PIXELS), GMNET_QUEUE_SIZE="8"
+    ) as srv:
         yield srv
 
 
@@ -96,8 +96,7 @@ def test_gainmap_png_matches_the_backend_called_directly(client, reference_predi
     assert raw.status_code == 200
     served = np.load(io.BytesIO(raw.content), allow_pickle=False)
     assert served.dtype == np.float32 and served.shape == (48, 64)
-    np.testing.assert_allclose(served, expected_gain, rtol=1e-4,
-                               atol=1e-4 * float(np.abs(expected_gain).max()))
+    np.testing.assert_allclose(served, expected_gain, rtol=1e-4, atol=1e-4 * float(np.abs(expected_gain).max()))
     assert float(raw.headers["x-gainmap-min"]) == pytest.approx(float(served.min()), rel=1e-6)
 
 
@@ -107,20 +106,17 @@ def test_json_variant(client, how):
     if how == "query":
         response = client.post("/v1/gainmap?format=json", content=data, headers=PNG)
     else:
-        response = client.post("/v1/gainmap", content=data,
-                               headers={**PNG, "accept": "application/json"})
+        response = client.post("/v1/gainmap", content=data, headers={**PNG, "accept": "application/json"})
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     body = response.json()
-    assert (body["width"], body["height"], body["bits"], body["backend"]) == (40, 32, 16,
-                                                                              "onnxruntime")
+    assert (body["width"], body["height"], body["bits"], body["backend"]) == (40, 32, 16, "onnxruntime")
     gain, qmax = decode_gain_map_png(base64.b64decode(body["png_base64"]))
     assert gain.shape == (32, 40) and qmax == pytest.approx(body["qmax"])
     assert body["gain_min"] <= body["gain_max"]
 
 
 def test_eight_bit_output(client):
-    response = client.post("/v1/gainmap?bits=8", content=png_bytes(rgb_array(32, 32)),
-                           headers=PNG)
+    response = client.post("/v1/gainmap?bits=8", content=png_bytes(rgb_array(32, 32)), headers=PNG)
     assert response.status_code == 200
     image = Image.open(io.BytesIO(response.content))
     assert image.mode == "L" and image.size == (32, 32)
@@ -136,29 +132,32 @@ def test_odd_sizes_come_back_at_their_own_size(client):
 def test_jpeg_and_grayscale_and_rgba_are_accepted(client):
     gray = rgb_array(24, 20)[:, :, 0]
     rgba = np.dstack([rgb_array(20, 24), np.full((24, 20), 128, np.uint8)])
-    for data, size in [(jpeg_bytes(rgb_array(48, 32)), (48, 32)), (png_bytes(gray), (24, 20)),
-                       (png_bytes(rgba), (20, 24))]:
-        response = client.post("/v1/gainmap", content=data,
-                               headers={"content-type": "application/octet-stream"})
+    for data, size in [
+        (jpeg_bytes(rgb_array(48, 32)), (48, 32)),
+        (png_bytes(gray), (24, 20)),
+        (png_bytes(rgba), (20, 24)),
+    ]:
+        response = client.post("/v1/gainmap", content=data, headers={"content-type": "application/octet-stream"})
         assert response.status_code == 200, response.text
         assert Image.open(io.BytesIO(response.content)).size == size
 
 
 # -- hostile and invalid requests --------------------------------------------------------------
 @pytest.mark.parametrize("endpoint", ["/v1/gainmap", "/v1/jobs"])
-@pytest.mark.parametrize("body,headers,status,code", [
-    (b"", PNG, 400, "empty_body"),
-    (b"this is not an image", {"content-type": "application/octet-stream"}, 415,
-     "unsupported_image_type"),
-    (png_bytes(rgb_array(32, 32)), {"content-type": "text/plain"}, 415, "unsupported_media_type"),
-    (truncated(png_bytes(rgb_array(64, 64))), PNG, 400, "corrupt_image"),
-    (truncated(jpeg_bytes(rgb_array(64, 64))), {"content-type": "image/jpeg"}, 400,
-     "corrupt_image"),
-    (bomb_png(30000, 30000), PNG, 413, "image_too_large"),
-    (bomb_png(1025, 1024), PNG, 413, "image_too_large"),
-    (png_bytes(rgb_array(8, 40)), PNG, 422, "image_too_small"),
-    (b"\0" * (MAX_BODY + 1), PNG, 413, "body_too_large"),
-])
+@pytest.mark.parametrize(
+    "body,headers,status,code",
+    [
+        (b"", PNG, 400, "empty_body"),
+        (b"this is not an image", {"content-type": "application/octet-stream"}, 415, "unsupported_image_type"),
+        (png_bytes(rgb_array(32, 32)), {"content-type": "text/plain"}, 415, "unsupported_media_type"),
+        (truncated(png_bytes(rgb_array(64, 64))), PNG, 400, "corrupt_image"),
+        (truncated(jpeg_bytes(rgb_array(64, 64))), {"content-type": "image/jpeg"}, 400, "corrupt_image"),
+        (bomb_png(30000, 30000), PNG, 413, "image_too_large"),
+        (bomb_png(1025, 1024), PNG, 413, "image_too_large"),
+        (png_bytes(rgb_array(8, 40)), PNG, 422, "image_too_small"),
+        (b"\0" * (MAX_BODY + 1), PNG, 413, "body_too_large"),
+    ],
+)
 def test_bad_uploads_get_a_clear_4xx(client, endpoint, body, headers, status, code):
     response = client.post(endpoint, content=body, headers=headers)
     assert response.status_code == status
@@ -177,15 +176,13 @@ def test_chunked_body_over_the_limit_is_413(client):
 def test_decompression_bomb_costs_no_memory(server, client):
     before = vm_hwm_kib(server.proc.pid)
     for _ in range(3):
-        assert client.post("/v1/gainmap", content=bomb_png(30000, 30000),
-                           headers=PNG).status_code == 413
+        assert client.post("/v1/gainmap", content=bomb_png(30000, 30000), headers=PNG).status_code == 413
     assert vm_hwm_kib(server.proc.pid) - before < 100 * 1024  # a decode would be 2.7 GB
 
 
 @pytest.mark.parametrize("query", ["format=gif", "bits=12", "bits=abc"])
 def test_bad_parameters_are_400(client, query):
-    response = client.post(f"/v1/gainmap?{query}", content=png_bytes(rgb_array(32, 32)),
-                           headers=PNG)
+    response = client.post(f"/v1/gainmap?{query}", content=png_bytes(rgb_array(32, 32)), headers=PNG)
     assert response.status_code == 400 and error_of(response) == "bad_parameter"
 
 
@@ -225,8 +222,7 @@ def test_job_flow(client, reference_predict):
     raw = client.get(href + "/result?format=npy")
     served = np.load(io.BytesIO(raw.content), allow_pickle=False)
     expected, qmax = reference_predict(decode_image(data, MAX_PIXELS))
-    np.testing.assert_allclose(served, expected, rtol=1e-4,
-                               atol=1e-4 * float(np.abs(expected).max()))
+    np.testing.assert_allclose(served, expected, rtol=1e-4, atol=1e-4 * float(np.abs(expected).max()))
     assert body["qmax"] == pytest.approx(qmax, rel=1e-5)
 
 
@@ -243,8 +239,7 @@ def test_metrics_count_requests_errors_and_latency(client):
     client.post("/v1/gainmap", content=b"", headers=PNG)
     client.post("/v1/gainmap", content=bomb_png(), headers=PNG)
     response = client.get("/metrics")
-    assert response.status_code == 200 and response.headers["content-type"].startswith(
-        "text/plain; version=0.0.4")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain; version=0.0.4")
     after = response.text
     route = {"route": "/v1/gainmap", "method": "POST"}
 
@@ -259,11 +254,10 @@ def test_metrics_count_requests_errors_and_latency(client):
     assert delta("gmnet_jobs_total", outcome="completed") == 1
     assert delta("gmnet_http_request_duration_seconds_count", route="/v1/gainmap") == 3
     assert delta("gmnet_inference_duration_seconds_count", backend="onnxruntime") == 1
-    assert metric(after, "gmnet_http_request_duration_seconds_bucket", route="/v1/gainmap",
-                  le="+Inf") == metric(after, "gmnet_http_request_duration_seconds_count",
-                                       route="/v1/gainmap")
-    for gauge in ("gmnet_queue_depth", "gmnet_jobs_in_progress", "gmnet_ready",
-                  "gmnet_queue_capacity"):
+    assert metric(after, "gmnet_http_request_duration_seconds_bucket", route="/v1/gainmap", le="+Inf") == metric(
+        after, "gmnet_http_request_duration_seconds_count", route="/v1/gainmap"
+    )
+    for gauge in ("gmnet_queue_depth", "gmnet_jobs_in_progress", "gmnet_ready", "gmnet_queue_capacity"):
         assert re.search(rf"^{gauge} \d+$", after, re.M), gauge
     assert metric(after, "gmnet_ready") == 1 and metric(after, "gmnet_queue_capacity") == 8
 
@@ -272,6 +266,7 @@ def test_metrics_count_requests_errors_and_latency(client):
 def test_full_queue_answers_429_and_every_accepted_request_completes():
     data = png_bytes(rgb_array(384, 384, seed=1))
     with start_service(GMNET_QUEUE_SIZE="1", GMNET_WORKERS="1") as srv:
+
         def post(_):
             return httpx.post(srv.url + "/v1/gainmap", content=data, headers=PNG, timeout=120)
 
@@ -288,15 +283,16 @@ def test_full_queue_answers_429_and_every_accepted_request_completes():
 
 
 def test_results_not_yet_collected_are_never_evicted():
-    with start_service(GMNET_QUEUE_SIZE="1", GMNET_WORKERS="1", GMNET_MAX_JOBS="2") as srv, \
-            httpx.Client(base_url=srv.url, timeout=120) as c:
+    with (
+        start_service(GMNET_QUEUE_SIZE="1", GMNET_WORKERS="1", GMNET_MAX_JOBS="2") as srv,
+        httpx.Client(base_url=srv.url, timeout=120) as c,
+    ):
         data = png_bytes(rgb_array(32, 32))
         hrefs = []
         for _ in range(2):
             hrefs.append(c.post("/v1/jobs", content=data, headers=PNG).json()["href"])
             deadline = time.monotonic() + 60  # wait via /metrics: a GET would collect it
-            while metric(c.get("/metrics").text, "gmnet_jobs_total",
-                         outcome="completed") < len(hrefs):
+            while metric(c.get("/metrics").text, "gmnet_jobs_total", outcome="completed") < len(hrefs):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
         refused = c.post("/v1/jobs", content=data, headers=PNG)
@@ -319,14 +315,12 @@ def test_sigterm_stops_accepting_and_finishes_accepted_jobs():
         sync_result: dict = {}
 
         def sync_request():
-            sync_result["response"] = httpx.post(srv.url + "/v1/gainmap", content=data,
-                                                 headers=PNG, timeout=120)
+            sync_result["response"] = httpx.post(srv.url + "/v1/gainmap", content=data, headers=PNG, timeout=120)
 
         waiter = threading.Thread(target=sync_request)
         waiter.start()
         deadline = time.monotonic() + 60  # wait until the synchronous request is admitted too
-        while metric(httpx.get(srv.url + "/metrics").text, "gmnet_jobs_total",
-                     outcome="accepted") < 4:
+        while metric(httpx.get(srv.url + "/metrics").text, "gmnet_jobs_total", outcome="accepted") < 4:
             assert time.monotonic() < deadline, "the synchronous request was never admitted"
             time.sleep(0.05)
         srv.proc.send_signal(15)
@@ -349,8 +343,10 @@ def test_sigterm_stops_accepting_and_finishes_accepted_jobs():
 def test_a_backend_exception_fails_one_request_not_the_service():
     # Fault injection: the real backend cannot be made to raise; the launcher wraps it so that
     # images exactly 24 pixels wide raise, and everything else runs on real ONNX Runtime.
-    with start_service(launcher=LAUNCHER, GMNET_FAULT_RAISE_WIDTH="24") as srv, \
-            httpx.Client(base_url=srv.url, timeout=120) as c:
+    with (
+        start_service(launcher=LAUNCHER, GMNET_FAULT_RAISE_WIDTH="24") as srv,
+        httpx.Client(base_url=srv.url, timeout=120) as c,
+    ):
         bad = png_bytes(rgb_array(24, 32))
         response = c.post("/v1/gainmap", content=bad, headers=PNG)
         assert response.status_code == 500 and error_of(response) == "inference_failed"
@@ -359,8 +355,7 @@ def test_a_backend_exception_fails_one_request_not_the_service():
         body = poll(c, job["href"])
         assert body["status"] == "failed" and "injected fault" in body["error"]
         assert c.get(job["href"] + "/result").status_code == 409
-        assert c.post("/v1/gainmap", content=png_bytes(rgb_array(32, 32)),
-                      headers=PNG).status_code == 200
+        assert c.post("/v1/gainmap", content=png_bytes(rgb_array(32, 32)), headers=PNG).status_code == 200
         text = c.get("/metrics").text
         assert metric(text, "gmnet_jobs_total", outcome="failed") == 2
         assert metric(text, "gmnet_errors_total", code="inference_failed") >= 2
@@ -382,8 +377,7 @@ def test_healthz_is_503_until_the_backend_is_loaded():
             if response.status_code == 503 and not seen_503:
                 seen_503 = True  # first answer: the 3 s load delay has barely started
                 assert response.json()["status"] == "loading"
-                early = httpx.post(srv.url + "/v1/gainmap", content=png_bytes(rgb_array(32, 32)),
-                                   headers=PNG)
+                early = httpx.post(srv.url + "/v1/gainmap", content=png_bytes(rgb_array(32, 32)), headers=PNG)
                 assert early.status_code == 503 and error_of(early) == "not_ready"
             elif response.status_code == 200:
                 break
@@ -429,8 +423,14 @@ def test_a_busy_port_exits_4_and_logs_only_to_stderr():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        proc = subprocess.run([sys.executable, "-m", "reference_service"], cwd=REPO,
-                              env=service_env(port), capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "reference_service"],
+            cwd=REPO,
+            env=service_env(port),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert proc.returncode == 4
     assert proc.stdout == ""
     assert "address already in use" in proc.stderr.lower()
@@ -452,8 +452,7 @@ def _readonly_unavailable() -> str | None:
     return None
 
 
-@pytest.mark.skipif(_readonly_unavailable() is not None,
-                    reason=str(_readonly_unavailable()))
+@pytest.mark.skipif(_readonly_unavailable() is not None, reason=str(_readonly_unavailable()))
 def test_runs_as_nobody_on_a_read_only_filesystem(tmp_path: Path):
     # Every mount is read-only inside the server's mount namespace, with a tmpfs on /tmp (the
     # docker run --read-only --tmpfs /tmp situation); the model is a root-owned 0444 copy in a
@@ -467,8 +466,9 @@ def test_runs_as_nobody_on_a_read_only_filesystem(tmp_path: Path):
     model.chmod(0o444)
     models.chmod(0o555)
     # A checkout or venv under /tmp (CI clones land anywhere) would vanish under the new tmpfs: expose it.
-    exposed = [models] + [p for p in (Path(__file__).resolve().parents[2], Path(sys.prefix).resolve())
-                          if str(p).startswith("/tmp/")]
+    exposed = [models] + [
+        p for p in (Path(__file__).resolve().parents[2], Path(sys.prefix).resolve()) if str(p).startswith("/tmp/")
+    ]
     flags = [arg for path in exposed for arg in ("--expose", str(path))]
     prefix = [*NAMESPACE, sys.executable, str(READONLY_RUN), *flags, "--"]
     srv = start_service(prefix=prefix, cwd=models, GMNET_ONNX=str(model), HOME=str(models))
@@ -486,6 +486,5 @@ def test_runs_as_nobody_on_a_read_only_filesystem(tmp_path: Path):
     log = srv.log()
     assert code == 0, log
     assert sorted(p.name for p in models.iterdir()) == ["gmnet.onnx"]
-    for symptom in ("Read-only file system", "Permission denied", "Failed to persist",
-                    "Traceback"):
+    for symptom in ("Read-only file system", "Permission denied", "Failed to persist", "Traceback"):
         assert symptom not in log, log

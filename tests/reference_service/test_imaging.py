@@ -95,9 +95,12 @@ def test_cmyk_jpeg_is_converted_to_rgb():
 
 
 @settings(max_examples=25, deadline=None)
-@given(width=st.integers(1, 40), height=st.integers(1, 40),
-       mode=st.sampled_from(["RGB", "L", "RGBA", "LA", "P", "I;16", "1"]),
-       fmt=st.sampled_from(["PNG", "JPEG"]))
+@given(
+    width=st.integers(1, 40),
+    height=st.integers(1, 40),
+    mode=st.sampled_from(["RGB", "L", "RGBA", "LA", "P", "I;16", "1"]),
+    fmt=st.sampled_from(["PNG", "JPEG"]),
+)
 def test_any_supported_mode_decodes_to_unit_float_rgb(width, height, mode, fmt):
     if fmt == "JPEG" and mode not in ("RGB", "L"):
         mode = "RGB"
@@ -116,8 +119,9 @@ def test_empty_body_is_400():
     assert (err.status, err.code) == (400, "empty_body")
 
 
-@pytest.mark.parametrize("data", [b"hello world, not an image", b"GIF89a" + b"\0" * 40,
-                                  b"BM" + b"\0" * 60, b"\x00" * 100])
+@pytest.mark.parametrize(
+    "data", [b"hello world, not an image", b"GIF89a" + b"\0" * 40, b"BM" + b"\0" * 60, b"\x00" * 100]
+)
 def test_non_png_jpeg_bytes_are_415(data):
     err = refused(data)
     assert (err.status, err.code) == (415, "unsupported_image_type")
@@ -184,15 +188,17 @@ def test_pillow_bomb_error_is_also_413_when_the_configured_limit_is_higher():
     assert err.status == 413
 
 
-@pytest.mark.parametrize("content_type", [None, "", "image/png", "image/jpeg",
-                                          "image/png; charset=binary", "application/octet-stream",
-                                          "IMAGE/PNG"])
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "", "image/png", "image/jpeg", "image/png; charset=binary", "application/octet-stream", "IMAGE/PNG"],
+)
 def test_accepted_content_types(content_type):
     imaging.check_content_type(content_type)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/json", "image/gif",
-                                          "multipart/form-data; boundary=x"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/json", "image/gif", "multipart/form-data; boundary=x"]
+)
 def test_refused_content_types_are_415(content_type):
     with pytest.raises(ImageError) as info:
         imaging.check_content_type(content_type)
@@ -225,10 +231,15 @@ def test_gain_map_is_clipped_to_unit_range():
     np.testing.assert_allclose(back, np.clip(gain, 0, 1), atol=1e-5)
 
 
-@pytest.mark.parametrize("gain,bits", [(np.full((4, 4), np.nan, np.float32), 16),
-                                       (np.zeros((4, 4, 1), np.float32), 16),
-                                       (np.zeros((0, 4), np.float32), 16),
-                                       (np.zeros((4, 4), np.float32), 12)])
+@pytest.mark.parametrize(
+    "gain,bits",
+    [
+        (np.full((4, 4), np.nan, np.float32), 16),
+        (np.zeros((4, 4, 1), np.float32), 16),
+        (np.zeros((0, 4), np.float32), 16),
+        (np.zeros((4, 4), np.float32), 12),
+    ],
+)
 def test_encode_refuses_bad_gain_maps(gain, bits):
     with pytest.raises(ValueError):
         imaging.encode_gain_map(gain, qmax=1.0, bits=bits)

@@ -61,4 +61,6 @@ def test_highlights_are_boosted_more_than_shadows(answers, backend):
 def test_every_backend_returns_the_same_png_within_one_level(answers, pair, bits):
     (ga, qa), (gb, qb) = answers[pair[0]], answers[pair[1]]
     diff = np.abs(levels(ga, qa, bits) - levels(gb, qb, bits))
-    assert diff.max() <= 1, f"{pair}: {bits}-bit PNGs differ by up to {diff.max()} levels at {np.count_nonzero(diff)} pixels"
+    assert diff.max() <= 1, (
+        f"{pair}: {bits}-bit PNGs differ by up to {diff.max()} levels at {np.count_nonzero(diff)} pixels"
+    )

@@ -41,8 +41,9 @@ def test_the_gain_map_is_the_papers_log_ratio_and_recovers_the_hdr():
     y_hdr = scenes.luminance(pair.hdr)
     unclipped = (pair.gain_stops > 0) & (pair.gain_stops < scenes.LOG2_PEAK - 1e-3)  # G is clipped to [0, 3]
     # G = log2((Y_hdr + k) / (Y_sdr + k)), with Y_sdr from the decoded 8-bit SDR
-    np.testing.assert_allclose(((y_sdr + scenes.OFFSET) * np.exp2(pair.gain_stops))[unclipped],
-                               (y_hdr + scenes.OFFSET)[unclipped], rtol=1e-4)
+    np.testing.assert_allclose(
+        ((y_sdr + scenes.OFFSET) * np.exp2(pair.gain_stops))[unclipped], (y_hdr + scenes.OFFSET)[unclipped], rtol=1e-4
+    )
     recovered = scenes.reconstruct_hdr(pair.sdr, pair.ngm, pair.qmax_net)
     assert scenes.hdr_psnr(pair.hdr, recovered) > scenes.hdr_psnr(pair.hdr, np.power(pair.sdr, scenes.GAMMA)) + 5
 

@@ -25,8 +25,7 @@ from reference_service.metrics import Counter, Histogram, Registry
 # -- settings ---------------------------------------------------------------------------------
 def test_defaults():
     s = cfg.load_settings({})
-    assert (s.backend, s.port, s.host, s.workers, s.queue_size) == ("onnxruntime", 8000,
-                                                                   "127.0.0.1", 1, 16)
+    assert (s.backend, s.port, s.host, s.workers, s.queue_size) == ("onnxruntime", 8000, "127.0.0.1", 1, 16)
     assert s.max_pixels == 2048 * 2048 and s.max_body_bytes == 25 * 1024 * 1024
     assert s.checkpoint is None and s.onnx_path is None
 
@@ -35,57 +34,92 @@ def test_every_setting_is_read(tmp_path: Path):
     ckpt, onnx = tmp_path / "g.pth", tmp_path / "g.onnx"
     ckpt.write_bytes(b"x")
     onnx.write_bytes(b"y")
-    s = cfg.load_settings({"GMNET_BACKEND": "TinyGrad", "GMNET_CHECKPOINT": str(ckpt),
-                           "GMNET_ONNX": str(onnx), "PORT": "9001", "HOST": "0.0.0.0",
-                           "GMNET_WORKERS": "2", "GMNET_QUEUE_SIZE": "3",
-                           "GMNET_MAX_BODY_BYTES": "1_000", "GMNET_MAX_PIXELS": "640000",
-                           "GMNET_JOB_TTL": "1.5", "GMNET_MAX_JOBS": "9",
-                           "GMNET_DRAIN_TIMEOUT": "7", "GMNET_LOG_LEVEL": "DEBUG",
-                           "GMNET_MAX_CONNECTIONS": "5", "GMNET_MAX_UPLOADS": "4",
-                           "GMNET_HEADER_TIMEOUT": "2.5", "GMNET_BODY_TIMEOUT": "9",
-                           "GMNET_MAX_HEADER_BYTES": "4096"})
-    assert s == cfg.Settings(backend="tinygrad", checkpoint=ckpt, onnx_path=onnx, host="0.0.0.0",
-                             port=9001, workers=2, queue_size=3, max_body_bytes=1000,
-                             max_pixels=640000, job_ttl_seconds=1.5, max_jobs=9,
-                             drain_timeout_seconds=7.0, log_level="debug", max_connections=5,
-                             max_uploads=4, header_timeout_seconds=2.5, body_timeout_seconds=9.0,
-                             max_header_bytes=4096)
+    s = cfg.load_settings(
+        {
+            "GMNET_BACKEND": "TinyGrad",
+            "GMNET_CHECKPOINT": str(ckpt),
+            "GMNET_ONNX": str(onnx),
+            "PORT": "9001",
+            "HOST": "0.0.0.0",
+            "GMNET_WORKERS": "2",
+            "GMNET_QUEUE_SIZE": "3",
+            "GMNET_MAX_BODY_BYTES": "1_000",
+            "GMNET_MAX_PIXELS": "640000",
+            "GMNET_JOB_TTL": "1.5",
+            "GMNET_MAX_JOBS": "9",
+            "GMNET_DRAIN_TIMEOUT": "7",
+            "GMNET_LOG_LEVEL": "DEBUG",
+            "GMNET_MAX_CONNECTIONS": "5",
+            "GMNET_MAX_UPLOADS": "4",
+            "GMNET_HEADER_TIMEOUT": "2.5",
+            "GMNET_BODY_TIMEOUT": "9",
+            "GMNET_MAX_HEADER_BYTES": "4096",
+        }
+    )
+    assert s == cfg.Settings(
+        backend="tinygrad",
+        checkpoint=ckpt,
+        onnx_path=onnx,
+        host="0.0.0.0",
+        port=9001,
+        workers=2,
+        queue_size=3,
+        max_body_bytes=1000,
+        max_pixels=640000,
+        job_ttl_seconds=1.5,
+        max_jobs=9,
+        drain_timeout_seconds=7.0,
+        log_level="debug",
+        max_connections=5,
+        max_uploads=4,
+        header_timeout_seconds=2.5,
+        body_timeout_seconds=9.0,
+        max_header_bytes=4096,
+    )
 
 
-@pytest.mark.parametrize("env,needle", [
-    ({"PORT": "eighty"}, "PORT='eighty': not an integer"),
-    ({"PORT": "70000"}, "PORT='70000': must be between 1 and 65535"),
-    ({"GMNET_WORKERS": "0"}, "GMNET_WORKERS='0'"),
-    ({"GMNET_QUEUE_SIZE": "-1"}, "GMNET_QUEUE_SIZE"),
-    ({"GMNET_MAX_BODY_BYTES": "1e6"}, "GMNET_MAX_BODY_BYTES='1e6': not an integer"),
-    ({"GMNET_MAX_PIXELS": "0"}, "GMNET_MAX_PIXELS"),
-    ({"GMNET_JOB_TTL": "nan"}, "GMNET_JOB_TTL"),
-    ({"GMNET_DRAIN_TIMEOUT": "soon"}, "GMNET_DRAIN_TIMEOUT='soon': not a number"),
-    ({"GMNET_BACKEND": "tensorrt"}, "must be one of onnxruntime, onnxruntime-int8, tinygrad, torch"),
-    ({"GMNET_CHECKPOINT": "/nonexistent/G.pth"}, "GMNET_CHECKPOINT='/nonexistent/G.pth': no such"),
-    ({"GMNET_ONNX": "/nonexistent/g.onnx"}, "GMNET_ONNX"),
-    ({"GMNET_QUEUE_SIZE": "10", "GMNET_MAX_JOBS": "5"}, "GMNET_MAX_JOBS=5: must be at least"),
-    ({"GMNET_LOG_LEVEL": "loud"}, "GMNET_LOG_LEVEL"),
-    ({"HOST": "local host"}, "HOST"),
-    ({"GMNET_MAX_CONNECTIONS": "0"}, "GMNET_MAX_CONNECTIONS"),
-    ({"GMNET_MAX_UPLOADS": "0"}, "GMNET_MAX_UPLOADS"),
-    ({"GMNET_HEADER_TIMEOUT": "0"}, "GMNET_HEADER_TIMEOUT"),
-    ({"GMNET_BODY_TIMEOUT": "forever"}, "GMNET_BODY_TIMEOUT='forever': not a number"),
-    ({"GMNET_MAX_HEADER_BYTES": "100"}, "GMNET_MAX_HEADER_BYTES"),
-])
+@pytest.mark.parametrize(
+    "env,needle",
+    [
+        ({"PORT": "eighty"}, "PORT='eighty': not an integer"),
+        ({"PORT": "70000"}, "PORT='70000': must be between 1 and 65535"),
+        ({"GMNET_WORKERS": "0"}, "GMNET_WORKERS='0'"),
+        ({"GMNET_QUEUE_SIZE": "-1"}, "GMNET_QUEUE_SIZE"),
+        ({"GMNET_MAX_BODY_BYTES": "1e6"}, "GMNET_MAX_BODY_BYTES='1e6': not an integer"),
+        ({"GMNET_MAX_PIXELS": "0"}, "GMNET_MAX_PIXELS"),
+        ({"GMNET_JOB_TTL": "nan"}, "GMNET_JOB_TTL"),
+        ({"GMNET_DRAIN_TIMEOUT": "soon"}, "GMNET_DRAIN_TIMEOUT='soon': not a number"),
+        ({"GMNET_BACKEND": "tensorrt"}, "must be one of onnxruntime, onnxruntime-int8, tinygrad, torch"),
+        ({"GMNET_CHECKPOINT": "/nonexistent/G.pth"}, "GMNET_CHECKPOINT='/nonexistent/G.pth': no such"),
+        ({"GMNET_ONNX": "/nonexistent/g.onnx"}, "GMNET_ONNX"),
+        ({"GMNET_QUEUE_SIZE": "10", "GMNET_MAX_JOBS": "5"}, "GMNET_MAX_JOBS=5: must be at least"),
+        ({"GMNET_LOG_LEVEL": "loud"}, "GMNET_LOG_LEVEL"),
+        ({"HOST": "local host"}, "HOST"),
+        ({"GMNET_MAX_CONNECTIONS": "0"}, "GMNET_MAX_CONNECTIONS"),
+        ({"GMNET_MAX_UPLOADS": "0"}, "GMNET_MAX_UPLOADS"),
+        ({"GMNET_HEADER_TIMEOUT": "0"}, "GMNET_HEADER_TIMEOUT"),
+        ({"GMNET_BODY_TIMEOUT": "forever"}, "GMNET_BODY_TIMEOUT='forever': not a number"),
+        ({"GMNET_MAX_HEADER_BYTES": "100"}, "GMNET_MAX_HEADER_BYTES"),
+    ],
+)
 def test_invalid_values_name_the_variable(env, needle):
     with pytest.raises(cfg.ConfigError) as info:
         cfg.load_settings(env)
     assert needle in str(info.value)
 
 
-@pytest.mark.parametrize("env,argv", [({"GMNET_WORKERS": "many"}, []),
-                                      ({"GMNET_ONNX": "/nonexistent.onnx"}, []),
-                                      ({}, ["--port", "1"])])
+@pytest.mark.parametrize(
+    "env,argv", [({"GMNET_WORKERS": "many"}, []), ({"GMNET_ONNX": "/nonexistent.onnx"}, []), ({}, ["--port", "1"])]
+)
 def test_bad_configuration_exits_2_with_one_line_and_no_traceback(env, argv):
-    proc = subprocess.run([sys.executable, "-m", "reference_service", *argv],
-                          env=service_env(8000, **env), cwd=REPO, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "reference_service", *argv],
+        env=service_env(8000, **env),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -102,7 +136,7 @@ def test_counter_and_histogram_text_format():
     for value in (0.05, 0.5, 5.0):
         hist.observe(value, route="/x")
     text = registry.render()
-    assert '# TYPE c_total counter' in text and '# TYPE h_seconds histogram' in text
+    assert "# TYPE c_total counter" in text and "# TYPE h_seconds histogram" in text
     assert 'c_total{route="/a\\"b"} 1' in text and 'c_total{route="/x"} 2' in text
     assert 'h_seconds_bucket{route="/x",le="0.1"} 1' in text
     assert 'h_seconds_bucket{route="/x",le="1"} 2' in text
@@ -158,8 +192,7 @@ def test_runner_completes_jobs_and_keeps_them_for_lookup(ort_predict):
         jobs = [runner.submit(image(32, 32, seed), 16, keep=True) for seed in range(3)]
         finished = [wait_done(runner, job.id) for job in jobs]
         assert [job.state for job in finished] == ["done"] * 3
-        assert all(job.result.width == 32 and job.result.png.startswith(b"\x89PNG")
-                   for job in finished)
+        assert all(job.result.width == 32 and job.result.png.startswith(b"\x89PNG") for job in finished)
         assert runner.get("no-such-id") is None
     finally:
         assert runner.close_and_drain(30)
@@ -177,8 +210,7 @@ def test_the_outcome_is_counted_before_the_waiter_is_woken(ort_predict):
         time.sleep(0.2)  # widen the window the old order lost the race in
         order.append("counted")
 
-    runner = JobRunner(ort_predict, workers=1, queue_size=2, max_jobs=4, job_ttl_seconds=60,
-                       on_finish=on_finish)
+    runner = JobRunner(ort_predict, workers=1, queue_size=2, max_jobs=4, job_ttl_seconds=60, on_finish=on_finish)
     runner.start()
     try:
         job = runner.submit(image(32, 32), 16, keep=False)
@@ -285,9 +317,14 @@ def test_a_raising_backend_fails_the_job_not_the_worker():
         runner.close_and_drain(10)
 
 
-@pytest.mark.parametrize("result", [(np.zeros((3, 3), np.float32), 1.0),
-                                    (np.full((4, 4), np.nan, np.float32), 1.0),
-                                    (np.zeros((4, 4), np.float32), float("inf"))])
+@pytest.mark.parametrize(
+    "result",
+    [
+        (np.zeros((3, 3), np.float32), 1.0),
+        (np.full((4, 4), np.nan, np.float32), 1.0),
+        (np.zeros((4, 4), np.float32), float("inf")),
+    ],
+)
 def test_malformed_backend_results_are_refused(result):
     # Stand-in predict returning what a broken backend might: wrong shape, NaN, infinite qmax.
     with pytest.raises(ValueError):
@@ -295,9 +332,14 @@ def test_malformed_backend_results_are_refused(result):
 
 
 def test_help_names_the_settings_and_exits_0():
-    proc = subprocess.run([sys.executable, "-m", "reference_service", "--help"],
-                          env=service_env(8000), cwd=REPO, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "reference_service", "--help"],
+        env=service_env(8000),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0
     for name in ("PORT", "GMNET_BACKEND", "GMNET_ONNX", "SERVER.md"):
         assert name in proc.stdout

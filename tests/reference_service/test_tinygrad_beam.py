@@ -25,13 +25,17 @@ def test_opts_survive_json():
 def test_export_copies_only_the_search_results(tmp_path):
     db = tmp_path / "cache.db"
     with sqlite3.connect(db) as c:
-        c.execute(f"CREATE TABLE 'beam_search_{VERSION}' (ast blob, amt int, allow_test_size int, device text, "
-                  "suffix text, val blob, PRIMARY KEY (ast, amt, allow_test_size, device, suffix))")
+        c.execute(
+            f"CREATE TABLE 'beam_search_{VERSION}' (ast blob, amt int, allow_test_size int, device text, "
+            "suffix text, val blob, PRIMARY KEY (ast, amt, allow_test_size, device, suffix))"
+        )
         c.execute(f"CREATE TABLE 'compile_clang_obj_x86_64_native_{VERSION}' (key text, val blob)")
         c.execute(f"INSERT INTO 'compile_clang_obj_x86_64_native_{VERSION}' VALUES ('src', x'7f454c46')")
         for amt in (2, 4):
-            c.execute(f"INSERT INTO 'beam_search_{VERSION}' VALUES (?, ?, 1, 'CPU', '', ?)",
-                      (b"\x01\x02", amt, pickle.dumps([Opt(OptOps.UPCAST, 0, amt)])))
+            c.execute(
+                f"INSERT INTO 'beam_search_{VERSION}' VALUES (?, ?, 1, 'CPU', '', ?)",
+                (b"\x01\x02", amt, pickle.dumps([Opt(OptOps.UPCAST, 0, amt)])),
+            )
     out = tmp_path / "beam.json"
     assert tinygrad_beam.export(db, out, 2) == 1
     data = json.loads(out.read_text())

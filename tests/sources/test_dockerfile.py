@@ -17,23 +17,28 @@ ALL_FIXTURES = sorted(FIXTURES.rglob("*Dockerfile"))
 
 
 def test_instructions_lines_and_continuations():
-    text = ("# syntax=docker/dockerfile:1\n"
-            "FROM python:3.11-slim\n"
-            "RUN apt-get update \\\n"
-            "    # a comment inside the continuation\n"
-            "\n"
-            " && apt-get install -y curl \\  \n"
-            " && rm -rf /var/lib/apt/lists/*\n"
-            "CMD [\"python\", \"-m\", \"app\"]\n")
+    text = (
+        "# syntax=docker/dockerfile:1\n"
+        "FROM python:3.11-slim\n"
+        "RUN apt-get update \\\n"
+        "    # a comment inside the continuation\n"
+        "\n"
+        " && apt-get install -y curl \\  \n"
+        " && rm -rf /var/lib/apt/lists/*\n"
+        'CMD ["python", "-m", "app"]\n'
+    )
     df = parse_dockerfile(text)
     run = df.instructions[1]
     assert [(i.keyword, i.line, i.end_line) for i in df.instructions] == [("FROM", 2, 2), ("RUN", 3, 7), ("CMD", 8, 8)]
     assert "# a comment" not in run.arguments and "apt-get install -y curl" in run.arguments
     assert run.comments == ("# a comment inside the continuation",)
-    assert [c.argv for c in run.commands()] == [("apt-get", "update"), ("apt-get", "install", "-y", "curl"),
-                                                 ("rm", "-rf", "/var/lib/apt/lists/*")]
+    assert [c.argv for c in run.commands()] == [
+        ("apt-get", "update"),
+        ("apt-get", "install", "-y", "curl"),
+        ("rm", "-rf", "/var/lib/apt/lists/*"),
+    ]
     assert df.instructions[2].exec_form == ("python", "-m", "app")
-    assert text[run.start:run.end].startswith("RUN") and text[run.start:run.end].endswith("lists/*")
+    assert text[run.start : run.end].startswith("RUN") and text[run.start : run.end].endswith("lists/*")
 
 
 def test_token_offsets_point_at_the_raw_text():
@@ -41,9 +46,9 @@ def test_token_offsets_point_at_the_raw_text():
     df = parse_dockerfile(text)
     cmds = df.instructions[1].commands()
     assert cmds[0].env == {"FOO": "1"}
-    assert [text[t.start:t.end] for t in cmds[0].words] == ["pip", "install", "'torch==2.1'"]
+    assert [text[t.start : t.end] for t in cmds[0].words] == ["pip", "install", "'torch==2.1'"]
     assert cmds[1].argv == ("echo", "a b")
-    assert text[cmds[1].words[1].start:cmds[1].words[1].end] == '"a b"'
+    assert text[cmds[1].words[1].start : cmds[1].words[1].end] == '"a b"'
 
 
 def test_escape_directive_backtick():
@@ -60,16 +65,21 @@ def test_directive_after_a_comment_is_just_a_comment():
 
 
 def test_flags_stages_and_references():
-    text = ("ARG BASE=python:3.11-slim\nARG TAG\n"
-            "FROM --platform=linux/amd64 ${BASE} AS Builder\n"
-            "RUN --network=host pip install x\n"
-            "FROM builder AS test\n"
-            "FROM ${BASE:-debian}\n"
-            "COPY --from=builder --chown=app:app /opt/venv /opt/venv\n"
-            "COPY --from=0 /a /b\n")
+    text = (
+        "ARG BASE=python:3.11-slim\nARG TAG\n"
+        "FROM --platform=linux/amd64 ${BASE} AS Builder\n"
+        "RUN --network=host pip install x\n"
+        "FROM builder AS test\n"
+        "FROM ${BASE:-debian}\n"
+        "COPY --from=builder --chown=app:app /opt/venv /opt/venv\n"
+        "COPY --from=0 /a /b\n"
+    )
     df = parse_dockerfile(text)
     assert [(s.name, s.base, s.parent, s.line) for s in df.stages] == [
-        ("builder", "python:3.11-slim", None, 3), ("test", "builder", 0, 5), (None, "python:3.11-slim", None, 6)]
+        ("builder", "python:3.11-slim", None, 3),
+        ("test", "builder", 0, 5),
+        (None, "python:3.11-slim", None, 6),
+    ]
     assert df.instructions[3].flag("network") == "host"
     copy = df.instructions[6]
     assert copy.flag("from") == "builder" and copy.flag("chown") == "app:app" and copy.flag("link") is None
@@ -83,18 +93,21 @@ def test_build_args_override_defaults():
     assert df.stages[0].base == "debian:12"
 
 
-@pytest.mark.parametrize("value, env, expected", [
-    ("${A}", {"A": "x"}, "x"),
-    ("$A/b", {"A": "x"}, "x/b"),
-    ("${A:-d}", {}, "d"),
-    ("${A:-d}", {"A": ""}, "d"),
-    ("${A-d}", {"A": ""}, ""),
-    ("${A:+alt}", {"A": "x"}, "alt"),
-    ("${A:+alt}", {}, ""),
-    ("${A}", {}, None),
-    ("${A}", {"A": None}, None),
-    ("plain", {}, "plain"),
-])
+@pytest.mark.parametrize(
+    "value, env, expected",
+    [
+        ("${A}", {"A": "x"}, "x"),
+        ("$A/b", {"A": "x"}, "x/b"),
+        ("${A:-d}", {}, "d"),
+        ("${A:-d}", {"A": ""}, "d"),
+        ("${A-d}", {"A": ""}, ""),
+        ("${A:+alt}", {"A": "x"}, "alt"),
+        ("${A:+alt}", {}, ""),
+        ("${A}", {}, None),
+        ("${A}", {"A": None}, None),
+        ("plain", {}, "plain"),
+    ],
+)
 def test_expand(value, env, expected):
     assert expand(value, env) == expected
 
@@ -126,19 +139,22 @@ def test_env_and_arg_words():
     assert [w.value for w in df.instructions[2].words] == ["E=1", "F"]
 
 
-@pytest.mark.parametrize("text, message, line", [
-    ("", "empty Dockerfile", None),
-    ("# only a comment\n\n", "empty Dockerfile", None),
-    ("RUN echo\n", "RUN before the first FROM", 1),
-    ("ARG A=1\n", "no FROM instruction", None),
-    ("FROM x\nFROB y\n", "unknown instruction 'FROB'", 2),
-    ("FROM x\n{\"a\": 1}\n", "not an instruction", 2),
-    ("FROM x\nRUN <<EOF\necho\n", "heredoc <<EOF is never closed", 2),
-    ("# escape=x\nFROM x\n", "invalid escape character", 1),
-    ("FROM\n", "FROM needs an image", 1),
-    ("FROM a b c d\n", "FROM takes", 1),
-    ("FROM x\nRUN a\x00b\n", "NUL", 2),
-])
+@pytest.mark.parametrize(
+    "text, message, line",
+    [
+        ("", "empty Dockerfile", None),
+        ("# only a comment\n\n", "empty Dockerfile", None),
+        ("RUN echo\n", "RUN before the first FROM", 1),
+        ("ARG A=1\n", "no FROM instruction", None),
+        ("FROM x\nFROB y\n", "unknown instruction 'FROB'", 2),
+        ('FROM x\n{"a": 1}\n', "not an instruction", 2),
+        ("FROM x\nRUN <<EOF\necho\n", "heredoc <<EOF is never closed", 2),
+        ("# escape=x\nFROM x\n", "invalid escape character", 1),
+        ("FROM\n", "FROM needs an image", 1),
+        ("FROM a b c d\n", "FROM takes", 1),
+        ("FROM x\nRUN a\x00b\n", "NUL", 2),
+    ],
+)
 def test_invalid_dockerfiles_raise_input_error(text, message, line):
     with pytest.raises(InputError) as err:
         parse_dockerfile(text, "df")
@@ -180,12 +196,36 @@ def test_every_fixture_parses():
 
 
 _MUTATIONS = st.lists(
-    st.tuples(st.sampled_from(["insert", "delete", "replace", "dup_line", "drop_line"]),
-              st.integers(min_value=0, max_value=10_000),
-              st.binary(min_size=0, max_size=6) | st.sampled_from(
-                  [b"\\", b"\\\n", b"`", b"<<EOF", b"\n", b"#", b"'", b'"', b"${", b"[", b"&&", b"--from=", b"\r",
-                   b"# escape=`\n", b"FROM", b" AS ", b"\x00", b"\xff"])),
-    min_size=1, max_size=6)
+    st.tuples(
+        st.sampled_from(["insert", "delete", "replace", "dup_line", "drop_line"]),
+        st.integers(min_value=0, max_value=10_000),
+        st.binary(min_size=0, max_size=6)
+        | st.sampled_from(
+            [
+                b"\\",
+                b"\\\n",
+                b"`",
+                b"<<EOF",
+                b"\n",
+                b"#",
+                b"'",
+                b'"',
+                b"${",
+                b"[",
+                b"&&",
+                b"--from=",
+                b"\r",
+                b"# escape=`\n",
+                b"FROM",
+                b" AS ",
+                b"\x00",
+                b"\xff",
+            ]
+        ),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 def _mutate(data: bytes, mutations) -> bytes:
@@ -194,13 +234,13 @@ def _mutate(data: bytes, mutations) -> bytes:
         if kind == "insert":
             data = data[:pos] + chunk + data[pos:]
         elif kind == "delete":
-            data = data[:pos] + data[pos + len(chunk) + 1:]
+            data = data[:pos] + data[pos + len(chunk) + 1 :]
         elif kind == "replace":
-            data = data[:pos] + chunk + data[pos + len(chunk):]
+            data = data[:pos] + chunk + data[pos + len(chunk) :]
         else:
             lines = data.split(b"\n")
             i = pos % len(lines)
-            lines[i:i + 1] = [lines[i], lines[i]] if kind == "dup_line" else []
+            lines[i : i + 1] = [lines[i], lines[i]] if kind == "dup_line" else []
             data = b"\n".join(lines)
     return data
 

@@ -29,10 +29,12 @@ CASES = {
     "version-2": (GOOD.replace("version = 1\n", "version = 2\n", 1), "unsupported lock version 2"),
     "empty-file": ("", "empty file"),
     "no-packages": ("version = 1\nrevision = 3\n", "lock has no packages"),
-    "broken-reference": (GOOD.replace('{ name = "filelock" }', '{ name = "no-such-package" }', 1),
-                         "depends on no-such-package, which is not in the lock"),
+    "broken-reference": (
+        GOOD.replace('{ name = "filelock" }', '{ name = "no-such-package" }', 1),
+        "depends on no-such-package, which is not in the lock",
+    ),
     "not-utf8": (b"version = 1\n# caf\xe9\n", "not UTF-8"),
-    "wrong-type": (GOOD.replace('name = "torch"\n', 'name = 7\n', 1), "`name` must be a string"),
+    "wrong-type": (GOOD.replace('name = "torch"\n', "name = 7\n", 1), "`name` must be a string"),
 }
 
 
@@ -81,8 +83,9 @@ def test_oversized_lock_is_refused_before_reading(tmp_path):
 def test_cli_prints_one_line_and_exits_3(tmp_path, case):
     content, expected = CASES[case]
     path = tmp_path / "uv.lock" if content is None else write(tmp_path, content)
-    proc = subprocess.run([sys.executable, "-m", "depaudit", "scan", str(path), "--offline"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "depaudit", "scan", str(path), "--offline"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 3
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]

@@ -22,7 +22,7 @@ SOURCES = [
     (LOCKS / "workspace-virtual-groups" / "uv.lock").read_text(),  # [manifest.dependency-groups], metadata
     (LOCKS / "torch-family" / "pylock.toml").read_text(),
 ]
-VALUES = ["1", '"x"', "[]", "{}", "true", "-5", "1.5", '{ name = "torch" }', '[{ url = 3 }]', '"extra == \'a\'"']
+VALUES = ["1", '"x"', "[]", "{}", "true", "-5", "1.5", '{ name = "torch" }', "[{ url = 3 }]", "\"extra == 'a'\""]
 
 
 @st.composite
@@ -40,12 +40,14 @@ def mutated(draw):
             lines[index] = f"{key}= {draw(st.sampled_from(VALUES))}\n"
     elif kind == "drop":
         count = draw(st.integers(1, 40))
-        del lines[index:index + count]
+        del lines[index : index + count]
     elif kind == "junk":
         junk = draw(st.binary(min_size=1, max_size=12)).decode("latin-1")
         lines.insert(index, junk)
     else:
-        lines[index] = re.sub(r'name = "[^"]+"', f'name = "{draw(st.sampled_from(["ghost", "torch", "numpy"]))}"', lines[index])
+        lines[index] = re.sub(
+            r'name = "[^"]+"', f'name = "{draw(st.sampled_from(["ghost", "torch", "numpy"]))}"', lines[index]
+        )
     return "".join(lines)
 
 

@@ -17,21 +17,31 @@ def test_lists_extras_groups_and_uv_tables() -> None:
     assert project.name == "trainer"
     assert project.extras == ("cpu", "cu124")
     assert [(d.name, d.where) for d in project.declared] == [("torch", ("extra", "cpu")), ("torch", ("extra", "cu124"))]
-    assert [(i.name, i.explicit, i.line) for i in project.indexes] == [("pytorch-cpu", True, 22), ("pytorch-cu124", True, 27)]
+    assert [(i.name, i.explicit, i.line) for i in project.indexes] == [
+        ("pytorch-cpu", True, 22),
+        ("pytorch-cu124", True, 27),
+    ]
     assert [(s.package, s.index, dict(s.fields).get("extra"), s.line) for s in project.sources] == [
-        ("torch", "pytorch-cpu", "cpu", 15), ("torch", "pytorch-cu124", "cu124", 15)]
+        ("torch", "pytorch-cpu", "cpu", 15),
+        ("torch", "pytorch-cu124", "cu124", 15),
+    ]
 
 
 def test_groups_skip_include_group_and_record_lines() -> None:
     project = load_pyproject(FIXTURES / "projects" / "groups" / "pyproject.toml")
     assert [(d.name, d.where, d.line) for d in project.declared_in(("group", "export"))] == [
-        ("torch", ("group", "export"), 8), ("onnx", ("group", "export"), 8)]
+        ("torch", ("group", "export"), 8),
+        ("onnx", ("group", "export"), 8),
+    ]
     assert [d.name for d in project.declared_in(("group", "test"))] == ["pytest"]
 
 
 def test_legacy_dev_dependencies_and_workspace() -> None:
     legacy = load_pyproject(FIXTURES / "projects" / "legacy-dev" / "pyproject.toml")
-    assert legacy.has_uv_dev_dependencies and [d.name for d in legacy.declared_in(("uv-dev", None))] == ["pytest", "ruff"]
+    assert legacy.has_uv_dev_dependencies and [d.name for d in legacy.declared_in(("uv-dev", None))] == [
+        "pytest",
+        "ruff",
+    ]
     workspace = load_pyproject(FIXTURES / "locks" / "sources" / "pyproject.toml")
     assert workspace.workspace_members == ("packages/*",)
     assert workspace.sources_for("gitlib")[0].index is None
@@ -50,11 +60,14 @@ def test_invalid_requirement_names_line() -> None:
         parse_pyproject('[project]\nname = "x"\ndependencies = [\n  "torch>=>2",\n]\n', "p")
 
 
-@pytest.mark.parametrize("text, what", [
-    ("[project]\ndependencies = 'torch'\n", "must be an array"),
-    ("[tool.uv]\nsources = 3\n", "must be a table"),
-    ("[[tool.uv.index]]\nname = 'x'\n", "needs a url"),
-])
+@pytest.mark.parametrize(
+    "text, what",
+    [
+        ("[project]\ndependencies = 'torch'\n", "must be an array"),
+        ("[tool.uv]\nsources = 3\n", "must be a table"),
+        ("[[tool.uv.index]]\nname = 'x'\n", "needs a url"),
+    ],
+)
 def test_ill_typed_tables(text: str, what: str) -> None:
     with pytest.raises(InputError, match=what):
         parse_pyproject(text, "p")
@@ -78,9 +91,42 @@ from packaging.utils import canonicalize_name as reference_name  # noqa: E402
 
 from depaudit.sources.pyproject import _plain_requirement, canonicalize_name  # noqa: E402
 
-PIECES = st.lists(st.sampled_from(["torch", "Torch_Vision", "a.b-c", "x", "[", "]", "cpu", ",", "gpu", "==", ">=",
-                                   "~=", "<", "!=", "2.8.0", "1", ".*", "+cpu", "rc1", " ", ";", "python_version",
-                                   "'3.12'", "@", "https://x/y.whl", "(", ")", "===", "abc"]), max_size=9)
+PIECES = st.lists(
+    st.sampled_from(
+        [
+            "torch",
+            "Torch_Vision",
+            "a.b-c",
+            "x",
+            "[",
+            "]",
+            "cpu",
+            ",",
+            "gpu",
+            "==",
+            ">=",
+            "~=",
+            "<",
+            "!=",
+            "2.8.0",
+            "1",
+            ".*",
+            "+cpu",
+            "rc1",
+            " ",
+            ";",
+            "python_version",
+            "'3.12'",
+            "@",
+            "https://x/y.whl",
+            "(",
+            ")",
+            "===",
+            "abc",
+        ]
+    ),
+    max_size=9,
+)
 
 
 @settings(max_examples=3000, deadline=None)

@@ -30,16 +30,23 @@ def test_options_and_requirements_with_lines() -> None:
     parsed = parse_requirements(TEXT, "req.txt")
     options = [(o.option, o.value, o.line) for o in parsed.lines if o.option]
     assert options == [
-        ("--requirement", "base.txt", 2), ("--constraint", "constraints.txt", 3),
+        ("--requirement", "base.txt", 2),
+        ("--constraint", "constraints.txt", 3),
         ("--index-url", "https://pypi.org/simple", 4),
         ("--extra-index-url", "https://download.pytorch.org/whl/cpu", 5),
-        ("--find-links", "https://example.org/wheels/", 6), ("--no-index", None, 7),
+        ("--find-links", "https://example.org/wheels/", 6),
+        ("--no-index", None, 7),
         ("--editable", "./editable", 13),
     ]
     reqs = {r.name: r for r in parsed.requirements}
     assert reqs["numpy"].marker == 'python_version >= "3.11"' and reqs["numpy"].line == 8
     torch = reqs["torch"]
-    assert (torch.line, torch.end_line, torch.hashes, torch.pinned_version) == (9, 11, ("sha256:aaaa", "sha256:bbbb"), "2.8.0+cpu")
+    assert (torch.line, torch.end_line, torch.hashes, torch.pinned_version) == (
+        9,
+        11,
+        ("sha256:aaaa", "sha256:bbbb"),
+        "2.8.0+cpu",
+    )
     assert [r.requirement for r in parsed.lines if r.name is None and r.option is None] == ["./vendor/lib"]
 
 

@@ -49,8 +49,9 @@ def test_a_project_that_is_not_a_member_is_its_own_root(workspace):
 
 def test_an_excluded_member_is_its_own_root(workspace):
     text = (workspace / "pyproject.toml").read_text()
-    (workspace / "pyproject.toml").write_text(text.replace('members = ["packages/*"]',
-                                                           'members = ["packages/*"]\nexclude = ["packages/hdr-cli"]'))
+    (workspace / "pyproject.toml").write_text(
+        text.replace('members = ["packages/*"]', 'members = ["packages/*"]\nexclude = ["packages/hdr-cli"]')
+    )
     with pytest.raises(InputError):
         find_lock(workspace / "packages" / "hdr-cli")
     assert find_lock(workspace / "packages" / "hdr-full").member == "hdr-full"
