@@ -21,12 +21,14 @@ activations, pooling and elementwise products are ignored (< 0.1 %).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,7 +137,7 @@ def bench(backend_names: list[str], sizes, repeats: int, warmup: int, peaks: lis
         times = {name: [] for name in backends}
         for r in range(repeats):
             for name, backend in backends.items():
-                times[name].append(_timed(lambda: backend.predict(image, thumb)))
+                times[name].append(_timed(partial(backend.predict, image, thumb)))
             print(
                 f"  round {r + 1}/{repeats} at {width}x{height}: "
                 + ", ".join(f"{n} {t[-1] * 1000:.0f} ms" for n, t in times.items()),
@@ -190,28 +192,27 @@ def render(report: dict) -> str:
             "CPUs during this run: other work shared the machine. Rerun on a quiet machine for figures to quote.",
             "",
         ]
-    lines = (
-        ["# GMNet backend latency", ""]
-        + banner
-        + [
-            f"Command: `{report['command']}`  ",
-            f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB, Python {m['python']}, {m['platform']}  ",
-            f"Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items())}  ",
-            f"Environment: {report['env'] or 'no tuning variables set'}  ",
-            f"Run: started {report['started_utc']}, {report['duration_s'] / 60:.1f} min; 1/5/15-min load average "
-            f"{'/'.join(f'{v:.1f}' for v in report['loadavg_before'])} before, "
-            f"{'/'.join(f'{v:.1f}' for v in report['loadavg_after'])} after (other jobs shared the 2 CPUs)  ",
-            f"Measured FP32 peak (numpy float32 {report['peak_matrix']}x{report['peak_matrix']} matmul, best of 5, sampled "
-            f"before the run and after each size: {', '.join(f'{p:.1f}' for p in report['peak_samples'])}): "
-            f"{report['peak_gflops']:.1f} GFLOP/s (the best sample)  ",
-            f"Timing: {report['warmup']} warm-up call(s), then {report['repeats']} interleaved rounds; median of "
-            f"`Backend.predict` wall time. The machine is shared with other jobs: compare within this run only.",
-            "",
-            "| size (WxH) | GFLOP | backend | median ms | min ms | max ms | GFLOP/s | % of peak | x torch | first call s "
-            "| PSNR vs torch dB | max err vs torch | PSNR vs FP32 dB | max err vs FP32 |",
-            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-    )
+    lines = [
+        "# GMNet backend latency",
+        "",
+        *banner,
+        f"Command: `{report['command']}`  ",
+        f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB, Python {m['python']}, {m['platform']}  ",
+        f"Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items())}  ",
+        f"Environment: {report['env'] or 'no tuning variables set'}  ",
+        f"Run: started {report['started_utc']}, {report['duration_s'] / 60:.1f} min; 1/5/15-min load average "
+        f"{'/'.join(f'{v:.1f}' for v in report['loadavg_before'])} before, "
+        f"{'/'.join(f'{v:.1f}' for v in report['loadavg_after'])} after (other jobs shared the 2 CPUs)  ",
+        f"Measured FP32 peak (numpy float32 {report['peak_matrix']}x{report['peak_matrix']} matmul, best of 5, sampled "
+        f"before the run and after each size: {', '.join(f'{p:.1f}' for p in report['peak_samples'])}): "
+        f"{report['peak_gflops']:.1f} GFLOP/s (the best sample)  ",
+        f"Timing: {report['warmup']} warm-up call(s), then {report['repeats']} interleaved rounds; median of "
+        f"`Backend.predict` wall time. The machine is shared with other jobs: compare within this run only.",
+        "",
+        "| size (WxH) | GFLOP | backend | median ms | min ms | max ms | GFLOP/s | % of peak | x torch | first call s "
+        "| PSNR vs torch dB | max err vs torch | PSNR vs FP32 dB | max err vs FP32 |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in report["rows"]:
         ratio = f"{r['ratio_vs_torch']:.2f}" if r["ratio_vs_torch"] is not None else "-"
         cells = []
@@ -274,10 +275,8 @@ def versions() -> dict:
 
     out = {}
     for pkg in ("numpy", "onnxruntime", "tinygrad", "torch"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
     return out
 
 

@@ -24,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
-from childrun import run_depaudit  # noqa: E402
 from test_fileio_read import COMMANDS, make_bad  # noqa: E402
+
+from childrun import run_depaudit  # noqa: E402
 
 KINDS = ("zero", "urandom", "fifo", "symlink-to-zero", "directory")
 

@@ -45,7 +45,7 @@ def main() -> int:
         project.mkdir()
         text = (REPO / "tests/fixtures/locks/transitive-torch/pyproject.toml").read_text() + CONSTRAINT
         (project / "pyproject.toml").write_text(text)
-        subprocess.run(find_uv() + ["lock", "--quiet"], cwd=project, check=True)
+        subprocess.run([*find_uv(), "lock", "--quiet"], cwd=project, check=True)
         root = work / "index"
         write_simple_index(root, [WHEEL])
         with LocalIndex(root) as index:
@@ -80,7 +80,7 @@ def main() -> int:
 
 
 def _document(pyproject: str, command: str, output: str) -> str:
-    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""# `depaudit fix --dry-run`: an example
 
 Made by `.venv/bin/python benchmarks/fix_example.py` on {today}, on a 2 vCPU AMD EPYC, 24 GiB, Debian

@@ -73,7 +73,7 @@ def build_graph(n: int, rng: random.Random) -> tuple[list[Pkg], list[Edge]]:
             pkgs.append(Pkg(f"nvidia-synth{i:05d}-cu12", "accel"))
         else:
             pkgs.append(Pkg(f"synth-{i:05d}", "compiled" if r < 0.35 else "pure"))
-    for i, p in enumerate(pkgs):
+    for p in pkgs:
         p.forked = p.kind != "accel" and rng.random() < 0.01
     n_top = max(1, min(n, 8 + n // 50, 60))
     root_edges = [Edge(pkgs[i].name, _marker(rng, pkgs[i])) for i in range(n_top)]
@@ -216,7 +216,7 @@ def render(n: int, seed: int) -> tuple[str, str]:
     entries.append((ROOT, "0.1.0", root))
     entries.sort(key=lambda t: (t[0], [int(x) for x in t[1].split(".")]))
     for _, _, block in entries:
-        out += block + [""]
+        out += [*block, ""]
 
     deps_toml = []
     for e in sorted(root_edges, key=lambda e: e.target):

@@ -114,7 +114,7 @@ class Service:
             GMNET_LOG_LEVEL="warning",
             **env,
         )
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (read by text() after stop(); lives as long as the server object)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "reference_service"], env=full, stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO
         )

@@ -113,7 +113,7 @@ def render(shape: str, n: int) -> tuple[str, str]:
         "]",
         "",
     ]
-    named = sorted(blocks + [root], key=lambda b: (b[1], b[2]))
+    named = sorted([*blocks, root], key=lambda b: (b[1], b[2]))
     for block in named:
         out += block
     pyproject = "\n".join(

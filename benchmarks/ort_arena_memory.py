@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reference_service.backends import DEFAULT_ONNX, physical_cores  # noqa: E402
+from reference_service.backends import DEFAULT_ONNX, physical_cores
 
 
 def rss() -> dict[str, int]:

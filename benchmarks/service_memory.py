@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "reference_service"))
 
 from gmnet_server_fixtures import start_service, vm_rss_kib  # noqa: E402
+
 from reference_service.verify import machine, write_atomic  # noqa: E402
 
 BACKENDS = ("onnxruntime", "torch", "tinygrad")
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     for backend in args.backend or BACKENDS:
         try:
             report["backends"].append(measure(backend, png, args.requests))
-        except Exception as exc:  # noqa: BLE001 - a backend that fails is reported, the rest still run
+        except Exception as exc:
             report["backends"].append({"backend": backend, "error": f"{type(exc).__name__}: {exc}"[:300]})
         print(render(report), file=sys.stderr)
     report["load_end"] = list(os.getloadavg())

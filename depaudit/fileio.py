@@ -16,6 +16,7 @@ Every OSError becomes an `InputError` (reading) or `OutputError` (writing) namin
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -292,10 +293,8 @@ def _keep_owner(fd: int, st: os.stat_result) -> None:
     (as with any editor that saves by rename)."""
     if (st.st_uid, st.st_gid) == (os.geteuid(), os.getegid()):
         return
-    try:
+    with contextlib.suppress(PermissionError):
         os.fchown(fd, st.st_uid, st.st_gid)
-    except PermissionError:
-        pass
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -313,10 +312,8 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _unlink_quietly(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 def _output_error(path: Path | str, exc: OSError) -> OutputError:

@@ -126,7 +126,7 @@ class Lock:
     manifest_requirements: tuple[Dependency, ...] = ()
 
     @cached_property
-    def index(self) -> "PackageIndex":
+    def index(self) -> PackageIndex:
         """Look-ups by name and by (name, version, source), built once per lock."""
         return PackageIndex(self.packages)
 
@@ -201,17 +201,17 @@ class Via:
     """A shortest path from a workspace root to a package, kept as a link to the parent's path so a
     20,000-deep chain costs 20,000 links, not 200 million names. Materialised only when asked."""
 
-    __slots__ = ("name", "parent", "depth", "head")
+    __slots__ = ("depth", "head", "name", "parent")
     HEAD = 3  # how many leading names (root first) every node keeps, for bounded printing in O(1)
 
-    def __init__(self, name: str, parent: "Via | None" = None) -> None:
+    def __init__(self, name: str, parent: Via | None = None) -> None:
         self.name = name
         self.parent = parent
         self.depth: int = 1 if parent is None else parent.depth + 1
         if parent is None:
             self.head: tuple[str, ...] = (name,)
         else:
-            self.head = parent.head if len(parent.head) >= self.HEAD else parent.head + (name,)
+            self.head = parent.head if len(parent.head) >= self.HEAD else (*parent.head, name)
 
     @property
     def root(self) -> str:
@@ -228,7 +228,7 @@ class Via:
 
     def tail(self, count: int) -> tuple[str, ...]:
         """The last `count` names (ending with the package), O(count)."""
-        out = []
+        out: list[str] = []
         node: Via | None = self
         while node is not None and len(out) < count:
             out.append(node.name)
@@ -249,7 +249,7 @@ class Via:
         return f"Via({' -> '.join(self.tail(4))}, depth={self.depth})"
 
     @classmethod
-    def of(cls, names: tuple[str, ...]) -> "Via":
+    def of(cls, names: tuple[str, ...]) -> Via:
         """A path from explicit names (root first). Raises ValueError for an empty tuple."""
         if not names:
             raise ValueError("a path has at least one name")
@@ -352,7 +352,7 @@ class SizeReport:
     lockfile: str
     targets: tuple[TargetReport, ...]
     installed_sizes: bool = False
-    findings: tuple["Finding", ...] = ()
+    findings: tuple[Finding, ...] = ()
     scope: InstallScope = InstallScope()
     size_basis: str = "download"
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 from depaudit.analysis.attribution import exclusive_members
 from depaudit.analysis.install_set import InstallPlan, installed_packages, plan_install, select_members
+from depaudit.analysis.size_lookup import default_cache_dir
 from depaudit.analysis.sizes import fill_sizes
 from depaudit.model import InstalledPackage, Lock, Selection, SizeReport, TargetReport, TopLevelCost
 from depaudit.sources.uvlock import load_lock
@@ -23,7 +25,7 @@ def scan_lock(
     python: str | None = None,
     selection: Selection = Selection(),
     offline: bool = False,
-    cache_dir: Path | None | object = _DEFAULT,
+    cache_dir: Path | object | None = _DEFAULT,
     installed: bool = False,
     progress: Callable[[int, int], None] | None = None,
     glibc: str | None = None,
@@ -46,10 +48,7 @@ def scan_lock(
     are data (None), not errors.
     """
     lock = path if isinstance(path, Lock) else load_lock(path)
-    if cache_dir is _DEFAULT:
-        from depaudit.analysis.size_lookup import default_cache_dir  # httpx and friends: only when sizes are looked up
-
-        cache_dir = default_cache_dir()
+    cache = default_cache_dir() if cache_dir is _DEFAULT else cast("Path | None", cache_dir)
     py = python or python_from_requires(lock.requires_python)
     deployment = os.environ.get("MACOSX_DEPLOYMENT_TARGET") or None  # uv honours it too (uv names only)
     chosen = [make_target(name, py, glibc, macos, deployment) for name in (targets or DEFAULT_TARGETS)]
@@ -59,12 +58,10 @@ def scan_lock(
     # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
     flat = [item for items in per_target for item in items]
     basis = "bytecode" if bytecode else "installed" if installed else "download"
-    sized = fill_sizes(
-        flat, offline=offline, cache_dir=cache_dir, progress=progress, basis=basis, allow_hosts=allow_hosts
-    )
+    sized = fill_sizes(flat, offline=offline, cache_dir=cache, progress=progress, basis=basis, allow_hosts=allow_hosts)
     reports = []
     start = 0
-    for plan, items in zip(plans, per_target):
+    for plan, items in zip(plans, per_target, strict=True):
         packages = sized[start : start + len(items)]
         start += len(items)
         if not plan.supported:
@@ -99,4 +96,4 @@ def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, 
     return tuple(sorted(costs, key=lambda c: (-c.total_bytes, c.name)))
 
 
-__all__ = ["scan_lock", "InstallPlan"]
+__all__ = ["InstallPlan", "scan_lock"]

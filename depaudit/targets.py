@@ -26,9 +26,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from depaudit.versions import InvalidSpecifier, specifier_set_contains
 from depaudit.errors import UsageError
 from depaudit.model import Target
+from depaudit.versions import InvalidSpecifier, specifier_set_contains
 
 DEFAULT_TARGETS: tuple[str, ...] = ("linux-x86_64", "linux-aarch64", "macos-arm64", "windows-amd64")
 DEFAULT_GLIBC = "2.28"
@@ -132,7 +132,7 @@ def _manylinux_platforms(arch: str, glibc: tuple[int, int]) -> list[str]:
         legacy = _LEGACY_MANYLINUX.get((glibc[0], minor))
         if legacy and (arch in ("x86_64", "i686") or legacy == "manylinux2014"):
             out.append(f"{legacy}_{arch}")
-    return out + [f"linux_{arch}"]
+    return [*out, f"linux_{arch}"]
 
 
 def _musllinux_platforms(arch: str, musl: tuple[int, int]) -> list[str]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import sys
 
+from .config import ConfigError, load_settings
+from .server import serve
+
 
 def main() -> int:
     """Parse the environment, configure logging to stderr and run the server."""
-    from .config import ConfigError, load_settings
-
     if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
         print(
             __doc__.strip() + "\n\nSettings: see reference_service/SERVER.md "
@@ -35,8 +36,6 @@ def main() -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from .server import serve
-
     return serve(settings)
 
 

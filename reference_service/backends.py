@@ -19,9 +19,11 @@ contention.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 import threading
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -107,7 +109,7 @@ class OnnxRuntimeBackend:
         self._run_options = ort.RunOptions()
         self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
-    def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:  # noqa: D102
+    def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:
         check_inputs(image, thumbnail)
         gain_map, qmax = self.session.run(
             ["gain_map", "qmax"], {"image": to_nchw(image), "thumbnail": to_nchw(thumbnail)}, self._run_options
@@ -130,7 +132,7 @@ class TorchBackend:
             torch.set_num_threads(threads)
         self.model = load_model(str(checkpoint or DEFAULT_CHECKPOINT))
 
-    def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:  # noqa: D102
+    def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:
         check_inputs(image, thumbnail)
         torch = self._torch
         with torch.inference_mode():
@@ -141,7 +143,7 @@ class TorchBackend:
 DEFAULT_BEAM_TABLE = ASSETS / "tinygrad_beam.json"
 
 
-def beam_table_setting(environ: dict | None = None) -> Path | None:
+def beam_table_setting(environ: Mapping[str, str] | None = None) -> Path | None:
     """The BEAM table the tinygrad backend applies: ``GMNET_TINYGRAD_BEAM`` (a path, or ``off``), else the
     bundled ``assets/tinygrad_beam.json`` when it exists."""
     env = os.environ if environ is None else environ
@@ -162,7 +164,7 @@ class TinygradBackend:
 
     name = "tinygrad"
 
-    def __init__(self, checkpoint: Path | None = None, beam_table: Path | None | str = "auto") -> None:
+    def __init__(self, checkpoint: Path | None = None, beam_table: Path | str | None = "auto") -> None:
         ensure_tinygrad_cache_usable()
         table = beam_table_setting() if beam_table == "auto" else beam_table
         self.beam_kernels = 0
@@ -175,14 +177,14 @@ class TinygradBackend:
         self.model = TinyGMNet.from_checkpoint(Path(checkpoint or DEFAULT_CHECKPOINT))
         self._lock = threading.Lock()
 
-    def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:  # noqa: D102
+    def predict(self, image: np.ndarray, thumbnail: np.ndarray) -> tuple[np.ndarray, float]:
         check_inputs(image, thumbnail)
         with self._lock:
             gain_map, qmax = self.model.predict_numpy(to_nchw(image), to_nchw(thumbnail))
         return np.ascontiguousarray(gain_map[0, 0], dtype=np.float32), float(qmax.reshape(-1)[0])
 
 
-def ensure_tinygrad_cache_usable(environ: dict | None = None) -> bool:
+def ensure_tinygrad_cache_usable(environ: MutableMapping[str, str] | None = None) -> bool:
     """Turn tinygrad's on-disk kernel cache off (``CACHELEVEL=0``) when its folder cannot be written.
 
     tinygrad keeps compiled kernels in ``$XDG_CACHE_HOME/tinygrad/cache.db`` (default ``~/.cache``) and would
@@ -222,12 +224,10 @@ def load_backend(name: str, *, checkpoint: Path | None = None, onnx_path: Path |
         return TinygradBackend(checkpoint)
     if name == "torch":
         return TorchBackend(checkpoint)
-    raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join(BACKENDS + (INT8_BACKEND,))}")
+    raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join((*BACKENDS, INT8_BACKEND))}")
 
 
 def available_backends() -> list[str]:
     """Names from :data:`BACKENDS` whose runtime can be imported here (without importing it)."""
-    import importlib.util
-
     modules = {"onnxruntime": "onnxruntime", "tinygrad": "tinygrad", "torch": "torch"}
     return [name for name in BACKENDS if importlib.util.find_spec(modules[name]) is not None]

@@ -33,9 +33,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from depaudit.port import PortRequest, build_request, run_port
+from depaudit.port.report import PortReport
 from depaudit.port.rewrites import ExplicitAdaptiveAvgPool, adaptive_bins
 from reference_service.model_torch import GMNet, load_model
 
@@ -45,7 +47,7 @@ OPSET = 18
 INPUTS = ["image=1x3x128x160", "thumbnail=1x3x256x256"]
 DYNAMIC = ["image:2=height", "image:3=width"]
 OUTPUTS = ("gain_map", "qmax")
-__all__ = ["GMNetPredict", "ExplicitAdaptivePool", "adaptive_bins", "export_onnx", "port_request"]
+__all__ = ["ExplicitAdaptivePool", "GMNetPredict", "adaptive_bins", "export_onnx", "port_request"]
 # The bar for every output of every case. gain_map reaches 135-141 dB (as the hand-made export did);
 # qmax is one scalar, whose PSNR is -20*log10(relative error): 130 dB would be 2.7 float32 ulps, below
 # what a different summation order in the 64x64 mean gives (128.7-144 dB measured), so 120 dB (1e-6).
@@ -59,7 +61,7 @@ class GMNetPredict(nn.Module):
         super().__init__()
         self.model = model if model is not None else load_model()
 
-    def forward(self, image, thumbnail):  # noqa: D102
+    def forward(self, image: torch.Tensor, thumbnail: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model.predict(image, thumbnail)
 
 
@@ -70,7 +72,7 @@ class ExplicitAdaptivePool(nn.Module):
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, x):  # noqa: D102
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return ExplicitAdaptiveAvgPool(tuple(int(s) for s in x.shape[-2:]), (self.output_size,) * 2)(x)
 
 
@@ -88,7 +90,9 @@ def port_request(out: Path) -> PortRequest:
     )
 
 
-def export_onnx(output: Path = DEFAULT_ONNX, checkpoint: Path | None = None, handover: Path | None = None):
+def export_onnx(
+    output: Path = DEFAULT_ONNX, checkpoint: Path | None = None, handover: Path | None = None
+) -> PortReport:
     """Port GMNet and copy the checked model to `output`; returns the port report. The hand-over
     folder is `handover` (kept) or a temporary one. Raises RuntimeError when port did not pass."""
     model = GMNetPredict(load_model(str(checkpoint) if checkpoint else None))

@@ -54,7 +54,7 @@ class GuardedH11Protocol(H11Protocol):
 
     header_timeout: float = 10.0
     max_connections: int = 1024
-    on_drop: DropHook = staticmethod(lambda reason: None)  # type: ignore[assignment]
+    on_drop: DropHook = staticmethod(lambda reason: None)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -105,7 +105,7 @@ def open_checked(data: bytes, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:
         # Pillow's own guard (2 x Image.MAX_IMAGE_PIXELS) fired while reading the header.
         raise ImageError(413, "image_too_large", f"{exc} The service limit is {max_pixels} pixels.") from None
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a corrupt upload
+    except Exception as exc:
         raise ImageError(400, "corrupt_image", f"cannot read {fmt} header: {exc}") from None
     _check_pixels(image.size, max_pixels)
     return image
@@ -149,7 +149,7 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
         raise
     except MemoryError:
         raise ImageError(413, "image_too_large", "not enough memory to decode the image") from None
-    except Exception as exc:  # noqa: BLE001 - truncated or malformed pixel data
+    except Exception as exc:
         raise ImageError(400, "corrupt_image", f"cannot decode {image.format} image data: {exc}") from None
     _check_pixels((array.shape[1], array.shape[0]), max_pixels)
     return np.ascontiguousarray(array, dtype=np.float32)

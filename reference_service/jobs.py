@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -104,12 +105,12 @@ class Job:
         for callback in callbacks:
             try:
                 callback(self)
-            except Exception:  # noqa: BLE001 - a waiter's failure must not kill the worker
+            except Exception:
                 log.exception("job %s: done-callback failed", self.id)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready status (without the PNG bytes)."""
-        out: dict = {
+        out: dict[str, Any] = {
             "id": self.id,
             "status": self.state,
             "created": self.created,
@@ -263,8 +264,9 @@ class JobRunner:
         excess = len(self._store) - (self._max_jobs - room)
         if excess > 0:
             collected = sorted(
-                (j for j in self._store.values() if j.finished is not None and j.fetched), key=lambda j: j.finished
-            )  # type: ignore[arg-type,return-value]
+                (j for j in self._store.values() if j.finished is not None and j.fetched),
+                key=lambda j: j.finished or 0.0,  # never None here: filtered above
+            )
             for job in collected[:excess]:
                 del self._store[job.id]
 
@@ -296,7 +298,7 @@ class JobRunner:
             try:
                 assert job.image is not None
                 result = run_inference(self._predict, job.image, job.bits)
-            except Exception as exc:  # noqa: BLE001 - a failed job is data, not a dead worker
+            except Exception as exc:
                 log.exception("job %s failed", job.id)
                 error = f"inference failed: {type(exc).__name__}: {exc}"
             waiters = job._settle(result, error)
@@ -307,7 +309,7 @@ class JobRunner:
             if self._on_finish is not None:
                 try:
                     self._on_finish(job, result.inference_seconds if result else 0.0)
-                except Exception:  # noqa: BLE001 - a metrics failure must not strand the waiters
+                except Exception:
                     log.exception("job %s: on_finish hook failed", job.id)
             job._notify(waiters)
             with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -48,6 +49,13 @@ class _Family:
     def header(self) -> list[str]:
         return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
 
+    def lines(self) -> list[str]:
+        """The family's exposition lines (its header, then one line per series)."""
+        raise NotImplementedError
+
+
+FamilyT = TypeVar("FamilyT", bound=_Family)
+
 
 class Counter(_Family):
     """A monotonically increasing count per label set."""
@@ -85,7 +93,7 @@ class Gauge(_Family):
 
     def lines(self) -> list[str]:
         value = self._read() if self._read is not None else self._value
-        return self.header() + [f"{self.name} {_fmt_value(value)}"]
+        return [*self.header(), f"{self.name} {_fmt_value(value)}"]
 
 
 class Histogram(_Family):
@@ -113,7 +121,7 @@ class Histogram(_Family):
             items = sorted((k, list(v)) for k, v in self._series.items())
         out = self.header()
         for key, series in items:
-            for bound, count in zip(self.buckets, series):
+            for bound, count in zip(self.buckets, series, strict=False):  # series ends with +Inf and sum
                 out.append(f"{self.name}_bucket{_fmt_labels(key, (('le', _fmt_value(bound)),))} {_fmt_value(count)}")
             out.append(f"{self.name}_bucket{_fmt_labels(key, (('le', '+Inf'),))} {_fmt_value(series[-2])}")
             out.append(f"{self.name}_sum{_fmt_labels(key)} {_fmt_value(series[-1])}")
@@ -127,14 +135,14 @@ class Registry:
     def __init__(self) -> None:
         self._families: list[_Family] = []
 
-    def add(self, family: _Family) -> _Family:
+    def add(self, family: FamilyT) -> FamilyT:
         self._families.append(family)
         return family
 
     def render(self) -> str:
         lines: list[str] = []
         for family in self._families:
-            lines.extend(family.lines())  # type: ignore[attr-defined]
+            lines.extend(family.lines())
         return "\n".join(lines) + "\n"
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tinygrad import Tensor, TinyJit, dtypes
@@ -73,7 +74,7 @@ class DownConv:
     """conv3x3/2 -> ReLU -> conv3x3 -> ReLU -> conv3x3 -> ReLU, stored as ``conv`` = [Conv, None, Conv, None, Conv, None]."""
 
     def __init__(self, in_ch: int, out_ch: int) -> None:
-        self.conv = [
+        self.conv: list[Any] = [  # None slots keep torch's indexes (conv.0, conv.2, ...)
             Conv(in_ch, out_ch, 3, stride=2),
             None,
             Conv(out_ch, out_ch, 3),
@@ -103,7 +104,7 @@ class SQ:
 
     def __init__(self, size: int, out_ch: int, nf: int = NF) -> None:
         self.size = size
-        self.conv = [Conv(nf, nf * 2, 1), None, Conv(nf * 2, nf, 1), None, Conv(nf, out_ch, 1)]
+        self.conv: list[Any] = [Conv(nf, nf * 2, 1), None, Conv(nf * 2, nf, 1), None, Conv(nf, out_ch, 1)]
 
     def __call__(self, x: Tensor) -> Tensor:
         x = adaptive_avg_pool2d(x, self.size)
@@ -127,16 +128,16 @@ class TinyGMNet:
         self.sq_ker, self.sq_chn, self.sq_qmax = SQ(3, nf, nf), SQ(1, nf, nf), SQ(1, 1, nf)
         self.down_x = DownConv(3, nf)
         self.res1 = [ResidualBlock(nf) for _ in range(RES_BLOCKS)]
-        self.mask_est = [Conv(nf, nf, 3), None, Conv(nf, 1, 3), None]
+        self.mask_est: list[Any] = [Conv(nf, nf, 3), None, Conv(nf, 1, 3), None]  # torch's indexes
         self.res2 = [ResidualBlock(nf) for _ in range(RES_BLOCKS)]
         self.res3 = [ResidualBlock(nf) for _ in range(RES_BLOCKS)]
         self.upconv = Conv(nf, nf * 4, 3)
         self.HRconv = Conv(nf, nf, 3)
         self.conv_last = Conv(nf, out_nc, 3)
-        self._jits: OrderedDict[tuple, TinyJit] = OrderedDict()
+        self._jits: OrderedDict[tuple[tuple[int, ...], tuple[int, ...]], TinyJit] = OrderedDict()
 
     @classmethod
-    def from_checkpoint(cls, path: Path) -> "TinyGMNet":
+    def from_checkpoint(cls, path: Path) -> TinyGMNet:
         """Build the model and load ``path`` (a torch .pth state_dict). Raises ``ValueError`` on key/shape mismatch."""
         model = cls()
         model.load(read_checkpoint(path))

@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from reference_service.weights import DEFAULT_CHECKPOINT, load_state_dict
+
 NF = 64
 OUT_NC = 1
 RES_BLOCKS = 5
@@ -43,7 +45,7 @@ class DownConv(nn.Module):
             nn.ReLU(inplace=False),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
 
 
@@ -55,7 +57,7 @@ class ResidualBlock(nn.Module):
         self.conv1 = nn.Conv2d(nf, nf, 3, padding=1)
         self.conv2 = nn.Conv2d(nf, nf, 3, padding=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv2(F.relu(self.conv1(x)))
 
 
@@ -73,7 +75,7 @@ class SQ(nn.Module):
             nn.Conv2d(nf, out_ch, 1),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(self.pool(x))
 
 
@@ -157,8 +159,6 @@ def load_model(checkpoint: str | None = None) -> GMNet:
 
     Raises ``RuntimeError`` (from torch) when the checkpoint's keys or shapes do not match.
     """
-    from reference_service.weights import DEFAULT_CHECKPOINT, load_state_dict
-
     model = GMNet()
     model.load_state_dict(load_state_dict(checkpoint or DEFAULT_CHECKPOINT), strict=True)
     return model.eval()

@@ -30,17 +30,21 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import numpy as np
+import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics as metrics_mod
+from .backends import load_backend
 from .config import Settings
 from .http_protocol import guarded_protocol
 from .imaging import GAIN_MAP_BITS, ImageError, check_body_size, check_content_type, decode_image
 from .jobs import GainMapResult, Job, JobRunner, NotAccepting, Predict, QueueFull, StoreFull
+from .preprocess import crop_to, pad_to_even, to_thumbnail
 
 log = logging.getLogger("reference_service.server")
 
@@ -58,15 +62,12 @@ BackendLoader = Callable[[Settings], Any]
 
 
 def load_configured_backend(settings: Settings) -> Any:
-    """Load the backend named in ``settings`` (imports the runtime lazily)."""
-    from .backends import load_backend
-
+    """Load the backend named in ``settings`` (`load_backend` imports the runtime then)."""
     return load_backend(settings.backend, checkpoint=settings.checkpoint, onnx_path=settings.onnx_path)
 
 
 def make_predict(backend: Any) -> Predict:
     """Wrap ``backend.predict`` with the model-side preprocessing: thumbnail, even padding, crop."""
-    from .preprocess import crop_to, pad_to_even, to_thumbnail
 
     def predict(image: np.ndarray) -> tuple[np.ndarray, float]:
         thumbnail = to_thumbnail(image)
@@ -114,7 +115,7 @@ class ServiceState:
                 on_finish=self._job_finished,
             )
             runner.start()
-        except Exception as exc:  # noqa: BLE001 - reported, then the server exits
+        except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.error("backend %s failed to load: %s", self.settings.backend, self.load_error)
             self.on_fatal()
@@ -252,7 +253,8 @@ async def _accept_image(request: Request, state: ServiceState, *, keep: bool) ->
 
 
 def _state(request: Request) -> ServiceState:
-    return request.app.state.service
+    state: ServiceState = request.app.state.service
+    return state
 
 
 # -- routes -----------------------------------------------------------------------------------
@@ -279,10 +281,19 @@ async def _finished_or_gone(request: Request, job: Job) -> bool:
     still runs to completion: a running inference cannot be interrupted)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[Job] = loop.create_future()
-    job.add_done_callback(lambda j: loop.call_soon_threadsafe(lambda: done.done() or done.set_result(j)))
-    gone = asyncio.ensure_future(_until_disconnected(request))
+
+    def finish(j: Job) -> None:
+        if not done.done():
+            done.set_result(j)
+
+    def on_done(j: Job) -> None:  # runs on the worker thread
+        loop.call_soon_threadsafe(finish, j)
+
+    job.add_done_callback(on_done)
+    gone: asyncio.Future[None] = asyncio.ensure_future(_until_disconnected(request))
+    waiters: set[asyncio.Future[Any]] = {done, gone}
     try:
-        await asyncio.wait({done, gone}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
         gone.cancel()
     return done.done()
@@ -410,11 +421,11 @@ class MetricsMiddleware:
     sent, when the application returns.
     """
 
-    def __init__(self, app: Callable, state: ServiceState) -> None:
+    def __init__(self, app: ASGIApp, state: ServiceState) -> None:
         self.app, self.state = app, state
-        self.route_of = {route.endpoint: route.path for route in ROUTES}
+        self.route_of: dict[object, str] = {route.endpoint: route.path for route in ROUTES}
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -434,7 +445,7 @@ class MetricsMiddleware:
             m.latency.observe(elapsed, route=route)
             log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status["code"], elapsed * 1000)
 
-        async def send_wrapper(message: dict) -> None:
+        async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
             elif message["type"] == "http.response.body" and not message.get("more_body"):
@@ -455,11 +466,11 @@ class AdmissionMiddleware:
     requests (/healthz, /metrics, job status) hold no body and are not limited here.
     """
 
-    def __init__(self, app: Callable, state: ServiceState) -> None:
+    def __init__(self, app: ASGIApp, state: ServiceState) -> None:
         self.app, self.state = app, state
         self.in_flight = 0
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
@@ -561,8 +572,6 @@ def serve(settings: Settings, loader: BackendLoader = load_configured_backend) -
     0 clean shutdown (all accepted jobs finished), 1 drain timed out, 3 backend failed to load,
     4 could not bind or serve.
     """
-    import uvicorn
-
     # onnxruntime >= 1.2x writes a device id and a telemetry store under
     # $HOME/.cache/Microsoft/DeveloperTools/.onnxruntime on import unless this is set; the service
     # must run on a read-only filesystem. An explicit ORT_DISABLE_TELEMETRY=0 still wins.

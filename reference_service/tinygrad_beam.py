@@ -21,8 +21,14 @@ records the tinygrad version it was made with and :func:`install` refuses a file
 from __future__ import annotations
 
 import json
+import pickle
+import sqlite3
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+# tinygrad is imported inside the functions: it reads its environment (CACHELEVEL, BEAM, ...) when first
+# imported, and the tinygrad backend prepares that environment before it loads this module's table.
 
 SCHEMA = 1
 
@@ -44,11 +50,9 @@ def table_key(ast_key: bytes, amt: int, allow_test_size: bool, device: str, suff
     return f"{ast_key.hex()}|{amt}|{int(allow_test_size)}|{device}|{suffix}"
 
 
-def load(path: Path) -> dict:
+def load(path: Path) -> dict[str, Any]:
     """Read a shipped table. Raises ValueError for another schema or tinygrad version."""
-    from importlib.metadata import version
-
-    data = json.loads(path.read_text())
+    data: dict[str, Any] = json.loads(path.read_text())
     if data.get("schema") != SCHEMA:
         raise ValueError(f"{path}: not a schema-{SCHEMA} BEAM table")
     if data.get("tinygrad") != version("tinygrad"):
@@ -69,7 +73,9 @@ def install(path: Path) -> int:
     data = load(path)
     table = {key: opts_from_json(rows) for key, rows in data["kernels"].items()}
 
-    def beam_search(s, rawbufs, var_vals, amt, allow_test_size=True, disable_cache=False):  # noqa: ANN001, ANN202
+    def beam_search(
+        s: Any, rawbufs: Any, var_vals: Any, amt: int, allow_test_size: bool = True, disable_cache: bool = False
+    ) -> Any:
         key = table_key(s.ast.key, amt, allow_test_size, s.ren.target.device, s.ren.suffix)
         opts = table.get(key)
         if opts is None:
@@ -89,10 +95,6 @@ def export(cachedb: Path, output: Path, amt: int) -> int:
 
     Returns the number of kernels written. Compiled objects in the database are not copied.
     """
-    import pickle
-    import sqlite3
-    from importlib.metadata import version
-
     from tinygrad.helpers import VERSION
 
     connection = sqlite3.connect(f"file:{cachedb}?mode=ro", uri=True)

@@ -36,14 +36,18 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from reference_service.backends import BACKENDS, DEFAULT_CHECKPOINT, Backend, available_backends, load_backend
 from reference_service.imaging import encode_gain_map
 from reference_service.preprocess import to_thumbnail
+from reference_service.scenes import make_pair
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
+Golden = dict[str, np.ndarray]  # one golden .npz: image, thumbnail, gain_map, qmax
 CASES: dict[str, tuple[int, int]] = {
     "gradient": (128, 128),
     "checkerboard": (128, 128),
@@ -69,8 +73,6 @@ def make_case(name: str) -> np.ndarray:
     """Deterministic synthetic float32 (H, W, 3) image in [0, 1] for case ``name``. Raises ``KeyError``."""
     h, w = CASES[name]
     if name == "scene":
-        from reference_service.scenes import make_pair
-
         return make_pair(SCENE_SEED, h, w, "outdoor").sdr
     yy, xx = np.meshgrid(np.linspace(0.0, 1.0, h), np.linspace(0.0, 1.0, w), indexing="ij")
     if name == "gradient":
@@ -205,11 +207,11 @@ class CaseResult:
     png: list[PngAgreement] = field(default_factory=list)
 
     @property
-    def passed(self) -> bool:  # noqa: D102
+    def passed(self) -> bool:
         return not self.failures
 
 
-def compare(case: str, golden: dict, gain_map: np.ndarray, qmax: float, seconds: float = 0.0) -> CaseResult:
+def compare(case: str, golden: Golden, gain_map: np.ndarray, qmax: float, seconds: float = 0.0) -> CaseResult:
     """Measure ``gain_map``/``qmax`` against ``golden`` and list every bar it misses."""
     ref = np.asarray(golden["gain_map"], dtype=np.float64)
     failures = []
@@ -233,7 +235,7 @@ def compare(case: str, golden: dict, gain_map: np.ndarray, qmax: float, seconds:
     err = np.abs(out - ref)
     p, s = psnr(ref, out, rng), ssim(ref, out, rng)
     q_ref = float(golden["qmax"])
-    q_rel = abs(float(qmax) - q_ref) / max(abs(q_ref), np.finfo(np.float32).tiny)
+    q_rel = abs(float(qmax) - q_ref) / max(abs(q_ref), float(np.finfo(np.float32).tiny))
     if not np.all(np.isfinite(out)):
         failures.append("non-finite values")
     if float(np.ptp(out)) <= 0:
@@ -279,7 +281,7 @@ def golden_path(case: str, directory: Path = GOLDENS) -> Path:
     return directory / f"{case}.npz"
 
 
-def load_golden(case: str, directory: Path = GOLDENS) -> dict:
+def load_golden(case: str, directory: Path = GOLDENS) -> Golden:
     """Load one golden as a dict of arrays. Raises :class:`GoldenError` naming the file if missing/invalid."""
     path = golden_path(case, directory)
     if not path.is_file():
@@ -304,12 +306,10 @@ def load_golden(case: str, directory: Path = GOLDENS) -> dict:
 
 def regenerate_goldens(directory: Path = GOLDENS, checkpoint: Path | None = None) -> list[Path]:
     """Run every case through the torch reference and write ``<case>.npz`` atomically (needs torch)."""
-    from reference_service.backends import DEFAULT_CHECKPOINT, load_backend
-
     backend = load_backend("torch", checkpoint=checkpoint)
     ckpt = Path(checkpoint or DEFAULT_CHECKPOINT)
     digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
-    import torch
+    import torch  # a dev dependency: verification itself runs without it
 
     written = []
     directory.mkdir(parents=True, exist_ok=True)
@@ -339,7 +339,7 @@ def regenerate_goldens(directory: Path = GOLDENS, checkpoint: Path | None = None
 
 
 # ----------------------------------------------------------------------------- running
-def verify_backend(backend, goldens: dict[str, dict]) -> list[CaseResult]:
+def verify_backend(backend: Backend, goldens: dict[str, Golden]) -> list[CaseResult]:
     """Run ``backend`` on each golden's stored image and thumbnail; compare."""
     results = []
     for case, golden in goldens.items():
@@ -349,16 +349,14 @@ def verify_backend(backend, goldens: dict[str, dict]) -> list[CaseResult]:
     return results
 
 
-def run(backends: list[str] | None = None, directory: Path = GOLDENS) -> dict:
+def run(backends: list[str] | None = None, directory: Path = GOLDENS) -> dict[str, Any]:
     """Verify ``backends`` (default: every installed one) and return the JSON-ready report.
 
     Raises :class:`GoldenError` when a golden is missing or unreadable.
     """
-    from reference_service.backends import BACKENDS, available_backends, load_backend
-
     goldens = {case: load_golden(case, directory) for case in CASES}
     installed = available_backends()
-    report: dict = {
+    report: dict[str, Any] = {
         "schema": 1,
         "bars": {
             "psnr_min_db": PSNR_MIN_DB,
@@ -372,7 +370,7 @@ def run(backends: list[str] | None = None, directory: Path = GOLDENS) -> dict:
         "backends": {},
     }
     for name in backends or list(BACKENDS):
-        entry: dict = {"available": name in installed}
+        entry: dict[str, Any] = {"available": name in installed}
         if name in installed:
             try:
                 start = time.perf_counter()
@@ -389,7 +387,7 @@ def run(backends: list[str] | None = None, directory: Path = GOLDENS) -> dict:
     return report
 
 
-def machine() -> dict:
+def machine() -> dict[str, Any]:
     """Facts about this machine for reports."""
     cpu = platform.processor() or ""
     try:
@@ -415,14 +413,14 @@ def machine() -> dict:
     }
 
 
-def _png_cell(r: dict, bits: int) -> str:
+def _png_cell(r: dict[str, Any], bits: int) -> str:
     png = next((p for p in r.get("png") or () if p["bits"] == bits), None)
     if png is None:
         return "-"
     return f"{png['max_level_diff']} / {png['differing_pixels']:,} of {png['pixels']:,} ({png['levels']:,} levels)"
 
 
-def render_markdown(report: dict, command: str) -> str:
+def render_markdown(report: dict[str, Any], command: str) -> str:
     """Markdown table of ``report`` (as returned by :func:`run`)."""
     m = report["machine"]
     lines = [

@@ -15,12 +15,17 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "gmnet_synthetic.pth"
 
 
-def save_state_dict(state_dict: dict, path: Path) -> None:
+# torch is imported where a checkpoint is read or written: the ONNX Runtime and tinygrad images have no
+# torch, and the tinygrad backend reads the checkpoint path from here.
+
+
+def save_state_dict(state_dict: dict[str, Any], path: Path) -> None:
     """Write ``state_dict`` with ``torch.save`` atomically (temp file in the same folder + os.replace)."""
     import torch
 
@@ -36,7 +41,7 @@ def save_state_dict(state_dict: dict, path: Path) -> None:
         raise
 
 
-def load_state_dict(path: str | Path) -> dict:
+def load_state_dict(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint with torch (safe ``weights_only`` unpickling). Accepts a bare state_dict or
     one wrapped under ``"state_dict"``/``"params"``. Opens the file read-only."""
     import torch
@@ -46,7 +51,7 @@ def load_state_dict(path: str | Path) -> dict:
     return unwrap_state_dict(obj)
 
 
-def unwrap_state_dict(obj: dict) -> dict:
+def unwrap_state_dict(obj: dict[str, Any]) -> dict[str, Any]:
     """Strip common wrappers (``state_dict``, ``params``) and a DataParallel ``module.`` prefix."""
     for key in ("state_dict", "params"):
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):

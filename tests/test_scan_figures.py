@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from fixture_paths import LOCKS
 from depaudit.scan import scan_lock
+
+from fixture_paths import LOCKS
 
 CU12 = {
     "nvidia-cublas-cu12",

@@ -76,7 +76,7 @@ def exclusive_members(roots: list[int], edges: Mapping[int, Iterable[int]]) -> d
                 owner[node] = node
                 break
             parent = idom.get(node, START)
-            if parent == START or parent in root_set or parent == node:
+            if parent in (START, node) or parent in root_set:
                 owner[node] = None
                 break
             path.append(node)

@@ -17,8 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from depaudit.analysis.accelerators import accelerator_family, is_cuda_runtime, torch_build_label
-from depaudit.analysis.markers import MarkerError, MarkerEvaluator, normalize_extra
-from depaudit.versions import InvalidSpecifier, specifier_set_contains
+from depaudit.analysis.markers import MarkerError, MarkerEvaluator
 from depaudit.errors import InputError, UsageError
 from depaudit.model import (
     Dependency,
@@ -32,6 +31,8 @@ from depaudit.model import (
     Wheel,
     wheel_tags,
 )
+from depaudit.names import canonical_name
+from depaudit.versions import InvalidSpecifier, specifier_set_contains
 
 _TAG_RANKS: dict[tuple[str, str], dict[str, int]] = {}
 WORKSPACE_ROOT = "(workspace root)"  # names the virtual root in paths from its own dependency groups
@@ -75,7 +76,7 @@ def select_members(lock: Lock, selection: Selection) -> Members:
     wanted_groups = _wanted(selection.groups)
     if kind == "pylock":  # a flat list: selections act only through `'x' in extras` markers
         scope = InstallScope((), kind, tuple(sorted(_wanted(selection.extras))), tuple(sorted(wanted_groups)))
-        return Members(roots, None, {i: () for i in roots}, {i: () for i in roots}, (), scope)
+        return Members(roots, None, dict.fromkeys(roots, ()), dict.fromkeys(roots, ()), (), scope)
     group_root = _group_root(lock, kind, roots, wanted_groups, selection.all_groups)
     extras = _root_extras(lock, roots, selection)
     groups: dict[int, tuple[str, ...]] = {}
@@ -104,7 +105,7 @@ def select_members(lock: Lock, selection: Selection) -> Members:
 
 
 def _wanted(names: Iterable[str]) -> set[str]:
-    return {normalize_extra(n) for n in names}
+    return {canonical_name(n) for n in names}
 
 
 def _target_kind(lock: Lock, selection: Selection) -> tuple[str, tuple[str, ...]]:
@@ -120,7 +121,7 @@ def _target_kind(lock: Lock, selection: Selection) -> tuple[str, tuple[str, ...]
     if selection.all_packages:
         return "--all-packages", members
     if selection.packages:
-        wanted = tuple(dict.fromkeys(normalize_extra(p) for p in selection.packages))
+        wanted = tuple(dict.fromkeys(canonical_name(p) for p in selection.packages))
         unknown = [p for p in wanted if p not in members]
         if unknown:
             raise UsageError(

@@ -17,8 +17,9 @@ Each distinct marker is parsed once per process and each (marker, active set) ev
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from functools import lru_cache
+from collections.abc import Callable, Mapping, Set
+from functools import cache
+from typing import Any
 
 from depaudit.names import canonical_name as normalize_extra  # PEP 685: extras and groups as names
 from depaudit.versions import InvalidSpecifier, holds, parse_specifier
@@ -56,7 +57,7 @@ _TOKEN = re.compile(
     r"""|(?P<word>not\s+in\b|[A-Za-z_][A-Za-z0-9_.]*))"""
 )
 
-Env = Mapping[str, object]
+Env = Mapping[str, str | frozenset[str]]  # the set keys (extra, extras, dependency_groups) hold sets
 Node = Callable[[Env], bool]
 
 
@@ -69,7 +70,8 @@ class _Unsupported(Exception):
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out, pos = [], 0
+    out: list[tuple[str, str]] = []
+    pos = 0
     while pos < len(text):
         if text[pos:].strip() == "":
             break
@@ -77,6 +79,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         if not match:
             raise _Unsupported(text)
         kind = match.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         value = match.group(kind)
         out.append((kind, " ".join(value.split()) if kind == "word" else value))
         pos = match.end()
@@ -111,14 +114,14 @@ class _Parser:
         while self.peek() == ("word", "or"):
             self.take()
             parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else (lambda env, ps=tuple(parts): any(p(env) for p in ps))
+        return parts[0] if len(parts) == 1 else _any_of(tuple(parts))
 
     def conjunction(self) -> Node:
         parts = [self.atom()]
         while self.peek() == ("word", "and"):
             self.take()
             parts.append(self.atom())
-        return parts[0] if len(parts) == 1 else (lambda env, ps=tuple(parts): all(p(env) for p in ps))
+        return parts[0] if len(parts) == 1 else _all_of(tuple(parts))
 
     def atom(self) -> Node:
         if self.peek() == ("paren", "("):
@@ -147,6 +150,14 @@ class _Parser:
         raise _Unsupported(value)
 
 
+def _any_of(parts: tuple[Node, ...]) -> Node:
+    return lambda env: any(p(env) for p in parts)
+
+
+def _all_of(parts: tuple[Node, ...]) -> Node:
+    return lambda env: all(p(env) for p in parts)
+
+
 def _comparison(lhs: tuple[str, str], op: str, rhs: tuple[str, str]) -> Node:
     if (lhs[0] == "var") == (rhs[0] == "var"):
         raise _Unsupported("a comparison needs one variable and one literal")
@@ -170,12 +181,12 @@ def _comparison(lhs: tuple[str, str], op: str, rhs: tuple[str, str]) -> Node:
     return lambda env: compare(env[key])
 
 
-def _extras(env: Env) -> frozenset:
+def _extras(env: Env) -> frozenset[str]:
     extras = env.get("extra") or frozenset({""})
     return extras if isinstance(extras, frozenset) else frozenset({normalize_extra(str(extras))})
 
 
-def _compare_function(key: str, op: str, literal: str, reverse: bool) -> Callable[[object], bool]:
+def _compare_function(key: str, op: str, literal: str, reverse: bool) -> Callable[[Any], bool]:
     """`env value OP literal` (or `literal OP env value` when reversed) as packaging evaluates it."""
     if key in VERSION_KEYS and op not in ("in", "not in"):
         spec_text = None if reverse else literal
@@ -202,7 +213,8 @@ def _reverse_version(op: str, literal: str, value: object) -> bool:
     return _version_holds(spec, literal)
 
 
-def _string_op(op: str, literal: str, reverse: bool) -> Callable[[object], bool]:
+def _string_op(op: str, literal: str, reverse: bool) -> Callable[[Any], bool]:
+    # The value is a string: only the set keys hold sets, and they never reach a comparison.
     if op == "in":
         return (lambda v: v in literal) if not reverse else (lambda v: literal in v)
     if op == "not in":
@@ -216,7 +228,7 @@ def _string_op(op: str, literal: str, reverse: bool) -> Callable[[object], bool]
     raise _Unsupported(op)  # ~= and === on strings: packaging calls that undefined
 
 
-@lru_cache(maxsize=None)  # distinct markers per lock are few thousand at most; a forked lock may hold more
+@cache  # distinct markers per lock are few thousand at most; a forked lock may hold more
 def compile_marker(text: str) -> Node:
     """A marker as a function of the environment. Raises MarkerError for an invalid marker."""
     try:
@@ -235,7 +247,10 @@ def _packaging_marker(text: str) -> Node:
 
     def evaluate(env: Env) -> bool:
         extras = env.get("extra")
-        environment = dict(env, extra=set(extras) if isinstance(extras, frozenset) else extras or "")
+        environment: dict[str, str | Set[str]] = {
+            **env,
+            "extra": set(extras) if isinstance(extras, frozenset) else extras or "",
+        }
         try:
             return marker.evaluate(environment, context="lock_file")
         except Exception as exc:  # packaging's UndefinedComparison and friends
@@ -252,7 +267,7 @@ class MarkerEvaluator:
     def __init__(self, environment: dict[str, str]) -> None:
         self._env = dict(environment)
         self._cache: dict[tuple[str, frozenset[str]], bool] = {}
-        self._envs: dict[frozenset[str], dict[str, object]] = {}
+        self._envs: dict[frozenset[str], dict[str, str | frozenset[str]]] = {}
 
     def __call__(self, marker: str | None, extras: frozenset[str] = frozenset()) -> bool:
         if not marker:
@@ -262,7 +277,7 @@ class MarkerEvaluator:
         if hit is None:
             env = self._envs.get(key[1])
             if env is None:
-                env = self._envs[key[1]] = dict(self._env, extra=key[1], extras=key[1], dependency_groups=key[1])
+                env = self._envs[key[1]] = {**self._env, "extra": key[1], "extras": key[1], "dependency_groups": key[1]}
             try:
                 hit = compile_marker(marker)(env)
             except KeyError as exc:

@@ -21,15 +21,17 @@ import json
 import os
 import re
 import struct
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from depaudit import fileio
 from depaudit.analysis.host_policy import HostPolicy, https_proxy_for, normal_host, resolve, url_problem
-from depaudit.analysis.host_policy import registry_hosts as registry_hosts_of  # noqa: F401 (part of the API)
 from depaudit.errors import InputError, OutputError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import ssl
@@ -152,11 +154,9 @@ def _unpacked_size_steps(
     at = _find_end_record(tail)
     _, disk, cd_disk, _, entries, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, at)
     end_record = tail_start + at
-    zip64 = False
     if end_record >= _ZIP64_LOCATOR.size:
         locator = yield from read(end_record - _ZIP64_LOCATOR.size, _ZIP64_LOCATOR.size)
         if locator[:4] == _ZIP64_LOCATOR_SIG:
-            zip64 = True
             record_offset = _ZIP64_LOCATOR.unpack(locator)[2]
             record = yield from read(record_offset, _ZIP64_EOCD.size)
             fields = _ZIP64_EOCD.unpack(record)
@@ -201,7 +201,7 @@ def _zip64_uncompressed_size(extra: bytes) -> int:
     while pos + 4 <= len(extra):
         tag, length = struct.unpack_from("<HH", extra, pos)
         if tag == 0x0001 and length >= 8 and pos + 4 + 8 <= len(extra):
-            return struct.unpack_from("<Q", extra, pos + 4)[0]
+            return int(struct.unpack_from("<Q", extra, pos + 4)[0])
         pos += 4 + length
     raise ZipFormatError("entry size overflows but has no ZIP64 extra field")
 
@@ -221,7 +221,7 @@ def zip_unpacked_size(data: bytes, tail_size: int = INITIAL_TAIL, weigh: Weigh |
                 offset, length = request
                 request = steps.send(data[offset : offset + length])
         except StopIteration as done:
-            return done.value
+            return int(done.value)
         except _EndRecordNotFound:
             if start == 0 or size >= MAX_TAIL:
                 raise
@@ -322,7 +322,7 @@ async def _precheck(policy: HostPolicy, host: str, port: int, timeout: float) ->
         return
     try:
         addresses = await asyncio.wait_for(asyncio.to_thread(resolve, host, port), timeout)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         if https_proxy_for(host):
             raise _Failure(
                 f"cannot check where {normal_host(host)} resolves (a proxy carries the request): "
@@ -392,7 +392,7 @@ def _guarded_backend_class() -> type:
     return GuardedBackend
 
 
-def _GuardedBackend(policy: HostPolicy) -> Any:  # noqa: N802 - builds the class lazily (httpcore import)
+def _GuardedBackend(policy: HostPolicy) -> Any:
     return _guarded_backend_class()(policy)
 
 
@@ -604,7 +604,7 @@ class IndexClient:
 
     # -- one request, with retries ----------------------------------------------------------------
 
-    async def _attempts(self, request: Callable[[], Any]) -> Any:
+    async def _attempts(self, request: Callable[[], Awaitable[T]]) -> T:
         """Await ``request()`` up to 1 + retries times, pausing with exponential backoff between tries."""
         import asyncio
         import random
@@ -612,7 +612,7 @@ class IndexClient:
         for attempt in range(self.retries + 1):
             try:
                 return await asyncio.wait_for(self._translate(request), self.timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 failure = _Failure("timeout", retryable=True)
             except _Failure as exc:
                 failure = exc
@@ -625,7 +625,7 @@ class IndexClient:
         raise AssertionError("unreachable")
 
     @staticmethod
-    async def _translate(request: Callable[[], Any]) -> Any:
+    async def _translate(request: Callable[[], Awaitable[T]]) -> T:
         """Await ``request()``, turning httpx exceptions into _Failure with a short reason."""
         import httpx
 
@@ -684,6 +684,7 @@ class IndexClient:
     # -- installed size ---------------------------------------------------------------------------
 
     async def _bytecode_size(self, client: Any, url: str) -> int:
+        # Imported here like httpx: `--bytecode` is rare, and the scan path stays as measured.
         from depaudit.analysis.bytecode import with_bytecode
 
         return await self._installed_size(client, url, with_bytecode)
@@ -711,10 +712,10 @@ class IndexClient:
                 data = b""
                 if length > 0:
                     spec = f"{offset}-{offset + length - 1}"
-                    data = (await self._attempts(lambda: self._get_range(client, url, spec)))[1]
+                    data = (await self._attempts(partial(self._get_range, client, url, spec)))[1]
                 request = steps.send(data)
         except StopIteration as done:
-            return done.value
+            return int(done.value)
         except _EndRecordNotFound:
             raise
         except ZipFormatError as exc:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from depaudit.analysis.host_policy import HostPolicy, registry_hosts
+from depaudit.analysis.size_lookup import IndexClient  # httpx and asyncio inside: imported when a size is looked up
 from depaudit.model import InstalledPackage
 
 Progress = Callable[[int, int], None]
@@ -43,7 +45,7 @@ def fill_sizes(
     cache_dir: Path | None,
     installed: bool = False,
     progress: Progress | None = None,
-    client=None,
+    client: IndexClient | None = None,
     basis: str | None = None,
     allow_hosts: Iterable[str] = (),
 ) -> list[InstalledPackage]:
@@ -57,10 +59,6 @@ def fill_sizes(
     answers = {}
     if urls:
         if client is None:
-            # httpx, asyncio and the host policy: only when looking up (start-up of offline scans)
-            from depaudit.analysis.host_policy import HostPolicy, registry_hosts
-            from depaudit.analysis.size_lookup import IndexClient
-
             registries = registry_hosts(
                 {p.package.source.value for p in packages if p.package.source.kind == "registry"}
             )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 # Each module registers its commands on `app` when imported.
-COMMAND_MODULES = (  # in the order `depaudit --help` lists them
+COMMAND_MODULES: tuple[str, ...] = (  # in the order `depaudit --help` lists them
     "depaudit.cli.scan",
     "depaudit.cli.diff",
     "depaudit.cli.fix",
@@ -57,14 +57,19 @@ def _fast_command(argv: list[str]) -> Callable[[], Any] | None:
     return None if kwargs is None else (lambda: scan.scan(**kwargs))
 
 
-def _click_exceptions() -> tuple[tuple, tuple, tuple]:
+ExceptionTypes = tuple[type[BaseException], ...]
+
+
+def _click_exceptions() -> tuple[ExceptionTypes, ExceptionTypes, ExceptionTypes]:
     """(exit, usage-error, abort) exception classes of whichever click typer runs on: typer >= 0.26
     vendors it as `typer._click` (and does not install click); older typer uses click itself."""
     import importlib.util
 
     import typer
 
-    exits, errors, aborts = [typer.Exit], [], [typer.Abort]
+    exits: list[type[BaseException]] = [typer.Exit]
+    errors: list[type[BaseException]] = []
+    aborts: list[type[BaseException]] = [typer.Abort]
     for name in ("typer._click.exceptions", "click.exceptions"):
         try:
             found = importlib.util.find_spec(name) is not None
@@ -127,7 +132,12 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
-def _run(command: Callable[[], Any], exits: tuple = (), click_errors: tuple = (), aborts: tuple = ()) -> int:
+def _run(
+    command: Callable[[], Any],
+    exits: ExceptionTypes = (),
+    click_errors: ExceptionTypes = (),
+    aborts: ExceptionTypes = (),
+) -> int:
     """Run a command, mapping what it raises to a message and an exit code (the same for the typer
     path, which passes click's exception classes, and the fast path)."""
     from depaudit.cli.output import error
@@ -135,11 +145,14 @@ def _run(command: Callable[[], Any], exits: tuple = (), click_errors: tuple = ()
 
     try:
         result = command()
-    except exits as exc:
-        return exc.exit_code
-    except click_errors as exc:
-        exc.show()
-        return exc.exit_code if exc.exit_code else EXIT_USAGE
+    except exits as exc:  # typer.Exit and click's Exit carry the code
+        return int(getattr(exc, "exit_code", 0))
+    except click_errors as exc:  # click's ClickException: prints its own usage message
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        code = getattr(exc, "exit_code", 0)
+        return int(code) if code else EXIT_USAGE
     except aborts:
         print("depaudit: aborted", file=sys.stderr)
         return 130

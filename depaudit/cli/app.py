@@ -7,8 +7,11 @@ from functools import partial
 
 import typer
 
+from depaudit import __version__
 from depaudit.cli import output as _output
 from depaudit.cli.output import make_console
+from depaudit.errors import UsageError
+from depaudit.units import parse_size
 
 app = typer.Typer(
     name="depaudit",
@@ -22,8 +25,6 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from depaudit import __version__
-
         print(f"depaudit {__version__}")
         raise typer.Exit()
 
@@ -54,9 +55,6 @@ def parse_size_option(value: str | None, option: str) -> int | None:
     """Parse a size option (`3GB`, `500MiB`, `0`) into bytes, or raise UsageError naming the option."""
     if value is None:
         return None
-    from depaudit.errors import UsageError
-    from depaudit.units import parse_size
-
     try:
         return parse_size(value)
     except ValueError as exc:

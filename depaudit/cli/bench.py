@@ -7,20 +7,24 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
 
 from depaudit.cli.app import app, info
 from depaudit.cli.options import QuietOption, VerboseOption
 from depaudit.cli.output import set_verbosity
+from depaudit.errors import UsageError
+from depaudit.fileio import write_text
+from depaudit.gate import load_bench_report
+from depaudit.servicebench.gmnet import VARIANTS
+from depaudit.servicebench.render import charts, render_markdown
+from depaudit.servicebench.run import DEFAULT_WHEEL_DIRS, BenchConfig, run_bench
 
 REPORT_FILES = ("images.md", "images.json")
 
 
 def _sizes(text: str) -> list[tuple[int, int]]:
-    from depaudit.errors import UsageError
-
     sizes = []
     for part in text.split(","):
         match = re.fullmatch(r"\s*(\d+)x(\d+)\s*", part)
@@ -44,11 +48,8 @@ def report_folder(output_dir: Path, overwrite: bool, now: float | None = None) -
     return candidate
 
 
-def write_report(report: dict, folder: Path) -> list[Path]:
+def write_report(report: dict[str, Any], folder: Path) -> list[Path]:
     """images.json, the charts that have data and images.md into ``folder``; returns the files written."""
-    from depaudit.fileio import write_text
-    from depaudit.servicebench.render import charts, render_markdown
-
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     svgs = charts(report)
@@ -56,13 +57,13 @@ def write_report(report: dict, folder: Path) -> list[Path]:
         write_text(folder / name, svg)
         written.append(folder / name)
     write_text(folder / "images.md", render_markdown(report, list(svgs)))
-    return written + [folder / "images.md"]
+    return [*written, folder / "images.md"]
 
 
 @app.command()
 def bench(
     variant: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--variant", "-v", help="torch-cuda, torch-cpu, onnxruntime, tinygrad (repeatable; default all)."),
     ] = None,
     base_image: Annotated[
@@ -92,11 +93,11 @@ def bench(
         ),
     ] = 90.0,
     torch_index_url: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--torch-index-url", help="CPU index for torch-cpu (default: serve --wheels on 127.0.0.1)."),
     ] = None,
     wheels: Annotated[
-        Optional[list[Path]],
+        list[Path] | None,
         typer.Option("--wheels", help="Folder of +cpu wheels to serve as the CPU index (default /opt/wheels)."),
     ] = None,
     repo: Annotated[Path, typer.Option("--repo", help="Repository root (build context holding docker/).")] = Path("."),
@@ -113,7 +114,7 @@ def bench(
     ] = False,
     no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the compressed-size pass.")] = False,
     from_json: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--from-json", help="Re-render images.md and the charts from an existing images.json (no builds)."
         ),
@@ -123,11 +124,6 @@ def bench(
 ) -> int:
     """Cold build time, image size, start-to-ready, interleaved latency and agreement with torch, per variant."""
     set_verbosity(quiet, verbose)
-    from depaudit.fileio import write_text
-    from depaudit.servicebench.gmnet import VARIANTS
-    from depaudit.servicebench.render import render_markdown
-    from depaudit.servicebench.run import BenchConfig, run_bench
-
     if from_json is not None:
         return _rerender(from_json, output_dir)
     cfg = BenchConfig(
@@ -140,7 +136,7 @@ def bench(
         torch_index_url=torch_index_url,
         keep=keep,
         measure_compressed=not no_compressed,
-        **({"wheel_dirs": tuple(wheels)} if wheels else {}),
+        wheel_dirs=tuple(wheels) if wheels else DEFAULT_WHEEL_DIRS,
     )
     folder = report_folder(output_dir, overwrite)
     if folder != output_dir:
@@ -160,8 +156,6 @@ def bench(
 
 
 def _rerender(path: Path, output_dir: Path) -> int:
-    from depaudit.gate import load_bench_report
-
     report = load_bench_report(path)
     written = write_report(report, output_dir)
     info(f"depaudit bench: re-rendered {', '.join(str(p) for p in written)} from {path}")

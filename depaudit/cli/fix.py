@@ -5,24 +5,48 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from enum import Enum
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
 
+from depaudit import settings
+from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
 from depaudit.cli.app import app, info, stdout_console, write_output
 from depaudit.cli.options import AllowHostOption, QuietOption, VerboseOption, allow_hosts
 from depaudit.cli.output import set_verbosity
+from depaudit.fixers.apply import unified_diff
+from depaudit.fixers.pipeline import (
+    FixPlan,
+    TargetDelta,
+    apply_and_lock,
+    compare,
+    dry_run_lock,
+    plan_fix,
+    plan_verdict,
+    recover_interrupted,
+)
+from depaudit.fixers.verdict import Verdict
+from depaudit.model import Selection, SizeReport
+from depaudit.scan import scan_lock
+from depaudit.units import format_size
+
+Lookups = tuple[bool, tuple[str, ...], Selection]  # (offline, allowed hosts, workspace selection)
 
 
-class FixTo(str, Enum):
+class FixTo(StrEnum):
     cpu_index = "cpu-index"
     onnxruntime = "onnxruntime"
     tinygrad = "tinygrad"
 
 
-class FixFormat(str, Enum):
+class FixFormat(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
@@ -40,7 +64,7 @@ def fix(
         ),
     ] = FixTo.cpu_index,
     cpu_index_url: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--cpu-index-url", help="CPU index URL (default https://download.pytorch.org/whl/cpu)."),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unified diff; change nothing.")] = False,
@@ -59,13 +83,13 @@ def fix(
         ),
     ] = False,
     target: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--target", "-t", help="Targets for the before/after table and the verdict (repeatable; default all)."
         ),
     ] = None,
     package: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--package",
             help="Workspace member whose install the before/after table measures (repeatable; default: the root project).",
@@ -79,7 +103,7 @@ def fix(
     ] = False,
     binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
     fmt: Annotated[FixFormat, typer.Option("--format", "-f", help="Output format.")] = FixFormat.table,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     allow_host: AllowHostOption = None,
@@ -88,12 +112,6 @@ def fix(
     Exit 0 fixed, 1 the lock still installs accelerator wheels (or torch at run time), 3 bad input,
     4 uv failed or a file changed meanwhile, 5 refused (nothing changed)."""
     set_verbosity(quiet, verbose)
-    from depaudit.fixers.apply import unified_diff
-    from depaudit.fixers.pipeline import plan_fix, recover_interrupted
-    from depaudit.fixers.pyproject import DEFAULT_CPU_INDEX_URL
-
-    from depaudit import settings
-
     pyproject = settings.find_pyproject(path) if path.exists() and _is_project(path) else None
     conf = settings.resolve({"cpu-index-url": cpu_index_url, "targets": target}, pyproject)
     targets = conf["targets"]
@@ -103,16 +121,13 @@ def fix(
         info(f"depaudit: {message}")
     plan = plan_fix(path, to.value, index_url=str(conf["cpu-index-url"] or DEFAULT_CPU_INDEX_URL), force=force)
     diff = "".join(unified_diff(e, Path.cwd()) for e in plan.edits if e.changed)
-    deltas, verdict = None, None
+    deltas: list[TargetDelta] | None = None
+    verdict: Verdict | None = None
     if plan.kind == "pyproject":
         hosts = allow_hosts(allow_host, pyproject)
-        from depaudit.model import Selection
-
         selection = Selection(packages=tuple(package or ()), all_packages=all_packages)
         deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, (offline, hosts, selection), allow_torch)
     elif plan.changed and not dry_run:
-        from depaudit.fixers.pipeline import apply_and_lock
-
         apply_and_lock(plan, lock=False)
     if lock and plan.kind != "pyproject":
         info("depaudit: --lock applies to uv projects only; skipped")
@@ -120,10 +135,16 @@ def fix(
     return 0 if verdict is None or verdict.ok else 1
 
 
-def _fix_project(plan, to: str, dry_run: bool, lock: bool, targets, lookups: tuple, allow_torch: bool):
+def _fix_project(
+    plan: FixPlan,
+    to: str,
+    dry_run: bool,
+    lock: bool,
+    targets: Sequence[str] | None,
+    lookups: Lookups,
+    allow_torch: bool,
+) -> tuple[list[TargetDelta] | None, Verdict | None]:
     """Apply (unless dry run) and, with --lock, re-lock; then judge by the lock: (deltas, verdict)."""
-    from depaudit.fixers.pipeline import apply_and_lock, plan_verdict
-
     if plan.changed and lock:
         return _locked_comparison(plan, dry_run, targets, lookups, to, allow_torch)
     if plan.changed and not dry_run:
@@ -144,7 +165,7 @@ def _is_project(path: Path) -> bool:
     return path.is_dir() or path.name == "pyproject.toml"
 
 
-def _status(plan, dry_run: bool, verdict, locked: bool) -> str:
+def _status(plan: FixPlan, dry_run: bool, verdict: Verdict | None, locked: bool) -> str:
     """One line: what changed, or whether the lock shows the project fixed (never from the config alone)."""
     if plan.changed:
         files = ", ".join(sorted({Path(e.path).name for e in plan.edits if e.changed}))
@@ -172,21 +193,23 @@ def _status(plan, dry_run: bool, verdict, locked: bool) -> str:
     )
 
 
-def _locked_comparison(plan, dry_run: bool, targets, lookups: tuple, to: str, allow_torch: bool):
+def _locked_comparison(
+    plan: FixPlan, dry_run: bool, targets: Sequence[str] | None, lookups: Lookups, to: str, allow_torch: bool
+) -> tuple[list[TargetDelta], Verdict]:
     """Scan the lock before, apply (or copy + apply) and re-lock, scan after: (per-target deltas, the
     verdict of the new lock). `lookups`: (offline, allowed hosts) for the size look-ups, and the
     workspace selection the before/after scans measure."""
-    from depaudit.fixers.pipeline import apply_and_lock, compare, dry_run_lock, plan_verdict
-    from depaudit.scan import scan_lock
-
     offline, hosts, selection = lookups
-    kwargs = {"targets": targets or None, "offline": offline, "allow_hosts": hosts, "selection": selection}
-    before = scan_lock(plan.lock_path, **kwargs) if plan.lock_path else None
+
+    def scan(lock: Path) -> SizeReport:
+        return scan_lock(lock, targets=targets or None, offline=offline, allow_hosts=hosts, selection=selection)
+
+    before = scan(plan.lock_path) if plan.lock_path else None
     if dry_run:
         info("depaudit: re-locking a copy of the project with uv (dry run: your files stay as they are)")
         new_lock = dry_run_lock(plan)
         try:
-            after = scan_lock(new_lock, **kwargs)
+            after = scan(new_lock)
             verdict = plan_verdict(plan, to, new_lock, targets=targets, allow_torch=allow_torch)
         finally:
             shutil.rmtree(new_lock.parent.parent, ignore_errors=True)
@@ -194,12 +217,21 @@ def _locked_comparison(plan, dry_run: bool, targets, lookups: tuple, to: str, al
         info("depaudit: re-locking with uv")
         apply_and_lock(plan, lock=True)
         new_lock = plan.lock_path or plan.project_dir / "uv.lock"
-        after = scan_lock(new_lock, **kwargs)
+        after = scan(new_lock)
         verdict = plan_verdict(plan, to, new_lock, targets=targets, allow_torch=allow_torch)
     return compare(before, after), verdict
 
 
-def _emit(plan, status, diff, deltas, verdict, fmt: FixFormat, output, binary: bool) -> None:
+def _emit(
+    plan: FixPlan,
+    status: str,
+    diff: str,
+    deltas: list[TargetDelta] | None,
+    verdict: Verdict | None,
+    fmt: FixFormat,
+    output: str | None,
+    binary: bool,
+) -> None:
     if fmt is FixFormat.json:
         write_output(json.dumps(_json(plan, status, diff, deltas, verdict), indent=2), output)
         return
@@ -209,8 +241,6 @@ def _emit(plan, status, diff, deltas, verdict, fmt: FixFormat, output, binary: b
     console = stdout_console()
     if diff:
         if sys.stdout.isatty():
-            from rich.syntax import Syntax
-
             console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
         else:
             sys.stdout.write(diff)
@@ -228,11 +258,11 @@ def _emit(plan, status, diff, deltas, verdict, fmt: FixFormat, output, binary: b
             console.print(line, markup=False, soft_wrap=True)
 
 
-def _verdict_line(verdict) -> str:
+def _verdict_line(verdict: Verdict) -> str:
     return f"lock: {verdict.message}"
 
 
-def _print_imports(console, plan) -> None:
+def _print_imports(console: Console, plan: FixPlan) -> None:
     if not plan.imports:
         return
     console.print("code that still imports torch at run time:", markup=False)
@@ -244,10 +274,8 @@ def _print_imports(console, plan) -> None:
         console.print(f"  {entry.path}:{entry.line}: {entry.port_command}", markup=False, soft_wrap=True)
 
 
-def _rows(deltas, binary: bool):
-    from depaudit.units import format_size
-
-    def size(value):
+def _rows(deltas: list[TargetDelta], binary: bool) -> Iterator[tuple[str, ...]]:
+    def size(value: int | None) -> str:
         return "-" if value is None else format_size(value, binary)
 
     for d in deltas:
@@ -263,13 +291,11 @@ def _rows(deltas, binary: bool):
 _HEAD = ("target", "download", "accelerator", "packages removed", "unknown sizes after")
 
 
-def _removed_lines(deltas) -> list[str]:
+def _removed_lines(deltas: list[TargetDelta]) -> list[str]:
     return [f"{d.target}: removed {', '.join(d.removed)}" for d in deltas if d.removed]
 
 
-def _delta_table(deltas, binary: bool):
-    from rich.table import Table
-
+def _delta_table(deltas: list[TargetDelta], binary: bool) -> Table:
     table = Table(title="before / after (uv lock)")
     for i, column in enumerate(_HEAD):
         table.add_column(column, justify="left" if i == 0 else "right", no_wrap=i < 3)
@@ -278,8 +304,10 @@ def _delta_table(deltas, binary: bool):
     return table
 
 
-def _markdown(plan, status, diff, deltas, verdict, binary: bool) -> str:
-    out = []
+def _markdown(
+    plan: FixPlan, status: str, diff: str, deltas: list[TargetDelta] | None, verdict: Verdict | None, binary: bool
+) -> str:
+    out: list[str] = []
     if diff:
         out += ["```diff", diff.rstrip("\n"), "```", ""]
     out.append(status)
@@ -295,9 +323,9 @@ def _markdown(plan, status, diff, deltas, verdict, binary: bool) -> str:
     return "\n".join(out) + "\n"
 
 
-def _json(plan, status, diff, deltas, verdict) -> dict:
-    from dataclasses import asdict
-
+def _json(
+    plan: FixPlan, status: str, diff: str, deltas: list[TargetDelta] | None, verdict: Verdict | None
+) -> dict[str, Any]:
     return {
         "schema": 1,
         "status": status,

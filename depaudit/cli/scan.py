@@ -1,22 +1,33 @@
 """`depaudit scan`: what a lock installs per platform, how big it is, and why each package is there.
 
 This module does not import typer: `depaudit scan` reads its command line with `params.parse_fast` when
-it can (see there) and registers with typer, from the same `PARAMS`, for everything else.
+it can (see there) and registers with typer, from the same `PARAMS`, for everything else. The core is
+imported inside the functions that use it, so importing this module (the fast path's first step, and
+every `depaudit --help`, which imports all command modules) does not load the scan engine, the rules,
+rich or the renderers before they are needed (measured with `python -X importtime`).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depaudit.cli.common import FORMAT_CHOICES, FailOn, FormatChoice, allow_hosts, begin, render_options
 from depaudit.cli.output import emit, info, make_console, problem
 from depaudit.cli.params import Param
 from depaudit.errors import UsageError
 from depaudit.model import Lock, Selection, SizeReport
-from depaudit.render.formats import OutputFormat, parse_format
+from depaudit.render.formats import OutputFormat, RenderOptions, parse_format
+
+if TYPE_CHECKING:
+    from depaudit.budgets import BudgetCheck
+    from depaudit.rules.config import RuleConfig
+    from depaudit.sources.workspace import LockLocation
+
+Progress = Callable[[int, int], None]
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ran, no budget exceeded and no finding at or above --fail-on; 1 a budget "
@@ -211,7 +222,7 @@ def register(app: Any) -> None:
     add(app, "scan", PARAMS, scan, epilog=EXIT_CODES_HELP)
 
 
-def _progress():
+def _progress() -> tuple[Progress, Callable[[], None]]:
     """A progress callback and a closer: a rich bar on a terminal, a plain line otherwise."""
     if not sys.stderr.isatty():
         state = {"announced": False}
@@ -231,7 +242,7 @@ def _progress():
         console=make_console(stderr=True),
         transient=True,
     )
-    task = None
+    task: Any = None  # rich's TaskID, once the first size is looked up
 
     def update(done: int, total: int) -> None:
         nonlocal task
@@ -333,7 +344,7 @@ def scan(
     return _verdict(report, breaches, conf, fmt.format, fail_on, binary)
 
 
-def _locate(lockfile: Path | None):
+def _locate(lockfile: Path | None) -> LockLocation:
     """The lock to scan: the file given, else the one uv uses for the folder given (or the current one)."""
     from depaudit.sources.workspace import LockLocation, find_lock
 
@@ -342,7 +353,15 @@ def _locate(lockfile: Path | None):
     return find_lock(lockfile if lockfile is not None else Path.cwd())
 
 
-def _settings(pyproject: Path | None, target, python, max_download, max_accelerator, cache_dir, offline) -> dict:
+def _settings(
+    pyproject: Path | None,
+    target: list[str] | None,
+    python: str | None,
+    max_download: list[str] | None,
+    max_accelerator: list[str] | None,
+    cache_dir: Path | None,
+    offline: bool,
+) -> dict[str, Any]:
     """Options merged with [tool.depaudit] and DEPAUDIT_* (settings precedence), converted."""
     from depaudit import settings
     from depaudit.budgets import load_lock_limits
@@ -371,11 +390,14 @@ def _settings(pyproject: Path | None, target, python, max_download, max_accelera
     }
 
 
-def _measure(lock: Lock, conf: dict, selection: Selection, quiet: bool, **options: Any) -> SizeReport:
+def _measure(lock: Lock, conf: dict[str, Any], selection: Selection, quiet: bool, **options: Any) -> SizeReport:
     """scan_lock with the resolved settings and a progress display while sizes are looked up."""
     from depaudit.scan import scan_lock
 
-    progress, stop = (None, lambda: None) if conf["offline"] or quiet else _progress()
+    progress: Progress | None = None
+    stop: Callable[[], None] = _nothing
+    if not (conf["offline"] or quiet):
+        progress, stop = _progress()
     try:
         return scan_lock(
             lock,
@@ -391,13 +413,24 @@ def _measure(lock: Lock, conf: dict, selection: Selection, quiet: bool, **option
         stop()
 
 
-def _breaches(report: SizeReport, conf: dict) -> list:
+def _nothing() -> None:
+    pass
+
+
+def _breaches(report: SizeReport, conf: dict[str, Any]) -> list[BudgetCheck]:
     from depaudit.budgets import check_report
 
     return [c for c in check_report(report, conf["limits"]) if not c.passed]
 
 
-def _verdict(report: SizeReport, breaches: list, conf: dict, fmt: OutputFormat, fail_on: FailOn, binary: bool) -> int:
+def _verdict(
+    report: SizeReport,
+    breaches: list[BudgetCheck],
+    conf: dict[str, Any],
+    fmt: OutputFormat,
+    fail_on: FailOn,
+    binary: bool,
+) -> int:
     """Budget breaches and unknown sizes on stderr; the exit code (1 on a breach or findings at --fail-on)."""
     for breach in breaches:
         what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
@@ -415,11 +448,13 @@ def _to_terminal(output: str | None) -> bool:
     return output in (None, "-") and sys.stdout.isatty()
 
 
-def _str(value) -> str | None:
+def _str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _with_findings(report: SizeReport, lock: Lock, pyproject: Path | None, select=(), ignore=()) -> SizeReport:
+def _with_findings(
+    report: SizeReport, lock: Lock, pyproject: Path | None, select: Sequence[str] = (), ignore: Sequence[str] = ()
+) -> SizeReport:
     """Attach the DA1xx lock findings (and DA2xx of the pyproject beside the lock)."""
     from depaudit.rules.run_lock import lock_findings
     from depaudit.rules.subjects import LockSubject
@@ -434,13 +469,20 @@ def _has_findings_at(report: SizeReport, threshold: str) -> bool:
     return any(True for _ in at_or_above(report.findings, threshold))
 
 
-def _emit(report: SizeReport, breaches: list, fmt: OutputFormat, output: str | None, options, rules) -> None:
+def _emit(
+    report: SizeReport,
+    breaches: list[BudgetCheck],
+    fmt: OutputFormat,
+    output: str | None,
+    options: RenderOptions,
+    rules: RuleConfig,
+) -> None:
     """Render through the one renderer table; budget findings (DA5xx) join the lock findings."""
     from depaudit.render.formats import render
     from depaudit.render.scan import SCAN_RENDERERS, ScanOutput
     from depaudit.rules.base import RuleDoc, describe
-    from depaudit.rules.run_budgets import budget_findings
     from depaudit.rules.engine import RuleSelection
+    from depaudit.rules.run_budgets import budget_findings
 
     chosen = RuleSelection(rules.select, rules.ignore)
     found = tuple(budget_findings(breaches, rules.select, rules.ignore, binary=options.binary))

@@ -3,11 +3,14 @@ when a later step (re-locking) fails."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from depaudit.errors import ChangedOnDisk
 from depaudit.fileio import read_bytes, write_bytes, write_text
 from depaudit.model import Edit
 
@@ -16,10 +19,8 @@ def unified_diff(edit: Edit, relative_to: Path | None = None) -> str:
     """The edit as a unified diff with `a/` and `b/` labels (paths relative to `relative_to`)."""
     label = str(edit.path)
     if relative_to is not None:
-        try:
+        with contextlib.suppress(ValueError):
             label = os.path.relpath(edit.path, relative_to)
-        except ValueError:
-            pass
     lines = difflib.unified_diff(
         edit.before.splitlines(keepends=True),
         edit.after.splitlines(keepends=True),
@@ -39,7 +40,7 @@ class Snapshot:
     files: dict[Path, bytes | None]
 
     @classmethod
-    def take(cls, paths) -> "Snapshot":
+    def take(cls, paths: Iterable[Path | str]) -> Snapshot:
         files: dict[Path, bytes | None] = {}
         for path in paths:
             path = Path(path)
@@ -50,10 +51,8 @@ class Snapshot:
         """Write every file back byte for byte (atomically); remove files that did not exist."""
         for path, data in self.files.items():
             if data is None:
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-                except FileNotFoundError:
-                    pass
             else:
                 if os.path.lexists(path) and read_bytes(path, "file") == data:
                     continue
@@ -64,8 +63,6 @@ def apply_edits(edits: list[Edit]) -> list[Edit]:
     """Write each changed edit atomically; if any write fails, restore the ones already written and
     re-raise. Refuses (ChangedOnDisk, exit 4) when a file changed on disk since it was planned. Returns the edits
     written."""
-    from depaudit.errors import ChangedOnDisk
-
     changed = [e for e in edits if e.changed]
     snapshot = Snapshot.take(Path(e.path) for e in changed)
     for edit in changed:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
 from depaudit.analysis.docker_stages import DockerSubject, shipping_stages
+from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
 from depaudit.analysis.install_commands import (
     apt_lists_kept,
     installed_specs,
@@ -31,6 +31,9 @@ from depaudit.sources.dockerfile import Dockerfile, Instruction, parse_dockerfil
 
 DEFAULT_USER = "10001:10001"
 FIXABLE = ("DA302", "DA304", "DA307")
+
+Flagged = set[tuple[str, int | None]]  # (rule, line) of the findings to fix
+Inserts = list[tuple[int, int, str]]  # (offset, order, text) to insert
 
 
 def plan_dockerfile_fix(
@@ -49,7 +52,7 @@ def plan_dockerfile_fix(
     df = parse_dockerfile(text, str(path), build_args)
     subject = DockerSubject(df, dict(context or {}))
     flagged = {(f.rule, f.line) for f in lint_subject(subject, select=FIXABLE) if f.fixable}
-    inserts: list[tuple[int, int, str]] = []  # (offset, order, text)
+    inserts: Inserts = []
     notes: list[str] = []
     _no_cache(subject, flagged, inserts, notes)
     _cpu_index(subject, flagged, inserts, notes, cpu_index_url)
@@ -63,7 +66,7 @@ def plan_dockerfile_fix(
     return Edit(str(path), text, after, tuple(notes))
 
 
-def _no_cache(subject: DockerSubject, flagged, inserts, notes) -> None:
+def _no_cache(subject: DockerSubject, flagged: Flagged, inserts: Inserts, notes: list[str]) -> None:
     df = subject.dockerfile
     for inst in python_installs(df, shipping_stages(df)):
         ins = inst.instruction
@@ -75,7 +78,7 @@ def _no_cache(subject: DockerSubject, flagged, inserts, notes) -> None:
         notes.append(f"line {ins.line}: add {flag} to `{what}`")
 
 
-def _cpu_index(subject: DockerSubject, flagged, inserts, notes, url: str) -> None:
+def _cpu_index(subject: DockerSubject, flagged: Flagged, inserts: Inserts, notes: list[str], url: str) -> None:
     done: set[int] = set()
     for item in installed_specs(subject):
         inst = item.install
@@ -96,7 +99,7 @@ def _cpu_index(subject: DockerSubject, flagged, inserts, notes, url: str) -> Non
         notes.append(f"line {ins.line}: install torch from the CPU index ({option} {url})")
 
 
-def _apt_lists(df: Dockerfile, flagged, inserts, notes) -> None:
+def _apt_lists(df: Dockerfile, flagged: Flagged, inserts: Inserts, notes: list[str]) -> None:
     for ins in apt_lists_kept(df, shipping_stages(df)):
         if not _editable(ins) or ("DA304", ins.line) not in flagged:
             continue
@@ -112,7 +115,7 @@ def _editable(ins: Instruction) -> bool:
     return ins.exec_form is None and ins.shell_ok
 
 
-def _user(df: Dockerfile, inserts, notes, user: str) -> None:
+def _user(df: Dockerfile, inserts: Inserts, notes: list[str], user: str) -> None:
     newline = "\r\n" if "\r\n" in df.text else "\n"
     final = df.final_stage.instructions
     last_run = max((i for i, ins in enumerate(final) if ins.keyword in ("RUN", "USER")), default=0)

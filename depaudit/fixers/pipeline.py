@@ -10,16 +10,19 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from depaudit import fileio
+from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
+from depaudit.analysis.torch_reach import TorchReach, torch_reach
 from depaudit.errors import InputError, ToolError, UsageError
+from depaudit.families import needs_cuda_by_nature
 from depaudit.fixers.apply import apply_edits
+from depaudit.fixers.dockerfile import plan_dockerfile_fix
 from depaudit.fixers.model_entries import ModelEntry, find_model_entries
 from depaudit.fixers.pyproject import (
-    DEFAULT_CPU_INDEX_URL,
-    RUNTIMES,
     TorchImport,
     describe_ref,
     find_torch_imports,
@@ -28,8 +31,13 @@ from depaudit.fixers.pyproject import (
     plan_runtime_swap_text,
 )
 from depaudit.fixers.relock import recover, relock
+from depaudit.fixers.requirements import plan_requirements_text
+from depaudit.fixers.verdict import Verdict, cpu_index_verdict, runtime_verdict
+from depaudit.lint import dockerfile_context
 from depaudit.model import Edit, SizeReport
 from depaudit.process import run_tool
+from depaudit.sources.pyproject import Pyproject, parse_pyproject, read_pyproject_text
+from depaudit.sources.uvlock import load_lock
 
 FIX_TARGETS = ("cpu-index", "onnxruntime", "tinygrad")
 _COPY_IGNORE = shutil.ignore_patterns(
@@ -114,8 +122,6 @@ def plan_fix(
     if kind == "requirements":
         if to != "cpu-index":
             raise UsageError(f"--to {to} needs a pyproject.toml project (got {file})")
-        from depaudit.fixers.requirements import plan_requirements_text
-
         edit = plan_requirements_text(text, str(file), index_url=index_url, force=force)
         return FixPlan("requirements", file.parent, (edit,), edit.summary)
     lock_path = find_lock(file.parent)
@@ -153,34 +159,22 @@ def find_lock(folder: Path) -> Path | None:
 
 
 def _read(file: Path) -> str:
-    from depaudit.sources.pyproject import read_pyproject_text
-
     return read_pyproject_text(file)
 
 
 def _plan_dockerfile(file: Path, text: str, index_url: str = DEFAULT_CPU_INDEX_URL) -> FixPlan:
-    try:
-        from depaudit.fixers.dockerfile import plan_dockerfile_fix
-        from depaudit.lint import dockerfile_context
-    except ImportError:
-        raise UsageError(f"{file}: Dockerfile fixes are not available in this build") from None
     # The requirements files a RUN names are read here, so the planner itself stays pure.
     edit = plan_dockerfile_fix(file, text, context=dockerfile_context(file, text), cpu_index_url=index_url)
     return FixPlan("dockerfile", file.parent, (edit,), tuple(edit.summary))
 
 
-def _reach(pyproject, lock_path: Path | None):
+def _reach(pyproject: Pyproject, lock_path: Path | None) -> list[TorchReach] | None:
     if lock_path is None:
         return None
-    from depaudit.analysis.torch_reach import torch_reach
-    from depaudit.sources.uvlock import load_lock
-
     return torch_reach(load_lock(lock_path), pyproject.name)
 
 
 def _plan_cpu_index(file: Path, text: str, lock_path: Path | None, index_url: str, force: bool) -> FixPlan:
-    from depaudit.sources.pyproject import parse_pyproject
-
     project = parse_pyproject(text, file)
     needs = needs_from_reach(project, _reach(project, lock_path))
     cuda_only = cuda_by_nature_notes(project)
@@ -189,7 +183,7 @@ def _plan_cpu_index(file: Path, text: str, lock_path: Path | None, index_url: st
             "pyproject",
             file.parent,
             (Edit(str(file), text, text),),
-            ("the project installs no torch-family package",) + cuda_only,
+            ("the project installs no torch-family package", *cuda_only),
             lock_path=lock_path,
         )
     edit = plan_cpu_index_text(text, str(file), needs, index_url=index_url, force=force)
@@ -198,8 +192,6 @@ def _plan_cpu_index(file: Path, text: str, lock_path: Path | None, index_url: st
 
 
 def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -> FixPlan:
-    from depaudit.sources.pyproject import parse_pyproject
-
     project = parse_pyproject(text, file)
     edit = plan_runtime_swap_text(text, str(file), runtime)
     imports = tuple(find_torch_imports(file.parent, project.name))
@@ -215,11 +207,9 @@ def _plan_runtime(file: Path, text: str, lock_path: Path | None, runtime: str) -
     )
 
 
-def cuda_by_nature_notes(project) -> tuple[str, ...]:
+def cuda_by_nature_notes(project: Pyproject) -> tuple[str, ...]:
     """One note per declared dependency that needs CUDA by nature (flash-attn, xformers, ...): the fix
     leaves it where it is, and it will not run on a CPU build of torch."""
-    from depaudit.families import needs_cuda_by_nature
-
     return tuple(
         f"{describe_ref(d.where)} installs {d.name}, which needs CUDA by nature (no CPU build): "
         f"left as it is; it will not run with a CPU torch"
@@ -229,14 +219,16 @@ def cuda_by_nature_notes(project) -> tuple[str, ...]:
 
 
 def plan_verdict(
-    plan: FixPlan, to: str, lock_path: Path | None, *, targets=None, allow_torch: bool = False, check_stale: bool = True
-):
+    plan: FixPlan,
+    to: str,
+    lock_path: Path | None,
+    *,
+    targets: Sequence[str] | None = None,
+    allow_torch: bool = False,
+    check_stale: bool = True,
+) -> Verdict:
     """What the lock at `lock_path` says about the project once `plan` is applied (see
     `depaudit.fixers.verdict`). Raises InputError for an unreadable lock."""
-    from depaudit.fixers.verdict import cpu_index_verdict, runtime_verdict
-    from depaudit.sources.pyproject import parse_pyproject
-    from depaudit.sources.uvlock import load_lock
-
     edit = plan.edits[0]
     project = parse_pyproject(edit.after.removeprefix("\ufeff"), edit.path)
     lock = load_lock(lock_path) if lock_path is not None else None
@@ -252,7 +244,7 @@ def find_uv() -> list[str]:
     if found:
         return [found]
     try:
-        import uv
+        import uv  # the dev group's uv, optional: a user's environment may have only a uv on PATH or none
 
         return [uv.find_uv_bin()]
     except (ImportError, FileNotFoundError, AttributeError):
@@ -265,7 +257,7 @@ def find_uv() -> list[str]:
 
 def run_uv_lock(project_dir: Path, timeout: float = 900) -> None:
     """`uv lock` in `project_dir`. Raises ToolError with uv's stderr when it fails or times out."""
-    command = find_uv() + ["lock"]
+    command = [*find_uv(), "lock"]
     try:
         result = run_tool(command, cwd=project_dir, timeout=timeout, check=False)
     except OSError as exc:

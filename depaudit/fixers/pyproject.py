@@ -9,6 +9,7 @@ the new runtime. Planning is pure: text in, `Edit` out; `apply.py` writes.
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from dataclasses import dataclass
@@ -16,17 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import InlineTable
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+from tomlkit.items import InlineTable
 
+from depaudit import fileio
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_accelerator_name, is_cuda_index, same_url
 from depaudit.analysis.torch_reach import TorchReach, is_torch_family
-from depaudit import fileio
 from depaudit.errors import FixError, FixRefused, InputError
-from depaudit.fixers.tomledit import Key, Op, inline, join_style, split_style, uv_layout, verify
+from depaudit.fixers.textstyle import join_style, split_style
+from depaudit.fixers.tomledit import Key, Op, inline, uv_layout, verify
 from depaudit.model import Edit
 from depaudit.sources.pyproject import ListRef, Pyproject, parse_pyproject
 from depaudit.targets import make_target, python_from_requires
@@ -57,10 +59,10 @@ def needs_from_reach(project: Pyproject, reach: list[TorchReach] | None) -> CpuI
     """Turn the lock's view (None when there is no lock) into the packages to source and promote."""
     if reach is None:
         names = sorted({d.name for d in project.declared if is_torch_family(d.name)})
-        notes = ("no uv.lock beside pyproject.toml: only torch packages declared directly are covered",)
-        return CpuIndexNeeds(tuple(names), (), notes)
+        only_direct = "no uv.lock beside pyproject.toml: only torch packages declared directly are covered"
+        return CpuIndexNeeds(tuple(names), (), (only_direct,))
     promotions: list[tuple[ListRef, str]] = []
-    notes = []
+    notes: list[str] = []
     for item in reach:
         if item.direct_in or item.direct_in_member or project.declares(item.name):
             continue
@@ -235,7 +237,7 @@ class PyprojectEditor:
 
     def _set_in(self, table: Any, where: tuple[Key, ...], key: str, value: Any) -> None:
         table[key] = value
-        self.ops.append(Op("set", where + (key,), value))
+        self.ops.append(Op("set", (*where, key), value))
 
     # -- sources ------------------------------------------------------------------------------------
 
@@ -452,7 +454,7 @@ def list_path(ref: ListRef) -> tuple[str, ...]:
 
 
 def _toml(value: Any) -> str:
-    return tomlkit.item(value).as_string()
+    return str(tomlkit.item(value).as_string())
 
 
 def _key(name: str) -> str:
@@ -463,19 +465,19 @@ def _inline_text(value: dict[str, Any]) -> str:
     return "{ " + ", ".join(f"{_key(k)} = {_toml(v)}" for k, v in value.items()) + " }"
 
 
-def _string_like(array, value: str):
+def _string_like(array: Any, value: str) -> tomlkit.items.String:
     """A TOML string quoted the way the array's existing strings are (literal 'x' or basic "x")."""
     literal = any(isinstance(i, tomlkit.items.String) and i.as_string().startswith("'") for i in array)
     return tomlkit.string(value, literal=literal and "'" not in value)
 
 
-def _ends_blank(table) -> bool:
+def _ends_blank(table: Any) -> bool:
     body = getattr(table, "value", None)
     items = getattr(body, "body", [])
     return bool(items) and isinstance(items[-1][1], tomlkit.items.Whitespace) and "\n" in items[-1][1].as_string()
 
 
-def _set_inline(parent, key: str, table, name: str, value) -> None:
+def _set_inline(parent: Any, key: str, table: Any, name: str, value: Any) -> None:
     """Set `name` in an inline table by re-rendering it from the original text of every other entry
     (tomlkit's own insertion drops the space before the closing brace)."""
     parts = [f"{_key(k)} = {v.as_string().strip()}" for k, v in table.items() if k != name]
@@ -483,7 +485,7 @@ def _set_inline(parent, key: str, table, name: str, value) -> None:
     parent[key] = inline("{ " + ", ".join(parts) + " }")
 
 
-def _list_array(doc, ref: ListRef):
+def _list_array(doc: Any, ref: ListRef) -> Any:
     kind, name = ref
     if kind == "dependencies":
         project = doc.setdefault("project", tomlkit.table())
@@ -506,7 +508,7 @@ def _req_name(text: str) -> str | None:
         return None
 
 
-def _uv_table(doc):
+def _uv_table(doc: Any) -> Any:
     tool = doc.get("tool")
     if tool is None:
         tool = tomlkit.table(is_super_table=True)
@@ -530,11 +532,12 @@ def plan_runtime_swap_text(text: str, path: str, runtime: str) -> Edit:
     editor = PyprojectEditor(text, path)
     project = editor.project
     deps = editor.doc.get("project", {}).get("dependencies")
-    moved = []
+    moved: list[str] = []
     if deps is not None:
         for i in reversed(range(len(deps))):
             item = deps[i]
-            if isinstance(item, str) and _req_name(item) and is_torch_family(_req_name(item)):
+            name = _req_name(item) if isinstance(item, str) else None
+            if name is not None and is_torch_family(name):
                 moved.insert(0, str(item))
                 del deps[i]
                 editor.ops.append(Op("delete", ("project", "dependencies", i)))
@@ -582,8 +585,6 @@ _SKIP_DIRS = {
 def find_torch_imports(project_dir: Path, package_name: str | None = None) -> list[TorchImport]:
     """Imports of torch-family modules in the project's own runtime modules (not tests, not scripts),
     found by parsing each .py file. Files that do not parse are skipped (not the fixer's business)."""
-    import ast
-
     project_dir = Path(project_dir)
     roots = _package_roots(project_dir, package_name)
     found = []
@@ -602,15 +603,19 @@ def find_torch_imports(project_dir: Path, package_name: str | None = None) -> li
             except (SyntaxError, ValueError, InputError, MemoryError, RecursionError):
                 continue
             for node in ast.walk(tree):
-                modules = []
-                if isinstance(node, ast.Import):
-                    modules = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    modules = [node.module]
-                for module in modules:
+                if not isinstance(node, ast.Import | ast.ImportFrom):
+                    continue
+                for module in _imported_modules(node):
                     if is_torch_family(module.split(".")[0].replace("_", "-")):
                         found.append(TorchImport(str(rel), node.lineno, module))
     return sorted(found, key=lambda t: (t.path, t.line))
+
+
+def _imported_modules(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The absolute modules an import statement names (none for a relative import)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    return [node.module] if node.module and node.level == 0 else []
 
 
 def _package_roots(project_dir: Path, package_name: str | None) -> list[Path]:

@@ -27,6 +27,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from depaudit import fileio
 from depaudit.errors import ChangedOnDisk, InputError
@@ -172,7 +173,7 @@ def _finish(journal: Path, stage: Path, targets: list[Path]) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _write_journal(path: Path, body: dict) -> None:
+def _write_journal(path: Path, body: dict[str, Any]) -> None:
     fileio.write_text(
         path,
         json.dumps({"schema": 1, "pid": os.getpid(), "process": _process_token(os.getpid()), **body}, indent=1) + "\n",
@@ -224,7 +225,7 @@ def recover(folder: Path) -> str | None:
     return "undid an interrupted `depaudit fix --lock` (your files had not been changed)"
 
 
-def _roll_forward(journal: Path, entries: list[dict]) -> None:
+def _roll_forward(journal: Path, entries: list[dict[str, Any]]) -> None:
     for entry in entries:
         target, current = Path(entry["target"]), digest(_current(Path(entry["target"])))
         if current == entry["new"]:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from depaudit.analysis.torch_reach import is_torch_family
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_cuda_index, is_pep503_index, same_url
+from depaudit.analysis.torch_reach import is_torch_family
 from depaudit.errors import FixRefused
 from depaudit.fixers.textstyle import join_style, split_style
 from depaudit.model import Edit

@@ -20,7 +20,6 @@ import tomlkit
 from tomlkit.items import InlineTable, Table
 
 from depaudit.errors import FixRefused
-from depaudit.fixers.textstyle import TextStyle, join_style, split_style  # noqa: F401 (re-exported)
 
 Key = str | int
 
@@ -77,14 +76,14 @@ def first_difference(a: Any, b: Any, path: tuple[Key, ...] = ()) -> str | None:
     if isinstance(a, dict) and isinstance(b, dict):
         for key in list(a) + [k for k in b if k not in a]:
             if key not in a or key not in b:
-                return _dotted(path + (key,))
-            found = first_difference(a[key], b[key], path + (key,))
+                return _dotted((*path, key))
+            found = first_difference(a[key], b[key], (*path, key))
             if found:
                 return found
         return None
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
-            found = first_difference(x, y, path + (i,))
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = first_difference(x, y, (*path, i))
             if found:
                 return found
         return None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from packaging.markers import Marker
+
 from depaudit.analysis.index_urls import is_cuda_index, same_url
 from depaudit.analysis.torch_reach import is_torch_family, root_package, runtime_torch_paths
 from depaudit.model import InstalledPackage, Lock, TargetReport
@@ -88,8 +90,6 @@ def _stale(
 
 def _cpu_url_for(project: Pyproject, name: str, report: TargetReport) -> str | None:
     """The CPU index URL pyproject.toml's sources give `name` on this target, or None."""
-    from packaging.markers import Marker
-
     for source in project.sources_for(name):
         index = project.index_named(source.index) if source.index else None
         if index is None or is_cuda_index(index.url, index.name):

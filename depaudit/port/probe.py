@@ -228,7 +228,8 @@ def draft_hazards(model: nn.Module, args: tuple[torch.Tensor, ...], axes: list[t
     if report is None:
         return []
     # torch interns each file name once per process and logs it only the first time, so a second
-    # draft_export's own table lacks names it already saw: merge in the process-wide table.
+    # draft_export's own table lacks names it already saw: merge in the process-wide table. A private
+    # torch module: imported here, so a torch without it fails this merge only, not every port.
     from torch._logging.structured import INTERN_TABLE
 
     names = {**{index: name for name, index in INTERN_TABLE.items()}, **report.str_to_filename}

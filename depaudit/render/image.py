@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
 
 from depaudit.model import ImageMeasurement
 from depaudit.render import image_measurements as measurements
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions, with_unsupported
-
-if TYPE_CHECKING:
-    from rich.console import RenderableType
-
-
-def _renderable(item: object) -> RenderableType:
-    # depaudit.render.image_measurements yields rich tables and text typed as `object`.
-    return cast("RenderableType", item)
 
 
 @dataclass(frozen=True)
@@ -30,9 +21,7 @@ class Comparison:
 
 
 def _measure_table(items: Sequence[ImageMeasurement], options: RenderOptions) -> HumanOutput:
-    return HumanOutput(
-        tuple(_renderable(r) for m in items for r in measurements.measurement_renderables(m, options.binary))
-    )
+    return HumanOutput(tuple(r for m in items for r in measurements.measurement_renderables(m, options.binary)))
 
 
 def _measure_json(items: Sequence[ImageMeasurement], options: RenderOptions) -> str:
@@ -44,11 +33,7 @@ def _measure_markdown(items: Sequence[ImageMeasurement], options: RenderOptions)
 
 
 def _compare_table(doc: Comparison, options: RenderOptions) -> HumanOutput:
-    return HumanOutput(
-        tuple(
-            _renderable(r) for r in measurements.comparison_renderables(doc.before, doc.after, options.binary, doc.top)
-        )
-    )
+    return HumanOutput(tuple(measurements.comparison_renderables(doc.before, doc.after, options.binary, doc.top)))
 
 
 def _compare_json(doc: Comparison, options: RenderOptions) -> str:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from typing import Any
+
+from rich.table import Table
 
 from depaudit.model import ImageMeasurement
 from depaudit.units import format_size
@@ -12,9 +16,8 @@ SCHEMA = 1
 _INSTRUCTION_WIDTH = 110
 
 
-def measurement_to_dict(m: ImageMeasurement) -> dict:
+def measurement_to_dict(m: ImageMeasurement) -> dict[str, Any]:
     """A JSON-ready dict (sizes in bytes; an unknown size is null)."""
-    extra = dict(m.extra)
     return {
         "image": m.image,
         "size": m.size,
@@ -23,7 +26,7 @@ def measurement_to_dict(m: ImageMeasurement) -> dict:
         "layers": [{"created_by": layer.created_by, "size": layer.size} for layer in m.layers],
         "python_packages": [{"name": name, "size": size} for name, size in m.python_packages],
         "shared_libraries": [{"path": path, "size": size} for path, size in m.shared_libraries],
-        **{key: value for key, value in extra.items()},
+        **dict(m.extra),
     }
 
 
@@ -35,7 +38,7 @@ def _pkg_name(spec: str) -> str:
     return spec.split("==", 1)[0]
 
 
-def comparison(before: ImageMeasurement, after: ImageMeasurement, top: int | None = None) -> dict:
+def comparison(before: ImageMeasurement, after: ImageMeasurement, top: int | None = None) -> dict[str, Any]:
     """Side-by-side figures and per-package sizes (by name; versions may differ).
 
     The two images' package lists are merged first and only then cut to the ``top`` largest, so a
@@ -54,7 +57,7 @@ def comparison(before: ImageMeasurement, after: ImageMeasurement, top: int | Non
         {"name": n, "before": b_pk[n][1] if n in b_pk else None, "after": a_pk[n][1] if n in a_pk else None}
         for n in names
     ]
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}
     for key in ("size", "compressed_size", "accelerator_bytes"):
         b, a = getattr(before, key), getattr(after, key)
         rows[key] = {
@@ -82,6 +85,16 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _sizer(binary: bool) -> Callable[[int | None], str]:
+    return partial(format_size, binary=binary)
+
+
+def _families(extra: dict[str, object]) -> dict[str, int]:
+    """Accelerator bytes by family, as `measure_image` records them in `extra` (empty when absent)."""
+    families = extra.get("accelerator_families")
+    return families if isinstance(families, dict) else {}
+
+
 def _short(text: str, width: int = _INSTRUCTION_WIDTH) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -89,7 +102,7 @@ def _short(text: str, width: int = _INSTRUCTION_WIDTH) -> str:
 
 def render_measurement_markdown(m: ImageMeasurement, binary: bool = False) -> str:
     """One image as markdown: summary, layers, packages, shared libraries."""
-    f = lambda n: format_size(n, binary)  # noqa: E731
+    f = _sizer(binary)
     extra = dict(m.extra)
     lines = [
         f"## `{m.image}`",
@@ -102,7 +115,7 @@ def render_measurement_markdown(m: ImageMeasurement, binary: bool = False) -> st
         f"| user | {extra.get('user', '?')} |",
         "",
     ]
-    families = extra.get("accelerator_families") or {}
+    families = _families(extra)
     if families:
         lines += ["Accelerator bytes by family: " + ", ".join(f"{k} {f(v)}" for k, v in families.items()), ""]
     lines += ["| layer size | instruction |", "| ---: | --- |"]
@@ -121,7 +134,7 @@ def render_measurements_markdown(items: Sequence[ImageMeasurement], binary: bool
 def render_comparison_markdown(
     before: ImageMeasurement, after: ImageMeasurement, binary: bool = False, top: int | None = None
 ) -> str:
-    f = lambda n: format_size(n, binary)  # noqa: E731
+    f = _sizer(binary)
     data = comparison(before, after, top)
     labels = {"size": "size on disk", "compressed_size": "compressed", "accelerator_bytes": "accelerator libraries"}
     lines = [
@@ -154,37 +167,35 @@ def render_comparison_markdown(
     return "\n".join(lines) + "\n"
 
 
-def measurement_renderables(m: ImageMeasurement, binary: bool = False) -> Iterator[object]:
-    """rich renderables for one image (terminal output)."""
-    from rich.table import Table
-
-    f = lambda n: format_size(n, binary)  # noqa: E731
+def measurement_renderables(m: ImageMeasurement, binary: bool = False) -> Iterator[Table]:
+    """rich tables for one image (terminal output)."""
+    f = _sizer(binary)
     extra = dict(m.extra)
     summary = Table(title=m.image, show_header=False, title_justify="left")
     summary.add_column()
-    summary.add_column(justify="right")  # noqa: E702
+    summary.add_column(justify="right")
     summary.add_row("size on disk", f(m.size))
     summary.add_row("compressed (registry)", f(m.compressed_size))
     summary.add_row("accelerator libraries", f(m.accelerator_bytes))
-    for family, size in (extra.get("accelerator_families") or {}).items():
+    for family, size in _families(extra).items():
         summary.add_row(f"  {family}", f(size))
     summary.add_row("user", str(extra.get("user", "?")))
     yield summary
     layers = Table(title="layers (base first)", title_justify="left")
     layers.add_column("size", justify="right")
-    layers.add_column("instruction", overflow="fold")  # noqa: E702
+    layers.add_column("instruction", overflow="fold")
     for layer in m.layers:
         layers.add_row(f(layer.size), _short(layer.created_by))
     yield layers
     packages = Table(title="largest Python packages", title_justify="left")
     packages.add_column("package")
-    packages.add_column("size", justify="right")  # noqa: E702
+    packages.add_column("size", justify="right")
     for name, size in m.python_packages:
         packages.add_row(name, f(size))
     yield packages
     libs = Table(title="largest shared libraries", title_justify="left")
     libs.add_column("path", overflow="fold")
-    libs.add_column("size", justify="right")  # noqa: E702
+    libs.add_column("size", justify="right")
     for path, size in m.shared_libraries:
         libs.add_row(path, f(size))
     yield libs
@@ -192,14 +203,14 @@ def measurement_renderables(m: ImageMeasurement, binary: bool = False) -> Iterat
 
 def comparison_renderables(
     before: ImageMeasurement, after: ImageMeasurement, binary: bool = False, top: int | None = None
-) -> Iterator[object]:
-    from rich.table import Table
-
-    f = lambda n: format_size(n, binary)  # noqa: E731
+) -> Iterator[Table]:
+    """rich tables comparing two images (terminal output)."""
+    f = _sizer(binary)
     data = comparison(before, after, top)
     table = Table(title=f"{before.image} → {after.image}", title_justify="left")
-    for name, justify in (("", "left"), ("before", "right"), ("after", "right"), ("change", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("")
+    for name in ("before", "after", "change"):
+        table.add_column(name, justify="right")
     labels = {"size": "size on disk", "compressed_size": "compressed", "accelerator_bytes": "accelerator libraries"}
     for key, label in labels.items():
         row = data["figures"][key]
@@ -213,8 +224,9 @@ def comparison_renderables(
         table.add_row(label, f(row["before"]), f(row["after"]), change)
     yield table
     packages = Table(title="Python packages", title_justify="left")
-    for name, justify in (("package", "left"), ("before", "right"), ("after", "right")):
-        packages.add_column(name, justify=justify)  # type: ignore[arg-type]
+    packages.add_column("package")
+    for name in ("before", "after"):
+        packages.add_column(name, justify="right")
     for p in data["packages"]:
         packages.add_row(
             p["name"],

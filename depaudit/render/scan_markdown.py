@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from depaudit.model import SizeReport
+from depaudit.model import InstalledPackage, SizeReport
 from depaudit.render.findings import findings_markdown
 from depaudit.render.formats import RenderOptions
 from depaudit.render.scan_table import brought_by, describe_scope
@@ -52,6 +52,6 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
-def _via(item) -> str:
+def _via(item: InstalledPackage) -> str:
     """The whole path for ordinary depths; the bounded form of the table for absurd ones."""
     return " → ".join(item.via) if item.path.depth <= 8 else f"{item.path.root} → {brought_by(item.path)} → {item.name}"

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from depaudit.model import InstallScope, SizeReport, TargetReport, Via
 from depaudit.render.escaping import escape_control
 from depaudit.units import format_size
+
+# rich is imported where a table is built: `--format json` and `markdown` scans never pay for it (the
+# scan path's start-up is measured: tests/cli/test_scan_fastpath.py).
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 SHOWN_LINKS = 6  # a path longer than this is printed as its first two and last three links
 
@@ -59,7 +66,9 @@ def _title(report: TargetReport, binary: bool, kind: str) -> str:
     )
 
 
-def target_renderables(report: TargetReport, *, binary: bool = False, top: int | None = 15, kind: str = "download"):
+def target_renderables(
+    report: TargetReport, *, binary: bool = False, top: int | None = 15, kind: str = "download"
+) -> list[RenderableType]:
     """Renderables for one target: a package table (largest first; `top` rows, None for all) and a
     per-dependency cost table."""
     from rich.table import Table
@@ -88,7 +97,7 @@ def target_renderables(report: TargetReport, *, binary: bool = False, top: int |
         table.add_row(
             f"… {len(rest)} more", "", format_size(rest_size, binary), "", "(--all shows every package)", style="dim"
         )
-    out = [table]
+    out: list[RenderableType] = [table]
     if report.top_level:
         costs = Table(
             title="what each direct dependency costs (with everything only it pulls in)",
@@ -133,12 +142,12 @@ def unknown_size_note(report: TargetReport, shown: int = 8) -> str:
     return f"size unknown for {len(report.unknown_size)} (totals are lower bounds): {'; '.join(parts)}"
 
 
-def report_renderables(report: SizeReport, *, binary: bool = False, top: int | None = 15):
+def report_renderables(report: SizeReport, *, binary: bool = False, top: int | None = 15) -> list[RenderableType]:
     """The header line, then each target's tables."""
     from rich.text import Text
 
     kind = {"download": "download", "installed": "installed", "bytecode": "installed+pyc"}[report.size_basis]
-    out: list = [Text(describe_scope(report.scope, report.size_basis), style="dim")]
+    out: list[RenderableType] = [Text(describe_scope(report.scope, report.size_basis), style="dim")]
     for target in report.targets:
         out.extend(target_renderables(target, binary=binary, top=top, kind=kind))
         out.append("")

@@ -24,6 +24,7 @@ import math
 import os
 import statistics
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,7 @@ from depaudit.images import engine
 from depaudit.images.build import build_image, remove_images
 from depaudit.images.container import running_container, wait_ready
 from depaudit.images.machine import load_average, machine_description, overloaded
+from depaudit.images.measure import measurement_from_scan, scan_archive
 from depaudit.model import ImageMeasurement
 from depaudit.servicebench.gmnet import (
     REFERENCE_ORDER,
@@ -49,6 +51,7 @@ from depaudit.servicebench.gmnet import (
     sample_png,
     targets,
 )
+from depaudit.servicebench.wheel_index import serve_wheel_index
 
 Progress = Callable[[str], None]
 DEFAULT_SIZES = ((256, 256), (512, 512), (1024, 768))
@@ -173,10 +176,6 @@ class _ProgressReader:
 
 def measure_with_progress(ref: str, *, compressed: bool, top: int, say: Progress, label: str) -> ImageMeasurement:
     """``measure.measure_image`` with progress while ``docker save`` streams. Raises ToolError."""
-    import tarfile
-
-    from depaudit.images.measure import measurement_from_scan, scan_archive
-
     info = engine.inspect_image(ref)
     history = engine.image_history(ref)
     with engine.docker_stream(["save", ref]) as stream:
@@ -357,8 +356,6 @@ def _phases(cfg: BenchConfig, run: _Run, stack: ExitStack, tmp: Path, load: Load
     inputs = {size: sample_png(*size) for size in cfg.sizes}
     run.index_url = cfg.torch_index_url
     if run.index_url is None and "torch-cpu" in cfg.variants:
-        from depaudit.servicebench.wheel_index import serve_wheel_index
-
         run.index_url = stack.enter_context(serve_wheel_index(cfg.wheel_dirs))
         say(f"serving {', '.join(map(str, cfg.wheel_dirs))} as the CPU index at {run.index_url}")
     for result in run.results.values():

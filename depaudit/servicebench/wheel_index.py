@@ -12,7 +12,7 @@ import shutil
 import threading
 import urllib.parse
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -45,7 +45,7 @@ def _handler(projects: dict[str, dict[str, Path]]) -> type[BaseHTTPRequestHandle
     files = {name: path for wheels in projects.values() for name, path in wheels.items()}
 
     class SimpleIndexHandler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - keep stderr quiet
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
         def _send(self, status: int, body: bytes, content_type: str = "text/html") -> None:
@@ -56,10 +56,10 @@ def _handler(projects: dict[str, dict[str, Path]]) -> type[BaseHTTPRequestHandle
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self.do_GET()
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             parts = [urllib.parse.unquote(p) for p in self.path.split("?", 1)[0].split("/") if p]
             if parts == ["simple"]:
                 self._send(200, _page("Simple index", ((f"{p}/", p) for p in sorted(projects))))
@@ -79,11 +79,8 @@ def _handler(projects: dict[str, dict[str, Path]]) -> type[BaseHTTPRequestHandle
             self.end_headers()
             if self.command == "HEAD":
                 return
-            with path.open("rb") as handle:
-                try:
-                    shutil.copyfileobj(handle, self.wfile, 1 << 20)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+            with path.open("rb") as handle, suppress(BrokenPipeError, ConnectionResetError):
+                shutil.copyfileobj(handle, self.wfile, 1 << 20)
 
     return SimpleIndexHandler
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import unquote
 
 from depaudit.errors import InputError
@@ -69,6 +69,12 @@ class LockReader:
         """An InputError about the `index`-th package (or the file)."""
         return InputError(self.path, what, self.package_line(index))
 
+    @overload
+    def string(
+        self, table: dict[str, Any], key: str, where: str, index: int | None, required: Literal[True] = ...
+    ) -> str: ...
+    @overload
+    def string(self, table: dict[str, Any], key: str, where: str, index: int | None, required: bool) -> str | None: ...
     def string(
         self, table: dict[str, Any], key: str, where: str, index: int | None, required: bool = True
     ) -> str | None:

@@ -18,7 +18,7 @@ from depaudit.sources.lockread import LockReader, check_references
 ROOT = "<pylock>"
 
 
-def _source(reader: LockReader, entry: dict, where: str, index: int) -> Source:
+def _source(reader: LockReader, entry: dict[str, Any], where: str, index: int) -> Source:
     if "index" in entry:
         return Source("registry", reader.string(entry, "index", where, index))
     if "vcs" in entry:
@@ -73,7 +73,7 @@ def lock_from_pylock(data: dict[str, Any], path: Path, text: str) -> Lock:
         raise InputError(path, "lock has no packages")
     lines = reader.package_lines(len(raw))
     entries = [_pylock_package(reader, item, i, lines[i]) for i, item in enumerate(raw)]
-    seen: set[tuple] = set()
+    seen: set[tuple[str, str | None, Source]] = set()
     for i, (package, _) in enumerate(entries):
         if package.key in seen:
             raise reader.fail(f"package {package.name} {package.version or ''} is listed twice", i)
@@ -92,7 +92,7 @@ def lock_from_pylock(data: dict[str, Any], path: Path, text: str) -> Lock:
         version=1,
         revision=0,
         requires_python=requires_python if isinstance(requires_python, str) else None,
-        packages=(root,) + tuple(p for p, _ in entries),
+        packages=(root, *tuple(p for p, _ in entries)),
         roots=(ROOT,),
         # PEP 751 `environments` plays the part of uv.lock's `supported-markers`.
         supported_markers=reader.strings(data, "environments", "pylock", None),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from depaudit.errors import InputError
+from depaudit.fileio import read_text
 from depaudit.names import canonical_name as canonicalize_name
 from depaudit.versions import InvalidSpecifier, parse_specifier
 
@@ -105,8 +106,6 @@ def parse_toml_text(text: str, path: str | Path) -> dict[str, Any]:
 
 def read_pyproject_text(path: str | Path) -> str:
     """The file's text (UTF-8). Raises InputError when missing, unreadable or not UTF-8."""
-    from depaudit.fileio import read_text
-
     return read_text(Path(path), "pyproject.toml")
 
 

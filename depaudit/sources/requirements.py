@@ -8,12 +8,14 @@ lines joined, comments stripped the way pip strips them: `#` at line start or af
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from depaudit.errors import InputError
+from depaudit.fileio import read_text
 from depaudit.names import canonical_name as canonicalize_name
 
 # packaging is imported where a requirement is parsed: it costs ~15 ms of imports, and the rule
@@ -92,8 +94,6 @@ class RequirementsFile:
 
 def load_requirements(path: str | Path) -> RequirementsFile:
     """Read and parse a requirements file. Raises InputError (path:line) for what pip would reject."""
-    from depaudit.fileio import read_text
-
     path = Path(path)
     text = read_text(path, "requirements file")
     return parse_requirements(text, path)
@@ -113,13 +113,13 @@ def parse_requirements(text: str, path: str | Path = "requirements.txt") -> Requ
     return RequirementsFile(str(path), text, tuple(out))
 
 
-def _logical_lines(text: str):
+def _logical_lines(text: str) -> Iterator[tuple[int, int, str]]:
     """(first line, last line, joined text) per logical line; a trailing backslash continues a line."""
     physical = text.splitlines()
     i = 0
     while i < len(physical):
         first = i
-        parts = []
+        parts: list[str] = []
         line = physical[i]
         while line.endswith("\\") and not _COMMENT.search(line[:-1]) and i + 1 < len(physical):
             parts.append(line[:-1])
@@ -130,7 +130,7 @@ def _logical_lines(text: str):
         i += 1
 
 
-def _option(stripped: str, first: int, last: int, raw: str, path) -> RequirementLine:
+def _option(stripped: str, first: int, last: int, raw: str, path: str | Path) -> RequirementLine:
     if stripped.startswith("--"):
         match = re.match(r"(--[A-Za-z-]+)(?:=|\s+|$)(.*)$", stripped)
         flag, value = (match.group(1), match.group(2)) if match else (stripped, "")
@@ -145,7 +145,7 @@ def _option(stripped: str, first: int, last: int, raw: str, path) -> Requirement
     return RequirementLine(first, last, raw, option=canonical, value=value)
 
 
-def _requirement(stripped: str, first: int, last: int, raw: str, path) -> RequirementLine:
+def _requirement(stripped: str, first: int, last: int, raw: str, path: str | Path) -> RequirementLine:
     hashes = tuple(_HASH.findall(" " + stripped))
     spec = re.split(r"\s--?[A-Za-z]", " " + stripped, maxsplit=1)[0].strip()
     if re.match(r"^(\.|/|[A-Za-z][A-Za-z0-9+.-]*://)", spec):  # a bare path or URL requirement

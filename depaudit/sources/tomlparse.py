@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import re
 import resource
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from depaudit.errors import InputError
+
+try:
+    import rtoml
+except ImportError:  # pragma: no cover - rtoml is a dependency on CPython only
+    rtoml = None  # type: ignore[assignment]  # mypy cannot express "a module or None" for an import
 
 _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -53,17 +59,11 @@ def _virtual_size() -> int:
 
 
 def _parse(text: str, path: Path) -> dict[str, Any]:
-    try:
-        import rtoml
-    except ImportError:  # pragma: no cover - rtoml is a dependency on CPython
-        rtoml = None
     if rtoml is not None and _room_for_rtoml(len(text)):
         try:
             return rtoml.loads(text)
         except Exception:  # rtoml's errors lack a stable position format; ask tomllib below
             pass
-    import tomllib
-
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from depaudit.errors import InputError
+from depaudit.fileio import read_text
 from depaudit.model import Dependency, Lock, Package, Wheel
 from depaudit.names import canonical_name
 from depaudit.sources.lockread import LockReader, all_edges, check_references
 from depaudit.sources.pylock import lock_from_pylock
-from depaudit.fileio import read_text
 from depaudit.sources.tomlparse import parse_toml
 
 _ROOT_PATHS = (".", "", "./")
@@ -111,7 +111,7 @@ def _put_back(data: dict[str, Any], token: str, blocks: list[tuple[Wheel, ...]])
     return found == len(blocks)
 
 
-def _dependency(reader: LockReader, raw: Any, where: str, index: int) -> Dependency:
+def _dependency(reader: LockReader, raw: Any, where: str, index: int | None) -> Dependency:
     entry = reader.table(raw, f"{where}: dependency", index)
     name = reader.string(entry, "name", f"{where}: dependency", index)
     extras = entry.get("extra", [])
@@ -127,11 +127,13 @@ def _dependency(reader: LockReader, raw: Any, where: str, index: int) -> Depende
     )
 
 
-def _dependency_tables(reader: LockReader, table: Any, where: str, index: int) -> tuple:
+def _dependency_tables(
+    reader: LockReader, table: Any, where: str, index: int | None
+) -> tuple[tuple[str, tuple[Dependency, ...]], ...]:
     if table is None:
         return ()
     table = reader.table(table, where, index)
-    out = []
+    out: list[tuple[str, tuple[Dependency, ...]]] = []
     for key, deps in table.items():
         if not isinstance(deps, list):
             raise reader.fail(f"{where}.{key} must be an array", index)
@@ -243,7 +245,7 @@ def _header(data: dict[str, Any], path: Path, text: str) -> tuple[int, int, str 
     return version, revision, requires_python
 
 
-def _with_declared_names(packages: tuple[Package, ...], raw: list, members: set[str]) -> tuple[Package, ...]:
+def _with_declared_names(packages: tuple[Package, ...], raw: list[Any], members: set[str]) -> tuple[Package, ...]:
     """Workspace members with the extras and groups they declare (`[package.metadata] provides-extras`,
     `requires-dev`), which uv accepts on the command line even when empty or filtered out of the lock."""
     out = list(packages)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from fixture_paths import LOCKS
 from depaudit.analysis.install_set import choose_wheel, installed_packages, plan_install, tag_ranks
 from depaudit.errors import UsageError
 from depaudit.model import Dependency, Lock, Package, Selection, Source, Wheel
 from depaudit.sources.uvlock import load_lock
 from depaudit.targets import make_target
+
+from fixture_paths import LOCKS
 
 LINUX = make_target("linux-x86_64")
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from tls_server import IndexServer, make_certificates
 
 from depaudit.analysis import size_lookup
-from depaudit.analysis.host_policy import HostPolicy
+from depaudit.analysis.host_policy import HostPolicy, registry_hosts
 from depaudit.analysis.size_lookup import IndexClient, SizeLookup, ZipFormatError, default_cache_dir, zip_unpacked_size
 
 REPO = Path(__file__).resolve().parents[2]
@@ -131,7 +131,9 @@ def test_download_sizes_are_content_lengths(server, certs, wheels, tmp_path):
     names = ["small-1.0-py3-none-any.whl", "big-1.0-py3-none-any.whl", "zip64-1.0-py3-none-any.whl"]
     urls = [server.url(f"files/{n}") for n in names]
     result = make_client(certs, tmp_path).download_sizes(urls)
-    assert result == {url: SizeLookup(url, len(wheels[name]), None, False) for url, name in zip(urls, names)}
+    assert result == {
+        url: SizeLookup(url, len(wheels[name]), None, False) for url, name in zip(urls, names, strict=True)
+    }
     for name in names:  # HEAD only: no GET, no body
         assert server.count(f"files/{name}", "HEAD") == 1
         assert server.count(f"files/{name}", "GET") == 0
@@ -141,7 +143,7 @@ def test_second_run_makes_no_request_and_cache_file_has_the_documented_shape(ser
     urls = [server.url("files/small-1.0-py3-none-any.whl"), server.url("files/big-1.0-py3-none-any.whl")]
     missing = server.url("files/absent.whl")
     first = make_client(certs, tmp_path)
-    first.download_sizes(urls + [missing])
+    first.download_sizes([*urls, missing])
     first.installed_sizes(urls)
     before = server.total_requests()
     assert before > 0
@@ -249,7 +251,7 @@ def test_head_without_length_falls_back_to_a_one_byte_range(server, certs, wheel
         assert make_client(certs, None).download_sizes([url])[url].size == len(wheels[name])
         assert server.count(f"{kind}/{name}", "HEAD") == 1
         assert (f"/{kind}/{name}", "bytes=0-0") in server.ranges
-        _wait_for(lambda: server.body_bytes[f"/{kind}/{name}"] >= 1)  # counted after the send: may lag
+        _wait_for(lambda key=f"/{kind}/{name}": server.body_bytes[key] >= 1)  # counted after the send: may lag
         assert server.body_bytes[f"/{kind}/{name}"] == 1
 
 
@@ -298,7 +300,7 @@ def test_progress_reports_each_network_lookup(server, certs, tmp_path):
     urls = [server.url(f"files/small-1.0-py3-none-any.whl?{i}") for i in range(5)]
     calls: list[tuple[int, int]] = []
     client = make_client(certs, tmp_path)
-    client.download_sizes(urls + ["http://insecure/x.whl"], progress=lambda d, t: calls.append((d, t)))
+    client.download_sizes([*urls, "http://insecure/x.whl"], progress=lambda d, t: calls.append((d, t)))
     assert calls == [(i, 5) for i in range(6)]
     calls.clear()
     client.download_sizes(urls, progress=lambda d, t: calls.append((d, t)))  # all cached now
@@ -637,9 +639,9 @@ def test_non_global_literal_addresses_are_never_contacted(host, kind):
 
 def test_hosts_outside_the_lock_registries_are_refused(server, certs):
     url = server.url("files/small-1.0-py3-none-any.whl")
-    policy = HostPolicy.make(size_lookup.registry_hosts_of(["https://pypi.org/simple"]), ["127.0.0.1"])
+    policy = HostPolicy.make(registry_hosts(["https://pypi.org/simple"]), ["127.0.0.1"])
     assert make_client(certs, None, hosts=policy).download_sizes([url])[url].size is not None  # allowed
-    strict = HostPolicy.make(size_lookup.registry_hosts_of(["https://pypi.org/simple"]))
+    strict = HostPolicy.make(registry_hosts(["https://pypi.org/simple"]))
     result = make_client(certs, None, hosts=strict).download_sizes([url])[url]
     assert result.error == (
         "host 127.0.0.1 is not a registry of this lock (nor its file host); --allow-host 127.0.0.1 to permit"
@@ -708,9 +710,8 @@ def test_unresolvable_host_behind_a_proxy_cannot_be_checked(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    failure = pytest.raises(
-        size_lookup._Failure, asyncio.run, size_lookup._precheck(HostPolicy(), "wheels.invalid", 443, 5)
-    )
+    with pytest.raises(size_lookup._Failure) as failure:
+        asyncio.run(size_lookup._precheck(HostPolicy(), "wheels.invalid", 443, 5))
     assert failure.value.reason == (
         "cannot check where wheels.invalid resolves (a proxy carries the request): "
         "--allow-host wheels.invalid to permit"

@@ -20,6 +20,7 @@ requests in flight, so tests can prove caching, bounded retries and concurrency 
 from __future__ import annotations
 
 import collections
+import contextlib
 import shutil
 import ssl
 import subprocess
@@ -181,10 +182,9 @@ def _make_handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def handle(self) -> None:
-            try:
+            # clients that time out or reject our certificate hang up mid-request
+            with contextlib.suppress(OSError, ssl.SSLError):
                 super().handle()
-            except (OSError, ssl.SSLError):
-                pass  # clients that time out or reject our certificate hang up mid-request
 
         def do_HEAD(self) -> None:
             self._serve(head=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from depaudit.fixers.dockerfile import plan_dockerfile_fix
-from depaudit.lint import dockerfile_context, lint_dockerfile, lint_subject, load_subject
+from depaudit.lint import dockerfile_context, lint_dockerfile, lint_subject
 
 TESTS = Path(__file__).resolve().parents[1]
 DOCKERFILES = TESTS / "fixtures" / "dockerfiles"

@@ -56,7 +56,7 @@ def test_unparseable_pyproject_is_left_untouched(tmp_path: Path, capsys) -> None
     path = tmp_path / "pyproject.toml"
     text = '[project]\nname = "x"\ndependencies = ["torch",\n[tool.uv]\n'
     path.write_text(text)
-    code, out, err = _run(capsys, "fix", str(path))
+    code, _out, err = _run(capsys, "fix", str(path))
     assert code == 3
     assert f"{path}:4:" in err and "Traceback" not in err
     assert path.read_text() == text

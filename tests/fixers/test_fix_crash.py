@@ -9,6 +9,7 @@ The whole process group is killed (depaudit and the uv it runs).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -21,11 +22,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from localindex import LocalIndex, build_wheel, write_simple_index
 
-from childrun import cli_env, run_depaudit
 from depaudit.fixers.pipeline import find_uv
 from depaudit.fixers.relock import JOURNAL_NAME
-from localindex import LocalIndex, build_wheel, write_simple_index
+
+from childrun import cli_env, run_depaudit
 
 KILLS = 50
 STEP_DELAY = "0.15"
@@ -64,7 +66,7 @@ name = "mirror"
 url = "{mirror}"
 default = true
 ''')
-    subprocess.run(find_uv() + ["lock", "--quiet"], cwd=root, check=True, timeout=120)
+    subprocess.run([*find_uv(), "lock", "--quiet"], cwd=root, check=True, timeout=120)
     return root
 
 
@@ -92,7 +94,7 @@ def _assert_clean(root: Path) -> None:
 def test_kill_9_at_50_random_moments_leaves_the_old_or_the_new_pair(tmp_path: Path, indexes, project) -> None:
     _, cpu = indexes
     old = _pair(project)
-    env = cli_env(**{"DEPAUDIT_TEST_STEP_DELAY": STEP_DELAY, "UV_HTTP_RETRIES": "0"})
+    env = cli_env(DEPAUDIT_TEST_STEP_DELAY=STEP_DELAY, UV_HTTP_RETRIES="0")
     reference = _copy(project, tmp_path / "reference")
     start = time.monotonic()
     done = subprocess.run(_fix_argv(reference, cpu, "--lock"), env=env, capture_output=True, text=True, timeout=300)
@@ -118,10 +120,8 @@ def test_kill_9_at_50_random_moments_leaves_the_old_or_the_new_pair(tmp_path: Pa
         )
         time.sleep(moment)
         phases[_phase(root, proc)] += 1
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=30)
         recovery = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", "--dry-run", env=env)
         assert recovery.returncode in (0, 1), (i, moment, recovery.stderr)
@@ -148,7 +148,7 @@ def test_an_edit_made_during_the_run_is_kept_and_nothing_is_written(tmp_path: Pa
     _, cpu = indexes
     root = _copy(project, tmp_path / "edit")
     lock_before = (root / "uv.lock").read_bytes()
-    env = cli_env(**{"DEPAUDIT_TEST_STEP_DELAY": "1"})
+    env = cli_env(DEPAUDIT_TEST_STEP_DELAY="1")
     proc = subprocess.Popen(
         _fix_argv(root, cpu, "--lock"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -157,7 +157,7 @@ def test_an_edit_made_during_the_run_is_kept_and_nothing_is_written(tmp_path: Pa
         time.sleep(0.02)
     mine = (root / "pyproject.toml").read_text() + "\n# my edit while depaudit runs\n"
     (root / "pyproject.toml").write_text(mine)
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 4, err
     assert "changed on disk while depaudit was re-locking; nothing was written" in err
     assert (root / "pyproject.toml").read_text() == mine and (root / "uv.lock").read_bytes() == lock_before

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from localindex import LocalIndex, build_wheel, write_simple_index
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "locks" / "transitive-torch"
@@ -140,8 +139,8 @@ def test_fix_lock_against_local_cpu_index(project: Path, index: LocalIndex, tmp_
     assert [p.name for p in report.packages if p.accelerator] == []
     assert not any(p.name.startswith(("nvidia-", "cuda-")) or p.name == "triton" for p in report.packages)
     assert "linux-x86_64" in result.stdout and "removed" in result.stdout
-    from depaudit.rules.subjects import LockSubject
     from depaudit.rules.run_lock import lock_findings
+    from depaudit.rules.subjects import LockSubject
 
     rules = {f.rule for f in lock_findings(LockSubject(lock, after, project / "pyproject.toml"))}
     assert not rules & {"DA101", "DA102", "DA103", "DA104"}, rules

@@ -152,7 +152,7 @@ def test_cpu_index_fix_on_any_layout(doc, packages, promote) -> None:
 @settings(settings.get_profile("depaudit-default"), max_examples=500 * SCALE)
 @given(pyproject(), st.sampled_from(["onnxruntime", "tinygrad"]))
 def test_runtime_swap_on_any_layout(doc, runtime) -> None:
-    text, layout = doc
+    text, _layout = doc
     before = _data(text)
     edit = plan_runtime_swap_text(text, "pyproject.toml", runtime)
     after = _data(edit.after)
@@ -175,12 +175,12 @@ def test_a_mangled_edit_is_refused_never_written(doc, data) -> None:
     key dropped or a foreign key added) is refused."""
     from depaudit.fixers.tomledit import Op, verify
 
-    text, layout = doc
+    text, _layout = doc
     body = text.removeprefix("\ufeff").replace("\r\n", "\n")
     ops = [Op("set", ("tool", "uv", "sources", "torch"), {"index": "pytorch-cpu"})]
     stray = data.draw(st.sampled_from(["[tool.uv.sources]\nx = 1\n", '[tool.depaudit]\nmax-download = "1GB"\n']))
     candidate = body + ("\n" if body and not body.endswith("\n") else "") + stray
-    with pytest.raises(FixRefused, match="cannot edit this layout safely|would not parse"):
+    with pytest.raises(FixRefused, match=r"cannot edit this layout safely|would not parse"):
         verify("pyproject.toml", body, candidate, ops)
 
 

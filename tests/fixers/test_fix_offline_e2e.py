@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from localindex import LocalIndex, build_wheel, write_simple_index
 
 from depaudit.fixers.pipeline import find_uv
-from localindex import LocalIndex, build_wheel, write_simple_index
 
 REPO = Path(__file__).resolve().parents[2]
 MEMBER = """[project]
@@ -74,7 +74,7 @@ url = "{mirror_url}"
 default = true
 ''')
     (root / "packages" / "member" / "pyproject.toml").write_text(MEMBER)
-    subprocess.run(find_uv() + ["lock", "--quiet"], cwd=root, check=True, timeout=120)
+    subprocess.run([*find_uv(), "lock", "--quiet"], cwd=root, check=True, timeout=120)
     return root
 
 
@@ -159,8 +159,8 @@ def test_dry_run_lock_of_a_member_leaves_everything(workspace: Path, indexes) ->
 def test_stale_lock_after_a_hand_edit_is_reported(workspace: Path, indexes) -> None:
     """DA103: the pyproject says CPU index, the lock still says the mirror (no `uv lock` ran)."""
     _, cpu_url = indexes
-    from depaudit.rules.subjects import LockSubject
     from depaudit.rules.run_lock import lock_findings
+    from depaudit.rules.subjects import LockSubject
     from depaudit.sources.uvlock import load_lock
 
     result = _fix("packages/member", "--cpu-index-url", cpu_url, cwd=workspace)  # edit only, no --lock

@@ -43,7 +43,7 @@ def other_section(draw) -> str:
         )
     )
     comment = draw(COMMENT)
-    body = "\n".join(f"{k} = {v}{comment}" for k, v in zip(keys, values))
+    body = "\n".join(f"{k} = {v}{comment}" for k, v in zip(keys, values, strict=True))
     return f"{header}\n{body}\n"
 
 

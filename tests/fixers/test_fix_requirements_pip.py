@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from localindex import LocalIndex, build_wheel, write_simple_index
 
 from depaudit.cli import main
-from localindex import LocalIndex, build_wheel, write_simple_index
 
 
 def _pip_download(requirements: Path, dest: Path, main_index: str) -> subprocess.CompletedProcess:

@@ -12,10 +12,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from localindex import LocalIndex, build_wheel, write_simple_index
+
+from depaudit.fixers.pipeline import find_uv
 
 from childrun import run_depaudit
-from depaudit.fixers.pipeline import find_uv
-from localindex import LocalIndex, build_wheel, write_simple_index
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ url = "{cpu}"
 explicit = true
 ''')
     subprocess.run(
-        find_uv() + ["lock", "--quiet"],
+        [*find_uv(), "lock", "--quiet"],
         cwd=root,
         check=True,
         timeout=120,

@@ -61,7 +61,7 @@ def ort_image():
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
         yield tag
     finally:
-        remove_images(made[:-1] + [tag])
+        remove_images([*made[:-1], tag])
 
 
 @pytest.fixture(scope="module")

@@ -58,7 +58,7 @@ def expose_python() -> None:
 def main() -> int:
     argv = sys.argv[1:]
     split = argv.index("--")
-    exposed = [Path(p) for flag, p in zip(argv[:split:2], argv[1:split:2]) if flag == "--expose"]
+    exposed = [Path(p) for flag, p in zip(argv[:split:2], argv[1:split:2], strict=True) if flag == "--expose"]
     command = argv[split + 1 :]
     held = [(hold(path), path) for path in exposed]  # before /tmp is covered
     expose_python()

@@ -51,7 +51,7 @@ class ServerProcess:
     ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self._log = tempfile.TemporaryFile(mode="w+b")
+        self._log = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 (lives as long as the server; closed in stop())
         self.proc = subprocess.Popen(
             args, env=env, cwd=cwd or REPO, stdout=self._log, stderr=subprocess.STDOUT, user=user
         )

@@ -120,7 +120,7 @@ def test_checkpoint_loads_when_read_only(tmp_path):
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(ValueError, match="bad.pth"):
+    with pytest.raises(ValueError, match=r"bad\.pth"):
         read_checkpoint(bad)
 
 
@@ -128,7 +128,7 @@ def test_checkpoint_with_wrong_keys_is_rejected(checkpoint_state):
     model = TinyGMNet()
     state = dict(checkpoint_state)
     state["extra.weight"] = state.pop("HRconv.weight")
-    with pytest.raises(ValueError, match="HRconv.weight"):
+    with pytest.raises(ValueError, match=r"HRconv\.weight"):
         model.load(state)
 
 

@@ -12,7 +12,6 @@ import time
 
 import httpx
 import pytest
-
 from gmnet_server_fixtures import png_bytes, rgb_array, start_service, vm_rss_kib
 
 PNG = {"content-type": "image/png"}
@@ -37,7 +36,7 @@ def read_all(sock: socket.socket, timeout: float = 10.0) -> bytes:
     try:
         while chunk := sock.recv(65536):
             chunks.append(chunk)
-    except (ConnectionResetError, socket.timeout):
+    except (TimeoutError, ConnectionResetError):
         pass
     return b"".join(chunks)
 
@@ -66,7 +65,7 @@ def test_half_sent_heads_neither_starve_healthz_nor_stay_open():
             assert all(a.startswith(b"HTTP/1.1 408 ") for a in answers), answers[0]
             assert read_all(idle) == b""  # dropped without a word: it never started a request
         finally:
-            for sock in held + [idle]:
+            for sock in [*held, idle]:
                 sock.close()
         text = httpx.get(srv.url + "/metrics").text
         assert metric(text, "gmnet_connections_dropped_total", reason="header_timeout") == 65
@@ -75,18 +74,17 @@ def test_half_sent_heads_neither_starve_healthz_nor_stay_open():
 
 def test_a_head_that_trickles_in_forever_is_cut_off():
     # Bytes keep arriving (each resets nothing): the limit is on the whole head, not on silence.
-    with start_service(GMNET_HEADER_TIMEOUT="2") as srv:
-        with socket.create_connection(("127.0.0.1", srv.port)) as sock:
-            sock.sendall(b"POST /v1/gainmap HTTP/1.1\r\n")
-            started = time.monotonic()
-            try:
-                while time.monotonic() - started < 6:
-                    sock.sendall(b"X-Drip: 1\r\n")
-                    time.sleep(0.25)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            elapsed = time.monotonic() - started
-            assert elapsed < 4, f"still accepting header bytes after {elapsed:.1f} s"
+    with start_service(GMNET_HEADER_TIMEOUT="2") as srv, socket.create_connection(("127.0.0.1", srv.port)) as sock:
+        sock.sendall(b"POST /v1/gainmap HTTP/1.1\r\n")
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < 6:
+                sock.sendall(b"X-Drip: 1\r\n")
+                time.sleep(0.25)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        elapsed = time.monotonic() - started
+        assert elapsed < 4, f"still accepting header bytes after {elapsed:.1f} s"
 
 
 def test_a_one_megabyte_header_gets_431_not_a_reset():

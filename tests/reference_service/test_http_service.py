@@ -24,9 +24,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from gmnet_server_fixtures import REPO, bomb_png, jpeg_bytes, png_bytes, rgb_array, start_service, truncated, vm_hwm_kib
 from PIL import Image
 
-from gmnet_server_fixtures import REPO, bomb_png, jpeg_bytes, png_bytes, rgb_array, start_service, truncated, vm_hwm_kib
 from reference_service.imaging import decode_gain_map_png, decode_image
 
 LAUNCHER = Path(__file__).with_name("gmnet_fault_launcher.py")

@@ -8,11 +8,11 @@ import time
 
 import numpy as np
 import pytest
+from gmnet_server_fixtures import bomb_png, jpeg_bytes, png_bytes, rgb_array, truncated
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from gmnet_server_fixtures import bomb_png, jpeg_bytes, png_bytes, rgb_array, truncated
 from reference_service import imaging
 from reference_service.imaging import ImageError
 
@@ -91,7 +91,7 @@ def test_cmyk_jpeg_is_converted_to_rgb():
     data = io.BytesIO()
     image.save(data, format="JPEG", quality=95)
     out = imaging.decode_image(data.getvalue(), MAX)
-    assert out.shape == (16, 32, 3) and 0.0 <= out.min() and out.max() <= 1.0
+    assert out.shape == (16, 32, 3) and out.min() >= 0.0 and out.max() <= 1.0
 
 
 @settings(max_examples=25, deadline=None)
@@ -110,7 +110,7 @@ def test_any_supported_mode_decodes_to_unit_float_rgb(width, height, mode, fmt):
     image.save(data, format=fmt)
     out = imaging.decode_image(data.getvalue(), MAX)
     assert out.shape == (height, width, 3) and out.dtype == np.float32
-    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert out.min() >= 0.0 and out.max() <= 1.0
 
 
 # -- refusals ---------------------------------------------------------------------------------

@@ -14,10 +14,10 @@ def test_pairs_are_deterministic_and_well_formed(kind):
     np.testing.assert_array_equal(a.sdr, b.sdr)
     np.testing.assert_array_equal(a.gain_stops, b.gain_stops)
     assert a.kind == kind and a.sdr.shape == (96, 128, 3) and a.hdr.shape == (96, 128, 3)
-    assert a.sdr.dtype == np.float32 and 0 <= a.sdr.min() and a.sdr.max() <= 1
+    assert a.sdr.dtype == np.float32 and a.sdr.min() >= 0 and a.sdr.max() <= 1
     assert np.allclose(a.sdr * 255, np.rint(a.sdr * 255), atol=1e-4)  # 8-bit levels
-    assert 0 <= a.hdr.min() and a.hdr.max() <= scenes.PEAK
-    assert 0 <= a.gain_stops.min() and a.gain_stops.max() <= scenes.LOG2_PEAK
+    assert a.hdr.min() >= 0 and a.hdr.max() <= scenes.PEAK
+    assert a.gain_stops.min() >= 0 and a.gain_stops.max() <= scenes.LOG2_PEAK
     assert a.qmax_stops == pytest.approx(float(a.gain_stops.max()))
     assert a.ngm.max() == pytest.approx(1.0) or a.qmax_stops == 0
     assert not np.array_equal(a.sdr, scenes.make_pair(124, 96, 128, kind).sdr)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from gmnet_server_fixtures import REPO, rgb_array, service_env
+
 from reference_service import config as cfg
 from reference_service.jobs import JobRunner, NotAccepting, QueueFull, StoreFull, run_inference
 from reference_service.metrics import Counter, Histogram, Registry

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fixture_paths import LOCKS
 from depaudit.errors import InputError
 from depaudit.sources.uvlock import load_lock
+
+from fixture_paths import LOCKS
 
 GOOD = (LOCKS / "torch-2.8" / "uv.lock").read_text()
 

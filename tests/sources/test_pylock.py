@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fixture_paths import LOCKS
 from depaudit.scan import scan_lock
 from depaudit.sources.uvlock import load_lock
+
+from fixture_paths import LOCKS
 
 
 def test_pylock_and_uv_lock_agree_per_target(size_cache):
     a = scan_lock(LOCKS / "torch-2.8" / "uv.lock", offline=True, cache_dir=size_cache)
     b = scan_lock(LOCKS / "torch-2.8" / "pylock.toml", offline=True, cache_dir=size_cache)
-    for x, y in zip(a.targets, b.targets):
+    for x, y in zip(a.targets, b.targets, strict=True):
         assert {(p.name, p.package.version, p.wheel.filename) for p in x.packages} == {
             (p.name, p.package.version, p.wheel.filename) for p in y.packages
         }

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from fixture_paths import LOCKS
 from depaudit.errors import InputError
 from depaudit.sources.workspace import find_lock
+
+from fixture_paths import LOCKS
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def test_a_project_that_is_not_a_member_is_its_own_root(workspace):
     other = workspace / "tools" / "bench"
     other.mkdir(parents=True)
     (other / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
-    with pytest.raises(InputError, match="no uv.lock or pylock.toml"):
+    with pytest.raises(InputError, match=r"no uv\.lock or pylock\.toml"):
         find_lock(other)  # uv would lock it on its own, not use the workspace's lock
     (other / "uv.lock").write_text("version = 1\n")
     assert find_lock(other).path == other / "uv.lock"
