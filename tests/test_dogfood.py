@@ -32,6 +32,19 @@ def test_own_lock_has_no_accelerator_on_any_target(selection):
         assert "torch" not in {p.name for p in target.packages}
 
 
+def test_port_extra_installs_no_torch_and_no_accelerator():
+    report = scan_lock(
+        ROOT / "uv.lock",
+        offline=True,
+        cache_dir=None,
+        selection=Selection(extras=("port",)),
+    )
+    for target in report.targets:
+        names = {p.name for p in target.packages}
+        assert {"onnx", "onnxscript", "onnxruntime", "numpy"} <= names, target.target.name
+        assert "torch" not in names and not [p.name for p in target.packages if p.accelerator], target.target.name
+
+
 def test_dev_group_is_where_torch_lives():
     report = scan_lock(
         ROOT / "uv.lock", offline=True, cache_dir=None, selection=Selection(groups=("dev",)), targets=["linux-x86_64"]

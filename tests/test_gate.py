@@ -1,6 +1,6 @@
 """depaudit.gate: budgets resolved from pyproject < env < command line, every lock budget applied to
 every selected target unless it names targets, per-target budgets, latency budgets, and the gate report
-with its DA5xx findings. (Image-size budgets need an engine: tests/images/test_docker_service.py.)"""
+with its DA5xx findings. (Image-size budgets need an engine: tests/docker/test_service_image.py.)"""
 
 from __future__ import annotations
 

@@ -341,7 +341,7 @@ def _guarded_transport(ssl_context: Any, limits: Any, policy: HostPolicy) -> Any
 
     transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
     # httpx has no public hook for the network backend: the pool is rebuilt with the same settings and
-    # the guard (tests/analysis/test_index.py checks that a client built this way goes through it).
+    # the guard (tests/analysis/test_size_lookup.py checks that a client built this way goes through it).
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=ssl_context,
         max_connections=limits.max_connections,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -18,10 +17,9 @@ from depaudit.errors import UsageError
 from depaudit.fileio import write_text
 from depaudit.gate import load_bench_report
 from depaudit.servicebench.gmnet import VARIANTS
-from depaudit.servicebench.render import charts, render_markdown
+from depaudit.servicebench.render import render_markdown
+from depaudit.servicebench.report_files import report_folder, write_report
 from depaudit.servicebench.run import DEFAULT_WHEEL_DIRS, BenchConfig, run_bench
-
-REPORT_FILES = ("images.md", "images.json")
 
 
 def _sizes(text: str) -> list[tuple[int, int]]:
@@ -32,32 +30,6 @@ def _sizes(text: str) -> list[tuple[int, int]]:
             raise UsageError(f"--sizes: {part.strip()!r} is not WIDTHxHEIGHT (each at least 16)")
         sizes.append((int(match.group(1)), int(match.group(2))))
     return sizes
-
-
-def report_folder(output_dir: Path, overwrite: bool, now: float | None = None) -> Path:
-    """Where this run's report goes: ``output_dir`` itself when it holds no bench report yet (or when
-    ``overwrite``), else a new ``bench-<UTC time>`` folder inside it, so an earlier report is never replaced
-    by accident."""
-    if overwrite or not any((output_dir / name).exists() for name in REPORT_FILES):
-        return output_dir
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-    candidate, n = output_dir / f"bench-{stamp}", 1
-    while candidate.exists():
-        n += 1
-        candidate = output_dir / f"bench-{stamp}-{n}"
-    return candidate
-
-
-def write_report(report: dict[str, Any], folder: Path) -> list[Path]:
-    """images.json, the charts that have data and images.md into ``folder``; returns the files written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    svgs = charts(report)
-    for name, svg in svgs.items():
-        write_text(folder / name, svg)
-        written.append(folder / name)
-    write_text(folder / "images.md", render_markdown(report, list(svgs)))
-    return [*written, folder / "images.md"]
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Torch-free parts of `depaudit port`: argument parsing, generated cases, metrics, rule registry."""
+"""Torch-free parts of `depaudit port`: argument parsing, generated cases, metrics."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from depaudit.errors import UsageError
 from depaudit.port.cases import EXAMPLE, PATTERNS, make_cases, scaled_variants
 from depaudit.port.metrics import agreement, data_range, psnr, ssim
 from depaudit.port.request import build_request, parse_dynamic, parse_input
-from depaudit.rules.base import describe
 
 
 def test_parse_input_shapes_and_dtypes():
@@ -111,34 +110,3 @@ def test_agreement_shapes_nan_and_ssim():
     assert agreement(nan, nan.copy()).psnr_db == math.inf  # the same NaN in both agrees
     assert agreement(np.ones(3), np.ones(3)).ssim is None  # not image-like
     assert ssim(ref[0, 0], ref[0, 0], 1.0) == pytest.approx(1.0)
-
-
-def test_da4_rules_registered():
-    rules = {r.id: r for r in describe() if r.id.startswith("DA4")}
-    assert sorted(rules) == [f"DA40{n}" for n in range(1, 8)]
-    assert {r for r, d in rules.items() if d.severity == "error"} == {"DA401", "DA402", "DA403", "DA406"}
-    assert {r for r, d in rules.items() if d.fixable} == {"DA407"}
-
-
-def test_port_extra_installs_no_torch_and_no_accelerator():
-    from depaudit.model import Selection
-    from depaudit.scan import scan_lock
-
-    report = scan_lock(
-        Path(__file__).resolve().parents[2] / "uv.lock",
-        offline=True,
-        cache_dir=None,
-        selection=Selection(extras=("port",)),
-    )
-    for target in report.targets:
-        names = {p.name for p in target.packages}
-        assert {"onnx", "onnxscript", "onnxruntime", "numpy"} <= names, target.target.name
-        assert "torch" not in names and not [p.name for p in target.packages if p.accelerator], target.target.name
-
-
-def test_port_renders_every_format():
-    from depaudit.render.formats import OutputFormat, offered, require_exhaustive
-    from depaudit.render.port import PORT_RENDERERS
-
-    require_exhaustive(PORT_RENDERERS, "port")
-    assert offered(PORT_RENDERERS) == tuple(OutputFormat)  # port reports findings: SARIF and gnu too

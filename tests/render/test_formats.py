@@ -15,6 +15,7 @@ from depaudit.render.formats import OutputFormat, Unsupported, offered, parse_fo
 from depaudit.render.gate import GATE_RENDERERS
 from depaudit.render.image import COMPARE_RENDERERS, MEASURE_RENDERERS
 from depaudit.render.lint import LINT_RENDERERS
+from depaudit.render.port import PORT_RENDERERS
 from depaudit.render.scan import SCAN_RENDERERS
 
 from fixture_paths import FIXTURES, LOCKS
@@ -38,6 +39,13 @@ def test_every_table_covers_every_format(command):
         assert offered(TABLES[command]) == tuple(OutputFormat)
     else:
         assert offered(TABLES[command]) == (OutputFormat.table, OutputFormat.json, OutputFormat.markdown)
+
+
+def test_port_renders_every_format():
+    """`depaudit port` reports findings: its table offers SARIF and gnu too. (Its CLI runs with torch, in
+    tests/port; the (command, format) loop below covers the torch-free commands.)"""
+    require_exhaustive(PORT_RENDERERS, "port")
+    assert offered(PORT_RENDERERS) == tuple(OutputFormat)
 
 
 def test_an_incomplete_table_is_caught():

@@ -11,6 +11,14 @@ from depaudit.rules.base import describe
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules"
 DOCKER_RULES = [r for r in describe() if r.id.startswith("DA3")]
+PORT_RULES = [r for r in describe() if r.id.startswith("DA4")]
+
+
+def test_da4_rules_registered():
+    rules = {r.id: r for r in describe() if r.id.startswith("DA4")}
+    assert sorted(rules) == [f"DA40{n}" for n in range(1, 8)]
+    assert {r for r, d in rules.items() if d.severity == "error"} == {"DA401", "DA402", "DA403", "DA406"}
+    assert {r for r, d in rules.items() if d.fixable} == {"DA407"}
 
 
 def test_ids_are_stable():
@@ -18,10 +26,12 @@ def test_ids_are_stable():
     assert {r.id for r in DOCKER_RULES if r.fixable} == {"DA302", "DA304", "DA307"}
 
 
-@pytest.mark.parametrize("rule", DOCKER_RULES, ids=lambda r: r.id)
+@pytest.mark.parametrize("rule", DOCKER_RULES + PORT_RULES, ids=lambda r: r.id)
 def test_docs_page(rule):
     page = (DOCS / f"{rule.id}.md").read_text()
     assert page.startswith(f"# {rule.id} — ")
+    if rule in PORT_RULES:  # DA4xx pages are titled with the rule's summary
+        assert page.startswith(f"# {rule.id} — {rule.summary}\n")
     for section in ("## Why", "## Bad", "## Good"):
         assert section in page, section
     assert f"| Severity | {rule.severity} |" in page
@@ -30,7 +40,7 @@ def test_docs_page(rule):
 
 def test_index_matches_registry():
     index = (DOCS / "README.md").read_text()
-    for rule in DOCKER_RULES:
+    for rule in DOCKER_RULES + PORT_RULES:
         assert (
             f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.summary} | {'yes' if rule.fixable else 'no'} |"
             in index

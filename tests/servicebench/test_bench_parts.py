@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from depaudit.cli.bench import report_folder, write_report
 from depaudit.servicebench.gmnet import Answer, agreement, sample_png, targets
 from depaudit.servicebench.render import charts, grouped_bar_chart_svg, render_markdown
+from depaudit.servicebench.report_files import report_folder, write_report
 from depaudit.servicebench.run import LoadLog, VariantResult, percentile, round_order
 
 

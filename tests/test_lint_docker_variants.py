@@ -9,7 +9,7 @@ import pytest
 
 from depaudit.lint import lint_dockerfile
 
-DOCKER = Path(__file__).resolve().parents[2] / "docker"
+DOCKER = Path(__file__).resolve().parents[1] / "docker"
 
 
 def _lint(name: str):
