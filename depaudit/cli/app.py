@@ -1,15 +1,12 @@
-"""The typer application shared by every command module, and the helpers commands use to talk to the
-terminal. Only this package prints or exits; the core below it returns data or raises DepauditError."""
+"""The typer application every command module registers on (and `image`'s sub-application), and the
+parsing of size options. Talking to the terminal is depaudit.cli.output. Only this package prints or
+exits; the core below it returns data or raises DepauditError."""
 
 from __future__ import annotations
-
-from functools import partial
 
 import typer
 
 from depaudit import __version__
-from depaudit.cli import output as _output
-from depaudit.cli.output import make_console
 from depaudit.errors import UsageError
 from depaudit.units import parse_size
 
@@ -40,15 +37,6 @@ def _root(
 
 image_app = typer.Typer(help="Measure and compare container images.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
-
-
-# Talking to the terminal lives in depaudit.cli.output (verbosity, escaping, unwrapped tables when
-# piped); these names stay importable from here for the command modules that use them.
-stderr_console = partial(make_console, stderr=True)
-stdout_console = make_console
-info = _output.info
-warn = _output.warn
-write_output = _output.write_output
 
 
 def parse_size_option(value: str | None, option: str) -> int | None:

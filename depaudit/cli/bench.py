@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from depaudit.cli.app import app, info
+from depaudit.cli.app import app
 from depaudit.cli.options import QuietOption, VerboseOption
-from depaudit.cli.output import set_verbosity
+from depaudit.cli.output import info, set_verbosity
 from depaudit.errors import UsageError
 from depaudit.fileio import write_text
 from depaudit.gate import load_bench_report

@@ -18,9 +18,9 @@ from rich.table import Table
 
 from depaudit import settings
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
-from depaudit.cli.app import app, info, stdout_console, write_output
+from depaudit.cli.app import app
 from depaudit.cli.options import AllowHostOption, QuietOption, VerboseOption, allow_hosts
-from depaudit.cli.output import set_verbosity
+from depaudit.cli.output import info, make_console, set_verbosity, write_output
 from depaudit.fixers.apply import unified_diff
 from depaudit.fixers.pipeline import (
     FixPlan,
@@ -238,7 +238,7 @@ def _emit(
     if fmt is FixFormat.markdown or output not in (None, "-"):
         write_output(_markdown(plan, status, diff, deltas, verdict, binary), output)
         return
-    console = stdout_console()
+    console = make_console()
     if diff:
         if sys.stdout.isatty():
             console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))

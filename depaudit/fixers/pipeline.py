@@ -30,7 +30,7 @@ from depaudit.fixers.pyproject import (
     plan_cpu_index_text,
     plan_runtime_swap_text,
 )
-from depaudit.fixers.relock import recover, relock
+from depaudit.fixers.relock import COPY_IGNORE, recover, relock
 from depaudit.fixers.requirements import plan_requirements_text
 from depaudit.fixers.verdict import Verdict, cpu_index_verdict, runtime_verdict
 from depaudit.lint import dockerfile_context
@@ -40,20 +40,6 @@ from depaudit.sources.pyproject import Pyproject, parse_pyproject, read_pyprojec
 from depaudit.sources.uvlock import load_lock
 
 FIX_TARGETS = ("cpu-index", "onnxruntime", "tinygrad")
-_COPY_IGNORE = shutil.ignore_patterns(
-    ".venv",
-    "venv",
-    ".git",
-    "node_modules",
-    "__pycache__",
-    "*.egg-info",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".tox",
-    "dist",
-    "build",
-)
 
 
 @dataclass(frozen=True)
@@ -289,7 +275,7 @@ def dry_run_lock(plan: FixPlan) -> Path:
     base = Path(tempfile.mkdtemp(prefix="depaudit-fix-"))
     copy = base / root.name
     try:
-        shutil.copytree(root, copy, ignore=_COPY_IGNORE, symlinks=True)
+        shutil.copytree(root, copy, ignore=COPY_IGNORE, symlinks=True)
         moved = tuple(Edit(str(copy / os.path.relpath(e.path, root)), e.before, e.after, e.summary) for e in plan.edits)
         apply_edits(list(moved))
         run_uv_lock(copy / os.path.relpath(plan.project_dir, root))

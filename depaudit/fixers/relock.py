@@ -36,7 +36,9 @@ JOURNAL_NAME = ".depaudit-fix.journal.json"
 # Tests only: seconds to sleep after each journal step, so that kills at random moments land inside the
 # short swap steps too (tests/fixers/test_fix_crash.py). Unset in normal use.
 STEP_DELAY_ENV = "DEPAUDIT_TEST_STEP_DELAY"
-_COPY_IGNORE = shutil.ignore_patterns(
+# What a copy of the project leaves out (environments, caches, build output, depaudit's own journal and
+# temp files): the staged copy here and the dry run's copy in depaudit.fixers.pipeline.
+COPY_IGNORE = shutil.ignore_patterns(
     ".venv",
     "venv",
     ".git",
@@ -110,7 +112,7 @@ def _stage_folder(root: Path) -> Path:
 def _stage_copy(root: Path, stage: Path, new_texts: dict[Path, str]) -> None:
     """Copy the project to `stage` and write the edited files there (as regular files: a symlinked
     pyproject.toml must not be written through while staging)."""
-    shutil.copytree(root, stage, ignore=_COPY_IGNORE, symlinks=True, dirs_exist_ok=True)
+    shutil.copytree(root, stage, ignore=COPY_IGNORE, symlinks=True, dirs_exist_ok=True)
     _step()
     for path, text in new_texts.items():
         staged = stage / os.path.relpath(path, root)

@@ -389,15 +389,22 @@ def measurement_from_scan(
     )
 
 
-def measure_image(ref: str, *, compressed: bool = True, top: int | None = 15) -> ImageMeasurement:
+StreamWrapper = Callable[[IO[bytes], int], IO[bytes]]
+"""Wraps the `docker save` stream, given the image's size (e.g. to report progress as it is read)."""
+
+
+def measure_image(
+    ref: str, *, compressed: bool = True, top: int | None = 15, wrap: StreamWrapper | None = None
+) -> ImageMeasurement:
     """Measure image `ref` on the local engine (see the module docstring). `compressed=False` skips the
-    gzip pass (the slow part for GB images; compressed_size is then None). Raises ToolError when
-    the engine is unreachable, the image does not exist or `docker save` fails."""
+    gzip pass (the slow part for GB images; compressed_size is then None); `wrap` wraps the archive
+    stream as it is read. Raises ToolError when the engine is unreachable, the image does not exist or
+    `docker save` fails."""
     info = engine.inspect_image(ref)
     history = engine.image_history(ref)
     with engine.docker_stream(["save", ref]) as stream:
         try:
-            scan = scan_archive(stream, compress=compressed)
+            scan = scan_archive(wrap(stream, info.size) if wrap else stream, compress=compressed)
         except (ValueError, tarfile.TarError) as exc:
             raise ToolError(["docker", "save", ref], "", what=f"docker save {ref}: {exc}") from None
     details = {

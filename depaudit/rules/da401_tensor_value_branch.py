@@ -4,24 +4,21 @@ the side the example input took; torch.export refuses it. Found as torch.export'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from depaudit.model import Finding
-from depaudit.rules.base import Rule, register
-from depaudit.rules.subjects import VALUE_BRANCH, PortSubject
+from depaudit.rules.base import register
+from depaudit.rules.run_port import HazardRule
+from depaudit.rules.subjects import VALUE_BRANCH, Hazard
 
 
 @register
-class TensorValueBranchRule(Rule[PortSubject]):
+class TensorValueBranchRule(HazardRule):
     id = "DA401"
     severity = "error"
     summary = "branch on a tensor value (the export keeps one side)"
 
-    def check(self, subject: PortSubject) -> Iterator[Finding]:
-        for hazard in subject.of_kind(VALUE_BRANCH):
-            yield self.finding(
-                f"branch on a tensor value `{hazard.code}` ({hazard.detail}; found by {hazard.found_by}): the "
-                "exported graph holds only the side the example input took; use torch.where or torch.cond",
-                hazard.path,
-                hazard.line,
-            )
+    kind = VALUE_BRANCH
+
+    def message(self, hazard: Hazard) -> str:
+        return (
+            f"branch on a tensor value `{hazard.code}` ({hazard.detail}; found by {hazard.found_by}): the "
+            "exported graph holds only the side the example input took; use torch.where or torch.cond"
+        )

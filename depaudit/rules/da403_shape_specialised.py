@@ -4,24 +4,21 @@ specialisation of the dynamic dimension (a guard `Eq(s, N)` at the user's line).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from depaudit.model import Finding
-from depaudit.rules.base import Rule, register
-from depaudit.rules.subjects import SHAPE_SPECIALISED, PortSubject
+from depaudit.rules.base import register
+from depaudit.rules.run_port import HazardRule
+from depaudit.rules.subjects import SHAPE_SPECIALISED, Hazard
 
 
 @register
-class ShapeSpecialisedRule(Rule[PortSubject]):
+class ShapeSpecialisedRule(HazardRule):
     id = "DA403"
     severity = "error"
     summary = "shape unpacked into Python numbers fixes a dynamic axis"
 
-    def check(self, subject: PortSubject) -> Iterator[Finding]:
-        for hazard in subject.of_kind(SHAPE_SPECIALISED):
-            yield self.finding(
-                f"`{hazard.code}` turns a dynamic axis into a constant ({hazard.detail}; found by "
-                f"{hazard.found_by}); {hazard.fix or 'compute with tensor ops or torch.sym_* instead'}",
-                hazard.path,
-                hazard.line,
-            )
+    kind = SHAPE_SPECIALISED
+
+    def message(self, hazard: Hazard) -> str:
+        return (
+            f"`{hazard.code}` turns a dynamic axis into a constant ({hazard.detail}; found by "
+            f"{hazard.found_by}); {hazard.fix or 'compute with tensor ops or torch.sym_* instead'}"
+        )

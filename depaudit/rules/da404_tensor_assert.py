@@ -4,24 +4,21 @@ data-dependent guard (or the tracer's Python-boolean warning) on an `assert` sta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from depaudit.model import Finding
-from depaudit.rules.base import Rule, register
-from depaudit.rules.subjects import TENSOR_ASSERT, PortSubject
+from depaudit.rules.base import register
+from depaudit.rules.run_port import HazardRule
+from depaudit.rules.subjects import TENSOR_ASSERT, Hazard
 
 
 @register
-class TensorAssertRule(Rule[PortSubject]):
+class TensorAssertRule(HazardRule):
     id = "DA404"
     severity = "warning"
     summary = "assert on a tensor (dropped from the exported graph)"
 
-    def check(self, subject: PortSubject) -> Iterator[Finding]:
-        for hazard in subject.of_kind(TENSOR_ASSERT):
-            yield self.finding(
-                f"`{hazard.code}` ({hazard.detail}; found by {hazard.found_by}) is evaluated once at export "
-                "and not in the exported graph; validate inputs before calling the model, or use torch._check",
-                hazard.path,
-                hazard.line,
-            )
+    kind = TENSOR_ASSERT
+
+    def message(self, hazard: Hazard) -> str:
+        return (
+            f"`{hazard.code}` ({hazard.detail}; found by {hazard.found_by}) is evaluated once at export "
+            "and not in the exported graph; validate inputs before calling the model, or use torch._check"
+        )

@@ -5,25 +5,22 @@ constants" warning at the user's line."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from depaudit.model import Finding
-from depaudit.rules.base import Rule, register
-from depaudit.rules.subjects import TENSOR_FROM_SHAPE, PortSubject
+from depaudit.rules.base import register
+from depaudit.rules.run_port import HazardRule
+from depaudit.rules.subjects import TENSOR_FROM_SHAPE, Hazard
 
 
 @register
-class TensorFromShapeRule(Rule[PortSubject]):
+class TensorFromShapeRule(HazardRule):
     id = "DA405"
     severity = "warning"
     summary = "tensor created from shapes in forward (a constant in the trace)"
 
-    def check(self, subject: PortSubject) -> Iterator[Finding]:
-        for hazard in subject.of_kind(TENSOR_FROM_SHAPE):
-            yield self.finding(
-                f"`{hazard.code}` builds a tensor from Python numbers ({hazard.detail}; found by "
-                f"{hazard.found_by}); a traced export keeps it constant; derive it with tensor ops "
-                "(x.new_tensor is traced the same way; torch.arange(x.shape[-1]) or x.size() ops are not)",
-                hazard.path,
-                hazard.line,
-            )
+    kind = TENSOR_FROM_SHAPE
+
+    def message(self, hazard: Hazard) -> str:
+        return (
+            f"`{hazard.code}` builds a tensor from Python numbers ({hazard.detail}; found by "
+            f"{hazard.found_by}); a traced export keeps it constant; derive it with tensor ops "
+            "(x.new_tensor is traced the same way; torch.arange(x.shape[-1]) or x.size() ops are not)"
+        )

@@ -5,25 +5,22 @@ user's code (ShapeEnv guards), or draft_export's added guard."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from depaudit.model import Finding
-from depaudit.rules.base import Rule, register
-from depaudit.rules.subjects import SHAPE_GUARD, PortSubject
+from depaudit.rules.base import register
+from depaudit.rules.run_port import HazardRule
+from depaudit.rules.subjects import SHAPE_GUARD, Hazard
 
 
 @register
-class ShapeGuardRule(Rule[PortSubject]):
+class ShapeGuardRule(HazardRule):
     id = "DA406"
     severity = "error"
     summary = "shape guard decided by the example input (no-op in the export)"
 
-    def check(self, subject: PortSubject) -> Iterator[Finding]:
-        for hazard in subject.of_kind(SHAPE_GUARD):
-            yield self.finding(
-                f"`{hazard.code}` is decided at export time ({hazard.detail}; found by {hazard.found_by}): "
-                "inputs on the other side of it run the wrong code in ONNX Runtime; make the axis static or "
-                "write the condition with tensor ops (torch.where, torch.cond)",
-                hazard.path,
-                hazard.line,
-            )
+    kind = SHAPE_GUARD
+
+    def message(self, hazard: Hazard) -> str:
+        return (
+            f"`{hazard.code}` is decided at export time ({hazard.detail}; found by {hazard.found_by}): "
+            "inputs on the other side of it run the wrong code in ONNX Runtime; make the axis static or "
+            "write the condition with tensor ops (torch.where, torch.cond)"
+        )

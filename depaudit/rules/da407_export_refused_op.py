@@ -5,23 +5,20 @@ verifies the result; otherwise it names the op and the user's line."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from depaudit.model import Finding
-from depaudit.rules.base import Rule, register
-from depaudit.rules.subjects import EXPORT_REFUSED, PortSubject
+from depaudit.rules.base import register
+from depaudit.rules.run_port import HazardRule
+from depaudit.rules.subjects import EXPORT_REFUSED, Hazard
 
 
 @register
-class ExportRefusedOpRule(Rule[PortSubject]):
+class ExportRefusedOpRule(HazardRule):
     id = "DA407"
     severity = "warning"
     summary = "op the exporter refuses (rewritten or named)"
     fixable = True
 
-    def check(self, subject: PortSubject) -> Iterator[Finding]:
-        for hazard in subject.of_kind(EXPORT_REFUSED):
-            action = f"depaudit applied: {hazard.fix}" if hazard.fixed else f"suggested: {hazard.fix}"
-            yield self.finding(
-                f"`{hazard.code}`: {hazard.detail} (found by {hazard.found_by}); {action}", hazard.path, hazard.line
-            )
+    kind = EXPORT_REFUSED
+
+    def message(self, hazard: Hazard) -> str:
+        action = f"depaudit applied: {hazard.fix}" if hazard.fixed else f"suggested: {hazard.fix}"
+        return f"`{hazard.code}`: {hazard.detail} (found by {hazard.found_by}); {action}"

@@ -24,21 +24,20 @@ import math
 import os
 import statistics
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from depaudit.errors import ToolError, UsageError
 from depaudit.images import engine
 from depaudit.images.build import build_image, remove_images
 from depaudit.images.container import running_container, wait_ready
 from depaudit.images.machine import load_average, machine_description, overloaded
-from depaudit.images.measure import measurement_from_scan, scan_archive
+from depaudit.images.measure import measure_image
 from depaudit.model import ImageMeasurement
 from depaudit.servicebench.gmnet import (
     REFERENCE_ORDER,
@@ -176,21 +175,11 @@ class _ProgressReader:
 
 def measure_with_progress(ref: str, *, compressed: bool, top: int, say: Progress, label: str) -> ImageMeasurement:
     """``measure.measure_image`` with progress while ``docker save`` streams. Raises ToolError."""
-    info = engine.inspect_image(ref)
-    history = engine.image_history(ref)
-    with engine.docker_stream(["save", ref]) as stream:
-        try:
-            scan = scan_archive(_ProgressReader(stream, info.size, label, say), compress=compressed)  # type: ignore[arg-type]
-        except (ValueError, tarfile.TarError) as exc:
-            raise ToolError(["docker", "save", ref], "", what=f"docker save {ref}: {exc}") from None
-    details = {
-        "id": info.id,
-        "user": info.user or "root",
-        "healthcheck": info.healthcheck,
-        "architecture": info.architecture,
-        "created": info.created,
-    }
-    return measurement_from_scan(ref, info.size, history, scan, top=top, info=details)
+
+    def progress(stream: IO[bytes], size: int) -> IO[bytes]:
+        return cast(IO[bytes], _ProgressReader(stream, size, label, say))  # it has the read() tarfile uses
+
+    return measure_image(ref, compressed=compressed, top=top, wrap=progress)
 
 
 def _build_argv(cfg: BenchConfig, variant: str, tag: str, index_url: str | None) -> list[str]:

@@ -8,12 +8,14 @@ a resolver and a lock need. download.pytorch.org cannot be reached from these ma
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import http.server
 import json
 import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -152,3 +154,25 @@ class LocalIndex:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+Requirement = tuple[str, str, tuple[str, ...]]  # (name, version, Requires-Dist lines) of a wheel to build
+
+
+@contextlib.contextmanager
+def torch_indexes(folder: Path, *extra: Requirement) -> Iterator[tuple[str, str]]:
+    """Two indexes served on 127.0.0.1, as the fix tests need them: a "mirror" standing in for PyPI
+    (torch 2.15.0 that needs nvidia-cublas on Linux, nvidia-cublas, and the `extra` wheels) and the CPU
+    index (torch 2.15.0+cpu). Yields (mirror URL, CPU index URL)."""
+    mirror, cpu = folder / "mirror", folder / "cpu"
+    mirror.mkdir()
+    cpu.mkdir()
+    wanted: list[Requirement] = [
+        ("torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
+        ("nvidia-cublas", "13.0.0", ()),
+        *extra,
+    ]
+    write_simple_index(mirror, [build_wheel(mirror, name, version, requires) for name, version, requires in wanted])
+    write_simple_index(cpu, [build_wheel(cpu, "torch", "2.15.0+cpu")])
+    with LocalIndex(mirror) as mirror_index, LocalIndex(cpu) as cpu_index:
+        yield mirror_index.url, cpu_index.url

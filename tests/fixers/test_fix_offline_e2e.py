@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from localindex import LocalIndex, build_wheel, write_simple_index
+from localindex import torch_indexes
 
 from depaudit.fixers.pipeline import find_uv
 
@@ -34,21 +34,8 @@ dev = ["pytest-stub"]  # tests
 
 @pytest.fixture
 def indexes(tmp_path: Path):
-    mirror, cpu = tmp_path / "mirror", tmp_path / "cpu"
-    mirror.mkdir()
-    cpu.mkdir()
-    write_simple_index(
-        mirror,
-        [
-            build_wheel(mirror, "torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
-            build_wheel(mirror, "nvidia-cublas", "13.0.0"),
-            build_wheel(mirror, "sentence-stub", "1.0", ("torch>=2",)),
-            build_wheel(mirror, "pytest-stub", "1.0"),
-        ],
-    )
-    write_simple_index(cpu, [build_wheel(cpu, "torch", "2.15.0+cpu")])
-    with LocalIndex(mirror) as mirror_index, LocalIndex(cpu) as cpu_index:
-        yield mirror_index.url, cpu_index.url
+    with torch_indexes(tmp_path, ("sentence-stub", "1.0", ("torch>=2",)), ("pytest-stub", "1.0", ())) as urls:
+        yield urls
 
 
 @pytest.fixture

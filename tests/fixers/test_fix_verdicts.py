@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from localindex import LocalIndex, build_wheel, write_simple_index
+from localindex import torch_indexes
 
 from depaudit.fixers.pipeline import find_uv
 
@@ -21,23 +21,14 @@ from childrun import run_depaudit
 
 @pytest.fixture
 def indexes(tmp_path: Path):
-    mirror, cpu = tmp_path / "mirror", tmp_path / "cpu"
-    mirror.mkdir()
-    cpu.mkdir()
-    write_simple_index(
-        mirror,
-        [
-            build_wheel(mirror, "torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
-            build_wheel(mirror, "nvidia-cublas", "13.0.0"),
-            build_wheel(mirror, "sentence-stub", "1.0", ("torch>=2",)),
-            build_wheel(mirror, "onnxruntime", "1.20.0"),
-            build_wheel(mirror, "flash-attn", "2.7.0", ("torch",)),
-            build_wheel(mirror, "gpu-helper", "1.0", ("nvidia-cublas==13.0.0; platform_machine == 'aarch64'",)),
-        ],
-    )
-    write_simple_index(cpu, [build_wheel(cpu, "torch", "2.15.0+cpu")])
-    with LocalIndex(mirror) as mirror_index, LocalIndex(cpu) as cpu_index:
-        yield mirror_index.url, cpu_index.url
+    with torch_indexes(
+        tmp_path,
+        ("sentence-stub", "1.0", ("torch>=2",)),
+        ("onnxruntime", "1.20.0", ()),
+        ("flash-attn", "2.7.0", ("torch",)),
+        ("gpu-helper", "1.0", ("nvidia-cublas==13.0.0; platform_machine == 'aarch64'",)),
+    ) as urls:
+        yield urls
 
 
 def _project(tmp_path: Path, mirror: str, cpu: str, dependencies: str, extra: str = "") -> Path:

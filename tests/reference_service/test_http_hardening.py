@@ -12,21 +12,10 @@ import time
 
 import httpx
 import pytest
-from gmnet_server_fixtures import png_bytes, rgb_array, start_service, vm_rss_kib
+from gmnet_server_fixtures import metric, png_bytes, rgb_array, start_service, vm_rss_kib
 
 PNG = {"content-type": "image/png"}
 HALF_HEAD = b"POST /v1/gainmap HTTP/1.1\r\nHost: test\r\nContent-Type: image/png\r\n"
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text (0 when absent)."""
-    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = re.escape(name) + (r"\{" + re.escape(want) + r"\}" if labels else "") + r" (\S+)$"
-    for line in text.splitlines():
-        match = re.match(pattern, line)
-        if match:
-            return float(match.group(1))
-    return 0.0
 
 
 def read_all(sock: socket.socket, timeout: float = 10.0) -> bytes:

@@ -24,7 +24,17 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from gmnet_server_fixtures import REPO, bomb_png, jpeg_bytes, png_bytes, rgb_array, start_service, truncated, vm_hwm_kib
+from gmnet_server_fixtures import (
+    REPO,
+    bomb_png,
+    jpeg_bytes,
+    metric,
+    png_bytes,
+    rgb_array,
+    start_service,
+    truncated,
+    vm_hwm_kib,
+)
 from PIL import Image
 
 from reference_service.imaging import decode_gain_map_png, decode_image
@@ -55,17 +65,6 @@ def reference_predict():
     from reference_service.server import make_predict
 
     return make_predict(load_backend("onnxruntime"))
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text (0 when absent)."""
-    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = re.escape(name) + (r"\{" + re.escape(want) + r"\}" if labels else "") + r" (\S+)$"
-    for line in text.splitlines():
-        match = re.match(pattern, line)
-        if match:
-            return float(match.group(1))
-    return 0.0
 
 
 def error_of(response: httpx.Response) -> str:
