@@ -2,7 +2,8 @@
 under a journal, so that any interruption (kill -9 at any moment) leaves the old pair or the new pair.
 
 1. A journal (`.depaudit-fix.journal.json` beside uv.lock, written atomically) says "staging" and names
-   the files that will change and the staging folder.
+   the files that will change and the staging folder, before that folder is made: whatever a kill
+   leaves, the journal names it.
 2. The project (its workspace root) is copied to a sibling folder (same depth, so relative paths out of
    the project still resolve; same file system, so renames stay atomic), the edits are applied there and
    `uv lock` runs there. The user's files are untouched; a failure removes the copy (exit 4).
@@ -15,7 +16,8 @@ under a journal, so that any interruption (kill -9 at any moment) leaves the old
 `recover` (run by every `depaudit fix` before it reads anything) finishes what a killed run left: a
 "staging" journal is rolled back (the copy and temp files go; the files were never touched), a
 "prepared" one is rolled forward (files still old get their new content). A file that is neither old
-nor new was edited by someone since: nothing is touched and the journal stays, with a message.
+nor new was edited by someone since: nothing is touched and the journal stays, with a message. Without a
+journal, the temp file of a first journal that a kill interrupted is removed (nothing else existed yet).
 """
 
 from __future__ import annotations
@@ -73,9 +75,8 @@ def relock(
     changed in any of these cases."""
     lock = root / "uv.lock"
     targets = [Path(os.path.realpath(p)) for p in [*new_texts, lock]]
-    stage = _stage_folder(root)
     journal = root / JOURNAL_NAME
-    _write_journal(journal, {"state": "staging", "stage": str(stage), "targets": [str(t) for t in targets]})
+    stage = _new_stage(root, journal, targets)
     try:
         _stage_copy(root, stage, new_texts)
         uv_lock(stage / os.path.relpath(project_dir, root))
@@ -93,19 +94,28 @@ def relock(
     _finish(journal, stage, targets)
 
 
-def _stage_folder(root: Path) -> Path:
-    """A new folder beside `root` (same depth and file system) named after it."""
+def _new_stage(root: Path, journal: Path, targets: list[Path]) -> Path:
+    """A new folder beside `root` (same depth and file system) named after it, recorded in a "staging"
+    journal before it is made: a kill at any moment leaves nothing the next run's recovery does not find
+    (it removes the folder the journal names, whether or not it was made yet). Raises InputError when no
+    folder can be made there (the journal is removed again)."""
     for _ in range(100):
         stage = root.parent / f".{root.name}.depaudit-lock-{os.urandom(4).hex()}"
+        if os.path.lexists(stage):  # never name a folder that is not ours: recovery would remove it
+            continue
+        _write_journal(journal, {"state": "staging", "stage": str(stage), "targets": [str(t) for t in targets]})
         try:
             stage.mkdir(mode=0o700)
-            return stage
-        except FileExistsError:
+        except FileExistsError:  # made by someone else since the check: pick another name
             continue
         except OSError as exc:
+            _remove_journal(journal)
             raise InputError(
                 root.parent, f"cannot stage a copy of the project beside it: {exc.strerror or exc}"
             ) from None
+        _step()
+        return stage
+    _remove_journal(journal)
     raise InputError(root.parent, "cannot find a free name to stage a copy of the project")
 
 
@@ -170,8 +180,17 @@ def _finish(journal: Path, stage: Path, targets: list[Path]) -> None:
     for target in targets:
         for leftover in target.parent.glob(f".{target.name}.*.depaudit-tmp"):
             leftover.unlink(missing_ok=True)
+    _remove_journal(journal)
+
+
+def _remove_journal(journal: Path) -> None:
+    """The journal, then the temp files of journal writes a kill interrupted."""
     journal.unlink(missing_ok=True)
-    for leftover in journal.parent.glob(f".{JOURNAL_NAME}.*.depaudit-tmp"):
+    _remove_journal_temps(journal.parent)
+
+
+def _remove_journal_temps(folder: Path) -> None:
+    for leftover in folder.glob(f".{JOURNAL_NAME}.*.depaudit-tmp"):
         leftover.unlink(missing_ok=True)
 
 
@@ -204,6 +223,8 @@ def recover(folder: Path) -> str | None:
     is still going, or when a file changed since and the journal cannot be applied safely."""
     journal = folder / JOURNAL_NAME
     if not journal.is_file():
+        # A run killed while writing its first journal had made nothing else yet: only that temp file.
+        _remove_journal_temps(folder)
         return None
     try:
         body = json.loads(fileio.read_bytes(journal, "journal"))

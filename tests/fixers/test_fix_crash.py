@@ -19,10 +19,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from localindex import LocalIndex, build_wheel, write_simple_index
+from localindex import torch_indexes
 
 from depaudit.fixers.pipeline import find_uv
 from depaudit.fixers.relock import JOURNAL_NAME
@@ -35,19 +36,8 @@ STEP_DELAY = "0.15"
 
 @pytest.fixture
 def indexes(tmp_path: Path):
-    mirror, cpu = tmp_path / "mirror", tmp_path / "cpu"
-    mirror.mkdir()
-    cpu.mkdir()
-    write_simple_index(
-        mirror,
-        [
-            build_wheel(mirror, "torch", "2.15.0", ("nvidia-cublas==13.0.0; sys_platform == 'linux'",)),
-            build_wheel(mirror, "nvidia-cublas", "13.0.0"),
-        ],
-    )
-    write_simple_index(cpu, [build_wheel(cpu, "torch", "2.15.0+cpu")])
-    with LocalIndex(mirror) as mirror_index, LocalIndex(cpu) as cpu_index:
-        yield mirror_index.url, cpu_index.url
+    with torch_indexes(tmp_path) as urls:
+        yield urls
 
 
 @pytest.fixture
@@ -111,18 +101,10 @@ def test_kill_9_at_50_random_moments_leaves_the_old_or_the_new_pair(tmp_path: Pa
     for i in range(KILLS):
         root = _copy(project, tmp_path / f"run{i}")
         moment = rng.uniform(0, whole_run)
-        proc = subprocess.Popen(
-            _fix_argv(root, cpu, "--lock"),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proc = _start_fix_lock(root, cpu, env)
         time.sleep(moment)
         phases[_phase(root, proc)] += 1
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+        _kill(proc)
         recovery = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", "--dry-run", env=env)
         assert recovery.returncode in (0, 1), (i, moment, recovery.stderr)
         pair = _pair(root)
@@ -135,7 +117,24 @@ def test_kill_9_at_50_random_moments_leaves_the_old_or_the_new_pair(tmp_path: Pa
     assert phases["staging"] >= 1 and outcomes["old"] >= 1 and outcomes["new"] >= 1
 
 
-def _phase(root: Path, proc: subprocess.Popen) -> str:
+def _start_fix_lock(root: Path, cpu: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`depaudit fix --lock` in its own process group (so a kill reaches the uv it runs too)."""
+    return subprocess.Popen(
+        _fix_argv(root, cpu, "--lock"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def _phase(root: Path, proc: subprocess.Popen[bytes]) -> str:
     if proc.poll() is not None:
         return "finished"
     try:
@@ -211,3 +210,38 @@ def test_recovery_leaves_a_file_edited_after_the_crash_alone(tmp_path: Path, ind
     result = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", "--dry-run")
     assert result.returncode == 4 and "changed since an interrupted `depaudit fix --lock`" in result.stderr
     assert _pair(root) == before and (root / JOURNAL_NAME).exists()
+
+
+def _kill_when(root: Path, cpu: str, seen: Callable[[], bool]) -> None:
+    """Start `fix --lock` (each journal step stretched) and kill its process group the moment `seen()`."""
+    proc = _start_fix_lock(root, cpu, cli_env(DEPAUDIT_TEST_STEP_DELAY=STEP_DELAY, UV_HTTP_RETRIES="0"))
+    deadline = time.monotonic() + 120
+    while not seen() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert proc.poll() is None, "the run ended before the moment to kill it"
+    _kill(proc)
+
+
+def test_a_kill_just_after_the_staging_folder_appears_leaves_nothing_behind(tmp_path: Path, indexes, project) -> None:
+    """The staging folder is named in the journal before it is made: a kill at the first moment the folder
+    exists leaves a journal that names it, and the next run's recovery removes both."""
+    _, cpu = indexes
+    root = _copy(project, tmp_path / "early")
+    old = _pair(root)
+    _kill_when(root, cpu, lambda: bool(list(root.parent.glob(".svc.depaudit-lock-*"))))
+    assert (root / JOURNAL_NAME).exists(), "the staging folder existed before the journal that names it"
+    recovery = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", "--dry-run")
+    assert recovery.returncode in (0, 1), recovery.stderr
+    assert _pair(root) == old
+    _assert_clean(root)
+
+
+def test_a_journal_temp_file_without_a_journal_is_removed(tmp_path: Path, indexes, project) -> None:
+    """A kill while the first journal is being written leaves its temp file and no journal: the next run
+    removes it (nothing else was made yet)."""
+    _, cpu = indexes
+    root = _copy(project, tmp_path / "temp")
+    (root / f".{JOURNAL_NAME}.0123456789ab.depaudit-tmp").write_text('{"schema": 1, "state": "sta')
+    recovery = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", "--dry-run")
+    assert recovery.returncode in (0, 1), recovery.stderr
+    _assert_clean(root)
