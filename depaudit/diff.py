@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from depaudit.analysis.lockdiff import LockDiff, diff_reports
+from depaudit.errors import UsageError
 from depaudit.model import Lock, Selection, SizeReport
 from depaudit.scan import scan_lock
 from depaudit.sources.gitrev import load_lock_spec
@@ -51,7 +52,16 @@ def diff_locks(
         progress=progress,
         **scan_options,
     )
-    return diff_reports(scan_lock(base_lock, **options), scan_lock(head_lock, **options))
+    return diff_reports(_scan_side("base", base_lock, options), _scan_side("head", head_lock, options))
+
+
+def _scan_side(side: str, lock: Lock, options: dict[str, Any]) -> SizeReport:
+    """scan_lock for one side; a usage error (an extra, group or member that lock lacks) says which side
+    it was, since both sides are measured with the same selection. Raises as scan_lock does."""
+    try:
+        return scan_lock(lock, **options)
+    except UsageError as exc:
+        raise UsageError(f"{side}: {exc}") from None
 
 
 def diff_against_base(
@@ -69,8 +79,7 @@ def diff_against_base(
         raise ValueError("the head scan covers no target")
     names = [t.target.name for t in head.targets]
     python = head.targets[0].target.python
-    before = scan_lock(
-        load_lock_spec(base, cwd),
+    options = dict(
         targets=names,
         python=python,
         selection=selection or Selection(),
@@ -78,4 +87,5 @@ def diff_against_base(
         installed=head.installed_sizes,
         **scan_options,
     )
+    before = _scan_side("base", load_lock_spec(base, cwd), options)
     return diff_reports(before, head)

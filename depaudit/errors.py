@@ -109,3 +109,10 @@ class BudgetExceeded(DepauditError):
     """A size or latency budget was exceeded."""
 
     exit_code = EXIT_FINDINGS
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one line: packaging's errors add the text and a caret under the error
+    on lines of their own, which would break depaudit's one-line `path:line: what` messages."""
+    lines = str(exc).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Set
 from functools import cache
 from typing import Any
 
+from depaudit.errors import first_line
 from depaudit.names import canonical_name as normalize_extra  # PEP 685: extras and groups as names
 from depaudit.versions import InvalidSpecifier, holds, parse_specifier
 
@@ -243,7 +244,7 @@ def _packaging_marker(text: str) -> Node:
     try:
         marker = Marker(text)
     except InvalidMarker as exc:
-        raise MarkerError(f"invalid marker {text!r}: {exc}") from None
+        raise MarkerError(f"invalid marker {text!r}: {first_line(exc)}") from None
 
     def evaluate(env: Env) -> bool:
         extras = env.get("extra")
@@ -254,7 +255,7 @@ def _packaging_marker(text: str) -> Node:
         try:
             return marker.evaluate(environment, context="lock_file")
         except Exception as exc:  # packaging's UndefinedComparison and friends
-            raise MarkerError(f"cannot evaluate marker {text!r}: {exc}") from None
+            raise MarkerError(f"cannot evaluate marker {text!r}: {first_line(exc)}") from None
 
     return evaluate
 

@@ -307,6 +307,7 @@ def scan(
         all_groups=all_groups,
     )
     lock = load_lock(location.path)
+    hosts = allow_hosts(allow_host, pyproject)  # both sides of a --baseline diff look sizes up alike
     report = _measure(
         lock,
         conf,
@@ -316,7 +317,7 @@ def scan(
         bytecode=bytecode,
         glibc=glibc,
         macos=macos,
-        allow_hosts=allow_hosts(allow_host, pyproject),
+        allow_hosts=hosts,
     )
     report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)
     breaches = _breaches(report, conf)
@@ -337,6 +338,7 @@ def scan(
             offline=conf["offline"],
             glibc=glibc,
             macos=macos,
+            allow_hosts=hosts,
             **conf["cache"],
         )
     else:

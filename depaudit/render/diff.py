@@ -22,8 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from depaudit.analysis.lockdiff import LockDiff, PackageChange, TargetDiff
-from depaudit.render.escaping import escape_control
-from depaudit.render.findings import markdown_cell
+from depaudit.render.escaping import escape_control, markdown_cell
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions, with_unsupported
 from depaudit.units import format_size
 

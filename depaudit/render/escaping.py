@@ -29,3 +29,8 @@ def escape_lines(text: str) -> str:
     """Like `escape_control`, but keeps newlines (for multi-line messages such as a tool's stderr
     tail); every other control character is escaped."""
     return "\n".join(escape_control(line) for line in text.split("\n"))
+
+
+def markdown_cell(text: str) -> str:
+    """Text safe inside a markdown table cell: controls escaped, pipes escaped, one line."""
+    return escape_control(text.replace("\n", " ")).replace("|", "\\|")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from depaudit.model import Finding
-from depaudit.render.escaping import escape_control
+from depaudit.render.escaping import escape_control, markdown_cell
 from depaudit.render.formats import RenderOptions
 
 if TYPE_CHECKING:
@@ -78,11 +78,6 @@ def findings_table(findings: Sequence[Finding]) -> Table:
             Text(escape_control(f.message)),
         )
     return table
-
-
-def markdown_cell(text: str) -> str:
-    """Text safe inside a markdown table cell: controls escaped, pipes escaped, one line."""
-    return escape_control(text.replace("\n", " ")).replace("|", "\\|")
 
 
 def findings_markdown(findings: Sequence[Finding], options: RenderOptions) -> list[str]:

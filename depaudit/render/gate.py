@@ -8,8 +8,8 @@ from typing import Any
 
 from depaudit.budgets import BudgetCheck, show
 from depaudit.gate import GateReport
-from depaudit.render.escaping import escape_control
-from depaudit.render.findings import finding_dict, markdown_cell, render_gnu
+from depaudit.render.escaping import escape_control, markdown_cell
+from depaudit.render.findings import finding_dict, render_gnu
 from depaudit.render.formats import OutputFormat, Renderer, RenderOptions
 from depaudit.render.sarif import SarifInput, render_sarif
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from depaudit.model import InstalledPackage, SizeReport
+from depaudit.render.escaping import markdown_cell as cell
 from depaudit.render.findings import findings_markdown
 from depaudit.render.formats import RenderOptions
 from depaudit.render.scan_table import brought_by, describe_scope
@@ -25,10 +26,11 @@ def render_markdown(
     ]
     for t in report.targets:
         if not t.supported:
-            lines.append(f"| {t.target.name} | {t.target.python} | not supported: {t.unsupported_reason} | | | |")
+            reason = cell(t.unsupported_reason or "")
+            lines.append(f"| {cell(t.target.name)} | {t.target.python} | not supported: {reason} | | | |")
             continue
         lines.append(
-            f"| {t.target.name} | {t.target.python} | {len(t.packages)} | {format_size(t.total_bytes, binary)} "
+            f"| {cell(t.target.name)} | {t.target.python} | {len(t.packages)} | {format_size(t.total_bytes, binary)} "
             f"| {format_size(t.accelerator_bytes, binary)} | {len(t.unknown_size)} |"
         )
     for t in report.targets:
@@ -44,7 +46,8 @@ def render_markdown(
         ]
         for p in rows[: top or None]:
             size = format_size(p.size, binary) if p.wheel else (p.reason or "no wheel")
-            lines.append(f"| {p.name} | {p.package.version or ''} | {size} | {p.accelerator or ''} | {_via(p)} |")
+            name, version, via = cell(p.name), cell(p.package.version or ""), cell(_via(p))
+            lines.append(f"| {name} | {version} | {cell(size)} | {p.accelerator or ''} | {via} |")
         if top and len(rows) > top:
             lines.append(f"| … {len(rows) - top} more | | | | |")
     if report.findings:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from depaudit.errors import InputError
+from depaudit.errors import InputError, first_line
 from depaudit.fileio import read_text
 from depaudit.names import canonical_name as canonicalize_name
 from depaudit.versions import InvalidSpecifier, parse_specifier
@@ -228,7 +228,7 @@ def _requirements(items: Any, where: ListRef, text: str, path: str | Path) -> li
         try:
             req = Requirement(item)
         except InvalidRequirement as exc:
-            raise InputError(path, f"invalid requirement {item!r}: {exc}", line) from None
+            raise InputError(path, f"invalid requirement {item!r}: {first_line(exc)}", line) from None
         marker = str(req.marker) if req.marker else None
         out.append(DeclaredDependency(canonicalize_name(req.name), item, where, marker, line))
     return out

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_paths import FIXTURES
+from fixture_paths import FIXTURES, LOCKS
 
 CASE = FIXTURES / "diff" / "cpu-index"
 BEFORE, AFTER = CASE / "before" / "uv.lock", CASE / "after" / "uv.lock"
@@ -246,3 +246,40 @@ def test_size_look_ups_may_reach_the_hosts_the_user_allows(monkeypatch, tmp_path
         with pytest.raises(SystemExit) as done:
             main(["diff", str(BEFORE), "uv.lock", "--offline", "-t", "linux-x86_64", "-q", *extra])
         assert done.value.code == 0 and seen == [expected, expected]
+
+
+def test_scan_baseline_looks_up_the_base_side_with_the_allowed_hosts(monkeypatch, repo: Path) -> None:
+    # `scan --baseline` scans the base lock itself: its size look-ups must reach the hosts the user
+    # allowed (--allow-host, allow-hosts in [tool.depaudit]) as the head side's do.
+    import depaudit.diff
+    from depaudit.cli import main
+
+    seen: list[tuple[str, ...]] = []
+    real = depaudit.diff.scan_lock
+
+    def recording(lock, **options):
+        seen.append(tuple(options.get("allow_hosts", ())))
+        return real(lock, **options)
+
+    monkeypatch.setattr(depaudit.diff, "scan_lock", recording)
+    monkeypatch.chdir(repo)
+    with (repo / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.depaudit]\nallow-hosts = ["mirror.internal"]\n')
+    for extra, expected in (([], ("mirror.internal",)), (["--allow-host", "10.0.0.5"], ("10.0.0.5",))):
+        seen.clear()
+        with pytest.raises(SystemExit) as done:
+            main(["scan", "uv.lock", "--baseline", "HEAD~1", "--offline", "-t", "linux-x86_64", "-q", *extra])
+        assert done.value.code == 0 and seen == [expected]
+
+
+EXTRAS = LOCKS / "extras-dev" / "uv.lock"  # declares the extras onnx and gpu; the diff fixture's locks do not
+
+
+@pytest.mark.parametrize(("base", "head", "side"), [(AFTER, EXTRAS, "base"), (EXTRAS, AFTER, "head")])
+def test_an_extra_one_lock_lacks_is_named_with_its_side(base: Path, head: Path, side: str) -> None:
+    proc = run("diff", str(base), str(head), "--offline", "--extra", "onnx")
+    assert proc.returncode == 2
+    lacking = base if side == "base" else head
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"depaudit: error: {side}: no extra named onnx in "), lines
+    assert lines[0].endswith(f"({lacking})")

@@ -60,6 +60,14 @@ def test_invalid_requirement_names_line() -> None:
         parse_pyproject('[project]\nname = "x"\ndependencies = [\n  "torch>=>2",\n]\n', "p")
 
 
+def test_invalid_requirement_is_one_line() -> None:
+    """packaging's multi-line message (the text, a caret under the error) becomes one `path:line: what`."""
+    with pytest.raises(InputError) as info:
+        parse_pyproject('[project]\nname = "x"\ndependencies = [\n  "torch ===",\n]\n', "p")
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("p:4: invalid requirement 'torch ===': "), message
+
+
 @pytest.mark.parametrize(
     "text, what",
     [

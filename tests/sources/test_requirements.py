@@ -55,6 +55,16 @@ def test_invalid_requirement_names_line() -> None:
         parse_requirements("numpy\n\ntorch>=>2\n", "r.txt")
 
 
+@pytest.mark.parametrize("line", ["torch ===", "torch==2.0 ; python_version >", "torch[ ==1"])
+def test_invalid_requirement_is_one_line(line: str) -> None:
+    """packaging's message carries the text and a caret on lines of their own: depaudit reports one line
+    `path:line: what`."""
+    with pytest.raises(InputError) as info:
+        parse_requirements(f"numpy\n{line}\n", "r.txt")
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"r.txt:2: invalid requirement {line!r}: "), message
+
+
 def test_option_without_value() -> None:
     with pytest.raises(InputError, match=r"^r.txt:1: --extra-index-url needs a value"):
         parse_requirements("--extra-index-url\n", "r.txt")
