@@ -20,6 +20,7 @@ contention.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import tempfile
 import threading
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "gmnet_synthetic.pth"
@@ -151,6 +154,8 @@ def beam_table_setting(environ: Mapping[str, str] | None = None) -> Path | None:
     if raw.lower() == "off":
         return None
     if raw:
+        if not Path(raw).is_file():
+            raise FileNotFoundError(f"GMNET_TINYGRAD_BEAM={raw}: no such file (give a BEAM table's path, or off)")
         return Path(raw)
     return DEFAULT_BEAM_TABLE if DEFAULT_BEAM_TABLE.is_file() else None
 
@@ -171,7 +176,14 @@ class TinygradBackend:
         if table is not None:
             from reference_service.tinygrad_beam import install
 
-            self.beam_kernels = install(Path(table))
+            try:
+                self.beam_kernels = install(Path(table))
+            except ValueError as exc:
+                # The bundled table fits one tinygrad version; with another, tinygrad's heuristics still give
+                # the same results, only slower. A table named in GMNET_TINYGRAD_BEAM must load.
+                if Path(table) != DEFAULT_BEAM_TABLE:
+                    raise
+                log.warning("%s; using tinygrad's heuristic kernel schedules", exc)
         from reference_service.model_tinygrad import TinyGMNet
 
         self.model = TinyGMNet.from_checkpoint(Path(checkpoint or DEFAULT_CHECKPOINT))

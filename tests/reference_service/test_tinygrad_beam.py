@@ -54,7 +54,10 @@ def test_a_table_from_another_tinygrad_is_refused(tmp_path):
 
 def test_the_backend_finds_its_table_from_the_environment(tmp_path):
     assert beam_table_setting({"GMNET_TINYGRAD_BEAM": "off"}) is None
+    (tmp_path / "t.json").write_text("{}")
     assert beam_table_setting({"GMNET_TINYGRAD_BEAM": str(tmp_path / "t.json")}) == tmp_path / "t.json"
+    with pytest.raises(FileNotFoundError, match=r"GMNET_TINYGRAD_BEAM=auto: no such file"):
+        beam_table_setting({"GMNET_TINYGRAD_BEAM": "auto"})
 
 
 def test_an_installed_table_never_searches(tmp_path, monkeypatch):
@@ -73,3 +76,21 @@ def test_an_installed_table_never_searches(tmp_path, monkeypatch):
         assert (Tensor(x) * 2 + 1).sum().item() == float((x * 2 + 1).sum())
     finally:
         search.beam_search, BEAM.value = original, beam
+
+
+def test_a_bundled_table_from_another_tinygrad_is_skipped_but_a_named_one_fails(tmp_path, monkeypatch, caplog):
+    from reference_service import backends
+
+    stale = tmp_path / "beam.json"
+    stale.write_text(json.dumps({"schema": 1, "tinygrad": "0.0.1", "amt": 2, "kernels": {}}))
+    monkeypatch.setattr(backends, "DEFAULT_BEAM_TABLE", stale)
+    monkeypatch.delenv("GMNET_TINYGRAD_BEAM", raising=False)
+    with caplog.at_level("WARNING", logger="reference_service.backends"):
+        backend = backends.TinygradBackend()
+    assert backend.beam_kernels == 0
+    assert "tinygrad 0.0.1" in caplog.text and "heuristic" in caplog.text
+    named = tmp_path / "named.json"
+    named.write_text(stale.read_text())
+    monkeypatch.setenv("GMNET_TINYGRAD_BEAM", str(named))
+    with pytest.raises(ValueError, match=r"tinygrad 0\.0\.1"):
+        backends.TinygradBackend()
