@@ -14,6 +14,7 @@ What it does (needs PyPI; about a minute, mostly `uv lock`):
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import platform
@@ -34,6 +35,7 @@ CONSTRAINT = '\n[tool.uv]\nconstraint-dependencies = ["torch==2.13.0"]  # a vers
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     if not WHEEL.exists():
         print(f"needs {WHEEL} (the machine's CPU torch wheel)", file=sys.stderr)
         return 2
@@ -79,12 +81,22 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _machine_line() -> str:
+    """This machine as the report names it: CPU model, logical CPUs, memory, OS, Python."""
+    from reference_service.verify import machine
+
+    m = machine()
+    return (
+        f"{m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']} GiB, {platform.system()} "
+        f"{platform.release()}, Python {m['python']}"
+    )
+
+
 def _document(pyproject: str, command: str, output: str) -> str:
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""# `depaudit fix --dry-run`: an example
 
-Made by `.venv/bin/python benchmarks/fix_example.py` on {today}, on a 2 vCPU AMD EPYC, 24 GiB, Debian
-bookworm, Python {platform.python_version()} machine. The project is the `transitive-torch` fixture (torch only
+Made by `.venv/bin/python benchmarks/fix_example.py` on {today}, on {_machine_line()}. The project is the `transitive-torch` fixture (torch only
 via sentence-transformers) with torch constrained to 2.13.0, locked from PyPI by `uv lock`. The CPU index is
 served on 127.0.0.1 with the real `torch-2.13.0+cpu` wheel (download.pytorch.org does not resolve on these
 machines); `--dry-run --lock` re-locks a temporary copy and leaves the project's files unchanged.

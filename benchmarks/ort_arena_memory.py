@@ -12,6 +12,7 @@ off; a ``_trim`` suffix also calls glibc's ``malloc_trim(0)`` after each run.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import sys
 import time
@@ -57,4 +58,13 @@ def main(variant: str, size: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "shrink", int(sys.argv[2]) if len(sys.argv) > 2 else 2048)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "variant",
+        nargs="?",
+        default="shrink",
+        choices=[f"{v}{t}" for v in ("default", "shrink", "noarena") for t in ("", "_trim")],
+    )
+    parser.add_argument("size", nargs="?", type=int, default=2048)
+    args = parser.parse_args()
+    main(args.variant, args.size)

@@ -10,6 +10,7 @@ Timings from a shared machine are provisional: the load average says how shared 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shlex
@@ -115,6 +116,7 @@ def render(runs: list[dict], machine: dict) -> str:
 
 def main() -> int:
     """Run the examples and write the reports; exit 1 when one did not end as expected."""
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     machine = {"cpu": _cpu(), "logical_cpus": os.cpu_count()}
     runs = [run_one(name, args) for name, args in RUNS.items()]
     reports = REPO / "reports"
