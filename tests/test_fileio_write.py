@@ -94,6 +94,18 @@ def test_symlink_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
     assert _listing(real.parent) == ["report.json"]  # the temp file lived beside the target, and is gone
 
 
+def test_a_hard_link_is_replaced_and_its_other_name_keeps_the_old_text(tmp_path: Path) -> None:
+    # Documented in docs/fix.md: the atomic rename gives the written name a new inode; nothing is written
+    # in place, so a `cp -al` snapshot (the other name) is never changed behind the user's back.
+    target = tmp_path / "pyproject.toml"
+    target.write_text("old\n")
+    other = tmp_path / "snapshot.toml"
+    os.link(target, other)
+    write_text(target, "new\n")
+    assert target.read_text() == "new\n" and other.read_text() == "old\n"
+    assert target.stat().st_nlink == 1 and other.stat().st_nlink == 1
+
+
 def test_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
     link = tmp_path / "out.json"
     link.symlink_to("made.json")
