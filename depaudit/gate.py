@@ -11,7 +11,6 @@ the budget itself names targets: `[tool.depaudit.per-target.<target>]` tables or
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from depaudit.budgets import BudgetCheck, LockLimits, Verdict, check_report, loa
 from depaudit.errors import InputError, UsageError
 from depaudit.fileio import read_text
 from depaudit.images import engine
+from depaudit.logs import get_logger
 from depaudit.model import Finding, Selection, SizeReport
 from depaudit.rules.base import RuleDoc, describe
 from depaudit.rules.engine import RuleSelection
@@ -31,7 +31,7 @@ from depaudit.settings import Kind, SettingSources, convert, layer_error, projec
 from depaudit.sources.uvlock import load_lock
 from depaudit.targets import DEFAULT_TARGETS
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # key in [tool.depaudit] -> (kind, command-line option); "sizes" are [TARGET=]SIZE entries.
 GATE_KEYS: dict[str, tuple[Kind | Literal["sizes"], str]] = {

@@ -12,7 +12,6 @@ lock and the size cache only).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,6 +20,7 @@ from pathlib import Path
 from depaudit.analysis.docker_stages import DockerSubject
 from depaudit.analysis.install_commands import wanted_context_files
 from depaudit.errors import InputError
+from depaudit.logs import get_logger
 from depaudit.model import Finding
 from depaudit.rules.base import RuleDoc, describe
 from depaudit.rules.config import PathRule
@@ -33,7 +33,7 @@ from depaudit.settings import find_pyproject
 from depaudit.sources.dockerfile import context_dirs, parse_dockerfile, read_context, read_dockerfile
 from depaudit.sources.uvlock import load_lock
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class FileKind(StrEnum):

@@ -9,7 +9,6 @@ InputError for the pyproject (exit 3), UsageError for the environment or the com
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,11 +17,12 @@ from typing import Any, Literal
 
 from depaudit.errors import DepauditError, InputError, UsageError
 from depaudit.fileio import read_text
+from depaudit.logs import get_logger
 from depaudit.sources.tomlparse import parse_toml
 from depaudit.units import parse_size
 
 ENV_PREFIX = "DEPAUDIT_"
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 Kind = Literal["size", "float", "percentile", "list", "path", "str"]
 
 

@@ -15,11 +15,10 @@ their addresses are not second-guessed. On our CI machines, for instance, pypi.o
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 8 * 1024
@@ -40,7 +39,10 @@ OPERATOR_RESOLVED: frozenset[str] = frozenset(
     }
 )
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+if TYPE_CHECKING:
+    import ipaddress
+
+    Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def url_problem(url: str) -> str | None:
@@ -82,6 +84,8 @@ def registry_hosts(index_urls: Iterable[str]) -> frozenset[str]:
 
 def address_problem(address: Address) -> str | None:
     """What kind of non-global address this is ("loopback", "private", ...), or None when global."""
+    import ipaddress  # here and below, not at the top: an offline scan never looks at an address (~3 ms)
+
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     for kind in ("loopback", "link_local", "unspecified", "multicast", "private", "reserved"):
@@ -91,6 +95,8 @@ def address_problem(address: Address) -> str | None:
 
 
 def literal_address(host: str) -> Address | None:
+    import ipaddress
+
     try:
         return ipaddress.ip_address(normal_host(host))
     except ValueError:
@@ -155,5 +161,8 @@ def resolve(host: str, port: int) -> list[Address]:
     literal = literal_address(host)
     if literal is not None:
         return [literal]
+    import ipaddress
+    import socket
+
     infos = socket.getaddrinfo(normal_host(host), port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))

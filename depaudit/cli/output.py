@@ -8,7 +8,6 @@ printed here passes through `escape_control` (no terminal escapes from lock or f
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -36,22 +35,11 @@ def set_verbosity(quiet: bool, verbose: bool) -> None:
     (the core's `depaudit.*` log records at INFO and DEBUG). Quiet wins when both are given."""
     level = QUIET if quiet else VERBOSE if verbose else NORMAL
     _state["verbosity"] = level
-    logger = logging.getLogger("depaudit")
-    for handler in list(logger.handlers):
-        if getattr(handler, "_depaudit_cli", False):
-            logger.removeHandler(handler)
-    if level == VERBOSE:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_EscapingFormatter("depaudit: %(message)s"))
-        handler._depaudit_cli = True  # type: ignore[attr-defined]  # marks the handler as ours
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-        logger.propagate = False
+    if level != VERBOSE and "logging" not in sys.modules:
+        return  # no handler of ours can exist yet, and the core's records go nowhere (depaudit.logs)
+    from depaudit.cli.verbose_log import attach  # imports logging: ~3 ms that a run without -v skips
 
-
-class _EscapingFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return escape_lines(super().format(record))
+    attach(level == VERBOSE)
 
 
 def verbosity() -> int:

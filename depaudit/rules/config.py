@@ -19,7 +19,6 @@ without `/` matches a file name in any folder; `**` matches any number of folder
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -29,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from depaudit.errors import DepauditError, InputError, UsageError
+from depaudit.logs import get_logger
 from depaudit.model import Finding
 from depaudit.rules.base import FAMILIES, rule_ids
 from depaudit.settings import SettingSources, as_strings, project_settings, subtable
 
 _PREFIX = re.compile(r"^DA\d{1,3}$")
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def rule_prefixes(

@@ -8,7 +8,6 @@ path, line, rule and target.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +15,13 @@ from typing import Protocol, runtime_checkable
 
 from depaudit.errors import InputError
 from depaudit.fileio import read_text
+from depaudit.logs import get_logger
 from depaudit.model import Finding
 from depaudit.rules.base import FAMILIES, rules
 from depaudit.rules.config import PathRule
 from depaudit.rules.pragmas import NO_PRAGMAS, Pragmas, parse_pragmas
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @runtime_checkable

@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from depaudit.budgets import BudgetCheck
 from depaudit.model import Lock, SizeReport
-from depaudit.sources.pyproject import Pyproject
-from depaudit.sources.requirements import RequirementsFile
+
+if TYPE_CHECKING:  # annotations only: a lock scan without a pyproject beside it never loads these parsers
+    from depaudit.sources.pyproject import Pyproject
+    from depaudit.sources.requirements import RequirementsFile
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ the path and, where it can be found, the line of the offending `[[package]]`.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,7 @@ def _parse_lifted(text: str, path: Path) -> dict[str, Any] | None:
     value can be), or None when the text is not in the form lifting relies on."""
     if "lock-version" in text or not text.startswith(("version = ", "\ufeffversion = ")):
         return None
-    token = f"depaudit-wheels-{secrets.token_hex(16)}-"  # the text cannot contain it
+    token = f"depaudit-wheels-{os.urandom(16).hex()}-"  # the text cannot contain it
     blocks: list[tuple[Wheel, ...]] = []
 
     def lift(match: re.Match[str]) -> str:
