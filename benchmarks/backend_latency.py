@@ -134,10 +134,13 @@ def bench(backend_names: list[str], sizes, repeats: int, warmup: int, peaks: lis
                 if i == 0:
                     first[name] = t
             print(f"  warmed {name} at {width}x{height} (first call {first[name]:.2f} s)", file=sys.stderr, flush=True)
-        times = {name: [] for name in backends}
+        times: dict[str, list[float]] = {name: [] for name in backends}
+        cpu: dict[str, list[float]] = {name: [] for name in backends}
         for r in range(repeats):
             for name, backend in backends.items():
+                cpu_start = time.process_time()  # every thread of this process: how many cores a call used
                 times[name].append(_timed(partial(backend.predict, image, thumb)))
+                cpu[name].append(time.process_time() - cpu_start)
             print(
                 f"  round {r + 1}/{repeats} at {width}x{height}: "
                 + ", ".join(f"{n} {t[-1] * 1000:.0f} ms" for n, t in times.items()),
@@ -161,6 +164,7 @@ def bench(backend_names: list[str], sizes, repeats: int, warmup: int, peaks: lis
                 "gflop": flops / 1e9,
                 "load1": os.getloadavg()[0],
                 "gflops_per_s": flops / statistics.median(times[name]) / 1e9,
+                "cores_used": sum(cpu[name]) / sum(times[name]),
                 "beam_kernels": getattr(backends[name], "beam_kernels", None),
             }
             if "torch" in outputs and name != "torch":
@@ -202,16 +206,17 @@ def render(report: dict) -> str:
         f"Environment: {report['env'] or 'no tuning variables set'}  ",
         f"Run: started {report['started_utc']}, {report['duration_s'] / 60:.1f} min; 1/5/15-min load average "
         f"{'/'.join(f'{v:.1f}' for v in report['loadavg_before'])} before, "
-        f"{'/'.join(f'{v:.1f}' for v in report['loadavg_after'])} after (other jobs shared the 2 CPUs)  ",
+        f"{'/'.join(f'{v:.1f}' for v in report['loadavg_after'])} after "
+        f"({'other jobs shared the CPUs' if banner else 'below the CPU count: a quiet machine'})  ",
         f"Measured FP32 peak (numpy float32 {report['peak_matrix']}x{report['peak_matrix']} matmul, best of 5, sampled "
         f"before the run and after each size: {', '.join(f'{p:.1f}' for p in report['peak_samples'])}): "
         f"{report['peak_gflops']:.1f} GFLOP/s (the best sample)  ",
         f"Timing: {report['warmup']} warm-up call(s), then {report['repeats']} interleaved rounds; median of "
-        f"`Backend.predict` wall time. The machine is shared with other jobs: compare within this run only.",
+        f"`Backend.predict` wall time; cores = CPU time of the whole process / wall time over the timed calls.",
         "",
-        "| size (WxH) | GFLOP | backend | median ms | min ms | max ms | GFLOP/s | % of peak | x torch | first call s "
-        "| PSNR vs torch dB | max err vs torch | PSNR vs FP32 dB | max err vs FP32 |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| size (WxH) | GFLOP | backend | median ms | min ms | max ms | cores | GFLOP/s | % of peak | x torch "
+        "| first call s | PSNR vs torch dB | max err vs torch | PSNR vs FP32 dB | max err vs FP32 |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in report["rows"]:
         ratio = f"{r['ratio_vs_torch']:.2f}" if r["ratio_vs_torch"] is not None else "-"
@@ -221,7 +226,7 @@ def render(report: dict) -> str:
             cells += ["-", "-"] if not agree else [f"{agree['psnr_db']:.1f}", f"{agree['max_abs_err']:.2e}"]
         lines.append(
             f"| {r['size']} | {r['gflop']:.1f} | {r['backend']} | {r['median_ms']:.0f} | {r['min_ms']:.0f} | "
-            f"{r['max_ms']:.0f} | {r['gflops_per_s']:.1f} | {100 * r['peak_share']:.1f} | {ratio} | "
+            f"{r['max_ms']:.0f} | {_cores(r)} | {r['gflops_per_s']:.1f} | {100 * r['peak_share']:.1f} | {ratio} | "
             f"{r['first_call_s']:.1f} | " + " | ".join(cells) + " |"
         )
     if any(r["backend"] == "onnxruntime-int8" for r in report["rows"]):
@@ -229,6 +234,15 @@ def render(report: dict) -> str:
             "",
             "INT8 rows count the same FP32-equivalent convolution work, done with 8-bit VNNI/AMX arithmetic, "
             "so their share of the FP32 matmul peak can exceed 100 %.",
+        ]
+    beam = sorted({r["beam_kernels"] for r in report["rows"] if r["backend"] == "tinygrad" and r.get("beam_kernels")})
+    if any(r["backend"] == "tinygrad" for r in report["rows"]):
+        lines += [
+            "",
+            f"tinygrad applied the shipped BEAM table ({', '.join(map(str, beam))} kernel schedules, searched "
+            "offline by `benchmarks/tinygrad_beam.py`; kernels it does not hold use tinygrad's heuristics)."
+            if beam
+            else "tinygrad ran with its heuristic kernel schedules (no BEAM table applied).",
         ]
     targets = report.get("targets")
     if targets:
@@ -241,6 +255,11 @@ def render(report: dict) -> str:
         lines += [f"- {t}" for t in targets]
     lines.append("")
     return "\n".join(lines)
+
+
+def _cores(row: dict) -> str:
+    """CPU time / wall time of the timed calls (reports written before it was measured show "-")."""
+    return f"{row['cores_used']:.2f}" if row.get("cores_used") is not None else "-"
 
 
 def check_targets(rows: list[dict]) -> list[str]:

@@ -87,7 +87,12 @@ def main() -> None:
         "# Bad inputs: every command refuses what is not a regular file",
         "",
         f"`{report['command']}` — CPU {report['cpu']}; load average {report['load_average_before']} before, "
-        f"{report['load_average_after']} after (timings under load are provisional).",
+        f"{report['load_average_after']} after"
+        + (
+            " (above the CPU count: timings provisional)."
+            if max(report["load_average_before"][0], report["load_average_after"][0]) > (os.cpu_count() or 1)
+            else " (below the CPU count: quiet)."
+        ),
         "",
         f"Start-up floor (`depaudit --version`): {report['version_run']['max_seconds']} s, "
         f"{report['version_run']['max_rss_mb']} MB peak RSS.",

@@ -357,6 +357,12 @@ def machine() -> dict:
     }
 
 
+def _busy(report: dict) -> bool:
+    """A 1-minute load average above the CPU count at the start or the end."""
+    loads = [report["machine"]["loadavg_at_start"][0], report["loadavg_at_end"][0]]
+    return max(loads) > (report["machine"]["vcpus"] or 1)
+
+
 def markdown(report: dict) -> str:
     r = report["robustness"]
     m = report["machine"]
@@ -366,7 +372,8 @@ def markdown(report: dict) -> str:
         f"Command: `{report['command']}`  ",
         f"Machine: {m['cpu']}, {m['vcpus']} vCPU, {m['mem_gib']} GiB, {m['os']}, "
         f"Python {m['python']}; 1/5/15-min load average {m['loadavg_at_start']} at start, "
-        f"{report['loadavg_at_end']} at end (other jobs share the machine)  ",
+        f"{report['loadavg_at_end']} at end"
+        + (" (other jobs shared the machine: provisional)  " if _busy(report) else " (below the CPU count: quiet)  "),
         "Stack: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + "  ",
         f"Server: `python -m reference_service`, backend onnxruntime, settings "
         f"`{report['server_env']}`; started in {report['startup_seconds']:.2f} s (to /healthz "
@@ -427,7 +434,7 @@ def markdown(report: dict) -> str:
             "hand-off and HTTP. With one worker, concurrent clients queue behind a single "
             "inference, so round trips grow while throughput stays that of the backend; "
             "the workers=2 rows run two inferences at once on the same cores. Timings on "
-            "this shared 2-vCPU machine drift between runs (see the load average above); "
+            "this 2-vCPU machine drift between runs (see the load average above); "
             "compare rows of one run only.",
             "",
         ]

@@ -45,8 +45,9 @@ def parse(log: str) -> list[tuple[str, float, float]]:
     return out
 
 
-def profile(width: int, height: int) -> tuple[list[tuple[str, float, float]], float]:
-    """Kernel lines and wall seconds of one profiled tinygrad run at ``width`` x ``height``."""
+def profile(width: int, height: int) -> tuple[list[tuple[str, float, float]], float, int]:
+    """Kernel lines, wall seconds and the BEAM table's kernel count of one profiled tinygrad run at
+    ``width`` x ``height``."""
     from tinygrad import Context, Tensor
 
     from reference_service.backends import TinygradBackend, to_nchw
@@ -67,7 +68,7 @@ def profile(width: int, height: int) -> tuple[list[tuple[str, float, float]], fl
         start = time.perf_counter()
         run()
         seconds = time.perf_counter() - start
-    return parse(log.getvalue()), seconds
+    return parse(log.getvalue()), seconds, backend.beam_kernels
 
 
 def summarise(kernels: list[tuple[str, float, float]]) -> list[dict]:
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
     load_before = os.getloadavg()
-    kernels, seconds = profile(width, height)
+    kernels, seconds, beam_kernels = profile(width, height)
     rows = summarise(kernels)
     env = " ".join(f"{k}={os.environ[k]}" for k in ("BEAM", "WINO", "GMNET_TINYGRAD_BEAM") if k in os.environ)
     report = {
@@ -106,20 +107,29 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "size": args.size,
         "wall_seconds": seconds,
+        "beam_kernels": beam_kernels,
         "kernels": len(kernels),
         "kernel_ms": sum(ms for _, ms, _ in kernels),
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
         "groups": rows,
     }
+    busy = max(load_before[0], report["loadavg_after"][0]) > (report["machine"]["logical_cpus"] or 1)
     lines = [
         "# Where tinygrad's time goes (GMNet, one profiled run)",
         "",
         f"Command: `{report['command']}`  ",
         f"Machine: {report['machine']['cpu']}, {report['machine']['logical_cpus']} logical CPUs; load average "
-        f"{load_before[0]:.1f} before, {report['loadavg_after'][0]:.1f} after (shared machine: provisional).  ",
+        f"{load_before[0]:.1f} before, {report['loadavg_after'][0]:.1f} after"
+        f"{' (shared machine: provisional)' if busy else ''}.  ",
         f"Input {args.size}: {len(kernels)} kernels, {report['kernel_ms']:,.0f} ms of kernel time, {seconds:.1f} s wall "
-        "(DEBUG=2 synchronises after every kernel).",
+        "(DEBUG=2 synchronises after every kernel). "
+        + (
+            f"BEAM table applied ({beam_kernels} kernel schedules searched offline; the rest use tinygrad's "
+            "heuristics)."
+            if beam_kernels
+            else "No BEAM table: tinygrad's heuristic schedules."
+        ),
         "",
         "| kernel | runs | total ms | share | GFLOP/s (median) |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -19,9 +19,11 @@ contention.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Mapping, MutableMapping
@@ -171,6 +173,7 @@ class TinygradBackend:
 
     def __init__(self, checkpoint: Path | None = None, beam_table: Path | str | None = "auto") -> None:
         ensure_tinygrad_cache_usable()
+        share_tinygrad_cache_connection()
         table = beam_table_setting() if beam_table == "auto" else beam_table
         self.beam_kernels = 0
         if table is not None:
@@ -194,6 +197,31 @@ class TinygradBackend:
         with self._lock:
             gain_map, qmax = self.model.predict_numpy(to_nchw(image), to_nchw(thumbnail))
         return np.ascontiguousarray(gain_map[0, 0], dtype=np.float32), float(qmax.reshape(-1)[0])
+
+
+def share_tinygrad_cache_connection() -> bool:
+    """Let every thread use tinygrad's kernel cache. Returns True when the connection was (re)opened.
+
+    tinygrad keeps compiled kernels in one process-wide SQLite connection (``tinygrad.helpers._db_connection``),
+    which sqlite3 binds to the thread that opened it. The server loads the backend on one thread and predicts
+    on its workers: once loading touched the cache (applying the BEAM table does), every request failed with
+    "SQLite objects created in a thread can only be used in that same thread". This opens the connection as
+    tinygrad does, with ``check_same_thread=False``; the backend's lock serialises its use. A tinygrad without
+    that internal, or with the cache off, is left alone.
+    """
+    from tinygrad import helpers
+
+    cachelevel = getattr(helpers, "CACHELEVEL", None)
+    if not hasattr(helpers, "_db_connection") or cachelevel is None or cachelevel.value < 1:
+        return False
+    path = str(helpers.CACHEDB)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    connection = sqlite3.connect(path, timeout=60, isolation_level="IMMEDIATE", check_same_thread=False)
+    with contextlib.suppress(sqlite3.OperationalError):  # another process holds the lock while it sets WAL
+        connection.execute("PRAGMA journal_mode=WAL").fetchone()
+    connection.execute("PRAGMA synchronous=NORMAL")
+    helpers._db_connection = connection
+    return True
 
 
 def ensure_tinygrad_cache_usable(environ: MutableMapping[str, str] | None = None) -> bool:

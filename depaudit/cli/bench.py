@@ -6,13 +6,13 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from depaudit.cli.app import app
 from depaudit.cli.options import QuietOption, VerboseOption
-from depaudit.cli.output import info, set_verbosity
+from depaudit.cli.output import info, set_verbosity, warn
 from depaudit.errors import UsageError
 from depaudit.fileio import write_text
 from depaudit.gate import load_bench_report
@@ -123,8 +123,22 @@ def bench(
     if report.get("provisional"):
         info("depaudit bench: the load average exceeded the CPU count: the report is marked provisional")
     sys.stdout.write(render_markdown(report))
-    failed = [v["variant"] for v in report["variants"] if v.get("error")]
-    return 4 if failed else 0
+    return 4 if bench_failures(report) else 0
+
+
+def bench_failures(report: dict[str, Any]) -> list[str]:
+    """What went wrong, one line a variant: a build or start that failed, or inputs its service did not
+    answer (a bench whose variant answered 500 to every request is not a measurement)."""
+    lines = []
+    for v in report["variants"]:
+        if v.get("error"):
+            lines.append(f"{v['variant']}: {v['error']}")
+        for lat in v.get("latency") or []:
+            if lat.get("error"):
+                lines.append(f"{v['variant']} at {lat['size']}: {lat['error']}")
+    for line in lines:
+        warn(f"bench: {line}")
+    return lines
 
 
 def _rerender(path: Path, output_dir: Path) -> int:

@@ -487,3 +487,23 @@ def test_runs_as_nobody_on_a_read_only_filesystem(tmp_path: Path):
     assert sorted(p.name for p in models.iterdir()) == ["gmnet.onnx"]
     for symptom in ("Read-only file system", "Permission denied", "Failed to persist", "Traceback"):
         assert symptom not in log, log
+
+
+def test_tinygrad_serves_from_two_worker_threads():
+    # tinygrad keeps its kernel cache in one SQLite connection that only the thread that opened it may use;
+    # the server loads the backend on one thread and predicts on its workers. Once the bundled BEAM table
+    # was loaded at start-up, every request failed with 500 ("SQLite objects created in a thread can only
+    # be used in that same thread"); the backend now makes every tinygrad call on one thread of its own.
+    with start_service(GMNET_BACKEND="tinygrad", GMNET_WORKERS="2") as srv:
+        bodies = [png_bytes(rgb_array(64, 48, seed)) for seed in (1, 2, 3)]
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(
+                pool.map(
+                    lambda body: httpx.post(
+                        srv.url + "/v1/gainmap", content=body, headers={"Content-Type": "image/png"}, timeout=300
+                    ),
+                    bodies,
+                )
+            )
+        assert [a.status_code for a in answers] == [200, 200, 200], srv.log()[-3000:]
+        assert all(a.headers["content-type"] == "image/png" for a in answers)
