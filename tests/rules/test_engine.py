@@ -17,6 +17,8 @@ from depaudit.model import Finding
 from depaudit.rules.config import PathRule, rule_config, rule_prefixes
 from depaudit.rules.engine import RuleSelection, run
 from depaudit.rules.subjects import BudgetSubject, LockSubject, ProjectSubject
+from depaudit.sources.pyproject import Pyproject
+from depaudit.sources.requirements import RequirementsFile
 
 from fixture_paths import LOCKS
 
@@ -136,7 +138,8 @@ def test_unknown_family_is_a_programming_error():
 
 @pytest.mark.parametrize("subject", [LockSubject, ProjectSubject, BudgetSubject])
 def test_subjects_are_typed(subject):
-    hints = typing.get_type_hints(subject)
+    # subjects imports the project parsers for annotations only (a lock scan does not load them): name them.
+    hints = typing.get_type_hints(subject, localns={"Pyproject": Pyproject, "RequirementsFile": RequirementsFile})
     for item in dataclasses.fields(subject):
         assert hints[item.name] not in (typing.Any, object), f"{subject.__name__}.{item.name}"
 
