@@ -13,6 +13,8 @@ import pytest
 from depaudit.model import Selection
 from depaudit.scan import scan_lock
 
+from childrun import run_depaudit
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -63,43 +65,11 @@ def sink(tmp_path: Path) -> Path:
 
 
 def test_cli_gate_uses_tool_depaudit_from_pyproject(sink: Path):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "depaudit",
-            "scan",
-            str(ROOT / "uv.lock"),
-            "--offline",
-            "--format",
-            "json",
-            "-o",
-            str(sink),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    lock = str(ROOT / "uv.lock")
+    proc = run_depaudit("scan", lock, "--offline", "--format", "json", "-o", str(sink), timeout=120)
     assert proc.returncode == 0, proc.stderr
-    dev = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "depaudit",
-            "scan",
-            str(ROOT / "uv.lock"),
-            "--offline",
-            "--dev",
-            "-t",
-            "linux-x86_64",
-            "--format",
-            "json",
-            "-o",
-            str(sink),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    dev = run_depaudit(
+        "scan", lock, "--offline", "--dev", "-t", "linux-x86_64", "--format", "json", "-o", str(sink), timeout=120
     )
     assert dev.returncode == 1 and "accelerator" in dev.stderr  # max-accelerator = "0" comes from [tool.depaudit]
 

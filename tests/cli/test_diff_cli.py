@@ -224,11 +224,10 @@ def test_rev_path_outside_a_repository_is_exit_3(tmp_path: Path) -> None:
     assert proc.returncode == 3 and "is not inside a git repository" in proc.stderr
 
 
-def test_size_look_ups_may_reach_the_hosts_the_user_allows(monkeypatch, tmp_path: Path) -> None:
-    # A lock on a private index (a mirror at a private address) needs --allow-host for its sizes, as in
-    # scan and gate; diff offered no way to allow it, so every such size stayed unknown.
+@pytest.fixture
+def allowed_hosts_seen(monkeypatch) -> list[tuple[str, ...]]:
+    """The allow_hosts of every scan_lock call depaudit.diff makes, in order (the real scan still runs)."""
     import depaudit.diff
-    from depaudit.cli import main
 
     seen: list[tuple[str, ...]] = []
     real = depaudit.diff.scan_lock
@@ -238,38 +237,39 @@ def test_size_look_ups_may_reach_the_hosts_the_user_allows(monkeypatch, tmp_path
         return real(lock, **options)
 
     monkeypatch.setattr(depaudit.diff, "scan_lock", recording)
+    return seen
+
+
+def test_size_look_ups_may_reach_the_hosts_the_user_allows(monkeypatch, tmp_path: Path, allowed_hosts_seen) -> None:
+    # A lock on a private index (a mirror at a private address) needs --allow-host for its sizes, as in
+    # scan and gate; diff offered no way to allow it, so every such size stayed unknown.
+    from depaudit.cli import main
+
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text('[tool.depaudit]\nallow-hosts = ["mirror.internal"]\n')
     shutil.copyfile(AFTER, tmp_path / "uv.lock")  # settings come from the pyproject.toml beside HEAD
     for extra, expected in (([], ("mirror.internal",)), (["--allow-host", "10.0.0.5"], ("10.0.0.5",))):
-        seen.clear()
+        allowed_hosts_seen.clear()
         with pytest.raises(SystemExit) as done:
             main(["diff", str(BEFORE), "uv.lock", "--offline", "-t", "linux-x86_64", "-q", *extra])
-        assert done.value.code == 0 and seen == [expected, expected]
+        assert done.value.code == 0 and allowed_hosts_seen == [expected, expected]
 
 
-def test_scan_baseline_looks_up_the_base_side_with_the_allowed_hosts(monkeypatch, repo: Path) -> None:
+def test_scan_baseline_looks_up_the_base_side_with_the_allowed_hosts(
+    monkeypatch, repo: Path, allowed_hosts_seen
+) -> None:
     # `scan --baseline` scans the base lock itself: its size look-ups must reach the hosts the user
     # allowed (--allow-host, allow-hosts in [tool.depaudit]) as the head side's do.
-    import depaudit.diff
     from depaudit.cli import main
 
-    seen: list[tuple[str, ...]] = []
-    real = depaudit.diff.scan_lock
-
-    def recording(lock, **options):
-        seen.append(tuple(options.get("allow_hosts", ())))
-        return real(lock, **options)
-
-    monkeypatch.setattr(depaudit.diff, "scan_lock", recording)
     monkeypatch.chdir(repo)
     with (repo / "pyproject.toml").open("a") as pyproject:
         pyproject.write('\n[tool.depaudit]\nallow-hosts = ["mirror.internal"]\n')
     for extra, expected in (([], ("mirror.internal",)), (["--allow-host", "10.0.0.5"], ("10.0.0.5",))):
-        seen.clear()
+        allowed_hosts_seen.clear()
         with pytest.raises(SystemExit) as done:
             main(["scan", "uv.lock", "--baseline", "HEAD~1", "--offline", "-t", "linux-x86_64", "-q", *extra])
-        assert done.value.code == 0 and seen == [expected]
+        assert done.value.code == 0 and allowed_hosts_seen == [expected]
 
 
 EXTRAS = LOCKS / "extras-dev" / "uv.lock"  # declares the extras onnx and gpu; the diff fixture's locks do not
