@@ -42,6 +42,16 @@ class ChildResult:
     timed_out: bool
 
 
+def env_without_settings(*drop: str) -> dict[str, str]:
+    """This environment without the user's DEPAUDIT_* settings (and the names in `drop`), keeping the
+    suite's private size cache (DEPAUDIT_CACHE_DIR, set in conftest.py)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in drop and (not k.startswith("DEPAUDIT_") or k == "DEPAUDIT_CACHE_DIR")
+    }
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment a child depaudit runs with: this checkout first on the path, no colour."""
     return {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **extra}

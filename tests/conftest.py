@@ -1,17 +1,32 @@
-"""Shared test set-up: fixture paths, the pre-filled size cache, and skipping of `network` / `docker`
-tests with a stated reason when this machine has no PyPI or no Docker engine."""
+"""Shared test set-up: fixture paths, the pre-filled size cache, a private size cache for the whole run,
+and skipping of `network` / `docker` tests with a stated reason when this machine has no PyPI or no
+Docker engine."""
 
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from fixture_paths import SIZE_CACHE
+
+
+def pytest_configure(config):
+    # The suite never reads or writes the user's size cache (~/.cache/depaudit): a size a developer's own
+    # `depaudit scan` once looked up would turn a test's "unknown size" into a known one (it did: after
+    # `scripts/demo` cached torch 2.8's wheels, a gate test expecting an unverifiable budget passed).
+    # Child processes inherit it; tests that need another cache set DEPAUDIT_CACHE_DIR themselves.
+    os.environ["DEPAUDIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="depaudit-test-cache-")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(os.environ.get("DEPAUDIT_CACHE_DIR", ""), ignore_errors=True)
 
 
 @functools.cache

@@ -4,12 +4,12 @@ appended, every output format, SARIF that validates, bad input without a traceba
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from bench_reports import write_bench_report
+from childrun import env_without_settings
 from fixture_paths import LOCKS
 from sarif_schema import validate_sarif
 
@@ -24,7 +24,7 @@ def _pyproject(tmp_path: Path, body: str) -> Path:
 
 
 def _gate(args: list[str], cwd: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPAUDIT_") and k != "GITHUB_STEP_SUMMARY"}
+    env = env_without_settings("GITHUB_STEP_SUMMARY")
     env.update(env_extra or {}, PYTHONPATH=str(REPO), NO_COLOR="1")
     return subprocess.run(
         [sys.executable, "-m", "depaudit", "gate", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
@@ -135,9 +135,10 @@ def test_lock_budget_sarif_validates_whatever_package_is_biggest(tmp_path):
     # be valid SARIF (no region with line 0) and gnu lines must not claim line 0.
     lock = LOCKS / "torch-2.8" / "uv.lock"
     args = ["--lock", str(lock), "--offline", "--max-download", "1GB", "-t", "linux-aarch64"]
-    sarif = _gate([*args, "-f", "sarif"], tmp_path)
+    empty = {"DEPAUDIT_CACHE_DIR": str(tmp_path / "empty-cache")}  # sizes the lock lacks stay unknown: exit 1
+    sarif = _gate([*args, "-f", "sarif"], tmp_path, empty)
     assert sarif.returncode == 1, sarif.stderr
     results = validate_sarif(sarif.stdout)["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == ["DA501"]
-    gnu = _gate([*args, "-f", "gnu"], tmp_path)
+    gnu = _gate([*args, "-f", "gnu"], tmp_path, empty)
     assert gnu.returncode == 1 and gnu.stdout.startswith(str(lock)) and ":0: " not in gnu.stdout

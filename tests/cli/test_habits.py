@@ -3,13 +3,13 @@ size is unknown shown under the table, shell completion, exit codes in --help.""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from childrun import env_without_settings
 from fixture_paths import FIXTURES, LOCKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +17,7 @@ TORCH28 = LOCKS / "torch-2.8" / "uv.lock"
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES") and not k.startswith("DEPAUDIT_")}
+    full = env_without_settings("COLUMNS", "LINES")
     full.update(env or {}, PYTHONPATH=str(ROOT), NO_COLOR="1")
     return subprocess.run(
         [sys.executable, "-m", "depaudit", *args],

@@ -23,6 +23,8 @@ from depaudit.images.build import remove_images, stage_images
 from depaudit.images.container import wait_ready
 from depaudit.servicebench.gmnet import sample_png
 
+from childrun import env_without_settings
+
 pytestmark = pytest.mark.docker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,7 +174,7 @@ def test_measure_the_real_image(ort_image):
 
 
 def _gate(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPAUDIT_")}
+    env = env_without_settings()
     env["PYTHONPATH"] = str(REPO)
     return subprocess.run(
         [sys.executable, "-m", "depaudit", "gate", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
