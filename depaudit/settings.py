@@ -41,6 +41,17 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
+def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """depaudit's own state folder (the `fix --lock` journal): DEPAUDIT_STATE_DIR, else
+    $XDG_STATE_HOME/depaudit, else ~/.local/state/depaudit. Never from the checkout."""
+    env = os.environ if environ is None else environ
+    if env.get("DEPAUDIT_STATE_DIR"):
+        return Path(env["DEPAUDIT_STATE_DIR"]).expanduser()
+    if env.get("XDG_STATE_HOME"):
+        return Path(env["XDG_STATE_HOME"]).expanduser() / "depaudit"
+    return Path.home() / ".local" / "state" / "depaudit"
+
+
 def source_root(start: Path) -> Path:
     """The repository root above `start` (the nearest folder holding `.git`), else `start` itself:
     what SARIF paths are relative to."""

@@ -44,11 +44,11 @@ class ChildResult:
 
 def env_without_settings(*drop: str) -> dict[str, str]:
     """This environment without the user's DEPAUDIT_* settings (and the names in `drop`), keeping the
-    suite's private size cache (DEPAUDIT_CACHE_DIR, set in conftest.py)."""
+    suite's private size cache and state folder (DEPAUDIT_CACHE_DIR, DEPAUDIT_STATE_DIR, set in conftest.py)."""
     return {
         k: v
         for k, v in os.environ.items()
-        if k not in drop and (not k.startswith("DEPAUDIT_") or k == "DEPAUDIT_CACHE_DIR")
+        if k not in drop and (not k.startswith("DEPAUDIT_") or k in ("DEPAUDIT_CACHE_DIR", "DEPAUDIT_STATE_DIR"))
     }
 
 

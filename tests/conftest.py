@@ -23,10 +23,13 @@ def pytest_configure(config):
     # `scripts/demo` cached torch 2.8's wheels, a gate test expecting an unverifiable budget passed).
     # Child processes inherit it; tests that need another cache set DEPAUDIT_CACHE_DIR themselves.
     os.environ["DEPAUDIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="depaudit-test-cache-")
+    # Likewise depaudit's state (the `fix --lock` journals): never the developer's ~/.local/state.
+    os.environ["DEPAUDIT_STATE_DIR"] = tempfile.mkdtemp(prefix="depaudit-test-state-")
 
 
 def pytest_unconfigure(config):
     shutil.rmtree(os.environ.get("DEPAUDIT_CACHE_DIR", ""), ignore_errors=True)
+    shutil.rmtree(os.environ.get("DEPAUDIT_STATE_DIR", ""), ignore_errors=True)
 
 
 @functools.cache

@@ -27,17 +27,18 @@ from depaudit.fixers.pipeline import (
     TargetDelta,
     apply_and_lock,
     compare,
+    dry_run_base,
     dry_run_lock,
+    interrupted_work,
     plan_fix,
     plan_verdict,
-    recover_interrupted,
 )
 from depaudit.fixers.verdict import Verdict
 from depaudit.model import Selection, SizeReport
 from depaudit.scan import scan_lock
 from depaudit.units import format_size
 
-Lookups = tuple[bool, tuple[str, ...], Selection]  # (offline, allowed hosts, workspace selection)
+Lookups = tuple[bool, tuple[str, ...], Selection, Path]  # (offline, allowed hosts, selection, state dir)
 
 
 class FixTo(StrEnum):
@@ -117,7 +118,8 @@ def fix(
     targets = conf["targets"]
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
-    for message in recover_interrupted(path):
+    state_dir = settings.default_state_dir()
+    for message in interrupted_work(path, state_dir, dry_run=dry_run):
         info(f"depaudit: {message}")
     plan = plan_fix(path, to.value, index_url=str(conf["cpu-index-url"] or DEFAULT_CPU_INDEX_URL), force=force)
     diff = "".join(unified_diff(e, Path.cwd()) for e in plan.edits if e.changed)
@@ -126,9 +128,10 @@ def fix(
     if plan.kind == "pyproject":
         hosts = allow_hosts(allow_host, pyproject)
         selection = Selection(packages=tuple(package or ()), all_packages=all_packages)
-        deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, (offline, hosts, selection), allow_torch)
+        lookups = (offline, hosts, selection, state_dir)
+        deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, lookups, allow_torch)
     elif plan.changed and not dry_run:
-        apply_and_lock(plan, lock=False)
+        apply_and_lock(plan, lock=False, state_dir=state_dir)
     if lock and plan.kind != "pyproject":
         info("depaudit: --lock applies to uv projects only; skipped")
     _emit(plan, _status(plan, dry_run, verdict, lock), diff, deltas, verdict, fmt, output, binary)
@@ -148,7 +151,7 @@ def _fix_project(
     if plan.changed and lock:
         return _locked_comparison(plan, dry_run, targets, lookups, to, allow_torch)
     if plan.changed and not dry_run:
-        apply_and_lock(plan, lock=False)
+        apply_and_lock(plan, lock=False, state_dir=lookups[3])
     if not plan.changed:
         verdict = plan_verdict(plan, to, plan.lock_path, targets=targets, allow_torch=allow_torch)
         if lock and verdict.state == "stale":  # nothing to edit, but --lock asks for a lock that matches
@@ -199,7 +202,7 @@ def _locked_comparison(
     """Scan the lock before, apply (or copy + apply) and re-lock, scan after: (per-target deltas, the
     verdict of the new lock). `lookups`: (offline, allowed hosts) for the size look-ups, and the
     workspace selection the before/after scans measure."""
-    offline, hosts, selection = lookups
+    offline, hosts, selection, state_dir = lookups
 
     def scan(lock: Path) -> SizeReport:
         return scan_lock(lock, targets=targets or None, offline=offline, allow_hosts=hosts, selection=selection)
@@ -212,10 +215,10 @@ def _locked_comparison(
             after = scan(new_lock)
             verdict = plan_verdict(plan, to, new_lock, targets=targets, allow_torch=allow_torch)
         finally:
-            shutil.rmtree(new_lock.parent.parent, ignore_errors=True)
+            shutil.rmtree(dry_run_base(new_lock), ignore_errors=True)
     else:
         info("depaudit: re-locking with uv")
-        apply_and_lock(plan, lock=True)
+        apply_and_lock(plan, lock=True, state_dir=state_dir)
         new_lock = plan.lock_path or plan.project_dir / "uv.lock"
         after = scan(new_lock)
         verdict = plan_verdict(plan, to, new_lock, targets=targets, allow_torch=allow_torch)

@@ -6,6 +6,7 @@ Nothing here prints; `depaudit.cli.fix` renders the result.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sys
@@ -30,12 +31,13 @@ from depaudit.fixers.pyproject import (
     plan_cpu_index_text,
     plan_runtime_swap_text,
 )
-from depaudit.fixers.relock import COPY_IGNORE, recover, relock
+from depaudit.fixers.relock import COPY_IGNORE, legacy_journal_warning, pending, recover, refuse_outside, relock
 from depaudit.fixers.requirements import plan_requirements_text
 from depaudit.fixers.verdict import Verdict, cpu_index_verdict, runtime_verdict
 from depaudit.lint import dockerfile_context
 from depaudit.model import Edit, SizeReport
 from depaudit.process import run_tool
+from depaudit.settings import source_root
 from depaudit.sources.pyproject import Pyproject, parse_pyproject, read_pyproject_text
 from depaudit.sources.uvlock import load_lock
 
@@ -119,17 +121,30 @@ def plan_fix(
     return replace(plan, lock_bytes=lock_bytes)
 
 
-def recover_interrupted(path: Path) -> list[str]:
-    """Finish or undo an interrupted `fix --lock` around PATH (its folder, and its lock's folder).
-    Returns what was done, one sentence each. Raises ChangedOnDisk when that cannot be done safely."""
+def interrupted_work(path: Path, state_dir: Path, *, dry_run: bool = False) -> list[str]:
+    """Finish or undo an interrupted `fix --lock` of the project around PATH (its folder, and its lock's
+    folder), from depaudit's own journal in `state_dir`. With `dry_run`, nothing is done: the sentences
+    only say what is pending. Returns what was done or is pending, one sentence each (and a warning per
+    journal-shaped file found inside the project, which is ignored). Raises ChangedOnDisk when the work
+    cannot be finished safely."""
     folder = Path(path) if Path(path).is_dir() else Path(path).parent
     lock = find_lock(folder) if folder.is_dir() else None
-    done = []
+    said = []
     for candidate in dict.fromkeys([folder, lock.parent if lock else folder]):
-        message = recover(candidate)
+        warning = legacy_journal_warning(candidate)
+        if warning:
+            said.append(warning)
+        if dry_run:
+            if pending(candidate, state_dir):
+                said.append(
+                    f"{candidate}: an interrupted `depaudit fix --lock` left work to finish; the dry run leaves "
+                    f"it (run `depaudit fix` without --dry-run to complete or undo it)"
+                )
+            continue
+        message = recover(candidate, state_dir)
         if message:
-            done.append(message)
-    return done
+            said.append(message)
+    return said
 
 
 def find_lock(folder: Path) -> Path | None:
@@ -252,37 +267,96 @@ def run_uv_lock(project_dir: Path, timeout: float = 900) -> None:
         raise ToolError(command, result.stderr, what=f"uv lock failed (exit {result.returncode})")
 
 
-def apply_and_lock(plan: FixPlan, *, lock: bool) -> None:
+def apply_and_lock(plan: FixPlan, *, lock: bool, state_dir: Path) -> None:
     """Write the edits; with `lock`, re-lock a staged copy and swap pyproject.toml and uv.lock in
-    together under a journal (`depaudit.fixers.relock`): an interruption at any moment leaves the old
-    pair or the new pair. Raises ToolError (uv failed) or ChangedOnDisk (a file changed meanwhile),
-    with every file as it was."""
+    together under a journal kept in `state_dir` (`depaudit.fixers.relock`): an interruption at any
+    moment leaves the old pair or the new pair. Raises ToolError (uv failed), ChangedOnDisk (a file
+    changed meanwhile) or FixRefused (a file resolves outside the project), with every file as it was."""
+    root = project_root(plan)
+    changed = [e for e in plan.edits if e.changed]
+    refuse_outside([Path(e.path) for e in changed], root)
     if not lock:
         apply_edits(list(plan.edits))
         return
-    root = plan.lock_path.parent if plan.lock_path else plan.project_dir
-    changed = [e for e in plan.edits if e.changed]
     expected: dict[Path, bytes | None] = {Path(e.path): e.before.encode("utf-8") for e in changed}
     expected[root / "uv.lock"] = plan.lock_bytes
-    relock(root, plan.project_dir, {Path(e.path): e.after for e in changed}, expected, run_uv_lock)
+    relock(root, plan.project_dir, {Path(e.path): e.after for e in changed}, expected, run_uv_lock, state_dir)
+
+
+def project_root(plan: FixPlan) -> Path:
+    """The folder a fix may write in: the workspace root (uv.lock's folder) of a pyproject project, else
+    the repository (the nearest folder holding .git) around the requirements file or Dockerfile, else its
+    folder."""
+    if plan.kind == "pyproject":
+        return plan.lock_path.parent if plan.lock_path else plan.project_dir
+    return source_root(plan.project_dir)
 
 
 def dry_run_lock(plan: FixPlan) -> Path:
     """Apply the plan to a copy of the project (of the workspace root when the lock lives there) in a
     temp folder and re-lock there; returns the new uv.lock's path (inside a folder the caller removes
-    with `shutil.rmtree(path.parent.parent)`)."""
-    root = plan.lock_path.parent if plan.lock_path else plan.project_dir
+    with `shutil.rmtree(path.parents[-1 - depth])`, see `dry_run_base`). Path sources outside the project
+    (`../lib`) are linked into the temp folder where the copy's relative paths look for them."""
+    root = Path(os.path.realpath(plan.lock_path.parent if plan.lock_path else plan.project_dir))
+    escapes = _outside_paths(plan.lock_path, root)
+    depth = max((_ups(p) for p in escapes), default=1)
+    anchor = root.parents[depth - 1] if depth <= len(root.parents) else Path(root.anchor)
     base = Path(tempfile.mkdtemp(prefix="depaudit-fix-"))
-    copy = base / root.name
+    copy = base / root.relative_to(anchor)
     try:
         shutil.copytree(root, copy, ignore=COPY_IGNORE, symlinks=True)
-        moved = tuple(Edit(str(copy / os.path.relpath(e.path, root)), e.before, e.after, e.summary) for e in plan.edits)
+        _link_outside_paths(base, anchor, root, escapes)
+        given = plan.lock_path.parent if plan.lock_path else plan.project_dir
+        moved = tuple(
+            Edit(str(copy / os.path.relpath(e.path, given)), e.before, e.after, e.summary) for e in plan.edits
+        )
         apply_edits(list(moved))
-        run_uv_lock(copy / os.path.relpath(plan.project_dir, root))
+        run_uv_lock(copy / os.path.relpath(plan.project_dir, given))
     except BaseException:
         shutil.rmtree(base, ignore_errors=True)
         raise
     return copy / "uv.lock"
+
+
+def dry_run_base(new_lock: Path) -> Path:
+    """The temp folder `dry_run_lock` made for `new_lock` (the one to remove)."""
+    for folder in new_lock.parents:
+        if folder.name.startswith("depaudit-fix-") and folder.parent == Path(tempfile.gettempdir()):
+            return folder
+    return new_lock.parent
+
+
+def _outside_paths(lock_path: Path | None, root: Path) -> list[str]:
+    """The lock's path sources (relative to its folder) that lead out of it: `../lib`."""
+    if lock_path is None:
+        return []
+    kinds = ("path", "directory", "editable")
+    values = {p.source.value for p in load_lock(lock_path).packages if p.source.kind in kinds}
+    return sorted(v for v in values if not os.path.isabs(v) and os.path.normpath(v).startswith(".."))
+
+
+def _ups(relative: str) -> int:
+    """How many folders `relative` climbs (`../../x` -> 2)."""
+    return len(list(itertools.takewhile(lambda part: part == "..", Path(os.path.normpath(relative)).parts)))
+
+
+def _link_outside_paths(base: Path, anchor: Path, root: Path, escapes: list[str]) -> None:
+    """For each path source outside the project, a symlink in the temp tree at the place the copy's
+    relative path reaches, pointing at the real folder (read by uv, never written by depaudit)."""
+    copy_parts = root.relative_to(anchor).parts
+    for relative in escapes:
+        real = Path(os.path.normpath(root / relative))
+        try:
+            parts = real.relative_to(anchor).parts
+        except ValueError:
+            continue
+        shared = len(list(itertools.takewhile(lambda pair: pair[0] == pair[1], zip(parts, copy_parts, strict=False))))
+        if shared == len(parts):
+            continue  # inside the copy already
+        link = base.joinpath(*parts[: shared + 1])
+        if not os.path.lexists(link):
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(anchor.joinpath(*parts[: shared + 1]))
 
 
 def compare(before: SizeReport | None, after: SizeReport) -> list[TargetDelta]:

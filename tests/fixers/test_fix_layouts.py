@@ -225,16 +225,16 @@ def test_crlf_and_bom_are_kept_in_every_line(tmp_path) -> None:
 
 
 def test_symlinked_pyproject_is_written_through(tmp_path) -> None:
-    shared = tmp_path / "shared"
-    shared.mkdir()
+    """Through a link to a file inside the project (one outside it is refused: test_fix_crash.py)."""
+    project = tmp_path / "project"
+    shared = project / "shared"
+    shared.mkdir(parents=True)
     real = shared / "pyproject.toml"
     real.write_text('[project]\nname = "x"\ndependencies = ["torch"]\n')
     real.chmod(0o640)
     if os.geteuid() == 0:
         os.chown(real, 4321, 4321)
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").symlink_to("../shared/pyproject.toml")
+    (project / "pyproject.toml").symlink_to("shared/pyproject.toml")
     assert _fix(project).returncode == 0
     link = project / "pyproject.toml"
     assert link.is_symlink() and "pytorch-cpu" in real.read_text()
