@@ -10,21 +10,18 @@ limit proves nothing. Only `pass` passes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from depaudit.errors import DepauditError, InputError, UsageError
+from depaudit.analysis.lockdiff import LockDiff, TargetDiff, names_list
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
-from depaudit.settings import SettingSources, as_strings, convert, layer_error, subtable
-from depaudit.targets import DEFAULT_TARGETS
 from depaudit.units import format_size
 
-TARGET_KEYS = ("max-download", "max-accelerator", "no-accelerator")
-
 Verdict = Literal["pass", "fail", "unknown"]
-CheckKind = Literal["download", "accelerator", "no-accelerator", "image-size", "latency"]
+CheckKind = Literal[
+    "download", "accelerator", "no-accelerator", "image-size", "latency", "download-increase", "new-accelerator"
+]
 
 RULE_OF_CHECK: dict[str, str] = {
     "download": "DA501",
@@ -32,6 +29,8 @@ RULE_OF_CHECK: dict[str, str] = {
     "no-accelerator": "DA503",
     "image-size": "DA504",
     "latency": "DA505",
+    "download-increase": "DA506",
+    "new-accelerator": "DA507",
 }
 """The budget rule (DA5xx) a failing or unverifiable check is reported as."""
 
@@ -68,12 +67,24 @@ class BudgetCheck:
         """One line: subject, what was measured against which limit, the verdict, the offenders."""
         shown = show(self.measured, self.unit, binary)
         limit = show(self.limit, self.unit, binary)
+        if self.check == "new-accelerator":
+            listed = ", ".join(n for n, _ in self.offenders)
+            text = (
+                f"{self.subject}: new-accelerator: none"
+                if self.passed
+                else f"{self.subject}: {len(self.offenders)} new accelerator packages: {listed}"
+            )
+            return text + (f" [{self.note}]" if self.note else "")
+        if self.check == "download-increase":
+            shown = ("+" if (self.measured or 0) >= 0 else "") + shown
         if self.check == "no-accelerator":
             text = (
                 f"{self.subject}: no-accelerator: no accelerator wheels"
                 if self.passed
                 else f"{self.subject}: no-accelerator: installs accelerator wheels ({shown})"
             )
+        elif self.verdict == "unknown" and self.check == "download-increase":
+            text = f"{self.subject}: download-increase {shown} over known sizes, budget {limit}: cannot verify"
         elif self.verdict == "unknown":
             text = f"{self.subject}: {self.check} at least {shown}, budget {limit}: cannot verify"
         else:
@@ -96,35 +107,56 @@ def show(value: float | None, unit: str, binary: bool = False) -> str:
 @dataclass(frozen=True)
 class LockLimits:
     """Lock budgets: bytes per target for download and accelerator wheels (None: not checked), each
-    overridable per target, and targets that must install no accelerator wheel at all."""
+    overridable per target, and targets that must install no accelerator wheel at all. `tighter` holds
+    further layers that apply as well (the project's files, beside the command line's budgets): the
+    smallest limit of every layer is the one checked, so no layer can raise another's."""
 
     max_download: int | None = None
     max_accelerator: int | None = None
     no_accelerator_targets: tuple[str, ...] = ()
     per_target: tuple[tuple[str, str, int], ...] = ()  # (target, "max-download" | "max-accelerator", bytes)
+    tighter: tuple[LockLimits, ...] = ()
+    label: str = ""
 
-    def limit(self, key: str, target: str) -> int | None:
-        """The `key` budget of `target`: its own entry, else the budget for every target."""
+    def own_limit(self, key: str, target: str) -> int | None:
+        """This layer's `key` budget of `target`: its own entry, else its budget for every target."""
         for name, which, value in self.per_target:
             if name == target and which == key:
                 return value
         return self.max_download if key == "max-download" else self.max_accelerator
 
+    def limit(self, key: str, target: str) -> int | None:
+        """The `key` budget of `target`: the smallest over every layer that sets one."""
+        values = [
+            v for v in (self.own_limit(key, target), *(t.limit(key, target) for t in self.tighter)) if v is not None
+        ]
+        return min(values) if values else None
+
+    def limit_label(self, key: str, target: str) -> str:
+        """Which layer set the budget `limit` returns (for messages)."""
+        best = self.limit(key, target)
+        for layer in (self, *self.tighter):
+            if layer.own_limit(key, target) == best and best is not None:
+                return layer.label
+        return ""
+
     @property
     def named_targets(self) -> tuple[str, ...]:
         """Targets a budget names (per-target entries, no-accelerator targets): always checked."""
         names = [name for name, _, _ in self.per_target] + list(self.no_accelerator_targets)
+        names += [name for layer in self.tighter for name in layer.named_targets]
         return tuple(dict.fromkeys(names))
 
     @property
     def any(self) -> bool:
         """True when some lock budget is set."""
-        return (
+        own = (
             self.max_download is not None
             or self.max_accelerator is not None
             or bool(self.no_accelerator_targets)
             or bool(self.per_target)
         )
+        return own or any(layer.any for layer in self.tighter)
 
 
 def _ranked(packages: Iterable[InstalledPackage]) -> list[InstalledPackage]:
@@ -216,92 +248,6 @@ def _unsupported(t: TargetReport, check: CheckKind, limit: float, label: str, pa
     return BudgetCheck(check, label, 0.0, limit, "pass", "bytes", (), note, path, None, t.target.name)
 
 
-def _target_name(name: str, error: Callable[[str], DepauditError], where: str) -> str:
-    if name not in DEFAULT_TARGETS:
-        raise error(f"{where}: unknown target {name!r} (known: {', '.join(DEFAULT_TARGETS)})")
-    return name
-
-
-def size_entries(key: str, value: Any, error: Callable[[str], DepauditError]) -> tuple[int | None, dict[str, int]]:
-    """`[TARGET=]SIZE` entries (a list, or one comma-separated string) as (budget for every target,
-    budgets per target). Raises `error` for a bad size or an unknown target."""
-    items = value if isinstance(value, (list, tuple)) else [value]
-    every: int | None = None
-    named: dict[str, int] = {}
-    for item in items:
-        for part in str(item).split(",") if isinstance(item, str) else [item]:
-            text = str(part).strip()
-            if not text:
-                continue
-            target, eq, size = text.partition("=")
-            amount = convert("size", key, size if eq else part, error)
-            if eq:
-                named[_target_name(target.strip(), error, key)] = amount
-            else:
-                every = amount
-    return every, named
-
-
-def _per_target_tables(table: Mapping[str, Any], pyproject: Path | None) -> tuple[dict[str, dict[str, int]], list[str]]:
-    """`[tool.depaudit.per-target.<name>]` tables: size budgets per target, and targets with
-    `no-accelerator = true`."""
-    sizes: dict[str, dict[str, int]] = {}
-    no_accel: list[str] = []
-
-    def error(what: str) -> DepauditError:
-        return InputError(pyproject or "pyproject.toml", f"[tool.depaudit.per-target] {what}")
-
-    for name, entry in subtable(table, "per-target", pyproject).items():
-        _target_name(name, error, "table")
-        if not isinstance(entry, dict) or set(entry) - set(TARGET_KEYS):
-            raise error(f"{name}: expected a table of {', '.join(TARGET_KEYS)}")
-        for key in ("max-download", "max-accelerator"):
-            if key in entry:
-                sizes.setdefault(key, {})[name] = convert("size", f"{name}.{key}", entry[key], error)
-        if entry.get("no-accelerator") is True:
-            no_accel.append(name)
-    return sizes, no_accel
-
-
-def _size_budgets(
-    key: str, sources: SettingSources, tables: Mapping[str, dict[str, int]], cli_value: Any
-) -> tuple[int | None, dict[str, int]]:
-    """One size budget across every layer: for each target, the highest layer that sets a budget for it
-    or for every target (within a layer, the target's own entry wins); `[tool.depaudit.per-target]` tables
-    belong to the pyproject layer."""
-    every: int | None = None
-    named: dict[str, int] = {}
-    layers = sources.layers(key, cli_value)
-    if key in tables and not any(found.origin == "pyproject" for found in layers):
-        named.update(tables[key])
-    for found in layers:
-        layer_every, layer_named = size_entries(key, found.value, layer_error(found, sources.pyproject))
-        if found.origin == "pyproject":
-            layer_named = {**tables.get(key, {}), **layer_named}
-        if layer_every is not None:
-            every, named = layer_every, {}  # a higher "every target" budget replaces lower per-target ones
-        named.update(layer_named)
-    return every, named
-
-
-def load_lock_limits(cli: Mapping[str, Any], sources: SettingSources) -> LockLimits:
-    """Lock budgets from every layer (`cli` keyed `max-download`, `max-accelerator`,
-    `no-accelerator-targets`). Raises InputError for a bad pyproject value, UsageError for a bad
-    environment or command-line value."""
-    tables, table_no_accel = _per_target_tables(sources.table, sources.pyproject)
-    every: dict[str, int | None] = {}
-    per_target: list[tuple[str, str, int]] = []
-    for key in ("max-download", "max-accelerator"):
-        every[key], named = _size_budgets(key, sources, tables, cli.get(key))
-        per_target += [(name, key, value) for name, value in named.items()]
-    found = sources.winner("no-accelerator-targets", cli.get("no-accelerator-targets"), "--no-accelerator-target")
-    listed = as_strings("no-accelerator-targets", found.value, layer_error(found, sources.pyproject)) if found else ()
-    no_accel = tuple(dict.fromkeys([*listed, *table_no_accel]))
-    for name in no_accel:
-        _target_name(name, UsageError, "--no-accelerator-target")
-    return LockLimits(every["max-download"], every["max-accelerator"], no_accel, tuple(per_target))
-
-
 def check_report(report: SizeReport, limits: LockLimits, *, prefix: str = "", offenders: int = 5) -> list[BudgetCheck]:
     """Every lock budget over every target of `report` (a scan of the targets the budgets apply to).
     `prefix` starts each subject (gate names the lock: `uv.lock linux-x86_64`)."""
@@ -336,3 +282,68 @@ def check_budgets(
     for budgets that apply to every target."""
     limits = LockLimits(max_download, max_accelerator)
     return [c for c in check_report(report, limits, offenders=offenders) if not c.passed]
+
+
+def check_diff(
+    diff: LockDiff, *, max_increase: int | None = None, fail_on_new_accelerator: bool = False, path: str = ""
+) -> list[BudgetCheck]:
+    """The diff budgets per target: growth of the download against `max_increase` (DA506) and
+    accelerator packages the head installs that the base did not (DA507). A growth is checked over
+    known sizes; when a package the head adds or changes has an unknown size there, the increase cannot
+    be shown to be within budget: UNKNOWN, never a pass."""
+    checks: list[BudgetCheck] = []
+    for t in diff.targets:
+        if max_increase is not None:
+            check = _increase(t, max_increase, path)
+            if check is not None:
+                checks.append(check)
+        if fail_on_new_accelerator:
+            new = [c for c in t.changes if c.new_accelerator]
+            offenders = tuple(
+                (f"{c.name} ({c.after_accelerator})", None if c.after_size is None else float(c.after_size))
+                for c in new
+            )
+            verdict: Verdict = "fail" if new else "pass"
+            checks.append(
+                BudgetCheck(
+                    "new-accelerator",
+                    t.target,
+                    float(len(new)),
+                    0.0,
+                    verdict,
+                    "bytes",
+                    offenders,
+                    path=path,
+                    target=t.target,
+                )
+            )
+    return checks
+
+
+def _increase(t: TargetDiff, limit: int, path: str) -> BudgetCheck | None:
+    # A target the base did not support grows by everything the head installs there.
+    growth = t.delta_bytes if t.before_bytes is not None else t.after_bytes
+    if growth is None:
+        return None  # the head does not install anything on this target
+    grown = [c for c in t.changes if (c.delta or 0) > 0]
+    offenders = tuple((c.name, float(c.delta or 0)) for c in grown[:5])
+    unknown = [c.name for c in t.added + t.changed if c.after_size is None]
+    verdict: Verdict = "fail" if growth > limit else "unknown" if unknown else "pass"
+    note = ""
+    if verdict == "unknown":
+        note = (
+            f"size unknown for {names_list(unknown)} (no size in the lock and none looked up, or no wheel "
+            "for this target)"
+        )
+    return BudgetCheck(
+        "download-increase",
+        t.target,
+        float(growth),
+        float(limit),
+        verdict,
+        "bytes",
+        offenders,
+        note,
+        path,
+        target=t.target,
+    )

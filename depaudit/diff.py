@@ -7,14 +7,20 @@ Each side is a lock path or `REV:path` read from git. Both sides are scanned wit
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from depaudit.analysis.lockdiff import LockDiff, diff_reports
+from depaudit.budgets import BudgetCheck, check_diff
 from depaudit.errors import UsageError
-from depaudit.model import Lock, Selection, SizeReport
+from depaudit.model import Finding, Lock, Selection, SizeReport
+from depaudit.rules.base import RuleDoc, describe
+from depaudit.rules.engine import RuleSelection
+from depaudit.rules.run_budgets import budget_findings
 from depaudit.scan import scan_lock
-from depaudit.sources.gitrev import load_lock_spec
+from depaudit.settings import Settings, scan_options
+from depaudit.sources.gitrev import load_lock_spec, split_rev_spec
 from depaudit.targets import python_from_requires
 
 
@@ -89,3 +95,55 @@ def diff_against_base(
     )
     before = _scan_side("base", load_lock_spec(base, cwd), options)
     return diff_reports(before, head)
+
+
+@dataclass(frozen=True)
+class DiffRequest:
+    """One diff: both sides (paths or `REV:path`), the settings (targets, Python, selection, look-ups,
+    the diff budgets), and the platform details scan_lock takes."""
+
+    base: str
+    head: str
+    settings: Settings
+    glibc: str | None = None
+    macos: str | None = None
+    cwd: Path | None = None
+    binary: bool = False
+    progress: Callable[[int, int], None] | None = None
+
+
+@dataclass(frozen=True)
+class DiffOutcome:
+    """The diff, every diff budget check (DA506/DA507), the findings of those that did not pass, and the
+    budget rules that ran (for SARIF)."""
+
+    diff: LockDiff
+    checks: tuple[BudgetCheck, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    rules: tuple[RuleDoc, ...] = ()
+
+    @property
+    def breaches(self) -> tuple[BudgetCheck, ...]:
+        return tuple(c for c in self.checks if not c.passed)
+
+
+def run_diff(request: DiffRequest) -> DiffOutcome:
+    """Scan both sides alike, compare them, and check the diff budgets. Raises as diff_locks does."""
+    settings = request.settings
+    options = {**scan_options(settings), "glibc": request.glibc, "macos": request.macos}
+    diff = diff_locks(request.base, request.head, progress=request.progress, cwd=request.cwd, **options)
+    head = "" if split_rev_spec(request.head) is not None else request.head
+    checks = tuple(
+        check_diff(
+            diff,
+            max_increase=settings.max_increase,
+            fail_on_new_accelerator=settings.fail_on_new_accelerator,
+            path=head,
+        )
+    )
+    rules = settings.rules.effective()
+    failing = [c for c in checks if not c.passed]
+    findings = tuple(budget_findings(failing, rules.select, rules.ignore, binary=request.binary))
+    chosen = RuleSelection(rules.select, rules.ignore)
+    docs = tuple(d for d in describe("DA5") if d.id in ("DA506", "DA507") and chosen.wants(d.id))
+    return DiffOutcome(diff, checks, findings, docs)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from depaudit.errors import InputError, OutputError
 
-# The largest input depaudit reads (a 10k-package uv.lock is about 6 MB); DEPAUDIT_MAX_INPUT_BYTES raises it.
+# The largest input depaudit reads (a 10k-package uv.lock is about 6 MB); the max-input-bytes setting raises it.
 MAX_INPUT_BYTES = 40_000_000
 _CHUNK = 1 << 20
 # Paths that name an already-open descriptor of this process: written through a dup of it, as bash does.
@@ -33,10 +33,18 @@ _FD_PATH = re.compile(r"^/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)$")
 _STD_PATHS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 
 
+_limit = {"bytes": MAX_INPUT_BYTES}
+
+
+def set_max_input_bytes(limit: int) -> None:
+    """Raise (or lower) the input limit for this process: the `max-input-bytes` setting
+    (DEPAUDIT_MAX_INPUT_BYTES), applied by the command line's edge."""
+    _limit["bytes"] = limit
+
+
 def max_input_bytes() -> int:
-    """The input limit in bytes: DEPAUDIT_MAX_INPUT_BYTES when set to a number, else MAX_INPUT_BYTES."""
-    raw = os.environ.get("DEPAUDIT_MAX_INPUT_BYTES", "")
-    return int(raw) if raw.isdigit() else MAX_INPUT_BYTES
+    """The input limit in bytes."""
+    return _limit["bytes"]
 
 
 def describe_mode(mode: int) -> str:

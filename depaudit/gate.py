@@ -1,7 +1,8 @@
 """`depaudit gate`: the budgets a CI job enforces — image size, lock download and accelerator bytes per
 target, targets that must install no accelerator wheel, and service latency from a `depaudit bench`
-report. Checking is in depaudit.budgets; rendering in depaudit.render.gate; this module resolves the
-budgets (depaudit.settings' precedence) and runs every check they ask for.
+report. The budgets are settings (depaudit.settings: the command line's can only be tightened by the
+project's files); checking is in depaudit.budgets; rendering in depaudit.render.gate; this module runs
+every check the settings ask for.
 
 Every lock budget applies to every selected target (`--target`/`targets`, default all presets) unless
 the budget itself names targets: `[tool.depaudit.per-target.<target>]` tables or `TARGET=SIZE` values
@@ -11,74 +12,37 @@ the budget itself names targets: `[tool.depaudit.per-target.<target>]` tables or
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from depaudit.budgets import BudgetCheck, LockLimits, Verdict, check_report, load_lock_limits
+from depaudit.budgets import BudgetCheck, Verdict, check_report
 from depaudit.errors import InputError, UsageError
 from depaudit.fileio import read_text
 from depaudit.images import engine
 from depaudit.logs import get_logger
-from depaudit.model import Finding, Selection, SizeReport
+from depaudit.model import Finding, Lock, SizeReport
 from depaudit.rules.base import RuleDoc, describe
 from depaudit.rules.engine import RuleSelection
 from depaudit.rules.run_budgets import budget_findings
 from depaudit.scan import scan_lock
-from depaudit.settings import Kind, SettingSources, convert, layer_error, project_settings, resolve_layers, subtable
-from depaudit.sources.uvlock import load_lock
+from depaudit.settings import Settings, SettingsFile, scan_options
 from depaudit.targets import DEFAULT_TARGETS
 
 log = get_logger(__name__)
 
-# key in [tool.depaudit] -> (kind, command-line option); "sizes" are [TARGET=]SIZE entries.
-GATE_KEYS: dict[str, tuple[Kind | Literal["sizes"], str]] = {
-    "max-image-size": ("size", "--max-image-size"),
-    "max-download": ("sizes", "--max-download"),
-    "max-accelerator": ("sizes", "--max-accelerator"),
-    "no-accelerator-targets": ("list", "--no-accelerator-target"),
-    "max-latency-ms": ("float", "--max-latency-ms"),
-    "latency-percentile": ("percentile", "--latency-percentile"),
-    "images": ("list", "IMAGE"),
-    "lock": ("path", "--lock"),
-    "bench-report": ("path", "--bench-report"),
-    "targets": ("list", "--target"),
-}
-
 
 @dataclass(frozen=True)
-class Budgets:
-    """Resolved budgets; None or empty means "not checked". `sources` says where each value came from;
-    `pyproject` is the file settings were read from (findings about image budgets point at it)."""
+class GateRequest:
+    """One gate run: the settings (every budget), the lock they measure (parsed once; None when no lock
+    budget is set or no lock was found), and the `[tool.depaudit]` file findings about image budgets
+    point at."""
 
-    max_image_size: int | None = None
-    lock_limits: LockLimits = field(default_factory=LockLimits)
-    max_latency_ms: float | None = None
-    latency_percentile: str = "p95"
-    images: tuple[str, ...] = ()
-    lock: Path | None = None
-    bench_report: Path | None = None
-    targets: tuple[str, ...] = ()
-    selection: Selection = field(default_factory=Selection)
-    sources: tuple[tuple[str, str], ...] = ()
-    pyproject: Path | None = None
-
-    @property
-    def max_download(self) -> int | None:
-        """The download budget for every target (per-target entries are in `lock_limits`)."""
-        return self.lock_limits.max_download
-
-    @property
-    def max_accelerator(self) -> int | None:
-        """The accelerator budget for every target."""
-        return self.lock_limits.max_accelerator
-
-    @property
-    def no_accelerator_targets(self) -> tuple[str, ...]:
-        """Targets that must install no accelerator wheel."""
-        return self.lock_limits.no_accelerator_targets
+    settings: Settings
+    lock: Lock | None = None
+    settings_file: SettingsFile | None = None
+    binary: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,79 +60,6 @@ class GateResult:
     def breaches(self) -> tuple[BudgetCheck, ...]:
         """The checks that failed or could not be verified."""
         return tuple(c for c in self.checks if not c.passed)
-
-
-# ---------------------------------------------------------------- settings
-
-
-def load_budgets(
-    cli: Mapping[str, Any],
-    pyproject: Path | None,
-    environ: Mapping[str, str] | None = None,
-    selection: Selection | None = None,
-) -> Budgets:
-    """Resolve budgets: defaults < [tool.depaudit] < DEPAUDIT_* env < command line (`cli`, keyed like
-    GATE_KEYS; None or empty means unset). Raises InputError for a bad pyproject value (exit 3),
-    UsageError for a bad environment or command-line value (exit 2)."""
-    env = os.environ if environ is None else environ
-    table = project_settings(pyproject)
-    options = {key: option for key, (_, option) in GATE_KEYS.items()}
-    layers = resolve_layers({k: cli.get(k) for k in GATE_KEYS}, pyproject, env, options=options, table=table)
-    values: dict[str, Any] = {}
-    for key, found in layers.items():
-        kind = GATE_KEYS[key][0]
-        if kind != "sizes":
-            values[key] = convert(kind, key, found.value, layer_error(found, pyproject))
-    sources = {key: found.label for key, found in layers.items()}
-    base = pyproject.parent if pyproject is not None else None
-    for key in ("lock", "bench-report"):
-        if key in values and base is not None and layers[key].origin == "pyproject":
-            values[key] = base / values[key]  # relative to the pyproject that names it
-    if "lock" not in values and base is not None and (base / "uv.lock").is_file():
-        values["lock"] = base / "uv.lock"  # the project's own lock by default
-        sources["lock"] = f"{base / 'uv.lock'} (beside pyproject.toml)"
-    limits = load_lock_limits(cli, SettingSources(table, env, pyproject))
-    if limits.per_target:
-        sources.setdefault(
-            "per-target",
-            f"{pyproject} [tool.depaudit.per-target]"
-            if subtable(table, "per-target", pyproject)
-            else "inline TARGET=SIZE",
-        )
-    return Budgets(
-        max_image_size=values.get("max-image-size"),
-        lock_limits=limits,
-        max_latency_ms=values.get("max-latency-ms"),
-        latency_percentile=values.get("latency-percentile", "p95"),
-        images=values.get("images", ()),
-        lock=values.get("lock"),
-        bench_report=values.get("bench-report"),
-        targets=values.get("targets", ()),
-        selection=selection or Selection(),
-        sources=tuple(sorted(sources.items())),
-        pyproject=pyproject,
-    )
-
-
-# ---------------------------------------------------------------- checks
-
-
-def key_line(pyproject: Path | None, key: str) -> int | None:
-    """The line of `key = ...` in a pyproject's [tool.depaudit] table (None when absent)."""
-    if pyproject is None:
-        return None
-    try:
-        lines = read_text(pyproject, "pyproject.toml").splitlines()
-    except InputError:
-        return None
-    inside = False
-    for number, line in enumerate(lines, 1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            inside = stripped == "[tool.depaudit]"
-        elif inside and stripped.split("=", 1)[0].strip() == key:
-            return number
-    return None
 
 
 def check_image_sizes(
@@ -195,34 +86,28 @@ def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def lock_targets(budgets: Budgets) -> list[str] | None:
+def lock_targets(settings: Settings) -> list[str] | None:
     """The targets to scan: the selected ones (all presets by default) plus every target a budget names."""
-    named = budgets.lock_limits.named_targets
-    if not budgets.targets:
+    named = settings.limits.named_targets
+    if not settings.targets:
         extra = [n for n in named if n not in DEFAULT_TARGETS]
         return [*DEFAULT_TARGETS, *extra] if extra else None
-    return list(dict.fromkeys([*budgets.targets, *named]))
+    return list(dict.fromkeys([*settings.targets, *named]))
 
 
 def check_lock(
-    budgets: Budgets,
-    *,
-    offline: bool = False,
-    scan: Callable[..., SizeReport] = scan_lock,
-    allow_hosts: Sequence[str] = (),
+    settings: Settings, lock: Lock | None, *, scan: Callable[..., SizeReport] = scan_lock
 ) -> list[BudgetCheck]:
     """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets. Raises
     UsageError when no lock is known, InputError/ToolError from the scan."""
-    if budgets.lock is None:
+    if lock is None:
         raise UsageError(
             'a lock budget is set but no lock file: pass --lock uv.lock (or lock = "uv.lock" in [tool.depaudit])'
         )
-    lock = load_lock(budgets.lock)
-    targets = lock_targets(budgets)
-    log.info("gate: scanning %s for %s", budgets.lock, ", ".join(targets or DEFAULT_TARGETS))
-    extra = {"allow_hosts": tuple(allow_hosts)} if allow_hosts else {}
-    report = scan(lock, targets=targets, offline=offline, selection=budgets.selection, **extra)
-    return check_report(report, budgets.lock_limits, prefix=f"{budgets.lock} ")
+    targets = lock_targets(settings)
+    log.info("gate: scanning %s for %s", lock.path, ", ".join(targets or DEFAULT_TARGETS))
+    report = scan(lock, **{**scan_options(settings), "targets": targets})
+    return check_report(report, settings.limits, prefix=f"{lock.path} ")
 
 
 def load_bench_report(report_path: Path) -> dict[str, Any]:
@@ -270,33 +155,29 @@ def check_latency(report_path: Path, limit_ms: float, percentile: str = "p95") -
     return checks
 
 
-def run_gate(
-    budgets: Budgets,
-    *,
-    offline: bool = False,
-    rules: Callable[[str], bool] = lambda rule: True,
-    allow_hosts: Sequence[str] = (),
-) -> GateResult:
-    """Every check the budgets ask for whose DA5xx rule `rules` keeps. Raises UsageError when nothing is
+def run_checks(request: GateRequest, rules: Callable[[str], bool] = lambda rule: True) -> GateResult:
+    """Every check the settings ask for whose DA5xx rule `rules` keeps. Raises UsageError when nothing is
     to be checked, also when `rules` leaves out every check."""
+    settings = request.settings
     checks: list[BudgetCheck] = []
-    if budgets.max_image_size is not None:
-        if not budgets.images:
+    if settings.max_image_size is not None:
+        if not settings.images:
             raise UsageError(
                 "--max-image-size needs at least one IMAGE argument (or images = [...] in [tool.depaudit])"
             )
-        path = str(budgets.pyproject) if budgets.pyproject else ""
+        file = request.settings_file
+        line = file.line_of("max-image-size") if file is not None else None
         checks += check_image_sizes(
-            budgets.images, budgets.max_image_size, path=path, line=key_line(budgets.pyproject, "max-image-size")
+            settings.images, settings.max_image_size, path=str(file.path) if file else "", line=line
         )
-    elif budgets.images:
+    elif settings.images:
         raise UsageError("images given but no --max-image-size budget")
-    if budgets.lock_limits.any:
-        checks += check_lock(budgets, offline=offline, allow_hosts=allow_hosts)
-    if budgets.max_latency_ms is not None:
-        if budgets.bench_report is None:
+    if settings.limits.any:
+        checks += check_lock(settings, request.lock)
+    if settings.max_latency_ms is not None:
+        if settings.bench_report is None:
             raise UsageError("--max-latency-ms needs --bench-report FILE (a depaudit bench images.json)")
-        checks += check_latency(budgets.bench_report, budgets.max_latency_ms, budgets.latency_percentile)
+        checks += check_latency(settings.bench_report, settings.max_latency_ms, settings.latency_percentile)
     if not checks:
         raise UsageError(
             "no budget to check: give --max-image-size, --max-download, --max-accelerator, "
@@ -314,11 +195,11 @@ def run_gate(
 
 @dataclass(frozen=True)
 class GateReport:
-    """What `depaudit gate` reports: every check, the budgets and where they came from, the DA5xx
-    findings of the checks that did not pass, and the budget rules that ran."""
+    """What `depaudit gate` reports: every check, the settings they came from (with each value's origin),
+    the DA5xx findings of the checks that did not pass, and the budget rules that ran."""
 
     result: GateResult
-    budgets: Budgets
+    settings: Settings
     findings: tuple[Finding, ...]
     rules: tuple[RuleDoc, ...]
 
@@ -327,20 +208,19 @@ class GateReport:
         """True only when every check passed."""
         return self.result.passed
 
+    @property
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Where each setting came from."""
+        return self.settings.origins
 
-def gate_report(
-    budgets: Budgets,
-    *,
-    offline: bool = False,
-    select: Sequence[str] = (),
-    ignore: Sequence[str] = (),
-    binary: bool = False,
-    allow_hosts: Sequence[str] = (),
-) -> GateReport:
-    """Run the gate: the checks of the budget rules `select`/`ignore` keep, and their findings.
-    Raises UsageError (nothing to check), InputError and ToolError from the checks."""
-    chosen = RuleSelection(tuple(select), tuple(ignore))
-    result = run_gate(budgets, offline=offline, rules=chosen.wants, allow_hosts=allow_hosts)
-    findings = budget_findings(result.checks, select, ignore, binary=binary)
+
+def run_gate(request: GateRequest) -> GateReport:
+    """Run the gate: the checks of the budget rules the settings' select/ignore keep (the rules of
+    budgets the command line sets always run), and their findings. Raises UsageError (nothing to
+    check), InputError and ToolError from the checks."""
+    rules = request.settings.rules.effective()
+    chosen = RuleSelection(rules.select, rules.ignore)
+    result = run_checks(request, chosen.wants)
+    findings = budget_findings(result.checks, rules.select, rules.ignore, binary=request.binary)
     docs = tuple(d for d in describe("DA5") if chosen.wants(d.id))
-    return GateReport(result, budgets, tuple(findings), docs)
+    return GateReport(result, request.settings, tuple(findings), docs)

@@ -21,7 +21,7 @@ from depaudit.analysis.docker_stages import DockerSubject
 from depaudit.analysis.install_commands import wanted_context_files
 from depaudit.errors import InputError
 from depaudit.logs import get_logger
-from depaudit.model import Finding
+from depaudit.model import Finding, Selection
 from depaudit.rules.base import RuleDoc, describe
 from depaudit.rules.config import PathRule
 from depaudit.rules.engine import run, sort_key
@@ -29,9 +29,9 @@ from depaudit.rules.run_lock import lock_findings
 from depaudit.rules.run_project import is_requirements_name, project_findings
 from depaudit.rules.subjects import LockSubject
 from depaudit.scan import scan_lock
-from depaudit.settings import find_pyproject
 from depaudit.sources.dockerfile import context_dirs, parse_dockerfile, read_context, read_dockerfile
 from depaudit.sources.uvlock import load_lock
+from depaudit.sources.workspace import layout
 
 log = get_logger(__name__)
 
@@ -85,7 +85,7 @@ def file_kind(path: Path, *, explicit: bool = True) -> FileKind | None:
 class LintOptions:
     """How to lint: rule prefixes to run (`select`, empty for all) and skip (`ignore`), per-path rules
     from `[tool.depaudit.lint]`, the Docker build context and build args, and the targets/Python a
-    lock is scanned for (None: the presets and the lowest Python the lock allows)."""
+    lock is scanned for (None: the presets and the lowest Python the lock allows) and what installs."""
 
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
@@ -94,6 +94,7 @@ class LintOptions:
     build_args: Mapping[str, str] = field(default_factory=dict)
     targets: tuple[str, ...] | None = None
     python: str | None = None
+    selection: Selection = field(default_factory=Selection)
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,10 @@ def lint_lock(path: Path, options: LintOptions = LintOptions()) -> list[Finding]
     """DA1xx findings of a lock (scanned offline) and DA2xx of the pyproject.toml above it."""
     lock = load_lock(path)
     targets = list(options.targets) if options.targets else None
-    report = scan_lock(lock, targets=targets, python=options.python, offline=True)
-    subject = LockSubject(lock, report, find_pyproject(path))
+    report = scan_lock(lock, targets=targets, python=options.python, selection=options.selection, offline=True)
+    found = layout(path.parent)
+    pyproject = found.root / "pyproject.toml" if found.project is not None else None
+    subject = LockSubject(lock, report, pyproject)
     return lock_findings(subject, options.select, options.ignore, options.per_path)
 
 

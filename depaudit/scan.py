@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import cast
 
 from depaudit.analysis.attribution import exclusive_members
 from depaudit.analysis.install_set import InstallPlan, installed_packages, plan_install, select_members
-from depaudit.analysis.size_lookup import default_cache_dir
 from depaudit.analysis.sizes import fill_sizes
 from depaudit.model import InstalledPackage, Lock, Selection, SizeReport, TargetReport, TopLevelCost
 from depaudit.sources.uvlock import load_lock
 from depaudit.targets import DEFAULT_TARGETS, make_target, python_from_requires
-
-_DEFAULT = object()
 
 
 def scan_lock(
@@ -25,32 +20,32 @@ def scan_lock(
     python: str | None = None,
     selection: Selection = Selection(),
     offline: bool = False,
-    cache_dir: Path | object | None = _DEFAULT,
+    cache_dir: Path | None = None,
     installed: bool = False,
     progress: Callable[[int, int], None] | None = None,
     glibc: str | None = None,
     macos: str | None = None,
     bytecode: bool = False,
     allow_hosts: Sequence[str] = (),
+    project_hosts: Sequence[str] = (),
+    deployment: str | None = None,
 ) -> SizeReport:
     """Scan a uv.lock or pylock.toml: per target, what installs, each wheel's size, accelerators, paths.
 
     `targets` (platform names, see `depaudit.targets`) defaults to the four presets; `python` to the
-    lowest version `requires-python` admits; `macos` to 14.0 for macos-arm64, to
-    $MACOSX_DEPLOYMENT_TARGET, else 13.0 (as uv) for the apple-darwin names.
+    lowest version `requires-python` admits; `macos` to 14.0 for macos-arm64, to `deployment` (the
+    edge passes $MACOSX_DEPLOYMENT_TARGET, as uv reads it), else 13.0 (as uv) for the apple-darwin names.
     `selection` picks workspace members, extras and groups as `uv sync` options do (default: the
     production install of the root project). Sizes come from the lock, else the index (cached in
-    `cache_dir`, default the user cache; None disables caching); `offline` forbids network access;
-    look-ups reach only the lock's registries (and their file hosts) at global addresses, plus
-    `allow_hosts`. A size is the wheel download by default; `installed` makes it the wheel's
+    `cache_dir`; None: no disk cache); `offline` forbids network access; look-ups reach only the lock's
+    registries (and their file hosts) at global addresses, plus `allow_hosts` (any address: the command
+    line's) and `project_hosts` (global addresses only: a checkout's). A size is the wheel download by default; `installed` makes it the wheel's
     uncompressed contents, `bytecode` those plus an estimate of the `.pyc` files pip compiles.
     Raises InputError (bad lock) or UsageError (unknown target, member, extra or group). Unknown sizes
     are data (None), not errors.
     """
     lock = path if isinstance(path, Lock) else load_lock(path)
-    cache = default_cache_dir() if cache_dir is _DEFAULT else cast("Path | None", cache_dir)
     py = python or python_from_requires(lock.requires_python)
-    deployment = os.environ.get("MACOSX_DEPLOYMENT_TARGET") or None  # uv honours it too (uv names only)
     chosen = [make_target(name, py, glibc, macos, deployment) for name in (targets or DEFAULT_TARGETS)]
     members = select_members(lock, selection)
     plans = [plan_install(lock, target, selection, members) for target in chosen]
@@ -58,7 +53,15 @@ def scan_lock(
     # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
     flat = [item for items in per_target for item in items]
     basis = "bytecode" if bytecode else "installed" if installed else "download"
-    sized = fill_sizes(flat, offline=offline, cache_dir=cache, progress=progress, basis=basis, allow_hosts=allow_hosts)
+    sized = fill_sizes(
+        flat,
+        offline=offline,
+        cache_dir=cache_dir,
+        progress=progress,
+        basis=basis,
+        allow_hosts=allow_hosts,
+        project_hosts=project_hosts,
+    )
     reports = []
     start = 0
     for plan, items in zip(plans, per_target, strict=True):

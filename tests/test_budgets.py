@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from depaudit.budgets import LockLimits, check_budgets, check_report, load_lock_limits
+from depaudit.budgets import LockLimits, check_budgets, check_report
 from depaudit.errors import InputError, UsageError
 from depaudit.model import InstalledPackage, Package, SizeReport, Source, TargetReport, Wheel
-from depaudit.settings import SettingSources
+from depaudit.settings import SettingsFile, load_settings
 from depaudit.targets import make_target
 
 
@@ -74,14 +74,23 @@ def test_messages_keep_the_scan_wording():
     assert breach.rule == "DA501" and not breach.passed
 
 
-def test_load_lock_limits_across_layers(tmp_path):
+def test_lock_limits_across_layers(tmp_path):
+    """Every layer applies (the smallest limit per target wins); per-target tables belong to the file."""
     table = {"max-download": "1GB", "per-target": {"linux-aarch64": {"max-download": "4GB", "no-accelerator": True}}}
-    limits = load_lock_limits({}, SettingSources(table, {}, tmp_path / "pyproject.toml"))
-    assert (limits.max_download, limits.limit("max-download", "linux-aarch64")) == (10**9, 4 * 10**9)
+    file = SettingsFile(tmp_path / "pyproject.toml", table)
+    limits = load_settings("gate", [file], {}).limits
+    assert (limits.limit("max-download", "linux-x86_64"), limits.limit("max-download", "linux-aarch64")) == (
+        10**9,
+        4 * 10**9,
+    )
     assert limits.no_accelerator_targets == ("linux-aarch64",)
-    cli = load_lock_limits({"max-download": ["2GB"], "max-accelerator": ["0"]}, SettingSources(table, {}))
-    assert cli.limit("max-download", "linux-aarch64") == 2 * 10**9 and cli.max_accelerator == 0
-    with pytest.raises(InputError, match=r"per-target\] table: unknown target 'beos'"):
-        load_lock_limits({}, SettingSources({"per-target": {"beos": {"max-download": "1GB"}}}, {}))
+    cli = load_settings("gate", [file], {}, {"max-download": ["2GB"], "max-accelerator": ["0"]}).limits
+    assert cli.limit("max-download", "linux-aarch64") == 2 * 10**9  # the command line's is smaller there
+    assert cli.limit("max-download", "linux-x86_64") == 10**9  # the file's is smaller here
+    assert cli.limit("max-accelerator", "macos-arm64") == 0
+    with pytest.raises(InputError, match=r"per-target\.beos\] table: unknown target 'beos'"):
+        load_settings(
+            "gate", [SettingsFile(tmp_path / "p.toml", {"per-target": {"beos": {"max-download": "1GB"}}})], {}
+        )
     with pytest.raises(UsageError, match="DEPAUDIT_MAX_ACCELERATOR"):
-        load_lock_limits({}, SettingSources({}, {"DEPAUDIT_MAX_ACCELERATOR": "some"}))
+        load_settings("gate", [], {"DEPAUDIT_MAX_ACCELERATOR": "some"})

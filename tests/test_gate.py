@@ -4,13 +4,18 @@ with its DA5xx findings. (Image-size budgets need an engine: tests/docker/test_s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from depaudit.budgets import LockLimits
 from depaudit.errors import InputError, UsageError
-from depaudit.gate import Budgets, check_latency, check_lock, gate_report, load_budgets, lock_targets, run_gate
+from depaudit.gate import GateRequest, check_latency, check_lock, lock_targets, run_checks, run_gate
+from depaudit.project import open_project
+from depaudit.rules.config import RuleConfig
+from depaudit.settings import Settings, load_settings
+from depaudit.sources.uvlock import load_lock
 
 from bench_reports import write_bench_report
 from fixture_paths import LOCKS
@@ -24,11 +29,20 @@ def _pyproject(tmp_path: Path, body: str) -> Path:
     return path
 
 
+def load_budgets(cli: dict, pyproject: Path | None, environ: dict) -> Settings:
+    """gate's settings from a pyproject (None: none), the environment and the command line."""
+    files = [open_project(pyproject.parent).root_file.settings] if pyproject is not None else []
+    return load_settings("gate", files, environ, cli)
+
+
 @pytest.fixture
-def cached(size_cache, monkeypatch):
+def cached(size_cache):
     """Offline look-ups answered from the committed size cache (every fixture wheel has a size)."""
-    monkeypatch.setenv("DEPAUDIT_CACHE_DIR", str(size_cache))
     return size_cache
+
+
+def _settings(cache: Path, **values) -> Settings:
+    return Settings(offline=True, cache_dir=cache, **values)
 
 
 def test_precedence_pyproject_then_env_then_command_line(tmp_path):
@@ -37,15 +51,15 @@ def test_precedence_pyproject_then_env_then_command_line(tmp_path):
     )
     only_file = load_budgets({}, project, environ={})
     assert only_file.max_image_size == 10**9 and only_file.max_latency_ms == 900.0
-    assert only_file.no_accelerator_targets == ("linux-x86_64",)
+    assert only_file.limits.no_accelerator_targets == ("linux-x86_64",)
     env = {"DEPAUDIT_MAX_IMAGE_SIZE": "500MB", "DEPAUDIT_NO_ACCELERATOR_TARGETS": "linux-x86_64,linux-aarch64"}
     with_env = load_budgets({}, project, environ=env)
     assert with_env.max_image_size == 500 * 10**6
-    assert with_env.no_accelerator_targets == ("linux-x86_64", "linux-aarch64")
+    assert with_env.limits.no_accelerator_targets == ("linux-x86_64", "linux-aarch64")
     assert with_env.max_latency_ms == 900.0  # untouched keys keep the file's value
     with_cli = load_budgets({"max-image-size": "250MB", "max-latency-ms": None}, project, environ=env)
     assert with_cli.max_image_size == 250 * 10**6
-    sources = dict(with_cli.sources)
+    sources = dict(with_cli.origins)
     assert sources["max-image-size"] == "--max-image-size"
     assert sources["no-accelerator-targets"] == "DEPAUDIT_NO_ACCELERATOR_TARGETS"
     assert sources["max-latency-ms"].endswith("[tool.depaudit]")
@@ -53,7 +67,7 @@ def test_precedence_pyproject_then_env_then_command_line(tmp_path):
 
 def test_bad_values_name_where_they_came_from(tmp_path):
     project = _pyproject(tmp_path, 'max-image-size = "huge"\n')
-    with pytest.raises(InputError, match=r"pyproject.toml: \[tool.depaudit\] max-image-size") as info:
+    with pytest.raises(InputError, match=r"pyproject.toml:6: \[tool.depaudit\] max-image-size") as info:
         load_budgets({}, project, environ={})
     assert info.value.exit_code == 3
     with pytest.raises(UsageError, match="DEPAUDIT_MAX_LATENCY_MS"):
@@ -63,7 +77,7 @@ def test_bad_values_name_where_they_came_from(tmp_path):
     with pytest.raises(UsageError, match="unknown target 'plan9-mips'"):
         load_budgets({"max-download": ["plan9-mips=1GB"]}, None, environ={})
     bad_table = _pyproject(tmp_path, '\n[tool.depaudit.per-target.linux-x86_64]\nmax-download = "lots"\n')
-    with pytest.raises(InputError, match=r"per-target\] linux-x86_64.max-download"):
+    with pytest.raises(InputError, match=r"per-target.linux-x86_64\] max-download"):
         load_budgets({}, bad_table, environ={})
 
 
@@ -78,27 +92,25 @@ def test_per_target_budgets_from_tables_inline_and_env(tmp_path):
         'max-download = "1GB"\n\n[tool.depaudit.per-target.linux-aarch64]\n'
         'max-download = "4GB"\nno-accelerator = true\n',
     )
-    limits = load_budgets({}, project, environ={}).lock_limits
+    limits = load_budgets({}, project, environ={}).limits
     assert limits.limit("max-download", "linux-x86_64") == 10**9
     assert limits.limit("max-download", "linux-aarch64") == 4 * 10**9
     assert limits.no_accelerator_targets == ("linux-aarch64",)
-    # an inline TARGET=SIZE on the command line beats the table for that target only
-    inline = load_budgets({"max-download": ["linux-aarch64=2GB"]}, project, environ={}).lock_limits
+    # an inline TARGET=SIZE on the command line tightens the table for that target only
+    inline = load_budgets({"max-download": ["linux-aarch64=2GB"]}, project, environ={}).limits
     assert inline.limit("max-download", "linux-aarch64") == 2 * 10**9
     assert inline.limit("max-download", "linux-x86_64") == 10**9
-    # a budget for every target from a higher layer replaces the file's per-target entries
-    env = load_budgets({}, project, environ={"DEPAUDIT_MAX_DOWNLOAD": "500MB,macos-arm64=50MB"}).lock_limits
+    # a smaller budget for every target from the environment applies where it is smaller
+    env = load_budgets({}, project, environ={"DEPAUDIT_MAX_DOWNLOAD": "500MB,macos-arm64=50MB"}).limits
     assert env.limit("max-download", "linux-aarch64") == 500 * 10**6
     assert env.limit("max-download", "macos-arm64") == 50 * 10**6
 
 
 def test_every_budget_applies_to_every_selected_target(cached):
     # the issue-10 case: --no-accelerator-target linux-x86_64 --max-download 500MB must check aarch64 too
-    budgets = Budgets(
-        lock=TORCH_DEFAULT, lock_limits=LockLimits(max_download=500 * 10**6, no_accelerator_targets=("linux-x86_64",))
-    )
-    assert lock_targets(budgets) is None  # all presets
-    checks = check_lock(budgets, offline=True)
+    settings = _settings(cached, limits=LockLimits(max_download=500 * 10**6, no_accelerator_targets=("linux-x86_64",)))
+    assert lock_targets(settings) is None  # all presets
+    checks = check_lock(settings, load_lock(TORCH_DEFAULT))
     download = {c.target: c for c in checks if c.check == "download"}
     assert set(download) == {"linux-x86_64", "linux-aarch64", "macos-arm64", "windows-amd64"}
     assert download["linux-aarch64"].verdict == "fail" and download["linux-aarch64"].measured > 500 * 10**6
@@ -108,17 +120,15 @@ def test_every_budget_applies_to_every_selected_target(cached):
 
 def test_selected_targets_plus_the_targets_a_budget_names(cached):
     limits = LockLimits(max_download=10**12, per_target=(("macos-arm64", "max-download", 10**6),))
-    budgets = Budgets(lock=TORCH_DEFAULT, lock_limits=limits, targets=("linux-x86_64",))
-    assert lock_targets(budgets) == ["linux-x86_64", "macos-arm64"]
-    verdicts = {c.target: (c.verdict, c.limit) for c in check_lock(budgets, offline=True)}
+    settings = _settings(cached, limits=limits, targets=("linux-x86_64",))
+    assert lock_targets(settings) == ["linux-x86_64", "macos-arm64"]
+    verdicts = {c.target: (c.verdict, c.limit) for c in check_lock(settings, load_lock(TORCH_DEFAULT))}
     assert verdicts == {"linux-x86_64": ("pass", 10**12), "macos-arm64": ("fail", 10**6)}
 
 
 def test_no_accelerator_target_fails_on_the_cuda_lock_and_names_the_wheels(cached):
-    budgets = Budgets(
-        lock=TORCH_DEFAULT, lock_limits=LockLimits(no_accelerator_targets=("linux-x86_64", "macos-arm64"))
-    )
-    checks = {c.target: c for c in check_lock(budgets, offline=True)}
+    settings = _settings(cached, limits=LockLimits(no_accelerator_targets=("linux-x86_64", "macos-arm64")))
+    checks = {c.target: c for c in check_lock(settings, load_lock(TORCH_DEFAULT))}
     linux, mac = checks["linux-x86_64"], checks["macos-arm64"]
     assert linux.verdict == "fail" and linux.measured > 10**9
     assert any(name.startswith("nvidia-") for name, _ in linux.offenders)
@@ -126,11 +136,10 @@ def test_no_accelerator_target_fails_on_the_cuda_lock_and_names_the_wheels(cache
     assert mac.passed and not mac.offenders
 
 
-def test_unknown_size_is_never_a_pass(tmp_path, monkeypatch):
+def test_unknown_size_is_never_a_pass(tmp_path):
     # no cache, offline: sizes the lock lacks stay unknown, so a lax budget cannot be shown to hold
-    budgets = Budgets(lock=TORCH_DEFAULT, lock_limits=LockLimits(max_download=10**12), targets=("macos-arm64",))
-    monkeypatch.setenv("DEPAUDIT_CACHE_DIR", str(tmp_path / "empty"))
-    (check,) = check_lock(budgets, offline=True)
+    settings = _settings(tmp_path / "empty", limits=LockLimits(max_download=10**12), targets=("macos-arm64",))
+    (check,) = check_lock(settings, load_lock(TORCH_DEFAULT))
     assert check.verdict == "unknown" and not check.passed and "unknown" in check.note
     assert "cannot verify" in check.message()
 
@@ -152,15 +161,15 @@ def test_latency_report_that_is_not_awrite_bench_report(tmp_path):
 
 def test_nothing_to_check_is_a_usage_error():
     with pytest.raises(UsageError, match="no budget"):
-        run_gate(Budgets())
+        run_checks(GateRequest(Settings()))
 
 
 def test_report_findings_are_the_checks_that_did_not_pass(tmp_path):
-    budgets = Budgets(max_latency_ms=1500.0, bench_report=write_bench_report(tmp_path))
-    report = gate_report(budgets)
-    assert not report.passed and [d.id for d in report.rules] == ["DA501", "DA502", "DA503", "DA504", "DA505"]
-    assert [(f.rule, f.path) for f in report.findings] == [("DA505", str(budgets.bench_report))] * 2
+    settings = Settings(max_latency_ms=1500.0, bench_report=write_bench_report(tmp_path))
+    report = run_gate(GateRequest(settings))
+    assert not report.passed and [d.id for d in report.rules] == [f"DA50{i}" for i in range(1, 8)]
+    assert [(f.rule, f.path) for f in report.findings] == [("DA505", str(settings.bench_report))] * 2
     with pytest.raises(UsageError, match="leave out every budget check"):
-        gate_report(budgets, ignore=("DA505",))  # nothing checked is never a pass
+        run_gate(GateRequest(replace(settings, rules=RuleConfig(ignore=("DA505",)))))  # nothing checked never passes
     with pytest.raises(UsageError, match="leave out every budget check"):
-        gate_report(budgets, select=("DA3",))  # a select meant for lint must not silence the gate
+        run_gate(GateRequest(replace(settings, rules=RuleConfig(select=("DA3",)))))  # a lint select must not silence it

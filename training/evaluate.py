@@ -29,7 +29,7 @@ from reference_service import scenes
 from reference_service.backends import DEFAULT_CHECKPOINT, load_backend
 from reference_service.preprocess import to_thumbnail
 from reference_service.verify import machine, write_atomic
-from training.train_gmnet import HELD_OUT_SEED_BASE
+from training.seeds import HELD_OUT_SEED_BASE
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -48,10 +48,11 @@ from reference_service.model_torch import GMNet, ResidualBlock, count_parameters
 from reference_service.preprocess import to_thumbnail
 from reference_service.verify import machine, write_atomic
 from reference_service.weights import save_state_dict
+from training import evaluate
+from training.seeds import HELD_OUT_SEED_BASE
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_SEED_BASE = 1_000_000
-HELD_OUT_SEED_BASE = 9_000_000  # evaluate.py uses the same base: never trained on
 SCENE_SIDES = (192, 224, 256, 288, 320, 384)
 QMAX_LOSS_WEIGHT = 3.0
 
@@ -320,8 +321,6 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"wrote {args.output} and {args.report_dir / 'training.json'}; evaluating on held-out scenes", file=sys.stderr
     )
-    from training import evaluate
-
     return evaluate.main(["--checkpoint", str(args.output), "--report-dir", str(args.report_dir)])
 
 

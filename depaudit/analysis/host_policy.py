@@ -118,23 +118,28 @@ def https_proxy_for(host: str) -> str | None:
 
 @dataclass(frozen=True)
 class HostPolicy:
-    """`registries`: hosts URLs may name (None: any); `allowed`: hosts the user allowed, which skip
-    the address check as well."""
+    """`registries`: hosts URLs may name (None: any); `allowed`: hosts the user allowed on the command
+    line or in the environment, which skip the address check as well; `named`: hosts a checkout's
+    `allow-hosts` names, which URLs may name but which are still looked up at global addresses only."""
 
     registries: frozenset[str] | None = None
     allowed: frozenset[str] = field(default_factory=frozenset)
+    named: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def make(cls, registries: Iterable[str] | None, allowed: Iterable[str] = ()) -> HostPolicy:
+    def make(
+        cls, registries: Iterable[str] | None, allowed: Iterable[str] = (), named: Iterable[str] = ()
+    ) -> HostPolicy:
         return cls(
             None if registries is None else frozenset(normal_host(h) for h in registries),
             frozenset(normal_host(h) for h in allowed),
+            frozenset(normal_host(h) for h in named),
         )
 
     def name_problem(self, host: str) -> str | None:
         """Why a request to `host` is refused by name, or None."""
         name = normal_host(host)
-        if name in self.allowed or self.registries is None or name in self.registries:
+        if name in self.allowed or name in self.named or self.registries is None or name in self.registries:
             return None
         return f"host {name} is not a registry of this lock (nor its file host); --allow-host {name} to permit"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
-from depaudit.units import format_size
 
 
 @dataclass(frozen=True)
@@ -179,64 +178,7 @@ def _by_impact(changes: list[PackageChange] | tuple[PackageChange, ...]) -> tupl
     return tuple(sorted(changes, key=lambda c: (c.delta is None, -abs(c.delta or 0), c.name)))
 
 
-@dataclass(frozen=True)
-class DiffBreach:
-    """A diff budget one target fails: `what` is "increase", "unverified" or "new-accelerator"."""
-
-    target: str
-    what: str
-    message: str
-
-
-def check_diff_budgets(
-    diff: LockDiff, *, max_increase: int | None = None, fail_on_new_accelerator: bool = False
-) -> list[DiffBreach]:
-    """Breaches per target. An increase is checked over known sizes; when a package the head adds or
-    changes has an unknown size there, the increase cannot be shown to be within budget, and that is a
-    breach too ("unverified"), never a pass."""
-    breaches: list[DiffBreach] = []
-    for t in diff.targets:
-        if max_increase is not None:
-            breaches += _increase_breaches(t, max_increase)
-        if fail_on_new_accelerator:
-            new = [c for c in t.changes if c.new_accelerator]
-            if new:
-                shown = _names([f"{c.name} ({c.after_accelerator})" for c in new])
-                breaches.append(
-                    DiffBreach(t.target, "new-accelerator", f"{t.target}: {len(new)} new accelerator packages: {shown}")
-                )
-    return breaches
-
-
-def _increase_breaches(t: TargetDiff, limit: int) -> list[DiffBreach]:
-    # A target the base did not support grows by everything the head installs there.
-    growth = t.delta_bytes if t.before_bytes is not None else t.after_bytes
-    if growth is None:
-        return []  # the head does not install anything on this target
-    if growth > limit:
-        top = _names([f"{c.name} +{format_size(c.delta)}" for c in t.changes if (c.delta or 0) > 0])
-        return [
-            DiffBreach(
-                t.target,
-                "increase",
-                f"{t.target}: download grows by {format_size(growth)}, over "
-                f"the --max-increase budget of {format_size(limit)}; largest: {top}",
-            )
-        ]
-    unknown = [c.name for c in t.added + t.changed if c.after_size is None]
-    if unknown:
-        return [
-            DiffBreach(
-                t.target,
-                "unverified",
-                f"{t.target}: growth cannot be checked against the "
-                f"--max-increase budget of {format_size(limit)}: size unknown for {_names(unknown)} "
-                "(no size in the lock and none looked up, or no wheel for this target)",
-            )
-        ]
-    return []
-
-
-def _names(items: list[str], shown: int = 5) -> str:
+def names_list(items: list[str], shown: int = 5) -> str:
+    """At most `shown` items, comma-separated, and how many more."""
     more = f" and {len(items) - shown} more" if len(items) > shown else ""
     return ", ".join(items[:shown]) + more

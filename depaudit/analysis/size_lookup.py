@@ -43,7 +43,6 @@ __all__ = [
     "IndexClient",
     "SizeLookup",
     "ZipFormatError",
-    "default_cache_dir",
     "zip_unpacked_size",
 ]
 
@@ -62,17 +61,6 @@ class SizeLookup:
     size: int | None
     error: str | None
     cached: bool
-
-
-def default_cache_dir() -> Path:
-    """Return ``$DEPAUDIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/depaudit``, else ``~/.cache/depaudit``."""
-    explicit = os.environ.get("DEPAUDIT_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg).expanduser() / "depaudit"
-    return Path.home() / ".cache" / "depaudit"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -48,11 +48,12 @@ def fill_sizes(
     client: IndexClient | None = None,
     basis: str | None = None,
     allow_hosts: Iterable[str] = (),
+    project_hosts: Iterable[str] = (),
 ) -> list[InstalledPackage]:
     """Return `packages` with `size` set on `basis` ("download", "installed" or "bytecode"; the
     `installed` flag is the older spelling of "installed"). Look-ups go only to the hosts of these
-    packages' registries and their file hosts, at global addresses, plus the hosts in `allow_hosts`
-    (see `depaudit.analysis.host_policy`)."""
+    packages' registries and their file hosts, at global addresses, plus the hosts in `allow_hosts` (at
+    any address) and `project_hosts` (at global addresses; see `depaudit.analysis.host_policy`)."""
     basis = basis or ("installed" if installed else "download")
     installed = basis != "download"
     urls = lookup_urls(packages, installed)
@@ -62,7 +63,9 @@ def fill_sizes(
             registries = registry_hosts(
                 {p.package.source.value for p in packages if p.package.source.kind == "registry"}
             )
-            client = IndexClient(cache_dir, offline=offline, hosts=HostPolicy.make(registries, allow_hosts))
+            client = IndexClient(
+                cache_dir, offline=offline, hosts=HostPolicy.make(registries, allow_hosts, project_hosts)
+            )
         lookup = {
             "download": client.download_sizes,
             "installed": client.installed_sizes,

@@ -40,8 +40,9 @@ def _register(argv: list[str]) -> Any:
         modules = (wanted,)
     for name in modules:
         module = importlib.import_module(name)
-        if hasattr(module, "register"):  # commands defined with params.Param register themselves
-            module.register(app)
+        add_to = getattr(module, "add_to", None)  # scan registers when asked (its module skips typer)
+        if add_to is not None:
+            add_to(app)
     return app
 
 
@@ -53,8 +54,8 @@ def _fast_command(argv: list[str]) -> Callable[[], Any] | None:
         return None
     from depaudit.cli import scan
 
-    kwargs = parse_fast(argv[1:], scan.PARAMS)
-    return None if kwargs is None else (lambda: scan.scan(**kwargs))
+    given = parse_fast(argv[1:], scan.PARAMS)
+    return None if given is None else (lambda: scan.scan(given))
 
 
 ExceptionTypes = tuple[type[BaseException], ...]
@@ -144,6 +145,9 @@ def _run(
     from depaudit.errors import EXIT_INPUT, EXIT_TOOL, EXIT_USAGE, DepauditError
 
     try:
+        from depaudit.cli.common import apply_machine_environment
+
+        apply_machine_environment(os.environ)
         result = command()
     except exits as exc:  # typer.Exit and click's Exit carry the code
         return int(getattr(exc, "exit_code", 0))

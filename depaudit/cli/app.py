@@ -1,14 +1,12 @@
-"""The typer application every command module registers on (and `image`'s sub-application), and the
-parsing of size options. Talking to the terminal is depaudit.cli.output. Only this package prints or
-exits; the core below it returns data or raises DepauditError."""
+"""The typer application every command module registers on (and `image`'s sub-application). Talking to
+the terminal is depaudit.cli.output. Only this package prints or exits; the core below it returns data
+or raises DepauditError."""
 
 from __future__ import annotations
 
 import typer
 
 from depaudit import __version__
-from depaudit.errors import UsageError
-from depaudit.units import parse_size
 
 app = typer.Typer(
     name="depaudit",
@@ -37,13 +35,3 @@ def _root(
 
 image_app = typer.Typer(help="Measure and compare container images.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
-
-
-def parse_size_option(value: str | None, option: str) -> int | None:
-    """Parse a size option (`3GB`, `500MiB`, `0`) into bytes, or raise UsageError naming the option."""
-    if value is None:
-        return None
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None

@@ -6,16 +6,16 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from depaudit.cli.app import app
-from depaudit.cli.options import QuietOption, VerboseOption
-from depaudit.cli.output import info, set_verbosity, warn
+from depaudit.cli.common import begin, settings_for
+from depaudit.cli.output import info, warn
+from depaudit.cli.params import VERBOSITY, Given, cli_layer, flag, pick, register, value, values
 from depaudit.errors import UsageError
 from depaudit.fileio import write_text
 from depaudit.gate import load_bench_report
+from depaudit.project import ProjectContext
 from depaudit.servicebench.gmnet import VARIANTS
 from depaudit.servicebench.render import render_markdown
 from depaudit.servicebench.report_files import report_folder, write_report
@@ -32,88 +32,61 @@ def _sizes(text: str) -> list[tuple[int, int]]:
     return sizes
 
 
-@app.command()
-def bench(
-    variant: Annotated[
-        list[str] | None,
-        typer.Option("--variant", "-v", help="torch-cuda, torch-cpu, onnxruntime, tinygrad (repeatable; default all)."),
-    ] = None,
-    base_image: Annotated[
-        str,
-        typer.Option(
-            "--base-image",
-            envvar="DEPAUDIT_BASE_IMAGE",
-            help="BASE_IMAGE build argument (no registry here: build depaudit/python:3.11-slim with docker/base/build-base.sh).",
-        ),
-    ] = "python:3.11-slim",
-    sizes: Annotated[
-        str, typer.Option("--sizes", help="Input sizes, WIDTHxHEIGHT comma-separated.")
-    ] = "256x256,512x512,1024x768",
-    requests: Annotated[
-        int,
-        typer.Option(
-            "--requests",
-            min=1,
-            max=1000,
-            help="Interleaved rounds: timed requests per variant and size (after one warm-up).",
-        ),
-    ] = 5,
-    size_budget: Annotated[
-        float,
-        typer.Option(
-            "--size-budget", min=1, help="Seconds of timed requests per variant and size; at least one request is made."
-        ),
-    ] = 90.0,
-    torch_index_url: Annotated[
-        str | None,
-        typer.Option("--torch-index-url", help="CPU index for torch-cpu (default: serve --wheels on 127.0.0.1)."),
-    ] = None,
-    wheels: Annotated[
-        list[Path] | None,
-        typer.Option("--wheels", help="Folder of +cpu wheels to serve as the CPU index (default /opt/wheels)."),
-    ] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root (build context holding docker/).")] = Path("."),
-    output_dir: Annotated[
-        Path,
-        typer.Option(
-            "--output-dir",
-            help="Report folder; when it already holds a bench report, a new bench-<time> folder inside it is used (see --overwrite).",
-        ),
-    ] = Path("reports"),
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the report already in --output-dir.")] = False,
-    keep: Annotated[
-        bool, typer.Option("--keep", help="Keep the final images it built (builder stages are always removed).")
-    ] = False,
-    no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the compressed-size pass.")] = False,
-    from_json: Annotated[
-        Path | None,
-        typer.Option(
-            "--from-json", help="Re-render images.md and the charts from an existing images.json (no builds)."
-        ),
-    ] = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-) -> int:
+def _requests(text: str) -> int:
+    value = int(text, 10)
+    if not 1 <= value <= 1000:
+        raise ValueError(f"{text} is not in the range 1-1000")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 1:
+        raise ValueError(f"{text} is less than 1")
+    return value
+
+
+PARAMS = (
+    values("variant", "--variant", "-v"),
+    value("base_image", "--base-image", setting="base-image"),
+    value("sizes", "--sizes", default="256x256,512x512,1024x768"),
+    value("requests", "--requests", kind=int, default=5, parse=_requests),
+    value("size_budget", "--size-budget", kind=float, default=90.0, parse=_seconds),
+    value("torch_index_url", "--torch-index-url"),
+    values("wheels", "--wheels", kind=Path),
+    value("repo", "--repo", kind=Path, default=Path(".")),
+    value("output_dir", "--output-dir", kind=Path, default=Path("reports")),
+    flag("overwrite", "--overwrite"),
+    flag("keep", "--keep"),
+    flag("no_compressed", "--no-compressed"),
+    value("from_json", "--from-json", kind=Path),
+    *pick(*VERBOSITY),
+)
+
+
+def bench(given: Given) -> int:
     """Cold build time, image size, start-to-ready, interleaved latency and agreement with torch, per variant."""
-    set_verbosity(quiet, verbose)
-    if from_json is not None:
-        return _rerender(from_json, output_dir)
+    begin(None, given.quiet, given.verbose)
+    if given.from_json is not None:
+        return _rerender(given.from_json, given.output_dir)
+    settings = settings_for("bench", ProjectContext(Path.cwd(), None, None), cli_layer(PARAMS, given))
     cfg = BenchConfig(
-        repo=repo.resolve(),
-        variants=tuple(variant or VARIANTS),
-        base_image=base_image,
-        sizes=_sizes(sizes),
-        requests=requests,
-        size_budget_seconds=size_budget,
-        torch_index_url=torch_index_url,
-        keep=keep,
-        measure_compressed=not no_compressed,
-        wheel_dirs=tuple(wheels) if wheels else DEFAULT_WHEEL_DIRS,
+        repo=given.repo.resolve(),
+        variants=tuple(given.variant or VARIANTS),
+        base_image=settings.base_image or "python:3.11-slim",
+        sizes=_sizes(given.sizes),
+        requests=given.requests,
+        size_budget_seconds=given.size_budget,
+        torch_index_url=given.torch_index_url,
+        keep=given.keep,
+        measure_compressed=not given.no_compressed,
+        wheel_dirs=tuple(given.wheels) if given.wheels else DEFAULT_WHEEL_DIRS,
     )
-    folder = report_folder(output_dir, overwrite)
-    if folder != output_dir:
+    folder = report_folder(given.output_dir, given.overwrite)
+    if folder != given.output_dir:
         info(
-            f"depaudit bench: {output_dir} already holds a report; this run writes to {folder} (--overwrite replaces it)"
+            f"depaudit bench: {given.output_dir} already holds a report; this run writes to {folder} "
+            "(--overwrite replaces it)"
         )
     report = run_bench(cfg, say=lambda message: info(f"depaudit bench: {message}"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -146,3 +119,6 @@ def _rerender(path: Path, output_dir: Path) -> int:
     written = write_report(report, output_dir)
     info(f"depaudit bench: re-rendered {', '.join(str(p) for p in written)} from {path}")
     return 0
+
+
+register(app, "bench", PARAMS, bench)

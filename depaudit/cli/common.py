@@ -1,18 +1,26 @@
-"""What the shared options mean, without typer: the parsed `--format`, `--fail-on` levels, and what
-every command does first (verbosity, settings, render options). `depaudit.cli.options` defines the
-options themselves for typer and re-exports these; the scan fast path (`cli.params`) imports only this."""
+"""What every command does at the edge, without typer (the scan fast path imports only this): the
+parsed `--format` and `--fail-on`, verbosity, the one settings value and the render options."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from depaudit.cli.output import set_verbosity, warn
-from depaudit.errors import InputError
+from depaudit import fileio
+from depaudit.cli.output import set_verbosity, verbosity, warn
+from depaudit.errors import UsageError
 from depaudit.render.formats import OutputFormat, RenderOptions
-from depaudit.settings import convert, find_pyproject, layer_error, resolve_layers, source_root
+from depaudit.settings import Settings, early_machine_settings, load_settings
 from depaudit.sources.lines import SourceLines
+from depaudit.sources.workspace import repository_root
+
+if TYPE_CHECKING:
+    from depaudit.project import ProjectContext
 
 FORMAT_CHOICES = "|".join(f.value for f in OutputFormat)
 
@@ -34,55 +42,81 @@ class FailOn(StrEnum):
     error = "error"
 
 
-def begin(fmt: FormatChoice, quiet: bool, verbose: bool) -> None:
+def begin(fmt: FormatChoice | None, quiet: bool, verbose: bool) -> None:
     """What every command does first: set the verbosity, warn about a deprecated `--format` spelling."""
     set_verbosity(quiet, verbose)
-    if fmt.deprecated:
+    if fmt is not None and fmt.deprecated:
         warn(fmt.deprecated)
 
 
-def pyproject_option(given: Path | None, start: Path) -> Path | None:
-    """The pyproject.toml a command reads settings from: `--pyproject` (which must exist) or the nearest
-    one above `start`. Raises InputError for a `--pyproject` that does not exist (anything else that is
-    not a regular file is refused by the bounded reader when it is read)."""
-    if given is not None:
-        if not (given.exists() or given.is_symlink()):
-            raise InputError(given, "no such file")
-        return given
-    return find_pyproject(start)
-
-
-def allow_hosts(given: list[str] | None, pyproject: Path | None) -> tuple[str, ...]:
-    """The hosts size look-ups may reach besides the lock's registries: `--allow-host`, else
-    DEPAUDIT_ALLOW_HOSTS, else `allow-hosts` in [tool.depaudit]. Raises InputError/UsageError for a
-    value that is not a list of strings."""
-    layer = resolve_layers({"allow-hosts": given}, pyproject, options={"allow-hosts": "--allow-host"}).get(
-        "allow-hosts"
+def settings_for(
+    command: str,
+    project: ProjectContext,
+    cli: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """The one Settings of a command: the project's `[tool.depaudit]` tables (root, member), the
+    environment and the command line (`cli`, keyed like the schema). Says once, on stderr, what a file
+    was not allowed to loosen; with --verbose, where each setting came from. Raises
+    InputError/UsageError."""
+    settings = load_settings(
+        command,
+        project.settings_files,
+        os.environ if environ is None else environ,
+        cli,
+        member_files=project.member_settings,
+        member=project.member,
     )
-    if layer is None:
-        return ()
-    return tuple(convert("list", "allow-hosts", layer.value, layer_error(layer, pyproject)))
+    for note in settings.notes:
+        warn(note)
+    if verbosity() > 0:
+        for line in settings.describe():
+            print(f"depaudit: {line}", file=sys.stderr)
+    return settings
+
+
+def apply_machine_environment(environ: Mapping[str, str]) -> None:
+    """What must hold before any file is read, for this run (main() may run several times in one
+    process): the input size limit (DEPAUDIT_MAX_INPUT_BYTES) and the docker client (DEPAUDIT_DOCKER).
+    Raises UsageError for a bad value."""
+    limit, docker = early_machine_settings(environ)
+    fileio.set_max_input_bytes(limit if limit is not None else fileio.MAX_INPUT_BYTES)
+    if docker is not None or "depaudit.images.engine" in sys.modules:
+        from depaudit.images.engine import set_docker_command  # only when needed: the scan path never runs docker
+
+        set_docker_command(docker or "docker")
 
 
 def render_options(
-    pyproject: Path | None,
-    docs_url: str | None = None,
+    settings: Settings | None,
     *,
     binary: bool = False,
     top: int | None = 15,
     indent: int | None = 2,
 ) -> RenderOptions:
     """RenderOptions for a command: SARIF paths relative to the repository root, rule pages under the
-    docs URL (`--docs-url` > DEPAUDIT_DOCS_URL > [tool.depaudit] docs-url > the package's), line reader."""
-    found = resolve_layers({"docs-url": docs_url}, pyproject, options={"docs-url": "--docs-url"})
-    url = None
-    if "docs-url" in found:
-        url = convert("str", "docs-url", found["docs-url"].value, layer_error(found["docs-url"], pyproject))
+    docs URL (settings' docs-url, else the pages shipped in the package), the SARIF line reader."""
     return RenderOptions(
         binary=binary,
         top=top,
         indent=indent,
-        source_root=source_root(Path.cwd()),
-        docs_url=url,
+        source_root=repository_root(Path.cwd()),
+        docs_url=settings.docs_url if settings is not None else None,
         read_line=SourceLines(),
     )
+
+
+def terminal_indent(output: str | None) -> int | None:
+    """JSON indentation: 2 on a terminal, compact when piped or written to a file."""
+    return 2 if output in (None, "-") and sys.stdout.isatty() else None
+
+
+def refuse_output_over(output: str | None, inputs: Iterable[Path | str | None]) -> None:
+    """Raise UsageError when `--output` names one of the command's input files (the report would
+    replace the lock or pyproject it was made from)."""
+    if output in (None, "-"):
+        return
+    target = os.path.realpath(str(output))
+    for item in inputs:
+        if item is not None and os.path.realpath(str(item)) == target:
+            raise UsageError(f"--output {output}: that is an input of this command; write the report elsewhere")

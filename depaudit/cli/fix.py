@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
 
-import typer
-from rich.console import Console
-from rich.syntax import Syntax
-from rich.table import Table
-
-from depaudit import settings
-from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
 from depaudit.cli.app import app
-from depaudit.cli.options import AllowHostOption, QuietOption, VerboseOption, allow_hosts
-from depaudit.cli.output import info, make_console, set_verbosity, write_output
-from depaudit.fixers.apply import unified_diff
-from depaudit.fixers.pipeline import (
-    FixPlan,
-    TargetDelta,
-    apply_and_lock,
-    compare,
-    dry_run_base,
-    dry_run_lock,
-    interrupted_work,
-    plan_fix,
-    plan_verdict,
-)
-from depaudit.fixers.verdict import Verdict
-from depaudit.model import Selection, SizeReport
-from depaudit.scan import scan_lock
-from depaudit.units import format_size
+from depaudit.cli.common import begin, refuse_output_over, render_options, settings_for
+from depaudit.cli.output import emit, info
+from depaudit.cli.params import LOOKUPS, REPORT, Given, argument, cli_layer, flag, pick, register, value
+from depaudit.fixers.pipeline import FixRequest, classify, run_fix
+from depaudit.project import ProjectContext, open_project
+from depaudit.render.fix import FIX_RENDERERS
+from depaudit.render.formats import check_supported
+from depaudit.settings import scan_options
 
-Lookups = tuple[bool, tuple[str, ...], Selection, Path]  # (offline, allowed hosts, selection, state dir)
+EXIT_CODES_HELP = (
+    "Exit codes: 0 fixed (or nothing to fix); 1 the lock still installs accelerator wheels (or torch at run "
+    "time); 2 usage error; 3 bad input; 4 uv failed or a file changed meanwhile; 5 refused (nothing changed)."
+)
 
 
 class FixTo(StrEnum):
@@ -47,299 +27,46 @@ class FixTo(StrEnum):
     tinygrad = "tinygrad"
 
 
-class FixFormat(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
+PARAMS = (
+    argument("path", Path, Path(".")),
+    value("to", "--to", kind=FixTo, default=FixTo.cpu_index),
+    value("cpu_index_url", "--cpu-index-url", setting="cpu-index-url"),
+    flag("dry_run", "--dry-run"),
+    flag("relock", "--lock"),
+    flag("force", "--force"),
+    flag("allow_torch", "--allow-torch"),
+    *pick("target", target={"help": "Targets for the before/after table and the verdict (repeatable; default all)."}),
+    *pick("package", "all_packages", *LOOKUPS, *REPORT),
+)
 
 
-@app.command()
-def fix(
-    path: Annotated[
-        Path, typer.Argument(help="Project folder, pyproject.toml, requirements.txt/.in or Dockerfile.")
-    ] = Path("."),
-    to: Annotated[
-        FixTo,
-        typer.Option(
-            "--to", help="cpu-index: torch from the PyTorch CPU index; onnxruntime/tinygrad: torch to the dev group."
-        ),
-    ] = FixTo.cpu_index,
-    cpu_index_url: Annotated[
-        str | None,
-        typer.Option("--cpu-index-url", help="CPU index URL (default https://download.pytorch.org/whl/cpu)."),
-    ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the unified diff; change nothing.")] = False,
-    lock: Annotated[
-        bool,
-        typer.Option(
-            "--lock", help="Re-lock with uv and show before/after per target (in a temp copy with --dry-run)."
-        ),
-    ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Switch a project that asks for CUDA on purpose.")] = False,
-    allow_torch: Annotated[
-        bool,
-        typer.Option(
-            "--allow-torch",
-            help="--to onnxruntime/tinygrad: exit 0 even when runtime dependencies still bring torch in.",
-        ),
-    ] = False,
-    target: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--target", "-t", help="Targets for the before/after table and the verdict (repeatable; default all)."
-        ),
-    ] = None,
-    package: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--package",
-            help="Workspace member whose install the before/after table measures (repeatable; default: the root project).",
-        ),
-    ] = None,
-    all_packages: Annotated[
-        bool, typer.Option("--all-packages", help="Measure every workspace member installed together.")
-    ] = False,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Size look-ups never touch the network (sizes may be unknown).")
-    ] = False,
-    binary: Annotated[bool, typer.Option("--binary", help="Show MiB/GiB instead of MB/GB.")] = False,
-    fmt: Annotated[FixFormat, typer.Option("--format", "-f", help="Output format.")] = FixFormat.table,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to FILE ('-' for stdout).")] = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-    allow_host: AllowHostOption = None,
-) -> int:
-    """Rewrite a project so it stops installing CUDA wheels it never uses; --dry-run shows the diff.
-    Exit 0 fixed, 1 the lock still installs accelerator wheels (or torch at run time), 3 bad input,
-    4 uv failed or a file changed meanwhile, 5 refused (nothing changed)."""
-    set_verbosity(quiet, verbose)
-    pyproject = settings.find_pyproject(path) if path.exists() and _is_project(path) else None
-    conf = settings.resolve({"cpu-index-url": cpu_index_url, "targets": target}, pyproject)
-    targets = conf["targets"]
-    if isinstance(targets, str):
-        targets = [t.strip() for t in targets.split(",") if t.strip()]
-    state_dir = settings.default_state_dir()
-    for message in interrupted_work(path, state_dir, dry_run=dry_run):
-        info(f"depaudit: {message}")
-    plan = plan_fix(path, to.value, index_url=str(conf["cpu-index-url"] or DEFAULT_CPU_INDEX_URL), force=force)
-    diff = "".join(unified_diff(e, Path.cwd()) for e in plan.edits if e.changed)
-    deltas: list[TargetDelta] | None = None
-    verdict: Verdict | None = None
-    if plan.kind == "pyproject":
-        hosts = allow_hosts(allow_host, pyproject)
-        selection = Selection(packages=tuple(package or ()), all_packages=all_packages)
-        lookups = (offline, hosts, selection, state_dir)
-        deltas, verdict = _fix_project(plan, to.value, dry_run, lock, targets, lookups, allow_torch)
-    elif plan.changed and not dry_run:
-        apply_and_lock(plan, lock=False, state_dir=state_dir)
-    if lock and plan.kind != "pyproject":
-        info("depaudit: --lock applies to uv projects only; skipped")
-    _emit(plan, _status(plan, dry_run, verdict, lock), diff, deltas, verdict, fmt, output, binary)
-    return 0 if verdict is None or verdict.ok else 1
-
-
-def _fix_project(
-    plan: FixPlan,
-    to: str,
-    dry_run: bool,
-    lock: bool,
-    targets: Sequence[str] | None,
-    lookups: Lookups,
-    allow_torch: bool,
-) -> tuple[list[TargetDelta] | None, Verdict | None]:
-    """Apply (unless dry run) and, with --lock, re-lock; then judge by the lock: (deltas, verdict)."""
-    if plan.changed and lock:
-        return _locked_comparison(plan, dry_run, targets, lookups, to, allow_torch)
-    if plan.changed and not dry_run:
-        apply_and_lock(plan, lock=False, state_dir=lookups[3])
-    if not plan.changed:
-        verdict = plan_verdict(plan, to, plan.lock_path, targets=targets, allow_torch=allow_torch)
-        if lock and verdict.state == "stale":  # nothing to edit, but --lock asks for a lock that matches
-            return _locked_comparison(plan, dry_run, targets, lookups, to, allow_torch)
-        return None, verdict
-    if to != "cpu-index":  # the old lock still tells which other runtime dependencies bring torch in
-        return None, plan_verdict(plan, to, plan.lock_path, allow_torch=allow_torch, check_stale=False)
-    return None, None
-
-
-def _is_project(path: Path) -> bool:
-    """Settings come from [tool.depaudit] of the project being fixed, never of a Dockerfile's folder
-    parent chain when the fixed file is not a pyproject project."""
-    return path.is_dir() or path.name == "pyproject.toml"
-
-
-def _status(plan: FixPlan, dry_run: bool, verdict: Verdict | None, locked: bool) -> str:
-    """One line: what changed, or whether the lock shows the project fixed (never from the config alone)."""
-    if plan.changed:
-        files = ", ".join(sorted({Path(e.path).name for e in plan.edits if e.changed}))
-        if dry_run:
-            return f"would change {files} (dry run)"
-        relocked = " and uv.lock" if locked and plan.kind == "pyproject" else ""
-        return f"changed {files}{relocked}"
-    if plan.kind != "pyproject":
-        return "already fixed, nothing to change"
-    torch_free = any("installs no torch-family package" in n for n in plan.notes)
-    if verdict is not None and verdict.state == "clean":
-        return (
-            "nothing to change: the project installs no torch-family package"
-            if torch_free
-            else "already fixed, nothing to change"
-        )
-    if verdict is not None and verdict.state in ("no-lock", "torch-allowed"):
-        return "nothing to change in pyproject.toml"
-    return {
-        "stale": "not fixed: pyproject.toml is configured, but uv.lock is stale",
-        "torch-at-runtime": "not fixed: nothing to change in pyproject.toml, but torch is still installed at run time",
-    }.get(
-        verdict.state if verdict else "",
-        "not fixed: nothing depaudit can change in pyproject.toml, but uv.lock still installs accelerator wheels",
+def fix(given: Given) -> int:
+    """Rewrite a project so it stops installing CUDA wheels it never uses; --dry-run shows the diff."""
+    begin(given.fmt, given.quiet, given.verbose)
+    check_supported(FIX_RENDERERS, given.fmt.format)
+    kind, file = classify(given.path)
+    # Settings come from the [tool.depaudit] of the project being fixed; a requirements file or a
+    # Dockerfile has none (the pyprojects above it belong to other projects).
+    project = open_project(file) if kind == "pyproject" else ProjectContext(Path.cwd(), None, None)
+    refuse_output_over(given.output, [file, project.lock_path])
+    settings = settings_for("fix", project, cli_layer(PARAMS, given))
+    request = FixRequest(
+        given.path,
+        given.to.value,
+        settings.cpu_index_url,
+        given.dry_run,
+        given.relock,
+        given.force,
+        given.allow_torch,
+        settings.targets,
+        {k: v for k, v in scan_options(settings).items() if k != "targets"},
+        settings.state_dir,
+        Path.cwd(),
+        lambda message: info(f"depaudit: {message}"),
     )
+    outcome = run_fix(request)
+    emit(FIX_RENDERERS[given.fmt.format](outcome, render_options(settings, binary=given.binary)), given.output)
+    return outcome.exit_code
 
 
-def _locked_comparison(
-    plan: FixPlan, dry_run: bool, targets: Sequence[str] | None, lookups: Lookups, to: str, allow_torch: bool
-) -> tuple[list[TargetDelta], Verdict]:
-    """Scan the lock before, apply (or copy + apply) and re-lock, scan after: (per-target deltas, the
-    verdict of the new lock). `lookups`: (offline, allowed hosts) for the size look-ups, and the
-    workspace selection the before/after scans measure."""
-    offline, hosts, selection, state_dir = lookups
-
-    def scan(lock: Path) -> SizeReport:
-        return scan_lock(lock, targets=targets or None, offline=offline, allow_hosts=hosts, selection=selection)
-
-    before = scan(plan.lock_path) if plan.lock_path else None
-    if dry_run:
-        info("depaudit: re-locking a copy of the project with uv (dry run: your files stay as they are)")
-        new_lock = dry_run_lock(plan)
-        try:
-            after = scan(new_lock)
-            verdict = plan_verdict(plan, to, new_lock, targets=targets, allow_torch=allow_torch)
-        finally:
-            shutil.rmtree(dry_run_base(new_lock), ignore_errors=True)
-    else:
-        info("depaudit: re-locking with uv")
-        apply_and_lock(plan, lock=True, state_dir=state_dir)
-        new_lock = plan.lock_path or plan.project_dir / "uv.lock"
-        after = scan(new_lock)
-        verdict = plan_verdict(plan, to, new_lock, targets=targets, allow_torch=allow_torch)
-    return compare(before, after), verdict
-
-
-def _emit(
-    plan: FixPlan,
-    status: str,
-    diff: str,
-    deltas: list[TargetDelta] | None,
-    verdict: Verdict | None,
-    fmt: FixFormat,
-    output: str | None,
-    binary: bool,
-) -> None:
-    if fmt is FixFormat.json:
-        write_output(json.dumps(_json(plan, status, diff, deltas, verdict), indent=2), output)
-        return
-    if fmt is FixFormat.markdown or output not in (None, "-"):
-        write_output(_markdown(plan, status, diff, deltas, verdict, binary), output)
-        return
-    console = make_console()
-    if diff:
-        if sys.stdout.isatty():
-            console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
-        else:
-            sys.stdout.write(diff)
-    console.print(status, markup=False)
-    for note in plan.notes:
-        console.print(f"  - {note}", markup=False, soft_wrap=True)
-    _print_imports(console, plan)
-    if verdict is not None:
-        console.print(_verdict_line(verdict), markup=False, soft_wrap=True)
-        for line in verdict.details:
-            console.print(f"  {line}", markup=False, soft_wrap=True)
-    if deltas is not None:
-        console.print(_delta_table(deltas, binary))
-        for line in _removed_lines(deltas):
-            console.print(line, markup=False, soft_wrap=True)
-
-
-def _verdict_line(verdict: Verdict) -> str:
-    return f"lock: {verdict.message}"
-
-
-def _print_imports(console: Console, plan: FixPlan) -> None:
-    if not plan.imports:
-        return
-    console.print("code that still imports torch at run time:", markup=False)
-    for item in plan.imports:
-        console.print(f"  {item.path}:{item.line}: import {item.module}", markup=False)
-    if plan.models:
-        console.print("models to export and verify with depaudit port (fill in the input shapes):", markup=False)
-    for entry in plan.models:
-        console.print(f"  {entry.path}:{entry.line}: {entry.port_command}", markup=False, soft_wrap=True)
-
-
-def _rows(deltas: list[TargetDelta], binary: bool) -> Iterator[tuple[str, ...]]:
-    def size(value: int | None) -> str:
-        return "-" if value is None else format_size(value, binary)
-
-    for d in deltas:
-        yield (
-            d.target,
-            f"{size(d.before_total)} -> {size(d.after_total)}",
-            f"{size(d.before_accelerator)} -> {size(d.after_accelerator)}",
-            str(len(d.removed)),
-            str(len(d.after_unknown)),
-        )
-
-
-_HEAD = ("target", "download", "accelerator", "packages removed", "unknown sizes after")
-
-
-def _removed_lines(deltas: list[TargetDelta]) -> list[str]:
-    return [f"{d.target}: removed {', '.join(d.removed)}" for d in deltas if d.removed]
-
-
-def _delta_table(deltas: list[TargetDelta], binary: bool) -> Table:
-    table = Table(title="before / after (uv lock)")
-    for i, column in enumerate(_HEAD):
-        table.add_column(column, justify="left" if i == 0 else "right", no_wrap=i < 3)
-    for row in _rows(deltas, binary):
-        table.add_row(*row)
-    return table
-
-
-def _markdown(
-    plan: FixPlan, status: str, diff: str, deltas: list[TargetDelta] | None, verdict: Verdict | None, binary: bool
-) -> str:
-    out: list[str] = []
-    if diff:
-        out += ["```diff", diff.rstrip("\n"), "```", ""]
-    out.append(status)
-    out += [f"- {n}" for n in plan.notes]
-    out += [f"- `{i.path}:{i.line}`: imports `{i.module}`" for i in plan.imports]
-    out += [f"- `{m.path}:{m.line}`: `{m.port_command}`" for m in plan.models]
-    if verdict is not None:
-        out += ["", _verdict_line(verdict)] + [f"- `{line}`" for line in verdict.details]
-    if deltas is not None:
-        out += ["", "| " + " | ".join(_HEAD) + " |", "|" + " --- |" * len(_HEAD)]
-        out += ["| " + " | ".join(row) + " |" for row in _rows(deltas, binary)]
-        out += [""] + [f"- {line}" for line in _removed_lines(deltas)]
-    return "\n".join(out) + "\n"
-
-
-def _json(
-    plan: FixPlan, status: str, diff: str, deltas: list[TargetDelta] | None, verdict: Verdict | None
-) -> dict[str, Any]:
-    return {
-        "schema": 1,
-        "status": status,
-        "changed": plan.changed,
-        "edits": [{"path": e.path, "summary": list(e.summary), "changed": e.changed} for e in plan.edits],
-        "diff": diff,
-        "notes": list(plan.notes),
-        "imports": [asdict(i) for i in plan.imports],
-        "models": [{**asdict(m), "port_command": m.port_command} for m in plan.models],
-        "verdict": None
-        if verdict is None
-        else {"state": verdict.state, "ok": verdict.ok, "message": verdict.message, "details": list(verdict.details)},
-        "targets": None if deltas is None else [asdict(d) for d in deltas],
-    }
+register(app, "fix", PARAMS, fix, epilog=EXIT_CODES_HELP)

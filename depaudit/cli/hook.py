@@ -1,10 +1,12 @@
 """`depaudit hook lock FILE...`: the pre-commit entry point for lock budgets (`.pre-commit-hooks.yaml`;
 the Dockerfile and requirements hooks run `depaudit lint --format gnu`).
 
-It takes the lock files pre-commit passes, checks each against the lock budgets of the pyproject.toml
-nearest to it, offline, and prints one `path:line:col: DA5xx message` line per budget a lock breaks or
-cannot be shown to meet. Exit 1 when any does, 0 otherwise. Image and latency budgets in the same
-`[tool.depaudit]` are left to CI: a commit hook builds and measures nothing.
+It takes the lock files pre-commit passes, checks each against the lock budgets of its project's
+`[tool.depaudit]` (the workspace root's, and the selected member's own), offline, and prints one
+`path:line:col: DA5xx message` line per budget a lock breaks or cannot be shown to meet. Exit 1 when any
+does, 0 otherwise. The hook's `args` select what installs, as on every command (`--package`, `--extra`,
+`--group`, `--target`). Image and latency budgets in the same `[tool.depaudit]` are left to CI: a commit
+hook builds and measures nothing.
 """
 
 from __future__ import annotations
@@ -12,50 +14,48 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from depaudit import gate
-from depaudit.cli import options as opt
 from depaudit.cli.app import app
+from depaudit.cli.common import begin, settings_for
+from depaudit.cli.params import SELECTION, VERBOSITY, Given, argument, cli_layer, pick, register
+from depaudit.gate import check_lock
 from depaudit.model import Finding
+from depaudit.project import open_project
 from depaudit.render.findings import render_gnu
 from depaudit.rules.run_budgets import budget_findings
-from depaudit.settings import find_pyproject
+from depaudit.sources.uvlock import load_lock
 
 hook_app = typer.Typer(help="pre-commit entry points: one line per problem, exit 1 on any.", no_args_is_help=True)
 app.add_typer(hook_app, name="hook")
 
 DEFAULT_NOTE = "the default budget of the lock hook (no lock budget in [tool.depaudit]): no accelerator wheels"
+PARAMS = (argument("files", Path, multiple=True), *pick(*SELECTION, "target", *VERBOSITY))
 
 
-@hook_app.command("lock")
-def lock_hook(
-    files: Annotated[
-        list[Path], typer.Argument(help="uv.lock / pylock.toml files (pre-commit passes the staged ones).")
-    ],
-    quiet: opt.QuietOption = False,
-    verbose: opt.VerboseOption = False,
-) -> int:
+def lock_hook(given: Given) -> int:
     """Lock budgets (max-download, max-accelerator, no-accelerator-targets, per-target, targets) from the
-    nearest pyproject's [tool.depaudit], offline. With no lock budget set: no accelerator wheels at all."""
-    opt.begin(opt.TABLE, quiet, verbose)
-    findings = [f for file in files for f in lock_budget_findings(file)]
+    project's [tool.depaudit], offline. With no lock budget set: no accelerator wheels at all."""
+    begin(None, given.quiet, given.verbose)
+    findings = [f for file in given.files for f in lock_budget_findings(file, given)]
     sys.stdout.write(render_gnu(findings))
     return 1 if findings else 0
 
 
-def lock_budget_findings(file: Path) -> list[Finding]:
+def lock_budget_findings(file: Path, given: Given | None = None) -> list[Finding]:
     """The DA5xx findings of one lock's budgets (only the budgets it breaks or cannot be shown to meet).
     Raises InputError (unreadable lock or pyproject) or UsageError (a bad budget value)."""
-    budgets = gate.load_budgets({"lock": file}, find_pyproject(file))
-    limits = budgets.lock_limits
-    default = not limits.any
+    project = open_project(Path.cwd(), lock=file)
+    cli = {**(cli_layer(PARAMS, given) if given is not None else {}), "offline": True}
+    settings = settings_for("hook", project, cli)
+    default = not settings.limits.any
     if default:
-        limits = replace(limits, max_accelerator=0)
-    budgets = replace(budgets, lock=file, lock_limits=limits)
-    checks = [c for c in gate.check_lock(budgets, offline=True) if not c.passed]
+        settings = replace(settings, limits=replace(settings.limits, max_accelerator=0))
+    checks = [c for c in check_lock(settings, load_lock(file)) if not c.passed]
     if default:
         checks = [replace(c, note=DEFAULT_NOTE) for c in checks]
     return budget_findings(checks)
+
+
+register(hook_app, "lock", PARAMS, lock_hook)

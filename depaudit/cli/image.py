@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
-import typer
-
-from depaudit.cli import options as opt
 from depaudit.cli.app import image_app
+from depaudit.cli.common import begin
 from depaudit.cli.output import emit, info
+from depaudit.cli.params import VERBOSITY, Given, argument, flag, pick, register
 from depaudit.images.engine import require_engine
 from depaudit.images.measure import measure_image
 from depaudit.model import ImageMeasurement
-from depaudit.render.formats import RenderOptions, check_supported, render
+from depaudit.render.formats import RenderOptions, check_supported
 from depaudit.render.image import COMPARE_RENDERERS, MEASURE_RENDERERS, Comparison
 
 EXIT_CODES_HELP = "Exit codes: 0 measured; 2 usage error (sarif and gnu: no findings to report); 4 Docker failed."
+MEASURE_PARAMS = (
+    argument("refs", multiple=True),
+    *pick("fmt", "output", "binary", "top", top={"help": "Python packages and shared libraries to list."}),
+    flag("no_compressed", "--no-compressed"),
+    *pick(*VERBOSITY),
+)
+COMPARE_PARAMS = (
+    argument("before"),
+    argument("after"),
+    *pick("fmt", "output", "binary", "top", top={"default": 25, "help": "Python packages to list per image."}),
+    flag("no_compressed", "--no-compressed"),
+    *pick(*VERBOSITY),
+)
 
 
 def _measure(refs: list[str], compressed: bool, top: int | None) -> list[ImageMeasurement]:
@@ -33,43 +44,25 @@ def _options(output: str | None, binary: bool) -> RenderOptions:
     return RenderOptions(binary=binary, indent=indent)
 
 
-@image_app.command("measure", epilog=EXIT_CODES_HELP)
-def measure(
-    images: Annotated[list[str], typer.Argument(help="Image references on the local engine.")],
-    fmt: opt.FormatOption = opt.TABLE,
-    output: opt.OutputOption = None,
-    binary: opt.BinaryOption = False,
-    top: Annotated[int, typer.Option("--top", help="Python packages and shared libraries to list.")] = 15,
-    no_compressed: Annotated[
-        bool, typer.Option("--no-compressed", help="Skip the gzip pass (faster; compressed size unknown).")
-    ] = False,
-    quiet: opt.QuietOption = False,
-    verbose: opt.VerboseOption = False,
-) -> int:
+def measure(given: Given) -> int:
     """Size on disk and compressed, layers, largest Python packages and shared libraries, accelerator bytes."""
-    opt.begin(fmt, quiet, verbose)
-    check_supported(MEASURE_RENDERERS, fmt.format)
-    results = _measure(images, not no_compressed, top)
-    emit(render(MEASURE_RENDERERS, fmt.format, results, _options(output, binary)), output)
+    begin(given.fmt, given.quiet, given.verbose)
+    check_supported(MEASURE_RENDERERS, given.fmt.format)
+    results = _measure(given.refs, not given.no_compressed, given.top)
+    emit(MEASURE_RENDERERS[given.fmt.format](results, _options(given.output, given.binary)), given.output)
     return 0
 
 
-@image_app.command("compare", epilog=EXIT_CODES_HELP)
-def compare(
-    before: Annotated[str, typer.Argument(help="The image before the change.")],
-    after: Annotated[str, typer.Argument(help="The image after the change.")],
-    fmt: opt.FormatOption = opt.TABLE,
-    output: opt.OutputOption = None,
-    binary: opt.BinaryOption = False,
-    top: Annotated[int, typer.Option("--top", help="Python packages to list per image.")] = 25,
-    no_compressed: Annotated[bool, typer.Option("--no-compressed", help="Skip the gzip pass.")] = False,
-    quiet: opt.QuietOption = False,
-    verbose: opt.VerboseOption = False,
-) -> int:
+def compare(given: Given) -> int:
     """Two images side by side: sizes, accelerator bytes, and Python packages."""
-    opt.begin(fmt, quiet, verbose)
-    check_supported(COMPARE_RENDERERS, fmt.format)
+    begin(given.fmt, given.quiet, given.verbose)
+    check_supported(COMPARE_RENDERERS, given.fmt.format)
     # every package of both images: the lists are merged first, then cut to --top
-    b, a = _measure([before, after], not no_compressed, None)
-    emit(render(COMPARE_RENDERERS, fmt.format, Comparison(b, a, top), _options(output, binary)), output)
+    b, a = _measure([given.before, given.after], not given.no_compressed, None)
+    comparison = Comparison(b, a, given.top)
+    emit(COMPARE_RENDERERS[given.fmt.format](comparison, _options(given.output, given.binary)), given.output)
     return 0
+
+
+register(image_app, "measure", MEASURE_PARAMS, measure, epilog=EXIT_CODES_HELP)
+register(image_app, "compare", COMPARE_PARAMS, compare, epilog=EXIT_CODES_HELP)

@@ -4,82 +4,57 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from depaudit.cli import options as opt
 from depaudit.cli.app import app
+from depaudit.cli.common import FailOn, begin, refuse_output_over, render_options, settings_for
 from depaudit.cli.output import emit
-from depaudit.errors import UsageError
+from depaudit.cli.params import REPORT, SELECTION, Given, argument, cli_layer, pick, register, value, values
 from depaudit.lint import LintOptions, lint_paths
-from depaudit.render.formats import render
+from depaudit.project import open_project
 from depaudit.render.lint import LINT_RENDERERS
 from depaudit.rules.base import at_or_above
-from depaudit.rules.config import rule_config
+from depaudit.sources.dockerfile import parse_build_args
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage error; "
     "3 a file unreadable or invalid."
 )
+PARAMS = (
+    argument("paths", Path, None, multiple=True),
+    *pick(
+        "fail_on",
+        fail_on={"default": FailOn.error, "help": "Exit 1 on findings at or above this severity (default: error)."},
+    ),
+    *pick("select", "ignore", "pyproject", *SELECTION, "target", "python", *REPORT),
+    value("context", "--context", kind=Path),
+    values("build_arg", "--build-arg"),
+)
 
 
-def _build_args(values: list[str] | None) -> dict[str, str]:
-    args: dict[str, str] = {}
-    for value in values or []:
-        name, eq, val = value.partition("=")
-        if not eq or not name:
-            raise UsageError(f"--build-arg: expected NAME=VALUE, got {value!r}")
-        args[name] = val
-    return args
-
-
-@app.command(epilog=EXIT_CODES_HELP)
-def lint(
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="Dockerfiles, requirements files, pyproject.toml, uv.lock/pylock.toml, or folders to search (default: .)."
-        ),
-    ] = None,
-    fmt: opt.FormatOption = opt.TABLE,
-    output: opt.OutputOption = None,
-    fail_on: Annotated[
-        opt.FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this severity (default: error).")
-    ] = opt.FailOn.error,
-    ignore: opt.IgnoreOption = None,
-    select: opt.SelectOption = None,
-    context: Annotated[
-        Path | None,
-        typer.Option(
-            "--context",
-            help="Build context for files RUN lines name (default: the Dockerfile's folder, then its parent).",
-        ),
-    ] = None,
-    build_arg: Annotated[
-        list[str] | None,
-        typer.Option("--build-arg", help="NAME=VALUE overriding an ARG default, as docker build would."),
-    ] = None,
-    pyproject: Annotated[
-        Path | None,
-        typer.Option(
-            "--pyproject",
-            help="pyproject.toml with [tool.depaudit] (default: the nearest one above the current folder).",
-        ),
-    ] = None,
-    docs_url: opt.DocsUrlOption = None,
-    quiet: opt.QuietOption = False,
-    verbose: opt.VerboseOption = False,
-) -> int:
+def lint(given: Given) -> int:
     """Check Dockerfiles (DA301-DA310), requirements files and pyproject.toml (DA201-DA202) and locks
     (DA101-DA104, scanned offline)."""
-    opt.begin(fmt, quiet, verbose)
-    args = _build_args(build_arg)
-    project = opt.pyproject_option(pyproject, Path.cwd())
-    rules = rule_config("lint", select or (), ignore or (), project)
-    options = LintOptions(rules.select, rules.ignore, rules.per_path, context, args)
-    report = lint_paths(paths or [Path(".")], options)
-    emit(render(LINT_RENDERERS, fmt.format, report, opt.render_options(project, docs_url)), output)
-    if fail_on is opt.FailOn.never:
+    begin(given.fmt, given.quiet, given.verbose)
+    paths = given.paths or [Path(".")]
+    refuse_output_over(given.output, paths)
+    project = open_project(Path.cwd(), pyproject=given.pyproject)
+    settings = settings_for("lint", project, cli_layer(PARAMS, given))
+    rules = settings.rules.effective()
+    options = LintOptions(
+        rules.select,
+        rules.ignore,
+        rules.per_path,
+        given.context,
+        parse_build_args(given.build_arg),
+        settings.targets,
+        settings.python,
+        settings.selection,
+    )
+    report = lint_paths(paths, options)
+    emit(LINT_RENDERERS[given.fmt.format](report, render_options(settings)), given.output)
+    if given.fail_on is FailOn.never:
         return 0
-    return 1 if any(True for _ in at_or_above(report.findings, fail_on.value)) else 0
+    return 1 if any(True for _ in at_or_above(report.findings, given.fail_on.value)) else 0
+
+
+register(app, "lint", PARAMS, lint, epilog=EXIT_CODES_HELP)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from io import StringIO
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from depaudit.fileio import append_text, write_text
 from depaudit.render.escaping import escape_control, escape_lines
@@ -167,3 +167,38 @@ def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None)
     path = Path(target)
     append_text(path, markdown if markdown.endswith("\n") else markdown + "\n")  # never blocks on a FIFO
     return path
+
+
+def progress_display(silent: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
+    """A progress callback for size look-ups and its closer: a rich bar on a terminal, one plain line
+    otherwise, nothing when `silent` (offline or --quiet)."""
+    if silent:
+        return None, lambda: None
+    if not sys.stderr.isatty():
+        said: list[bool] = []
+
+        def plain(done: int, total: int) -> None:
+            if not said:
+                info(f"depaudit: looking up {total} wheel sizes on the index")
+                said.append(True)
+
+        return plain, lambda: None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("looking up wheel sizes"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=make_console(stderr=True),
+        transient=True,
+    )
+    task: Any = None  # rich's TaskID, once the first size is looked up
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task("sizes", total=total)
+        bar.update(task, completed=done, total=total)
+
+    return update, bar.stop

@@ -1,31 +1,37 @@
-"""One definition per command option, two ways to read a command line with it.
+"""Every command-line option, declared once, and two ways to read a command line with them.
 
-A command declares its parameters once, as `Param`s. `register` turns them into a typer command
-(help, usage, errors: typer stays the CLI framework). `parse_fast` reads the common, well-formed
-command lines itself, from the same `Param`s, so `depaudit scan` in a CI loop does not import typer
-and click (measured: typer is the largest single start-up cost). Anything it is not sure of — `--help`,
-an unknown option, a value that does not convert, `--`, a flag bundle — makes it answer None, and the
-command line goes to typer, which gives the proper message. Both paths call the same function with the
-same keyword arguments; tests/cli/test_scan_fastpath.py runs both on the same arguments and compares.
-Setting DEPAUDIT_FAST_PATH=0 turns the fast path off.
+`OPTIONS` is the one table: each option's flags, type, default, help and the settings key it feeds
+(`depaudit.settings.SCHEMA`). A command lists the options it takes (`pick`) plus its own positional
+arguments. `register` turns that list into a typer command (help, usage, errors: typer stays the CLI
+framework). `parse_fast` reads the common, well-formed command lines itself, from the same `Param`s, so
+`depaudit scan` in a CI loop does not import typer and click (measured: typer is the largest single
+start-up cost). Anything it is not sure of — `--help`, an unknown option, a value that does not convert,
+`--`, a flag bundle — makes it answer None, and the command line goes to typer, which gives the proper
+message. Both paths call the command with the same `Given` values; tests/cli/test_scan_fastpath.py runs
+both on the same arguments and compares. DEPAUDIT_FAST_PATH=0 turns the fast path off.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from depaudit.cli.common import FORMAT_CHOICES, FailOn, FormatChoice
+from depaudit.errors import UsageError
+from depaudit.render.formats import OutputFormat, parse_format
+
 
 @dataclass(frozen=True)
 class Param:
-    """A command parameter: keyword `name`, its `flags` (empty for the positional argument), the
-    Python `kind` (bool, str, int, Path, an Enum, or any type `parse` builds from the text: it raises
-    ValueError for a value to refuse), `default`, `help`, repeatable when `multiple`; `metavar` and
-    `complete` (shell completion) are for typer's help and completion only."""
+    """A command parameter: keyword `name`, its `flags` (empty for a positional argument), the Python
+    `kind` (bool, str, int, float, Path, an Enum, or any type `parse` builds from the text: it raises
+    ValueError for a value to refuse), `default`, `help`, repeatable when `multiple`; `setting` names
+    the settings key the value is the command-line layer of; `metavar` and `complete` (shell
+    completion) are for typer's help and completion only."""
 
     name: str
     flags: tuple[str, ...]
@@ -36,10 +42,227 @@ class Param:
     parse: Callable[[str], Any] | None = None
     metavar: str | None = None
     complete: Callable[[str], list[str]] | None = None
+    setting: str | None = None
 
     @property
     def is_flag(self) -> bool:
         return self.kind is bool and bool(self.flags)
+
+
+class Given(dict[str, Any]):
+    """The values of one command line, by parameter name, read as attributes (`given.offline`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _format(value: str) -> FormatChoice:
+    """`--format` text as a FormatChoice; ValueError (typer's usage error) for an unknown format."""
+    try:
+        fmt, note = parse_format(value)
+    except UsageError as exc:
+        raise ValueError(str(exc).removeprefix("--format: ")) from None
+    return FormatChoice(fmt, note)
+
+
+def _complete_format(incomplete: str) -> list[str]:
+    return [f.value for f in OutputFormat if f.value.startswith(incomplete)]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text, 10)
+    if value < 1:
+        raise ValueError(f"{text} is not a positive number")
+    return value
+
+
+HELP: dict[str, str] = {
+    "package": "Install this workspace member instead of the root project (repeatable), as uv sync --package.",
+    "all_packages": "Install every workspace member, as uv sync --all-packages.",
+    "extra": "Include an optional-dependency extra of the selected members (repeatable).",
+    "all_extras": "Include every extra of the selected members.",
+    "group": "Include a dependency group (repeatable; default none: the production install).",
+    "all_groups": "Include every dependency group.",
+    "dev": "Include the `dev` dependency group.",
+    "target": "A platform: linux-x86_64, linux-aarch64, macos-arm64, windows-amd64 (the default set) or a uv --python-platform name such as x86_64-unknown-linux-musl, aarch64-pc-windows-msvc (repeatable).",
+    "python": "CPython version, e.g. 3.12 or free-threaded 3.13t (default: lowest requires-python allows).",
+    "glibc": "glibc of Linux targets whose name fixes none (default 2.28, as uv).",
+    "macos": "macOS version of macos-arm64 (default 14.0) and the apple-darwin targets (default $MACOSX_DEPLOYMENT_TARGET, else 13.0, as uv).",
+    "offline": "Never touch the network; unknown sizes stay unknown (and budgets on them UNKNOWN).",
+    "cache_dir": "Size cache folder (default: user cache).",
+    "allow_host": "Let size look-ups reach HOST even when it is not one of the lock's registries or resolves to a loopback/private/link-local address (repeatable; also DEPAUDIT_ALLOW_HOSTS; allow-hosts in [tool.depaudit] reaches global addresses only).",
+    "installed": "Installed size: the wheels' uncompressed contents, read from their zip central directories by HTTP ranges (what uv installs: no bytecode).",
+    "bytecode": "Installed size plus an estimate of the .pyc files pip compiles at install time.",
+    "max_download": "Download budget for every target (500MB) or one (linux-aarch64=3GB); repeatable; exit 1 above it.",
+    "max_accelerator": "Accelerator-wheel budget, for every target or TARGET=SIZE (0 forbids them); repeatable.",
+    "no_accelerator_target": "A target that must install no accelerator wheel (repeatable).",
+    "max_image_size": "Budget for each IMAGE, e.g. 250MB.",
+    "lock": "uv.lock / pylock.toml for the download and accelerator budgets (default: found as uv finds it).",
+    "bench_report": "A depaudit bench images.json for --max-latency-ms.",
+    "max_latency_ms": "Latency budget per variant and input size.",
+    "latency_percentile": "p50 or p95 (default p95).",
+    "max_increase": "Exit 1 when any target's download grows by more than SIZE (e.g. 50MB).",
+    "fail_on_new_accelerator": "Exit 1 when HEAD installs an accelerator package BASE did not.",
+    "select": "Run only these rule IDs or prefixes (DA3, DA302); repeatable or comma-separated.",
+    "ignore": "Skip these rule IDs or prefixes; repeatable or comma-separated.",
+    "fail_on": "Exit 1 on findings at or above this severity.",
+    "pyproject": "pyproject.toml with [tool.depaudit] (default: the project's, found as uv finds it).",
+    "fmt": "Output format (default table): table, json, markdown, sarif, gnu (path:line:col: DAxxx message).",
+    "output": "Write to FILE ('-' for stdout); a file is replaced atomically, a device or FIFO written in place; never one of the inputs.",
+    "binary": "Show MiB/GiB instead of MB/GB.",
+    "top": "Rows per target in the table.",
+    "show_all": "Show every row.",
+    "docs_url": "Base URL of the rule pages for SARIF helpUri (default: [tool.depaudit] docs-url, else the rule pages shipped in the package).",
+    "quiet": "Print only errors and the report itself.",
+    "verbose": "Also print what is looked up and decided (settings, rules, files, checks).",
+    # arguments and options of one command
+    "lockfile": "uv.lock, pylock.toml, or a project folder (default: found from the current folder as uv finds it).",
+    "baseline": "Show the change from the lock at git revision REV instead (as `depaudit diff REV:LOCK LOCK`).",
+    "images": "Images whose size on disk is checked against --max-image-size.",
+    "base": "The lock before: a path, or REV:path from git (origin/main:uv.lock).",
+    "head": "The lock after: a path or REV:path (default: uv.lock).",
+    "files": "uv.lock / pylock.toml files (pre-commit passes the staged ones).",
+    "paths": "Dockerfiles, requirements files, pyproject.toml, uv.lock/pylock.toml, or folders to search (default: .).",
+    "context": "Build context for files RUN lines name (default: the Dockerfile's folder, then its parent).",
+    "build_arg": "NAME=VALUE overriding an ARG default, as docker build would.",
+    "path": "Project folder, pyproject.toml, requirements.txt/.in or Dockerfile.",
+    "to": "cpu-index: torch from the PyTorch CPU index; onnxruntime/tinygrad: torch to the dev group.",
+    "cpu_index_url": "CPU index URL (default https://download.pytorch.org/whl/cpu).",
+    "dry_run": "Print the unified diff; change nothing.",
+    "relock": "Re-lock with uv and show before/after per target (in a temp copy with --dry-run).",
+    "force": "Switch a project that asks for CUDA on purpose.",
+    "allow_torch": "--to onnxruntime/tinygrad: exit 0 even when runtime dependencies still bring torch in.",
+    "refs": "Image references on the local engine.",
+    "before": "The image before the change.",
+    "after": "The image after the change.",
+    "no_compressed": "Skip the gzip pass (faster; compressed size unknown).",
+    "model": "path/to/file.py:callable or package.module:callable (an nn.Module, a class built without arguments, or a function returning one).",
+    "inputs": "NAME=SHAPE[:DTYPE[:LOW..HIGH]] per forward argument, in order (e.g. image=1x3x224x224).",
+    "checkpoint": "A state_dict to load (weights_only).",
+    "out": "Folder for model.onnx, goldens.npz, port.json, runtime.py and the torch-free test.",
+    "opset": "ONNX opset (default 18).",
+    "dynamic": "NAME:AXIS[=DIM] left dynamic (repeatable).",
+    "min_psnr": "Per-case PSNR bar in dB (default 100).",
+    "output_name": "Names of the outputs, in order (default output_0, output_1, ...).",
+    "variant": "torch-cuda, torch-cpu, onnxruntime, tinygrad (repeatable; default all).",
+    "base_image": "BASE_IMAGE build argument (default python:3.11-slim; also DEPAUDIT_BASE_IMAGE; no registry here: build depaudit/python:3.11-slim with docker/base/build-base.sh).",
+    "sizes": "Input sizes, WIDTHxHEIGHT comma-separated.",
+    "requests": "Interleaved rounds: timed requests per variant and size (after one warm-up; 1-1000).",
+    "size_budget": "Seconds of timed requests per variant and size; at least one request is made.",
+    "torch_index_url": "CPU index for torch-cpu (default: serve --wheels on 127.0.0.1).",
+    "wheels": "Folder of +cpu wheels to serve as the CPU index (default /opt/wheels).",
+    "repo": "Repository root (build context holding docker/).",
+    "output_dir": "Report folder; when it already holds a bench report, a new bench-<time> folder inside it is used (see --overwrite).",
+    "overwrite": "Replace the report already in --output-dir.",
+    "keep": "Keep the final images it built (builder stages are always removed).",
+    "from_json": "Re-render images.md and the charts from an existing images.json (no builds).",
+}
+
+
+def flag(name: str, *flags: str, setting: str | None = None) -> Param:
+    """An on/off option (default off); its help is HELP[name], as for every constructor here."""
+    return Param(name, flags, bool, False, HELP[name], setting=setting)
+
+
+def value(name: str, *flags: str, kind: type = str, default: Any = None, **extra: Any) -> Param:
+    """An option taking one value."""
+    return Param(name, flags, kind, default, HELP[name], **extra)
+
+
+def values(name: str, *flags: str, kind: type = str, **extra: Any) -> Param:
+    """A repeatable option."""
+    return Param(name, flags, kind, None, HELP[name], multiple=True, **extra)
+
+
+_ALL: tuple[Param, ...] = (
+    # what installs: the same selection everywhere (uv sync's flags)
+    values("package", "--package", setting="package"),
+    flag("all_packages", "--all-packages", setting="all-packages"),
+    values("extra", "--extra", setting="extras"),
+    flag("all_extras", "--all-extras", setting="all-extras"),
+    values("group", "--group", setting="groups"),
+    flag("all_groups", "--all-groups", setting="all-groups"),
+    flag("dev", "--dev"),
+    # where it installs
+    values("target", "--target", "-t", setting="targets"),
+    value("python", "--python", setting="python"),
+    value("glibc", "--glibc"),
+    value("macos", "--macos"),
+    # size look-ups
+    flag("offline", "--offline", setting="offline"),
+    value("cache_dir", "--cache-dir", kind=Path, setting="cache-dir"),
+    values("allow_host", "--allow-host", metavar="HOST", setting="allow-hosts"),
+    flag("installed", "--installed"),
+    flag("bytecode", "--bytecode"),
+    # budgets
+    values("max_download", "--max-download", setting="max-download"),
+    values("max_accelerator", "--max-accelerator", setting="max-accelerator"),
+    values("no_accelerator_target", "--no-accelerator-target", setting="no-accelerator-targets"),
+    value("max_image_size", "--max-image-size", setting="max-image-size"),
+    value("lock", "--lock", kind=Path, setting="lock"),
+    value("bench_report", "--bench-report", kind=Path, setting="bench-report"),
+    value("max_latency_ms", "--max-latency-ms", kind=float, parse=float, setting="max-latency-ms"),
+    value("latency_percentile", "--latency-percentile", setting="latency-percentile"),
+    value("max_increase", "--max-increase", setting="max-increase"),
+    flag("fail_on_new_accelerator", "--fail-on-new-accelerator", setting="fail-on-new-accelerator"),
+    # findings
+    values("select", "--select", setting="select"),
+    values("ignore", "--ignore", setting="ignore"),
+    value("fail_on", "--fail-on", kind=FailOn, default=FailOn.never),
+    value("pyproject", "--pyproject", kind=Path),
+    # output
+    value(
+        "fmt",
+        "--format",
+        "-f",
+        kind=FormatChoice,
+        default=FormatChoice(OutputFormat.table),
+        parse=_format,
+        metavar=f"[{FORMAT_CHOICES}]",
+        complete=_complete_format,
+    ),
+    value("output", "--output", "-o"),
+    flag("binary", "--binary"),
+    value("top", "--top", kind=int, default=15, parse=_positive_int),
+    flag("show_all", "--all"),
+    value("docs_url", "--docs-url", setting="docs-url"),
+    flag("quiet", "--quiet", "-q"),
+    flag("verbose", "--verbose"),
+)
+OPTIONS: dict[str, Param] = {p.name: p for p in _ALL}
+
+SELECTION = ("package", "all_packages", "extra", "all_extras", "group", "all_groups", "dev")
+PLATFORM = ("target", "python", "glibc", "macos")
+LOOKUPS = ("offline", "cache_dir", "allow_host")
+LOCK_BUDGETS = ("max_download", "max_accelerator", "no_accelerator_target")
+VERBOSITY = ("quiet", "verbose")
+REPORT = ("fmt", "output", "binary", "docs_url", *VERBOSITY)
+
+
+def pick(*names: str, **changes: dict[str, Any]) -> tuple[Param, ...]:
+    """The options `names` from the one table; `changes` adjusts one for a command (its default or
+    help: `top={"default": 20}`)."""
+    return tuple(replace(OPTIONS[n], **changes[n]) if n in changes else OPTIONS[n] for n in names)
+
+
+def argument(name: str, kind: type = str, default: Any = ..., *, multiple: bool = False, **extra: Any) -> Param:
+    """A positional argument of one command (default `...`: required), shown as NAME, [NAME] or NAME..."""
+    shown = name.upper() + ("..." if multiple else "")
+    extra.setdefault("metavar", shown if default is ... else f"[{shown}]")
+    return Param(name, (), kind, default, HELP[name], multiple=multiple, **extra)
+
+
+def cli_layer(params: Sequence[Param], given: Given) -> dict[str, Any]:
+    """The settings keys `given` sets on the command line (the layer above the environment)."""
+    layer = {p.setting: given.get(p.name) for p in params if p.setting}
+    if given.get("dev"):
+        layer["groups"] = [*(layer.get("groups") or []), "dev"]
+    if isinstance(layer.get("cache-dir"), Path):
+        layer["cache-dir"] = str(layer["cache-dir"])
+    return {k: v for k, v in layer.items() if v is not None and v != [] and v is not False}
 
 
 def fast_path_enabled() -> bool:
@@ -59,18 +282,18 @@ def _convert(param: Param, raw: str) -> Any:
     return raw
 
 
-def parse_fast(argv: Sequence[str], params: Sequence[Param]) -> dict[str, Any] | None:
-    """Keyword arguments for `argv` (the command's own arguments), or None when typer should read it."""
+def parse_fast(argv: Sequence[str], params: Sequence[Param]) -> Given | None:
+    """The values of `argv` (the command's own arguments), or None when typer should read it."""
     by_flag = {flag: p for p in params for flag in p.flags}
     positional = [p for p in params if not p.flags]
-    values: dict[str, Any] = {p.name: p.default for p in params}
+    values = Given({p.name: p.default for p in params})
     given: set[str] = set()
     args = list(argv)
     while args:
         arg = args.pop(0)
         param: Param | None
         if not arg.startswith("-") or arg == "-":
-            if not positional:
+            if not positional or positional[0].multiple:
                 return None
             param = positional.pop(0)
         else:
@@ -133,8 +356,11 @@ def _typer_info(p: Param) -> Any:
     return typer.Option(*p.flags, help=p.help, **extra)
 
 
-def register(app: Any, name: str, params: Sequence[Param], body: Callable[..., Any], epilog: str | None = None) -> None:
-    """Add `body` to the typer `app` as command `name`, its options built from `params`."""
+def register(
+    app: Any, name: str, params: Sequence[Param], body: Callable[[Given], int], epilog: str | None = None
+) -> None:
+    """Add `body` to the typer `app` as command `name`, its options built from `params`; `body` gets
+    the values as one `Given`."""
     import inspect
     from typing import Annotated
 
@@ -151,8 +377,8 @@ def register(app: Any, name: str, params: Sequence[Param], body: Callable[..., A
             )
         )
 
-    def command(**kwargs: Any) -> Any:
-        return body(**kwargs)
+    def command(**kwargs: Any) -> int:
+        return body(Given(kwargs))
 
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__annotations__ = annotations

@@ -3,83 +3,59 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from depaudit.cli import options as opt
 from depaudit.cli.app import app
+from depaudit.cli.common import begin, render_options, settings_for
 from depaudit.cli.output import emit, info
+from depaudit.cli.params import HELP, REPORT, Given, Param, argument, cli_layer, pick, register, value, values
 from depaudit.errors import UsageError
 from depaudit.port import build_request, check_dependencies, run_port
-from depaudit.render.formats import render
+from depaudit.project import open_project
 from depaudit.render.port import PORT_RENDERERS
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 every case met --min-psnr and no error finding (DA401/DA402/DA403/DA406) stands; 1 otherwise; "
     "2 usage error; 3 model, checkpoint or output folder unreadable; 4 torch or the ONNX packages missing."
 )
+MODEL_HELP = (
+    "path/to/file.py:callable or package.module:callable (an nn.Module, a class built without arguments, or a "
+    "function returning one)."
+)
+PARAMS = (
+    argument("model"),
+    Param("inputs", ("--input", "-i"), str, ..., HELP["inputs"], multiple=True),
+    value("checkpoint", "--checkpoint", kind=Path),
+    value("out", "--out", kind=Path, default=Path("port-out")),
+    value("opset", "--opset", kind=int, default=18),
+    values("dynamic", "--dynamic"),
+    value("min_psnr", "--min-psnr", kind=float, default=100.0, parse=float),
+    values("output_name", "--output-name"),
+    *pick(*REPORT),
+)
 
 
-@app.command(epilog=EXIT_CODES_HELP)
-def port(
-    model: Annotated[
-        str,
-        typer.Argument(
-            help="path/to/file.py:callable or package.module:callable (an nn.Module, a class built without "
-            "arguments, or a function returning one)."
-        ),
-    ],
-    inputs: Annotated[
-        list[str],
-        typer.Option(
-            "--input",
-            "-i",
-            help="NAME=SHAPE[:DTYPE[:LOW..HIGH]] per forward argument, in order (e.g. image=1x3x224x224).",
-        ),
-    ],
-    checkpoint: Annotated[
-        Path | None, typer.Option("--checkpoint", help="A state_dict to load (weights_only).")
-    ] = None,
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", help="Folder for model.onnx, goldens.npz, port.json, runtime.py and the torch-free test."
-        ),
-    ] = Path("port-out"),
-    opset: Annotated[int, typer.Option("--opset", help="ONNX opset (default 18).")] = 18,
-    dynamic: Annotated[
-        list[str] | None, typer.Option("--dynamic", help="NAME:AXIS[=DIM] left dynamic (repeatable).")
-    ] = None,
-    min_psnr: Annotated[float, typer.Option("--min-psnr", help="Per-case PSNR bar in dB (default 100).")] = 100.0,
-    output_name: Annotated[
-        list[str] | None,
-        typer.Option("--output-name", help="Names of the outputs, in order (default output_0, output_1, ...)."),
-    ] = None,
-    fmt: opt.FormatOption = opt.TABLE,
-    output: opt.OutputOption = None,
-    docs_url: opt.DocsUrlOption = None,
-    quiet: opt.QuietOption = False,
-    verbose: opt.VerboseOption = False,
-) -> int:
+def port(given: Given) -> int:
     """Export MODEL to ONNX, name what stops a sound export (DA401-DA407), and compare ONNX Runtime with
     torch on generated inputs."""
-    opt.begin(fmt, quiet, verbose)
-    if not 7 <= opset <= 23:
-        raise UsageError(f"--opset {opset}: expected 7..23")
+    begin(given.fmt, given.quiet, given.verbose)
+    if not 7 <= given.opset <= 23:
+        raise UsageError(f"--opset {given.opset}: expected 7..23")
     request = build_request(
-        model,
-        list(inputs),
-        list(dynamic or []),
-        out,
-        checkpoint=checkpoint,
-        opset=opset,
-        min_psnr=min_psnr,
-        output_names=tuple(output_name or ()),
+        given.model,
+        list(given.inputs),
+        list(given.dynamic or []),
+        given.out,
+        checkpoint=given.checkpoint,
+        opset=given.opset,
+        min_psnr=given.min_psnr,
+        output_names=tuple(given.output_name or ()),
     )
+    settings = settings_for("port", open_project(Path.cwd()), cli_layer(PARAMS, given))
     check_dependencies()
-    info(f"depaudit port: exporting {model} (torch runs every case; this takes a while)")
+    info(f"depaudit port: exporting {given.model} (torch runs every case; this takes a while)")
     report = run_port(request)
-    project = opt.pyproject_option(None, Path.cwd())
-    emit(render(PORT_RENDERERS, fmt.format, report, opt.render_options(project, docs_url)), output)
+    emit(PORT_RENDERERS[given.fmt.format](report, render_options(settings)), given.output)
     return 0 if report.passed else 1
+
+
+register(app, "port", PARAMS, port, epilog=EXIT_CODES_HELP)

@@ -11,16 +11,18 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from depaudit import fileio
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
-from depaudit.analysis.torch_reach import TorchReach, torch_reach
+from depaudit.analysis.torch_reach import TorchReach, is_torch_family, torch_reach
 from depaudit.errors import InputError, ToolError, UsageError
 from depaudit.families import needs_cuda_by_nature
-from depaudit.fixers.apply import apply_edits
+from depaudit.fixers.apply import apply_edits, unified_diff
 from depaudit.fixers.dockerfile import plan_dockerfile_fix
 from depaudit.fixers.model_entries import ModelEntry, find_model_entries
 from depaudit.fixers.pyproject import (
@@ -37,9 +39,10 @@ from depaudit.fixers.verdict import Verdict, cpu_index_verdict, runtime_verdict
 from depaudit.lint import dockerfile_context
 from depaudit.model import Edit, SizeReport
 from depaudit.process import run_tool
-from depaudit.settings import source_root
+from depaudit.scan import scan_lock
 from depaudit.sources.pyproject import Pyproject, parse_pyproject, read_pyproject_text
 from depaudit.sources.uvlock import load_lock
+from depaudit.sources.workspace import layout, repository_root
 
 FIX_TARGETS = ("cpu-index", "onnxruntime", "tinygrad")
 
@@ -63,18 +66,33 @@ class FixPlan:
 
 
 @dataclass(frozen=True)
+class VersionChange:
+    """A package the re-lock moved from one version to another; `jump` names a major or minor change
+    of a torch-family package ("major"/"minor"), which a reviewer should see."""
+
+    name: str
+    before: str
+    after: str
+    jump: str | None = None
+
+
+@dataclass(frozen=True)
 class TargetDelta:
-    """One target's install before and after the fix."""
+    """One target's install before and after the fix. `after_total`/`after_accelerator` are None when a
+    package the new lock installs there has no wheel for the target (`after_no_wheel`: a build from
+    source or a failed install, whose size nobody knows): never a saving."""
 
     target: str
     before_total: int | None
-    after_total: int
+    after_total: int | None
     before_accelerator: int | None
-    after_accelerator: int
+    after_accelerator: int | None
     removed: tuple[str, ...]
     added: tuple[str, ...]
     after_unknown: tuple[str, ...] = ()
     after_accelerator_packages: tuple[str, ...] = ()
+    changed: tuple[VersionChange, ...] = ()
+    after_no_wheel: tuple[str, ...] = ()
 
 
 def classify(path: Path) -> tuple[str, Path]:
@@ -148,15 +166,9 @@ def interrupted_work(path: Path, state_dir: Path, *, dry_run: bool = False) -> l
 
 
 def find_lock(folder: Path) -> Path | None:
-    """The uv.lock that covers a project folder: its own, or a workspace root's above it (a member
-    has no lock of its own). None when there is none."""
-    for candidate in [folder, *folder.resolve().parents][:6]:
-        lock = candidate / "uv.lock"
-        if lock.exists() or lock.is_symlink():  # a FIFO or device here is refused by the reader, not skipped
-            return lock
-        if candidate != folder and (candidate / "pyproject.toml").is_file():
-            break  # the enclosing project has no lock: stop rather than wander further up
-    return None
+    """The lock uv uses for a project folder: its own, or its workspace root's (a member has no lock
+    of its own). None when there is none."""
+    return layout(folder).lock()
 
 
 def _read(file: Path) -> str:
@@ -227,6 +239,7 @@ def plan_verdict(
     targets: Sequence[str] | None = None,
     allow_torch: bool = False,
     check_stale: bool = True,
+    report: SizeReport | None = None,
 ) -> Verdict:
     """What the lock at `lock_path` says about the project once `plan` is applied (see
     `depaudit.fixers.verdict`). Raises InputError for an unreadable lock."""
@@ -234,7 +247,7 @@ def plan_verdict(
     project = parse_pyproject(edit.after.removeprefix("\ufeff"), edit.path)
     lock = load_lock(lock_path) if lock_path is not None else None
     if to == "cpu-index":
-        return cpu_index_verdict(project, lock, targets)
+        return cpu_index_verdict(project, lock, targets, report)
     return runtime_verdict(project, lock, allow_torch, check_stale)
 
 
@@ -289,7 +302,7 @@ def project_root(plan: FixPlan) -> Path:
     folder."""
     if plan.kind == "pyproject":
         return plan.lock_path.parent if plan.lock_path else plan.project_dir
-    return source_root(plan.project_dir)
+    return repository_root(plan.project_dir)
 
 
 def dry_run_lock(plan: FixPlan) -> Path:
@@ -360,26 +373,204 @@ def _link_outside_paths(base: Path, anchor: Path, root: Path, escapes: list[str]
 
 
 def compare(before: SizeReport | None, after: SizeReport) -> list[TargetDelta]:
-    """Per target of `after`: totals, accelerator bytes, and package names removed/added."""
+    """Per target of `after`: totals, accelerator bytes, the packages removed and added, and every
+    version the re-lock changed."""
     old = {t.target.name: t for t in before.targets} if before else {}
     deltas = []
     for report in after.targets:
         if not report.supported:
             continue
         prior = old.get(report.target.name)
-        names_after = {p.name for p in report.packages}
-        names_before = {p.name for p in prior.packages} if prior and prior.supported else set()
+        known = prior is not None and prior.supported
+        versions_before = {p.name: p.package.version or "" for p in prior.packages} if prior and known else {}
+        versions_after = {p.name: p.package.version or "" for p in report.packages}
+        no_wheel = tuple(p.name for p in report.packages if p.wheel is None and p.package.source.kind == "registry")
         deltas.append(
             TargetDelta(
                 target=report.target.name,
-                before_total=prior.total_bytes if prior and prior.supported else None,
-                after_total=report.total_bytes,
-                before_accelerator=prior.accelerator_bytes if prior and prior.supported else None,
-                after_accelerator=report.accelerator_bytes,
-                removed=tuple(sorted(names_before - names_after)) if prior else (),
-                added=tuple(sorted(names_after - names_before)) if prior else (),
+                before_total=prior.total_bytes if prior and known else None,
+                after_total=None if no_wheel else report.total_bytes,
+                before_accelerator=prior.accelerator_bytes if prior and known else None,
+                after_accelerator=None if no_wheel else report.accelerator_bytes,
+                removed=tuple(sorted(set(versions_before) - set(versions_after))) if prior else (),
+                added=tuple(sorted(set(versions_after) - set(versions_before))) if prior else (),
                 after_unknown=report.unknown_size,
                 after_accelerator_packages=tuple(p.name for p in report.packages if p.accelerator),
+                changed=tuple(
+                    _version_change(name, versions_before[name], version)
+                    for name, version in sorted(versions_after.items())
+                    if name in versions_before and versions_before[name] != version
+                ),
+                after_no_wheel=no_wheel,
             )
         )
     return deltas
+
+
+def _version_change(name: str, before: str, after: str) -> VersionChange:
+    """A version change, with a torch-family major/minor jump named (local labels like +cpu ignored)."""
+    jump = None
+    if is_torch_family(name):
+        old, new = release_parts(before), release_parts(after)
+        jump = "major" if old[:1] != new[:1] else "minor" if old[:2] != new[:2] else None
+    return VersionChange(name, before, after, jump)
+
+
+def release_parts(version: str) -> tuple[int, ...]:
+    """The numeric release of a version (`2.13.0+cpu` -> (2, 13, 0)); () when it has none."""
+    parts = []
+    for piece in version.split("+", 1)[0].split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, piece))
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+# ---------------------------------------------------------------- the whole fix
+
+
+class FixStatus(StrEnum):
+    """What a fix did, or why the project is not fixed (judged from the lock, never from the config)."""
+
+    would_change = "would-change"
+    changed = "changed"
+    already_fixed = "already-fixed"
+    torch_free = "torch-free"
+    nothing_to_change = "nothing-to-change"
+    stale = "stale"
+    no_wheel = "no-wheel"
+    torch_at_runtime = "torch-at-runtime"
+    accelerators = "accelerators"
+
+
+@dataclass(frozen=True)
+class FixRequest:
+    """One `depaudit fix`: what to fix and toward what, how (dry run, re-lock, force), the targets and
+    selection the before/after scans measure, their look-up options (`scan`: scan_lock keywords), the
+    state folder of the crash journal, the folder diffs are relative to, and where progress lines go."""
+
+    path: Path
+    to: str = "cpu-index"
+    index_url: str = DEFAULT_CPU_INDEX_URL
+    dry_run: bool = False
+    lock: bool = False
+    force: bool = False
+    allow_torch: bool = False
+    targets: tuple[str, ...] | None = None
+    scan: Mapping[str, Any] = field(default_factory=dict)
+    state_dir: Path = Path(".")
+    cwd: Path = Path(".")
+    say: Callable[[str], None] = field(default=lambda message: None, compare=False)
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """The plan, its unified diff, what happened (status and a one-line message), the verdict of the
+    lock, and per target the install before and after a re-lock."""
+
+    plan: FixPlan
+    status: FixStatus
+    message: str
+    diff: str
+    verdict: Verdict | None = None
+    deltas: tuple[TargetDelta, ...] | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 fixed (or nothing to fix), 1 the lock still installs accelerator wheels or torch at run time."""
+        return 0 if self.verdict is None or self.verdict.ok else 1
+
+
+def run_fix(request: FixRequest) -> FixOutcome:
+    """Recover an interrupted run, plan, apply (unless a dry run), re-lock (with `lock`) and judge by the
+    lock. Raises InputError, FixRefused, UsageError, ToolError or ChangedOnDisk as the steps do."""
+    for message in interrupted_work(request.path, request.state_dir, dry_run=request.dry_run):
+        request.say(message)
+    plan = plan_fix(request.path, request.to, index_url=request.index_url, force=request.force)
+    diff = "".join(unified_diff(e, request.cwd) for e in plan.edits if e.changed)
+    deltas: tuple[TargetDelta, ...] | None = None
+    verdict: Verdict | None = None
+    if plan.kind == "pyproject":
+        deltas, verdict = _fix_project(plan, request)
+    elif plan.changed and not request.dry_run:
+        apply_and_lock(plan, lock=False, state_dir=request.state_dir)
+    if request.lock and plan.kind != "pyproject":
+        request.say("--lock applies to uv projects only; skipped")
+    status, message = fix_status(plan, request.dry_run, verdict, request.lock)
+    return FixOutcome(plan, status, message, diff, verdict, deltas)
+
+
+def _fix_project(plan: FixPlan, request: FixRequest) -> tuple[tuple[TargetDelta, ...] | None, Verdict | None]:
+    """Apply (unless dry run) and, with --lock, re-lock; then judge by the lock: (deltas, verdict)."""
+    to, targets = request.to, request.targets
+    if plan.changed and request.lock:
+        return _locked_comparison(plan, request)
+    if plan.changed and not request.dry_run:
+        apply_and_lock(plan, lock=False, state_dir=request.state_dir)
+    if not plan.changed:
+        verdict = plan_verdict(plan, to, plan.lock_path, targets=targets, allow_torch=request.allow_torch)
+        if request.lock and verdict.state == "stale":  # nothing to edit, but --lock asks for a lock that matches
+            return _locked_comparison(plan, request)
+        return None, verdict
+    if to != "cpu-index":  # the old lock still tells which other runtime dependencies bring torch in
+        return None, plan_verdict(plan, to, plan.lock_path, allow_torch=request.allow_torch, check_stale=False)
+    return None, None
+
+
+def _locked_comparison(plan: FixPlan, request: FixRequest) -> tuple[tuple[TargetDelta, ...], Verdict]:
+    """Scan the lock before, apply (or copy + apply) and re-lock, scan after (two scans): (per-target
+    deltas, the verdict of the new lock)."""
+    options = {**request.scan, "targets": list(request.targets) if request.targets else None}
+    before = scan_lock(plan.lock_path, **options) if plan.lock_path else None
+    if request.dry_run:
+        request.say("re-locking a copy of the project with uv (dry run: your files stay as they are)")
+        new_lock = dry_run_lock(plan)
+        try:
+            after = scan_lock(new_lock, **options)
+            verdict = plan_verdict(
+                plan, request.to, new_lock, targets=request.targets, allow_torch=request.allow_torch, report=after
+            )
+        finally:
+            shutil.rmtree(dry_run_base(new_lock), ignore_errors=True)
+    else:
+        request.say("re-locking with uv")
+        apply_and_lock(plan, lock=True, state_dir=request.state_dir)
+        new_lock = plan.lock_path or plan.project_dir / "uv.lock"
+        after = scan_lock(new_lock, **options)
+        verdict = plan_verdict(
+            plan, request.to, new_lock, targets=request.targets, allow_torch=request.allow_torch, report=after
+        )
+    return tuple(compare(before, after)), verdict
+
+
+def fix_status(plan: FixPlan, dry_run: bool, verdict: Verdict | None, locked: bool) -> tuple[FixStatus, str]:
+    """What changed, or whether the lock shows the project fixed (never from the config alone)."""
+    if plan.changed:
+        files = ", ".join(sorted({Path(e.path).name for e in plan.edits if e.changed}))
+        if dry_run:
+            return FixStatus.would_change, f"would change {files} (dry run)"
+        relocked = " and uv.lock" if locked and plan.kind == "pyproject" else ""
+        return FixStatus.changed, f"changed {files}{relocked}"
+    if plan.kind != "pyproject":
+        return FixStatus.already_fixed, "already fixed, nothing to change"
+    torch_free = any("installs no torch-family package" in n for n in plan.notes)
+    if verdict is not None and verdict.state == "clean":
+        if torch_free:
+            return FixStatus.torch_free, "nothing to change: the project installs no torch-family package"
+        return FixStatus.already_fixed, "already fixed, nothing to change"
+    if verdict is not None and verdict.state in ("no-lock", "torch-allowed"):
+        return FixStatus.nothing_to_change, "nothing to change in pyproject.toml"
+    if verdict is not None and verdict.state == "stale":
+        return FixStatus.stale, "not fixed: pyproject.toml is configured, but uv.lock is stale"
+    if verdict is not None and verdict.state == "no-wheel":
+        return FixStatus.no_wheel, "not fixed: uv.lock has no wheel of torch for some targets (see below)"
+    if verdict is not None and verdict.state == "torch-at-runtime":
+        return (
+            FixStatus.torch_at_runtime,
+            "not fixed: nothing to change in pyproject.toml, but torch is still installed at run time",
+        )
+    return (
+        FixStatus.accelerators,
+        "not fixed: nothing depaudit can change in pyproject.toml, but uv.lock still installs accelerator wheels",
+    )

@@ -15,7 +15,7 @@ from packaging.markers import Marker
 
 from depaudit.analysis.index_urls import is_cuda_index, same_url
 from depaudit.analysis.torch_reach import is_torch_family, root_package, runtime_torch_paths
-from depaudit.model import InstalledPackage, Lock, TargetReport
+from depaudit.model import InstalledPackage, Lock, SizeReport, TargetReport
 from depaudit.scan import scan_lock
 from depaudit.sources.pyproject import Pyproject
 
@@ -24,8 +24,9 @@ OK_STATES = ("clean", "no-lock", "torch-allowed")
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the lock says. `state`: "clean", "no-lock", "stale", "accelerators", "torch-at-runtime"
-    or "torch-allowed"; `details`: one line per offending package or path."""
+    """What the lock says. `state`: "clean", "no-lock", "stale", "accelerators", "no-wheel" (a
+    torch-family package has no wheel for a target), "torch-at-runtime" or "torch-allowed"; `details`:
+    one line per offending package or path."""
 
     state: str
     message: str
@@ -36,14 +37,27 @@ class Verdict:
         return self.state in OK_STATES
 
 
-def cpu_index_verdict(project: Pyproject, lock: Lock | None, targets: Sequence[str] | None = None) -> Verdict:
+def cpu_index_verdict(
+    project: Pyproject, lock: Lock | None, targets: Sequence[str] | None = None, report: SizeReport | None = None
+) -> Verdict:
     """Clean when `lock` installs no accelerator wheel on any supported target of `targets` (default:
     all presets); "stale" when a torch-family package it installs comes from another registry than the
     CPU source pyproject.toml gives it there; "accelerators" otherwise."""
     if lock is None:
         return Verdict("no-lock", "no uv.lock to confirm it: run `uv lock` (or `depaudit fix --lock`)")
-    report = scan_lock(lock, targets=targets or None, offline=True, cache_dir=None)
+    if report is None:  # fix --lock passes the scan of the new lock it made anyway
+        report = scan_lock(lock, targets=targets or None, offline=True, cache_dir=None)
     supported = [t for t in report.targets if t.supported]
+    no_wheel = [(t, [p for p in t.packages if p.wheel is None and is_torch_family(p.name)]) for t in supported]
+    no_wheel = [(t, found) for t, found in no_wheel if found]
+    if no_wheel:
+        where = ", ".join(f"{t.target.name} ({', '.join(p.name for p in found)})" for t, found in no_wheel)
+        return Verdict(
+            "no-wheel",
+            f"uv.lock has no wheel for {where}: uv would build it from source there, or fail; the CPU index "
+            f"may not publish a build for that platform and Python",
+            tuple(_target_line(t, found) for t, found in no_wheel),
+        )
     dirty = [(t, [p for p in t.packages if p.accelerator]) for t in supported]
     dirty = [(t, found) for t, found in dirty if found]
     if not dirty:

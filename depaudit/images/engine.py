@@ -8,7 +8,6 @@ functions over the text the engine printed, so it can be tested against captured
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
@@ -26,9 +25,17 @@ NO_ENGINE_HINT = (
 )
 
 
+_client = {"command": "docker"}
+
+
+def set_docker_command(command: str) -> None:
+    """Run `command` as the docker client (the `docker` setting, DEPAUDIT_DOCKER, applied at the edge)."""
+    _client["command"] = command
+
+
 def docker_command() -> str:
-    """The docker client to run: $DEPAUDIT_DOCKER or `docker`."""
-    return os.environ.get("DEPAUDIT_DOCKER") or "docker"
+    """The docker client to run."""
+    return _client["command"]
 
 
 def _argv(args: Sequence[str]) -> list[str]:

@@ -22,8 +22,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from depaudit.analysis.lockdiff import LockDiff, PackageChange, TargetDiff
+from depaudit.diff import DiffOutcome
 from depaudit.render.escaping import escape_control, markdown_cell
-from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions, with_unsupported
+from depaudit.render.findings import finding_dict, render_gnu
+from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions
+from depaudit.render.gate import check_dict
+from depaudit.render.sarif import SarifInput, render_sarif
 from depaudit.units import format_size
 
 if TYPE_CHECKING:  # rich is imported only when a table is printed (start-up time)
@@ -226,22 +230,38 @@ def diff_renderables(diff: LockDiff, *, binary: bool = False, top: int | None = 
             yield Text(note)
 
 
-def diff_table(diff: LockDiff, options: RenderOptions) -> HumanOutput:
+def diff_table(outcome: DiffOutcome, options: RenderOptions) -> HumanOutput:
     """The terminal tables (plain and unwrapped when piped or written to a file)."""
-    return HumanOutput(tuple(diff_renderables(diff, binary=options.binary, top=options.top)))
+    return HumanOutput(tuple(diff_renderables(outcome.diff, binary=options.binary, top=options.top)))
 
 
-def diff_json(diff: LockDiff, options: RenderOptions) -> str:
-    """The JSON contract above."""
-    return render_diff_json(diff, indent=options.indent)
+def diff_json(outcome: DiffOutcome, options: RenderOptions) -> str:
+    """The JSON contract above, plus `checks` (the diff budgets, as gate's) and `findings`."""
+    doc = diff_dict(outcome.diff)
+    doc["checks"] = [check_dict(c) for c in outcome.checks]
+    doc["findings"] = [finding_dict(f) for f in outcome.findings]
+    return json.dumps(doc, indent=options.indent) + "\n"
 
 
-def diff_markdown(diff: LockDiff, options: RenderOptions) -> str:
+def diff_markdown(outcome: DiffOutcome, options: RenderOptions) -> str:
     """The pull-request comment."""
-    return render_diff_markdown(diff, binary=options.binary, top=options.top)
+    return render_diff_markdown(outcome.diff, binary=options.binary, top=options.top)
 
 
-DIFF_RENDERERS: dict[OutputFormat, Renderer[LockDiff]] = with_unsupported(
-    "diff", {OutputFormat.table: diff_table, OutputFormat.json: diff_json, OutputFormat.markdown: diff_markdown}
-)
-"""`depaudit diff` writes table, JSON and markdown; a diff holds no findings, so no SARIF or gnu lines."""
+def diff_sarif(outcome: DiffOutcome, options: RenderOptions) -> str:
+    """SARIF with the diff budget rules and a result per check that did not pass."""
+    return render_sarif(SarifInput(outcome.findings, outcome.rules), options)
+
+
+def diff_gnu(outcome: DiffOutcome, options: RenderOptions) -> str:
+    """One `path:line: DA50x message` line per diff budget not shown to be met."""
+    return render_gnu(outcome.findings)
+
+
+DIFF_RENDERERS: dict[OutputFormat, Renderer[DiffOutcome]] = {
+    OutputFormat.table: diff_table,
+    OutputFormat.json: diff_json,
+    OutputFormat.markdown: diff_markdown,
+    OutputFormat.sarif: diff_sarif,
+    OutputFormat.gnu: diff_gnu,
+}

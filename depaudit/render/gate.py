@@ -59,12 +59,12 @@ def gate_markdown(report: GateReport, options: RenderOptions) -> str:
     for c in result.checks:
         if c.passed and c.note:
             lines += ["", f"{markdown_cell(c.subject)}: {markdown_cell(c.note)}"]
-    if report.budgets.sources:
-        lines += ["", "Budgets from: " + "; ".join(f"`{k}` ← {markdown_cell(v)}" for k, v in report.budgets.sources)]
+    if report.sources:
+        lines += ["", "Budgets from: " + "; ".join(f"`{k}` ← {markdown_cell(v)}" for k, v in report.sources)]
     return "\n".join(lines) + "\n"
 
 
-def _check_dict(c: BudgetCheck) -> dict[str, Any]:
+def check_dict(c: BudgetCheck) -> dict[str, Any]:
     return {
         "check": c.check,
         "rule": c.rule,
@@ -87,9 +87,9 @@ def gate_json(report: GateReport, options: RenderOptions) -> str:
     doc = {
         "schema": SCHEMA,
         "passed": report.passed,
-        "checks": [_check_dict(c) for c in report.result.checks],
+        "checks": [check_dict(c) for c in report.result.checks],
         "findings": [finding_dict(f) for f in report.findings],
-        "sources": dict(report.budgets.sources),
+        "sources": dict(report.sources),
     }
     return json.dumps(doc, indent=options.indent) + "\n"
 

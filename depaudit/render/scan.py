@@ -3,35 +3,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from depaudit.model import Finding, SizeReport
+from depaudit.audit import ScanOutcome
 from depaudit.render.escaping import escape_lines
 from depaudit.render.findings import findings_markdown, gnu_line, render_gnu
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions
 from depaudit.render.scan_json import render_json
 from depaudit.render.scan_markdown import render_markdown
 from depaudit.render.scan_table import report_renderables
-from depaudit.rules.base import RuleDoc
 
 
-@dataclass(frozen=True)
-class ScanOutput:
-    """What `depaudit scan` reports: the size report (with its lock findings), the findings of budgets
-    that did not pass, and the rules that ran (for SARIF)."""
-
-    report: SizeReport
-    budget_findings: tuple[Finding, ...] = ()
-    rules: tuple[RuleDoc, ...] = ()
-
-    @property
-    def findings(self) -> tuple[Finding, ...]:
-        """Lock findings then budget findings."""
-        return self.report.findings + self.budget_findings
-
-
-def scan_table(doc: ScanOutput, options: RenderOptions) -> HumanOutput:
+def scan_table(doc: ScanOutcome, options: RenderOptions) -> HumanOutput:
     """Per target a package table and a per-dependency cost table, then one line per finding."""
     from rich.text import Text
 
@@ -40,12 +23,12 @@ def scan_table(doc: ScanOutput, options: RenderOptions) -> HumanOutput:
     return HumanOutput(tuple(items))
 
 
-def scan_json(doc: ScanOutput, options: RenderOptions) -> str:
+def scan_json(doc: ScanOutcome, options: RenderOptions) -> str:
     """The scan JSON contract (schema 1)."""
     return render_json(doc.report, indent=options.indent)
 
 
-def scan_markdown(doc: ScanOutput, options: RenderOptions) -> str:
+def scan_markdown(doc: ScanOutcome, options: RenderOptions) -> str:
     """The scan report in markdown (findings with links to their rule pages)."""
     text = render_markdown(doc.report, binary=options.binary, top=options.top, docs_url=options.docs_url)
     if doc.budget_findings:
@@ -53,7 +36,7 @@ def scan_markdown(doc: ScanOutput, options: RenderOptions) -> str:
     return escape_lines(text)  # names and versions from the lock: no control characters in a comment
 
 
-def scan_sarif(doc: ScanOutput, options: RenderOptions) -> str:
+def scan_sarif(doc: ScanOutcome, options: RenderOptions) -> str:
     """SARIF of the lock and budget findings."""
     # Imported here: SARIF brings hashlib and friends (~3 ms), which every other scan format skips.
     from depaudit.render.sarif import SarifInput, render_sarif
@@ -61,12 +44,12 @@ def scan_sarif(doc: ScanOutput, options: RenderOptions) -> str:
     return render_sarif(SarifInput(doc.findings, doc.rules), options)
 
 
-def scan_gnu(doc: ScanOutput, options: RenderOptions) -> str:
+def scan_gnu(doc: ScanOutcome, options: RenderOptions) -> str:
     """One `path:line: DAxxx message` line per lock or budget finding."""
     return render_gnu(doc.findings)
 
 
-SCAN_RENDERERS: dict[OutputFormat, Renderer[ScanOutput]] = {
+SCAN_RENDERERS: dict[OutputFormat, Renderer[ScanOutcome]] = {
     OutputFormat.table: scan_table,
     OutputFormat.json: scan_json,
     OutputFormat.markdown: scan_markdown,

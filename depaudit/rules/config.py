@@ -1,5 +1,6 @@
-"""Which rules run: `select`/`ignore` from the command line, the environment and `[tool.depaudit]`,
-and per-path rules from `[tool.depaudit.lint]`:
+"""Which rules run, as values: rule ID prefixes (`rule_prefixes`), per-path entries (`PathRule`) and
+one command's resolved selection (`RuleConfig`). They are read from the command line, the environment
+and `[tool.depaudit]` by depaudit.settings:
 
     [tool.depaudit]
     ignore = ["DA202"]                 # every command that reports findings
@@ -11,30 +12,25 @@ and per-path rules from `[tool.depaudit.lint]`:
     "docker/Dockerfile.torch-cuda" = { ignore = ["DA301", "DA302", "DA310"] }
     "**/requirements*.txt" = { select = ["DA201"] }
 
-`select` and `ignore` follow the settings precedence (command line > `DEPAUDIT_SELECT`/`DEPAUDIT_IGNORE`
-> `[tool.depaudit.<command>]` > `[tool.depaudit]`). A per-path entry narrows further for the files its
-glob matches: its `ignore` drops rules there and its `select` keeps only those rules there. A glob
-without `/` matches a file name in any folder; `**` matches any number of folders.
+A per-path entry narrows further for the files its glob matches: its `ignore` drops rules there and its
+`select` keeps only those rules there. A glob without `/` matches a file name in any folder; `**` matches
+any number of folders. Rules the command line pins (its `--select`, the DA5xx rules of budgets it sets)
+run whatever a file leaves out (`RuleConfig.pinned`).
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-from depaudit.errors import DepauditError, InputError, UsageError
-from depaudit.logs import get_logger
+from depaudit.errors import DepauditError, UsageError
 from depaudit.model import Finding
 from depaudit.rules.base import FAMILIES, rule_ids
-from depaudit.settings import SettingSources, as_strings, project_settings, subtable
 
 _PREFIX = re.compile(r"^DA\d{1,3}$")
-log = get_logger(__name__)
 
 
 def rule_prefixes(
@@ -106,60 +102,42 @@ class PathRule:
 
 @dataclass(frozen=True)
 class RuleConfig:
-    """The resolved rule selection of one command, with where each part came from."""
+    """The resolved rule selection of one command, with where each part came from. `pinned`: prefixes
+    of rules that run whatever `ignore`, `select` or a per-path entry of a file says (the command line's
+    choices); `effective()` folds them in."""
 
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_path: tuple[PathRule, ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
+    pinned: tuple[str, ...] = ()
+
+    def effective(self) -> RuleConfig:
+        """The same selection with the pinned rules kept everywhere: added to every `select`, and taken
+        out of every `ignore` prefix that covers one (that prefix becomes the other IDs it covers)."""
+        if not self.pinned:
+            return self
+        pinned = self.pinned
+        select = _plus(self.select, pinned) if self.select else ()
+        per_path = tuple(
+            PathRule(p.pattern, p.root, _plus(p.select, pinned) if p.select else (), _minus(p.ignore, pinned))
+            for p in self.per_path
+        )
+        return RuleConfig(select, _minus(self.ignore, pinned), per_path, self.sources, ())
 
 
-def _prefixes_of(key: str, table: Mapping[str, Any], pyproject: Path | None, what: str) -> tuple[str, ...]:
-    def error(message: str) -> DepauditError:
-        return InputError(pyproject or "pyproject.toml", message)
-
-    return rule_prefixes(as_strings(key, table[key], error), f"{what} {key}", error)
+def _plus(prefixes: tuple[str, ...], pinned: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*prefixes, *pinned]))
 
 
-def _per_path(lint: Mapping[str, Any], pyproject: Path | None) -> tuple[PathRule, ...]:
-    entries = subtable(lint, "per-path", pyproject)
-    root = pyproject.parent if pyproject is not None else Path.cwd()
-    out = []
-    for pattern, entry in entries.items():
-        where = f"[tool.depaudit.lint.per-path] {pattern!r}:"
-        if not isinstance(entry, dict) or set(entry) - {"select", "ignore"}:
-            raise InputError(pyproject or "pyproject.toml", f"{where} expected {{ select = [...], ignore = [...] }}")
-        parts = {k: _prefixes_of(k, entry, pyproject, where) for k in ("select", "ignore") if k in entry}
-        out.append(PathRule(pattern, root, parts.get("select", ()), parts.get("ignore", ())))
-    return tuple(out)
+def _overlaps(prefix: str, pinned: tuple[str, ...]) -> bool:
+    return any(prefix.startswith(p) or p.startswith(prefix) for p in pinned)
 
 
-def rule_config(
-    command: str,
-    cli_select: Iterable[str] = (),
-    cli_ignore: Iterable[str] = (),
-    pyproject: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> RuleConfig:
-    """The rule selection of `command` (`lint`, `scan`, `gate`) from every layer. Raises UsageError
-    for a bad ID on the command line or in the environment, InputError for one in the pyproject."""
-    env = os.environ if environ is None else environ
-    top = project_settings(pyproject)
-    section = subtable(top, command, pyproject)
-    merged: dict[str, Any] = {**top, **{k: section[k] for k in ("select", "ignore") if k in section}}
-    values: dict[str, tuple[str, ...]] = {}
-    sources: list[tuple[str, str]] = []
-    for key, cli in (("select", tuple(cli_select)), ("ignore", tuple(cli_ignore))):
-        found = SettingSources(merged, env, pyproject).winner(key, cli)
-        if found is None:
-            continue
-        if found.origin == "pyproject":
-            where = f"[tool.depaudit.{command}]" if key in section else "[tool.depaudit]"
-            values[key] = _prefixes_of(key, merged, pyproject, where)
-        else:
-            raw = found.value if isinstance(found.value, (list, tuple)) else [str(found.value)]
-            values[key] = rule_prefixes(raw, found.label)
-        sources.append((key, found.label))
-        log.info("%s: %s = %s from %s", command, key, ",".join(values[key]), found.label)
-    per_path = _per_path(section, pyproject) if command == "lint" else ()
-    return RuleConfig(values.get("select", ()), values.get("ignore", ()), per_path, tuple(sources))
+def _minus(prefixes: tuple[str, ...], pinned: tuple[str, ...]) -> tuple[str, ...]:
+    """`prefixes` without the pinned rules: a prefix that covers one becomes the other IDs it covers."""
+    if not any(_overlaps(p, pinned) for p in prefixes):
+        return prefixes
+    out = [p for p in prefixes if not _overlaps(p, pinned)]
+    out += [r for p in prefixes if _overlaps(p, pinned) for r in rule_ids(p) if not r.startswith(pinned)]
+    return tuple(dict.fromkeys(out))

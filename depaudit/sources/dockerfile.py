@@ -13,13 +13,13 @@ import bisect
 import json
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from depaudit.errors import InputError
+from depaudit.errors import InputError, UsageError
 from depaudit.fileio import read_text
 
 Line = tuple[int, int, str]  # (1-based line number, start offset, content without the line ending)
@@ -649,3 +649,15 @@ def read_context(dirs: list[Path], wanted: list[str], limit: int = 1_000_000) ->
                 todo += [posixpath.normpath(posixpath.join(posixpath.dirname(key), m)) for m in _NESTED.findall(text)]
             break
     return found
+
+
+def parse_build_args(values: Iterable[str] | None) -> dict[str, str]:
+    """`--build-arg NAME=VALUE` values as a mapping (as docker build takes them). Raises UsageError for
+    one without `=` or without a name."""
+    args: dict[str, str] = {}
+    for item in values or ():
+        name, eq, val = item.partition("=")
+        if not eq or not name:
+            raise UsageError(f"--build-arg: expected NAME=VALUE, got {item!r}")
+        args[name] = val
+    return args

@@ -7,7 +7,6 @@ Parsing only; no analysis. Invalid TOML raises InputError with `path:line:col` f
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,8 @@ from typing import Any
 from depaudit.errors import InputError, first_line
 from depaudit.fileio import read_text
 from depaudit.names import canonical_name as canonicalize_name
+from depaudit.sources.tomlparse import parse_toml
 from depaudit.versions import InvalidSpecifier, parse_specifier
-
-_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 # Where a dependency is declared: ("dependencies", None), ("extra", name), ("group", name) or
 # ("uv-dev", None) for `[tool.uv] dev-dependencies` (which uv locks as the group "dev").
@@ -88,22 +86,6 @@ class Pyproject:
         return next((i for i in self.indexes if i.name == name), None)
 
 
-def parse_toml_text(text: str, path: str | Path) -> dict[str, Any]:
-    """tomllib.loads with errors turned into InputError(path, what, line, column). A leading UTF-8 BOM
-    is ignored, as uv does."""
-    try:
-        return tomllib.loads(text.removeprefix("\ufeff"))
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _POSITION.search(message)
-        what = "not valid TOML: " + _POSITION.sub("", message).replace("(at end of document)", "").strip()
-        if match:
-            raise InputError(path, what, int(match.group(1)), int(match.group(2))) from None
-        raise InputError(path, what, max(len(text.splitlines()), 1)) from None
-    except RecursionError:
-        raise InputError(path, "not valid TOML: nested too deeply") from None
-
-
 def read_pyproject_text(path: str | Path) -> str:
     """The file's text (UTF-8). Raises InputError when missing, unreadable or not UTF-8."""
     return read_text(Path(path), "pyproject.toml")
@@ -114,9 +96,11 @@ def load_pyproject(path: str | Path) -> Pyproject:
     return parse_pyproject(read_pyproject_text(path), path)
 
 
-def parse_pyproject(text: str, path: str | Path = "pyproject.toml") -> Pyproject:
-    """Parse pyproject text. Raises InputError for invalid TOML or ill-typed dependency tables."""
-    data = parse_toml_text(text, path)
+def parse_pyproject(text: str, path: str | Path = "pyproject.toml", data: dict[str, Any] | None = None) -> Pyproject:
+    """Parse pyproject text (`data`: the same text already parsed as TOML, so a command parses each file
+    once). Raises InputError for invalid TOML or ill-typed dependency tables."""
+    if data is None:
+        data = parse_toml(text, Path(path))
     project = _table(data.get("project", {}), path, "[project]")
     tool_uv = _table(_table(data.get("tool", {}), path, "[tool]").get("uv", {}), path, "[tool.uv]")
     declared: list[DeclaredDependency] = []

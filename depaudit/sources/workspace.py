@@ -9,6 +9,7 @@ directory is inside a member, `uv sync` there installs that member: `member` say
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -31,9 +32,36 @@ class LockLocation:
     member: str | None = None
 
 
-def _pyproject(directory: Path) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class ProjectLayout:
+    """Where a directory sits as uv sees it: `project`, the folder of the nearest pyproject.toml (None:
+    none above); `root`, the workspace root that holds the lock (the project itself outside a
+    workspace); `member`, the member uv installs from there (None at the root)."""
+
+    project: Path | None
+    root: Path
+    member: str | None = None
+
+    def lock(self) -> Path | None:
+        """uv.lock (else pylock.toml) at the root, or None when there is neither. Whatever stands under
+        that name counts (a FIFO, a device, a dangling link): the reader then refuses it by name."""
+        for name in LOCK_NAMES:
+            if _present(self.root / name):
+                return self.root / name
+        return None
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+Read = Callable[[Path], "dict[str, Any] | None"]
+
+
+def read_pyproject(directory: Path) -> dict[str, Any] | None:
+    """The parsed pyproject.toml in `directory`, or None when there is none."""
     path = directory / "pyproject.toml"
-    if not path.is_file():
+    if not _present(path):
         return None
     return parse_toml(read_text(path, "pyproject.toml", allow_empty=False), path)
 
@@ -52,10 +80,10 @@ def _matches(project: Path, root: Path, globs: object) -> bool:
     )
 
 
-def _workspace_root(project: Path) -> Path | None:
+def _workspace_root(project: Path, read: Read) -> Path | None:
     """The first pyproject.toml above `project` if it is a workspace that includes it (uv's rule)."""
     for folder in project.parents:
-        data = _pyproject(folder)
+        data = read(folder)
         if data is None:
             continue
         workspace = _uv_table(data, "workspace")
@@ -69,27 +97,40 @@ def _workspace_root(project: Path) -> Path | None:
     return None
 
 
-def _project_name(data: dict[str, Any]) -> str | None:
+def project_name(data: dict[str, Any]) -> str | None:
+    """The canonical `[project] name` of a parsed pyproject.toml, or None."""
     project = data.get("project")
     name = project.get("name") if isinstance(project, dict) else None
     return canonical_name(name) if isinstance(name, str) else None
 
 
-def find_lock(start: Path) -> LockLocation:
-    """The lock uv uses for `start` (a directory). Raises InputError when there is none."""
+def layout(start: Path, read: Read = read_pyproject) -> ProjectLayout:
+    """How uv sees `start` (a directory): its project, workspace root and member. `read` parses a
+    folder's pyproject.toml (the project context passes one that reads each file once)."""
     start = start.resolve()
-    project = next((d for d in (start, *start.parents) if (d / "pyproject.toml").is_file()), None)
+    project = next((d for d in (start, *start.parents) if _present(d / "pyproject.toml")), None)
     if project is None:
-        return LockLocation(_lock_in(start, start))
-    data = _pyproject(project) or {}
-    root = project if isinstance(_uv_table(data, "workspace"), dict) else _workspace_root(project) or project
-    member = _project_name(data) if root != project else None
-    return LockLocation(_lock_in(root, start), member)
+        return ProjectLayout(None, start)
+    data = read(project) or {}
+    root = project if isinstance(_uv_table(data, "workspace"), dict) else _workspace_root(project, read) or project
+    return ProjectLayout(project, root, project_name(data) if root != project else None)
 
 
-def _lock_in(folder: Path, start: Path) -> Path:
-    for name in LOCK_NAMES:
-        if (folder / name).is_file():
-            return folder / name
-    where = f"{folder}" if folder == start else f"{folder} (the workspace root of {start})"
-    raise InputError(folder / "uv.lock", f"no uv.lock or pylock.toml in {where}; run `uv lock` first")
+def find_lock(start: Path, read: Read = read_pyproject) -> LockLocation:
+    """The lock uv uses for `start` (a directory). Raises InputError when there is none."""
+    found = layout(start, read)
+    lock = found.lock()
+    if lock is None:
+        start = start.resolve()
+        where = f"{found.root}" if found.root == start else f"{found.root} (the workspace root of {start})"
+        raise InputError(found.root / "uv.lock", f"no uv.lock or pylock.toml in {where}; run `uv lock` first")
+    return LockLocation(lock, found.member)
+
+
+def repository_root(start: Path) -> Path:
+    """The repository root above `start` (the nearest folder holding `.git`), else `start` itself."""
+    here = start.resolve()
+    for folder in [here, *here.parents]:
+        if (folder / ".git").exists():
+            return folder
+    return here

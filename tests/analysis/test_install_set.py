@@ -273,23 +273,24 @@ def test_musl_and_windows_arm_wheel_choices():
     assert next(p for p in mac13_preset if p.name == "onnxruntime").wheel is None
 
 
-def test_macosx_deployment_target_moves_uv_darwin_names_only(monkeypatch):
+def test_macosx_deployment_target_moves_uv_darwin_names_only():
+    """$MACOSX_DEPLOYMENT_TARGET, which the edge reads into Settings.macos_deployment and scan_lock takes
+    as `deployment`, moves uv's apple-darwin names only."""
     from depaudit.scan import scan_lock
 
-    def onnxruntime_wheels() -> dict[str, str | None]:
+    def onnxruntime_wheels(deployment: str | None = None) -> dict[str, str | None]:
         report = scan_lock(
             LOCKS / "platforms" / "uv.lock",
             targets=["aarch64-apple-darwin", "macos-arm64"],
             offline=True,
             cache_dir=None,
+            deployment=deployment,
         )
         return {t.target.name: next(p.wheel for p in t.packages if p.name == "onnxruntime") for t in report.targets}
 
     assert onnxruntime_wheels()["aarch64-apple-darwin"] is None  # uv's 13.0: onnxruntime 1.32 has macOS 14 wheels only
-    monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", "14.0")
-    assert onnxruntime_wheels()["aarch64-apple-darwin"] == onnxruntime_wheels()["macos-arm64"] is not None
-    monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", "12.0")
-    assert onnxruntime_wheels()["macos-arm64"] is not None  # the preset stays at 14.0
+    assert onnxruntime_wheels("14.0")["aarch64-apple-darwin"] == onnxruntime_wheels("14.0")["macos-arm64"] is not None
+    assert onnxruntime_wheels("12.0")["macos-arm64"] is not None  # the preset stays at 14.0
 
 
 def test_virtual_root_groups_are_attributed_like_member_dependencies():

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from depaudit.analysis.lockdiff import check_diff_budgets, diff_reports, diff_target
+from depaudit.analysis.lockdiff import diff_reports, diff_target
+from depaudit.budgets import check_diff
 from depaudit.model import InstalledPackage, Package, SizeReport, Source, TargetReport, Wheel
 from depaudit.targets import make_target
 
@@ -64,33 +65,40 @@ def test_a_side_that_does_not_support_the_target_has_no_totals() -> None:
     t = diff_target(report(supported=False), report(pkg("numpy", "2.0", 20)))
     assert t.before_bytes is None and t.delta_bytes is None and t.before_reason == "excluded by tool.uv.environments"
     assert [c.name for c in t.added] == ["numpy"]
-    breach = check_diff_budgets(_diff(report(supported=False), report(pkg("numpy", "2.0", 20))), max_increase=10)
-    assert [b.what for b in breach] == ["increase"]  # everything the head installs there is growth
+    (check,) = check_diff(_diff(report(supported=False), report(pkg("numpy", "2.0", 20))), max_increase=10)
+    assert check.verdict == "fail" and check.measured == 20  # everything the head installs there is growth
 
 
 def _diff(before: TargetReport, after: TargetReport):
     return diff_reports(SizeReport("base", (before,)), SizeReport("head", (after,)))
 
 
-def test_budgets() -> None:
+def _failing(checks):
+    return [c for c in checks if not c.passed]
+
+
+def test_diff_budgets_are_budget_checks() -> None:
+    """DA506 (growth against max-increase) and DA507 (new accelerator), one check per target, with the
+    verdict and a message that agree with the numbers."""
     before = report(pkg("numpy", "2.0", 20))
     grow = report(pkg("numpy", "2.0", 20), pkg("torch", "2.8.0", 900, "torch-cuda"))
-    assert check_diff_budgets(_diff(before, grow), max_increase=900) == []
-    (over,) = check_diff_budgets(_diff(before, grow), max_increase=899)
-    assert (
-        over.what == "increase"
-        and "linux-x86_64: download grows by 900 B" in over.message
-        and "torch +900 B" in over.message
-    )
-    (accel,) = check_diff_budgets(_diff(before, grow), fail_on_new_accelerator=True)
-    assert accel.what == "new-accelerator" and "torch (torch-cuda)" in accel.message
+    (within,) = check_diff(_diff(before, grow), max_increase=900)
+    assert within.verdict == "pass" and within.rule == "DA506" and within.measured == 900
+    (over,) = check_diff(_diff(before, grow), max_increase=899)
+    message = over.message()
+    assert over.verdict == "fail" and "linux-x86_64: download-increase +900 B exceeds the budget of 899 B" in message
+    assert "torch (+900 B)" in message or "torch (900 B)" in message
+    (accel,) = check_diff(_diff(before, grow), fail_on_new_accelerator=True)
+    assert accel.verdict == "fail" and accel.rule == "DA507" and "torch (torch-cuda)" in accel.message()
+    (none,) = check_diff(_diff(before, before), fail_on_new_accelerator=True)
+    assert none.passed
     unknown = report(pkg("numpy", "2.0", 20), pkg("torch", "2.8.0", None))
-    (unverified,) = check_diff_budgets(_diff(before, unknown), max_increase=10**12)
-    assert unverified.what == "unverified" and "size unknown for torch" in unverified.message
+    (unverified,) = check_diff(_diff(before, unknown), max_increase=10**12)
+    assert unverified.verdict == "unknown" and "size unknown for torch" in unverified.message()
     # an unknown size on the base side can only overstate the growth: checked over known sizes
     base_unknown = _diff(report(pkg("numpy", "2.0", None)), before)
-    assert check_diff_budgets(base_unknown, max_increase=20) == []
-    assert [b.what for b in check_diff_budgets(base_unknown, max_increase=19)] == ["increase"]
+    assert _failing(check_diff(base_unknown, max_increase=20)) == []
+    assert [c.verdict for c in check_diff(base_unknown, max_increase=19)] == ["fail"]
 
 
 def test_scans_for_different_pythons_or_targets_are_refused() -> None:

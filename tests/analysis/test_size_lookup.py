@@ -24,7 +24,7 @@ from tls_server import IndexServer, make_certificates
 
 from depaudit.analysis import size_lookup
 from depaudit.analysis.host_policy import HostPolicy, registry_hosts
-from depaudit.analysis.size_lookup import IndexClient, SizeLookup, ZipFormatError, default_cache_dir, zip_unpacked_size
+from depaudit.analysis.size_lookup import IndexClient, SizeLookup, ZipFormatError, zip_unpacked_size
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -468,17 +468,6 @@ def test_cache_write_merges_with_entries_another_run_added(server, certs, tmp_pa
     assert set(json.loads((tmp_path / "sizes-v1.json").read_text())["download"]) == {a, b}
 
 
-def test_default_cache_dir_precedence(monkeypatch, tmp_path):
-    monkeypatch.setenv("DEPAUDIT_CACHE_DIR", str(tmp_path / "explicit"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_cache_dir() == tmp_path / "explicit"
-    monkeypatch.delenv("DEPAUDIT_CACHE_DIR")
-    assert default_cache_dir() == tmp_path / "xdg" / "depaudit"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert default_cache_dir() == tmp_path / "home" / ".cache" / "depaudit"
-
-
 def test_programming_errors_raise():
     with pytest.raises(ValueError):
         IndexClient(None, concurrency=0)
@@ -770,7 +759,7 @@ def _scan_small(lock: Path, certs, *args: str, **env: str) -> dict:
     return {"size": package["size"], "error": package.get("size_error")}
 
 
-def test_allow_host_reaches_the_cli_from_every_settings_layer(server, certs, wheels, tmp_path):
+def test_allow_host_reaches_loopback_from_the_command_line_and_environment_only(server, certs, wheels, tmp_path):
     size = len(wheels["small-1.0-py3-none-any.whl"])
     lock = _loopback_lock(tmp_path / "a", server)
     refused = _scan_small(lock, certs)
@@ -779,9 +768,13 @@ def test_allow_host_reaches_the_cli_from_every_settings_layer(server, certs, whe
     assert _scan_small(lock, certs, "--allow-host", "127.0.0.1")["size"] == size
     lock = _loopback_lock(tmp_path / "b", server)
     assert _scan_small(lock, certs, DEPAUDIT_ALLOW_HOSTS="example.org, 127.0.0.1")["size"] == size
+    # a checkout's allow-hosts names hosts, but never opens loopback/private addresses (a port scan)
+    before = server.total_requests()
     lock = _loopback_lock(tmp_path / "c", server)
     (lock.parent / "pyproject.toml").write_text('[tool.depaudit]\nallow-hosts = ["127.0.0.1"]\n')
-    assert _scan_small(lock, certs)["size"] == size
+    from_file = _scan_small(lock, certs)
+    assert from_file["size"] is None and "is a loopback address" in from_file["error"]
+    assert server.total_requests() == before
 
 
 def test_a_lock_with_a_crlf_url_is_an_unknown_size_not_a_traceback(server, certs, tmp_path):

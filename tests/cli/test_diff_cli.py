@@ -146,7 +146,7 @@ def test_table_flags_a_new_accelerator_family_in_brackets() -> None:
 def test_budgets_exit_1_naming_the_target() -> None:
     reverse = run("diff", str(AFTER), str(BEFORE), "--offline", "-t", "linux-x86_64", "--max-increase", "100MB")
     assert reverse.returncode == 1
-    assert "linux-x86_64: download grows by 2.5 GB, over the --max-increase budget of 100.0 MB" in reverse.stderr
+    assert "linux-x86_64: download-increase +2.5 GB exceeds the budget of 100.0 MB" in reverse.stderr
     new = run("diff", str(AFTER), str(BEFORE), "--offline", "-t", "linux-x86_64", "--fail-on-new-accelerator")
     assert new.returncode == 1 and "20 new accelerator packages: " in new.stderr and "torch (torch-cuda)" in new.stderr
     shrink = run(
@@ -166,7 +166,8 @@ def test_budgets_exit_1_naming_the_target() -> None:
 def test_an_unknown_size_on_the_head_side_fails_the_increase_budget_instead_of_passing() -> None:
     proc = run("diff", str(BEFORE), str(AFTER), "--offline", "-t", "macos-arm64", "--max-increase", "1GB")
     assert proc.returncode == 1
-    assert "macos-arm64: growth cannot be checked" in proc.stderr and "torch" in proc.stderr
+    assert "macos-arm64: download-increase -111.2 MB over known sizes, budget 1.0 GB: cannot verify" in proc.stderr
+    assert "size unknown for torch" in proc.stderr
 
 
 @pytest.fixture
@@ -226,14 +227,15 @@ def test_rev_path_outside_a_repository_is_exit_3(tmp_path: Path) -> None:
 
 @pytest.fixture
 def allowed_hosts_seen(monkeypatch) -> list[tuple[str, ...]]:
-    """The allow_hosts of every scan_lock call depaudit.diff makes, in order (the real scan still runs)."""
+    """The hosts of every scan_lock call depaudit.diff makes, in order: (allowed by the command line or
+    environment, allowed by the project's file) (the real scan still runs)."""
     import depaudit.diff
 
-    seen: list[tuple[str, ...]] = []
+    seen: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     real = depaudit.diff.scan_lock
 
     def recording(lock, **options):
-        seen.append(tuple(options.get("allow_hosts", ())))
+        seen.append((tuple(options.get("allow_hosts", ())), tuple(options.get("project_hosts", ()))))
         return real(lock, **options)
 
     monkeypatch.setattr(depaudit.diff, "scan_lock", recording)
@@ -241,14 +243,16 @@ def allowed_hosts_seen(monkeypatch) -> list[tuple[str, ...]]:
 
 
 def test_size_look_ups_may_reach_the_hosts_the_user_allows(monkeypatch, tmp_path: Path, allowed_hosts_seen) -> None:
-    # A lock on a private index (a mirror at a private address) needs --allow-host for its sizes, as in
-    # scan and gate; diff offered no way to allow it, so every such size stayed unknown.
+    # A lock on a private index needs --allow-host for its sizes, as in scan and gate (diff once offered no
+    # way to allow it). allow-hosts in [tool.depaudit] names hosts that are then looked up at global
+    # addresses only; the command line's --allow-host reaches any address.
     from depaudit.cli import main
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text('[tool.depaudit]\nallow-hosts = ["mirror.internal"]\n')
     shutil.copyfile(AFTER, tmp_path / "uv.lock")  # settings come from the pyproject.toml beside HEAD
-    for extra, expected in (([], ("mirror.internal",)), (["--allow-host", "10.0.0.5"], ("10.0.0.5",))):
+    both = ((), ("mirror.internal",)), (("10.0.0.5",), ("mirror.internal",))
+    for extra, expected in zip(([], ["--allow-host", "10.0.0.5"]), both, strict=True):
         allowed_hosts_seen.clear()
         with pytest.raises(SystemExit) as done:
             main(["diff", str(BEFORE), "uv.lock", "--offline", "-t", "linux-x86_64", "-q", *extra])
@@ -265,7 +269,8 @@ def test_scan_baseline_looks_up_the_base_side_with_the_allowed_hosts(
     monkeypatch.chdir(repo)
     with (repo / "pyproject.toml").open("a") as pyproject:
         pyproject.write('\n[tool.depaudit]\nallow-hosts = ["mirror.internal"]\n')
-    for extra, expected in (([], ("mirror.internal",)), (["--allow-host", "10.0.0.5"], ("10.0.0.5",))):
+    both = ((), ("mirror.internal",)), (("10.0.0.5",), ("mirror.internal",))
+    for extra, expected in zip(([], ["--allow-host", "10.0.0.5"]), both, strict=True):
         allowed_hosts_seen.clear()
         with pytest.raises(SystemExit) as done:
             main(["scan", "uv.lock", "--baseline", "HEAD~1", "--offline", "-t", "linux-x86_64", "-q", *extra])

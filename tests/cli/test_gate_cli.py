@@ -108,7 +108,7 @@ def test_bad_pyproject_value_exits_3_without_traceback(tmp_path):
     _pyproject(tmp_path, 'max-latency-ms = "fast"\n')
     done = _gate([], tmp_path)
     assert done.returncode == 3
-    assert "pyproject.toml: [tool.depaudit] max-latency-ms" in done.stderr and "Traceback" not in done.stderr
+    assert "pyproject.toml:6: [tool.depaudit] max-latency-ms" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_usage_errors_exit_2(tmp_path):

@@ -75,18 +75,24 @@ def test_bad_size_and_unknown_target_are_usage_errors(cache):
     assert proc.returncode == 2 and "unknown target" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_settings_precedence_pyproject_env_cli(tmp_path, cache):
+def test_budgets_from_every_layer_apply_and_the_smallest_wins(tmp_path, cache):
+    """The download is 3.9 GB on linux-x86_64. The project's budget applies; the environment and the
+    command line (the command line's replacing the environment's) can tighten it, never raise it."""
     project = tmp_path / "p"
     shutil.copytree(LOCKS / "torch-2.8", project)
     with (project / "pyproject.toml").open("a") as handle:
-        handle.write('\n[tool.depaudit]\nmax-download = "1GB"\ntargets = ["linux-x86_64"]\n')
+        handle.write('\n[tool.depaudit]\nmax-download = "5GB"\ntargets = ["linux-x86_64"]\n')
     lock = str(project / "uv.lock")
-    assert run("scan", lock, "--offline", "--cache-dir", cache).returncode == 1  # from pyproject
-    assert run("scan", lock, "--offline", "--cache-dir", cache, env={"DEPAUDIT_MAX_DOWNLOAD": "5GB"}).returncode == 0
-    proc = run(
-        "scan", lock, "--offline", "--cache-dir", cache, "--max-download", "2GB", env={"DEPAUDIT_MAX_DOWNLOAD": "5GB"}
-    )
-    assert proc.returncode == 1  # the command line wins
+    scan = ("scan", lock, "--offline", "--cache-dir", cache)
+    assert run(*scan).returncode == 0  # the project's 5 GB
+    assert run(*scan, env={"DEPAUDIT_MAX_DOWNLOAD": "3GB"}).returncode == 1  # the environment's is smaller
+    assert run(*scan, "--max-download", "10GB", env={"DEPAUDIT_MAX_DOWNLOAD": "3GB"}).returncode == 0
+    tighter = run(*scan, "--max-download", "1GB")
+    assert tighter.returncode == 1 and "budget exceeded: linux-x86_64: download 3.9 GB" in tighter.stderr
+    text = (project / "pyproject.toml").read_text().replace('max-download = "5GB"', 'max-download = "10GB"')
+    (project / "pyproject.toml").write_text(text)
+    looser = run(*scan, "--max-download", "2GB")  # a project budget above the command line's changes nothing
+    assert looser.returncode == 1 and "max-download 10.0 GB would loosen the command line's 2.0 GB" in looser.stderr
 
 
 def test_offline_without_cache_reports_unknown_never_zero(tmp_path):

@@ -91,7 +91,7 @@ def test_stage_images_from_a_real_multi_stage_build_log():
 
 
 def test_missing_docker_client_is_a_tool_error(monkeypatch):
-    monkeypatch.setenv("DEPAUDIT_DOCKER", "/nonexistent/docker-client")
+    monkeypatch.setitem(engine._client, "command", "/nonexistent/docker-client")  # the DEPAUDIT_DOCKER setting
     with pytest.raises(ToolError, match="docker-client: not found on PATH; install Docker") as info:
         engine.run_docker(["info"], timeout=10)
     assert info.value.exit_code == 4
@@ -105,7 +105,7 @@ def test_failing_command_carries_command_and_stderr(monkeypatch, tmp_path):
         "#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.' >&2\nexit 1\n"
     )
     fake.chmod(0o755)
-    monkeypatch.setenv("DEPAUDIT_DOCKER", str(fake))
+    monkeypatch.setitem(engine._client, "command", str(fake))  # the DEPAUDIT_DOCKER setting
     with pytest.raises(ToolError) as info:
         engine.inspect_image("some:image")
     assert info.value.command == [str(fake), "image", "inspect", "some:image"]

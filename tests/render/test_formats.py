@@ -11,6 +11,7 @@ import pytest
 from depaudit.cli import main
 from depaudit.errors import UsageError
 from depaudit.render.diff import DIFF_RENDERERS
+from depaudit.render.fix import FIX_RENDERERS
 from depaudit.render.formats import OutputFormat, Unsupported, offered, parse_format, require_exhaustive
 from depaudit.render.gate import GATE_RENDERERS
 from depaudit.render.image import COMPARE_RENDERERS, MEASURE_RENDERERS
@@ -28,8 +29,9 @@ TABLES = {
     "image measure": MEASURE_RENDERERS,
     "image compare": COMPARE_RENDERERS,
     "diff": DIFF_RENDERERS,
+    "fix": FIX_RENDERERS,
 }
-FINDING_COMMANDS = ("lint", "scan", "gate")
+FINDING_COMMANDS = ("lint", "scan", "gate", "diff")
 
 
 @pytest.mark.parametrize("command", TABLES)
@@ -69,6 +71,9 @@ def _run(args: list[str], capsys) -> tuple[int, str, str]:
 
 
 def _args(command: str, tmp_path: Path) -> list[str]:
+    if command == "fix":  # a requirements file that pins PyPI's torch: a dry run shows the edit
+        (tmp_path / "requirements.txt").write_text("torch==2.8.0\n")
+        return ["fix", str(tmp_path / "requirements.txt"), "--dry-run"]
     if command == "lint":
         return ["lint", str(FIXTURES / "dockerfiles" / "cuda-twice.Dockerfile")]
     if command == "scan":
@@ -126,6 +131,9 @@ def test_every_command_and_format(command, fmt, tmp_path, capsys, monkeypatch, s
         return
     if command.startswith("image"):
         assert code == 4 and "no Docker engine" in err  # the format was accepted; the engine is missing
+        return
+    if command == "fix":
+        assert code == 0 and "requirements.txt" in out, err  # an edit, not a finding
         return
     assert code == 1, err  # each sample has a finding or a breach
     if fmt is OutputFormat.json:

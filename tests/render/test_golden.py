@@ -8,11 +8,12 @@ from dataclasses import replace
 
 import pytest
 
+from depaudit.audit import ScanOutcome
 from depaudit.cli.output import plain_text
 from depaudit.render.formats import HumanOutput, OutputFormat, render
 from depaudit.render.gate import GATE_RENDERERS
 from depaudit.render.lint import LINT_RENDERERS
-from depaudit.render.scan import SCAN_RENDERERS, ScanOutput
+from depaudit.render.scan import SCAN_RENDERERS
 from depaudit.rules.run_lock import lock_findings
 from depaudit.rules.subjects import LockSubject
 from depaudit.scan import scan_lock
@@ -59,7 +60,7 @@ def test_scan_finding_renderers(fmt, options, tmp_path, size_cache, gate_report)
     report = scan_lock(lock, targets=["linux-x86_64"], offline=True, cache_dir=size_cache)
     findings = lock_findings(LockSubject(load_lock(lock), report, lock.parent / "pyproject.toml"))
     budget = tuple(f for f in gate_report.findings if f.rule == "DA501")[-1:]
-    doc = ScanOutput(replace(report, findings=tuple(findings)), budget, gate_report.rules)
+    doc = ScanOutcome(replace(report, findings=tuple(findings)), budget, gate_report.rules)
     text = _text(render(SCAN_RENDERERS, fmt, doc, options)).replace(str(LOCKS), "LOCKS")
     if fmt is OutputFormat.sarif:
         log = validate_sarif(text)

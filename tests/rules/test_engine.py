@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from depaudit.errors import InputError, UsageError
+from depaudit.errors import UsageError
 from depaudit.lint import LintOptions, lint_paths
 from depaudit.model import Finding
-from depaudit.rules.config import PathRule, rule_config, rule_prefixes
+from depaudit.rules.config import PathRule, rule_prefixes
 from depaudit.rules.engine import RuleSelection, run
 from depaudit.rules.subjects import BudgetSubject, LockSubject, ProjectSubject
 from depaudit.sources.pyproject import Pyproject
@@ -103,27 +103,13 @@ def test_select_ignore_and_per_path(tmp_path):
     assert {f.rule for f in lint_paths([tmp_path], LintOptions(per_path=(by_name,))).findings} == {"DA301"}
 
 
-def test_rule_config_layers_and_validation(tmp_path):
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text(
-        '[tool.depaudit]\nignore = ["DA202"]\nselect = ["DA1", "DA2"]\n\n[tool.depaudit.lint]\n'
-        'select = ["DA3"]\n\n[tool.depaudit.lint.per-path]\n"docker/*" = { ignore = ["DA301"] }\n'
-    )
-    lint = rule_config("lint", pyproject=pyproject, environ={})
-    assert lint.select == ("DA3",) and lint.ignore == ("DA202",) and lint.per_path[0].ignore == ("DA301",)
-    scan = rule_config("scan", pyproject=pyproject, environ={})
-    assert scan.select == ("DA1", "DA2") and scan.per_path == ()
-    env = rule_config("scan", pyproject=pyproject, environ={"DEPAUDIT_IGNORE": "DA101,DA102"})
-    assert env.ignore == ("DA101", "DA102")
-    cli = rule_config("scan", ["DA104"], pyproject=pyproject, environ={"DEPAUDIT_SELECT": "DA1"})
-    assert cli.select == ("DA104",) and dict(cli.sources)["select"] == "--select"
+def test_rule_prefixes_are_validated():
+    """(How select/ignore are read from every layer: tests/test_settings.py.)"""
     with pytest.raises(UsageError, match="'E501' is not a rule ID"):
         rule_prefixes(["E501"], "--ignore")
     with pytest.raises(UsageError, match="'DA9' is not a rule ID"):
         rule_prefixes(["DA9"], "--select")
-    pyproject.write_text('[tool.depaudit]\nignore = ["DA1O1"]\n')
-    with pytest.raises(InputError, match=r"pyproject.toml: \[tool.depaudit\] ignore: 'DA1O1'"):
-        rule_config("lint", pyproject=pyproject, environ={})
+    assert rule_prefixes(["da3, DA101", "DA101"], "--select") == ("DA3", "DA101")
 
 
 def test_rule_selection_is_by_prefix():

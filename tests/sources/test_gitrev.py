@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from depaudit import fileio
 from depaudit.errors import InputError, ToolError
 from depaudit.sources.gitrev import load_lock_spec, read_git_file, split_rev_spec
 
@@ -67,7 +68,7 @@ def test_bad_specs_raise_input_error_naming_the_spec(repo: Path, spec: str, mess
 
 
 def test_oversized_blob_is_refused_before_reading(repo: Path, monkeypatch) -> None:
-    monkeypatch.setenv("DEPAUDIT_MAX_INPUT_BYTES", "1000")
+    monkeypatch.setitem(fileio._limit, "bytes", 1000)  # the max-input-bytes setting, as the edge applies it
     with pytest.raises(InputError, match=r"HEAD:sub/uv.lock: 0\.1 MB is over the 0 MB input limit"):
         read_git_file("HEAD:sub/uv.lock", repo)
 

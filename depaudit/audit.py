@@ -1,0 +1,103 @@
+"""`run_scan`: the core of `depaudit scan`. Measure what a lock installs per target, run the lock and
+project rules (DA1xx, DA2xx), check the lock budgets (DA5xx), and with a baseline compare with the lock
+at a git revision. Nothing here prints; depaudit.render.scan renders the outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from depaudit.analysis.lockdiff import LockDiff
+from depaudit.budgets import BudgetCheck, check_report
+from depaudit.model import Finding, Lock, SizeReport
+from depaudit.rules.base import RuleDoc, at_or_above, describe
+from depaudit.rules.engine import RuleSelection
+from depaudit.rules.run_budgets import budget_findings
+from depaudit.rules.run_lock import lock_findings
+from depaudit.rules.subjects import LockSubject
+from depaudit.scan import scan_lock
+from depaudit.settings import Settings, scan_options
+
+if TYPE_CHECKING:  # annotations only: a scan without a pyproject never loads its parser
+    from depaudit.sources.pyproject import Pyproject
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """One scan: the parsed lock, the settings, the pyproject.toml beside the lock (parsed once by the
+    project context; None when there is none), what sizes to report, and a baseline revision."""
+
+    lock: Lock
+    settings: Settings
+    project: Pyproject | None = None
+    pyproject_path: Path | None = None
+    installed: bool = False
+    bytecode: bool = False
+    glibc: str | None = None
+    macos: str | None = None
+    baseline: str | None = None
+    sarif_rules: bool = False
+    binary: bool = False
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """What a scan found: the size report (with its lock findings), every budget check, the findings of
+    those that did not pass, the rules that ran (for SARIF), and the diff against a baseline."""
+
+    report: SizeReport
+    budget_findings: tuple[Finding, ...] = ()
+    rules: tuple[RuleDoc, ...] = ()
+    checks: tuple[BudgetCheck, ...] = ()
+    baseline: LockDiff | None = None
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Lock findings then budget findings."""
+        return self.report.findings + self.budget_findings
+
+    @property
+    def breaches(self) -> tuple[BudgetCheck, ...]:
+        """The budget checks that failed or could not be verified."""
+        return tuple(c for c in self.checks if not c.passed)
+
+    def exit_code(self, fail_on: str) -> int:
+        """1 on a budget not shown to be met, or a finding at or above `fail_on` ("never": none); else 0."""
+        failing = fail_on != "never" and any(True for _ in at_or_above(self.report.findings, fail_on))
+        return 1 if self.breaches or failing else 0
+
+
+def run_scan(request: ScanRequest) -> ScanOutcome:
+    """Scan, judge and (with a baseline) compare. Raises InputError, UsageError or ToolError as scan_lock
+    and the git read of the baseline do."""
+    settings = request.settings
+    options = {**scan_options(settings), "glibc": request.glibc, "macos": request.macos}
+    report = scan_lock(
+        request.lock, installed=request.installed, bytecode=request.bytecode, progress=request.progress, **options
+    )
+    rules = settings.rules.effective()
+    subject = LockSubject(request.lock, report, request.pyproject_path, request.project)
+    report = replace(report, findings=tuple(lock_findings(subject, rules.select, rules.ignore)))
+    checks = tuple(check_report(report, settings.limits))
+    failing = [c for c in checks if not c.passed]
+    found = tuple(budget_findings(failing, rules.select, rules.ignore, binary=request.binary))
+    docs: tuple[RuleDoc, ...] = ()
+    if request.sarif_rules:  # only SARIF lists the rules that ran (loading DA5xx costs the others)
+        chosen = RuleSelection(rules.select, rules.ignore)
+        docs = tuple(d for family in ("DA1", "DA2", "DA5") for d in describe(family) if chosen.wants(d.id))
+    baseline = None
+    if request.baseline is not None and request.lock.path is not None:
+        lock_path = Path(request.lock.path)
+        options.pop("targets")
+        options.pop("python")
+        from depaudit.diff import diff_against_base  # start-up: git and subprocess only with --baseline
+
+        baseline = diff_against_base(
+            report, f"{request.baseline}:./{lock_path.name}", cwd=lock_path.resolve().parent, **options
+        )
+    return ScanOutcome(report, found, docs, checks, baseline)
