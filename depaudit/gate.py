@@ -210,6 +210,7 @@ def check_lock(
     offline: bool = False,
     scan: Callable[..., SizeReport] = scan_lock,
     allow_hosts: Sequence[str] = (),
+    allow_builds: Sequence[str] = (),
 ) -> list[BudgetCheck]:
     """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets. Raises
     UsageError when no lock is known, InputError/ToolError from the scan."""
@@ -222,7 +223,7 @@ def check_lock(
     log.info("gate: scanning %s for %s", budgets.lock, ", ".join(targets or DEFAULT_TARGETS))
     extra = {"allow_hosts": tuple(allow_hosts)} if allow_hosts else {}
     report = scan(lock, targets=targets, offline=offline, selection=budgets.selection, **extra)
-    return check_report(report, budgets.lock_limits, prefix=f"{budgets.lock} ")
+    return check_report(report, budgets.lock_limits, prefix=f"{budgets.lock} ", allow_builds=allow_builds)
 
 
 def load_bench_report(report_path: Path) -> dict[str, Any]:
@@ -276,6 +277,7 @@ def run_gate(
     offline: bool = False,
     rules: Callable[[str], bool] = lambda rule: True,
     allow_hosts: Sequence[str] = (),
+    allow_builds: Sequence[str] = (),
 ) -> GateResult:
     """Every check the budgets ask for whose DA5xx rule `rules` keeps. Raises UsageError when nothing is
     to be checked, also when `rules` leaves out every check."""
@@ -292,7 +294,7 @@ def run_gate(
     elif budgets.images:
         raise UsageError("images given but no --max-image-size budget")
     if budgets.lock_limits.any:
-        checks += check_lock(budgets, offline=offline, allow_hosts=allow_hosts)
+        checks += check_lock(budgets, offline=offline, allow_hosts=allow_hosts, allow_builds=allow_builds)
     if budgets.max_latency_ms is not None:
         if budgets.bench_report is None:
             raise UsageError("--max-latency-ms needs --bench-report FILE (a depaudit bench images.json)")
@@ -336,11 +338,12 @@ def gate_report(
     ignore: Sequence[str] = (),
     binary: bool = False,
     allow_hosts: Sequence[str] = (),
+    allow_builds: Sequence[str] = (),
 ) -> GateReport:
     """Run the gate: the checks of the budget rules `select`/`ignore` keep, and their findings.
     Raises UsageError (nothing to check), InputError and ToolError from the checks."""
     chosen = RuleSelection(tuple(select), tuple(ignore))
-    result = run_gate(budgets, offline=offline, rules=chosen.wants, allow_hosts=allow_hosts)
+    result = run_gate(budgets, offline=offline, rules=chosen.wants, allow_hosts=allow_hosts, allow_builds=allow_builds)
     findings = budget_findings(result.checks, select, ignore, binary=binary)
     docs = tuple(d for d in describe("DA5") if chosen.wants(d.id))
     return GateReport(result, budgets, tuple(findings), docs)

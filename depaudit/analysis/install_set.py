@@ -415,13 +415,15 @@ def installed_packages(lock: Lock, plan: InstallPlan) -> list[InstalledPackage]:
                     for c in plan.edges.get(index, ())
                 )
                 family = torch_build_label(package.name, package.version, pulls, edges_known=True)
+        kind, reason = ("wheel", None) if wheel else no_wheel_kind(package, lock.roots)
         out.append(
             InstalledPackage(
                 package=package,
                 wheel=wheel,
                 path=plan.paths[index],
                 accelerator=family,
-                reason=None if wheel else _no_wheel_reason(package),
+                reason=reason,
+                install_kind=kind,
             )
         )
     return out
@@ -447,12 +449,24 @@ def _binary_wheel(package: Package, ranks: dict[str, int]) -> bool:
     return wheel is not None and not wheel.filename.endswith("-any.whl")
 
 
-def _no_wheel_reason(package: Package) -> str:
+def no_wheel_kind(package: Package, members: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(install kind, reason) for a package the target gets without a wheel of its own (see
+    `model.INSTALL_KINDS`): a workspace member (one of `members`) or local path is the project's own
+    tree; an sdist, git checkout or source URL is built at install time; a registry package with
+    neither a wheel for the target nor an sdist (or a wheel-only URL or file for another platform)
+    cannot be installed there at all."""
     kind = package.source.kind
+    if kind in ("directory", "editable"):
+        if package.name in members:
+            return "workspace", "workspace member"
+        return "local", f"local path {package.source.value}"
+    has_sdist = package.sdist_url is not None or package.sdist_size is not None
     if kind == "registry":
-        return (
-            "sdist only: built from source"
-            if package.sdist_url or package.sdist_size is not None
-            else "no wheel or sdist for this target"
-        )
-    return f"built from {kind} source"
+        if has_sdist:
+            return "build", "no wheel for this target: built from the sdist"
+        return "none", "no wheel and no sdist for this target: cannot install"
+    if package.wheels and not has_sdist:  # a wheel file or URL that does not fit this platform
+        return "none", f"its {kind} wheel does not fit this target: cannot install"
+    if kind == "path":
+        return "local", f"local path {package.source.value}"
+    return "build", f"built from {kind} source"

@@ -72,7 +72,8 @@ def fill_sizes(
 
     def replace(item: InstalledPackage, size: int | None, size_error: str | None = None) -> InstalledPackage:
         # A direct constructor call: dataclasses.replace costs 40 µs a call, and a 10k lock makes 40k.
-        return InstalledPackage(item.package, item.wheel, item.path, item.accelerator, size, size_error, item.reason)
+        # The slices keep every field after the two replaced ones, whatever fields are added later.
+        return InstalledPackage(*item[:4], size, size_error, *item[6:])
 
     out = []
     for item in packages:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from depaudit.budgets import allowed_builds
 from depaudit.cli import options as opt
 from depaudit.cli.app import app
 from depaudit.cli.output import append_step_summary, emit, info, problem
@@ -111,6 +112,7 @@ def gate(
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
     allow_host: opt.AllowHostOption = None,
+    allow_build: opt.AllowBuildOption = None,
 ) -> int:
     """Check budgets; every check is listed PASS, FAIL or UNKNOWN, and only PASS passes. Appends a
     markdown summary to $GITHUB_STEP_SUMMARY when it is set."""
@@ -148,6 +150,7 @@ def gate(
         ignore=rules.ignore,
         binary=binary,
         allow_hosts=opt.allow_hosts(allow_host, project),
+        allow_builds=allowed_builds(allow_build or ()),
     )
     options = opt.render_options(project, docs_url, binary=binary)
     emit(render(GATE_RENDERERS, fmt.format, report, options), output)

@@ -57,5 +57,5 @@ def lock_budget_findings(file: Path) -> list[Finding]:
     budgets = replace(budgets, lock=file, lock_limits=limits)
     checks = [c for c in gate.check_lock(budgets, offline=True) if not c.passed]
     if default:
-        checks = [replace(c, note=DEFAULT_NOTE) for c in checks]
+        checks = [replace(c, note="; ".join(n for n in (DEFAULT_NOTE, c.note) if n)) for c in checks]
     return budget_findings(checks)

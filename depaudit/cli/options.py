@@ -64,6 +64,15 @@ AllowHostOption = Annotated[
         "loopback/private/link-local address (repeatable; also allow-hosts in [tool.depaudit], DEPAUDIT_ALLOW_HOSTS).",
     ),
 ]
+AllowBuildOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-build",
+        metavar="PACKAGE",
+        help="Accept that PACKAGE is built from source on a target with no wheel for it (repeatable; :all: for every "
+        "build); without it a target that builds a package has UNKNOWN budgets, which fail.",
+    ),
+]
 SelectOption = Annotated[
     list[str] | None,
     typer.Option("--select", help="Run only these rule IDs or prefixes (DA3, DA302); repeatable or comma-separated."),

@@ -205,6 +205,15 @@ PARAMS: tuple[Param, ...] = (
         metavar="HOST",
     ),
     Param(
+        "allow_build",
+        ("--allow-build",),
+        str,
+        None,
+        "Accept that PACKAGE is built from source on a target with no wheel for it (repeatable; :all: for every build); without it a target that builds a package has UNKNOWN budgets, which fail.",
+        multiple=True,
+        metavar="PACKAGE",
+    ),
+    Param(
         "baseline",
         ("--baseline",),
         str,
@@ -285,6 +294,7 @@ def scan(
     quiet: bool,
     verbose: bool,
     allow_host: list[str] | None = None,
+    allow_build: list[str] | None = None,
     baseline: str | None = None,
 ) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
@@ -320,7 +330,7 @@ def scan(
         allow_hosts=hosts,
     )
     report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)
-    breaches = _breaches(report, conf)
+    breaches = _breaches(report, conf, allow_build or ())
     options = render_options(
         pyproject, docs_url, binary=binary, top=None if show_all else top, indent=2 if _to_terminal(output) else None
     )
@@ -419,10 +429,11 @@ def _nothing() -> None:
     pass
 
 
-def _breaches(report: SizeReport, conf: dict[str, Any]) -> list[BudgetCheck]:
-    from depaudit.budgets import check_report
+def _breaches(report: SizeReport, conf: dict[str, Any], allow_build: Sequence[str]) -> list[BudgetCheck]:
+    from depaudit.budgets import allowed_builds, check_report
 
-    return [c for c in check_report(report, conf["limits"]) if not c.passed]
+    checks = check_report(report, conf["limits"], allow_builds=allowed_builds(allow_build))
+    return [c for c in checks if not c.passed]
 
 
 def _verdict(

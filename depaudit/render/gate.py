@@ -45,7 +45,7 @@ def gate_markdown(report: GateReport, options: RenderOptions) -> str:
     ]
     marks = {"pass": "✅ PASS", "fail": "❌ **FAIL**", "unknown": "⚠️ **UNKNOWN**"}
     for c in result.checks:
-        measured = ("≥ " if c.verdict == "unknown" else "") + show(c.measured, c.unit, options.binary)
+        measured = ("≥ " if c.verdict == "unknown" else "") + c.measured_text(options.binary)
         lines.append(
             f"| {c.check} | `{markdown_cell(c.subject)}` | {measured} | "
             f"{_limit(c, options.binary)} | {marks[c.verdict]} |"
@@ -79,6 +79,10 @@ def _check_dict(c: BudgetCheck) -> dict[str, Any]:
         "note": c.note or None,
         "path": c.path or None,
         "line": c.line,
+        "unknown_size": list(c.unknown_sizes),
+        "builds": list(c.builds),
+        "not_installable": list(c.not_installable),
+        "accelerator_packages": c.count,
     }
 
 
