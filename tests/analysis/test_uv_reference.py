@@ -115,6 +115,10 @@ SELECTIONS: dict[str, list[list[str]]] = {
     ],
     "platforms": [[]],
     "torch-family": [[]],
+    "jax-cuda-plugin": [[]],
+    "torch-no-nvidia-edges": [[]],
+    "torch-1.12": [[]],
+    "torch-beside-ort-gpu": [[]],
     **{f"revisions/{lock.name}": [[]] for lock in sorted((LOCKS / "revisions").glob("uv-*.lock"))},
 }
 CASES = [(name, args) for name, selections in SELECTIONS.items() for args in selections]
