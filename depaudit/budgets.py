@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from depaudit.analysis.sizes import index_unreachable
 from depaudit.errors import DepauditError, InputError, UsageError
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
 from depaudit.names import canonical_name
@@ -63,6 +64,7 @@ class BudgetCheck:
     builds: tuple[str, ...] = ()
     not_installable: tuple[str, ...] = ()
     count: int | None = None
+    index_errors: tuple[str, ...] = ()  # why the index could not be reached for an unknown size (exit 4)
 
     @property
     def passed(self) -> bool:
@@ -264,6 +266,7 @@ def _size_check(
         builds=tuple(p.name for p in blockers.builds),
         not_installable=tuple(p.name for p in blockers.not_installable),
         count=len(installing) if kind != "download" else None,
+        index_errors=tuple(sorted({e for p in ranked if (e := p.size_error) is not None and index_unreachable(e)})),
     )
 
 
@@ -410,6 +413,15 @@ def check_report(
             else:
                 checks.append(_no_accelerator(t, label, path, offenders + 3, blockers))
     return checks
+
+
+def index_failures(checks: Iterable[BudgetCheck]) -> tuple[str, ...]:
+    """Why the index could not be reached, when that is what left a check UNKNOWN and no check is already
+    over its limit: the run then ends with exit 4 (a service failed) rather than 1. Empty otherwise."""
+    checks = list(checks)
+    if any(c.verdict == "fail" for c in checks):
+        return ()
+    return tuple(sorted({e for c in checks if c.verdict == "unknown" for e in c.index_errors}))
 
 
 def check_budgets(

@@ -85,6 +85,7 @@ def diff_against_base(
         selection=selection or Selection(),
         offline=offline,
         installed=head.installed_sizes,
+        bytecode=head.size_basis == "bytecode",  # both sides on one size basis, as two scans would be
         **scan_options,
     )
     before = _scan_side("base", load_lock_spec(base, cwd), options)

@@ -19,7 +19,7 @@ from depaudit.analysis.install_set import (
     wants_evidence,
 )
 from depaudit.analysis.size_lookup import default_cache_dir
-from depaudit.analysis.sizes import fill_sizes
+from depaudit.analysis.sizes import fill_sizes, index_unreachable
 from depaudit.logs import get_logger
 from depaudit.model import InstalledPackage, Lock, Selection, SizeReport, TargetReport, TopLevelCost
 from depaudit.sources.uvlock import load_lock
@@ -91,6 +91,13 @@ def scan_lock(
         scope=members.scope,
         size_basis=basis,
     )
+
+
+def unreachable_index(report: SizeReport) -> tuple[str, ...]:
+    """The distinct reasons size look-ups of `report` failed because the index could not be reached
+    (`analysis.sizes.index_unreachable`); empty when every look-up got an answer or none was made."""
+    errors = {e for t in report.targets for p in t.packages if (e := p.size_error) is not None}
+    return tuple(sorted(e for e in errors if index_unreachable(e)))
 
 
 def _log_labels(per_target: list[list[InstalledPackage]], plans: list[InstallPlan]) -> None:

@@ -93,6 +93,16 @@ def fill_sizes(
     return out
 
 
+_UNREACHABLE = ("timeout", "connection failed", "connection error", "TLS ", "HTTP 5", "HTTP 429", "request failed")
+
+
+def index_unreachable(error: str | None) -> bool:
+    """True for a look-up error that says the index could not be reached or answered with a server error
+    (connection, DNS, timeout, TLS, 5xx, 429): the run failed, not the data. A 404, a refused host, a URL
+    that is not https, `offline` or a wheel the index serves but cannot be sized are data, not failures."""
+    return error is not None and error.startswith(_UNREACHABLE)
+
+
 def _why_unknown(item: InstalledPackage) -> str:
     if item.package.source.kind != "registry":
         return f"{item.package.source.kind} source: size not looked up"

@@ -23,7 +23,8 @@ from depaudit.sources.gitrev import split_rev_spec
 EXIT_CODES_HELP = (
     "Exit codes: 0 ran, within budget; 1 --max-increase exceeded or not verifiable (a size the head adds is "
     "unknown), or a new accelerator package with --fail-on-new-accelerator; 2 usage error; 3 a lock, revision "
-    "or path unreadable or invalid; 4 git or the index failed."
+    "or path unreadable or invalid; 4 git failed, or the index could not be reached for a size (the report is "
+    "still written) and no --max-increase is already exceeded."
 )
 
 
@@ -118,6 +119,9 @@ def report_budgets(result: LockDiff, max_increase: int | None, fail_on_new_accel
     inexact = [t.target for t in result.targets if not t.exact]
     if inexact:
         warn(f"sizes unknown on {', '.join(inexact)}: the change there leaves those packages out")
+    if result.index_errors and not any(b.what == "increase" for b in breaches):
+        problem(f"the index could not be reached for some wheel sizes ({'; '.join(result.index_errors)}): exit 4")
+        return 4
     return 1 if breaches else 0
 
 

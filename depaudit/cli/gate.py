@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from depaudit.budgets import allowed_builds
+from depaudit.budgets import allowed_builds, index_failures
 from depaudit.cli import options as opt
 from depaudit.cli.app import app
 from depaudit.cli.output import append_step_summary, emit, info, problem
@@ -19,9 +19,10 @@ from depaudit.render.gate import GATE_RENDERERS, gate_markdown
 from depaudit.rules.config import rule_config
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 every check passed; 1 a budget exceeded or not verifiable (a size unknown); "
-    "2 usage error (no budget, bad option or DEPAUDIT_* value); 3 unreadable input (bad "
-    "[tool.depaudit] value, lock or bench report); 4 Docker or the index failed."
+    "Exit codes: 0 every check passed; 1 a budget exceeded or not verifiable (a size unknown, a package "
+    "built from source or not installable); 2 usage error (no budget, bad option or DEPAUDIT_* value); 3 "
+    "unreadable input (bad [tool.depaudit] value, lock or bench report); 4 Docker failed, or the index could "
+    "not be reached for a size a check needs and no check is already over its budget."
 )
 SizesOption = list[str] | None
 
@@ -160,4 +161,8 @@ def gate(
     for breach in report.result.breaches:
         what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
         problem(f"{what}: {breach.message(binary)}")
+    unreachable = index_failures(report.result.checks)
+    if unreachable:
+        problem(f"the index could not be reached for sizes these checks need ({'; '.join(unreachable)}): exit 4")
+        return 4
     return 0 if report.passed else 1

@@ -31,8 +31,10 @@ Progress = Callable[[int, int], None]
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ran, no budget exceeded and no finding at or above --fail-on; 1 a budget "
-    "exceeded or not verifiable (a size unknown), or findings at or above --fail-on; 2 usage "
-    "error; 3 lock or pyproject unreadable or invalid; 4 the index failed."
+    "exceeded or not verifiable (a size unknown, a package built from source or not installable), or "
+    "findings at or above --fail-on; 2 usage error; 3 lock or pyproject unreadable or invalid; 4 the index "
+    "could not be reached (connection, timeout, TLS, 5xx) for a size, and no budget is already exceeded: "
+    "the report is still written, with those sizes unknown."
 )
 
 
@@ -454,6 +456,21 @@ def _verdict(
             f"depaudit: {unknown} wheel sizes unknown{' (offline)' if conf['offline'] else ''}; totals are lower bounds"
         )
     failing = fail_on is not FailOn.never and _has_findings_at(report, fail_on.value)
+    return _exit_code(report, breaches, failing)
+
+
+def _exit_code(report: SizeReport, breaches: list[BudgetCheck], failing: bool) -> int:
+    """1 for a budget already exceeded; else 4 when the index could not be reached (the sizes it would
+    have given are unknown: a CI job can retry); else 1 for a budget not verifiable or findings at
+    --fail-on; else 0."""
+    from depaudit.scan import unreachable_index
+
+    if any(b.verdict == "fail" for b in breaches):
+        return 1
+    unreachable = unreachable_index(report)
+    if unreachable:
+        problem(f"the index could not be reached for some wheel sizes ({'; '.join(unreachable)}): exit 4")
+        return 4
     return 1 if breaches or failing else 0
 
 

@@ -8,10 +8,13 @@ JSON contract (integer bytes; an unknown size is null, never 0)::
                   "added": [{"name", "version", "size", "accelerator"}], "removed": [...],
                   "changed": [{"name", "before_version", "after_version", "before_size", "after_size",
                                "before_accelerator", "after_accelerator"}],
-                  "before_unknown_size": [...], "after_unknown_size": [...], "exact": bool}]}
+                  "before_unknown_size": [...], "after_unknown_size": [...],
+                  "before_builds": [...], "after_builds": [...],
+                  "before_not_installable": [...], "after_not_installable": [...], "exact": bool}]}
 
-Totals count known sizes, exactly as `depaudit scan` does; `delta_bytes` is their difference and is
-exact only when both `*_unknown_size` lists are empty. A side that does not support a target has
+Totals count known sizes, exactly as `depaudit scan` does, and the lists name what they leave out
+exactly as the scan's `unknown_size`, `builds` and `not_installable` do; `delta_bytes` is the totals'
+difference and is exact only when all six lists are empty. A side that does not support a target has
 null totals (and then `delta_bytes` is null).
 """
 
@@ -81,6 +84,10 @@ def _target_dict(t: TargetDiff) -> dict[str, Any]:
         ],
         "before_unknown_size": list(t.before_unknown),
         "after_unknown_size": list(t.after_unknown),
+        "before_builds": list(t.before_builds),
+        "after_builds": list(t.after_builds),
+        "before_not_installable": list(t.before_not_installable),
+        "after_not_installable": list(t.after_not_installable),
         "exact": t.exact,
     }
 
@@ -126,14 +133,15 @@ def change_cells(c: PackageChange, binary: bool = False) -> tuple[str, str, str,
 
 
 def unknown_note(t: TargetDiff) -> str | None:
-    """A sentence naming the packages whose unknown size makes the delta inexact, and why, or None."""
+    """A sentence naming what the totals leave out on each side, and why, or None when nothing."""
     parts = []
-    for side, names, no_wheel in (
-        ("before", t.before_unknown, t.before_no_wheel),
-        ("after", t.after_unknown, t.after_no_wheel),
+    for side, unknown, builds, blocked in (
+        ("before", t.before_unknown, t.before_builds, t.before_not_installable),
+        ("after", t.after_unknown, t.after_builds, t.after_not_installable),
     ):
-        if names:
-            shown = [f"{n} (no wheel for this target)" if n in no_wheel else n for n in names]
+        shown = [*unknown, *(f"{n} (built from source)" for n in builds)]
+        shown += [f"{n} (no wheel for this target: cannot install)" for n in blocked]
+        if shown:
             parts.append(f"{side}: {', '.join(shown)}")
     if not parts:
         return None

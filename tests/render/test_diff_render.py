@@ -78,6 +78,10 @@ def test_json_contract_with_nulls_never_zero() -> None:
         ],
         "before_unknown_size": [],
         "after_unknown_size": ["torch"],
+        "before_builds": [],
+        "after_builds": [],
+        "before_not_installable": [],
+        "after_not_installable": [],
         "exact": False,
     }
     assert mac["before_bytes"] is None and mac["delta_bytes"] is None and mac["after_bytes"] == 5_500_000
