@@ -13,6 +13,7 @@ from depaudit import settings
 from depaudit.analysis.lockdiff import LockDiff, check_diff_budgets
 from depaudit.cli import options as opt
 from depaudit.cli.app import app, parse_size_option
+from depaudit.cli.common import FormatChoice
 from depaudit.cli.output import emit, info, problem, warn
 from depaudit.diff import diff_against_base, diff_locks
 from depaudit.model import Selection, SizeReport
@@ -65,7 +66,7 @@ def diff(
             "--fail-on-new-accelerator", help="Exit 1 when HEAD installs an accelerator package BASE did not."
         ),
     ] = False,
-    fmt: opt.FormatOption = opt.TABLE,
+    fmt: Annotated[FormatChoice, opt.format_option(DIFF_RENDERERS)] = opt.TABLE,
     output: opt.OutputOption = None,
     binary: opt.BinaryOption = False,
     top: Annotated[int, typer.Option("--top", help="Package changes shown per target.")] = 20,

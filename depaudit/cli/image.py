@@ -9,6 +9,7 @@ import typer
 
 from depaudit.cli import options as opt
 from depaudit.cli.app import image_app
+from depaudit.cli.common import FormatChoice
 from depaudit.cli.output import emit, info
 from depaudit.images.engine import require_engine
 from depaudit.images.measure import measure_image
@@ -36,7 +37,7 @@ def _options(output: str | None, binary: bool) -> RenderOptions:
 @image_app.command("measure", epilog=EXIT_CODES_HELP)
 def measure(
     images: Annotated[list[str], typer.Argument(help="Image references on the local engine.")],
-    fmt: opt.FormatOption = opt.TABLE,
+    fmt: Annotated[FormatChoice, opt.format_option(MEASURE_RENDERERS)] = opt.TABLE,
     output: opt.OutputOption = None,
     binary: opt.BinaryOption = False,
     top: Annotated[int, typer.Option("--top", help="Python packages and shared libraries to list.")] = 15,
@@ -58,7 +59,7 @@ def measure(
 def compare(
     before: Annotated[str, typer.Argument(help="The image before the change.")],
     after: Annotated[str, typer.Argument(help="The image after the change.")],
-    fmt: opt.FormatOption = opt.TABLE,
+    fmt: Annotated[FormatChoice, opt.format_option(COMPARE_RENDERERS)] = opt.TABLE,
     output: opt.OutputOption = None,
     binary: opt.BinaryOption = False,
     top: Annotated[int, typer.Option("--top", help="Python packages to list per image.")] = 25,

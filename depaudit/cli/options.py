@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +18,7 @@ from depaudit.cli.common import begin as begin
 from depaudit.cli.common import pyproject_option as pyproject_option
 from depaudit.cli.common import render_options as render_options
 from depaudit.errors import UsageError
-from depaudit.render.formats import OutputFormat, parse_format
+from depaudit.render.formats import OutputFormat, offered, parse_format
 
 
 def _parse_format(value: object) -> FormatChoice:
@@ -47,6 +48,32 @@ FormatOption = Annotated[
     ),
 ]
 TABLE = FormatChoice(OutputFormat.table)
+
+_FORMAT_NOTES = {OutputFormat.gnu: "gnu (path:line:col: DAxxx message)"}
+
+
+def format_option(table: Mapping[OutputFormat, object]) -> Any:
+    """`--format` for a command whose renderer table refuses some formats: its help, metavar and completion
+    offer only the formats the table writes, and another is refused when the command line is read (exit 2)."""
+    have = offered(table)
+
+    def parse(value: object) -> FormatChoice:
+        choice = _parse_format(value)
+        if choice.format not in have:
+            raise typer.BadParameter(f"{choice.format.value!r} is not one of {', '.join(f.value for f in have)}")
+        return choice
+
+    names = ", ".join(_FORMAT_NOTES.get(f, f.value) for f in have)
+    return typer.Option(
+        "--format",
+        "-f",
+        parser=parse,
+        metavar=f"[{'|'.join(f.value for f in have)}]",
+        show_default=False,
+        autocompletion=lambda incomplete: [f.value for f in have if f.value.startswith(incomplete)],
+        help=f"Output format (default table): {names}.",
+    )
+
 
 OutputOption = Annotated[
     str | None,

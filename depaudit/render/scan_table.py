@@ -113,7 +113,8 @@ def target_renderables(
         costs.add_column("total", justify="right")
         costs.add_column("accelerator", justify="right")
         costs.add_column("packages", justify="right")
-        for cost in report.top_level[: top or None]:
+        shown_costs = report.top_level[: top or None]
+        for cost in shown_costs:
             unknown = f" + {cost.unknown} unknown" if cost.unknown else ""  # a lower bound, never a bare 0 B
             costs.add_row(
                 cost.name,
@@ -121,6 +122,15 @@ def target_renderables(
                 format_size(cost.accelerator_bytes, binary) if cost.accelerator_bytes else "",
                 str(len(cost.packages)),
                 style="red" if cost.accelerator_bytes else None,
+            )
+        hidden = report.top_level[len(shown_costs) :]
+        if hidden:  # a cut table says so, with what the hidden rows add up to
+            costs.add_row(
+                f"… {len(hidden)} more (--all shows every dependency)",
+                format_size(sum(c.total_bytes for c in hidden), binary),
+                format_size(sum(c.accelerator_bytes for c in hidden), binary),
+                str(sum(len(c.packages) for c in hidden)),
+                style="dim",
             )
         out.append(costs)
     out.extend(Text(escape_control(n), style="yellow") for n in target_notes(report))
