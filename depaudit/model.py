@@ -399,6 +399,7 @@ class Finding:
     column: int | None = None
     fixable: bool = False
     target: str | None = None
+    package: str | None = None  # the package the finding is about, when it is about one (its identity)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from depaudit.cli.common import begin as begin
 from depaudit.cli.common import pyproject_option as pyproject_option
 from depaudit.cli.common import render_options as render_options
 from depaudit.errors import UsageError
-from depaudit.render.formats import OutputFormat, offered, parse_format
+from depaudit.render.formats import OutputFormat, check_supported, offered, parse_format
 
 
 def _parse_format(value: object) -> FormatChoice:
@@ -59,8 +59,10 @@ def format_option(table: Mapping[OutputFormat, object]) -> Any:
 
     def parse(value: object) -> FormatChoice:
         choice = _parse_format(value)
-        if choice.format not in have:
-            raise typer.BadParameter(f"{choice.format.value!r} is not one of {', '.join(f.value for f in have)}")
+        try:
+            check_supported(table, choice.format)  # the table's own refusal, word for word
+        except UsageError as exc:
+            raise typer.BadParameter(str(exc).removeprefix("--format: ")) from None
         return choice
 
     names = ", ".join(_FORMAT_NOTES.get(f, f.value) for f in have)

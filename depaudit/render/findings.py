@@ -26,6 +26,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "column": finding.column,
         "fixable": finding.fixable,
         "target": finding.target,
+        **({"package": finding.package} if finding.package else {}),
     }
 
 
@@ -86,7 +87,8 @@ def findings_markdown(findings: Sequence[Finding], options: RenderOptions) -> li
 
     lines = ["| Where | Rule | Severity | Fixable | Message |", "| --- | --- | --- | --- | --- |"]
     for f in findings:
-        rule = f"[{f.rule}]({rule_url(f.rule, options.docs_url)})"
+        # a link only to a page a reviewer can open: the configured docs URL (a shipped page is local)
+        rule = f"[{f.rule}]({rule_url(f.rule, options.docs_url)})" if options.docs_url else f"`{f.rule}`"
         lines.append(
             f"| `{markdown_cell(where(f))}` | {rule} | {f.severity} | {'yes' if f.fixable else 'no'} "
             f"| {markdown_cell(f.message)} |"

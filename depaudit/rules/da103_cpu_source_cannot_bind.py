@@ -39,6 +39,7 @@ class CpuSourceCannotBindRule(Rule[LockSubject]):
                     f"(it comes through {item.transitive_in[0][1][0]}); declare it directly",
                     project.path,
                     line,
+                    package=name,
                 )
             yield from self._cuda_entries(subject, project, name, entries, line)
             yield from self._stale(subject, project, name, entries, line)
@@ -58,6 +59,7 @@ class CpuSourceCannotBindRule(Rule[LockSubject]):
                     f"applies on {', '.join(hits)}: the CUDA build comes back there",
                     project.path,
                     line,
+                    package=name,
                 )
 
     def _stale(
@@ -89,6 +91,7 @@ class CpuSourceCannotBindRule(Rule[LockSubject]):
                 "bind (re-run `uv lock`)",
                 project.path,
                 line,
+                package=name,
             )
             return
         for entry, index in cpu:
@@ -101,6 +104,7 @@ class CpuSourceCannotBindRule(Rule[LockSubject]):
                     f"holds no {name} from that index: the source did not bind (re-run `uv lock`)",
                     project.path,
                     line,
+                    package=name,
                 )
                 return
 
