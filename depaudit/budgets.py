@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from depaudit.analysis.causes import Cause, accelerator_causes, causes
 from depaudit.analysis.sizes import index_unreachable
 from depaudit.errors import DepauditError, InputError, UsageError
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
@@ -65,6 +66,7 @@ class BudgetCheck:
     not_installable: tuple[str, ...] = ()
     count: int | None = None
     index_errors: tuple[str, ...] = ()  # why the index could not be reached for an unknown size (exit 4)
+    causes: tuple[Cause, ...] = ()  # the direct dependencies that bring the counted bytes in, biggest first
 
     @property
     def passed(self) -> bool:
@@ -267,6 +269,7 @@ def _size_check(
         not_installable=tuple(p.name for p in blockers.not_installable),
         count=len(installing) if kind != "download" else None,
         index_errors=tuple(sorted({e for p in ranked if (e := p.size_error) is not None and index_unreachable(e)})),
+        causes=(causes(ranked) if kind == "download" else accelerator_causes(ranked))[:3] if failing else (),
     )
 
 

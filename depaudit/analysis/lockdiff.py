@@ -10,8 +10,9 @@ only when neither side leaves anything out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from depaudit.analysis.causes import Cause, accelerator_causes
 from depaudit.analysis.sizes import index_unreachable
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
 from depaudit.units import format_size
@@ -65,6 +66,7 @@ class TargetDiff:
     after_builds: tuple[str, ...] = ()
     before_not_installable: tuple[str, ...] = ()  # no wheel and no sdist for the target (scan's not_installable)
     after_not_installable: tuple[str, ...] = ()
+    new_accelerator_causes: tuple[Cause, ...] = ()  # what brings the accelerator packages the head adds
 
     @property
     def delta_bytes(self) -> int | None:
@@ -107,6 +109,7 @@ class LockDiff:
     python: str
     targets: tuple[TargetDiff, ...]
     index_errors: tuple[str, ...] = ()  # why the index could not be reached for a size, on either side
+    budgets: DiffBudgets | None = None  # the diff budgets checked and their breaches (`judge`)
 
 
 def diff_reports(before: SizeReport, after: SizeReport) -> LockDiff:
@@ -132,6 +135,7 @@ def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:
     added = [_change(None, new[n]) for n in new.keys() - old.keys()]
     removed = [_change(old[n], None) for n in old.keys() - new.keys()]
     changed = [_change(old[n], new[n]) for n in old.keys() & new.keys() if _differs(old[n], new[n])]
+    fresh = {c.name for c in added + changed if c.new_accelerator}
     return TargetDiff(
         target=before.target.name,
         before_bytes=before.total_bytes if before.supported else None,
@@ -151,6 +155,7 @@ def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:
         after_builds=after.builds,
         before_not_installable=before.not_installable,
         after_not_installable=after.not_installable,
+        new_accelerator_causes=accelerator_causes(p for p in after.packages if p.name in fresh) if fresh else (),
     )
 
 
@@ -195,11 +200,29 @@ def _by_impact(changes: list[PackageChange] | tuple[PackageChange, ...]) -> tupl
 
 @dataclass(frozen=True)
 class DiffBreach:
-    """A diff budget one target fails: `what` is "increase", "unverified" or "new-accelerator"."""
+    """A diff budget one target fails: `what` is "increase", "unverified" or "new-accelerator"; for an
+    increase, by how many bytes it grew (`growth`) against which `limit`."""
 
     target: str
     what: str
     message: str
+    growth: int | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class DiffBudgets:
+    """The diff budgets a run checked (None / False: not asked) and the breaches found."""
+
+    max_increase: int | None
+    fail_on_new_accelerator: bool
+    breaches: tuple[DiffBreach, ...]
+
+
+def judge(diff: LockDiff, *, max_increase: int | None = None, fail_on_new_accelerator: bool = False) -> LockDiff:
+    """`diff` carrying its budgets and their breaches, so every format can lead with the verdict."""
+    found = check_diff_budgets(diff, max_increase=max_increase, fail_on_new_accelerator=fail_on_new_accelerator)
+    return replace(diff, budgets=DiffBudgets(max_increase, fail_on_new_accelerator, tuple(found)))
 
 
 def check_diff_budgets(
@@ -235,6 +258,8 @@ def _increase_breaches(t: TargetDiff, limit: int) -> list[DiffBreach]:
                 "increase",
                 f"{t.target}: download grows by {format_size(growth)}, over "
                 f"the --max-increase budget of {format_size(limit)}; largest: {top}",
+                growth,
+                limit,
             )
         ]
     unknown = [c.name for c in t.added + t.changed if c.after_size is None]

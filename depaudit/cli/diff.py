@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from depaudit import settings
-from depaudit.analysis.lockdiff import LockDiff, check_diff_budgets
+from depaudit.analysis.lockdiff import LockDiff, judge
 from depaudit.cli import options as opt
 from depaudit.cli.app import app, parse_size_option
 from depaudit.cli.common import FormatChoice
@@ -105,15 +105,17 @@ def diff(
         allow_hosts=opt.allow_hosts(allow_host, pyproject),
         **options,
     )
+    result = judge(result, max_increase=limit, fail_on_new_accelerator=fail_on_new_accelerator)
     indent = 2 if output in (None, "-") and _stdout_is_terminal() else None
     rendering = RenderOptions(binary=binary, top=None if show_all else top, indent=indent)
     emit(render(DIFF_RENDERERS, fmt.format, result, rendering), output)
-    return report_budgets(result, limit, fail_on_new_accelerator)
+    return report_budgets(result)
 
 
-def report_budgets(result: LockDiff, max_increase: int | None, fail_on_new_accelerator: bool) -> int:
-    """Print each breach on stderr; 1 when any budget is exceeded or cannot be verified, else 0."""
-    breaches = check_diff_budgets(result, max_increase=max_increase, fail_on_new_accelerator=fail_on_new_accelerator)
+def report_budgets(result: LockDiff) -> int:
+    """Print each breach of the judged diff on stderr; 1 when a budget is exceeded or cannot be verified
+    (4 when the index could not be reached and nothing is already over), else 0."""
+    breaches = result.budgets.breaches if result.budgets is not None else ()
     for breach in breaches:
         what = "budget not verifiable" if breach.what == "unverified" else "budget exceeded"
         problem(f"{what}: {breach.message}")

@@ -519,4 +519,4 @@ def _emit(
     docs: tuple[RuleDoc, ...] = ()
     if fmt is OutputFormat.sarif:  # only SARIF lists the rules that ran (loading DA5xx costs the others)
         docs = tuple(d for family in ("DA1", "DA2", "DA5") for d in describe(family) if chosen.wants(d.id))
-    emit(render(SCAN_RENDERERS, fmt, ScanOutput(report, found, docs), options), output)
+    emit(render(SCAN_RENDERERS, fmt, ScanOutput(report, found, docs, tuple(breaches)), options), output)

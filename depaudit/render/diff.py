@@ -10,7 +10,12 @@ JSON contract (integer bytes; an unknown size is null, never 0)::
                                "before_accelerator", "after_accelerator"}],
                   "before_unknown_size": [...], "after_unknown_size": [...],
                   "before_builds": [...], "after_builds": [...],
-                  "before_not_installable": [...], "after_not_installable": [...], "exact": bool}]}
+                  "before_not_installable": [...], "after_not_installable": [...], "exact": bool,
+                  "new_accelerator_causes": [{"direct", "via", "packages", "bytes", "unknown_size"}]}],
+     "budgets": {"max_increase", "fail_on_new_accelerator", "passed",
+                 "breaches": [{"target", "what", "message", "growth", "limit"}]}}
+
+`budgets` is present when the command checked diff budgets.
 
 Totals count known sizes, exactly as `depaudit scan` does, and the lists name what they leave out
 exactly as the scan's `unknown_size`, `builds` and `not_installable` do; `delta_bytes` is the totals'
@@ -24,9 +29,10 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from depaudit.analysis.lockdiff import LockDiff, PackageChange, TargetDiff
-from depaudit.render.escaping import escape_control, markdown_cell
+from depaudit.analysis.causes import Cause
+from depaudit.analysis.lockdiff import DiffBreach, LockDiff, PackageChange, TargetDiff
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions, with_unsupported
+from depaudit.render.markdown import cause_line, code, code_cell
 from depaudit.units import format_size
 
 if TYPE_CHECKING:  # rich is imported only when a table is printed (start-up time)
@@ -39,12 +45,34 @@ _SIGN = {"added": "+", "removed": "-", "changed": "~"}
 
 def diff_dict(diff: LockDiff) -> dict[str, Any]:
     """The diff as the documented JSON document."""
-    return {
+    out: dict[str, Any] = {
         "schema": SCHEMA,
         "base": diff.base,
         "head": diff.head,
         "python": diff.python,
         "targets": [_target_dict(t) for t in diff.targets],
+    }
+    if diff.budgets is not None:
+        out["budgets"] = {
+            "max_increase": diff.budgets.max_increase,
+            "fail_on_new_accelerator": diff.budgets.fail_on_new_accelerator,
+            "passed": not diff.budgets.breaches,
+            "breaches": [
+                {"target": b.target, "what": b.what, "message": b.message, "growth": b.growth, "limit": b.limit}
+                for b in diff.budgets.breaches
+            ],
+        }
+    return out
+
+
+def cause_dict(cause: Cause) -> dict[str, Any]:
+    """A cause in JSON: the direct dependency, the path to its largest package, counts and bytes."""
+    return {
+        "direct": cause.direct,
+        "via": list(cause.path),
+        "packages": cause.packages,
+        "bytes": cause.bytes,
+        "unknown_size": cause.unknown,
     }
 
 
@@ -89,6 +117,7 @@ def _target_dict(t: TargetDiff) -> dict[str, Any]:
         "before_not_installable": list(t.before_not_installable),
         "after_not_installable": list(t.after_not_installable),
         "exact": t.exact,
+        "new_accelerator_causes": [cause_dict(c) for c in t.new_accelerator_causes],
     }
 
 
@@ -157,11 +186,12 @@ def header(diff: LockDiff) -> str:
 
 
 def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> str:
-    """The pull-request comment: a summary table, each target's changes folded, and (invisible, last) the
-    marker the GitHub Action finds its comment by."""
-    lines = [
-        f"### depaudit diff: `{escape_control(diff.base)}` → `{escape_control(diff.head)}`",
-        "",
+    """The pull-request comment: the verdict first (which budget, on which target, by how much) and what
+    caused it (the direct dependency and path that bring new accelerator wheels in, with sizes), then a
+    summary table, each target's changes folded, and (invisible, last) the marker the GitHub Action finds
+    its comment by. Names, versions and paths from the locks are code spans."""
+    lines = [f"### depaudit diff: {code(diff.base)} → {code(diff.head)}", "", *_lead(diff, binary), ""]
+    lines += [
         f"Python {diff.python} · targets: {', '.join(t.target for t in diff.targets)} · download size",
         "",
         "| target | before | after | change | accelerator |",
@@ -169,8 +199,8 @@ def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | Non
     ]
     for t in diff.targets:
         lines.append(
-            f"| {t.target} | {markdown_cell(_total(t.before_bytes, t.before_reason, binary))} | "
-            f"{markdown_cell(_total(t.after_bytes, t.after_reason, binary))} | **{_delta(t, binary)}** | "
+            f"| {t.target} | {_total_cell(t.before_bytes, t.before_reason, binary)} | "
+            f"{_total_cell(t.after_bytes, t.after_reason, binary)} | **{_delta(t, binary)}** | "
             f"{_accelerator(t, binary)} |"
         )
     for t in diff.targets:
@@ -178,6 +208,54 @@ def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | Non
     if not any(t.changes for t in diff.targets):
         lines += ["", "No package changes on any target."]
     return "\n".join([*lines, "", MARKER]) + "\n"
+
+
+def _total_cell(value: int | None, reason: str | None, binary: bool) -> str:
+    return f"not supported ({code_cell(reason or '')})" if value is None else format_size(value, binary)
+
+
+def _lead(diff: LockDiff, binary: bool) -> list[str]:
+    """The verdict lines, then the causes of new accelerator packages per target."""
+    budgets = diff.budgets
+    asked = budgets is not None and (budgets.max_increase is not None or budgets.fail_on_new_accelerator)
+    lines: list[str] = []
+    if budgets is not None and budgets.breaches:
+        lines += [f"- {_breach_line(b, binary)}" for b in budgets.breaches]
+    elif asked and budgets is not None:
+        parts = []
+        if budgets.max_increase is not None:
+            parts.append(
+                f"within {code('--max-increase ' + format_size(budgets.max_increase, binary))} on every target"
+            )
+        if budgets.fail_on_new_accelerator:
+            parts.append("no new accelerator package")
+        lines.append(f"✅ **PASS**: {'; '.join(parts)}.")
+    else:
+        lines.append(_largest_change(diff, binary))
+    for t in diff.targets:
+        lines += [f"  - cause on {t.target}: {cause_line(c, binary)}" for c in t.new_accelerator_causes[:2]]
+    return lines
+
+
+def _breach_line(breach: DiffBreach, binary: bool) -> str:
+    if breach.what == "increase" and breach.growth is not None and breach.limit is not None:
+        over = format_size(breach.growth - breach.limit, binary)
+        budget = code("--max-increase " + format_size(breach.limit, binary))
+        return f"❌ **FAIL** {budget} on {breach.target}: grows by {format_size(breach.growth, binary)}, {over} over"
+    if breach.what == "new-accelerator":
+        return f"❌ **FAIL** {code('--fail-on-new-accelerator')}: {code(breach.message)}"
+    return f"⚠️ **UNKNOWN** {code('--max-increase')} on {breach.target}: cannot verify ({code(breach.message)})"
+
+
+def _largest_change(diff: LockDiff, binary: bool) -> str:
+    moved = [t for t in diff.targets if t.delta_bytes]
+    if not moved:
+        return "No diff budget set (`--max-increase`, `--fail-on-new-accelerator`); no target changes size."
+    t = max(moved, key=lambda t: abs(t.delta_bytes or 0))
+    return (
+        f"No diff budget set (`--max-increase`, `--fail-on-new-accelerator`). Largest change: "
+        f"**{_delta(t, binary)}** on {t.target} (accelerator {_accelerator(t, binary)})."
+    )
 
 
 def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]:
@@ -193,13 +271,41 @@ def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]
     if changes:
         lines += ["| | package | before | after | size change |", "|---|---|---|---|---:|"]
         for c in changes[: top or None]:
-            lines.append(f"| {' | '.join(markdown_cell(cell) for cell in change_cells(c, binary))} |")
+            family = f" [{c.after_accelerator}]" if c.new_accelerator else ""
+            before = _version_cell(c.before_version, c.before_size, c.kind != "added", binary)
+            after = _version_cell(c.after_version, c.after_size, c.kind != "removed", binary)
+            lines.append(
+                f"| {_SIGN[c.kind]} | {code_cell(c.name)}{family} | {before} | {after} | {signed_size(c.delta, binary)} |"
+            )
         if top and len(changes) > top:
-            lines.append(f"| | … {len(changes) - top} more | | | |")
-    note = unknown_note(t)
+            lines.append(f"| | … {len(changes) - top} more (`--all` shows every change) | | | |")
+    note = _markdown_note(t)
     if note:
-        lines += ["", escape_control(note)]
+        lines += ["", note]
     return [*lines, "", "</details>"]
+
+
+def _version_cell(version: str | None, size: int | None, present: bool, binary: bool) -> str:
+    return f"{code_cell(version or '?')} ({format_size(size, binary)})" if present else ""
+
+
+def _markdown_note(t: TargetDiff) -> str | None:
+    """`unknown_note` with every name a code span."""
+    parts = []
+    for side, unknown, builds, blocked in (
+        ("before", t.before_unknown, t.before_builds, t.before_not_installable),
+        ("after", t.after_unknown, t.after_builds, t.after_not_installable),
+    ):
+        shown = [code(n) for n in unknown] + [f"{code(n)} (built from source)" for n in builds]
+        shown += [f"{code(n)} (no wheel for this target: cannot install)" for n in blocked]
+        if shown:
+            parts.append(f"{side}: {', '.join(shown)}")
+    if not parts:
+        return None
+    return (
+        f"{t.target}: size unknown for {'; '.join(parts)}; the totals leave these out, so the change is "
+        "inexact (without --offline, sizes missing from the lock are looked up on the index)"
+    )
 
 
 def diff_renderables(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> Iterator[RenderableType]:

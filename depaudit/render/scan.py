@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from depaudit.budgets import BudgetCheck
 from depaudit.model import Finding, SizeReport
 from depaudit.render.escaping import escape_lines
 from depaudit.render.findings import findings_markdown, gnu_line, render_gnu
@@ -24,6 +25,7 @@ class ScanOutput:
     report: SizeReport
     budget_findings: tuple[Finding, ...] = ()
     rules: tuple[RuleDoc, ...] = ()
+    checks: tuple[BudgetCheck, ...] = ()  # the budget checks that did not pass (markdown leads with them)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -47,7 +49,9 @@ def scan_json(doc: ScanOutput, options: RenderOptions) -> str:
 
 def scan_markdown(doc: ScanOutput, options: RenderOptions) -> str:
     """The scan report in markdown (findings with links to their rule pages)."""
-    text = render_markdown(doc.report, binary=options.binary, top=options.top, docs_url=options.docs_url)
+    text = render_markdown(
+        doc.report, binary=options.binary, top=options.top, docs_url=options.docs_url, checks=doc.checks
+    )
     if doc.budget_findings:
         text += "\n".join(["", "### budgets", "", *findings_markdown(doc.budget_findings, options), ""])
     return escape_lines(text)  # names and versions from the lock: no control characters in a comment
