@@ -17,7 +17,7 @@ from depaudit.rules.engine import RuleSelection
 from depaudit.rules.run_budgets import budget_findings
 from depaudit.rules.run_lock import lock_findings
 from depaudit.rules.subjects import LockSubject
-from depaudit.scan import scan_lock
+from depaudit.scan import scan_lock, unreachable_index
 from depaudit.settings import Settings, scan_options
 
 if TYPE_CHECKING:  # annotations only: a scan without a pyproject never loads its parser
@@ -66,8 +66,19 @@ class ScanOutcome:
         """The budget checks that failed or could not be verified."""
         return tuple(c for c in self.checks if not c.passed)
 
+    @property
+    def index_errors(self) -> tuple[str, ...]:
+        """Why the index could not be reached for a size (connection, TLS, 5xx...), when that matters: no
+        budget is already exceeded (then exit 4 says "retry", not "over budget")."""
+        if any(c.verdict == "fail" for c in self.checks):
+            return ()
+        return unreachable_index(self.report)
+
     def exit_code(self, fail_on: str) -> int:
-        """1 on a budget not shown to be met, or a finding at or above `fail_on` ("never": none); else 0."""
+        """1 on a budget exceeded; else 4 when the index could not be reached for a size; else 1 on a
+        budget not shown to be met or a finding at or above `fail_on` ("never": none); else 0."""
+        if self.index_errors:
+            return 4
         failing = fail_on != "never" and any(True for _ in at_or_above(self.report.findings, fail_on))
         return 1 if self.breaches or failing else 0
 
@@ -83,7 +94,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     rules = settings.rules.effective()
     subject = LockSubject(request.lock, report, request.pyproject_path, request.project)
     report = replace(report, findings=tuple(lock_findings(subject, rules.select, rules.ignore)))
-    checks = tuple(check_report(report, settings.limits))
+    checks = tuple(check_report(report, settings.limits, allow_builds=settings.allow_builds))
     failing = [c for c in checks if not c.passed]
     found = tuple(budget_findings(failing, rules.select, rules.ignore, binary=request.binary))
     docs: tuple[RuleDoc, ...] = ()

@@ -5,17 +5,22 @@ and service latency.
 Every check has a verdict: `pass` only when the data shows it (every size it depends on is known),
 `fail` when the known part already exceeds the limit (or, for a zero accelerator budget, when any
 accelerator wheel is installed, whatever its size), and `unknown` otherwise — a lower bound under the
-limit proves nothing. Only `pass` passes.
+limit proves nothing. A lock target that cannot be installed as locked (a package with no wheel and no
+sdist for it) or that builds a package from source the user did not accept (`allow_builds`) is never a
+`pass` either: what it installs is not known. Only `pass` passes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from depaudit.analysis.causes import Cause, accelerator_causes, causes
 from depaudit.analysis.lockdiff import LockDiff, TargetDiff, names_list
+from depaudit.analysis.sizes import index_unreachable
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
+from depaudit.names import canonical_name
 from depaudit.units import format_size
 
 Verdict = Literal["pass", "fail", "unknown"]
@@ -39,7 +44,10 @@ RULE_OF_CHECK: dict[str, str] = {
 class BudgetCheck:
     """One budget applied to one subject (a lock's target, an image, a variant at one input size):
     what was measured (None: unknown), the limit, the verdict, the biggest contributors, and the file and
-    line a finding about it points at."""
+    line a finding about it points at. For a lock target, also what keeps the measure from being shown:
+    `unknown_sizes` (counted packages whose size is unknown), `builds` (packages built from source that
+    the user did not accept) and `not_installable` (no wheel and no sdist for the target), and `count`
+    (how many accelerator packages the target installs, for the accelerator checks)."""
 
     check: CheckKind
     subject: str
@@ -52,6 +60,12 @@ class BudgetCheck:
     path: str = ""
     line: int | None = None
     target: str | None = None
+    unknown_sizes: tuple[str, ...] = ()
+    builds: tuple[str, ...] = ()
+    not_installable: tuple[str, ...] = ()
+    count: int | None = None
+    index_errors: tuple[str, ...] = ()  # why the index could not be reached for an unknown size (exit 4)
+    causes: tuple[Cause, ...] = ()  # the direct dependencies that bring the counted bytes in, biggest first
 
     @property
     def passed(self) -> bool:
@@ -63,33 +77,51 @@ class BudgetCheck:
         """The DA5xx rule of this kind of check."""
         return RULE_OF_CHECK[self.check]
 
+    @property
+    def exceeded(self) -> bool:
+        """True when the measured (known) part is over the limit."""
+        return self.measured is not None and self.measured > self.limit
+
+    def measured_text(self, binary: bool = False) -> str:
+        """The measure as every output shows it: `1.2 GB`, `0 B + 2 unknown`, `unknown`."""
+        text = show(self.measured, self.unit, binary)
+        return text + (f" + {len(self.unknown_sizes)} unknown" if self.unknown_sizes else "")
+
     def message(self, binary: bool = False) -> str:
-        """One line: subject, what was measured against which limit, the verdict, the offenders."""
-        shown = show(self.measured, self.unit, binary)
+        """One line: subject, what was measured against which limit, the verdict, the offenders. The
+        wording follows the verdict and the numbers: "within" only for a pass, "exceeds" only when the
+        known part is over the limit, "cannot verify" for an unknown (tests/test_budgets.py pins it)."""
+        shown = self.measured_text(binary)
         limit = show(self.limit, self.unit, binary)
+        head = f"{self.subject}: {self.check}"
         if self.check == "new-accelerator":
             listed = ", ".join(n for n, _ in self.offenders)
             text = (
-                f"{self.subject}: new-accelerator: none"
+                f"{head}: none"
                 if self.passed
                 else f"{self.subject}: {len(self.offenders)} new accelerator packages: {listed}"
             )
             return text + (f" [{self.note}]" if self.note else "")
         if self.check == "download-increase":
             shown = ("+" if (self.measured or 0) >= 0 else "") + shown
-        if self.check == "no-accelerator":
-            text = (
-                f"{self.subject}: no-accelerator: no accelerator wheels"
-                if self.passed
-                else f"{self.subject}: no-accelerator: installs accelerator wheels ({shown})"
-            )
-        elif self.verdict == "unknown" and self.check == "download-increase":
-            text = f"{self.subject}: download-increase {shown} over known sizes, budget {limit}: cannot verify"
+        if self.check == "download-increase" and self.verdict == "unknown":
+            text = f"{head} {shown} over known sizes, budget {limit}: cannot verify"
+        elif self.check == "no-accelerator":
+            text = {
+                "pass": f"{head}: no accelerator wheels",
+                "fail": f"{head}: installs accelerator wheels ({self.count or 0} packages, {shown})",
+                "unknown": f"{head}: no accelerator wheel found ({shown}), but cannot verify",
+            }[self.verdict]
         elif self.verdict == "unknown":
-            text = f"{self.subject}: {self.check} at least {shown}, budget {limit}: cannot verify"
+            text = f"{head} at least {shown}, budget {limit}: cannot verify"
+        elif self.verdict == "pass":
+            text = f"{head} {shown} within the budget of {limit}"
+        elif self.exceeded:
+            text = f"{head} {shown} exceeds the budget of {limit}"
+        elif self.count:
+            text = f"{head} {shown} fails the budget of {limit}: {self.count} accelerator packages install"
         else:
-            verdict = "within" if self.passed else "exceeds"
-            text = f"{self.subject}: {self.check} {shown} {verdict} the budget of {limit}"
+            text = f"{head} {shown} fails the budget of {limit}"
         if not self.passed and self.offenders:
             text += "; biggest: " + ", ".join(f"{n} ({show(v, self.unit, binary)})" for n, v in self.offenders)
         if self.note:
@@ -159,6 +191,16 @@ class LockLimits:
         return own or any(layer.any for layer in self.tighter)
 
 
+ALL_BUILDS = ":all:"
+"""The `--allow-build` value that accepts every package built from source (as pip's `:all:`)."""
+
+
+def allowed_builds(values: Iterable[str]) -> tuple[str, ...]:
+    """`--allow-build` values as canonical package names (ALL_BUILDS kept as is; commas split)."""
+    names = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    return tuple(dict.fromkeys(n if n == ALL_BUILDS else canonical_name(n) for n in names))
+
+
 def _ranked(packages: Iterable[InstalledPackage]) -> list[InstalledPackage]:
     return sorted(packages, key=lambda p: (p.size is None, -(p.size or 0), p.name))
 
@@ -167,10 +209,49 @@ def _offenders(packages: Sequence[InstalledPackage], count: int) -> tuple[tuple[
     return tuple((p.name, None if p.size is None else float(p.size)) for p in packages[:count])
 
 
-def _verdict(known: int, unknown: int, limit: int) -> Verdict:
-    if known > limit:
-        return "fail"
-    return "unknown" if unknown else "pass"
+@dataclass(frozen=True)
+class _Blockers:
+    """What keeps a target's budgets from being verified whatever the sizes: packages built from source
+    that the user did not accept, and packages with no wheel and no sdist for the target."""
+
+    builds: tuple[InstalledPackage, ...]
+    not_installable: tuple[InstalledPackage, ...]
+
+    @classmethod
+    def of(cls, t: TargetReport, allow_builds: Collection[str]) -> _Blockers:
+        every = ALL_BUILDS in allow_builds
+        builds = tuple(p for p in t.packages if p.install_kind == "build" and not (every or p.name in allow_builds))
+        return cls(builds, tuple(p for p in t.packages if p.install_kind == "none"))
+
+    def __bool__(self) -> bool:
+        return bool(self.builds or self.not_installable)
+
+    @property
+    def line(self) -> int | None:
+        first = (self.not_installable or self.builds)[:1]
+        return first[0].package.line if first else None
+
+    def note(self) -> str:
+        parts = []
+        if self.not_installable:
+            parts.append(f"cannot install: {_names(self.not_installable)} (no wheel and no sdist for this target)")
+        if self.builds:
+            accept = self.builds[0].name if len(self.builds) == 1 else ALL_BUILDS
+            parts.append(
+                f"built from source: {_names(self.builds)} (what a build installs is unknown; "
+                f"--allow-build {accept} accepts it)"
+            )
+        return "; ".join(parts)
+
+
+def _names(packages: Sequence[InstalledPackage], shown: int = 5) -> str:
+    more = f" and {len(packages) - shown} more" if len(packages) > shown else ""
+    return ", ".join(p.name for p in packages[:shown]) + more
+
+
+def _installs(p: InstalledPackage) -> bool:
+    """True when the target really gets something of this package (a wheel or a build)."""
+    return p.install_kind in ("wheel", "build")
 
 
 def _unknown_note(count: int) -> str:
@@ -180,20 +261,29 @@ def _unknown_note(count: int) -> str:
 def _size_check(
     kind: CheckKind,
     t: TargetReport,
-    ranked: Sequence[InstalledPackage],
-    measured: int,
-    unknown: int,
+    counted: Sequence[InstalledPackage],
     limit: int,
     label: str,
     path: str,
     count: int,
+    blockers: _Blockers,
     *,
     any_fails: bool = False,
 ) -> BudgetCheck:
-    """A size budget over `ranked` (biggest first): fails when the known bytes exceed `limit` (or, with
-    `any_fails`, when there is any package at all); unknown when sizes are missing and it does not fail."""
-    verdict: Verdict = "fail" if any_fails and ranked else _verdict(measured, unknown, limit)
+    """A size budget over `counted`: fails when the known bytes exceed `limit` (or, with `any_fails`,
+    when any of them installs at all); otherwise unknown when a size is missing or `blockers` stand in
+    the way, and passes only when neither does."""
+    ranked = _ranked(counted)
+    measured = sum(p.size for p in counted if p.size is not None)
+    unknown = tuple(p.name for p in ranked if p.size is None and p.wheel is not None)
+    installing = [p for p in ranked if _installs(p)]
+    over = measured > limit or bool(any_fails and installing)
+    verdict: Verdict = "fail" if over else "unknown" if unknown or blockers else "pass"
     failing = verdict != "pass"
+    line = blockers.line if verdict == "unknown" and blockers else None
+    if line is None and failing and ranked:
+        line = ranked[0].package.line
+    note = "; ".join(n for n in (_unknown_note(len(unknown)), blockers.note()) if n)
     return BudgetCheck(
         kind,
         label,
@@ -202,45 +292,34 @@ def _size_check(
         verdict,
         "bytes",
         _offenders(ranked, count) if failing else (),
-        _unknown_note(unknown),
-        path,
-        ranked[0].package.line if ranked and failing else None,
-        t.target.name,
-    )
-
-
-def _download(t: TargetReport, limit: int, label: str, path: str, count: int) -> BudgetCheck:
-    # Unknown: wheels whose size is unknown (local and sdist builds download no wheel).
-    return _size_check(
-        "download", t, _ranked(t.packages), t.total_bytes, len(t.unknown_size), limit, label, path, count
-    )
-
-
-def _accelerator(t: TargetReport, limit: int, label: str, path: str, count: int) -> BudgetCheck:
-    accel = _ranked(p for p in t.packages if p.accelerator)
-    unknown = sum(1 for p in accel if p.size is None and p.wheel is not None)
-    return _size_check(
-        "accelerator", t, accel, t.accelerator_bytes, unknown, limit, label, path, count, any_fails=limit == 0
-    )
-
-
-def _no_accelerator(t: TargetReport, label: str, path: str, count: int) -> BudgetCheck:
-    accel = _ranked(p for p in t.packages if p.accelerator)
-    verdict: Verdict = "fail" if accel else "pass"
-    line = accel[0].package.line if accel else None
-    return BudgetCheck(
-        "no-accelerator",
-        label,
-        float(t.accelerator_bytes),
-        0.0,
-        verdict,
-        "bytes",
-        _offenders(accel, count),
-        "",
+        note,
         path,
         line,
         t.target.name,
+        unknown_sizes=unknown,
+        builds=tuple(p.name for p in blockers.builds),
+        not_installable=tuple(p.name for p in blockers.not_installable),
+        count=len(installing) if kind != "download" else None,
+        index_errors=tuple(sorted({e for p in ranked if (e := p.size_error) is not None and index_unreachable(e)})),
+        causes=(causes(ranked) if kind == "download" else accelerator_causes(ranked))[:3] if failing else (),
     )
+
+
+def _download(t: TargetReport, limit: int, label: str, path: str, count: int, blockers: _Blockers) -> BudgetCheck:
+    # Unknown: wheels whose size is unknown (local and sdist builds download no wheel; builds block).
+    return _size_check("download", t, t.packages, limit, label, path, count, blockers)
+
+
+def _accelerator(t: TargetReport, limit: int, label: str, path: str, count: int, blockers: _Blockers) -> BudgetCheck:
+    accel = [p for p in t.packages if p.accelerator]
+    return _size_check("accelerator", t, accel, limit, label, path, count, blockers, any_fails=limit == 0)
+
+
+def _no_accelerator(t: TargetReport, label: str, path: str, count: int, blockers: _Blockers) -> BudgetCheck:
+    # Fails when any accelerator package installs (a wheel or a build, of any size); unknown when
+    # none does but the target builds or cannot install something.
+    accel = [p for p in t.packages if p.accelerator]
+    return _size_check("no-accelerator", t, accel, 0, label, path, count, blockers, any_fails=True)
 
 
 def _unsupported(t: TargetReport, check: CheckKind, limit: float, label: str, path: str) -> BudgetCheck:
@@ -248,9 +327,18 @@ def _unsupported(t: TargetReport, check: CheckKind, limit: float, label: str, pa
     return BudgetCheck(check, label, 0.0, limit, "pass", "bytes", (), note, path, None, t.target.name)
 
 
-def check_report(report: SizeReport, limits: LockLimits, *, prefix: str = "", offenders: int = 5) -> list[BudgetCheck]:
+def check_report(
+    report: SizeReport,
+    limits: LockLimits,
+    *,
+    prefix: str = "",
+    offenders: int = 5,
+    allow_builds: Collection[str] = (),
+) -> list[BudgetCheck]:
     """Every lock budget over every target of `report` (a scan of the targets the budgets apply to).
-    `prefix` starts each subject (gate names the lock: `uv.lock linux-x86_64`)."""
+    `prefix` starts each subject (gate names the lock: `uv.lock linux-x86_64`). A target that builds a
+    package from source or has a package it cannot install never passes (unknown, or fail when already
+    over): `allow_builds` names the builds the user accepts (canonical names, or ALL_BUILDS)."""
     checks: list[BudgetCheck] = []
     path = report.lockfile
     for t in report.targets:
@@ -263,25 +351,40 @@ def check_report(report: SizeReport, limits: LockLimits, *, prefix: str = "", of
                 wanted.append((kind, limit))  # type: ignore[arg-type]  # kind is a CheckKind literal
         if name in limits.no_accelerator_targets:
             wanted.append(("no-accelerator", 0))
+        blockers = _Blockers.of(t, allow_builds) if t.supported else _Blockers((), ())
         for kind, limit in wanted:
             if not t.supported:
                 checks.append(_unsupported(t, kind, float(limit), label, path))
             elif kind == "download":
-                checks.append(_download(t, limit, label, path, offenders))
+                checks.append(_download(t, limit, label, path, offenders, blockers))
             elif kind == "accelerator":
-                checks.append(_accelerator(t, limit, label, path, offenders))
+                checks.append(_accelerator(t, limit, label, path, offenders, blockers))
             else:
-                checks.append(_no_accelerator(t, label, path, offenders + 3))
+                checks.append(_no_accelerator(t, label, path, offenders + 3, blockers))
     return checks
 
 
+def index_failures(checks: Iterable[BudgetCheck]) -> tuple[str, ...]:
+    """Why the index could not be reached, when that is what left a check UNKNOWN and no check is already
+    over its limit: the run then ends with exit 4 (a service failed) rather than 1. Empty otherwise."""
+    checks = list(checks)
+    if any(c.verdict == "fail" for c in checks):
+        return ()
+    return tuple(sorted({e for c in checks if c.verdict == "unknown" for e in c.index_errors}))
+
+
 def check_budgets(
-    report: SizeReport, *, max_download: int | None = None, max_accelerator: int | None = None, offenders: int = 5
+    report: SizeReport,
+    *,
+    max_download: int | None = None,
+    max_accelerator: int | None = None,
+    offenders: int = 5,
+    allow_builds: Collection[str] = (),
 ) -> list[BudgetCheck]:
-    """The checks of `report` that do not pass (exceeded, or not verifiable because sizes are unknown)
-    for budgets that apply to every target."""
+    """The checks of `report` that do not pass (exceeded, or not verifiable because sizes are unknown or
+    a package is built from source or cannot be installed) for budgets that apply to every target."""
     limits = LockLimits(max_download, max_accelerator)
-    return [c for c in check_report(report, limits, offenders=offenders) if not c.passed]
+    return [c for c in check_report(report, limits, offenders=offenders, allow_builds=allow_builds) if not c.passed]
 
 
 def check_diff(

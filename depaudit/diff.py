@@ -91,6 +91,7 @@ def diff_against_base(
         selection=selection or Selection(),
         offline=offline,
         installed=head.installed_sizes,
+        bytecode=head.size_basis == "bytecode",  # both sides on one size basis, as two scans would be
         **scan_options,
     )
     before = _scan_side("base", load_lock_spec(base, cwd), options)
@@ -125,6 +126,20 @@ class DiffOutcome:
     @property
     def breaches(self) -> tuple[BudgetCheck, ...]:
         return tuple(c for c in self.checks if not c.passed)
+
+    @property
+    def index_errors(self) -> tuple[str, ...]:
+        """Why the index could not be reached for a size, when no increase budget is already exceeded."""
+        if any(c.verdict == "fail" and c.check == "download-increase" for c in self.checks):
+            return ()
+        return self.diff.index_errors
+
+    @property
+    def exit_code(self) -> int:
+        """1 a diff budget exceeded; 4 the index could not be reached; 1 a budget not verifiable; else 0."""
+        if any(c.verdict == "fail" for c in self.checks):
+            return 1
+        return 4 if self.index_errors else 1 if self.breaches else 0
 
 
 def run_diff(request: DiffRequest) -> DiffOutcome:

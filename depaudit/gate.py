@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from depaudit.budgets import BudgetCheck, Verdict, check_report
+from depaudit.budgets import BudgetCheck, Verdict, check_report, index_failures
 from depaudit.errors import InputError, UsageError
 from depaudit.fileio import read_text
 from depaudit.images import engine
@@ -107,7 +107,7 @@ def check_lock(
     targets = lock_targets(settings)
     log.info("gate: scanning %s for %s", lock.path, ", ".join(targets or DEFAULT_TARGETS))
     report = scan(lock, **{**scan_options(settings), "targets": targets})
-    return check_report(report, settings.limits, prefix=f"{lock.path} ")
+    return check_report(report, settings.limits, prefix=f"{lock.path} ", allow_builds=settings.allow_builds)
 
 
 def load_bench_report(report_path: Path) -> dict[str, Any]:
@@ -212,6 +212,16 @@ class GateReport:
     def sources(self) -> tuple[tuple[str, str], ...]:
         """Where each setting came from."""
         return self.settings.origins
+
+    @property
+    def index_errors(self) -> tuple[str, ...]:
+        """Why the index could not be reached for sizes a check needs, when no check is already over."""
+        return index_failures(self.result.checks)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every check passed; 4 the index could not be reached and nothing is over; else 1."""
+        return 0 if self.passed else 4 if self.index_errors else 1
 
 
 def run_gate(request: GateRequest) -> GateReport:

@@ -260,6 +260,13 @@ class Via:
         return node
 
 
+InstallKind = Literal["wheel", "build", "local", "workspace", "none"]
+INSTALL_KINDS: tuple[str, ...] = ("wheel", "build", "local", "workspace", "none")
+"""How a target gets a package: a `wheel` (its size known or not), a `build` from an sdist, a git checkout
+or a source URL, a `local` path the project points at, a `workspace` member, or `none`: no wheel and no
+sdist for the target, so the install fails there."""
+
+
 class InstalledPackage(NamedTuple):
     """A package a target installs, the wheel chosen for it, and the shortest path that brings it in
     (`path`, a parent link; `via` materialises it). (A NamedTuple: built per package and target, and
@@ -271,7 +278,9 @@ class InstalledPackage(NamedTuple):
     accelerator: str | None = None
     size: int | None = None
     size_error: str | None = None
-    reason: str | None = None  # why no wheel: "sdist only", "built from git source", ...
+    reason: str | None = None  # why no wheel: "no wheel for this target: built from the sdist", ...
+    install_kind: str = "wheel"  # one of INSTALL_KINDS: how the target gets this package
+    accelerator_basis: str | None = None  # what decided `accelerator` (or that a torch build is not one)
 
     @property
     def name(self) -> str:
@@ -322,7 +331,24 @@ class TargetReport:
 
     @property
     def sdist_only(self) -> tuple[str, ...]:
+        """Every package installed without a wheel (builds, local paths, not installable): the JSON key
+        `sdist_only` keeps this meaning; `builds`, `local_paths` and `not_installable` tell them apart."""
         return tuple(p.name for p in self.packages if p.wheel is None)
+
+    @property
+    def builds(self) -> tuple[str, ...]:
+        """Packages built from source at install time (an sdist, a git checkout, a source URL)."""
+        return tuple(p.name for p in self.packages if p.install_kind == "build")
+
+    @property
+    def local_paths(self) -> tuple[str, ...]:
+        """Packages installed from the project's own tree: workspace members and local paths."""
+        return tuple(p.name for p in self.packages if p.install_kind in ("local", "workspace"))
+
+    @property
+    def not_installable(self) -> tuple[str, ...]:
+        """Packages with neither a wheel nor an sdist for this target: installing fails here."""
+        return tuple(p.name for p in self.packages if p.install_kind == "none")
 
 
 SizeBasis = Literal["download", "installed", "bytecode"]
@@ -373,6 +399,7 @@ class Finding:
     column: int | None = None
     fixable: bool = False
     target: str | None = None
+    package: str | None = None  # the package the finding is about, when it is about one (its identity)
 
 
 @dataclass(frozen=True)

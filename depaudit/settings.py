@@ -16,6 +16,7 @@ So a key's `trust` decides how a file value meets a value from the command line 
   whatever a file ignores or leaves unselected.
 - `hosts`: hosts a file allows are looked up only at global addresses; loopback, private, link-local and
   metadata addresses need the command line or environment.
+- `loosen`: what accepts an otherwise failing case (allow-builds): the command line or environment only.
 - `machine`: where and how depaudit works on this machine (offline, cache and state folders, deadlines,
   input limits): never from a file.
 - `choice`: what to measure and how to show it (python, extras, the lock, docs URL): the highest layer wins.
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
-from depaudit.budgets import LockLimits
+from depaudit.budgets import LockLimits, allowed_builds
 from depaudit.errors import DepauditError, InputError, UsageError
 from depaudit.model import Selection
 from depaudit.rules.config import PathRule, RuleConfig, rule_prefixes
@@ -42,7 +43,7 @@ from depaudit.units import format_size, parse_size
 ENV_PREFIX = "DEPAUDIT_"
 RULE_ID_LENGTH = len("DA101")
 Kind = Literal["size", "sizes", "float", "percentile", "list", "targets", "path", "str", "bool", "rules", "seconds"]
-Trust = Literal["limit", "union", "targets", "flag", "rules", "hosts", "machine", "choice"]
+Trust = Literal["limit", "union", "targets", "flag", "rules", "hosts", "loosen", "machine", "choice"]
 Origin = Literal["default", "file", "env", "cli"]
 
 
@@ -88,6 +89,7 @@ SCHEMA: tuple[Key, ...] = (
     Key("cpu-index-url", "str", "choice", "--cpu-index-url", "the PyTorch CPU index fix points torch at"),
     Key("base-image", "str", "choice", "--base-image", "BASE_IMAGE build argument of depaudit bench"),
     Key("allow-hosts", "list", "hosts", "--allow-host", "hosts size look-ups may reach"),
+    Key("allow-builds", "list", "loosen", "--allow-build", "packages accepted to build from source (:all:)"),
     Key("offline", "bool", "machine", "--offline", "never touch the network"),
     Key("cache-dir", "path", "machine", "--cache-dir", "size cache folder"),
     Key("state-dir", "path", "machine", "DEPAUDIT_STATE_DIR", "depaudit's state (fix --lock journals)"),
@@ -326,6 +328,7 @@ class Settings:
     cpu_index_url: str = DEFAULT_CPU_INDEX_URL
     base_image: str | None = None
     hosts: HostAllowance = field(default_factory=HostAllowance)
+    allow_builds: tuple[str, ...] = ()
     offline: bool = False
     cache_dir: Path | None = None
     state_dir: Path = field(default_factory=lambda: default_state_dir({}))
@@ -418,6 +421,20 @@ class _Sources:
         found = self.layers(key)
         return [f for f in found if f.trusted], [f for f in found if not f.trusted]
 
+    def trusted_only(self, key: str) -> Any:
+        """A key only the command line or environment may set (it loosens a check); a file value is set
+        aside, said once."""
+        trusted, files = self.trusted_and_file(key)
+        for layer in files:
+            self.notes.append(
+                f"{layer.label} {key}: ignored (it would loosen a check; only {KEYS[key].option} or "
+                f"{env_name(key)} may set it)"
+            )
+        if not trusted:
+            return None
+        self.chose(key, trusted[-1])
+        return convert(KEYS[key].kind, key, trusted[-1].value, trusted[-1].error(key))
+
     def machine(self, key: str) -> Any:
         """A machine key: the command line or environment only; a file value is set aside, said once."""
         trusted, files = self.trusted_and_file(key)
@@ -486,6 +503,7 @@ def load_settings(
         cpu_index_url=sources.value("cpu-index-url") or DEFAULT_CPU_INDEX_URL,
         base_image=sources.value("base-image"),
         hosts=_hosts(sources),
+        allow_builds=allowed_builds(sources.trusted_only("allow-builds") or ()),
         offline=bool(sources.machine("offline")),
         cache_dir=cache if cache is not None else default_cache_dir(env),
         state_dir=state if state is not None else default_state_dir(env),

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from depaudit.budgets import LockLimits, check_budgets, check_report
+from depaudit.budgets import ALL_BUILDS, LockLimits, allowed_builds, check_budgets, check_report, show
 from depaudit.errors import InputError, UsageError
 from depaudit.model import InstalledPackage, Package, SizeReport, Source, TargetReport, Wheel
+from depaudit.scan import scan_lock
 from depaudit.settings import SettingsFile, load_settings
 from depaudit.targets import make_target
+
+from fixture_paths import FIXTURES, LOCKS
 
 
 def _item(name: str, size: int | None, accelerator: str | None = None, line: int = 1) -> InstalledPackage:
@@ -94,3 +99,87 @@ def test_lock_limits_across_layers(tmp_path):
         )
     with pytest.raises(UsageError, match="DEPAUDIT_MAX_ACCELERATOR"):
         load_settings("gate", [], {"DEPAUDIT_MAX_ACCELERATOR": "some"})
+
+
+
+# --- verdicts on real locks, and messages that agree with their numbers -------------------------------
+
+JAX = LOCKS / "jax-cuda-plugin" / "uv.lock"  # jax[cuda12]: its CUDA plugins have no macOS/Windows wheel
+
+
+def test_a_target_that_cannot_install_is_never_a_pass():
+    report = scan_lock(JAX, offline=True, cache_dir=None)
+    checks = {
+        (c.target, c.check): c for c in check_report(report, LockLimits(max_download=10**12, max_accelerator=10**6))
+    }
+    for target in ("macos-arm64", "windows-amd64"):
+        for kind in ("download", "accelerator"):
+            check = checks[(target, kind)]
+            assert check.verdict == "unknown", check.message()
+            assert set(check.not_installable) == {"jax-cuda12-pjrt", "jax-cuda12-plugin"}
+            assert "cannot install: " in check.note and "within" not in check.message()
+    zero = check_report(report, LockLimits(max_accelerator=0, no_accelerator_targets=("macos-arm64",)))
+    mac = [c for c in zero if c.target == "macos-arm64"]
+    assert [c.verdict for c in mac] == ["unknown", "unknown"]  # nothing installs there: not a fail, not a pass
+    assert all("exceeds" not in c.message() for c in mac)
+    linux = next(c for c in zero if c.target == "linux-x86_64")
+    assert linux.verdict == "fail" and "exceeds the budget of 0 B" in linux.message()
+
+
+def test_builds_block_a_pass_unless_accepted():
+    package = Package("whisper", "1.0", Source("registry", "https://pypi.org/simple"), sdist_url="https://x/w.tar.gz")
+    built = InstalledPackage(package, None, ("root", "whisper"), reason="built", install_kind="build")
+    report = _report(_item("numpy", 10), built)
+    (check,) = check_report(report, LockLimits(max_download=100))
+    assert check.verdict == "unknown" and check.builds == ("whisper",)
+    assert "--allow-build whisper" in check.message()
+    for accepted in (allowed_builds(["Whisper"]), allowed_builds([ALL_BUILDS])):
+        assert [c.verdict for c in check_report(report, LockLimits(max_download=100), allow_builds=accepted)] == [
+            "pass"
+        ]
+    local = InstalledPackage(package, None, ("root", "lib"), install_kind="local")
+    assert [c.verdict for c in check_report(_report(_item("numpy", 10), local), LockLimits(max_download=100))] == [
+        "pass"
+    ]  # the project's own tree is not a build that hides a size
+
+
+def _reports():
+    yield scan_lock(JAX, offline=True, cache_dir=None)
+    yield scan_lock(LOCKS / "torch-2.8" / "uv.lock", offline=True, cache_dir=None)  # sizes missing: lower bounds
+    yield scan_lock(LOCKS / "torch-2.8-sizes" / "uv.lock", offline=True, cache_dir=None)
+    yield scan_lock(FIXTURES / "diff" / "cpu-index" / "after" / "uv.lock", offline=True, cache_dir=None)
+    yield scan_lock(LOCKS / "extras-dev" / "uv.lock", offline=True, cache_dir=None)
+    yield scan_lock(LOCKS / "environments" / "uv.lock", offline=True, cache_dir=None)  # windows unsupported
+
+
+_SIZE = re.compile(r"(\d[\d,.]*\s(?:B|kB|MB|GB|TB)|unknown)")
+
+
+def test_every_budget_message_agrees_with_its_header_numbers():
+    """For every check over real locks and a range of budgets: the message's first figure is the measured
+    figure every output shows (the gate table's `measured` column), its limit is the limit shown, and
+    the wording follows the verdict and the numbers — "within" only for PASS, "exceeds" only when the
+    known part is over, "cannot verify" exactly for UNKNOWN. ("0 B exceeds the budget of 0 B" cannot
+    be written.)"""
+    seen = set()
+    for report in _reports():
+        for limit in (0, 1, 10**6, 10**8, 10**9, 10**12):
+            limits = LockLimits(
+                max_download=limit,
+                max_accelerator=limit,
+                no_accelerator_targets=tuple(t.target.name for t in report.targets),
+            )
+            for allow in ((), (ALL_BUILDS,)):
+                for check in check_report(report, limits, allow_builds=allow):
+                    text = check.message()
+                    seen.add((check.check, check.verdict))
+                    assert ("within" in text) == (check.verdict == "pass" and check.check != "no-accelerator"), text
+                    assert ("cannot verify" in text) == (check.verdict == "unknown"), text
+                    if "exceeds" in text:
+                        assert check.verdict == "fail" and check.measured > check.limit, text
+                    if check.check != "no-accelerator" and check.note.startswith("target not supported") is False:
+                        assert check.measured_text() in text and show(check.limit, "bytes") in text, text
+                        assert _SIZE.search(text).group(1) == show(check.measured, "bytes"), text
+                    if check.verdict == "fail" and not check.exceeded:
+                        assert check.count, text  # a zero budget failed by packages of unknown size says so
+    assert {v for _, v in seen} == {"pass", "fail", "unknown"}  # the matrix reaches every verdict

@@ -21,9 +21,13 @@ from depaudit.analysis.docker_stages import (
     workdir_at,
 )
 from depaudit.analysis.index_urls import is_cpu_index, is_cuda_index
+from depaudit.analysis.markers import MarkerError, MarkerEvaluator
+from depaudit.errors import DepauditError
 from depaudit.families import local_label_family
 from depaudit.names import canonical_name, wheel_project
 from depaudit.sources.dockerfile import Dockerfile, Instruction, ShellCommand, Stage, Token, expand
+from depaudit.sources.uvlock import lock_from_text
+from depaudit.targets import make_target
 
 COMPILERS = re.compile(r"^(build-essential|build-base|gcc|g\+\+|gcc-c\+\+|gfortran|clang|cc|c\+\+)(-[\d.]+)?$")
 
@@ -286,7 +290,7 @@ def wanted_context_files(df: Dockerfile) -> list[str]:
         stage = df.stages[inst.instruction.stage]
         for req in inst.requirement_files:
             wanted += context_key(df, stage, inst.instruction, req)
-    wanted.append("pyproject.toml")
+    wanted += ["pyproject.toml", "uv.lock"]  # uv.lock: where `uv sync` really takes torch from
     return list(dict.fromkeys(wanted))
 
 
@@ -369,6 +373,77 @@ def torch_source(item: InstalledSpec, subject: DockerSubject) -> str:
     """How a torch-family requirement resolves: "cpu" (a +cpu pin, a CPU index, --torch-backend cpu),
     "cuda" (a cuXXX index or backend), "unknown" (an index given by an unresolved variable, or a
     find-links/local index we cannot judge), or "pypi" (the default index: CUDA wheels on Linux)."""
+    return torch_origin(item, subject)[0]
+
+
+def torch_origin(item: InstalledSpec, subject: DockerSubject) -> tuple[str, str | None]:
+    """`torch_source`'s answer and, when the project's uv.lock decided it (`uv sync`, `pip install .`
+    with a uv.lock in the build context), the index URL the lock takes the package from on Linux."""
+    if item.via == "pyproject.toml":
+        locked = locked_origin(subject.context.get("uv.lock"), item.name)
+        if locked is not None:
+            return locked
+        declared = pyproject_index_for(subject.context.get("pyproject.toml"), item.name)
+        if declared is not None and is_cuda_index(declared):
+            return "cuda", declared
+    return _command_source(item, subject), None
+
+
+_LINUX_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")  # the image's Python is not known: any
+
+
+def locked_origin(lock_text: str | None, name: str) -> tuple[str, str] | None:
+    """("cpu" | "cuda" | "pypi", index URL) for the registry a uv.lock takes `name` from on Linux x86_64
+    (its forks for Linux, any Python, when the lock forks), or None when there is no readable lock holding it from a
+    registry. A lock that cannot be parsed says nothing (the rule then reports nothing rather than guess)."""
+    if not lock_text:
+        return None
+    try:
+        lock = lock_from_text(lock_text, "uv.lock")
+    except DepauditError:
+        return None
+    linux = [MarkerEvaluator(make_target("linux-x86_64", py).marker_environment) for py in _LINUX_PYTHONS]
+    urls = []
+    for package in lock.packages:
+        if package.name != name or package.source.kind != "registry":
+            continue
+        try:
+            forks = package.resolution_markers
+            on_linux = not forks or any(evaluate(m) for evaluate in linux for m in forks)
+        except MarkerError:
+            on_linux = True
+        if on_linux:
+            urls.append(package.source.value)
+    if not urls:
+        return None
+    if all(is_cpu_index(u) for u in urls):
+        return "cpu", urls[0]
+    cuda = [u for u in urls if is_cuda_index(u)]
+    if cuda and len(cuda) == len(urls):
+        return "cuda", cuda[0]
+    return "pypi", next(u for u in urls if not is_cpu_index(u) and not is_cuda_index(u))
+
+
+def pyproject_index_for(text: str | None, name: str) -> str | None:
+    """The URL of the `[[tool.uv.index]]` that `[tool.uv.sources]` takes `name` from unconditionally, or
+    None (no such source, a conditional one, or an unreadable pyproject.toml)."""
+    if not text:
+        return None
+    try:
+        uv = tomllib.loads(text).get("tool", {}).get("uv", {})
+    except tomllib.TOMLDecodeError:
+        return None
+    sources = uv.get("sources", {}) if isinstance(uv, dict) else {}
+    entry = sources.get(name) if isinstance(sources, dict) else None
+    if not isinstance(entry, dict) or any(k in entry for k in ("extra", "group", "marker")):
+        return None
+    indexes = uv.get("index", []) if isinstance(uv.get("index", []), list) else []
+    named = [i for i in indexes if isinstance(i, dict) and i.get("name") == entry.get("index")]
+    url = named[0].get("url") if named else None
+    return url if isinstance(url, str) else None
+
+
+def _command_source(item: InstalledSpec, subject: DockerSubject) -> str:
     inst = item.install
     spec = item.spec.lower()
     if "+cpu" in spec or "/cpu/" in spec:

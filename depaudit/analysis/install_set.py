@@ -13,10 +13,19 @@ same) so conflict markers see them. Wheels are chosen by the target's tag priori
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from depaudit.analysis.accelerators import accelerator_family, is_cuda_runtime, torch_build_label
+from depaudit.analysis.accelerators import (
+    TORCH_FAMILY,
+    Label,
+    WheelEvidence,
+    evidence_label,
+    fallback_label,
+    is_cuda_runtime,
+    name_label,
+    wheel_label,
+)
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator
 from depaudit.errors import InputError, UsageError
 from depaudit.model import (
@@ -387,54 +396,84 @@ def _build_key(wheel: Wheel) -> tuple[int, str]:
     return -number, suffix
 
 
-def installed_packages(lock: Lock, plan: InstallPlan) -> list[InstalledPackage]:
-    """The plan's packages with their chosen wheel (or why there is none) and accelerator family.
-
-    A torch-family package is labelled by its own build only (`analysis.accelerators`): its local
-    version label, or — for PyPI's unlabelled builds — whether its own edges, as active for this
-    target, pull CUDA runtime wheels. pylock.toml records no edges; there the same fact is taken
-    from what PyPI publishes (see `accelerators.torch_build_label`)."""
+def installed_packages(
+    lock: Lock, plan: InstallPlan, evidence: Mapping[str, WheelEvidence] | None = None
+) -> list[InstalledPackage]:
+    """The plan's packages with their chosen wheel (or how the target gets them without one, see
+    `no_wheel_kind`) and accelerator label with its basis (`analysis.accelerators`: from the wheel
+    itself; `evidence` holds what the index said about wheels, by URL, when it was asked)."""
     ranks = tag_ranks(plan.target)
-    families, runtime = _name_facts(lock)
-    runtime_here = lock.format == "pylock.toml" and any(
-        runtime[i] and _binary_wheel(lock.packages[i], ranks) for i in plan.order
-    )
+    labels, runtime = _name_facts(lock)
+    pylock = lock.format == "pylock.toml"
+    beside = pylock and any(runtime[i] and _binary_wheel(lock.packages[i], ranks) for i in plan.order)
+    environment = plan.target.marker_environment
     out = []
     for index in plan.order:
         package = lock.packages[index]
         if package.source.kind == "virtual":
             continue  # a virtual workspace member installs nothing of its own
         wheel = choose_wheel(package.wheels, ranks)
-        family = families[index]
-        if family is None and wheel is not None:  # no wheel for the target: no build to judge
-            if lock.format == "pylock.toml":
-                family = torch_build_label(package.name, package.version, runtime_here, edges_known=False)
-            else:
-                pulls = any(
-                    runtime[c] and choose_wheel(lock.packages[c].wheels, ranks) is not None
-                    for c in plan.edges.get(index, ())
-                )
-                family = torch_build_label(package.name, package.version, pulls, edges_known=True)
+        label = labels[index]
+        if label.basis is None and wheel is not None and package.name in TORCH_FAMILY:
+            found = evidence.get(wheel.url) if evidence and wheel.url else None
+            label = (
+                wheel_label(package, wheel)
+                or evidence_label(found, environment)
+                or _fallback(lock, plan, index, wheel, found, runtime, ranks, beside)
+            )
+        kind, reason = ("wheel", None) if wheel else no_wheel_kind(package, lock.roots)
         out.append(
             InstalledPackage(
                 package=package,
                 wheel=wheel,
                 path=plan.paths[index],
-                accelerator=family,
-                reason=None if wheel else _no_wheel_reason(package),
+                accelerator=label.family,
+                reason=reason,
+                install_kind=kind,
+                accelerator_basis=label.basis,
             )
         )
     return out
 
 
-def _name_facts(lock: Lock) -> tuple[list[str | None], list[bool]]:
-    """Per package of the lock: its accelerator family by name and version, and whether it is a CUDA
+def _fallback(
+    lock: Lock,
+    plan: InstallPlan,
+    index: int,
+    wheel: Wheel,
+    found: WheelEvidence | None,
+    runtime: list[bool],
+    ranks: dict[str, int],
+    beside: bool,
+) -> Label:
+    """Rules 7-8 of `analysis.accelerators`: the known PyPI build, then the lock's own evidence."""
+    edges: tuple[str, ...] | None = None
+    if lock.format != "pylock.toml":
+        edges = tuple(
+            lock.packages[c].name
+            for c in plan.edges.get(index, ())
+            if runtime[c] and choose_wheel(lock.packages[c].wheels, ranks) is not None
+        )
+    return fallback_label(lock.packages[index], wheel, found, edges=edges, beside=beside)
+
+
+def wants_evidence(item: InstalledPackage) -> bool:
+    """True for an installed torch-family wheel whose label neither its name, version label, index nor
+    platform decided: what the index says about the wheel itself can decide it (`analysis.wheel_evidence`)."""
+    wheel = item.wheel
+    if wheel is None or not wheel.url or item.name not in TORCH_FAMILY:
+        return False
+    return name_label(item.name, item.package.version).basis is None and wheel_label(item.package, wheel) is None
+
+
+def _name_facts(lock: Lock) -> tuple[list[Label], list[bool]]:
+    """Per package of the lock: the label its name or version label decides, and whether it is a CUDA
     runtime package; worked out once per lock and kept on it (every target asks again, and a bounded
     global memo thrashes once a lock holds more distinct names than it keeps)."""
     facts = lock.__dict__.get("_name_facts")  # a frozen dataclass keeps a __dict__
     if facts is None:
         facts = (
-            [accelerator_family(p.name, p.version) for p in lock.packages],
+            [name_label(p.name, p.version) for p in lock.packages],
             [is_cuda_runtime(p.name) for p in lock.packages],
         )
         lock.__dict__["_name_facts"] = facts
@@ -447,12 +486,24 @@ def _binary_wheel(package: Package, ranks: dict[str, int]) -> bool:
     return wheel is not None and not wheel.filename.endswith("-any.whl")
 
 
-def _no_wheel_reason(package: Package) -> str:
+def no_wheel_kind(package: Package, members: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(install kind, reason) for a package the target gets without a wheel of its own (see
+    `model.INSTALL_KINDS`): a workspace member (one of `members`) or local path is the project's own
+    tree; an sdist, git checkout or source URL is built at install time; a registry package with
+    neither a wheel for the target nor an sdist (or a wheel-only URL or file for another platform)
+    cannot be installed there at all."""
     kind = package.source.kind
+    if kind in ("directory", "editable"):
+        if package.name in members:
+            return "workspace", "workspace member"
+        return "local", f"local path {package.source.value}"
+    has_sdist = package.sdist_url is not None or package.sdist_size is not None
     if kind == "registry":
-        return (
-            "sdist only: built from source"
-            if package.sdist_url or package.sdist_size is not None
-            else "no wheel or sdist for this target"
-        )
-    return f"built from {kind} source"
+        if has_sdist:
+            return "build", "no wheel for this target: built from the sdist"
+        return "none", "no wheel and no sdist for this target: cannot install"
+    if package.wheels and not has_sdist:  # a wheel file or URL that does not fit this platform
+        return "none", f"its {kind} wheel does not fit this target: cannot install"
+    if kind == "path":
+        return "local", f"local path {package.source.value}"
+    return "build", f"built from {kind} source"

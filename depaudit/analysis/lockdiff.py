@@ -1,16 +1,19 @@
 """What changes between two scans of a lock (before and after a pull request), target by target.
 
 Pure: it compares two SizeReports made for the same targets and Python. Totals are the scans' own
-figures (the sum of known sizes, as `depaudit scan` reports them), so a diff always agrees with the
-difference of two scans. A package whose size is unknown on a side (no size in the lock and none
-looked up, or no wheel for the target) is listed per side, and then the delta is not exact: it
-leaves that package's bytes out on that side.
+figures (the sum of known sizes, as `depaudit scan` reports them), and what they leave out is listed
+per side exactly as the scan lists it: wheels of unknown size (`unknown`, the scan's `unknown_size`),
+packages built from source (`builds`) and packages that cannot be installed on the target
+(`not_installable`). So a diff always agrees with the difference of two scans, and the delta is exact
+only when neither side leaves anything out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from depaudit.analysis.causes import Cause, accelerator_causes
+from depaudit.analysis.sizes import index_unreachable
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
 
 
@@ -52,12 +55,17 @@ class TargetDiff:
     added: tuple[PackageChange, ...] = ()
     removed: tuple[PackageChange, ...] = ()
     changed: tuple[PackageChange, ...] = ()
-    before_unknown: tuple[str, ...] = ()  # packages the base installs whose size is unknown
+    before_unknown: tuple[str, ...] = ()  # wheels the base installs whose size is unknown (scan's unknown_size)
     after_unknown: tuple[str, ...] = ()
-    before_no_wheel: tuple[str, ...] = ()  # of those, the ones with no wheel for the target (built from source)
+    before_no_wheel: tuple[str, ...] = ()  # packages installed without a wheel (scan's sdist_only)
     after_no_wheel: tuple[str, ...] = ()
     before_reason: str | None = None  # why a side does not support the target
     after_reason: str | None = None
+    before_builds: tuple[str, ...] = ()  # built from source at install time (scan's builds)
+    after_builds: tuple[str, ...] = ()
+    before_not_installable: tuple[str, ...] = ()  # no wheel and no sdist for the target (scan's not_installable)
+    after_not_installable: tuple[str, ...] = ()
+    new_accelerator_causes: tuple[Cause, ...] = ()  # what brings the accelerator packages the head adds
 
     @property
     def delta_bytes(self) -> int | None:
@@ -74,8 +82,16 @@ class TargetDiff:
 
     @property
     def exact(self) -> bool:
-        """True when every size on both sides is known, so the delta is the true difference."""
-        return not self.before_unknown and not self.after_unknown
+        """True when both sides' totals leave nothing out (no unknown size, no build, nothing that
+        cannot install), so the delta is the true difference."""
+        return not (
+            self.before_unknown
+            or self.after_unknown
+            or self.before_builds
+            or self.after_builds
+            or self.before_not_installable
+            or self.after_not_installable
+        )
 
     @property
     def changes(self) -> tuple[PackageChange, ...]:
@@ -91,6 +107,7 @@ class LockDiff:
     head: str
     python: str
     targets: tuple[TargetDiff, ...]
+    index_errors: tuple[str, ...] = ()  # why the index could not be reached for a size, on either side
 
 
 def diff_reports(before: SizeReport, after: SizeReport) -> LockDiff:
@@ -104,7 +121,9 @@ def diff_reports(before: SizeReport, after: SizeReport) -> LockDiff:
         raise ValueError(f"both scans must use one Python, got {sorted(pythons)}")
     python = pythons.pop() if pythons else ""
     targets = tuple(diff_target(b, a) for b, a in zip(before.targets, after.targets, strict=False))
-    return LockDiff(before.lockfile, after.lockfile, python, targets)
+    errors = {e for r in (before, after) for t in r.targets for p in t.packages if (e := p.size_error) is not None}
+    unreachable = tuple(sorted(e for e in errors if index_unreachable(e)))
+    return LockDiff(before.lockfile, after.lockfile, python, targets, unreachable)
 
 
 def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:
@@ -114,6 +133,7 @@ def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:
     added = [_change(None, new[n]) for n in new.keys() - old.keys()]
     removed = [_change(old[n], None) for n in old.keys() - new.keys()]
     changed = [_change(old[n], new[n]) for n in old.keys() & new.keys() if _differs(old[n], new[n])]
+    fresh = {c.name for c in added + changed if c.new_accelerator}
     return TargetDiff(
         target=before.target.name,
         before_bytes=before.total_bytes if before.supported else None,
@@ -123,12 +143,17 @@ def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:
         added=_by_impact(added),
         removed=_by_impact(removed),
         changed=_by_impact(changed),
-        before_unknown=_unknown(before),
-        after_unknown=_unknown(after),
-        before_no_wheel=before.sdist_only if before.supported else (),
-        after_no_wheel=after.sdist_only if after.supported else (),
+        before_unknown=before.unknown_size,
+        after_unknown=after.unknown_size,
+        before_no_wheel=before.sdist_only,
+        after_no_wheel=after.sdist_only,
         before_reason=None if before.supported else before.unsupported_reason,
         after_reason=None if after.supported else after.unsupported_reason,
+        before_builds=before.builds,
+        after_builds=after.builds,
+        before_not_installable=before.not_installable,
+        after_not_installable=after.not_installable,
+        new_accelerator_causes=accelerator_causes(p for p in after.packages if p.name in fresh) if fresh else (),
     )
 
 
@@ -140,13 +165,6 @@ def _by_name(packages: tuple[InstalledPackage, ...]) -> dict[str, InstalledPacka
         key = p.name if p.name not in found else f"{p.name}=={p.package.version}"
         found[key] = p
     return found
-
-
-def _unknown(report: TargetReport) -> tuple[str, ...]:
-    """Packages installed with no known size: unknown wheel size, or no wheel (built from source)."""
-    if not report.supported:
-        return ()
-    return tuple(sorted(p.name for p in report.packages if p.size is None))
 
 
 def _differs(old: InstalledPackage, new: InstalledPackage) -> bool:

@@ -75,7 +75,8 @@ def fill_sizes(
 
     def replace(item: InstalledPackage, size: int | None, size_error: str | None = None) -> InstalledPackage:
         # A direct constructor call: dataclasses.replace costs 40 µs a call, and a 10k lock makes 40k.
-        return InstalledPackage(item.package, item.wheel, item.path, item.accelerator, size, size_error, item.reason)
+        # The slices keep every field after the two replaced ones, whatever fields are added later.
+        return InstalledPackage(*item[:4], size, size_error, *item[6:])
 
     out = []
     for item in packages:
@@ -93,6 +94,16 @@ def fill_sizes(
             error = answer.error if answer is not None else _why_unknown(item)
             out.append(replace(item, None, error))
     return out
+
+
+_UNREACHABLE = ("timeout", "connection failed", "connection error", "TLS ", "HTTP 5", "HTTP 429", "request failed")
+
+
+def index_unreachable(error: str | None) -> bool:
+    """True for a look-up error that says the index could not be reached or answered with a server error
+    (connection, DNS, timeout, TLS, 5xx, 429): the run failed, not the data. A 404, a refused host, a URL
+    that is not https, `offline` or a wheel the index serves but cannot be sized are data, not failures."""
+    return error is not None and error.startswith(_UNREACHABLE)
 
 
 def _why_unknown(item: InstalledPackage) -> str:

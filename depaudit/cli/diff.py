@@ -16,7 +16,8 @@ from depaudit.sources.gitrev import split_rev_spec
 EXIT_CODES_HELP = (
     "Exit codes: 0 ran, within budget; 1 --max-increase exceeded or not verifiable (a size the head adds is "
     "unknown), or a new accelerator package with --fail-on-new-accelerator; 2 usage error; 3 a lock, revision "
-    "or path unreadable or invalid; 4 git or the index failed."
+    "or path unreadable or invalid; 4 git failed, or the index could not be reached for a size (the report is "
+    "still written) and no --max-increase is already exceeded."
 )
 PARAMS = (
     argument("base"),
@@ -48,7 +49,9 @@ def diff(given: Given) -> int:
     inexact = [t.target for t in outcome.diff.targets if not t.exact]
     if inexact:
         warn(f"sizes unknown on {', '.join(inexact)}: the change there leaves those packages out")
-    return 1 if outcome.breaches else 0
+    if outcome.index_errors:
+        problem(f"the index could not be reached for some wheel sizes ({'; '.join(outcome.index_errors)}): exit 4")
+    return outcome.exit_code
 
 
 register(app, "diff", PARAMS, diff, epilog=EXIT_CODES_HELP)

@@ -8,11 +8,21 @@ from pathlib import Path
 from depaudit.cli.app import app
 from depaudit.cli.common import begin, refuse_output_over, render_options, settings_for
 from depaudit.cli.output import emit, info
-from depaudit.cli.params import LOOKUPS, REPORT, Given, argument, cli_layer, flag, pick, register, value
+from depaudit.cli.params import (
+    LOOKUPS,
+    VERBOSITY,
+    Given,
+    argument,
+    cli_layer,
+    flag,
+    format_param,
+    pick,
+    register,
+    value,
+)
 from depaudit.fixers.pipeline import FixRequest, classify, run_fix
 from depaudit.project import ProjectContext, open_project
 from depaudit.render.fix import FIX_RENDERERS
-from depaudit.render.formats import check_supported
 from depaudit.settings import scan_options
 
 EXIT_CODES_HELP = (
@@ -36,14 +46,14 @@ PARAMS = (
     flag("force", "--force"),
     flag("allow_torch", "--allow-torch"),
     *pick("target", target={"help": "Targets for the before/after table and the verdict (repeatable; default all)."}),
-    *pick("package", "all_packages", *LOOKUPS, *REPORT),
+    *pick("package", "all_packages", *LOOKUPS, "output", "binary", "docs_url", *VERBOSITY),
+    format_param(FIX_RENDERERS),
 )
 
 
 def fix(given: Given) -> int:
     """Rewrite a project so it stops installing CUDA wheels it never uses; --dry-run shows the diff."""
     begin(given.fmt, given.quiet, given.verbose)
-    check_supported(FIX_RENDERERS, given.fmt.format)
     kind, file = classify(given.path)
     # Settings come from the [tool.depaudit] of the project being fixed; a requirements file or a
     # Dockerfile has none (the pyprojects above it belong to other projects).

@@ -15,13 +15,14 @@ from depaudit.render.gate import GATE_RENDERERS, gate_markdown
 from depaudit.sources.uvlock import load_lock
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 every check passed; 1 a budget exceeded or not verifiable (a size unknown); "
-    "2 usage error (no budget, bad option or DEPAUDIT_* value); 3 unreadable input (bad "
-    "[tool.depaudit] value, lock or bench report); 4 Docker or the index failed."
+    "Exit codes: 0 every check passed; 1 a budget exceeded or not verifiable (a size unknown, a package "
+    "built from source or not installable); 2 usage error (no budget, bad option or DEPAUDIT_* value); 3 "
+    "unreadable input (bad [tool.depaudit] value, lock or bench report); 4 Docker failed, or the index could "
+    "not be reached for a size a check needs and no check is already over its budget."
 )
 PARAMS = (
     argument("images", str, None, multiple=True, setting="images"),
-    *pick("max_image_size", "lock", *LOCK_BUDGETS, *SELECTION, "target", "python"),
+    *pick("max_image_size", "lock", *LOCK_BUDGETS, "allow_build", *SELECTION, "target", "python"),
     *pick("bench_report", "max_latency_ms", "latency_percentile", "pyproject", *LOOKUPS, *REPORT, "select", "ignore"),
 )
 
@@ -45,7 +46,11 @@ def gate(given: Given) -> int:
     for breach in report.result.breaches:
         what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
         problem(f"{what}: {breach.message(given.binary)}")
-    return 0 if report.passed else 1
+    if report.index_errors:
+        problem(
+            f"the index could not be reached for sizes these checks need ({'; '.join(report.index_errors)}): exit 4"
+        )
+    return report.exit_code
 
 
 register(app, "gate", PARAMS, gate, epilog=EXIT_CODES_HELP)

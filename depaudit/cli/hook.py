@@ -31,7 +31,7 @@ hook_app = typer.Typer(help="pre-commit entry points: one line per problem, exit
 app.add_typer(hook_app, name="hook")
 
 DEFAULT_NOTE = "the default budget of the lock hook (no lock budget in [tool.depaudit]): no accelerator wheels"
-PARAMS = (argument("files", Path, multiple=True), *pick(*SELECTION, "target", *VERBOSITY))
+PARAMS = (argument("files", Path, multiple=True), *pick(*SELECTION, "target", "allow_build", *VERBOSITY))
 
 
 def lock_hook(given: Given) -> int:
@@ -54,7 +54,7 @@ def lock_budget_findings(file: Path, given: Given | None = None) -> list[Finding
         settings = replace(settings, limits=replace(settings.limits, max_accelerator=0))
     checks = [c for c in check_lock(settings, load_lock(file)) if not c.passed]
     if default:
-        checks = [replace(c, note=DEFAULT_NOTE) for c in checks]
+        checks = [replace(c, note="; ".join(n for n in (DEFAULT_NOTE, c.note) if n)) for c in checks]
     return budget_findings(checks)
 
 

@@ -7,24 +7,26 @@ import sys
 from depaudit.cli.app import image_app
 from depaudit.cli.common import begin
 from depaudit.cli.output import emit, info
-from depaudit.cli.params import VERBOSITY, Given, argument, flag, pick, register
+from depaudit.cli.params import VERBOSITY, Given, argument, flag, format_param, pick, register
 from depaudit.images.engine import require_engine
 from depaudit.images.measure import measure_image
 from depaudit.model import ImageMeasurement
-from depaudit.render.formats import RenderOptions, check_supported
+from depaudit.render.formats import RenderOptions
 from depaudit.render.image import COMPARE_RENDERERS, MEASURE_RENDERERS, Comparison
 
 EXIT_CODES_HELP = "Exit codes: 0 measured; 2 usage error (sarif and gnu: no findings to report); 4 Docker failed."
 MEASURE_PARAMS = (
     argument("refs", multiple=True),
-    *pick("fmt", "output", "binary", "top", top={"help": "Python packages and shared libraries to list."}),
+    format_param(MEASURE_RENDERERS),
+    *pick("output", "binary", "top", top={"help": "Python packages and shared libraries to list."}),
     flag("no_compressed", "--no-compressed"),
     *pick(*VERBOSITY),
 )
 COMPARE_PARAMS = (
     argument("before"),
     argument("after"),
-    *pick("fmt", "output", "binary", "top", top={"default": 25, "help": "Python packages to list per image."}),
+    format_param(COMPARE_RENDERERS),
+    *pick("output", "binary", "top", top={"default": 25, "help": "Python packages to list per image."}),
     flag("no_compressed", "--no-compressed"),
     *pick(*VERBOSITY),
 )
@@ -47,7 +49,6 @@ def _options(output: str | None, binary: bool) -> RenderOptions:
 def measure(given: Given) -> int:
     """Size on disk and compressed, layers, largest Python packages and shared libraries, accelerator bytes."""
     begin(given.fmt, given.quiet, given.verbose)
-    check_supported(MEASURE_RENDERERS, given.fmt.format)
     results = _measure(given.refs, not given.no_compressed, given.top)
     emit(MEASURE_RENDERERS[given.fmt.format](results, _options(given.output, given.binary)), given.output)
     return 0
@@ -56,7 +57,6 @@ def measure(given: Given) -> int:
 def compare(given: Given) -> int:
     """Two images side by side: sizes, accelerator bytes, and Python packages."""
     begin(given.fmt, given.quiet, given.verbose)
-    check_supported(COMPARE_RENDERERS, given.fmt.format)
     # every package of both images: the lists are merged first, then cut to --top
     b, a = _measure([given.before, given.after], not given.no_compressed, None)
     comparison = Comparison(b, a, given.top)

@@ -83,10 +83,13 @@ def make_console(*, stderr: bool = False, file: StringIO | None = None) -> Conso
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     terminal = file is None and stream.isatty()
     width = None if terminal else UNWRAPPED_WIDTH
+    plain = no_color() or not terminal
     return Console(
         file=stream,
         width=width,
-        no_color=no_color() or not terminal or None,
+        no_color=plain or None,
+        # NO_COLOR means no escape codes at all: rich's no_color keeps bold and dim, no colour system drops them
+        color_system=None if plain else "auto",
         highlight=False,
         soft_wrap=not terminal,
         markup=False,

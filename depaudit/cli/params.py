@@ -14,7 +14,7 @@ both on the same arguments and compares. DEPAUDIT_FAST_PATH=0 turns the fast pat
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any
 
 from depaudit.cli.common import FORMAT_CHOICES, FailOn, FormatChoice
 from depaudit.errors import UsageError
-from depaudit.render.formats import OutputFormat, parse_format
+from depaudit.render.formats import OutputFormat, check_supported, offered, parse_format
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ HELP: dict[str, str] = {
     "offline": "Never touch the network; unknown sizes stay unknown (and budgets on them UNKNOWN).",
     "cache_dir": "Size cache folder (default: user cache).",
     "allow_host": "Let size look-ups reach HOST even when it is not one of the lock's registries or resolves to a loopback/private/link-local address (repeatable; also DEPAUDIT_ALLOW_HOSTS; allow-hosts in [tool.depaudit] reaches global addresses only).",
+    "allow_build": "Accept that PACKAGE is built from source on a target with no wheel for it (repeatable; :all: for every build); without it a target that builds a package has UNKNOWN budgets, which fail. Command line or DEPAUDIT_ALLOW_BUILDS only.",
     "installed": "Installed size: the wheels' uncompressed contents, read from their zip central directories by HTTP ranges (what uv installs: no bytecode).",
     "bytecode": "Installed size plus an estimate of the .pyc files pip compiles at install time.",
     "max_download": "Download budget for every target (500MB) or one (linux-aarch64=3GB); repeatable; exit 1 above it.",
@@ -195,6 +196,7 @@ _ALL: tuple[Param, ...] = (
     flag("offline", "--offline", setting="offline"),
     value("cache_dir", "--cache-dir", kind=Path, setting="cache-dir"),
     values("allow_host", "--allow-host", metavar="HOST", setting="allow-hosts"),
+    values("allow_build", "--allow-build", metavar="PACKAGE", setting="allow-builds"),
     flag("installed", "--installed"),
     flag("bytecode", "--bytecode"),
     # budgets
@@ -246,6 +248,30 @@ def pick(*names: str, **changes: dict[str, Any]) -> tuple[Param, ...]:
     """The options `names` from the one table; `changes` adjusts one for a command (its default or
     help: `top={"default": 20}`)."""
     return tuple(replace(OPTIONS[n], **changes[n]) if n in changes else OPTIONS[n] for n in names)
+
+
+def format_param(table: Mapping[OutputFormat, object]) -> Param:
+    """`--format` for a command whose renderer table refuses some formats: its help, metavar and
+    completion offer only the formats the table writes, and another is refused when the command line is
+    read (exit 2), in the table's own words."""
+    have = offered(table)
+
+    def parse(text: str) -> FormatChoice:
+        choice = _format(text)
+        try:
+            check_supported(table, choice.format)
+        except UsageError as exc:
+            raise ValueError(str(exc).removeprefix("--format: ")) from None
+        return choice
+
+    listed = ", ".join("gnu (path:line:col: DAxxx message)" if f is OutputFormat.gnu else f.value for f in have)
+    return replace(
+        OPTIONS["fmt"],
+        help=f"Output format (default table): {listed}.",
+        parse=parse,
+        metavar=f"[{'|'.join(f.value for f in have)}]",
+        complete=lambda incomplete: [f.value for f in have if f.value.startswith(incomplete)],
+    )
 
 
 def argument(name: str, kind: type = str, default: Any = ..., *, multiple: bool = False, **extra: Any) -> Param:

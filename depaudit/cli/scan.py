@@ -30,13 +30,15 @@ from depaudit.render.formats import OutputFormat
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ran, no budget exceeded and no finding at or above --fail-on; 1 a budget "
-    "exceeded or not verifiable (a size unknown), or findings at or above --fail-on; 2 usage "
-    "error; 3 lock or pyproject unreadable or invalid; 4 the index failed."
+    "exceeded or not verifiable (a size unknown, a package built from source or not installable), or "
+    "findings at or above --fail-on; 2 usage error; 3 lock or pyproject unreadable or invalid; 4 the index "
+    "could not be reached (connection, timeout, TLS, 5xx) for a size, and no budget is already exceeded: "
+    "the report is still written, with those sizes unknown."
 )
 PARAMS = (
     argument("lockfile", Path, None, metavar="[LOCKFILE]"),
     *pick(*PLATFORM, *SELECTION, *LOOKUPS, "installed", "bytecode", *REPORT, "top", "show_all"),
-    *pick(*LOCK_BUDGETS, "fail_on", "select", "ignore"),
+    *pick(*LOCK_BUDGETS, "allow_build", "fail_on", "select", "ignore"),
     value("baseline", "--baseline", metavar="REV"),
 )
 
@@ -102,6 +104,8 @@ def scan(given: Given) -> int:
         info(
             f"depaudit: {unknown} wheel sizes unknown{' (offline)' if settings.offline else ''}; totals are lower bounds"
         )
+    if outcome.index_errors:
+        problem(f"the index could not be reached for some wheel sizes ({'; '.join(outcome.index_errors)}): exit 4")
     return outcome.exit_code(given.fail_on.value)
 
 

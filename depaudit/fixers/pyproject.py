@@ -24,7 +24,8 @@ from packaging.version import InvalidVersion, Version
 from tomlkit.items import InlineTable
 
 from depaudit import fileio
-from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_accelerator_name, is_cuda_index, same_url
+from depaudit.analysis.cuda_intent import cuda_intent as cuda_intent  # moved down for DA101; kept importable here
+from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_cuda_index, same_url
 from depaudit.analysis.torch_reach import TorchReach, is_torch_family
 from depaudit.errors import FixError, FixRefused, InputError
 from depaudit.fixers.textstyle import join_style, split_style
@@ -97,18 +98,6 @@ def describe_ref(ref: ListRef) -> str:
         "group": f"the dependency group '{name}'",
         "uv-dev": "tool.uv.dev-dependencies",
     }[kind]
-
-
-def cuda_intent(project: Pyproject) -> list[str]:
-    """Reasons to believe the project asks for CUDA on purpose (a CUDA index or a CUDA extra)."""
-    reasons = []
-    for index in project.indexes:
-        if is_cuda_index(index.url, index.name):
-            reasons.append(f"{project.path}:{index.line or 1}: index '{index.name}' ({index.url}) serves CUDA builds")
-    for extra in project.extras:
-        if is_accelerator_name(extra) and any(is_torch_family(d.name) for d in project.declared_in(("extra", extra))):
-            reasons.append(f"{project.path}: extra '{extra}' installs torch for CUDA")
-    return reasons
 
 
 def plan_cpu_index_text(

@@ -8,25 +8,35 @@ JSON contract (integer bytes; an unknown size is null, never 0)::
                   "added": [{"name", "version", "size", "accelerator"}], "removed": [...],
                   "changed": [{"name", "before_version", "after_version", "before_size", "after_size",
                                "before_accelerator", "after_accelerator"}],
-                  "before_unknown_size": [...], "after_unknown_size": [...], "exact": bool}]}
+                  "before_unknown_size": [...], "after_unknown_size": [...],
+                  "before_builds": [...], "after_builds": [...],
+                  "before_not_installable": [...], "after_not_installable": [...], "exact": bool,
+                  "new_accelerator_causes": [{"direct", "via", "packages", "bytes", "unknown_size"}]}],
+     "budgets": {"max_increase", "fail_on_new_accelerator", "passed",
+                 "breaches": [{"target", "what", "message", "growth", "limit"}]}}
 
-Totals count known sizes, exactly as `depaudit scan` does; `delta_bytes` is their difference and is
-exact only when both `*_unknown_size` lists are empty. A side that does not support a target has
+`budgets` is present when the command checked diff budgets.
+
+Totals count known sizes, exactly as `depaudit scan` does, and the lists name what they leave out
+exactly as the scan's `unknown_size`, `builds` and `not_installable` do; `delta_bytes` is the totals'
+difference and is exact only when all six lists are empty. A side that does not support a target has
 null totals (and then `delta_bytes` is null).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from depaudit.analysis.causes import Cause
 from depaudit.analysis.lockdiff import LockDiff, PackageChange, TargetDiff
+from depaudit.budgets import BudgetCheck
 from depaudit.diff import DiffOutcome
-from depaudit.render.escaping import escape_control, markdown_cell
 from depaudit.render.findings import finding_dict, render_gnu
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions
 from depaudit.render.gate import check_dict
+from depaudit.render.markdown import cause_line, code, code_cell, verdict_lines
 from depaudit.render.sarif import SarifInput, render_sarif
 from depaudit.units import format_size
 
@@ -40,12 +50,24 @@ _SIGN = {"added": "+", "removed": "-", "changed": "~"}
 
 def diff_dict(diff: LockDiff) -> dict[str, Any]:
     """The diff as the documented JSON document."""
-    return {
+    out: dict[str, Any] = {
         "schema": SCHEMA,
         "base": diff.base,
         "head": diff.head,
         "python": diff.python,
         "targets": [_target_dict(t) for t in diff.targets],
+    }
+    return out
+
+
+def cause_dict(cause: Cause) -> dict[str, Any]:
+    """A cause in JSON: the direct dependency, the path to its largest package, counts and bytes."""
+    return {
+        "direct": cause.direct,
+        "via": list(cause.path),
+        "packages": cause.packages,
+        "bytes": cause.bytes,
+        "unknown_size": cause.unknown,
     }
 
 
@@ -85,7 +107,12 @@ def _target_dict(t: TargetDiff) -> dict[str, Any]:
         ],
         "before_unknown_size": list(t.before_unknown),
         "after_unknown_size": list(t.after_unknown),
+        "before_builds": list(t.before_builds),
+        "after_builds": list(t.after_builds),
+        "before_not_installable": list(t.before_not_installable),
+        "after_not_installable": list(t.after_not_installable),
         "exact": t.exact,
+        "new_accelerator_causes": [cause_dict(c) for c in t.new_accelerator_causes],
     }
 
 
@@ -130,14 +157,15 @@ def change_cells(c: PackageChange, binary: bool = False) -> tuple[str, str, str,
 
 
 def unknown_note(t: TargetDiff) -> str | None:
-    """A sentence naming the packages whose unknown size makes the delta inexact, and why, or None."""
+    """A sentence naming what the totals leave out on each side, and why, or None when nothing."""
     parts = []
-    for side, names, no_wheel in (
-        ("before", t.before_unknown, t.before_no_wheel),
-        ("after", t.after_unknown, t.after_no_wheel),
+    for side, unknown, builds, blocked in (
+        ("before", t.before_unknown, t.before_builds, t.before_not_installable),
+        ("after", t.after_unknown, t.after_builds, t.after_not_installable),
     ):
-        if names:
-            shown = [f"{n} (no wheel for this target)" if n in no_wheel else n for n in names]
+        shown = [*unknown, *(f"{n} (built from source)" for n in builds)]
+        shown += [f"{n} (no wheel for this target: cannot install)" for n in blocked]
+        if shown:
             parts.append(f"{side}: {', '.join(shown)}")
     if not parts:
         return None
@@ -152,12 +180,15 @@ def header(diff: LockDiff) -> str:
     return f"{diff.base} → {diff.head} · Python {diff.python} · targets: {names} · download size"
 
 
-def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> str:
-    """The pull-request comment: a summary table, each target's changes folded, and (invisible, last) the
-    marker the GitHub Action finds its comment by."""
-    lines = [
-        f"### depaudit diff: `{escape_control(diff.base)}` → `{escape_control(diff.head)}`",
-        "",
+def render_diff_markdown(
+    diff: LockDiff, *, checks: Sequence[BudgetCheck] = (), binary: bool = False, top: int | None = 20
+) -> str:
+    """The pull-request comment: the verdict first (which budget, on which target, by how much) and what
+    caused it (the direct dependency and path that bring new accelerator wheels in, with sizes), then a
+    summary table, each target's changes folded, and (invisible, last) the marker the GitHub Action finds
+    its comment by. Names, versions and paths from the locks are code spans."""
+    lines = [f"### depaudit diff: {code(diff.base)} → {code(diff.head)}", "", *_lead(diff, checks, binary), ""]
+    lines += [
         f"Python {diff.python} · targets: {', '.join(t.target for t in diff.targets)} · download size",
         "",
         "| target | before | after | change | accelerator |",
@@ -165,8 +196,8 @@ def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | Non
     ]
     for t in diff.targets:
         lines.append(
-            f"| {t.target} | {markdown_cell(_total(t.before_bytes, t.before_reason, binary))} | "
-            f"{markdown_cell(_total(t.after_bytes, t.after_reason, binary))} | **{_delta(t, binary)}** | "
+            f"| {t.target} | {_total_cell(t.before_bytes, t.before_reason, binary)} | "
+            f"{_total_cell(t.after_bytes, t.after_reason, binary)} | **{_delta(t, binary)}** | "
             f"{_accelerator(t, binary)} |"
         )
     for t in diff.targets:
@@ -174,6 +205,30 @@ def render_diff_markdown(diff: LockDiff, *, binary: bool = False, top: int | Non
     if not any(t.changes for t in diff.targets):
         lines += ["", "No package changes on any target."]
     return "\n".join([*lines, "", MARKER]) + "\n"
+
+
+def _total_cell(value: int | None, reason: str | None, binary: bool) -> str:
+    return f"not supported ({code_cell(reason or '')})" if value is None else format_size(value, binary)
+
+
+def _lead(diff: LockDiff, checks: Sequence[BudgetCheck], binary: bool) -> list[str]:
+    """The verdict of the diff budgets (DA506/DA507) or, with none set, the largest change; then the
+    causes of new accelerator packages per target."""
+    lines = verdict_lines(checks, binary) if checks else [_largest_change(diff, binary)]
+    for t in diff.targets:
+        lines += [f"  - cause on {t.target}: {cause_line(c, binary)}" for c in t.new_accelerator_causes[:2]]
+    return lines
+
+
+def _largest_change(diff: LockDiff, binary: bool) -> str:
+    moved = [t for t in diff.targets if t.delta_bytes]
+    if not moved:
+        return "No diff budget set (`--max-increase`, `--fail-on-new-accelerator`); no target changes size."
+    t = max(moved, key=lambda t: abs(t.delta_bytes or 0))
+    return (
+        f"No diff budget set (`--max-increase`, `--fail-on-new-accelerator`). Largest change: "
+        f"**{_delta(t, binary)}** on {t.target} (accelerator {_accelerator(t, binary)})."
+    )
 
 
 def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]:
@@ -189,13 +244,41 @@ def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]
     if changes:
         lines += ["| | package | before | after | size change |", "|---|---|---|---|---:|"]
         for c in changes[: top or None]:
-            lines.append(f"| {' | '.join(markdown_cell(cell) for cell in change_cells(c, binary))} |")
+            family = f" [{c.after_accelerator}]" if c.new_accelerator else ""
+            before = _version_cell(c.before_version, c.before_size, c.kind != "added", binary)
+            after = _version_cell(c.after_version, c.after_size, c.kind != "removed", binary)
+            lines.append(
+                f"| {_SIGN[c.kind]} | {code_cell(c.name)}{family} | {before} | {after} | {signed_size(c.delta, binary)} |"
+            )
         if top and len(changes) > top:
-            lines.append(f"| | … {len(changes) - top} more | | | |")
-    note = unknown_note(t)
+            lines.append(f"| | … {len(changes) - top} more (`--all` shows every change) | | | |")
+    note = _markdown_note(t)
     if note:
-        lines += ["", escape_control(note)]
+        lines += ["", note]
     return [*lines, "", "</details>"]
+
+
+def _version_cell(version: str | None, size: int | None, present: bool, binary: bool) -> str:
+    return f"{code_cell(version or '?')} ({format_size(size, binary)})" if present else ""
+
+
+def _markdown_note(t: TargetDiff) -> str | None:
+    """`unknown_note` with every name a code span."""
+    parts = []
+    for side, unknown, builds, blocked in (
+        ("before", t.before_unknown, t.before_builds, t.before_not_installable),
+        ("after", t.after_unknown, t.after_builds, t.after_not_installable),
+    ):
+        shown = [code(n) for n in unknown] + [f"{code(n)} (built from source)" for n in builds]
+        shown += [f"{code(n)} (no wheel for this target: cannot install)" for n in blocked]
+        if shown:
+            parts.append(f"{side}: {', '.join(shown)}")
+    if not parts:
+        return None
+    return (
+        f"{t.target}: size unknown for {'; '.join(parts)}; the totals leave these out, so the change is "
+        "inexact (without --offline, sizes missing from the lock are looked up on the index)"
+    )
 
 
 def diff_renderables(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> Iterator[RenderableType]:
@@ -245,7 +328,7 @@ def diff_json(outcome: DiffOutcome, options: RenderOptions) -> str:
 
 def diff_markdown(outcome: DiffOutcome, options: RenderOptions) -> str:
     """The pull-request comment."""
-    return render_diff_markdown(outcome.diff, binary=options.binary, top=options.top)
+    return render_diff_markdown(outcome.diff, checks=outcome.checks, binary=options.binary, top=options.top)
 
 
 def diff_sarif(outcome: DiffOutcome, options: RenderOptions) -> str:

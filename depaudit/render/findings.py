@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from depaudit.model import Finding
-from depaudit.render.escaping import escape_control, markdown_cell
+from depaudit.render.escaping import escape_control
 from depaudit.render.formats import RenderOptions
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "column": finding.column,
         "fixable": finding.fixable,
         "target": finding.target,
+        **({"package": finding.package} if finding.package else {}),
     }
 
 
@@ -82,13 +83,15 @@ def findings_table(findings: Sequence[Finding]) -> Table:
 
 def findings_markdown(findings: Sequence[Finding], options: RenderOptions) -> list[str]:
     """A markdown table of findings (rule IDs link to their pages)."""
+    from depaudit.render.markdown import code_cell  # markdown only: scan's other formats skip it (start-up)
     from depaudit.render.rule_help import rule_url  # rule pages: only markdown links need them (start-up)
 
     lines = ["| Where | Rule | Severity | Fixable | Message |", "| --- | --- | --- | --- | --- |"]
     for f in findings:
-        rule = f"[{f.rule}]({rule_url(f.rule, options.docs_url)})"
+        # a link only to a page a reviewer can open: the configured docs URL (a shipped page is local)
+        rule = f"[{f.rule}]({rule_url(f.rule, options.docs_url)})" if options.docs_url else f"`{f.rule}`"
+        # messages quote names and URLs from the checked files: a code span, where nothing is markup
         lines.append(
-            f"| `{markdown_cell(where(f))}` | {rule} | {f.severity} | {'yes' if f.fixable else 'no'} "
-            f"| {markdown_cell(f.message)} |"
+            f"| {code_cell(where(f))} | {rule} | {f.severity} | {'yes' if f.fixable else 'no'} | {code_cell(f.message)} |"
         )
     return lines

@@ -8,9 +8,10 @@ from typing import Any
 
 from depaudit.budgets import BudgetCheck, show
 from depaudit.gate import GateReport
-from depaudit.render.escaping import escape_control, markdown_cell
+from depaudit.render.escaping import escape_control
 from depaudit.render.findings import finding_dict, render_gnu
 from depaudit.render.formats import OutputFormat, Renderer, RenderOptions
+from depaudit.render.markdown import code, code_cell, verdict_lines
 from depaudit.render.sarif import SarifInput, render_sarif
 
 SCHEMA = 1
@@ -32,35 +33,30 @@ def _limit(check: BudgetCheck, binary: bool) -> str:
 
 
 def gate_markdown(report: GateReport, options: RenderOptions) -> str:
-    """A GitHub step summary: verdict, one row per check, offenders and notes, where budgets came from."""
+    """A GitHub step summary or pull-request comment: the verdict first (each check that did not pass, by
+    how much, and the direct dependencies that cause it), then one row per check, offenders and notes,
+    and where the budgets came from. Everything from the lock or the pyproject is a code span."""
     result = report.result
     verdict = (
         "passed" if result.passed else f"FAILED ({len(result.breaches)} of {len(result.checks)} checks did not pass)"
     )
-    lines = [
-        f"### depaudit gate: {verdict}",
-        "",
-        "| check | subject | measured | budget | result |",
-        "| --- | --- | ---: | ---: | --- |",
-    ]
+    lines = [f"### depaudit gate: {verdict}", "", *verdict_lines(result.checks, options.binary), ""]
+    lines += ["| check | subject | measured | budget | result |", "| --- | --- | ---: | ---: | --- |"]
     marks = {"pass": "✅ PASS", "fail": "❌ **FAIL**", "unknown": "⚠️ **UNKNOWN**"}
     for c in result.checks:
-        measured = ("≥ " if c.verdict == "unknown" else "") + show(c.measured, c.unit, options.binary)
+        measured = ("≥ " if c.verdict == "unknown" else "") + c.measured_text(options.binary)
         lines.append(
-            f"| {c.check} | `{markdown_cell(c.subject)}` | {measured} | "
-            f"{_limit(c, options.binary)} | {marks[c.verdict]} |"
+            f"| {c.check} | {code_cell(c.subject)} | {measured} | {_limit(c, options.binary)} | {marks[c.verdict]} |"
         )
     for c in result.breaches:
         if c.offenders:
-            lines += ["", f"**{c.check} `{markdown_cell(c.subject)}`** — biggest contributors:", ""]
-            lines += [f"- `{markdown_cell(name)}` {show(size, c.unit, options.binary)}" for name, size in c.offenders]
-        if c.note:
-            lines += ["", f"{markdown_cell(c.subject)}: {markdown_cell(c.note)}"]
+            lines += ["", f"**{c.check}** {code(c.subject)}: biggest contributors", ""]
+            lines += [f"- {code(name)} {show(size, c.unit, options.binary)}" for name, size in c.offenders]
     for c in result.checks:
         if c.passed and c.note:
-            lines += ["", f"{markdown_cell(c.subject)}: {markdown_cell(c.note)}"]
+            lines += ["", f"{code(c.subject)}: {code(c.note)}"]
     if report.sources:
-        lines += ["", "Budgets from: " + "; ".join(f"`{k}` ← {markdown_cell(v)}" for k, v in report.sources)]
+        lines += ["", "Budgets from: " + "; ".join(f"{code(k)} ← {code(v)}" for k, v in report.sources)]
     return "\n".join(lines) + "\n"
 
 
@@ -79,6 +75,10 @@ def check_dict(c: BudgetCheck) -> dict[str, Any]:
         "note": c.note or None,
         "path": c.path or None,
         "line": c.line,
+        "unknown_size": list(c.unknown_sizes),
+        "builds": list(c.builds),
+        "not_installable": list(c.not_installable),
+        "accelerator_packages": c.count,
     }
 
 

@@ -1,12 +1,12 @@
-"""Each rule's documentation page (docs/rules/DAxxx.md) as outputs use it: the absolute URL of the page
-(SARIF `helpUri`, markdown links), its full description (the first paragraph of "Why") and its help
-text in markdown and plain text (SARIF `help`).
+"""Each rule's documentation page (docs/rules/DAxxx.md) as outputs use it: where the page is (SARIF
+`helpUri`, markdown links), its full description (the first paragraph of "Why") and its help text in
+markdown and plain text (SARIF `help`).
 
 The pages ship inside the wheel (`depaudit/_rule_docs/`, see `[tool.hatch.build]` in pyproject.toml)
-and are read from `docs/rules/` in a source checkout. The base URL of the pages comes from, in order:
-`--docs-url`, `[tool.depaudit] docs-url`, the `Rules` entry of the package's project URLs, and
-`DEFAULT_RULES_URL`. A base may contain `{id}` (`https://example.com/rules/{id}.html`); otherwise the
-page is `<base>/<ID>.md`.
+and are read from `docs/rules/` in a source checkout. A page's address is the configured docs URL
+(`--docs-url`, `DEPAUDIT_DOCS_URL`, `[tool.depaudit] docs-url`; a base may contain `{id}`:
+`https://example.com/rules/{id}.html`, otherwise the page is `<base>/<ID>.md`), else the shipped page
+itself (a `file:` URI). Never a made-up repository: the project URLs in pyproject.toml are placeholders.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-DEFAULT_RULES_URL = "https://github.com/depaudit/depaudit/blob/main/docs/rules/"
-"""Where the rule pages live; equals `[project.urls] Rules` in pyproject.toml (a test keeps them equal)."""
 
 _PACKAGED = Path(__file__).resolve().parent.parent / "_rule_docs"
 _CHECKOUT = Path(__file__).resolve().parents[2] / "docs" / "rules"
@@ -31,28 +28,21 @@ def docs_dir() -> Path | None:
     return None
 
 
-@lru_cache(maxsize=1)
-def installed_rules_url() -> str:
-    """The `Rules` project URL of the installed distribution, else DEFAULT_RULES_URL."""
-    from importlib.metadata import PackageNotFoundError, metadata
-
-    try:
-        entries: list[str] = metadata("depaudit").get_all("Project-URL") or []
-    except PackageNotFoundError:
-        return DEFAULT_RULES_URL
-    for entry in entries:
-        label, _, url = entry.partition(",")
-        if label.strip().lower() == "rules" and url.strip():
-            return url.strip()
-    return DEFAULT_RULES_URL
+def rule_url(rule_id: str, docs_url: str | None = None) -> str | None:
+    """The absolute URL of a rule's page under `docs_url`, else the `file:` URI of the page shipped with
+    depaudit, or None when neither exists."""
+    if docs_url:
+        if "{id}" in docs_url:
+            return docs_url.replace("{id}", rule_id)
+        return docs_url.rstrip("/") + f"/{rule_id}.md"
+    return shipped_page(rule_id)
 
 
-def rule_url(rule_id: str, docs_url: str | None = None) -> str:
-    """The absolute URL of a rule's page under `docs_url` (or the default base)."""
-    base = docs_url or installed_rules_url()
-    if "{id}" in base:
-        return base.replace("{id}", rule_id)
-    return base.rstrip("/") + f"/{rule_id}.md"
+def shipped_page(rule_id: str) -> str | None:
+    """The `file:` URI of the rule's page shipped with depaudit, or None when it has none."""
+    folder = docs_dir()
+    page = folder / f"{rule_id}.md" if folder is not None else None
+    return page.as_uri() if page is not None and page.is_file() else None
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,15 @@
 
 What code scanning needs, and where it comes from:
 - every rule that ran, with a short description (its summary), a full description and `help` in text
-  and markdown (its docs/rules/DAxxx.md page), an absolute `helpUri` and its default level;
+  and markdown (its docs/rules/DAxxx.md page), a `helpUri` where the page really is (the configured
+  docs URL, else the page shipped with depaudit) and its default level;
 - each result relative to the repository root: `uri` relative to `%SRCROOT%`, which
   `originalUriBaseIds` maps to the root's absolute file URI (a path outside the root stays absolute);
-- stable `partialFingerprints`: a hash of rule, path and the finding's line with whitespace
-  normalised — not the line number, so an alert survives lines being inserted above it. Identical
-  lines in one file are told apart by their order.
+- stable `partialFingerprints` from the finding's identity: rule, path, and its target and package
+  when it has them (a lock finding per target: an alert stays matched when another target's goes away);
+  otherwise the finding's line with whitespace normalised — not the line number, so an alert survives
+  lines being inserted above it. Only findings with one identity (identical lines in one file) are told
+  apart by their order.
 The line text is read through `RenderOptions`' caller-supplied reader, so rendering does no I/O itself.
 """
 
@@ -25,7 +28,7 @@ from typing import Any
 from depaudit import __version__
 from depaudit.model import Finding
 from depaudit.render.formats import RenderOptions
-from depaudit.render.rule_help import installed_rules_url, rule_help, rule_url
+from depaudit.render.rule_help import rule_help, rule_url
 from depaudit.rules.base import RuleDoc
 
 SARIF_VERSION = "2.1.0"
@@ -57,9 +60,12 @@ def _uri(path: str, root: Path) -> tuple[str, bool]:
 
 
 def line_hash(finding: Finding, uri: str, line_text: str | None) -> str:
-    """sha256 (32 hex digits) of rule, repository path and the whitespace-normalised line — the target
-    and message when there is no line to read."""
-    content = " ".join(line_text.split()) if line_text is not None else f"{finding.target or ''}|{finding.message}"
+    """sha256 (32 hex digits) of the finding's identity: rule, repository path, then its target and
+    package when it has either, else the whitespace-normalised line (the message when there is no line)."""
+    if finding.target is not None or finding.package is not None:
+        content = f"target={finding.target or ''}\0package={finding.package or ''}"
+    else:
+        content = " ".join(line_text.split()) if line_text is not None else finding.message
     return hashlib.sha256(f"{finding.rule}\0{uri}\0{content}".encode()).hexdigest()[:32]
 
 
@@ -72,7 +78,7 @@ def _rule(doc: RuleDoc, docs_url: str | None) -> dict[str, Any]:
         "shortDescription": {"text": doc.summary},
         "fullDescription": {"text": page.full_description},
         "help": {"text": page.text, "markdown": page.markdown},
-        "helpUri": rule_url(doc.id, docs_url),
+        **({"helpUri": url} if (url := rule_url(doc.id, docs_url)) else {}),
         "defaultConfiguration": {"level": LEVELS[doc.severity]},
         "properties": {"fixable": doc.fixable, "tags": ["depaudit", family] if family else ["depaudit"]},
     }
@@ -97,7 +103,9 @@ def _results(data: SarifInput, options: RenderOptions, root: Path, index: Mappin
     for f in data.findings:
         uri, relative = _uri(f.path, root) if f.path else ("", False)
         read = options.read_line
-        base = line_hash(f, uri, read(f.path, f.line) if read is not None and f.line else None)
+        keyed = f.target is not None or f.package is not None  # identity without the line: not read
+        text = read(f.path, f.line) if read is not None and f.line and not keyed else None
+        base = line_hash(f, uri, text)
         seen[base] += 1  # identical lines in one file: the first, the second, ...
         result: dict[str, Any] = {
             "ruleId": f.rule,
@@ -123,13 +131,10 @@ def sarif_log(data: SarifInput, options: RenderOptions) -> dict[str, Any]:
         docs.setdefault(f.rule, RuleDoc(f.rule, f.severity, f.rule, f.fixable))
     rules = [_rule(d, options.docs_url) for _, d in sorted(docs.items())]
     index = {r["id"]: i for i, r in enumerate(rules)}
-    driver = {
-        "name": "depaudit",
-        "version": __version__,
-        "semanticVersion": __version__,
-        "informationUri": installed_rules_url().split("/blob/")[0],
-        "rules": rules,
-    }
+    driver: dict[str, Any] = {"name": "depaudit", "version": __version__, "semanticVersion": __version__}
+    if options.docs_url:  # only an address that was configured: the project URLs are placeholders
+        driver["informationUri"] = options.docs_url.split("{id}", 1)[0]
+    driver["rules"] = rules
     run = {
         "tool": {"driver": driver},
         "originalUriBaseIds": {SRCROOT: {"uri": root.resolve().as_uri() + "/"}},

@@ -30,7 +30,9 @@ def scan_json(doc: ScanOutcome, options: RenderOptions) -> str:
 
 def scan_markdown(doc: ScanOutcome, options: RenderOptions) -> str:
     """The scan report in markdown (findings with links to their rule pages)."""
-    text = render_markdown(doc.report, binary=options.binary, top=options.top, docs_url=options.docs_url)
+    text = render_markdown(
+        doc.report, binary=options.binary, top=options.top, docs_url=options.docs_url, checks=doc.checks
+    )
     if doc.budget_findings:
         text += "\n".join(["", "### budgets", "", *findings_markdown(doc.budget_findings, options), ""])
     return escape_lines(text)  # names and versions from the lock: no control characters in a comment

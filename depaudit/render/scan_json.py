@@ -31,6 +31,9 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
             "accelerator_bytes": None,
             "unknown_size": [],
             "sdist_only": [],
+            "builds": [],
+            "local_paths": [],
+            "not_installable": [],
             "packages": [],
             "top_level": [],
         }
@@ -42,6 +45,9 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
         "accelerator_bytes": report.accelerator_bytes,
         "unknown_size": list(report.unknown_size),
         "sdist_only": list(report.sdist_only),
+        "builds": list(report.builds),
+        "local_paths": list(report.local_paths),
+        "not_installable": list(report.not_installable),
         "packages": [package_dict(p) for p in report.packages],
         "top_level": [
             {
@@ -76,7 +82,10 @@ def package_dict(p: InstalledPackage) -> dict[str, Any]:
         "via": via,
         "parent": p.parent,
         "depth": p.path.depth - 1,
+        "install_kind": p.install_kind,
     }
+    if p.accelerator_basis:
+        out["accelerator_basis"] = p.accelerator_basis
     if omitted:
         out["via_omitted"] = omitted
     if p.reason:

@@ -60,9 +60,13 @@ def _title(report: TargetReport, binary: bool, kind: str) -> str:
     total, accel = report.total_bytes, report.accelerator_bytes
     share = f" ({accel / total:.0%})" if total else ""
     unknown = f" + {len(report.unknown_size)} unknown" if report.unknown_size else ""
+    accel_unknown = sum(1 for p in report.packages if p.accelerator and p.size is None and p.wheel is not None)
+    accel_more = f" + {accel_unknown} unknown" if accel_unknown else ""
+    blocked = f" · cannot install: {len(report.not_installable)} without a wheel" if report.not_installable else ""
     return (
         f"{t.name} · Python {t.python} · {len(report.packages)} packages · "
-        f"{format_size(total, binary)}{unknown} {kind} · accelerator {format_size(accel, binary)}{share}"
+        f"{format_size(total, binary)}{unknown} {kind} · accelerator {format_size(accel, binary)}{accel_more}{share}"
+        f"{blocked}"
     )
 
 
@@ -109,7 +113,8 @@ def target_renderables(
         costs.add_column("total", justify="right")
         costs.add_column("accelerator", justify="right")
         costs.add_column("packages", justify="right")
-        for cost in report.top_level[: top or None]:
+        shown_costs = report.top_level[: top or None]
+        for cost in shown_costs:
             unknown = f" + {cost.unknown} unknown" if cost.unknown else ""  # a lower bound, never a bare 0 B
             costs.add_row(
                 cost.name,
@@ -118,14 +123,36 @@ def target_renderables(
                 str(len(cost.packages)),
                 style="red" if cost.accelerator_bytes else None,
             )
+        hidden = report.top_level[len(shown_costs) :]
+        if hidden:  # a cut table says so, with what the hidden rows add up to
+            costs.add_row(
+                f"… {len(hidden)} more (--all shows every dependency)",
+                format_size(sum(c.total_bytes for c in hidden), binary),
+                format_size(sum(c.accelerator_bytes for c in hidden), binary),
+                str(sum(len(c.packages) for c in hidden)),
+                style="dim",
+            )
         out.append(costs)
+    out.extend(Text(escape_control(n), style="yellow") for n in target_notes(report))
+    return out
+
+
+def target_notes(report: TargetReport) -> list[str]:
+    """What a target's totals leave out, one sentence per kind: unknown sizes, packages that cannot be
+    installed there, packages built from source, and the project's own packages."""
     notes = []
     if report.unknown_size:
         notes.append(unknown_size_note(report))
-    if report.sdist_only:
-        notes.append(f"no wheel (built from source) for: {', '.join(report.sdist_only)}")
-    out.extend(Text(n, style="yellow") for n in notes)
-    return out
+    if report.not_installable:
+        notes.append(
+            f"cannot install on {report.target.name}: {', '.join(report.not_installable)} "
+            "(no wheel and no sdist for this target)"
+        )
+    if report.builds:
+        notes.append(f"built from source at install time (no wheel): {', '.join(report.builds)}")
+    if report.local_paths:
+        notes.append(f"from the project's own tree (workspace members, local paths): {', '.join(report.local_paths)}")
+    return notes
 
 
 def unknown_size_note(report: TargetReport, shown: int = 8) -> str:

@@ -56,10 +56,19 @@ class Rule(Generic[SubjectT]):
         column: int | None = None,
         fixable: bool | None = None,
         target: str | None = None,
+        package: str | None = None,
     ) -> Finding:
         """A Finding of this rule with its ID and default severity; fixable defaults to the rule's."""
         return Finding(
-            self.id, self.severity, message, path, line, column, self.fixable if fixable is None else fixable, target
+            self.id,
+            self.severity,
+            message,
+            path,
+            line,
+            column,
+            self.fixable if fixable is None else fixable,
+            target,
+            package,
         )
 
 

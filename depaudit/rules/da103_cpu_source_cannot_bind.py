@@ -7,7 +7,8 @@ from collections.abc import Iterator, Sequence
 from depaudit.analysis.index_urls import is_cuda_index, same_url
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator  # the scan's own: no packaging import
 from depaudit.analysis.torch_reach import is_torch_family, torch_reach
-from depaudit.model import Finding, Target
+from depaudit.model import Finding, InstallScope, Target
+from depaudit.names import canonical_name
 from depaudit.rules.base import Rule, register
 from depaudit.rules.subjects import LockSubject
 from depaudit.sources.pyproject import Pyproject, UvSource
@@ -38,6 +39,7 @@ class CpuSourceCannotBindRule(Rule[LockSubject]):
                     f"(it comes through {item.transitive_in[0][1][0]}); declare it directly",
                     project.path,
                     line,
+                    package=name,
                 )
             yield from self._cuda_entries(subject, project, name, entries, line)
             yield from self._stale(subject, project, name, entries, line)
@@ -50,37 +52,85 @@ class CpuSourceCannotBindRule(Rule[LockSubject]):
             conditional = any(k in ("extra", "group") for k, _ in entry.fields)
             if index is None or conditional or not is_cuda_index(index.url, index.name):
                 continue
-            hits = [t.target.name for t in subject.report.targets if _applies(entry.marker, t.target)]
+            hits = [t.target.name for t in subject.report.targets if _marker_holds(entry.marker, t.target)]
             if hits:
                 yield self.finding(
                     f"tool.uv.sources.{name} also points at '{index.name}' ({index.url}), which "
                     f"applies on {', '.join(hits)}: the CUDA build comes back there",
                     project.path,
                     line,
+                    package=name,
                 )
 
     def _stale(
         self, subject: LockSubject, project: Pyproject, name: str, entries: Sequence[UvSource], line: int | None
     ) -> Iterator[Finding]:
-        named = [project.index_named(e.index) for e in entries if e.index]
-        cpu_urls = [index.url for index in named if index is not None and not is_cuda_index(index.url)]
-        for package in subject.lock.packages:
-            if package.name != name or package.source.kind != "registry" or not cpu_urls:
+        """A CPU source that applies (its extra or group selected, its marker true for the target) while
+        the scan installs `name` there from another index: the lock predates the source. An entry that
+        applies to no scanned target must still have its build in the lock somewhere."""
+        bound = [(e, i) for e in entries if e.index and (i := project.index_named(e.index)) is not None]
+        cpu = [(e, i) for e, i in bound if not is_cuda_index(i.url, i.name)]
+        if not cpu:
+            return
+        scope = subject.report.scope
+        applied: set[int] = set()
+        for report in subject.report.targets:
+            installed = next((p for p in report.packages if p.name == name), None) if report.supported else None
+            if installed is None or installed.package.source.kind != "registry":
                 continue
-            if not any(same_url(package.source.value, url) for url in cpu_urls) and not is_cuda_index(
-                package.source.value
-            ):
+            applying = [(e, i) for e, i in bound if _applies(e, scope, report.target)]
+            cpu_here = [(e, i) for e, i in applying if not is_cuda_index(i.url, i.name)]
+            applied.update(id(e) for e, _ in cpu_here)
+            url = installed.package.source.value
+            if not cpu_here or any(same_url(url, i.url) for _, i in applying):
+                continue  # no CPU source applies to this install, or the lock took the one that does
+            entry, index = cpu_here[0]
+            yield self.finding(
+                f"pyproject.toml takes {name} from {index.url}{_condition(entry)} but {subject.lock.path} locks "
+                f"{name} {installed.package.version} from {url} for {report.target.name}: the source did not "
+                "bind (re-run `uv lock`)",
+                project.path,
+                line,
+                package=name,
+            )
+            return
+        for entry, index in cpu:
+            if id(entry) in applied:
+                continue
+            locked = [p for p in subject.lock.packages if p.name == name and p.source.kind == "registry"]
+            if locked and not any(same_url(p.source.value, index.url) for p in locked):
                 yield self.finding(
-                    f"pyproject.toml takes {name} from {cpu_urls[0]} but {subject.lock.path} locks "
-                    f"{name} {package.version} from {package.source.value}: the source did not "
-                    f"bind (re-run `uv lock`)",
+                    f"pyproject.toml takes {name} from {index.url}{_condition(entry)} but {subject.lock.path} "
+                    f"holds no {name} from that index: the source did not bind (re-run `uv lock`)",
                     project.path,
                     line,
+                    package=name,
                 )
                 return
 
 
-def _applies(marker: str | None, target: Target) -> bool:
+def _applies(entry: UvSource, scope: InstallScope, target: Target) -> bool:
+    """True when a `[tool.uv.sources]` entry applies to the scanned install on `target`: its `extra` or
+    `group` is selected and its `marker` holds there (an unreadable marker counts as holding)."""
+    fields = dict(entry.fields)
+    extra, group = fields.get("extra"), fields.get("group")
+    if isinstance(extra, str) and canonical_name(extra) not in scope.extras:
+        return False
+    if isinstance(group, str) and canonical_name(group) not in scope.groups:
+        return False
+    return _marker_holds(entry.marker, target)
+
+
+def _condition(entry: UvSource) -> str:
+    """` (under extra cpu)`, ` (where sys_platform == 'linux')` or "" for an unconditional entry."""
+    fields = dict(entry.fields)
+    parts = [f"{kind} {fields[kind]}" for kind in ("extra", "group") if isinstance(fields.get(kind), str)]
+    if entry.marker:
+        parts.append(f"where {entry.marker}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _marker_holds(marker: str | None, target: Target) -> bool:
     if not marker:
         return True
     try:

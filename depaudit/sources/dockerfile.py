@@ -645,7 +645,7 @@ def read_context(dirs: list[Path], wanted: list[str], limit: int = 1_000_000) ->
             except InputError:
                 continue
             found[key] = text
-            if key != "pyproject.toml":
+            if key not in ("pyproject.toml", "uv.lock"):
                 todo += [posixpath.normpath(posixpath.join(posixpath.dirname(key), m)) for m in _NESTED.findall(text)]
             break
     return found

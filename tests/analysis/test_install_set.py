@@ -94,6 +94,15 @@ def test_every_source_kind_and_workspace():
     built = {name for name, p in items.items() if p.wheel is None}
     assert {"gitlib", "dirlib", "editlib"} <= built
     assert items["gitlib"].reason == "built from git source"
+    kinds = {name: p.install_kind for name, p in items.items()}
+    assert (kinds["gitlib"], kinds["dirlib"], kinds["editlib"], kinds["hdr-core"]) == (
+        "build",
+        "local",
+        "local",
+        "workspace",
+    )
+    assert items["dirlib"].reason == "local path vendor/dirlib" and items["hdr-core"].reason == "workspace member"
+    assert (kinds["wheellib"], kinds["six"], kinds["pillow"]) == ("wheel", "wheel", "wheel")
     assert items["wheellib"].wheel.filename == "wheellib-0.1.0-py3-none-any.whl"
     assert items["six"].package.source.kind == "url"
 
@@ -238,9 +247,13 @@ def test_torch_family_on_macos_is_never_cuda_even_beside_a_cuda_helper(lock_file
         labels = {p.name: p.accelerator for p in installed_packages(lock, plan_install(lock, make_target(target)))}
         assert labels["cuda-pathfinder"] == "cuda", target
         assert [n for n, label in labels.items() if label and n != "cuda-pathfinder"] == [], target
-    linux = {p.name: p.accelerator for p in installed_packages(lock, plan_install(lock, LINUX))}
-    assert linux["torch"] == "torch-cuda"
-    assert linux["torchvision"] is None and linux["torchcodec"] is None and linux["torchdata"] is None
+    linux = {p.name: p for p in installed_packages(lock, plan_install(lock, LINUX))}
+    assert linux["torch"].accelerator == "torch-cuda"
+    # PyPI's Linux x86_64 torchvision is a CUDA build of its own (it bundles libcudart: see
+    # tests/fixtures/known-builds); torchcodec and torchdata are labelled by their own wheels, not by torch.
+    assert linux["torchvision"].accelerator == "torch-cuda"
+    assert linux["torchvision"].accelerator_basis.startswith("known PyPI build: torchvision 0.29.2 for linux-x86_64")
+    assert linux["torchcodec"].accelerator is None and linux["torchdata"].accelerator is None
 
 
 def test_pylock_environments_mark_targets_unsupported():
@@ -255,7 +268,8 @@ def test_musl_and_windows_arm_wheel_choices():
     lock = load_lock(LOCKS / "platforms" / "uv.lock")
     musl = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("x86_64-unknown-linux-musl")))}
     assert "musllinux_1_2_x86_64" in musl["numpy"].wheel.filename
-    assert musl["onnxruntime"].wheel is None and musl["onnxruntime"].reason == "no wheel or sdist for this target"
+    assert musl["onnxruntime"].wheel is None and musl["onnxruntime"].install_kind == "none"
+    assert musl["onnxruntime"].reason == "no wheel and no sdist for this target: cannot install"
     arm = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("aarch64-pc-windows-msvc")))}
     assert arm["numpy"].wheel.filename.endswith("win_arm64.whl") and arm["onnxruntime"].wheel.filename.endswith(
         "win_arm64.whl"
@@ -264,7 +278,8 @@ def test_musl_and_windows_arm_wheel_choices():
     assert "-cp314-cp314t-manylinux" in ft["numpy"].wheel.filename
     # numpy 2.5.5 (locked for Python >= 3.12) ships cp314t wheels but none for 3.13t: built from source
     ft13 = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("linux-x86_64", "3.13t")))}
-    assert ft13["numpy"].wheel is None and ft13["numpy"].reason.startswith("sdist only")
+    assert ft13["numpy"].wheel is None and ft13["numpy"].install_kind == "build"
+    assert ft13["numpy"].reason == "no wheel for this target: built from the sdist"
     # uv's aarch64-apple-darwin means macOS 13.0; depaudit's macos-arm64 preset 14.0 (--macos changes both)
     mac13 = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("aarch64-apple-darwin")))}
     mac14 = {p.name: p for p in installed_packages(lock, plan_install(lock, make_target("macos-arm64")))}

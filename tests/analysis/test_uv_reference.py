@@ -115,6 +115,10 @@ SELECTIONS: dict[str, list[list[str]]] = {
     ],
     "platforms": [[]],
     "torch-family": [[]],
+    "jax-cuda-plugin": [[]],
+    "torch-no-nvidia-edges": [[]],
+    "torch-1.12": [[]],
+    "torch-beside-ort-gpu": [[]],
     **{f"revisions/{lock.name}": [[]] for lock in sorted((LOCKS / "revisions").glob("uv-*.lock"))},
 }
 CASES = [(name, args) for name, selections in SELECTIONS.items() for args in selections]
@@ -241,8 +245,9 @@ def test_install_set_equals_uv_export(fixture, args, tmp_path):
 
 
 def comparable(report, members: set[str]):
-    """Per target: (supported, {(name, version, wheel, size, label)}). pylock.toml records no version
-    for a local directory (uv omits it), so those versions are left out on both sides."""
+    """Per target: (supported, {(name, version, wheel, size, label, label basis, install kind)}).
+    pylock.toml records no version for a local directory (uv omits it), so those versions are left out on
+    both sides, and no workspace: a member there is a local path, as it is installed."""
     out = {}
     for target in report.targets:
         out[target.target.name] = (
@@ -254,6 +259,8 @@ def comparable(report, members: set[str]):
                     p.wheel.filename if p.wheel else None,
                     p.size,
                     p.accelerator,
+                    p.accelerator_basis,
+                    "local" if p.install_kind == "workspace" else p.install_kind,
                 )
                 for p in target.packages
                 if p.name not in members

@@ -22,7 +22,9 @@ from fixture_paths import FIXTURES
 
 REPO = Path(__file__).resolve().parents[2]
 CUDA_LOCK = FIXTURES / "diff" / "cpu-index" / "before" / "uv.lock"
-CPU_LOCK = FIXTURES / "diff" / "cpu-index" / "after" / "uv.lock"
+# numpy + pillow: no accelerator, a wheel for every target. (diff/cpu-index/after is no CPU lock for these
+# tests: its CPU index held only the Linux x86_64 torch wheel, so torch cannot install on the other targets.)
+CPU_LOCK = FIXTURES / "locks" / "extras-dev" / "uv.lock"
 GNU = re.compile(r"^(?P<path>[^:\s]+):(?P<line>\d+)(:(?P<col>\d+))?: (?P<id>DA\d{3}) \S")
 PYPROJECT = """[project]
 name = "sample-service"

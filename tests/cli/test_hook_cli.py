@@ -12,7 +12,9 @@ from pathlib import Path
 from fixture_paths import FIXTURES
 
 CUDA_LOCK = FIXTURES / "diff" / "cpu-index" / "before" / "uv.lock"
-CPU_LOCK = FIXTURES / "diff" / "cpu-index" / "after" / "uv.lock"
+# numpy + pillow: no accelerator, a wheel for every target. (diff/cpu-index/after is no CPU lock for these
+# tests: its CPU index held only the Linux x86_64 torch wheel, so torch cannot install on the other targets.)
+CPU_LOCK = FIXTURES / "locks" / "extras-dev" / "uv.lock"
 LINE = re.compile(r"^[^:\s]+:\d+(:\d+)?: DA5\d\d ")
 
 
@@ -39,6 +41,16 @@ def test_lock_without_budgets_defaults_to_no_accelerator_wheels(tmp_path: Path) 
     assert len(lines) == 2 and all(LINE.match(line) and line.startswith("a/uv.lock:") for line in lines)
     assert all(" DA502 " in line and "the default budget of the lock hook" in line for line in lines)
     assert run("lock", str(cpu), cwd=tmp_path).returncode == 0
+
+
+def test_a_lock_that_cannot_install_on_a_target_never_passes(tmp_path: Path) -> None:
+    # torch 2.13.0+cpu from an index that held only its Linux x86_64 wheel: no wheel, no sdist elsewhere.
+    _project(tmp_path / "c", FIXTURES / "diff" / "cpu-index" / "after" / "uv.lock")
+    proc = run("lock", "c/uv.lock", cwd=tmp_path)
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert sorted(line.split(" ")[3].rstrip(":") for line in lines) == ["linux-aarch64", "macos-arm64", "windows-amd64"]
+    assert all("cannot verify" in line and "cannot install: torch" in line for line in lines), lines
 
 
 def test_lock_budgets_come_from_the_nearest_pyproject(tmp_path: Path) -> None:

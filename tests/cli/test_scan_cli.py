@@ -252,7 +252,7 @@ def test_header_names_the_production_install_and_the_size_basis(cache):
         "--format",
         "markdown",
     )
-    assert "dependency groups: dev" in md.stdout
+    assert "dependency groups: `dev`" in md.stdout
 
 
 def test_any_uv_platform_name_and_free_threaded_python(cache):

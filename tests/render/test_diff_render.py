@@ -78,7 +78,12 @@ def test_json_contract_with_nulls_never_zero() -> None:
         ],
         "before_unknown_size": [],
         "after_unknown_size": ["torch"],
+        "before_builds": [],
+        "after_builds": [],
+        "before_not_installable": [],
+        "after_not_installable": [],
         "exact": False,
+        "new_accelerator_causes": [],
     }
     assert mac["before_bytes"] is None and mac["delta_bytes"] is None and mac["after_bytes"] == 5_500_000
 
@@ -90,17 +95,19 @@ def test_markdown_comment() -> None:
     assert "Python 3.11 · targets: linux-x86_64, macos-arm64 · download size" in lines
     assert "| linux-x86_64 | 1.6 GB | 16.9 MB | **-1.6 GB (inexact)** | 1.6 GB → 0 B |" in lines
     assert (
-        "| macos-arm64 | not supported (excluded by tool.uv.environments) | 5.5 MB | **unknown** | n/a → 0 B |" in lines
+        "| macos-arm64 | not supported (`excluded by tool.uv.environments`) | 5.5 MB | **unknown** | n/a → 0 B |"
+        in lines
     )
     assert "<details><summary>linux-x86_64: 1 added, 1 removed, 1 changed</summary>" in lines
     rows = [line for line in lines if line.startswith(("| + ", "| - ", "| ~ "))]
     assert rows[:2] == [
-        "| - | nvidia-cudnn-cu12 | 9.10 (706.8 MB) |  | -706.8 MB |",
-        "| + | numpy |  | 2.4.6 (16.9 MB) | +16.9 MB |",
+        "| - | `nvidia-cudnn-cu12` | `9.10` (706.8 MB) |  | -706.8 MB |",
+        "| + | `numpy` |  | `2.4.6` (16.9 MB) | +16.9 MB |",
     ]
-    assert "| ~ | torch | 2.8.0 (888.1 MB) | 2.8.0+cpu (unknown) | unknown |" in rows
-    assert "linux-x86_64: size unknown for after: torch; the totals leave these out" in text
-    assert render_diff_markdown(sample(), top=1).count("| | … 2 more | | | |") == 1
+    assert "| ~ | `torch` | `2.8.0` (888.1 MB) | `2.8.0+cpu` (unknown) | unknown |" in rows
+    assert "linux-x86_64: size unknown for after: `torch`; the totals leave these out" in text
+    assert render_diff_markdown(sample(), top=1).count("| | … 2 more (`--all` shows every change) | | | |") == 1
+    assert lines[2].startswith("No diff budget set") and "Largest change: **-1.6 GB (inexact)** on linux-x86_64" in text
 
 
 def test_terminal_tables_and_signed_sizes() -> None:
@@ -121,4 +128,6 @@ def test_terminal_tables_and_signed_sizes() -> None:
 def test_new_accelerator_is_flagged_in_the_row() -> None:
     before = SizeReport("a", (TargetReport(LINUX, True, (pkg("numpy", "2", 10),)),))
     after = SizeReport("b", (TargetReport(LINUX, True, (pkg("numpy", "2", 10), pkg("triton", "3", 5, "triton"))),))
-    assert "| + | triton [triton] |  | 3 (5 B) | +5 B |" in render_diff_markdown(diff_reports(before, after))
+    text = render_diff_markdown(diff_reports(before, after))
+    assert "| + | `triton` [triton] |  | `3` (5 B) | +5 B |" in text
+    assert "  - cause on linux-x86_64: `triton` brings 1 accelerator package, 5 B: `triton`" in text

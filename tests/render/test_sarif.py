@@ -4,12 +4,11 @@ being inserted above a finding and tell identical lines apart."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from depaudit.model import Finding
 from depaudit.render.formats import RenderOptions
-from depaudit.render.rule_help import DEFAULT_RULES_URL, installed_rules_url, rule_url
+from depaudit.render.rule_help import rule_url
 from depaudit.render.sarif import SRCROOT, SarifInput, sarif_log
 from depaudit.rules.base import describe
 from depaudit.sources.lines import SourceLines
@@ -74,7 +73,34 @@ def test_rules_carry_help_and_absolute_help_uris():
     assert rule_url("DA301", "https://example.com/rules/{id}.html") == "https://example.com/rules/DA301.html"
 
 
-def test_default_docs_url_is_the_project_url():
-    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
-    assert urls["Rules"] == DEFAULT_RULES_URL
-    assert installed_rules_url().startswith("https://") and rule_url("DA101").endswith("/DA101.md")
+def test_without_a_docs_url_help_points_at_the_shipped_page_never_a_made_up_repository():
+    log = validate_sarif(sarif_log(SarifInput([], describe()), RenderOptions()))
+    driver = log["runs"][0]["tool"]["driver"]
+    assert "informationUri" not in driver  # pyproject's project URLs are placeholders: not used
+    for rule in driver["rules"]:
+        page = ROOT / "docs" / "rules" / f"{rule['id']}.md"
+        assert rule["helpUri"] == page.as_uri() and page.is_file()
+    assert "github.com" not in str(log)
+    assert rule_url("DA999") is None  # no page, no URI
+
+
+def test_fingerprints_come_from_identity_and_stay_when_other_findings_go():
+    """DA101 per target points at the same lock line on every target; when one target's finding goes
+    away, the others keep their fingerprints (no ordinal renumbering)."""
+    targets = ["linux-x86_64", "linux-aarch64", "windows-amd64"]
+    every = [Finding("DA101", "warning", f"{t} installs …", "uv.lock", 376, target=t) for t in targets]
+    options = RenderOptions(source_root=ROOT)
+
+    def prints(findings):
+        log = validate_sarif(sarif_log(SarifInput(findings, describe("DA1")), options))
+        results = log["runs"][0]["results"]
+        return {r.get("properties", {}).get("target"): r["partialFingerprints"]["depaudit/v1"] for r in results}
+
+    all_three = prints(every)
+    assert len(set(all_three.values())) == 3
+    assert prints(every[1:]) == {t: all_three[t] for t in targets[1:]}
+    assert prints([every[2], every[0]]) == {t: all_three[t] for t in (targets[2], targets[0])}
+    moved = [Finding("DA101", "warning", "other text, other size", "uv.lock", 12, target=t) for t in targets]
+    assert prints(moved) == all_three  # the message and the line it points at are not its identity
+    package = Finding("DA103", "error", "m", "pyproject.toml", 18, package="torch")
+    assert prints([package, every[0]]) == {None: prints([package])[None], "linux-x86_64": all_three["linux-x86_64"]}

@@ -1,3 +1,12 @@
+"""DA302: torch installed from PyPI (the CUDA build on Linux) by pip, uv pip or `uv sync` in a Dockerfile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from depaudit.lint import lint_dockerfile
+
+
 def test_flags_torch_from_pypi_once_per_install(lint_fixture):
     assert lint_fixture("torch-pypi.Dockerfile", "DA302") == [(3, "DA302")]
 
@@ -63,3 +72,40 @@ def test_other_packages_named_like_torch_are_not_flagged(lint_text):
 def test_inline_ignore_at_end_of_line(lint_text):
     text = "FROM python:3.11-slim\nRUN pip install --no-cache-dir torch  # depaudit: ignore=DA302\nUSER 1\n"
     assert lint_text(text, rule="DA302") == []
+
+
+# --- `uv sync` installs what uv.lock locks: the rule reads the lock in the build context -------------------
+
+LOCKS = Path(__file__).resolve().parents[1] / "fixtures" / "locks"
+UV_SYNC = "FROM python:3.11-slim\nCOPY . .\nRUN uv sync --frozen --no-cache\nUSER 1\n"
+
+
+def _project(name: str) -> dict[str, str]:
+    folder = LOCKS / name
+    return {f: (folder / f).read_text() for f in ("pyproject.toml", "uv.lock")}
+
+
+def _messages(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    (tmp_path / "Dockerfile").write_text(UV_SYNC)
+    return [f.message for f in lint_dockerfile(tmp_path / "Dockerfile", context=tmp_path) if f.rule == "DA302"]
+
+
+def test_uv_sync_of_a_lock_that_takes_torch_from_a_cuda_index_is_a_choice_not_pypi(tmp_path):
+    # torch-indexes/cu128: `uv lock` took torch 2.8.0+cu128 from the (stand-in) cu128 index
+    assert _messages(tmp_path, _project("torch-indexes/cu128")) == []
+
+
+def test_uv_sync_names_the_index_the_lock_uses(tmp_path):
+    (message,) = _messages(tmp_path, _project("torch-2.8"))
+    assert "torch (from pyproject.toml) is installed from https://pypi.org/simple (as uv.lock locks it)" in message
+
+
+def test_uv_sync_of_a_lock_with_the_cpu_build_on_linux_passes(tmp_path):
+    # torch-indexes/cpu-on-linux: the CPU index on Linux (a marker), PyPI's CPU build elsewhere
+    assert _messages(tmp_path, _project("torch-indexes/cpu-on-linux")) == []
+    files = _project("torch-indexes/cu128")
+    files["uv.lock"] = "not a lock ["  # an unreadable lock says nothing: the pyproject's CUDA source decides
+    (tmp_path / "x").mkdir()
+    assert _messages(tmp_path / "x", files) == []
