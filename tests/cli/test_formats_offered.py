@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from depaudit.render.diff import DIFF_RENDERERS
+from depaudit.render.fix import FIX_RENDERERS
 from depaudit.render.formats import offered
 from depaudit.render.gate import GATE_RENDERERS
 from depaudit.render.image import COMPARE_RENDERERS, MEASURE_RENDERERS
@@ -28,6 +29,7 @@ COMMANDS = [
     (["image", "measure"], MEASURE_RENDERERS),
     (["image", "compare"], COMPARE_RENDERERS),
     (["port"], PORT_RENDERERS),
+    (["fix"], FIX_RENDERERS),
 ]
 
 
@@ -47,5 +49,7 @@ def test_help_offers_exactly_the_formats_written(command, table):
 
 
 def test_a_format_the_command_does_not_write_is_refused_at_once():
-    refused = _depaudit("diff", "no-such-base.lock", "no-such-head.lock", "--format", "sarif")
+    refused = _depaudit("fix", "no-such-project", "--format", "sarif")
+    assert refused.returncode == 2 and "reports no findings and writes table, json, markdown" in refused.stderr
+    refused = _depaudit("image", "measure", "no:such", "--format", "gnu")
     assert refused.returncode == 2 and "reports no findings and writes table, json, markdown" in refused.stderr
