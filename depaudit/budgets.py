@@ -68,12 +68,16 @@ class BudgetCheck:
         """One line: subject, what was measured against which limit, the verdict, the offenders."""
         shown = show(self.measured, self.unit, binary)
         limit = show(self.limit, self.unit, binary)
-        if self.check == "no-accelerator":
+        if self.check == "no-accelerator" and self.verdict == "unknown":
+            text = f"{self.subject}: no-accelerator: cannot verify"
+        elif self.check == "no-accelerator":
             text = (
                 f"{self.subject}: no-accelerator: no accelerator wheels"
                 if self.passed
                 else f"{self.subject}: no-accelerator: installs accelerator wheels ({shown})"
             )
+        elif self.verdict == "unknown" and self.measured is None:
+            text = f"{self.subject}: {self.check} unknown, budget {limit}: cannot verify"
         elif self.verdict == "unknown":
             text = f"{self.subject}: {self.check} at least {shown}, budget {limit}: cannot verify"
         else:
@@ -212,6 +216,9 @@ def _no_accelerator(t: TargetReport, label: str, path: str, count: int) -> Budge
 
 
 def _unsupported(t: TargetReport, check: CheckKind, limit: float, label: str, path: str) -> BudgetCheck:
+    if t.unresolved:  # nothing is known about what would install: never a pass
+        note = f"not installable for this target: {t.unsupported_reason}"
+        return BudgetCheck(check, label, None, limit, "unknown", "bytes", (), note, path, None, t.target.name)
     note = f"target not supported by this lock ({t.unsupported_reason}): nothing installs"
     return BudgetCheck(check, label, 0.0, limit, "pass", "bytes", (), note, path, None, t.target.name)
 

@@ -101,6 +101,11 @@ class Package:
         return ()
 
 
+FLAT_FORMATS: tuple[str, ...] = ("pylock.toml", "poetry.lock", "pdm.lock")
+"""Lock formats read as a flat list (a synthetic root with one edge per package, the package's marker on
+it): no workspace members, selections act through `extra`/`'x' in extras` markers."""
+
+
 @dataclass(frozen=True)
 class Lock:
     """A parsed lock file.
@@ -112,7 +117,7 @@ class Lock:
     """
 
     path: str
-    format: Literal["uv.lock", "pylock.toml"]
+    format: Literal["uv.lock", "pylock.toml", "poetry.lock", "pdm.lock"]
     version: int
     revision: int
     requires_python: str | None
@@ -300,13 +305,16 @@ class TopLevelCost(NamedTuple):
 
 @dataclass(frozen=True)
 class TargetReport:
-    """What one target installs from one lock, with sizes. `supported` False: the lock excludes it."""
+    """What one target installs from one lock, with sizes. `supported` False: the lock excludes it, or
+    (`unresolved` True) the input could not be resolved for it (no wheel, a resolver conflict): then
+    nothing is known about what would install, and a budget on the target cannot be verified."""
 
     target: Target
     supported: bool
     packages: tuple[InstalledPackage, ...] = ()
     top_level: tuple[TopLevelCost, ...] = ()
     unsupported_reason: str | None = None
+    unresolved: bool = False
 
     @property
     def total_bytes(self) -> int:
@@ -344,6 +352,18 @@ class InstallScope(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Resolved:
+    """How an input without a lock (requirements, an unlocked pyproject, a Dockerfile's installs) was
+    turned into what installs: the input `kind`, the resolver (`tool`, with its version), the UTC date it
+    ran as of (`as_of`: today's, or `exclude_newer` when given) and the `exclude_newer` cut-off."""
+
+    kind: str
+    tool: str
+    as_of: str
+    exclude_newer: str | None = None
+
+
+@dataclass(frozen=True)
 class SizeReport:
     """The result of scanning one lock for several targets. `size_basis` says what a size counts:
     "download" (the wheel file), "installed" (its uncompressed contents) or "bytecode" (contents plus
@@ -355,6 +375,8 @@ class SizeReport:
     findings: tuple[Finding, ...] = ()
     scope: InstallScope = InstallScope()
     size_basis: str = "download"
+    input_kind: str = "lock"  # uv.lock, pylock.toml, poetry.lock, pdm.lock, requirements, pyproject, dockerfile
+    resolved: Resolved | None = None  # set when the install set is a fresh resolution, not a lock
 
 
 Severity = Literal["error", "warning", "info"]

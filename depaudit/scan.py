@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from depaudit.analysis.attribution import exclusive_members
 from depaudit.analysis.install_set import InstallPlan, installed_packages, plan_install, select_members
 from depaudit.analysis.size_lookup import default_cache_dir
-from depaudit.analysis.sizes import fill_sizes
-from depaudit.model import InstalledPackage, Lock, Selection, SizeReport, TargetReport, TopLevelCost
+from depaudit.analysis.sizes import fill_sizes, locate_wheels
+from depaudit.model import (
+    InstalledPackage,
+    InstallScope,
+    Lock,
+    Resolved,
+    Selection,
+    SizeReport,
+    Target,
+    TargetReport,
+    TopLevelCost,
+)
 from depaudit.sources.uvlock import load_lock
 from depaudit.targets import DEFAULT_TARGETS, make_target, python_from_requires
+
+if TYPE_CHECKING:  # resolving imports subprocess machinery a plain lock scan never needs (start-up)
+    from depaudit.analysis.resolve import TargetResolution
 
 _DEFAULT = object()
 
@@ -48,34 +62,83 @@ def scan_lock(
     are data (None), not errors.
     """
     lock = path if isinstance(path, Lock) else load_lock(path)
-    cache = default_cache_dir() if cache_dir is _DEFAULT else cast("Path | None", cache_dir)
     py = python or python_from_requires(lock.requires_python)
-    deployment = os.environ.get("MACOSX_DEPLOYMENT_TARGET") or None  # uv honours it too (uv names only)
-    chosen = [make_target(name, py, glibc, macos, deployment) for name in (targets or DEFAULT_TARGETS)]
+    chosen = make_targets(targets, py, glibc, macos)
     members = select_members(lock, selection)
-    plans = [plan_install(lock, target, selection, members) for target in chosen]
-    per_target = [installed_packages(lock, plan) if plan.supported else [] for plan in plans]
-    # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
+    measured = [(lock, plan_install(lock, target, selection, members), None) for target in chosen]
+    report = _measure(measured, offline, cache_dir, progress, _basis(installed, bytecode), allow_hosts)
+    return replace(report, lockfile=str(lock.path), scope=members.scope, input_kind=lock.format)
+
+
+def make_targets(
+    names: Sequence[str] | None, python: str, glibc: str | None = None, macos: str | None = None
+) -> list[Target]:
+    """The Targets for platform names (default: the four presets) at one Python. UsageError for an
+    unknown name or version."""
+    deployment = os.environ.get("MACOSX_DEPLOYMENT_TARGET") or None  # uv honours it too (uv names only)
+    return [make_target(name, python, glibc, macos, deployment) for name in (names or DEFAULT_TARGETS)]
+
+
+def scan_resolved(
+    resolutions: Sequence[TargetResolution],
+    *,
+    label: str,
+    resolved: Resolved,
+    offline: bool = False,
+    cache_dir: Path | object | None = _DEFAULT,
+    installed: bool = False,
+    bytecode: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    allow_hosts: Sequence[str] = (),
+) -> SizeReport:
+    """Scan what a resolver answered per target (`analysis.resolve`): each target's pylock-form Lock
+    measured as `scan_lock` measures one; a target without one is reported not installable (its
+    budgets cannot pass). `label` names the input, `resolved` says how it was resolved."""
+    measured: list[Measured] = []
+    for item in resolutions:
+        if item.lock is None:
+            measured.append((None, InstallPlan(item.target, False, item.error), item.error))
+        else:
+            measured.append((item.lock, plan_install(item.lock, item.target), None))
+    report = _measure(measured, offline, cache_dir, progress, _basis(installed, bytecode), allow_hosts)
+    scope = InstallScope((), "resolved", (), ())
+    return replace(report, lockfile=label, scope=scope, input_kind=resolved.kind, resolved=resolved)
+
+
+def _basis(installed: bool, bytecode: bool) -> str:
+    return "bytecode" if bytecode else "installed" if installed else "download"
+
+
+Measured = tuple[Lock | None, InstallPlan, str | None]  # (lock, plan, why the target did not resolve)
+
+
+def _measure(
+    measured: Sequence[Measured],
+    offline: bool,
+    cache_dir: Path | object | None,
+    progress: Callable[[int, int], None] | None,
+    basis: str,
+    allow_hosts: Sequence[str],
+) -> SizeReport:
+    """Sizes for every plan in one look-up pass (shared wheels fetched once, one progress bar)."""
+    cache = default_cache_dir() if cache_dir is _DEFAULT else cast("Path | None", cache_dir)
+    per_target = [installed_packages(lock, plan) if lock and plan.supported else [] for lock, plan, _ in measured]
     flat = [item for items in per_target for item in items]
-    basis = "bytecode" if bytecode else "installed" if installed else "download"
+    flat = locate_wheels(flat, offline=offline, cache_dir=cache, allow_hosts=allow_hosts)
     sized = fill_sizes(flat, offline=offline, cache_dir=cache, progress=progress, basis=basis, allow_hosts=allow_hosts)
     reports = []
     start = 0
-    for plan, items in zip(plans, per_target, strict=True):
+    for (lock, plan, error), items in zip(measured, per_target, strict=True):
         packages = sized[start : start + len(items)]
         start += len(items)
-        if not plan.supported:
-            reports.append(TargetReport(plan.target, False, unsupported_reason=plan.reason))
+        if lock is None or not plan.supported:
+            reports.append(
+                TargetReport(plan.target, False, unsupported_reason=plan.reason, unresolved=error is not None)
+            )
             continue
         top = _top_level(lock, packages, exclusive_members(plan.roots, plan.edges))
         reports.append(TargetReport(plan.target, True, tuple(packages), top))
-    return SizeReport(
-        lockfile=str(lock.path),
-        targets=tuple(reports),
-        installed_sizes=basis != "download",
-        scope=members.scope,
-        size_basis=basis,
-    )
+    return SizeReport(lockfile="", targets=tuple(reports), installed_sizes=basis != "download", size_basis=basis)
 
 
 def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, list[int]]) -> tuple[TopLevelCost, ...]:
@@ -96,4 +159,4 @@ def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, 
     return tuple(sorted(costs, key=lambda c: (-c.total_bytes, c.name)))
 
 
-__all__ = ["InstallPlan", "scan_lock"]
+__all__ = ["InstallPlan", "make_targets", "scan_lock", "scan_resolved"]

@@ -212,6 +212,14 @@ PARAMS: tuple[Param, ...] = (
         "Show the change from the lock at git revision REV instead (as `depaudit diff REV:LOCK LOCK`).",
         metavar="REV",
     ),
+    Param(
+        "exclude_newer",
+        ("--exclude-newer",),
+        str,
+        None,
+        "For a requirements file or a pyproject.toml without a lock: resolve with packages published before DATE (2026-01-31), reproducibly (default: a fresh resolution as of now).",
+        metavar="DATE",
+    ),
 )
 
 
@@ -286,14 +294,16 @@ def scan(
     verbose: bool,
     allow_host: list[str] | None = None,
     baseline: str | None = None,
+    exclude_newer: str | None = None,
 ) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit.rules.config import rule_config
     from depaudit.settings import find_pyproject
-    from depaudit.sources.uvlock import load_lock
+    from depaudit.sources.detect import RESOLVED_KINDS
+    from depaudit.sources.inputs import load_any_lock
 
     begin(fmt, quiet, verbose)
-    location = _locate(lockfile)
+    location, kind = _locate(lockfile)
     pyproject = find_pyproject(location.path) if location.path.exists() else None
     conf = _settings(pyproject, target, python, max_download, max_accelerator, cache_dir, offline)
     rules = rule_config("scan", select or (), ignore or (), pyproject)
@@ -306,20 +316,14 @@ def scan(
         all_packages=all_packages,
         all_groups=all_groups,
     )
-    lock = load_lock(location.path)
     hosts = allow_hosts(allow_host, pyproject)  # both sides of a --baseline diff look sizes up alike
-    report = _measure(
-        lock,
-        conf,
-        selection,
-        quiet,
-        installed=installed,
-        bytecode=bytecode,
-        glibc=glibc,
-        macos=macos,
-        allow_hosts=hosts,
-    )
-    report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)
+    sizes = {"installed": installed, "bytecode": bytecode, "allow_hosts": hosts}
+    if kind in RESOLVED_KINDS:
+        lock, report = _resolve_input(location.path, kind, conf, selection, quiet, exclude_newer, glibc, macos, sizes)
+    else:
+        lock, selection = load_any_lock(location.path, kind, selection)
+        report = _measure(lock, conf, selection, quiet, glibc=glibc, macos=macos, **sizes)
+    report = _with_findings(report, lock, pyproject, rules.select, rules.ignore) if lock is not None else report
     breaches = _breaches(report, conf)
     options = render_options(
         pyproject, docs_url, binary=binary, top=None if show_all else top, indent=2 if _to_terminal(output) else None
@@ -346,13 +350,88 @@ def scan(
     return _verdict(report, breaches, conf, fmt.format, fail_on, binary)
 
 
-def _locate(lockfile: Path | None) -> LockLocation:
-    """The lock to scan: the file given, else the one uv uses for the folder given (or the current one)."""
-    from depaudit.sources.workspace import LockLocation, find_lock
+def _locate(lockfile: Path | None) -> tuple[LockLocation, str]:
+    """The input to scan and its kind: the file given, else the one found in the folder given (or the
+    current one): the lock uv uses, else a poetry.lock, pdm.lock, pyproject.toml or requirements.txt."""
+    from depaudit.sources.detect import locate_input
 
-    if lockfile is not None and not lockfile.is_dir():
-        return LockLocation(lockfile)
-    return find_lock(lockfile if lockfile is not None else Path.cwd())
+    return locate_input(lockfile, Path.cwd())
+
+
+def _resolve_input(
+    path: Path,
+    kind: str,
+    conf: dict[str, Any],
+    selection: Selection,
+    quiet: bool,
+    exclude_newer: str | None,
+    glibc: str | None,
+    macos: str | None,
+    sizes: dict[str, Any],
+) -> tuple[Lock | None, SizeReport]:
+    """A requirements file or an unlocked pyproject.toml resolved per target by uv, then measured;
+    the first resolved target's lock (for the lock rules), and the report."""
+    from depaudit.analysis.resolve import (
+        ResolveInput,
+        ResolveOptions,
+        check_exclude_newer,
+        resolve_targets,
+        resolved_by,
+        uv_version,
+    )
+    from depaudit.process import find_uv
+    from depaudit.scan import make_targets, scan_resolved
+
+    if kind == "requirements" and (selection.extras or selection.groups or selection.all_extras):
+        raise UsageError("--extra/--group apply to a project, not to a requirements file")
+    source = ResolveInput(kind, path, path.parent, selection.extras, selection.all_extras, selection.groups)  # type: ignore[arg-type]
+    options = ResolveOptions(
+        tuple(find_uv("to resolve a requirements file or a pyproject.toml without a lock")),
+        conf["cache"].get("cache_dir") or _default_cache(),
+        conf["offline"],
+        check_exclude_newer(exclude_newer),
+        tuple(sizes["allow_hosts"]),
+        glibc=glibc,
+        macos=macos,
+    )
+    python = conf["python"] or _requires_python(path, kind)
+    version = uv_version(options.uv)
+    if not quiet:
+        info(f"depaudit: resolving {path} per target with {version}")
+    resolutions = resolve_targets(source, make_targets(conf["targets"], python, glibc, macos), options, version)
+    progress, stop = _progress() if not (conf["offline"] or quiet) else (None, _nothing)
+    try:
+        report = scan_resolved(
+            resolutions,
+            label=str(path),
+            resolved=resolved_by(source, options, version),
+            offline=conf["offline"],
+            progress=progress,
+            **conf["cache"],
+            **sizes,
+        )
+    finally:
+        stop()
+    return next((r.lock for r in resolutions if r.lock is not None), None), report
+
+
+def _default_cache() -> Path:
+    from depaudit.analysis.size_lookup import default_cache_dir
+
+    return default_cache_dir()
+
+
+def _requires_python(path: Path, kind: str) -> str:
+    """The lowest Python a pyproject's requires-python admits (3.11 for a requirements file)."""
+    from depaudit.fileio import read_text
+    from depaudit.sources.tomlparse import parse_toml
+    from depaudit.targets import python_from_requires
+
+    if kind != "pyproject":
+        return python_from_requires(None)
+    project = parse_toml(read_text(path, "pyproject.toml"), path).get("project")
+    requires = project.get("requires-python") if isinstance(project, dict) else None
+    return python_from_requires(requires if isinstance(requires, str) else None)
 
 
 def _settings(

@@ -6,7 +6,7 @@ from depaudit.model import InstalledPackage, SizeReport
 from depaudit.render.escaping import markdown_cell as cell
 from depaudit.render.findings import findings_markdown
 from depaudit.render.formats import RenderOptions
-from depaudit.render.scan_table import brought_by, describe_scope
+from depaudit.render.scan_table import brought_by, describe_resolution, describe_scope
 from depaudit.units import format_size
 
 
@@ -21,13 +21,15 @@ def render_markdown(
         "",
         describe_scope(report.scope, report.size_basis),
         "",
+        *((describe_resolution(report.resolved), "") if report.resolved is not None else ()),
         f"| target | python | packages | {kind} | accelerator | unknown size |",
         "|---|---|---:|---:|---:|---:|",
     ]
     for t in report.targets:
         if not t.supported:
             reason = cell(t.unsupported_reason or "")
-            lines.append(f"| {cell(t.target.name)} | {t.target.python} | not supported: {reason} | | | |")
+            what = "not installable" if t.unresolved else "not supported"
+            lines.append(f"| {cell(t.target.name)} | {t.target.python} | {what}: {reason} | | | |")
             continue
         lines.append(
             f"| {cell(t.target.name)} | {t.target.python} | {len(t.packages)} | {format_size(t.total_bytes, binary)} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from depaudit.model import InstallScope, SizeReport, TargetReport, Via
+from depaudit.model import InstallScope, Resolved, SizeReport, TargetReport, Via
 from depaudit.render.escaping import escape_control
 from depaudit.units import format_size
 
@@ -35,6 +35,10 @@ def describe_scope(scope: InstallScope, basis: str) -> str:
     """One line saying which install is measured and what a size counts (the report header)."""
     if scope.how == "pylock":
         what = "every package the pylock.toml lists for the target"
+    elif scope.how == "resolved":
+        what = "what uv resolves for each target"
+    elif scope.how in ("poetry.lock", "pdm.lock"):
+        what = f"the packages the {scope.how} locks for the selected groups, markers evaluated per target"
     else:
         what = f"{', '.join(scope.packages)} ({scope.how})"
     extras = f" with extras {', '.join(scope.extras)}" if scope.extras else ""
@@ -44,6 +48,19 @@ def describe_scope(scope: InstallScope, basis: str) -> str:
         else "; production install: no dependency groups (not even [tool.uv] default-groups)"
     )
     return f"install set: {what}{extras}{groups}. Sizes: {BASIS[basis]}."
+
+
+def describe_resolution(resolved: Resolved) -> str:
+    """One line saying the install set is a fresh resolution, not a lock, and how to pin it."""
+    if resolved.exclude_newer:
+        return (
+            f"{resolved.kind}: resolved per target by {resolved.tool} from packages published before "
+            f"{resolved.exclude_newer} (--exclude-newer): reproducible."
+        )
+    return (
+        f"{resolved.kind}: no lock; resolved per target by {resolved.tool}: a fresh resolution as of "
+        f"{resolved.as_of}, which may change as packages are released (--exclude-newer DATE pins it)."
+    )
 
 
 BASIS = {
@@ -56,7 +73,8 @@ BASIS = {
 def _title(report: TargetReport, binary: bool, kind: str) -> str:
     t = report.target
     if not report.supported:
-        return f"{t.name} · Python {t.python} · not supported: {report.unsupported_reason}"
+        what = "not installable" if report.unresolved else "not supported"
+        return f"{t.name} · Python {t.python} · {what}: {report.unsupported_reason}"
     total, accel = report.total_bytes, report.accelerator_bytes
     share = f" ({accel / total:.0%})" if total else ""
     unknown = f" + {len(report.unknown_size)} unknown" if report.unknown_size else ""
@@ -148,6 +166,8 @@ def report_renderables(report: SizeReport, *, binary: bool = False, top: int | N
 
     kind = {"download": "download", "installed": "installed", "bytecode": "installed+pyc"}[report.size_basis]
     out: list[RenderableType] = [Text(describe_scope(report.scope, report.size_basis), style="dim")]
+    if report.resolved is not None:
+        out.append(Text(describe_resolution(report.resolved), style="dim"))
     for target in report.targets:
         out.extend(target_renderables(target, binary=binary, top=top, kind=kind))
         out.append("")
