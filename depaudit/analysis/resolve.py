@@ -73,6 +73,13 @@ class ResolveInput:
     options: tuple[str, ...] = ()
     label: str | None = None
 
+    @property
+    def pip_semantics(self) -> bool:
+        """A requirements file is pip's: pip takes the best version from every index it is given,
+        where uv stops at the first index that has the package (`--index-strategy unsafe-best-match`
+        makes uv choose as pip does)."""
+        return self.kind == "requirements"
+
 
 @dataclass(frozen=True)
 class TargetResolution:
@@ -290,6 +297,8 @@ def _command(source: ResolveInput, target: Target, options: ResolveOptions) -> t
     argv += ["--all-extras"] if source.all_extras else []
     argv += [arg for group in source.groups for arg in ("--group", group)]
     argv += list(source.options)
+    if source.pip_semantics and "--index-strategy" not in source.options:
+        argv += ["--index-strategy", "unsafe-best-match"]
     if options.exclude_newer:
         argv += ["--exclude-newer", options.exclude_newer]
     if options.offline:
