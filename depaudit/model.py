@@ -364,6 +364,35 @@ class Resolved:
 
 
 @dataclass(frozen=True)
+class RunReport:
+    """What one RUN line of a Dockerfile installs from package indexes for one target: the line,
+    `download` and `installed` bytes (None: unknown, or nothing resolved), the accelerator part of the
+    download, and the same line with the CPU index added (`cpu_*`, None when not resolved, with
+    `cpu_problem` saying why). `problem`: why the line itself could not be resolved."""
+
+    path: str
+    line: int
+    end_line: int
+    command: str
+    target: str
+    packages: int = 0
+    download: int | None = None
+    installed: int | None = None
+    accelerator: int | None = None
+    unknown: int = 0
+    cpu_download: int | None = None
+    cpu_accelerator: int | None = None
+    cpu_problem: str | None = None
+    problem: str | None = None
+
+    @property
+    def accelerator_share(self) -> float | None:
+        if self.download is None or self.accelerator is None or not self.download:
+            return None
+        return self.accelerator / self.download
+
+
+@dataclass(frozen=True)
 class SizeReport:
     """The result of scanning one lock for several targets. `size_basis` says what a size counts:
     "download" (the wheel file), "installed" (its uncompressed contents) or "bytecode" (contents plus
@@ -377,6 +406,7 @@ class SizeReport:
     size_basis: str = "download"
     input_kind: str = "lock"  # uv.lock, pylock.toml, poetry.lock, pdm.lock, requirements, pyproject, dockerfile
     resolved: Resolved | None = None  # set when the install set is a fresh resolution, not a lock
+    runs: tuple[RunReport, ...] = ()  # a Dockerfile: each RUN line that installs Python packages
 
 
 Severity = Literal["error", "warning", "info"]

@@ -17,6 +17,7 @@ from depaudit.model import (
     InstallScope,
     Lock,
     Resolved,
+    RunReport,
     Selection,
     SizeReport,
     Target,
@@ -27,6 +28,7 @@ from depaudit.sources.uvlock import load_lock
 from depaudit.targets import DEFAULT_TARGETS, make_target, python_from_requires
 
 if TYPE_CHECKING:  # resolving imports subprocess machinery a plain lock scan never needs (start-up)
+    from depaudit.analysis.docker_resolve import ResolvedRun
     from depaudit.analysis.resolve import TargetResolution
 
 _DEFAULT = object()
@@ -103,6 +105,97 @@ def scan_resolved(
     report = _measure(measured, offline, cache_dir, progress, _basis(installed, bytecode), allow_hosts)
     scope = InstallScope((), "resolved", (), ())
     return replace(report, lockfile=label, scope=scope, input_kind=resolved.kind, resolved=resolved)
+
+
+def scan_dockerfile(
+    runs: Sequence[ResolvedRun],
+    *,
+    label: str,
+    resolved: Resolved,
+    offline: bool = False,
+    cache_dir: Path | object | None = _DEFAULT,
+    progress: Callable[[int, int], None] | None = None,
+    allow_hosts: Sequence[str] = (),
+) -> SizeReport:
+    """Measure what each RUN line installs (`analysis.docker_resolve.resolve_dockerfile`): per line
+    and target, download and installed bytes, the accelerator part, and the same line from the CPU
+    index (`runs`); per target, what all the lines install together (later lines replace a package an
+    earlier one installed), as a scan of one lock would report it. A line that could not be resolved
+    leaves its target's totals unknown (not installable: its budgets cannot pass)."""
+    cache = default_cache_dir() if cache_dir is _DEFAULT else cast("Path | None", cache_dir)
+    plans = [(r, _items(r.installs, r.selection), _items(r.cpu, Selection())) for r in runs]
+    flat = [item for _, own, cpu in plans for item in (*(own or ()), *(cpu or ()))]
+    flat = locate_wheels(flat, offline=offline, cache_dir=cache, allow_hosts=allow_hosts)
+    download = fill_sizes(
+        flat, offline=offline, cache_dir=cache, progress=progress, basis="download", allow_hosts=allow_hosts
+    )
+    unpacked = fill_sizes(flat, offline=offline, cache_dir=cache, basis="installed", allow_hosts=allow_hosts)
+    reports: list[RunReport] = []
+    union: dict[str, dict[str, InstalledPackage]] = {}
+    failed: dict[str, str] = {}
+    start = 0
+    for run, own, cpu in plans:
+        n_own, n_cpu = len(own or ()), len(cpu or ())
+        own_sized, own_unpacked = download[start : start + n_own], unpacked[start : start + n_own]
+        cpu_sized = download[start + n_own : start + n_own + n_cpu]
+        start += n_own + n_cpu
+        reports.append(_run_report(label, run, own, own_sized, own_unpacked, cpu, cpu_sized))
+        if own is None:
+            failed.setdefault(run.target.name, f"line {run.run.line}: {reports[-1].problem}")
+        union.setdefault(run.target.name, {}).update({p.name: p for p in own_sized})
+    targets = {r.target.name: r.target for r in runs}
+    per_target = tuple(
+        TargetReport(target, False, unsupported_reason=failed[name], unresolved=True)
+        if name in failed
+        else TargetReport(target, True, tuple(union.get(name, {}).values()))
+        for name, target in targets.items()
+    )
+    return SizeReport(
+        lockfile=label,
+        targets=per_target,
+        scope=InstallScope((), "resolved", (), ()),
+        input_kind="dockerfile",
+        resolved=resolved,
+        runs=tuple(reports),
+    )
+
+
+def _items(resolution: TargetResolution | None, selection: Selection) -> list[InstalledPackage] | None:
+    """What a resolved line installs for its target (None: it did not resolve)."""
+    if resolution is None or resolution.lock is None:
+        return None
+    plan = plan_install(resolution.lock, resolution.target, selection)
+    return installed_packages(resolution.lock, plan) if plan.supported else None
+
+
+def _run_report(
+    label: str,
+    run: ResolvedRun,
+    own: list[InstalledPackage] | None,
+    sized: Sequence[InstalledPackage],
+    unpacked: Sequence[InstalledPackage],
+    cpu: list[InstalledPackage] | None,
+    cpu_sized: Sequence[InstalledPackage],
+) -> RunReport:
+    ins = run.run.instruction
+    base = RunReport(label, ins.line, ins.end_line, run.run.command, run.target.name)
+    if own is None:
+        why = run.problem or (run.installs.error if run.installs is not None else None) or "not resolved"
+        return replace(base, problem=why)
+    unknown = sum(1 for p in sized if p.size is None and p.wheel is not None)
+    cpu_unknown = any(p.size is None and p.wheel is not None for p in cpu_sized)
+    cpu_why = run.cpu_problem or (run.cpu.error if run.cpu is not None and run.cpu.lock is None else None)
+    return replace(
+        base,
+        packages=len(sized),
+        download=sum(p.size or 0 for p in sized),
+        installed=None if any(p.size is None for p in unpacked if p.wheel) else sum(p.size or 0 for p in unpacked),
+        accelerator=sum(p.size or 0 for p in sized if p.accelerator),
+        unknown=unknown,
+        cpu_download=None if cpu is None or cpu_unknown else sum(p.size or 0 for p in cpu_sized),
+        cpu_accelerator=None if cpu is None else sum(p.size or 0 for p in cpu_sized if p.accelerator),
+        cpu_problem=cpu_why,
+    )
 
 
 def _basis(installed: bool, bytecode: bool) -> str:

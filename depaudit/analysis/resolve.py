@@ -21,17 +21,20 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from depaudit import fileio
-from depaudit.analysis.host_policy import HostPolicy, literal_address, normal_host, resolve
+from depaudit.analysis.host_policy import HostPolicy, literal_address, normal_host, registry_hosts, resolve
 from depaudit.errors import InputError, OutputError, ToolError, UsageError
-from depaudit.model import Lock, Resolved, Target
+from depaudit.model import Lock, Package, Resolved, Source, Target
 from depaudit.process import run_tool
+from depaudit.sources.flatlock import PYPI_SIMPLE
 from depaudit.sources.pylock import lock_from_pylock
 from depaudit.sources.requirements import parse_requirements
 from depaudit.sources.tomlparse import parse_toml
@@ -143,11 +146,12 @@ def resolve_targets(
     check_hosts(index_urls(source, files), source, options.allow_hosts)
     version = version or uv_version(options.uv)
     digest = _input_digest(source, files, version, options)
+    indexes = declared_indexes(source, files)
     if len(targets) < 2:
-        return tuple(_resolve_one(source, target, options, digest) for target in targets)
+        return tuple(_resolve_one(source, target, options, digest, indexes) for target in targets)
     # One uv per target at once: each waits on the index more than on the CPU (uv's cache is shared safely).
     with ThreadPoolExecutor(max_workers=min(len(targets), MAX_PARALLEL)) as pool:
-        return tuple(pool.map(lambda target: _resolve_one(source, target, options, digest), targets))
+        return tuple(pool.map(lambda target: _resolve_one(source, target, options, digest, indexes), targets))
 
 
 def input_files(source: ResolveInput) -> dict[Path, str]:
@@ -293,6 +297,9 @@ def _command(source: ResolveInput, target: Target, options: ResolveOptions) -> t
     python = target.marker_environment["python_full_version"]
     argv = [*options.uv, "pip", "compile", str(source.path), "--format", "pylock.toml"]
     argv += ["--python-platform", platform, "--python-version", python, "--no-build", "--quiet", "--no-header"]
+    # Any interpreter serves: uv resolves for --python-version; without one named, uv looks for (and
+    # may try to download) that exact Python first, which cost 4-11 s a run on the test machines.
+    argv += ["--python", sys.executable, "--no-python-downloads"]
     argv += [arg for extra in source.extras for arg in ("--extra", extra)]
     argv += ["--all-extras"] if source.all_extras else []
     argv += [arg for group in source.groups for arg in ("--group", group)]
@@ -309,12 +316,14 @@ def _command(source: ResolveInput, target: Target, options: ResolveOptions) -> t
     return argv, env
 
 
-def _resolve_one(source: ResolveInput, target: Target, options: ResolveOptions, digest: str) -> TargetResolution:
+def _resolve_one(
+    source: ResolveInput, target: Target, options: ResolveOptions, digest: str, indexes: Sequence[str]
+) -> TargetResolution:
     key = hashlib.sha256(f"{digest}|{target.name}|{target.python}|{target.tags[0]}".encode()).hexdigest()
     cached = _cache_read(options.cache_dir, key)
     if cached is not None:
         pylock, error = cached
-        return TargetResolution(target, _lock(pylock, source) if pylock else None, error, cached=True)
+        return TargetResolution(target, _lock(pylock, source, indexes) if pylock else None, error, cached=True)
     argv, env = _command(source, target, options)
     done = run_tool(
         argv,
@@ -326,7 +335,7 @@ def _resolve_one(source: ResolveInput, target: Target, options: ResolveOptions, 
     )
     if done.returncode == 0:
         _cache_write(options.cache_dir, key, {"pylock": done.stdout})
-        return TargetResolution(target, _lock(done.stdout, source))
+        return TargetResolution(target, _lock(done.stdout, source, indexes))
     reason = _no_solution(done.stderr)
     if reason is None:
         raise ToolError(argv, done.stderr, what=_failure(source, target, done.stderr, options.offline))
@@ -353,20 +362,47 @@ def _failure(source: ResolveInput, target: Target, stderr: str, offline: bool) -
     name = source.label or str(source.path)
     last = next((_bare(line) for line in reversed(stderr.splitlines()) if _bare(line)), "uv failed")
     if any(marker in stderr for marker in _NETWORK):
-        why = "offline and uv's cache lacks it" if offline else "the package index cannot be reached"
-        return f"{name}: resolving for {target.name} needs the package index: {why} ({last}); nothing measured"
+        why = "offline and uv's cache lacks it" if offline else f"the package index cannot be reached ({last})"
+        return f"{name}: resolving for {target.name} needs the package index: {why}; nothing measured"
     return f"{name}: uv could not resolve it for {target.name}: {last}"
 
 
-def _lock(pylock: str, source: ResolveInput) -> Lock:
+def _lock(pylock: str, source: ResolveInput, indexes: Sequence[str]) -> Lock:
     """The pylock text uv wrote, as a Lock named after the input; package lines point nowhere (they
     were lines of uv's output, not of the input)."""
     name = source.label or str(source.path)
     lock = lock_from_pylock(parse_toml(pylock, Path(name)), Path(name), pylock)
     root = f"<{Path(name).name}>"  # paths read `requirements.txt -> torch`, not `<pylock> -> torch`
     first, *rest = lock.packages
-    packages = (replace(first, name=root), *(replace(p, line=None) for p in rest))
+    packages = (replace(first, name=root), *(replace(p, line=None, source=_registry(p, indexes)) for p in rest))
     return replace(lock, packages=packages, roots=(root,))
+
+
+def _registry(package: Package, indexes: Sequence[str]) -> Source:
+    """The index a package of uv's answer came from (uv's pylock names none): the one of the indexes
+    the input declares whose host (or file host) serves its wheel, else the first. Size look-ups may
+    then reach exactly the declared indexes and their file hosts."""
+    if package.source.kind != "registry" or package.source.value or not indexes:
+        return package.source
+    url = next((w.url for w in package.wheels if w.url), "")
+    host = normal_host(urlsplit(url).hostname or "") if url else ""
+    return Source("registry", next((i for i in indexes if host in registry_hosts([i])), indexes[0]))
+
+
+def declared_indexes(source: ResolveInput, files: dict[Path, str]) -> list[str]:
+    """The indexes uv was told to use: the input's, and PyPI unless an `--index-url` replaces it."""
+    urls = index_urls(source, files)
+    http = [u for u in urls if u.startswith(("https://", "http://"))]
+    replaced = (
+        any(
+            e.option == "--index-url"
+            for path, text in files.items()
+            if path.name not in ("pyproject.toml", "uv.toml")
+            for e in parse_requirements(text, path).lines
+        )
+        or "--index-url" in source.options
+    )
+    return [*dict.fromkeys(http), *(() if replaced else (PYPI_SIMPLE,))]
 
 
 def _cache_read(cache_dir: Path | None, key: str) -> tuple[str | None, str | None] | None:

@@ -220,6 +220,22 @@ PARAMS: tuple[Param, ...] = (
         "For a requirements file or a pyproject.toml without a lock: resolve with packages published before DATE (2026-01-31), reproducibly (default: a fresh resolution as of now).",
         metavar="DATE",
     ),
+    Param(
+        "cpu_index_url",
+        ("--cpu-index-url",),
+        str,
+        None,
+        "For a Dockerfile: the CPU index each RUN line is also resolved against, to show what it would install from there (default https://download.pytorch.org/whl/cpu).",
+        metavar="URL",
+    ),
+    Param(
+        "context",
+        ("--context",),
+        Path,
+        None,
+        "For a Dockerfile: its build context (default: the Dockerfile's folder, then its parent); nothing outside it is read.",
+        metavar="DIR",
+    ),
 )
 
 
@@ -295,6 +311,8 @@ def scan(
     allow_host: list[str] | None = None,
     baseline: str | None = None,
     exclude_newer: str | None = None,
+    cpu_index_url: str | None = None,
+    context: Path | None = None,
 ) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit.rules.config import rule_config
@@ -318,7 +336,9 @@ def scan(
     )
     hosts = allow_hosts(allow_host, pyproject)  # both sides of a --baseline diff look sizes up alike
     sizes = {"installed": installed, "bytecode": bytecode, "allow_hosts": hosts}
-    if kind in RESOLVED_KINDS:
+    if kind == "dockerfile":
+        lock, report = None, _scan_dockerfile(location.path, context, conf, quiet, exclude_newer, cpu_index_url, hosts)
+    elif kind in RESOLVED_KINDS:
         lock, report = _resolve_input(location.path, kind, conf, selection, quiet, exclude_newer, glibc, macos, sizes)
     else:
         lock, selection = load_any_lock(location.path, kind, selection)
@@ -413,6 +433,48 @@ def _resolve_input(
     finally:
         stop()
     return next((r.lock for r in resolutions if r.lock is not None), None), report
+
+
+def _scan_dockerfile(
+    path: Path,
+    context: Path | None,
+    conf: dict[str, Any],
+    quiet: bool,
+    exclude_newer: str | None,
+    cpu_index_url: str | None,
+    hosts: Sequence[str],
+) -> SizeReport:
+    """Every RUN line that installs Python packages, resolved for the image's platform (or --target)."""
+    from depaudit.analysis.docker_resolve import resolve_dockerfile
+    from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
+    from depaudit.analysis.resolve import ResolveOptions, check_exclude_newer, uv_version
+    from depaudit.model import Resolved
+    from depaudit.process import find_uv
+    from depaudit.scan import scan_dockerfile
+
+    options = ResolveOptions(
+        tuple(find_uv("to resolve what a Dockerfile's RUN lines install")),
+        conf["cache"].get("cache_dir") or _default_cache(),
+        conf["offline"],
+        check_exclude_newer(exclude_newer),
+        tuple(hosts),
+    )
+    version = uv_version(options.uv)
+    if not quiet:
+        info(f"depaudit: resolving the RUN lines of {path} with {version}")
+    runs = resolve_dockerfile(
+        path,
+        context,
+        options,
+        targets=conf["targets"],
+        python=conf["python"],
+        cpu_index_url=cpu_index_url or DEFAULT_CPU_INDEX_URL,
+        version=version,
+    )
+    resolved = Resolved("dockerfile", version, options.as_of, options.exclude_newer)
+    return scan_dockerfile(
+        runs, label=str(path), resolved=resolved, offline=conf["offline"], allow_hosts=hosts, **conf["cache"]
+    )
 
 
 def _default_cache() -> Path:

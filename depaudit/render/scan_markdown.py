@@ -6,7 +6,7 @@ from depaudit.model import InstalledPackage, SizeReport
 from depaudit.render.escaping import markdown_cell as cell
 from depaudit.render.findings import findings_markdown
 from depaudit.render.formats import RenderOptions
-from depaudit.render.scan_table import brought_by, describe_resolution, describe_scope
+from depaudit.render.scan_table import brought_by, describe_resolution, describe_scope, run_cells
 from depaudit.units import format_size
 
 
@@ -22,6 +22,7 @@ def render_markdown(
         describe_scope(report.scope, report.size_basis),
         "",
         *((describe_resolution(report.resolved), "") if report.resolved is not None else ()),
+        *_runs(report, binary),
         f"| target | python | packages | {kind} | accelerator | unknown size |",
         "|---|---|---:|---:|---:|---:|",
     ]
@@ -60,3 +61,17 @@ def render_markdown(
 def _via(item: InstalledPackage) -> str:
     """The whole path for ordinary depths; the bounded form of the table for absurd ones."""
     return " → ".join(item.via) if item.path.depth <= 8 else f"{item.path.root} → {brought_by(item.path)} → {item.name}"
+
+
+def _runs(report: SizeReport, binary: bool) -> list[str]:
+    """The RUN lines of a Dockerfile scan as a table (nothing for a lock)."""
+    if not report.runs:
+        return []
+    lines = [
+        "| line | target | command | download | installed | accelerator | from CPU index | saving |",
+        "|---:|---|---|---:|---:|---:|---:|---|",
+    ]
+    for run in report.runs:
+        cells = " | ".join(cell(c) for c in run_cells(run, binary))
+        lines.append(f"| {run.line} | {cell(run.target)} | {cell(run.command)} | {cells} |")
+    return [*lines, ""]

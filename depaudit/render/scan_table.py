@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from depaudit.model import InstallScope, Resolved, SizeReport, TargetReport, Via
+from depaudit.model import InstallScope, Resolved, RunReport, SizeReport, TargetReport, Via
 from depaudit.render.escaping import escape_control
 from depaudit.units import format_size
 
@@ -48,6 +48,36 @@ def describe_scope(scope: InstallScope, basis: str) -> str:
         else "; production install: no dependency groups (not even [tool.uv] default-groups)"
     )
     return f"install set: {what}{extras}{groups}. Sizes: {BASIS[basis]}."
+
+
+def run_cells(run: RunReport, binary: bool = False) -> tuple[str, str, str, str, str]:
+    """(download, installed, accelerator share, from the CPU index, saving) of one RUN line, for humans."""
+    if run.problem is not None:
+        return ("not resolved", "", "", "", run.problem)
+    unknown = f" + {run.unknown} unknown" if run.unknown else ""
+    share = run.accelerator_share
+    accel = f"{format_size(run.accelerator, binary)} ({share:.0%})" if share is not None else "0 B"
+    if run.cpu_download is None:
+        cpu, saving = "unknown", run.cpu_problem or "the CPU index did not resolve"
+    else:
+        cpu = format_size(run.cpu_download, binary)
+        saving = format_size(max((run.download or 0) - run.cpu_download, 0), binary) if not run.unknown else "unknown"
+    return (f"{format_size(run.download, binary)}{unknown}", format_size(run.installed, binary), accel, cpu, saving)
+
+
+def runs_table(runs: tuple[RunReport, ...], binary: bool = False) -> RenderableType:
+    """One row per RUN line and target: what it downloads and installs, its accelerator part, and the
+    same line from the CPU index."""
+    from rich.table import Table
+
+    table = Table(title="RUN lines that install Python packages", title_justify="left", title_style="bold")
+    for name, justify in [("line", "right"), ("target", "left"), ("command", "left"), ("download", "right")]:
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for name in ("installed", "accelerator", "from CPU index", "saving"):
+        table.add_column(name, justify="right", overflow="fold")
+    for run in runs:
+        table.add_row(str(run.line), run.target, run.command, *run_cells(run, binary))
+    return table
 
 
 def describe_resolution(resolved: Resolved) -> str:
@@ -168,6 +198,8 @@ def report_renderables(report: SizeReport, *, binary: bool = False, top: int | N
     out: list[RenderableType] = [Text(describe_scope(report.scope, report.size_basis), style="dim")]
     if report.resolved is not None:
         out.append(Text(describe_resolution(report.resolved), style="dim"))
+    if report.runs:
+        out += [runs_table(report.runs, binary), ""]
     for target in report.targets:
         out.extend(target_renderables(target, binary=binary, top=top, kind=kind))
         out.append("")

@@ -15,17 +15,26 @@ from depaudit.sources.uvlock import lock_from_text
 
 
 def load_any_lock(
-    path: Path, kind: str, selection: Selection = Selection(), text: str | None = None
+    path: Path,
+    kind: str,
+    selection: Selection = Selection(),
+    text: str | None = None,
+    pyproject: str | None = None,
 ) -> tuple[Lock, Selection]:
-    """The lock at `path` (or its `text`, e.g. read from git) of `kind` (from `detect.detect_kind`),
-    and the selection to scan it with. Raises InputError (bad lock) or UsageError (bad selection)."""
+    """The lock at `path` (or its `text`, e.g. read from git or a build context) of `kind` (from
+    `detect.detect_kind`), and the selection to scan it with. A pdm.lock's indexes come from the
+    pyproject.toml beside it (`pyproject` text when given with `text`, else read beside `path`).
+    Raises InputError (bad lock) or UsageError (bad selection)."""
+    given = text
     text = text if text is not None else read_text(path, "lock file", allow_empty=False)
     if kind == "poetry.lock":
         lock, extras = lock_from_poetry(parse_toml(text, path), path, text, selection)
         return lock, replace(selection, extras=extras, all_extras=False, groups=())
     if kind == "pdm.lock":
         beside = path.parent / "pyproject.toml"
-        pyproject = parse_toml(read_text(beside, "pyproject.toml"), beside) if beside.is_file() else None
-        lock = lock_from_pdm(parse_toml(text, path), path, text, selection, pyproject)
+        if pyproject is None and given is None and beside.is_file():
+            pyproject = read_text(beside, "pyproject.toml")
+        project = parse_toml(pyproject, beside) if pyproject is not None else None
+        lock = lock_from_pdm(parse_toml(text, path), path, text, selection, project)
         return lock, Selection()
     return lock_from_text(text, path), selection

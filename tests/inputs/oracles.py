@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import unquote
 
 import packaging.tags
 from packaging.markers import Marker
@@ -120,6 +121,9 @@ def uv_compile_total(
             UV_PLATFORMS[target],
             "--python-version",
             python,
+            "--python",  # any interpreter: uv would otherwise look for (and try to download) that Python
+            sys.executable,
+            "--no-python-downloads",
             *extra_args,
         ],
         capture_output=True,
@@ -137,7 +141,9 @@ def uv_compile_total(
         assert wheels, package["name"]
         best = min(
             wheels,
-            key=lambda w: min(ranks.get(str(t), 10**6) for t in parse_wheel_filename(w["url"].rsplit("/", 1)[-1])[3]),
+            key=lambda w: min(
+                ranks.get(str(t), 10**6) for t in parse_wheel_filename(unquote(w["url"].rsplit("/", 1)[-1]))[3]
+            ),
         )
         total += best["size"]
         names.add(canonicalize_name(package["name"]))
