@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from depaudit.analysis.attribution import exclusive_members
 from depaudit.analysis.install_set import InstallPlan, installed_packages, plan_install, select_members
 from depaudit.analysis.size_lookup import default_cache_dir
 from depaudit.analysis.sizes import fill_sizes, locate_wheels
+from depaudit.errors import UsageError
+from depaudit.fileio import read_text
 from depaudit.model import (
     InstalledPackage,
     InstallScope,
@@ -24,12 +26,14 @@ from depaudit.model import (
     TargetReport,
     TopLevelCost,
 )
+from depaudit.sources.inputs import load_any_lock
+from depaudit.sources.tomlparse import parse_toml
 from depaudit.sources.uvlock import load_lock
 from depaudit.targets import DEFAULT_TARGETS, make_target, python_from_requires
 
 if TYPE_CHECKING:  # resolving imports subprocess machinery a plain lock scan never needs (start-up)
     from depaudit.analysis.docker_resolve import ResolvedRun
-    from depaudit.analysis.resolve import TargetResolution
+    from depaudit.analysis.resolve import ResolveOptions, TargetResolution
 
 _DEFAULT = object()
 
@@ -70,6 +74,135 @@ def scan_lock(
     measured = [(lock, plan_install(lock, target, selection, members), None) for target in chosen]
     report = _measure(measured, offline, cache_dir, progress, _basis(installed, bytecode), allow_hosts)
     return replace(report, lockfile=str(lock.path), scope=members.scope, input_kind=lock.format)
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """How `scan_input` reads an input that is not a lock: the uv command (None: found when needed,
+    `process.find_uv`), the `--exclude-newer` cut-off, the CPU index a Dockerfile's lines are compared
+    with, the Dockerfile's build context (None: its folder, then the parent), and a callback told
+    what is being resolved (for a progress line)."""
+
+    uv: tuple[str, ...] | None = None
+    exclude_newer: str | None = None
+    cpu_index_url: str | None = None
+    context: Path | None = None
+    announce: Callable[[str], None] | None = None
+
+
+def scan_input(
+    path: Path,
+    kind: str,
+    *,
+    text: str | None = None,
+    targets: Sequence[str] | None = None,
+    python: str | None = None,
+    selection: Selection = Selection(),
+    offline: bool = False,
+    cache_dir: Path | object | None = _DEFAULT,
+    installed: bool = False,
+    bytecode: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    glibc: str | None = None,
+    macos: str | None = None,
+    allow_hosts: Sequence[str] = (),
+    inputs: InputOptions = InputOptions(),
+) -> tuple[SizeReport, Lock | None]:
+    """Scan any input depaudit reads (`kind` from `sources.detect.detect_kind`): a lock (uv.lock,
+    pylock.toml, poetry.lock, pdm.lock; `text` when read from git), a requirements file or an unlocked
+    pyproject.toml (resolved per target by uv), or a Dockerfile (each RUN line resolved for the image's
+    platform, unless `targets` names others). Returns the report and the lock the lock rules read (the
+    first target's resolution for a resolved input; None for a Dockerfile). Raises InputError,
+    UsageError or ToolError (uv missing, the index unreachable for a resolution: exit 4)."""
+    sizes = {"offline": offline, "cache_dir": cache_dir, "progress": progress, "allow_hosts": allow_hosts}
+    if kind not in ("requirements", "pyproject", "dockerfile"):
+        lock, selection = load_any_lock(path, kind, selection, text)
+        report = scan_lock(
+            lock,
+            targets=targets,
+            python=python,
+            selection=selection,
+            installed=installed,
+            bytecode=bytecode,
+            glibc=glibc,
+            macos=macos,
+            **sizes,  # type: ignore[arg-type]
+        )
+        return report, lock
+    # Resolution runs uv in subprocesses: imported here, so a plain lock scan never loads it (start-up).
+    from depaudit.analysis import resolve
+    from depaudit.process import find_uv
+
+    cache = default_cache_dir() if cache_dir is _DEFAULT else cast("Path | None", cache_dir)
+    options = resolve.ResolveOptions(
+        inputs.uv or tuple(find_uv(f"to scan a {kind} (uv resolves it)")),
+        cache,
+        offline,
+        resolve.check_exclude_newer(inputs.exclude_newer),
+        tuple(allow_hosts),
+        glibc=glibc,
+        macos=macos,
+    )
+    version = resolve.uv_version(options.uv)
+    if inputs.announce is not None:
+        inputs.announce(f"resolving {path} with {version}")
+    if kind == "dockerfile":
+        return _scan_dockerfile_input(path, targets, python, options, inputs, version, sizes), None
+    if kind == "requirements" and (selection.extras or selection.groups or selection.all_extras):
+        raise UsageError("--extra/--group apply to a project, not to a requirements file")
+    source = resolve.ResolveInput(
+        kind,  # type: ignore[arg-type]
+        path,
+        path.parent,
+        selection.extras,
+        selection.all_extras,
+        selection.groups,
+    )
+    chosen = make_targets(targets, python or _project_python(path, kind), glibc, macos)
+    resolutions = resolve.resolve_targets(source, chosen, options, version)
+    report = scan_resolved(
+        resolutions,
+        label=str(path),
+        resolved=resolve.resolved_by(source, options, version),
+        installed=installed,
+        bytecode=bytecode,
+        **sizes,  # type: ignore[arg-type]
+    )
+    return report, next((r.lock for r in resolutions if r.lock is not None), None)
+
+
+def _scan_dockerfile_input(
+    path: Path,
+    targets: Sequence[str] | None,
+    python: str | None,
+    options: ResolveOptions,
+    inputs: InputOptions,
+    version: str,
+    sizes: dict[str, Any],
+) -> SizeReport:
+    from depaudit.analysis.docker_resolve import resolve_dockerfile
+    from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
+
+    runs = resolve_dockerfile(
+        path,
+        inputs.context,
+        options,
+        targets=targets,
+        python=python,
+        cpu_index_url=inputs.cpu_index_url or DEFAULT_CPU_INDEX_URL,
+        version=version,
+    )
+    resolved = Resolved("dockerfile", version, options.as_of, options.exclude_newer)
+    return scan_dockerfile(runs, label=str(path), resolved=resolved, **sizes)
+
+
+def _project_python(path: Path, kind: str) -> str:
+    """The lowest Python a pyproject's requires-python admits (3.11 for a requirements file)."""
+    if kind != "pyproject":
+        return python_from_requires(None)
+    project = parse_toml(read_text(path, "pyproject.toml"), path).get("project")
+    requires = project.get("requires-python") if isinstance(project, dict) else None
+    return python_from_requires(requires if isinstance(requires, str) else None)
 
 
 def make_targets(
@@ -252,4 +385,4 @@ def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, 
     return tuple(sorted(costs, key=lambda c: (-c.total_bytes, c.name)))
 
 
-__all__ = ["InstallPlan", "make_targets", "scan_lock", "scan_resolved"]
+__all__ = ["InputOptions", "InstallPlan", "make_targets", "scan_dockerfile", "scan_input", "scan_lock", "scan_resolved"]

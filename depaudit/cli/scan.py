@@ -316,9 +316,8 @@ def scan(
 ) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit.rules.config import rule_config
+    from depaudit.scan import InputOptions
     from depaudit.settings import find_pyproject
-    from depaudit.sources.detect import RESOLVED_KINDS
-    from depaudit.sources.inputs import load_any_lock
 
     begin(fmt, quiet, verbose)
     location, kind = _locate(lockfile)
@@ -335,14 +334,22 @@ def scan(
         all_groups=all_groups,
     )
     hosts = allow_hosts(allow_host, pyproject)  # both sides of a --baseline diff look sizes up alike
-    sizes = {"installed": installed, "bytecode": bytecode, "allow_hosts": hosts}
-    if kind == "dockerfile":
-        lock, report = None, _scan_dockerfile(location.path, context, conf, quiet, exclude_newer, cpu_index_url, hosts)
-    elif kind in RESOLVED_KINDS:
-        lock, report = _resolve_input(location.path, kind, conf, selection, quiet, exclude_newer, glibc, macos, sizes)
-    else:
-        lock, selection = load_any_lock(location.path, kind, selection)
-        report = _measure(lock, conf, selection, quiet, glibc=glibc, macos=macos, **sizes)
+    inputs = InputOptions(
+        exclude_newer=exclude_newer, cpu_index_url=cpu_index_url, context=context, announce=None if quiet else _announce
+    )
+    report, lock = _measure(
+        location.path,
+        kind,
+        conf,
+        selection,
+        quiet,
+        installed=installed,
+        bytecode=bytecode,
+        glibc=glibc,
+        macos=macos,
+        allow_hosts=hosts,
+        inputs=inputs,
+    )
     report = _with_findings(report, lock, pyproject, rules.select, rules.ignore) if lock is not None else report
     breaches = _breaches(report, conf)
     options = render_options(
@@ -376,124 +383,6 @@ def _locate(lockfile: Path | None) -> tuple[LockLocation, str]:
     from depaudit.sources.detect import locate_input
 
     return locate_input(lockfile, Path.cwd())
-
-
-def _resolve_input(
-    path: Path,
-    kind: str,
-    conf: dict[str, Any],
-    selection: Selection,
-    quiet: bool,
-    exclude_newer: str | None,
-    glibc: str | None,
-    macos: str | None,
-    sizes: dict[str, Any],
-) -> tuple[Lock | None, SizeReport]:
-    """A requirements file or an unlocked pyproject.toml resolved per target by uv, then measured;
-    the first resolved target's lock (for the lock rules), and the report."""
-    from depaudit.analysis.resolve import (
-        ResolveInput,
-        ResolveOptions,
-        check_exclude_newer,
-        resolve_targets,
-        resolved_by,
-        uv_version,
-    )
-    from depaudit.process import find_uv
-    from depaudit.scan import make_targets, scan_resolved
-
-    if kind == "requirements" and (selection.extras or selection.groups or selection.all_extras):
-        raise UsageError("--extra/--group apply to a project, not to a requirements file")
-    source = ResolveInput(kind, path, path.parent, selection.extras, selection.all_extras, selection.groups)  # type: ignore[arg-type]
-    options = ResolveOptions(
-        tuple(find_uv("to resolve a requirements file or a pyproject.toml without a lock")),
-        conf["cache"].get("cache_dir") or _default_cache(),
-        conf["offline"],
-        check_exclude_newer(exclude_newer),
-        tuple(sizes["allow_hosts"]),
-        glibc=glibc,
-        macos=macos,
-    )
-    python = conf["python"] or _requires_python(path, kind)
-    version = uv_version(options.uv)
-    if not quiet:
-        info(f"depaudit: resolving {path} per target with {version}")
-    resolutions = resolve_targets(source, make_targets(conf["targets"], python, glibc, macos), options, version)
-    progress, stop = _progress() if not (conf["offline"] or quiet) else (None, _nothing)
-    try:
-        report = scan_resolved(
-            resolutions,
-            label=str(path),
-            resolved=resolved_by(source, options, version),
-            offline=conf["offline"],
-            progress=progress,
-            **conf["cache"],
-            **sizes,
-        )
-    finally:
-        stop()
-    return next((r.lock for r in resolutions if r.lock is not None), None), report
-
-
-def _scan_dockerfile(
-    path: Path,
-    context: Path | None,
-    conf: dict[str, Any],
-    quiet: bool,
-    exclude_newer: str | None,
-    cpu_index_url: str | None,
-    hosts: Sequence[str],
-) -> SizeReport:
-    """Every RUN line that installs Python packages, resolved for the image's platform (or --target)."""
-    from depaudit.analysis.docker_resolve import resolve_dockerfile
-    from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
-    from depaudit.analysis.resolve import ResolveOptions, check_exclude_newer, uv_version
-    from depaudit.model import Resolved
-    from depaudit.process import find_uv
-    from depaudit.scan import scan_dockerfile
-
-    options = ResolveOptions(
-        tuple(find_uv("to resolve what a Dockerfile's RUN lines install")),
-        conf["cache"].get("cache_dir") or _default_cache(),
-        conf["offline"],
-        check_exclude_newer(exclude_newer),
-        tuple(hosts),
-    )
-    version = uv_version(options.uv)
-    if not quiet:
-        info(f"depaudit: resolving the RUN lines of {path} with {version}")
-    runs = resolve_dockerfile(
-        path,
-        context,
-        options,
-        targets=conf["targets"],
-        python=conf["python"],
-        cpu_index_url=cpu_index_url or DEFAULT_CPU_INDEX_URL,
-        version=version,
-    )
-    resolved = Resolved("dockerfile", version, options.as_of, options.exclude_newer)
-    return scan_dockerfile(
-        runs, label=str(path), resolved=resolved, offline=conf["offline"], allow_hosts=hosts, **conf["cache"]
-    )
-
-
-def _default_cache() -> Path:
-    from depaudit.analysis.size_lookup import default_cache_dir
-
-    return default_cache_dir()
-
-
-def _requires_python(path: Path, kind: str) -> str:
-    """The lowest Python a pyproject's requires-python admits (3.11 for a requirements file)."""
-    from depaudit.fileio import read_text
-    from depaudit.sources.tomlparse import parse_toml
-    from depaudit.targets import python_from_requires
-
-    if kind != "pyproject":
-        return python_from_requires(None)
-    project = parse_toml(read_text(path, "pyproject.toml"), path).get("project")
-    requires = project.get("requires-python") if isinstance(project, dict) else None
-    return python_from_requires(requires if isinstance(requires, str) else None)
 
 
 def _settings(
@@ -533,17 +422,20 @@ def _settings(
     }
 
 
-def _measure(lock: Lock, conf: dict[str, Any], selection: Selection, quiet: bool, **options: Any) -> SizeReport:
-    """scan_lock with the resolved settings and a progress display while sizes are looked up."""
-    from depaudit.scan import scan_lock
+def _measure(
+    path: Path, kind: str, conf: dict[str, Any], selection: Selection, quiet: bool, **options: Any
+) -> tuple[SizeReport, Lock | None]:
+    """scan_input with the resolved settings and a progress display while sizes are looked up."""
+    from depaudit.scan import scan_input
 
     progress: Progress | None = None
     stop: Callable[[], None] = _nothing
     if not (conf["offline"] or quiet):
         progress, stop = _progress()
     try:
-        return scan_lock(
-            lock,
+        return scan_input(
+            path,
+            kind,
             targets=conf["targets"],
             python=conf["python"],
             selection=selection,
@@ -554,6 +446,10 @@ def _measure(lock: Lock, conf: dict[str, Any], selection: Selection, quiet: bool
         )
     finally:
         stop()
+
+
+def _announce(what: str) -> None:
+    info(f"depaudit: {what}")
 
 
 def _nothing() -> None:
