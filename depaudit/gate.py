@@ -26,8 +26,9 @@ from depaudit.model import Finding, Selection, SizeReport
 from depaudit.rules.base import RuleDoc, describe
 from depaudit.rules.engine import RuleSelection
 from depaudit.rules.run_budgets import budget_findings
-from depaudit.scan import scan_lock
+from depaudit.scan import scan_input, scan_lock
 from depaudit.settings import Kind, SettingSources, convert, layer_error, project_settings, resolve_layers, subtable
+from depaudit.sources.detect import detect_kind
 from depaudit.sources.uvlock import load_lock
 from depaudit.targets import DEFAULT_TARGETS
 
@@ -217,11 +218,21 @@ def check_lock(
         raise UsageError(
             'a lock budget is set but no lock file: pass --lock uv.lock (or lock = "uv.lock" in [tool.depaudit])'
         )
-    lock = load_lock(budgets.lock)
     targets = lock_targets(budgets)
-    log.info("gate: scanning %s for %s", budgets.lock, ", ".join(targets or DEFAULT_TARGETS))
+    kind = detect_kind(budgets.lock, read_text(budgets.lock, "lock file", allow_empty=False))
+    log.info("gate: scanning %s (%s) for %s", budgets.lock, kind, ", ".join(targets or DEFAULT_TARGETS))
     extra = {"allow_hosts": tuple(allow_hosts)} if allow_hosts else {}
-    report = scan(lock, targets=targets, offline=offline, selection=budgets.selection, **extra)
+    if kind in ("uv.lock", "pylock.toml"):
+        report = scan(load_lock(budgets.lock), targets=targets, offline=offline, selection=budgets.selection, **extra)
+    else:  # poetry.lock, pdm.lock, requirements, an unlocked pyproject.toml, a Dockerfile
+        report, _ = scan_input(
+            budgets.lock,
+            kind,
+            targets=targets,
+            offline=offline,
+            selection=budgets.selection,
+            allow_hosts=tuple(allow_hosts),
+        )
     return check_report(report, budgets.lock_limits, prefix=f"{budgets.lock} ")
 
 

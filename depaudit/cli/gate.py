@@ -34,7 +34,11 @@ def gate(
         str | None, typer.Option("--max-image-size", help="Budget for each IMAGE, e.g. 250MB.")
     ] = None,
     lock: Annotated[
-        Path | None, typer.Option("--lock", help="uv.lock / pylock.toml for the download and accelerator budgets.")
+        Path | None,
+        typer.Option(
+            "--lock",
+            help="What the download and accelerator budgets measure: uv.lock, pylock.toml, poetry.lock, pdm.lock, a requirements file, a pyproject.toml without a lock or a Dockerfile.",
+        ),
     ] = None,
     max_download: Annotated[
         SizesOption,

@@ -33,7 +33,10 @@ DEFAULT_NOTE = "the default budget of the lock hook (no lock budget in [tool.dep
 @hook_app.command("lock")
 def lock_hook(
     files: Annotated[
-        list[Path], typer.Argument(help="uv.lock / pylock.toml files (pre-commit passes the staged ones).")
+        list[Path],
+        typer.Argument(
+            help="uv.lock / pylock.toml / poetry.lock / pdm.lock files (pre-commit passes the staged ones)."
+        ),
     ],
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
