@@ -120,6 +120,17 @@ def _index_for(name: str, sources: tuple[Sources, str]) -> str:
     return default
 
 
+def _installed_version(version: str, wheels: tuple[Wheel, ...]) -> str:
+    """The version that installs: PDM writes `2.15.0` for a `torch-2.15.0+cpu` wheel from the CPU
+    index; when every wheel carries the same local label on that version, the label is kept."""
+    versions = {w.filename.split("-")[1] for w in wheels}
+    if len(versions) == 1:
+        (found,) = versions
+        if found.partition("+")[0] == version and "+" in found:
+            return found
+    return version
+
+
 def _package(
     reader: LockReader, raw: Any, index: int, line: int | None, sources: tuple[Sources, str]
 ) -> tuple[Package, tuple[str, ...], str | None]:
@@ -141,7 +152,7 @@ def _package(
     wheels = tuple(Wheel(w.filename, urls.get(w.filename), None) for w in wheels)
     package = Package(
         name=name,
-        version=reader.string(entry, "version", where, index),
+        version=_installed_version(reader.string(entry, "version", where, index), wheels),
         source=Source("registry", _index_for(name, sources)),
         wheels=wheels,
         sdist_url=sdist,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from depaudit.scan import scan_lock
 from depaudit.sources.detect import detect_kind
 from depaudit.sources.inputs import load_any_lock
 
-from fixture_paths import FIXTURES
+from childrun import run_depaudit
+from fixture_paths import FIXTURES, TESTS
 
 INPUTS = FIXTURES / "inputs"
 TARGETS = tuple(ENVIRONMENTS)
@@ -104,3 +106,55 @@ def test_offline_without_cache_leaves_sizes_unknown_not_zero(tmp_path: Path) -> 
     linux = report.targets[0]
     assert linux.total_bytes == 0 and len(linux.unknown_size) == len(linux.packages) == 26
     assert json.loads(json.dumps([p.size for p in linux.packages])) == [None] * 26
+
+
+CPU_PROJECTS = {
+    "poetry": (
+        '[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\ntorch = {{ source = "pytorch-cpu" }}\n\n'
+        '[[tool.poetry.source]]\nname = "pytorch-cpu"\nurl = "{cpu}"\npriority = "explicit"\n'
+    ),
+    "pdm": '[tool.pdm]\ndistribution = false\n\n[[tool.pdm.source]]\nname = "pytorch-cpu"\nurl = "{cpu}"\ninclude_packages = ["torch"]\n',
+}
+
+
+@pytest.mark.parametrize("tool", ["poetry", "pdm"])
+def test_cpu_index_variant_locked_with_the_real_tool(tmp_path: Path, tool: str) -> None:
+    """The CPU variant of each project, locked here by the tool itself against a local CPU index (a lock
+    records the index URL, which changes per run): no accelerator bytes on any target, the package set
+    equals the tool's export, and the accelerator gate that fails on the CUDA lock passes."""
+    sys.path.insert(0, str(TESTS / "fixers"))
+    from localindex import torch_indexes
+
+    (tmp_path / "indexes").mkdir()
+    with torch_indexes(tmp_path / "indexes") as (_, cpu):
+        project = tmp_path / "project"
+        project.mkdir()
+        (project / "pyproject.toml").write_text(
+            f'[project]\nname = "{tool}-cpu"\nversion = "0.1.0"\nrequires-python = ">=3.11,<3.14"\n'
+            'dependencies = ["torch==2.15.0"]\n\n' + CPU_PROJECTS[tool].format(cpu=cpu)
+        )
+        run_tool([str(BIN / tool), "lock"], project, tmp_path)
+    export = (
+        ["export", "--without-hashes", "-f", "requirements.txt"]
+        if tool == "poetry"
+        else ["export", "--no-hashes", "--prod"]
+    )
+    exported = run_tool([str(BIN / tool), *export], project, tmp_path)
+    lock = project / f"{tool}.lock"
+    report = _scan(lock, Selection(), tmp_path / "cache")
+    for target in report.targets:
+        assert {p.name for p in target.packages} == exported_names(exported, target.target.name) == {"torch"}
+        (torch,) = target.packages
+        assert torch.package.version == "2.15.0+cpu" and torch.accelerator is None and target.accelerator_bytes == 0
+    gate = run_depaudit("gate", "--lock", str(lock), "--max-accelerator", "0", "--offline", timeout=120)
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    cuda = run_depaudit(
+        "gate",
+        "--lock",
+        str(INPUTS / f"{tool}-cuda" / f"{tool}.lock"),
+        "--max-accelerator",
+        "0",
+        "--offline",
+        timeout=120,
+    )
+    assert cuda.returncode == 1 and "exceeds the budget of 0 B" in cuda.stdout
