@@ -18,12 +18,15 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from depaudit.analysis.docker_stages import run_envs, shipping_stages
+from depaudit.analysis.host_policy import normal_host, registry_hosts
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
 from depaudit.analysis.install_commands import PythonInstall, context_key, python_installs
 from depaudit.analysis.resolve import ResolveInput, ResolveOptions, TargetResolution, resolve_targets, uv_version
 from depaudit.errors import DepauditError
+from depaudit.families import TORCH_FAMILY
 from depaudit.model import Lock, Selection, Target
 from depaudit.sources.dockerfile import (
     Dockerfile,
@@ -291,13 +294,35 @@ def _resolve_run(
     name = f"{label}:{run.line}"
     source = ResolveInput("requirements", folder / "run-requirements.txt", folder, label=name)
     installs = resolve_targets(source, targets, options, version)
+    if not any(_torch_wheels(i) for i in installs):
+        why = "installs no torch-family package: the CPU index has nothing to replace"
+        return [ResolvedRun(run, t, i, None, cpu_problem=why) for t, i in zip(targets, installs, strict=True)]
     cpu_source = replace(source, options=("--extra-index-url", cpu_index_url), label=f"{name} (CPU index)")
     try:
         cpu: tuple[TargetResolution | None, ...] = resolve_targets(cpu_source, targets, options, version)
         cpu_problem = None
     except DepauditError as exc:  # the comparison is extra: its failure is said, never fatal
         cpu, cpu_problem = (None,) * len(targets), str(exc).splitlines()[0]
-    return [ResolvedRun(run, t, i, c, cpu_problem=cpu_problem) for t, i, c in zip(targets, installs, cpu, strict=True)]
+    out = []
+    for target, own, other in zip(targets, installs, cpu, strict=True):
+        if other is not None and other.lock is not None and not _from_index(_torch_wheels(other), cpu_index_url):
+            # uv answered without torch from the CPU index: unreachable (uv may then go on with PyPI
+            # alone; seen here) or no build there. Either way it is not what the CPU index installs.
+            other, cpu_problem = None, "the CPU index gave no torch build for this line (unreachable?): not measured"
+        out.append(ResolvedRun(run, target, own, other, cpu_problem=cpu_problem))
+    return out
+
+
+def _torch_wheels(resolution: TargetResolution | None) -> list[str]:
+    """The wheel URLs of the torch-family packages a resolution installs."""
+    if resolution is None or resolution.lock is None:
+        return []
+    return [w.url or "" for p in resolution.lock.packages if p.name in TORCH_FAMILY for w in p.wheels]
+
+
+def _from_index(urls: list[str], index_url: str) -> bool:
+    hosts = registry_hosts([index_url])
+    return bool(urls) and all(normal_host(urlsplit(u).hostname or "") in hosts for u in urls)
 
 
 def _resolve_lock_run(

@@ -70,6 +70,17 @@ def lint(
     docs_url: opt.DocsUrlOption = None,
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
+    sizes: Annotated[
+        bool,
+        typer.Option(
+            "--sizes",
+            help="Resolve each Dockerfile RUN line for the image's platform (uv and the package index) so DA302 says what it downloads and what the CPU index would.",
+        ),
+    ] = False,
+    cpu_index_url: Annotated[
+        str | None, typer.Option("--cpu-index-url", help="The CPU index --sizes compares with (default: PyTorch's).")
+    ] = None,
+    allow_host: opt.AllowHostOption = None,
 ) -> int:
     """Check Dockerfiles (DA301-DA310), requirements files and pyproject.toml (DA201-DA202) and locks
     (DA101-DA104, scanned offline)."""
@@ -77,7 +88,16 @@ def lint(
     args = _build_args(build_arg)
     project = opt.pyproject_option(pyproject, Path.cwd())
     rules = rule_config("lint", select or (), ignore or (), project)
-    options = LintOptions(rules.select, rules.ignore, rules.per_path, context, args)
+    options = LintOptions(
+        rules.select,
+        rules.ignore,
+        rules.per_path,
+        context,
+        args,
+        sizes=sizes,
+        allow_hosts=tuple(opt.allow_hosts(allow_host, project)),
+        cpu_index_url=cpu_index_url,
+    )
     report = lint_paths(paths or [Path(".")], options)
     emit(render(LINT_RENDERERS, fmt.format, report, opt.render_options(project, docs_url)), output)
     if fail_on is opt.FailOn.never:

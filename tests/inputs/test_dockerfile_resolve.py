@@ -128,3 +128,16 @@ def test_a_poetry_install_line_reads_the_lock_in_the_context(tmp_path: Path) -> 
     )
     (run,) = report.runs
     assert run.packages == 26 and run.accelerator is not None and run.accelerator > 3_000_000_000
+
+
+@pytest.mark.network
+def test_lint_sizes_makes_da302_quote_what_the_line_installs(tmp_path: Path) -> None:
+    context = _context(tmp_path, "FROM python:3.11-slim\nRUN pip install --no-cache-dir torch==2.8.0\n")
+    plain = run_depaudit("lint", str(context / "Dockerfile"), "--select", "DA302", "--format", "gnu", timeout=60)
+    measured = run_depaudit(
+        "lint", str(context / "Dockerfile"), "--select", "DA302", "--format", "gnu", "--sizes", timeout=300
+    )
+    assert plain.returncode == measured.returncode == 1
+    assert "this line downloads" not in plain.stdout
+    (line,) = measured.stdout.splitlines()
+    assert ":2: DA302" in line and "this line downloads 3.9 GB on linux-x86_64, 100% accelerator" in line
