@@ -81,13 +81,15 @@ class InputOptions:
     """How `scan_input` reads an input that is not a lock: the uv command (None: found when needed,
     `process.find_uv`), the `--exclude-newer` cut-off, the CPU index a Dockerfile's lines are compared
     with, the Dockerfile's build context (None: its folder, then the parent), and a callback told
-    what is being resolved (for a progress line)."""
+    what is being resolved (for a progress line), and the folder a requirements file's includes must
+    stay in (None: the file's own folder)."""
 
     uv: tuple[str, ...] | None = None
     exclude_newer: str | None = None
     cpu_index_url: str | None = None
     context: Path | None = None
     announce: Callable[[str], None] | None = None
+    root: Path | None = None  # what a requirements file may include from (default: its own folder)
 
 
 def scan_input(

@@ -334,8 +334,13 @@ def scan(
         all_groups=all_groups,
     )
     hosts = allow_hosts(allow_host, pyproject)  # both sides of a --baseline diff look sizes up alike
+    here = Path.cwd().resolve()  # includes may reach anywhere in the working folder (the checkout), not above
     inputs = InputOptions(
-        exclude_newer=exclude_newer, cpu_index_url=cpu_index_url, context=context, announce=None if quiet else _announce
+        exclude_newer=exclude_newer,
+        cpu_index_url=cpu_index_url,
+        context=context,
+        announce=None if quiet else _announce,
+        root=here if location.path.resolve().is_relative_to(here) else None,
     )
     report, lock = _measure(
         location.path,

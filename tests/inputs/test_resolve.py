@@ -190,3 +190,25 @@ def test_real_cuda_torch_requirements_equal_uv_pip_compile(tmp_path: Path) -> No
         assert target["total_bytes"] == total and {p["name"] for p in target["packages"]} == names, name
     linux = _by_target(doc)["linux-x86_64"]
     assert linux["accelerator_bytes"] > 3_000_000_000  # torch 2.8.0's CUDA 12 wheels on Linux x86_64
+
+
+def test_an_include_elsewhere_in_the_working_folder_is_read(tmp_path: Path, indexes) -> None:
+    mirror, _ = indexes
+    project = tmp_path / "project"
+    (project / "requirements").mkdir(parents=True)
+    (project / "base.txt").write_text(f"--index-url {mirror}\ntorch==2.15.0\n")
+    (project / "requirements" / "prod.txt").write_text("-r ../base.txt\n")
+    result = run_depaudit(
+        "scan",
+        "requirements/prod.txt",
+        "--format",
+        "json",
+        "--allow-host",
+        "127.0.0.1",
+        "-t",
+        "linux",
+        cwd=project,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert {p["name"] for p in json.loads(result.stdout)["targets"][0]["packages"]} == {"torch", "nvidia-cublas"}
