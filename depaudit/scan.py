@@ -155,7 +155,7 @@ def scan_input(
     source = resolve.ResolveInput(
         kind,  # type: ignore[arg-type]
         path,
-        path.parent,
+        inputs.root or path.parent,
         selection.extras,
         selection.all_extras,
         selection.groups,
