@@ -295,7 +295,7 @@ def uv_platform(target: Target, glibc: str | None, macos: str | None) -> tuple[s
 def _command(source: ResolveInput, target: Target, options: ResolveOptions) -> tuple[list[str], dict[str, str]]:
     platform, env = uv_platform(target, options.glibc, options.macos)
     python = target.marker_environment["python_full_version"]
-    argv = [*options.uv, "pip", "compile", str(source.path), "--format", "pylock.toml"]
+    argv = [*options.uv, "pip", "compile", str(source.path.resolve()), "--format", "pylock.toml"]
     argv += ["--python-platform", platform, "--python-version", python, "--no-build", "--quiet", "--no-header"]
     # Any interpreter serves: uv resolves for --python-version; without one named, uv looks for (and
     # may try to download) that exact Python first, which cost 4-11 s a run on the test machines.
@@ -328,7 +328,7 @@ def _resolve_one(
     done = run_tool(
         argv,
         timeout=RESOLVE_TIMEOUT,
-        cwd=source.path.parent,
+        cwd=source.path.resolve().parent,
         env={**os.environ, **env},
         check=False,
         missing_hint="install uv (pip install uv)",
