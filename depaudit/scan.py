@@ -137,7 +137,7 @@ def scan_input(
 
     cache = default_cache_dir() if cache_dir is _DEFAULT else cast("Path | None", cache_dir)
     options = resolve.ResolveOptions(
-        inputs.uv or tuple(find_uv(f"to scan a {kind} (uv resolves it)")),
+        inputs.uv or tuple(find_uv(f"to scan {_KIND_WORDS[kind]} (uv resolves it)")),
         cache,
         offline,
         resolve.check_exclude_newer(inputs.exclude_newer),
@@ -171,6 +171,13 @@ def scan_input(
         **sizes,  # type: ignore[arg-type]
     )
     return report, next((r.lock for r in resolutions if r.lock is not None), None)
+
+
+_KIND_WORDS = {
+    "requirements": "a requirements file",
+    "pyproject": "a pyproject.toml without a lock",
+    "dockerfile": "what a Dockerfile's RUN lines install",
+}
 
 
 def _scan_dockerfile_input(

@@ -212,3 +212,29 @@ def test_an_include_elsewhere_in_the_working_folder_is_read(tmp_path: Path, inde
     )
     assert result.returncode == 0, result.stderr
     assert {p["name"] for p in json.loads(result.stdout)["targets"][0]["packages"]} == {"torch", "nvidia-cublas"}
+
+
+def test_without_uv_one_line_says_how_to_get_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    """No uv anywhere cannot be arranged on a machine whose dev environment installs it: PATH, the `uv`
+    module and `python -m uv` are hidden here (the one fake in this file, and it says so)."""
+    import shutil as shutil_module
+
+    from depaudit import process
+    from depaudit.cli import main
+
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("six\n")
+    monkeypatch.setattr(shutil_module, "which", lambda name, *a, **k: None)
+    monkeypatch.setitem(sys.modules, "uv", None)
+    real = process.run_tool
+    monkeypatch.setattr(
+        process,
+        "run_tool",
+        lambda argv, **kw: real(["false"], **{**kw, "check": False}) if "-m" in argv else real(argv, **kw),
+    )
+    with pytest.raises(SystemExit) as code:
+        main(["scan", str(requirements), "--format", "json"])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "error" in line]
+    assert code.value.code == 4 and len(lines) == 1, err
+    assert "pip install 'depaudit[uv]'" in lines[0] and "a requirements file" in lines[0]
