@@ -97,13 +97,15 @@ def _scan_input_side(
     text_spec = str(spec)
     parts = split_rev_spec(text_spec, cwd)
     path, text = Path(cwd or ".") / spec, None
+    if kind == "dockerfile":  # a diff compares the two files; what the CPU index would give is scan's
+        options = {**options, "inputs": InputOptions(compare_cpu=False)}
     if parts is not None:
         if kind in ("uv.lock", "pylock.toml", "poetry.lock", "pdm.lock"):
             path, text = Path(text_spec), read_git_file(text_spec, cwd, kind="lock file")
         else:
             path = materialize(parts, kind, cwd, work)
             if kind == "dockerfile":  # its build context is what was written beside it, nothing else
-                options = {**options, "inputs": InputOptions(context=path.parent)}
+                options = {**options, "inputs": InputOptions(context=path.parent, compare_cpu=False)}
     try:
         report, _ = scan_input(path, kind, text=text, **options)
     except UsageError as exc:

@@ -87,6 +87,7 @@ class InputOptions:
     uv: tuple[str, ...] | None = None
     exclude_newer: str | None = None
     cpu_index_url: str | None = None
+    compare_cpu: bool = True  # also resolve each Dockerfile line with the CPU index (diff does not need it)
     context: Path | None = None
     announce: Callable[[str], None] | None = None
     root: Path | None = None  # what a requirements file may include from (default: its own folder)
@@ -198,7 +199,7 @@ def _scan_dockerfile_input(
         options,
         targets=targets,
         python=python,
-        cpu_index_url=inputs.cpu_index_url or DEFAULT_CPU_INDEX_URL,
+        cpu_index_url=(inputs.cpu_index_url or DEFAULT_CPU_INDEX_URL) if inputs.compare_cpu else None,
         version=version,
     )
     resolved = Resolved("dockerfile", version, options.as_of, options.exclude_newer)

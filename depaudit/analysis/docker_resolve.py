@@ -247,12 +247,12 @@ def resolve_dockerfile(
     *,
     targets: Sequence[str] | None = None,
     python: str | None = None,
-    cpu_index_url: str = DEFAULT_CPU_INDEX_URL,
+    cpu_index_url: str | None = DEFAULT_CPU_INDEX_URL,
     build_args: Mapping[str, str] | None = None,
     version: str | None = None,
 ) -> tuple[ResolvedRun, ...]:
     """Per RUN install of the stages that ship, per target (default: the image's platform), what it
-    installs and what it would install with the CPU index. Python is `python`, else the base image's
+    installs and what it would install with the CPU index (`cpu_index_url` None: not compared). Python is `python`, else the base image's
     (`python:3.12`), else 3.11. Raises InputError (an unreadable Dockerfile, a refused index URL),
     ToolError (uv missing, the index unreachable for what the line installs)."""
     df = read_dockerfile(dockerfile, dict(build_args or {}))
@@ -277,7 +277,7 @@ def _resolve_run(
     files: Mapping[str, str],
     folder: Path,
     options: ResolveOptions,
-    cpu_index_url: str,
+    cpu_index_url: str | None,
     version: str,
     label: str,
 ) -> list[ResolvedRun]:
@@ -294,8 +294,8 @@ def _resolve_run(
     name = f"{label}:{run.line}"
     source = ResolveInput("requirements", folder / "run-requirements.txt", folder, label=name)
     installs = resolve_targets(source, targets, options, version)
-    if not any(_torch_wheels(i) for i in installs):
-        why = "installs no torch-family package: the CPU index has nothing to replace"
+    if cpu_index_url is None or not any(_torch_wheels(i) for i in installs):
+        why = "not compared" if cpu_index_url is None else "installs no torch-family package: nothing to replace"
         return [ResolvedRun(run, t, i, None, cpu_problem=why) for t, i in zip(targets, installs, strict=True)]
     cpu_source = replace(source, options=("--extra-index-url", cpu_index_url), label=f"{name} (CPU index)")
     try:
