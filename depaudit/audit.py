@@ -5,19 +5,19 @@ at a git revision. Nothing here prints; depaudit.render.scan renders the outcome
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from depaudit.analysis.lockdiff import LockDiff
 from depaudit.budgets import BudgetCheck, check_report
-from depaudit.model import Finding, Lock, SizeReport
+from depaudit.model import Finding, SizeReport
 from depaudit.rules.base import RuleDoc, at_or_above, describe
 from depaudit.rules.engine import RuleSelection
 from depaudit.rules.run_budgets import budget_findings
 from depaudit.rules.run_lock import lock_findings
 from depaudit.rules.subjects import LockSubject
-from depaudit.scan import scan_lock, unreachable_index
+from depaudit.scan import InputOptions, scan_input, unreachable_index
 from depaudit.settings import Settings, scan_options
 
 if TYPE_CHECKING:  # annotations only: a scan without a pyproject never loads its parser
@@ -28,10 +28,13 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class ScanRequest:
-    """One scan: the parsed lock, the settings, the pyproject.toml beside the lock (parsed once by the
-    project context; None when there is none), what sizes to report, and a baseline revision."""
+    """One scan: the input and its kind (`sources.detect.detect_kind`: a lock, a requirements file, an
+    unlocked pyproject.toml or a Dockerfile), the settings, the pyproject.toml beside it (parsed once by
+    the project context; None when there is none), what sizes to report, how to read an input that is
+    not a lock (`inputs`), and a baseline revision."""
 
-    lock: Lock
+    path: Path
+    kind: str
     settings: Settings
     project: Pyproject | None = None
     pyproject_path: Path | None = None
@@ -40,6 +43,7 @@ class ScanRequest:
     glibc: str | None = None
     macos: str | None = None
     baseline: str | None = None
+    inputs: InputOptions = field(default_factory=InputOptions)
     sarif_rules: bool = False
     binary: bool = False
     progress: Progress | None = None
@@ -88,12 +92,19 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     and the git read of the baseline do."""
     settings = request.settings
     options = {**scan_options(settings), "glibc": request.glibc, "macos": request.macos}
-    report = scan_lock(
-        request.lock, installed=request.installed, bytecode=request.bytecode, progress=request.progress, **options
+    report, lock = scan_input(
+        request.path,
+        request.kind,
+        installed=request.installed,
+        bytecode=request.bytecode,
+        progress=request.progress,
+        inputs=request.inputs,
+        **options,
     )
     rules = settings.rules.effective()
-    subject = LockSubject(request.lock, report, request.pyproject_path, request.project)
-    report = replace(report, findings=tuple(lock_findings(subject, rules.select, rules.ignore)))
+    if lock is not None and request.kind in ("uv.lock", "pylock.toml", "poetry.lock", "pdm.lock"):
+        subject = LockSubject(lock, report, request.pyproject_path, request.project)
+        report = replace(report, findings=tuple(lock_findings(subject, rules.select, rules.ignore)))
     checks = tuple(check_report(report, settings.limits, allow_builds=settings.allow_builds))
     failing = [c for c in checks if not c.passed]
     found = tuple(budget_findings(failing, rules.select, rules.ignore, binary=request.binary))
@@ -102,8 +113,8 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         chosen = RuleSelection(rules.select, rules.ignore)
         docs = tuple(d for family in ("DA1", "DA2", "DA5") for d in describe(family) if chosen.wants(d.id))
     baseline = None
-    if request.baseline is not None and request.lock.path is not None:
-        lock_path = Path(request.lock.path)
+    if request.baseline is not None:
+        lock_path = request.path
         options.pop("targets")
         options.pop("python")
         from depaudit.diff import diff_against_base  # start-up: git and subprocess only with --baseline

@@ -112,6 +112,8 @@ class BudgetCheck:
                 "fail": f"{head}: installs accelerator wheels ({self.count or 0} packages, {shown})",
                 "unknown": f"{head}: no accelerator wheel found ({shown}), but cannot verify",
             }[self.verdict]
+        elif self.verdict == "unknown" and self.measured is None:
+            text = f"{head} unknown, budget {limit}: cannot verify"
         elif self.verdict == "unknown":
             text = f"{head} at least {shown}, budget {limit}: cannot verify"
         elif self.verdict == "pass":
@@ -323,6 +325,9 @@ def _no_accelerator(t: TargetReport, label: str, path: str, count: int, blockers
 
 
 def _unsupported(t: TargetReport, check: CheckKind, limit: float, label: str, path: str) -> BudgetCheck:
+    if t.unresolved:  # nothing is known about what would install: never a pass
+        note = f"not installable for this target: {t.unsupported_reason}"
+        return BudgetCheck(check, label, None, limit, "unknown", "bytes", (), note, path, None, t.target.name)
     note = f"target not supported by this lock ({t.unsupported_reason}): nothing installs"
     return BudgetCheck(check, label, 0.0, limit, "pass", "bytes", (), note, path, None, t.target.name)
 

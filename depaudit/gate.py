@@ -26,8 +26,9 @@ from depaudit.model import Finding, Lock, SizeReport
 from depaudit.rules.base import RuleDoc, describe
 from depaudit.rules.engine import RuleSelection
 from depaudit.rules.run_budgets import budget_findings
-from depaudit.scan import scan_lock
+from depaudit.scan import InputOptions, scan_input
 from depaudit.settings import Settings, SettingsFile, scan_options
+from depaudit.sources.detect import detect_kind
 from depaudit.targets import DEFAULT_TARGETS
 
 log = get_logger(__name__)
@@ -35,12 +36,11 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class GateRequest:
-    """One gate run: the settings (every budget), the lock they measure (parsed once; None when no lock
-    budget is set or no lock was found), and the `[tool.depaudit]` file findings about image budgets
-    point at."""
+    """One gate run: the settings (every budget), what the lock budgets measure (None when no lock was
+    found), and the `[tool.depaudit]` file findings about image budgets point at."""
 
     settings: Settings
-    lock: Lock | None = None
+    lock: Path | None = None
     settings_file: SettingsFile | None = None
     binary: bool = False
 
@@ -96,18 +96,22 @@ def lock_targets(settings: Settings) -> list[str] | None:
 
 
 def check_lock(
-    settings: Settings, lock: Lock | None, *, scan: Callable[..., SizeReport] = scan_lock
+    settings: Settings, lock: Path | None, *, scan: Callable[..., tuple[SizeReport, Lock | None]] = scan_input
 ) -> list[BudgetCheck]:
-    """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets. Raises
-    UsageError when no lock is known, InputError/ToolError from the scan."""
+    """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets, over what
+    `lock` installs: a uv.lock, pylock.toml, poetry.lock or pdm.lock, a requirements file, an unlocked
+    pyproject.toml or a Dockerfile (`sources.detect.detect_kind`). Raises UsageError when no lock is
+    known, InputError/ToolError from the scan."""
     if lock is None:
         raise UsageError(
             'a lock budget is set but no lock file: pass --lock uv.lock (or lock = "uv.lock" in [tool.depaudit])'
         )
     targets = lock_targets(settings)
-    log.info("gate: scanning %s for %s", lock.path, ", ".join(targets or DEFAULT_TARGETS))
-    report = scan(lock, **{**scan_options(settings), "targets": targets})
-    return check_report(report, settings.limits, prefix=f"{lock.path} ", allow_builds=settings.allow_builds)
+    kind = detect_kind(lock, read_text(lock, "lock file", allow_empty=False))
+    log.info("gate: scanning %s (%s) for %s", lock, kind, ", ".join(targets or DEFAULT_TARGETS))
+    inputs = InputOptions(exclude_newer=settings.exclude_newer)
+    report, _ = scan(lock, kind, **{**scan_options(settings), "targets": targets}, inputs=inputs)
+    return check_report(report, settings.limits, prefix=f"{lock} ", allow_builds=settings.allow_builds)
 
 
 def load_bench_report(report_path: Path) -> dict[str, Any]:

@@ -101,6 +101,11 @@ class Package:
         return ()
 
 
+FLAT_FORMATS: tuple[str, ...] = ("pylock.toml", "poetry.lock", "pdm.lock")
+"""Lock formats read as a flat list (a synthetic root with one edge per package, the package's marker on
+it): no workspace members, selections act through `extra`/`'x' in extras` markers."""
+
+
 @dataclass(frozen=True)
 class Lock:
     """A parsed lock file.
@@ -112,7 +117,7 @@ class Lock:
     """
 
     path: str
-    format: Literal["uv.lock", "pylock.toml"]
+    format: Literal["uv.lock", "pylock.toml", "poetry.lock", "pdm.lock"]
     version: int
     revision: int
     requires_python: str | None
@@ -309,13 +314,16 @@ class TopLevelCost(NamedTuple):
 
 @dataclass(frozen=True)
 class TargetReport:
-    """What one target installs from one lock, with sizes. `supported` False: the lock excludes it."""
+    """What one target installs from one lock, with sizes. `supported` False: the lock excludes it, or
+    (`unresolved` True) the input could not be resolved for it (no wheel, a resolver conflict): then
+    nothing is known about what would install, and a budget on the target cannot be verified."""
 
     target: Target
     supported: bool
     packages: tuple[InstalledPackage, ...] = ()
     top_level: tuple[TopLevelCost, ...] = ()
     unsupported_reason: str | None = None
+    unresolved: bool = False
 
     @property
     def total_bytes(self) -> int:
@@ -370,6 +378,47 @@ class InstallScope(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Resolved:
+    """How an input without a lock (requirements, an unlocked pyproject, a Dockerfile's installs) was
+    turned into what installs: the input `kind`, the resolver (`tool`, with its version), the UTC date it
+    ran as of (`as_of`: today's, or `exclude_newer` when given) and the `exclude_newer` cut-off."""
+
+    kind: str
+    tool: str
+    as_of: str
+    exclude_newer: str | None = None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one RUN line of a Dockerfile installs from package indexes for one target: the line,
+    `download` and `installed` bytes (None: unknown, or nothing resolved), the accelerator part of the
+    download, and the same line with the CPU index added (`cpu_*`, None when not resolved, with
+    `cpu_problem` saying why). `problem`: why the line itself could not be resolved."""
+
+    path: str
+    line: int
+    end_line: int
+    command: str
+    target: str
+    packages: int = 0
+    download: int | None = None
+    installed: int | None = None
+    accelerator: int | None = None
+    unknown: int = 0
+    cpu_download: int | None = None
+    cpu_accelerator: int | None = None
+    cpu_problem: str | None = None
+    problem: str | None = None
+
+    @property
+    def accelerator_share(self) -> float | None:
+        if self.download is None or self.accelerator is None or not self.download:
+            return None
+        return self.accelerator / self.download
+
+
+@dataclass(frozen=True)
 class SizeReport:
     """The result of scanning one lock for several targets. `size_basis` says what a size counts:
     "download" (the wheel file), "installed" (its uncompressed contents) or "bytecode" (contents plus
@@ -381,6 +430,9 @@ class SizeReport:
     findings: tuple[Finding, ...] = ()
     scope: InstallScope = InstallScope()
     size_basis: str = "download"
+    input_kind: str = "lock"  # uv.lock, pylock.toml, poetry.lock, pdm.lock, requirements, pyproject, dockerfile
+    resolved: Resolved | None = None  # set when the install set is a fresh resolution, not a lock
+    runs: tuple[RunReport, ...] = ()  # a Dockerfile: each RUN line that installs Python packages
 
 
 Severity = Literal["error", "warning", "info"]

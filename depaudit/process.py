@@ -5,7 +5,9 @@ the tail of its stderr when the tool is missing, times out or fails.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,3 +141,24 @@ def stream_tool(
         code = proc.wait()
     if code != 0:
         raise (failure or ToolError)(command, stderr)
+
+
+UV_HINT = "install uv (`pip install uv`, or `pip install 'depaudit[uv]'`) or put it on PATH"
+
+
+def find_uv(why: str = "uv") -> list[str]:
+    """The command that runs uv: `uv` on PATH, else the binary of the installed `uv` module (the `uv`
+    extra), else `python -m uv`. Raises ToolError saying how to get it when none exists."""
+    found = shutil.which("uv")
+    if found:
+        return [found]
+    try:
+        import uv  # optional (the `uv` extra, the dev group): a user may have only a uv on PATH, or none
+
+        return [uv.find_uv_bin()]
+    except (ImportError, FileNotFoundError, AttributeError):
+        pass
+    probe = run_tool([sys.executable, "-m", "uv", "--version"], timeout=60, check=False)
+    if probe.returncode == 0:
+        return [sys.executable, "-m", "uv"]
+    raise ToolError(["uv"], what=f"uv not found: {UV_HINT} {why}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from depaudit.analysis.accelerators import WheelEvidence
 from depaudit.analysis.attribution import exclusive_members
@@ -16,13 +18,33 @@ from depaudit.analysis.install_set import (
     select_members,
     wants_evidence,
 )
-from depaudit.analysis.sizes import fill_sizes, index_unreachable
+from depaudit.analysis.sizes import fill_sizes, index_unreachable, locate_wheels
+from depaudit.errors import UsageError
+from depaudit.fileio import read_text
 from depaudit.logs import get_logger
-from depaudit.model import InstalledPackage, Lock, Selection, SizeReport, TargetReport, TopLevelCost
+from depaudit.model import (
+    InstalledPackage,
+    InstallScope,
+    Lock,
+    Resolved,
+    RunReport,
+    Selection,
+    SizeReport,
+    Target,
+    TargetReport,
+    TopLevelCost,
+)
+from depaudit.sources.inputs import load_any_lock
+from depaudit.sources.tomlparse import parse_toml
 from depaudit.sources.uvlock import load_lock
 from depaudit.targets import DEFAULT_TARGETS, make_target, python_from_requires
 
+if TYPE_CHECKING:  # resolving imports subprocess machinery a plain lock scan never needs (start-up)
+    from depaudit.analysis.docker_resolve import ResolvedRun
+    from depaudit.analysis.resolve import ResolveOptions, TargetResolution
+
 log = get_logger(__name__)
+Hosts = tuple[Sequence[str], Sequence[str]]  # (allowed by the command line or environment, by the project)
 
 
 def scan_lock(
@@ -57,46 +79,358 @@ def scan_lock(
     are data (None), not errors.
     """
     lock = path if isinstance(path, Lock) else load_lock(path)
-    cache = cache_dir
     py = python or python_from_requires(lock.requires_python)
-    chosen = [make_target(name, py, glibc, macos, deployment) for name in (targets or DEFAULT_TARGETS)]
+    chosen = make_targets(targets, py, glibc, macos, deployment)
     members = select_members(lock, selection)
-    plans = [plan_install(lock, target, selection, members) for target in chosen]
-    per_target = [installed_packages(lock, plan) if plan.supported else [] for plan in plans]
+    measured = [(lock, plan_install(lock, target, selection, members), None) for target in chosen]
     hosts = (allow_hosts, project_hosts)
-    evidence = _wheel_evidence(lock, plans, per_target, offline=offline, cache=cache, hosts=hosts)
+    report = _measure(measured, offline, cache_dir, progress, _basis(installed, bytecode), hosts)
+    return replace(report, lockfile=str(lock.path), scope=members.scope, input_kind=lock.format)
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """How `scan_input` reads an input that is not a lock: the uv command (None: found when needed,
+    `process.find_uv`), the `--exclude-newer` cut-off, the CPU index a Dockerfile's lines are compared
+    with, the Dockerfile's build context (None: its folder, then the parent), and a callback told
+    what is being resolved (for a progress line), and the folder a requirements file's includes must
+    stay in (None: the file's own folder)."""
+
+    uv: tuple[str, ...] | None = None
+    exclude_newer: str | None = None
+    cpu_index_url: str | None = None
+    compare_cpu: bool = True  # also resolve each Dockerfile line with the CPU index (diff does not need it)
+    context: Path | None = None
+    announce: Callable[[str], None] | None = None
+    root: Path | None = None  # what a requirements file may include from (default: its own folder)
+
+
+def scan_input(
+    path: Path,
+    kind: str,
+    *,
+    text: str | None = None,
+    targets: Sequence[str] | None = None,
+    python: str | None = None,
+    selection: Selection = Selection(),
+    offline: bool = False,
+    cache_dir: Path | None = None,
+    installed: bool = False,
+    bytecode: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    glibc: str | None = None,
+    macos: str | None = None,
+    allow_hosts: Sequence[str] = (),
+    project_hosts: Sequence[str] = (),
+    deployment: str | None = None,
+    inputs: InputOptions = InputOptions(),
+) -> tuple[SizeReport, Lock | None]:
+    """Scan any input depaudit reads (`kind` from `sources.detect.detect_kind`): a lock (uv.lock,
+    pylock.toml, poetry.lock, pdm.lock; `text` when read from git), a requirements file or an unlocked
+    pyproject.toml (resolved per target by uv), or a Dockerfile (each RUN line resolved for the image's
+    platform, unless `targets` names others). Returns the report and the lock the lock rules read (the
+    first target's resolution for a resolved input; None for a Dockerfile). Raises InputError,
+    UsageError or ToolError (uv missing, the index unreachable for a resolution: exit 4)."""
+    sizes = {
+        "offline": offline,
+        "cache_dir": cache_dir,
+        "progress": progress,
+        "allow_hosts": allow_hosts,
+        "project_hosts": project_hosts,
+    }
+    if kind not in ("requirements", "pyproject", "dockerfile"):
+        lock, selection = load_any_lock(path, kind, selection, text)
+        report = scan_lock(
+            lock,
+            targets=targets,
+            python=python,
+            selection=selection,
+            installed=installed,
+            bytecode=bytecode,
+            glibc=glibc,
+            macos=macos,
+            deployment=deployment,
+            **sizes,  # type: ignore[arg-type]
+        )
+        return report, lock
+    # Resolution runs uv in subprocesses: imported here, so a plain lock scan never loads it (start-up).
+    from depaudit.analysis import resolve
+    from depaudit.process import find_uv
+
+    cache = cache_dir
+    options = resolve.ResolveOptions(
+        inputs.uv or tuple(find_uv(f"to scan {_KIND_WORDS[kind]} (uv resolves it)")),
+        cache,
+        offline,
+        resolve.check_exclude_newer(inputs.exclude_newer),
+        tuple(allow_hosts),
+        glibc=glibc,
+        macos=macos,
+    )
+    version = resolve.uv_version(options.uv)
+    if inputs.announce is not None:
+        inputs.announce(f"resolving {path} with {version}")
+    if kind == "dockerfile":
+        return _scan_dockerfile_input(path, targets, python, options, inputs, version, sizes), None
+    if kind == "requirements" and (selection.extras or selection.groups or selection.all_extras):
+        raise UsageError("--extra/--group apply to a project, not to a requirements file")
+    source = resolve.ResolveInput(
+        kind,  # type: ignore[arg-type]
+        path,
+        inputs.root or path.parent,
+        selection.extras,
+        selection.all_extras,
+        selection.groups,
+    )
+    chosen = make_targets(targets, python or _project_python(path, kind), glibc, macos, deployment)
+    resolutions = resolve.resolve_targets(source, chosen, options, version)
+    report = scan_resolved(
+        resolutions,
+        label=str(path),
+        resolved=resolve.resolved_by(source, options, version),
+        installed=installed,
+        bytecode=bytecode,
+        **sizes,  # type: ignore[arg-type]
+    )
+    return report, next((r.lock for r in resolutions if r.lock is not None), None)
+
+
+_KIND_WORDS = {
+    "requirements": "a requirements file",
+    "pyproject": "a pyproject.toml without a lock",
+    "dockerfile": "what a Dockerfile's RUN lines install",
+}
+
+
+def _scan_dockerfile_input(
+    path: Path,
+    targets: Sequence[str] | None,
+    python: str | None,
+    options: ResolveOptions,
+    inputs: InputOptions,
+    version: str,
+    sizes: dict[str, Any],
+) -> SizeReport:
+    from depaudit.analysis.docker_resolve import resolve_dockerfile
+    from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
+
+    runs = resolve_dockerfile(
+        path,
+        inputs.context,
+        options,
+        targets=targets,
+        python=python,
+        cpu_index_url=(inputs.cpu_index_url or DEFAULT_CPU_INDEX_URL) if inputs.compare_cpu else None,
+        version=version,
+    )
+    resolved = Resolved("dockerfile", version, options.as_of, options.exclude_newer)
+    return scan_dockerfile(runs, label=str(path), resolved=resolved, **sizes)
+
+
+def _project_python(path: Path, kind: str) -> str:
+    """The lowest Python a pyproject's requires-python admits (3.11 for a requirements file)."""
+    if kind != "pyproject":
+        return python_from_requires(None)
+    project = parse_toml(read_text(path, "pyproject.toml"), path).get("project")
+    requires = project.get("requires-python") if isinstance(project, dict) else None
+    return python_from_requires(requires if isinstance(requires, str) else None)
+
+
+def make_targets(
+    names: Sequence[str] | None,
+    python: str,
+    glibc: str | None = None,
+    macos: str | None = None,
+    deployment: str | None = None,
+) -> list[Target]:
+    """The Targets for platform names (default: the four presets) at one Python (`deployment`: the
+    $MACOSX_DEPLOYMENT_TARGET uv reads, for its apple-darwin names). UsageError for an unknown name or
+    version."""
+    return [make_target(name, python, glibc, macos, deployment) for name in (names or DEFAULT_TARGETS)]
+
+
+def scan_resolved(
+    resolutions: Sequence[TargetResolution],
+    *,
+    label: str,
+    resolved: Resolved,
+    offline: bool = False,
+    cache_dir: Path | None = None,
+    installed: bool = False,
+    bytecode: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    allow_hosts: Sequence[str] = (),
+    project_hosts: Sequence[str] = (),
+) -> SizeReport:
+    """Scan what a resolver answered per target (`analysis.resolve`): each target's pylock-form Lock
+    measured as `scan_lock` measures one; a target without one is reported not installable (its
+    budgets cannot pass). `label` names the input, `resolved` says how it was resolved."""
+    measured: list[Measured] = []
+    for item in resolutions:
+        if item.lock is None:
+            measured.append((None, InstallPlan(item.target, False, item.error), item.error))
+        else:
+            measured.append((item.lock, plan_install(item.lock, item.target), None))
+    hosts = (allow_hosts, project_hosts)
+    report = _measure(measured, offline, cache_dir, progress, _basis(installed, bytecode), hosts)
+    scope = InstallScope((), "resolved", (), ())
+    return replace(report, lockfile=label, scope=scope, input_kind=resolved.kind, resolved=resolved)
+
+
+def scan_dockerfile(
+    runs: Sequence[ResolvedRun],
+    *,
+    label: str,
+    resolved: Resolved,
+    offline: bool = False,
+    cache_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    allow_hosts: Sequence[str] = (),
+    project_hosts: Sequence[str] = (),
+) -> SizeReport:
+    """Measure what each RUN line installs (`analysis.docker_resolve.resolve_dockerfile`): per line
+    and target, download and installed bytes, the accelerator part, and the same line from the CPU
+    index (`runs`); per target, what all the lines install together (later lines replace a package an
+    earlier one installed), as a scan of one lock would report it. A line that could not be resolved
+    leaves its target's totals unknown (not installable: its budgets cannot pass)."""
+    cache = cache_dir
+    plans = [(r, _items(r.installs, r.selection), _items(r.cpu, Selection())) for r in runs]
+    flat = [item for _, own, cpu in plans for item in (*(own or ()), *(cpu or ()))]
+    flat = locate_wheels(flat, offline=offline, cache_dir=cache, allow_hosts=allow_hosts, project_hosts=project_hosts)
+
+    def sizes(basis: str, shown: Callable[[int, int], None] | None = None) -> list[InstalledPackage]:
+        return fill_sizes(
+            flat,
+            offline=offline,
+            cache_dir=cache,
+            progress=shown,
+            basis=basis,
+            allow_hosts=allow_hosts,
+            project_hosts=project_hosts,
+        )
+
+    download, unpacked = sizes("download", progress), sizes("installed")
+    reports: list[RunReport] = []
+    union: dict[str, dict[str, InstalledPackage]] = {}
+    failed: dict[str, str] = {}
+    start = 0
+    for run, own, cpu in plans:
+        n_own, n_cpu = len(own or ()), len(cpu or ())
+        own_sized, own_unpacked = download[start : start + n_own], unpacked[start : start + n_own]
+        cpu_sized = download[start + n_own : start + n_own + n_cpu]
+        start += n_own + n_cpu
+        reports.append(_run_report(label, run, own, own_sized, own_unpacked, cpu, cpu_sized))
+        if own is None:
+            failed.setdefault(run.target.name, f"line {run.run.line}: {reports[-1].problem}")
+        union.setdefault(run.target.name, {}).update({p.name: p for p in own_sized})
+    targets = {r.target.name: r.target for r in runs}
+    per_target = tuple(
+        TargetReport(target, False, unsupported_reason=failed[name], unresolved=True)
+        if name in failed
+        else TargetReport(target, True, tuple(union.get(name, {}).values()))
+        for name, target in targets.items()
+    )
+    return SizeReport(
+        lockfile=label,
+        targets=per_target,
+        scope=InstallScope((), "resolved", (), ()),
+        input_kind="dockerfile",
+        resolved=resolved,
+        runs=tuple(reports),
+    )
+
+
+def _items(resolution: TargetResolution | None, selection: Selection) -> list[InstalledPackage] | None:
+    """What a resolved line installs for its target (None: it did not resolve)."""
+    if resolution is None or resolution.lock is None:
+        return None
+    plan = plan_install(resolution.lock, resolution.target, selection)
+    return installed_packages(resolution.lock, plan) if plan.supported else None
+
+
+def _run_report(
+    label: str,
+    run: ResolvedRun,
+    own: list[InstalledPackage] | None,
+    sized: Sequence[InstalledPackage],
+    unpacked: Sequence[InstalledPackage],
+    cpu: list[InstalledPackage] | None,
+    cpu_sized: Sequence[InstalledPackage],
+) -> RunReport:
+    ins = run.run.instruction
+    base = RunReport(label, ins.line, ins.end_line, run.run.command, run.target.name)
+    if own is None:
+        why = run.problem or (run.installs.error if run.installs is not None else None) or "not resolved"
+        return replace(base, problem=why)
+    unknown = sum(1 for p in sized if p.size is None and p.wheel is not None)
+    cpu_unknown = any(p.size is None and p.wheel is not None for p in cpu_sized)
+    cpu_why = run.cpu_problem or (run.cpu.error if run.cpu is not None and run.cpu.lock is None else None)
+    return replace(
+        base,
+        packages=len(sized),
+        download=sum(p.size or 0 for p in sized),
+        installed=None if any(p.size is None for p in unpacked if p.wheel) else sum(p.size or 0 for p in unpacked),
+        accelerator=sum(p.size or 0 for p in sized if p.accelerator),
+        unknown=unknown,
+        cpu_download=None if cpu is None or cpu_unknown else sum(p.size or 0 for p in cpu_sized),
+        cpu_accelerator=None if cpu is None else sum(p.size or 0 for p in cpu_sized if p.accelerator),
+        cpu_problem=cpu_why,
+    )
+
+
+def _basis(installed: bool, bytecode: bool) -> str:
+    return "bytecode" if bytecode else "installed" if installed else "download"
+
+
+Measured = tuple[Lock | None, InstallPlan, str | None]  # (lock, plan, why the target did not resolve)
+
+
+def _measure(
+    measured: Sequence[Measured],
+    offline: bool,
+    cache: Path | None,
+    progress: Callable[[int, int], None] | None,
+    basis: str,
+    hosts: Hosts,
+) -> SizeReport:
+    """Sizes for every plan in one look-up pass (shared wheels fetched once, one progress bar); labels
+    from what the index says about the wheels themselves where nothing else decides them."""
+
+    def items(evidence: dict[str, WheelEvidence] | None = None) -> list[list[InstalledPackage]]:
+        return [
+            installed_packages(lock, plan, evidence) if lock and plan.supported else [] for lock, plan, _ in measured
+        ]
+
+    per_target = items()
+    evidence = _wheel_evidence(measured, per_target, offline=offline, cache=cache, hosts=hosts)
     if evidence:  # what the wheels say about themselves can change torch-family labels: label again
-        per_target = [installed_packages(lock, plan, evidence) if plan.supported else [] for plan in plans]
-    _log_labels(per_target, plans)
-    # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
-    flat = [item for items in per_target for item in items]
-    basis = "bytecode" if bytecode else "installed" if installed else "download"
+        per_target = items(evidence)
+    _log_labels(per_target, [plan for _, plan, _ in measured])
+    flat = [item for found in per_target for item in found]
+    allow, named = hosts
+    flat = locate_wheels(flat, offline=offline, cache_dir=cache, allow_hosts=allow, project_hosts=named)
     sized = fill_sizes(
         flat,
         offline=offline,
         cache_dir=cache,
         progress=progress,
         basis=basis,
-        allow_hosts=allow_hosts,
-        project_hosts=project_hosts,
+        allow_hosts=allow,
+        project_hosts=named,
     )
     reports = []
     start = 0
-    for plan, items in zip(plans, per_target, strict=True):
-        packages = sized[start : start + len(items)]
-        start += len(items)
-        if not plan.supported:
-            reports.append(TargetReport(plan.target, False, unsupported_reason=plan.reason))
+    for (lock, plan, error), found in zip(measured, per_target, strict=True):
+        packages = sized[start : start + len(found)]
+        start += len(found)
+        if lock is None or not plan.supported:
+            reports.append(
+                TargetReport(plan.target, False, unsupported_reason=plan.reason, unresolved=error is not None)
+            )
             continue
         top = _top_level(lock, packages, exclusive_members(plan.roots, plan.edges))
         reports.append(TargetReport(plan.target, True, tuple(packages), top))
-    return SizeReport(
-        lockfile=str(lock.path),
-        targets=tuple(reports),
-        installed_sizes=basis != "download",
-        scope=members.scope,
-        size_basis=basis,
-    )
+    return SizeReport(lockfile="", targets=tuple(reports), installed_sizes=basis != "download", size_basis=basis)
 
 
 def unreachable_index(report: SizeReport) -> tuple[str, ...]:
@@ -110,8 +444,8 @@ def _log_labels(per_target: list[list[InstalledPackage]], plans: list[InstallPla
     """`--verbose`: which evidence decided each label other than by name (torch-family builds above all)."""
     if "logging" not in sys.modules:  # nobody can show an INFO record: skip the loop (see depaudit.logs)
         return
-    for plan, items in zip(plans, per_target, strict=True):
-        for item in items:
+    for plan, found in zip(plans, per_target, strict=True):
+        for item in found:
             if item.accelerator_basis and item.accelerator_basis != "name":
                 what = item.accelerator or "not an accelerator build"
                 log.info(
@@ -125,27 +459,27 @@ def _log_labels(per_target: list[list[InstalledPackage]], plans: list[InstallPla
 
 
 def _wheel_evidence(
-    lock: Lock,
-    plans: list[InstallPlan],
+    measured: Sequence[Measured],
     per_target: list[list[InstalledPackage]],
     *,
     offline: bool,
     cache: Path | None,
-    hosts: tuple[Sequence[str], Sequence[str]],
+    hosts: Hosts,
 ) -> dict[str, WheelEvidence]:
     """What the index says about the torch-family wheels nothing else labels, with the marker environment
     of each target that chose each (cached; offline only the cache)."""
     wanted: dict[str, list[dict[str, str]]] = {}
-    for plan, items in zip(plans, per_target, strict=True):
-        for item in items:
+    for (_, plan, _), found in zip(measured, per_target, strict=True):
+        for item in found:
             if wants_evidence(item) and item.wheel is not None and item.wheel.url:
                 wanted.setdefault(item.wheel.url, []).append(plan.target.marker_environment)
     if not wanted:
         return {}
     from depaudit.analysis.wheel_evidence import wheel_evidence  # only a lock with torch-family wheels pays
 
-    registries = registry_hosts({p.source.value for p in lock.packages if p.source.kind == "registry"})
-    return wheel_evidence(wanted, offline=offline, cache_dir=cache, hosts=HostPolicy.make(registries, *hosts))
+    indexes = {p.source.value for lock, _, _ in measured if lock for p in lock.packages if p.source.kind == "registry"}
+    policy = HostPolicy.make(registry_hosts(indexes), *hosts)
+    return wheel_evidence(wanted, offline=offline, cache_dir=cache, hosts=policy)
 
 
 def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, list[int]]) -> tuple[TopLevelCost, ...]:
@@ -166,4 +500,4 @@ def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, 
     return tuple(sorted(costs, key=lambda c: (-c.total_bytes, c.name)))
 
 
-__all__ = ["InstallPlan", "scan_lock"]
+__all__ = ["InputOptions", "InstallPlan", "make_targets", "scan_dockerfile", "scan_input", "scan_lock", "scan_resolved"]

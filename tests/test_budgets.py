@@ -101,7 +101,6 @@ def test_lock_limits_across_layers(tmp_path):
         load_settings("gate", [], {"DEPAUDIT_MAX_ACCELERATOR": "some"})
 
 
-
 # --- verdicts on real locks, and messages that agree with their numbers -------------------------------
 
 JAX = LOCKS / "jax-cuda-plugin" / "uv.lock"  # jax[cuda12]: its CUDA plugins have no macOS/Windows wheel

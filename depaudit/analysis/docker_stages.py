@@ -25,6 +25,7 @@ class DockerSubject:
 
     dockerfile: Dockerfile
     context: Mapping[str, str] = field(default_factory=dict)
+    run_sizes: Mapping[int, str] = field(default_factory=dict)  # RUN line -> what it installs, in words (lint --sizes)
 
     def source_texts(self) -> Mapping[str, str]:
         """{path: text} of the Dockerfile (findings point only at it)."""

@@ -29,6 +29,7 @@ from depaudit.analysis.accelerators import (
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator
 from depaudit.errors import InputError, UsageError
 from depaudit.model import (
+    FLAT_FORMATS,
     Dependency,
     InstalledPackage,
     InstallScope,
@@ -84,7 +85,8 @@ def select_members(lock: Lock, selection: Selection) -> Members:
     roots = tuple(index.by_name[name][0] for name in names)
     wanted_groups = _wanted(selection.groups)
     if kind == "pylock":  # a flat list: selections act only through `'x' in extras` markers
-        scope = InstallScope((), kind, tuple(sorted(_wanted(selection.extras))), tuple(sorted(wanted_groups)))
+        how = kind if lock.format == "pylock.toml" else lock.format
+        scope = InstallScope((), how, tuple(sorted(_wanted(selection.extras))), tuple(sorted(wanted_groups)))
         return Members(roots, None, dict.fromkeys(roots, ()), dict.fromkeys(roots, ()), (), scope)
     group_root = _group_root(lock, kind, roots, wanted_groups, selection.all_groups)
     extras = _root_extras(lock, roots, selection)
@@ -119,10 +121,10 @@ def _wanted(names: Iterable[str]) -> set[str]:
 
 def _target_kind(lock: Lock, selection: Selection) -> tuple[str, tuple[str, ...]]:
     """uv's install target: ("root project" | "--package" | "--all-packages" | "all members", names)."""
-    if lock.format == "pylock.toml":
+    if lock.format in FLAT_FORMATS:
         if selection.packages or selection.all_packages:
             raise UsageError(
-                f"{lock.path} is a pylock.toml, which records no workspace members: "
+                f"{lock.path} is a {lock.format}, which records no workspace members: "
                 f"--package and --all-packages apply to uv.lock"
             )
         return "pylock", lock.roots
@@ -173,14 +175,14 @@ def _root_extras(lock: Lock, roots: tuple[int, ...], selection: Selection) -> di
         known.update(defined)
         out[i] = tuple(e for e in defined if selection.all_extras or e in wanted)
     missing = sorted(wanted - known)
-    if missing and lock.format != "pylock.toml":
+    if missing and lock.format not in FLAT_FORMATS:
         names = ", ".join(lock.packages[i].name for i in roots)
         raise UsageError(f"no extra named {', '.join(missing)} in {names} ({lock.path})")
     return out
 
 
 def _check_groups(lock: Lock, kind: str, roots: tuple[int, ...], wanted: set[str]) -> None:
-    if lock.format == "pylock.toml":
+    if lock.format in FLAT_FORMATS:
         return
     owners = list(roots)
     if kind == "--package" and len(roots) == 1 and lock.project is not None:
@@ -244,7 +246,7 @@ class _Walk:
         """The activated set markers are evaluated against: uv's encoded names for uv.lock; plain
         extra and group names for pylock's `'x' in extras` / `dependency_groups` markers."""
         lock, m = self.lock, self.members
-        if lock.format == "pylock.toml":
+        if lock.format in FLAT_FORMATS:
             return frozenset(m.scope.extras) | frozenset(m.scope.groups) | frozenset(lock.default_groups)
         names = {_encoded("project", lock.packages[i].name) for i in m.roots}
         names |= {_encoded("extra", lock.packages[i].name, e) for i, es in m.extras.items() for e in es}
@@ -404,7 +406,7 @@ def installed_packages(
     itself; `evidence` holds what the index said about wheels, by URL, when it was asked)."""
     ranks = tag_ranks(plan.target)
     labels, runtime = _name_facts(lock)
-    pylock = lock.format == "pylock.toml"
+    pylock = lock.format in FLAT_FORMATS  # no edges recorded (pylock, Poetry, PDM)
     beside = pylock and any(runtime[i] and _binary_wheel(lock.packages[i], ranks) for i in plan.order)
     environment = plan.target.marker_environment
     out = []
@@ -448,7 +450,7 @@ def _fallback(
 ) -> Label:
     """Rules 7-8 of `analysis.accelerators`: the known PyPI build, then the lock's own evidence."""
     edges: tuple[str, ...] | None = None
-    if lock.format != "pylock.toml":
+    if lock.format not in FLAT_FORMATS:
         edges = tuple(
             lock.packages[c].name
             for c in plan.edges.get(index, ())

@@ -47,6 +47,10 @@ __all__ = [
 ]
 
 CACHE_FILE_NAME = "sizes-v1.json"
+FILES_CACHE_NAME = "index-files-v1.json"  # where a lock's filename lives on its index, and its size
+PEP691_JSON = "application/vnd.pypi.simple.v1+json"
+MAX_PAGE = 64 * 1024 * 1024  # torch's project page on PyPI is ~3 MB of JSON
+_ANCHOR = re.compile(r"<a\s[^>]*?href=\"([^\"]+)\"[^>]*>([^<]+)</a>", re.IGNORECASE)
 CACHE_SCHEMA = 1
 USER_AGENT = "depaudit (wheel size look-up)"
 
@@ -61,6 +65,17 @@ class SizeLookup:
     size: int | None
     error: str | None
     cached: bool
+
+
+def _page_url(index: str, project: str) -> str:
+    """The project page of a PEP 503 index (`https://pypi.org/simple/torch/`)."""
+    return f"{index.rstrip('/')}/{project}/"
+
+
+def _html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -416,6 +431,7 @@ class IndexClient:
         if backoff < 0:
             raise ValueError("backoff must be >= 0")
         self.cache_path = Path(cache_dir) / CACHE_FILE_NAME if cache_dir is not None else None
+        self.files_path = Path(cache_dir) / FILES_CACHE_NAME if cache_dir is not None else None
         self.offline = offline
         self.concurrency = concurrency
         self.timeout = float(timeout)
@@ -448,6 +464,30 @@ class IndexClient:
         """Like installed_sizes, plus the estimated `.pyc` bytes an installer that compiles bytecode
         writes for each module (``analysis.bytecode``)."""
         return self._lookup("bytecode", urls, progress)
+
+    def project_files(self, pages: Iterable[tuple[str, str, frozenset[str]]]) -> dict[str, tuple[str, int | None]]:
+        """Locate files a lock names only by filename (poetry.lock, pdm.lock): for each (index URL,
+        project, filenames), the project's page on that index (PEP 691 JSON, else PEP 503 HTML) gives
+        each file's URL and, where the index says it (PEP 700), its size. Returns {filename: (url,
+        size)} for the files found; answers are cached (`FILES_CACHE_NAME`, keyed by index and
+        filename: a file's URL and size never change). Offline, only the cache answers."""
+        found: dict[str, tuple[str, int | None]] = {}
+        cache = self._files_cache()
+        missing: list[tuple[str, str, frozenset[str]]] = []
+        for index, project, names in pages:
+            hits = {name: cache[f"{index}|{name}"] for name in names if f"{index}|{name}" in cache}
+            found.update(hits)
+            if len(hits) < len(names) and not self.offline and url_problem(_page_url(index, project)) is None:
+                missing.append((index, project, names - set(hits)))
+        if missing:
+            fetched: list[dict[str, tuple[str, int | None]]] = self._run(self._fetch_pages(missing))
+            added = {}
+            for (index, _, names), listing in zip(missing, fetched, strict=True):
+                for name in names & set(listing):
+                    found[name] = added[f"{index}|{name}"] = listing[name]
+            if added:
+                self._save_files_cache(added)
+        return found
 
     # -- lookup orchestration ---------------------------------------------------------------------
 
@@ -503,6 +543,80 @@ class IndexClient:
             self.cache_write_error = f"{self.cache_path}: {exc.strerror or exc}"
         except OutputError as exc:
             self.cache_write_error = str(exc)
+
+    def _files_cache(self) -> dict[str, tuple[str, int | None]]:
+        if self.files_path is None:
+            return {}
+        try:
+            raw = json.loads(fileio.read_bytes(self.files_path, "index file cache"))
+        except (InputError, ValueError, RecursionError):
+            return {}
+        table = raw.get("files") if isinstance(raw, dict) and raw.get("schema") == CACHE_SCHEMA else None
+        out: dict[str, tuple[str, int | None]] = {}
+        for key, value in (table or {}).items() if isinstance(table, dict) else ():
+            if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+                size = value[1] if type(value[1]) is int and value[1] >= 0 else None
+                out[key] = (value[0], size)
+        return out
+
+    def _save_files_cache(self, added: dict[str, tuple[str, int | None]]) -> None:
+        if self.files_path is None:
+            return
+        table = {**self._files_cache(), **added}
+        document = {"schema": CACHE_SCHEMA, "files": {k: list(v) for k, v in sorted(table.items())}}
+        try:
+            self.files_path.parent.mkdir(parents=True, exist_ok=True)
+            fileio.write_text(self.files_path, json.dumps(document, separators=(",", ":")) + "\n")
+        except OSError as exc:
+            self.cache_write_error = f"{self.files_path}: {exc.strerror or exc}"
+        except OutputError as exc:
+            self.cache_write_error = str(exc)
+
+    async def _fetch_pages(
+        self, pages: list[tuple[str, str, frozenset[str]]]
+    ) -> list[dict[str, tuple[str, int | None]]]:
+        import asyncio
+
+        import httpx
+
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def one(index: str, project: str) -> dict[str, tuple[str, int | None]]:
+            async with semaphore:
+                try:
+                    return await self._attempts(lambda: self._project_page(client, _page_url(index, project)))
+                except _Failure:
+                    return {}  # the files stay unlocated: their sizes are unknown, said per package
+
+        async with self._client(limits) as client:
+            return list(await asyncio.gather(*(one(index, project) for index, project, _ in pages)))
+
+    async def _project_page(self, client: Any, url: str) -> dict[str, tuple[str, int | None]]:
+        """{filename: (absolute https URL, size or None)} from one project page."""
+        from urllib.parse import urljoin
+
+        response = await client.get(url, headers={"Accept": f"{PEP691_JSON}, text/html;q=0.1"})
+        if response.status_code >= 400:
+            raise _status_failure(response)
+        if len(response.content) > MAX_PAGE:
+            raise _Failure("project page too large")
+        base = str(response.url)
+        listing: dict[str, tuple[str, int | None]] = {}
+        if response.headers.get("content-type", "").split(";")[0].strip() == PEP691_JSON:
+            files = json.loads(response.content).get("files", [])
+            for entry in files if isinstance(files, list) else []:
+                if (
+                    isinstance(entry, dict)
+                    and isinstance(entry.get("filename"), str)
+                    and isinstance(entry.get("url"), str)
+                ):
+                    size = entry.get("size")
+                    listing[entry["filename"]] = (urljoin(base, entry["url"]), size if type(size) is int else None)
+        else:
+            for href, text in _ANCHOR.findall(response.text):
+                listing[_html_unescape(text).strip()] = (urljoin(base, _html_unescape(href)).split("#", 1)[0], None)
+        return {name: item for name, item in listing.items() if url_problem(item[0]) is None}
 
     @staticmethod
     def _run(coro: Any) -> Any:

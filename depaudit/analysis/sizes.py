@@ -15,7 +15,8 @@ from pathlib import Path
 
 from depaudit.analysis.host_policy import HostPolicy, registry_hosts
 from depaudit.analysis.size_lookup import IndexClient  # httpx and asyncio inside: imported when a size is looked up
-from depaudit.model import InstalledPackage
+from depaudit.model import InstalledPackage, Wheel
+from depaudit.names import canonical_name
 
 Progress = Callable[[int, int], None]
 
@@ -106,9 +107,45 @@ def index_unreachable(error: str | None) -> bool:
     return error is not None and error.startswith(_UNREACHABLE)
 
 
+def locate_wheels(
+    packages: list[InstalledPackage],
+    *,
+    offline: bool,
+    cache_dir: Path | None,
+    allow_hosts: Iterable[str] = (),
+    project_hosts: Iterable[str] = (),
+    client: IndexClient | None = None,
+) -> list[InstalledPackage]:
+    """Return `packages` with each chosen wheel that the lock names only by filename (poetry.lock,
+    pdm.lock record no URL) given its URL and, where the index says it, its size, from its project page
+    on the package's registry. A file the page does not list keeps no URL (its size stays unknown)."""
+    pages: dict[tuple[str, str], set[str]] = {}
+    for item in packages:
+        wheel, source = item.wheel, item.package.source
+        if wheel is not None and wheel.url is None and source.kind == "registry" and source.value:
+            pages.setdefault((source.value, canonical_name(item.package.name)), set()).add(wheel.filename)
+    if not pages:
+        return packages
+    if client is None:
+        registries = registry_hosts(index for index, _ in pages)
+        client = IndexClient(cache_dir, offline=offline, hosts=HostPolicy.make(registries, allow_hosts, project_hosts))
+    found = client.project_files((index, project, frozenset(names)) for (index, project), names in pages.items())
+    out = []
+    for item in packages:
+        wheel = item.wheel
+        if wheel is not None and wheel.url is None and wheel.filename in found:
+            url, size = found[wheel.filename]
+            wheel = Wheel(wheel.filename, url, wheel.size if wheel.size is not None else size)
+            item = item._replace(wheel=wheel)
+        out.append(item)
+    return out
+
+
 def _why_unknown(item: InstalledPackage) -> str:
     if item.package.source.kind != "registry":
         return f"{item.package.source.kind} source: size not looked up"
     if item.wheel and item.wheel.url and not item.wheel.url.startswith("https://"):
         return "not https"
+    if item.package.source.value.startswith("https://"):
+        return "file not found on the index (offline, or not listed)"
     return "no URL in the lock"

@@ -12,7 +12,6 @@ from depaudit.cli.params import LOCK_BUDGETS, LOOKUPS, REPORT, SELECTION, Given,
 from depaudit.gate import GateRequest, run_gate
 from depaudit.project import open_project
 from depaudit.render.gate import GATE_RENDERERS, gate_markdown
-from depaudit.sources.uvlock import load_lock
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 every check passed; 1 a budget exceeded or not verifiable (a size unknown, a package "
@@ -35,9 +34,8 @@ def gate(given: Given) -> int:
     settings = settings_for("gate", project, cli_layer(PARAMS, given))
     lock_path = settings.lock if settings.lock is not None else project.lock_path
     refuse_output_over(given.output, [lock_path, project.pyproject, settings.bench_report])
-    lock = load_lock(lock_path) if settings.limits.any and lock_path is not None else None
     file = project.root_file.settings if project.root_file is not None else None
-    report = run_gate(GateRequest(settings, lock, file, given.binary))
+    report = run_gate(GateRequest(settings, lock_path, file, given.binary))
     options = render_options(settings, binary=given.binary)
     emit(GATE_RENDERERS[given.fmt.format](report, options), given.output)
     written = append_step_summary(gate_markdown(report, options))

@@ -25,7 +25,6 @@ from depaudit.model import Finding
 from depaudit.project import open_project
 from depaudit.render.findings import render_gnu
 from depaudit.rules.run_budgets import budget_findings
-from depaudit.sources.uvlock import load_lock
 
 hook_app = typer.Typer(help="pre-commit entry points: one line per problem, exit 1 on any.", no_args_is_help=True)
 app.add_typer(hook_app, name="hook")
@@ -52,7 +51,7 @@ def lock_budget_findings(file: Path, given: Given | None = None) -> list[Finding
     default = not settings.limits.any
     if default:
         settings = replace(settings, limits=replace(settings.limits, max_accelerator=0))
-    checks = [c for c in check_lock(settings, load_lock(file)) if not c.passed]
+    checks = [c for c in check_lock(settings, file) if not c.passed]
     if default:
         checks = [replace(c, note="; ".join(n for n in (DEFAULT_NOTE, c.note) if n)) for c in checks]
     return budget_findings(checks)

@@ -8,7 +8,7 @@ from pathlib import Path
 from depaudit.cli.app import app
 from depaudit.cli.common import FailOn, begin, refuse_output_over, render_options, settings_for
 from depaudit.cli.output import emit
-from depaudit.cli.params import REPORT, SELECTION, Given, argument, cli_layer, pick, register, value, values
+from depaudit.cli.params import REPORT, SELECTION, Given, argument, cli_layer, flag, pick, register, value, values
 from depaudit.lint import LintOptions, lint_paths
 from depaudit.project import open_project
 from depaudit.render.lint import LINT_RENDERERS
@@ -28,6 +28,9 @@ PARAMS = (
     *pick("select", "ignore", "pyproject", *SELECTION, "target", "python", *REPORT),
     value("context", "--context", kind=Path),
     values("build_arg", "--build-arg"),
+    flag("run_sizes", "--sizes"),
+    value("cpu_index_url", "--cpu-index-url", metavar="URL", setting="cpu-index-url"),
+    *pick("allow_host", "cache_dir"),
 )
 
 
@@ -49,6 +52,11 @@ def lint(given: Given) -> int:
         settings.targets,
         settings.python,
         settings.selection,
+        sizes=given.run_sizes,
+        allow_hosts=settings.hosts.trusted,
+        project_hosts=settings.hosts.project,
+        cpu_index_url=settings.cpu_index_url,
+        cache_dir=settings.cache_dir,
     )
     report = lint_paths(paths, options)
     emit(LINT_RENDERERS[given.fmt.format](report, render_options(settings)), given.output)

@@ -40,6 +40,9 @@ PARAMS = (
     *pick(*PLATFORM, *SELECTION, *LOOKUPS, "installed", "bytecode", *REPORT, "top", "show_all"),
     *pick(*LOCK_BUDGETS, "allow_build", "fail_on", "select", "ignore"),
     value("baseline", "--baseline", metavar="REV"),
+    value("exclude_newer", "--exclude-newer", metavar="DATE", setting="exclude-newer"),
+    value("cpu_index_url", "--cpu-index-url", metavar="URL", setting="cpu-index-url"),
+    value("context", "--context", kind=Path, metavar="DIR"),
 )
 
 
@@ -54,7 +57,8 @@ def scan(given: Given) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
     from depaudit.audit import ScanRequest, run_scan
     from depaudit.project import open_project
-    from depaudit.sources.uvlock import load_lock
+    from depaudit.scan import InputOptions
+    from depaudit.sources.detect import locate_input
 
     begin(given.fmt, given.quiet, given.verbose)
     lockfile = given.lockfile
@@ -62,12 +66,24 @@ def scan(given: Given) -> int:
     project = open_project(
         Path.cwd() if explicit or lockfile is None else lockfile, lock=lockfile if explicit else None
     )
-    lock_path = project.lock_path if project.lock_path is not None else _no_lock(project.start)
-    refuse_output_over(given.output, [lock_path, project.pyproject])
+    # the lock uv uses (found, and its pyproject parsed, once), else what else the folder holds
+    location, kind = locate_input(
+        lockfile if explicit else None, Path.cwd(), found=project.lock_path, folder=project.start
+    )
+    refuse_output_over(given.output, [location.path, project.pyproject])
     settings = settings_for("scan", project, cli_layer(PARAMS, given))
     progress, stop = progress_display(settings.offline or given.quiet)
+    here = Path.cwd().resolve()  # a requirements file's includes may reach anywhere in the working folder
+    inputs = InputOptions(
+        exclude_newer=settings.exclude_newer,
+        cpu_index_url=settings.cpu_index_url,
+        context=given.context,
+        announce=None if given.quiet else lambda what: info(f"depaudit: {what}"),
+        root=here if location.path.resolve().is_relative_to(here) else None,
+    )
     request = ScanRequest(
-        load_lock(lock_path),
+        location.path,
+        kind,
         settings,
         project.root_file.model if project.root_file is not None else None,
         project.pyproject,
@@ -76,6 +92,7 @@ def scan(given: Given) -> int:
         glibc=given.glibc,
         macos=given.macos,
         baseline=given.baseline,
+        inputs=inputs,
         sarif_rules=given.fmt.format is OutputFormat.sarif,
         binary=given.binary,
         progress=progress,
@@ -107,9 +124,3 @@ def scan(given: Given) -> int:
     if outcome.index_errors:
         problem(f"the index could not be reached for some wheel sizes ({'; '.join(outcome.index_errors)}): exit 4")
     return outcome.exit_code(given.fail_on.value)
-
-
-def _no_lock(start: Path) -> Path:
-    from depaudit.sources.workspace import find_lock
-
-    return find_lock(start).path  # raises the InputError that says where uv would look

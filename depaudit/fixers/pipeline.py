@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,6 +37,7 @@ from depaudit.fixers.requirements import plan_requirements_text
 from depaudit.fixers.verdict import Verdict, cpu_index_verdict, runtime_verdict
 from depaudit.lint import dockerfile_context
 from depaudit.model import Edit, SizeReport
+from depaudit.process import find_uv as find_uv_command
 from depaudit.process import run_tool
 from depaudit.scan import scan_lock
 from depaudit.sources.pyproject import Pyproject, parse_pyproject, read_pyproject_text
@@ -252,21 +252,8 @@ def plan_verdict(
 
 
 def find_uv() -> list[str]:
-    """The command that runs uv: `uv` on PATH, else the binary of the installed `uv` module, else
-    `python -m uv`. Raises ToolError when none exists."""
-    found = shutil.which("uv")
-    if found:
-        return [found]
-    try:
-        import uv  # the dev group's uv, optional: a user's environment may have only a uv on PATH or none
-
-        return [uv.find_uv_bin()]
-    except (ImportError, FileNotFoundError, AttributeError):
-        pass
-    probe = run_tool([sys.executable, "-m", "uv", "--version"], timeout=60, check=False)
-    if probe.returncode == 0:
-        return [sys.executable, "-m", "uv"]
-    raise ToolError(["uv", "lock"], what="uv not found: install it (pip install uv) to use --lock")
+    """The command that runs uv (see `process.find_uv`). Raises ToolError when none exists."""
+    return find_uv_command("to use --lock")
 
 
 def run_uv_lock(project_dir: Path, timeout: float = 900) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from depaudit.model import InstalledPackage, InstallScope, SizeReport, TargetReport, Via
+from depaudit.model import InstalledPackage, InstallScope, RunReport, SizeReport, TargetReport, Via
 from depaudit.render.findings import finding_dict  # one JSON shape of a finding in every command
 
 SCHEMA = 1
@@ -26,6 +26,7 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
             "target": target.name,
             "python": target.python,
             "supported": False,
+            "installable": False if report.unresolved else None,  # None: the lock excludes the target
             "reason": report.unsupported_reason,
             "total_bytes": None,
             "accelerator_bytes": None,
@@ -41,6 +42,7 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
         "target": target.name,
         "python": target.python,
         "supported": True,
+        "installable": True,
         "total_bytes": report.total_bytes,
         "accelerator_bytes": report.accelerator_bytes,
         "unknown_size": list(report.unknown_size),
@@ -105,6 +107,40 @@ def scope_dict(scope: InstallScope) -> dict[str, Any]:
     }
 
 
+def input_dict(report: SizeReport) -> dict[str, Any]:
+    """What was scanned: the input kind, and for an input resolved rather than locked, by which tool,
+    as of which date and with which `--exclude-newer` cut-off (null: none, the result is as of now)."""
+    resolved = report.resolved
+    return {
+        "kind": report.input_kind,
+        "resolved": None
+        if resolved is None
+        else {"by": resolved.tool, "as_of": resolved.as_of, "exclude_newer": resolved.exclude_newer},
+    }
+
+
+def run_dict(run: RunReport) -> dict[str, Any]:
+    """One RUN line of a Dockerfile scan (sizes in bytes, null when unknown or not resolved)."""
+    return {
+        "path": run.path,
+        "line": run.line,
+        "end_line": run.end_line,
+        "command": run.command,
+        "target": run.target,
+        "packages": run.packages,
+        "download_bytes": run.download,
+        "installed_bytes": run.installed,
+        "accelerator_bytes": run.accelerator,
+        "unknown_size": run.unknown,
+        "cpu_index": {
+            "download_bytes": run.cpu_download,
+            "accelerator_bytes": run.cpu_accelerator,
+            "problem": run.cpu_problem,
+        },
+        "problem": run.problem,
+    }
+
+
 def render_json(report: SizeReport, indent: int | None = None) -> str:
     """The scan report as the documented JSON document (schema 1); compact unless `indent` is given
     (the C encoder only runs without indentation, and a 2 MB lock's report is 1 MB of JSON)."""
@@ -114,6 +150,8 @@ def render_json(report: SizeReport, indent: int | None = None) -> str:
         "size_kind": "installed" if report.installed_sizes else "download",
         "size_basis": report.size_basis,
         "selection": scope_dict(report.scope),
+        "input": input_dict(report),
+        "runs": [run_dict(r) for r in report.runs],
         "targets": [target_dict(t) for t in report.targets],
         "findings": [finding_dict(f) for f in report.findings],
     }

@@ -13,7 +13,7 @@ from depaudit.model import InstalledPackage, InstallScope, SizeReport, TargetRep
 from depaudit.render.findings import findings_markdown
 from depaudit.render.formats import RenderOptions
 from depaudit.render.markdown import cause_line, code, code_cell, path_text, verdict_lines
-from depaudit.render.scan_table import BASIS, brought_by
+from depaudit.render.scan_table import BASIS, brought_by, describe_resolution, run_cells
 from depaudit.units import format_size
 
 
@@ -36,13 +36,16 @@ def render_markdown(
     lines += [
         _scope(report.scope, report.size_basis),
         "",
+        *((describe_resolution(report.resolved), "") if report.resolved is not None else ()),
+        *_runs(report, binary),
         f"| target | python | packages | {kind} | accelerator | unknown size |",
         "|---|---|---:|---:|---:|---:|",
     ]
     for t in report.targets:
         if not t.supported:
             reason = code_cell(t.unsupported_reason or "")
-            lines.append(f"| {t.target.name} | {t.target.python} | not supported: {reason} | | | |")
+            what = "not installable" if t.unresolved else "not supported"
+            lines.append(f"| {t.target.name} | {t.target.python} | {what}: {reason} | | | |")
             continue
         lines.append(
             f"| {t.target.name} | {t.target.python} | {len(t.packages)} | {format_size(t.total_bytes, binary)} "
@@ -119,3 +122,17 @@ def _via(item: InstalledPackage) -> str:
     if item.path.depth <= 8:
         return path_text(item.via, shown=8).replace("|", "\\|")
     return code_cell(f"{item.path.root} → {brought_by(item.path)} → {item.name}")
+
+
+def _runs(report: SizeReport, binary: bool) -> list[str]:
+    """The RUN lines of a Dockerfile scan as a table (nothing for a lock); the command is a code span."""
+    if not report.runs:
+        return []
+    lines = [
+        "| line | target | command | download | installed | accelerator | from CPU index | saving |",
+        "|---:|---|---|---:|---:|---:|---:|---|",
+    ]
+    for run in report.runs:
+        cells = " | ".join(code_cell(c) for c in run_cells(run, binary))
+        lines.append(f"| {run.line} | {run.target} | {code_cell(run.command)} | {cells} |")
+    return [*lines, ""]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from depaudit.model import InstallScope, SizeReport, TargetReport, Via
+from depaudit.model import InstallScope, Resolved, RunReport, SizeReport, TargetReport, Via
 from depaudit.render.escaping import escape_control
 from depaudit.units import format_size
 
@@ -35,6 +35,10 @@ def describe_scope(scope: InstallScope, basis: str) -> str:
     """One line saying which install is measured and what a size counts (the report header)."""
     if scope.how == "pylock":
         what = "every package the pylock.toml lists for the target"
+    elif scope.how == "resolved":
+        what = "what uv resolves for each target"
+    elif scope.how in ("poetry.lock", "pdm.lock"):
+        what = f"the packages the {scope.how} locks for the selected groups, markers evaluated per target"
     else:
         what = f"{', '.join(scope.packages)} ({scope.how})"
     extras = f" with extras {', '.join(scope.extras)}" if scope.extras else ""
@@ -44,6 +48,49 @@ def describe_scope(scope: InstallScope, basis: str) -> str:
         else "; production install: no dependency groups (not even [tool.uv] default-groups)"
     )
     return f"install set: {what}{extras}{groups}. Sizes: {BASIS[basis]}."
+
+
+def run_cells(run: RunReport, binary: bool = False) -> tuple[str, str, str, str, str]:
+    """(download, installed, accelerator share, from the CPU index, saving) of one RUN line, for humans."""
+    if run.problem is not None:
+        return ("not resolved", "", "", "", run.problem)
+    unknown = f" + {run.unknown} unknown" if run.unknown else ""
+    share = run.accelerator_share
+    accel = f"{format_size(run.accelerator, binary)} ({share:.0%})" if share is not None else "0 B"
+    if run.cpu_download is None:
+        cpu, saving = "unknown", run.cpu_problem or "the CPU index did not resolve"
+    else:
+        cpu = format_size(run.cpu_download, binary)
+        saving = format_size(max((run.download or 0) - run.cpu_download, 0), binary) if not run.unknown else "unknown"
+    return (f"{format_size(run.download, binary)}{unknown}", format_size(run.installed, binary), accel, cpu, saving)
+
+
+def runs_table(runs: tuple[RunReport, ...], binary: bool = False) -> RenderableType:
+    """One row per RUN line and target: what it downloads and installs, its accelerator part, and the
+    same line from the CPU index."""
+    from rich.table import Table
+
+    table = Table(title="RUN lines that install Python packages", title_justify="left", title_style="bold")
+    for name, justify in [("line", "right"), ("target", "left"), ("command", "left"), ("download", "right")]:
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for name in ("installed", "accelerator", "from CPU index", "saving"):
+        table.add_column(name, justify="right", overflow="fold")
+    for run in runs:
+        table.add_row(str(run.line), run.target, run.command, *run_cells(run, binary))
+    return table
+
+
+def describe_resolution(resolved: Resolved) -> str:
+    """One line saying the install set is a fresh resolution, not a lock, and how to pin it."""
+    if resolved.exclude_newer:
+        return (
+            f"{resolved.kind}: resolved per target by {resolved.tool} from packages published before "
+            f"{resolved.exclude_newer} (--exclude-newer): reproducible."
+        )
+    return (
+        f"{resolved.kind}: no lock; resolved per target by {resolved.tool}: a fresh resolution as of "
+        f"{resolved.as_of}, which may change as packages are released (--exclude-newer DATE pins it)."
+    )
 
 
 BASIS = {
@@ -56,7 +103,8 @@ BASIS = {
 def _title(report: TargetReport, binary: bool, kind: str) -> str:
     t = report.target
     if not report.supported:
-        return f"{t.name} · Python {t.python} · not supported: {report.unsupported_reason}"
+        what = "not installable" if report.unresolved else "not supported"
+        return f"{t.name} · Python {t.python} · {what}: {report.unsupported_reason}"
     total, accel = report.total_bytes, report.accelerator_bytes
     share = f" ({accel / total:.0%})" if total else ""
     unknown = f" + {len(report.unknown_size)} unknown" if report.unknown_size else ""
@@ -175,6 +223,10 @@ def report_renderables(report: SizeReport, *, binary: bool = False, top: int | N
 
     kind = {"download": "download", "installed": "installed", "bytecode": "installed+pyc"}[report.size_basis]
     out: list[RenderableType] = [Text(describe_scope(report.scope, report.size_basis), style="dim")]
+    if report.resolved is not None:
+        out.append(Text(describe_resolution(report.resolved), style="dim"))
+    if report.runs:
+        out += [runs_table(report.runs, binary), ""]
     for target in report.targets:
         out.extend(target_renderables(target, binary=binary, top=top, kind=kind))
         out.append("")

@@ -37,6 +37,8 @@ class TorchWithoutCpuIndexRule(Rule[DockerSubject]):
             vias = sorted({i.via for i in items if i.via})
             via = f" (from {', '.join(vias)})" if vias else ""
             verb = "is" if len(items) == 1 else "are"
+            measured = subject.run_sizes.get(ins.line)
+            sizes = f" ({measured})" if measured else ""
             # The fixer can add an index option to pip / uv pip; `uv sync` is fixed in pyproject.toml.
             fixable = install.tool in ("pip", "uv") and ins.exec_form is None and ins.shell_ok
             locked = origins.get(key)
@@ -45,7 +47,7 @@ class TorchWithoutCpuIndexRule(Rule[DockerSubject]):
                 self.id,
                 self.severity,
                 f"{names}{via} {verb} installed from {where}, which ships the CUDA build on Linux "
-                "(GBs of nvidia-* wheels); use the CPU index "
+                f"(GBs of nvidia-* wheels){sizes}; use the CPU index "
                 f"(--index-url {DEFAULT_CPU_INDEX_URL}) or a +cpu pin",
                 df.path,
                 ins.line,

@@ -634,11 +634,12 @@ def read_context(dirs: list[Path], wanted: list[str], limit: int = 1_000_000) ->
     todo = list(wanted)
     while todo:
         key = todo.pop(0)
-        if key in found or key.startswith("..") or not key or key == ".":
+        if key in found or key.startswith(("..", "/")) or not key or key == ".":
             continue
         for base in dirs:
             candidate = base / key
-            if not candidate.is_file():
+            # never outside the context: not through a symlink, not through an absolute -r path
+            if not candidate.is_file() or not candidate.resolve().is_relative_to(base.resolve()):
                 continue
             try:
                 text = read_text(candidate, "build-context file", limit=limit)

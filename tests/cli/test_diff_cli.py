@@ -210,10 +210,14 @@ def test_scan_baseline_is_the_diff_against_the_lock_at_rev(repo: Path) -> None:
         ("nope:uv.lock", "nope:uv.lock: unknown git revision 'nope'"),
         ("HEAD:missing.lock", "HEAD:missing.lock: no file 'missing.lock' at revision 'HEAD'"),
         ("HEAD:./", "HEAD:./: is a folder in git, not a lock file"),
-        ("HEAD:pyproject.toml", "HEAD:pyproject.toml: not a uv.lock"),
+        ("HEAD:notes.txt", "HEAD:notes.txt:1: invalid requirement"),  # not a lock: read as requirements, refused
     ],
 )
 def test_bad_rev_or_path_is_one_line_exit_3(repo: Path, spec: str, message: str) -> None:
+    (repo / "notes.txt").write_text("these are notes, not requirements\n")
+    git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "add", "notes.txt"], cwd=repo, check=True, timeout=30)
+    subprocess.run([*git, "commit", "-q", "-m", "notes"], cwd=repo, check=True, timeout=30)
     proc = run("diff", spec, "uv.lock", "--offline", cwd=repo)
     assert proc.returncode == 3
     lines = proc.stderr.strip().splitlines()

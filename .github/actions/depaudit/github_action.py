@@ -83,7 +83,8 @@ def install() -> int:
     venv = Path(_env("DEPAUDIT_ACTION_VENV"))
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
-    subprocess.run([*pip, str(action_root())], check=True, timeout=1800)
+    # the `uv` extra: scanning a requirements file, an unlocked pyproject or a Dockerfile resolves with uv
+    subprocess.run([*pip, f"{action_root()}[uv]"], check=True, timeout=1800)
     return 0
 
 
