@@ -15,7 +15,6 @@ from depaudit.gate import GateRequest, check_latency, check_lock, lock_targets, 
 from depaudit.project import open_project
 from depaudit.rules.config import RuleConfig
 from depaudit.settings import Settings, load_settings
-from depaudit.sources.uvlock import load_lock
 
 from bench_reports import write_bench_report
 from fixture_paths import LOCKS
@@ -110,7 +109,7 @@ def test_every_budget_applies_to_every_selected_target(cached):
     # the issue-10 case: --no-accelerator-target linux-x86_64 --max-download 500MB must check aarch64 too
     settings = _settings(cached, limits=LockLimits(max_download=500 * 10**6, no_accelerator_targets=("linux-x86_64",)))
     assert lock_targets(settings) is None  # all presets
-    checks = check_lock(settings, load_lock(TORCH_DEFAULT))
+    checks = check_lock(settings, TORCH_DEFAULT)
     download = {c.target: c for c in checks if c.check == "download"}
     assert set(download) == {"linux-x86_64", "linux-aarch64", "macos-arm64", "windows-amd64"}
     assert download["linux-aarch64"].verdict == "fail" and download["linux-aarch64"].measured > 500 * 10**6
@@ -122,13 +121,13 @@ def test_selected_targets_plus_the_targets_a_budget_names(cached):
     limits = LockLimits(max_download=10**12, per_target=(("macos-arm64", "max-download", 10**6),))
     settings = _settings(cached, limits=limits, targets=("linux-x86_64",))
     assert lock_targets(settings) == ["linux-x86_64", "macos-arm64"]
-    verdicts = {c.target: (c.verdict, c.limit) for c in check_lock(settings, load_lock(TORCH_DEFAULT))}
+    verdicts = {c.target: (c.verdict, c.limit) for c in check_lock(settings, TORCH_DEFAULT)}
     assert verdicts == {"linux-x86_64": ("pass", 10**12), "macos-arm64": ("fail", 10**6)}
 
 
 def test_no_accelerator_target_fails_on_the_cuda_lock_and_names_the_wheels(cached):
     settings = _settings(cached, limits=LockLimits(no_accelerator_targets=("linux-x86_64", "macos-arm64")))
-    checks = {c.target: c for c in check_lock(settings, load_lock(TORCH_DEFAULT))}
+    checks = {c.target: c for c in check_lock(settings, TORCH_DEFAULT)}
     linux, mac = checks["linux-x86_64"], checks["macos-arm64"]
     assert linux.verdict == "fail" and linux.measured > 10**9
     assert any(name.startswith("nvidia-") for name, _ in linux.offenders)
@@ -139,7 +138,7 @@ def test_no_accelerator_target_fails_on_the_cuda_lock_and_names_the_wheels(cache
 def test_unknown_size_is_never_a_pass(tmp_path):
     # no cache, offline: sizes the lock lacks stay unknown, so a lax budget cannot be shown to hold
     settings = _settings(tmp_path / "empty", limits=LockLimits(max_download=10**12), targets=("macos-arm64",))
-    (check,) = check_lock(settings, load_lock(TORCH_DEFAULT))
+    (check,) = check_lock(settings, TORCH_DEFAULT)
     assert check.verdict == "unknown" and not check.passed and "unknown" in check.note
     assert "cannot verify" in check.message()
 
