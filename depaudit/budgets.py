@@ -24,7 +24,9 @@ from depaudit.units import format_size
 TARGET_KEYS = ("max-download", "max-accelerator", "no-accelerator")
 
 Verdict = Literal["pass", "fail", "unknown"]
-CheckKind = Literal["download", "accelerator", "no-accelerator", "image-size", "latency"]
+CheckKind = Literal[
+    "download", "accelerator", "no-accelerator", "image-size", "latency", "image-accelerator", "image-waste"
+]
 
 RULE_OF_CHECK: dict[str, str] = {
     "download": "DA501",
@@ -32,6 +34,8 @@ RULE_OF_CHECK: dict[str, str] = {
     "no-accelerator": "DA503",
     "image-size": "DA504",
     "latency": "DA505",
+    "image-accelerator": "DA506",
+    "image-waste": "DA507",
 }
 """The budget rule (DA5xx) a failing or unverifiable check is reported as."""
 
@@ -336,3 +340,22 @@ def check_budgets(
     for budgets that apply to every target."""
     limits = LockLimits(max_download, max_accelerator)
     return [c for c in check_report(report, limits, offenders=offenders) if not c.passed]
+
+
+def image_check(
+    kind: CheckKind,
+    subject: str,
+    measured: int,
+    limit: int,
+    offenders: Sequence[tuple[str, int]] = (),
+    *,
+    path: str = "",
+    count: int = 5,
+) -> BudgetCheck:
+    """A bytes budget over one figure measured in an image (its accelerator runtime bytes, its wasted
+    bytes): pass when within `limit`, fail when over (a budget of 0 fails on any byte); a failing check
+    names its `count` biggest offenders. The figure is read from the image itself, so it is never
+    unknown."""
+    verdict: Verdict = "pass" if measured <= limit else "fail"
+    named = tuple((name, float(size)) for name, size in offenders[:count]) if verdict == "fail" else ()
+    return BudgetCheck(kind, subject, float(measured), float(limit), verdict, "bytes", named, path=path)

@@ -10,8 +10,18 @@ import typer
 
 from depaudit.cli import options as opt
 from depaudit.cli.app import app
+from depaudit.cli.image import (
+    BaseImageOption,
+    BaseSizeOption,
+    BuildArgOption,
+    ContextOption,
+    build_args,
+    predict_options,
+)
 from depaudit.cli.output import append_step_summary, emit, info, problem
 from depaudit.gate import gate_report, load_budgets
+from depaudit.images.lookups import predict_dockerfile
+from depaudit.images.predict import Prediction
 from depaudit.model import Selection
 from depaudit.render.formats import render
 from depaudit.render.gate import GATE_RENDERERS, gate_markdown
@@ -28,7 +38,11 @@ SizesOption = list[str] | None
 @app.command(epilog=EXIT_CODES_HELP)
 def gate(
     images: Annotated[
-        list[str] | None, typer.Argument(help="Images whose size on disk is checked against --max-image-size.")
+        list[str] | None,
+        typer.Argument(
+            help="Images whose size on disk is checked against --max-image-size: a reference on the engine, a "
+            "docker save archive or OCI layout (read without the engine), or a Dockerfile (predicted, not built)."
+        ),
     ] = None,
     max_image_size: Annotated[
         str | None, typer.Option("--max-image-size", help="Budget for each IMAGE, e.g. 250MB.")
@@ -111,6 +125,13 @@ def gate(
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
     allow_host: opt.AllowHostOption = None,
+    build_arg: BuildArgOption = None,
+    build_target: Annotated[
+        str | None, typer.Option("--build-target", help="The stage a Dockerfile IMAGE builds (docker build --target).")
+    ] = None,
+    context: ContextOption = None,
+    base_image: BaseImageOption = None,
+    base_size: BaseSizeOption = None,
 ) -> int:
     """Check budgets; every check is listed PASS, FAIL or UNKNOWN, and only PASS passes. Appends a
     markdown summary to $GITHUB_STEP_SUMMARY when it is set."""
@@ -141,13 +162,28 @@ def gate(
         selection=selection,
     )
     rules = rule_config("gate", select or (), ignore or (), project)
+    hosts = opt.allow_hosts(allow_host, project)
+    predicting = predict_options(base_image, base_size, None, None, None, list(hosts), offline)
+
+    def predict(dockerfile: str) -> Prediction:
+        info(f"depaudit gate: predicting {dockerfile} (not built)")
+        return predict_dockerfile(
+            Path(dockerfile),
+            context=context or Path.cwd(),
+            build_args=build_args(build_arg, "--build-arg"),
+            target=build_target,
+            options=predicting,
+            say=info,
+        )
+
     report = gate_report(
         budgets,
         offline=offline,
         select=rules.select,
         ignore=rules.ignore,
         binary=binary,
-        allow_hosts=opt.allow_hosts(allow_host, project),
+        allow_hosts=hosts,
+        predict=predict,
     )
     options = opt.render_options(project, docs_url, binary=binary)
     emit(render(GATE_RENDERERS, fmt.format, report, options), output)

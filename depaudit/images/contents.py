@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from depaudit.analysis.accelerators import accelerator_family
 from depaudit.images.archive import ImageArchive, LayerFiles
+from depaudit.images.engine import clean_created_by
 from depaudit.names import canonical_name
 
 DIST_INFO_RECORD = re.compile(r"^(?P<site>.*/(?:site|dist)-packages)/(?P<dist>[^/]+)\.dist-info/RECORD$")
@@ -222,7 +223,7 @@ def layer_summaries(archive: ImageArchive, merged: Merged) -> tuple[LayerSummary
     for item in merged.wasted:
         wasted[item.added_in] += item.size
         hides[item.hidden_by] += item.size
-    commands = archive.config.layer_commands(len(archive.layers))
+    commands = [None if c is None else clean_created_by(c) for c in archive.config.layer_commands(len(archive.layers))]
     return tuple(
         LayerSummary(i, commands[i], layer.size, len(layer.files), wasted[i], hides[i], layer.error)
         for i, layer in enumerate(archive.layers)

@@ -9,13 +9,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from depaudit.analysis.apt_index import AptClient
 from depaudit.analysis.host_policy import HostPolicy
 from depaudit.analysis.install_set import installed_packages, plan_install, select_members
 from depaudit.analysis.size_lookup import IndexClient
 from depaudit.errors import InputError, ToolError
 from depaudit.images import engine
+from depaudit.images.apt import AptModel
 from depaudit.images.installers import Members, Services
-from depaudit.images.predict import BaseImage, base_from_archive, capture
+from depaudit.images.predict import BaseImage, Prediction, base_from_archive, capture, predict
 from depaudit.images.reader import read_image
 from depaudit.images.resolve import InstallRequest, ResolvedWheel, resolve_install
 from depaudit.model import Selection
@@ -135,3 +137,39 @@ def services_for(options: PredictOptions) -> Callable[[BaseImage], Services]:
         return Services(resolve, lookup, lock_wheels(options, platform), base.bundled, python, platform)
 
     return make
+
+
+def apt_for(options: PredictOptions) -> Callable[[BaseImage], AptModel | None]:
+    """apt for each base image that has Debian sources (one model per base, its indexes read once)."""
+    client = AptClient(options.cache_dir, offline=options.offline, allow_hosts=tuple(options.allow_hosts))
+    models: dict[str, AptModel | None] = {}
+
+    def model(base: BaseImage) -> AptModel | None:
+        if base.ref not in models:
+            found = AptModel.for_image(client, base.captured, options.platform or base.platform or "x86_64")
+            models[base.ref] = found if found.sources else None
+        return models[base.ref]
+
+    return model
+
+
+def predict_dockerfile(
+    dockerfile: Path,
+    *,
+    context: Path,
+    build_args: Mapping[str, str] | None = None,
+    target: str | None = None,
+    options: PredictOptions = PredictOptions(),
+    say: Say = lambda message: None,
+) -> Prediction:
+    """`depaudit image predict`'s core call: the image `docker build -f DOCKERFILE CONTEXT` would make,
+    with the outside world reached as `options` allow. Raises InputError, UsageError (see `predict`)."""
+    return predict(
+        dockerfile,
+        context=context,
+        load_base=load_base(options, say),
+        services_for=services_for(options),
+        apt=apt_for(options),
+        build_args=build_args,
+        target=target,
+    )

@@ -252,6 +252,9 @@ class Predictor:
             step = RunStep(state.tree, state.env, state.workdir, _NoInstallers(), self._read_origin)
             self._apply(ins, state, step, services)
             entries = list(state.tree.layer_entries(self.layer))
+            for path, entry in entries:
+                if entry.unknown:
+                    step.unknown(f"/{path}: size not known")
             results.append(
                 InstructionPrediction(
                     stage.index,

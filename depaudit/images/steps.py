@@ -121,11 +121,10 @@ class RunStep:
 
     def _redirected(self, argv: Sequence[str], target: str, append: bool) -> None:
         # `echo text > file`: the words written; other output: unknown, but small in every build we know
-        size = len(" ".join(argv[1:])) + 1 if posixpath.basename(argv[0]) in ("echo", "printf") else 0
+        known = posixpath.basename(argv[0]) in ("echo", "printf")
+        size = len(" ".join(argv[1:])) + 1 if known else 0
         old = self.tree.entries.get(target)
-        self.tree.write(target, size + (old.size if append and old else 0))
-        if size == 0:
-            self.note(f"output of `{posixpath.basename(argv[0])}` written to /{target} (size not known, counted as 0)")
+        self.tree.write(target, size + (old.size if append and old else 0), unknown=not known)
 
     def _is_script(self, word: str, state: ShellState) -> bool:
         if "/" not in word:

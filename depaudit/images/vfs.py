@@ -30,6 +30,7 @@ class Entry:
     owner: str | None = None
     accelerator: bool = False
     origin: str | None = None
+    unknown: bool = False  # its size is not known (counted as 0)
 
 
 def clean(path: str, cwd: str = "/") -> str:
@@ -76,15 +77,23 @@ class Tree:
             path = parent
 
     def write(
-        self, path: str, size: int, *, owner: str | None = None, accelerator: bool = False, origin: str | None = None
+        self,
+        path: str,
+        size: int,
+        *,
+        owner: str | None = None,
+        accelerator: bool = False,
+        origin: str | None = None,
+        unknown: bool = False,
     ) -> None:
-        """Write file `path` (relative to the root, cleaned) in the current layer."""
+        """Write file `path` (relative to the root, cleaned) in the current layer; `unknown`: its size is
+        not known (counted as 0, and reported when it is still there at the end of the layer)."""
         old = self.entries.get(path)
         if old is not None and old.layer != self.layer:
             self.wasted += old.size
         if path in self.children:  # a directory replaced by a file
             self.remove(path)
-        self.entries[path] = Entry(size, self.layer, owner, accelerator, origin)
+        self.entries[path] = Entry(size, self.layer, owner, accelerator, origin, unknown)
         self._link(path)
 
     def mkdir(self, path: str) -> None:
@@ -98,7 +107,9 @@ class Tree:
         layer holds a whole new copy of it."""
         old = self.entries.get(path)
         if old is not None:
-            self.write(path, old.size, owner=old.owner, accelerator=old.accelerator, origin=old.origin)
+            self.write(
+                path, old.size, owner=old.owner, accelerator=old.accelerator, origin=old.origin, unknown=old.unknown
+            )
 
     def remove(self, path: str) -> int:
         """Delete `path` and everything under it; returns the bytes removed."""
