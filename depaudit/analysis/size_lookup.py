@@ -496,6 +496,36 @@ class IndexClient:
             results.update(fetched)
         return results
 
+    def cacheable(self, url: str) -> bool | None:
+        """Whether an HTTP cache such as pip's may keep the answer for `url`: its response carries
+        freshness (`Cache-Control: max-age`) or a validator (`ETag`, `Last-Modified`) and no `no-store`.
+        None when it cannot be asked (offline, refused, failed)."""
+        if self.offline or url_problem(url):
+            return None
+
+        async def ask() -> bool | None:
+            import httpx
+
+            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            async with self._client(limits) as client:
+
+                async def head() -> Any:
+                    return await client.head(url)
+
+                try:
+                    response = await self._attempts(head)
+                except _Failure:
+                    return None
+            if response.status_code >= 400:
+                return None
+            control = response.headers.get("cache-control", "").lower()
+            if "no-store" in control:
+                return False
+            return "max-age" in control or "etag" in response.headers or "last-modified" in response.headers
+
+        answer: bool | None = self._run(ask())
+        return answer
+
     def _listing_path(self, url: str) -> Path | None:
         if self.cache_path is None:
             return None

@@ -44,6 +44,7 @@ class Services:
     listings: Callable[[Sequence[ResolvedWheel]], dict[str, Members | str]]
     lock_wheels: Callable[[str, str, str, Selection], list[ResolvedWheel]]
     bundled: Mapping[str, Members] = field(default_factory=dict)
+    cacheable: Callable[[str], bool | None] = lambda url: None
     python: str = "3.11"
     platform: str = "x86_64-manylinux_2_28"
     indexes_seen: dict[str, list[str]] = field(default_factory=dict)  # environment site -> index URLs used
@@ -157,7 +158,7 @@ def make_venv(step: RunStep, services: Services, prefix: str, interpreter: str, 
             wheel = ResolvedWheel(
                 canonical_name(name), version.split("-")[0], "file:///" + path, posixpath.basename(path), None
             )
-            install_wheel(step, env, wheel, members, compile_bytecode=True, installer="pip", requested=False)
+            install_wheel(step, env, wheel, members, compile_bytecode=True, installer="pip", requested=True)
     if not found:
         step.unknown("the base image's ensurepip wheels are not known: pip in the new venv is not counted")
         return
@@ -378,11 +379,11 @@ def pip_install(step: RunStep, services: Services, command: Command, args: Seque
     requested = set(_names(line.specs))
     for _, text in request.files:
         requested.update(_names([line for line in text.splitlines() if not line.strip().startswith(("-", "#"))]))
-    write_wheels(step, services, env, wanted, requested, compile_bytecode, "uv" if uv else "pip")
+    written = write_wheels(step, services, env, wanted, requested, compile_bytecode, "uv" if uv else "pip")
     if cached and not uv:
-        cache_downloads(step, pip_cache_dir(step, command), wanted)
+        cache_downloads(step, services, pip_cache_dir(step, command), wanted)
     elif cached:
-        step.note("uv's cache is hard-linked to the environment: counted as nothing beside it")
+        uv_cache(step, command, line.flags, written)
 
 
 def _pip_cache_off(value: str | None) -> bool:
@@ -406,8 +407,10 @@ def write_wheels(
     requested: set[str],
     compile_bytecode: bool,
     installer: str,
-) -> None:
+) -> list[tuple[ResolvedWheel, Members]]:
+    """Install `wheels` into `env`; returns those written with their members."""
     listings = services.listings(wheels)
+    written = []
     for wheel in wheels:
         members = listings.get(wheel.url)
         if not isinstance(members, tuple):
@@ -422,21 +425,59 @@ def write_wheels(
             installer=installer,
             requested=wheel.name in requested,
         )
+        written.append((wheel, members))
+    return written
 
 
-def cache_downloads(step: RunStep, cache: str, wheels: Sequence[ResolvedWheel]) -> None:
-    """pip's HTTP cache: each downloaded wheel's bytes under `http-v2/`, with a small header file."""
+def uv_cache(
+    step: RunStep, command: Command, flags: set[str], written: Sequence[tuple[ResolvedWheel, Members]]
+) -> None:
+    """uv's cache: each wheel unpacked under `archive-v0/`, linked into the environment (its bytes then
+    counted once, at the environment) unless `UV_LINK_MODE=copy`/`--link-mode copy` makes it a second copy."""
+    home = step.env.get("HOME") or "/root"
+    xdg = _lookup(step, "XDG_CACHE_HOME", command)
+    cache = clean(
+        _lookup(step, "UV_CACHE_DIR", command)
+        or (posixpath.join(xdg, "uv") if xdg else posixpath.join(home, ".cache/uv"))
+    )
+    mode = _lookup(step, "UV_LINK_MODE", command) or ""
+    copies = mode == "copy" or "--link-mode=copy" in flags
+    step.tree.write(f"{cache}/CACHEDIR.TAG", 43)
+    step.tree.write(f"{cache}/.gitignore", 1)
+    for wheel, members in written:
+        folder = f"{cache}/archive-v0/{hashlib.sha256(wheel.url.encode()).hexdigest()[:21]}"
+        for member, size in members:
+            step.tree.write(f"{folder}/{member}", size if copies else 0)
+        step.tree.write(f"{cache}/wheels-v5/pypi/{wheel.name}/{wheel.filename[:-4]}.http", 300)
+    if written:
+        how = "a second copy of every file (UV_LINK_MODE=copy)" if copies else "hard-linked to the environment"
+        step.note(f"uv's cache is kept in /{cache}: {how}")
+
+
+def cache_downloads(step: RunStep, services: Services, cache: str, wheels: Sequence[ResolvedWheel]) -> None:
+    """pip's HTTP cache: each downloaded wheel's bytes under `http-v2/` with a small header file, when the
+    index lets a cache keep its answers (pip stores nothing without `Cache-Control`, `ETag` or
+    `Last-Modified`); the index pages pip also keeps are of unknown size."""
+    if not wheels:
+        return
+    allowed = services.cacheable(wheels[0].url)
+    if allowed is False:
+        step.note("the index sends no caching headers: pip keeps no cache of its downloads")
+        return
+    if allowed is None:
+        step.unknown("whether pip's cache keeps the downloads is not known (the index did not answer)")
+        return
     unknown = [w.name for w in wheels if w.size is None]
     for wheel in wheels:
         digest = hashlib.sha224(wheel.url.encode()).hexdigest()
         folder = f"{cache}/http-v2/{digest[0]}/{digest[1]}/{digest[2]}/{digest[3]}/{digest[4]}"
         step.tree.write(f"{folder}/{digest}", 1_100)
-        if wheel.size is not None:
-            step.tree.write(f"{folder}/{digest}.body", wheel.size)
-    if unknown:
-        step.unknown(f"pip's cache keeps wheels of unknown download size: {', '.join(unknown)}")
-    if wheels:
-        step.note(f"pip's cache is kept in /{cache} (no --no-cache-dir / PIP_NO_CACHE_DIR)")
+        step.tree.write(f"{folder}/{digest}.body", wheel.size or 0, unknown=wheel.size is None)
+    step.tree.write(f"{cache}/http-v2/index-pages", 0, unknown=True)
+    step.note(
+        f"pip's cache is kept in /{cache} (no --no-cache-dir / PIP_NO_CACHE_DIR): {len(wheels)} wheels, "
+        + (f"{', '.join(unknown)} of unknown size" if unknown else "and the index pages it read")
+    )
 
 
 def pip_uninstall(step: RunStep, services: Services, command: Command, args: Sequence[str], uv: bool) -> None:
@@ -487,9 +528,11 @@ def uv_sync(step: RunStep, services: Services, command: Command, args: Sequence[
     compile_bytecode = "--compile-bytecode" in line.flags or _env_true(_lookup(step, "UV_COMPILE_BYTECODE", command))
     installed = installed_dists(step.tree, env.site)
     wanted = [w for w in wheels if installed.get(w.name, ("",))[0] != w.version]
-    write_wheels(step, services, env, wanted, set(), compile_bytecode, "uv")
+    written = write_wheels(step, services, env, wanted, set(), compile_bytecode, "uv")
+    if not ("--no-cache" in line.flags or _env_true(_lookup(step, "UV_NO_CACHE", command))):
+        uv_cache(step, command, line.flags, written)
     if "--no-install-project" not in line.flags:
-        step.note("the project itself is installed editable: a few bytes, not counted")
+        step.note("the project itself, if it is a package, is installed editable: a few bytes, not counted")
 
 
 def _pairs(args: Sequence[str]) -> list[tuple[str, str]]:

@@ -124,6 +124,7 @@ def lock_wheels(options: PredictOptions, platform: str) -> Callable[[str, str, s
 
 def services_for(options: PredictOptions) -> Callable[[BaseImage], Services]:
     lookup = listings(options)
+    client = IndexClient(None, offline=options.offline, hosts=HostPolicy.make(None, options.allow_hosts))
 
     def make(base: BaseImage) -> Services:
         python = options.python or base.python or "3.11"
@@ -134,7 +135,9 @@ def services_for(options: PredictOptions) -> Callable[[BaseImage], Services]:
                 raise ToolError(["uv", "pip", "compile"], what="offline: the install is not resolved")
             return resolve_install(request, allow_hosts=options.allow_hosts)
 
-        return Services(resolve, lookup, lock_wheels(options, platform), base.bundled, python, platform)
+        return Services(
+            resolve, lookup, lock_wheels(options, platform), base.bundled, client.cacheable, python, platform
+        )
 
     return make
 

@@ -274,13 +274,32 @@ def copy_subtree(source: Tree, tree: Tree, src: str, dest: str) -> int:
 
 
 def _useradd(step: RunStep, args: Sequence[str], state: ShellState) -> None:
-    """useradd/groupadd/adduser: the account files are rewritten (each with its `-` backup)."""
+    """useradd/groupadd/adduser: the account files are rewritten (each with its `-` backup); with
+    `-m`/`--create-home`, /etc/skel is copied into the new home."""
+    flags, operands = _options(args)
     for name in ("passwd", "group", "shadow", "gshadow"):
         path = f"etc/{name}"
         entry = step.tree.entries.get(path)
         size = (entry.size if entry else 0) + 40
         step.tree.write(path, size)
         step.tree.write(path + "-", entry.size if entry else 0)
+    if not ({"r", "--system"} & flags) and posixpath.basename(args[0] if args else "") != "groupadd":
+        for name in ("subuid", "subgid"):  # a login user gets subordinate id ranges
+            entry = step.tree.entries.get(f"etc/{name}")
+            step.tree.write(f"etc/{name}", (entry.size if entry else 0) + 20)
+            step.tree.write(f"etc/{name}-", entry.size if entry else 0)
+    if ("m" in flags or "--create-home" in flags) and operands:
+        home = _home_of(args) or f"home/{operands[-1]}"
+        copy_subtree(step.tree, step.tree, "etc/skel", home)
+
+
+def _home_of(args: Sequence[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg in ("-d", "--home-dir", "--home") and i + 1 < len(args):
+            return clean(args[i + 1])
+        if arg.startswith("--home-dir="):
+            return clean(arg.partition("=")[2])
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- find
