@@ -228,7 +228,7 @@ def read_deb(data: bytes) -> DebContents:
         elif name.startswith("data.tar"):
             with _untar(name, blob) as tar:
                 for m in tar:
-                    path = m.name.lstrip("./")
+                    path = m.name.removeprefix("./").lstrip("/")
                     if not path:
                         continue
                     kind = "d" if m.isdir() else "l" if m.issym() else "h" if m.islnk() else "f"

@@ -13,6 +13,7 @@ only where the directory was empty before).
 from __future__ import annotations
 
 import csv
+import io
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
@@ -236,7 +237,7 @@ def layer_summaries(archive: ImageArchive, merged: Merged) -> tuple[LayerSummary
 def record_paths(site: str, record: str) -> list[str]:
     """The image paths a RECORD lists (its paths are relative to site-packages; `../../bin/x` too)."""
     paths = []
-    for row in csv.reader(record.splitlines()):
+    for row in csv.reader(io.StringIO(record, newline="")):  # a quoted path may hold a newline
         if row and row[0].strip():
             paths.append(posixpath.normpath(posixpath.join(site, row[0])))
     return paths
