@@ -82,14 +82,23 @@ def run(
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False)
 
 
-def depaudit(args: list[str], cache: Path) -> tuple[dict[str, Any], float]:
+def depaudit(args: list[str], cache: Path) -> tuple[dict[str, Any], float, int]:
+    """Run the depaudit CLI; returns its JSON, wall seconds and peak RSS in bytes (of that process)."""
     env = dict(os.environ, DEPAUDIT_CACHE_DIR=str(cache), PYTHONPATH=str(REPO))
     started = time.monotonic()
-    done = run([sys.executable, "-m", "depaudit", *args, "--format", "json", "--quiet"], env=env)
-    seconds = time.monotonic() - started
-    if done.returncode not in (0, 1):
-        raise RuntimeError(f"depaudit {' '.join(args[:2])} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return json.loads(done.stdout), seconds
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "depaudit", *args, "--format", "json", "--quiet"], env=env, stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if child.returncode not in (0, 1):
+        raise RuntimeError(f"depaudit {' '.join(args[:2])} failed ({child.returncode}): {stderr[-2000:]}")
+    return json.loads(stdout), seconds, usage.ru_maxrss * 1024
 
 
 def stage_ids(log: str) -> list[str]:
@@ -115,6 +124,7 @@ class Result:
     scanned_accelerator: int | None = None
     scanned_wasted: int | None = None
     scan_s: float | None = None
+    scan_rss: int | None = None  # peak resident memory of `image scan`, bytes
     accelerator_packages: list[tuple[str, int]] = field(default_factory=list)
     accelerator_files: list[tuple[str, int, str | None]] = field(default_factory=list)
     not_followed: list[str] = field(default_factory=list)
@@ -135,8 +145,8 @@ def measure(case: Case, base: str, index_url: str | None, tmp: Path, keep: bool)
     if case.local_index:
         predict_args += ["--wheel-dir", "/opt/wheels", "--allow-host", "127.0.0.1"]
     cache = tmp / f"cache-{case.name}"
-    prediction, result.predict_cold_s = depaudit(predict_args, cache)
-    _, result.predict_warm_s = depaudit(predict_args, cache)
+    prediction, result.predict_cold_s, _ = depaudit(predict_args, cache)
+    _, result.predict_warm_s, _ = depaudit(predict_args, cache)
     result.predicted, result.predicted_complete = prediction["size"], prediction["complete"]
     result.predicted_accelerator, result.not_followed = prediction["accelerator_bytes"], prediction["not_followed"]
     tag = f"depaudit-bench/predict-{case.name}:{os.getpid()}"
@@ -151,7 +161,7 @@ def measure(case: Case, base: str, index_url: str | None, tmp: Path, keep: bool)
             result.error = "docker build failed: " + (built.stdout + built.stderr)[-600:]
             return result
         result.built = int(run(["docker", "image", "inspect", "--format", "{{.Size}}", tag]).stdout)
-        scan, result.scan_s = depaudit(["image", "scan", tag, "--top", "10"], cache)
+        scan, result.scan_s, result.scan_rss = depaudit(["image", "scan", tag, "--top", "10"], cache)
         result.scanned_accelerator, result.scanned_wasted = scan["accelerator"]["bytes"], scan["wasted_bytes"]
         result.accelerator_packages = [(p["name"], p["accelerator_bytes"]) for p in scan["accelerator"]["packages"]][:8]
         result.accelerator_files = [(f["path"], f["size"], f["package"]) for f in scan["accelerator"]["files"]][:5]
@@ -176,7 +186,7 @@ def render(report: dict[str, Any]) -> str:
         "The error is (predicted − built) / built, the built size what `docker image inspect` reports. "
         "Target: within 5 % on every image (aim: 2 %).",
         "",
-        "| image | pattern | predicted | built | error | accelerator predicted | accelerator scanned | wasted (scan) | predict cold / warm | build | scan |",
+        "| image | pattern | predicted | built | error | accelerator predicted | accelerator scanned | wasted (scan) | predict cold / warm | build | scan (peak RSS) |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in report["results"]:
@@ -184,7 +194,7 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             f"| {r['case']} | {r['pattern']} | {mb(r['predicted'])}{'' if r['predicted_complete'] in (True, None) else ' (lower bound)'} "
             f"| {mb(r['built'])} | {err} | {mb(r['predicted_accelerator'])} | {mb(r['scanned_accelerator'])} "
-            f"| {mb(r['scanned_wasted'])} | {sec(r['predict_cold_s'])} / {sec(r['predict_warm_s'])} | {sec(r['build_s'])} | {sec(r['scan_s'])} |"
+            f"| {mb(r['scanned_wasted'])} | {sec(r['predict_cold_s'])} / {sec(r['predict_warm_s'])} | {sec(r['build_s'])} | {sec(r['scan_s'])} ({mb(r['scan_rss'])}) |"
         )
     for r in report["results"]:
         if r["accelerator_files"]:

@@ -159,3 +159,57 @@ def test_records_and_captured_files_are_kept_bounded():
     image = read_saved(io.BytesIO(docker_save([layer])), "t", capture=lambda path, size: path == "etc/os-release")
     assert image.layers[0].records == {"usr/lib/python3/dist-packages/pkg-1.0.dist-info/RECORD": record}
     assert image.layers[0].captured == {"etc/os-release": b"ID=debian\n"}
+
+
+class _Zeros(io.RawIOBase):
+    """A `docker save` stream whose one layer holds a file of `size` zero bytes, made as it is read (the
+    test never holds it either)."""
+
+    def __init__(self, size: int) -> None:
+        inner = tarfile.TarInfo("opt/model.bin")
+        inner.size = size
+        inner_head = inner.tobuf(format=tarfile.USTAR_FORMAT)
+        inner_tail = b"\0" * (-size % 512) + b"\0" * 1024
+        layer_size = len(inner_head) + size + len(inner_tail)
+        outer = tarfile.TarInfo("0" * 64 + "/layer.tar")
+        outer.size = layer_size
+        cfg = config(1)
+        manifest = json.dumps([{"Config": "c.json", "RepoTags": [], "Layers": ["0" * 64 + "/layer.tar"]}]).encode()
+        tail = b"\0" * (-layer_size % 512)
+        for name, data in (("c.json", cfg), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tail += info.tobuf(format=tarfile.USTAR_FORMAT) + data + b"\0" * (-len(data) % 512)
+        self._parts = [outer.tobuf(format=tarfile.USTAR_FORMAT) + inner_head, size, inner_tail + tail + b"\0" * 1024]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        while self._parts:
+            part = self._parts[0]
+            if isinstance(part, int):
+                n = min(part, len(buffer))
+                buffer[:n] = bytes(n)
+                self._parts[0] = part - n
+            else:
+                n = min(len(part), len(buffer))
+                buffer[:n] = part[:n]
+                self._parts[0] = part[n:]
+            if not self._parts[0]:
+                self._parts.pop(0)
+            if n:
+                return n
+        return 0
+
+
+def test_a_large_layer_is_streamed_in_bounded_memory():
+    import tracemalloc
+
+    size = 300 * 1024 * 1024
+    tracemalloc.start()
+    image = read_saved(io.BufferedReader(_Zeros(size), 1 << 20), "big")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert image.layers[0].files == {"opt/model.bin": size}
+    assert peak < 16 * 1024 * 1024  # a few chunks, never the file
