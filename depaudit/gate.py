@@ -188,13 +188,18 @@ def check_image_sizes(
     path: str = "",
     line: int | None = None,
     predict: Callable[[str], Prediction] | None = None,
+    inside: Path | None = None,
 ) -> list[BudgetCheck]:
     """Size of each image against `limit`; a breach names the image's biggest layers. An image is a
     reference on the local engine, an archive or OCI layout here (read without the engine), or a
-    Dockerfile (predicted with `predict`, without building). Raises ToolError when the engine is
-    unreachable or an image is missing, InputError for an unreadable archive or Dockerfile."""
+    Dockerfile (predicted with `predict`, without building). With `inside` (images named by a
+    pyproject: data from the checkout), a file must be inside that folder. Raises ToolError when the
+    engine is unreachable or an image is missing, InputError for an unreadable archive or Dockerfile or
+    one outside `inside`."""
     checks = []
     for ref in images:
+        if inside is not None and is_local(ref) and not _within(ref, inside):
+            raise InputError(ref, f"outside {inside}: an image file the pyproject names must be in its project")
         if is_dockerfile(ref):
             if predict is None:
                 raise UsageError(f"{ref}: a Dockerfile needs a prediction, which this command cannot make")
@@ -213,6 +218,10 @@ def check_image_sizes(
             BudgetCheck("image-size", ref, float(info.size), float(limit), verdict, "bytes", top, path=path, line=line)
         )
     return checks
+
+
+def _within(path: str, folder: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
 
 
 def _archive_size_check(ref: str, limit: int, offenders: int, path: str, line: int | None) -> BudgetCheck:
@@ -323,12 +332,14 @@ def run_gate(
                 "--max-image-size needs at least one IMAGE argument (or images = [...] in [tool.depaudit])"
             )
         path = str(budgets.pyproject) if budgets.pyproject else ""
+        from_checkout = dict(budgets.sources).get("images", "").endswith("[tool.depaudit]")
         checks += check_image_sizes(
             budgets.images,
             budgets.max_image_size,
             path=path,
             line=key_line(budgets.pyproject, "max-image-size"),
             predict=predict,
+            inside=budgets.pyproject.parent if from_checkout and budgets.pyproject else None,
         )
     elif budgets.images:
         raise UsageError("images given but no --max-image-size budget")

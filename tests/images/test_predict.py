@@ -138,3 +138,15 @@ def test_gate_checks_a_dockerfile_with_no_engine(project):
     assert finding["rule"] == "DA504" and finding["path"] == "Dockerfile" and finding["line"] == 8  # COPY data, biggest
     unknown = _gate(["Dockerfile", "--base-image", str(base), "--offline", "--max-image-size", "1GB"], context)
     assert unknown.returncode == 1 and unknown.stdout.startswith("UNKNOWN Dockerfile: image-size")
+
+
+def test_an_image_file_the_pyproject_names_must_be_inside_its_project(project, tmp_path):
+    context, base = project
+    (context / "pyproject.toml").write_text(f'[tool.depaudit]\nimages = ["{base}"]\nmax-image-size = "1GB"\n')
+    done = _gate(["--offline", "--pyproject", "pyproject.toml"], context)
+    assert done.returncode == 3 and "outside" in done.stderr and "Traceback" not in done.stderr
+    (context / "pyproject.toml").write_text('[tool.depaudit]\nimages = ["Dockerfile"]\nmax-image-size = "1GB"\n')
+    inside = _gate(
+        ["--offline", "--pyproject", "pyproject.toml", "--base-image", str(base), "--build-target", "runtime"], context
+    )
+    assert inside.returncode == 0, inside.stdout + inside.stderr
