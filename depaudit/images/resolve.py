@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import shutil
 import sys
 import tempfile
@@ -103,6 +104,35 @@ def index_problem(url: str, allow_hosts: Iterable[str]) -> str | None:
     return policy.refuse_addresses(host, addresses)
 
 
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+_INDEX_OPTION = re.compile(r"^(?:-i|--index-url|--extra-index-url)(?:\s*=\s*|\s+)(\S+)")
+_SAFE_OPTION = re.compile(
+    r"^(?:-r|--requirement|-c|--constraint|--only-binary|--no-binary|--prefer-binary|--pre|--hash|--require-hashes)\b"
+)
+
+
+def check_requirements(request: InstallRequest, allow_hosts: Iterable[str]) -> None:
+    """Refuse what would make the resolver read or reach beyond the indexes the host policy allows: a
+    local path or `file:` URL (it would be read on this machine, not in the image), `--find-links` and
+    other options that name places, an index or a direct URL at a refused address. Raises ResolveError."""
+    lines = [("the command line", spec) for spec in request.specs]
+    lines += [(path, line) for path, text in request.files for line in text.replace("\\\n", " ").splitlines()]
+    for where, raw in lines:
+        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+        if not line:
+            continue
+        index = _INDEX_OPTION.match(line)
+        urls = [index.group(1)] if index else _URL.findall(line)
+        if line.startswith("-") and not index and not _SAFE_OPTION.match(line):
+            raise ResolveError(["uv", "pip", "compile"], what=f"{where}: `{line.split()[0]}` is not followed")
+        if not line.startswith("-") and (line.startswith((".", "/", "~")) or "file:" in line.lower()):
+            raise ResolveError(["uv", "pip", "compile"], what=f"{where}: a local path ({line[:60]}) is not read")
+        for url in urls:
+            problem = index_problem(url, allow_hosts)
+            if problem:
+                raise ResolveError(["uv", "pip", "compile"], what=f"{where}: refused: {problem}")
+
+
 def _child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
     env["UV_NO_CONFIG"] = "1"
@@ -138,10 +168,14 @@ def resolve_install(
         problem = index_problem(url, allow_hosts) if url else None
         if problem:
             raise ResolveError(["uv", "pip", "compile"], what=f"index refused: {problem}")
+    check_requirements(request, allow_hosts)
     with tempfile.TemporaryDirectory(prefix="depaudit-resolve-") as tmp:
         root = Path(tmp) / "image"
         for path, text in request.files:
-            target = root / posixpath.normpath(path.lstrip("/"))
+            relative = posixpath.normpath(path.lstrip("/"))
+            if relative.startswith(".."):
+                raise ResolveError(["uv", "pip", "compile"], what=f"{path}: not a path inside the image")
+            target = root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
         root.mkdir(exist_ok=True)
