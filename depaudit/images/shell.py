@@ -97,82 +97,97 @@ def _matching_paren(text: str, i: int) -> int:
     raise ShellError("unterminated $(")
 
 
-def lex(text: str) -> list[Token]:
-    """Shell tokens: words and operators (redirections are words starting with `<`/`>` or `N>`)."""
-    tokens: list[Token] = []
-    parts: list[Part] = []
-    plain: list[str] = []
-    i, n = 0, len(text)
+@dataclass
+class _Lexer:
+    """Splits shell text into tokens; `parts` is the word being read, `plain` its unquoted text."""
 
-    def flush_plain() -> None:
-        if plain:
-            parts.append(Part("".join(plain)))
-            plain.clear()
+    text: str
+    tokens: list[Token] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+    plain: list[str] = field(default_factory=list)
 
-    def flush() -> None:
-        flush_plain()
-        if parts:
-            tokens.append(Token(word=Word(tuple(parts))))
-            parts.clear()
-            if len(tokens) > MAX_WORDS:
+    def flush_plain(self) -> None:
+        if self.plain:
+            self.parts.append(Part("".join(self.plain)))
+            self.plain.clear()
+
+    def flush(self) -> None:
+        self.flush_plain()
+        if self.parts:
+            self.tokens.append(Token(word=Word(tuple(self.parts))))
+            self.parts.clear()
+            if len(self.tokens) > MAX_WORDS:
                 raise ShellError(f"more than {MAX_WORDS} words")
 
-    while i < n:
-        ch = text[i]
-        if ch == "\\" and i + 1 < n:
-            if text[i + 1] == "\n":  # a line continuation
-                i += 2
-                continue
-            flush_plain()
-            parts.append(Part(text[i + 1], "'"))
-            i += 2
-        elif ch in " \t\r":
-            flush()
+    def quoted(self, i: int) -> int:
+        self.flush_plain()
+        quote = self.text[i]
+        value, i = _read_single(self.text, i) if quote == "'" else _read_double(self.text, i)
+        self.parts.append(Part(value, quote))
+        return i
+
+    def redirect(self, i: int) -> int:
+        """A redirection (`>`, `>>`, `2>`, `&>`, `<`): one word of its own, before its target."""
+        self.flush_plain()
+        start = i
+        while i < len(self.text) and self.text[i] in "<>&|":
             i += 1
-        elif ch == "#" and not parts and not plain:
-            while i < n and text[i] != "\n":
-                i += 1
-        elif ch == "'":
-            flush_plain()
-            value, i = _read_single(text, i)
-            parts.append(Part(value, "'"))
-        elif ch == '"':
-            flush_plain()
-            value, i = _read_double(text, i)
-            parts.append(Part(value, '"'))
-        elif ch == "$" and text.startswith("$(", i):
-            close = _matching_paren(text, i + 1)
-            plain.append(text[i : close + 1])
-            i = close + 1
-        elif ch == "`":
-            end = text.find("`", i + 1)
+        redirect = self.text[start:i]
+        if self.parts and all(p.quote == "" and p.text.isdigit() for p in self.parts):
+            redirect = "".join(p.text for p in self.parts) + redirect
+            self.parts.clear()
+        self.flush()
+        self.tokens.append(Token(word=Word((Part(redirect, "<>"),))))
+        return i
+
+    def substitution(self, i: int) -> int:
+        """`$(...)` or a backquoted command, kept as `$(...)` text (its value is never known)."""
+        if self.text[i] == "`":
+            end = self.text.find("`", i + 1)
             if end < 0:
                 raise ShellError("unterminated backquote")
-            plain.append("$(" + text[i + 1 : end] + ")")
-            i = end + 1
-        elif ch in "<>":
-            # a redirection: keep `2>`, `&>`, `>>` and its target together as one word
-            flush_plain()
-            start = i
-            while i < n and text[i] in "<>&|":
-                i += 1
-            redirect = text[start:i]
-            if parts and all(p.quote == "" and p.text.isdigit() for p in parts):
-                redirect = "".join(p.text for p in parts) + redirect
-                parts.clear()
-            flush()
-            tokens.append(Token(word=Word((Part(redirect, "<>"),))))
-        else:
-            found = next((o for o in _OPERATORS if text.startswith(o, i)), None)
-            if found is not None and not (found == "&" and text.startswith("&>", i)):
-                flush()
-                tokens.append(Token(operator=found))
-                i += len(found)
-                continue
-            plain.append(ch)
-            i += 1
-    flush()
-    return tokens
+            self.plain.append("$(" + self.text[i + 1 : end] + ")")
+            return end + 1
+        close = _matching_paren(self.text, i + 1)
+        self.plain.append(self.text[i : close + 1])
+        return close + 1
+
+    def step(self, i: int) -> int:
+        text, ch = self.text, self.text[i]
+        if ch == "\\" and i + 1 < len(text):
+            if text[i + 1] != "\n":  # an escaped character; a backslash-newline joins lines
+                self.flush_plain()
+                self.parts.append(Part(text[i + 1], "'"))
+            return i + 2
+        if ch in " \t\r":
+            self.flush()
+            return i + 1
+        if ch == "#" and not self.parts and not self.plain:
+            end = text.find("\n", i)
+            return len(text) if end < 0 else end
+        if ch in "'\"":
+            return self.quoted(i)
+        if ch == "`" or text.startswith("$(", i):
+            return self.substitution(i)
+        if ch in "<>":
+            return self.redirect(i)
+        found = next((o for o in _OPERATORS if text.startswith(o, i)), None)
+        if found is not None and not (found == "&" and text.startswith("&>", i)):
+            self.flush()
+            self.tokens.append(Token(operator=found))
+            return i + len(found)
+        self.plain.append(ch)
+        return i + 1
+
+
+def lex(text: str) -> list[Token]:
+    """Shell tokens: words and operators (redirections are words starting with `<`/`>` or `N>`)."""
+    lexer = _Lexer(text)
+    i = 0
+    while i < len(text):
+        i = lexer.step(i)
+    lexer.flush()
+    return lexer.tokens
 
 
 # ---------------------------------------------------------------------------------------------- parsing

@@ -305,6 +305,36 @@ def _home_of(args: Sequence[str]) -> str | None:
 # ---------------------------------------------------------------------------------------------- find
 
 
+Predicate = Callable[[str, str, bool], bool]
+"""A `find` test: (image path, path as find prints it, is a folder) -> matches."""
+_FIND_TESTS = frozenset(
+    {"-name", "-iname", "-path", "-wholename", "-ipath", "-regex", "-type", "-mindepth", "-maxdepth"}
+)
+_FIND_FLAGS = frozenset({"-depth", "-xdev", "-mount", "-print", "-print0", "-true", "-ignore_readdir_race", "-noleaf"})
+
+
+def _always(path: str, shown: str, is_dir: bool) -> bool:
+    return True
+
+
+def _find_test(token: str, value: str) -> Predicate:
+    """The test a `find` primary with a value makes (-mindepth/-maxdepth are applied by the walk)."""
+    if token in ("-name", "-iname"):
+        fold = token == "-iname"
+        wanted = value.lower() if fold else value
+        return lambda p, s, d: fnmatch.fnmatchcase(
+            posixpath.basename(s).lower() if fold else posixpath.basename(s), wanted
+        )
+    if token in ("-path", "-wholename", "-ipath"):
+        return lambda p, s, d: fnmatch.fnmatchcase(s, value)
+    if token == "-regex":
+        regex = re.compile(value)
+        return lambda p, s, d: bool(regex.fullmatch(s))
+    if token == "-type":
+        return lambda p, s, d: (value == "d" and d) or (value in "fl" and not d)
+    return _always
+
+
 @dataclass
 class _Find:
     """A parsed `find` expression over its operands, with the actions it ends in."""
@@ -312,7 +342,7 @@ class _Find:
     tokens: list[str]
     pos: int = 0
 
-    def parse_or(self) -> Callable[[str, str, bool], bool]:
+    def parse_or(self) -> Predicate:
         left = self.parse_and()
         while self.pos < len(self.tokens) and self.tokens[self.pos] in ("-o", "-or"):
             self.pos += 1
@@ -320,7 +350,7 @@ class _Find:
             left = (lambda a, b: lambda p, s, d: a(p, s, d) or b(p, s, d))(left, right)
         return left
 
-    def parse_and(self) -> Callable[[str, str, bool], bool]:
+    def parse_and(self) -> Predicate:
         left = self.parse_not()
         while self.pos < len(self.tokens) and self.tokens[self.pos] not in ("-o", "-or", ")"):
             if self.tokens[self.pos] in ("-a", "-and"):
@@ -329,7 +359,7 @@ class _Find:
             left = (lambda a, b: lambda p, s, d: a(p, s, d) and b(p, s, d))(left, right)
         return left
 
-    def parse_not(self) -> Callable[[str, str, bool], bool]:
+    def parse_not(self) -> Predicate:
         if self.pos < len(self.tokens) and self.tokens[self.pos] in ("!", "-not"):
             self.pos += 1
             inner = self.parse_not()
@@ -342,68 +372,25 @@ class _Find:
             return inner
         return self.primary()
 
-    def primary(self) -> Callable[[str, str, bool], bool]:
+    def primary(self) -> Predicate:
         token = self.tokens[self.pos]
         self.pos += 1
-        value = self.tokens[self.pos] if self.pos < len(self.tokens) else ""
-        if token in (
-            "-name",
-            "-iname",
-            "-path",
-            "-wholename",
-            "-ipath",
-            "-regex",
-            "-type",
-            "-mindepth",
-            "-maxdepth",
-            "-newer",
-            "-user",
-            "-group",
-            "-perm",
-            "-size",
-            "-mtime",
-            "-links",
-        ):
-            self.pos += 1
-        if token in ("-name", "-iname"):
-            fold = token == "-iname"
-            return lambda p, s, d: fnmatch.fnmatchcase(
-                posixpath.basename(s).lower() if fold else posixpath.basename(s), value.lower() if fold else value
-            )
-        if token in ("-path", "-wholename", "-ipath"):
-            return lambda p, s, d: fnmatch.fnmatchcase(s, value)
-        if token == "-regex":
-            regex = re.compile(value)
-            return lambda p, s, d: bool(regex.fullmatch(s))
-        if token == "-type":
-            return lambda p, s, d: (value == "d" and d) or (value in "fl" and not d)
-        if token in (
-            "-mindepth",
-            "-maxdepth",
-            "-depth",
-            "-xdev",
-            "-mount",
-            "-print",
-            "-print0",
-            "-true",
-            "-ignore_readdir_race",
-            "-noleaf",
-        ):
-            return lambda p, s, d: True
         if token in ("-delete", "-prune"):
             self.actions.append(token)
-            return lambda p, s, d: True
+            return _always
         if token in ("-exec", "-execdir", "-ok"):
             end = self.pos
             while end < len(self.tokens) and self.tokens[end] not in (";", "+"):
                 end += 1
-            command = self.tokens[self.pos : end]
+            self.actions.append("exec-rm" if self.tokens[self.pos : self.pos + 1] == ["rm"] else "exec-other")
             self.pos = end + 1
-            self.actions.append("exec-rm" if command[:1] == ["rm"] else "exec-other")
-            return lambda p, s, d: True
-        if token == "-empty":
-            return lambda p, s, d: False
-        raise ValueError(token)
+            return _always
+        if token in _FIND_FLAGS:
+            return _always
+        if token not in _FIND_TESTS or self.pos >= len(self.tokens):
+            raise ValueError(token)
+        self.pos += 1
+        return _find_test(token, self.tokens[self.pos - 1])
 
     actions: list[str] = field(default_factory=list)
 
@@ -435,7 +422,7 @@ def _find(step: RunStep, args: Sequence[str], state: ShellState) -> None:
 
 
 def _walk(
-    tree: Tree, root: str, shown: str, mindepth: int, maxdepth: int, prune: bool, test: Callable[[str, str, bool], bool]
+    tree: Tree, root: str, shown: str, mindepth: int, maxdepth: int, prune: bool, test: Predicate
 ) -> Iterator[tuple[str, str, bool]]:
     """The paths `find` reports under `root` (files and folders), deepest first, as (path, shown, dir)."""
     matched: list[tuple[str, str, bool]] = []

@@ -5,7 +5,7 @@ an archive are data from whoever built it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
@@ -133,62 +133,66 @@ def _summary(c: ImageContents, binary: bool) -> list[str]:
     return [escape_control(line) for line in lines]
 
 
-def _table(title: str, columns: list[tuple[str, str]]) -> Table:
+def _table(title: str, columns: list[tuple[str, str]], rows: Iterable[Iterable[str]]) -> Table:
     table = Table(title=title, title_justify="left")
     for name, justify in columns:
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(*(escape_control(cell) for cell in row))
     return table
+
+
+def _layer_tables(c: ImageContents, f: Callable[[int | None], str]) -> Iterator[Table]:
+    columns = [("#", "right"), ("size", "right"), ("wasted", "right"), ("instruction", "left")]
+    rows = (
+        (str(x.index), f(x.size), f(x.wasted) if x.wasted else "", _short(x.created_by or "(no history)"))
+        for x in c.layers
+    )
+    yield _table("layers (base first)", columns, rows)
+    if c.wasted_files:
+        columns = [("file", "left"), ("size", "right"), ("added", "right"), ("hidden", "left")]
+        hidden = (("/" + w.path, f(w.size), str(w.added_in), f"{w.how} in layer {w.hidden_by}") for w in c.wasted_files)
+        yield _table("wasted: largest hidden files", columns, hidden)
+
+
+def _package_tables(c: ImageContents, f: Callable[[int | None], str], top: int | None) -> Iterator[Table]:
+    columns = [("package", "left"), ("version", "left"), ("size", "right"), ("accelerator", "right")]
+    for env in c.environments:
+        title = (
+            f"Python environment /{env.site} (Python {env.python or '?'}): {f(env.size)}, {len(env.packages)} packages"
+        )
+        rows = (
+            (
+                p.name,
+                p.version,
+                f(p.size),
+                f"{p.accelerator or 'runtime libraries'} {f(p.accelerator_bytes)}" if p.accelerator_bytes else "",
+            )
+            for p in env.packages[:top]
+        )
+        yield _table(escape_control(title), columns, rows)
+    if c.accelerator_files:
+        columns = [("file", "left"), ("size", "right"), ("package", "left")]
+        owned = ((x.path, f(x.size), x.owner or "(no Python package)") for x in c.accelerator_files)
+        yield _table(f"accelerator runtime files: {f(c.accelerator_bytes)}", columns, owned)
+
+
+def _file_tables(c: ImageContents, f: Callable[[int | None], str]) -> Iterator[Table]:
+    columns = [("file", "left"), ("size", "right"), ("package", "left"), ("layer", "right")]
+    yield _table("largest files", columns, ((x.path, f(x.size), x.owner or "", str(x.layer)) for x in c.largest_files))
+    if c.caches:
+        columns = [("cache", "left"), ("size", "right"), ("files", "right"), ("where", "left")]
+        rows = ((k.kind, f(k.size), f"{k.files:,}", ", ".join(p for p, _ in k.places[:3])) for k in c.caches)
+        yield _table("caches left in the image", columns, rows)
 
 
 def _scan_tables(report: ImageScanReport, options: RenderOptions) -> Iterator[Any]:
     c, binary = report.contents, options.binary
     f = partial(format_size, binary=binary)
     yield "\n".join(_summary(c, binary))
-    layers = _table(
-        "layers (base first)", [("#", "right"), ("size", "right"), ("wasted", "right"), ("instruction", "left")]
-    )
-    for layer in c.layers:
-        what = layer.created_by or "(no history)"
-        layers.add_row(
-            str(layer.index), f(layer.size), f(layer.wasted) if layer.wasted else "", escape_control(_short(what))
-        )
-    yield layers
-    for env in c.environments:
-        table = _table(
-            f"Python environment /{escape_control(env.site)} (Python {env.python or '?'}): {f(env.size)}, {len(env.packages)} packages",
-            [("package", "left"), ("version", "left"), ("size", "right"), ("accelerator", "right")],
-        )
-        for p in env.packages[: options.top]:
-            accel = (p.accelerator or "runtime libraries") + f" {f(p.accelerator_bytes)}" if p.accelerator_bytes else ""
-            table.add_row(escape_control(p.name), escape_control(p.version), f(p.size), accel)
-        yield table
-    if c.accelerator_files:
-        table = _table(
-            f"accelerator runtime files: {f(c.accelerator_bytes)}",
-            [("file", "left"), ("size", "right"), ("package", "left")],
-        )
-        for item in c.accelerator_files:
-            table.add_row(escape_control(item.path), f(item.size), escape_control(item.owner or "(no Python package)"))
-        yield table
-    files = _table("largest files", [("file", "left"), ("size", "right"), ("package", "left"), ("layer", "right")])
-    for item in c.largest_files:
-        files.add_row(escape_control(item.path), f(item.size), escape_control(item.owner or ""), str(item.layer))
-    yield files
-    if c.caches:
-        caches = _table(
-            "caches left in the image", [("cache", "left"), ("size", "right"), ("files", "right"), ("where", "left")]
-        )
-        for k in c.caches:
-            caches.add_row(k.kind, f(k.size), f"{k.files:,}", escape_control(", ".join(p for p, _ in k.places[:3])))
-        yield caches
-    if c.wasted_files:
-        wasted = _table(
-            "wasted: largest hidden files",
-            [("file", "left"), ("size", "right"), ("added", "right"), ("hidden", "left")],
-        )
-        for w in c.wasted_files:
-            wasted.add_row(escape_control("/" + w.path), f(w.size), str(w.added_in), f"{w.how} in layer {w.hidden_by}")
-        yield wasted
+    yield from _layer_tables(c, f)
+    yield from _package_tables(c, f, options.top)
+    yield from _file_tables(c, f)
     for check in report.checks:
         yield f"{VERDICT_WORD[check.verdict]:<7} {escape_control(check.message(binary))}"
     for note in c.notes:
