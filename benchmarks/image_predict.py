@@ -194,9 +194,12 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             f"| {r['case']} | {r['pattern']} | {mb(r['predicted'])}{'' if r['predicted_complete'] in (True, None) else ' (lower bound)'} "
             f"| {mb(r['built'])} | {err} | {mb(r['predicted_accelerator'])} | {mb(r['scanned_accelerator'])} "
-            f"| {mb(r['scanned_wasted'])} | {sec(r['predict_cold_s'])} / {sec(r['predict_warm_s'])} | {sec(r['build_s'])} | {sec(r['scan_s'])} ({mb(r['scan_rss'])}) |"
+            f"| {mb(r['scanned_wasted'])} | {sec(r['predict_cold_s'])} / {sec(r['predict_warm_s'])} | {sec(r['build_s'])} | {sec(r['scan_s'])} ({mb(r.get('scan_rss'))}) |"
         )
     for r in report["results"]:
+        if r["accelerator_packages"]:
+            named = ", ".join(f"`{name}` {size / 1e6:,.1f} MB" for name, size in r["accelerator_packages"])
+            lines += ["", f"Accelerator runtime bytes `image scan` finds in `{r['case']}`, by package: {named}."]
         if r["accelerator_files"]:
             lines += [
                 "",
@@ -221,7 +224,12 @@ def main() -> int:
     parser.add_argument("--output-dir", type=Path, default=REPO / "reports")
     parser.add_argument("--no-write", action="store_true", help="print the markdown, write no report")
     parser.add_argument("--keep", action="store_true", help="keep the built images")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="only write the markdown of an earlier JSON report")
     args = parser.parse_args()
+    if args.render:
+        report = json.loads(args.render.read_text())
+        (args.output_dir / "image_predict.md").write_text(render(report))
+        return 0
     sys.path.insert(0, str(REPO))
     from depaudit.images.machine import machine_description
     from depaudit.servicebench.wheel_index import serve_wheel_index
