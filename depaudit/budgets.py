@@ -25,7 +25,15 @@ from depaudit.units import format_size
 
 Verdict = Literal["pass", "fail", "unknown"]
 CheckKind = Literal[
-    "download", "accelerator", "no-accelerator", "image-size", "latency", "download-increase", "new-accelerator"
+    "download",
+    "accelerator",
+    "no-accelerator",
+    "image-size",
+    "latency",
+    "download-increase",
+    "new-accelerator",
+    "image-accelerator",
+    "image-waste",
 ]
 
 RULE_OF_CHECK: dict[str, str] = {
@@ -36,6 +44,8 @@ RULE_OF_CHECK: dict[str, str] = {
     "latency": "DA505",
     "download-increase": "DA506",
     "new-accelerator": "DA507",
+    "image-accelerator": "DA508",
+    "image-waste": "DA509",
 }
 """The budget rule (DA5xx) a failing or unverifiable check is reported as."""
 
@@ -455,3 +465,22 @@ def _increase(t: TargetDiff, limit: int, path: str) -> BudgetCheck | None:
         path,
         target=t.target,
     )
+
+
+def image_check(
+    kind: CheckKind,
+    subject: str,
+    measured: int,
+    limit: int,
+    offenders: Sequence[tuple[str, int]] = (),
+    *,
+    path: str = "",
+    count: int = 5,
+) -> BudgetCheck:
+    """A bytes budget over one figure measured in an image (its accelerator runtime bytes, its wasted
+    bytes): pass when within `limit`, fail when over (a budget of 0 fails on any byte); a failing check
+    names its `count` biggest offenders. The figure is read from the image itself, so it is never
+    unknown."""
+    verdict: Verdict = "pass" if measured <= limit else "fail"
+    named = tuple((name, float(size)) for name, size in offenders[:count]) if verdict == "fail" else ()
+    return BudgetCheck(kind, subject, float(measured), float(limit), verdict, "bytes", named, path=path)

@@ -12,15 +12,21 @@ the budget itself names targets: `[tool.depaudit.per-target.<target>]` tables or
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from depaudit.budgets import BudgetCheck, Verdict, check_report, index_failures
+from depaudit.budgets import BudgetCheck, Verdict, check_report, image_check, index_failures
 from depaudit.errors import InputError, UsageError
 from depaudit.fileio import read_text
 from depaudit.images import engine
+from depaudit.images.contents import ImageContents
+from depaudit.images.engine import clean_created_by
+from depaudit.images.predict import Prediction
+from depaudit.images.reader import StreamWrapper, is_local
+from depaudit.images.scanimage import scan_image
 from depaudit.logs import get_logger
 from depaudit.model import Finding, Lock, SizeReport
 from depaudit.rules.base import RuleDoc, describe
@@ -32,6 +38,13 @@ from depaudit.sources.detect import detect_kind
 from depaudit.targets import DEFAULT_TARGETS
 
 log = get_logger(__name__)
+
+GATE_RULES = frozenset({"DA501", "DA502", "DA503", "DA504", "DA505"})
+"""The budget rules `depaudit gate` checks (DA506/DA507 are `diff`'s, DA508/DA509 `image scan`'s)."""
+
+
+GATE_RULES = frozenset({"DA501", "DA502", "DA503", "DA504", "DA505"})
+"""The budget rules `depaudit gate` checks (DA506/DA507 are `image scan`'s)."""
 
 
 @dataclass(frozen=True)
@@ -63,12 +76,33 @@ class GateResult:
 
 
 def check_image_sizes(
-    images: Sequence[str], limit: int, *, offenders: int = 3, path: str = "", line: int | None = None
+    images: Sequence[str],
+    limit: int,
+    *,
+    offenders: int = 3,
+    path: str = "",
+    line: int | None = None,
+    predict: Callable[[str], Prediction] | None = None,
+    inside: Path | None = None,
 ) -> list[BudgetCheck]:
-    """Size on disk of each image against `limit`; a breach names the image's biggest layers.
-    Raises ToolError when the engine is unreachable or an image is missing."""
+    """Size of each image against `limit`; a breach names the image's biggest layers. An image is a
+    reference on the local engine, an archive or OCI layout here (read without the engine), or a
+    Dockerfile (predicted with `predict`, without building). With `inside` (images named by a
+    pyproject: data from the checkout), a file must be inside that folder. Raises ToolError when the
+    engine is unreachable or an image is missing, InputError for an unreadable archive or Dockerfile or
+    one outside `inside`."""
     checks = []
     for ref in images:
+        if inside is not None and is_local(ref) and not _within(ref, inside):
+            raise InputError(ref, f"outside {inside}: an image file the pyproject names must be in its project")
+        if is_dockerfile(ref):
+            if predict is None:
+                raise UsageError(f"{ref}: a Dockerfile needs a prediction, which this command cannot make")
+            checks.append(check_predicted_size(predict(ref), limit, offenders=offenders))
+            continue
+        if is_local(ref):
+            checks.append(_archive_size_check(ref, limit, offenders, path, line))
+            continue
         info = engine.inspect_image(ref)
         top: tuple[tuple[str, float | None], ...] = ()
         if info.size > limit:
@@ -79,6 +113,21 @@ def check_image_sizes(
             BudgetCheck("image-size", ref, float(info.size), float(limit), verdict, "bytes", top, path=path, line=line)
         )
     return checks
+
+
+def _within(path: str, folder: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+
+
+def _archive_size_check(ref: str, limit: int, offenders: int, path: str, line: int | None) -> BudgetCheck:
+    contents = scan_image(ref, top=0)
+    verdict: Verdict = "pass" if contents.size <= limit else "fail"
+    layers = sorted(contents.layers, key=lambda layer: -layer.size)[:offenders] if verdict == "fail" else []
+    top = tuple(
+        (_short(clean_created_by(layer.created_by or f"layer {layer.index}")), float(layer.size)) for layer in layers
+    )
+    note = "read from the archive, without the engine"
+    return BudgetCheck("image-size", ref, float(contents.size), float(limit), verdict, "bytes", top, note, path, line)
 
 
 def _short(text: str, width: int = 70) -> str:
@@ -159,7 +208,11 @@ def check_latency(report_path: Path, limit_ms: float, percentile: str = "p95") -
     return checks
 
 
-def run_checks(request: GateRequest, rules: Callable[[str], bool] = lambda rule: True) -> GateResult:
+def run_checks(
+    request: GateRequest,
+    rules: Callable[[str], bool] = lambda rule: True,
+    predict: Callable[[str], Prediction] | None = None,
+) -> GateResult:
     """Every check the settings ask for whose DA5xx rule `rules` keeps. Raises UsageError when nothing is
     to be checked, also when `rules` leaves out every check."""
     settings = request.settings
@@ -171,8 +224,14 @@ def run_checks(request: GateRequest, rules: Callable[[str], bool] = lambda rule:
             )
         file = request.settings_file
         line = file.line_of("max-image-size") if file is not None else None
+        from_checkout = (settings.origin("images") or "").endswith("[tool.depaudit]")
         checks += check_image_sizes(
-            settings.images, settings.max_image_size, path=str(file.path) if file else "", line=line
+            settings.images,
+            settings.max_image_size,
+            path=str(file.path) if file else "",
+            line=line,
+            predict=predict,
+            inside=file.path.parent if from_checkout and file is not None else None,
         )
     elif settings.images:
         raise UsageError("images given but no --max-image-size budget")
@@ -228,13 +287,117 @@ class GateReport:
         return 0 if self.passed else 4 if self.index_errors else 1
 
 
-def run_gate(request: GateRequest) -> GateReport:
+def run_gate(request: GateRequest, predict: Callable[[str], Prediction] | None = None) -> GateReport:
     """Run the gate: the checks of the budget rules the settings' select/ignore keep (the rules of
     budgets the command line sets always run), and their findings. Raises UsageError (nothing to
     check), InputError and ToolError from the checks."""
     rules = request.settings.rules.effective()
     chosen = RuleSelection(rules.select, rules.ignore)
-    result = run_checks(request, chosen.wants)
+    result = run_checks(request, chosen.wants, predict)
     findings = budget_findings(result.checks, rules.select, rules.ignore, binary=request.binary)
-    docs = tuple(d for d in describe("DA5") if chosen.wants(d.id))
+    docs = tuple(d for d in describe("DA5") if chosen.wants(d.id) and d.id in GATE_RULES)
     return GateReport(result, request.settings, tuple(findings), docs)
+
+
+# ---------------------------------------------------------------------------------------------- images without a daemon
+
+
+@dataclass(frozen=True)
+class ImageScanReport:
+    """What `depaudit image scan` reports: the image's contents, the budget checks asked for, their
+    DA5xx findings and the budget rules that ran."""
+
+    contents: ImageContents
+    checks: tuple[BudgetCheck, ...]
+    findings: tuple[Finding, ...]
+    rules: tuple[RuleDoc, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+
+def image_scan_checks(
+    contents: ImageContents, *, max_accelerator: int | None = None, max_waste: int | None = None
+) -> list[BudgetCheck]:
+    """The image budgets asked for: accelerator runtime bytes (largest files and their packages named)
+    and wasted bytes (largest hidden files named)."""
+    checks = []
+    subject = contents.image
+    if max_accelerator is not None:
+        offenders = [(f"{f.path} ({f.owner})" if f.owner else f.path, f.size) for f in contents.accelerator_files]
+        checks.append(
+            image_check(
+                "image-accelerator", subject, contents.accelerator_bytes, max_accelerator, offenders, path=subject
+            )
+        )
+    if max_waste is not None:
+        wasted = [(f"/{w.path} (layer {w.added_in}, {w.how} in {w.hidden_by})", w.size) for w in contents.wasted_files]
+        checks.append(image_check("image-waste", subject, contents.wasted, max_waste, wasted, path=subject))
+    return checks
+
+
+def image_scan_report(
+    source: str,
+    *,
+    top: int = 15,
+    compress: bool = False,
+    platform: str | None = None,
+    max_accelerator: int | None = None,
+    max_waste: int | None = None,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    binary: bool = False,
+    wrap: StreamWrapper | None = None,
+) -> ImageScanReport:
+    """Scan image `source` (see `depaudit.images.scanimage.scan_image`) and check its budgets.
+    Raises InputError (an unreadable archive) and ToolError (the engine)."""
+    contents = scan_image(source, top=top, compress=compress, platform=platform, wrap=wrap)
+    checks = image_scan_checks(contents, max_accelerator=max_accelerator, max_waste=max_waste)
+    chosen = RuleSelection(tuple(select), tuple(ignore))
+    kept = tuple(c for c in checks if chosen.wants(c.rule))
+    findings = budget_findings(kept, select, ignore, binary=binary)
+    docs = tuple(d for d in describe("DA5") if d.id in {c.rule for c in kept})
+    return ImageScanReport(contents, kept, tuple(findings), docs)
+
+
+def is_dockerfile(name: str) -> bool:
+    """True when `name` is a file named like a Dockerfile (`Dockerfile`, `Dockerfile.x`, `x.Dockerfile`,
+    `Containerfile`): `gate` then predicts the image instead of measuring one."""
+    base = Path(name).name.lower()
+    looks = base in ("dockerfile", "containerfile") or base.startswith(("dockerfile.", "containerfile."))
+    return (looks or base.endswith((".dockerfile", ".containerfile"))) and Path(name).is_file()
+
+
+def check_predicted_size(prediction: Prediction, limit: int, *, offenders: int = 3) -> BudgetCheck:
+    """The predicted image's size against `limit`. A prediction that could not follow every step is a
+    lower bound: over the limit it fails, under it the check is UNKNOWN. The finding points at the
+    Dockerfile line of the biggest layer that reaches the image."""
+    shipped = sorted((i for s in prediction.stages if s.ships for i in s.instructions), key=lambda i: (-i.size, i.line))
+    size = prediction.size
+    verdict: Verdict
+    if size is not None and size > limit:
+        verdict = "fail"
+    else:
+        verdict = "pass" if prediction.complete and size is not None else "unknown"
+    notes = ["predicted from the Dockerfile, not built"]
+    if prediction.base.size is None:
+        notes.append(f"base image {prediction.base.ref} size unknown ({prediction.base.source})")
+    if prediction.unknowns:
+        notes.append(
+            f"{len(prediction.unknowns)} step(s) not followed, the size is a lower bound: {prediction.unknowns[0]}"
+        )
+    top = tuple((f"line {i.line}: {_short(i.text, 60)}", float(i.size)) for i in shipped[:offenders] if i.size > 0)
+    subject = prediction.dockerfile + (f" (target {prediction.target})" if prediction.target else "")
+    return BudgetCheck(
+        "image-size",
+        subject,
+        None if size is None else float(size),
+        float(limit),
+        verdict,
+        "bytes",
+        top if verdict != "pass" else (),
+        "; ".join(notes),
+        path=prediction.dockerfile,
+        line=shipped[0].line if shipped and verdict != "pass" else None,
+    )

@@ -42,6 +42,7 @@ __all__ = [
     "CACHE_FILE_NAME",
     "IndexClient",
     "SizeLookup",
+    "WheelListing",
     "ZipFormatError",
     "zip_unpacked_size",
 ]
@@ -51,10 +52,21 @@ FILES_CACHE_NAME = "index-files-v1.json"  # where a lock's filename lives on its
 PEP691_JSON = "application/vnd.pypi.simple.v1+json"
 MAX_PAGE = 64 * 1024 * 1024  # torch's project page on PyPI is ~3 MB of JSON
 _ANCHOR = re.compile(r"<a\s[^>]*?href=\"([^\"]+)\"[^>]*>([^<]+)</a>", re.IGNORECASE)
+LISTINGS_DIR_NAME = "wheel-listings-v1"  # one JSON file per wheel URL, named by the URL's SHA-256
 CACHE_SCHEMA = 1
 USER_AGENT = "depaudit (wheel size look-up)"
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class WheelListing:
+    """The members of one wheel, read from its zip central directory: (name, uncompressed size) each,
+    or ``None`` with a short ``error``."""
+
+    url: str
+    members: tuple[tuple[str, int], ...] | None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -488,6 +500,126 @@ class IndexClient:
             if added:
                 self._save_files_cache(added)
         return found
+
+    def wheel_listings(self, urls: Iterable[str], progress: Progress | None = None) -> dict[str, WheelListing]:
+        """Return {url: WheelListing}: every member of each wheel with its uncompressed size, read from
+        the zip central directory with range requests (the body is never downloaded). Cached on disk per
+        URL like the sizes; same progress contract as download_sizes."""
+        results: dict[str, WheelListing] = {}
+        pending: list[str] = []
+        for url in dict.fromkeys(urls):
+            problem = url_problem(url)
+            cached = None if problem else self._cached_listing(url)
+            if problem or cached is not None:
+                results[url] = WheelListing(url, cached, problem)
+            elif self.offline:
+                results[url] = WheelListing(url, None, "offline")
+            else:
+                pending.append(url)
+        if pending:
+            fetched: dict[str, WheelListing] = self._run(self._fetch_listings(pending, progress))
+            for listing in fetched.values():
+                if listing.members is not None:
+                    self._store_listing(listing)
+            results.update(fetched)
+        return results
+
+    def cacheable(self, url: str) -> bool | None:
+        """Whether an HTTP cache such as pip's may keep the answer for `url`: its response carries
+        freshness (`Cache-Control: max-age`) or a validator (`ETag`, `Last-Modified`) and no `no-store`.
+        None when it cannot be asked (offline, refused, failed)."""
+        if self.offline or url_problem(url):
+            return None
+
+        async def ask() -> bool | None:
+            import httpx
+
+            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            async with self._client(limits) as client:
+
+                async def head() -> Any:
+                    return await client.head(url)
+
+                try:
+                    response = await self._attempts(head)
+                except _Failure:
+                    return None
+            if response.status_code >= 400:
+                return None
+            control = response.headers.get("cache-control", "").lower()
+            if "no-store" in control:
+                return False
+            return "max-age" in control or "etag" in response.headers or "last-modified" in response.headers
+
+        answer: bool | None = self._run(ask())
+        return answer
+
+    def _listing_path(self, url: str) -> Path | None:
+        if self.cache_path is None:
+            return None
+        import hashlib
+
+        return self.cache_path.parent / LISTINGS_DIR_NAME / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+    def _cached_listing(self, url: str) -> tuple[tuple[str, int], ...] | None:
+        path = self._listing_path(url)
+        if path is None or not path.is_file():
+            return None
+        try:
+            doc = json.loads(fileio.read_bytes(path, "wheel listing cache"))
+        except (InputError, ValueError, RecursionError):
+            return None
+        members = doc.get("members") if isinstance(doc, dict) and doc.get("url") == url else None
+        if not isinstance(members, list) or not all(
+            isinstance(m, list) and len(m) == 2 and isinstance(m[0], str) and type(m[1]) is int for m in members
+        ):
+            return None
+        return tuple((name, size) for name, size in members)
+
+    def _store_listing(self, listing: WheelListing) -> None:
+        path = self._listing_path(listing.url)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            doc = {"url": listing.url, "members": [list(m) for m in listing.members or ()]}
+            fileio.write_text(path, json.dumps(doc, separators=(",", ":")) + "\n")
+        except (OSError, OutputError) as exc:
+            self.cache_write_error = f"{path}: {exc}"
+
+    async def _fetch_listings(self, urls: list[str], progress: Progress | None) -> dict[str, WheelListing]:
+        import asyncio
+
+        import httpx
+
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        semaphore = asyncio.Semaphore(self.concurrency)
+        done = 0
+        if progress is not None:
+            progress(0, len(urls))
+
+        async def one(url: str) -> WheelListing:
+            nonlocal done
+            members: list[tuple[str, int]] = []
+
+            def collect(name: str, size: int) -> int:
+                members.append((name, size))
+                return size
+
+            async with semaphore:
+                try:
+                    await self._installed_size(client, url, collect)
+                    result = WheelListing(url, tuple(members))
+                except _Failure as failure:
+                    result = WheelListing(url, None, failure.reason)
+            done += 1
+            if progress is not None:
+                progress(done, len(urls))
+            return result
+
+        async with self._client(limits) as client:
+            answers = await asyncio.gather(*(one(url) for url in urls))
+        return {answer.url: answer for answer in answers}
 
     # -- lookup orchestration ---------------------------------------------------------------------
 

@@ -8,8 +8,21 @@ from pathlib import Path
 from depaudit.cli.app import app
 from depaudit.cli.common import begin, refuse_output_over, render_options, settings_for
 from depaudit.cli.output import append_step_summary, emit, info, problem
-from depaudit.cli.params import LOCK_BUDGETS, LOOKUPS, REPORT, SELECTION, Given, argument, cli_layer, pick, register
+from depaudit.cli.params import (
+    LOCK_BUDGETS,
+    LOOKUPS,
+    REPORT,
+    SELECTION,
+    Given,
+    argument,
+    cli_layer,
+    pick,
+    register,
+    value,
+)
+from depaudit.cli.prediction import PREDICTION, predictor
 from depaudit.gate import GateRequest, run_gate
+from depaudit.images.predict import Prediction
 from depaudit.project import open_project
 from depaudit.render.gate import GATE_RENDERERS, gate_markdown
 
@@ -23,6 +36,8 @@ PARAMS = (
     argument("images", str, None, multiple=True, setting="images"),
     *pick("max_image_size", "lock", *LOCK_BUDGETS, "allow_build", *SELECTION, "target", "python"),
     *pick("bench_report", "max_latency_ms", "latency_percentile", "pyproject", *LOOKUPS, *REPORT, "select", "ignore"),
+    *PREDICTION,
+    value("build_target", "--build-target"),
 )
 
 
@@ -35,7 +50,13 @@ def gate(given: Given) -> int:
     lock_path = settings.lock if settings.lock is not None else project.lock_path
     refuse_output_over(given.output, [lock_path, project.pyproject, settings.bench_report])
     file = project.root_file.settings if project.root_file is not None else None
-    report = run_gate(GateRequest(settings, lock_path, file, given.binary))
+    predict = predictor(given, settings, stage=given.build_target)
+
+    def predicted(dockerfile: str | Path) -> Prediction:
+        info(f"depaudit gate: predicting {dockerfile} (not built)")
+        return predict(dockerfile)
+
+    report = run_gate(GateRequest(settings, lock_path, file, given.binary), predicted)
     options = render_options(settings, binary=given.binary)
     emit(GATE_RENDERERS[given.fmt.format](report, options), given.output)
     written = append_step_summary(gate_markdown(report, options))

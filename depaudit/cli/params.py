@@ -122,7 +122,7 @@ HELP: dict[str, str] = {
     # arguments and options of one command
     "lockfile": "uv.lock, pylock.toml, poetry.lock, pdm.lock, a requirements file, a pyproject.toml without a lock, a Dockerfile, or a project folder (default: the lock uv finds from the current folder, else what the folder holds).",
     "baseline": "Show the change from the lock at git revision REV instead (as `depaudit diff REV:LOCK LOCK`).",
-    "images": "Images whose size on disk is checked against --max-image-size.",
+    "images": "Images whose size on disk is checked against --max-image-size: a reference on the engine, a docker save archive or OCI layout (read without the engine), or a Dockerfile (predicted, not built).",
     "base": "The lock before: a path, or REV:path from git (origin/main:uv.lock).",
     "head": "The lock after: a path or REV:path (default: uv.lock).",
     "files": "uv.lock / pylock.toml / poetry.lock / pdm.lock files (pre-commit passes the staged ones).",
@@ -130,7 +130,7 @@ HELP: dict[str, str] = {
     "context": "A Dockerfile's build context, for the files its RUN lines name (default: the Dockerfile's folder, then its parent); nothing outside it is read.",
     "run_sizes": "Resolve each Dockerfile RUN line for the image's platform (uv and the package index) so DA302 says what it downloads and what the CPU index would.",
     "exclude_newer": "For a requirements file or a pyproject.toml without a lock: resolve with packages published before DATE (2026-01-31), reproducibly (default: a fresh resolution as of now).",
-    "build_arg": "NAME=VALUE overriding an ARG default, as docker build would.",
+    "build_arg": "NAME=VALUE overriding an ARG default, as docker build takes it (repeatable).",
     "path": "Project folder, pyproject.toml, requirements.txt/.in or Dockerfile.",
     "to": "cpu-index: torch from the PyTorch CPU index; onnxruntime/tinygrad: torch to the dev group.",
     "cpu_index_url": "The PyTorch CPU index (default https://download.pytorch.org/whl/cpu): fix points torch at it; scan and lint --sizes compare a Dockerfile's installs with it.",
@@ -161,6 +161,18 @@ HELP: dict[str, str] = {
     "output_dir": "Report folder; when it already holds a bench report, a new bench-<time> folder inside it is used (see --overwrite).",
     "overwrite": "Replace the report already in --output-dir.",
     "keep": "Keep the final images it built (builder stages are always removed).",
+    "image": "A `docker save` archive (.tar, .tar.gz), an OCI image-layout folder, or a reference on the local engine (exported with docker save as it is read).",
+    "image_max_accelerator": "Budget for accelerator runtime bytes in the image (0 forbids them).",
+    "max_waste": "Budget for wasted bytes (files later layers delete or overwrite).",
+    "compressed": "Also count each plain layer gzip-compressed (slow on GB images).",
+    "image_platform": "The os/arch to read from a multi-platform OCI index (linux/amd64).",
+    "dockerfile": "The Dockerfile to predict.",
+    "base_archive": "[REF=]PATH: read base image REF (every base without REF) from a docker save archive or OCI layout.",
+    "base_size": "The base image's size when it cannot be read (no engine, no archive).",
+    "stage": "The stage to build, as docker build --target.",
+    "build_target": "The stage a Dockerfile IMAGE builds (docker build --target).",
+    "predict_platform": "uv's --python-platform for installs (default: from the base image, e.g. x86_64-manylinux_2_36).",
+    "wheel_dir": "A folder of wheels read before any index (repeatable).",
     "from_json": "Re-render images.md and the charts from an existing images.json (no builds).",
 }
 
@@ -170,9 +182,11 @@ def flag(name: str, *flags: str, setting: str | None = None) -> Param:
     return Param(name, flags, bool, False, HELP[name], setting=setting)
 
 
-def value(name: str, *flags: str, kind: type = str, default: Any = None, **extra: Any) -> Param:
-    """An option taking one value."""
-    return Param(name, flags, kind, default, HELP[name], **extra)
+def value(
+    name: str, *flags: str, kind: type = str, default: Any = None, help: str | None = None, **extra: Any
+) -> Param:
+    """An option taking one value (`help`: this command's own wording, else HELP[name])."""
+    return Param(name, flags, kind, default, help or HELP[name], **extra)
 
 
 def values(name: str, *flags: str, kind: type = str, **extra: Any) -> Param:

@@ -179,16 +179,26 @@ def _size_table(report: dict[str, Any]) -> list[str]:
     if not rows:
         return []
     lines = [
-        "| variant | size on disk | compressed | accelerator libraries | cold build | start → ready |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| variant | size on disk | predicted (before the build) | compressed | accelerator libraries | cold build | start → ready |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for v in rows:
         lines.append(
-            f"| {v['variant']} | {format_size(v.get('size'))} | {format_size(v.get('compressed_size'))} | "
+            f"| {v['variant']} | {format_size(v.get('size'))} | {_predicted(v)} | {format_size(v.get('compressed_size'))} | "
             f"{format_size(v.get('accelerator_bytes'))} | {_seconds(v.get('build_seconds'), 0)} | "
             f"{_seconds(v.get('ready_seconds'), 1)} |"
         )
     return [*lines, ""]
+
+
+def _predicted(v: dict[str, Any]) -> str:
+    """`depaudit image predict`'s size and its error against the built size (reports written before the
+    column existed have neither)."""
+    predicted, built = v.get("predicted_size"), v.get("size")
+    if predicted is None:
+        return "—"
+    text = format_size(predicted) + ("" if v.get("predicted_complete", True) else " (lower bound)")
+    return text + (f" ({(predicted - built) / built * 100:+.1f} %)" if built else "")
 
 
 def _latency_table(report: dict[str, Any]) -> list[str]:

@@ -32,10 +32,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
-from depaudit.errors import ToolError, UsageError
+from depaudit.errors import DepauditError, ToolError, UsageError
 from depaudit.images import engine
 from depaudit.images.build import build_image, remove_images
 from depaudit.images.container import running_container, wait_ready
+from depaudit.images.lookups import PredictOptions, predict_dockerfile
 from depaudit.images.machine import load_average, machine_description, overloaded
 from depaudit.images.measure import measure_image
 from depaudit.model import ImageMeasurement
@@ -87,6 +88,9 @@ class VariantResult:
     layers: int | None = None
     python_packages: list[tuple[str, int]] = field(default_factory=list)
     builder_stages_removed: int = 0
+    predicted_size: int | None = None  # `depaudit image predict` before the build (None: it failed)
+    predicted_complete: bool | None = None
+    predict_seconds: float | None = None
     ready_seconds: float | None = None
     latency: list[LatencyResult] = field(default_factory=list)
     agreement: list[AgreementResult] = field(default_factory=list)
@@ -210,6 +214,7 @@ def build_and_measure(
 ) -> None:
     """Phase 1 for one variant; failures land in ``result.error``."""
     variant = result.variant
+    predict_variant(cfg, result, index_url, say)
     try:
         say(f"{variant}: docker build --no-cache")
         built = build_image(
@@ -230,6 +235,24 @@ def build_and_measure(
     except ToolError as exc:
         result.error = str(exc).splitlines()[0]
         say(f"{variant}: failed: {result.error}")
+
+
+def predict_variant(cfg: BenchConfig, result: VariantResult, index_url: str | None, say: Progress) -> None:
+    """`depaudit image predict` of the variant's Dockerfile with the build's arguments, before it is built
+    (its error goes to the log, never to the variant: the bench measures the build either way)."""
+    args = {"BASE_IMAGE": cfg.base_image, **({"TORCH_INDEX_URL": index_url} if index_url else {})}
+    options = PredictOptions(wheel_dirs=tuple(cfg.wheel_dirs), allow_hosts=("127.0.0.1",) if index_url else ())
+    started = time.monotonic()
+    try:
+        prediction = predict_dockerfile(
+            cfg.repo / result.dockerfile, context=cfg.repo, build_args=args, options=options
+        )
+    except DepauditError as exc:
+        say(f"{result.variant}: prediction failed: {str(exc).splitlines()[0]}")
+        return
+    result.predict_seconds = round(time.monotonic() - started, 1)
+    result.predicted_size, result.predicted_complete = prediction.size, prediction.complete
+    say(f"{result.variant}: predicted {prediction.size} bytes in {result.predict_seconds} s")
 
 
 def _start(cfg: BenchConfig, stack: ExitStack, result: VariantResult, say: Progress) -> str | None:

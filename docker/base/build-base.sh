@@ -45,8 +45,12 @@ ca_bundle="${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}"
 
 work="$(mktemp -d /var/tmp/depaudit-base.XXXXXX)"
 rootfs_image="depaudit/debootstrap-rootfs:$suite-$$"
+install_stage=""
 cleanup() {
     rm -rf "$work"
+    # the legacy builder keeps the `install` stage as an untagged image; it holds the imported root file
+    # system, so it goes first
+    [ -z "$install_stage" ] || docker image rm "$install_stage" >/dev/null 2>&1 || true
     docker image rm "$rootfs_image" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -67,7 +71,7 @@ tar -C "$work/rootfs" --numeric-owner --exclude='./dev/*' --exclude='./proc/*' -
     | docker import - "$rootfs_image" >/dev/null
 
 mkdir "$work/context"
-cp "$here/Dockerfile" "$here/dpkg-excludes" "$work/context/"
+cp "$here/Dockerfile" "$here/dpkg-excludes" "$here/apt-docker.conf" "$work/context/"
 cp "$ca_bundle" "$work/context/ca-certificates.crt"
 say "building $tag"
 docker build --network host --build-arg "ROOTFS_IMAGE=$rootfs_image" -t "$tag" "$work/context" >"$work/build.log" 2>&1 || {
@@ -75,5 +79,6 @@ docker build --network host --build-arg "ROOTFS_IMAGE=$rootfs_image" -t "$tag" "
     tail -n 30 "$work/build.log" >&2
     exit 1
 }
+install_stage=$(awk '/^Step [0-9]+\/[0-9]+ : FROM scratch/ {print last; exit} /^ ---> [0-9a-f]+$/ {last=$2}' "$work/build.log")
 size=$(docker image inspect --format '{{.Size}}' "$tag")
 say "built $tag: $((size / 1000000)) MB in $((SECONDS - start)) s"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,7 +18,6 @@ import numpy as np
 import pytest
 
 from depaudit.images import engine
-from depaudit.images.build import remove_images, stage_images
 from depaudit.images.container import wait_ready
 from depaudit.servicebench.gmnet import sample_png
 
@@ -34,36 +32,6 @@ IMAGE_BUDGET = "250MB"  # the ONNX Runtime image's budget (issue 5); CI fails pa
 
 def _docker(*args: str, timeout: float = 600) -> str:
     return engine.run_docker(list(args), timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def ort_image():
-    if not engine.image_exists(BASE_IMAGE):
-        if os.geteuid() != 0 or not (shutil.which("debootstrap") or shutil.which("apt-get")):
-            pytest.skip(f"{BASE_IMAGE} absent and it cannot be built here (needs root and debootstrap or apt-get)")
-        subprocess.run(["bash", str(REPO / "docker" / "base" / "build-base.sh")], check=True, timeout=900)
-    tag = f"depaudit-test/gmnet-onnxruntime:{os.getpid()}"
-    argv = [
-        engine.docker_command(),
-        "build",
-        "--force-rm",
-        "--network",
-        "host",
-        "--build-arg",
-        f"BASE_IMAGE={BASE_IMAGE}",
-        "-f",
-        str(REPO / "docker" / "Dockerfile.onnxruntime"),
-        "-t",
-        tag,
-        str(REPO),
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=900, env=dict(os.environ, DOCKER_BUILDKIT="0"))
-    made = stage_images(done.stdout)
-    try:
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-        yield tag
-    finally:
-        remove_images([*made[:-1], tag])
 
 
 @pytest.fixture(scope="module")
