@@ -140,7 +140,19 @@ def _run(
     aborts: ExceptionTypes = (),
 ) -> int:
     """Run a command, mapping what it raises to a message and an exit code (the same for the typer
-    path, which passes click's exception classes, and the fast path)."""
+    path, which passes click's exception classes, and the fast path). The verbosity a command set ends
+    with it (main() may run several times in one process)."""
+    from depaudit.cli.output import set_verbosity
+
+    try:
+        return _mapped(command, exits, click_errors, aborts)
+    finally:
+        set_verbosity(False, False)
+
+
+def _mapped(
+    command: Callable[[], Any], exits: ExceptionTypes, click_errors: ExceptionTypes, aborts: ExceptionTypes
+) -> int:
     from depaudit.cli.output import error
     from depaudit.errors import EXIT_INPUT, EXIT_TOOL, EXIT_USAGE, DepauditError
 
