@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from depaudit.analysis.accelerators import accelerator_family, is_cuda_runtime, torch_build_label
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator
-from depaudit.errors import InputError, UsageError
+from depaudit.errors import InputError, UsageError, excerpt
 from depaudit.model import (
     Dependency,
     InstalledPackage,
@@ -206,7 +206,7 @@ def supported(lock: Lock, target: Target, evaluate: MarkerEvaluator) -> str | No
         try:
             inside = specifier_set_contains(lock.requires_python, target.marker_environment["python_full_version"])
         except InvalidSpecifier:
-            raise InputError(lock.path, f"invalid requires-python {lock.requires_python!r}") from None
+            raise InputError(lock.path, f"invalid requires-python {excerpt(lock.requires_python)}") from None
         if not inside:
             return f"Python {target.python} is outside the lock's requires-python {lock.requires_python}"
     if lock.supported_markers:

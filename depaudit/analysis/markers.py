@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Set
 from functools import cache
 from typing import Any
 
-from depaudit.errors import first_line
+from depaudit.errors import excerpt, first_line
 from depaudit.names import canonical_name as normalize_extra  # PEP 685: extras and groups as names
 from depaudit.versions import InvalidSpecifier, holds, parse_specifier
 
@@ -244,7 +244,7 @@ def _packaging_marker(text: str) -> Node:
     try:
         marker = Marker(text)
     except InvalidMarker as exc:
-        raise MarkerError(f"invalid marker {text!r}: {first_line(exc)}") from None
+        raise MarkerError(f"invalid marker {excerpt(text, 80)}: {first_line(exc)}") from None
 
     def evaluate(env: Env) -> bool:
         extras = env.get("extra")
@@ -255,7 +255,7 @@ def _packaging_marker(text: str) -> Node:
         try:
             return marker.evaluate(environment, context="lock_file")
         except Exception as exc:  # packaging's UndefinedComparison and friends
-            raise MarkerError(f"cannot evaluate marker {text!r}: {first_line(exc)}") from None
+            raise MarkerError(f"cannot evaluate marker {excerpt(text, 80)}: {first_line(exc)}") from None
 
     return evaluate
 
@@ -282,6 +282,6 @@ class MarkerEvaluator:
             try:
                 hit = compile_marker(marker)(env)
             except KeyError as exc:
-                raise MarkerError(f"cannot evaluate marker {marker!r}: no value for {exc}") from None
+                raise MarkerError(f"cannot evaluate marker {excerpt(marker, 80)}: no value for {exc}") from None
             self._cache[key] = hit
         return hit

@@ -167,6 +167,7 @@ def test_a_symlinked_pyproject_is_relocked_through_the_link(tmp_path: Path, inde
     _, cpu = indexes
     root = _copy(project, tmp_path / "link")
     shared = tmp_path / "link" / "shared.toml"
+    (tmp_path / "link" / ".git").mkdir()  # the work tree the link stays inside (one out of it is refused)
     (root / "pyproject.toml").rename(shared)
     (root / "pyproject.toml").symlink_to("../shared.toml")
     result = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", "--lock", timeout=300)

@@ -225,16 +225,18 @@ def test_crlf_and_bom_are_kept_in_every_line(tmp_path) -> None:
 
 
 def test_symlinked_pyproject_is_written_through(tmp_path) -> None:
-    shared = tmp_path / "shared"
-    shared.mkdir()
+    """A link that stays inside the project is followed and written through (mode and owner kept); one
+    that leads out of it is refused (tests/security/test_files_stay_inside.py)."""
+    project = tmp_path / "project"
+    shared = project / "shared"
+    shared.mkdir(parents=True)
     real = shared / "pyproject.toml"
     real.write_text('[project]\nname = "x"\ndependencies = ["torch"]\n')
     real.chmod(0o640)
     if os.geteuid() == 0:
         os.chown(real, 4321, 4321)
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "pyproject.toml").symlink_to("../shared/pyproject.toml")
+    (project / ".git").mkdir()  # the project root: links may lead anywhere inside the work tree
+    (project / "pyproject.toml").symlink_to("shared/pyproject.toml")
     assert _fix(project).returncode == 0
     link = project / "pyproject.toml"
     assert link.is_symlink() and "pytorch-cpu" in real.read_text()
