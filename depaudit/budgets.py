@@ -145,6 +145,19 @@ def _unknown_note(count: int) -> str:
     return f"{count} size{'s' if count != 1 else ''} unknown: the total is a lower bound" if count else ""
 
 
+def _notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _conditional_note(packages: Sequence[InstalledPackage]) -> str:
+    """`3 may install (counted): 'SMP' in platform_version` when packages hang on an unknowable marker."""
+    markers = list(dict.fromkeys(p.condition for p in packages if p.condition is not None))
+    if not markers:
+        return ""
+    count = sum(1 for p in packages if p.condition is not None)
+    return f"{count} may install (counted): {' / '.join(markers[:2])}{' …' if len(markers) > 2 else ''}"
+
+
 def _size_check(
     kind: CheckKind,
     t: TargetReport,
@@ -170,7 +183,7 @@ def _size_check(
         verdict,
         "bytes",
         _offenders(ranked, count) if failing else (),
-        _unknown_note(unknown),
+        _notes(_unknown_note(unknown), _conditional_note(ranked) if failing else ""),
         path,
         ranked[0].package.line if ranked and failing else None,
         t.target.name,
@@ -204,7 +217,7 @@ def _no_accelerator(t: TargetReport, label: str, path: str, count: int) -> Budge
         verdict,
         "bytes",
         _offenders(accel, count),
-        "",
+        _conditional_note(accel),
         path,
         line,
         t.target.name,

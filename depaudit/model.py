@@ -272,6 +272,9 @@ class InstalledPackage(NamedTuple):
     size: int | None = None
     size_error: str | None = None
     reason: str | None = None  # why no wheel: "sdist only", "built from git source", ...
+    # The marker it installs under when that turns on what depaudit cannot know for the target
+    # (`'SMP' in platform_version`): counted as installed (the worst case), shown as "may install".
+    condition: str | None = None
 
     @property
     def name(self) -> str:
@@ -323,6 +326,11 @@ class TargetReport:
     @property
     def sdist_only(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.packages if p.wheel is None)
+
+    @property
+    def conditional(self) -> tuple[str, ...]:
+        """Packages that may install: their marker turns on a value depaudit cannot know (counted)."""
+        return tuple(p.name for p in self.packages if p.condition is not None)
 
 
 SizeBasis = Literal["download", "installed", "bytecode"]

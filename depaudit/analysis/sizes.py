@@ -72,7 +72,9 @@ def fill_sizes(
 
     def replace(item: InstalledPackage, size: int | None, size_error: str | None = None) -> InstalledPackage:
         # A direct constructor call: dataclasses.replace costs 40 µs a call, and a 10k lock makes 40k.
-        return InstalledPackage(item.package, item.wheel, item.path, item.accelerator, size, size_error, item.reason)
+        return InstalledPackage(
+            item.package, item.wheel, item.path, item.accelerator, size, size_error, item.reason, item.condition
+        )
 
     out = []
     for item in packages:

@@ -31,6 +31,7 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
             "accelerator_bytes": None,
             "unknown_size": [],
             "sdist_only": [],
+            "conditional": [],
             "packages": [],
             "top_level": [],
         }
@@ -42,6 +43,7 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
         "accelerator_bytes": report.accelerator_bytes,
         "unknown_size": list(report.unknown_size),
         "sdist_only": list(report.sdist_only),
+        "conditional": list(report.conditional),
         "packages": [package_dict(p) for p in report.packages],
         "top_level": [
             {
@@ -83,6 +85,8 @@ def package_dict(p: InstalledPackage) -> dict[str, Any]:
         out["reason"] = p.reason
     if p.size_error:
         out["size_error"] = p.size_error
+    if p.condition:
+        out["condition"] = p.condition  # may install: the marker turns on what depaudit cannot know
     return out
 
 

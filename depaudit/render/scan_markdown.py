@@ -6,7 +6,7 @@ from depaudit.model import InstalledPackage, SizeReport
 from depaudit.render.escaping import markdown_cell as cell
 from depaudit.render.findings import findings_markdown
 from depaudit.render.formats import RenderOptions
-from depaudit.render.scan_table import brought_by, describe_scope
+from depaudit.render.scan_table import brought_by, conditional_note, describe_scope
 from depaudit.units import format_size
 
 
@@ -50,6 +50,8 @@ def render_markdown(
             lines.append(f"| {name} | {version} | {cell(size)} | {p.accelerator or ''} | {via} |")
         if top and len(rows) > top:
             lines.append(f"| … {len(rows) - top} more | | | | |")
+        if t.conditional:
+            lines += ["", cell(conditional_note(t))]
     if report.findings:
         lines += ["", "### findings", "", *findings_markdown(report.findings, RenderOptions(docs_url=docs_url))]
     return "\n".join(lines) + "\n"

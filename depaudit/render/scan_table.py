@@ -60,8 +60,9 @@ def _title(report: TargetReport, binary: bool, kind: str) -> str:
     total, accel = report.total_bytes, report.accelerator_bytes
     share = f" ({accel / total:.0%})" if total else ""
     unknown = f" + {len(report.unknown_size)} unknown" if report.unknown_size else ""
+    maybe = f" ({len(report.conditional)} may install)" if report.conditional else ""
     return (
-        f"{t.name} · Python {t.python} · {len(report.packages)} packages · "
+        f"{t.name} · Python {t.python} · {len(report.packages)} packages{maybe} · "
         f"{format_size(total, binary)}{unknown} {kind} · accelerator {format_size(accel, binary)}{share}"
     )
 
@@ -88,9 +89,8 @@ def target_renderables(
     for item in shown:
         size = format_size(item.size, binary) if item.wheel else (item.reason or "no wheel")
         style = "red" if item.accelerator else None
-        table.add_row(
-            item.name, item.package.version or "", size, item.accelerator or "", brought_by(item.path), style=style
-        )
+        via = brought_by(item.path) + (f" (may install: {item.condition})" if item.condition else "")
+        table.add_row(item.name, item.package.version or "", size, item.accelerator or "", via, style=style)
     if len(rows) > len(shown):
         rest = rows[len(shown) :]
         rest_size = sum(p.size or 0 for p in rest)
@@ -124,6 +124,8 @@ def target_renderables(
         notes.append(unknown_size_note(report))
     if report.sdist_only:
         notes.append(f"no wheel (built from source) for: {', '.join(report.sdist_only)}")
+    if report.conditional:
+        notes.append(conditional_note(report))
     out.extend(Text(n, style="yellow") for n in notes)
     return out
 
@@ -140,6 +142,23 @@ def unknown_size_note(report: TargetReport, shown: int = 8) -> str:
         for reason, names in by_reason.items()
     ]
     return f"size unknown for {len(report.unknown_size)} (totals are lower bounds): {'; '.join(parts)}"
+
+
+def conditional_note(report: TargetReport, shown: int = 8) -> str:
+    """Which packages may install, grouped by the marker depaudit cannot decide for this target:
+    `may install (counted, the worst case): 'SMP' in platform_version: torch, triton, …`."""
+    by_marker: dict[str, list[str]] = {}
+    for item in report.packages:
+        if item.condition is not None:
+            by_marker.setdefault(escape_control(item.condition), []).append(item.name)
+    parts = [
+        f"{marker}: {', '.join(names[:shown])}{' …' if len(names) > shown else ''}"
+        for marker, names in by_marker.items()
+    ]
+    return (
+        f"may install (counted, the worst case): {len(report.conditional)} packages whose marker turns on "
+        f"what depaudit cannot know for {report.target.name} (the installing machine's kernel): {'; '.join(parts)}"
+    )
 
 
 def report_renderables(report: SizeReport, *, binary: bool = False, top: int | None = 15) -> list[RenderableType]:
