@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from depaudit.analysis.size_lookup import DEFAULT_DEADLINE
 from depaudit.budgets import BudgetCheck, LockLimits, Verdict, check_report, load_lock_limits
 from depaudit.errors import InputError, UsageError
 from depaudit.fileio import read_text
@@ -210,9 +211,11 @@ def check_lock(
     offline: bool = False,
     scan: Callable[..., SizeReport] = scan_lock,
     allow_hosts: Sequence[str] = (),
+    lookup_deadline: float | None = DEFAULT_DEADLINE,
 ) -> list[BudgetCheck]:
-    """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets. Raises
-    UsageError when no lock is known, InputError/ToolError from the scan."""
+    """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets; size
+    look-ups end after `lookup_deadline` seconds. Raises UsageError when no lock is known,
+    InputError/ToolError from the scan."""
     if budgets.lock is None:
         raise UsageError(
             'a lock budget is set but no lock file: pass --lock uv.lock (or lock = "uv.lock" in [tool.depaudit])'
@@ -220,7 +223,9 @@ def check_lock(
     lock = load_lock(budgets.lock)
     targets = lock_targets(budgets)
     log.info("gate: scanning %s for %s", budgets.lock, ", ".join(targets or DEFAULT_TARGETS))
-    extra = {"allow_hosts": tuple(allow_hosts)} if allow_hosts else {}
+    extra: dict[str, Any] = {"allow_hosts": tuple(allow_hosts)} if allow_hosts else {}
+    if lookup_deadline != DEFAULT_DEADLINE:
+        extra["lookup_deadline"] = lookup_deadline
     report = scan(lock, targets=targets, offline=offline, selection=budgets.selection, **extra)
     return check_report(report, budgets.lock_limits, prefix=f"{budgets.lock} ")
 
@@ -276,6 +281,7 @@ def run_gate(
     offline: bool = False,
     rules: Callable[[str], bool] = lambda rule: True,
     allow_hosts: Sequence[str] = (),
+    lookup_deadline: float | None = DEFAULT_DEADLINE,
 ) -> GateResult:
     """Every check the budgets ask for whose DA5xx rule `rules` keeps. Raises UsageError when nothing is
     to be checked, also when `rules` leaves out every check."""
@@ -292,7 +298,7 @@ def run_gate(
     elif budgets.images:
         raise UsageError("images given but no --max-image-size budget")
     if budgets.lock_limits.any:
-        checks += check_lock(budgets, offline=offline, allow_hosts=allow_hosts)
+        checks += check_lock(budgets, offline=offline, allow_hosts=allow_hosts, lookup_deadline=lookup_deadline)
     if budgets.max_latency_ms is not None:
         if budgets.bench_report is None:
             raise UsageError("--max-latency-ms needs --bench-report FILE (a depaudit bench images.json)")
@@ -336,11 +342,14 @@ def gate_report(
     ignore: Sequence[str] = (),
     binary: bool = False,
     allow_hosts: Sequence[str] = (),
+    lookup_deadline: float | None = DEFAULT_DEADLINE,
 ) -> GateReport:
     """Run the gate: the checks of the budget rules `select`/`ignore` keep, and their findings.
     Raises UsageError (nothing to check), InputError and ToolError from the checks."""
     chosen = RuleSelection(tuple(select), tuple(ignore))
-    result = run_gate(budgets, offline=offline, rules=chosen.wants, allow_hosts=allow_hosts)
+    result = run_gate(
+        budgets, offline=offline, rules=chosen.wants, allow_hosts=allow_hosts, lookup_deadline=lookup_deadline
+    )
     findings = budget_findings(result.checks, select, ignore, binary=binary)
     docs = tuple(d for d in describe("DA5") if chosen.wants(d.id))
     return GateReport(result, budgets, tuple(findings), docs)

@@ -9,7 +9,7 @@ from typing import cast
 
 from depaudit.analysis.attribution import exclusive_members
 from depaudit.analysis.install_set import InstallPlan, installed_packages, plan_install, select_members
-from depaudit.analysis.size_lookup import default_cache_dir
+from depaudit.analysis.size_lookup import DEFAULT_DEADLINE, default_cache_dir
 from depaudit.analysis.sizes import fill_sizes
 from depaudit.model import InstalledPackage, Lock, Selection, SizeReport, TargetReport, TopLevelCost
 from depaudit.sources.uvlock import load_lock
@@ -32,6 +32,7 @@ def scan_lock(
     macos: str | None = None,
     bytecode: bool = False,
     allow_hosts: Sequence[str] = (),
+    lookup_deadline: float | None = DEFAULT_DEADLINE,
 ) -> SizeReport:
     """Scan a uv.lock or pylock.toml: per target, what installs, each wheel's size, accelerators, paths.
 
@@ -42,7 +43,8 @@ def scan_lock(
     production install of the root project). Sizes come from the lock, else the index (cached in
     `cache_dir`, default the user cache; None disables caching); `offline` forbids network access;
     look-ups reach only the lock's registries (and their file hosts) at global addresses, plus
-    `allow_hosts`. A size is the wheel download by default; `installed` makes it the wheel's
+    `allow_hosts`, within `lookup_deadline` seconds for all of them (what has no answer by then stays
+    unknown). A size is the wheel download by default; `installed` makes it the wheel's
     uncompressed contents, `bytecode` those plus an estimate of the `.pyc` files pip compiles.
     Raises InputError (bad lock) or UsageError (unknown target, member, extra or group). Unknown sizes
     are data (None), not errors.
@@ -58,7 +60,15 @@ def scan_lock(
     # One look-up pass for every target, so shared wheels are fetched once and progress is one bar.
     flat = [item for items in per_target for item in items]
     basis = "bytecode" if bytecode else "installed" if installed else "download"
-    sized = fill_sizes(flat, offline=offline, cache_dir=cache, progress=progress, basis=basis, allow_hosts=allow_hosts)
+    sized = fill_sizes(
+        flat,
+        offline=offline,
+        cache_dir=cache,
+        progress=progress,
+        basis=basis,
+        allow_hosts=allow_hosts,
+        deadline=lookup_deadline,
+    )
     reports = []
     start = 0
     for plan, items in zip(plans, per_target, strict=True):

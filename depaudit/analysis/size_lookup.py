@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_FILE_NAME",
+    "DEFAULT_DEADLINE",
     "IndexClient",
     "SizeLookup",
     "ZipFormatError",
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 CACHE_FILE_NAME = "sizes-v1.json"
+DEFAULT_DEADLINE = 60.0  # seconds for one batch of look-ups (the command line's --lookup-deadline)
 CACHE_SCHEMA = 1
 USER_AGENT = "depaudit (wheel size look-up)"
 
@@ -322,6 +324,8 @@ async def _precheck(policy: HostPolicy, host: str, port: int, timeout: float) ->
         return
     try:
         addresses = await asyncio.wait_for(asyncio.to_thread(resolve, host, port), timeout)
+    except (UnicodeError, ValueError):  # the resolver's IDNA encoding refuses the name
+        raise _Failure(f"connection failed ({normal_host(host)} is not a valid host name)") from None
     except (TimeoutError, OSError):
         if https_proxy_for(host):
             raise _Failure(
@@ -379,7 +383,7 @@ def _guarded_backend_class() -> type:
                 return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
             try:
                 addresses = await asyncio.to_thread(resolve, host, port)
-            except OSError as exc:
+            except (OSError, UnicodeError, ValueError) as exc:
                 raise httpcore.ConnectError(str(exc)) from None
             refused = self._policy.refuse_addresses(host, addresses)
             if refused:
@@ -402,7 +406,9 @@ class IndexClient:
     ``cache_dir`` None disables the cache. ``verify`` is what httpx takes (True uses ``SSL_CERT_FILE``
     when set, as httpx does), or a path to a CA bundle file or directory. ``retries`` is the number of
     extra attempts per request after a connect error, timeout, 5xx or 429 (never after another 4xx);
-    ``backoff`` is the first pause in seconds, doubled each time. ``timeout`` bounds each attempt.
+    ``backoff`` is the first pause in seconds, doubled each time. ``timeout`` bounds each attempt;
+    ``deadline`` bounds a whole batch: what has no answer by then is unknown ("look-up deadline of 60 s
+    passed"), so a silent or slow index never holds a CI job for minutes.
     ``hosts`` says where requests may go (see `depaudit.analysis.host_policy`): by default any https host
     that resolves only to global addresses.
     """
@@ -418,6 +424,7 @@ class IndexClient:
         verify: ssl.SSLContext | str | bool = True,
         backoff: float = 0.5,
         hosts: HostPolicy | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -427,6 +434,8 @@ class IndexClient:
             raise ValueError("retries must be >= 0")
         if backoff < 0:
             raise ValueError("backoff must be >= 0")
+        if deadline is not None and not deadline > 0:
+            raise ValueError("deadline must be positive")
         self.cache_path = Path(cache_dir) / CACHE_FILE_NAME if cache_dir is not None else None
         self.offline = offline
         self.concurrency = concurrency
@@ -435,6 +444,7 @@ class IndexClient:
         self.backoff = float(backoff)
         self.verify = verify
         self.hosts = hosts or HostPolicy()  # default: any host by name, only global addresses
+        self.deadline = deadline  # seconds for one batch of look-ups, None: no overall limit
         self.cache_write_error: str | None = None  # set when the cache could not be saved
         self._cache: dict[str, dict[str, int]] | None = None
 
@@ -544,34 +554,60 @@ class IndexClient:
         return httpx.create_ssl_context(verify=self.verify, trust_env=True)
 
     async def _fetch_all(self, kind: str, urls: list[str], progress: Progress | None) -> dict[str, SizeLookup]:
+        fetch = {"download": self._download_size, "installed": self._installed_size, "bytecode": self._bytecode_size}[
+            kind
+        ]
+
+        async def one(client: Any, url: str) -> SizeLookup:
+            try:
+                return SizeLookup(url, await fetch(client, url), None, False)
+            except _Failure as failure:
+                return SizeLookup(url, None, failure.reason, False)
+
+        answers = await self._run_jobs(urls, one, progress)
+        return {
+            url: answers.get(url) or SizeLookup(url, None, self.deadline_reason(), False) for url in dict.fromkeys(urls)
+        }
+
+    def deadline_reason(self) -> str:
+        """Why a look-up has no answer once the deadline passed (the size stays unknown)."""
+        return f"look-up deadline of {self.deadline:g} s passed"
+
+    async def _run_jobs(
+        self, keys: list[str], job: Callable[[Any, str], Awaitable[T]], progress: Progress | None
+    ) -> dict[str, T]:
+        """`job(client, key)` for every key, `concurrency` at a time, on one guarded client; returns the
+        answers that came before the deadline (`self.deadline` seconds for the whole batch), the rest
+        cancelled and left out. `job` turns its own failures into answers."""
         import asyncio
 
         import httpx
 
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         semaphore = asyncio.Semaphore(self.concurrency)
-        fetch = {"download": self._download_size, "installed": self._installed_size, "bytecode": self._bytecode_size}[
-            kind
-        ]
         done = 0
         if progress is not None:
-            progress(0, len(urls))
+            progress(0, len(keys))
 
-        async def one(url: str) -> SizeLookup:
+        async def one(client: Any, key: str) -> T:
             nonlocal done
             async with semaphore:
-                try:
-                    result = SizeLookup(url, await fetch(client, url), None, False)
-                except _Failure as failure:
-                    result = SizeLookup(url, None, failure.reason, False)
+                answer = await job(client, key)
             done += 1
             if progress is not None:
-                progress(done, len(urls))
-            return result
+                progress(done, len(keys))
+            return answer
 
+        if not keys:
+            return {}
         async with self._client(limits) as client:
-            answers = await asyncio.gather(*(one(url) for url in urls))
-        return {answer.url: answer for answer in answers}
+            tasks = {asyncio.ensure_future(one(client, key)): key for key in dict.fromkeys(keys)}
+            finished, late = await asyncio.wait(tasks, timeout=self.deadline)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)  # let each cancelled request close its connection
+        return {tasks[task]: task.result() for task in finished}
 
     def _client(self, limits: Any) -> Any:
         """The httpx client: every request (redirects too) passes the host policy first; without an
@@ -584,7 +620,8 @@ class IndexClient:
         async def guard(request: Any) -> None:
             if request.url.scheme != "https":
                 raise _Failure("redirect to non-https URL")
-            await _precheck(policy, request.url.host, request.url.port or 443, self.timeout)
+            host = request.url.raw_host.decode("ascii")  # the IDNA (xn--) form the lock and DNS use
+            await _precheck(policy, host, request.url.port or 443, self.timeout)
 
         import urllib.request  # ~20 ms: only the network path pays for it
 
@@ -646,6 +683,8 @@ class IndexClient:
             raise _Failure("connection error", retryable=True) from None
         except httpx.UnsupportedProtocol:
             raise _Failure("redirect to non-https URL") from None
+        except (httpx.InvalidURL, UnicodeError):  # a host httpx or idna refuses (`xn--a`: no IDNA label)
+            raise _Failure("malformed URL (host refused)") from None
         except httpx.HTTPError as exc:
             raise _Failure(f"request failed ({type(exc).__name__})") from None
 

@@ -14,7 +14,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from depaudit.analysis.host_policy import HostPolicy, registry_hosts
-from depaudit.analysis.size_lookup import IndexClient  # httpx and asyncio inside: imported when a size is looked up
+from depaudit.analysis.size_lookup import (  # httpx and asyncio inside: imported when a size is looked up
+    DEFAULT_DEADLINE,
+    IndexClient,
+)
 from depaudit.model import InstalledPackage
 
 Progress = Callable[[int, int], None]
@@ -48,11 +51,12 @@ def fill_sizes(
     client: IndexClient | None = None,
     basis: str | None = None,
     allow_hosts: Iterable[str] = (),
+    deadline: float | None = DEFAULT_DEADLINE,
 ) -> list[InstalledPackage]:
     """Return `packages` with `size` set on `basis` ("download", "installed" or "bytecode"; the
     `installed` flag is the older spelling of "installed"). Look-ups go only to the hosts of these
     packages' registries and their file hosts, at global addresses, plus the hosts in `allow_hosts`
-    (see `depaudit.analysis.host_policy`)."""
+    (see `depaudit.analysis.host_policy`); what has no answer within `deadline` seconds stays unknown."""
     basis = basis or ("installed" if installed else "download")
     installed = basis != "download"
     urls = lookup_urls(packages, installed)
@@ -62,7 +66,8 @@ def fill_sizes(
             registries = registry_hosts(
                 {p.package.source.value for p in packages if p.package.source.kind == "registry"}
             )
-            client = IndexClient(cache_dir, offline=offline, hosts=HostPolicy.make(registries, allow_hosts))
+            hosts = HostPolicy.make(registries, allow_hosts)
+            client = IndexClient(cache_dir, offline=offline, hosts=hosts, deadline=deadline)
         lookup = {
             "download": client.download_sizes,
             "installed": client.installed_sizes,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from depaudit.cli.output import set_verbosity, warn
 from depaudit.errors import InputError
@@ -62,6 +63,28 @@ def allow_hosts(given: list[str] | None, pyproject: Path | None) -> tuple[str, .
     if layer is None:
         return ()
     return tuple(convert("list", "allow-hosts", layer.value, layer_error(layer, pyproject)))
+
+
+LOOKUP_DEADLINE_HELP = (
+    "Seconds all size look-ups of the run may take together (default 60); what has no answer by then "
+    "stays unknown (and a budget that needs it is UNKNOWN)."
+)
+
+
+def seconds(text: str) -> float:
+    """`--lookup-deadline` text as positive seconds; ValueError (a usage error) for anything else."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
+def lookup_options(deadline: float | None) -> dict[str, Any]:
+    """The keyword arguments a `--lookup-deadline` value adds to scan_lock (none: the core's default)."""
+    return {} if deadline is None else {"lookup_deadline": deadline}
 
 
 def render_options(

@@ -72,6 +72,7 @@ def diff(
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
     allow_host: opt.AllowHostOption = None,
+    lookup_deadline: opt.LookupDeadlineOption = None,
 ) -> int:
     """Per-target download before, after and change between two locks, and the packages added, removed and changed."""
     opt.begin(fmt, quiet, verbose)
@@ -102,6 +103,7 @@ def diff(
         macos=macos,
         allow_hosts=opt.allow_hosts(allow_host, pyproject),
         **options,
+        **opt.lookup_options(lookup_deadline),
     )
     indent = 2 if output in (None, "-") and _stdout_is_terminal() else None
     rendering = RenderOptions(binary=binary, top=None if show_all else top, indent=indent)

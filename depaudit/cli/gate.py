@@ -111,6 +111,7 @@ def gate(
     quiet: opt.QuietOption = False,
     verbose: opt.VerboseOption = False,
     allow_host: opt.AllowHostOption = None,
+    lookup_deadline: opt.LookupDeadlineOption = None,
 ) -> int:
     """Check budgets; every check is listed PASS, FAIL or UNKNOWN, and only PASS passes. Appends a
     markdown summary to $GITHUB_STEP_SUMMARY when it is set."""
@@ -148,6 +149,7 @@ def gate(
         ignore=rules.ignore,
         binary=binary,
         allow_hosts=opt.allow_hosts(allow_host, project),
+        **opt.lookup_options(lookup_deadline),
     )
     options = opt.render_options(project, docs_url, binary=binary)
     emit(render(GATE_RENDERERS, fmt.format, report, options), output)

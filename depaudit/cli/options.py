@@ -10,10 +10,12 @@ import typer
 # The option values and what commands do with them live in depaudit.cli.common (no typer there: the scan
 # fast path uses them); re-exported so commands keep writing `opt.FailOn`, `opt.begin(...)`.
 from depaudit.cli.common import FORMAT_CHOICES as FORMAT_CHOICES
+from depaudit.cli.common import LOOKUP_DEADLINE_HELP, seconds
 from depaudit.cli.common import FailOn as FailOn
 from depaudit.cli.common import FormatChoice as FormatChoice
 from depaudit.cli.common import allow_hosts as allow_hosts
 from depaudit.cli.common import begin as begin
+from depaudit.cli.common import lookup_options as lookup_options
 from depaudit.cli.common import pyproject_option as pyproject_option
 from depaudit.cli.common import render_options as render_options
 from depaudit.errors import UsageError
@@ -63,6 +65,21 @@ AllowHostOption = Annotated[
         help="Let size look-ups reach HOST even when it is not one of the lock's registries or resolves to a "
         "loopback/private/link-local address (repeatable; also allow-hosts in [tool.depaudit], DEPAUDIT_ALLOW_HOSTS).",
     ),
+]
+
+
+def _seconds(value: object) -> float | None:
+    if value is None or isinstance(value, float):
+        return value
+    try:
+        return seconds(str(value))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+LookupDeadlineOption = Annotated[
+    float | None,
+    typer.Option("--lookup-deadline", parser=_seconds, metavar="SECONDS", help=LOOKUP_DEADLINE_HELP),
 ]
 SelectOption = Annotated[
     list[str] | None,

@@ -15,7 +15,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from depaudit.cli.common import FORMAT_CHOICES, FailOn, FormatChoice, allow_hosts, begin, render_options
+from depaudit.cli.common import (
+    FORMAT_CHOICES,
+    LOOKUP_DEADLINE_HELP,
+    FailOn,
+    FormatChoice,
+    allow_hosts,
+    begin,
+    lookup_options,
+    render_options,
+    seconds,
+)
 from depaudit.cli.output import emit, info, make_console, problem
 from depaudit.cli.params import Param
 from depaudit.errors import UsageError
@@ -205,6 +215,15 @@ PARAMS: tuple[Param, ...] = (
         metavar="HOST",
     ),
     Param(
+        "lookup_deadline",
+        ("--lookup-deadline",),
+        float,
+        None,
+        LOOKUP_DEADLINE_HELP,
+        parse=seconds,
+        metavar="SECONDS",
+    ),
+    Param(
         "baseline",
         ("--baseline",),
         str,
@@ -285,6 +304,7 @@ def scan(
     quiet: bool,
     verbose: bool,
     allow_host: list[str] | None = None,
+    lookup_deadline: float | None = None,
     baseline: str | None = None,
 ) -> int:
     """Exact per-platform download size of what a lock installs, its accelerator wheels, and why each is there."""
@@ -318,6 +338,7 @@ def scan(
         glibc=glibc,
         macos=macos,
         allow_hosts=hosts,
+        **lookup_options(lookup_deadline),
     )
     report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)
     breaches = _breaches(report, conf)
@@ -340,6 +361,7 @@ def scan(
             macos=macos,
             allow_hosts=hosts,
             **conf["cache"],
+            **lookup_options(lookup_deadline),
         )
     else:
         _emit(report, breaches, fmt.format, output, options, rules)

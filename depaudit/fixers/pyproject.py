@@ -165,6 +165,18 @@ def separate_tables(before: str, after: str) -> str:
     return "".join(out)
 
 
+def _editable(text: str, path: str) -> tomlkit.TOMLDocument:
+    """`text` parsed by tomlkit, the editor that keeps comments and layout. Raises InputError (exit 3,
+    one line) for what tomlkit cannot read although it is valid TOML: values nested over 100 deep."""
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        what = str(exc).split(" at line ")[0]
+        raise InputError(path, f"the TOML editor cannot read this file: {what}", exc.line, exc.col) from None
+    except RecursionError:
+        raise InputError(path, "the TOML editor cannot read this file: nested too deeply") from None
+
+
 class PyprojectEditor:
     """One planned edit of a pyproject.toml: tomlkit operations on the document, the same changes as
     plain-data `Op`s, and blocks to append when `tool.uv` is written with dotted keys (tables cannot
@@ -177,7 +189,7 @@ class PyprojectEditor:
         # tomlkit glues a table appended after a last line that has no newline: edit with one, and
         # take it off again below when the end of the file was not touched.
         self.missing_newline = bool(self.body) and not self.body.endswith("\n")
-        self.doc = tomlkit.parse(self.body + "\n" if self.missing_newline else self.body)
+        self.doc = _editable(self.body + "\n" if self.missing_newline else self.body, self.path)
         self.layout = uv_layout(self.doc)
         self.ops: list[Op] = []
         self.summary: list[str] = []
