@@ -95,11 +95,16 @@ def project_root(path: Path | str) -> Path:
     """The folder `path` must really lie in to be read: the top of the git work tree (a `.git` folder
     or file) holding `path` as written — absolute, `..` folded, links not followed — else the folder
     holding it. A checkout cannot move this: git tracks no `.git` entry."""
+    return work_tree(path) or Path(os.path.abspath(path)).parent
+
+
+def work_tree(path: Path | str) -> Path | None:
+    """The top of the git work tree holding `path` as written (see `project_root`), None outside git."""
     start = Path(os.path.abspath(path)).parent
     for folder in (start, *start.parents):
         if os.path.lexists(folder / ".git"):
             return folder
-    return start
+    return None
 
 
 def inside(path: Path | str, root: Path | str) -> bool:

@@ -132,7 +132,7 @@ def fix(
     if lock and plan.kind != "pyproject":
         info("depaudit: --lock applies to uv projects only; skipped")
     _emit(plan, _status(plan, dry_run, verdict, lock), diff, deltas, verdict, fmt, output, binary)
-    return 0 if verdict is None or verdict.ok else 1
+    return 0 if (verdict is None or verdict.ok) and not plan.unfixed else 1
 
 
 def _fix_project(
@@ -167,8 +167,12 @@ def _is_project(path: Path) -> bool:
 
 def _status(plan: FixPlan, dry_run: bool, verdict: Verdict | None, locked: bool) -> str:
     """One line: what changed, or whether the lock shows the project fixed (never from the config alone)."""
+    if plan.unfixed:  # requirements this fix cannot switch: never "fixed"
+        more = f" (and {len(plan.unfixed) - 1} more, below)" if len(plan.unfixed) > 1 else ""
+        done = f"{'would change' if dry_run else 'changed'} {_files(plan)}; " if plan.changed else ""
+        return f"{done}not fixed: {plan.unfixed[0]}{more}"
     if plan.changed:
-        files = ", ".join(sorted({Path(e.path).name for e in plan.edits if e.changed}))
+        files = _files(plan)
         if dry_run:
             return f"would change {files} (dry run)"
         relocked = " and uv.lock" if locked and plan.kind == "pyproject" else ""
@@ -191,6 +195,10 @@ def _status(plan: FixPlan, dry_run: bool, verdict: Verdict | None, locked: bool)
         verdict.state if verdict else "",
         "not fixed: nothing depaudit can change in pyproject.toml, but uv.lock still installs accelerator wheels",
     )
+
+
+def _files(plan: FixPlan) -> str:
+    return ", ".join(sorted({Path(e.path).name for e in plan.edits if e.changed}))
 
 
 def _locked_comparison(
@@ -247,6 +255,8 @@ def _emit(
     console.print(status, markup=False)
     for note in plan.notes:
         console.print(f"  - {note}", markup=False, soft_wrap=True)
+    for line in plan.unfixed[1:]:
+        console.print(f"  - not fixed: {line}", markup=False, soft_wrap=True)
     _print_imports(console, plan)
     if verdict is not None:
         console.print(_verdict_line(verdict), markup=False, soft_wrap=True)
@@ -312,6 +322,7 @@ def _markdown(
         out += ["```diff", diff.rstrip("\n"), "```", ""]
     out.append(status)
     out += [f"- {n}" for n in plan.notes]
+    out += [f"- not fixed: {u}" for u in plan.unfixed[1:]]
     out += [f"- `{i.path}:{i.line}`: imports `{i.module}`" for i in plan.imports]
     out += [f"- `{m.path}:{m.line}`: `{m.port_command}`" for m in plan.models]
     if verdict is not None:
@@ -333,6 +344,7 @@ def _json(
         "edits": [{"path": e.path, "summary": list(e.summary), "changed": e.changed} for e in plan.edits],
         "diff": diff,
         "notes": list(plan.notes),
+        "unfixed": list(plan.unfixed),
         "imports": [asdict(i) for i in plan.imports],
         "models": [{**asdict(m), "port_command": m.port_command} for m in plan.models],
         "verdict": None

@@ -31,7 +31,7 @@ from depaudit.fixers.pyproject import (
     plan_runtime_swap_text,
 )
 from depaudit.fixers.relock import COPY_IGNORE, recover, relock
-from depaudit.fixers.requirements import plan_requirements_text
+from depaudit.fixers.requirements import plan_requirements_files
 from depaudit.fixers.verdict import Verdict, cpu_index_verdict, runtime_verdict
 from depaudit.lint import dockerfile_context
 from depaudit.model import Edit, SizeReport
@@ -54,6 +54,7 @@ class FixPlan:
     lock_path: Path | None = None
     lock_bytes: bytes | None = None  # uv.lock as read when planning: a change before the swap refuses it
     models: tuple[ModelEntry, ...] = ()  # --to onnxruntime: what `depaudit port` can export
+    unfixed: tuple[str, ...] = ()  # requirements: `path:line: …` still installing torch this fix left (exit 1)
 
     @property
     def changed(self) -> bool:
@@ -108,8 +109,8 @@ def plan_fix(
     if kind == "requirements":
         if to != "cpu-index":
             raise UsageError(f"--to {to} needs a pyproject.toml project (got {file})")
-        edit = plan_requirements_text(text, str(file), index_url=index_url, force=force)
-        return FixPlan("requirements", file.parent, (edit,), edit.summary)
+        found = plan_requirements_files(file, index_url=index_url, force=force)
+        return FixPlan("requirements", file.parent, found.edits, found.notes, unfixed=found.unfixed)
     lock_path = find_lock(file.parent)
     lock_bytes = fileio.read_bytes(lock_path, "lock file") if lock_path is not None else None
     if to == "cpu-index":

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from depaudit.errors import InputError, excerpt
-from depaudit.fileio import inside, project_root, read_text
+from depaudit.fileio import inside, read_text, work_tree
 
 Line = tuple[int, int, str]  # (1-based line number, start offset, content without the line ending)
 RawInstruction = dict[str, Any]  # an instruction being assembled, before `_finish` types it
@@ -617,12 +617,12 @@ def _split_commands(tokens: list[Token]) -> tuple[ShellCommand, ...]:
 def context_dirs(dockerfile: Path | str, context: Path | str | None = None) -> list[Path]:
     """Where build-context files are looked for: `context` when given, else the Dockerfile's directory
     and its parent (the common `docker/Dockerfile.x` built from the repository root) when that parent is
-    still inside the project (`fileio.project_root`): a Dockerfile at the top of a checkout never makes
-    lint read the folder above it."""
+    still inside the project — the git work tree, or outside git the current folder: a Dockerfile at the
+    top of a checkout never makes lint read the folder above it."""
     if context is not None:
         return [Path(context)]
     here = Path(dockerfile).resolve().parent
-    if here.parent == here or not inside(here.parent, project_root(dockerfile)):
+    if here.parent == here or not inside(here.parent, work_tree(dockerfile) or Path.cwd()):
         return [here]
     return [here, here.parent]
 
