@@ -33,6 +33,8 @@ from depaudit.errors import InputError, OutputError
 # The largest input depaudit reads (a 10k-package uv.lock is about 6 MB); DEPAUDIT_MAX_INPUT_BYTES raises it.
 MAX_INPUT_BYTES = 40_000_000
 _CHUNK = 1 << 20
+# The real paths this process has read as input since `forget_reads`: `-o` may not name one of them.
+_READ: set[str] = set()
 # Paths that name an already-open descriptor of this process: written through a dup of it, as bash does.
 _FD_PATH = re.compile(r"^/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)$")
 _STD_PATHS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
@@ -78,8 +80,11 @@ def read_bytes(path: Path | str, kind: str, *, limit: int | None = None, root: P
         raise _input_error(path, exc, kind) from None
     try:
         _refuse_non_regular(path, os.fstat(fd).st_mode, kind)
-        _refuse_outside(path, _opened_path(fd, path), root)
-        return _read_bounded(fd, path, limit)
+        real = _opened_path(fd, path)
+        _refuse_outside(path, real, root)
+        data = _read_bounded(fd, path, limit)
+        _READ.add(real)
+        return data
     except OSError as exc:
         raise _input_error(path, exc, kind) from None
     except MemoryError:
@@ -130,6 +135,16 @@ def _refuse_outside(path: Path | str, real: str, root: Path | str | None) -> Non
     base = os.path.realpath(root if root is not None else project_root(path))
     if not _within(real, base):
         raise InputError(path, f"resolves to {real}, outside {base}: depaudit follows no link out of the project")
+
+
+def was_read(path: Path | str) -> bool:
+    """Whether `path` (links resolved) is a file this process read as input since `forget_reads`."""
+    return os.path.realpath(path) in _READ
+
+
+def forget_reads() -> None:
+    """Start a new command: no file counts as read."""
+    _READ.clear()
 
 
 def _refuse_non_regular(path: Path | str, mode: int, kind: str) -> None:

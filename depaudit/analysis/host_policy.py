@@ -97,6 +97,18 @@ def url_problem(url: str) -> str | None:
     return host_problem(host)
 
 
+def without_userinfo(url: str) -> str:
+    """`url` without its user information (`https://user:token@host/x` -> `https://host/x`): what is
+    stored, cached or shown of a URL that may carry a credential."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, tail = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{tail}"
+
+
 def normal_host(host: str) -> str:
     """A host name as compared here: lower case, without a trailing dot or IPv6 brackets."""
     return host.strip("[]").rstrip(".").lower()

@@ -8,7 +8,8 @@ Everything that talks to an index over HTTP lives here, so the rest of depaudit 
   range requests on the end of the file (end-of-central-directory record, ZIP64 locator and record, then
   the directory itself). The body of the wheel is never downloaded.
 
-Only ``https`` URLs are fetched. Answers are cached on disk forever (wheel URLs are immutable); only
+Only ``https`` URLs are fetched. Answers are cached on disk forever (wheel URLs are immutable), keyed by the
+URL without its user information (a credential in a lock URL is never written to the cache); only
 successes are cached. ``offline=True`` never imports httpx nor opens a socket. A failure for one URL is a
 ``SizeLookup`` with ``size=None`` and a short ``error``; nothing is raised for it.
 
@@ -28,7 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from depaudit import fileio
-from depaudit.analysis.host_policy import HostPolicy, https_proxy_for, normal_host, resolve, url_problem
+from depaudit.analysis.host_policy import (
+    HostPolicy,
+    https_proxy_for,
+    normal_host,
+    resolve,
+    url_problem,
+    without_userinfo,
+)
 from depaudit.errors import InputError, OutputError
 
 T = TypeVar("T")
@@ -485,17 +493,18 @@ class IndexClient:
             if url in results or url in pending:
                 continue
             problem = url_problem(url)
+            key = without_userinfo(url)  # the cache never holds a credential
             if problem:
                 results[url] = SizeLookup(url, None, problem, False)
-            elif url in cache:
-                results[url] = SizeLookup(url, cache[url], None, True)
+            elif key in cache:
+                results[url] = SizeLookup(url, cache[key], None, True)
             elif self.offline:
                 results[url] = SizeLookup(url, None, "offline", False)
             else:
                 pending[url] = None
         if pending:
             fetched = self._run(self._fetch_all(kind, list(pending), progress))
-            added = {url: r.size for url, r in fetched.items() if r.size is not None}
+            added = {without_userinfo(url): r.size for url, r in fetched.items() if r.size is not None}
             if added:
                 cache.update(added)
                 self._save_cache(kind, added)

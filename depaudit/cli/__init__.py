@@ -142,7 +142,9 @@ def _run(
     path, which passes click's exception classes, and the fast path)."""
     from depaudit.cli.output import error
     from depaudit.errors import EXIT_INPUT, EXIT_TOOL, EXIT_USAGE, DepauditError
+    from depaudit.fileio import forget_reads
 
+    forget_reads()  # `-o` may not name what this command reads (main() also runs in-process, in tests)
     try:
         result = command()
     except exits as exc:  # typer.Exit and click's Exit carry the code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
@@ -20,7 +21,7 @@ from depaudit import settings
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
 from depaudit.cli.app import app
 from depaudit.cli.options import AllowHostOption, QuietOption, VerboseOption, allow_hosts
-from depaudit.cli.output import info, make_console, set_verbosity, write_output
+from depaudit.cli.output import info, make_console, refuse_output_over, safe, set_verbosity, write_output
 from depaudit.fixers.apply import unified_diff
 from depaudit.fixers.pipeline import (
     FixPlan,
@@ -34,6 +35,7 @@ from depaudit.fixers.pipeline import (
 )
 from depaudit.fixers.verdict import Verdict
 from depaudit.model import Selection, SizeReport
+from depaudit.render.escaping import escape_lines, redact_userinfo
 from depaudit.scan import scan_lock
 from depaudit.units import format_size
 
@@ -120,6 +122,7 @@ def fix(
     for message in recover_interrupted(path):
         info(f"depaudit: {message}")
     plan = plan_fix(path, to.value, index_url=str(conf["cpu-index-url"] or DEFAULT_CPU_INDEX_URL), force=force)
+    refuse_output_over(output, [e.path for e in plan.edits] + ([plan.lock_path] if plan.lock_path else []))
     diff = "".join(unified_diff(e, Path.cwd()) for e in plan.edits if e.changed)
     deltas: list[TargetDelta] | None = None
     verdict: Verdict | None = None
@@ -247,25 +250,26 @@ def _emit(
         write_output(_markdown(plan, status, diff, deltas, verdict, binary), output)
         return
     console = make_console()
-    if diff:
+    if diff:  # file text: control and bidi characters escaped (tabs kept), credentials in URLs redacted
+        shown = escape_lines(redact_userinfo(diff), keep_tabs=True)
         if sys.stdout.isatty():
-            console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
+            console.print(Syntax(shown, "diff", theme="ansi_dark", background_color="default"))
         else:
-            sys.stdout.write(diff)
-    console.print(status, markup=False)
+            sys.stdout.write(shown)
+    console.print(safe(status), markup=False)
     for note in plan.notes:
-        console.print(f"  - {note}", markup=False, soft_wrap=True)
+        console.print(f"  - {safe(note)}", markup=False, soft_wrap=True)
     for line in plan.unfixed[1:]:
-        console.print(f"  - not fixed: {line}", markup=False, soft_wrap=True)
+        console.print(f"  - not fixed: {safe(line)}", markup=False, soft_wrap=True)
     _print_imports(console, plan)
     if verdict is not None:
-        console.print(_verdict_line(verdict), markup=False, soft_wrap=True)
+        console.print(safe(_verdict_line(verdict)), markup=False, soft_wrap=True)
         for line in verdict.details:
-            console.print(f"  {line}", markup=False, soft_wrap=True)
+            console.print(f"  {safe(line)}", markup=False, soft_wrap=True)
     if deltas is not None:
         console.print(_delta_table(deltas, binary))
         for line in _removed_lines(deltas):
-            console.print(line, markup=False, soft_wrap=True)
+            console.print(safe(line), markup=False, soft_wrap=True)
 
 
 def _verdict_line(verdict: Verdict) -> str:
@@ -277,11 +281,11 @@ def _print_imports(console: Console, plan: FixPlan) -> None:
         return
     console.print("code that still imports torch at run time:", markup=False)
     for item in plan.imports:
-        console.print(f"  {item.path}:{item.line}: import {item.module}", markup=False)
+        console.print(safe(f"  {item.path}:{item.line}: import {item.module}"), markup=False)
     if plan.models:
         console.print("models to export and verify with depaudit port (fill in the input shapes):", markup=False)
     for entry in plan.models:
-        console.print(f"  {entry.path}:{entry.line}: {entry.port_command}", markup=False, soft_wrap=True)
+        console.print(safe(f"  {entry.path}:{entry.line}: {entry.port_command}"), markup=False, soft_wrap=True)
 
 
 def _rows(deltas: list[TargetDelta], binary: bool) -> Iterator[tuple[str, ...]]:
@@ -318,11 +322,12 @@ def _markdown(
     plan: FixPlan, status: str, diff: str, deltas: list[TargetDelta] | None, verdict: Verdict | None, binary: bool
 ) -> str:
     out: list[str] = []
-    if diff:
-        out += ["```diff", diff.rstrip("\n"), "```", ""]
-    out.append(status)
-    out += [f"- {n}" for n in plan.notes]
-    out += [f"- not fixed: {u}" for u in plan.unfixed[1:]]
+    if diff:  # a fence longer than any run of backticks in the diff: file text cannot close it
+        fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", diff)), default=0))
+        out += [f"{fence}diff", escape_lines(diff.rstrip("\n"), keep_tabs=True), fence, ""]
+    out.append(safe(status))
+    out += [f"- {safe(n)}" for n in plan.notes]
+    out += [f"- not fixed: {safe(u)}" for u in plan.unfixed[1:]]
     out += [f"- `{i.path}:{i.line}`: imports `{i.module}`" for i in plan.imports]
     out += [f"- `{m.path}:{m.line}`: `{m.port_command}`" for m in plan.models]
     if verdict is not None:

@@ -9,7 +9,6 @@ cannot be shown to meet. Exit 1 when any does, 0 otherwise. Image and latency bu
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +18,7 @@ import typer
 from depaudit import gate
 from depaudit.cli import options as opt
 from depaudit.cli.app import app
+from depaudit.cli.output import write_output
 from depaudit.model import Finding
 from depaudit.render.findings import render_gnu
 from depaudit.rules.run_budgets import budget_findings
@@ -42,7 +42,7 @@ def lock_hook(
     nearest pyproject's [tool.depaudit], offline. With no lock budget set: no accelerator wheels at all."""
     opt.begin(opt.TABLE, quiet, verbose)
     findings = [f for file in files for f in lock_budget_findings(file)]
-    sys.stdout.write(render_gnu(findings))
+    write_output(render_gnu(findings), None)
     return 1 if findings else 0
 
 

@@ -29,6 +29,7 @@ from depaudit.fixers.pyproject import (
     needs_from_reach,
     plan_cpu_index_text,
     plan_runtime_swap_text,
+    refuse_credentials,
 )
 from depaudit.fixers.relock import COPY_IGNORE, recover, relock
 from depaudit.fixers.requirements import plan_requirements_files
@@ -99,9 +100,11 @@ def plan_fix(
     path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_INDEX_URL, force: bool = False
 ) -> FixPlan:
     """Plan the fix for PATH (a project folder, pyproject.toml, requirements file or Dockerfile).
-    Raises InputError (unreadable/invalid input), FixRefused (refused, exit 5), UsageError (unsupported combo)."""
+    Raises InputError (unreadable/invalid input), FixRefused (refused, exit 5), UsageError (unsupported
+    combo, or an index URL carrying a credential)."""
     if to not in FIX_TARGETS:
         raise UsageError(f"--to must be one of {', '.join(FIX_TARGETS)}")
+    refuse_credentials(index_url)
     kind, file = classify(Path(path))
     text = _read(file)
     if kind == "dockerfile":

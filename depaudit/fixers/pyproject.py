@@ -24,9 +24,10 @@ from packaging.version import InvalidVersion, Version
 from tomlkit.items import InlineTable
 
 from depaudit import fileio
+from depaudit.analysis.host_policy import without_userinfo
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_accelerator_name, is_cuda_index, same_url
 from depaudit.analysis.torch_reach import TorchReach, is_torch_family
-from depaudit.errors import FixError, FixRefused, InputError
+from depaudit.errors import FixError, FixRefused, InputError, UsageError
 from depaudit.fixers.textstyle import join_style, split_style
 from depaudit.fixers.tomledit import Key, Op, inline, uv_layout, verify
 from depaudit.model import Edit
@@ -34,6 +35,23 @@ from depaudit.sources.pyproject import ListRef, Pyproject, parse_pyproject
 from depaudit.targets import make_target, python_from_requires
 
 CPU_INDEX_NAME = "pytorch-cpu"
+
+
+def refuse_credentials(index_url: str) -> None:
+    """Refuse (UsageError, exit 2) a CPU index URL that carries a credential: depaudit writes the URL
+    into project files (pyproject.toml, requirements, Dockerfiles) that get committed. The message
+    shows the URL redacted and names where uv and pip take index credentials from instead."""
+    bare = without_userinfo(index_url)
+    if bare == index_url:
+        return
+    variable = "UV_INDEX_" + re.sub(r"[^A-Z0-9]", "_", CPU_INDEX_NAME.upper())
+    raise UsageError(
+        f"the CPU index URL carries a credential ({bare.replace('://', '://***@', 1)}): depaudit never writes "
+        f"one into a project file. Give {bare} and set {variable}_USERNAME and {variable}_PASSWORD (uv's "
+        f"variables for the index it names {CPU_INDEX_NAME}); pip reads credentials from ~/.netrc or a keyring"
+    )
+
+
 RUNTIMES = {"onnxruntime": "onnxruntime", "tinygrad": "tinygrad"}
 
 
