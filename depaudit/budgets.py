@@ -11,7 +11,7 @@ limit proves nothing. Only `pass` passes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -334,12 +334,23 @@ def check_report(report: SizeReport, limits: LockLimits, *, prefix: str = "", of
             if not t.supported:
                 checks.append(_unsupported(t, kind, float(limit), label, path))
             elif kind == "download":
-                checks.append(_download(t, limit, label, path, offenders))
+                checks.append(_unverified(report, _download(t, limit, label, path, offenders)))
             elif kind == "accelerator":
-                checks.append(_accelerator(t, limit, label, path, offenders))
+                checks.append(_unverified(report, _accelerator(t, limit, label, path, offenders)))
             else:
                 checks.append(_no_accelerator(t, label, path, offenders + 3))
     return checks
+
+
+UNVERIFIED_NOTE = "sizes taken from the lock, not checked against the index (offline)"
+
+
+def _unverified(report: SizeReport, check: BudgetCheck) -> BudgetCheck:
+    """`check` saying so when the sizes it rests on came from the lock unchecked (a lock's numbers are
+    input: online, gate and diff check them against the index)."""
+    if not report.lock_sizes_used:
+        return check
+    return replace(check, note=_notes(check.note, UNVERIFIED_NOTE))
 
 
 def check_budgets(

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from depaudit.analysis.size_lookup import DEFAULT_DEADLINE
 from depaudit.budgets import BudgetCheck, LockLimits, Verdict, check_report, load_lock_limits
@@ -23,10 +23,11 @@ from depaudit.errors import InputError, UsageError
 from depaudit.fileio import read_text
 from depaudit.images import engine
 from depaudit.logs import get_logger
-from depaudit.model import Finding, Selection, SizeReport
+from depaudit.model import Finding, Lock, Selection, SizeReport
 from depaudit.rules.base import RuleDoc, describe
-from depaudit.rules.engine import RuleSelection
+from depaudit.rules.engine import PragmaIndex, RuleSelection, run
 from depaudit.rules.run_budgets import budget_findings
+from depaudit.rules.subjects import LockSubject
 from depaudit.scan import scan_lock
 from depaudit.settings import Kind, SettingSources, convert, layer_error, project_settings, resolve_layers, subtable
 from depaudit.sources.uvlock import load_lock
@@ -84,14 +85,16 @@ class Budgets:
 
 @dataclass(frozen=True)
 class GateResult:
-    """Every check the budgets asked for, in order: images, lock targets, latency."""
+    """Every check the budgets asked for, in order: images, lock targets, latency; and the lock's own
+    findings that fail a gate (DA105: a lock size that differs from the index's)."""
 
     checks: tuple[BudgetCheck, ...] = ()
+    lock_findings: tuple[Finding, ...] = ()
 
     @property
     def passed(self) -> bool:
-        """True only when every check passed (an unverifiable check does not)."""
-        return all(c.passed for c in self.checks)
+        """True only when every check passed (an unverifiable check does not) and the lock's sizes held."""
+        return all(c.passed for c in self.checks) and not self.lock_findings
 
     @property
     def breaches(self) -> tuple[BudgetCheck, ...]:
@@ -216,6 +219,29 @@ def check_lock(
     """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets; size
     look-ups end after `lookup_deadline` seconds. Raises UsageError when no lock is known,
     InputError/ToolError from the scan."""
+    return lock_checks(
+        budgets, offline=offline, scan=scan, allow_hosts=allow_hosts, lookup_deadline=lookup_deadline
+    ).checks
+
+
+class LockChecks(NamedTuple):
+    """The lock budgets' checks, and the lock and scan they were made on."""
+
+    checks: list[BudgetCheck]
+    lock: Lock
+    report: SizeReport
+
+
+def lock_checks(
+    budgets: Budgets,
+    *,
+    offline: bool = False,
+    scan: Callable[..., SizeReport] = scan_lock,
+    allow_hosts: Sequence[str] = (),
+    lookup_deadline: float | None = DEFAULT_DEADLINE,
+) -> LockChecks:
+    """`check_lock`'s checks and the lock and scan they were made on. Online, the lock's wheel sizes are checked
+    against the index and the index's numbers used (see `analysis.sizes`)."""
     if budgets.lock is None:
         raise UsageError(
             'a lock budget is set but no lock file: pass --lock uv.lock (or lock = "uv.lock" in [tool.depaudit])'
@@ -226,8 +252,10 @@ def check_lock(
     extra: dict[str, Any] = {"allow_hosts": tuple(allow_hosts)} if allow_hosts else {}
     if lookup_deadline != DEFAULT_DEADLINE:
         extra["lookup_deadline"] = lookup_deadline
+    if not offline:
+        extra["verify_sizes"] = True
     report = scan(lock, targets=targets, offline=offline, selection=budgets.selection, **extra)
-    return check_report(report, budgets.lock_limits, prefix=f"{budgets.lock} ")
+    return LockChecks(check_report(report, budgets.lock_limits, prefix=f"{budgets.lock} "), lock, report)
 
 
 def load_bench_report(report_path: Path) -> dict[str, Any]:
@@ -297,8 +325,11 @@ def run_gate(
         )
     elif budgets.images:
         raise UsageError("images given but no --max-image-size budget")
+    lock_found: list[Finding] = []
     if budgets.lock_limits.any:
-        checks += check_lock(budgets, offline=offline, allow_hosts=allow_hosts, lookup_deadline=lookup_deadline)
+        done = lock_checks(budgets, offline=offline, allow_hosts=allow_hosts, lookup_deadline=lookup_deadline)
+        checks += done.checks
+        lock_found = [f for f in size_findings(done.lock, done.report) if rules(f.rule)]
     if budgets.max_latency_ms is not None:
         if budgets.bench_report is None:
             raise UsageError("--max-latency-ms needs --bench-report FILE (a depaudit bench images.json)")
@@ -315,7 +346,7 @@ def run_gate(
             f"select/ignore leave out every budget check the budgets ask for ({left_out}): nothing would be "
             "checked; select the DA5xx rules (a select in [tool.depaudit] applies to gate too) or remove the budget"
         )
-    return GateResult(kept)
+    return GateResult(kept, tuple(lock_found))
 
 
 @dataclass(frozen=True)
@@ -350,6 +381,16 @@ def gate_report(
     result = run_gate(
         budgets, offline=offline, rules=chosen.wants, allow_hosts=allow_hosts, lookup_deadline=lookup_deadline
     )
-    findings = budget_findings(result.checks, select, ignore, binary=binary)
+    findings = [*result.lock_findings, *budget_findings(result.checks, select, ignore, binary=binary)]
     docs = tuple(d for d in describe("DA5") if chosen.wants(d.id))
+    if result.lock_findings:
+        docs = (*(d for d in describe("DA105")), *docs)
     return GateReport(result, budgets, tuple(findings), docs)
+
+
+def size_findings(lock: Lock, report: SizeReport) -> list[Finding]:
+    """DA105 findings of a scan that checked the lock's sizes against the index (none otherwise; inline
+    pragmas do not silence them: a lock is rewritten by uv, and its numbers are the point)."""
+    if not report.sizes_checked:
+        return []
+    return run("DA105", LockSubject(lock, report), pragmas=PragmaIndex(enabled=False))

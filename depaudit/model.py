@@ -363,6 +363,23 @@ class SizeReport:
     findings: tuple[Finding, ...] = ()
     scope: InstallScope = InstallScope()
     size_basis: str = "download"
+    # True: every registry wheel's download size is the index's, the lock's checked against it (DA105);
+    # False: a size the lock records is taken from it as written (offline, or not asked to check).
+    sizes_checked: bool = False
+
+    @property
+    def lock_sizes_used(self) -> int:
+        """How many wheel sizes come from the lock unchecked (0 when checked, or for installed sizes)."""
+        if self.sizes_checked or self.size_basis != "download":
+            return 0
+        return len(
+            {
+                p.wheel.url or p.wheel.filename
+                for t in self.targets
+                for p in t.packages
+                if p.wheel and p.wheel.size is not None
+            }
+        )
 
 
 Severity = Literal["error", "warning", "info"]

@@ -33,6 +33,7 @@ def scan_lock(
     bytecode: bool = False,
     allow_hosts: Sequence[str] = (),
     lookup_deadline: float | None = DEFAULT_DEADLINE,
+    verify_sizes: bool = False,
 ) -> SizeReport:
     """Scan a uv.lock or pylock.toml: per target, what installs, each wheel's size, accelerators, paths.
 
@@ -46,6 +47,8 @@ def scan_lock(
     `allow_hosts`, within `lookup_deadline` seconds for all of them (what has no answer by then stays
     unknown). A size is the wheel download by default; `installed` makes it the wheel's
     uncompressed contents, `bytecode` those plus an estimate of the `.pyc` files pip compiles.
+    `verify_sizes` (online, download sizes): every registry wheel's size is checked against the index
+    and the index's number used (`SizeReport.sizes_checked`; DA105 names a lock size that differs).
     Raises InputError (bad lock) or UsageError (unknown target, member, extra or group). Unknown sizes
     are data (None), not errors.
     """
@@ -68,6 +71,7 @@ def scan_lock(
         basis=basis,
         allow_hosts=allow_hosts,
         deadline=lookup_deadline,
+        verify=verify_sizes,
     )
     reports = []
     start = 0
@@ -85,6 +89,7 @@ def scan_lock(
         installed_sizes=basis != "download",
         scope=members.scope,
         size_basis=basis,
+        sizes_checked=verify_sizes and not offline and basis == "download",
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from depaudit.analysis.sizes import size_mismatches
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
 from depaudit.units import format_size
 
@@ -92,6 +93,9 @@ class LockDiff:
     head: str
     python: str
     targets: tuple[TargetDiff, ...]
+    # Sizes checked against the index (online): the wheels whose lock size differs, per side (DA105).
+    sizes_checked: bool = False
+    lock_sizes_differ: tuple[str, ...] = ()
 
 
 def diff_reports(before: SizeReport, after: SizeReport) -> LockDiff:
@@ -105,7 +109,13 @@ def diff_reports(before: SizeReport, after: SizeReport) -> LockDiff:
         raise ValueError(f"both scans must use one Python, got {sorted(pythons)}")
     python = pythons.pop() if pythons else ""
     targets = tuple(diff_target(b, a) for b, a in zip(before.targets, after.targets, strict=False))
-    return LockDiff(before.lockfile, after.lockfile, python, targets)
+    differ = tuple(
+        f"{report.lockfile}: {m.filename}: the lock says {m.lock_size:,} B, the index {m.index_size:,} B"
+        for report in (before, after)
+        for m in size_mismatches(report)
+    )
+    checked = before.sizes_checked and after.sizes_checked
+    return LockDiff(before.lockfile, after.lockfile, python, targets, checked, differ)
 
 
 def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:

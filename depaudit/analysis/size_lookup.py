@@ -50,6 +50,7 @@ __all__ = [
     "CACHE_FILE_NAME",
     "DEFAULT_DEADLINE",
     "IndexClient",
+    "Page",
     "SizeLookup",
     "ZipFormatError",
     "default_cache_dir",
@@ -57,11 +58,24 @@ __all__ = [
 ]
 
 CACHE_FILE_NAME = "sizes-v1.json"
-DEFAULT_DEADLINE = 60.0  # seconds for one batch of look-ups (the command line's --lookup-deadline)
+DEFAULT_DEADLINE = 60.0  # seconds for all look-ups of one run (the command line's --lookup-deadline)
 CACHE_SCHEMA = 1
 USER_AGENT = "depaudit (wheel size look-up)"
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A fetched index page: its (decoded) body and content type, or None with a short ``error``."""
+
+    url: str
+    body: bytes | None
+    content_type: str
+    error: str | None
+
+
+PAGE_LIMIT = 64 * 1024 * 1024  # the largest index page read (PyPI's biggest project pages are a few MB)
 
 
 @dataclass(frozen=True)
@@ -415,8 +429,9 @@ class IndexClient:
     when set, as httpx does), or a path to a CA bundle file or directory. ``retries`` is the number of
     extra attempts per request after a connect error, timeout, 5xx or 429 (never after another 4xx);
     ``backoff`` is the first pause in seconds, doubled each time. ``timeout`` bounds each attempt;
-    ``deadline`` bounds a whole batch: what has no answer by then is unknown ("look-up deadline of 60 s
-    passed"), so a silent or slow index never holds a CI job for minutes.
+    ``deadline`` bounds all look-ups of the client together (counted from its first request): what has no
+    answer by then is unknown ("look-up deadline of 60 s passed"), so a silent or slow index never holds
+    a CI job for minutes.
     ``hosts`` says where requests may go (see `depaudit.analysis.host_policy`): by default any https host
     that resolves only to global addresses.
     """
@@ -452,9 +467,10 @@ class IndexClient:
         self.backoff = float(backoff)
         self.verify = verify
         self.hosts = hosts or HostPolicy()  # default: any host by name, only global addresses
-        self.deadline = deadline  # seconds for one batch of look-ups, None: no overall limit
+        self.deadline = deadline  # seconds for all look-ups of this client, None: no overall limit
         self.cache_write_error: str | None = None  # set when the cache could not be saved
         self._cache: dict[str, dict[str, int]] | None = None
+        self._first_request: float | None = None  # monotonic time the deadline counts from
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -478,6 +494,35 @@ class IndexClient:
         """Like installed_sizes, plus the estimated `.pyc` bytes an installer that compiles bytecode
         writes for each module (``analysis.bytecode``)."""
         return self._lookup("bytecode", urls, progress)
+
+    def fetch_pages(self, urls: Iterable[str], accept: str, progress: Progress | None = None) -> dict[str, Page]:
+        """GET each index page (`Accept: accept`, gzip allowed) through the same host policy, retries
+        and deadline as the size look-ups; {url: Page}. A page over PAGE_LIMIT bytes, an HTTP error or a
+        refused URL is a Page with an error, never raised. Pages are not cached (callers cache what they
+        derive, see `remember`); offline, every page is "offline"."""
+        results: dict[str, Page] = {}
+        pending: list[str] = []
+        for url in dict.fromkeys(urls):
+            problem = "offline" if self.offline else url_problem(url)
+            if problem:
+                results[url] = Page(url, None, "", problem)
+            else:
+                pending.append(url)
+        if pending:
+            results.update(self._run(self._fetch_pages(pending, accept, progress)))
+        return results
+
+    def cached_sizes(self, kind: str = "download") -> dict[str, int]:
+        """The cache's `kind` table: {URL without user information: bytes} (read once per client)."""
+        return self._load_cache()[kind]
+
+    def remember(self, sizes: dict[str, int], kind: str = "download") -> None:
+        """Add sizes learnt elsewhere (an index page) to the cache, keyed by URL without user
+        information, and save it."""
+        added = {without_userinfo(url): size for url, size in sizes.items()}
+        if added:
+            self._load_cache()[kind].update(added)
+            self._save_cache(kind, added)
 
     # -- lookup orchestration ---------------------------------------------------------------------
 
@@ -578,15 +623,49 @@ class IndexClient:
             url: answers.get(url) or SizeLookup(url, None, self.deadline_reason(), False) for url in dict.fromkeys(urls)
         }
 
+    async def _fetch_pages(self, urls: list[str], accept: str, progress: Progress | None) -> dict[str, Page]:
+        async def one(client: Any, url: str) -> Page:
+            try:
+                body, content_type = await self._attempts(partial(self._get_page, client, url, accept))
+                return Page(url, body, content_type, None)
+            except _Failure as failure:
+                return Page(url, None, "", failure.reason)
+
+        answers = await self._run_jobs(urls, one, progress)
+        return {url: answers.get(url) or Page(url, None, "", self.deadline_reason()) for url in urls}
+
+    async def _get_page(self, client: Any, url: str, accept: str) -> tuple[bytes, str]:
+        """GET one page, decoded (gzip), at most PAGE_LIMIT bytes: (body, content type)."""
+        headers = {"Accept": accept, "Accept-Encoding": "gzip"}
+        async with client.stream("GET", url, headers=headers) as response:
+            if response.status_code != 200:
+                raise _status_failure(response)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > PAGE_LIMIT:
+                    raise _Failure(f"index page over {PAGE_LIMIT // (1024 * 1024)} MB")
+            return bytes(body), response.headers.get("content-type", "")
+
     def deadline_reason(self) -> str:
         """Why a look-up has no answer once the deadline passed (the size stays unknown)."""
         return f"look-up deadline of {self.deadline:g} s passed"
+
+    def _remaining(self) -> float | None:
+        """Seconds left of the deadline, counted from this client's first network batch (None: no limit)."""
+        import time
+
+        if self.deadline is None:
+            return None
+        if self._first_request is None:
+            self._first_request = time.monotonic()
+        return max(0.0, self.deadline - (time.monotonic() - self._first_request))
 
     async def _run_jobs(
         self, keys: list[str], job: Callable[[Any, str], Awaitable[T]], progress: Progress | None
     ) -> dict[str, T]:
         """`job(client, key)` for every key, `concurrency` at a time, on one guarded client; returns the
-        answers that came before the deadline (`self.deadline` seconds for the whole batch), the rest
+        answers that came before the deadline (what is left of `self.deadline`), the rest
         cancelled and left out. `job` turns its own failures into answers."""
         import asyncio
 
@@ -607,11 +686,12 @@ class IndexClient:
                 progress(done, len(keys))
             return answer
 
-        if not keys:
+        remaining = self._remaining()
+        if not keys or remaining == 0:
             return {}
         async with self._client(limits) as client:
             tasks = {asyncio.ensure_future(one(client, key)): key for key in dict.fromkeys(keys)}
-            finished, late = await asyncio.wait(tasks, timeout=self.deadline)
+            finished, late = await asyncio.wait(tasks, timeout=remaining)
             for task in late:
                 task.cancel()
             if late:

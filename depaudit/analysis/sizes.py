@@ -6,19 +6,26 @@ uv does not compile bytecode by default) or "bytecode" (those contents plus the 
 pip writes, see `analysis.bytecode`). Only https URLs that the lock names for registry sources are
 looked up; everything else that the lock does not size stays unknown (None), never 0. Look-ups go
 through `analysis.size_lookup.IndexClient`, which caches them on disk and never touches the network offline.
+
+`verify` (gate, diff, a scan that checks budgets): the lock's download sizes are not trusted but checked
+against the index (`analysis.index_pages`: the PEP 691 project page, else HEAD), and the index's number
+is used; a wheel the index does not answer for is unknown, whatever the lock says. A lock size that
+differs from the index's is visible as `item.wheel.size != item.size` (rule DA105).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from depaudit.analysis.host_policy import HostPolicy, registry_hosts
+from depaudit.analysis.index_pages import WheelRef, index_sizes
 from depaudit.analysis.size_lookup import (  # httpx and asyncio inside: imported when a size is looked up
     DEFAULT_DEADLINE,
     IndexClient,
 )
-from depaudit.model import InstalledPackage
+from depaudit.model import InstalledPackage, SizeReport
 
 Progress = Callable[[int, int], None]
 
@@ -52,28 +59,35 @@ def fill_sizes(
     basis: str | None = None,
     allow_hosts: Iterable[str] = (),
     deadline: float | None = DEFAULT_DEADLINE,
+    verify: bool = False,
 ) -> list[InstalledPackage]:
     """Return `packages` with `size` set on `basis` ("download", "installed" or "bytecode"; the
     `installed` flag is the older spelling of "installed"). Look-ups go only to the hosts of these
     packages' registries and their file hosts, at global addresses, plus the hosts in `allow_hosts`
-    (see `depaudit.analysis.host_policy`); what has no answer within `deadline` seconds stays unknown."""
+    (see `depaudit.analysis.host_policy`); what has no answer within `deadline` seconds stays unknown.
+    With `verify` (and online, download basis) every registry wheel's size is the index's (see the
+    module docstring)."""
     basis = basis or ("installed" if installed else "download")
     installed = basis != "download"
+    checking = verify and not offline and not installed
     urls = lookup_urls(packages, installed)
     answers = {}
-    if urls:
+    if urls or checking:
         if client is None:
             registries = registry_hosts(
                 {p.package.source.value for p in packages if p.package.source.kind == "registry"}
             )
             hosts = HostPolicy.make(registries, allow_hosts)
             client = IndexClient(cache_dir, offline=offline, hosts=hosts, deadline=deadline)
-        lookup = {
-            "download": client.download_sizes,
-            "installed": client.installed_sizes,
-            "bytecode": client.bytecode_sizes,
-        }[basis]
-        answers = lookup(urls, progress)
+        if checking:
+            answers = index_sizes(client, _wheel_refs(packages), progress)
+        elif urls:
+            lookup = {
+                "download": client.download_sizes,
+                "installed": client.installed_sizes,
+                "bytecode": client.bytecode_sizes,
+            }[basis]
+            answers = lookup(urls, progress)
 
     def replace(item: InstalledPackage, size: int | None, size_error: str | None = None) -> InstalledPackage:
         # A direct constructor call: dataclasses.replace costs 40 µs a call, and a 10k lock makes 40k.
@@ -87,7 +101,7 @@ def fill_sizes(
         if wheel is None:
             out.append(item)
             continue
-        if not installed and wheel.size is not None:
+        if not installed and wheel.size is not None and not checking:
             out.append(replace(item, wheel.size))
             continue
         answer = answers.get(wheel.url) if wheel.url else None
@@ -95,8 +109,20 @@ def fill_sizes(
             out.append(replace(item, answer.size))
         else:
             error = answer.error if answer is not None else _why_unknown(item)
+            if checking and wheel.size is not None:
+                error = f"the lock's size is not verified: {error}"
             out.append(replace(item, None, error))
     return out
+
+
+def _wheel_refs(packages: list[InstalledPackage]) -> list[WheelRef]:
+    """The registry wheels whose sizes the index can vouch for (https URLs)."""
+    refs = []
+    for item in packages:
+        wheel, source = item.wheel, item.package.source
+        if wheel is not None and wheel.url and source.kind == "registry" and wheel.url.startswith("https://"):
+            refs.append(WheelRef(source.value, item.name, item.package.version, wheel.filename, wheel.url))
+    return refs
 
 
 def _why_unknown(item: InstalledPackage) -> str:
@@ -105,3 +131,26 @@ def _why_unknown(item: InstalledPackage) -> str:
     if item.wheel and item.wheel.url and not item.wheel.url.startswith("https://"):
         return "not https"
     return "no URL in the lock"
+
+
+class SizeMismatch(NamedTuple):
+    """A wheel whose `size` in the lock differs from the size its index lists."""
+
+    filename: str
+    lock_size: int
+    index_size: int
+    line: int | None
+
+
+def size_mismatches(report: SizeReport) -> list[SizeMismatch]:
+    """Each wheel (once, whatever the targets) whose lock size differs from the index's, when the scan
+    checked the lock's sizes (online, download sizes); none otherwise."""
+    if not report.sizes_checked:
+        return []
+    seen: dict[str, SizeMismatch] = {}
+    for target in report.targets:
+        for item in target.packages:
+            wheel = item.wheel
+            if wheel is not None and wheel.size is not None and item.size is not None and item.size != wheel.size:
+                seen.setdefault(wheel.filename, SizeMismatch(wheel.filename, wheel.size, item.size, item.package.line))
+    return list(seen.values())

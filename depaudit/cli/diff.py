@@ -102,6 +102,7 @@ def diff(
         glibc=glibc,
         macos=macos,
         allow_hosts=opt.allow_hosts(allow_host, pyproject),
+        verify_sizes=True,  # online: both locks' sizes checked against the index (offline: nothing to check)
         **options,
         **opt.lookup_options(lookup_deadline),
     )
@@ -120,7 +121,11 @@ def report_budgets(result: LockDiff, max_increase: int | None, fail_on_new_accel
     inexact = [t.target for t in result.targets if not t.exact]
     if inexact:
         warn(f"sizes unknown on {', '.join(inexact)}: the change there leaves those packages out")
-    return 1 if breaches else 0
+    for line in result.lock_sizes_differ:
+        problem(f"DA105 {line} (the change is measured with the index's numbers)")
+    if not result.sizes_checked:
+        info("depaudit: wheel sizes taken from the locks as written, not checked against the index (offline)")
+    return 1 if breaches or result.lock_sizes_differ else 0
 
 
 def _settings_start(head: str) -> Path:

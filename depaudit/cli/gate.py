@@ -159,4 +159,6 @@ def gate(
     for breach in report.result.breaches:
         what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
         problem(f"{what}: {breach.message(binary)}")
+    for finding in report.result.lock_findings:
+        problem(f"{finding.rule} {finding.message}")
     return 0 if report.passed else 1

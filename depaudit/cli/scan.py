@@ -338,6 +338,8 @@ def scan(
         glibc=glibc,
         macos=macos,
         allow_hosts=hosts,
+        # a scan that judges budgets (or a baseline change) checks the lock's sizes against the index
+        verify_sizes=conf["limits"].any or baseline is not None,
         **lookup_options(lookup_deadline),
     )
     report = _with_findings(report, lock, pyproject, rules.select, rules.ignore)
@@ -360,6 +362,7 @@ def scan(
             glibc=glibc,
             macos=macos,
             allow_hosts=hosts,
+            verify_sizes=True,
             **conf["cache"],
             **lookup_options(lookup_deadline),
         )
@@ -465,7 +468,10 @@ def _verdict(
             f"depaudit: {unknown} wheel sizes unknown{' (offline)' if conf['offline'] else ''}; totals are lower bounds"
         )
     failing = fail_on is not FailOn.never and _has_findings_at(report, fail_on.value)
-    return 1 if breaches or failing else 0
+    lied = report.sizes_checked and any(f.rule == "DA105" for f in report.findings)  # the lock's numbers are wrong
+    if lied:
+        problem("DA105: wheel sizes in the lock differ from the index's (the budgets used the index's)")
+    return 1 if breaches or failing or (lied and conf["limits"].any) else 0
 
 
 def _to_terminal(output: str | None) -> bool:

@@ -8,11 +8,14 @@ JSON contract (integer bytes; an unknown size is null, never 0)::
                   "added": [{"name", "version", "size", "accelerator"}], "removed": [...],
                   "changed": [{"name", "before_version", "after_version", "before_size", "after_size",
                                "before_accelerator", "after_accelerator"}],
-                  "before_unknown_size": [...], "after_unknown_size": [...], "exact": bool}]}
+                  "before_unknown_size": [...], "after_unknown_size": [...], "exact": bool}],
+     "sizes_checked": bool, "lock_sizes_differ": ["uv.lock: torch-….whl: the lock says 1 B, the index …"]}
 
 Totals count known sizes, exactly as `depaudit scan` does; `delta_bytes` is their difference and is
 exact only when both `*_unknown_size` lists are empty. A side that does not support a target has
-null totals (and then `delta_bytes` is null).
+null totals (and then `delta_bytes` is null). `sizes_checked`: both locks' wheel sizes were checked
+against the index (online) and the index's numbers used; `lock_sizes_differ` names each wheel whose lock
+size was wrong (DA105).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ def diff_dict(diff: LockDiff) -> dict[str, Any]:
         "head": diff.head,
         "python": diff.python,
         "targets": [_target_dict(t) for t in diff.targets],
+        "sizes_checked": diff.sizes_checked,
+        "lock_sizes_differ": list(diff.lock_sizes_differ),
     }
 
 

@@ -108,6 +108,7 @@ def render_json(report: SizeReport, indent: int | None = None) -> str:
         "lockfile": report.lockfile,
         "size_kind": "installed" if report.installed_sizes else "download",
         "size_basis": report.size_basis,
+        "sizes_checked": report.sizes_checked,
         "selection": scope_dict(report.scope),
         "targets": [target_dict(t) for t in report.targets],
         "findings": [finding_dict(f) for f in report.findings],

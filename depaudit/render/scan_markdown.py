@@ -6,7 +6,7 @@ from depaudit.model import InstalledPackage, SizeReport
 from depaudit.render.escaping import markdown_cell as cell
 from depaudit.render.findings import findings_markdown
 from depaudit.render.formats import RenderOptions
-from depaudit.render.scan_table import brought_by, conditional_note, describe_scope
+from depaudit.render.scan_table import brought_by, conditional_note, describe_scope, unverified_note
 from depaudit.units import format_size
 
 
@@ -21,6 +21,7 @@ def render_markdown(
         "",
         describe_scope(report.scope, report.size_basis),
         "",
+        *([unverified_note(report), ""] if report.lock_sizes_used else []),
         f"| target | python | packages | {kind} | accelerator | unknown size |",
         "|---|---|---:|---:|---:|---:|",
     ]

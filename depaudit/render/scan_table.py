@@ -144,6 +144,14 @@ def unknown_size_note(report: TargetReport, shown: int = 8) -> str:
     return f"size unknown for {len(report.unknown_size)} (totals are lower bounds): {'; '.join(parts)}"
 
 
+def unverified_note(report: SizeReport) -> str:
+    """Said when sizes come from the lock unchecked (offline, or a scan without budgets)."""
+    return (
+        f"{report.lock_sizes_used} wheel sizes are taken from the lock as written, not checked against the "
+        "index (offline, or no budget asked for it): a lock's numbers can be edited"
+    )
+
+
 def conditional_note(report: TargetReport, shown: int = 8) -> str:
     """Which packages may install, grouped by the marker depaudit cannot decide for this target:
     `may install (counted, the worst case): 'SMP' in platform_version: torch, triton, …`."""
@@ -167,6 +175,8 @@ def report_renderables(report: SizeReport, *, binary: bool = False, top: int | N
 
     kind = {"download": "download", "installed": "installed", "bytecode": "installed+pyc"}[report.size_basis]
     out: list[RenderableType] = [Text(describe_scope(report.scope, report.size_basis), style="dim")]
+    if report.lock_sizes_used:
+        out.append(Text(unverified_note(report), style="yellow"))
     for target in report.targets:
         out.extend(target_renderables(target, binary=binary, top=top, kind=kind))
         out.append("")
