@@ -19,8 +19,8 @@ size of a wheel served from somewhere else.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any, NamedTuple, cast
 from urllib.parse import urljoin, urlsplit
 
 from depaudit.analysis.host_policy import FILE_HOSTS, normal_host, url_problem, without_userinfo
@@ -56,9 +56,12 @@ def project_page_url(registry: str, name: str) -> str:
     return f"{registry.rstrip('/')}/{canonical_name(name)}/"
 
 
-def listed_files(body: bytes, page_url: str) -> dict[str, Listed]:
-    """{filename: (absolute URL, size)} of every file a PEP 691 JSON page lists with a size. Raises
-    PageError for what is not such a page (other JSON, API version 2+, wrong types, nesting too deep)."""
+def listed_files(body: bytes, page_url: str, releases: Collection[tuple[str, str]] | None = None) -> dict[str, Listed]:
+    """{filename: (absolute URL, size)} of every file a PEP 691 JSON page lists with a size — only the
+    wheels of `releases` ((name, version) as a wheel file name spells them) when given: a popular
+    project's page lists thousands of files, and resolving each URL would cost more than the request.
+    Raises PageError for what is not such a page (other JSON, API version 2+, wrong types, nesting too
+    deep)."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
@@ -70,19 +73,27 @@ def listed_files(body: bytes, page_url: str) -> dict[str, Listed]:
         raise PageError(f"unsupported index API version {str(version)[:20]!r}")
     out: dict[str, Listed] = {}
     for entry in data["files"]:
-        listed = _entry(entry, page_url)
+        listed = _entry(entry, page_url, releases)
         if listed is not None:
             out[listed[0]] = listed[1]
     return out
 
 
-def _entry(entry: Any, page_url: str) -> tuple[str, Listed] | None:
+def _entry(entry: Any, page_url: str, releases: Collection[tuple[str, str]] | None) -> tuple[str, Listed] | None:
     if not isinstance(entry, dict):
         return None
     filename, url, size = entry.get("filename"), entry.get("url"), entry.get("size")
     if not isinstance(filename, str) or not isinstance(url, str) or type(size) is not int or size < 0:
         return None  # a file without a usable size: its wheel falls back to HEAD
+    if releases is not None and _release(filename) not in releases:
+        return None
     return filename, Listed(urljoin(page_url, url), size)
+
+
+def _release(filename: str) -> tuple[str, str]:
+    """(name, version) as a wheel file name spells them (`torch-2.8.0-cp311-…` -> ("torch", "2.8.0"))."""
+    parts = filename.split("-", 2)
+    return (parts[0], parts[1]) if len(parts) == 3 else (filename, "")
 
 
 def index_sizes(
@@ -101,8 +112,15 @@ def index_sizes(
         else:
             todo.append(wheel)
     pages = {w: project_page_url(w.registry, w.name) for w in todo if url_problem(w.registry) is None}
-    fetched = client.fetch_pages(list(dict.fromkeys(pages.values())), ACCEPT, progress) if pages else {}
-    parsed = {url: _parse(page) for url, page in fetched.items()}
+    releases: dict[str, set[tuple[str, str]]] = {}
+    for wheel, url in pages.items():
+        releases.setdefault(url, set()).add(_release(wheel.filename))
+
+    def digest(page: Page) -> Mapping[str, Listed]:
+        return _parse(page, releases.get(page.url, set()))
+
+    fetched = client.fetch_pages(list(releases), ACCEPT, progress, digest) if pages else {}
+    parsed = {url: cast(Mapping[str, Listed], page.digest or {}) for url, page in fetched.items()}
     learned: dict[str, int] = {}
     left: list[str] = []
     for wheel in todo:
@@ -121,12 +139,13 @@ def index_sizes(
     return out
 
 
-def _parse(page: Page) -> Mapping[str, Listed]:
-    """The files of a fetched page; empty (every wheel then asks HEAD) when it failed or is not JSON."""
+def _parse(page: Page, releases: Collection[tuple[str, str]]) -> Mapping[str, Listed]:
+    """The wanted releases' files of a fetched page; empty (every wheel then asks HEAD) when it failed
+    or is not PEP 691 JSON."""
     if page.body is None or page.content_type.split(";")[0].strip().lower() not in _JSON_TYPES:
         return {}
     try:
-        return listed_files(page.body, page.url)
+        return listed_files(page.body, page.url, releases)
     except PageError:
         return {}
 
@@ -134,13 +153,11 @@ def _parse(page: Page) -> Mapping[str, Listed]:
 def _same_release(files: Mapping[str, Listed], wheel: WheelRef, page_url: str) -> dict[str, int]:
     """The other wheels of the wheel's release on the page (every platform's) that the page speaks for,
     to cache: another target or the next run then needs no request."""
-    if wheel.version is None:
-        return {}
-    stem = wheel.filename.split("-", 2)[:2]
+    stem = _release(wheel.filename)
     return {
         listed.url: listed.size
         for name, listed in files.items()
-        if name.endswith(".whl") and name.split("-", 2)[:2] == stem and _speaks_for(page_url, listed.url)
+        if name.endswith(".whl") and _release(name) == stem and _speaks_for(page_url, listed.url)
     }
 
 

@@ -67,12 +67,14 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Page:
-    """A fetched index page: its (decoded) body and content type, or None with a short ``error``."""
+    """A fetched index page: its (decoded) body and content type, or None with a short ``error``;
+    `digest`: what the caller's digest made of it (the body is then dropped)."""
 
     url: str
     body: bytes | None
     content_type: str
     error: str | None
+    digest: object = None
 
 
 PAGE_LIMIT = 64 * 1024 * 1024  # the largest index page read (PyPI's biggest project pages are a few MB)
@@ -495,11 +497,19 @@ class IndexClient:
         writes for each module (``analysis.bytecode``)."""
         return self._lookup("bytecode", urls, progress)
 
-    def fetch_pages(self, urls: Iterable[str], accept: str, progress: Progress | None = None) -> dict[str, Page]:
+    def fetch_pages(
+        self,
+        urls: Iterable[str],
+        accept: str,
+        progress: Progress | None = None,
+        digest: Callable[[Page], object] | None = None,
+    ) -> dict[str, Page]:
         """GET each index page (`Accept: accept`, gzip allowed) through the same host policy, retries
         and deadline as the size look-ups; {url: Page}. A page over PAGE_LIMIT bytes, an HTTP error or a
-        refused URL is a Page with an error, never raised. Pages are not cached (callers cache what they
-        derive, see `remember`); offline, every page is "offline"."""
+        refused URL is a Page with an error, never raised. `digest(page)` (it must not raise) is applied
+        to each page as it arrives, between network waits, and only its result is kept, so a run never
+        holds every page in memory at once. Pages are not cached (callers cache what they derive, see
+        `remember`); offline, every page is "offline"."""
         results: dict[str, Page] = {}
         pending: list[str] = []
         for url in dict.fromkeys(urls):
@@ -509,7 +519,7 @@ class IndexClient:
             else:
                 pending.append(url)
         if pending:
-            results.update(self._run(self._fetch_pages(pending, accept, progress)))
+            results.update(self._run(self._fetch_pages(pending, accept, progress, digest)))
         return results
 
     def cached_sizes(self, kind: str = "download") -> dict[str, int]:
@@ -623,13 +633,16 @@ class IndexClient:
             url: answers.get(url) or SizeLookup(url, None, self.deadline_reason(), False) for url in dict.fromkeys(urls)
         }
 
-    async def _fetch_pages(self, urls: list[str], accept: str, progress: Progress | None) -> dict[str, Page]:
+    async def _fetch_pages(
+        self, urls: list[str], accept: str, progress: Progress | None, digest: Callable[[Page], object] | None
+    ) -> dict[str, Page]:
         async def one(client: Any, url: str) -> Page:
             try:
                 body, content_type = await self._attempts(partial(self._get_page, client, url, accept))
-                return Page(url, body, content_type, None)
             except _Failure as failure:
                 return Page(url, None, "", failure.reason)
+            page = Page(url, body, content_type, None)
+            return page if digest is None else Page(url, None, content_type, None, digest(page))
 
         answers = await self._run_jobs(urls, one, progress)
         return {url: answers.get(url) or Page(url, None, "", self.deadline_reason()) for url in urls}
