@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from depaudit import fileio
 from depaudit.analysis.host_policy import (
@@ -65,10 +65,10 @@ USER_AGENT = "depaudit (wheel size look-up)"
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     """A fetched index page: its (decoded) body and content type, or None with a short ``error``;
-    `digest`: what the caller's digest made of it (the body is then dropped)."""
+    `digest`: what the caller's digest made of it (the body is then dropped). (A NamedTuple: a
+    dataclass costs code generation at import, on every scan's start-up.)"""
 
     url: str
     body: bytes | None

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from depaudit.analysis.host_policy import HostPolicy, registry_hosts
-from depaudit.analysis.index_pages import WheelRef, index_sizes
 from depaudit.analysis.size_lookup import (  # httpx and asyncio inside: imported when a size is looked up
     DEFAULT_DEADLINE,
     IndexClient,
 )
 from depaudit.model import InstalledPackage, SizeReport
+
+if TYPE_CHECKING:
+    from depaudit.analysis.index_pages import WheelRef
 
 Progress = Callable[[int, int], None]
 
@@ -80,6 +82,10 @@ def fill_sizes(
             hosts = HostPolicy.make(registries, allow_hosts)
             client = IndexClient(cache_dir, offline=offline, hosts=hosts, deadline=deadline)
         if checking:
+            # Imported here: only a run that checks the lock's sizes (online gate, diff) needs it, and the
+            # plain scan's start-up is measured (tests/cli/test_scan_fastpath.py).
+            from depaudit.analysis.index_pages import index_sizes
+
             answers = index_sizes(client, _wheel_refs(packages), progress)
         elif urls:
             lookup = {
@@ -117,6 +123,8 @@ def fill_sizes(
 
 def _wheel_refs(packages: list[InstalledPackage]) -> list[WheelRef]:
     """The registry wheels whose sizes the index can vouch for (https URLs)."""
+    from depaudit.analysis.index_pages import WheelRef  # see fill_sizes
+
     refs = []
     for item in packages:
         wheel, source = item.wheel, item.package.source
