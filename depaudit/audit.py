@@ -59,6 +59,12 @@ class ScanOutcome:
     rules: tuple[RuleDoc, ...] = ()
     checks: tuple[BudgetCheck, ...] = ()
     baseline: LockDiff | None = None
+    judged: bool = False  # budgets were set: a lock whose sizes differ from the index then fails (DA105)
+
+    @property
+    def lock_sizes_differ(self) -> bool:
+        """The index was asked and some wheel size in the lock is not the index's (DA105)."""
+        return self.report.sizes_checked and any(f.rule == "DA105" for f in self.report.findings)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -80,11 +86,12 @@ class ScanOutcome:
 
     def exit_code(self, fail_on: str) -> int:
         """1 on a budget exceeded; else 4 when the index could not be reached for a size; else 1 on a
-        budget not shown to be met or a finding at or above `fail_on` ("never": none); else 0."""
+        budget not shown to be met, on lock sizes that differ from the index's when budgets are set, or on
+        a finding at or above `fail_on` ("never": none); else 0."""
         if self.index_errors:
             return 4
         failing = fail_on != "never" and any(True for _ in at_or_above(self.report.findings, fail_on))
-        return 1 if self.breaches or failing else 0
+        return 1 if self.breaches or failing or (self.judged and self.lock_sizes_differ) else 0
 
 
 def run_scan(request: ScanRequest) -> ScanOutcome:
@@ -92,6 +99,8 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     and the git read of the baseline do."""
     settings = request.settings
     options = {**scan_options(settings), "glibc": request.glibc, "macos": request.macos}
+    # a scan that judges budgets (or a change against a baseline) checks the lock's sizes against the index
+    options["verify_sizes"] = settings.limits.any or request.baseline is not None
     report, lock = scan_input(
         request.path,
         request.kind,
@@ -122,4 +131,4 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         baseline = diff_against_base(
             report, f"{request.baseline}:./{lock_path.name}", cwd=lock_path.resolve().parent, **options
         )
-    return ScanOutcome(report, found, docs, checks, baseline)
+    return ScanOutcome(report, found, docs, checks, baseline, judged=settings.limits.any)

@@ -13,7 +13,7 @@ sdist for it) or that builds a package from source the user did not accept (`all
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from depaudit.analysis.causes import Cause, accelerator_causes, causes
@@ -270,6 +270,19 @@ def _unknown_note(count: int) -> str:
     return f"{count} size{'s' if count != 1 else ''} unknown: the total is a lower bound" if count else ""
 
 
+def _notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _conditional_note(packages: Sequence[InstalledPackage]) -> str:
+    """`3 may install (counted): 'SMP' in platform_version` when packages hang on an unknowable marker."""
+    markers = list(dict.fromkeys(p.condition for p in packages if p.condition is not None))
+    if not markers:
+        return ""
+    count = sum(1 for p in packages if p.condition is not None)
+    return f"{count} may install (counted): {' / '.join(markers[:2])}{' …' if len(markers) > 2 else ''}"
+
+
 def _size_check(
     kind: CheckKind,
     t: TargetReport,
@@ -295,7 +308,7 @@ def _size_check(
     line = blockers.line if verdict == "unknown" and blockers else None
     if line is None and failing and ranked:
         line = ranked[0].package.line
-    note = "; ".join(n for n in (_unknown_note(len(unknown)), blockers.note()) if n)
+    note = _notes(_unknown_note(len(unknown)), blockers.note(), _conditional_note(ranked) if failing else "")
     return BudgetCheck(
         kind,
         label,
@@ -371,9 +384,9 @@ def check_report(
             if not t.supported:
                 checks.append(_unsupported(t, kind, float(limit), label, path))
             elif kind == "download":
-                checks.append(_download(t, limit, label, path, offenders, blockers))
+                checks.append(_unverified(report, _download(t, limit, label, path, offenders, blockers)))
             elif kind == "accelerator":
-                checks.append(_accelerator(t, limit, label, path, offenders, blockers))
+                checks.append(_unverified(report, _accelerator(t, limit, label, path, offenders, blockers)))
             else:
                 checks.append(_no_accelerator(t, label, path, offenders + 3, blockers))
     return checks
@@ -386,6 +399,17 @@ def index_failures(checks: Iterable[BudgetCheck]) -> tuple[str, ...]:
     if any(c.verdict == "fail" for c in checks):
         return ()
     return tuple(sorted({e for c in checks if c.verdict == "unknown" for e in c.index_errors}))
+
+
+UNVERIFIED_NOTE = "sizes taken from the lock, not checked against the index (offline)"
+
+
+def _unverified(report: SizeReport, check: BudgetCheck) -> BudgetCheck:
+    """`check` saying so when the sizes it rests on came from the lock unchecked (a lock's numbers are
+    input: online, gate and diff check them against the index)."""
+    if not report.lock_sizes_used:
+        return check
+    return replace(check, note=_notes(check.note, UNVERIFIED_NOTE))
 
 
 def check_budgets(

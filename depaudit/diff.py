@@ -233,8 +233,9 @@ class DiffOutcome:
 
     @property
     def exit_code(self) -> int:
-        """1 a diff budget exceeded; 4 the index could not be reached; 1 a budget not verifiable; else 0."""
-        if any(c.verdict == "fail" for c in self.checks):
+        """1 a diff budget exceeded or a lock size that differs from the index's (DA105); 4 the index
+        could not be reached; 1 a budget not verifiable; else 0."""
+        if any(c.verdict == "fail" for c in self.checks) or self.diff.lock_sizes_differ:
             return 1
         return 4 if self.index_errors else 1 if self.breaches else 0
 
@@ -244,6 +245,7 @@ def run_diff(request: DiffRequest) -> DiffOutcome:
     settings = request.settings
     options = {**scan_options(settings), "glibc": request.glibc, "macos": request.macos}
     options["inputs"] = InputOptions(exclude_newer=settings.exclude_newer)
+    options["verify_sizes"] = True  # online, both sides' lock sizes are checked against the index (DA105)
     diff = diff_locks(request.base, request.head, progress=request.progress, cwd=request.cwd, **options)
     head = "" if split_rev_spec(request.head) is not None else request.head
     checks = tuple(

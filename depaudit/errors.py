@@ -116,3 +116,17 @@ def first_line(exc: BaseException) -> str:
     on lines of their own, which would break depaudit's one-line `path:line: what` messages."""
     lines = str(exc).strip().splitlines()
     return lines[0].strip() if lines else type(exc).__name__
+
+
+EXCERPT_CHARS = 40
+
+
+def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
+    """Input text as an error message quotes it: at most `limit` characters, cut with `…`, as a Python
+    literal (control and bidi characters escaped by repr). An error names a bad line, it never prints
+    it: a file may be a link to an environment dump, a key or a token that the error would otherwise
+    show in a CI log."""
+    value = str(text)
+    if len(value) > limit:
+        return repr(value[:limit]) + "…"
+    return repr(value)

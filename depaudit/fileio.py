@@ -4,6 +4,11 @@ Reading (`read_bytes`): regular files only, opened with O_NONBLOCK so a FIFO nev
 fstat on the *opened* descriptor (a path swapped between check and open is caught), and read up to the
 limit + 1 byte whatever `st_size` says (`/proc` files and growing files lie about it). Anything else
 (a device, a FIFO, a socket, a directory, a symlink to one of them) is refused with an InputError.
+A file is read only where it really is inside its project (`project_root`: the git work tree holding
+the path as written, else its folder; or the `root` a caller names, e.g. the file that includes it)
+and never under /proc, /dev or /sys: a checkout's symlink `requirements-dev.txt -> /proc/self/environ`
+or `-> ~/.ssh/id_rsa` is refused before a byte of it is read. The check is made on the descriptor
+actually opened (its /proc/self/fd link), so a link swapped between a check and the open gains nothing.
 
 Writing (`write_bytes`): a regular file (or a path that does not exist yet) is replaced atomically by a
 temp file in the target's own folder, fsync'd and renamed over it, keeping mode and owner; a symlink is
@@ -28,6 +33,8 @@ from depaudit.errors import InputError, OutputError
 # The largest input depaudit reads (a 10k-package uv.lock is about 6 MB); the max-input-bytes setting raises it.
 MAX_INPUT_BYTES = 40_000_000
 _CHUNK = 1 << 20
+# The real paths this process has read as input since `forget_reads`: `-o` may not name one of them.
+_READ: set[str] = set()
 # Paths that name an already-open descriptor of this process: written through a dup of it, as bash does.
 _FD_PATH = re.compile(r"^/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)$")
 _STD_PATHS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
@@ -66,10 +73,11 @@ def describe_mode(mode: int) -> str:
 # Reading
 
 
-def read_bytes(path: Path | str, kind: str, *, limit: int | None = None) -> bytes:
+def read_bytes(path: Path | str, kind: str, *, limit: int | None = None, root: Path | str | None = None) -> bytes:
     """The whole content of the regular file `path` (a `kind` such as "lock file", for messages).
 
     Raises InputError (exit 3) for a missing or unreadable path, anything that is not a regular file,
+    a file that really lies outside `root` (default: `project_root(path)`) or under /proc, /dev or /sys,
     more than `limit` bytes (default: `max_input_bytes()`), or too little memory to hold it."""
     limit = max_input_bytes() if limit is None else limit
     try:
@@ -79,13 +87,75 @@ def read_bytes(path: Path | str, kind: str, *, limit: int | None = None) -> byte
         raise _input_error(path, exc, kind) from None
     try:
         _refuse_non_regular(path, os.fstat(fd).st_mode, kind)
-        return _read_bounded(fd, path, limit)
+        real = _opened_path(fd, path)
+        _refuse_outside(path, real, root)
+        data = _read_bounded(fd, path, limit)
+        _READ.add(real)
+        return data
     except OSError as exc:
         raise _input_error(path, exc, kind) from None
     except MemoryError:
         raise InputError(path, "out of memory while reading it") from None
     finally:
         os.close(fd)
+
+
+SYSTEM_TREES = ("/proc", "/dev", "/sys")
+
+
+def project_root(path: Path | str) -> Path:
+    """The folder `path` must really lie in to be read: the top of the git work tree (a `.git` folder
+    or file) holding `path` as written — absolute, `..` folded, links not followed — else the folder
+    holding it. A checkout cannot move this: git tracks no `.git` entry."""
+    return work_tree(path) or Path(os.path.abspath(path)).parent
+
+
+def work_tree(path: Path | str) -> Path | None:
+    """The top of the git work tree holding `path` as written (see `project_root`), None outside git.
+    (String paths, not pathlib: every read asks, and pathlib made it 70 µs a call.)"""
+    folder = os.path.dirname(os.path.abspath(path))
+    while True:
+        if os.path.lexists(os.path.join(folder, ".git")):
+            return Path(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def inside(path: Path | str, root: Path | str) -> bool:
+    """Whether `path` really (links resolved) lies in the folder `root` (links resolved)."""
+    return _within(os.path.realpath(path), os.path.realpath(root))
+
+
+def _within(real: str, base: str) -> bool:
+    return real == base or real.startswith(base.rstrip("/") + "/")
+
+
+def _opened_path(fd: int, path: Path | str) -> str:
+    """Where the descriptor `fd` really points (Linux's /proc/self/fd link), else `path` resolved."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return os.path.realpath(path)
+
+
+def _refuse_outside(path: Path | str, real: str, root: Path | str | None) -> None:
+    if any(_within(real, tree) for tree in SYSTEM_TREES):
+        raise InputError(path, f"resolves to {real}: depaudit reads nothing under /proc, /dev or /sys")
+    base = os.path.realpath(root if root is not None else project_root(path))
+    if not _within(real, base):
+        raise InputError(path, f"resolves to {real}, outside {base}: depaudit follows no link out of the project")
+
+
+def was_read(path: Path | str) -> bool:
+    """Whether `path` (links resolved) is a file this process read as input since `forget_reads`."""
+    return os.path.realpath(path) in _READ
+
+
+def forget_reads() -> None:
+    """Start a new command: no file counts as read."""
+    _READ.clear()
 
 
 def _refuse_non_regular(path: Path | str, mode: int, kind: str) -> None:
@@ -116,10 +186,17 @@ def _input_error(path: Path | str, exc: OSError, kind: str) -> InputError:
     return InputError(path, f"cannot read: {exc.strerror or exc}")
 
 
-def read_text(path: Path | str, kind: str, *, limit: int | None = None, allow_empty: bool = True) -> str:
+def read_text(
+    path: Path | str,
+    kind: str,
+    *,
+    limit: int | None = None,
+    allow_empty: bool = True,
+    root: Path | str | None = None,
+) -> str:
     """`read_bytes` decoded as UTF-8 (a BOM is kept as U+FEFF). Raises InputError, naming the line of
     the first byte that is not UTF-8, and (unless `allow_empty`) for a file holding only whitespace."""
-    data = read_bytes(path, kind, limit=limit)
+    data = read_bytes(path, kind, limit=limit, root=root)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from depaudit.budgets import BudgetCheck, Verdict, check_report, image_check, index_failures
 from depaudit.errors import InputError, UsageError
@@ -30,8 +30,9 @@ from depaudit.images.scanimage import scan_image
 from depaudit.logs import get_logger
 from depaudit.model import Finding, Lock, SizeReport
 from depaudit.rules.base import RuleDoc, describe
-from depaudit.rules.engine import RuleSelection
+from depaudit.rules.engine import PragmaIndex, RuleSelection, run
 from depaudit.rules.run_budgets import budget_findings
+from depaudit.rules.subjects import LockSubject
 from depaudit.scan import InputOptions, scan_input
 from depaudit.settings import Settings, SettingsFile, scan_options
 from depaudit.sources.detect import detect_kind
@@ -60,14 +61,16 @@ class GateRequest:
 
 @dataclass(frozen=True)
 class GateResult:
-    """Every check the budgets asked for, in order: images, lock targets, latency."""
+    """Every check the budgets asked for, in order: images, lock targets, latency; and the lock's own
+    findings that fail a gate (DA105: a lock size that differs from the index's)."""
 
     checks: tuple[BudgetCheck, ...] = ()
+    lock_findings: tuple[Finding, ...] = ()
 
     @property
     def passed(self) -> bool:
-        """True only when every check passed (an unverifiable check does not)."""
-        return all(c.passed for c in self.checks)
+        """True only when every check passed (an unverifiable check does not) and the lock's sizes held."""
+        return all(c.passed for c in self.checks) and not self.lock_findings
 
     @property
     def breaches(self) -> tuple[BudgetCheck, ...]:
@@ -144,13 +147,28 @@ def lock_targets(settings: Settings) -> list[str] | None:
     return list(dict.fromkeys([*settings.targets, *named]))
 
 
-def check_lock(
-    settings: Settings, lock: Path | None, *, scan: Callable[..., tuple[SizeReport, Lock | None]] = scan_input
-) -> list[BudgetCheck]:
+def check_lock(settings: Settings, lock: Path | None) -> list[BudgetCheck]:
     """Lock budgets per target (download, accelerator bytes) and the no-accelerator targets, over what
-    `lock` installs: a uv.lock, pylock.toml, poetry.lock or pdm.lock, a requirements file, an unlocked
-    pyproject.toml or a Dockerfile (`sources.detect.detect_kind`). Raises UsageError when no lock is
-    known, InputError/ToolError from the scan."""
+    `lock` installs (see `lock_checks`). Raises UsageError when no lock is known, InputError/ToolError
+    from the scan."""
+    return lock_checks(settings, lock).checks
+
+
+class LockChecks(NamedTuple):
+    """The lock budgets' checks, and the lock and scan they were made on (None: not a lock)."""
+
+    checks: list[BudgetCheck]
+    lock: Lock | None
+    report: SizeReport
+
+
+def lock_checks(
+    settings: Settings, lock: Path | None, *, scan: Callable[..., tuple[SizeReport, Lock | None]] = scan_input
+) -> LockChecks:
+    """`check_lock`'s checks and the lock and scan they were made on. `lock` is a uv.lock, pylock.toml,
+    poetry.lock or pdm.lock, a requirements file, an unlocked pyproject.toml or a Dockerfile
+    (`sources.detect.detect_kind`). Online, the lock's wheel sizes are checked against the index and
+    the index's numbers used (see `analysis.sizes`)."""
     if lock is None:
         raise UsageError(
             'a lock budget is set but no lock file: pass --lock uv.lock (or lock = "uv.lock" in [tool.depaudit])'
@@ -159,8 +177,18 @@ def check_lock(
     kind = detect_kind(lock, read_text(lock, "lock file", allow_empty=False))
     log.info("gate: scanning %s (%s) for %s", lock, kind, ", ".join(targets or DEFAULT_TARGETS))
     inputs = InputOptions(exclude_newer=settings.exclude_newer)
-    report, _ = scan(lock, kind, **{**scan_options(settings), "targets": targets}, inputs=inputs)
-    return check_report(report, settings.limits, prefix=f"{lock} ", allow_builds=settings.allow_builds)
+    options = {**scan_options(settings), "targets": targets, "verify_sizes": not settings.offline}
+    report, parsed = scan(lock, kind, **options, inputs=inputs)
+    checks = check_report(report, settings.limits, prefix=f"{lock} ", allow_builds=settings.allow_builds)
+    return LockChecks(checks, parsed, report)
+
+
+def size_findings(lock: Lock | None, report: SizeReport) -> list[Finding]:
+    """DA105 findings of a scan that checked the lock's sizes against the index (none otherwise; inline
+    pragmas do not silence them: a lock is rewritten by uv, and its numbers are the point)."""
+    if lock is None or not report.sizes_checked:
+        return []
+    return run("DA105", LockSubject(lock, report), pragmas=PragmaIndex(enabled=False))
 
 
 def load_bench_report(report_path: Path) -> dict[str, Any]:
@@ -235,8 +263,11 @@ def run_checks(
         )
     elif settings.images:
         raise UsageError("images given but no --max-image-size budget")
+    lock_found: list[Finding] = []
     if settings.limits.any:
-        checks += check_lock(settings, request.lock)
+        done = lock_checks(settings, request.lock)
+        checks += done.checks
+        lock_found = [f for f in size_findings(done.lock, done.report) if rules(f.rule)]
     if settings.max_latency_ms is not None:
         if settings.bench_report is None:
             raise UsageError("--max-latency-ms needs --bench-report FILE (a depaudit bench images.json)")
@@ -253,7 +284,7 @@ def run_checks(
             f"select/ignore leave out every budget check the budgets ask for ({left_out}): nothing would be "
             "checked; select the DA5xx rules (a select in [tool.depaudit] applies to gate too) or remove the budget"
         )
-    return GateResult(kept)
+    return GateResult(kept, tuple(lock_found))
 
 
 @dataclass(frozen=True)
@@ -294,8 +325,13 @@ def run_gate(request: GateRequest, predict: Callable[[str], Prediction] | None =
     rules = request.settings.rules.effective()
     chosen = RuleSelection(rules.select, rules.ignore)
     result = run_checks(request, chosen.wants, predict)
-    findings = budget_findings(result.checks, rules.select, rules.ignore, binary=request.binary)
+    findings = [
+        *result.lock_findings,
+        *budget_findings(result.checks, rules.select, rules.ignore, binary=request.binary),
+    ]
     docs = tuple(d for d in describe("DA5") if chosen.wants(d.id) and d.id in GATE_RULES)
+    if result.lock_findings:
+        docs = (*describe("DA105"), *docs)
     return GateReport(result, request.settings, tuple(findings), docs)
 
 

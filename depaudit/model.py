@@ -286,6 +286,9 @@ class InstalledPackage(NamedTuple):
     reason: str | None = None  # why no wheel: "no wheel for this target: built from the sdist", ...
     install_kind: str = "wheel"  # one of INSTALL_KINDS: how the target gets this package
     accelerator_basis: str | None = None  # what decided `accelerator` (or that a torch build is not one)
+    # The marker it installs under when that turns on what depaudit cannot know for the target
+    # (`'SMP' in platform_version`): counted as installed (the worst case), shown as "may install".
+    condition: str | None = None
 
     @property
     def name(self) -> str:
@@ -357,6 +360,11 @@ class TargetReport:
     def not_installable(self) -> tuple[str, ...]:
         """Packages with neither a wheel nor an sdist for this target: installing fails here."""
         return tuple(p.name for p in self.packages if p.install_kind == "none")
+
+    @property
+    def conditional(self) -> tuple[str, ...]:
+        """Packages that may install: their marker turns on a value depaudit cannot know (counted)."""
+        return tuple(p.name for p in self.packages if p.condition is not None)
 
 
 SizeBasis = Literal["download", "installed", "bytecode"]
@@ -433,6 +441,23 @@ class SizeReport:
     input_kind: str = "lock"  # uv.lock, pylock.toml, poetry.lock, pdm.lock, requirements, pyproject, dockerfile
     resolved: Resolved | None = None  # set when the install set is a fresh resolution, not a lock
     runs: tuple[RunReport, ...] = ()  # a Dockerfile: each RUN line that installs Python packages
+    # True: every registry wheel's download size is the index's, the lock's checked against it (DA105);
+    # False: a size the lock records is taken from it as written (offline, or not asked to check).
+    sizes_checked: bool = False
+
+    @property
+    def lock_sizes_used(self) -> int:
+        """How many wheel sizes come from the lock unchecked (0 when checked, or for installed sizes)."""
+        if self.sizes_checked or self.size_basis != "download":
+            return 0
+        return len(
+            {
+                p.wheel.url or p.wheel.filename
+                for t in self.targets
+                for p in t.packages
+                if p.wheel and p.wheel.size is not None
+            }
+        )
 
 
 Severity = Literal["error", "warning", "info"]

@@ -18,6 +18,7 @@ from depaudit.analysis.install_set import (
     select_members,
     wants_evidence,
 )
+from depaudit.analysis.size_lookup import DEFAULT_DEADLINE
 from depaudit.analysis.sizes import fill_sizes, index_unreachable, locate_wheels
 from depaudit.errors import UsageError
 from depaudit.fileio import read_text
@@ -63,6 +64,8 @@ def scan_lock(
     allow_hosts: Sequence[str] = (),
     project_hosts: Sequence[str] = (),
     deployment: str | None = None,
+    lookup_deadline: float | None = DEFAULT_DEADLINE,
+    verify_sizes: bool = False,
 ) -> SizeReport:
     """Scan a uv.lock or pylock.toml: per target, what installs, each wheel's size, accelerators, paths.
 
@@ -73,8 +76,14 @@ def scan_lock(
     production install of the root project). Sizes come from the lock, else the index (cached in
     `cache_dir`; None: no disk cache); `offline` forbids network access; look-ups reach only the lock's
     registries (and their file hosts) at global addresses, plus `allow_hosts` (any address: the command
-    line's) and `project_hosts` (global addresses only: a checkout's). A size is the wheel download by default; `installed` makes it the wheel's
-    uncompressed contents, `bytecode` those plus an estimate of the `.pyc` files pip compiles.
+    line's) and `project_hosts` (global addresses only: a checkout's), within `lookup_deadline` seconds
+    for all of them (what has no answer by then stays unknown). A size is the wheel download by
+    default; `installed` makes it the wheel's uncompressed contents, `bytecode` those plus an estimate
+    of the `.pyc` files pip compiles. `verify_sizes` (online, download sizes): every registry wheel's
+    size is checked against the index and the index's number used (`SizeReport.sizes_checked`; DA105
+    names a lock size that differs).
+    `verify_sizes` (online, download sizes): every registry wheel's size is checked against the index
+    and the index's number used (`SizeReport.sizes_checked`; DA105 names a lock size that differs).
     Raises InputError (bad lock) or UsageError (unknown target, member, extra or group). Unknown sizes
     are data (None), not errors.
     """
@@ -84,7 +93,8 @@ def scan_lock(
     members = select_members(lock, selection)
     measured = [(lock, plan_install(lock, target, selection, members), None) for target in chosen]
     hosts = (allow_hosts, project_hosts)
-    report = _measure(measured, offline, cache_dir, progress, _basis(installed, bytecode), hosts)
+    basis = _basis(installed, bytecode)
+    report = _measure(measured, offline, cache_dir, progress, basis, hosts, lookup_deadline, verify_sizes)
     return replace(report, lockfile=str(lock.path), scope=members.scope, input_kind=lock.format)
 
 
@@ -123,6 +133,8 @@ def scan_input(
     allow_hosts: Sequence[str] = (),
     project_hosts: Sequence[str] = (),
     deployment: str | None = None,
+    lookup_deadline: float | None = DEFAULT_DEADLINE,
+    verify_sizes: bool = False,
     inputs: InputOptions = InputOptions(),
 ) -> tuple[SizeReport, Lock | None]:
     """Scan any input depaudit reads (`kind` from `sources.detect.detect_kind`): a lock (uv.lock,
@@ -137,6 +149,7 @@ def scan_input(
         "progress": progress,
         "allow_hosts": allow_hosts,
         "project_hosts": project_hosts,
+        "lookup_deadline": lookup_deadline,
     }
     if kind not in ("requirements", "pyproject", "dockerfile"):
         lock, selection = load_any_lock(path, kind, selection, text)
@@ -150,6 +163,7 @@ def scan_input(
             glibc=glibc,
             macos=macos,
             deployment=deployment,
+            verify_sizes=verify_sizes,
             **sizes,  # type: ignore[arg-type]
         )
         return report, lock
@@ -261,6 +275,7 @@ def scan_resolved(
     progress: Callable[[int, int], None] | None = None,
     allow_hosts: Sequence[str] = (),
     project_hosts: Sequence[str] = (),
+    lookup_deadline: float | None = DEFAULT_DEADLINE,
 ) -> SizeReport:
     """Scan what a resolver answered per target (`analysis.resolve`): each target's pylock-form Lock
     measured as `scan_lock` measures one; a target without one is reported not installable (its
@@ -272,7 +287,7 @@ def scan_resolved(
         else:
             measured.append((item.lock, plan_install(item.lock, item.target), None))
     hosts = (allow_hosts, project_hosts)
-    report = _measure(measured, offline, cache_dir, progress, _basis(installed, bytecode), hosts)
+    report = _measure(measured, offline, cache_dir, progress, _basis(installed, bytecode), hosts, lookup_deadline)
     scope = InstallScope((), "resolved", (), ())
     return replace(report, lockfile=label, scope=scope, input_kind=resolved.kind, resolved=resolved)
 
@@ -287,6 +302,7 @@ def scan_dockerfile(
     progress: Callable[[int, int], None] | None = None,
     allow_hosts: Sequence[str] = (),
     project_hosts: Sequence[str] = (),
+    lookup_deadline: float | None = DEFAULT_DEADLINE,
 ) -> SizeReport:
     """Measure what each RUN line installs (`analysis.docker_resolve.resolve_dockerfile`): per line
     and target, download and installed bytes, the accelerator part, and the same line from the CPU
@@ -307,6 +323,7 @@ def scan_dockerfile(
             basis=basis,
             allow_hosts=allow_hosts,
             project_hosts=project_hosts,
+            deadline=lookup_deadline,
         )
 
     download, unpacked = sizes("download", progress), sizes("installed")
@@ -392,6 +409,8 @@ def _measure(
     progress: Callable[[int, int], None] | None,
     basis: str,
     hosts: Hosts,
+    deadline: float | None = DEFAULT_DEADLINE,
+    verify: bool = False,
 ) -> SizeReport:
     """Sizes for every plan in one look-up pass (shared wheels fetched once, one progress bar); labels
     from what the index says about the wheels themselves where nothing else decides them."""
@@ -417,6 +436,8 @@ def _measure(
         basis=basis,
         allow_hosts=allow,
         project_hosts=named,
+        deadline=deadline,
+        verify=verify,
     )
     reports = []
     start = 0
@@ -430,7 +451,14 @@ def _measure(
             continue
         top = _top_level(lock, packages, exclusive_members(plan.roots, plan.edges))
         reports.append(TargetReport(plan.target, True, tuple(packages), top))
-    return SizeReport(lockfile="", targets=tuple(reports), installed_sizes=basis != "download", size_basis=basis)
+    checked = verify and not offline and basis == "download"
+    return SizeReport(
+        lockfile="",
+        targets=tuple(reports),
+        installed_sizes=basis != "download",
+        size_basis=basis,
+        sizes_checked=checked,
+    )
 
 
 def unreachable_index(report: SizeReport) -> tuple[str, ...]:

@@ -16,7 +16,9 @@ So a key's `trust` decides how a file value meets a value from the command line 
   whatever a file ignores or leaves unselected.
 - `hosts`: hosts a file allows are looked up only at global addresses; loopback, private, link-local and
   metadata addresses need the command line or environment.
-- `loosen`: what accepts an otherwise failing case (allow-builds): the command line or environment only.
+- `loosen`: what accepts an otherwise failing case (allow-builds), or picks the file a gate measures (the
+  lock, the bench report: a checkout could point them at a file nobody installs): the command line or
+  environment only.
 - `machine`: where and how depaudit works on this machine (offline, cache and state folders, deadlines,
   input limits): never from a file.
 - `choice`: what to measure and how to show it (python, extras, the lock, docs URL): the highest layer wins.
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
+from depaudit.analysis.size_lookup import DEFAULT_DEADLINE
 from depaudit.budgets import LockLimits, allowed_builds
 from depaudit.errors import DepauditError, InputError, UsageError
 from depaudit.model import Selection
@@ -79,8 +82,8 @@ SCHEMA: tuple[Key, ...] = (
     Key("images", "list", "choice", "IMAGE", "images gate checks"),
     Key("max-latency-ms", "float", "limit", "--max-latency-ms", "latency budget per variant and size"),
     Key("latency-percentile", "percentile", "limit", "--latency-percentile", "p50 or p95 (default p95)"),
-    Key("bench-report", "path", "choice", "--bench-report", "a depaudit bench images.json"),
-    Key("lock", "path", "choice", "--lock", "the lock gate measures (default: found as uv finds it)"),
+    Key("bench-report", "path", "loosen", "--bench-report", "a depaudit bench images.json"),
+    Key("lock", "path", "loosen", "--lock", "the lock gate measures (default: found as uv finds it)"),
     Key("max-increase", "size", "limit", "--max-increase", "diff: the most any target's download may grow"),
     Key("fail-on-new-accelerator", "bool", "flag", "--fail-on-new-accelerator", "diff: no new accelerator"),
     Key("select", "rules", "rules", "--select", "rule IDs or prefixes to run"),
@@ -92,6 +95,7 @@ SCHEMA: tuple[Key, ...] = (
     Key("allow-hosts", "list", "hosts", "--allow-host", "hosts size look-ups may reach"),
     Key("allow-builds", "list", "loosen", "--allow-build", "packages accepted to build from source (:all:)"),
     Key("offline", "bool", "machine", "--offline", "never touch the network"),
+    Key("lookup-deadline", "seconds", "limit", "--lookup-deadline", "seconds all size look-ups may take"),
     Key("cache-dir", "path", "machine", "--cache-dir", "size cache folder"),
     Key("state-dir", "path", "machine", "DEPAUDIT_STATE_DIR", "depaudit's state (fix --lock journals)"),
     Key("max-input-bytes", "size", "machine", "DEPAUDIT_MAX_INPUT_BYTES", "the largest file depaudit reads"),
@@ -332,6 +336,7 @@ class Settings:
     hosts: HostAllowance = field(default_factory=HostAllowance)
     allow_builds: tuple[str, ...] = ()
     offline: bool = False
+    lookup_deadline: float = DEFAULT_DEADLINE
     cache_dir: Path | None = None
     state_dir: Path = field(default_factory=lambda: default_state_dir({}))
     macos_deployment: str | None = None
@@ -496,8 +501,8 @@ def load_settings(
         images=sources.value("images") or (),
         max_latency_ms=_limit(sources, "max-latency-ms"),
         latency_percentile=_percentile(sources),
-        bench_report=_relative(sources, "bench-report"),
-        lock=_relative(sources, "lock"),
+        bench_report=sources.trusted_only("bench-report"),
+        lock=sources.trusted_only("lock"),
         max_increase=_limit(sources, "max-increase"),
         fail_on_new_accelerator=_flag(sources, "fail-on-new-accelerator"),
         rules=_rules(sources, command, limits),
@@ -508,6 +513,7 @@ def load_settings(
         hosts=_hosts(sources),
         allow_builds=allowed_builds(sources.trusted_only("allow-builds") or ()),
         offline=bool(sources.machine("offline")),
+        lookup_deadline=_limit(sources, "lookup-deadline") or DEFAULT_DEADLINE,
         cache_dir=cache if cache is not None else default_cache_dir(env),
         state_dir=state if state is not None else default_state_dir(env),
         macos_deployment=env.get("MACOSX_DEPLOYMENT_TARGET") or None,
@@ -853,4 +859,5 @@ def scan_options(settings: Settings) -> dict[str, Any]:
         "allow_hosts": settings.hosts.trusted,
         "project_hosts": settings.hosts.project,
         "deployment": settings.macos_deployment,
+        "lookup_deadline": settings.lookup_deadline,
     }

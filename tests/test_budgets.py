@@ -23,8 +23,9 @@ def _item(name: str, size: int | None, accelerator: str | None = None, line: int
     return InstalledPackage(package, wheel, ("root", name), accelerator, size)
 
 
-def _report(*items: InstalledPackage, target: str = "linux-x86_64") -> SizeReport:
-    return SizeReport("uv.lock", (TargetReport(make_target(target), True, tuple(items)),))
+def _report(*items: InstalledPackage, target: str = "linux-x86_64", checked: bool = True) -> SizeReport:
+    """A report whose sizes were checked against the index (as gate makes online), unless `checked` is False."""
+    return SizeReport("uv.lock", (TargetReport(make_target(target), True, tuple(items)),), sizes_checked=checked)
 
 
 def _verdicts(report: SizeReport, limits: LockLimits) -> list[tuple[str, str]]:
@@ -77,6 +78,14 @@ def test_messages_keep_the_scan_wording():
     (breach,) = check_budgets(_report(_item("torch", 3_900_000_000)), max_download=10**9)
     assert breach.message() == ("linux-x86_64: download 3.9 GB exceeds the budget of 1.0 GB; biggest: torch (3.9 GB)")
     assert breach.rule == "DA501" and not breach.passed
+
+
+def test_sizes_taken_from_the_lock_unchecked_are_said_so():
+    unchecked = _report(_item("torch", 100), checked=False)
+    (check,) = check_report(unchecked, LockLimits(max_download=10**9))
+    assert check.verdict == "pass" and "taken from the lock, not checked against the index" in check.message()
+    (check,) = check_report(_report(_item("torch", 100)), LockLimits(max_download=10**9))
+    assert "not checked" not in check.message()
 
 
 def test_lock_limits_across_layers(tmp_path):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from depaudit import fileio
 from depaudit.errors import InputError
 from depaudit.fileio import MAX_INPUT_BYTES, read_bytes, read_text
 
@@ -147,11 +148,18 @@ def test_reader_reads_at_most_limit_plus_one_byte(tmp_path: Path) -> None:
 
 
 def test_reader_does_not_trust_st_size(tmp_path: Path) -> None:
-    """A /proc file reports size 0 but has content; the reader reads until EOF."""
+    """A /proc file reports size 0 but has content; the bounded read goes on until EOF. (read_bytes
+    itself refuses /proc: tests/security/test_files_stay_inside.py.)"""
     status = Path("/proc/self/status")
     if not status.exists() or status.stat().st_size != 0:
         pytest.skip("needs a /proc file whose st_size is 0")
-    assert read_text(status, "status file").startswith("Name:")
+    fd = os.open(status, os.O_RDONLY)
+    try:
+        assert fileio._read_bounded(fd, status, 1_000_000).startswith(b"Name:")
+    finally:
+        os.close(fd)
+    with pytest.raises(InputError, match="reads nothing under /proc"):
+        read_text(status, "status file")
 
 
 def test_reader_keeps_bytes_and_reports_bad_utf8_line(tmp_path: Path) -> None:

@@ -45,6 +45,38 @@ if TYPE_CHECKING:
     Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_DECIMAL_OCTET = re.compile(r"^(?:0|[1-9][0-9]{0,2})$")
+MAX_HOST_LENGTH = 253
+
+
+def host_problem(host: str) -> str | None:
+    """Why `host` (a URL's host, as written) is not a host name or address a look-up may use, or None.
+    Names are DNS names (labels of 1-63 letters, digits, `-`, `_`; at most 253 characters); a host
+    whose last label is a number must be a plain dotted-quad IPv4 address: `0177.0.0.1`, `127.1` or
+    `0x7f.0.0.1` mean 127.0.0.1 to some resolvers and something else to others, so they are refused.
+    Pure and cheap: every chosen wheel's URL passes here, offline too."""
+    if host.startswith("["):
+        return None if literal_address(host) is not None and host.endswith("]") else "malformed IPv6 address in URL"
+    name = host.lower()[:-1] if host.endswith(".") else host.lower()  # one trailing dot: the root
+    if not name:
+        return "URL has no host"
+    if len(name) > MAX_HOST_LENGTH:
+        return f"host name longer than {MAX_HOST_LENGTH} characters"
+    labels = name.split(".")
+    if any(not label for label in labels):
+        return "empty label in host name"
+    last = labels[-1]
+    if last.isdigit() or last.startswith("0x"):
+        if len(labels) == 4 and all(_DECIMAL_OCTET.match(p) and int(p) <= 255 for p in labels):
+            return None
+        return "numeric host that is not a dotted-quad IPv4 address (ambiguous: refused)"
+    for label in labels:
+        if not _DNS_LABEL.match(label):
+            return "host label is not a DNS label (1-63 letters, digits, '-' or '_')"
+    return None
+
+
 def url_problem(url: str) -> str | None:
     """Why `url` must not be fetched (a short reason), or None when it may be."""
     if len(url) > MAX_URL_LENGTH:
@@ -60,7 +92,21 @@ def url_problem(url: str) -> str | None:
         return "not https"
     if not parts.hostname:
         return "URL has no host"
-    return None
+    host = parts.netloc.rpartition("@")[2]
+    host = host[: host.index("]") + 1] if host.startswith("[") and "]" in host else host.partition(":")[0]
+    return host_problem(host)
+
+
+def without_userinfo(url: str) -> str:
+    """`url` without its user information (`https://user:token@host/x` -> `https://host/x`): what is
+    stored, cached or shown of a URL that may carry a credential."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, tail = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{tail}"
 
 
 def normal_host(host: str) -> str:

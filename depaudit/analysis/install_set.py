@@ -8,6 +8,11 @@ lock's graph is walked breadth-first from there, keeping only edges whose marker
 target, so the first path that reaches a package is a shortest one; paths are parent links. With
 `[tool.uv] conflicts`, extras switched on anywhere in the graph are collected first (uv does the
 same) so conflict markers see them. Wheels are chosen by the target's tag priority, then build tag.
+
+An edge whose marker turns on a value depaudit cannot know for the target (`platform_version`, ...:
+see `analysis.markers`) is followed, as the worst case, and what only such edges reach is
+*conditional*: `InstallPlan.conditions` names the first such marker on its path. uv keeps these
+packages in the lock with the marker, and `uv sync` installs them wherever the marker holds.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from depaudit.analysis.accelerators import (
     wheel_label,
 )
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator
-from depaudit.errors import InputError, UsageError
+from depaudit.errors import InputError, UsageError, excerpt
 from depaudit.model import (
     FLAT_FORMATS,
     Dependency,
@@ -75,6 +80,7 @@ class InstallPlan:
     paths: dict[int, Via] = field(default_factory=dict)
     edges: dict[int, list[int]] = field(default_factory=dict)
     roots: list[int] = field(default_factory=list)
+    conditions: dict[int, str] = field(default_factory=dict)  # conditional package -> the unknowable marker
 
 
 def select_members(lock: Lock, selection: Selection) -> Members:
@@ -217,7 +223,7 @@ def supported(lock: Lock, target: Target, evaluate: MarkerEvaluator) -> str | No
         try:
             inside = specifier_set_contains(lock.requires_python, target.marker_environment["python_full_version"])
         except InvalidSpecifier:
-            raise InputError(lock.path, f"invalid requires-python {lock.requires_python!r}") from None
+            raise InputError(lock.path, f"invalid requires-python {excerpt(lock.requires_python)}") from None
         if not inside:
             return f"Python {target.python} is outside the lock's requires-python {lock.requires_python}"
     if lock.supported_markers:
@@ -234,13 +240,15 @@ def supported(lock: Lock, target: Target, evaluate: MarkerEvaluator) -> str | No
 class _Walk:
     """One breadth-first walk of the lock for one target (see the module docstring)."""
 
-    def __init__(self, lock: Lock, target: Target, members: Members) -> None:
+    def __init__(self, lock: Lock, target: Target, members: Members, definite: bool = False) -> None:
         self.lock = lock
         self.index = lock.index
         self.evaluate = MarkerEvaluator(target.marker_environment)
         self.members = members
         self.plan = InstallPlan(target, True, roots=list(members.roots))
         self.active = self._activated()
+        self.definite = definite  # follow only edges whose marker surely holds (no "may hold")
+        self.state_conditions: dict[_State, str] = {}
 
     def _activated(self) -> frozenset[str]:
         """The activated set markers are evaluated against: uv's encoded names for uv.lock; plain
@@ -298,8 +306,11 @@ class _Walk:
         return package.dependencies if extra is None else package.extra(extra)
 
     def _holds(self, dep: Dependency, active: frozenset[str], parent: int) -> bool:
+        return self._decide(dep, active, parent) is not False
+
+    def _decide(self, dep: Dependency, active: frozenset[str], parent: int) -> bool | None:
         try:
-            return self.evaluate(dep.marker, active)
+            return self.evaluate.decide(dep.marker, active)
         except MarkerError as exc:
             owner = self.lock.packages[parent].name if parent >= 0 else "[manifest]"
             raise InputError(self.lock.path, f"package {owner}: {exc}") from None
@@ -322,33 +333,54 @@ class _Walk:
         loose, queue = self._starts()
         seen: set[_State] = set(queue)
         for parent, dep in loose:
-            self._visit(parent, dep, start_paths[parent], queue, seen)
+            self._visit(parent, dep, start_paths[parent], queue, seen, None)
         plan.roots += [p for p in dict.fromkeys(p for p, _ in loose) if p not in self.members.roots]
+        conditions = self.state_conditions
         while queue:
-            index, extra = queue.popleft()
+            state = queue.popleft()
+            index, extra = state
             path = plan.paths[index]
+            condition = conditions.get(state) if conditions else None
             for dep in self._deps(index, extra):
-                self._visit(index, dep, path, queue, seen)
+                self._visit(index, dep, path, queue, seen, condition)
         return plan
 
-    def _visit(self, parent: int, dep: Dependency, parent_path: Via, queue: deque[_State], seen: set[_State]) -> None:
-        if dep.marker is not None and not self._holds(dep, self.active, parent):
-            return
+    def _visit(
+        self,
+        parent: int,
+        dep: Dependency,
+        parent_path: Via,
+        queue: deque[_State],
+        seen: set[_State],
+        condition: str | None,
+    ) -> None:
+        if dep.marker is not None:
+            verdict = self._decide(dep, self.active, parent)
+            if verdict is False or (verdict is None and self.definite):
+                return
+            if verdict is None and condition is None:
+                condition = dep.marker
         child = self._child(dep)
         plan = self.plan
         plan.edges.setdefault(parent, []).append(child)
         if child not in plan.paths:
             plan.paths[child] = Via(dep.name, parent_path)
             plan.order.append(child)
+            if condition is not None:
+                plan.conditions[child] = condition
         state: _State = (child, None)
         if state not in seen:
             seen.add(state)
             queue.append(state)
+            if condition is not None:
+                self.state_conditions[state] = condition
         for extra in dep.extras:
             state = (child, extra)
             if state not in seen:
                 seen.add(state)
                 queue.append(state)
+                if condition is not None:
+                    self.state_conditions[state] = condition
 
 
 def plan_install(
@@ -361,7 +393,18 @@ def plan_install(
     if reason:
         return InstallPlan(target, False, reason)
     members = members or select_members(lock, selection)
-    return _Walk(lock, target, members).run()
+    plan = _Walk(lock, target, members).run()
+    if plan.conditions:
+        _settle_conditions(plan, _Walk(lock, target, members, definite=True).run())
+    return plan
+
+
+def _settle_conditions(plan: InstallPlan, definite: InstallPlan) -> None:
+    """A package first reached through a "may hold" edge that a sure path reaches too installs surely:
+    it loses its condition and takes the sure path."""
+    for index in [i for i in plan.conditions if i in definite.paths]:
+        del plan.conditions[index]
+        plan.paths[index] = definite.paths[index]
 
 
 def tag_ranks(target: Target) -> dict[str, int]:
@@ -433,6 +476,7 @@ def installed_packages(
                 reason=reason,
                 install_kind=kind,
                 accelerator_basis=label.basis,
+                condition=plan.conditions.get(index),
             )
         )
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from depaudit.analysis.causes import Cause, accelerator_causes
-from depaudit.analysis.sizes import index_unreachable
+from depaudit.analysis.sizes import index_unreachable, size_mismatches
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
 
 
@@ -108,6 +108,9 @@ class LockDiff:
     python: str
     targets: tuple[TargetDiff, ...]
     index_errors: tuple[str, ...] = ()  # why the index could not be reached for a size, on either side
+    # Sizes checked against the index (online): the wheels whose lock size differs, per side (DA105).
+    sizes_checked: bool = False
+    lock_sizes_differ: tuple[str, ...] = ()
 
 
 def diff_reports(before: SizeReport, after: SizeReport) -> LockDiff:
@@ -123,7 +126,13 @@ def diff_reports(before: SizeReport, after: SizeReport) -> LockDiff:
     targets = tuple(diff_target(b, a) for b, a in zip(before.targets, after.targets, strict=False))
     errors = {e for r in (before, after) for t in r.targets for p in t.packages if (e := p.size_error) is not None}
     unreachable = tuple(sorted(e for e in errors if index_unreachable(e)))
-    return LockDiff(before.lockfile, after.lockfile, python, targets, unreachable)
+    differ = tuple(
+        f"{report.lockfile}: {m.filename}: the lock says {m.lock_size:,} B, the index {m.index_size:,} B"
+        for report in (before, after)
+        for m in size_mismatches(report)
+    )
+    checked = before.sizes_checked and after.sizes_checked
+    return LockDiff(before.lockfile, after.lockfile, python, targets, unreachable, checked, differ)
 
 
 def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:

@@ -12,6 +12,14 @@ comparison when its right side is a valid specifier, else a string comparison; o
 as strings (`<`/`>` never hold, `<=`/`>=` mean equal). A marker this parser does not read is handed
 to `packaging` (imported then), so an unusual but valid marker costs time, never a wrong answer.
 Each distinct marker is parsed once per process and each (marker, active set) evaluated once per target.
+
+Some environment values cannot be known for a target: `platform_version` and `platform_release` are
+the kernel build of the machine that installs (`'SMP' in platform_version` holds on most Linux hosts, on
+none of depaudit's). `MarkerEvaluator.decide` answers True, False or None ("may hold": the answer turns
+on such a value) and never evaluates an unknown to false: a comparison on an unknowable value is taken
+as true, then as false (`Assumed`); markers only combine comparisons with `and`/`or`, so the marker holds
+for every value when it holds with all of them false, and for none when it fails with all of them true.
+A marker `packaging` must read (the parser above does not) that names one is "may hold".
 """
 
 from __future__ import annotations
@@ -21,10 +29,12 @@ from collections.abc import Callable, Mapping, Set
 from functools import cache
 from typing import Any
 
-from depaudit.errors import first_line
+from depaudit.errors import excerpt, first_line
 from depaudit.names import canonical_name as normalize_extra  # PEP 685: extras and groups as names
 from depaudit.versions import InvalidSpecifier, holds, parse_specifier
 
+UNKNOWABLE_KEYS = frozenset({"platform_version", "platform_release"})
+_UNKNOWABLE_SPELLINGS = ("platform_version", "platform_release", "platform.version")
 VERSION_KEYS = frozenset({"python_version", "python_full_version", "implementation_version", "platform_release"})
 SET_KEYS = frozenset({"extras", "dependency_groups"})
 _ALIASES = {
@@ -58,7 +68,8 @@ _TOKEN = re.compile(
     r"""|(?P<word>not\s+in\b|[A-Za-z_][A-Za-z0-9_.]*))"""
 )
 
-Env = Mapping[str, str | frozenset[str]]  # the set keys (extra, extras, dependency_groups) hold sets
+# The set keys (extra, extras, dependency_groups) hold sets; an unknowable key may hold an `Assumed`.
+Env = Mapping[str, "str | frozenset[str] | Assumed"]
 Node = Callable[[Env], bool]
 
 
@@ -68,6 +79,20 @@ class MarkerError(ValueError):
 
 class _Unsupported(Exception):
     """This parser does not read the marker; packaging decides."""
+
+
+class Assumed:
+    """An environment value depaudit cannot know for a target, standing in the environment: every
+    comparison on it gives `holds`."""
+
+    __slots__ = ("holds",)
+
+    def __init__(self, holds: bool) -> None:
+        self.holds = holds
+
+
+class _UnknowableInFallback(Exception):
+    """packaging would read a marker that names an unknowable value: it may hold."""
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -177,8 +202,13 @@ def _comparison(lhs: tuple[str, str], op: str, rhs: tuple[str, str]) -> Node:
         if not reverse or op not in ("in", "not in"):
             raise _Unsupported(f"{key} takes `'name' in {key}`")
         name = normalize_extra(literal)
-        return (lambda env: name in env[key]) if op == "in" else (lambda env: name not in env[key])
+        # The set keys always hold frozensets (MarkerEvaluator puts them there); no cast() call per test.
+        if op == "in":
+            return lambda env: name in env[key]  # type: ignore[operator]
+        return lambda env: name not in env[key]  # type: ignore[operator]
     compare = _compare_function(key, op, literal, reverse)
+    if key in UNKNOWABLE_KEYS:
+        return lambda env: value.holds if isinstance(value := env[key], Assumed) else compare(value)
     return lambda env: compare(env[key])
 
 
@@ -244,44 +274,76 @@ def _packaging_marker(text: str) -> Node:
     try:
         marker = Marker(text)
     except InvalidMarker as exc:
-        raise MarkerError(f"invalid marker {text!r}: {first_line(exc)}") from None
+        raise MarkerError(f"invalid marker {excerpt(text, 80)}: {first_line(exc)}") from None
 
     def evaluate(env: Env) -> bool:
+        if any(isinstance(env.get(key), Assumed) for key in UNKNOWABLE_KEYS):
+            raise _UnknowableInFallback(text)
         extras = env.get("extra")
         environment: dict[str, str | Set[str]] = {
-            **env,
-            "extra": set(extras) if isinstance(extras, frozenset) else extras or "",
+            **{k: v for k, v in env.items() if not isinstance(v, Assumed)},
+            "extra": set(extras) if isinstance(extras, frozenset) else extras if isinstance(extras, str) else "",
         }
         try:
             return marker.evaluate(environment, context="lock_file")
         except Exception as exc:  # packaging's UndefinedComparison and friends
-            raise MarkerError(f"cannot evaluate marker {text!r}: {first_line(exc)}") from None
+            raise MarkerError(f"cannot evaluate marker {excerpt(text, 80)}: {first_line(exc)}") from None
 
     return evaluate
+
+
+def mentions_unknowable(marker: str) -> bool:
+    """Whether `marker` names an environment value depaudit cannot know for a target."""
+    return any(name in marker for name in _UNKNOWABLE_SPELLINGS)
+
+
+_MISSING = object()
 
 
 class MarkerEvaluator:
     """Evaluates markers for one marker environment, memoising each (marker, active names) answer.
     The active names are uv's encoded extras/groups (or pylock's plain names); `extra` comparisons and
-    `extras` / `dependency_groups` membership all read that one set."""
+    `extras` / `dependency_groups` membership all read that one set. The `unknowable` keys of the
+    environment are never read: a marker naming one is decided over every value they could take."""
 
-    def __init__(self, environment: dict[str, str]) -> None:
+    def __init__(self, environment: dict[str, str], unknowable: frozenset[str] = UNKNOWABLE_KEYS) -> None:
         self._env = dict(environment)
-        self._cache: dict[tuple[str, frozenset[str]], bool] = {}
+        self._unknowable = unknowable
+        self._cache: dict[tuple[str, frozenset[str]], bool | None] = {}
         self._envs: dict[frozenset[str], dict[str, str | frozenset[str]]] = {}
 
     def __call__(self, marker: str | None, extras: frozenset[str] = frozenset()) -> bool:
+        """Whether the marker may hold: True when it holds or when that depends on an unknowable value
+        (the worst case), False only when it cannot hold. Raises MarkerError."""
+        return self.decide(marker, extras) is not False
+
+    def decide(self, marker: str | None, extras: frozenset[str] = frozenset()) -> bool | None:
+        """True (holds), False (cannot hold) or None (depends on a value depaudit cannot know for this
+        target). Raises MarkerError for a marker that cannot be parsed or evaluated."""
         if not marker:
             return True
         key = (marker, extras if ("extra" in marker or "dependency_groups" in marker) else frozenset())
-        hit = self._cache.get(key)
-        if hit is None:
-            env = self._envs.get(key[1])
-            if env is None:
-                env = self._envs[key[1]] = {**self._env, "extra": key[1], "extras": key[1], "dependency_groups": key[1]}
+        hit = self._cache.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = self._cache[key] = self._evaluate(marker, key[1])
+        return hit  # type: ignore[return-value]  # the cache holds only bool | None
+
+    def _evaluate(self, marker: str, active: frozenset[str]) -> bool | None:
+        env = self._envs.get(active)
+        if env is None:
+            env = self._envs[active] = {**self._env, "extra": active, "extras": active, "dependency_groups": active}
+        try:
+            node = compile_marker(marker)
+            if not (self._unknowable and mentions_unknowable(marker)):
+                return node(env)
             try:
-                hit = compile_marker(marker)(env)
-            except KeyError as exc:
-                raise MarkerError(f"cannot evaluate marker {marker!r}: no value for {exc}") from None
-            self._cache[key] = hit
-        return hit
+                if node(self._assuming(env, False)):
+                    return True
+                return None if node(self._assuming(env, True)) else False
+            except _UnknowableInFallback:
+                return None
+        except KeyError as exc:
+            raise MarkerError(f"cannot evaluate marker {excerpt(marker, 80)}: no value for {exc}") from None
+
+    def _assuming(self, env: dict[str, str | frozenset[str]], holds: bool) -> dict[str, Any]:
+        return {**env, **dict.fromkeys(self._unknowable, Assumed(holds))}

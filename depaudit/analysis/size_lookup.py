@@ -8,7 +8,8 @@ Everything that talks to an index over HTTP lives here, so the rest of depaudit 
   range requests on the end of the file (end-of-central-directory record, ZIP64 locator and record, then
   the directory itself). The body of the wheel is never downloaded.
 
-Only ``https`` URLs are fetched. Answers are cached on disk forever (wheel URLs are immutable); only
+Only ``https`` URLs are fetched. Answers are cached on disk forever (wheel URLs are immutable), keyed by the
+URL without its user information (a credential in a lock URL is never written to the cache); only
 successes are cached. ``offline=True`` never imports httpx nor opens a socket. A failure for one URL is a
 ``SizeLookup`` with ``size=None`` and a short ``error``; nothing is raised for it.
 
@@ -25,10 +26,17 @@ from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from depaudit import fileio
-from depaudit.analysis.host_policy import HostPolicy, https_proxy_for, normal_host, resolve, url_problem
+from depaudit.analysis.host_policy import (
+    HostPolicy,
+    https_proxy_for,
+    normal_host,
+    resolve,
+    url_problem,
+    without_userinfo,
+)
 from depaudit.errors import InputError, OutputError
 
 T = TypeVar("T")
@@ -40,7 +48,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_FILE_NAME",
+    "DEFAULT_DEADLINE",
     "IndexClient",
+    "Page",
     "SizeLookup",
     "WheelListing",
     "ZipFormatError",
@@ -50,13 +60,28 @@ __all__ = [
 CACHE_FILE_NAME = "sizes-v1.json"
 FILES_CACHE_NAME = "index-files-v1.json"  # where a lock's filename lives on its index, and its size
 PEP691_JSON = "application/vnd.pypi.simple.v1+json"
-MAX_PAGE = 64 * 1024 * 1024  # torch's project page on PyPI is ~3 MB of JSON
 _ANCHOR = re.compile(r"<a\s[^>]*?href=\"([^\"]+)\"[^>]*>([^<]+)</a>", re.IGNORECASE)
 LISTINGS_DIR_NAME = "wheel-listings-v1"  # one JSON file per wheel URL, named by the URL's SHA-256
+DEFAULT_DEADLINE = 60.0  # seconds for all look-ups of one run (the command line's --lookup-deadline)
 CACHE_SCHEMA = 1
 USER_AGENT = "depaudit (wheel size look-up)"
 
 Progress = Callable[[int, int], None]
+
+
+class Page(NamedTuple):
+    """A fetched index page: its (decoded) body and content type, or None with a short ``error``;
+    `digest`: what the caller's digest made of it (the body is then dropped). (A NamedTuple: a
+    dataclass costs code generation at import, on every scan's start-up.)"""
+
+    url: str
+    body: bytes | None
+    content_type: str
+    error: str | None
+    digest: object = None
+
+
+PAGE_LIMIT = 64 * 1024 * 1024  # the largest index page read (PyPI's biggest project pages are a few MB)
 
 
 @dataclass(frozen=True)
@@ -84,10 +109,29 @@ def _page_url(index: str, project: str) -> str:
     return f"{index.rstrip('/')}/{project}/"
 
 
-def _html_unescape(text: str) -> str:
+def _file_listing(page: Page) -> dict[str, tuple[str, int | None]]:
+    """{filename: (absolute https URL, size or None)} from one project page (PEP 691 JSON, else PEP 503
+    HTML); {} for a page that failed or cannot be read. Only URLs the host policy allows are kept."""
     import html
+    from urllib.parse import urljoin
 
-    return html.unescape(text)
+    if page.body is None:
+        return {}
+    listing: dict[str, tuple[str, int | None]] = {}
+    if page.content_type.split(";")[0].strip() == PEP691_JSON:
+        try:
+            files = json.loads(page.body).get("files", [])
+        except (ValueError, RecursionError, AttributeError):
+            return {}
+        for entry in files if isinstance(files, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("filename"), str) and isinstance(entry.get("url"), str):
+                size = entry.get("size")
+                listing[entry["filename"]] = (urljoin(page.url, entry["url"]), size if type(size) is int else None)
+    else:
+        text = page.body.decode("utf-8", "replace")
+        for href, name in _ANCHOR.findall(text):
+            listing[html.unescape(name).strip()] = (urljoin(page.url, html.unescape(href)).split("#", 1)[0], None)
+    return {name: item for name, item in listing.items() if url_problem(item[0]) is None}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -337,6 +381,8 @@ async def _precheck(policy: HostPolicy, host: str, port: int, timeout: float) ->
         return
     try:
         addresses = await asyncio.wait_for(asyncio.to_thread(resolve, host, port), timeout)
+    except (UnicodeError, ValueError):  # the resolver's IDNA encoding refuses the name
+        raise _Failure(f"connection failed ({normal_host(host)} is not a valid host name)") from None
     except (TimeoutError, OSError):
         if https_proxy_for(host):
             raise _Failure(
@@ -394,7 +440,7 @@ def _guarded_backend_class() -> type:
                 return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
             try:
                 addresses = await asyncio.to_thread(resolve, host, port)
-            except OSError as exc:
+            except (OSError, UnicodeError, ValueError) as exc:
                 raise httpcore.ConnectError(str(exc)) from None
             refused = self._policy.refuse_addresses(host, addresses)
             if refused:
@@ -417,7 +463,10 @@ class IndexClient:
     ``cache_dir`` None disables the cache. ``verify`` is what httpx takes (True uses ``SSL_CERT_FILE``
     when set, as httpx does), or a path to a CA bundle file or directory. ``retries`` is the number of
     extra attempts per request after a connect error, timeout, 5xx or 429 (never after another 4xx);
-    ``backoff`` is the first pause in seconds, doubled each time. ``timeout`` bounds each attempt.
+    ``backoff`` is the first pause in seconds, doubled each time. ``timeout`` bounds each attempt;
+    ``deadline`` bounds all look-ups of the client together (counted from its first request): what has no
+    answer by then is unknown ("look-up deadline of 60 s passed"), so a silent or slow index never holds
+    a CI job for minutes.
     ``hosts`` says where requests may go (see `depaudit.analysis.host_policy`): by default any https host
     that resolves only to global addresses.
     """
@@ -433,6 +482,7 @@ class IndexClient:
         verify: ssl.SSLContext | str | bool = True,
         backoff: float = 0.5,
         hosts: HostPolicy | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -442,6 +492,8 @@ class IndexClient:
             raise ValueError("retries must be >= 0")
         if backoff < 0:
             raise ValueError("backoff must be >= 0")
+        if deadline is not None and not deadline > 0:
+            raise ValueError("deadline must be positive")
         self.cache_path = Path(cache_dir) / CACHE_FILE_NAME if cache_dir is not None else None
         self.files_path = Path(cache_dir) / FILES_CACHE_NAME if cache_dir is not None else None
         self.offline = offline
@@ -451,8 +503,10 @@ class IndexClient:
         self.backoff = float(backoff)
         self.verify = verify
         self.hosts = hosts or HostPolicy()  # default: any host by name, only global addresses
+        self.deadline = deadline  # seconds for all look-ups of this client, None: no overall limit
         self.cache_write_error: str | None = None  # set when the cache could not be saved
         self._cache: dict[str, dict[str, int]] | None = None
+        self._first_request: float | None = None  # monotonic time the deadline counts from
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -489,12 +543,14 @@ class IndexClient:
         for index, project, names in pages:
             hits = {name: cache[f"{index}|{name}"] for name in names if f"{index}|{name}" in cache}
             found.update(hits)
-            if len(hits) < len(names) and not self.offline and url_problem(_page_url(index, project)) is None:
+            if len(hits) < len(names) and not self.offline:
                 missing.append((index, project, names - set(hits)))
         if missing:
-            fetched: list[dict[str, tuple[str, int | None]]] = self._run(self._fetch_pages(missing))
+            urls = [_page_url(index, project) for index, project, _ in missing]
+            fetched = self.fetch_pages(urls, f"{PEP691_JSON}, text/html;q=0.1", digest=_file_listing)
             added = {}
-            for (index, _, names), listing in zip(missing, fetched, strict=True):
+            for (index, _, names), url in zip(missing, urls, strict=True):
+                listing = cast(dict[str, tuple[str, int | None]], fetched[url].digest or {})
                 for name in names & set(listing):
                     found[name] = added[f"{index}|{name}"] = listing[name]
             if added:
@@ -621,6 +677,43 @@ class IndexClient:
             answers = await asyncio.gather(*(one(url) for url in urls))
         return {answer.url: answer for answer in answers}
 
+    def fetch_pages(
+        self,
+        urls: Iterable[str],
+        accept: str,
+        progress: Progress | None = None,
+        digest: Callable[[Page], object] | None = None,
+    ) -> dict[str, Page]:
+        """GET each index page (`Accept: accept`, gzip allowed) through the same host policy, retries
+        and deadline as the size look-ups; {url: Page}. A page over PAGE_LIMIT bytes, an HTTP error or a
+        refused URL is a Page with an error, never raised. `digest(page)` (it must not raise) is applied
+        to each page as it arrives, between network waits, and only its result is kept, so a run never
+        holds every page in memory at once. Pages are not cached (callers cache what they derive, see
+        `remember`); offline, every page is "offline"."""
+        results: dict[str, Page] = {}
+        pending: list[str] = []
+        for url in dict.fromkeys(urls):
+            problem = "offline" if self.offline else url_problem(url)
+            if problem:
+                results[url] = Page(url, None, "", problem)
+            else:
+                pending.append(url)
+        if pending:
+            results.update(self._run(self._fetch_pages(pending, accept, progress, digest)))
+        return results
+
+    def cached_sizes(self, kind: str = "download") -> dict[str, int]:
+        """The cache's `kind` table: {URL without user information: bytes} (read once per client)."""
+        return self._load_cache()[kind]
+
+    def remember(self, sizes: dict[str, int], kind: str = "download") -> None:
+        """Add sizes learnt elsewhere (an index page) to the cache, keyed by URL without user
+        information, and save it."""
+        added = {without_userinfo(url): size for url, size in sizes.items()}
+        if added:
+            self._load_cache()[kind].update(added)
+            self._save_cache(kind, added)
+
     # -- lookup orchestration ---------------------------------------------------------------------
 
     def _lookup(self, kind: str, urls: Iterable[str], progress: Progress | None) -> dict[str, SizeLookup]:
@@ -635,17 +728,18 @@ class IndexClient:
             if url in results or url in pending:
                 continue
             problem = url_problem(url)
+            key = without_userinfo(url)  # the cache never holds a credential
             if problem:
                 results[url] = SizeLookup(url, None, problem, False)
-            elif url in cache:
-                results[url] = SizeLookup(url, cache[url], None, True)
+            elif key in cache:
+                results[url] = SizeLookup(url, cache[key], None, True)
             elif self.offline:
                 results[url] = SizeLookup(url, None, "offline", False)
             else:
                 pending[url] = None
         if pending:
             fetched = self._run(self._fetch_all(kind, list(pending), progress))
-            added = {url: r.size for url, r in fetched.items() if r.size is not None}
+            added = {without_userinfo(url): r.size for url, r in fetched.items() if r.size is not None}
             if added:
                 cache.update(added)
                 self._save_cache(kind, added)
@@ -704,52 +798,6 @@ class IndexClient:
         except OutputError as exc:
             self.cache_write_error = str(exc)
 
-    async def _fetch_pages(
-        self, pages: list[tuple[str, str, frozenset[str]]]
-    ) -> list[dict[str, tuple[str, int | None]]]:
-        import asyncio
-
-        import httpx
-
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        semaphore = asyncio.Semaphore(self.concurrency)
-
-        async def one(index: str, project: str) -> dict[str, tuple[str, int | None]]:
-            async with semaphore:
-                try:
-                    return await self._attempts(lambda: self._project_page(client, _page_url(index, project)))
-                except _Failure:
-                    return {}  # the files stay unlocated: their sizes are unknown, said per package
-
-        async with self._client(limits) as client:
-            return list(await asyncio.gather(*(one(index, project) for index, project, _ in pages)))
-
-    async def _project_page(self, client: Any, url: str) -> dict[str, tuple[str, int | None]]:
-        """{filename: (absolute https URL, size or None)} from one project page."""
-        from urllib.parse import urljoin
-
-        response = await client.get(url, headers={"Accept": f"{PEP691_JSON}, text/html;q=0.1"})
-        if response.status_code >= 400:
-            raise _status_failure(response)
-        if len(response.content) > MAX_PAGE:
-            raise _Failure("project page too large")
-        base = str(response.url)
-        listing: dict[str, tuple[str, int | None]] = {}
-        if response.headers.get("content-type", "").split(";")[0].strip() == PEP691_JSON:
-            files = json.loads(response.content).get("files", [])
-            for entry in files if isinstance(files, list) else []:
-                if (
-                    isinstance(entry, dict)
-                    and isinstance(entry.get("filename"), str)
-                    and isinstance(entry.get("url"), str)
-                ):
-                    size = entry.get("size")
-                    listing[entry["filename"]] = (urljoin(base, entry["url"]), size if type(size) is int else None)
-        else:
-            for href, text in _ANCHOR.findall(response.text):
-                listing[_html_unescape(text).strip()] = (urljoin(base, _html_unescape(href)).split("#", 1)[0], None)
-        return {name: item for name, item in listing.items() if url_problem(item[0]) is None}
-
     @staticmethod
     def _run(coro: Any) -> Any:
         """Run ``coro`` to completion, also when the calling thread already runs an event loop."""
@@ -778,34 +826,98 @@ class IndexClient:
         return httpx.create_ssl_context(verify=self.verify, trust_env=True)
 
     async def _fetch_all(self, kind: str, urls: list[str], progress: Progress | None) -> dict[str, SizeLookup]:
+        fetch = {"download": self._download_size, "installed": self._installed_size, "bytecode": self._bytecode_size}[
+            kind
+        ]
+
+        async def one(client: Any, url: str) -> SizeLookup:
+            try:
+                return SizeLookup(url, await fetch(client, url), None, False)
+            except _Failure as failure:
+                return SizeLookup(url, None, failure.reason, False)
+
+        answers = await self._run_jobs(urls, one, progress)
+        return {
+            url: answers.get(url) or SizeLookup(url, None, self.deadline_reason(), False) for url in dict.fromkeys(urls)
+        }
+
+    async def _fetch_pages(
+        self, urls: list[str], accept: str, progress: Progress | None, digest: Callable[[Page], object] | None
+    ) -> dict[str, Page]:
+        async def one(client: Any, url: str) -> Page:
+            try:
+                body, content_type = await self._attempts(partial(self._get_page, client, url, accept))
+            except _Failure as failure:
+                return Page(url, None, "", failure.reason)
+            page = Page(url, body, content_type, None)
+            return page if digest is None else Page(url, None, content_type, None, digest(page))
+
+        answers = await self._run_jobs(urls, one, progress)
+        return {url: answers.get(url) or Page(url, None, "", self.deadline_reason()) for url in urls}
+
+    async def _get_page(self, client: Any, url: str, accept: str) -> tuple[bytes, str]:
+        """GET one page, decoded (gzip), at most PAGE_LIMIT bytes: (body, content type)."""
+        headers = {"Accept": accept, "Accept-Encoding": "gzip"}
+        async with client.stream("GET", url, headers=headers) as response:
+            if response.status_code != 200:
+                raise _status_failure(response)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > PAGE_LIMIT:
+                    raise _Failure(f"index page over {PAGE_LIMIT // (1024 * 1024)} MB")
+            return bytes(body), response.headers.get("content-type", "")
+
+    def deadline_reason(self) -> str:
+        """Why a look-up has no answer once the deadline passed (the size stays unknown)."""
+        return f"look-up deadline of {self.deadline:g} s passed"
+
+    def _remaining(self) -> float | None:
+        """Seconds left of the deadline, counted from this client's first network batch (None: no limit)."""
+        import time
+
+        if self.deadline is None:
+            return None
+        if self._first_request is None:
+            self._first_request = time.monotonic()
+        return max(0.0, self.deadline - (time.monotonic() - self._first_request))
+
+    async def _run_jobs(
+        self, keys: list[str], job: Callable[[Any, str], Awaitable[T]], progress: Progress | None
+    ) -> dict[str, T]:
+        """`job(client, key)` for every key, `concurrency` at a time, on one guarded client; returns the
+        answers that came before the deadline (what is left of `self.deadline`), the rest
+        cancelled and left out. `job` turns its own failures into answers."""
         import asyncio
 
         import httpx
 
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         semaphore = asyncio.Semaphore(self.concurrency)
-        fetch = {"download": self._download_size, "installed": self._installed_size, "bytecode": self._bytecode_size}[
-            kind
-        ]
         done = 0
         if progress is not None:
-            progress(0, len(urls))
+            progress(0, len(keys))
 
-        async def one(url: str) -> SizeLookup:
+        async def one(client: Any, key: str) -> T:
             nonlocal done
             async with semaphore:
-                try:
-                    result = SizeLookup(url, await fetch(client, url), None, False)
-                except _Failure as failure:
-                    result = SizeLookup(url, None, failure.reason, False)
+                answer = await job(client, key)
             done += 1
             if progress is not None:
-                progress(done, len(urls))
-            return result
+                progress(done, len(keys))
+            return answer
 
+        remaining = self._remaining()
+        if not keys or remaining == 0:
+            return {}
         async with self._client(limits) as client:
-            answers = await asyncio.gather(*(one(url) for url in urls))
-        return {answer.url: answer for answer in answers}
+            tasks = {asyncio.ensure_future(one(client, key)): key for key in dict.fromkeys(keys)}
+            finished, late = await asyncio.wait(tasks, timeout=remaining)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)  # let each cancelled request close its connection
+        return {tasks[task]: task.result() for task in finished}
 
     def _client(self, limits: Any) -> Any:
         """The httpx client: every request (redirects too) passes the host policy first; without an
@@ -818,7 +930,8 @@ class IndexClient:
         async def guard(request: Any) -> None:
             if request.url.scheme != "https":
                 raise _Failure("redirect to non-https URL")
-            await _precheck(policy, request.url.host, request.url.port or 443, self.timeout)
+            host = request.url.raw_host.decode("ascii")  # the IDNA (xn--) form the lock and DNS use
+            await _precheck(policy, host, request.url.port or 443, self.timeout)
 
         import urllib.request  # ~20 ms: only the network path pays for it
 
@@ -880,6 +993,8 @@ class IndexClient:
             raise _Failure("connection error", retryable=True) from None
         except httpx.UnsupportedProtocol:
             raise _Failure("redirect to non-https URL") from None
+        except (httpx.InvalidURL, UnicodeError):  # a host httpx or idna refuses (`xn--a`: no IDNA label)
+            raise _Failure("malformed URL (host refused)") from None
         except httpx.HTTPError as exc:
             raise _Failure(f"request failed ({type(exc).__name__})") from None
 

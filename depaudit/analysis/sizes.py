@@ -6,17 +6,29 @@ uv does not compile bytecode by default) or "bytecode" (those contents plus the 
 pip writes, see `analysis.bytecode`). Only https URLs that the lock names for registry sources are
 looked up; everything else that the lock does not size stays unknown (None), never 0. Look-ups go
 through `analysis.size_lookup.IndexClient`, which caches them on disk and never touches the network offline.
+
+`verify` (gate, diff, a scan that checks budgets): the lock's download sizes are not trusted but checked
+against the index (`analysis.index_pages`: the PEP 691 project page, else HEAD), and the index's number
+is used; a wheel the index does not answer for is unknown, whatever the lock says. A lock size that
+differs from the index's is visible as `item.wheel.size != item.size` (rule DA105).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from depaudit.analysis.host_policy import HostPolicy, registry_hosts
-from depaudit.analysis.size_lookup import IndexClient  # httpx and asyncio inside: imported when a size is looked up
-from depaudit.model import InstalledPackage, Wheel
+from depaudit.analysis.size_lookup import (  # httpx and asyncio inside: imported when a size is looked up
+    DEFAULT_DEADLINE,
+    IndexClient,
+)
+from depaudit.model import InstalledPackage, SizeReport, Wheel
 from depaudit.names import canonical_name
+
+if TYPE_CHECKING:
+    from depaudit.analysis.index_pages import WheelRef
 
 Progress = Callable[[int, int], None]
 
@@ -50,29 +62,40 @@ def fill_sizes(
     basis: str | None = None,
     allow_hosts: Iterable[str] = (),
     project_hosts: Iterable[str] = (),
+    deadline: float | None = DEFAULT_DEADLINE,
+    verify: bool = False,
 ) -> list[InstalledPackage]:
     """Return `packages` with `size` set on `basis` ("download", "installed" or "bytecode"; the
     `installed` flag is the older spelling of "installed"). Look-ups go only to the hosts of these
     packages' registries and their file hosts, at global addresses, plus the hosts in `allow_hosts` (at
-    any address) and `project_hosts` (at global addresses; see `depaudit.analysis.host_policy`)."""
+    any address) and `project_hosts` (at global addresses; see `depaudit.analysis.host_policy`); what
+    has no answer within `deadline` seconds stays unknown. With `verify` (and online, download basis)
+    every registry wheel's size is the index's (see the module docstring)."""
     basis = basis or ("installed" if installed else "download")
     installed = basis != "download"
+    checking = verify and not offline and not installed
     urls = lookup_urls(packages, installed)
     answers = {}
-    if urls:
+    if urls or checking:
         if client is None:
             registries = registry_hosts(
                 {p.package.source.value for p in packages if p.package.source.kind == "registry"}
             )
-            client = IndexClient(
-                cache_dir, offline=offline, hosts=HostPolicy.make(registries, allow_hosts, project_hosts)
-            )
-        lookup = {
-            "download": client.download_sizes,
-            "installed": client.installed_sizes,
-            "bytecode": client.bytecode_sizes,
-        }[basis]
-        answers = lookup(urls, progress)
+            hosts = HostPolicy.make(registries, allow_hosts, project_hosts)
+            client = IndexClient(cache_dir, offline=offline, hosts=hosts, deadline=deadline)
+        if checking:
+            # Imported here: only a run that checks the lock's sizes (online gate, diff) needs it, and the
+            # plain scan's start-up is measured (tests/cli/test_scan_fastpath.py).
+            from depaudit.analysis.index_pages import index_sizes
+
+            answers = index_sizes(client, _wheel_refs(packages), progress)
+        elif urls:
+            lookup = {
+                "download": client.download_sizes,
+                "installed": client.installed_sizes,
+                "bytecode": client.bytecode_sizes,
+            }[basis]
+            answers = lookup(urls, progress)
 
     def replace(item: InstalledPackage, size: int | None, size_error: str | None = None) -> InstalledPackage:
         # A direct constructor call: dataclasses.replace costs 40 µs a call, and a 10k lock makes 40k.
@@ -85,7 +108,7 @@ def fill_sizes(
         if wheel is None:
             out.append(item)
             continue
-        if not installed and wheel.size is not None:
+        if not installed and wheel.size is not None and not checking:
             out.append(replace(item, wheel.size))
             continue
         answer = answers.get(wheel.url) if wheel.url else None
@@ -93,6 +116,8 @@ def fill_sizes(
             out.append(replace(item, answer.size))
         else:
             error = answer.error if answer is not None else _why_unknown(item)
+            if checking and wheel.size is not None:
+                error = f"the lock's size is not verified: {error}"
             out.append(replace(item, None, error))
     return out
 
@@ -141,6 +166,18 @@ def locate_wheels(
     return out
 
 
+def _wheel_refs(packages: list[InstalledPackage]) -> list[WheelRef]:
+    """The registry wheels whose sizes the index can vouch for (https URLs)."""
+    from depaudit.analysis.index_pages import WheelRef  # see fill_sizes
+
+    refs = []
+    for item in packages:
+        wheel, source = item.wheel, item.package.source
+        if wheel is not None and wheel.url and source.kind == "registry" and wheel.url.startswith("https://"):
+            refs.append(WheelRef(source.value, item.name, item.package.version, wheel.filename, wheel.url))
+    return refs
+
+
 def _why_unknown(item: InstalledPackage) -> str:
     if item.package.source.kind != "registry":
         return f"{item.package.source.kind} source: size not looked up"
@@ -149,3 +186,26 @@ def _why_unknown(item: InstalledPackage) -> str:
     if item.package.source.value.startswith("https://"):
         return "file not found on the index (offline, or not listed)"
     return "no URL in the lock"
+
+
+class SizeMismatch(NamedTuple):
+    """A wheel whose `size` in the lock differs from the size its index lists."""
+
+    filename: str
+    lock_size: int
+    index_size: int
+    line: int | None
+
+
+def size_mismatches(report: SizeReport) -> list[SizeMismatch]:
+    """Each wheel (once, whatever the targets) whose lock size differs from the index's, when the scan
+    checked the lock's sizes (online, download sizes); none otherwise."""
+    if not report.sizes_checked:
+        return []
+    seen: dict[str, SizeMismatch] = {}
+    for target in report.targets:
+        for item in target.packages:
+            wheel = item.wheel
+            if wheel is not None and wheel.size is not None and item.size is not None and item.size != wheel.size:
+                seen.setdefault(wheel.filename, SizeMismatch(wheel.filename, wheel.size, item.size, item.package.line))
+    return list(seen.values())

@@ -155,7 +155,9 @@ def _mapped(
 ) -> int:
     from depaudit.cli.output import error
     from depaudit.errors import EXIT_INPUT, EXIT_TOOL, EXIT_USAGE, DepauditError
+    from depaudit.fileio import forget_reads
 
+    forget_reads()  # `-o` may not name what this command reads (main() also runs in-process, in tests)
     try:
         from depaudit.cli.common import apply_machine_environment
 

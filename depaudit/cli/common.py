@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from depaudit import fileio
 from depaudit.cli.output import set_verbosity, verbosity, warn
-from depaudit.errors import UsageError
 from depaudit.render.formats import OutputFormat, RenderOptions
 from depaudit.settings import Settings, early_machine_settings, load_settings
 from depaudit.sources.lines import SourceLines
@@ -87,6 +86,28 @@ def apply_machine_environment(environ: Mapping[str, str]) -> None:
         set_docker_command(docker or "docker")
 
 
+LOOKUP_DEADLINE_HELP = (
+    "Seconds all size look-ups of the run may take together (default 60); what has no answer by then "
+    "stays unknown (and a budget that needs it is UNKNOWN)."
+)
+
+
+def seconds(text: str) -> float:
+    """`--lookup-deadline` text as positive seconds; ValueError (a usage error) for anything else."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
+def lookup_options(deadline: float | None) -> dict[str, Any]:
+    """The keyword arguments a `--lookup-deadline` value adds to scan_lock (none: the core's default)."""
+    return {} if deadline is None else {"lookup_deadline": deadline}
+
+
 def render_options(
     settings: Settings | None,
     *,
@@ -109,14 +130,3 @@ def render_options(
 def terminal_indent(output: str | None) -> int | None:
     """JSON indentation: 2 on a terminal, compact when piped or written to a file."""
     return 2 if output in (None, "-") and sys.stdout.isatty() else None
-
-
-def refuse_output_over(output: str | None, inputs: Iterable[Path | str | None]) -> None:
-    """Raise UsageError when `--output` names one of the command's input files (the report would
-    replace the lock or pyproject it was made from)."""
-    if output in (None, "-"):
-        return
-    target = os.path.realpath(str(output))
-    for item in inputs:
-        if item is not None and os.path.realpath(str(item)) == target:
-            raise UsageError(f"--output {output}: that is an input of this command; write the report elsewhere")

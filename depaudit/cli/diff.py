@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from depaudit.cli.app import app
-from depaudit.cli.common import begin, refuse_output_over, render_options, settings_for, terminal_indent
-from depaudit.cli.output import emit, problem, progress_display, warn
+from depaudit.cli.common import begin, render_options, settings_for, terminal_indent
+from depaudit.cli.output import emit, info, problem, progress_display, refuse_output_over, warn
 from depaudit.cli.params import LOOKUPS, PLATFORM, REPORT, SELECTION, Given, argument, cli_layer, pick, register
 from depaudit.diff import DiffRequest, run_diff
 from depaudit.project import open_project
@@ -49,6 +49,10 @@ def diff(given: Given) -> int:
     inexact = [t.target for t in outcome.diff.targets if not t.exact]
     if inexact:
         warn(f"sizes unknown on {', '.join(inexact)}: the change there leaves those packages out")
+    for line in outcome.diff.lock_sizes_differ:
+        problem(f"DA105 {line} (the change is measured with the index's numbers)")
+    if not outcome.diff.sizes_checked and settings.offline:
+        info("depaudit: wheel sizes taken from the locks as written, not checked against the index (offline)")
     if outcome.index_errors:
         problem(f"the index could not be reached for some wheel sizes ({'; '.join(outcome.index_errors)}): exit 4")
     return outcome.exit_code

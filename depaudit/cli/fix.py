@@ -6,8 +6,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from depaudit.cli.app import app
-from depaudit.cli.common import begin, refuse_output_over, render_options, settings_for
-from depaudit.cli.output import emit, info
+from depaudit.cli.common import begin, render_options, settings_for
+from depaudit.cli.output import emit, info, refuse_output_over
 from depaudit.cli.params import (
     LOOKUPS,
     VERBOSITY,
@@ -73,6 +73,7 @@ def fix(given: Given) -> int:
         settings.state_dir,
         Path.cwd(),
         lambda message: info(f"depaudit: {message}"),
+        lambda paths: refuse_output_over(given.output, paths),
     )
     outcome = run_fix(request)
     emit(FIX_RENDERERS[given.fmt.format](outcome, render_options(settings, binary=given.binary)), given.output)

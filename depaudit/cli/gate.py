@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from depaudit.cli.app import app
-from depaudit.cli.common import begin, refuse_output_over, render_options, settings_for
-from depaudit.cli.output import append_step_summary, emit, info, problem
+from depaudit.cli.common import begin, render_options, settings_for
+from depaudit.cli.output import append_step_summary, emit, info, problem, refuse_output_over
 from depaudit.cli.params import (
     LOCK_BUDGETS,
     LOOKUPS,
@@ -65,6 +65,8 @@ def gate(given: Given) -> int:
     for breach in report.result.breaches:
         what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
         problem(f"{what}: {breach.message(given.binary)}")
+    for finding in report.result.lock_findings:
+        problem(f"{finding.rule} {finding.message}")
     if report.index_errors:
         problem(
             f"the index could not be reached for sizes these checks need ({'; '.join(report.index_errors)}): exit 4"

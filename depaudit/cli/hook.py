@@ -11,7 +11,6 @@ hook builds and measures nothing.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import typer
 
 from depaudit.cli.app import app
 from depaudit.cli.common import begin, settings_for
+from depaudit.cli.output import write_output
 from depaudit.cli.params import SELECTION, VERBOSITY, Given, argument, cli_layer, pick, register
 from depaudit.gate import check_lock
 from depaudit.model import Finding
@@ -38,7 +38,7 @@ def lock_hook(given: Given) -> int:
     project's [tool.depaudit], offline. With no lock budget set: no accelerator wheels at all."""
     begin(None, given.quiet, given.verbose)
     findings = [f for file in given.files for f in lock_budget_findings(file, given)]
-    sys.stdout.write(render_gnu(findings))
+    write_output(render_gnu(findings), None)
     return 1 if findings else 0
 
 

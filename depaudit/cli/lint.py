@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from depaudit.cli.app import app
-from depaudit.cli.common import FailOn, begin, refuse_output_over, render_options, settings_for
-from depaudit.cli.output import emit
+from depaudit.cli.common import FailOn, begin, render_options, settings_for
+from depaudit.cli.output import emit, refuse_output_over
 from depaudit.cli.params import REPORT, SELECTION, Given, argument, cli_layer, flag, pick, register, value, values
 from depaudit.lint import LintOptions, lint_paths
 from depaudit.project import open_project

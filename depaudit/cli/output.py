@@ -3,20 +3,23 @@ writing a rendered report (text or rich renderables) to stdout or `--output FILE
 
 Tables never wrap unless a person is watching: on a terminal rich fits them to the window; piped (a CI
 log) or written to a file they are printed at their natural width, without colour. Every message
-printed here passes through `escape_control` (no terminal escapes from lock or file text).
+printed here passes through `escape_control` (no terminal escapes from lock or file text), and
+everything written here — messages, reports, files, the step summary — through `redact_userinfo` (no
+credential from a URL reaches a log).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from depaudit.fileio import append_text, write_text
-from depaudit.render.escaping import escape_control, escape_lines
+from depaudit.errors import UsageError
+from depaudit.fileio import append_text, was_read, write_text
+from depaudit.render.escaping import escape_control, escape_lines, escape_output, redact_userinfo
 from depaudit.render.formats import HumanOutput, Rendered
 
 if TYPE_CHECKING:
@@ -50,23 +53,28 @@ def verbosity() -> int:
 def info(message: str) -> None:
     """A progress or status line on stderr (silent with --quiet)."""
     if verbosity() > QUIET:
-        print(escape_lines(message), file=sys.stderr)
+        print(_shown(message), file=sys.stderr)
+
+
+def _shown(message: str) -> str:
+    """A message for a terminal or log: credentials in URLs redacted, control characters escaped."""
+    return escape_lines(redact_userinfo(message))
 
 
 def warn(message: str) -> None:
     """A one-line warning on stderr (silent with --quiet)."""
     if verbosity() > QUIET:
-        print(f"depaudit: warning: {escape_lines(message)}", file=sys.stderr)
+        print(f"depaudit: warning: {_shown(message)}", file=sys.stderr)
 
 
 def error(message: str) -> None:
     """A one-line error on stderr, always shown (the CLI's error printer)."""
-    print(f"depaudit: error: {escape_lines(message)}", file=sys.stderr)
+    print(f"depaudit: error: {_shown(message)}", file=sys.stderr)
 
 
 def problem(message: str) -> None:
     """A line explaining a failing exit code (a budget exceeded), always shown."""
-    print(f"depaudit: {escape_lines(message)}", file=sys.stderr)
+    print(f"depaudit: {_shown(message)}", file=sys.stderr)
 
 
 def no_color() -> bool:
@@ -100,7 +108,12 @@ def make_console(*, stderr: bool = False, file: StringIO | None = None) -> Conso
 def write_output(text: str, output: str | None) -> None:
     """Write machine output to stdout (None or "-") or to FILE through depaudit's one writer: a regular
     file is replaced atomically (through symlinks, mode and owner kept), a device, FIFO or `/dev/fd/N` is
-    written in place and never replaced. Raises OutputError (exit 3) naming the path."""
+    written in place and never replaced. Credentials in URLs are redacted and control and bidi characters
+    escaped (lines and tabs kept). Raises OutputError (exit 3) naming the path, UsageError (exit 2) when
+    FILE is an input of the command."""
+    text = escape_output(redact_userinfo(text))  # JSON and SARIF escape by their grammar: a no-op there
+    if output not in (None, "-"):
+        refuse_output_over(output, ())
     if output in (None, "-"):
         sys.stdout.write(text)
         if text and not text.endswith("\n"):
@@ -108,6 +121,17 @@ def write_output(text: str, output: str | None) -> None:
         sys.stdout.flush()
         return
     write_text(str(output), text if text.endswith("\n") else text + "\n")
+
+
+def refuse_output_over(output: str | None, inputs: Iterable[Path | str | None]) -> None:
+    """Refuse (UsageError, exit 2) an `--output` that names an input of the command: one of `inputs`,
+    or any file the command has read (a lock, a pyproject.toml, a linted file, the size cache): the
+    report must never replace what it reports on."""
+    if output in (None, "-"):
+        return
+    target = os.path.realpath(output)
+    if was_read(target) or any(os.path.realpath(p) == target for p in inputs if p is not None):
+        raise UsageError(f"--output {output}: that file is an input of this command; write the report elsewhere")
 
 
 class _Escaped:
@@ -122,10 +146,8 @@ class _Escaped:
         from rich.segment import Segment  # rich is loaded already: something is being printed
 
         for segment in console.render(self.item, options):
-            if segment.control is None and escape_lines(segment.text) != segment.text:
-                yield Segment(escape_lines(segment.text), segment.style)
-            else:
-                yield segment
+            shown = _shown(segment.text) if segment.control is None else segment.text
+            yield segment if shown == segment.text else Segment(shown, segment.style)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         from rich.measure import Measurement
@@ -156,8 +178,9 @@ def emit(rendered: Rendered, output: str | None) -> None:
 
 
 def safe(text: str) -> str:
-    """`text` for a human: control characters escaped (see depaudit.render.escaping)."""
-    return escape_control(text)
+    """`text` for a human: credentials in URLs redacted, control characters escaped (see
+    depaudit.render.escaping)."""
+    return escape_control(redact_userinfo(text))
 
 
 def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None) -> Path | None:
@@ -168,6 +191,7 @@ def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None)
     if not target:
         return None
     path = Path(target)
+    markdown = escape_output(redact_userinfo(markdown))
     append_text(path, markdown if markdown.endswith("\n") else markdown + "\n")  # never blocks on a FIFO
     return path
 

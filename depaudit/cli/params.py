@@ -72,6 +72,14 @@ def _complete_format(incomplete: str) -> list[str]:
     return [f.value for f in OutputFormat if f.value.startswith(incomplete)]
 
 
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds; ValueError (typer's usage error) for anything else."""
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text, 10)
     if value < 1:
@@ -93,6 +101,7 @@ HELP: dict[str, str] = {
     "macos": "macOS version of macos-arm64 (default 14.0) and the apple-darwin targets (default $MACOSX_DEPLOYMENT_TARGET, else 13.0, as uv).",
     "offline": "Never touch the network; unknown sizes stay unknown (and budgets on them UNKNOWN).",
     "cache_dir": "Size cache folder (default: user cache).",
+    "lookup_deadline": "Seconds all size look-ups of the run may take together (default 60); what has no answer by then stays unknown (and a budget that needs it is UNKNOWN).",
     "allow_host": "Let size look-ups reach HOST even when it is not one of the lock's registries or resolves to a loopback/private/link-local address (repeatable; also DEPAUDIT_ALLOW_HOSTS; allow-hosts in [tool.depaudit] reaches global addresses only).",
     "allow_build": "Accept that PACKAGE is built from source on a target with no wheel for it (repeatable; :all: for every build); without it a target that builds a package has UNKNOWN budgets, which fail. Command line or DEPAUDIT_ALLOW_BUILDS only.",
     "installed": "Installed size: the wheels' uncompressed contents, read from their zip central directories by HTTP ranges (what uv installs: no bytecode).",
@@ -211,6 +220,9 @@ _ALL: tuple[Param, ...] = (
     # size look-ups
     flag("offline", "--offline", setting="offline"),
     value("cache_dir", "--cache-dir", kind=Path, setting="cache-dir"),
+    value(
+        "lookup_deadline", "--lookup-deadline", kind=float, parse=_seconds, metavar="SECONDS", setting="lookup-deadline"
+    ),
     values("allow_host", "--allow-host", metavar="HOST", setting="allow-hosts"),
     values("allow_build", "--allow-build", metavar="PACKAGE", setting="allow-builds"),
     flag("installed", "--installed"),
@@ -254,7 +266,7 @@ OPTIONS: dict[str, Param] = {p.name: p for p in _ALL}
 
 SELECTION = ("package", "all_packages", "extra", "all_extras", "group", "all_groups", "dev")
 PLATFORM = ("target", "python", "glibc", "macos")
-LOOKUPS = ("offline", "cache_dir", "allow_host")
+LOOKUPS = ("offline", "cache_dir", "allow_host", "lookup_deadline")
 LOCK_BUDGETS = ("max_download", "max_accelerator", "no_accelerator_target")
 VERBOSITY = ("quiet", "verbose")
 REPORT = ("fmt", "output", "binary", "docs_url", *VERBOSITY)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from depaudit.cli.common import begin, refuse_output_over, render_options, settings_for, terminal_indent
-from depaudit.cli.output import emit, info, problem, progress_display
+from depaudit.cli.common import begin, render_options, settings_for, terminal_indent
+from depaudit.cli.output import emit, info, problem, progress_display, refuse_output_over
 from depaudit.cli.params import (
     LOCK_BUDGETS,
     LOOKUPS,
@@ -116,6 +116,8 @@ def scan(given: Given) -> int:
     for breach in outcome.breaches:
         what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
         problem(f"{what}: {breach.message(given.binary)}")
+    if outcome.lock_sizes_differ:
+        problem("DA105: wheel sizes in the lock differ from the index's (the budgets used the index's)")
     unknown = sum(len(t.unknown_size) for t in outcome.report.targets)
     if unknown and given.fmt.format is not OutputFormat.table:
         info(

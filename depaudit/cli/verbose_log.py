@@ -1,4 +1,5 @@
-"""`--verbose`: the core's `depaudit.*` log records on stderr, control characters escaped.
+"""`--verbose`: the core's `depaudit.*` log records on stderr, control characters escaped and credentials
+in URLs redacted.
 
 Imported only when `--verbose` is given (or `logging` is already loaded), so a plain run never pays for
 importing `logging` (see depaudit.logs).
@@ -9,12 +10,12 @@ from __future__ import annotations
 import logging
 import sys
 
-from depaudit.render.escaping import escape_lines
+from depaudit.render.escaping import escape_lines, redact_userinfo
 
 
 class _EscapingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return escape_lines(super().format(record))
+        return escape_lines(redact_userinfo(super().format(record)))
 
 
 def attach(verbose: bool) -> None:

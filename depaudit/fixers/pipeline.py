@@ -31,9 +31,10 @@ from depaudit.fixers.pyproject import (
     needs_from_reach,
     plan_cpu_index_text,
     plan_runtime_swap_text,
+    refuse_credentials,
 )
 from depaudit.fixers.relock import COPY_IGNORE, legacy_journal_warning, pending, recover, refuse_outside, relock
-from depaudit.fixers.requirements import plan_requirements_text
+from depaudit.fixers.requirements import plan_requirements_files
 from depaudit.fixers.verdict import Verdict, cpu_index_verdict, runtime_verdict
 from depaudit.lint import dockerfile_context
 from depaudit.model import Edit, SizeReport
@@ -59,6 +60,7 @@ class FixPlan:
     lock_path: Path | None = None
     lock_bytes: bytes | None = None  # uv.lock as read when planning: a change before the swap refuses it
     models: tuple[ModelEntry, ...] = ()  # --to onnxruntime: what `depaudit port` can export
+    unfixed: tuple[str, ...] = ()  # requirements: `path:line: …` still installing torch this fix left (exit 1)
 
     @property
     def changed(self) -> bool:
@@ -118,9 +120,11 @@ def plan_fix(
     path: Path, to: str = "cpu-index", *, index_url: str = DEFAULT_CPU_INDEX_URL, force: bool = False
 ) -> FixPlan:
     """Plan the fix for PATH (a project folder, pyproject.toml, requirements file or Dockerfile).
-    Raises InputError (unreadable/invalid input), FixRefused (refused, exit 5), UsageError (unsupported combo)."""
+    Raises InputError (unreadable/invalid input), FixRefused (refused, exit 5), UsageError (unsupported
+    combo, or an index URL carrying a credential)."""
     if to not in FIX_TARGETS:
         raise UsageError(f"--to must be one of {', '.join(FIX_TARGETS)}")
+    refuse_credentials(index_url)
     kind, file = classify(Path(path))
     text = _read(file)
     if kind == "dockerfile":
@@ -128,8 +132,8 @@ def plan_fix(
     if kind == "requirements":
         if to != "cpu-index":
             raise UsageError(f"--to {to} needs a pyproject.toml project (got {file})")
-        edit = plan_requirements_text(text, str(file), index_url=index_url, force=force)
-        return FixPlan("requirements", file.parent, (edit,), edit.summary)
+        found = plan_requirements_files(file, index_url=index_url, force=force)
+        return FixPlan("requirements", file.parent, found.edits, found.notes, unfixed=found.unfixed)
     lock_path = find_lock(file.parent)
     lock_bytes = fileio.read_bytes(lock_path, "lock file") if lock_path is not None else None
     if to == "cpu-index":
@@ -429,6 +433,7 @@ class FixStatus(StrEnum):
     no_wheel = "no-wheel"
     torch_at_runtime = "torch-at-runtime"
     accelerators = "accelerators"
+    unfixed = "unfixed"  # requirements that still install torch from where this fix cannot switch
 
 
 @dataclass(frozen=True)
@@ -449,6 +454,9 @@ class FixRequest:
     state_dir: Path = Path(".")
     cwd: Path = Path(".")
     say: Callable[[str], None] = field(default=lambda message: None, compare=False)
+    # called with the files the plan would edit (and its lock) before anything is written: the CLI
+    # refuses there an --output naming one of them
+    vet: Callable[[list[Path]], None] = field(default=lambda paths: None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -465,8 +473,9 @@ class FixOutcome:
 
     @property
     def exit_code(self) -> int:
-        """0 fixed (or nothing to fix), 1 the lock still installs accelerator wheels or torch at run time."""
-        return 0 if self.verdict is None or self.verdict.ok else 1
+        """0 fixed (or nothing to fix), 1 the lock still installs accelerator wheels or torch at run time, or
+        a requirements file still installs torch from where this fix cannot switch it."""
+        return 0 if (self.verdict is None or self.verdict.ok) and not self.plan.unfixed else 1
 
 
 def run_fix(request: FixRequest) -> FixOutcome:
@@ -475,6 +484,7 @@ def run_fix(request: FixRequest) -> FixOutcome:
     for message in interrupted_work(request.path, request.state_dir, dry_run=request.dry_run):
         request.say(message)
     plan = plan_fix(request.path, request.to, index_url=request.index_url, force=request.force)
+    request.vet([Path(e.path) for e in plan.edits] + ([plan.lock_path] if plan.lock_path else []))
     diff = "".join(unified_diff(e, request.cwd) for e in plan.edits if e.changed)
     deltas: tuple[TargetDelta, ...] | None = None
     verdict: Verdict | None = None
@@ -533,8 +543,12 @@ def _locked_comparison(plan: FixPlan, request: FixRequest) -> tuple[tuple[Target
 
 def fix_status(plan: FixPlan, dry_run: bool, verdict: Verdict | None, locked: bool) -> tuple[FixStatus, str]:
     """What changed, or whether the lock shows the project fixed (never from the config alone)."""
+    files = ", ".join(sorted({Path(e.path).name for e in plan.edits if e.changed}))
+    if plan.unfixed:  # requirements this fix cannot switch: never "fixed"
+        more = f" (and {len(plan.unfixed) - 1} more, below)" if len(plan.unfixed) > 1 else ""
+        done = f"{'would change' if dry_run else 'changed'} {files}; " if plan.changed else ""
+        return FixStatus.unfixed, f"{done}not fixed: {plan.unfixed[0]}{more}"
     if plan.changed:
-        files = ", ".join(sorted({Path(e.path).name for e in plan.edits if e.changed}))
         if dry_run:
             return FixStatus.would_change, f"would change {files} (dry run)"
         relocked = " and uv.lock" if locked and plan.kind == "pyproject" else ""

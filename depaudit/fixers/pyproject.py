@@ -24,10 +24,11 @@ from packaging.version import InvalidVersion, Version
 from tomlkit.items import InlineTable
 
 from depaudit import fileio
-from depaudit.analysis.cuda_intent import cuda_intent as cuda_intent  # moved down for DA101; kept importable here
+from depaudit.analysis.cuda_intent import cuda_intent
+from depaudit.analysis.host_policy import without_userinfo
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_cuda_index, same_url
 from depaudit.analysis.torch_reach import TorchReach, is_torch_family
-from depaudit.errors import FixError, FixRefused, InputError
+from depaudit.errors import FixError, FixRefused, InputError, UsageError
 from depaudit.fixers.textstyle import join_style, split_style
 from depaudit.fixers.tomledit import Key, Op, inline, uv_layout, verify
 from depaudit.model import Edit
@@ -35,6 +36,23 @@ from depaudit.sources.pyproject import ListRef, Pyproject, parse_pyproject
 from depaudit.targets import make_target, python_from_requires
 
 CPU_INDEX_NAME = "pytorch-cpu"
+
+
+def refuse_credentials(index_url: str) -> None:
+    """Refuse (UsageError, exit 2) a CPU index URL that carries a credential: depaudit writes the URL
+    into project files (pyproject.toml, requirements, Dockerfiles) that get committed. The message
+    shows the URL redacted and names where uv and pip take index credentials from instead."""
+    bare = without_userinfo(index_url)
+    if bare == index_url:
+        return
+    variable = "UV_INDEX_" + re.sub(r"[^A-Z0-9]", "_", CPU_INDEX_NAME.upper())
+    raise UsageError(
+        f"the CPU index URL carries a credential ({bare.replace('://', '://***@', 1)}): depaudit never writes "
+        f"one into a project file. Give {bare} and set {variable}_USERNAME and {variable}_PASSWORD (uv's "
+        f"variables for the index it names {CPU_INDEX_NAME}); pip reads credentials from ~/.netrc or a keyring"
+    )
+
+
 RUNTIMES = {"onnxruntime": "onnxruntime", "tinygrad": "tinygrad"}
 
 
@@ -154,6 +172,18 @@ def separate_tables(before: str, after: str) -> str:
     return "".join(out)
 
 
+def _editable(text: str, path: str) -> tomlkit.TOMLDocument:
+    """`text` parsed by tomlkit, the editor that keeps comments and layout. Raises InputError (exit 3,
+    one line) for what tomlkit cannot read although it is valid TOML: values nested over 100 deep."""
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        what = str(exc).split(" at line ")[0]
+        raise InputError(path, f"the TOML editor cannot read this file: {what}", exc.line, exc.col) from None
+    except RecursionError:
+        raise InputError(path, "the TOML editor cannot read this file: nested too deeply") from None
+
+
 class PyprojectEditor:
     """One planned edit of a pyproject.toml: tomlkit operations on the document, the same changes as
     plain-data `Op`s, and blocks to append when `tool.uv` is written with dotted keys (tables cannot
@@ -166,7 +196,7 @@ class PyprojectEditor:
         # tomlkit glues a table appended after a last line that has no newline: edit with one, and
         # take it off again below when the end of the file was not touched.
         self.missing_newline = bool(self.body) and not self.body.endswith("\n")
-        self.doc = tomlkit.parse(self.body + "\n" if self.missing_newline else self.body)
+        self.doc = _editable(self.body + "\n" if self.missing_newline else self.body, self.path)
         self.layout = uv_layout(self.doc)
         self.ops: list[Op] = []
         self.summary: list[str] = []

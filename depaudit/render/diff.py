@@ -12,6 +12,7 @@ JSON contract (integer bytes; an unknown size is null, never 0)::
                   "before_builds": [...], "after_builds": [...],
                   "before_not_installable": [...], "after_not_installable": [...], "exact": bool,
                   "new_accelerator_causes": [{"direct", "via", "packages", "bytes", "unknown_size"}]}],
+     "sizes_checked": bool, "lock_sizes_differ": ["uv.lock: torch-….whl: the lock says 1 B, the index …"],
      "budgets": {"max_increase", "fail_on_new_accelerator", "passed",
                  "breaches": [{"target", "what", "message", "growth", "limit"}]}}
 
@@ -20,7 +21,9 @@ JSON contract (integer bytes; an unknown size is null, never 0)::
 Totals count known sizes, exactly as `depaudit scan` does, and the lists name what they leave out
 exactly as the scan's `unknown_size`, `builds` and `not_installable` do; `delta_bytes` is the totals'
 difference and is exact only when all six lists are empty. A side that does not support a target has
-null totals (and then `delta_bytes` is null).
+null totals (and then `delta_bytes` is null). `sizes_checked`: both locks' wheel sizes were checked
+against the index (online) and the index's numbers used; `lock_sizes_differ` names each wheel whose lock
+size was wrong (DA105).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ def diff_dict(diff: LockDiff) -> dict[str, Any]:
         "head": diff.head,
         "python": diff.python,
         "targets": [_target_dict(t) for t in diff.targets],
+        "sizes_checked": diff.sizes_checked,
+        "lock_sizes_differ": list(diff.lock_sizes_differ),
     }
     return out
 

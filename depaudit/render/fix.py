@@ -4,12 +4,13 @@ the install before and after per target — as a terminal report, markdown or JS
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from depaudit.fixers.pipeline import FixOutcome, TargetDelta
-from depaudit.render.escaping import escape_lines, markdown_cell
+from depaudit.render.escaping import escape_control, escape_lines, markdown_cell, redact_userinfo
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions, with_unsupported
 from depaudit.units import format_size
 
@@ -18,6 +19,16 @@ if TYPE_CHECKING:
 
 SCHEMA = 1
 _HEAD = ("target", "download", "accelerator", "packages removed", "versions changed", "unknown sizes after")
+
+
+def _safe(text: str) -> str:
+    """File text for a reader: credentials in URLs redacted, control and bidi characters escaped."""
+    return escape_control(redact_userinfo(text))
+
+
+def _shown_diff(diff: str) -> str:
+    """The diff as printed: control and bidi characters escaped (tabs kept), credentials redacted."""
+    return escape_lines(redact_userinfo(diff), keep_tabs=True)
 
 
 def _rows(deltas: tuple[TargetDelta, ...], binary: bool) -> Iterator[tuple[str, ...]]:
@@ -57,6 +68,7 @@ def _notes(outcome: FixOutcome) -> list[str]:
     """The lines under the status: notes, code that imports torch, models to port, the verdict."""
     plan = outcome.plan
     lines = [f"  - {note}" for note in plan.notes]
+    lines += [f"  - not fixed: {line}" for line in plan.unfixed[1:]]
     if plan.imports:
         lines.append("code that still imports torch at run time:")
         lines += [f"  {i.path}:{i.line}: import {i.module}" for i in plan.imports]
@@ -77,12 +89,12 @@ def fix_table(outcome: FixOutcome, options: RenderOptions) -> HumanOutput:
     items: list[RenderableType] = []
     if outcome.diff:
         diff = Text(no_wrap=True, end="")
-        for line in outcome.diff.splitlines(keepends=True):
+        for line in _shown_diff(outcome.diff).splitlines(keepends=True):
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
             diff.append(line, style=style)
         items.append(diff)
-    items.append(Text(outcome.message))
-    items += [Text(line) for line in _notes(outcome)]
+    items.append(Text(_safe(outcome.message)))
+    items += [Text(_safe(line)) for line in _notes(outcome)]
     if outcome.deltas is not None:
         table = Table(title="before / after (uv lock)")
         for i, column in enumerate(_HEAD):
@@ -90,7 +102,7 @@ def fix_table(outcome: FixOutcome, options: RenderOptions) -> HumanOutput:
         for row in _rows(outcome.deltas, options.binary):
             table.add_row(*row)
         items.append(table)
-        items += [Text(line) for line in _removed_lines(outcome.deltas)]
+        items += [Text(_safe(line)) for line in _removed_lines(outcome.deltas)]
     return HumanOutput(tuple(items))
 
 
@@ -98,10 +110,12 @@ def fix_markdown(outcome: FixOutcome, options: RenderOptions) -> str:
     """The same as markdown (a pull-request comment or a file)."""
     plan = outcome.plan
     out: list[str] = []
-    if outcome.diff:
-        out += ["```diff", outcome.diff.rstrip("\n"), "```", ""]
-    out.append(outcome.message)
-    out += [f"- {markdown_cell(n)}" for n in plan.notes]
+    if outcome.diff:  # a fence longer than any run of backticks in the diff: file text cannot close it
+        fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", outcome.diff)), default=0))
+        out += [f"{fence}diff", _shown_diff(outcome.diff.rstrip("\n")), fence, ""]
+    out.append(markdown_cell(redact_userinfo(outcome.message)))
+    out += [f"- {markdown_cell(redact_userinfo(n))}" for n in plan.notes]
+    out += [f"- not fixed: {markdown_cell(redact_userinfo(u))}" for u in plan.unfixed[1:]]
     out += [f"- `{markdown_cell(f'{i.path}:{i.line}')}`: imports `{markdown_cell(i.module)}`" for i in plan.imports]
     out += [f"- `{markdown_cell(f'{m.path}:{m.line}')}`: `{markdown_cell(m.port_command)}`" for m in plan.models]
     if outcome.verdict is not None:
@@ -113,11 +127,11 @@ def fix_markdown(outcome: FixOutcome, options: RenderOptions) -> str:
             "| " + " | ".join(markdown_cell(c) for c in row) + " |" for row in _rows(outcome.deltas, options.binary)
         ]
         out += [""] + [f"- {markdown_cell(line)}" for line in _removed_lines(outcome.deltas)]
-    return escape_lines("\n".join(out) + "\n")
+    return escape_lines("\n".join(out) + "\n", keep_tabs=True)
 
 
 def fix_json(outcome: FixOutcome, options: RenderOptions) -> str:
-    """`{"schema": 1, "status", "state", "changed", "edits", "diff", "notes", "imports", "models",
+    """`{"schema": 1, "status", "state", "changed", "edits", "diff", "notes", "unfixed", "imports", "models",
     "verdict", "targets"}` (`state`: the status as a stable word)."""
     plan, verdict = outcome.plan, outcome.verdict
     doc: dict[str, Any] = {
@@ -126,8 +140,9 @@ def fix_json(outcome: FixOutcome, options: RenderOptions) -> str:
         "state": outcome.status.value,
         "changed": plan.changed,
         "edits": [{"path": e.path, "summary": list(e.summary), "changed": e.changed} for e in plan.edits],
-        "diff": outcome.diff,
+        "diff": redact_userinfo(outcome.diff),
         "notes": list(plan.notes),
+        "unfixed": list(plan.unfixed),
         "imports": [asdict(i) for i in plan.imports],
         "models": [{**asdict(m), "port_command": m.port_command} for m in plan.models],
         "verdict": None

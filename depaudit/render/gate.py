@@ -9,7 +9,7 @@ from typing import Any
 from depaudit.budgets import BudgetCheck, show
 from depaudit.gate import GateReport
 from depaudit.render.escaping import escape_control
-from depaudit.render.findings import finding_dict, render_gnu
+from depaudit.render.findings import finding_dict, gnu_line, render_gnu, where
 from depaudit.render.formats import OutputFormat, Renderer, RenderOptions
 from depaudit.render.markdown import code, code_cell, verdict_lines
 from depaudit.render.sarif import SarifInput, render_sarif
@@ -21,9 +21,14 @@ VERDICT_WORD = {"pass": "PASS", "fail": "FAIL", "unknown": "UNKNOWN"}
 def gate_table(report: GateReport, options: RenderOptions) -> str:
     """One line per check: `PASS|FAIL|UNKNOWN <what was checked>`, then the verdict."""
     lines = [f"{VERDICT_WORD[c.verdict]:<7} {escape_control(c.message(options.binary))}" for c in report.result.checks]
+    lines += [f"FAIL    {gnu_line(f)}" for f in report.result.lock_findings]
     failed = len(report.result.breaches)
+    lock = len(report.result.lock_findings)
+    sizes = f"; {lock} wheel size{'s' if lock != 1 else ''} in the lock differ from the index" if lock else ""
     lines.append(
-        "gate passed" if report.passed else f"gate FAILED: {failed} of {len(report.result.checks)} checks did not pass"
+        "gate passed"
+        if report.passed
+        else f"gate FAILED: {failed} of {len(report.result.checks)} checks did not pass{sizes}"
     )
     return "\n".join(lines) + "\n"
 
@@ -40,6 +45,8 @@ def gate_markdown(report: GateReport, options: RenderOptions) -> str:
     verdict = (
         "passed" if result.passed else f"FAILED ({len(result.breaches)} of {len(result.checks)} checks did not pass)"
     )
+    if result.lock_findings and not result.breaches:
+        verdict = "FAILED (the lock's sizes differ from the index)"
     lines = [f"### depaudit gate: {verdict}", "", *verdict_lines(result.checks, options.binary), ""]
     lines += ["| check | subject | measured | budget | result |", "| --- | --- | ---: | ---: | --- |"]
     marks = {"pass": "✅ PASS", "fail": "❌ **FAIL**", "unknown": "⚠️ **UNKNOWN**"}
@@ -55,6 +62,9 @@ def gate_markdown(report: GateReport, options: RenderOptions) -> str:
     for c in result.checks:
         if c.passed and c.note:
             lines += ["", f"{code(c.subject)}: {code(c.note)}"]
+    if result.lock_findings:
+        lines += ["", "**the lock's sizes differ from the index** (the checks above use the index's):", ""]
+        lines += [f"- {f.rule} {code(where(f))}: {code(f.message)}" for f in result.lock_findings]
     if report.sources:
         lines += ["", "Budgets from: " + "; ".join(f"{code(k)} ← {code(v)}" for k, v in report.sources)]
     return "\n".join(lines) + "\n"

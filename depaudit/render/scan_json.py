@@ -35,6 +35,7 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
             "builds": [],
             "local_paths": [],
             "not_installable": [],
+            "conditional": [],
             "packages": [],
             "top_level": [],
         }
@@ -50,6 +51,7 @@ def target_dict(report: TargetReport) -> dict[str, Any]:
         "builds": list(report.builds),
         "local_paths": list(report.local_paths),
         "not_installable": list(report.not_installable),
+        "conditional": list(report.conditional),
         "packages": [package_dict(p) for p in report.packages],
         "top_level": [
             {
@@ -94,6 +96,8 @@ def package_dict(p: InstalledPackage) -> dict[str, Any]:
         out["reason"] = p.reason
     if p.size_error:
         out["size_error"] = p.size_error
+    if p.condition:
+        out["condition"] = p.condition  # may install: the marker turns on what depaudit cannot know
     return out
 
 
@@ -149,6 +153,7 @@ def render_json(report: SizeReport, indent: int | None = None) -> str:
         "lockfile": report.lockfile,
         "size_kind": "installed" if report.installed_sizes else "download",
         "size_basis": report.size_basis,
+        "sizes_checked": report.sizes_checked,
         "selection": scope_dict(report.scope),
         "input": input_dict(report),
         "runs": [run_dict(r) for r in report.runs],

@@ -13,7 +13,14 @@ from depaudit.model import InstalledPackage, InstallScope, SizeReport, TargetRep
 from depaudit.render.findings import findings_markdown
 from depaudit.render.formats import RenderOptions
 from depaudit.render.markdown import cause_line, code, code_cell, path_text, verdict_lines
-from depaudit.render.scan_table import BASIS, brought_by, describe_resolution, run_cells
+from depaudit.render.scan_table import (
+    BASIS,
+    brought_by,
+    conditional_note,
+    describe_resolution,
+    run_cells,
+    unverified_note,
+)
 from depaudit.units import format_size
 
 
@@ -37,6 +44,7 @@ def render_markdown(
         _scope(report.scope, report.size_basis),
         "",
         *((describe_resolution(report.resolved), "") if report.resolved is not None else ()),
+        *((unverified_note(report), "") if report.lock_sizes_used else ()),
         *_runs(report, binary),
         f"| target | python | packages | {kind} | accelerator | unknown size |",
         "|---|---|---:|---:|---:|---:|",
@@ -114,6 +122,8 @@ def _notes(t: TargetReport) -> list[str]:
         notes.append(f"- cannot install on {t.target.name}: {names} (no wheel and no sdist for this target)")
     if t.builds:
         notes.append(f"- built from source at install time: {', '.join(code(n) for n in t.builds)}")
+    if t.conditional:
+        notes.append(f"- {code(conditional_note(t))}")
     return notes
 
 

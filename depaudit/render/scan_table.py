@@ -111,8 +111,9 @@ def _title(report: TargetReport, binary: bool, kind: str) -> str:
     accel_unknown = sum(1 for p in report.packages if p.accelerator and p.size is None and p.wheel is not None)
     accel_more = f" + {accel_unknown} unknown" if accel_unknown else ""
     blocked = f" · cannot install: {len(report.not_installable)} without a wheel" if report.not_installable else ""
+    maybe = f" ({len(report.conditional)} may install)" if report.conditional else ""
     return (
-        f"{t.name} · Python {t.python} · {len(report.packages)} packages · "
+        f"{t.name} · Python {t.python} · {len(report.packages)} packages{maybe} · "
         f"{format_size(total, binary)}{unknown} {kind} · accelerator {format_size(accel, binary)}{accel_more}{share}"
         f"{blocked}"
     )
@@ -140,9 +141,8 @@ def target_renderables(
     for item in shown:
         size = format_size(item.size, binary) if item.wheel else (item.reason or "no wheel")
         style = "red" if item.accelerator else None
-        table.add_row(
-            item.name, item.package.version or "", size, item.accelerator or "", brought_by(item.path), style=style
-        )
+        via = brought_by(item.path) + (f" (may install: {item.condition})" if item.condition else "")
+        table.add_row(item.name, item.package.version or "", size, item.accelerator or "", via, style=style)
     if len(rows) > len(shown):
         rest = rows[len(shown) :]
         rest_size = sum(p.size or 0 for p in rest)
@@ -200,6 +200,8 @@ def target_notes(report: TargetReport) -> list[str]:
         notes.append(f"built from source at install time (no wheel): {', '.join(report.builds)}")
     if report.local_paths:
         notes.append(f"from the project's own tree (workspace members, local paths): {', '.join(report.local_paths)}")
+    if report.conditional:
+        notes.append(conditional_note(report))
     return notes
 
 
@@ -217,6 +219,31 @@ def unknown_size_note(report: TargetReport, shown: int = 8) -> str:
     return f"size unknown for {len(report.unknown_size)} (totals are lower bounds): {'; '.join(parts)}"
 
 
+def unverified_note(report: SizeReport) -> str:
+    """Said when sizes come from the lock unchecked (offline, or a scan without budgets)."""
+    return (
+        f"{report.lock_sizes_used} wheel sizes are taken from the lock as written, not checked against the "
+        "index (offline, or no budget asked for it): a lock's numbers can be edited"
+    )
+
+
+def conditional_note(report: TargetReport, shown: int = 8) -> str:
+    """Which packages may install, grouped by the marker depaudit cannot decide for this target:
+    `may install (counted, the worst case): 'SMP' in platform_version: torch, triton, …`."""
+    by_marker: dict[str, list[str]] = {}
+    for item in report.packages:
+        if item.condition is not None:
+            by_marker.setdefault(escape_control(item.condition), []).append(item.name)
+    parts = [
+        f"{marker}: {', '.join(names[:shown])}{' …' if len(names) > shown else ''}"
+        for marker, names in by_marker.items()
+    ]
+    return (
+        f"may install (counted, the worst case): {len(report.conditional)} packages whose marker turns on "
+        f"what depaudit cannot know for {report.target.name} (the installing machine's kernel): {'; '.join(parts)}"
+    )
+
+
 def report_renderables(report: SizeReport, *, binary: bool = False, top: int | None = 15) -> list[RenderableType]:
     """The header line, then each target's tables."""
     from rich.text import Text
@@ -225,6 +252,8 @@ def report_renderables(report: SizeReport, *, binary: bool = False, top: int | N
     out: list[RenderableType] = [Text(describe_scope(report.scope, report.size_basis), style="dim")]
     if report.resolved is not None:
         out.append(Text(describe_resolution(report.resolved), style="dim"))
+    if report.lock_sizes_used:
+        out.append(Text(unverified_note(report), style="yellow"))
     if report.runs:
         out += [runs_table(report.runs, binary), ""]
     for target in report.targets:

@@ -19,8 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from depaudit.errors import InputError, UsageError
-from depaudit.fileio import read_text
+from depaudit.errors import InputError, UsageError, excerpt
+from depaudit.fileio import inside, read_text, work_tree
 
 Line = tuple[int, int, str]  # (1-based line number, start offset, content without the line ending)
 RawInstruction = dict[str, Any]  # an instruction being assembled, before `_finish` types it
@@ -244,11 +244,11 @@ def _directives(lines: list[tuple[int, int, str]], path: str) -> tuple[str, int]
             break
         name, value = match.group(1).lower(), match.group(2)
         if name in seen:
-            raise InputError(path, f"parser directive {name!r} given twice", number)
+            raise InputError(path, f"parser directive {excerpt(name)} given twice", number)
         seen.add(name)
         if name == "escape":
             if value not in ("\\", "`"):
-                raise InputError(path, f"invalid escape character {value!r} (use \\ or `)", number)
+                raise InputError(path, f"invalid escape character {excerpt(value)} (use \\ or `)", number)
             escape = value
         index += 1
     return escape, index
@@ -368,9 +368,9 @@ def _finish(raw: RawInstruction, path: str) -> Instruction:
     after = lead + (match.end() if match else 0)
     if not match or (after < len(logical) and logical[after] not in " \t"):
         what = logical.strip().split(None, 1)[0] if logical.strip() else logical
-        raise InputError(path, f"not an instruction: {what[:40]!r}", raw["line"])
+        raise InputError(path, f"not an instruction: {excerpt(what)}", raw["line"])
     if keyword not in INSTRUCTIONS:
-        raise InputError(path, f"unknown instruction {keyword!r}", raw["line"])
+        raise InputError(path, f"unknown instruction {excerpt(keyword)}", raw["line"])
     flags, args_start = _split_flags(logical, offsets, after)
     exec_form = None
     rest = logical[args_start:].strip()
@@ -616,11 +616,15 @@ def _split_commands(tokens: list[Token]) -> tuple[ShellCommand, ...]:
 
 def context_dirs(dockerfile: Path | str, context: Path | str | None = None) -> list[Path]:
     """Where build-context files are looked for: `context` when given, else the Dockerfile's directory
-    and its parent (the common `docker/Dockerfile.x` built from the repository root)."""
+    and its parent (the common `docker/Dockerfile.x` built from the repository root) when that parent is
+    still inside the project — the git work tree, or outside git the current folder: a Dockerfile at the
+    top of a checkout never makes lint read the folder above it."""
     if context is not None:
         return [Path(context)]
     here = Path(dockerfile).resolve().parent
-    return [here, here.parent] if here.parent != here else [here]
+    if here.parent == here or not inside(here.parent, work_tree(dockerfile) or Path.cwd()):
+        return [here]
+    return [here, here.parent]
 
 
 _NESTED = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)[\s=]+(\S+)", re.MULTILINE)
@@ -628,13 +632,14 @@ _NESTED = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)[\s=]+(\S+)", re.
 
 def read_context(dirs: list[Path], wanted: list[str], limit: int = 1_000_000) -> dict[str, str]:
     """Read the context-relative files in `wanted` (and requirements files they nest with -r) from the
-    first of `dirs` holding each. Files missing, unreadable, too large or not UTF-8 are left out:
-    a rule that needs one then reports nothing rather than guessing."""
+    first of `dirs` holding each. Only files really inside that context folder are read: an absolute
+    name, a `..` that leaves it, or a link out of it is skipped. Files missing, unreadable, too large or
+    not UTF-8 are left out too: a rule that needs one then reports nothing rather than guessing."""
     found: dict[str, str] = {}
     todo = list(wanted)
     while todo:
-        key = todo.pop(0)
-        if key in found or key.startswith(("..", "/")) or not key or key == ".":
+        key = posixpath.normpath(todo.pop(0)) if todo[0] else ""
+        if key in found or not key or key == "." or key.startswith(("/", "../")) or key == "..":
             continue
         for base in dirs:
             candidate = base / key
@@ -642,7 +647,7 @@ def read_context(dirs: list[Path], wanted: list[str], limit: int = 1_000_000) ->
             if not candidate.is_file() or not candidate.resolve().is_relative_to(base.resolve()):
                 continue
             try:
-                text = read_text(candidate, "build-context file", limit=limit)
+                text = read_text(candidate, "build-context file", limit=limit, root=base)
             except InputError:
                 continue
             found[key] = text

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, overload
 from urllib.parse import unquote
 
-from depaudit.errors import InputError
+from depaudit.errors import InputError, excerpt
 from depaudit.model import SOURCE_KINDS, Dependency, Lock, Package, Source, Wheel
 
 
@@ -174,7 +174,7 @@ def check_references(lock: Lock, line_of: Callable[[int], int | None] | None = N
     index = lock.index
     for root in lock.roots:
         if root not in index.by_name:
-            raise InputError(lock.path, f"workspace member {root!r} is not a package in the lock")
+            raise InputError(lock.path, f"workspace member {excerpt(root)} is not a package in the lock")
     extra_edges = tuple(dep for _, deps in lock.manifest_groups for dep in deps) + lock.manifest_requirements
     for dep in extra_edges:
         if dep.name not in index.by_name:

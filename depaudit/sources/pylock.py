@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from depaudit.errors import InputError
+from depaudit.errors import InputError, excerpt
 from depaudit.model import Dependency, Lock, Package, Source
 from depaudit.names import canonical_name
 from depaudit.sources.lockread import LockReader, check_references
@@ -65,7 +65,7 @@ def lock_from_pylock(data: dict[str, Any], path: Path, text: str) -> Lock:
     reader = LockReader(path, text, header="[[packages]]")
     version = data.get("lock-version")
     if not isinstance(version, str) or not version.startswith("1."):
-        raise InputError(path, f"unsupported pylock lock-version {version!r} (depaudit reads 1.x)")
+        raise InputError(path, f"unsupported pylock lock-version {excerpt(version)} (depaudit reads 1.x)")
     raw = data.get("packages", [])
     if not isinstance(raw, list):
         raise InputError(path, "`packages` must be an array of tables")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from depaudit.errors import InputError, first_line
+from depaudit.errors import InputError, excerpt, first_line
 from depaudit.fileio import read_text
 from depaudit.names import canonical_name as canonicalize_name
 from depaudit.sources.tomlparse import parse_toml
@@ -201,7 +201,7 @@ def _requirements(items: Any, where: ListRef, text: str, path: str | Path) -> li
         if isinstance(item, dict):  # {include-group = "..."} in dependency groups
             continue
         if not isinstance(item, str):
-            raise InputError(path, f"{label}: dependency {item!r} is not a string", line_of(text, repr(item)))
+            raise InputError(path, f"{label}: dependency {excerpt(item)} is not a string", line_of(text, repr(item)))
         line = lines.find(f'"{item}"', f"'{item}'")
         plain = _plain_requirement(item)
         if plain is not None:
@@ -212,7 +212,7 @@ def _requirements(items: Any, where: ListRef, text: str, path: str | Path) -> li
         try:
             req = Requirement(item)
         except InvalidRequirement as exc:
-            raise InputError(path, f"invalid requirement {item!r}: {first_line(exc)}", line) from None
+            raise InputError(path, f"invalid requirement {excerpt(item)}: {first_line(exc)}", line) from None
         marker = str(req.marker) if req.marker else None
         out.append(DeclaredDependency(canonicalize_name(req.name), item, where, marker, line))
     return out

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from depaudit.errors import InputError, first_line
+from depaudit.errors import InputError, excerpt, first_line
 from depaudit.fileio import read_text
 from depaudit.names import canonical_name as canonicalize_name
 
@@ -168,7 +168,7 @@ def _requirement(stripped: str, first: int, last: int, raw: str, path: str | Pat
     try:
         req = Requirement(spec)
     except InvalidRequirement as exc:
-        raise InputError(path, f"invalid requirement {spec!r}: {first_line(exc)}", first) from None
+        raise InputError(path, f"invalid requirement {excerpt(spec)}: {first_line(exc)}", first) from None
     return RequirementLine(
         first,
         last,
@@ -191,7 +191,7 @@ def _marker(text: str, path: str | Path, line: int) -> str | None:
     try:
         return str(Marker(text))
     except InvalidMarker as exc:
-        raise InputError(path, f"invalid marker {text!r}: {first_line(exc)}", line) from None
+        raise InputError(path, f"invalid marker {excerpt(text)}: {first_line(exc)}", line) from None
 
 
 def _wheel_of(url: str | None) -> tuple[str, Version] | None:

@@ -322,3 +322,35 @@ def test_virtual_root_groups_are_attributed_like_member_dependencies():
     assert {c.name: c.packages for c in target.top_level}["ruff"] == ("ruff",)
     ruff = next(p for p in target.packages if p.name == "ruff")
     assert ruff.via == ("(workspace root)", "ruff") and report.scope.groups == ("lint",)
+
+
+def test_an_unknowable_marker_makes_what_only_it_reaches_conditional():
+    """The real lock of `torch==2.8.0; 'SMP' in platform_version`: torch and everything only it brings
+    may install (named with the marker); numpy and pillow install surely."""
+    lock = load_lock(LOCKS / "unknowable-marker" / "uv.lock")
+    items = {p.name: p for p in installed_packages(lock, plan_install(lock, LINUX))}
+    assert items["torch"].condition == items["triton"].condition == "'SMP' in platform_version"
+    assert items["torch"].accelerator == "torch-cuda" and "nvidia-cudnn-cu12" in items
+    assert items["numpy"].condition is None and items["pillow"].condition is None
+
+
+def test_a_package_also_reached_surely_is_not_conditional():
+    """svc -> a ('SMP' in platform_version) -> c, and svc -> b -> c: c installs whatever the kernel, and
+    its path is the sure one, though the conditional one is as short and found first."""
+
+    def pkg(name, deps=()):
+        wheel = Wheel(f"{name}-1.0-py3-none-any.whl", None, 10)
+        return Package(name, "1.0", Source("registry", "https://example.invalid/simple"), deps, wheels=(wheel,))
+
+    svc = Package(
+        "svc",
+        "1.0",
+        Source("virtual", "."),
+        dependencies=(Dependency("a", marker="'SMP' in platform_version"), Dependency("b")),
+    )
+    packages = (svc, pkg("a", (Dependency("c"),)), pkg("b", (Dependency("c"),)), pkg("c"))
+    lock = Lock("synthetic/uv.lock", "uv.lock", 1, 3, ">=3.11", packages, ("svc",), project="svc")
+    items = {p.name: p for p in installed_packages(lock, plan_install(lock, LINUX))}
+    assert items["a"].condition == "'SMP' in platform_version"
+    assert items["b"].condition is None and items["c"].condition is None
+    assert items["c"].via == ("svc", "b", "c")

@@ -16,7 +16,7 @@ from packaging.specifiers import InvalidSpecifier as PInvalidSpecifier
 from packaging.specifiers import Specifier, SpecifierSet
 from packaging.version import Version as PVersion
 
-from depaudit.analysis.markers import MarkerError, _Parser, _Unsupported, compile_marker
+from depaudit.analysis.markers import MarkerError, MarkerEvaluator, _Parser, _Unsupported, compile_marker
 from depaudit.targets import make_target
 from depaudit.versions import InvalidSpecifier, holds, parse_specifier, specifier_set_contains
 
@@ -209,3 +209,68 @@ def test_invalid_markers_are_marker_errors():
             compile_marker(bad)
     with pytest.raises(_Unsupported):
         _Parser("extras ~= 'x'").parse()
+
+
+# --- values depaudit cannot know for a target (platform_version, platform_release) ----------------------
+
+# What real machines report (Debian, Ubuntu, Alpine, macOS, Windows), and the empty string.
+PROBES = {
+    "platform_version": [
+        "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)",
+        "#40~22.04.1-Ubuntu SMP PREEMPT_DYNAMIC Tue Nov  5 12:34:56 UTC 2",
+        "#1-Alpine SMP PREEMPT_DYNAMIC 2024-08-02 08:44:00",
+        "Darwin Kernel Version 23.4.0: Fri Mar 15 00:10:42 PDT 2024; root:xnu-10063.101.17~1/RELEASE_ARM64_T6000",
+        "10.0.19045",
+        "",
+    ],
+    "platform_release": ["6.1.0-18-amd64", "5.15.0-1051-azure", "23.4.0", "10", "2022Server", ""],
+}
+UNKNOWABLE_ATOM = st.builds(
+    lambda key, op, value, reverse: f"'{value}' {op} {key}" if reverse else f"{key} {op} '{value}'",
+    st.sampled_from(["platform_version", "platform_release"]),
+    st.sampled_from(["==", "!=", "<=", ">=", "<", ">", "in", "not in"]),
+    st.sampled_from(["SMP", "PREEMPT", "5.10", "6", "23.4.0", "10", "Darwin", ""]),
+    st.booleans(),
+)
+MIXED_MARKER = st.recursive(
+    st.one_of(COMPARISON, UNKNOWABLE_ATOM),
+    lambda inner: st.builds(lambda a, op, b: f"({a} {op} {b})", inner, st.sampled_from(["and", "or"]), inner),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(marker=MIXED_MARKER, target=st.sampled_from(TARGETS), python=st.sampled_from(["3.11", "3.13t"]))
+def test_a_marker_on_an_unknowable_value_is_decided_only_when_every_value_agrees(marker, target, python):
+    """True/False from `decide` must be packaging's answer for every value a machine could report; an
+    undecided marker (None) may hold, so callers count it (never evaluated to false)."""
+    env = make_target(target, python).marker_environment
+    try:
+        answers = {
+            reference(marker, dict(env, platform_version=version, platform_release=release), frozenset())
+            for version in PROBES["platform_version"]
+            for release in PROBES["platform_release"]
+        }
+    except Exception:
+        return  # packaging cannot evaluate it (e.g. ~= on a string): the known-value tests cover errors
+    verdict = MarkerEvaluator(env).decide(marker)
+    if verdict is not None:
+        assert answers == {verdict}, (marker, target)
+    else:
+        assert MarkerEvaluator(env)(marker) is True  # "may hold" counts as holding
+
+
+@pytest.mark.parametrize(
+    "marker, linux, windows",
+    [
+        ("'SMP' in platform_version", None, None),
+        ("platform_release >= '5.10'", None, None),
+        ("'SMP' in platform_version and sys_platform == 'linux'", None, False),
+        ("'SMP' in platform_version or sys_platform == 'linux'", True, None),
+        ("platform.version == 'x' and sys_platform == 'win32'", False, None),  # the dotted alias too
+        ("sys_platform == 'linux' and python_version >= '3'", True, False),  # no unknowable value: as before
+    ],
+)
+def test_decide_names_what_it_cannot_know(marker, linux, windows):
+    assert MarkerEvaluator(make_target("linux-x86_64").marker_environment).decide(marker) is linux
+    assert MarkerEvaluator(make_target("windows-amd64").marker_environment).decide(marker) is windows

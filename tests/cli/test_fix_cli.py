@@ -88,7 +88,8 @@ def test_requirements_file_pip_form(tmp_path: Path, capsys) -> None:
     code, out, _ = _run(capsys, "fix", str(path))
     assert code == 0
     assert path.read_text() == (
-        "# api\n--extra-index-url https://download.pytorch.org/whl/cpu\nnumpy==2.1.0\ntorch==2.8.0+cpu  # model\n"
+        "# api\n--extra-index-url https://download.pytorch.org/whl/cpu\nnumpy==2.1.0\n"
+        'torch==2.8.0+cpu; sys_platform != "darwin"  # model\ntorch==2.8.0; sys_platform == "darwin"\n'
     )
     code, out, _ = _run(capsys, "fix", str(path))
     assert code == 0 and "already fixed" in out

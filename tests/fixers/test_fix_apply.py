@@ -37,20 +37,20 @@ def test_apply_refuses_when_file_changed_since_planning(tmp_path: Path) -> None:
 
 
 def test_failed_second_write_restores_the_first(tmp_path: Path) -> None:
-    # A real failure, even as root: no file can be created in /proc, so the atomic write of the
-    # second edit (temp file beside /proc/version) fails after the first file was written.
-    target = Path("/proc/version")
-    if not target.exists():
-        pytest.skip("no /proc on this system")
+    # A real failure, even as root: the second file's name is 245 characters, so it reads fine but the
+    # temp file the atomic write makes beside it (".NAME.<random>.depaudit-tmp") is over the 255-byte
+    # name limit; that write fails after the first file was written. (/proc/version, used here before,
+    # is now refused by the reader itself.)
     first = tmp_path / "a.toml"
     first.write_bytes(b"a = 1\r\n")
-    before = target.read_text()
+    target = tmp_path / ("b" * 240 + ".toml")
+    target.write_text("b = 1\n")
     import os
 
     os.utime(first, (1_000_000_000, 1_000_000_000))  # 2001: any rewrite shows in mtime
-    with pytest.raises(OutputError, match="/proc/version: cannot write"):
-        apply_edits([Edit(str(first), "a = 1\r\n", "a = 2\r\n"), Edit(str(target), before, before + "x")])
-    assert first.read_bytes() == b"a = 1\r\n"
+    with pytest.raises(OutputError, match=r"b\.toml: cannot write"):
+        apply_edits([Edit(str(first), "a = 1\r\n", "a = 2\r\n"), Edit(str(target), "b = 1\n", "b = 2\n")])
+    assert first.read_bytes() == b"a = 1\r\n" and target.read_text() == "b = 1\n"
     assert first.stat().st_mtime > 1_000_000_000  # it was rewritten (written, then restored), not left alone
 
 

@@ -75,7 +75,10 @@ def test_find_links_to_index_fails_and_the_fix_works(tmp_path: Path, indexes, ca
     with pytest.raises(SystemExit) as code:
         main(["fix", str(requirements), "--cpu-index-url", cpu_url])
     assert code.value.code == 0
-    assert requirements.read_text() == f"# service\n--extra-index-url {cpu_url}\ntorch==2.8.0+cpu  # model\n"
+    assert requirements.read_text() == (
+        f"# service\n--extra-index-url {cpu_url}\n"
+        'torch==2.8.0+cpu; sys_platform != "darwin"  # model\ntorch==2.8.0; sys_platform == "darwin"\n'
+    )
 
     fixed = _pip_download(requirements, tmp_path / "fixed", main_url)
     assert fixed.returncode == 0, fixed.stderr
@@ -94,15 +97,23 @@ CU121_WHEEL = "https://download.pytorch.org/whl/cu121/torch-2.1.0%2Bcu121-cp311-
 @pytest.mark.parametrize(
     "line, fixed",
     [
-        ("Torch == 2.4.0\n", "Torch == 2.4.0+cpu\n"),
+        ("Torch == 2.4.0\n", 'Torch==2.4.0+cpu; sys_platform != "darwin"\nTorch==2.4.0; sys_platform == "darwin"\n'),
         ("torch==2.1.0 ; sys_platform == 'linux'  # model\n", "torch==2.1.0+cpu ; sys_platform == 'linux'  # model\n"),
         ("TORCH===2.1.0\n", None),  # arbitrary equality: not an == pin, reported as unpinned
-        ("torchvision==0.16.0+cu121\n", "torchvision==0.16.0+cpu\n"),
-        (f"torch @ {CU121_WHEEL} ; sys_platform == 'linux'\n", "torch==2.1.0+cpu ; sys_platform == 'linux'\n"),
-        (f"{CU121_WHEEL}\n", "torch==2.1.0+cpu\n"),
         (
-            "torch @ https://files.pythonhosted.org/packages/x/torch-2.4.0-cp311-cp311-manylinux1_x86_64.whl\n",
-            "torch==2.4.0+cpu\n",
+            "torchvision==0.16.0+cu121 ; platform_system != 'Darwin'\n",
+            "torchvision==0.16.0+cpu ; platform_system != 'Darwin'\n",
+        ),
+        (
+            "torchvision==0.16.0+cu121\n",
+            'torchvision==0.16.0+cpu; sys_platform != "darwin"\ntorchvision==0.16.0; sys_platform == "darwin"\n',
+        ),
+        (f"torch @ {CU121_WHEEL} ; sys_platform == 'linux'\n", "torch==2.1.0+cpu ; sys_platform == 'linux'\n"),
+        (f"{CU121_WHEEL}\n", 'torch==2.1.0+cpu; sys_platform != "darwin"\ntorch==2.1.0; sys_platform == "darwin"\n'),
+        (
+            "torch @ https://files.pythonhosted.org/packages/x/torch-2.4.0-cp311-cp311-manylinux1_x86_64.whl"
+            " ; sys_platform == 'linux'\n",
+            "torch==2.4.0+cpu ; sys_platform == 'linux'\n",
         ),
     ],
 )
@@ -146,9 +157,12 @@ def test_source_builds_are_left_alone_and_said() -> None:
 
 
 def test_crlf_and_bom_requirements_keep_their_style() -> None:
-    text = "\ufeff# api\r\ntorch==2.4.0\r\n"
+    text = "\ufeff# api\r\ntorch==2.4.0 ; sys_platform == 'linux'\r\ntorchvision==0.19.0\r\n"
     edit = plan_requirements_text(text, "r.txt", index_url=CPU)
-    assert edit.after == f"\ufeff# api\r\n--extra-index-url {CPU}\r\ntorch==2.4.0+cpu\r\n"
+    assert edit.after == (
+        f"\ufeff# api\r\n--extra-index-url {CPU}\r\ntorch==2.4.0+cpu ; sys_platform == 'linux'\r\n"
+        'torchvision==0.19.0+cpu; sys_platform != "darwin"\r\ntorchvision==0.19.0; sys_platform == "darwin"\r\n'
+    )
 
 
 def test_conflict_through_the_cli_is_exit_5_and_untouched(tmp_path: Path) -> None:

@@ -68,3 +68,27 @@ def test_package_names_from_a_lock_reach_no_terminal_raw(hostile_lock, capsys, c
     assert shown and all("\\u202e" in line and "file[bold red]lock" in line for line in shown), out
     if (command, fmt) == ("diff", "markdown"):
         assert all("lock\\|x" in line for line in shown), out  # a pipe does not split the table row
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("https://user:tok@h.example/simple", "https://***@h.example/simple"),
+        ("pip: git+https://ghp_abc@github.com/o/r@v1#egg=torch", "pip: git+https://***@github.com/o/r@v1#egg=torch"),
+        ("see https://a:b@c and ssh://git@github.com:22/x", "see https://***@c and ssh://***@github.com:22/x"),
+        ("https://h.example/pkg@1.0/x.whl", "https://h.example/pkg@1.0/x.whl"),  # an @ in the path is no userinfo
+        ("mail me@example.com", "mail me@example.com"),
+    ],
+)
+def test_userinfo_in_any_url_is_redacted(text, shown):
+    from depaudit.render.escaping import redact_userinfo
+
+    assert redact_userinfo(text) == shown
+
+
+def test_escape_output_keeps_lines_and_tabs_only():
+    from depaudit.render.escaping import escape_output
+
+    text = '{"a": 1}\n\tx = 2\n'
+    assert escape_output(text) is text
+    assert escape_output("a\x1b[2Jb\r\n\u202ec\td\n") == "a\\x1b[2Jb\\x0d\n\\u202ec\td\n"

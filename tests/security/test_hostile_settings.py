@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from childrun import cli_env, run_depaudit
-from fixture_paths import LOCKS
+from fixture_paths import FIXTURES, LOCKS
 
 CUDA = LOCKS / "torch-default"
 # The workflow's gate: no accelerator wheel anywhere, and a generous download budget.
@@ -36,8 +36,11 @@ def _git(*args: str, cwd: Path) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=env, timeout=60)
 
 
-def _pull_request(tmp_path: Path, hostile: str, lock_text: str | None = None) -> Path:
-    """A repository with the CUDA project, a last commit adding `hostile` to [tool.depaudit], cloned."""
+def _pull_request(
+    tmp_path: Path, hostile: str, lock_text: str | None = None, files: dict[str, bytes] | None = None
+) -> Path:
+    """A repository with the CUDA project, a last commit adding `hostile` to [tool.depaudit] (and
+    `files`), cloned."""
     origin = tmp_path / "origin"
     shutil.copytree(CUDA, origin)
     if lock_text is not None:
@@ -47,7 +50,11 @@ def _pull_request(tmp_path: Path, hostile: str, lock_text: str | None = None) ->
     _git("commit", "-q", "-m", "base", cwd=origin)
     with (origin / "pyproject.toml").open("a") as pyproject:
         pyproject.write("\n" + hostile)
-    _git("commit", "-q", "-am", "harmless-looking change", cwd=origin)
+    for name, data in (files or {}).items():
+        (origin / name).parent.mkdir(parents=True, exist_ok=True)
+        (origin / name).write_bytes(data)
+    _git("add", "-A", cwd=origin)
+    _git("commit", "-q", "-m", "harmless-looking change", cwd=origin)
     clone = tmp_path / "clone"
     _git("clone", "-q", str(origin), str(clone), cwd=tmp_path)
     return clone
@@ -72,6 +79,22 @@ def test_the_gate_fails_whatever_the_pull_requests_settings_say(tmp_path, size_c
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert any("linux-x86_64: accelerator 3.0 GB exceeds the budget of 0 B" in line for line in failed), result.stdout
     assert "[tool.depaudit]" in result.stderr  # the one line that says what the file was not allowed to do
+
+
+def test_a_pull_request_cannot_point_the_gate_at_another_lock_or_bench_report(tmp_path, size_cache):
+    """A committed CPU-only lock (or a bench report the pull request wrote itself) named in [tool.depaudit]:
+    the gate still measures the lock uv installs, and says the file's choice was set aside."""
+    files = {
+        "decoy/uv.lock": (FIXTURES / "diff" / "cpu-index" / "after" / "uv.lock").read_bytes(),
+        "decoy/images.json": b"{}",
+    }
+    hostile = '[tool.depaudit]\nlock = "decoy/uv.lock"\nbench-report = "decoy/images.json"\n'
+    clone = _pull_request(tmp_path, hostile, files=files)
+    result = run_depaudit(*WORKFLOW, cwd=clone, timeout=120, env=cli_env(DEPAUDIT_CACHE_DIR=str(size_cache)))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "linux-x86_64: accelerator 3.0 GB exceeds the budget of 0 B" in result.stdout
+    assert "lock: ignored (it would loosen a check" in result.stderr
+    assert "bench-report: ignored (it would loosen a check" in result.stderr
 
 
 @pytest.mark.parametrize("key", ["offline = true", 'cache-dir = ".git/hooks"', 'state-dir = "/tmp"'])

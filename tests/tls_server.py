@@ -12,6 +12,8 @@ Routes (NAME is a key of ``IndexServer.files``):
   /redirect/NAME         302 to /files/NAME
   /redirect-http/NAME    302 to http://127.0.0.1:PORT/files/NAME (a downgrade)
   /redirect-localhost/NAME  302 to https://localhost:PORT/files/NAME (another host name)
+  /simple/PROJECT/       the PEP 691 JSON project page of ``IndexServer.projects[PROJECT]`` (a list of
+                         file entries) when the client accepts JSON, else 406; 404 for an unknown project
   anything else          404
 The server counts requests per (method, path), bytes of body sent per path, and the peak number of
 requests in flight, so tests can prove caching, bounded retries and concurrency from the server side.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import shutil
 import ssl
 import subprocess
@@ -100,6 +103,7 @@ class IndexServer:
 
     def __init__(self, certs: Certificates) -> None:
         self.files: dict[str, bytes] = {}
+        self.projects: dict[str, list[dict[str, object]]] = {}
         self.requests: collections.Counter[tuple[str, str]] = collections.Counter()
         self.body_bytes: collections.Counter[str] = collections.Counter()
         self.ranges: list[tuple[str, str]] = []  # (path, Range header) of GETs
@@ -203,6 +207,8 @@ def _make_handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
         def _route(self, path: str, nth: int, head: bool) -> None:
             parts = path.strip("/").split("/")
             kind, rest = parts[0], parts[1:]
+            if kind == "simple" and len(rest) == 1:
+                return self._project_page(rest[0], head)
             if kind == "flaky" and len(rest) == 2:
                 if nth <= int(rest[0]):
                     return self._status(503)
@@ -227,6 +233,20 @@ def _make_handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
             if kind in ("files", "norange", "nolength", "nohead") and len(rest) == 1:
                 return self._file(path, rest[0], head, ranges=kind != "norange", length=kind != "nolength")
             return self._status(404)
+
+        def _project_page(self, project: str, head: bool) -> None:
+            files = server.projects.get(project)
+            if files is None:
+                return self._status(404)
+            if "application/vnd.pypi.simple.v1+json" not in self.headers.get("Accept", ""):
+                return self._status(406)
+            body = json.dumps({"meta": {"api-version": "1.1"}, "name": project, "files": files}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
 
         def _status(self, code: int, location: str | None = None, retry_after: str | None = None) -> None:
             self.send_response(code)
