@@ -8,7 +8,9 @@ carries the maximum over exec, so a child forked from a large pytest process rep
 
 from __future__ import annotations
 
+import functools
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -93,3 +95,13 @@ def run_depaudit(
         return ChildResult(
             code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), seconds, peak, timed_out
         )
+
+
+@functools.cache
+def pypi_reachable() -> bool:
+    """Whether pypi.org:443 accepts a connection (5 s): tests that need PyPI skip, with the reason, when not."""
+    try:
+        with socket.create_connection(("pypi.org", 443), timeout=5):
+            return True
+    except OSError:
+        return False

@@ -7,13 +7,13 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from childrun import pypi_reachable
 from fixture_paths import SIZE_CACHE
 
 
@@ -30,15 +30,6 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     shutil.rmtree(os.environ.get("DEPAUDIT_CACHE_DIR", ""), ignore_errors=True)
     shutil.rmtree(os.environ.get("DEPAUDIT_STATE_DIR", ""), ignore_errors=True)
-
-
-@functools.cache
-def pypi_reachable() -> bool:
-    try:
-        with socket.create_connection(("pypi.org", 443), timeout=5):
-            return True
-    except OSError:
-        return False
 
 
 @functools.cache

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import pypi_reachable
+from childrun import pypi_reachable
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "hdr-service" / "uv.lock"
