@@ -809,7 +809,12 @@ def _rules(sources: _Sources, command: str, limits: LockLimits) -> RuleConfig:
 
 
 def _pinned_checks(sources: _Sources) -> list[str]:
-    return [rule for key, rule in CHECK_RULES.items() if sources.trusted_and_file(key)[0]]
+    """The rules of the checks the command line or environment asks for; with a size budget, DA105 too
+    (a lock whose sizes differ from the index's is said, whatever the checkout ignores)."""
+    rules = [rule for key, rule in CHECK_RULES.items() if sources.trusted_and_file(key)[0]]
+    if any(rule in rules for rule in ("DA501", "DA502", "DA503", "DA506")):
+        rules.append("DA105")
+    return rules
 
 
 def _note_dropped(

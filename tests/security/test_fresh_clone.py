@@ -5,8 +5,10 @@ nothing outside the clone changes, and no secret appears in any output.
 
 The lock is the real `uv lock` of tests/fixtures/locks/unknowable-marker, pointed at a PEP 691 index on
 127.0.0.1 (tests/tls_server.py) that lists each wheel with the size PyPI gave; the pull request edits
-numpy's linux-x86_64 wheel to `size = 1`. (The lead's parts of issue 16 — a committed fix journal and a
-hostile `[tool.depaudit]` — join this clone in their own tests.)
+numpy's linux-x86_64 wheel to `size = 1`. The pull request also commits a fix journal (in the place
+depaudit 0.1 kept it) that names a folder outside the clone and the clone's git hooks, and a
+`[tool.depaudit]` that ignores the budget rules, narrows the targets, turns the look-ups off, points the
+gate at a decoy lock and allows a loopback host.
 """
 
 from __future__ import annotations
@@ -62,7 +64,25 @@ def test_the_workflow_on_a_hostile_clone(tmp_path: Path, certificates) -> None:
             "requirements.txt": f"--extra-index-url https://ci:{SECRET}@pypi.example.com/simple\nnumpy\n",
         }
         links = {"requirements-dev.txt": "/proc/self/environ", "constraints.txt": f"{home}/token.txt"}
+        victim = world / "victim"
+        victim.mkdir()
+        (victim / "keep.txt").write_text("the runner's\n")
+        files["pyproject.toml"] += (
+            '\n[tool.depaudit]\nignore = ["DA502", "DA503", "DA504", "DA105"]\ntargets = ["macos-arm64"]\n'
+            'offline = true\nlock = "decoy.lock"\nallow-hosts = ["127.0.0.2"]\n'
+        )
+        files["decoy.lock"] = 'version = 1\nrequires-python = ">=3.11"\n'
+        files[".depaudit-fix.journal.json"] = json.dumps(
+            {
+                "state": "staging",
+                "stage": str(victim),
+                "token": "0123456789abcdef",
+                "targets": [".git/hooks/pre-commit"],
+                "temps": {"requirements.txt": ".git/hooks/pre-commit"},
+            }
+        )
         clone = hostile_clone(world, files, links)
+        hooks = sorted(p.name for p in (clone / ".git" / "hooks").iterdir())
         around = Surroundings(world, clone)
         env = {"SSL_CERT_FILE": str(certificates.ca), "DEPAUDIT_CACHE_DIR": str(tmp_path / "cache")}
         online = ("--allow-host", "127.0.0.1")
@@ -72,12 +92,15 @@ def test_the_workflow_on_a_hostile_clone(tmp_path: Path, certificates) -> None:
             *("--max-download", "5GB", "--format", "json", *online),
             **env,
         )
-        hook = run_in(clone, "hook", "lock", "uv.lock", **env)
+        # the hook's budgets are the project's own; the workflow names the target it cares about, which
+        # the file's `targets` cannot take away
+        hook = run_in(clone, "hook", "lock", "uv.lock", "-t", "linux-x86_64", **env)
         scan = run_in(clone, "scan", "-t", "linux-x86_64", "--max-download", "5GB", *online, **env)
         diff = run_in(clone, "diff", "uv.lock", "uv.lock", "-t", "linux-x86_64", *online, **env)
+    fix = run_in(clone, "fix", ".", "--dry-run", **env)
     lint = run_in(clone, "lint", ".", **env)
     lint_lock = run_in(clone, "lint", "uv.lock", "requirements.txt", "--format", "sarif", **env)
-    for result in (gate, hook, scan, diff, lint, lint_lock):
+    for result in (gate, hook, scan, diff, fix, lint, lint_lock):
         assert_no_secret(result)
     doc = json.loads(gate.stdout)
     assert gate.returncode == 1 and not doc["passed"]
@@ -87,4 +110,7 @@ def test_the_workflow_on_a_hostile_clone(tmp_path: Path, certificates) -> None:
     assert hook.returncode == 1 and scan.returncode == 1 and diff.returncode == 1
     assert "may install" in scan.stdout and "DA105" in diff.stderr
     assert lint.returncode == 3 and ("/proc" in lint.stderr or "out of the project" in lint.stderr)
+    assert "ignored (depaudit keeps fix --lock recovery state outside the project" in fix.stderr
+    assert "[tool.depaudit]" in gate.stderr  # what the file was not allowed to do, said
+    assert (victim / "keep.txt").exists() and sorted(p.name for p in (clone / ".git" / "hooks").iterdir()) == hooks
     assert around.changed() == []
