@@ -16,7 +16,7 @@ from depaudit.render.formats import render
 from depaudit.render.port import PORT_RENDERERS
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 every case met --min-psnr and no error finding (DA401/DA402/DA403/DA406) stands; 1 otherwise; "
+    "Exit codes: 0 every case passed and no error finding (DA401-DA403, DA406, DA408, DA409) stands; 1 otherwise; "
     "2 usage error; 3 model, checkpoint or output folder unreadable; 4 torch or the ONNX packages missing."
 )
 
@@ -35,7 +35,8 @@ def port(
         typer.Option(
             "--input",
             "-i",
-            help="NAME=SHAPE[:DTYPE[:LOW..HIGH]] per forward argument, in order (e.g. image=1x3x224x224).",
+            help="NAME=SHAPE[:DTYPE[:LOW..HIGH]] per forward argument, in order (e.g. image=1x3x224x224, "
+            "audio=1x16000:float32:-1..1).",
         ),
     ],
     checkpoint: Annotated[
@@ -49,9 +50,21 @@ def port(
     ] = Path("port-out"),
     opset: Annotated[int, typer.Option("--opset", help="ONNX opset (default 18).")] = 18,
     dynamic: Annotated[
-        list[str] | None, typer.Option("--dynamic", help="NAME:AXIS[=DIM] left dynamic (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--dynamic",
+            help="NAME:AXIS[=DIM][:MIN..MAX] left dynamic, or NAME:AXIS=K*DIM+C tied to another axis "
+            "(e.g. image:0=batch:1..64, f0:2=2*frames; repeatable).",
+        ),
     ] = None,
-    min_psnr: Annotated[float, typer.Option("--min-psnr", help="Per-case PSNR bar in dB (default 100).")] = 100.0,
+    min_psnr: Annotated[
+        float | None,
+        typer.Option(
+            "--min-psnr",
+            help="An absolute PSNR bar in dB against torch float32 for every output. Default: 100 dB passes; "
+            "below it ONNX Runtime must be as close to a float64 torch reference as torch float32 is (6 dB margin).",
+        ),
+    ] = None,
     output_name: Annotated[
         list[str] | None,
         typer.Option("--output-name", help="Names of the outputs, in order (default output_0, output_1, ...)."),
