@@ -40,7 +40,7 @@ from depaudit.port.handover import prepare_dir, write_handover, write_log, write
 from depaudit.port.loader import load_model
 from depaudit.port.messages import ExportLog, exception_text, root_cause
 from depaudit.port.metrics import Bars
-from depaudit.port.probe import capture, merge, tracer_hazards
+from depaudit.port.probe import capture, merge, source_line, tracer_hazards
 from depaudit.port.randomness import Determinism, check_determinism
 from depaudit.port.reference import Reference
 from depaudit.port.report import PortReport
@@ -178,11 +178,23 @@ def _export_case(state: _State, example: EagerRun) -> Case:
     run = run_eager(state.model, wide)
     dims = ", ".join(ones)
     if run.outputs is None:
-        at = f" at {_shown(run.site[0])}:{run.site[1]}" if run.site else ""
-        state.report.notes.append(
-            f"{dims} stays 1: torch specialises a size-1 axis, and the model raised on a copy of the example "
-            f"with {dims} = 2{at} ({run.error})"
-        )
+        if run.site is None:
+            state.report.notes.append(
+                f"{dims} stays 1: torch specialises a size-1 axis, and the model raised on a copy of the example "
+                f"with {dims} = 2 ({run.error})"
+            )
+        else:
+            path, line = run.site
+            hazard = Hazard(
+                SHAPE_SPECIALISED,
+                path,
+                line,
+                source_line(path, line),
+                f"the model raised with {dims} = 2: {run.error}",
+                "eager torch on the example repeated to 2",
+                fix="use the axis's size (x.shape[0], or -1 in a reshape) where this line has a number",
+            )
+            state.hazards = merge(state.hazards, [hazard])
         return example.case
     state.report.export_example = {"case": wide.name, "shapes": [list(a.shape) for a in wide.arrays]}
     state.report.notes.append(
@@ -196,7 +208,7 @@ def _check_determinism(state: _State) -> None:
     """Run the example twice: a model that disagrees with itself cannot be compared with anything."""
     det = check_determinism(state.model, state.runs[case_gen.EXAMPLE])
     state.determinism = det
-    state.report.determinism = det.to_json()
+    state.report.determinism = {**det.to_json(), "random_ops": [f"{_shown(h.path)}:{h.line}" for h in det.random_ops]}
     state.hazards = merge(state.hazards, det.random_ops)
     if not det.agrees:
         lines = ", ".join(f"{_shown(h.path)}:{h.line}" for h in det.random_ops) or "no random op at the model's lines"
@@ -236,7 +248,8 @@ def _export(state: _State) -> None:
     axes = _axes(request)
     captured = capture(export_model, args, axes, state.log)
     state.hazards = merge(state.hazards, captured.hazards)
-    report.notes += [_static_note(state, index, axis, captured.hazards) for index, axis in captured.static_axes]
+    report.notes += [_static_note(state, index, axis, state.hazards) for index, axis in captured.static_axes]
+    report.static_axes = [f"{request.inputs[index].name}:{axis}" for index, axis in captured.static_axes]
     state.lap("capture")
     names = [s.name for s in request.inputs]
     proto, dims = None, {}
@@ -413,7 +426,7 @@ def _try_torchscript(state: _State) -> None:
     checked = finish(proto, {}, state.where)
     blob = proto.SerializeToString()
     done, _ = _run_cases(state, blob) if checked.hazard is None else (None, "")
-    failing = ", ".join(dynamo_failed) or "none"
+    failing = ", ".join(dynamo_failed) or "onnx.checker"
     if done is None or not done.cases or not all(c.passed for c in done.cases):
         report.exporter = "dynamo"
         report.notes.append(

@@ -90,6 +90,7 @@ class PortReport:
     precision: dict[str, Any] = field(default_factory=dict)
     determinism: dict[str, Any] = field(default_factory=dict)
     export_example: dict[str, Any] | None = None
+    static_axes: list[str] = field(default_factory=list)  # `input:axis` asked dynamic, exported static
 
     @property
     def blocking(self) -> list[Finding]:
@@ -98,8 +99,10 @@ class PortReport:
 
     @property
     def passed(self) -> bool:
-        """True only when exported, every case met the bar, and no error finding stands."""
-        return self.exported and bool(self.cases) and all(c.passed for c in self.cases) and not self.blocking
+        """True only when exported with every dynamic axis asked for, every case met the bar, and no error
+        finding stands."""
+        every_case = bool(self.cases) and all(c.passed for c in self.cases)
+        return self.exported and every_case and not self.blocking and not self.static_axes
 
     def to_json(self) -> dict[str, Any]:
         """The `port.json` document."""
@@ -126,6 +129,7 @@ class PortReport:
             "precision": self.precision,
             "determinism": self.determinism,
             "export_example": self.export_example,
+            "static_axes": self.static_axes,
         }
 
 

@@ -82,9 +82,10 @@ def summary_line(report: PortReport) -> str:
     margin = report.precision.get("margin_db")
     bar = f">= {report.min_psnr_db:g} dB against torch float32"
     rule = f"{bar}, or within {margin:g} dB of torch's own distance from float64" if margin is not None else bar
+    static = f"; {', '.join(report.static_axes)} exported static" if report.static_axes else ""
     return (
         f"{verdict}: exported with {report.exporter} at opset {report.opset} ({size}); {passed}/{len(report.cases)} "
-        f"cases pass ({rule}); {len(report.findings)} finding(s){blocking}; "
+        f"cases pass ({rule}){static}; {len(report.findings)} finding(s){blocking}; "
         f"{report.seconds.get('total', 0):.1f} s"
     )
 
