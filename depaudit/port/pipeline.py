@@ -45,7 +45,7 @@ from depaudit.port.randomness import Determinism, check_determinism
 from depaudit.port.reference import Reference
 from depaudit.port.report import PortReport
 from depaudit.port.request import PRECISION_MARGIN_DB, PortRequest
-from depaudit.port.rewrites import PoolWatch, rewrite_pools
+from depaudit.port.rewrites import PoolWatch, needs_rewrite, rewrite_pools
 from depaudit.port.runner import EagerRun, FlatOutputs, is_flat, output_names, run_eager, to_tensors
 from depaudit.port.verify import Verification, open_session, verify
 from depaudit.rules.run_port import port_findings
@@ -239,8 +239,10 @@ def _dim_names(request: PortRequest) -> dict[tuple[int, int], str]:
 def _export(state: _State) -> None:
     """Capture, export with dynamo (else TorchScript), clean up and check the ONNX."""
     request, report = state.request, state.report
-    export_model: nn.Module = copy.deepcopy(state.model)  # goldens come from the untouched model
-    state.hazards = merge(state.hazards, rewrite_pools(export_model, state.pool_watch) if state.pool_watch else [])
+    watch = state.pool_watch
+    # a rewrite works on a copy: the branch search and the float64 reference run the untouched model
+    export_model: nn.Module = copy.deepcopy(state.model) if watch and needs_rewrite(watch) else state.model
+    state.hazards = merge(state.hazards, rewrite_pools(export_model, watch) if watch else [])
     if not is_flat(state.runs[case_gen.EXAMPLE].structure):
         export_model = FlatOutputs(export_model)
     args = to_tensors(state.export_case or state.runs[case_gen.EXAMPLE].case)

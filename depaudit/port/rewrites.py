@@ -99,6 +99,11 @@ def divides(module: nn.Module, in_sizes: tuple[int, ...]) -> bool:
     return all(i % o == 0 for i, o in zip(in_sizes, _out_sizes(module, in_sizes), strict=True))
 
 
+def needs_rewrite(watch: PoolWatch) -> bool:
+    """True when some pool will be replaced (it does not divide evenly at the one size it saw)."""
+    return any(len(u.sizes) == 1 and not divides(u.module, next(iter(u.sizes))) for u in watch.uses.values())
+
+
 def rewrite_pools(model: nn.Module, watch: PoolWatch) -> list[Hazard]:
     """Replace each adaptive average pool that does not divide evenly and whose input size never changed
     with ExplicitAdaptiveAvgPool; a finding per such pool (fixed, or left for the dynamo exporter when
