@@ -12,7 +12,10 @@ and the figures cover the values finite in both.
 The verdict on one output: ONNX Runtime within `bar` dB of torch float32 passes outright. Below that,
 with a float64 torch reference, it passes when its distance from the reference is no worse than torch
 float32's own distance by more than `margin` dB: ONNX Runtime computes in float32 too, in another order,
-so it cannot be asked to match torch's rounding better than torch matches the true value.
+so it cannot be asked to match torch's rounding better than torch matches the true value. It also passes
+when it is within `floor` dB of the reference whatever torch's own distance: an RMS error of 3e-5 of the
+output's scale (90 dB) is as close as float32 arithmetic in another order reliably gets on a deep
+network (timm's mobilenetv3 on +/-1e3 inputs: torch float32 119 dB from float64, ONNX Runtime 95 dB).
 """
 
 from __future__ import annotations
@@ -146,11 +149,13 @@ def distance_db(reference: np.ndarray, test: np.ndarray) -> float:
 @dataclass(frozen=True)
 class Bars:
     """How outputs are judged: `bar` dB against torch float32 passes outright; when `relative`, an
-    output below it passes if ONNX Runtime is at most `margin` dB further from float64 than torch is."""
+    output below it passes if ONNX Runtime is at most `margin` dB further from float64 than torch is,
+    or at least `floor` dB from float64."""
 
     bar: float
     relative: bool
     margin: float
+    floor: float = math.inf
 
 
 def verdict(
@@ -167,11 +172,12 @@ def verdict(
     if agree.psnr_db >= bars.bar:
         return None
     relative = torch_to_ref is not None and ort_to_ref is not None
-    if bars.relative and relative and ort_to_ref >= torch_to_ref - bars.margin:  # type: ignore[operator]
+    if bars.relative and relative and ort_to_ref >= min(torch_to_ref - bars.margin, bars.floor):  # type: ignore[operator]
         return None
     reason = f"{name}: PSNR {agree.psnr_db:.1f} dB against torch float32 < {bars.bar:g} dB"
     if relative:
-        worse = "" if not bars.relative else f", more than {bars.margin:g} dB worse"
+        floor = f" and under {bars.floor:g} dB" if math.isfinite(bars.floor) else ""
+        worse = f", more than {bars.margin:g} dB worse{floor}" if bars.relative else ""
         reason += f"; from float64, ONNX Runtime is {ort_to_ref:.1f} dB and torch float32 {torch_to_ref:.1f} dB{worse}"
     elif bars.relative:
         reason += "; no float64 reference to judge against"

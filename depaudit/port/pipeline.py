@@ -44,7 +44,7 @@ from depaudit.port.probe import capture, merge, source_line, tracer_hazards
 from depaudit.port.randomness import Determinism, check_determinism
 from depaudit.port.reference import Reference
 from depaudit.port.report import PortReport
-from depaudit.port.request import PRECISION_MARGIN_DB, PortRequest
+from depaudit.port.request import FLOAT64_FLOOR_DB, PRECISION_MARGIN_DB, PortRequest
 from depaudit.port.rewrites import PoolWatch, needs_rewrite, rewrite_pools
 from depaudit.port.runner import EagerRun, FlatOutputs, is_flat, output_names, run_eager, to_tensors
 from depaudit.port.verify import Verification, open_session, verify
@@ -393,7 +393,7 @@ def _run_cases(state: _State, onnx_bytes: bytes) -> tuple[Verification | None, s
     if session is None:
         return None, error
     reference = _LazyReference(state.model)
-    bars = Bars(request.absolute_bar, request.min_psnr is None, PRECISION_MARGIN_DB)
+    bars = _bars(request)
     det = state.determinism
     distrust = (
         ""
@@ -499,7 +499,7 @@ def _hand_over(state: _State) -> None:
     if not report.passed and not problems:
         failed = [f"case {c.name}: {'; '.join(c.failures)}" for c in report.cases if not c.passed]
         problems = failed or report.notes[-1:] or ["not exported"]
-    bars = Bars(state.request.absolute_bar, state.request.min_psnr is None, PRECISION_MARGIN_DB)
+    bars = _bars(state.request)
     paths = write_handover(
         Path(report.out),
         report.name,
@@ -514,10 +514,19 @@ def _hand_over(state: _State) -> None:
     report.files = [p.name for p in paths]
 
 
+def _bars(request: PortRequest) -> Bars:
+    return Bars(request.absolute_bar, request.min_psnr is None, PRECISION_MARGIN_DB, FLOAT64_FLOOR_DB)
+
+
 def _precision_doc(request: PortRequest) -> dict[str, Any]:
     if request.min_psnr is not None:
-        return {"judged": "absolute", "bar_db": request.min_psnr, "margin_db": None}
-    return {"judged": "relative to float64", "bar_db": request.absolute_bar, "margin_db": PRECISION_MARGIN_DB}
+        return {"judged": "absolute", "bar_db": request.min_psnr, "margin_db": None, "float64_floor_db": None}
+    return {
+        "judged": "relative to float64",
+        "bar_db": request.absolute_bar,
+        "margin_db": PRECISION_MARGIN_DB,
+        "float64_floor_db": FLOAT64_FLOOR_DB,
+    }
 
 
 def _inputs_doc(request: PortRequest) -> list[dict[str, Any]]:

@@ -79,9 +79,11 @@ def summary_line(report: PortReport) -> str:
     passed = sum(c.passed for c in report.cases)
     size = format_size(report.onnx_bytes)
     blocking = f", {len(report.blocking)} blocking" if report.blocking else ""
-    margin = report.precision.get("margin_db")
+    margin, floor = report.precision.get("margin_db"), report.precision.get("float64_floor_db")
     bar = f">= {report.min_psnr_db:g} dB against torch float32"
-    rule = f"{bar}, or within {margin:g} dB of torch's own distance from float64" if margin is not None else bar
+    rule = bar
+    if margin is not None and floor is not None:
+        rule = f"{bar}, or from float64 within {margin:g} dB of torch's own distance or >= {floor:g} dB"
     static = f"; {', '.join(report.static_axes)} exported static" if report.static_axes else ""
     return (
         f"{verdict}: exported with {report.exporter} at opset {report.opset} ({size}); {passed}/{len(report.cases)} "

@@ -183,6 +183,8 @@ def test_verdict_relative_to_torch_and_non_finite_counts():
     worse = verdict("y", close, torch_to_ref=90.0, ort_to_ref=79.0, bars=bars)
     assert "from float64, ONNX Runtime is 79.0 dB and torch float32 90.0 dB, more than 6 dB worse" in worse
     assert "no float64 reference" in verdict("y", close, None, None, bars)
+    floored = Bars(100.0, relative=True, margin=6.0, floor=78.0)  # 79 dB from float64 is enough, whatever torch did
+    assert verdict("y", close, torch_to_ref=90.0, ort_to_ref=79.0, bars=floored) is None
     assert verdict("y", close, 82.0, 79.0, Bars(70.0, relative=False, margin=6.0)) is None  # 80 dB >= a 70 dB bar
     absolute = verdict("y", close, torch_to_ref=82.0, ort_to_ref=95.0, bars=Bars(90.0, relative=False, margin=6.0))
     assert absolute.startswith("y: PSNR 80.0 dB against torch float32 < 90 dB")  # --min-psnr: absolute only
