@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.export import ExportedProgram
 
-from depaudit.port.messages import ExportLog, exception_text, one_line, root_cause, usual_fix
+from depaudit.port.messages import ExportLog, chain, exception_text, one_line, root_cause, usual_fix
 from depaudit.port.probe import is_static, is_user_file, quiet, source_line, user_frame, user_input_shapes
 from depaudit.port.randomness import OpSites
 from depaudit.rules.subjects import EXPORT_REFUSED, INVALID_GRAPH, Hazard
@@ -95,7 +95,7 @@ def refused_op(exc: BaseException, program: ExportedProgram | None, sites: OpSit
     """The op a failed dynamo conversion names, at the user's line (from the node's stack trace, else
     from where eager torch called the op)."""
     reason = exception_text(root_cause(exc), 400)
-    node_name = next((m.group(1) for e in _chain(exc) if (m := re.search(r"translating node %(\w+)", str(e)))), None)
+    node_name = next((m.group(1) for e in chain(exc) if (m := re.search(r"translating node %(\w+)", str(e)))), None)
     node = next((n for n in program.graph.nodes if n.name == node_name), None) if program and node_name else None
     op = _op_name(node.target) if node is not None else _named_op(reason)
     frame = _user_frame(node.meta.get("stack_trace") or "") if node is not None else None
@@ -114,13 +114,6 @@ def refused_op(exc: BaseException, program: ExportedProgram | None, sites: OpSit
         "torch.onnx.export (dynamo)",
         fix=usual_fix(f"{op} {code} {reason}", "dynamo"),
     )
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    found = [exc]
-    while found[-1].__cause__ is not None and len(found) < 20:
-        found.append(found[-1].__cause__)
-    return found
 
 
 def _named_op(text: str) -> str | None:

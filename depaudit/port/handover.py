@@ -79,7 +79,7 @@ HERE = Path(__file__).resolve().parent
 MIN_PSNR_DB = {min_psnr!r}
 RELATIVE = {relative!r}  # below MIN_PSNR_DB, judge against the float64 reference where goldens hold one
 MARGIN_DB = {margin!r}
-FLOOR_DB = {floor!r}  # this close to float64 passes whatever torch float32's own distance
+FLOOR_DB = float("{floor}")  # this close to float64 passes whatever torch float32's own distance
 CASES = {cases!r}
 PORT_PROBLEMS = {problems!r}  # why `depaudit port` did not pass (empty when it passed)
 
@@ -168,7 +168,6 @@ def write_handover(
     """Write model.onnx (when exported), goldens.npz, runtime.py and test_<name>_onnx.py; return the paths.
     `problems` (why port did not pass) go into the test as a failing check, so a port that did not
     pass never hands over a green test. port.json is written last by the caller."""
-    ident = safe_name(name)
     written = []
     if onnx_bytes is not None:
         atomic_write_bytes(out / "model.onnx", onnx_bytes)
@@ -176,37 +175,40 @@ def write_handover(
     atomic_write_bytes(out / "goldens.npz", goldens_bytes(goldens))
     written.append(out / "goldens.npz")
     if onnx_bytes is not None:
-        names = [i["name"] for i in inputs]
-        call = ", ".join(names)
-        runtime = RUNTIME_TEMPLATE.format(
-            name=name,
-            call=call,
-            outputs_doc=", ".join(output_names),
-            inputs=names,
-            outputs=list(output_names),
-            dtypes={i["name"]: i["dtype"] for i in inputs},
-        )
-        atomic_write_text(out / "runtime.py", runtime)
-        test_name = f"test_{ident}_onnx.py"
-        atomic_write_text(
-            out / test_name,
-            TEST_TEMPLATE.format(
-                name=name,
-                filename=test_name,
-                min_psnr=bars.bar,
-                relative=bars.relative,
-                margin=bars.margin,
-                floor=bars.floor,
-                relative_doc=_relative_doc(bars),
-                cases=cases,
-                ident=ident,
-                problems=problems,
-            ),
-        )
+        test_name = f"test_{safe_name(name)}_onnx.py"
+        atomic_write_text(out / "runtime.py", _runtime_source(name, inputs, output_names))
+        atomic_write_text(out / test_name, _test_source(name, test_name, cases, bars, problems))
         written += [out / "runtime.py", out / test_name]
     for path in written:
         _readable(path)
     return written
+
+
+def _runtime_source(name: str, inputs: list[dict[str, Any]], output_names: list[str]) -> str:
+    names = [i["name"] for i in inputs]
+    return RUNTIME_TEMPLATE.format(
+        name=name,
+        call=", ".join(names),
+        outputs_doc=", ".join(output_names),
+        inputs=names,
+        outputs=list(output_names),
+        dtypes={i["name"]: i["dtype"] for i in inputs},
+    )
+
+
+def _test_source(name: str, filename: str, cases: list[str], bars: Bars, problems: list[str]) -> str:
+    return TEST_TEMPLATE.format(
+        name=name,
+        filename=filename,
+        min_psnr=bars.bar,
+        relative=bars.relative,
+        margin=bars.margin,
+        floor=str(bars.floor),
+        relative_doc=_relative_doc(bars),
+        cases=cases,
+        ident=safe_name(name),
+        problems=problems,
+    )
 
 
 def _relative_doc(bars: Bars) -> str:

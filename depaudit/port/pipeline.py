@@ -129,7 +129,12 @@ def _finish(state: _State, start: float) -> None:
         )
     )
     if state.runs:
-        _hand_over(state)
+        try:
+            _hand_over(state)
+        except DepauditError:
+            raise
+        except Exception as exc:  # numpy or onnx refusing to serialise something: said, never a traceback
+            report.notes.append(f"the hand-over files could not be written: {exception_text(exc, 600)}")
     if state.log.parts:
         write_log(Path(report.out) / LOG_NAME, state.log.text())
         report.files = [*report.files, LOG_NAME]
@@ -236,17 +241,23 @@ def _dim_names(request: PortRequest) -> dict[tuple[int, int], str]:
     return {(index[d.input], d.axis): d.dim for d in request.dynamic if d.is_root}
 
 
+def _export_model(state: _State) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """The module to export (pools rewritten on a copy, outputs flattened when nested) and its args."""
+    watch = state.pool_watch
+    # a rewrite works on a copy: the branch search and the float64 reference run the untouched model
+    model: nn.Module = copy.deepcopy(state.model) if watch and needs_rewrite(watch) else state.model
+    state.hazards = merge(state.hazards, rewrite_pools(model, watch) if watch else [])
+    if not is_flat(state.runs[case_gen.EXAMPLE].structure):
+        model = FlatOutputs(model)
+    state.export_model = model
+    state.export_args = to_tensors(state.export_case or state.runs[case_gen.EXAMPLE].case)
+    return model, state.export_args
+
+
 def _export(state: _State) -> None:
     """Capture, export with dynamo (else TorchScript), clean up and check the ONNX."""
     request, report = state.request, state.report
-    watch = state.pool_watch
-    # a rewrite works on a copy: the branch search and the float64 reference run the untouched model
-    export_model: nn.Module = copy.deepcopy(state.model) if watch and needs_rewrite(watch) else state.model
-    state.hazards = merge(state.hazards, rewrite_pools(export_model, watch) if watch else [])
-    if not is_flat(state.runs[case_gen.EXAMPLE].structure):
-        export_model = FlatOutputs(export_model)
-    args = to_tensors(state.export_case or state.runs[case_gen.EXAMPLE].case)
-    state.export_model, state.export_args = export_model, args
+    export_model, args = _export_model(state)
     axes = _axes(request)
     captured = capture(export_model, args, axes, state.log)
     state.hazards = merge(state.hazards, captured.hazards)
@@ -254,17 +265,10 @@ def _export(state: _State) -> None:
     report.static_axes = [f"{request.inputs[index].name}:{axis}" for index, axis in captured.static_axes]
     state.lap("capture")
     names = [s.name for s in request.inputs]
-    proto, dims = None, {}
+    proto: onnx.ModelProto | None = None
+    dims: dict[str, str] = {}
     if captured.program is not None:
-        try:
-            proto = export_dynamo(captured.program, args, names, report.output_names, request.opset, state.log)
-            report.exporter, dims = "dynamo", symbol_names(captured.program, _dim_names(request))
-        except Exception as exc:  # the converter raises several types; the refused op becomes a finding
-            sites = state.determinism.sites if state.determinism else None
-            hazard = refused_op(exc, captured.program, sites)
-            state.hazards = merge(state.hazards, [hazard] if hazard else [])
-            state.log.add("dynamo exporter failed", "".join(traceback.format_exception(exc)))
-            report.notes.append(f"dynamo exporter failed: {exception_text(root_cause(exc), 600)}")
+        proto, dims = _dynamo(state, captured.program, args, names)
     else:
         report.notes.append(
             f"torch.export could not capture the model ({captured.error}); "
@@ -277,6 +281,25 @@ def _export(state: _State) -> None:
     if proto is not None:
         _checked(state, proto, dims)
     state.lap("export")
+
+
+def _dynamo(
+    state: _State, program: Any, args: tuple[torch.Tensor, ...], names: list[str]
+) -> tuple[onnx.ModelProto | None, dict[str, str]]:
+    """The dynamo exporter's model and torch's symbol -> dimension names; (None, {}) when it refuses an
+    op (a DA407 finding at the op's line, the whole error in export.log)."""
+    request, report = state.request, state.report
+    try:
+        proto = export_dynamo(program, args, names, report.output_names, request.opset, state.log)
+    except Exception as exc:  # the converter raises several types; the refused op becomes a finding
+        sites = state.determinism.sites if state.determinism else None
+        hazard = refused_op(exc, program, sites)
+        state.hazards = merge(state.hazards, [hazard] if hazard else [])
+        state.log.add("dynamo exporter failed", "".join(traceback.format_exception(exc)))
+        report.notes.append(f"dynamo exporter failed: {exception_text(root_cause(exc), 600)}")
+        return None, {}
+    report.exporter = "dynamo"
+    return proto, symbol_names(program, _dim_names(request))
 
 
 def _static_note(state: _State, index: int, axis: int, hazards: list[Hazard]) -> str:

@@ -251,6 +251,12 @@ def dynamic_dims(inputs: tuple[InputSpec, ...], axes: tuple[DynamicAxis, ...]) -
     for dim in dims.values():
         if not dim.allows(dim.example):
             raise UsageError(f"--dynamic: the example's {dim.name} ({dim.example}) is outside its range")
+    _check_ties(shapes, axes, dims)
+    return dims
+
+
+def _check_ties(shapes: dict[str, tuple[int, ...]], axes: tuple[DynamicAxis, ...], dims: dict[str, DimSpec]) -> None:
+    """Raise UsageError for a tied axis whose dimension is unknown or whose example size is not K*DIM+C."""
     for axis in (a for a in axes if not a.is_root):
         root = dims.get(axis.dim)
         if root is None:
@@ -263,7 +269,6 @@ def dynamic_dims(inputs: tuple[InputSpec, ...], axes: tuple[DynamicAxis, ...]) -
                 f"--dynamic {axis.label}: the example has {shapes[axis.input][axis.axis]} there, "
                 f"not {axis.size(root.example)} ({axis.scale}*{root.example}{axis.offset:+d})"
             )
-    return dims
 
 
 def build_request(model: str, inputs: list[str], dynamic: list[str], out: Path, **options: object) -> PortRequest:
