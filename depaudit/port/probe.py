@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.export import Dim
 
-from depaudit.port.messages import ExportLog, exception_text, root_cause, usual_fix
+from depaudit.port.messages import ExportLog, exception_text, root_cause, strip_ansi, usual_fix
 from depaudit.rules.subjects import (
     EXPORT_REFUSED,
     SHAPE_GUARD,
@@ -434,7 +434,7 @@ def _tracer_kind(text: str, path: str, line: int) -> str | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = strip_ansi(str(exc)).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 

@@ -79,6 +79,9 @@ def test_refused_op_names_the_op_and_writes_port_json(port_model, tmp_path):
     finding = next(f for f in report.findings if f.rule == "DA407")
     assert "aten.cummax" in finding.message and "custom_translation_table" in finding.message
     assert not report.exported and (tmp_path / "CumulativeMax" / "port.json").is_file()
+    # the TorchScript exporter's graph dump (printed by its C++ side) is in export.log, said in one note
+    assert "Torch IR graph at exception" in (tmp_path / "CumulativeMax" / "export.log").read_text()
+    assert any(n.startswith("the TorchScript exporter printed") and "export.log" in n for n in report.notes)
 
 
 def test_batch_one_example_gives_a_dynamic_batch(port_model, tmp_path):
