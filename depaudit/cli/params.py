@@ -152,12 +152,15 @@ HELP: dict[str, str] = {
     "after": "The image after the change.",
     "no_compressed": "Skip the gzip pass (faster; compressed size unknown).",
     "model": "path/to/file.py:callable or package.module:callable (an nn.Module, a class built without arguments, or a function returning one).",
-    "inputs": "NAME=SHAPE[:DTYPE[:LOW..HIGH]] per forward argument, in order (e.g. image=1x3x224x224).",
+    "inputs": "NAME=SHAPE[:DTYPE[:LOW..HIGH]] per forward argument, in order (e.g. image=1x3x224x224, "
+    "audio=1x16000:float32:-1..1).",
     "checkpoint": "A state_dict to load (weights_only).",
     "out": "Folder for model.onnx, goldens.npz, port.json, runtime.py and the torch-free test.",
     "opset": "ONNX opset (default 18).",
-    "dynamic": "NAME:AXIS[=DIM] left dynamic (repeatable).",
-    "min_psnr": "Per-case PSNR bar in dB (default 100).",
+    "dynamic": "NAME:AXIS[=DIM][:MIN..MAX] left dynamic, or NAME:AXIS=K*DIM+C tied to another axis "
+    "(e.g. image:0=batch:1..64, f0:2=2*frames; repeatable).",
+    "min_psnr": "An absolute PSNR bar in dB against torch float32 for every output. Default: 100 dB passes; below "
+    "it ONNX Runtime must be as close to a float64 torch reference as torch float32 is (6 dB margin).",
     "output_name": "Names of the outputs, in order (default output_0, output_1, ...).",
     "variant": "torch-cuda, torch-cpu, onnxruntime, tinygrad (repeatable; default all).",
     "base_image": "BASE_IMAGE build argument (default python:3.11-slim; also DEPAUDIT_BASE_IMAGE; no registry here: build depaudit/python:3.11-slim with docker/base/build-base.sh).",

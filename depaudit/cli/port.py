@@ -14,12 +14,8 @@ from depaudit.project import open_project
 from depaudit.render.port import PORT_RENDERERS
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 every case met --min-psnr and no error finding (DA401/DA402/DA403/DA406) stands; 1 otherwise; "
+    "Exit codes: 0 every case passed and no error finding (DA401-DA403, DA406, DA408, DA409) stands; 1 otherwise; "
     "2 usage error; 3 model, checkpoint or output folder unreadable; 4 torch or the ONNX packages missing."
-)
-MODEL_HELP = (
-    "path/to/file.py:callable or package.module:callable (an nn.Module, a class built without arguments, or a "
-    "function returning one)."
 )
 PARAMS = (
     argument("model"),
@@ -28,14 +24,14 @@ PARAMS = (
     value("out", "--out", kind=Path, default=Path("port-out")),
     value("opset", "--opset", kind=int, default=18),
     values("dynamic", "--dynamic"),
-    value("min_psnr", "--min-psnr", kind=float, default=100.0, parse=float),
+    value("min_psnr", "--min-psnr", kind=float, parse=float),
     values("output_name", "--output-name"),
     *pick(*REPORT),
 )
 
 
 def port(given: Given) -> int:
-    """Export MODEL to ONNX, name what stops a sound export (DA401-DA407), and compare ONNX Runtime with
+    """Export MODEL to ONNX, name what stops a sound export (DA401-DA409), and compare ONNX Runtime with
     torch on generated inputs."""
     begin(given.fmt, given.quiet, given.verbose)
     if not 7 <= given.opset <= 23:

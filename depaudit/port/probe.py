@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import ctypes
+import inspect
 import io
 import logging
 import os
 import re
+import sys
 import sysconfig
+import tempfile
 import traceback
 import warnings
 from collections.abc import Iterator
@@ -31,7 +35,9 @@ import torch
 from torch import nn
 from torch.export import Dim
 
+from depaudit.port.messages import ExportLog, exception_text, root_cause, strip_ansi, usual_fix
 from depaudit.rules.subjects import (
+    EXPORT_REFUSED,
     SHAPE_GUARD,
     SHAPE_SPECIALISED,
     TENSOR_ASSERT,
@@ -55,27 +61,73 @@ def is_user_file(filename: str | None) -> bool:
     return not path.startswith((_TORCH_DIR, _PORT_DIR, _STDLIB))
 
 
+@dataclass
+class Printed:
+    """What torch printed and warned inside `quiet()`: Python-level and file-descriptor-level output
+    (the TorchScript exporter's C++ graph dumps bypass sys.stdout), filled in when the block ends."""
+
+    warnings: list[warnings.WarningMessage] = field(default_factory=list)
+    text: str = ""
+
+
+def _flush_c_stdio() -> None:
+    with contextlib.suppress(Exception):  # no libc (Windows): C-level output is not captured there
+        ctypes.CDLL(None).fflush(None)
+
+
 @contextlib.contextmanager
-def quiet() -> Iterator[list[warnings.WarningMessage]]:
-    """Silence torch's prints and log lines while exporting; yield the warnings it raised."""
+def _fds_to(sink: int) -> Iterator[None]:
+    """Point file descriptors 1 and 2 at `sink` for the block (nothing when they cannot be duplicated)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = [os.dup(1), os.dup(2)]
+    except OSError:
+        yield
+        return
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
+    try:
+        yield
+    finally:
+        _flush_c_stdio()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def quiet(log: ExportLog | None = None, title: str = "torch") -> Iterator[Printed]:
+    """Silence torch's prints, log lines and C++ dumps while exporting; yield what it printed and
+    warned (`Printed`), and add the printed text to `log` under `title`."""
     loggers = [
         logging.getLogger(n) for n in ("torch", "torch.export", "torch.fx", "torch._dynamo", "torch.onnx", "onnxscript")
     ]
     levels = [lg.level for lg in loggers]
+    printed = Printed()
     sink = io.StringIO()
-    try:
-        for lg in loggers:
-            lg.setLevel(logging.CRITICAL)
-        with (
-            warnings.catch_warnings(record=True) as caught,
-            contextlib.redirect_stdout(sink),
-            contextlib.redirect_stderr(sink),
-        ):
-            warnings.simplefilter("always")
-            yield caught
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
+    with tempfile.TemporaryFile() as fd_sink:
+        try:
+            for lg in loggers:
+                lg.setLevel(logging.CRITICAL)
+            with (
+                _fds_to(fd_sink.fileno()),
+                warnings.catch_warnings(record=True) as caught,
+                contextlib.redirect_stdout(sink),
+                contextlib.redirect_stderr(sink),
+            ):
+                warnings.simplefilter("always")
+                printed.warnings = caught
+                yield printed
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
+            fd_sink.seek(0)
+            printed.text = sink.getvalue() + fd_sink.read().decode("utf-8", "replace")
+            if log is not None:
+                log.add(title, printed.text)
 
 
 @lru_cache(maxsize=64)
@@ -114,6 +166,10 @@ def statement_kind(path: str, line: int) -> str:
     return kind
 
 
+Axes = dict[tuple[int, int], tuple[int | None, int | None]]
+"""Dynamic axes by (input index, axis), each with its (min, max) size (None: open)."""
+
+
 @dataclass
 class Capture:
     """The outcome of capturing the model with torch.export: the program (None when it cannot be
@@ -125,41 +181,58 @@ class Capture:
     error: str = ""
 
 
-def dynamic_shapes(
-    args: tuple[torch.Tensor, ...], axes: list[tuple[int, int]], hint: Any = Dim.DYNAMIC
-) -> tuple[dict[int, Any] | None, ...] | None:
-    """torch.export's positional dynamic_shapes: `hint` on each (input index, axis), None elsewhere."""
+def dynamic_shapes(model: nn.Module, args: tuple[torch.Tensor, ...], axes: Axes, hint: Any = Dim.DYNAMIC) -> Any:
+    """torch.export's positional dynamic_shapes: `hint` (with the axis's range, when it has one) on
+    each (input index, axis), None elsewhere. Dim.DYNAMIC lets torch find ties between axes itself.
+    A forward taking `*args` gets them as one tuple (torch matches dynamic_shapes to the signature)."""
     if not axes:
         return None
-    return tuple({a: hint for i2, a in axes if i2 == i} or None for i in range(len(args)))
+
+    def bounded(low: int | None, high: int | None) -> Any:
+        return hint if low is None and high is None else hint(min=low, max=high)
+
+    shapes = tuple({a: bounded(*span) for (i2, a), span in axes.items() if i2 == i} or None for i in range(len(args)))
+    return (shapes,) if _takes_varargs(model) else shapes
 
 
-def capture(model: nn.Module, args: tuple[torch.Tensor, ...], axes: list[tuple[int, int]]) -> Capture:
+def _takes_varargs(model: nn.Module) -> bool:
+    try:
+        parameters = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
+
+
+def capture(model: nn.Module, args: tuple[torch.Tensor, ...], axes: Axes, log: ExportLog | None = None) -> Capture:
     """Export `model` with torch.export; on failure list every hazard with draft_export and retry with
     the specialised axes static. Never raises for a model problem (it is data in the Capture)."""
     result = Capture()
     try:
-        with quiet(), torch.no_grad():
-            result.program = torch.export.export(model, args, dynamic_shapes=dynamic_shapes(args, axes), strict=False)
+        with quiet(log, "torch.export"), torch.no_grad():
+            result.program = torch.export.export(
+                model, args, dynamic_shapes=dynamic_shapes(model, args, axes), strict=False
+            )
     except Exception as exc:  # torch raises many types here; each is a finding, not a crash
-        result.error = _first_line(exc)
-        result.hazards = draft_hazards(model, args, axes) or _traceback_hazards(exc)
+        result.error = exception_text(exc)
+        if log is not None:
+            log.add("torch.export failed", "".join(traceback.format_exception(exc)))
+        result.hazards = draft_hazards(model, args, axes, log) or _traceback_hazards(exc)
         if axes and not any(h.kind in (VALUE_BRANCH, TENSOR_TO_PYTHON, TENSOR_ASSERT) for h in result.hazards):
-            result.program, result.static_axes = _export_auto(model, args, axes)
+            result.program, result.static_axes = _export_auto(model, args, axes, log)
         return result
     result.hazards = guard_hazards(result.program)
     return result
 
 
 def _export_auto(
-    model: nn.Module, args: tuple[torch.Tensor, ...], axes: list[tuple[int, int]]
+    model: nn.Module, args: tuple[torch.Tensor, ...], axes: Axes, log: ExportLog | None
 ) -> tuple[Any, list[tuple[int, int]]]:
     """Export with Dim.AUTO (torch specialises what the code forces static); return the program and
     the requested axes that ended up static. (None, []) when even that fails."""
     try:
-        with quiet(), torch.no_grad():
+        with quiet(log, "torch.export (Dim.AUTO)"), torch.no_grad():
             program = torch.export.export(
-                model, args, dynamic_shapes=dynamic_shapes(args, axes, Dim.AUTO), strict=False
+                model, args, dynamic_shapes=dynamic_shapes(model, args, axes, Dim.AUTO), strict=False
             )
     except Exception:
         return None, []
@@ -217,11 +290,13 @@ def _shape_env(program: Any) -> Any:
     return None
 
 
-def draft_hazards(model: nn.Module, args: tuple[torch.Tensor, ...], axes: list[tuple[int, int]]) -> list[Hazard]:
+def draft_hazards(
+    model: nn.Module, args: tuple[torch.Tensor, ...], axes: Axes, log: ExportLog | None = None
+) -> list[Hazard]:
     """Every failure draft_export reports, as hazards at the user's frame ([] when it cannot run)."""
     try:
-        with quiet(), torch.no_grad():
-            program = torch.export.draft_export(model, args, dynamic_shapes=dynamic_shapes(args, axes))
+        with quiet(log, "torch.export.draft_export"), torch.no_grad():
+            program = torch.export.draft_export(model, args, dynamic_shapes=dynamic_shapes(model, args, axes))
     except Exception:
         return []
     report = getattr(program, "_report", None)
@@ -289,25 +364,50 @@ def _guard_at_user_line(data: dict[str, Any], names: dict[int, str]) -> bool:
     return bool(stack) and is_user_file(names.get(stack[-1]["filename"], ""))
 
 
+def user_frame(exc: BaseException) -> tuple[str, int] | None:
+    """The innermost frame of the model's own code in `exc`'s traceback (or in a cause's)."""
+    current: BaseException | None = exc
+    while current is not None:
+        frames = [f for f in traceback.extract_tb(current.__traceback__) if is_user_file(f.filename)]
+        if frames:
+            return frames[-1].filename, frames[-1].lineno or 0
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def _traceback_hazards(exc: BaseException) -> list[Hazard]:
-    """The user's frame in a failed export's traceback, classified like a draft_export failure."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if is_user_file(f.filename)]
-    if not frames or "data-dependent" not in str(exc):
+    """The user's frame in a failed export's traceback: a data-dependent expression classified like a
+    draft_export failure, anything else an op or construct torch.export cannot capture (DA407)."""
+    frame = user_frame(exc)
+    if frame is None:
         return []
-    path, line = frames[-1].filename, frames[-1].lineno or 0
-    statement = statement_kind(path, line)
-    kind = {"assert": TENSOR_ASSERT, "branch": VALUE_BRANCH}.get(statement, TENSOR_TO_PYTHON)
-    return [Hazard(kind, path, line, source_line(path, line), _first_line(exc)[:160], "torch.export")]
+    path, line = frame
+    code = source_line(path, line)
+    if "data-dependent" in str(exc):
+        kind = {"assert": TENSOR_ASSERT, "branch": VALUE_BRANCH}.get(statement_kind(path, line), TENSOR_TO_PYTHON)
+        return [Hazard(kind, path, line, code, _first_line(exc)[:160], "torch.export")]
+    reason = exception_text(root_cause(exc), 400)
+    return [
+        Hazard(
+            EXPORT_REFUSED,
+            path,
+            line,
+            code,
+            f"torch.export cannot capture it: {reason}",
+            "torch.export",
+            fix=usual_fix(f"{code} {reason}", "torch.export"),
+        )
+    ]
 
 
 def tracer_hazards(model: nn.Module, args: tuple[torch.Tensor, ...], only_constants: bool) -> list[Hazard]:
     """Hazards from `torch.jit.trace`'s TracerWarnings at the user's frames. With `only_constants`,
     only tensors recorded as constants (DA405); otherwise conversions and branches too."""
     # a trace that fails is not reported here: the exporter's own attempt reports the failure
-    with quiet() as caught, torch.no_grad(), contextlib.suppress(Exception):
+    with quiet() as printed, torch.no_grad(), contextlib.suppress(Exception):
         torch.jit.trace(model, args, check_trace=False, strict=False)  # type: ignore[no-untyped-call]
     hazards: list[Hazard] = []
-    for warning in caught:
+    for warning in printed.warnings:
         if warning.category.__name__ != "TracerWarning" or not is_user_file(warning.filename):
             continue
         text = str(warning.message)
@@ -334,7 +434,7 @@ def _tracer_kind(text: str, path: str, line: int) -> str | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = strip_ansi(str(exc)).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 

@@ -1,6 +1,6 @@
 """The result of `depaudit port` (torch-free): what was exported, what torch reported, how every case
-agreed. `to_json()` is the `port.json` contract (`"schema": 1`); PSNR of identical outputs (infinite)
-is written as null with `"exact": true`."""
+agreed. `to_json()` is the `port.json` contract (`"schema": 1`, keys only added); PSNR of identical
+outputs (infinite) is written as null with `"exact": true`."""
 
 from __future__ import annotations
 
@@ -23,16 +23,23 @@ class OutputResult:
     ssim: float | None
     max_abs_err: float
     max_rel_err: float
+    torch_to_reference_db: float | None = None  # torch float32 against the float64 reference
+    ort_to_reference_db: float | None = None  # ONNX Runtime against the float64 reference
+    nonfinite_torch: int = 0
+    nonfinite_ort: int = 0
 
 
 @dataclass
 class CaseResult:
-    """One generated case: per-output agreement, the worst of them, and every bar it missed."""
+    """One generated case: per-output agreement, the worst of them, and every bar it missed.
+    `reference`: 'float64' when a float64 torch run judged it, 'unavailable' when one was needed but
+    the model does not run in float64, None when ONNX Runtime met the absolute bar without one."""
 
     name: str
     shapes: list[list[int]]
     outputs: list[OutputResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    reference: str | None = None
 
     @property
     def psnr_db(self) -> float:
@@ -80,6 +87,10 @@ class PortReport:
     files: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    precision: dict[str, Any] = field(default_factory=dict)
+    determinism: dict[str, Any] = field(default_factory=dict)
+    export_example: dict[str, Any] | None = None
+    static_axes: list[str] = field(default_factory=list)  # `input:axis` asked dynamic, exported static
 
     @property
     def blocking(self) -> list[Finding]:
@@ -88,8 +99,10 @@ class PortReport:
 
     @property
     def passed(self) -> bool:
-        """True only when exported, every case met the bar, and no error finding stands."""
-        return self.exported and bool(self.cases) and all(c.passed for c in self.cases) and not self.blocking
+        """True only when exported with every dynamic axis asked for, every case met the bar, and no error
+        finding stands."""
+        every_case = bool(self.cases) and all(c.passed for c in self.cases)
+        return self.exported and every_case and not self.blocking and not self.static_axes
 
     def to_json(self) -> dict[str, Any]:
         """The `port.json` document."""
@@ -113,6 +126,10 @@ class PortReport:
             "files": self.files,
             "seconds": self.seconds,
             "environment": self.environment,
+            "precision": self.precision,
+            "determinism": self.determinism,
+            "export_example": self.export_example,
+            "static_axes": self.static_axes,
         }
 
 
@@ -143,6 +160,7 @@ def _case(c: CaseResult) -> dict[str, Any]:
         "max_rel_err": number(c.max_rel_err),
         "shapes": c.shapes,
         "failures": c.failures,
+        "reference": c.reference,
         "outputs": [
             {
                 "name": o.name,
@@ -151,6 +169,10 @@ def _case(c: CaseResult) -> dict[str, Any]:
                 "ssim": number(o.ssim),
                 "max_abs_err": number(o.max_abs_err),
                 "max_rel_err": number(o.max_rel_err),
+                "torch_to_reference_db": number(o.torch_to_reference_db),
+                "ort_to_reference_db": number(o.ort_to_reference_db),
+                "nonfinite_torch": o.nonfinite_torch,
+                "nonfinite_ort": o.nonfinite_ort,
             }
             for o in c.outputs
         ],

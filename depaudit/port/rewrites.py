@@ -94,17 +94,26 @@ def _out_sizes(module: nn.Module, in_sizes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(i if o is None else int(o) for i, o in zip(in_sizes, sizes, strict=True))
 
 
+def divides(module: nn.Module, in_sizes: tuple[int, ...]) -> bool:
+    """True when every pooled size is a multiple of the pool's output size (global pooling always is)."""
+    return all(i % o == 0 for i, o in zip(in_sizes, _out_sizes(module, in_sizes), strict=True))
+
+
+def needs_rewrite(watch: PoolWatch) -> bool:
+    """True when some pool will be replaced (it does not divide evenly at the one size it saw)."""
+    return any(len(u.sizes) == 1 and not divides(u.module, next(iter(u.sizes))) for u in watch.uses.values())
+
+
 def rewrite_pools(model: nn.Module, watch: PoolWatch) -> list[Hazard]:
-    """Replace each non-dividing adaptive average pool whose input size never changed with
-    ExplicitAdaptiveAvgPool; a finding per pool (fixed, or left for the exporter when its size varies)."""
+    """Replace each adaptive average pool that does not divide evenly and whose input size never changed
+    with ExplicitAdaptiveAvgPool; a finding per such pool (fixed, or left for the dynamo exporter when
+    its size follows a dynamic axis). Pools that divide evenly at every size seen are left alone."""
     hazards = []
     for use in watch.uses.values():
-        if len(use.sizes) == 0:
+        if not use.sizes or all(divides(use.module, size) for size in use.sizes):
             continue
-        in_sizes = next(iter(use.sizes))
+        in_sizes = next(s for s in sorted(use.sizes) if not divides(use.module, s))
         out_sizes = _out_sizes(use.module, in_sizes)
-        if len(use.sizes) == 1 and all(i % o == 0 for i, o in zip(in_sizes, out_sizes, strict=True)):
-            continue
         path, line = use.site or ("<unknown>", 0)
         code = source_line(path, line) or use.name
         what = f"{type(use.module).__name__} {'x'.join(map(str, in_sizes))} -> {'x'.join(map(str, out_sizes))} ({use.name})"
@@ -115,9 +124,10 @@ def rewrite_pools(model: nn.Module, watch: PoolWatch) -> list[Hazard]:
                     path,
                     line,
                     code,
-                    f"{what}: the pooled size follows a dynamic axis",
+                    f"{what} does not divide evenly and the pooled size follows a dynamic axis",
                     "forward hooks at several input sizes",
-                    fix="keep the dynamo exporter (it decomposes the pool); the TorchScript exporter refuses it",
+                    fix="keep the dynamo exporter (it decomposes the pool); the TorchScript exporter refuses "
+                    "output sizes that do not divide the input",
                 )
             )
             continue

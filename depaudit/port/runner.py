@@ -1,9 +1,12 @@
 """Running the cases: eager torch (the goldens, with the value every tensor-to-Python conversion took at
-each user line) and ONNX Runtime on the same inputs."""
+each user line) and ONNX Runtime on the same inputs. A model's outputs may be a tensor or any nesting
+of tuples, lists, dicts and dataclasses of tensors; they are compared leaf by leaf, in order."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from types import FrameType
@@ -13,10 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_flatten
 
 from depaudit.port.cases import Case
-from depaudit.port.probe import is_user_file
+from depaudit.port.messages import exception_text
+from depaudit.port.probe import is_user_file, user_frame
 
 _CONVERSIONS = {"__bool__", "__int__", "__float__", "__index__", "item", "tolist"}
 
@@ -47,6 +50,62 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (bool, int, float)) else repr(value)[:40]
 
 
+class OutputError(ValueError):
+    """forward returned something that is not tensors in tuples, lists, dicts or dataclasses."""
+
+
+def flatten_outputs(result: Any, path: str = "") -> list[tuple[str, torch.Tensor]]:
+    """(path, tensor) for every tensor in `result`, depth first in order (dict insertion order,
+    dataclass field order); None leaves are skipped. Raises OutputError for any other leaf."""
+    if isinstance(result, torch.Tensor):
+        return [(path, result)]
+    if result is None:
+        return []
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        items = [(f.name, getattr(result, f.name)) for f in dataclasses.fields(result)]
+    elif isinstance(result, dict):
+        items = [(str(k), v) for k, v in result.items()]
+    elif isinstance(result, (tuple, list)):
+        items = [(str(getattr(result, "_fields", range(len(result)))[i]), v) for i, v in enumerate(result)]
+    else:
+        raise OutputError(f"{path or 'the output'} is a {type(result).__name__}")
+    return [leaf for key, value in items for leaf in flatten_outputs(value, f"{path}_{key}" if path else key)]
+
+
+def is_flat(result: Any) -> bool:
+    """True for a tensor or a plain tuple/list of tensors (what every exporter takes as it is)."""
+    if isinstance(result, torch.Tensor):
+        return True
+    return type(result) in (tuple, list) and all(isinstance(t, torch.Tensor) for t in result)
+
+
+def output_names(result: Any, count: int) -> list[str]:
+    """Default output names: output_0, ... for a tensor or a flat tuple/list; the keys and fields
+    (joined by `_`) for dicts and dataclasses."""
+    if is_flat(result):
+        return [f"output_{i}" for i in range(count)]
+    names: list[str] = []
+    for path, _ in flatten_outputs(result):
+        name = re.sub(r"\W", "_", path) or "output"
+        name = f"output_{name}" if name[0].isdigit() else name
+        while name in names:
+            name += "_"
+        names.append(name)
+    return names
+
+
+class FlatOutputs(nn.Module):
+    """The model with its outputs flattened to a tuple of tensors (dicts and dataclasses exported
+    as plain outputs, in the order flatten_outputs gives)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(t for _, t in flatten_outputs(self.model(*args)))
+
+
 @dataclass
 class EagerRun:
     """One case through eager torch: the outputs (None when torch raised) and the conversions seen."""
@@ -55,6 +114,8 @@ class EagerRun:
     outputs: list[np.ndarray] | None
     conversions: dict[tuple[str, int], list[Any]] = field(default_factory=dict)
     error: str = ""
+    structure: Any = None  # what forward returned, kept for naming the outputs
+    site: tuple[str, int] | None = None  # the model's line that raised, when torch raised
 
 
 def to_tensors(case: Case) -> tuple[torch.Tensor, ...]:
@@ -68,21 +129,30 @@ def run_eager(model: nn.Module, case: Case) -> EagerRun:
     try:
         with torch.no_grad(), recorder:
             result = model(*to_tensors(case))
+        leaves = flatten_outputs(result)
+    except OutputError as exc:
+        message = f"forward must return tensors (alone, or in tuples, lists, dicts or dataclasses): {exc}"
+        return EagerRun(case, None, recorder.values, message)
     except Exception as exc:  # the user's model raised (e.g. an assert on the input): data, not a crash
-        return EagerRun(
-            case, None, recorder.values, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        )
-    leaves, _ = tree_flatten(result)
-    if not leaves or not all(isinstance(t, torch.Tensor) for t in leaves):
-        return EagerRun(case, None, recorder.values, "forward must return a tensor or a tuple/list/dict of tensors")
-    return EagerRun(case, [t.detach().cpu().numpy() for t in leaves], recorder.values)
+        return EagerRun(case, None, recorder.values, exception_text(exc, 300), site=user_frame(exc))
+    if not leaves:
+        return EagerRun(case, None, recorder.values, "forward returned no tensor")
+    return EagerRun(case, [_numpy(t) for _, t in leaves], recorder.values, structure=result)
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16
+        tensor = tensor.float()
+    return tensor.numpy()
 
 
 def run_onnxruntime(session: Any, names: list[str], case: Case) -> tuple[list[np.ndarray] | None, str]:
-    """Outputs of an onnxruntime InferenceSession on `case` ((None, error) when the runtime raised)."""
+    """Outputs of an onnxruntime InferenceSession on `case` ((None, error) when the runtime raised).
+    The error keeps every line ONNX Runtime wrote (a shape error names the axis on the second)."""
     # the exporter may drop an input the graph never reads: ORT then names fewer inputs
     feeds = {name: np.ascontiguousarray(a) for name, a in zip(names, case.arrays, strict=False)}
     try:
         return [np.asarray(o) for o in session.run(None, feeds)], ""
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidArgument types
-        return None, f"ONNX Runtime: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        return None, f"ONNX Runtime: {exception_text(exc)}"

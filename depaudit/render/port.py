@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from depaudit.port.report import PortReport
+from depaudit.port.report import CaseResult, OutputResult, PortReport
 from depaudit.render.findings import findings_markdown, findings_table, render_gnu
 from depaudit.render.formats import HumanOutput, OutputFormat, Renderer, RenderOptions
 from depaudit.render.sarif import SarifInput, render_sarif
@@ -24,9 +24,24 @@ def _num(value: float | None, fmt: str = ".3g") -> str:
     return "-" if value is None or not math.isfinite(value) else format(value, fmt)
 
 
+def _reference(out: OutputResult | None, case: CaseResult) -> str:
+    """`ORT / torch` dB from the float64 reference (the worst output), `-` when none was run for this
+    case, `n/a` when one was needed and the model does not run in float64."""
+    judged = [
+        (o.ort_to_reference_db, o.torch_to_reference_db or -math.inf)
+        for o in ([out] if out is not None else case.outputs)
+        if o.ort_to_reference_db is not None
+    ]
+    if not judged:
+        return "n/a" if case.reference == "unavailable" else "-"
+    ort, torch = min(judged)
+    return f"{_db(ort)} / {_db(torch)}"
+
+
 def case_rows(report: PortReport) -> list[list[str]]:
-    """One row per case (per case and output when there are several): name, shapes, PSNR, SSIM, max
-    abs err, max rel err, verdict."""
+    """One row per case (per case and output when there are several): name, shapes, PSNR against
+    torch float32, ONNX Runtime / torch float32 against the float64 reference, SSIM, max abs err, max
+    rel err, verdict."""
     rows = []
     several = len(report.output_names) > 1
     for case in report.cases:
@@ -46,6 +61,7 @@ def case_rows(report: PortReport) -> list[list[str]]:
                     label,
                     shapes if i == 0 else "",
                     _db(psnr),
+                    _reference(out, case),
                     _num(ssim, ".6f"),
                     _num(abs_err),
                     _num(rel_err),
@@ -63,9 +79,15 @@ def summary_line(report: PortReport) -> str:
     passed = sum(c.passed for c in report.cases)
     size = format_size(report.onnx_bytes)
     blocking = f", {len(report.blocking)} blocking" if report.blocking else ""
+    margin, floor = report.precision.get("margin_db"), report.precision.get("float64_floor_db")
+    bar = f">= {report.min_psnr_db:g} dB against torch float32"
+    rule = bar
+    if margin is not None and floor is not None:
+        rule = f"{bar}, or from float64 within {margin:g} dB of torch's own distance or >= {floor:g} dB"
+    static = f"; {', '.join(report.static_axes)} exported static" if report.static_axes else ""
     return (
         f"{verdict}: exported with {report.exporter} at opset {report.opset} ({size}); {passed}/{len(report.cases)} "
-        f"cases >= {report.min_psnr_db:g} dB; {len(report.findings)} finding(s){blocking}; "
+        f"cases pass ({rule}){static}; {len(report.findings)} finding(s){blocking}; "
         f"{report.seconds.get('total', 0):.1f} s"
     )
 
@@ -77,8 +99,8 @@ def render_port_markdown(report: PortReport, options: RenderOptions | None = Non
         lines += [*findings_markdown(report.findings, options or RenderOptions()), ""]
     if report.cases:
         lines += [
-            "| case | input shapes | PSNR (dB) | SSIM | max abs err | max rel err | result |",
-            "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+            "| case | input shapes | PSNR (dB) | float64: ORT / torch (dB) | SSIM | max abs err | max rel err | result |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in case_rows(report)]
         lines.append("")
@@ -101,8 +123,9 @@ def port_table(report: PortReport, options: RenderOptions) -> HumanOutput:
     items: list[Any] = [findings_table(report.findings)] if report.findings else []
     if report.cases:
         table = Table(header_style="bold")
-        for name in ("Case", "Input shapes", "PSNR dB", "SSIM", "Max abs err", "Max rel err", "Result"):
-            table.add_column(name, overflow="fold", justify="right" if name in ("PSNR dB", "SSIM") else "left")
+        numeric = ("PSNR dB", "f64: ORT / torch", "SSIM")
+        for name in ("Case", "Input shapes", *numeric, "Max abs err", "Max rel err", "Result"):
+            table.add_column(name, overflow="fold", justify="right" if name in numeric else "left")
         for row in case_rows(report):
             table.add_row(*(Text(cell) for cell in row))
         items.append(table)

@@ -101,6 +101,8 @@ TENSOR_ASSERT = "tensor-assert"  # `assert` on a tensor
 TENSOR_FROM_SHAPE = "tensor-from-shape"  # torch.tensor(...) of shape values: a constant in the trace
 SHAPE_GUARD = "shape-guard"  # a Python condition on a dynamic shape, decided by the example input
 EXPORT_REFUSED = "export-refused"  # an op the exporter refuses (fixed by a rewrite, or not)
+RANDOM_OP = "random-op"  # random numbers drawn inside forward: torch disagrees with itself and with any runtime
+INVALID_GRAPH = "invalid-graph"  # the exported ONNX fails onnx.checker or ONNX Runtime refuses to load it
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ the hazard. Lines that a finding must name carry a `# <- DA4NN` marker; tests lo
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -153,3 +154,111 @@ def build_two_outputs() -> nn.Module:
     """A function returning a module (the `file.py:function` form)."""
     torch.manual_seed(0)
     return TwoOutputs()
+
+
+class NanOutput(nn.Module):
+    """Every output value is NaN (in torch and in ONNX Runtime alike): must never pass."""
+
+    def forward(self, x):
+        return torch.log(-x.abs() - 1.0)
+
+
+class NoisyForward(nn.Module):
+    """DA408: noise drawn inside forward."""
+
+    def forward(self, x):
+        return x + 0.1 * torch.randn_like(x)  # <- DA408
+
+
+class NoiseAsInput(nn.Module):
+    """DA408 twin: the caller passes the noise in."""
+
+    def forward(self, x, noise):
+        return x + 0.1 * noise
+
+
+class RotaryCeilPool(nn.Module):
+    """DA409: pooling with ceil_mode=True whose last window starts in the padding (torch: 5 -> 3, ONNX's
+    shape inference: 5 -> 4) after a rotation in complex numbers (llama-style rotary embedding), which
+    the TorchScript exporter refuses: the dynamo export is the only one, and onnx.checker rejects it."""
+
+    def forward(self, x):
+        pairs = torch.view_as_complex(x.reshape(*x.shape[:-1], -1, 2))
+        turn = torch.polar(torch.ones(pairs.shape[-1]), 0.5 * torch.arange(pairs.shape[-1], dtype=x.dtype))
+        rotated = torch.view_as_real(pairs * turn).flatten(-2)
+        return F.max_pool2d(rotated, 2, 2, 1, ceil_mode=True)  # <- DA409
+
+
+class RotaryPool(RotaryCeilPool):
+    """DA409 twin: the same without ceil_mode (both say 5 -> 3)."""
+
+    def forward(self, x):
+        pairs = torch.view_as_complex(x.reshape(*x.shape[:-1], -1, 2))
+        turn = torch.polar(torch.ones(pairs.shape[-1]), 0.5 * torch.arange(pairs.shape[-1], dtype=x.dtype))
+        rotated = torch.view_as_real(pairs * turn).flatten(-2)
+        return F.max_pool2d(rotated, 2, 2, 1)
+
+
+class CumulativeMax(nn.Module):
+    """DA407: an op neither exporter translates (aten.cummax)."""
+
+    def forward(self, x):
+        return torch.cummax(x, dim=-1).values * 2  # <- DA407-cummax
+
+
+class GlobalPool(nn.Module):
+    """DA407 twin: global pooling divides every size (dynamic height and width included)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        return self.pool(x).flatten(1)
+
+
+class FixedBatch(nn.Module):
+    """DA403: a reshape with the batch written as 1, run with a dynamic batch from a batch-1 example."""
+
+    def forward(self, x):
+        return x.reshape(1, 3, 4).softmax(-1)  # <- DA403-batch
+
+
+class AnyBatch(nn.Module):
+    """DA403 twin: the reshape keeps the batch."""
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], 3, 4).softmax(-1)
+
+
+@dataclass
+class Heads:
+    """A dataclass of outputs (the kind of object Hugging Face models return)."""
+
+    logits: torch.Tensor
+    features: torch.Tensor
+
+
+class DataclassOutputs(nn.Module):
+    """Returns a dataclass of tensors and a dict inside nothing: outputs named by their fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        features = self.conv(x)
+        return Heads(features.mean(dim=(2, 3)), features)
+
+
+class UpsampledSum(nn.Module):
+    """Two inputs whose lengths are tied: f0 has twice mel's frames (a vocoder's F0 and mel)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.proj = nn.Conv1d(8, 1, 1)
+
+    def forward(self, mel, f0):
+        return F.interpolate(self.proj(mel), scale_factor=2.0, mode="nearest") + f0

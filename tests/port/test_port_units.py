@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from depaudit.errors import UsageError
-from depaudit.port.cases import EXAMPLE, PATTERNS, make_cases, scaled_variants
-from depaudit.port.metrics import agreement, data_range, psnr, ssim
-from depaudit.port.request import build_request, parse_dynamic, parse_input
+from depaudit.port.cases import EXAMPLE, PATTERNS, make_cases, other_sizes, scaled_variants, size_one_dims, widened
+from depaudit.port.messages import one_line, strip_ansi, usual_fix
+from depaudit.port.metrics import Bars, agreement, data_range, distance_db, psnr, ssim, verdict
+from depaudit.port.request import DimSpec, build_request, dynamic_dims, parse_dynamic, parse_input
 
 
 def test_parse_input_shapes_and_dtypes():
@@ -30,7 +31,8 @@ def test_parse_input_shapes_and_dtypes():
         "x=1x0x3",
         "x=axb",
         "x=1x3:complex64",
-        "x=1x3:float32:0..1",
+        "x=1x3:float32:1..0",
+        "x=1x3:float32:0..",
         "x=1x3:int64:5..5",
         "x=1x3:int64:0..9:extra",
     ],
@@ -107,6 +109,100 @@ def test_agreement_shapes_nan_and_ssim():
     nan = ref.copy()
     nan[0, 0, 0, 0] = np.nan
     assert not agreement(ref, nan).finite
-    assert agreement(nan, nan.copy()).psnr_db == math.inf  # the same NaN in both agrees
+    assert not agreement(nan, nan.copy()).finite  # the same NaN in both is still a NaN: never agreement
     assert agreement(np.ones(3), np.ones(3)).ssim is None  # not image-like
     assert ssim(ref[0, 0], ref[0, 0], 1.0) == pytest.approx(1.0)
+
+
+def test_parse_dynamic_ranges_and_ties():
+    inputs = (parse_input("mel=1x80x10"), parse_input("f0=1x1x20"))
+    plain = parse_dynamic("mel:2=frames:2..512", inputs)
+    assert (plain.dim, plain.low, plain.high, plain.is_root) == ("frames", 2, 512, True)
+    assert parse_dynamic("mel:2=..64", inputs).high == 64 and parse_dynamic("mel:2=..64", inputs).dim == "mel_2"
+    assert parse_dynamic("mel:2:8..", inputs).low == 8
+    tied = parse_dynamic("f0:2=2*frames", inputs)
+    assert (tied.dim, tied.scale, tied.offset, tied.is_root, tied.size(11)) == ("frames", 2, 0, False, 22)
+    assert (
+        parse_dynamic("f0:2=frames*2+1", inputs).size(10) == 21 and parse_dynamic("f0:2=frames-1", inputs).offset == -1
+    )
+    for bad in ("f0:2=2*frames:1..9", "mel:2=1..1", "mel:2=5..3", "mel:2=x..", "f0:2=2*frames*3", "mel:2=0*frames"):
+        with pytest.raises(UsageError, match="--dynamic"):
+            parse_dynamic(bad, inputs)
+
+
+def test_dynamic_dims_must_agree_with_the_example():
+    inputs = ["mel=1x80x10", "f0=1x1x20", "x=2x3"]
+    request = build_request("m.py:Net", inputs, ["mel:2=frames:4..64", "f0:2=2*frames"], Path("out"))
+    assert request.dims == {"frames": DimSpec("frames", 10, 4, 64)}
+    for dynamic, message in (
+        (["f0:2=2*frames"], "not a dynamic axis of any input"),
+        (["mel:2=frames", "f0:2=3*frames"], "the example has 20 there, not 30"),
+        (["mel:2=frames", "x:1=frames"], "frames is 10 on another axis but 3 here"),
+        (["mel:2=frames:1..5"], "outside its range"),
+        (["mel:2=n:1..50", "f0:2=n:1..60"], "n is 10 on another axis but 20 here"),
+        (["mel:0=b:1..4", "x:0=b:1..8"], "b is 1 on another axis but 2 here"),
+    ):
+        with pytest.raises(UsageError, match=message):
+            build_request("m.py:Net", inputs, dynamic, Path("out"))
+
+
+def test_float_inputs_take_a_value_range_and_cases_stay_inside():
+    spec = parse_input("audio=1x1x64:float32:-1..1")
+    assert spec.float_range == (-1.0, 1.0)
+    cases = make_cases((spec,))
+    assert all(c.arrays[0].min() >= -1 and c.arrays[0].max() <= 1 for c in cases)
+    large = next(c.arrays[0] for c in cases if c.name == "large")
+    assert set(np.unique(large)) == {-1.0, 1.0}  # the two ends
+    assert all(v.arrays[0].min() >= -1 and v.arrays[0].max() <= 1 for v in scaled_variants(cases[0], (spec,)))
+
+
+def test_size_one_dimension_grows_to_2_and_3_and_the_export_example_repeats_the_users():
+    inputs = (parse_input("x=1x3x4"), parse_input("y=1x2"))
+    dynamic = (parse_dynamic("x:0=batch", inputs), parse_dynamic("y:0=batch", inputs))
+    assert [(label, sizes) for label, sizes in other_sizes(dynamic_dims(inputs, dynamic))] == [
+        ("plus1", {"batch": 2}),
+        ("triple", {"batch": 3}),
+    ]
+    assert size_one_dims(inputs, dynamic) == ["batch"]
+    example = make_cases(inputs, dynamic)[PATTERNS.index(EXAMPLE)]
+    wide = widened(example, inputs, dynamic, ["batch"])
+    assert [a.shape for a in wide.arrays] == [(2, 3, 4), (2, 2)]
+    assert np.array_equal(wide.arrays[0][1], example.arrays[0][0])  # a copy of the user's values
+
+
+def test_range_ends_become_cases():
+    inputs = (parse_input("x=1x3x16"),)
+    dims = dynamic_dims(inputs, (parse_dynamic("x:2=n:8..40", inputs),))
+    assert [s["n"] for _, s in other_sizes(dims)] == [17, 32, 8, 40]
+
+
+def test_verdict_relative_to_torch_and_non_finite_counts():
+    bars = Bars(100.0, relative=True, margin=6.0)
+    close = agreement(np.ones(4), np.ones(4) + 1e-4)  # 80 dB: below the bar
+    assert verdict("y", close, torch_to_ref=82.0, ort_to_ref=79.0, bars=bars) is None  # 3 dB worse than torch: ok
+    worse = verdict("y", close, torch_to_ref=90.0, ort_to_ref=79.0, bars=bars)
+    assert "from float64, ONNX Runtime is 79.0 dB and torch float32 90.0 dB, more than 6 dB worse" in worse
+    assert "no float64 reference" in verdict("y", close, None, None, bars)
+    floored = Bars(100.0, relative=True, margin=6.0, floor=78.0)  # 79 dB from float64 is enough, whatever torch did
+    assert verdict("y", close, torch_to_ref=90.0, ort_to_ref=79.0, bars=floored) is None
+    assert verdict("y", close, 82.0, 79.0, Bars(70.0, relative=False, margin=6.0)) is None  # 80 dB >= a 70 dB bar
+    absolute = verdict("y", close, torch_to_ref=82.0, ort_to_ref=95.0, bars=Bars(90.0, relative=False, margin=6.0))
+    assert absolute.startswith("y: PSNR 80.0 dB against torch float32 < 90 dB")  # --min-psnr: absolute only
+    nan = np.full(5, np.nan)
+    both = agreement(nan, nan.copy())
+    assert (both.nonfinite_golden, both.nonfinite_test, both.psnr_db) == (5, 5, -math.inf)
+    assert verdict("y", both, None, None, bars) == "y: 5 of 5 values are NaN/inf in torch, 5 in ONNX Runtime"
+    one = agreement(np.ones(3), np.array([1.0, np.inf, 1.0]))
+    assert "0 of 3 values are NaN/inf in torch, 1 in ONNX Runtime" in verdict("y", one, None, None, bars)
+    assert distance_db(np.ones(3), np.ones(3)) == math.inf
+
+
+def test_messages_lose_ansi_and_keep_every_line():
+    text = "\x1b[96m[ONNXRuntimeError] : 2 : INVALID_ARGUMENT\x1b[0m : Got invalid dimensions for input: image\n index: 0 Got: 2 Expected: 1\n"
+    assert one_line(text) == (
+        "[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions for input: image index: 0 Got: 2 Expected: 1"
+    )
+    assert strip_ansi("a\x1b[1;31mb\x1b[mc\x07") == "abc"
+    assert one_line("x" * 50, limit=10) == "xxxxxxxxxx ... (40 more characters)"
+    assert "two real tensors" in usual_fix("aten.view_as_complex", "torchscript")
+    assert "custom_translation_table" in usual_fix("aten.cummax", "dynamo")

@@ -16,8 +16,9 @@ PORT_RULES = [r for r in describe() if r.id.startswith("DA4")]
 
 def test_da4_rules_registered():
     rules = {r.id: r for r in describe() if r.id.startswith("DA4")}
-    assert sorted(rules) == [f"DA40{n}" for n in range(1, 8)]
-    assert {r for r, d in rules.items() if d.severity == "error"} == {"DA401", "DA402", "DA403", "DA406"}
+    assert sorted(rules) == [f"DA40{n}" for n in range(1, 10)]
+    errors = {"DA401", "DA402", "DA403", "DA406", "DA408", "DA409"}
+    assert {r for r, d in rules.items() if d.severity == "error"} == errors
     assert {r for r, d in rules.items() if d.fixable} == {"DA407"}
 
 
