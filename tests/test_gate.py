@@ -80,9 +80,12 @@ def test_bad_values_name_where_they_came_from(tmp_path):
         load_budgets({}, bad_table, environ={})
 
 
-def test_lock_path_in_pyproject_is_relative_to_it(tmp_path):
+def test_a_lock_path_in_pyproject_is_set_aside(tmp_path):
+    """The lock a gate measures is the command line's (or the environment's): a checkout could name a decoy."""
     project = _pyproject(tmp_path, 'lock = "locks/uv.lock"\n')
-    assert load_budgets({}, project, environ={}).lock == tmp_path / "locks" / "uv.lock"
+    settings = load_budgets({}, project, environ={})
+    assert settings.lock is None and any("lock: ignored" in note for note in settings.notes)
+    assert load_budgets({"lock": "mine.lock"}, project, environ={}).lock == Path("mine.lock")
 
 
 def test_per_target_budgets_from_tables_inline_and_env(tmp_path):

@@ -1,6 +1,7 @@
 """Exit codes when the index cannot be reached (a real fault: a port on 127.0.0.1 that nothing listens on,
 connection refused). The help of scan, gate and diff promises 4 for it: the report is still written with
-those sizes unknown, a budget the known sizes already exceed is still exit 1, and --offline is no failure."""
+those sizes unknown. With a budget, every size must come from the index (a lock's own numbers are not
+trusted online), so an unreachable index is 4 there too; --offline judges by the lock's numbers, said so."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_scan_writes_its_report_and_exits_4(dead_lock, tmp_path):
     assert "the index could not be reached" in err and "exit 4" in err
 
 
-def test_an_exceeded_budget_is_still_exit_1_and_offline_is_no_failure(dead_lock, tmp_path):
+def test_a_budget_online_needs_the_index_and_offline_judges_by_the_lock(dead_lock, tmp_path):
     over = _run(
         "scan",
         str(dead_lock),
@@ -59,9 +60,14 @@ def test_an_exceeded_budget_is_still_exit_1_and_offline_is_no_failure(dead_lock,
         cache=tmp_path,
         cwd=tmp_path,
     )
-    assert over[0] == 1 and "budget exceeded" in over[2]
+    assert over[0] == 4 and "budget not verifiable" in over[2] and "the index could not be reached" in over[2]
     offline = run_depaudit("scan", str(dead_lock), "-t", "linux-x86_64", "--offline", "-f", "json", cwd=tmp_path)
     assert offline.returncode == 0, offline.stderr
+    judged = run_depaudit(
+        "scan", str(dead_lock), "-t", "linux-x86_64", "--offline", "--max-download", "1MB", cwd=tmp_path
+    )
+    assert judged.returncode == 1 and "budget exceeded" in judged.stderr
+    assert "taken from the lock as written, not checked against the index" in judged.stdout
 
 
 def test_gate_and_diff_exit_4_too(dead_lock, tmp_path):

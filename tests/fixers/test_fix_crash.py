@@ -205,8 +205,8 @@ def test_a_symlinked_pyproject_is_relocked_through_the_link(tmp_path: Path, inde
 
 @pytest.mark.parametrize("lock", [True, False], ids=["lock", "no-lock"])
 def test_a_pyproject_linked_outside_the_project_is_refused(tmp_path: Path, indexes, project, lock: bool) -> None:
-    """A link out of the project (to a file a checkout may point anywhere) is never written through:
-    exit 5, the target and the lock as they were, nothing left behind."""
+    """A link out of the project (to a file a checkout may point anywhere) is never read, let alone
+    written through: exit 3 naming it, the target and the lock as they were, nothing left behind."""
     _, cpu = indexes
     root = _copy(project, tmp_path / "out")
     outside = tmp_path / "out" / "shared.toml"
@@ -214,8 +214,8 @@ def test_a_pyproject_linked_outside_the_project_is_refused(tmp_path: Path, index
     (root / "pyproject.toml").symlink_to("../shared.toml")
     before = outside.read_bytes(), (root / "uv.lock").read_bytes()
     result = run_depaudit("fix", str(root), "--cpu-index-url", cpu, "--offline", *(["--lock"] if lock else []))
-    assert result.returncode == 5, result.stderr
-    assert "outside the project" in result.stderr
+    assert result.returncode == 3, result.stderr
+    assert "depaudit follows no link out of the project" in result.stderr
     assert (outside.read_bytes(), (root / "uv.lock").read_bytes()) == before
     _assert_clean(root)
 
