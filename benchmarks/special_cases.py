@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import functools
 import gc
+import importlib
 import io
 import json
 import os
@@ -106,8 +107,8 @@ class Case:
 # ------------------------------------------------------------------------------------------- the scan
 
 
-def scan_argv(out: Path, cache: Path, lock: Path = LOCK) -> list[str]:
-    return ["scan", str(lock), "--offline", "--format", "json", "--cache-dir", str(cache), "-o", str(out)]
+def scan_argv(out: Path, cache: Path, lock: Path = LOCK, fmt: str = "json") -> list[str]:
+    return ["scan", str(lock), "--offline", "--format", fmt, "--cache-dir", str(cache), "-o", str(out)]
 
 
 def fresh_memos() -> None:
@@ -125,12 +126,12 @@ def fresh_memos() -> None:
     gc.collect()
 
 
-def scan_in_process(out: Path, cache: Path, lock: Path = LOCK) -> None:
+def scan_in_process(out: Path, cache: Path, lock: Path = LOCK, fmt: str = "json") -> None:
     from depaudit.cli import main
 
     fresh_memos()
     with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit):
-        main(scan_argv(out, cache, lock))
+        main(scan_argv(out, cache, lock, fmt))
 
 
 def timed(run: Callable[[], object]) -> Sample:
@@ -200,7 +201,7 @@ def _toggle(
 def _owner(module: str, attr: str) -> tuple[Any, str]:
     """(the module or class that holds `attr`, the attribute's own name)."""
     owner_name, _, name = attr.rpartition(".")
-    mod = sys.modules[module]
+    mod = importlib.import_module(module)
     return (getattr(mod, owner_name) if owner_name else mod), name
 
 
@@ -215,10 +216,10 @@ Call = tuple[tuple[Any, ...], dict[str, Any]]
 Make = Callable[[Callable[..., Any], list[Call]], Callable[..., Any]]
 
 
-def recorded(module: str, attr: str, unlifted: bool = False, shape: str | None = None) -> list[Call]:
+def recorded(module: str, attr: str, unlifted: bool = False, shape: str | None = None, fmt: str = "json") -> list[Call]:
     """Every call of `module.attr` (a function, or `Class.method`) during one in-process scan of the
-    docling lock (or of a generated lock of `shape`, see `FORKS`), calls from inside depaudit's own
-    modules included, in order."""
+    docling lock (or of a generated lock of `shape`, see `FORKS`) in format `fmt`, calls from inside
+    depaudit's own modules included, in order."""
     owner, name = _owner(module, attr)
     original = getattr(owner, name)
     calls: list[Call] = []
@@ -236,7 +237,7 @@ def recorded(module: str, attr: str, unlifted: bool = False, shape: str | None =
             stack.enter_context(replaced(owner, name, recording))
         (Path(tmp) / "cache").mkdir()
         lock = LOCK if shape is None else generated(shape, Path(tmp))
-        scan_in_process(Path(tmp) / "out.json", Path(tmp) / "cache", lock)
+        scan_in_process(Path(tmp) / "out.json", Path(tmp) / "cache", lock, fmt)
     return calls
 
 
@@ -251,13 +252,19 @@ def generated(shape: str, folder: Path) -> Path:
 
 
 def replay(
-    module: str, attr: str, make_a: Make, make_b: Make, unlifted: bool = False, shape: str | None = None
+    module: str,
+    attr: str,
+    make_a: Make,
+    make_b: Make,
+    unlifted: bool = False,
+    shape: str | None = None,
+    fmt: str = "json",
 ) -> Callable[[], Micro]:
     """A micro-benchmark that replays a scan's calls of `module.attr` on `make_a(f, calls)` and on
     `make_b(f, calls)`, each made anew for every pass (a memo starts empty, as in a new process)."""
 
     def build() -> Micro:
-        calls = recorded(module, attr, unlifted, shape)
+        calls = recorded(module, attr, unlifted, shape, fmt)
         owner, name = _owner(module, attr)
         shipped = getattr(owner, name)
 
@@ -270,6 +277,7 @@ def replay(
 
         a, b = one_pass(make_a), one_pass(make_b)
         where = "" if shape is None else f" in a scan of a generated `{shape}` lock of {FORKS:,} packages"
+        where += "" if fmt == "json" else f" (`--format {fmt}`)"
         return Micro(a, b, f"{len(calls):,} calls of `{attr}`{where}", _same(a(), b()))
 
     return build
@@ -322,17 +330,6 @@ def with_globals(f: Any, **names: Any) -> Callable[..., Any]:
 # The plain ways (B): what the code would say without the special case.
 
 
-def _plain_string(
-    self: Any, table: dict[str, Any], key: str, where: str, index: int | None, required: bool = True
-) -> Any:
-    value = table.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value):
-        raise self.fail(f"{where}: `{key}` must be a string", index)
-    return value
-
-
 @functools.lru_cache(maxsize=65536)
 def _plain_wheel_tags_raw(filename: str) -> tuple[str, ...]:
     if filename.count("-") < 4:
@@ -365,35 +362,6 @@ def _facts_each_time(f: Any, calls: list[Call]) -> Callable[..., Any]:
         )
 
     return name_facts
-
-
-def _ranks_kept(f: Any, calls: list[Call]) -> Callable[..., Any]:
-    sys.modules["depaudit.analysis.install_set"]._TAG_RANKS.clear()
-    return f  # type: ignore[no-any-return]
-
-
-def _ranks_each_time(f: Any, calls: list[Call]) -> Callable[..., Any]:
-    return lambda target: {tag: rank for rank, tag in enumerate(target.tags)}
-
-
-def _choose_wheel_plain(f: Any, calls: list[Call]) -> Callable[..., Any]:
-    mod = sys.modules["depaudit.analysis.install_set"]
-
-    def choose_wheel(wheels: Any, ranks: dict[str, int]) -> Any:
-        best, best_rank = None, len(ranks)
-        for wheel in wheels:
-            rank = best_rank + 1
-            for tag in mod.wheel_tags(wheel.filename):
-                r = ranks.get(tag)
-                if r is not None and r < rank:
-                    rank = r
-            if rank < best_rank:
-                best, best_rank = wheel, rank
-            elif rank == best_rank and best is not None and mod._build_key(wheel) < mod._build_key(best):
-                best = wheel
-        return best
-
-    return choose_wheel
 
 
 def _evaluators(method: Callable[..., bool]) -> Make:
@@ -602,20 +570,6 @@ CASES: list[Case] = [
         toggle=general,
     ),
     Case(
-        "header-lines-find",
-        "sources/lockread.py `exact_header_lines`",
-        "`Package.line` comes from str.find over the text, not from splitting it into lines",
-        "replay",
-        micro=replay(_READER, "exact_header_lines", shipped, lambda f, calls: sys.modules[_READER].header_lines),
-    ),
-    Case(
-        "reader-string-first",
-        "sources/lockread.py `LockReader.string`",
-        "the common case (a non-empty string) is tested first",
-        "replay",
-        micro=replay(_READER, "LockReader.string", shipped, plain(_plain_string)),
-    ),
-    Case(
         "reader-wheel-inline",
         "sources/lockread.py `LockReader.wheel`",
         "the usual wheel entry is checked inline before the general checks (replayed from a scan with "
@@ -697,7 +651,7 @@ CASES: list[Case] = [
             micro=replay("depaudit.versions", name, memo, bare),
             kept_for=f"{name.replace('_', '-')}-memo-forks",
         )
-        for name in ("parse_version", "parse_specifier", "parse_specifier_set")
+        for name in ("parse_version",)
     ),
     Case(
         "wheel-tags-memo",
@@ -714,20 +668,6 @@ CASES: list[Case] = [
         micro=replay("depaudit.model", "wheel_tags", _one_tag_memo, _general_memo),
     ),
     Case(
-        "choose-wheel-local",
-        "analysis/install_set.py `choose_wheel`",
-        "`ranks.get` is bound to a local name before the loop",
-        "replay",
-        micro=replay(_INSTALL, "choose_wheel", shipped, _choose_wheel_plain),
-    ),
-    Case(
-        "tag-ranks-memo",
-        "analysis/install_set.py `tag_ranks`",
-        "each target's tag ranks are kept in a module-level dict",
-        "replay",
-        micro=replay(_INSTALL, "tag_ranks", _ranks_kept, _ranks_each_time),
-    ),
-    Case(
         "name-facts-per-lock",
         "analysis/install_set.py `_name_facts`",
         "accelerator facts per package are worked out once per lock and kept on it",
@@ -735,30 +675,32 @@ CASES: list[Case] = [
         micro=replay(_INSTALL, "_name_facts", _facts_kept, _facts_each_time),
     ),
     Case(
-        "accelerator-memo",
-        "analysis/accelerators.py `accelerator_family`, `is_cuda_runtime`",
-        "the two are memoised (lru_cache)",
-        "replay",
-        micro=replays(
-            *(
-                replay("depaudit.analysis.accelerators", f, memo, bare)
-                for f in ("accelerator_family", "is_cuda_runtime")
-            )
-        ),
-    ),
-    Case(
-        "make-target-memo",
-        "targets.py `make_target`",
-        "a Target is memoised (lru_cache)",
-        "replay",
-        micro=replay("depaudit.targets", "make_target", memo, bare),
-    ),
-    Case(
         "url-check-regex",
         "analysis/host_policy.py `url_problem`",
         "spaces and control characters in a URL are found by one regex search, not a loop over characters",
         "replay",
         micro=replay("depaudit.analysis.host_policy", "url_problem", shipped, _char_loop),
+    ),
+    Case(
+        "glob-regex-memo",
+        "rules/config.py `glob_regex`",
+        "the regex of a path glob in per-path rule settings is memoised (lru_cache)",
+        "replay",
+        micro=replay("depaudit.rules.config", "glob_regex", memo, bare),
+    ),
+    Case(
+        "rules-url-memo",
+        "render/rule_help.py `installed_rules_url`",
+        "the installed distribution's rule-page URL is read from its metadata once (lru_cache)",
+        "replay",
+        micro=replay("depaudit.render.rule_help", "installed_rules_url", memo, bare, fmt="sarif"),
+    ),
+    Case(
+        "rule-help-memo",
+        "render/rule_help.py `rule_help`",
+        "each rule's page is read once per process (lru_cache)",
+        "replay",
+        micro=replay("depaudit.render.rule_help", "rule_help", memo, bare, fmt="sarif"),
     ),
     Case(
         "pragma-pretest",
@@ -859,13 +801,6 @@ CASES: list[Case] = [
         modules=("depaudit.diff",),
     ),
     Case(
-        "bytecode-import",
-        "analysis/size_lookup.py `_bytecode_size`",
-        "the bytecode estimate is imported for --bytecode only",
-        "import",
-        modules=("depaudit.analysis.bytecode",),
-    ),
-    Case(
         "rule-family-import",
         "rules/base.py `load_rules`",
         "a scan imports the rule modules of its own families (DA1xx, DA2xx, DA5xx) only",
@@ -907,7 +842,7 @@ CASES: list[Case] = [
             micro=replay("depaudit.versions", name, memo, bare, shape="forks"),
             scaling=True,
         )
-        for name in ("parse_version", "parse_specifier", "parse_specifier_set")
+        for name in ("parse_version",)
     ),
 ]
 
