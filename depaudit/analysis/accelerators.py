@@ -24,8 +24,6 @@ formats can disagree on: a target where another package pulls binary CUDA wheels
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 # The definitions live in depaudit.families; TORCH_FAMILY and is_cpu_build are re-exported from here.
 from depaudit.families import TORCH_FAMILY as TORCH_FAMILY
 from depaudit.families import is_cpu_build as is_cpu_build
@@ -37,7 +35,6 @@ CUDA_CARRIERS: frozenset[str] = frozenset({"torch"})
 """Torch-family packages whose PyPI metadata itself requires CUDA runtime wheels (the pylock rule)."""
 
 
-@lru_cache(maxsize=16384)  # a dozen regexes per call; asked per package and target
 def accelerator_family(name: str, version: str | None = None) -> str | None:
     """The accelerator family of a package (`"nvidia"`, `"cuda"`, `"triton"`, `"torch-cuda"`...), or None.
 
@@ -52,7 +49,6 @@ def accelerator_family(name: str, version: str | None = None) -> str | None:
     return None
 
 
-@lru_cache(maxsize=16384)
 def is_cuda_runtime(name: str) -> bool:
     """True for a CUDA runtime wheel a PyPI torch build pulls (`nvidia-*`, `cuda-*`, `triton`), not
     for NVML's pure-Python bindings. `name` must be PEP 503 normalised."""

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from depaudit import fileio
+from depaudit.analysis.bytecode import with_bytecode
 from depaudit.analysis.host_policy import HostPolicy, https_proxy_for, normal_host, resolve, url_problem
 from depaudit.errors import InputError, OutputError
 
@@ -672,9 +673,6 @@ class IndexClient:
     # -- installed size ---------------------------------------------------------------------------
 
     async def _bytecode_size(self, client: Any, url: str) -> int:
-        # Imported here like httpx: `--bytecode` is rare, and the scan path stays as measured.
-        from depaudit.analysis.bytecode import with_bytecode
-
         return await self._installed_size(client, url, with_bytecode)
 
     async def _installed_size(self, client: Any, url: str, weigh: Weigh | None = None) -> int:
