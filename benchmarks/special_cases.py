@@ -682,25 +682,11 @@ CASES: list[Case] = [
         micro=replay("depaudit.analysis.host_policy", "url_problem", shipped, _char_loop),
     ),
     Case(
-        "glob-regex-memo",
-        "rules/config.py `glob_regex`",
-        "the regex of a path glob in per-path rule settings is memoised (lru_cache)",
-        "replay",
-        micro=replay("depaudit.rules.config", "glob_regex", memo, bare),
-    ),
-    Case(
         "rules-url-memo",
         "render/rule_help.py `installed_rules_url`",
         "the installed distribution's rule-page URL is read from its metadata once (lru_cache)",
         "replay",
         micro=replay("depaudit.render.rule_help", "installed_rules_url", memo, bare, fmt="sarif"),
-    ),
-    Case(
-        "rule-help-memo",
-        "render/rule_help.py `rule_help`",
-        "each rule's page is read once per process (lru_cache)",
-        "replay",
-        micro=replay("depaudit.render.rule_help", "rule_help", memo, bare, fmt="sarif"),
     ),
     Case(
         "pragma-pretest",

@@ -23,7 +23,6 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +77,6 @@ def quiet() -> Iterator[list[warnings.WarningMessage]]:
             lg.setLevel(level)
 
 
-@lru_cache(maxsize=64)
 def _tree(path: str) -> ast.Module | None:
     try:
         return ast.parse(Path(path).read_text(encoding="utf-8"))
