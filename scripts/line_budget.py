@@ -28,7 +28,7 @@ import tokenize
 from pathlib import Path
 
 # The one place the budget lives: raise or lower it here, in the same commit as the change that moves it.
-BUDGET = 14_900
+BUDGET = 14_850
 
 ROOT = Path(__file__).resolve().parent.parent
 _CODE_TOKENS = {token.OP, token.NAME, token.NUMBER, token.STRING}
