@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from depaudit.errors import UsageError
 from depaudit.model import Target
@@ -218,7 +217,6 @@ def _tags(python: tuple[int, int], threaded: bool, platforms: list[str]) -> tupl
     return tuple(dict.fromkeys(tags))
 
 
-@lru_cache(maxsize=256)
 def make_target(
     name: str,
     python: str = "3.11",

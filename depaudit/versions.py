@@ -165,7 +165,6 @@ def _check(op: str, value: str) -> None:
         raise InvalidSpecifier(op + value)
 
 
-@lru_cache(maxsize=4096)
 def parse_specifier(text: str) -> tuple[str, str]:
     """(operator, version text) of one specifier such as `>=3.11` or `==3.12.*`. Raises InvalidSpecifier."""
     op, value = _split_operator(text)
@@ -214,7 +213,6 @@ def specifier_contains(op: str, value: str, candidate: Version) -> bool:
     return not (candidate.local is not None and candidate.base == spec.base)
 
 
-@lru_cache(maxsize=1024)
 def parse_specifier_set(text: str) -> tuple[tuple[str, str], ...]:
     """The comma-separated specifiers of e.g. a `requires-python`. Raises InvalidSpecifier."""
     parts = [p for p in (s.strip() for s in text.split(",")) if p]

@@ -1,6 +1,7 @@
 """The quality gates run with the tests (so `scripts/test` and `.ci/run` run them), each from the
 project's own configuration in pyproject.toml: ruff (lint and format), mypy (strict), import-linter
-(the one-way layers and no import cycles, imports inside functions included)."""
+(the one-way layers and no import cycles, imports inside functions included), and the line budget of
+depaudit/ (scripts/line_budget.py; what it counts is tested in tests/test_line_budget.py)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,10 @@ def test_mypy():
 
 def test_import_contracts():
     _run(_tool("lint-imports"), "--no-cache")
+
+
+def test_line_budget():
+    _run(sys.executable, str(ROOT / "scripts" / "line_budget.py"), timeout=120)
 
 
 def test_one_subprocess_runner():

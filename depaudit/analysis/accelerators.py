@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import NamedTuple
 
 from depaudit.analysis.index_urls import is_cpu_index, is_cuda_index
@@ -73,14 +72,12 @@ class WheelEvidence(NamedTuple):
     libraries: tuple[str, ...] | None = None
 
 
-@lru_cache(maxsize=16384)  # a dozen regexes per call; asked per package and target
 def accelerator_family(name: str, version: str | None = None) -> str | None:
     """The accelerator family of a package by its name and version alone (`"nvidia"`, `"cuda"`,
     `"torch-cuda"` for `torch 2.8.0+cu128`...), or None. `name` must be PEP 503 normalised."""
     return name_label(name, version).family
 
 
-@lru_cache(maxsize=16384)
 def name_label(name: str, version: str | None) -> Label:
     """Rules 1 and 2: the label a package's name or its version's local label decides, `Label(None)`
     when neither does. `name` must be PEP 503 normalised."""
@@ -100,7 +97,6 @@ def name_label(name: str, version: str | None) -> Label:
     return Label(None)
 
 
-@lru_cache(maxsize=16384)
 def is_cuda_runtime(name: str) -> bool:
     """True for a CUDA runtime wheel a PyPI torch build pulls (`nvidia-*`, `cuda-*`, `triton`), not
     for NVML's pure-Python bindings. `name` must be PEP 503 normalised."""

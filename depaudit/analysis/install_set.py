@@ -49,7 +49,6 @@ from depaudit.model import (
 from depaudit.names import canonical_name
 from depaudit.versions import InvalidSpecifier, specifier_set_contains
 
-_TAG_RANKS: dict[tuple[str, str], dict[str, int]] = {}
 WORKSPACE_ROOT = "(workspace root)"  # names the virtual root in paths from its own dependency groups
 _VIRTUAL_ROOT = -2  # its node id in the active graph (attribution uses -1 for its own start node)
 _State = tuple[int, "str | None"]  # (lock index, extra or None for the package's own dependencies)
@@ -408,23 +407,18 @@ def _settle_conditions(plan: InstallPlan, definite: InstallPlan) -> None:
 
 
 def tag_ranks(target: Target) -> dict[str, int]:
-    """Rank of every tag the target accepts (0 = best), memoised per target."""
-    key = (target.name, target.python + "|" + target.tags[0])
-    ranks = _TAG_RANKS.get(key)
-    if ranks is None:
-        ranks = _TAG_RANKS[key] = {tag: rank for rank, tag in enumerate(target.tags)}
-    return ranks
+    """Rank of every tag the target accepts (0 = best)."""
+    return {tag: rank for rank, tag in enumerate(target.tags)}
 
 
 def choose_wheel(wheels: Iterable[Wheel], ranks: dict[str, int]) -> Wheel | None:
     """The wheel an installer picks: best-ranked compatible tag, then the higher build tag."""
     best: Wheel | None = None
     best_rank = len(ranks)
-    get = ranks.get  # a plain loop with local names: this runs per wheel and target
     for wheel in wheels:
         rank = best_rank + 1
         for tag in wheel_tags(wheel.filename):
-            r = get(tag)
+            r = ranks.get(tag)
             if r is not None and r < rank:
                 rank = r
         if rank < best_rank:
@@ -514,8 +508,8 @@ def wants_evidence(item: InstalledPackage) -> bool:
 
 def _name_facts(lock: Lock) -> tuple[list[Label], list[bool]]:
     """Per package of the lock: the label its name or version label decides, and whether it is a CUDA
-    runtime package; worked out once per lock and kept on it (every target asks again, and a bounded
-    global memo thrashes once a lock holds more distinct names than it keeps)."""
+    runtime package; worked out once per lock and kept on it, since every target asks again (the one
+    memo of these facts: docs/performance.md, `name-facts-per-lock`)."""
     facts = lock.__dict__.get("_name_facts")  # a frozen dataclass keeps a __dict__
     if facts is None:
         facts = (

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from depaudit import fileio
+from depaudit.analysis.bytecode import with_bytecode
 from depaudit.analysis.host_policy import (
     HostPolicy,
     https_proxy_for,
@@ -1033,9 +1034,6 @@ class IndexClient:
     # -- installed size ---------------------------------------------------------------------------
 
     async def _bytecode_size(self, client: Any, url: str) -> int:
-        # Imported here like httpx: `--bytecode` is rare, and the scan path stays as measured.
-        from depaudit.analysis.bytecode import with_bytecode
-
         return await self._installed_size(client, url, with_bytecode)
 
     async def _installed_size(self, client: Any, url: str, weigh: Weigh | None = None) -> int:

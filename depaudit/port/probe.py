@@ -27,7 +27,6 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +129,6 @@ def quiet(log: ExportLog | None = None, title: str = "torch") -> Iterator[Printe
                 log.add(title, printed.text)
 
 
-@lru_cache(maxsize=64)
 def _tree(path: str) -> ast.Module | None:
     try:
         return ast.parse(Path(path).read_text(encoding="utf-8"))

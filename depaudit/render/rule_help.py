@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 _PACKAGED = Path(__file__).resolve().parent.parent / "_rule_docs"
@@ -80,7 +79,6 @@ def _why(markdown: str) -> str:
     return " ".join(match.group(1).split()) if match else ""
 
 
-@lru_cache(maxsize=128)
 def rule_help(rule_id: str, summary: str) -> RuleHelp:
     """The help of one rule from its page; just the summary when the page cannot be found."""
     folder = docs_dir()

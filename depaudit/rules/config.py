@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from depaudit.errors import DepauditError, UsageError
@@ -53,7 +52,6 @@ def rule_prefixes(
     return tuple(dict.fromkeys(out))
 
 
-@lru_cache(maxsize=256)
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """A regex for a path glob: `*` and `?` stay within a folder, `**/` matches any folders."""
     out = ""
