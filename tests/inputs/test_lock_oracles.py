@@ -157,5 +157,7 @@ def test_cpu_index_variant_locked_with_the_real_tool(tmp_path: Path, tool: str) 
         "--offline",
         timeout=120,
     )
-    failed = [line for line in cuda.stdout.splitlines() if line.startswith("FAIL") and "linux-x86_64: accelerator" in line]
+    failed = [
+        line for line in cuda.stdout.splitlines() if line.startswith("FAIL") and "linux-x86_64: accelerator" in line
+    ]
     assert cuda.returncode == 1 and failed, cuda.stdout  # offline: 16 accelerator packages of unknown size
