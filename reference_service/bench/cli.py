@@ -73,49 +73,29 @@ def parser(prog: str = PROG, environ: Mapping[str, str] | None = None) -> argpar
         "per variant of the GMNet reference service (docker/Dockerfile.<variant>). Writes images.json, "
         "images.md and the SVG charts; prints images.md. Exit 0, 4 when a variant failed.",
     )
-    add = p.add_argument
-    add("--variant", "-v", action="append", choices=VARIANTS, help="repeatable; default all")
-    add(
-        "--base-image",
-        default=env.get("DEPAUDIT_BASE_IMAGE") or DEFAULT_BASE_IMAGE,
-        help=f"BASE_IMAGE build argument (default: DEPAUDIT_BASE_IMAGE, else {DEFAULT_BASE_IMAGE}; no registry "
-        "here: build depaudit/python:3.11-slim with docker/base/build-base.sh)",
-    )
-    default_sizes = ",".join(f"{w}x{h}" for w, h in DEFAULT_SIZES)
-    add("--sizes", type=_sizes, default=_sizes(default_sizes), help=f"WIDTHxHEIGHT,... (default {default_sizes})")
-    add(
-        "--requests",
-        type=_requests,
-        default=5,
-        help="interleaved rounds: timed requests per variant and size (after one warm-up; 1-1000; default 5)",
-    )
-    add(
-        "--size-budget",
-        type=_seconds,
-        default=90.0,
-        help="seconds of timed requests per variant and size; at least one request is made (default 90)",
-    )
-    add("--torch-index-url", help="CPU index for torch-cpu (default: serve --wheels on 127.0.0.1)")
-    add(
-        "--wheels",
-        type=Path,
-        action="append",
-        help="folder of +cpu wheels served as the CPU index (repeatable; default /opt/wheels)",
-    )
-    add("--repo", type=Path, default=Path("."), help="repository root, the build context holding docker/")
-    add(
-        "--output-dir",
-        type=Path,
-        default=Path("reports"),
-        help="report folder; when it already holds a bench "
-        "report, a new bench-<time> folder inside it is used (see --overwrite)",
-    )
-    add("--overwrite", action="store_true", help="replace the report already in --output-dir")
-    add("--keep", action="store_true", help="keep the final images it built (builder stages are always removed)")
-    add("--no-compressed", action="store_true", help="skip the gzip pass (faster; compressed size unknown)")
-    add("--from-json", type=Path, help="re-render images.md and the charts from an images.json (no builds)")
-    add("--quiet", "-q", action="store_true", help="print only errors and the report itself")
-    add("--verbose", action="store_true", help="also print what is looked up and decided")
+    sizes = ",".join(f"{w}x{h}" for w, h in DEFAULT_SIZES)
+    base = env.get("DEPAUDIT_BASE_IMAGE") or DEFAULT_BASE_IMAGE
+    for flags, metavar, options, text in (
+        (("--variant", "-v"), "VARIANT", {"action": "append", "choices": VARIANTS}, f"{', '.join(VARIANTS)} (repeatable; default all)"),
+        (("--base-image",), "IMAGE", {"default": base}, f"BASE_IMAGE build argument (default: DEPAUDIT_BASE_IMAGE, else {DEFAULT_BASE_IMAGE}; no registry here: build depaudit/python:3.11-slim with docker/base/build-base.sh)"),
+        (("--sizes",), "WxH,...", {"type": _sizes, "default": _sizes(sizes)}, f"input sizes (default {sizes})"),
+        (("--requests",), "N", {"type": _requests, "default": 5}, "interleaved rounds: timed requests per variant and size (after one warm-up; 1-1000; default 5)"),
+        (("--size-budget",), "SECONDS", {"type": _seconds, "default": 90.0}, "seconds of timed requests per variant and size; at least one request is made (default 90)"),
+        (("--torch-index-url",), "URL", {}, "CPU index for torch-cpu (default: serve --wheels on 127.0.0.1)"),
+        (("--wheels",), "DIR", {"type": Path, "action": "append"}, "folder of +cpu wheels served as the CPU index (repeatable; default /opt/wheels)"),
+        (("--repo",), "DIR", {"type": Path, "default": Path(".")}, "repository root, the build context holding docker/ (default .)"),
+        (("--output-dir",), "DIR", {"type": Path, "default": Path("reports")}, "report folder (default reports); when it already holds a bench report, a new bench-<time> folder inside it is used (see --overwrite)"),
+        (("--from-json",), "FILE", {"type": Path}, "re-render images.md and the charts from an images.json (no builds)"),
+    ):  # fmt: skip
+        p.add_argument(*flags, metavar=metavar, help=text, **options)
+    for flags, text in (
+        (("--overwrite",), "replace the report already in --output-dir"),
+        (("--keep",), "keep the final images it built (builder stages are always removed)"),
+        (("--no-compressed",), "skip the gzip pass (faster; compressed size unknown)"),
+        (("--quiet", "-q"), "print only errors and the report itself"),
+        (("--verbose",), "also print what is looked up and decided"),
+    ):
+        p.add_argument(*flags, action="store_true", help=text)
     return p
 
 
