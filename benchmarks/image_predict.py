@@ -232,7 +232,7 @@ def main() -> int:
         return 0
     sys.path.insert(0, str(REPO))
     from depaudit.images.machine import machine_description
-    from depaudit.servicebench.wheel_index import serve_wheel_index
+    from reference_service.bench.wheel_index import serve_wheel_index
 
     cases = [c for c in CASES if not args.only or c.name in args.only]
     started, clock = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), time.monotonic()

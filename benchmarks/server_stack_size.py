@@ -3,9 +3,9 @@
 Each candidate is installed with pip into its own fresh virtual environment (created
 ``--without-pip`` so pip/setuptools do not count), then the bytes under site-packages are
 summed ("standalone"). A second fresh environment first gets depaudit's own core dependencies
-(which ``depaudit[service]`` installs anyway: httpx brings anyio, h11 and idna; typer brings
-click) and then the candidate: the growth is the candidate's "marginal" cost in the service
-install. Results go to stdout as a markdown table and, with ``--json PATH``, as JSON.
+(which the service's install, the project with its ``service`` dependency group, holds anyway: httpx
+brings anyio, h11 and idna; typer brings click) and then the candidate: the growth is the candidate's
+"marginal" cost in the service install. Results go to stdout as a markdown table and, with ``--json PATH``, as JSON.
 
     python benchmarks/server_stack_size.py --json reports/server_stack_size.json
 
@@ -48,7 +48,7 @@ def tree_bytes(root: Path) -> tuple[int, int]:
     return total, files
 
 
-# depaudit's [project] dependencies (pyproject.toml), present in any depaudit[service] install.
+# depaudit's [project] dependencies (pyproject.toml), present in any install of the `service` group.
 CORE_DEPS = ["typer", "rich", "httpx", "packaging", "tomlkit", "rtoml"]
 
 

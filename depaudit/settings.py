@@ -90,7 +90,6 @@ SCHEMA: tuple[Key, ...] = (
     Key("ignore", "rules", "rules", "--ignore", "rule IDs or prefixes to skip"),
     Key("docs-url", "str", "choice", "--docs-url", "base URL of the rule pages (SARIF helpUri)"),
     Key("cpu-index-url", "str", "choice", "--cpu-index-url", "the PyTorch CPU index fix points torch at"),
-    Key("base-image", "str", "choice", "--base-image", "BASE_IMAGE build argument of depaudit bench"),
     Key("exclude-newer", "str", "choice", "--exclude-newer", "resolve requirements with packages before DATE"),
     Key("allow-hosts", "list", "hosts", "--allow-host", "hosts size look-ups may reach"),
     Key("allow-builds", "list", "loosen", "--allow-build", "packages accepted to build from source (:all:)"),
@@ -331,7 +330,6 @@ class Settings:
     rules: RuleConfig = field(default_factory=RuleConfig)
     docs_url: str | None = None
     cpu_index_url: str = DEFAULT_CPU_INDEX_URL
-    base_image: str | None = None
     exclude_newer: str | None = None
     hosts: HostAllowance = field(default_factory=HostAllowance)
     allow_builds: tuple[str, ...] = ()
@@ -508,7 +506,6 @@ def load_settings(
         rules=_rules(sources, command, limits),
         docs_url=sources.value("docs-url"),
         cpu_index_url=sources.value("cpu-index-url") or DEFAULT_CPU_INDEX_URL,
-        base_image=sources.value("base-image"),
         exclude_newer=sources.value("exclude-newer"),
         hosts=_hosts(sources),
         allow_builds=allowed_builds(sources.trusted_only("allow-builds") or ()),

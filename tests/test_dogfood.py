@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
-    "selection", [Selection(), Selection(all_extras=True)], ids=["production", "with-service-extra"]
+    "selection",
+    [Selection(), Selection(all_extras=True), Selection(groups=("service",))],
+    ids=["production", "with-every-extra", "with-service-group"],
 )
 def test_own_lock_has_no_accelerator_on_any_target(selection):
     report = scan_lock(ROOT / "uv.lock", offline=True, cache_dir=None, selection=selection)

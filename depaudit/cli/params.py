@@ -162,17 +162,7 @@ HELP: dict[str, str] = {
     "min_psnr": "An absolute PSNR bar in dB against torch float32 for every output. Default: 100 dB passes; below "
     "it ONNX Runtime must be as close to a float64 torch reference as torch float32 is (6 dB margin).",
     "output_name": "Names of the outputs, in order (default output_0, output_1, ...).",
-    "variant": "torch-cuda, torch-cpu, onnxruntime, tinygrad (repeatable; default all).",
-    "base_image": "BASE_IMAGE build argument (default python:3.11-slim; also DEPAUDIT_BASE_IMAGE; no registry here: build depaudit/python:3.11-slim with docker/base/build-base.sh).",
-    "sizes": "Input sizes, WIDTHxHEIGHT comma-separated.",
-    "requests": "Interleaved rounds: timed requests per variant and size (after one warm-up; 1-1000).",
-    "size_budget": "Seconds of timed requests per variant and size; at least one request is made.",
-    "torch_index_url": "CPU index for torch-cpu (default: serve --wheels on 127.0.0.1).",
-    "wheels": "Folder of +cpu wheels to serve as the CPU index (default /opt/wheels).",
-    "repo": "Repository root (build context holding docker/).",
-    "output_dir": "Report folder; when it already holds a bench report, a new bench-<time> folder inside it is used (see --overwrite).",
-    "overwrite": "Replace the report already in --output-dir.",
-    "keep": "Keep the final images it built (builder stages are always removed).",
+    "bench_args": "The bench's own options, passed on unread (depaudit bench -h in a clone lists them).",
     "image": "A `docker save` archive (.tar, .tar.gz), an OCI image-layout folder, or a reference on the local engine (exported with docker save as it is read).",
     "image_max_accelerator": "Budget for accelerator runtime bytes in the image (0 forbids them).",
     "max_waste": "Budget for wasted bytes (files later layers delete or overwrite).",
@@ -185,7 +175,6 @@ HELP: dict[str, str] = {
     "build_target": "The stage a Dockerfile IMAGE builds (docker build --target).",
     "predict_platform": "uv's --python-platform for installs (default: from the base image, e.g. x86_64-manylinux_2_36).",
     "wheel_dir": "A folder of wheels read before any index (repeatable).",
-    "from_json": "Re-render images.md and the charts from an existing images.json (no builds).",
 }
 
 
@@ -414,10 +403,16 @@ def _typer_info(p: Param) -> Any:
 
 
 def register(
-    app: Any, name: str, params: Sequence[Param], body: Callable[[Given], int], epilog: str | None = None
+    app: Any,
+    name: str,
+    params: Sequence[Param],
+    body: Callable[[Given], int],
+    epilog: str | None = None,
+    context_settings: Mapping[str, Any] | None = None,
 ) -> None:
     """Add `body` to the typer `app` as command `name`, its options built from `params`; `body` gets
-    the values as one `Given`."""
+    the values as one `Given`. `context_settings` go to click as they are (`bench` passes unknown
+    options through to the bench it runs)."""
     import inspect
     from typing import Annotated
 
@@ -441,4 +436,4 @@ def register(
     command.__annotations__ = annotations
     command.__name__ = name
     command.__doc__ = body.__doc__
-    app.command(name, epilog=epilog)(command)
+    app.command(name, epilog=epilog, context_settings=dict(context_settings or {}))(command)

@@ -60,7 +60,7 @@ def measured_install(site: Path, dist_prefix: str) -> tuple[int, int]:
 @pytest.mark.network  # range reads of two wheels' central directories and a pip download of both
 @pytest.mark.slow  # pip compiles numpy's and tinygrad's modules: ~20 s on the 2-vCPU machines
 def test_estimates_match_a_real_pip_install(tmp_path):
-    select = {"targets": ["linux-x86_64"], "selection": Selection(extras=("service",)), "cache_dir": tmp_path / "cache"}
+    select = {"targets": ["linux-x86_64"], "selection": Selection(groups=("service",)), "cache_dir": tmp_path / "cache"}
     installed = {p.name: p for p in scan_lock(ROOT / "uv.lock", installed=True, **select).targets[0].packages}
     compiled = {p.name: p for p in scan_lock(ROOT / "uv.lock", bytecode=True, **select).targets[0].packages}
     venv = tmp_path / "venv"

@@ -22,7 +22,7 @@ from depaudit.images import engine
 from depaudit.images.build import remove_images
 from depaudit.images.lookups import PredictOptions, predict_dockerfile
 from depaudit.images.scanimage import scan_image
-from depaudit.servicebench.wheel_index import serve_wheel_index
+from reference_service.bench.wheel_index import serve_wheel_index
 
 from docker_images import REPO, build_image
 

@@ -19,7 +19,7 @@ import pytest
 
 from depaudit.images import engine
 from depaudit.images.container import wait_ready
-from depaudit.servicebench.gmnet import sample_png
+from reference_service.bench.gmnet import sample_png
 
 from childrun import env_without_settings
 

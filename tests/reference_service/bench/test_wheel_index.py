@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from depaudit.servicebench.wheel_index import serve_wheel_index
+from reference_service.bench.wheel_index import serve_wheel_index
 
 
 @pytest.fixture(scope="module")

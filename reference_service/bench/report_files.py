@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from depaudit.fileio import write_text
-from depaudit.servicebench.render import charts, render_markdown
+from reference_service.bench.render import charts, render_markdown
 
 REPORT_FILES = ("images.md", "images.json")
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -40,7 +39,7 @@ from depaudit.images.lookups import PredictOptions, predict_dockerfile
 from depaudit.images.machine import load_average, machine_description, overloaded
 from depaudit.images.measure import measure_image
 from depaudit.model import ImageMeasurement
-from depaudit.servicebench.gmnet import (
+from reference_service.bench.gmnet import (
     REFERENCE_ORDER,
     TAG_PREFIX,
     VARIANTS,
@@ -51,7 +50,7 @@ from depaudit.servicebench.gmnet import (
     sample_png,
     targets,
 )
-from depaudit.servicebench.wheel_index import serve_wheel_index
+from reference_service.bench.wheel_index import serve_wheel_index
 
 Progress = Callable[[str], None]
 DEFAULT_SIZES = ((256, 256), (512, 512), (1024, 768))
@@ -114,6 +113,7 @@ class BenchConfig:
     keep: bool = False
     measure_compressed: bool = True
     network_host: bool = True
+    command: str = "python -m reference_service.bench"  # the command line, as the report shows it
 
 
 class LoadLog:
@@ -405,11 +405,6 @@ def run_bench(cfg: BenchConfig, say: Progress = lambda message: None) -> dict[st
     return report_dict(cfg, list(run.results.values()), started, time.time(), run.index_url, load)
 
 
-def _command() -> str:
-    argv = sys.argv
-    return "depaudit " + " ".join(argv[1:]) if argv and "depaudit" in argv[0] else " ".join(argv)
-
-
 def report_dict(
     cfg: BenchConfig, results: list[VariantResult], started: float, ended: float, index_url: str | None, load: LoadLog
 ) -> dict[str, Any]:
@@ -421,7 +416,7 @@ def report_dict(
     }
     return {
         "schema": 1,
-        "command": _command(),
+        "command": cfg.command,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "duration_seconds": round(ended - started, 1),
         "machine": machine,

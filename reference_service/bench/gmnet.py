@@ -23,7 +23,7 @@ ORT_HEADROOM = 0.10  # kept free under that budget
 def sample_png(width: int, height: int, seed: int = 7) -> bytes:
     """A deterministic photo-like 8-bit RGB PNG: a procedural outdoor scene (sky, sun, clouds, ground,
     glossy objects; ``reference_service.scenes``) as its SDR rendition, so gain maps have real content."""
-    import numpy as np  # the `service` extra: imported only when a bench runs (see the package docstring)
+    import numpy as np  # the `service` group: imported only when a bench runs (see the package docstring)
     from PIL import Image
 
     from reference_service.scenes import make_pair
@@ -66,7 +66,7 @@ def post_gainmap(url: str, png: bytes, timeout: float) -> tuple[float, Answer]:
 
 def decode_levels(png: bytes) -> Any:
     """The gain-map PNG's integer samples (uint16 for 16-bit, uint8 for 8-bit) as a numpy array."""
-    import numpy as np  # the `service` extra: imported only when a bench runs (see the package docstring)
+    import numpy as np  # the `service` group: imported only when a bench runs (see the package docstring)
     from PIL import Image
 
     image = Image.open(io.BytesIO(png), formats=["PNG"])
@@ -100,7 +100,7 @@ def _rel(a: float, b: float, scale: float) -> float | None:
 def agreement(size: str, reference: str, ref: Answer, out: Answer) -> AgreementResult:
     """Compare two answers for the same input: PNG levels (max difference, pixels that differ, PSNR),
     qmax and the float gain range from the headers."""
-    import numpy as np  # the `service` extra: imported only when a bench runs (see the package docstring)
+    import numpy as np  # the `service` group: imported only when a bench runs (see the package docstring)
 
     a, b = decode_levels(ref.png), decode_levels(out.png)
     if a.shape != b.shape:

@@ -1,4 +1,4 @@
-"""The pure parts of `depaudit bench` (depaudit.servicebench): statistics, round order, the load log, the
+"""The pure parts of `depaudit bench` (reference_service.bench): statistics, round order, the load log, the
 input, agreement, targets, report rendering of full and partial runs, and where reports are written."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from depaudit.servicebench.gmnet import Answer, agreement, sample_png, targets
-from depaudit.servicebench.render import charts, grouped_bar_chart_svg, render_markdown
-from depaudit.servicebench.report_files import report_folder, write_report
-from depaudit.servicebench.run import LoadLog, VariantResult, percentile, round_order
+from reference_service.bench.gmnet import Answer, agreement, sample_png, targets
+from reference_service.bench.render import charts, grouped_bar_chart_svg, render_markdown
+from reference_service.bench.report_files import report_folder, write_report
+from reference_service.bench.run import LoadLog, VariantResult, percentile, round_order
 
 
 def test_percentile_matches_numpy_linear_interpolation():
@@ -39,7 +39,7 @@ def test_rounds_rotate_so_every_variant_leads_once():
 def test_load_log_warns_once_and_marks_the_run(monkeypatch):
     messages: list[str] = []
     figures = iter([[0.5, 0.4, 0.3], [3.5, 1.0, 0.5], [3.9, 1.2, 0.6], [1.0, 1.0, 1.0], [4.1, 2.0, 1.0]])
-    monkeypatch.setattr("depaudit.servicebench.run.load_average", lambda: next(figures))
+    monkeypatch.setattr("reference_service.bench.run.load_average", lambda: next(figures))
     log = LoadLog(messages.append, cpus=2)
     log.sample("start")
     assert not messages
