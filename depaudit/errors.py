@@ -1,4 +1,4 @@
-"""Error types. Each carries the exit code the CLI maps it to (see DESIGN.md, "Exit codes")."""
+"""Error types. Each carries the exit code the CLI maps it to; `EXIT_CODES` below says what each code means."""
 
 from __future__ import annotations
 

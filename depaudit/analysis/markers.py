@@ -5,7 +5,7 @@ uv writes conflict-aware markers such as `extra == 'extra-11-hdr-service-cpu'` a
 against the *set* of active names (membership), as packaging's lock-file context does. pylock's
 `'x' in extras` / `'g' in dependency_groups` read the same set.
 
-The parser and evaluator are depaudit's own (`analysis.versions` for PEP 440): importing `packaging`
+The parser and evaluator are depaudit's own (`depaudit.versions` for PEP 440): importing `packaging`
 costs more than a whole scan of a 2 MB lock. They follow `packaging.markers`: a comparison on
 `python_version`, `python_full_version`, `implementation_version` or `platform_release` is a PEP 440
 comparison when its right side is a valid specifier, else a string comparison; other names compare
