@@ -2,7 +2,7 @@
 
 Runs, each as a fresh `depaudit port` process (torch's import is in the time):
 
-* the three README examples: GMNet (dynamic H and W), monai's ResNet-18, and a model with a value
+* the three examples docs/port.md shows first: GMNet (dynamic H and W), monai's ResNet-18, and a model with a value
   branch (must fail, naming its line);
 * the corpus: timm's resnet50, convnext_tiny, efficientnet_b0, mobilenetv3_large_100, vit_small and
   swin_tiny (random init, 64x64), each static and with a dynamic batch from a batch-1 example; a

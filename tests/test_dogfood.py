@@ -12,6 +12,7 @@ import pytest
 
 from depaudit.model import Selection
 from depaudit.scan import scan_lock
+from depaudit.units import format_size
 
 from childrun import run_depaudit
 
@@ -97,15 +98,18 @@ def test_dev_null_is_still_a_character_device():
     assert (os.major(st.st_rdev), os.minor(st.st_rdev)) == (1, 3)
 
 
-def test_dev_group_caveat_in_the_readme_matches_the_lock():
-    """README's Dogfood section says the dev group still locks PyPI's CUDA torch (the CPU index cannot be
-    reached to lock against here). When the lock changes, this fails and the README must change too."""
+def test_dev_group_caveat_in_the_docs_matches_the_lock():
+    """docs/development.md's dogfood section says the dev group still locks PyPI's CUDA torch (the CPU index
+    cannot be reached to lock against here). When the lock changes, this fails and the page must change too."""
     report = scan_lock(
         ROOT / "uv.lock", offline=True, cache_dir=None, selection=Selection(groups=("dev",)), targets=["linux-x86_64"]
     )
     accelerators = {p.name for p in report.targets[0].packages if p.accelerator}
     assert "torch" in accelerators and any(n.startswith("nvidia-") for n in accelerators)
-    assert "**The dev group is not fixed in the lock, and we say so.**" in (ROOT / "README.md").read_text()
+    page = (ROOT / "docs" / "development.md").read_text()
+    assert "**The dev group is not fixed in the lock, and we say so.**" in page
+    # the figure the page quotes is the lock's, offline (the command it shows)
+    assert f"{format_size(report.targets[0].accelerator_bytes)} of accelerator wheels" in page
 
 
 def _fake_repo(tmp_path: Path, engine_exit: int) -> Path:
