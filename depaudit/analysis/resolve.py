@@ -22,7 +22,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -313,7 +313,17 @@ def _command(source: ResolveInput, target: Target, options: ResolveOptions) -> t
     folder = source.path.parent
     if not any((folder / name).is_file() for name in ("pyproject.toml", "uv.toml")):
         argv.append("--no-config")  # uv would look for configuration above the project: never there
+    # The project's uv configuration chooses indexes and sources (what it installs), never where uv
+    # writes: its cache stays the machine's, whatever a checkout's `cache-dir` says.
+    argv += ["--cache-dir", uv_cache_dir(os.environ)]
     return argv, env
+
+
+def uv_cache_dir(environ: Mapping[str, str]) -> str:
+    """The machine's uv cache: UV_CACHE_DIR, else uv's default ($XDG_CACHE_HOME/uv, ~/.cache/uv)."""
+    if environ.get("UV_CACHE_DIR"):
+        return environ["UV_CACHE_DIR"]
+    return os.path.join(environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "uv")
 
 
 def _resolve_one(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from depaudit import fileio
-from depaudit.cli.output import set_verbosity, verbosity, warn
+from depaudit.cli.output import info, set_verbosity, verbosity, warn
 from depaudit.render.formats import OutputFormat, RenderOptions
 from depaudit.settings import Settings, early_machine_settings, load_settings
 from depaudit.sources.lines import SourceLines
@@ -69,8 +69,8 @@ def settings_for(
     for note in settings.notes:
         warn(note)
     if verbosity() > 0:
-        for line in settings.describe():
-            print(f"depaudit: {line}", file=sys.stderr)
+        for line in settings.describe():  # values from a checkout: redacted and escaped like any message
+            info(f"depaudit: {line}")
     return settings
 
 

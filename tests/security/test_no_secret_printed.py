@@ -107,3 +107,14 @@ def test_output_that_names_an_input_is_refused(tmp_path: Path) -> None:
         assert result.returncode == 2 and "input" in result.stderr, (args, result.returncode, result.stderr)
         assert (clone / "uv.lock").read_text() == lock and (clone / "pyproject.toml").read_text() == PYPROJECT
         assert (clone / "requirements.txt").read_text() == "numpy\n"
+
+
+def test_verbose_settings_of_a_checkout_are_redacted_and_escaped(tmp_path: Path) -> None:
+    """`--verbose` lists where each setting came from, values included: a checkout's value is data."""
+    docs_url = f"https://ci:{SECRET}@example.com/\x1b[31mred\u202e"
+    body = PYPROJECT + f"\n[tool.depaudit]\ndocs-url = {json.dumps(docs_url)}\n"
+    clone = hostile_clone(tmp_path, {"pyproject.toml": body})
+    result = run_in(clone, "lint", "pyproject.toml", "--verbose")
+    assert "docs-url" in result.stderr  # the line is there, shown safely
+    assert_no_secret(result)
+    assert_escaped(result.stderr)
