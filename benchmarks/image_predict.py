@@ -103,7 +103,7 @@ def depaudit(args: list[str], cache: Path) -> tuple[dict[str, Any], float, int]:
 
 def stage_ids(log: str) -> list[str]:
     sys.path.insert(0, str(REPO))
-    from depaudit.images.build import stage_images
+    from reference_service.bench.build import stage_images
 
     return stage_images(log)
 
@@ -231,7 +231,7 @@ def main() -> int:
         (args.output_dir / "image_predict.md").write_text(render(report))
         return 0
     sys.path.insert(0, str(REPO))
-    from depaudit.images.machine import machine_description
+    from reference_service.bench.machine import machine_description
     from reference_service.bench.wheel_index import serve_wheel_index
 
     cases = [c for c in CASES if not args.only or c.name in args.only]

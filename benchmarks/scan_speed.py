@@ -179,7 +179,7 @@ def scaling(sizes: list[int], runs: int, cache: Path, work: Path) -> dict:
 
 def describe_machine() -> str:
     """CPU model and count, memory, OS and Python, read from this machine (never assumed)."""
-    from depaudit.images.machine import machine_description
+    from reference_service.bench.machine import machine_description
 
     m = machine_description()
     return f"{m['cpu']}, {m['vcpus']} vCPUs, {m['memory_gib']} GiB, {m['os']}, Python {m['python']}"

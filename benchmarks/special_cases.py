@@ -995,7 +995,7 @@ def verdict(case: Case, result: dict[str, Any], gains: dict[str, float]) -> str:
 
 
 def describe_machine() -> str:
-    from depaudit.images.machine import machine_description
+    from reference_service.bench.machine import machine_description
 
     m = machine_description(docker=False)
     return f"{m['cpu']}, {m['vcpus']} vCPUs, {m['memory_gib']} GiB, {m['os']}, Python {m['python']}"

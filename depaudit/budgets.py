@@ -1,6 +1,7 @@
-"""Budgets over measured sizes, checked in one place for `depaudit scan` and `depaudit gate`: download
-and accelerator bytes per target of a lock, targets that must install no accelerator wheel, image sizes
-and service latency.
+"""Budgets over measured sizes, the one `BudgetCheck` type and the checks of locks and diffs: download
+and accelerator bytes per target of a lock, targets that must install no accelerator wheel, the growth
+and new accelerators of a diff. (Image sizes and service latency are measured by images/ and the bench,
+so `depaudit.gate` checks them, with this type and these verdicts.)
 
 Every check has a verdict: `pass` only when the data shows it (every size it depends on is known),
 `fail` when the known part already exceeds the limit (or, for a zero accelerator budget, when any

@@ -44,10 +44,6 @@ GATE_RULES = frozenset({"DA501", "DA502", "DA503", "DA504", "DA505"})
 """The budget rules `depaudit gate` checks (DA506/DA507 are `diff`'s, DA508/DA509 `image scan`'s)."""
 
 
-GATE_RULES = frozenset({"DA501", "DA502", "DA503", "DA504", "DA505"})
-"""The budget rules `depaudit gate` checks (DA506/DA507 are `image scan`'s)."""
-
-
 @dataclass(frozen=True)
 class GateRequest:
     """One gate run: the settings (every budget), what the lock budgets measure (None when no lock was
@@ -170,9 +166,7 @@ def lock_checks(
     (`sources.detect.detect_kind`). Online, the lock's wheel sizes are checked against the index and
     the index's numbers used (see `analysis.sizes`)."""
     if lock is None:
-        raise UsageError(
-            'a lock budget is set but no lock file: pass --lock uv.lock (or lock = "uv.lock" in [tool.depaudit])'
-        )
+        raise UsageError("a lock budget is set but no lock file: pass --lock uv.lock (or set DEPAUDIT_LOCK)")
     targets = lock_targets(settings)
     kind = detect_kind(lock, read_text(lock, "lock file", allow_empty=False))
     log.info("gate: scanning %s (%s) for %s", lock, kind, ", ".join(targets or DEFAULT_TARGETS))

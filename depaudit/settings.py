@@ -21,7 +21,7 @@ So a key's `trust` decides how a file value meets a value from the command line 
   environment only.
 - `machine`: where and how depaudit works on this machine (offline, cache and state folders, deadlines,
   input limits): never from a file.
-- `choice`: what to measure and how to show it (python, extras, the lock, docs URL): the highest layer wins.
+- `choice`: what to measure and how to show it (python, extras, groups, docs URL): the highest layer wins.
 Whenever a file value is set aside, `Settings.notes` says so in one line. Unknown keys in a file are an
 error naming the nearest valid key (exit 3); a `DEPAUDIT_*` variable close to a known name is a warning.
 """

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from depaudit.images import engine
-from depaudit.images.build import remove_images, stage_images
+from reference_service.bench.build import remove_images, stage_images
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_IMAGE = os.environ.get("DEPAUDIT_BASE_IMAGE", "depaudit/python:3.11-slim")

@@ -40,7 +40,7 @@ class FixTo(StrEnum):
 PARAMS = (
     argument("path", Path, Path(".")),
     value("to", "--to", kind=FixTo, default=FixTo.cpu_index),
-    value("cpu_index_url", "--cpu-index-url", setting="cpu-index-url"),
+    *pick("cpu_index_url"),
     flag("dry_run", "--dry-run"),
     flag("relock", "--lock"),
     flag("force", "--force"),

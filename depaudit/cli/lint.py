@@ -8,7 +8,7 @@ from pathlib import Path
 from depaudit.cli.app import app
 from depaudit.cli.common import FailOn, begin, render_options, settings_for
 from depaudit.cli.output import emit, refuse_output_over
-from depaudit.cli.params import REPORT, SELECTION, Given, argument, cli_layer, flag, pick, register, value, values
+from depaudit.cli.params import REPORT, SELECTION, Given, argument, cli_layer, flag, pick, register
 from depaudit.lint import LintOptions, lint_paths
 from depaudit.project import open_project
 from depaudit.render.lint import LINT_RENDERERS
@@ -26,10 +26,9 @@ PARAMS = (
         fail_on={"default": FailOn.error, "help": "Exit 1 on findings at or above this severity (default: error)."},
     ),
     *pick("select", "ignore", "pyproject", *SELECTION, "target", "python", *REPORT),
-    value("context", "--context", kind=Path),
-    values("build_arg", "--build-arg"),
+    *pick("context", "build_arg"),
     flag("run_sizes", "--sizes"),
-    value("cpu_index_url", "--cpu-index-url", metavar="URL", setting="cpu-index-url"),
+    *pick("cpu_index_url"),
     *pick("allow_host", "cache_dir"),
 )
 

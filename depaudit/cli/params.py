@@ -230,6 +230,10 @@ _ALL: tuple[Param, ...] = (
     value("latency_percentile", "--latency-percentile", setting="latency-percentile"),
     value("max_increase", "--max-increase", setting="max-increase"),
     flag("fail_on_new_accelerator", "--fail-on-new-accelerator", setting="fail-on-new-accelerator"),
+    # Dockerfiles and the CPU index
+    value("context", "--context", kind=Path, metavar="DIR"),
+    values("build_arg", "--build-arg"),
+    value("cpu_index_url", "--cpu-index-url", metavar="URL", setting="cpu-index-url"),
     # findings
     values("select", "--select", setting="select"),
     values("ignore", "--ignore", setting="ignore"),

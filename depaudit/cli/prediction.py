@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from depaudit.cli.output import info
-from depaudit.cli.params import Given, value, values
+from depaudit.cli.params import Given, pick, value, values
 from depaudit.images.lookups import PredictOptions, predict_dockerfile
 from depaudit.images.predict import Prediction
 from depaudit.settings import Settings
@@ -15,8 +15,7 @@ from depaudit.sources.dockerfile import parse_build_args
 from depaudit.units import parse_size
 
 PREDICTION = (
-    values("build_arg", "--build-arg"),
-    value("context", "--context", kind=Path, help="The build context folder (default: the current folder)."),
+    *pick("build_arg", "context", context={"help": "The build context folder (default: the current folder)."}),
     values("base_archive", "--base-image", metavar="[REF=]PATH"),
     value("base_size", "--base-size", parse=parse_size, kind=int),
 )

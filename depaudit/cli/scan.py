@@ -41,8 +41,7 @@ PARAMS = (
     *pick(*LOCK_BUDGETS, "allow_build", "fail_on", "select", "ignore"),
     value("baseline", "--baseline", metavar="REV"),
     value("exclude_newer", "--exclude-newer", metavar="DATE", setting="exclude-newer"),
-    value("cpu_index_url", "--cpu-index-url", metavar="URL", setting="cpu-index-url"),
-    value("context", "--context", kind=Path, metavar="DIR"),
+    *pick("cpu_index_url", "context"),
 )
 
 

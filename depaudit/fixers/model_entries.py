@@ -13,6 +13,9 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+from depaudit import fileio
+from depaudit.errors import InputError
+
 _BUILDERS = {"build_model", "load_model", "create_model", "get_model", "make_model"}
 _MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module"}
 
@@ -37,9 +40,9 @@ def find_model_entries(project_dir: Path, files: list[str]) -> list[ModelEntry]:
     """Entry points in `files` (paths relative to `project_dir`), sorted by path and line."""
     entries: list[ModelEntry] = []
     for rel in sorted(set(files)):
-        try:
-            tree = ast.parse((Path(project_dir) / rel).read_bytes(), filename=rel)
-        except (SyntaxError, ValueError, OSError):
+        try:  # the bounded reader: a checkout's file, inside the project, regular, not too large
+            tree = ast.parse(fileio.read_bytes(Path(project_dir) / rel, "Python file"), filename=rel)
+        except (SyntaxError, ValueError, InputError):
             continue
         modules = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef) and _is_module(n)}
         for node in tree.body:

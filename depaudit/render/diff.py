@@ -13,10 +13,10 @@ JSON contract (integer bytes; an unknown size is null, never 0)::
                   "before_not_installable": [...], "after_not_installable": [...], "exact": bool,
                   "new_accelerator_causes": [{"direct", "via", "packages", "bytes", "unknown_size"}]}],
      "sizes_checked": bool, "lock_sizes_differ": ["uv.lock: torch-….whl: the lock says 1 B, the index …"],
-     "budgets": {"max_increase", "fail_on_new_accelerator", "passed",
-                 "breaches": [{"target", "what", "message", "growth", "limit"}]}}
+     "checks": [...], "findings": [...]}
 
-`budgets` is present when the command checked diff budgets.
+`checks` are the diff budgets (DA506 download increase, DA507 new accelerator) in gate's shape
+(`render.gate.check_dict`), each with its verdict; `findings` those that did not pass.
 
 Totals count known sizes, exactly as `depaudit scan` does, and the lists name what they leave out
 exactly as the scan's `unknown_size`, `builds` and `not_installable` do; `delta_bytes` is the totals'

@@ -33,12 +33,11 @@ from typing import IO, Any, cast
 
 from depaudit.errors import DepauditError, ToolError, UsageError
 from depaudit.images import engine
-from depaudit.images.build import build_image, remove_images
-from depaudit.images.container import running_container, wait_ready
 from depaudit.images.lookups import PredictOptions, predict_dockerfile
-from depaudit.images.machine import load_average, machine_description, overloaded
 from depaudit.images.measure import measure_image
 from depaudit.model import ImageMeasurement
+from reference_service.bench.build import build_image, remove_images
+from reference_service.bench.container import running_container, wait_ready
 from reference_service.bench.gmnet import (
     REFERENCE_ORDER,
     TAG_PREFIX,
@@ -50,6 +49,7 @@ from reference_service.bench.gmnet import (
     sample_png,
     targets,
 )
+from reference_service.bench.machine import load_average, machine_description, overloaded
 from reference_service.bench.wheel_index import serve_wheel_index
 
 Progress = Callable[[str], None]

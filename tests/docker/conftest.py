@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from depaudit.images import engine
-from depaudit.images.build import remove_images
+from reference_service.bench.build import remove_images
 
 from docker_images import BASE_IMAGE, REPO, build_image
 

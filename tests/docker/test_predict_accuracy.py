@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from depaudit.images import engine
-from depaudit.images.build import remove_images
 from depaudit.images.lookups import PredictOptions, predict_dockerfile
 from depaudit.images.scanimage import scan_image
+from reference_service.bench.build import remove_images
 from reference_service.bench.wheel_index import serve_wheel_index
 
 from docker_images import REPO, build_image

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from depaudit.images import engine
-from depaudit.images.container import wait_ready
+from reference_service.bench.container import wait_ready
 from reference_service.bench.gmnet import sample_png
 
 from childrun import env_without_settings

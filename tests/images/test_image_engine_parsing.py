@@ -9,8 +9,8 @@ import pytest
 
 from depaudit.errors import ToolError
 from depaudit.images import engine
-from depaudit.images.build import stage_images
 from depaudit.images.engine import clean_created_by, parse_history, parse_inspect
+from reference_service.bench.build import stage_images
 
 from fixture_paths import FIXTURES
 
