@@ -22,7 +22,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from depaudit.analysis.accelerators import (
-    TORCH_FAMILY,
     Label,
     WheelEvidence,
     evidence_label,
@@ -33,6 +32,7 @@ from depaudit.analysis.accelerators import (
 )
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator
 from depaudit.errors import InputError, UsageError, excerpt
+from depaudit.families import TORCH_FAMILY
 from depaudit.model import (
     FLAT_FORMATS,
     Dependency,
