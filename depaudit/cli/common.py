@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,14 +23,6 @@ if TYPE_CHECKING:
 FORMAT_CHOICES = "|".join(f.value for f in OutputFormat)
 
 
-@dataclass(frozen=True)
-class FormatChoice:
-    """The `--format` a user gave, and the warning to show when they used a deprecated spelling."""
-
-    format: OutputFormat
-    deprecated: str | None = None
-
-
 class FailOn(StrEnum):
     """The lowest finding severity that makes the exit code 1."""
 
@@ -41,11 +32,9 @@ class FailOn(StrEnum):
     error = "error"
 
 
-def begin(fmt: FormatChoice | None, quiet: bool, verbose: bool) -> None:
-    """What every command does first: set the verbosity, warn about a deprecated `--format` spelling."""
+def begin(quiet: bool, verbose: bool) -> None:
+    """What every command does first: set the verbosity."""
     set_verbosity(quiet, verbose)
-    if fmt is not None and fmt.deprecated:
-        warn(fmt.deprecated)
 
 
 def settings_for(

@@ -34,21 +34,10 @@ class OutputFormat(StrEnum):
     gnu = "gnu"  # one `path:line:col: DAxxx message` line per finding (pre-commit, editors)
 
 
-DEPRECATED_ALIASES: dict[str, OutputFormat] = {"text": OutputFormat.table}
-"""Old spellings still accepted (with a warning): `depaudit gate --format text` predates `table`."""
-
-FINDINGS_FORMATS: tuple[OutputFormat, ...] = tuple(OutputFormat)
-"""What every command that reports findings offers: all of them."""
-
-
-def parse_format(value: str) -> tuple[OutputFormat, str | None]:
-    """The format `value` names and, for a deprecated alias, a warning to show. Raises UsageError."""
-    text = value.strip().lower()
-    if text in DEPRECATED_ALIASES:
-        fmt = DEPRECATED_ALIASES[text]
-        return fmt, f"--format {text} is deprecated; use --format {fmt.value}"
+def parse_format(value: str) -> OutputFormat:
+    """The format `value` names (any case, surrounding blanks ignored). Raises UsageError."""
     try:
-        return OutputFormat(text), None
+        return OutputFormat(value.strip().lower())
     except ValueError:
         choices = ", ".join(f.value for f in OutputFormat)
         raise UsageError(f"--format: {value!r} is not one of {choices}") from None
