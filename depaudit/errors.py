@@ -9,16 +9,6 @@ EXIT_INPUT = 3
 EXIT_TOOL = 4
 EXIT_REFUSED = 5
 
-EXIT_CODES: dict[int, str] = {
-    EXIT_OK: "ran; no finding at or above --fail-on, every budget within its limit",
-    EXIT_FINDINGS: "findings at or above --fail-on, or a budget exceeded or not verifiable",
-    EXIT_USAGE: "usage error (bad option, unknown target or rule ID)",
-    EXIT_INPUT: "input unreadable or invalid (message: path:line: what), or an output cannot be written",
-    EXIT_TOOL: "an external tool or service failed (docker, uv, the index), or a file changed during a fix",
-    EXIT_REFUSED: "a fix was refused as unsafe; nothing was written",
-}
-"""Every exit code the CLI uses and what it means (README and `--help` are written from this)."""
-
 
 class DepauditError(Exception):
     """Base of every error the CLI reports as a one-line message instead of a traceback."""
@@ -103,12 +93,6 @@ class ChangedOnDisk(DepauditError):
     another depaudit run): nothing of it was overwritten. Exit 4, like a failed external step."""
 
     exit_code = EXIT_TOOL
-
-
-class BudgetExceeded(DepauditError):
-    """A size or latency budget was exceeded."""
-
-    exit_code = EXIT_FINDINGS
 
 
 def first_line(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from depaudit.analysis.docker_stages import run_envs, shipping_stages
 from depaudit.analysis.host_policy import normal_host, registry_hosts
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
-from depaudit.analysis.install_commands import PythonInstall, context_key, python_installs
+from depaudit.analysis.install_commands import PythonInstall, context_key, project_dependencies, python_installs
 from depaudit.analysis.resolve import ResolveInput, ResolveOptions, TargetResolution, resolve_targets, uv_version
 from depaudit.errors import DepauditError
 from depaudit.families import TORCH_FAMILY
@@ -160,7 +160,7 @@ def _pip_line(df: Dockerfile, install: PythonInstall, context: Mapping[str, str]
             return replace(base, problem="installs a local project whose pyproject.toml is not in the build context")
         files["pyproject.toml"] = context["pyproject.toml"]
         lines.append("-r pyproject-dependencies.txt")
-        files["pyproject-dependencies.txt"] = "\n".join(_project_dependencies(context["pyproject.toml"])) + "\n"
+        files["pyproject-dependencies.txt"] = "\n".join(project_dependencies(context["pyproject.toml"])) + "\n"
     lines += list(install.specs)
     if not (install.specs or install.requirement_files or install.local_paths):
         return replace(base, problem="installs nothing depaudit can resolve")
@@ -176,16 +176,6 @@ def _with_includes(key: str, context: Mapping[str, str]) -> dict[str, str]:
         if nested in context and nested not in found:
             found.update(_with_includes(nested, context))
     return found
-
-
-def _project_dependencies(text: str) -> list[str]:
-    import tomllib
-
-    try:
-        deps = tomllib.loads(text).get("project", {}).get("dependencies", [])
-    except tomllib.TOMLDecodeError:
-        return []
-    return [d for d in deps if isinstance(d, str)]
 
 
 def _uv_sync_selection(install: PythonInstall) -> Selection:

@@ -1,6 +1,6 @@
 """The one output-format enum and the renderer protocol every command uses.
 
-Each command that prints a report owns a `RendererTable`: a mapping from *every* `OutputFormat` member to
+Each command that prints a report owns a renderer table: a mapping from *every* `OutputFormat` member to
 a renderer — either one that produces the format, or `Unsupported`, which refuses with a usage error that
 lists the formats the command has. `require_exhaustive` checks a table covers the whole enum (a test
 runs it over every command's table), so adding a format is a change the tests force through every command.
@@ -86,9 +86,6 @@ class Unsupported:
     def __call__(self, document: object, options: RenderOptions, /) -> Rendered:
         choices = ", ".join(f.value for f in self.offered)
         raise UsageError(f"--format: `depaudit {self.command}` reports no findings and writes {choices}")
-
-
-RendererTable = Mapping[OutputFormat, Renderer[DocT_contra]]
 
 
 def require_exhaustive(table: Mapping[OutputFormat, object], command: str) -> None:
