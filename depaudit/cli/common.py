@@ -75,28 +75,6 @@ def apply_machine_environment(environ: Mapping[str, str]) -> None:
         set_docker_command(docker or "docker")
 
 
-LOOKUP_DEADLINE_HELP = (
-    "Seconds all size look-ups of the run may take together (default 60); what has no answer by then "
-    "stays unknown (and a budget that needs it is UNKNOWN)."
-)
-
-
-def seconds(text: str) -> float:
-    """`--lookup-deadline` text as positive seconds; ValueError (a usage error) for anything else."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value < float("inf"):
-        raise ValueError(f"{text!r}: give a positive number of seconds")
-    return value
-
-
-def lookup_options(deadline: float | None) -> dict[str, Any]:
-    """The keyword arguments a `--lookup-deadline` value adds to scan_lock (none: the core's default)."""
-    return {} if deadline is None else {"lookup_deadline": deadline}
-
-
 def render_options(
     settings: Settings | None,
     *,
