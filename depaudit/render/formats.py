@@ -2,8 +2,8 @@
 
 Each command that prints a report owns a renderer table: a mapping from *every* `OutputFormat` member to
 a renderer — either one that produces the format, or `Unsupported`, which refuses with a usage error that
-lists the formats the command has. `require_exhaustive` checks a table covers the whole enum (a test
-runs it over every command's table), so adding a format is a change the tests force through every command.
+lists the formats the command has. tests/render/test_formats.py checks every command's table covers the
+whole enum, so adding a format is a change the tests force through every command.
 
 A renderer returns either text (machine formats and markdown: written as is to stdout or `--output`) or a
 `HumanOutput` of rich renderables (tables: the CLI prints them on a console that never wraps when the
@@ -86,13 +86,6 @@ class Unsupported:
     def __call__(self, document: object, options: RenderOptions, /) -> Rendered:
         choices = ", ".join(f.value for f in self.offered)
         raise UsageError(f"--format: `depaudit {self.command}` reports no findings and writes {choices}")
-
-
-def require_exhaustive(table: Mapping[OutputFormat, object], command: str) -> None:
-    """Raise AssertionError unless `table` maps every OutputFormat member (a programming error)."""
-    missing = [f.value for f in OutputFormat if f not in table]
-    if missing:
-        raise AssertionError(f"depaudit {command}: no renderer for --format {', '.join(missing)}")
 
 
 def offered(table: Mapping[OutputFormat, object]) -> tuple[OutputFormat, ...]:
