@@ -177,14 +177,6 @@ class LockLimits:
         ]
         return min(values) if values else None
 
-    def limit_label(self, key: str, target: str) -> str:
-        """Which layer set the budget `limit` returns (for messages)."""
-        best = self.limit(key, target)
-        for layer in (self, *self.tighter):
-            if layer.own_limit(key, target) == best and best is not None:
-                return layer.label
-        return ""
-
     @property
     def named_targets(self) -> tuple[str, ...]:
         """Targets a budget names (per-target entries, no-accelerator targets): always checked."""
@@ -411,20 +403,6 @@ def _unverified(report: SizeReport, check: BudgetCheck) -> BudgetCheck:
     if not report.lock_sizes_used:
         return check
     return replace(check, note=_notes(check.note, UNVERIFIED_NOTE))
-
-
-def check_budgets(
-    report: SizeReport,
-    *,
-    max_download: int | None = None,
-    max_accelerator: int | None = None,
-    offenders: int = 5,
-    allow_builds: Collection[str] = (),
-) -> list[BudgetCheck]:
-    """The checks of `report` that do not pass (exceeded, or not verifiable because sizes are unknown or
-    a package is built from source or cannot be installed) for budgets that apply to every target."""
-    limits = LockLimits(max_download, max_accelerator)
-    return [c for c in check_report(report, limits, offenders=offenders, allow_builds=allow_builds) if not c.passed]
 
 
 def check_diff(

@@ -17,7 +17,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_TOOL: "an external tool or service failed (docker, uv, the index), or a file changed during a fix",
     EXIT_REFUSED: "a fix was refused as unsafe; nothing was written",
 }
-"""Every exit code the CLI uses and what it means (README and `--help` are written from this)."""
+"""Every exit code the CLI uses and what it means: the one list; tests/test_docs.py checks the README's
+exit-code table against it."""
 
 
 class DepauditError(Exception):
@@ -103,12 +104,6 @@ class ChangedOnDisk(DepauditError):
     another depaudit run): nothing of it was overwritten. Exit 4, like a failed external step."""
 
     exit_code = EXIT_TOOL
-
-
-class BudgetExceeded(DepauditError):
-    """A size or latency budget was exceeded."""
-
-    exit_code = EXIT_FINDINGS
 
 
 def first_line(exc: BaseException) -> str:

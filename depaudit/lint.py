@@ -245,11 +245,6 @@ def find_lint_files(paths: Iterable[Path | str]) -> list[tuple[Path, FileKind]]:
     return list(out.items())
 
 
-def find_dockerfiles(paths: Iterable[Path | str]) -> list[Path]:
-    """The Dockerfiles among `find_lint_files(paths)`."""
-    return [p for p, kind in find_lint_files(paths) if kind is FileKind.dockerfile]
-
-
 def _walk(root: Path) -> Iterator[Path]:
     for child in sorted(root.iterdir()):
         if child.is_dir():

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Literal, NamedTuple
 
-SourceKind = Literal["registry", "git", "url", "path", "directory", "editable", "virtual"]
 SOURCE_KINDS: tuple[str, ...] = ("registry", "git", "url", "path", "directory", "editable", "virtual")
 
 
@@ -265,13 +264,6 @@ class Via:
         return node
 
 
-InstallKind = Literal["wheel", "build", "local", "workspace", "none"]
-INSTALL_KINDS: tuple[str, ...] = ("wheel", "build", "local", "workspace", "none")
-"""How a target gets a package: a `wheel` (its size known or not), a `build` from an sdist, a git checkout
-or a source URL, a `local` path the project points at, a `workspace` member, or `none`: no wheel and no
-sdist for the target, so the install fails there."""
-
-
 class InstalledPackage(NamedTuple):
     """A package a target installs, the wheel chosen for it, and the shortest path that brings it in
     (`path`, a parent link; `via` materialises it). (A NamedTuple: built per package and target, and
@@ -284,7 +276,10 @@ class InstalledPackage(NamedTuple):
     size: int | None = None
     size_error: str | None = None
     reason: str | None = None  # why no wheel: "no wheel for this target: built from the sdist", ...
-    install_kind: str = "wheel"  # one of INSTALL_KINDS: how the target gets this package
+    # How the target gets this package: "wheel" (its size known or not), "build" from an sdist, a git
+    # checkout or a source URL, "local" (a path the project points at), "workspace" (a member), or "none":
+    # no wheel and no sdist for the target, so the install fails there.
+    install_kind: str = "wheel"
     accelerator_basis: str | None = None  # what decided `accelerator` (or that a torch build is not one)
     # The marker it installs under when that turns on what depaudit cannot know for the target
     # (`'SMP' in platform_version`): counted as installed (the worst case), shown as "may install".
@@ -365,9 +360,6 @@ class TargetReport:
     def conditional(self) -> tuple[str, ...]:
         """Packages that may install: their marker turns on a value depaudit cannot know (counted)."""
         return tuple(p.name for p in self.packages if p.condition is not None)
-
-
-SizeBasis = Literal["download", "installed", "bytecode"]
 
 
 class InstallScope(NamedTuple):
@@ -460,7 +452,6 @@ class SizeReport:
         )
 
 
-Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
 
 

@@ -70,35 +70,6 @@ def run_tool(
     return done
 
 
-def run_logged(
-    argv: Sequence[str],
-    log: IO[bytes],
-    *,
-    timeout: float | None,
-    cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    missing_hint: str | None = None,
-) -> int:
-    """Run `argv` with stdout and stderr going to `log` (a build log) and return its exit code. Raises
-    ToolError when the executable is missing or the run exceeds `timeout` seconds."""
-    command = [str(a) for a in argv]
-    try:
-        return subprocess.run(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            timeout=timeout,
-            cwd=cwd,
-            env=None if env is None else dict(env),
-            check=False,
-        ).returncode
-    except FileNotFoundError:
-        raise _missing(command, missing_hint) from None
-    except subprocess.TimeoutExpired:
-        raise ToolError(command, "", what=f"command timed out after {timeout:g} s: {' '.join(command)}") from None
-
-
 @contextmanager
 def stream_tool(
     argv: Sequence[str],

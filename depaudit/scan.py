@@ -528,4 +528,4 @@ def _top_level(lock: Lock, packages: list[InstalledPackage], members: dict[int, 
     return tuple(sorted(costs, key=lambda c: (-c.total_bytes, c.name)))
 
 
-__all__ = ["InputOptions", "InstallPlan", "make_targets", "scan_dockerfile", "scan_input", "scan_lock", "scan_resolved"]
+__all__ = ["InputOptions", "make_targets", "scan_dockerfile", "scan_input", "scan_lock", "scan_resolved"]

@@ -351,11 +351,6 @@ class Settings:
         given = dict(self.given)
         return [f"setting {key} = {given.get(key, '?')} from {label}" for key, label in self.origins]
 
-    @property
-    def pinned_checks(self) -> tuple[str, ...]:
-        """The DA5xx rules of the checks the command line or environment asked for."""
-        return self.rules.pinned
-
 
 def early_machine_settings(environ: Mapping[str, str]) -> tuple[int | None, str | None]:
     """(max-input-bytes, docker) from the environment: the machine settings the lowest layers need
@@ -551,17 +546,6 @@ def _selection(sources: _Sources, member: str | None) -> Selection:
         all_packages=bool(sources.value("all-packages")),
         all_groups=bool(sources.value("all-groups")),
     )
-
-
-def _relative(sources: _Sources, key: str) -> Path | None:
-    """A path setting; a file's value is relative to the pyproject.toml that names it."""
-    found = sources.layers(key)
-    if not found:
-        return None
-    top = found[-1]
-    sources.chose(key, top)
-    path: Path = convert("path", key, top.value, top.error(key))
-    return top.file.path.parent / path if top.file is not None else path
 
 
 def _loosens(trusted: Layer, file: Layer, shown: str) -> str:

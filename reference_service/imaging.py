@@ -20,7 +20,6 @@ Gain maps are encoded as single-channel PNG, 16-bit by default (value / 65535) o
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin
@@ -39,15 +38,6 @@ class ImageError(Exception):
         self.status = status
         self.code = code
         self.message = message
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """What the header says: format, (width, height), Pillow mode."""
-
-    format: str
-    size: tuple[int, int]
-    mode: str
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -109,12 +99,6 @@ def open_checked(data: bytes, max_pixels: int) -> Image.Image:
         raise ImageError(400, "corrupt_image", f"cannot read {fmt} header: {exc}") from None
     _check_pixels(image.size, max_pixels)
     return image
-
-
-def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
-    """Return the header facts of ``data`` after the limit checks of :func:`open_checked`."""
-    image = open_checked(data, max_pixels)
-    return ImageInfo(format=image.format or "", size=image.size, mode=image.mode)
 
 
 def _to_float_rgb(image: Image.Image) -> np.ndarray:

@@ -79,10 +79,6 @@ class Job:
     _callbacks: list[Callable[[Job], None]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    @property
-    def finished_ok(self) -> bool:
-        return self.state == "done"
-
     def add_done_callback(self, callback: Callable[[Job], None]) -> None:
         """Call ``callback(job)`` once the job is done or failed (at once if it already is)."""
         with self._lock:

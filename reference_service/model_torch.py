@@ -27,8 +27,6 @@ from reference_service.weights import DEFAULT_CHECKPOINT, load_state_dict
 NF = 64
 OUT_NC = 1
 RES_BLOCKS = 5
-THUMBNAIL_SIZE = 256
-EXPECTED_PARAMETERS = 1_921_827
 
 
 class DownConv(nn.Module):

@@ -301,12 +301,3 @@ def hdr_psnr(reference: np.ndarray, test: np.ndarray, peak: float = PEAK) -> flo
     """PSNR (dB) of linear HDR ``test`` against ``reference`` with the display peak as the signal."""
     mse = float(np.mean((np.asarray(reference, np.float64) - np.asarray(test, np.float64)) ** 2))
     return float("inf") if mse == 0 else 10.0 * float(np.log10(peak * peak / mse))
-
-
-def preview(hdr: np.ndarray, exposure_stops: float = 0.0) -> np.ndarray:
-    """An 8-bit view of linear HDR on an SDR screen: ``exposure_stops`` down, then gamma 1/2.2, clipped.
-
-    With ``exposure_stops = log2(PEAK)`` the whole HDR range fits (the SDR part looks darker).
-    """
-    scaled = np.clip(hdr * 2.0**-exposure_stops, 0.0, 1.0)
-    return np.rint(np.power(scaled, 1.0 / GAMMA) * 255.0).astype(np.uint8)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from depaudit.budgets import ALL_BUILDS, LockLimits, allowed_builds, check_budgets, check_report, show
+from depaudit.budgets import ALL_BUILDS, LockLimits, allowed_builds, check_report, show
 from depaudit.errors import InputError, UsageError
 from depaudit.model import InstalledPackage, Package, SizeReport, Source, TargetReport, Wheel
 from depaudit.scan import scan_lock
@@ -75,7 +75,7 @@ def test_per_target_limits_override_the_every_target_budget():
 
 
 def test_messages_keep_the_scan_wording():
-    (breach,) = check_budgets(_report(_item("torch", 3_900_000_000)), max_download=10**9)
+    (breach,) = check_report(_report(_item("torch", 3_900_000_000)), LockLimits(max_download=10**9))
     assert breach.message() == ("linux-x86_64: download 3.9 GB exceeds the budget of 1.0 GB; biggest: torch (3.9 GB)")
     assert breach.rule == "DA501" and not breach.passed
 

@@ -34,11 +34,7 @@ from typing import NamedTuple
 from depaudit.analysis.index_urls import is_cpu_index, is_cuda_index
 from depaudit.analysis.known_builds import known_build, wheel_platform
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator
-
-# The definitions live in depaudit.families; TORCH_FAMILY and is_cpu_build are re-exported from here.
-from depaudit.families import TORCH_FAMILY as TORCH_FAMILY
-from depaudit.families import is_cpu_build as is_cpu_build
-from depaudit.families import local_label_family, name_family
+from depaudit.families import TORCH_FAMILY, is_cpu_build, local_label_family, name_family
 from depaudit.model import Package, Wheel
 from depaudit.names import canonical_name
 

@@ -96,7 +96,6 @@ class DebPackage:
 
     name: str
     version: str
-    installed_size: int  # bytes (the index says KiB)
     depends: tuple[tuple[str, ...], ...]  # each dependency: its alternatives
     recommends: tuple[tuple[str, ...], ...]
     provides: tuple[str, ...]
@@ -104,7 +103,6 @@ class DebPackage:
     size: int
     sha256: str
     base_url: str
-    essential: bool = False
 
     @property
     def url(self) -> str:
@@ -129,11 +127,9 @@ def parse_packages(text: str, base_url: str) -> dict[str, DebPackage]:
         name = f.get("package")
         if not name or "filename" not in f:
             continue
-        size_kib = f.get("installed-size", "0")
         found[name] = DebPackage(
             name,
             f.get("version", ""),
-            int(size_kib) * 1024 if size_kib.isdigit() else 0,
             _relations(f.get("pre-depends", "")) + _relations(f.get("depends", "")),
             _relations(f.get("recommends", "")),
             tuple(alt[0] for alt in _relations(f.get("provides", ""))),
@@ -141,7 +137,6 @@ def parse_packages(text: str, base_url: str) -> dict[str, DebPackage]:
             int(f.get("size", "0") or 0),
             f.get("sha256", ""),
             base_url,
-            f.get("essential", "").lower() == "yes",
         )
     return found
 

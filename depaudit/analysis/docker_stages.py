@@ -52,11 +52,6 @@ def shipping_stages(df: Dockerfile) -> list[Stage]:
     return stage_chain(df, df.final_stage)
 
 
-def root_base(df: Dockerfile, stage: Stage) -> str | None:
-    """The external image a stage ultimately builds on (build args expanded), or None if unknown."""
-    return stage_chain(df, stage)[0].base
-
-
 def run_envs(
     df: Dockerfile, wanted: Collection[int] | None = None
 ) -> Iterator[tuple[Instruction, dict[str, str | None]]]:

@@ -22,7 +22,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from depaudit.analysis.accelerators import (
-    TORCH_FAMILY,
     Label,
     WheelEvidence,
     evidence_label,
@@ -33,6 +32,7 @@ from depaudit.analysis.accelerators import (
 )
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator
 from depaudit.errors import InputError, UsageError, excerpt
+from depaudit.families import TORCH_FAMILY
 from depaudit.model import (
     FLAT_FORMATS,
     Dependency,
@@ -528,9 +528,9 @@ def _binary_wheel(package: Package, ranks: dict[str, int]) -> bool:
 
 def no_wheel_kind(package: Package, members: tuple[str, ...] = ()) -> tuple[str, str]:
     """(install kind, reason) for a package the target gets without a wheel of its own (see
-    `model.INSTALL_KINDS`): a workspace member (one of `members`) or local path is the project's own
-    tree; an sdist, git checkout or source URL is built at install time; a registry package with
-    neither a wheel for the target nor an sdist (or a wheel-only URL or file for another platform)
+    `InstalledPackage.install_kind`): a workspace member (one of `members`) or local path is the
+    project's own tree; an sdist, git checkout or source URL is built at install time; a registry package
+    with neither a wheel for the target nor an sdist (or a wheel-only URL or file for another platform)
     cannot be installed there at all."""
     kind = package.source.kind
     if kind in ("directory", "editable"):

@@ -57,8 +57,6 @@ class TargetDiff:
     changed: tuple[PackageChange, ...] = ()
     before_unknown: tuple[str, ...] = ()  # wheels the base installs whose size is unknown (scan's unknown_size)
     after_unknown: tuple[str, ...] = ()
-    before_no_wheel: tuple[str, ...] = ()  # packages installed without a wheel (scan's sdist_only)
-    after_no_wheel: tuple[str, ...] = ()
     before_reason: str | None = None  # why a side does not support the target
     after_reason: str | None = None
     before_builds: tuple[str, ...] = ()  # built from source at install time (scan's builds)
@@ -73,12 +71,6 @@ class TargetDiff:
         if self.before_bytes is None or self.after_bytes is None:
             return None
         return self.after_bytes - self.before_bytes
-
-    @property
-    def delta_accelerator_bytes(self) -> int | None:
-        if self.before_accelerator_bytes is None or self.after_accelerator_bytes is None:
-            return None
-        return self.after_accelerator_bytes - self.before_accelerator_bytes
 
     @property
     def exact(self) -> bool:
@@ -154,8 +146,6 @@ def diff_target(before: TargetReport, after: TargetReport) -> TargetDiff:
         changed=_by_impact(changed),
         before_unknown=before.unknown_size,
         after_unknown=after.unknown_size,
-        before_no_wheel=before.sdist_only,
-        after_no_wheel=after.sdist_only,
         before_reason=None if before.supported else before.unsupported_reason,
         after_reason=None if after.supported else after.unsupported_reason,
         before_builds=before.builds,

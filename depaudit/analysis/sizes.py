@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 
 
-BASES = ("download", "installed", "bytecode")
-
-
 def lookup_urls(packages: list[InstalledPackage], installed: bool) -> list[str]:
     """The wheel URLs that need an index look-up: registry sources, https, size absent (or all, for
     installed sizes, which no lock records)."""

@@ -12,9 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# The family is defined in depaudit.families; re-exported here for the callers that import it from here.
-from depaudit.families import TORCH_FAMILY as TORCH_FAMILY
-from depaudit.families import is_torch_family as is_torch_family
+from depaudit.families import is_torch_family
 from depaudit.model import Dependency, Lock, Package
 from depaudit.names import canonical_name as canonicalize_name
 

@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
             _exit_now(code)
         sys.exit(code)
     app = _register(args)
-    if "_DEPAUDIT_COMPLETE" in os.environ:  # shell completion (docs/configuration.md): typer's shell classes, only when asked
+    if (
+        "_DEPAUDIT_COMPLETE" in os.environ
+    ):  # shell completion (docs/configuration.md): typer's shell classes, only when asked
         from typer._completion_classes import completion_init
 
         completion_init()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,14 +23,6 @@ if TYPE_CHECKING:
 FORMAT_CHOICES = "|".join(f.value for f in OutputFormat)
 
 
-@dataclass(frozen=True)
-class FormatChoice:
-    """The `--format` a user gave, and the warning to show when they used a deprecated spelling."""
-
-    format: OutputFormat
-    deprecated: str | None = None
-
-
 class FailOn(StrEnum):
     """The lowest finding severity that makes the exit code 1."""
 
@@ -41,11 +32,9 @@ class FailOn(StrEnum):
     error = "error"
 
 
-def begin(fmt: FormatChoice | None, quiet: bool, verbose: bool) -> None:
-    """What every command does first: set the verbosity, warn about a deprecated `--format` spelling."""
+def begin(quiet: bool, verbose: bool) -> None:
+    """What every command does first: set the verbosity."""
     set_verbosity(quiet, verbose)
-    if fmt is not None and fmt.deprecated:
-        warn(fmt.deprecated)
 
 
 def settings_for(
@@ -84,28 +73,6 @@ def apply_machine_environment(environ: Mapping[str, str]) -> None:
         from depaudit.images.engine import set_docker_command  # only when needed: the scan path never runs docker
 
         set_docker_command(docker or "docker")
-
-
-LOOKUP_DEADLINE_HELP = (
-    "Seconds all size look-ups of the run may take together (default 60); what has no answer by then "
-    "stays unknown (and a budget that needs it is UNKNOWN)."
-)
-
-
-def seconds(text: str) -> float:
-    """`--lookup-deadline` text as positive seconds; ValueError (a usage error) for anything else."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value < float("inf"):
-        raise ValueError(f"{text!r}: give a positive number of seconds")
-    return value
-
-
-def lookup_options(deadline: float | None) -> dict[str, Any]:
-    """The keyword arguments a `--lookup-deadline` value adds to scan_lock (none: the core's default)."""
-    return {} if deadline is None else {"lookup_deadline": deadline}
 
 
 def render_options(

@@ -29,7 +29,7 @@ PARAMS = (
 
 def diff(given: Given) -> int:
     """Per-target download before, after and change between two locks, and the packages added, removed and changed."""
-    begin(given.fmt, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     head = Path(given.head) if split_rev_spec(given.head) is None else None
     project = open_project(head if head is not None and head.exists() else Path.cwd())
     refuse_output_over(given.output, [given.base, given.head, project.pyproject])
@@ -42,7 +42,7 @@ def diff(given: Given) -> int:
         stop()
     top = None if given.show_all else given.top
     options = render_options(settings, binary=given.binary, top=top, indent=terminal_indent(given.output))
-    emit(DIFF_RENDERERS[given.fmt.format](outcome, options), given.output)
+    emit(DIFF_RENDERERS[given.fmt](outcome, options), given.output)
     for breach in outcome.breaches:
         what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
         problem(f"{what}: {breach.message(given.binary)}")

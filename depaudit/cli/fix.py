@@ -53,7 +53,7 @@ PARAMS = (
 
 def fix(given: Given) -> int:
     """Rewrite a project so it stops installing CUDA wheels it never uses; --dry-run shows the diff."""
-    begin(given.fmt, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     kind, file = classify(given.path)
     # Settings come from the [tool.depaudit] of the project being fixed; a requirements file or a
     # Dockerfile has none (the pyprojects above it belong to other projects).
@@ -76,7 +76,7 @@ def fix(given: Given) -> int:
         lambda paths: refuse_output_over(given.output, paths),
     )
     outcome = run_fix(request)
-    emit(FIX_RENDERERS[given.fmt.format](outcome, render_options(settings, binary=given.binary)), given.output)
+    emit(FIX_RENDERERS[given.fmt](outcome, render_options(settings, binary=given.binary)), given.output)
     return outcome.exit_code
 
 

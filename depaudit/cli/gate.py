@@ -44,7 +44,7 @@ PARAMS = (
 def gate(given: Given) -> int:
     """Check budgets; every check is listed PASS, FAIL or UNKNOWN, and only PASS passes. Appends a
     markdown summary to $GITHUB_STEP_SUMMARY when it is set."""
-    begin(given.fmt, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     project = open_project(Path.cwd(), lock=given.lock, pyproject=given.pyproject)
     settings = settings_for("gate", project, cli_layer(PARAMS, given))
     lock_path = settings.lock if settings.lock is not None else project.lock_path
@@ -58,7 +58,7 @@ def gate(given: Given) -> int:
 
     report = run_gate(GateRequest(settings, lock_path, file, given.binary), predicted)
     options = render_options(settings, binary=given.binary)
-    emit(GATE_RENDERERS[given.fmt.format](report, options), given.output)
+    emit(GATE_RENDERERS[given.fmt](report, options), given.output)
     written = append_step_summary(gate_markdown(report, options))
     if written is not None:
         info(f"depaudit gate: summary appended to {written}")

@@ -36,7 +36,7 @@ PARAMS = (argument("files", Path, multiple=True), *pick(*SELECTION, "target", "a
 def lock_hook(given: Given) -> int:
     """Lock budgets (max-download, max-accelerator, no-accelerator-targets, per-target, targets) from the
     project's [tool.depaudit], offline. With no lock budget set: no accelerator wheels at all."""
-    begin(None, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     findings = [f for file in given.files for f in lock_budget_findings(file, given)]
     write_output(render_gnu(findings), None)
     return 1 if findings else 0

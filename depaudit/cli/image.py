@@ -96,26 +96,26 @@ def _options(output: str | None, binary: bool) -> RenderOptions:
 
 def measure(given: Given) -> int:
     """Size on disk and compressed, layers, largest Python packages and shared libraries, accelerator bytes."""
-    begin(given.fmt, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     results = _measure(given.refs, not given.no_compressed, given.top)
-    emit(MEASURE_RENDERERS[given.fmt.format](results, _options(given.output, given.binary)), given.output)
+    emit(MEASURE_RENDERERS[given.fmt](results, _options(given.output, given.binary)), given.output)
     return 0
 
 
 def compare(given: Given) -> int:
     """Two images side by side: sizes, accelerator bytes, and Python packages."""
-    begin(given.fmt, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     # every package of both images: the lists are merged first, then cut to --top
     b, a = _measure([given.before, given.after], not given.no_compressed, None)
     comparison = Comparison(b, a, given.top)
-    emit(COMPARE_RENDERERS[given.fmt.format](comparison, _options(given.output, given.binary)), given.output)
+    emit(COMPARE_RENDERERS[given.fmt](comparison, _options(given.output, given.binary)), given.output)
     return 0
 
 
 def scan(given: Given) -> int:
     """What an image carries, read without a daemon: bytes per layer, wasted bytes and dive's efficiency,
     Python packages per environment, accelerator runtimes by package and file, caches left behind."""
-    begin(given.fmt, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     settings = settings_for("image", open_project(Path.cwd()), cli_layer(SCAN_PARAMS, given))
     rules = settings.rules.effective()
     info(f"depaudit: reading {given.image}")
@@ -131,7 +131,7 @@ def scan(given: Given) -> int:
         binary=given.binary,
     )
     emit(
-        SCAN_RENDERERS[given.fmt.format](report, render_options(settings, binary=given.binary, top=given.top)),
+        SCAN_RENDERERS[given.fmt](report, render_options(settings, binary=given.binary, top=given.top)),
         given.output,
     )
     for check in report.checks:
@@ -143,7 +143,7 @@ def scan(given: Given) -> int:
 def predict(given: Given) -> int:
     """The image's size before it is built: its base, then each stage and instruction (installs resolved
     for the image's platform, COPY from the context or other stages), with the accelerator share."""
-    begin(given.fmt, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     settings = settings_for("image", open_project(Path.cwd()), cli_layer(PREDICT_PARAMS, given))
     run = predictor(
         given,
@@ -155,7 +155,7 @@ def predict(given: Given) -> int:
     )
     prediction = run(given.dockerfile)
     options = RenderOptions(binary=given.binary, top=given.top, indent=2)
-    emit(PREDICT_RENDERERS[given.fmt.format](prediction, options), given.output)
+    emit(PREDICT_RENDERERS[given.fmt](prediction, options), given.output)
     return 0
 
 

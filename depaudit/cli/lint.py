@@ -36,7 +36,7 @@ PARAMS = (
 def lint(given: Given) -> int:
     """Check Dockerfiles (DA301-DA310), requirements files and pyproject.toml (DA201-DA202) and locks
     (DA101-DA104, scanned offline)."""
-    begin(given.fmt, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     paths = given.paths or [Path(".")]
     refuse_output_over(given.output, paths)
     project = open_project(Path.cwd(), pyproject=given.pyproject)
@@ -58,7 +58,7 @@ def lint(given: Given) -> int:
         cache_dir=settings.cache_dir,
     )
     report = lint_paths(paths, options)
-    emit(LINT_RENDERERS[given.fmt.format](report, render_options(settings)), given.output)
+    emit(LINT_RENDERERS[given.fmt](report, render_options(settings)), given.output)
     if given.fail_on is FailOn.never:
         return 0
     return 1 if any(True for _ in at_or_above(report.findings, given.fail_on.value)) else 0

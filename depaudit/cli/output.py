@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from depaudit.errors import UsageError
 from depaudit.fileio import append_text, was_read, write_text
-from depaudit.render.escaping import escape_control, escape_lines, escape_output, redact_userinfo
+from depaudit.render.escaping import escape_lines, escape_output, redact_userinfo
 from depaudit.render.formats import HumanOutput, Rendered
 
 if TYPE_CHECKING:
@@ -175,12 +175,6 @@ def emit(rendered: Rendered, output: str | None) -> None:
     console = make_console()
     for item in rendered.items:
         console.print(_Escaped(item))
-
-
-def safe(text: str) -> str:
-    """`text` for a human: credentials in URLs redacted, control characters escaped (see
-    depaudit.render.escaping)."""
-    return escape_control(redact_userinfo(text))
 
 
 def append_step_summary(markdown: str, environ: Mapping[str, str] | None = None) -> Path | None:

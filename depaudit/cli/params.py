@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from depaudit.cli.common import FORMAT_CHOICES, FailOn, FormatChoice
+from depaudit.cli.common import FORMAT_CHOICES, FailOn
 from depaudit.errors import UsageError
 from depaudit.render.formats import OutputFormat, check_supported, offered, parse_format
 
@@ -59,13 +59,12 @@ class Given(dict[str, Any]):
             raise AttributeError(name) from None
 
 
-def _format(value: str) -> FormatChoice:
-    """`--format` text as a FormatChoice; ValueError (typer's usage error) for an unknown format."""
+def _format(value: str) -> OutputFormat:
+    """`--format` text as an OutputFormat; ValueError (typer's usage error) for an unknown format."""
     try:
-        fmt, note = parse_format(value)
+        return parse_format(value)
     except UsageError as exc:
         raise ValueError(str(exc).removeprefix("--format: ")) from None
-    return FormatChoice(fmt, note)
 
 
 def _complete_format(incomplete: str) -> list[str]:
@@ -244,8 +243,8 @@ _ALL: tuple[Param, ...] = (
         "fmt",
         "--format",
         "-f",
-        kind=FormatChoice,
-        default=FormatChoice(OutputFormat.table),
+        kind=OutputFormat,
+        default=OutputFormat.table,
         parse=_format,
         metavar=f"[{FORMAT_CHOICES}]",
         complete=_complete_format,
@@ -280,10 +279,10 @@ def format_param(table: Mapping[OutputFormat, object]) -> Param:
     read (exit 2), in the table's own words."""
     have = offered(table)
 
-    def parse(text: str) -> FormatChoice:
+    def parse(text: str) -> OutputFormat:
         choice = _format(text)
         try:
-            check_supported(table, choice.format)
+            check_supported(table, choice)
         except UsageError as exc:
             raise ValueError(str(exc).removeprefix("--format: ")) from None
         return choice

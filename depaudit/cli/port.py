@@ -33,7 +33,7 @@ PARAMS = (
 def port(given: Given) -> int:
     """Export MODEL to ONNX, name what stops a sound export (DA401-DA409), and compare ONNX Runtime with
     torch on generated inputs."""
-    begin(given.fmt, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     if not 7 <= given.opset <= 23:
         raise UsageError(f"--opset {given.opset}: expected 7..23")
     request = build_request(
@@ -50,7 +50,7 @@ def port(given: Given) -> int:
     check_dependencies()
     info(f"depaudit port: exporting {given.model} (torch runs every case; this takes a while)")
     report = run_port(request)
-    emit(PORT_RENDERERS[given.fmt.format](report, render_options(settings)), given.output)
+    emit(PORT_RENDERERS[given.fmt](report, render_options(settings)), given.output)
     return 0 if report.passed else 1
 
 

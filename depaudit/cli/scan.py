@@ -59,7 +59,7 @@ def scan(given: Given) -> int:
     from depaudit.scan import InputOptions
     from depaudit.sources.detect import locate_input
 
-    begin(given.fmt, given.quiet, given.verbose)
+    begin(given.quiet, given.verbose)
     lockfile = given.lockfile
     explicit = lockfile is not None and not lockfile.is_dir()
     project = open_project(
@@ -92,7 +92,7 @@ def scan(given: Given) -> int:
         macos=given.macos,
         baseline=given.baseline,
         inputs=inputs,
-        sarif_rules=given.fmt.format is OutputFormat.sarif,
+        sarif_rules=given.fmt is OutputFormat.sarif,
         binary=given.binary,
         progress=progress,
     )
@@ -107,18 +107,18 @@ def scan(given: Given) -> int:
         from depaudit.diff import DiffOutcome
         from depaudit.render.diff import DIFF_RENDERERS as renderers
 
-        emit(renderers[given.fmt.format](DiffOutcome(outcome.baseline), options), given.output)
+        emit(renderers[given.fmt](DiffOutcome(outcome.baseline), options), given.output)
     else:
         from depaudit.render.scan import SCAN_RENDERERS
 
-        emit(SCAN_RENDERERS[given.fmt.format](outcome, options), given.output)
+        emit(SCAN_RENDERERS[given.fmt](outcome, options), given.output)
     for breach in outcome.breaches:
         what = "budget not verifiable" if breach.verdict == "unknown" else "budget exceeded"
         problem(f"{what}: {breach.message(given.binary)}")
     if outcome.lock_sizes_differ:
         problem("DA105: wheel sizes in the lock differ from the index's (the budgets used the index's)")
     unknown = sum(len(t.unknown_size) for t in outcome.report.targets)
-    if unknown and given.fmt.format is not OutputFormat.table:
+    if unknown and given.fmt is not OutputFormat.table:
         info(
             f"depaudit: {unknown} wheel sizes unknown{' (offline)' if settings.offline else ''}; totals are lower bounds"
         )

@@ -18,9 +18,9 @@ from typing import Any
 
 from depaudit import fileio
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
-from depaudit.analysis.torch_reach import TorchReach, is_torch_family, torch_reach
+from depaudit.analysis.torch_reach import TorchReach, torch_reach
 from depaudit.errors import InputError, ToolError, UsageError
-from depaudit.families import needs_cuda_by_nature
+from depaudit.families import is_torch_family, needs_cuda_by_nature
 from depaudit.fixers.apply import apply_edits, unified_diff
 from depaudit.fixers.dockerfile import plan_dockerfile_fix
 from depaudit.fixers.model_entries import ModelEntry, find_model_entries

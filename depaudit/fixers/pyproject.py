@@ -27,8 +27,9 @@ from depaudit import fileio
 from depaudit.analysis.cuda_intent import cuda_intent
 from depaudit.analysis.host_policy import without_userinfo
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_cuda_index, same_url
-from depaudit.analysis.torch_reach import TorchReach, is_torch_family
+from depaudit.analysis.torch_reach import TorchReach
 from depaudit.errors import FixError, FixRefused, InputError, UsageError
+from depaudit.families import is_torch_family
 from depaudit.fixers.textstyle import join_style, split_style
 from depaudit.fixers.tomledit import Key, Op, inline, uv_layout, verify
 from depaudit.model import Edit

@@ -32,8 +32,8 @@ from packaging.version import InvalidVersion, Version
 
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL, is_cuda_index, is_pep503_index, same_url
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator
-from depaudit.analysis.torch_reach import is_torch_family
 from depaudit.errors import FixRefused, InputError
+from depaudit.families import is_torch_family
 from depaudit.fileio import project_root, read_text
 from depaudit.fixers.textstyle import join_style, split_style
 from depaudit.model import Edit

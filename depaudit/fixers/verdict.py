@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from packaging.markers import Marker
 
 from depaudit.analysis.index_urls import is_cuda_index, same_url
-from depaudit.analysis.torch_reach import is_torch_family, root_package, runtime_torch_paths
+from depaudit.analysis.torch_reach import root_package, runtime_torch_paths
+from depaudit.families import is_torch_family
 from depaudit.model import InstalledPackage, Lock, SizeReport, TargetReport
 from depaudit.scan import scan_lock
 from depaudit.sources.pyproject import Pyproject

@@ -31,7 +31,7 @@ import re
 import stat
 import tarfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -347,9 +347,6 @@ def blob_path(digest: str) -> str:
     return f"blobs/{match.group('alg')}/{match.group('hex')}"
 
 
-_INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
-
-
 def _pick_manifest(manifests: list[Any], platform: str | None) -> dict[str, Any]:
     """The entry of an index to follow: the one for `platform` (`os/arch`), else linux/amd64, else the
     first that is not an attestation."""
@@ -498,10 +495,3 @@ def read_layout(
         with _open_blob(root, name) as handle:
             layers.append(scan_layer(name, handle, capture=capture, compress=compress))
     return ImageArchive(str(root), layers, config)
-
-
-def iter_paths(archive: ImageArchive) -> Iterator[tuple[int, str, int]]:
-    """(layer index, path, bytes) for every file of every layer, base first."""
-    for index, layer in enumerate(archive.layers):
-        for path, size in layer.files.items():
-            yield index, path, size

@@ -25,7 +25,6 @@ from depaudit.images.engine import clean_created_by
 from depaudit.names import canonical_name
 
 DIST_INFO_RECORD = re.compile(r"^(?P<site>.*/(?:site|dist)-packages)/(?P<dist>[^/]+)\.dist-info/RECORD$")
-SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")
 # CUDA/ROCm runtime libraries wherever they sit: inside torch's wheel (libtorch_cuda.so), a CUDA base
 # image (/usr/local/cuda/lib64), an nvidia-* wheel or a package that vendors them.
 ACCELERATOR_LIBRARY = re.compile(

@@ -415,8 +415,3 @@ def measure_image(
         "created": info.created,
     }
     return measurement_from_scan(ref, info.size, history, scan, top=top, info=details)
-
-
-def extra_value(measurement: ImageMeasurement, key: str, default: object = None) -> object:
-    """A value from ImageMeasurement.extra by key."""
-    return dict(measurement.extra).get(key, default)

@@ -19,9 +19,6 @@ from typing import Protocol
 _OPERATORS = ("&&", "||", ";;", ";", "|", "&", "(", ")", "\n")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_RESERVED = frozenset(
-    {"for", "in", "do", "done", "if", "then", "elif", "else", "fi", "while", "until", "case", "esac", "{", "}"}
-)
 MAX_WORDS = 200_000  # a RUN line or script longer than this is not read (no real one comes near)
 
 

@@ -178,13 +178,6 @@ class Tree:
             matches = found
         return sorted(matches)
 
-    def size_under(self, path: str) -> int:
-        return sum(self.entries[p].size for p in self.walk(path))
-
-    def layer_bytes(self, layer: int) -> int:
-        """Bytes layer `layer` adds (what is left of what it wrote)."""
-        return sum(e.size for e in self.entries.values() if e.layer == layer)
-
     def layer_entries(self, layer: int) -> Iterable[tuple[str, Entry]]:
         return ((p, e) for p, e in self.entries.items() if e.layer == layer)
 

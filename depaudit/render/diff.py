@@ -76,10 +76,6 @@ def cause_dict(cause: Cause) -> dict[str, Any]:
     }
 
 
-def render_diff_json(diff: LockDiff, indent: int | None = None) -> str:
-    return json.dumps(diff_dict(diff), indent=indent) + "\n"
-
-
 def _target_dict(t: TargetDiff) -> dict[str, Any]:
     def side(c: PackageChange, before: bool) -> dict[str, Any]:
         return {

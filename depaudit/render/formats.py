@@ -1,9 +1,9 @@
 """The one output-format enum and the renderer protocol every command uses.
 
-Each command that prints a report owns a `RendererTable`: a mapping from *every* `OutputFormat` member to
+Each command that prints a report owns a renderer table: a mapping from *every* `OutputFormat` member to
 a renderer — either one that produces the format, or `Unsupported`, which refuses with a usage error that
-lists the formats the command has. `require_exhaustive` checks a table covers the whole enum (a test
-runs it over every command's table), so adding a format is a change the tests force through every command.
+lists the formats the command has. tests/render/test_formats.py checks every command's table covers the
+whole enum, so adding a format is a change the tests force through every command.
 
 A renderer returns either text (machine formats and markdown: written as is to stdout or `--output`) or a
 `HumanOutput` of rich renderables (tables: the CLI prints them on a console that never wraps when the
@@ -34,21 +34,10 @@ class OutputFormat(StrEnum):
     gnu = "gnu"  # one `path:line:col: DAxxx message` line per finding (pre-commit, editors)
 
 
-DEPRECATED_ALIASES: dict[str, OutputFormat] = {"text": OutputFormat.table}
-"""Old spellings still accepted (with a warning): `depaudit gate --format text` predates `table`."""
-
-FINDINGS_FORMATS: tuple[OutputFormat, ...] = tuple(OutputFormat)
-"""What every command that reports findings offers: all of them."""
-
-
-def parse_format(value: str) -> tuple[OutputFormat, str | None]:
-    """The format `value` names and, for a deprecated alias, a warning to show. Raises UsageError."""
-    text = value.strip().lower()
-    if text in DEPRECATED_ALIASES:
-        fmt = DEPRECATED_ALIASES[text]
-        return fmt, f"--format {text} is deprecated; use --format {fmt.value}"
+def parse_format(value: str) -> OutputFormat:
+    """The format `value` names (any case, surrounding blanks ignored). Raises UsageError."""
     try:
-        return OutputFormat(text), None
+        return OutputFormat(value.strip().lower())
     except ValueError:
         choices = ", ".join(f.value for f in OutputFormat)
         raise UsageError(f"--format: {value!r} is not one of {choices}") from None
@@ -97,16 +86,6 @@ class Unsupported:
     def __call__(self, document: object, options: RenderOptions, /) -> Rendered:
         choices = ", ".join(f.value for f in self.offered)
         raise UsageError(f"--format: `depaudit {self.command}` reports no findings and writes {choices}")
-
-
-RendererTable = Mapping[OutputFormat, Renderer[DocT_contra]]
-
-
-def require_exhaustive(table: Mapping[OutputFormat, object], command: str) -> None:
-    """Raise AssertionError unless `table` maps every OutputFormat member (a programming error)."""
-    missing = [f.value for f in OutputFormat if f not in table]
-    if missing:
-        raise AssertionError(f"depaudit {command}: no renderer for --format {', '.join(missing)}")
 
 
 def offered(table: Mapping[OutputFormat, object]) -> tuple[OutputFormat, ...]:

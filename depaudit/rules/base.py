@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
 from depaudit.model import SEVERITY_ORDER, Finding
-from depaudit.rules.pragmas import pragma_ids
 
 RULE_ID = re.compile(r"^DA[1-9]\d\d$")
 FAMILIES: dict[str, str] = {
@@ -114,13 +113,6 @@ def rule_ids(prefix: str = "DA") -> list[str]:
     return [rid for rid in sorted(_REGISTRY) if rid.startswith(prefix)]
 
 
-def ignored_ids(text: str) -> set[str]:
-    """Rule IDs an inline `# depaudit: ignore=...` comment in `text` (one line) names. Kept for code
-    written against the first rule API; the engine (depaudit.rules.engine.run) applies pragmas itself."""
-    found = pragma_ids(text)
-    return set(found[1]) if found is not None and found[0] == "ignore" else set()
-
-
 def at_or_above(findings: Iterable[Finding], threshold: str) -> Iterator[Finding]:
     """The findings whose severity is at least `threshold` ("info" < "warning" < "error")."""
     floor = SEVERITY_ORDER[threshold]
@@ -155,7 +147,6 @@ __all__ = [
     "RuleDoc",
     "at_or_above",
     "describe",
-    "ignored_ids",
     "load_rules",
     "register",
     "rule_ids",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from depaudit.analysis.cuda_intent import cuda_intent
-from depaudit.analysis.torch_reach import is_torch_family
+from depaudit.families import is_torch_family
 from depaudit.model import Finding, InstalledPackage, TargetReport
 from depaudit.rules.base import Rule, register
 from depaudit.rules.subjects import LockSubject

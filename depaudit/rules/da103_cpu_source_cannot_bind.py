@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 
 from depaudit.analysis.index_urls import is_cuda_index, same_url
 from depaudit.analysis.markers import MarkerError, MarkerEvaluator  # the scan's own: no packaging import
-from depaudit.analysis.torch_reach import is_torch_family, torch_reach
+from depaudit.analysis.torch_reach import torch_reach
+from depaudit.families import is_torch_family
 from depaudit.model import Finding, InstallScope, Target
 from depaudit.names import canonical_name
 from depaudit.rules.base import Rule, register

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from depaudit.analysis.torch_reach import is_torch_family
+from depaudit.families import is_torch_family
 from depaudit.model import Finding
 from depaudit.rules.base import Rule, register
 from depaudit.rules.subjects import ProjectSubject

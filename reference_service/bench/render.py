@@ -27,9 +27,7 @@ def bar_chart_svg(
     title: str, unit: str, bars: Sequence[tuple[str, float | None]], *, note: str = "", fmt: Fmt = lambda v: f"{v:,.1f}"
 ) -> str:
     """Horizontal bars, one per (label, value); a missing value is drawn as "n/a"."""
-    return grouped_bar_chart_svg(
-        title, unit, [""], [(label, [value]) for label, value in bars], note=note, fmt=fmt, legend=False
-    )
+    return grouped_bar_chart_svg(title, unit, [""], [(label, [value]) for label, value in bars], note=note, fmt=fmt)
 
 
 def grouped_bar_chart_svg(
@@ -40,7 +38,6 @@ def grouped_bar_chart_svg(
     *,
     note: str = "",
     fmt: Fmt = lambda v: f"{v:,.1f}",
-    legend: bool = True,
 ) -> str:
     """Horizontal bars grouped by ``groups``; each series has one value per group."""
     label_w, chart_w, bar_h, gap, top = 170, 520, 20, 14, 48

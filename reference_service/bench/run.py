@@ -25,7 +25,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -433,8 +433,3 @@ def report_dict(
         "variants": [asdict(r) for r in results],
         "targets": targets(results),
     }
-
-
-def iter_variants(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The report's variant entries (helper for renderers)."""
-    yield from report.get("variants") or ()

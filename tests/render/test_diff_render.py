@@ -9,8 +9,10 @@ from io import StringIO
 from rich.console import Console
 
 from depaudit.analysis.lockdiff import diff_reports
+from depaudit.diff import DiffOutcome
 from depaudit.model import InstalledPackage, Package, SizeReport, Source, TargetReport, Wheel
-from depaudit.render.diff import MARKER, diff_renderables, render_diff_json, render_diff_markdown, signed_size
+from depaudit.render.diff import MARKER, diff_json, diff_renderables, render_diff_markdown, signed_size
+from depaudit.render.formats import RenderOptions
 from depaudit.targets import make_target
 
 LINUX, MAC = make_target("linux-x86_64"), make_target("macos-arm64")
@@ -49,7 +51,7 @@ def sample():
 
 
 def test_json_contract_with_nulls_never_zero() -> None:
-    doc = json.loads(render_diff_json(sample()))
+    doc = json.loads(diff_json(DiffOutcome(sample()), RenderOptions()))
     assert (
         doc["schema"] == 1
         and doc["python"] == "3.11"

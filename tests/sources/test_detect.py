@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from depaudit.sources.detect import detect_kind
+
 from fixture_paths import FIXTURES, LOCKS, TESTS
 
 REPO = TESTS.parent
