@@ -5,11 +5,9 @@ at a git revision. Nothing here prints; depaudit.render.scan renders the outcome
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from depaudit.analysis.lockdiff import LockDiff
 from depaudit.budgets import BudgetCheck, check_report
 from depaudit.model import Finding, SizeReport
 from depaudit.rules.base import RuleDoc, at_or_above, describe
@@ -20,14 +18,14 @@ from depaudit.rules.subjects import LockSubject
 from depaudit.scan import InputOptions, scan_input, unreachable_index
 from depaudit.settings import Settings, scan_options
 
-if TYPE_CHECKING:  # annotations only: a scan without a pyproject never loads its parser
+if TYPE_CHECKING:  # annotations only: a scan without --baseline or a pyproject never loads these
+    from depaudit.analysis.lockdiff import LockDiff
     from depaudit.sources.pyproject import Pyproject
 
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class ScanRequest:
+class ScanRequest(NamedTuple):
     """One scan: the input and its kind (`sources.detect.detect_kind`: a lock, a requirements file, an
     unlocked pyproject.toml or a Dockerfile), the settings, the pyproject.toml beside it (parsed once by
     the project context; None when there is none), what sizes to report, how to read an input that is
@@ -43,14 +41,13 @@ class ScanRequest:
     glibc: str | None = None
     macos: str | None = None
     baseline: str | None = None
-    inputs: InputOptions = field(default_factory=InputOptions)
+    inputs: InputOptions = InputOptions()
     sarif_rules: bool = False
     binary: bool = False
     progress: Progress | None = None
 
 
-@dataclass(frozen=True)
-class ScanOutcome:
+class ScanOutcome(NamedTuple):
     """What a scan found: the size report (with its lock findings), every budget check, the findings of
     those that did not pass, the rules that ran (for SARIF), and the diff against a baseline."""
 
@@ -113,7 +110,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     rules = settings.rules.effective()
     if lock is not None and request.kind in ("uv.lock", "pylock.toml", "poetry.lock", "pdm.lock"):
         subject = LockSubject(lock, report, request.pyproject_path, request.project)
-        report = replace(report, findings=tuple(lock_findings(subject, rules.select, rules.ignore)))
+        report = report._replace(findings=tuple(lock_findings(subject, rules.select, rules.ignore)))
     checks = tuple(check_report(report, settings.limits, allow_builds=settings.allow_builds))
     failing = [c for c in checks if not c.passed]
     found = tuple(budget_findings(failing, rules.select, rules.ignore, binary=request.binary))

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from depaudit.analysis.causes import Cause, accelerator_causes, causes
-from depaudit.analysis.lockdiff import LockDiff, TargetDiff, names_list
 from depaudit.analysis.sizes import index_unreachable
 from depaudit.model import InstalledPackage, SizeReport, TargetReport
 from depaudit.names import canonical_name
 from depaudit.units import format_size
+
+if TYPE_CHECKING:  # a scan without --baseline never compares locks
+    from depaudit.analysis.lockdiff import LockDiff, TargetDiff
 
 Verdict = Literal["pass", "fail", "unknown"]
 CheckKind = Literal[
@@ -149,8 +151,7 @@ def show(value: float | None, unit: str, binary: bool = False) -> str:
     return format_size(int(value), binary) if unit == "bytes" else f"{value:,.0f} ms"
 
 
-@dataclass(frozen=True)
-class LockLimits:
+class LockLimits(NamedTuple):
     """Lock budgets: bytes per target for download and accelerator wheels (None: not checked), each
     overridable per target, and targets that must install no accelerator wheel at all. `tighter` holds
     further layers that apply as well (the project's files, beside the command line's budgets): the
@@ -214,8 +215,7 @@ def _offenders(packages: Sequence[InstalledPackage], count: int) -> tuple[tuple[
     return tuple((p.name, None if p.size is None else float(p.size)) for p in packages[:count])
 
 
-@dataclass(frozen=True)
-class _Blockers:
+class _Blockers(NamedTuple):
     """What keeps a target's budgets from being verified whatever the sizes: packages built from source
     that the user did not accept, and packages with no wheel and no sdist for the target."""
 
@@ -452,6 +452,8 @@ def _increase(t: TargetDiff, limit: int, path: str) -> BudgetCheck | None:
     verdict: Verdict = "fail" if growth > limit else "unknown" if unknown else "pass"
     note = ""
     if verdict == "unknown":
+        from depaudit.analysis.lockdiff import names_list
+
         note = (
             f"size unknown for {names_list(unknown)} (no size in the lock and none looked up, or no wheel "
             "for this target)"

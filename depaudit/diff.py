@@ -10,7 +10,7 @@ import posixpath
 import re
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -104,14 +104,14 @@ def _scan_input_side(
     parts = split_rev_spec(text_spec, cwd)
     path, text = Path(cwd or ".") / spec, None
     if kind == "dockerfile":  # a diff compares the two files; what the CPU index would give is scan's
-        options = {**options, "inputs": replace(options.get("inputs", InputOptions()), compare_cpu=False)}
+        options = {**options, "inputs": options.get("inputs", InputOptions())._replace(compare_cpu=False)}
     if parts is not None:
         if kind in ("uv.lock", "pylock.toml", "poetry.lock", "pdm.lock"):
             path, text = Path(text_spec), read_git_file(text_spec, cwd, kind="lock file")
         else:
             path = materialize(parts, kind, cwd, work)
             if kind == "dockerfile":  # its build context is what was written beside it, nothing else
-                options = {**options, "inputs": replace(options["inputs"], context=path.parent)}
+                options = {**options, "inputs": options["inputs"]._replace(context=path.parent)}
     try:
         report, _ = scan_input(path, kind, text=text, **options)
     except UsageError as exc:
@@ -119,7 +119,7 @@ def _scan_input_side(
     except DepauditError as exc:  # name the spec the user gave, not the folder it was written to
         exc.message = exc.message.replace(str(path), text_spec).replace(str(work), text_spec)
         raise
-    return replace(report, lockfile=text_spec)
+    return report._replace(lockfile=text_spec)
 
 
 def materialize(parts: tuple[str, str], kind: str, cwd: Path | None, work: Path) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Literal, NamedTuple
 
@@ -67,8 +67,7 @@ class Dependency(NamedTuple):
     extras: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(NamedTuple):
     """A locked package: one name at one version from one source."""
 
     name: str
@@ -172,8 +171,7 @@ class PackageIndex:
         return matches[0] if len(matches) == 1 else None
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A platform to install for: marker environment plus wheel tags in priority order (best first)."""
 
     name: str
@@ -186,8 +184,7 @@ class Target:
         return dict(self.environment)
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """What to install, as `uv sync` options say it: which workspace members (`packages`, or
     `all_packages`; neither = uv's default: the root project, or every member when the root is
     virtual), and which extras and dependency groups of those members. No group is installed unless
@@ -310,8 +307,7 @@ class TopLevelCost(NamedTuple):
     unknown: int
 
 
-@dataclass(frozen=True)
-class TargetReport:
+class TargetReport(NamedTuple):
     """What one target installs from one lock, with sizes. `supported` False: the lock excludes it, or
     (`unresolved` True) the input could not be resolved for it (no wheel, a resolver conflict): then
     nothing is known about what would install, and a budget on the target cannot be verified."""
@@ -377,8 +373,7 @@ class InstallScope(NamedTuple):
         return not self.groups
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """How an input without a lock (requirements, an unlocked pyproject, a Dockerfile's installs) was
     turned into what installs: the input `kind`, the resolver (`tool`, with its version), the UTC date it
     ran as of (`as_of`: today's, or `exclude_newer` when given) and the `exclude_newer` cut-off."""
@@ -389,8 +384,7 @@ class Resolved:
     exclude_newer: str | None = None
 
 
-@dataclass(frozen=True)
-class RunReport:
+class RunReport(NamedTuple):
     """What one RUN line of a Dockerfile installs from package indexes for one target: the line,
     `download` and `installed` bytes (None: unknown, or nothing resolved), the accelerator part of the
     download, and the same line with the CPU index added (`cpu_*`, None when not resolved, with
@@ -418,8 +412,7 @@ class RunReport:
         return self.accelerator / self.download
 
 
-@dataclass(frozen=True)
-class SizeReport:
+class SizeReport(NamedTuple):
     """The result of scanning one lock for several targets. `size_basis` says what a size counts:
     "download" (the wheel file), "installed" (its uncompressed contents) or "bytecode" (contents plus
     the .pyc files an installer that compiles bytecode writes, estimated)."""
@@ -455,8 +448,7 @@ class SizeReport:
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """A rule's verdict about one place in one file."""
 
     rule: str
@@ -470,8 +462,7 @@ class Finding:
     package: str | None = None  # the package the finding is about, when it is about one (its identity)
 
 
-@dataclass(frozen=True)
-class Edit:
+class Edit(NamedTuple):
     """A planned change to one file: its text before and after. Applying writes `after` atomically."""
 
     path: str
@@ -484,14 +475,12 @@ class Edit:
         return self.before != self.after
 
 
-@dataclass(frozen=True)
-class LayerMeasurement:
+class LayerMeasurement(NamedTuple):
     created_by: str
     size: int
 
 
-@dataclass(frozen=True)
-class ImageMeasurement:
+class ImageMeasurement(NamedTuple):
     """What an image costs: bytes on disk, compressed as a registry stores it, and where they are."""
 
     image: str
@@ -501,4 +490,4 @@ class ImageMeasurement:
     python_packages: tuple[tuple[str, int], ...] = ()
     shared_libraries: tuple[tuple[str, int], ...] = ()
     accelerator_bytes: int = 0
-    extra: tuple[tuple[str, object], ...] = field(default=())
+    extra: tuple[tuple[str, object], ...] = ()

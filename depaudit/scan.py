@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from depaudit.analysis.accelerators import WheelEvidence
 from depaudit.analysis.attribution import exclusive_members
@@ -95,11 +94,10 @@ def scan_lock(
     hosts = (allow_hosts, project_hosts)
     basis = _basis(installed, bytecode)
     report = _measure(measured, offline, cache_dir, progress, basis, hosts, lookup_deadline, verify_sizes)
-    return replace(report, lockfile=str(lock.path), scope=members.scope, input_kind=lock.format)
+    return report._replace(lockfile=str(lock.path), scope=members.scope, input_kind=lock.format)
 
 
-@dataclass(frozen=True)
-class InputOptions:
+class InputOptions(NamedTuple):
     """How `scan_input` reads an input that is not a lock: the uv command (None: found when needed,
     `process.find_uv`), the `--exclude-newer` cut-off, the CPU index a Dockerfile's lines are compared
     with, the Dockerfile's build context (None: its folder, then the parent), and a callback told
@@ -289,7 +287,7 @@ def scan_resolved(
     hosts = (allow_hosts, project_hosts)
     report = _measure(measured, offline, cache_dir, progress, _basis(installed, bytecode), hosts, lookup_deadline)
     scope = InstallScope((), "resolved", (), ())
-    return replace(report, lockfile=label, scope=scope, input_kind=resolved.kind, resolved=resolved)
+    return report._replace(lockfile=label, scope=scope, input_kind=resolved.kind, resolved=resolved)
 
 
 def scan_dockerfile(
@@ -378,12 +376,11 @@ def _run_report(
     base = RunReport(label, ins.line, ins.end_line, run.run.command, run.target.name)
     if own is None:
         why = run.problem or (run.installs.error if run.installs is not None else None) or "not resolved"
-        return replace(base, problem=why)
+        return base._replace(problem=why)
     unknown = sum(1 for p in sized if p.size is None and p.wheel is not None)
     cpu_unknown = any(p.size is None and p.wheel is not None for p in cpu_sized)
     cpu_why = run.cpu_problem or (run.cpu.error if run.cpu is not None and run.cpu.lock is None else None)
-    return replace(
-        base,
+    return base._replace(
         packages=len(sized),
         download=sum(p.size or 0 for p in sized),
         installed=None if any(p.size is None for p in unpacked if p.wheel) else sum(p.size or 0 for p in unpacked),

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from depaudit.analysis.index_urls import DEFAULT_CPU_INDEX_URL
 from depaudit.analysis.size_lookup import DEFAULT_DEADLINE
@@ -50,8 +50,7 @@ Trust = Literal["limit", "union", "targets", "flag", "rules", "hosts", "loosen",
 Origin = Literal["default", "file", "env", "cli"]
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     """One setting: its pyproject name, value kind, how a file value meets a trusted one, the
     command-line option that sets it (for messages), and a line of help."""
 
@@ -137,8 +136,7 @@ def nearest(name: str, known: Iterable[str]) -> str | None:
 # ---------------------------------------------------------------- files
 
 
-@dataclass(frozen=True)
-class SettingsFile:
+class SettingsFile(NamedTuple):
     """The `[tool.depaudit]` table of one pyproject.toml, as parsed once by the project context, with
     the file's text for the line of a key in messages."""
 
@@ -203,8 +201,7 @@ def _table(file: SettingsFile, name: str) -> Mapping[str, Any]:
 # ---------------------------------------------------------------- values
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(NamedTuple):
     """A raw value of one key and where it came from."""
 
     value: Any
@@ -301,8 +298,7 @@ def size_entries(key: str, value: Any, error: Callable[[str], DepauditError]) ->
 # ---------------------------------------------------------------- the value
 
 
-@dataclass(frozen=True)
-class HostAllowance:
+class HostAllowance(NamedTuple):
     """Hosts size look-ups may reach besides the lock's registries: `trusted` (command line or
     environment: any address) and `project` (a checkout's allow-hosts: global addresses only)."""
 
@@ -612,7 +608,7 @@ def _lock_limits(sources: _Sources, selection: Selection) -> LockLimits:
         _note_loosened(sources, trusted, layer)
     listed = [*trusted.no_accelerator_targets, *(t for layer in layers for t in layer.no_accelerator_targets)]
     no_accel = tuple(dict.fromkeys(listed))
-    return replace(trusted, no_accelerator_targets=no_accel, tighter=tuple(layers))
+    return trusted._replace(no_accelerator_targets=no_accel, tighter=tuple(layers))
 
 
 def _trusted_limits(sources: _Sources) -> LockLimits:

@@ -23,7 +23,7 @@ Python is any CPython 3.x: `3.12`, `3.12.4`, or free-threaded `3.13t` (ABI `cp31
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from depaudit.errors import UsageError
 from depaudit.model import Target
@@ -58,8 +58,7 @@ _MANYLINUX = re.compile(r"^(?P<arch>[a-z0-9_]+?)-manylinux(?:_(?P<major>\d+)_(?P
 _MUSLLINUX = re.compile(r"^(?P<arch>x86_64|aarch64)-musllinux_(?P<major>1)_(?P<minor>\d+)$")
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(NamedTuple):
     """An operating system ("linux", "musl", "macos", "windows"), a CPU architecture as uv names it
     (x86_64, aarch64, ...) and the OS/libc version (None: the default, or the version option)."""
 

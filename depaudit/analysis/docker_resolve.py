@@ -324,7 +324,7 @@ def _resolve_lock_run(
     path = Path(kind)
     try:
         if kind == "poetry.lock" and selection.groups == ("__all__",):
-            selection = replace(selection, groups=(), all_groups=True)
+            selection = selection._replace(groups=(), all_groups=True)
         lock, selection = _load_context_lock(path, kind, selection, files)
     except DepauditError as exc:
         return [ResolvedRun(run, t, None, problem=str(exc).splitlines()[0]) for t in targets]
@@ -336,5 +336,5 @@ def _load_context_lock(path: Path, kind: str, selection: Selection, files: Mappi
         lock, _ = load_any_lock(path, kind, Selection(), files[kind])
         known = {g for p in lock.packages if p.name == lock.project for g, _ in p.dependency_groups}
         groups = tuple(g for g in selection.groups if g in known or g != "dev")
-        return lock, replace(selection, groups=groups)
+        return lock, selection._replace(groups=groups)
     return load_any_lock(path, kind, selection, files[kind], files.get("pyproject.toml", ""))

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 8 * 1024
@@ -162,15 +161,14 @@ def https_proxy_for(host: str) -> str | None:
     return proxy
 
 
-@dataclass(frozen=True)
-class HostPolicy:
+class HostPolicy(NamedTuple):
     """`registries`: hosts URLs may name (None: any); `allowed`: hosts the user allowed on the command
     line or in the environment, which skip the address check as well; `named`: hosts a checkout's
     `allow-hosts` names, which URLs may name but which are still looked up at global addresses only."""
 
     registries: frozenset[str] | None = None
-    allowed: frozenset[str] = field(default_factory=frozenset)
-    named: frozenset[str] = field(default_factory=frozenset)
+    allowed: frozenset[str] = frozenset()
+    named: frozenset[str] = frozenset()
 
     @classmethod
     def make(

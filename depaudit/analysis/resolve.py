@@ -384,7 +384,7 @@ def _lock(pylock: str, source: ResolveInput, indexes: Sequence[str]) -> Lock:
     lock = lock_from_pylock(parse_toml(pylock, Path(name)), Path(name), pylock)
     root = f"<{Path(name).name}>"  # paths read `requirements.txt -> torch`, not `<pylock> -> torch`
     first, *rest = lock.packages
-    packages = (replace(first, name=root), *(replace(p, line=None, source=_registry(p, indexes)) for p in rest))
+    packages = (first._replace(name=root), *(p._replace(line=None, source=_registry(p, indexes)) for p in rest))
     return replace(lock, packages=packages, roots=(root,))
 
 

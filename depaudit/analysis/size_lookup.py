@@ -23,7 +23,6 @@ import os
 import re
 import struct
 from collections.abc import Awaitable, Callable, Generator, Iterable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
@@ -85,8 +84,7 @@ class Page(NamedTuple):
 PAGE_LIMIT = 64 * 1024 * 1024  # the largest index page read (PyPI's biggest project pages are a few MB)
 
 
-@dataclass(frozen=True)
-class WheelListing:
+class WheelListing(NamedTuple):
     """The members of one wheel, read from its zip central directory: (name, uncompressed size) each,
     or ``None`` with a short ``error``."""
 
@@ -95,8 +93,7 @@ class WheelListing:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class SizeLookup:
+class SizeLookup(NamedTuple):
     """The answer for one URL: ``size`` in bytes, or ``None`` with a short ``error``."""
 
     url: str

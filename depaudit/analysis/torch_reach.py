@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from depaudit.families import is_torch_family
 from depaudit.model import Dependency, Lock, Package
@@ -20,8 +20,7 @@ from depaudit.names import canonical_name as canonicalize_name
 ListRef = tuple[str, "str | None"]
 
 
-@dataclass(frozen=True)
-class TorchReach:
+class TorchReach(NamedTuple):
     """One torch-family package the project installs: its locked version, the lists that declare it
     directly, and for each list that reaches it only transitively, the shortest path there."""
 

@@ -50,7 +50,7 @@ def lock_budget_findings(file: Path, given: Given | None = None) -> list[Finding
     settings = settings_for("hook", project, cli)
     default = not settings.limits.any
     if default:
-        settings = replace(settings, limits=replace(settings.limits, max_accelerator=0))
+        settings = replace(settings, limits=settings.limits._replace(max_accelerator=0))
     checks = [c for c in check_lock(settings, file) if not c.passed]
     if default:
         checks = [replace(c, note="; ".join(n for n in (DEFAULT_NOTE, c.note) if n)) for c in checks]

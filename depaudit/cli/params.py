@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from depaudit.cli.common import FORMAT_CHOICES, FailOn
 from depaudit.errors import UsageError
 from depaudit.render.formats import OutputFormat, check_supported, offered, parse_format
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """A command parameter: keyword `name`, its `flags` (empty for a positional argument), the Python
     `kind` (bool, str, int, float, Path, an Enum, or any type `parse` builds from the text: it raises
     ValueError for a value to refuse), `default`, `help`, repeatable when `multiple`; `setting` names
@@ -270,7 +268,7 @@ REPORT = ("fmt", "output", "binary", "docs_url", *VERBOSITY)
 def pick(*names: str, **changes: dict[str, Any]) -> tuple[Param, ...]:
     """The options `names` from the one table; `changes` adjusts one for a command (its default or
     help: `top={"default": 20}`)."""
-    return tuple(replace(OPTIONS[n], **changes[n]) if n in changes else OPTIONS[n] for n in names)
+    return tuple(OPTIONS[n]._replace(**changes[n]) if n in changes else OPTIONS[n] for n in names)
 
 
 def format_param(table: Mapping[OutputFormat, object]) -> Param:
@@ -288,8 +286,7 @@ def format_param(table: Mapping[OutputFormat, object]) -> Param:
         return choice
 
     listed = ", ".join("gnu (path:line:col: DAxxx message)" if f is OutputFormat.gnu else f.value for f in have)
-    return replace(
-        OPTIONS["fmt"],
+    return OPTIONS["fmt"]._replace(
         help=f"Output format (default table): {listed}.",
         parse=parse,
         metavar=f"[{'|'.join(f.value for f in have)}]",

@@ -14,7 +14,7 @@ import hashlib
 import os
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -147,7 +147,7 @@ def _finish(state: _State, start: float) -> None:
 def _relative(hazard: Hazard) -> Hazard:
     """The hazard with its path relative to the working directory when it lies below it (readable
     reports; SARIF and editors resolve it the same way)."""
-    return replace(hazard, path=_shown(hazard.path))
+    return hazard._replace(path=_shown(hazard.path))
 
 
 def _eager(state: _State) -> None:

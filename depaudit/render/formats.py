@@ -13,10 +13,9 @@ output is not a terminal).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from depaudit.errors import UsageError
 
@@ -43,8 +42,7 @@ def parse_format(value: str) -> OutputFormat:
         raise UsageError(f"--format: {value!r} is not one of {choices}") from None
 
 
-@dataclass(frozen=True)
-class RenderOptions:
+class RenderOptions(NamedTuple):
     """What a renderer may be asked besides the document: sizes in MiB (`binary`), rows per table
     (`top`, None for all), JSON indentation, the folder SARIF paths are relative to (`source_root`,
     usually the repository root), the base URL of the rule pages (`docs_url`), and a reader of one line
@@ -59,11 +57,10 @@ class RenderOptions:
     read_line: Callable[[str, int], str | None] | None = None
 
 
-@dataclass(frozen=True)
-class HumanOutput:
+class HumanOutput(NamedTuple):
     """Rich renderables for a terminal (or unwrapped plain text when piped or written to a file)."""
 
-    items: tuple[RenderableType, ...] = field(default_factory=tuple)
+    items: tuple[RenderableType, ...] = ()
 
 
 Rendered = str | HumanOutput
@@ -76,8 +73,7 @@ class Renderer(Protocol[DocT_contra]):
     def __call__(self, document: DocT_contra, options: RenderOptions, /) -> Rendered: ...
 
 
-@dataclass(frozen=True)
-class Unsupported:
+class Unsupported(NamedTuple):
     """The renderer of a format a command does not offer: refuses with a usage error (exit 2)."""
 
     command: str

@@ -14,9 +14,8 @@ import importlib
 import pkgutil
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, NamedTuple, TypeVar
 
 from depaudit.model import SEVERITY_ORDER, Finding
 
@@ -119,8 +118,7 @@ def at_or_above(findings: Iterable[Finding], threshold: str) -> Iterator[Finding
     return (f for f in findings if SEVERITY_ORDER[f.severity] >= floor)
 
 
-@dataclass(frozen=True)
-class RuleDoc:
+class RuleDoc(NamedTuple):
     """What outputs say about a rule: ID, default severity, one-line summary, auto-fixable, and a
     name (the rule class's, without `Rule`: `TorchWithoutCpuIndex`)."""
 

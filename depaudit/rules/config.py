@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from depaudit.errors import DepauditError, UsageError
 from depaudit.model import Finding
@@ -70,8 +70,7 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out + r"\Z")
 
 
-@dataclass(frozen=True)
-class PathRule:
+class PathRule(NamedTuple):
     """Rule prefixes selected/ignored for the files a glob matches (relative to `root`)."""
 
     pattern: str
@@ -98,8 +97,7 @@ class PathRule:
         return not (self.ignore and finding.rule.startswith(self.ignore))
 
 
-@dataclass(frozen=True)
-class RuleConfig:
+class RuleConfig(NamedTuple):
     """The resolved rule selection of one command, with where each part came from. `pinned`: prefixes
     of rules that run whatever `ignore`, `select` or a per-path entry of a file says (the command line's
     choices); `effective()` folds them in."""

@@ -9,9 +9,8 @@ path, line, rule and target.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from depaudit.errors import InputError
 from depaudit.fileio import read_text
@@ -33,8 +32,7 @@ class PragmaSource(Protocol):
     def statement_lines(self, path: str, line: int) -> tuple[int, int]: ...
 
 
-@dataclass(frozen=True)
-class RuleSelection:
+class RuleSelection(NamedTuple):
     """Which rules run: IDs or ID prefixes to keep (`select`, empty for all) and to drop (`ignore`)."""
 
     select: tuple[str, ...] = ()

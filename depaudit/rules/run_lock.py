@@ -4,7 +4,6 @@ the pyproject.toml beside it. The entry point `depaudit scan` and `depaudit lint
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from depaudit.model import Finding
 from depaudit.rules.config import PathRule
@@ -18,7 +17,7 @@ def with_project(subject: LockSubject) -> LockSubject:
     Raises InputError when that file is invalid."""
     if subject.project is not None or subject.pyproject is None or not subject.pyproject.exists():
         return subject
-    return replace(subject, project=load_pyproject(subject.pyproject))
+    return subject._replace(project=load_pyproject(subject.pyproject))
 
 
 def lock_findings(

@@ -9,9 +9,8 @@ engine applies inline pragmas without reading a file twice (see `depaudit.rules.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from depaudit.budgets import BudgetCheck
 from depaudit.model import Lock, SizeReport
@@ -21,8 +20,7 @@ if TYPE_CHECKING:  # annotations only: a lock scan without a pyproject beside it
     from depaudit.sources.requirements import RequirementsFile
 
 
-@dataclass(frozen=True)
-class LockSubject:
+class LockSubject(NamedTuple):
     """What lock rules (DA1xx) check: the parsed lock, its scan report, the path of the project's
     pyproject.toml when one sits beside the lock, and that file parsed (None when there is none)."""
 
@@ -40,8 +38,7 @@ class LockSubject:
         return line, line
 
 
-@dataclass(frozen=True)
-class ProjectSubject:
+class ProjectSubject(NamedTuple):
     """What DA2xx rules check: one project file, parsed as pyproject.toml or as a requirements file
     (exactly one of the two is set)."""
 
@@ -77,8 +74,7 @@ class ProjectSubject:
         return line, line
 
 
-@dataclass(frozen=True)
-class BudgetSubject:
+class BudgetSubject(NamedTuple):
     """What budget rules (DA5xx) check: the evaluated budget checks of one run (scan or gate)."""
 
     checks: tuple[BudgetCheck, ...]
@@ -105,8 +101,7 @@ RANDOM_OP = "random-op"  # random numbers drawn inside forward: torch disagrees 
 INVALID_GRAPH = "invalid-graph"  # the exported ONNX fails onnx.checker or ONNX Runtime refuses to load it
 
 
-@dataclass(frozen=True)
-class Hazard:
+class Hazard(NamedTuple):
     """One thing torch reported while capturing the model, at the user's `path:line`.
 
     `detail` is what torch said (the guard expression, the traced value, the op); `found_by` names the
@@ -124,8 +119,7 @@ class Hazard:
     fixed: bool = False
 
 
-@dataclass(frozen=True)
-class PortSubject:
+class PortSubject(NamedTuple):
     """What DA4xx rules check: the hazards found for one model, and the dynamic axes it was asked for."""
 
     model: str

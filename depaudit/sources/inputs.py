@@ -3,7 +3,6 @@ with the selection the scan applies to it (Poetry's `--all-extras` becomes the l
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from depaudit.fileio import read_text
@@ -29,7 +28,7 @@ def load_any_lock(
     text = text if text is not None else read_text(path, "lock file", allow_empty=False)
     if kind == "poetry.lock":
         lock, extras = lock_from_poetry(parse_toml(text, path), path, text, selection)
-        return lock, replace(selection, extras=extras, all_extras=False, groups=())
+        return lock, selection._replace(extras=extras, all_extras=False, groups=())
     if kind == "pdm.lock":
         beside = path.parent / "pyproject.toml"
         if pyproject is None and given is None and beside.is_file():

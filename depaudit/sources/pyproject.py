@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from depaudit.errors import InputError, excerpt, first_line
 from depaudit.fileio import read_text
@@ -22,8 +22,7 @@ from depaudit.versions import InvalidSpecifier, parse_specifier
 ListRef = tuple[str, "str | None"]
 
 
-@dataclass(frozen=True)
-class DeclaredDependency:
+class DeclaredDependency(NamedTuple):
     """One PEP 508 string from a dependency list: canonical name, the raw text, where it is declared."""
 
     name: str
@@ -33,8 +32,7 @@ class DeclaredDependency:
     line: int | None = None
 
 
-@dataclass(frozen=True)
-class UvIndex:
+class UvIndex(NamedTuple):
     """One `[[tool.uv.index]]` entry."""
 
     name: str | None
@@ -55,8 +53,7 @@ class UvSource:
     line: int | None = None
 
 
-@dataclass(frozen=True)
-class Pyproject:
+class Pyproject(NamedTuple):
     """A parsed pyproject.toml. `declared` holds every dependency string of every list, in file order."""
 
     path: str

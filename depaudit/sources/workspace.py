@@ -10,10 +10,9 @@ directory is inside a member, `uv sync` there installs that member: `member` say
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from depaudit.errors import InputError
 from depaudit.fileio import read_text
@@ -23,8 +22,7 @@ from depaudit.sources.tomlparse import parse_toml
 LOCK_NAMES = ("uv.lock", "pylock.toml")
 
 
-@dataclass(frozen=True)
-class LockLocation:
+class LockLocation(NamedTuple):
     """The lock file found, and the workspace member uv would install from the starting directory
     (None: the lock's own default, the root project or every member of a virtual root)."""
 
@@ -32,8 +30,7 @@ class LockLocation:
     member: str | None = None
 
 
-@dataclass(frozen=True)
-class ProjectLayout:
+class ProjectLayout(NamedTuple):
     """Where a directory sits as uv sees it: `project`, the folder of the nearest pyproject.toml (None:
     none above); `root`, the workspace root that holds the lock (the project itself outside a
     workspace); `member`, the member uv installs from there (None at the root)."""

@@ -4,7 +4,6 @@ conftest.py). A change to an output shows up as a diff of a committed file."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
@@ -60,7 +59,7 @@ def test_scan_finding_renderers(fmt, options, tmp_path, size_cache, gate_report)
     report = scan_lock(lock, targets=["linux-x86_64"], offline=True, cache_dir=size_cache)
     findings = lock_findings(LockSubject(load_lock(lock), report, lock.parent / "pyproject.toml"))
     budget = tuple(f for f in gate_report.findings if f.rule == "DA501")[-1:]
-    doc = ScanOutcome(replace(report, findings=tuple(findings)), budget, gate_report.rules)
+    doc = ScanOutcome(report._replace(findings=tuple(findings)), budget, gate_report.rules)
     text = _text(render(SCAN_RENDERERS, fmt, doc, options)).replace(str(LOCKS), "LOCKS")
     if fmt is OutputFormat.sarif:
         log = validate_sarif(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 from depaudit.model import Via
@@ -21,10 +20,10 @@ def test_a_pipe_in_a_name_or_version_does_not_split_the_row(size_cache: Path) ->
     first = target.packages[0]
     # A lock is input (in CI, maybe from a pull request): names and versions are whatever it says.
     evil = first._replace(
-        package=replace(first.package, name="evil|name", version="1|2"),
+        package=first.package._replace(name="evil|name", version="1|2"),
         path=Via("evil|name", first.path.parent),
     )
-    report = replace(report, targets=(replace(target, packages=(evil, *target.packages[1:])),))
+    report = report._replace(targets=(target._replace(packages=(evil, *target.packages[1:])),))
     text = render_markdown(report, top=None)
     rows = text.split("### linux-x86_64", 1)[1].split("\n\n", 2)[1].splitlines()
     assert rows[0] == "| package | version | size | accelerator | via |"

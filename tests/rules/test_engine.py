@@ -4,7 +4,6 @@ prefixes and per-path rules; typed subjects."""
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import typing
 from pathlib import Path
@@ -126,8 +125,8 @@ def test_unknown_family_is_a_programming_error():
 def test_subjects_are_typed(subject):
     # subjects imports the project parsers for annotations only (a lock scan does not load them): name them.
     hints = typing.get_type_hints(subject, localns={"Pyproject": Pyproject, "RequirementsFile": RequirementsFile})
-    for item in dataclasses.fields(subject):
-        assert hints[item.name] not in (typing.Any, object), f"{subject.__name__}.{item.name}"
+    for name in subject._fields:
+        assert hints[name] not in (typing.Any, object), f"{subject.__name__}.{name}"
 
 
 def test_findings_are_deduplicated_and_sorted(tmp_path):
