@@ -484,8 +484,34 @@ def _namedtuples() -> Micro:
         made = {c: dataclasses.make_dataclass(c.__name__, _fields_of(c), frozen=True) for c in values}
         return [[cls(*v) for v in values[c]] for c, cls in made.items()]
 
+    records = _scan_records()
+
+    def namedtuple_classes() -> object:
+        return [namedtuple(c.__name__, c._fields, defaults=tuple(c._field_defaults.values())) for c in records]
+
+    def dataclass_classes() -> object:
+        return [dataclasses.make_dataclass(c.__name__, _fields_of(c), frozen=True) for c in records]
+
     counts = ", ".join(f"{len(v):,} {c.__name__}" for c, v in values.items())
-    return Micro(as_namedtuples, as_dataclasses, f"{counts} built, four classes made")
+    return Micro(
+        lambda: (as_namedtuples(), namedtuple_classes()),
+        lambda: (as_dataclasses(), dataclass_classes()),
+        f"{counts} built, four classes made, and the {len(records)} other record classes a scan defines made",
+    )
+
+
+def _scan_records() -> list[Any]:
+    """The NamedTuple classes of every depaudit module a scan has imported (the warm-up scan ran)."""
+    per_entry = ("Source", "Wheel", "Dependency", "InstalledPackage")
+    found = []
+    for name, module in sorted(sys.modules.items()):
+        if not name.startswith("depaudit.") or module is None:
+            continue
+        for value in vars(module).values():
+            record = isinstance(value, type) and value.__bases__ == (tuple,) and hasattr(value, "_fields")
+            if record and value.__module__ == name and value.__name__ not in per_entry:
+                found.append(value)
+    return found
 
 
 def _fields_of(cls: Any) -> list[tuple[str, Any, Any]]:
@@ -596,7 +622,7 @@ CASES: list[Case] = [
     Case(
         "namedtuples",
         "model.py",
-        "Source, Wheel, Dependency and InstalledPackage (and TopLevelCost, InstallScope) are NamedTuples",
+        "Source, Wheel, Dependency and InstalledPackage, and every other record class a scan defines, are NamedTuples",
         "micro",
         micro=lambda: _namedtuples(),
     ),
@@ -750,6 +776,30 @@ CASES: list[Case] = [
         "import",
         modules=("depaudit.sources.requirements",),
         pinned=_PIN,
+    ),
+    Case(
+        "dataclasses-import",
+        "rules/base.py `load_rules`, the scan path's records",
+        "no class on the scan path is a dataclass (dataclasses imports inspect), and the rule modules are "
+        "found by listing their folder, not with pkgutil (whose iter_modules imports inspect)",
+        "import",
+        modules=("dataclasses", "inspect", "pkgutil"),
+        pinned=_PIN,
+    ),
+    Case(
+        "tomllib-import",
+        "sources/tomlparse.py `_parse`",
+        "tomllib is imported only when rtoml is missing or refuses a document",
+        "import",
+        modules=("tomllib",),
+        pinned=_PIN,
+    ),
+    Case(
+        "lockdiff-import",
+        "audit.py, budgets.py",
+        "the lock comparison is named for annotations only (a scan compares locks for --baseline only)",
+        "import",
+        modules=("depaudit.analysis.lockdiff",),
     ),
     Case(
         "tempfile-import",

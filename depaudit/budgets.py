@@ -14,7 +14,6 @@ sdist for it) or that builds a package from source the user did not accept (`all
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from depaudit.analysis.causes import Cause, accelerator_causes, causes
@@ -53,8 +52,7 @@ RULE_OF_CHECK: dict[str, str] = {
 """The budget rule (DA5xx) a failing or unverifiable check is reported as."""
 
 
-@dataclass(frozen=True)
-class BudgetCheck:
+class BudgetCheck(NamedTuple):
     """One budget applied to one subject (a lock's target, an image, a variant at one input size):
     what was measured (None: unknown), the limit, the verdict, the biggest contributors, and the file and
     line a finding about it points at. For a lock target, also what keeps the measure from being shown:
@@ -76,7 +74,7 @@ class BudgetCheck:
     unknown_sizes: tuple[str, ...] = ()
     builds: tuple[str, ...] = ()
     not_installable: tuple[str, ...] = ()
-    count: int | None = None
+    count: int | None = None  # type: ignore[assignment]  # shadows tuple.count, which no caller wants
     index_errors: tuple[str, ...] = ()  # why the index could not be reached for an unknown size (exit 4)
     causes: tuple[Cause, ...] = ()  # the direct dependencies that bring the counted bytes in, biggest first
 
@@ -402,7 +400,7 @@ def _unverified(report: SizeReport, check: BudgetCheck) -> BudgetCheck:
     input: online, gate and diff check them against the index)."""
     if not report.lock_sizes_used:
         return check
-    return replace(check, note=_notes(check.note, UNVERIFIED_NOTE))
+    return check._replace(note=_notes(check.note, UNVERIFIED_NOTE))
 
 
 def check_diff(

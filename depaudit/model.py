@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Literal, NamedTuple
 
@@ -104,8 +103,7 @@ FLAT_FORMATS: tuple[str, ...] = ("pylock.toml", "poetry.lock", "pdm.lock")
 it): no workspace members, selections act through `extra`/`'x' in extras` markers."""
 
 
-@dataclass(frozen=True)
-class Lock:
+class _LockFields(NamedTuple):
     """A parsed lock file.
 
     `roots` are the workspace members (the project itself in a single-project lock); `project` is the
@@ -128,8 +126,13 @@ class Lock:
     manifest_groups: tuple[tuple[str, tuple[Dependency, ...]], ...] = ()
     manifest_requirements: tuple[Dependency, ...] = ()
 
+
+class Lock(_LockFields):
+    """A parsed lock file (its fields: `_LockFields`). A subclass of the NamedTuple has a `__dict__`,
+    which keeps what is worked out once per lock (this index, torch_reach's and install_set's facts)."""
+
     @cached_property
-    def index(self) -> PackageIndex:
+    def index(self) -> PackageIndex:  # type: ignore[override]  # shadows tuple.index, which no caller wants
         """Look-ups by name and by (name, version, source), built once per lock."""
         return PackageIndex(self.packages)
 

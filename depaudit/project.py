@@ -9,11 +9,10 @@ model). Everything below takes this value; nothing below reads these files again
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from depaudit.errors import InputError
 from depaudit.fileio import read_text
@@ -24,13 +23,15 @@ from depaudit.sources.tomlparse import parse_toml
 from depaudit.sources.workspace import ProjectLayout, layout, project_name
 
 
-@dataclass(frozen=True)
-class PyprojectFile:
-    """One pyproject.toml, read and parsed once."""
-
+class _PyprojectFields(NamedTuple):
     path: Path
     text: str
-    data: dict[str, Any] = field(repr=False)
+    data: dict[str, Any]
+
+
+class PyprojectFile(_PyprojectFields):
+    """One pyproject.toml, read and parsed once (a subclass of the NamedTuple has a `__dict__`, which
+    keeps the two views below)."""
 
     @cached_property
     def model(self) -> Pyproject:
@@ -71,8 +72,7 @@ class ProjectFiles:
         return None if found is None else found.data
 
 
-@dataclass(frozen=True)
-class ProjectContext:
+class ProjectContext(NamedTuple):
     """Where a command works: the layout uv sees (None with an explicit --pyproject), the workspace
     root's pyproject.toml and the member's own (when run from a member folder), and the lock uv uses
     (None when there is none)."""
@@ -80,9 +80,9 @@ class ProjectContext:
     start: Path
     layout: ProjectLayout | None
     root_file: PyprojectFile | None
-    member_file: PyprojectFile | None = None
-    lock_path: Path | None = None
-    files: ProjectFiles = field(default_factory=ProjectFiles, repr=False, compare=False)
+    member_file: PyprojectFile | None
+    lock_path: Path | None
+    files: ProjectFiles
 
     @property
     def member(self) -> str | None:

@@ -281,7 +281,7 @@ def scan_resolved(
     measured: list[Measured] = []
     for item in resolutions:
         if item.lock is None:
-            measured.append((None, InstallPlan(item.target, False, item.error), item.error))
+            measured.append((None, InstallPlan.make(item.target, False, item.error), item.error))
         else:
             measured.append((item.lock, plan_install(item.lock, item.target), None))
     hosts = (allow_hosts, project_hosts)

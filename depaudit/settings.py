@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -306,15 +305,15 @@ class HostAllowance(NamedTuple):
     project: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Every setting of one command, resolved and converted. None or empty means "not set"."""
 
+    state_dir: Path  # depaudit's own state (the fix journal): always resolved, never "not set"
     command: str = "scan"
     targets: tuple[str, ...] | None = None
     python: str | None = None
-    selection: Selection = field(default_factory=Selection)
-    limits: LockLimits = field(default_factory=LockLimits)
+    selection: Selection = Selection()
+    limits: LockLimits = LockLimits()
     max_image_size: int | None = None
     images: tuple[str, ...] = ()
     max_latency_ms: float | None = None
@@ -323,16 +322,15 @@ class Settings:
     lock: Path | None = None
     max_increase: int | None = None
     fail_on_new_accelerator: bool = False
-    rules: RuleConfig = field(default_factory=RuleConfig)
+    rules: RuleConfig = RuleConfig()
     docs_url: str | None = None
     cpu_index_url: str = DEFAULT_CPU_INDEX_URL
     exclude_newer: str | None = None
-    hosts: HostAllowance = field(default_factory=HostAllowance)
+    hosts: HostAllowance = HostAllowance()
     allow_builds: tuple[str, ...] = ()
     offline: bool = False
     lookup_deadline: float = DEFAULT_DEADLINE
     cache_dir: Path | None = None
-    state_dir: Path = field(default_factory=lambda: default_state_dir({}))
     macos_deployment: str | None = None
     origins: tuple[tuple[str, str], ...] = ()
     given: tuple[tuple[str, str], ...] = ()

@@ -4,7 +4,6 @@ with its DA5xx findings. (Image-size budgets need an engine: tests/docker/test_s
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,7 +40,7 @@ def cached(size_cache):
 
 
 def _settings(cache: Path, **values) -> Settings:
-    return Settings(offline=True, cache_dir=cache, **values)
+    return Settings(cache / "state", offline=True, cache_dir=cache, **values)
 
 
 def test_precedence_pyproject_then_env_then_command_line(tmp_path):
@@ -161,17 +160,17 @@ def test_latency_report_that_is_not_awrite_bench_report(tmp_path):
         check_latency(path, 100.0)
 
 
-def test_nothing_to_check_is_a_usage_error():
+def test_nothing_to_check_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no budget"):
-        run_checks(GateRequest(Settings()))
+        run_checks(GateRequest(Settings(tmp_path / "state")))
 
 
 def test_report_findings_are_the_checks_that_did_not_pass(tmp_path):
-    settings = Settings(max_latency_ms=1500.0, bench_report=write_bench_report(tmp_path))
+    settings = Settings(tmp_path / "state", max_latency_ms=1500.0, bench_report=write_bench_report(tmp_path))
     report = run_gate(GateRequest(settings))
     assert not report.passed and [d.id for d in report.rules] == [f"DA50{i}" for i in range(1, 6)]
     assert [(f.rule, f.path) for f in report.findings] == [("DA505", str(settings.bench_report))] * 2
     with pytest.raises(UsageError, match="leave out every budget check"):
-        run_gate(GateRequest(replace(settings, rules=RuleConfig(ignore=("DA505",)))))  # nothing checked never passes
+        run_gate(GateRequest(settings._replace(rules=RuleConfig(ignore=("DA505",)))))  # nothing checked never passes
     with pytest.raises(UsageError, match="leave out every budget check"):
-        run_gate(GateRequest(replace(settings, rules=RuleConfig(select=("DA3",)))))  # a lint select must not silence it
+        run_gate(GateRequest(settings._replace(rules=RuleConfig(select=("DA3",)))))  # a lint select must not silence it

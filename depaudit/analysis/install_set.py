@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from depaudit.analysis.accelerators import (
     Label,
@@ -54,8 +54,7 @@ _VIRTUAL_ROOT = -2  # its node id in the active graph (attribution uses -1 for i
 _State = tuple[int, "str | None"]  # (lock index, extra or None for the package's own dependencies)
 
 
-@dataclass(frozen=True)
-class Members:
+class Members(NamedTuple):
     """The resolved selection: production roots, the root project whose groups alone apply (uv's
     `group_root`), the extras per root, the groups per package, and the virtual root's groups."""
 
@@ -67,19 +66,23 @@ class Members:
     scope: InstallScope
 
 
-@dataclass
-class InstallPlan:
+class InstallPlan(NamedTuple):
     """What a target installs: lock indices in BFS order (roots excluded), each one's path, and the
-    active graph (edges whose markers hold) for attribution and labels."""
+    active graph (edges whose markers hold) for attribution and labels. The walk fills the lists and
+    dicts of the plan `make` returns."""
 
     target: Target
     supported: bool
-    reason: str | None = None
-    order: list[int] = field(default_factory=list)
-    paths: dict[int, Via] = field(default_factory=dict)
-    edges: dict[int, list[int]] = field(default_factory=dict)
-    roots: list[int] = field(default_factory=list)
-    conditions: dict[int, str] = field(default_factory=dict)  # conditional package -> the unknowable marker
+    reason: str | None
+    order: list[int]
+    paths: dict[int, Via]
+    edges: dict[int, list[int]]
+    roots: list[int]
+    conditions: dict[int, str]  # conditional package -> the unknowable marker
+
+    @classmethod
+    def make(cls, target: Target, supported: bool, reason: str | None = None, roots: Iterable[int] = ()) -> InstallPlan:
+        return cls(target, supported, reason, [], {}, {}, list(roots), {})
 
 
 def select_members(lock: Lock, selection: Selection) -> Members:
@@ -244,7 +247,7 @@ class _Walk:
         self.index = lock.index
         self.evaluate = MarkerEvaluator(target.marker_environment)
         self.members = members
-        self.plan = InstallPlan(target, True, roots=list(members.roots))
+        self.plan = InstallPlan.make(target, True, roots=members.roots)
         self.active = self._activated()
         self.definite = definite  # follow only edges whose marker surely holds (no "may hold")
         self.state_conditions: dict[_State, str] = {}
@@ -333,7 +336,7 @@ class _Walk:
         seen: set[_State] = set(queue)
         for parent, dep in loose:
             self._visit(parent, dep, start_paths[parent], queue, seen, None)
-        plan.roots += [p for p in dict.fromkeys(p for p, _ in loose) if p not in self.members.roots]
+        plan.roots.extend(p for p in dict.fromkeys(p for p, _ in loose) if p not in self.members.roots)
         conditions = self.state_conditions
         while queue:
             state = queue.popleft()
@@ -390,7 +393,7 @@ def plan_install(
     evaluate = MarkerEvaluator(target.marker_environment)
     reason = supported(lock, target, evaluate)
     if reason:
-        return InstallPlan(target, False, reason)
+        return InstallPlan.make(target, False, reason)
     members = members or select_members(lock, selection)
     plan = _Walk(lock, target, members).run()
     if plan.conditions:
@@ -510,7 +513,7 @@ def _name_facts(lock: Lock) -> tuple[list[Label], list[bool]]:
     """Per package of the lock: the label its name or version label decides, and whether it is a CUDA
     runtime package; worked out once per lock and kept on it, since every target asks again (the one
     memo of these facts: docs/performance.md, `name-facts-per-lock`)."""
-    facts = lock.__dict__.get("_name_facts")  # a frozen dataclass keeps a __dict__
+    facts = lock.__dict__.get("_name_facts")  # Lock keeps a __dict__ (model.Lock)
     if facts is None:
         facts = (
             [name_label(p.name, p.version) for p in lock.packages],

@@ -24,7 +24,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -385,7 +385,7 @@ def _lock(pylock: str, source: ResolveInput, indexes: Sequence[str]) -> Lock:
     root = f"<{Path(name).name}>"  # paths read `requirements.txt -> torch`, not `<pylock> -> torch`
     first, *rest = lock.packages
     packages = (first._replace(name=root), *(p._replace(line=None, source=_registry(p, indexes)) for p in rest))
-    return replace(lock, packages=packages, roots=(root,))
+    return lock._replace(packages=packages, roots=(root,))
 
 
 def _registry(package: Package, indexes: Sequence[str]) -> Source:

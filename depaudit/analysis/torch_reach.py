@@ -96,7 +96,7 @@ def _chain(parent: dict[str, str | None], name: str) -> tuple[str, ...]:
 def torch_reach(lock: Lock, project_name: str | None = None) -> list[TorchReach]:
     """Each torch-family package the project's lists reach, sorted by name. Empty when the lock has
     no identifiable project root. Memoised on the lock (several rules ask during one scan)."""
-    cache = lock.__dict__.setdefault("_torch_reach", {})  # a frozen dataclass keeps a __dict__
+    cache = lock.__dict__.setdefault("_torch_reach", {})  # Lock keeps a __dict__ (model.Lock)
     if project_name not in cache:
         cache[project_name] = _torch_reach(lock, project_name)
     return list(cache[project_name])

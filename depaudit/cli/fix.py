@@ -21,7 +21,7 @@ from depaudit.cli.params import (
     value,
 )
 from depaudit.fixers.pipeline import FixRequest, classify, run_fix
-from depaudit.project import ProjectContext, open_project
+from depaudit.project import ProjectContext, ProjectFiles, open_project
 from depaudit.render.fix import FIX_RENDERERS
 from depaudit.settings import scan_options
 
@@ -57,7 +57,11 @@ def fix(given: Given) -> int:
     kind, file = classify(given.path)
     # Settings come from the [tool.depaudit] of the project being fixed; a requirements file or a
     # Dockerfile has none (the pyprojects above it belong to other projects).
-    project = open_project(file) if kind == "pyproject" else ProjectContext(Path.cwd(), None, None)
+    project = (
+        open_project(file)
+        if kind == "pyproject"
+        else ProjectContext(Path.cwd(), None, None, None, None, ProjectFiles())
+    )
     refuse_output_over(given.output, [file, project.lock_path])
     settings = settings_for("fix", project, cli_layer(PARAMS, given))
     request = FixRequest(

@@ -11,7 +11,6 @@ hook builds and measures nothing.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -50,10 +49,10 @@ def lock_budget_findings(file: Path, given: Given | None = None) -> list[Finding
     settings = settings_for("hook", project, cli)
     default = not settings.limits.any
     if default:
-        settings = replace(settings, limits=settings.limits._replace(max_accelerator=0))
+        settings = settings._replace(limits=settings.limits._replace(max_accelerator=0))
     checks = [c for c in check_lock(settings, file) if not c.passed]
     if default:
-        checks = [replace(c, note="; ".join(n for n in (DEFAULT_NOTE, c.note) if n)) for c in checks]
+        checks = [c._replace(note="; ".join(n for n in (DEFAULT_NOTE, c.note) if n)) for c in checks]
     return budget_findings(checks)
 
 

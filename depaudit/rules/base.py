@@ -11,7 +11,7 @@ registering is just defining the class. The engine (`depaudit.rules.engine.run`)
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -93,8 +93,8 @@ def load_rules(prefix: str = "DA") -> None:
     stem = prefix.lower()
     if stem in _LOADED or "da" in _LOADED:
         return
-    for info in pkgutil.iter_modules([str(_PACKAGE_DIR)]):
-        name = info.name
+    # the folder's listing, not pkgutil.iter_modules (which imports inspect: ~5 ms of a scan's start-up)
+    for name in sorted(f.removesuffix(".py") for f in os.listdir(_PACKAGE_DIR) if f.endswith(".py")):
         if name.startswith("da") and (name.startswith(stem) or stem.startswith(name[:5])):
             importlib.import_module(f"{__package__}.{name}")
     _LOADED.add(stem)

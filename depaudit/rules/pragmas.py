@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 # One line at a time, so a pragma never swallows the next line.
 _PRAGMA = re.compile(r"#\s*depaudit\s*:\s*(ignore-file|ignore)\s*=\s*(.*)$", re.IGNORECASE)
@@ -58,12 +59,11 @@ def pragma_ids(line: str) -> tuple[str, frozenset[str]] | None:
     return match.group(1).lower(), frozenset(i.upper() for i in _ID.findall(ids.group(0)))
 
 
-@dataclass(frozen=True)
-class Pragmas:
+class Pragmas(NamedTuple):
     """The pragmas of one file: IDs silenced per line, IDs silenced file-wide, and which lines hold
     only a comment (a pragma on such a line also covers the statement below it)."""
 
-    by_line: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    by_line: Mapping[int, frozenset[str]] = MappingProxyType({})
     file_wide: frozenset[str] = frozenset()
     comment_lines: frozenset[int] = frozenset()
 

@@ -7,7 +7,6 @@ Parsing only; no analysis. Invalid TOML raises InputError with `path:line:col` f
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,12 +41,11 @@ class UvIndex(NamedTuple):
     line: int | None = None
 
 
-@dataclass(frozen=True)
-class UvSource:
+class UvSource(NamedTuple):
     """One entry of `[tool.uv.sources]` for a package (a list of entries gives several)."""
 
     package: str
-    index: str | None
+    index: str | None  # type: ignore[assignment]  # shadows tuple.index, which no caller wants
     fields: tuple[tuple[str, Any], ...]
     marker: str | None = None
     line: int | None = None

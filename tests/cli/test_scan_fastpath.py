@@ -95,6 +95,8 @@ def test_plain_scan_does_not_import_typer(cache):
     # Start-up the gate pays on every push: an offline scan without --verbose resolves no host, makes no
     # random token and emits no log record, so it loads none of these (depaudit.logs, host_policy).
     assert not {"logging", "socket", "secrets", "depaudit.sources.requirements"} & imported
+    # No dataclass on the scan path (dataclasses imports inspect), and tomllib only when rtoml refuses.
+    assert not {"dataclasses", "inspect", "pkgutil", "tomllib"} & imported
 
 
 def test_parse_fast_leaves_what_it_is_not_sure_of_to_typer():
