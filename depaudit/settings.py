@@ -28,6 +28,7 @@ error naming the nearest valid key (exit 3); a `DEPAUDIT_*` variable close to a 
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -124,8 +125,6 @@ def env_name(key: str) -> str:
 def nearest(name: str, known: Iterable[str]) -> str | None:
     """The known name closest to a misspelt one (one that starts with it first: `no-accelerator` ->
     `no-accelerator-targets`), or None when nothing is close."""
-    import difflib  # start-up: only a misspelt key needs it
-
     names = list(known)
     longer = [k for k in names if k.startswith(name) or name.startswith(k)]
     found = longer or difflib.get_close_matches(name, names, n=1, cutoff=0.6)
@@ -520,8 +519,6 @@ def _warn_misspelt_environment(environ: Mapping[str, str], notes: list[str]) -> 
         if name in OTHER_VARIABLES or name.startswith(("DEPAUDIT_TEST_", "DEPAUDIT_CRASH_")):
             continue
         if name.startswith(ENV_PREFIX) and name not in known:
-            import difflib  # start-up: only an unknown DEPAUDIT_* variable needs it
-
             guess = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
             if guess:
                 notes.append(f"{name} is not a depaudit setting (did you mean {guess[0]}?); ignored")
