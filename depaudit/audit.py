@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from depaudit.budgets import BudgetCheck, check_report
+from depaudit.fileio import read_text
 from depaudit.model import Finding, SizeReport
 from depaudit.rules.base import RuleDoc, at_or_above, describe
 from depaudit.rules.engine import RuleSelection
@@ -25,6 +26,9 @@ if TYPE_CHECKING:  # annotations only: a scan without --baseline or a pyproject 
 Progress = Callable[[int, int], None]
 
 
+_LOCK_KINDS = ("uv.lock", "pylock.toml", "poetry.lock", "pdm.lock")
+
+
 class ScanRequest(NamedTuple):
     """One scan: the input and its kind (`sources.detect.detect_kind`: a lock, a requirements file, an
     unlocked pyproject.toml or a Dockerfile), the settings, the pyproject.toml beside it (parsed once by
@@ -34,6 +38,7 @@ class ScanRequest(NamedTuple):
     path: Path
     kind: str
     settings: Settings
+    text: str | None = None  # the input's content when the caller has read it (read once)
     project: Pyproject | None = None
     pyproject_path: Path | None = None
     installed: bool = False
@@ -98,9 +103,14 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     options = {**scan_options(settings), "glibc": request.glibc, "macos": request.macos}
     # a scan that judges budgets (or a change against a baseline) checks the lock's sizes against the index
     options["verify_sizes"] = settings.limits.any or request.baseline is not None
+    text = request.text
+    if text is None and request.kind in _LOCK_KINDS:  # read here once: the scan and the lock's pragmas use it
+        text = read_text(request.path, "lock file", allow_empty=False)
     report, lock = scan_input(
         request.path,
         request.kind,
+        text=text,
+        text_on_disk=True,
         installed=request.installed,
         bytecode=request.bytecode,
         progress=request.progress,
@@ -108,8 +118,8 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         **options,
     )
     rules = settings.rules.effective()
-    if lock is not None and request.kind in ("uv.lock", "pylock.toml", "poetry.lock", "pdm.lock"):
-        subject = LockSubject(lock, report, request.pyproject_path, request.project)
+    if lock is not None and request.kind in _LOCK_KINDS:
+        subject = LockSubject(lock, report, request.pyproject_path, request.project, text)
         report = report._replace(findings=tuple(lock_findings(subject, rules.select, rules.ignore)))
     checks = tuple(check_report(report, settings.limits, allow_builds=settings.allow_builds))
     failing = [c for c in checks if not c.passed]

@@ -118,6 +118,7 @@ def scan_input(
     kind: str,
     *,
     text: str | None = None,
+    text_on_disk: bool = False,
     targets: Sequence[str] | None = None,
     python: str | None = None,
     selection: Selection = Selection(),
@@ -136,7 +137,8 @@ def scan_input(
     inputs: InputOptions = InputOptions(),
 ) -> tuple[SizeReport, Lock | None]:
     """Scan any input depaudit reads (`kind` from `sources.detect.detect_kind`): a lock (uv.lock,
-    pylock.toml, poetry.lock, pdm.lock; `text` when read from git), a requirements file or an unlocked
+    pylock.toml, poetry.lock, pdm.lock; `text` when read from git, or with `text_on_disk` when it is the
+    file's content, read already), a requirements file or an unlocked
     pyproject.toml (resolved per target by uv), or a Dockerfile (each RUN line resolved for the image's
     platform, unless `targets` names others). Returns the report and the lock the lock rules read (the
     first target's resolution for a resolved input; None for a Dockerfile). Raises InputError,
@@ -150,7 +152,7 @@ def scan_input(
         "lookup_deadline": lookup_deadline,
     }
     if kind not in ("requirements", "pyproject", "dockerfile"):
-        lock, selection = load_any_lock(path, kind, selection, text)
+        lock, selection = load_any_lock(path, kind, selection, text, on_disk=text_on_disk)
         report = scan_lock(
             lock,
             targets=targets,

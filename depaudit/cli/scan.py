@@ -84,6 +84,7 @@ def scan(given: Given) -> int:
         location.path,
         kind,
         settings,
+        location.text,
         project.root_file.model if project.root_file is not None else None,
         project.pyproject,
         installed=given.installed,

@@ -28,10 +28,14 @@ class LockSubject(NamedTuple):
     report: SizeReport
     pyproject: Path | None = None
     project: Pyproject | None = None
+    text: str | None = None  # the lock's text, when the caller has it (its pragmas are read from it)
 
     def source_texts(self) -> Mapping[str, str]:
-        """The texts this subject holds, by path (the pyproject's; the lock's text is not kept)."""
-        return {self.project.path: self.project.text} if self.project is not None else {}
+        """The texts this subject holds, by path: the pyproject's, and the lock's when given."""
+        texts = {self.project.path: self.project.text} if self.project is not None else {}
+        if self.text is not None:
+            texts[self.lock.path] = self.text
+        return texts
 
     def statement_lines(self, path: str, line: int) -> tuple[int, int]:
         """Lock and pyproject findings name single lines."""

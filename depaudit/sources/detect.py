@@ -71,7 +71,8 @@ def locate_input(
     poetry.lock, pdm.lock, pyproject.toml (resolved, no lock) or requirements.txt there. Raises
     InputError when there is none."""
     if given is not None and not given.is_dir():
-        return LockLocation(given), detect_kind(given, read_text(given, "input file", allow_empty=False))
+        text = read_text(given, "input file", allow_empty=False)
+        return LockLocation(given, text=text), detect_kind(given, text)
     folder = given if given is not None else folder if folder is not None else cwd
     if found is not None:
         return LockLocation(found), "pylock.toml" if found.name != "uv.lock" else "uv.lock"
@@ -82,7 +83,8 @@ def locate_input(
         for name in FOLDER_INPUTS:
             candidate = folder / name
             if candidate.is_file():
-                return LockLocation(candidate), detect_kind(candidate, read_text(candidate, name, allow_empty=False))
+                text = read_text(candidate, name, allow_empty=False)
+                return LockLocation(candidate, text=text), detect_kind(candidate, text)
         raise InputError(
             folder,
             "no uv.lock, pylock.toml, poetry.lock, pdm.lock, pyproject.toml or requirements.txt here; "

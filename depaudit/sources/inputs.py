@@ -19,10 +19,13 @@ def load_any_lock(
     selection: Selection = Selection(),
     text: str | None = None,
     pyproject: str | None = None,
+    *,
+    on_disk: bool = False,
 ) -> tuple[Lock, Selection]:
     """The lock at `path` (or its `text`, e.g. read from git or a build context) of `kind` (from
     `detect.detect_kind`), and the selection to scan it with. A pdm.lock's indexes come from the
-    pyproject.toml beside it (`pyproject` text when given with `text`, else read beside `path`).
+    pyproject.toml beside it (`pyproject` text when given with `text`, else read beside `path` when the
+    lock is read from disk, or `on_disk` says `text` is the file's content).
     Raises InputError (bad lock) or UsageError (bad selection)."""
     given = text
     text = text if text is not None else read_text(path, "lock file", allow_empty=False)
@@ -31,7 +34,7 @@ def load_any_lock(
         return lock, selection._replace(extras=extras, all_extras=False, groups=())
     if kind == "pdm.lock":
         beside = path.parent / "pyproject.toml"
-        if pyproject is None and given is None and beside.is_file():
+        if pyproject is None and (given is None or on_disk) and beside.is_file():
             pyproject = read_text(beside, "pyproject.toml")
         project = parse_toml(pyproject, beside) if pyproject is not None else None
         lock = lock_from_pdm(parse_toml(text, path), path, text, selection, project)

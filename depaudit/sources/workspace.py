@@ -28,6 +28,7 @@ class LockLocation(NamedTuple):
 
     path: Path
     member: str | None = None
+    text: str | None = None  # its content, when it was read to tell its kind (read once: passed on)
 
 
 class ProjectLayout(NamedTuple):

@@ -1,5 +1,6 @@
-"""Read once, decide once: one `depaudit scan` parses its pyproject.toml once and its lock once (the
-settings, the workspace search and the rules share the parsed text), and `fix --lock` scans twice
+"""Read once, decide once: one `depaudit scan` reads and parses its pyproject.toml once and its lock
+once (the settings, the workspace search, the kind detection, the scan and the rules' pragmas share the
+text), and `fix --lock` scans twice
 (before and after the re-lock; the verdict reuses the second scan)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import depaudit.fileio as fileio
 import depaudit.sources.tomlparse as tomlparse
 from depaudit.cli import main
 
@@ -30,14 +32,31 @@ def parses(monkeypatch) -> Counter[str]:
     return seen
 
 
+@pytest.fixture
+def reads(monkeypatch) -> Counter[str]:
+    """How many times each file is read (every input goes through fileio.read_bytes)."""
+    seen: Counter[str] = Counter()
+    real = fileio.read_bytes
+
+    def counting(path, *args, **kwargs):
+        seen[Path(path).name] += 1
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(fileio, "read_bytes", counting)
+    return seen
+
+
 def _run(args: list[str]) -> int:
     with pytest.raises(SystemExit) as done:
         main(args)
     return int(done.value.code or 0)
 
 
+@pytest.mark.parametrize("named", [False, True], ids=["found", "named"])
 @pytest.mark.parametrize("fast", ["1", "0"], ids=["fast-path", "typer"])
-def test_a_scan_parses_the_pyproject_and_the_lock_once(tmp_path, monkeypatch, parses, capsys, fast, size_cache):
+def test_a_scan_reads_and_parses_the_pyproject_and_the_lock_once(
+    tmp_path, monkeypatch, parses, reads, capsys, fast, named, size_cache
+):
     project = tmp_path / "p"
     shutil.copytree(LOCKS / "torch-2.8", project)
     with (project / "pyproject.toml").open("a") as handle:
@@ -45,9 +64,11 @@ def test_a_scan_parses_the_pyproject_and_the_lock_once(tmp_path, monkeypatch, pa
     monkeypatch.setenv("DEPAUDIT_FAST_PATH", fast)
     monkeypatch.chdir(project)
     args = ["--offline", "-f", "json", "--max-accelerator", "100GB", "--select", "DA1,DA2,DA5"]
-    code = _run(["scan", *args, "--cache-dir", str(size_cache)])
+    lock = [str(project / "uv.lock")] if named else []
+    code = _run(["scan", *lock, *args, "--cache-dir", str(size_cache)])
     assert code == 0, capsys.readouterr().err
     assert parses == Counter({"pyproject.toml": 1, "uv.lock": 1})
+    assert reads["uv.lock"] == 1 and reads["pyproject.toml"] == 1, reads
 
 
 def test_fix_lock_scans_twice(tmp_path, monkeypatch):
