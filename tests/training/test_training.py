@@ -40,8 +40,8 @@ def test_initialisation_keeps_the_original_layout_and_starts_residuals_small():
     keys = set(model.state_dict())
     initialise(model, 1, 0.8)
     assert set(model.state_dict()) == keys
-    assert float(model.res1[0].conv2.weight.std()) < 0.2 * float(model.res1[0].conv1.weight.std())
-    assert float(model.sq_ker.conv[4].bias.mean()) == pytest.approx(1 / 9)
+    assert float(model.res1[0].conv2.weight.detach().std()) < 0.2 * float(model.res1[0].conv1.weight.detach().std())
+    assert float(model.sq_ker.conv[4].bias.detach().mean()) == pytest.approx(1 / 9)
 
 
 @pytest.mark.slow  # three optimiser steps twice on the full model: tens of seconds on 2 vCPUs
