@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from reference_service.bench.machine import load_average, machine_description
+
 ROOT = Path(__file__).resolve().parent.parent
 EXCLUDE_NEWER = "2026-11-01"
 TARGETS = {
@@ -84,17 +86,6 @@ python-dotenv
 """
 
 
-def loadavg() -> list[float]:
-    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
 def find_uv() -> str:
     found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
     if not Path(found).exists():
@@ -137,7 +128,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPAUDIT_")}
     env["PYTHONPATH"] = str(ROOT)
     times: dict[str, list[float]] = {"uv (4 targets, sequential)": [], "depaudit cold": [], "depaudit cached": []}
-    load_before = loadavg()
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="resolve-speed-") as folder:
         requirements = Path(folder) / "requirements.txt"
         requirements.write_text(REQUIREMENTS)
@@ -147,9 +138,14 @@ def main() -> None:
             times["uv (4 targets, sequential)"].append(uv_round(uv, requirements, env))
             times["depaudit cold"].append(depaudit_round(requirements, cache, env))
             times["depaudit cached"].append(depaudit_round(requirements, cache, env))
-    load_after = loadavg()
+    load_after = load_average()
     result = {
-        "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "load_before": load_before, "load_after": load_after},
+        "machine": {
+            "cpu": machine_description(docker=False)["cpu"],
+            "cpus": os.cpu_count(),
+            "load_before": load_before,
+            "load_after": load_after,
+        },
         "requirements_lines": sum(1 for line in REQUIREMENTS.splitlines() if line and not line.startswith("#")),
         "targets": list(TARGETS),
         "exclude_newer": EXCLUDE_NEWER,

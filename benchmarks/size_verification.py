@@ -31,20 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from reference_service.bench.machine import load_average, machine_description
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "tests" / "fixtures" / "locks" / "docling" / "uv.lock"
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("DEPAUDIT_") and k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def loadavg() -> list[float]:
-    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def depaudit() -> str:
@@ -82,7 +73,7 @@ def measure(runs: int) -> dict[str, object]:
     kinds = ("offline", "cold", "warm", "scan-cold")
     times: dict[str, list[float]] = {k: [] for k in kinds}
     facts: dict[str, dict[str, object]] = {}
-    load_before = loadavg()
+    load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp) / "work"
         workdir.mkdir()
@@ -96,9 +87,9 @@ def measure(runs: int) -> dict[str, object]:
     return {
         "lock": str(LOCK.relative_to(ROOT)),
         "runs": runs,
-        "cpu": cpu_model(),
+        "cpu": machine_description(docker=False)["cpu"],
         "load_before": load_before,
-        "load_after": loadavg(),
+        "load_after": load_average(),
         "median_seconds": {k: round(statistics.median(v), 3) for k, v in times.items()},
         "all_seconds": {k: [round(x, 3) for x in v] for k, v in times.items()},
         "facts": facts,

@@ -18,15 +18,13 @@ from depaudit.rules.run_lock import lock_findings
 from depaudit.rules.subjects import LockSubject
 from depaudit.scan import InputOptions, scan_input, unreachable_index
 from depaudit.settings import Settings, scan_options
+from depaudit.sources.detect import LOCK_KINDS
 
 if TYPE_CHECKING:  # annotations only: a scan without --baseline or a pyproject never loads these
     from depaudit.analysis.lockdiff import LockDiff
     from depaudit.sources.pyproject import Pyproject
 
 Progress = Callable[[int, int], None]
-
-
-_LOCK_KINDS = ("uv.lock", "pylock.toml", "poetry.lock", "pdm.lock")
 
 
 class ScanRequest(NamedTuple):
@@ -104,7 +102,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     # a scan that judges budgets (or a change against a baseline) checks the lock's sizes against the index
     options["verify_sizes"] = settings.limits.any or request.baseline is not None
     text = request.text
-    if text is None and request.kind in _LOCK_KINDS:  # read here once: the scan and the lock's pragmas use it
+    if text is None and request.kind in LOCK_KINDS:  # read here once: the scan and the lock's pragmas use it
         text = read_text(request.path, "lock file", allow_empty=False)
     report, lock = scan_input(
         request.path,
@@ -118,7 +116,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         **options,
     )
     rules = settings.rules.effective()
-    if lock is not None and request.kind in _LOCK_KINDS:
+    if lock is not None and request.kind in LOCK_KINDS:
         subject = LockSubject(lock, report, request.pyproject_path, request.project, text)
         report = report._replace(findings=tuple(lock_findings(subject, rules.select, rules.ignore)))
     checks = tuple(check_report(report, settings.limits, allow_builds=settings.allow_builds))

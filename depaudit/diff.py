@@ -25,7 +25,7 @@ from depaudit.rules.engine import RuleSelection
 from depaudit.rules.run_budgets import budget_findings
 from depaudit.scan import InputOptions, scan_input, scan_lock
 from depaudit.settings import Settings, scan_options
-from depaudit.sources.detect import detect_kind
+from depaudit.sources.detect import LOCK_KINDS, detect_kind
 from depaudit.sources.dockerfile import parse_dockerfile
 from depaudit.sources.gitrev import load_lock_spec, read_git_file, split_rev_spec
 from depaudit.targets import python_from_requires
@@ -106,7 +106,7 @@ def _scan_input_side(
     if kind == "dockerfile":  # a diff compares the two files; what the CPU index would give is scan's
         options = {**options, "inputs": options.get("inputs", InputOptions())._replace(compare_cpu=False)}
     if parts is not None:
-        if kind in ("uv.lock", "pylock.toml", "poetry.lock", "pdm.lock"):
+        if kind in LOCK_KINDS:
             path, text = Path(text_spec), read_git_file(text_spec, cwd, kind="lock file")
         else:
             path = materialize(parts, kind, cwd, work)

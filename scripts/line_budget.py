@@ -28,7 +28,7 @@ import tokenize
 from pathlib import Path
 
 # The one place the budget lives: raise or lower it here, in the same commit as the change that moves it.
-BUDGET = 22_400  # just above the 22,305 lines after issue 18 (the settings, command and wheel rework)
+BUDGET = 22_400  # just above the 22,266 lines after issue 18 (the settings, command and wheel rework)
 
 ROOT = Path(__file__).resolve().parent.parent
 _CODE_TOKENS = {token.OP, token.NAME, token.NUMBER, token.STRING}

@@ -129,7 +129,13 @@ def workdir_at(df: Dockerfile, stage: Stage, before: Instruction) -> str:
 def shipped_stages(df: Dockerfile) -> list[Stage]:
     """Stages whose installed files can reach the final image: the shipping chain and every stage
     it copies from (`COPY --from=`), transitively."""
-    todo = shipping_stages(df)
+    return needed_stages(df, df.final_stage)
+
+
+def needed_stages(df: Dockerfile, target: Stage) -> list[Stage]:
+    """The target, the stages it is built FROM and every earlier stage a COPY --from of those reads
+    (its name after global ARGs are expanded), transitively, in file order."""
+    todo = list(stage_chain(df, target))
     seen: dict[int, Stage] = {}
     while todo:
         stage = todo.pop()
@@ -139,10 +145,9 @@ def shipped_stages(df: Dockerfile) -> list[Stage]:
         todo += stage_chain(df, stage)
         for ins in stage.instructions:
             ref = ins.flag("from") if ins.keyword in ("COPY", "ADD") else None
-            if ref:
-                src = df.stage_named(ref)
-                if src is not None:
-                    todo.append(src)
+            found = df.stage_named(expand(ref, dict(df.global_args)) or ref) if ref else None
+            if found is not None and found.index < stage.index:
+                todo.append(found)
     return [seen[i] for i in sorted(seen)]
 
 

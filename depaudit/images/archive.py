@@ -202,7 +202,7 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
-class _GzipCounter:
+class GzipCounter:
     """Counts the bytes gzip would produce for the data fed to it, keeping none of them."""
 
     def __init__(self) -> None:
@@ -284,7 +284,7 @@ def scan_layer(
     if not (head[257:262] == b"ustar" or _is_empty_tar(head)):
         layer.error = "not a tar archive"
         return layer
-    counter = _GzipCounter() if compress else None
+    counter = GzipCounter() if compress else None
     plain = _Counter(_Prefixed(head, data), counter.feed if counter else None)
     _read_tar_or_empty(io.BufferedReader(plain, CHUNK), layer, capture)
     plain.drain()

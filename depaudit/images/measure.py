@@ -21,7 +21,6 @@ import json
 import posixpath
 import re
 import tarfile
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -29,11 +28,11 @@ from typing import IO, Any
 from depaudit.analysis.accelerators import accelerator_family
 from depaudit.errors import ToolError
 from depaudit.images import engine
+from depaudit.images.archive import GzipCounter
 from depaudit.images.engine import HistoryEntry
 from depaudit.model import ImageMeasurement, LayerMeasurement
 from depaudit.names import canonical_name
 
-GZIP_LEVEL = 6  # what `docker push` uses (Go's compress/gzip default)
 _CHUNK = 1 << 20
 _RECORD_LIMIT = 16 << 20
 _SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")
@@ -84,21 +83,6 @@ class Distribution:
     location: str
     size: int
     accelerator: str | None
-
-
-class _CountingGzip:
-    """Counts the bytes gzip would produce for the data fed to it, keeping none of them."""
-
-    def __init__(self, level: int = GZIP_LEVEL) -> None:
-        self._zip = zlib.compressobj(level, zlib.DEFLATED, 31)
-        self.size = 0
-
-    def feed(self, data: bytes) -> None:
-        self.size += len(self._zip.compress(data))
-
-    def finish(self) -> int:
-        self.size += len(self._zip.flush())
-        return self.size
 
 
 class _Prefixed(io.RawIOBase):
@@ -178,7 +162,7 @@ def scan_layer(name: str, data: IO[bytes] | io.RawIOBase, *, compress: bool = Tr
         tee.drain()
         scan.compressed_bytes = counter[0]
         return scan
-    gz = _CountingGzip() if compress else None
+    gz = GzipCounter() if compress else None
     tee = _Tee(data, head, gz.feed if gz else (lambda chunk: None))
     _read_layer_tar(io.BufferedReader(tee, _CHUNK), scan)
     tee.drain()

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from depaudit.analysis.docker_stages import copy_sources, stage_chain
+from depaudit.analysis.docker_stages import copy_sources, needed_stages, stage_chain
 from depaudit.errors import DepauditError, UsageError
 from depaudit.images.archive import ImageArchive
 from depaudit.images.contents import ACCELERATOR_LIBRARY, final_records, merge_layers, owners
@@ -422,24 +422,6 @@ def _short(ins: Instruction, width: int = 100) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- the whole prediction
-
-
-def needed_stages(df: Dockerfile, target: Stage) -> list[Stage]:
-    """The target, the stages it is built FROM and every stage a COPY --from of those reads, in order."""
-    todo = list(stage_chain(df, target))
-    seen: dict[int, Stage] = {}
-    while todo:
-        stage = todo.pop()
-        if stage.index in seen:
-            continue
-        seen[stage.index] = stage
-        todo += stage_chain(df, stage)
-        for ins in stage.instructions:
-            ref = ins.flag("from") if ins.keyword in ("COPY", "ADD") else None
-            found = df.stage_named(expand(ref, dict(df.global_args)) or ref) if ref else None
-            if found is not None and found.index < stage.index:
-                todo.append(found)
-    return [seen[i] for i in sorted(seen)]
 
 
 def target_stage(df: Dockerfile, target: str | None) -> Stage:

@@ -29,7 +29,7 @@ size was wrong (DA105).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from depaudit.analysis.causes import Cause
@@ -157,15 +157,16 @@ def change_cells(c: PackageChange, binary: bool = False) -> tuple[str, str, str,
     return _SIGN[c.kind], name, before, after, signed_size(c.delta, binary)
 
 
-def unknown_note(t: TargetDiff) -> str | None:
-    """A sentence naming what the totals leave out on each side, and why, or None when nothing."""
+def unknown_note(t: TargetDiff, name: Callable[[str], str] = str) -> str | None:
+    """A sentence naming what the totals leave out on each side, and why, or None when nothing. `name`
+    shows a package name (markdown passes `code`)."""
     parts = []
     for side, unknown, builds, blocked in (
         ("before", t.before_unknown, t.before_builds, t.before_not_installable),
         ("after", t.after_unknown, t.after_builds, t.after_not_installable),
     ):
-        shown = [*unknown, *(f"{n} (built from source)" for n in builds)]
-        shown += [f"{n} (no wheel for this target: cannot install)" for n in blocked]
+        shown = [name(n) for n in unknown] + [f"{name(n)} (built from source)" for n in builds]
+        shown += [f"{name(n)} (no wheel for this target: cannot install)" for n in blocked]
         if shown:
             parts.append(f"{side}: {', '.join(shown)}")
     if not parts:
@@ -253,7 +254,7 @@ def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]
             )
         if top and len(changes) > top:
             lines.append(f"| | … {len(changes) - top} more (`--all` shows every change) | | | |")
-    note = _markdown_note(t)
+    note = unknown_note(t, code)
     if note:
         lines += ["", note]
     return [*lines, "", "</details>"]
@@ -261,25 +262,6 @@ def _markdown_changes(t: TargetDiff, binary: bool, top: int | None) -> list[str]
 
 def _version_cell(version: str | None, size: int | None, present: bool, binary: bool) -> str:
     return f"{code_cell(version or '?')} ({format_size(size, binary)})" if present else ""
-
-
-def _markdown_note(t: TargetDiff) -> str | None:
-    """`unknown_note` with every name a code span."""
-    parts = []
-    for side, unknown, builds, blocked in (
-        ("before", t.before_unknown, t.before_builds, t.before_not_installable),
-        ("after", t.after_unknown, t.after_builds, t.after_not_installable),
-    ):
-        shown = [code(n) for n in unknown] + [f"{code(n)} (built from source)" for n in builds]
-        shown += [f"{code(n)} (no wheel for this target: cannot install)" for n in blocked]
-        if shown:
-            parts.append(f"{side}: {', '.join(shown)}")
-    if not parts:
-        return None
-    return (
-        f"{t.target}: size unknown for {'; '.join(parts)}; the totals leave these out, so the change is "
-        "inexact (without --offline, sizes missing from the lock are looked up on the index)"
-    )
 
 
 def diff_renderables(diff: LockDiff, *, binary: bool = False, top: int | None = 20) -> Iterator[RenderableType]:

@@ -16,6 +16,7 @@ from depaudit.fileio import read_text
 from depaudit.sources.workspace import LockLocation, find_lock
 
 InputKind = Literal["uv.lock", "pylock.toml", "poetry.lock", "pdm.lock", "pyproject", "requirements", "dockerfile"]
+LOCK_KINDS: tuple[InputKind, ...] = ("uv.lock", "pylock.toml", "poetry.lock", "pdm.lock")  # read, not resolved
 
 _POETRY = re.compile(r"^\[metadata\]\s*$(?:(?!^\[).)*^lock-version\s*=", re.MULTILINE | re.DOTALL)
 _PDM = re.compile(r"^\[metadata\]\s*$(?:(?!^\[).)*^lock_version\s*=", re.MULTILINE | re.DOTALL)

@@ -43,12 +43,12 @@ def lock_from_text(text: str, path: str | Path) -> Lock:
 
 # Wheel lists are most of a uv.lock (5,600 of a 2 MB lock's lines) and uv writes each entry on one line
 # in one fixed form. Lifting those lines out before the TOML parser sees the text, and reading them with
-# one regex, makes loading faster (docling's 2 MB lock on the 2 vCPU machine: rtoml parses it whole in
-# ~21 ms; lifted, in ~4 ms after ~14 ms of lifting; the `lifted-wheels` case of benchmarks/special_cases.py
-# measures whole scans with and without). Only the exact form below is lifted: a block with any other line stays for the TOML parser, and a document where the
-# lifted parse fails, or does not find each block exactly once, in order, as a package's `wheels`, is
-# parsed whole as before. Where it is found there, the original text parses that block to the same
-# values (the text before it is the same, so the parser is in the same state there).
+# one regex, makes loading faster (the `lifted-wheels` case of docs/performance.md, measured by
+# benchmarks/special_cases.py with and without it). Only the exact form below is lifted: a block with any
+# other line stays for the TOML parser, and a document where the lifted parse fails, or does not find
+# each block exactly once, in order, as a package's `wheels`, is parsed whole as before. Where it is
+# found there, the original text parses that block to the same values (the text before it is the same, so
+# the parser is in the same state there).
 _WHEEL_BLOCK = re.compile(r"^wheels = \[\n((?:    \{[^\n]*\},\n)+)\]\n", re.MULTILINE)
 # (line, url, size). The strings are matched loosely (`[^"]*`: Python's regex engine is ~3x slower on a
 # class like `[^"\\\x00-\x1f]`), and the block is checked whole instead: printable ASCII with no
